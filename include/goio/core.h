@@ -1,0 +1,302 @@
+/*
+ * goio core: errors, logging, allocation, byte buffers, cancellation
+ * contexts and clocks. Every other goio module builds on this header.
+ *
+ * Conventions (shared by every module):
+ *  - Functions return 0 or a negative GOIO_E* code. Codes that have an errno
+ *    equivalent use its (negated) value, so libuv codes pass through as is.
+ *    Codes are only ever added, never renumbered.
+ *  - Durations are int64_t milliseconds. Deadlines are instants on the
+ *    monotonic clock (goio_now_mono_ms()).
+ *  - Everything goio returns is owned by the caller and freed with the
+ *    matching _free function (or goio_free for plain memory).
+ *  - Handles are safe for concurrent use unless a header says otherwise.
+ */
+#ifndef GOIO_CORE_H
+#define GOIO_CORE_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define GOIO_EXTERN            __attribute__((visibility("default")))
+#define GOIO_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define GOIO_EXTERN
+#define GOIO_PRINTF(fmt, args)
+#endif
+
+/* ---- version ----------------------------------------------------------- */
+
+#define GOIO_VERSION_MAJOR 0
+#define GOIO_VERSION_MINOR 1
+#define GOIO_VERSION_PATCH 0
+#define GOIO_VERSION_HEX                                                       \
+    ((GOIO_VERSION_MAJOR << 16) | (GOIO_VERSION_MINOR << 8) |                  \
+     GOIO_VERSION_PATCH)
+
+/* "MAJOR.MINOR.PATCH" of the library actually linked; never NULL. */
+GOIO_EXTERN const char *goio_version_string(void);
+
+/* ---- errors ------------------------------------------------------------ */
+
+/*
+ * XX(NAME, value, message). errno-valued codes first; goio's own codes live
+ * at -1000 and below so they never collide with errno values.
+ */
+#define GOIO_ERRNO_MAP(XX)                                                     \
+    XX(EINVAL, -EINVAL, "invalid argument")                                    \
+    XX(ENOMEM, -ENOMEM, "out of memory")                                       \
+    XX(ETIMEDOUT, -ETIMEDOUT, "timed out")                                     \
+    XX(ECANCELED, -ECANCELED, "operation canceled")                            \
+    XX(EAGAIN, -EAGAIN, "resource temporarily unavailable")                    \
+    XX(ENOENT, -ENOENT, "no such file or directory")                           \
+    XX(EEXIST, -EEXIST, "already exists")                                      \
+    XX(EALREADY, -EALREADY, "already initialized")                             \
+    XX(EBUSY, -EBUSY, "resource busy")                                         \
+    XX(EIO, -EIO, "i/o error")                                                 \
+    XX(EPIPE, -EPIPE, "broken pipe")                                           \
+    XX(ERANGE, -ERANGE, "result out of range")                                 \
+    XX(EOVERFLOW, -EOVERFLOW, "value too large")                               \
+    XX(E2BIG, -E2BIG, "argument too large")                                    \
+    XX(EMSGSIZE, -EMSGSIZE, "message too long")                                \
+    XX(EBADMSG, -EBADMSG, "malformed data")                                    \
+    XX(EPROTO, -EPROTO, "protocol error")                                      \
+    XX(ENOTSUP, -ENOTSUP, "operation not supported")                           \
+    XX(ECONNREFUSED, -ECONNREFUSED, "connection refused")                      \
+    XX(ECONNRESET, -ECONNRESET, "connection reset by peer")                    \
+    XX(ENOTCONN, -ENOTCONN, "not connected")                                   \
+    XX(EHOSTUNREACH, -EHOSTUNREACH, "host is unreachable")                     \
+    XX(EADDRINUSE, -EADDRINUSE, "address already in use")                      \
+    XX(ENAMETOOLONG, -ENAMETOOLONG, "name too long")                           \
+    XX(EACCES, -EACCES, "permission denied")                                   \
+    XX(ETYPE, -1000, "type mismatch")                                          \
+    XX(EUNSAFEPATH, -1001, "unsafe archive path")                              \
+    XX(ELIMIT, -1002, "limit exceeded")                                        \
+    XX(ECLOSED, -1003, "handle is closed")                                     \
+    XX(EFETCH, -1004, "fetch failed")                                          \
+    XX(EEARLYCLOSE, -1005, "closed before EOF")                                \
+    XX(EUNSUPPORTED_ENTRY, -1006, "unsupported archive entry type")            \
+    XX(EREDIRECT, -1007, "too many redirections")                              \
+    XX(ETRUNCATED, -1008, "truncated data")
+
+enum goio_errno {
+#define GOIO__ERR_ENUM(name, value, msg) GOIO_##name = (value),
+    GOIO_ERRNO_MAP(GOIO__ERR_ENUM)
+#undef GOIO__ERR_ENUM
+};
+
+/* A sentence for a code; "unknown error" for codes goio does not define. */
+GOIO_EXTERN const char *goio_strerror(int code);
+/* The code's name ("GOIO_EINVAL"); "GOIO_UNKNOWN" for unknown codes. */
+GOIO_EXTERN const char *goio_err_name(int code);
+
+/* ---- logging ----------------------------------------------------------- */
+
+typedef enum goio_log_level {
+    GOIO_LOG_DEBUG = 0,
+    GOIO_LOG_INFO = 1,
+    GOIO_LOG_WARN = 2,
+    GOIO_LOG_ERROR = 3,
+    GOIO_LOG_OFF = 4
+} goio_log_level;
+
+/*
+ * One log record. The field names follow the Go library's (category, code,
+ * key). Every pointer is valid only during the sink call; key and category
+ * may be NULL.
+ */
+typedef struct goio_log_record {
+    goio_log_level level;
+    const char *category; /* module, e.g. "cache", "redis" */
+    const char
+        *code; /* stable machine-readable event, e.g. "used_stale_cache" */
+    const char *key;     /* the key or name the event is about, or NULL */
+    int error;           /* a GOIO_E* code, or 0 */
+    const char *message; /* human-readable sentence */
+} goio_log_record;
+
+typedef void (*goio_log_sink_fn)(const goio_log_record *rec, void *data);
+
+/*
+ * Routes every record at or above the minimum level (goio_log_set_level) to
+ * `sink`. NULL silences goio. The sink may be called from any goio thread at
+ * once and must be thread-safe; it must not call goio_log_set_sink.
+ */
+GOIO_EXTERN void goio_log_set_sink(goio_log_sink_fn sink, void *data);
+/* The default sink: one logfmt line per record on stderr. */
+GOIO_EXTERN void goio_log_stderr_sink(const goio_log_record *rec, void *data);
+/* Minimum level delivered to the sink; default GOIO_LOG_WARN. */
+GOIO_EXTERN int goio_log_set_level(goio_log_level level);
+GOIO_EXTERN goio_log_level goio_log_get_level(void);
+/* True when a record at `level` would reach a sink (skip costly messages). */
+GOIO_EXTERN bool goio_log_enabled(goio_log_level level);
+/* Emits a record; goio modules log through this and so may applications. */
+GOIO_EXTERN void goio_log(goio_log_level level, const char *category,
+                          const char *code, const char *key, int error,
+                          const char *fmt, ...) GOIO_PRINTF(6, 7);
+/* Formats `rec` as one logfmt line (no newline) into out[size]; returns the
+ * length it needed, like snprintf. */
+GOIO_EXTERN size_t goio_log_format(const goio_log_record *rec, char *out,
+                                   size_t size);
+
+/* ---- memory ------------------------------------------------------------ */
+
+typedef void *(*goio_malloc_fn)(size_t size);
+typedef void *(*goio_calloc_fn)(size_t count, size_t size);
+typedef void *(*goio_realloc_fn)(void *ptr, size_t size);
+typedef void (*goio_free_fn)(void *ptr);
+
+/*
+ * Routes every allocation goio makes (libraries goio calls, such as hiredis,
+ * keep their own). Must be called before any other goio call, with
+ * thread-safe functions; all four NULL restores the C library's. Returns
+ * GOIO_EINVAL when only some are NULL.
+ */
+GOIO_EXTERN int goio_set_allocator(goio_malloc_fn m, goio_calloc_fn c,
+                                   goio_realloc_fn r, goio_free_fn f);
+
+/* Allocation through the configured allocator. Sizes are overflow-checked;
+ * zero-size requests return a unique pointer, NULL only on failure. */
+GOIO_EXTERN void *goio_malloc(size_t size);
+GOIO_EXTERN void *goio_calloc(size_t count, size_t size);
+GOIO_EXTERN void *goio_realloc(void *ptr, size_t size);
+GOIO_EXTERN void *goio_reallocarray(void *ptr, size_t count, size_t size);
+GOIO_EXTERN void goio_free(void *ptr);
+GOIO_EXTERN char *goio_strdup(const char *s);
+GOIO_EXTERN char *goio_strndup(const char *s, size_t n);
+GOIO_EXTERN void *goio_memdup(const void *p, size_t n);
+
+/* ---- byte buffer ------------------------------------------------------- */
+
+/*
+ * A growable byte buffer owned by whoever holds it. `data` is NULL while
+ * cap is 0. Appends keep one spare byte so data[len] can be NUL-terminated
+ * (goio_buf_cstr). Not thread-safe.
+ */
+typedef struct goio_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} goio_buf;
+
+#define GOIO_BUF_INIT                                                          \
+    {                                                                          \
+        NULL, 0, 0                                                             \
+    }
+
+GOIO_EXTERN void goio_buf_init(goio_buf *b);
+/* Ensures room for `extra` more bytes (plus the terminator byte). */
+GOIO_EXTERN int goio_buf_reserve(goio_buf *b, size_t extra);
+GOIO_EXTERN int goio_buf_append(goio_buf *b, const void *p, size_t n);
+GOIO_EXTERN int goio_buf_append_str(goio_buf *b, const char *s);
+GOIO_EXTERN int goio_buf_appendf(goio_buf *b, const char *fmt, ...)
+    GOIO_PRINTF(2, 3);
+GOIO_EXTERN int goio_buf_vappendf(goio_buf *b, const char *fmt, va_list ap);
+/* Replaces the contents with a copy of p[0..n). */
+GOIO_EXTERN int goio_buf_set(goio_buf *b, const void *p, size_t n);
+/* NUL-terminates and returns the contents as a string ("" when empty). */
+GOIO_EXTERN const char *goio_buf_cstr(goio_buf *b);
+/* Forgets the contents, keeps the memory. */
+GOIO_EXTERN void goio_buf_clear(goio_buf *b);
+/* Hands the memory to the caller (free with goio_free) and empties b. */
+GOIO_EXTERN uint8_t *goio_buf_detach(goio_buf *b, size_t *len);
+GOIO_EXTERN void goio_buf_free(goio_buf *b);
+
+/* ---- clocks ------------------------------------------------------------ */
+
+/* Monotonic clock: for timeouts and deadlines. */
+GOIO_EXTERN int64_t goio_now_mono_ms(void);
+GOIO_EXTERN int64_t goio_now_mono_ns(void);
+/* Monotonic, read from the kernel's cached tick (a few ms coarse, ~5x
+ * cheaper): for hot-path TTL checks. */
+GOIO_EXTERN int64_t goio_now_mono_coarse_ms(void);
+/* Wall clock, Unix epoch: only for instants shared across processes. */
+GOIO_EXTERN int64_t goio_now_wall_ms(void);
+GOIO_EXTERN int64_t goio_now_wall_ns(void);
+
+/* ---- cancellation contexts ----------------------------------------------- */
+
+/*
+ * A goio_ctx is cancellation plus an optional deadline, like Go's context.
+ * It is done once cancelled (by goio_ctx_cancel or because its parent is)
+ * or once the monotonic clock reaches its deadline. Reference counted:
+ * constructors return one reference, released with goio_ctx_unref. A child
+ * holds a reference to its parent. All functions are thread-safe.
+ *
+ * Every goio function that takes a ctx accepts NULL: never cancelled, no
+ * deadline.
+ *
+ * Deadlines are observed without a timer thread: goio_ctx_err, goio_ctx_wait
+ * and the pollable fd see them; goio_ctx_on_cancel callbacks fire only on
+ * cancellation.
+ */
+typedef struct goio_ctx goio_ctx;
+
+#define GOIO_NO_DEADLINE INT64_MAX
+
+/* A cancellable ctx; `parent` may be NULL. */
+GOIO_EXTERN int goio_ctx_new(goio_ctx *parent, goio_ctx **out);
+/* A ctx done at `deadline_ms` (monotonic) or when parent is done. */
+GOIO_EXTERN int goio_ctx_with_deadline(goio_ctx *parent, int64_t deadline_ms,
+                                       goio_ctx **out);
+/* A ctx done `timeout_ms` from now (>= 0) or when parent is done. */
+GOIO_EXTERN int goio_ctx_with_timeout(goio_ctx *parent, int64_t timeout_ms,
+                                      goio_ctx **out);
+/* Takes another reference; returns ctx (NULL-safe). */
+GOIO_EXTERN goio_ctx *goio_ctx_ref(goio_ctx *ctx);
+/* Releases a reference; NULL is a no-op. */
+GOIO_EXTERN void goio_ctx_unref(goio_ctx *ctx);
+/* Cancels ctx and its children; idempotent; NULL is a no-op. */
+GOIO_EXTERN void goio_ctx_cancel(goio_ctx *ctx);
+/*
+ * Moves this ctx's own deadline (not its parent's); GOIO_NO_DEADLINE
+ * removes it. For owners that merge several callers' deadlines into one
+ * ctx (sharedflight). Waiters and the fd follow the new value.
+ */
+GOIO_EXTERN int goio_ctx_set_deadline(goio_ctx *ctx, int64_t deadline_ms);
+/* 0 while live; GOIO_ECANCELED or GOIO_ETIMEDOUT once done. NULL -> 0. */
+GOIO_EXTERN int goio_ctx_err(const goio_ctx *ctx);
+/* The earliest deadline of ctx and its ancestors, or GOIO_NO_DEADLINE. */
+GOIO_EXTERN int64_t goio_ctx_deadline(const goio_ctx *ctx);
+/* Milliseconds until the deadline (>= 0), or -1 when there is none. */
+GOIO_EXTERN int64_t goio_ctx_remaining_ms(const goio_ctx *ctx);
+/*
+ * Blocks until ctx is done or timeout_ms passes (< 0: no timeout). Returns
+ * 0 when ctx is done (goio_ctx_err says why), GOIO_EAGAIN when the timeout
+ * passed first, GOIO_EINVAL for a NULL ctx.
+ */
+GOIO_EXTERN int goio_ctx_wait(goio_ctx *ctx, int64_t timeout_ms);
+/*
+ * A file descriptor that polls readable once ctx is done (cancel or
+ * deadline), for event loops. Owned by ctx: do not read or close it. Made
+ * on first use; GOIO_EINVAL for NULL, or a system error.
+ */
+GOIO_EXTERN int goio_ctx_fd(goio_ctx *ctx, int *fd);
+
+/*
+ * Calls fn(arg) once when ctx is cancelled (at once, on this thread, if it
+ * already is). Deadlines do not trigger it. `*watch` (may be NULL if the
+ * caller never removes it) identifies the registration.
+ */
+typedef struct goio_ctx_watch goio_ctx_watch;
+GOIO_EXTERN int goio_ctx_on_cancel(goio_ctx *ctx, void (*fn)(void *arg),
+                                   void *arg, goio_ctx_watch **watch);
+/*
+ * Unregisters; when it returns fn is not running and will not run. Must not
+ * be called from inside fn itself. NULL watch is a no-op.
+ */
+GOIO_EXTERN void goio_ctx_watch_remove(goio_ctx *ctx, goio_ctx_watch *watch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GOIO_CORE_H */

@@ -1,0 +1,2 @@
+# reflext: type descriptors and checked assignment.
+goio_module_sources(reflext.c builtin_types.c)
