@@ -23,8 +23,11 @@ install(FILES
   cmake/GoioDeps.cmake
   DESTINATION ${GOIO_CMAKE_DIR})
 
-# goio.pc: the static library's dependencies go under *.private, so
-# `pkg-config --static --libs goio` gives a complete link line.
+# goio.pc. libgoio.a is static, so every consumer links its dependencies:
+# they go under Requires/Libs, and a plain `pkg-config --libs goio` links.
+# (Requires.private would force --static, which on Debian also drags in
+# the dependencies' own private libraries, e.g. libarchive's acl, zstd and
+# lz4, whose static archives are not installed.)
 set(GOIO_PC_REQUIRES "")
 set(GOIO_PC_LIBS "-lpthread")
 foreach(dep IN LISTS _deps)

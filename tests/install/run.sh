@@ -12,12 +12,12 @@ cmake -S "$src" -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$work/prefix" \
 cmake --build "$work/cmake-build" >"$work/build.log"
 "$work/cmake-build/consumer"
 
-echo "== pkg-config --static goio"
+echo "== pkg-config goio"
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
 for d in "$work"/prefix/lib/*/pkgconfig; do
   [ -d "$d" ] && PKG_CONFIG_PATH="$d:$PKG_CONFIG_PATH"
 done
 # shellcheck disable=SC2046
 "$cc" ${CFLAGS:-} -o "$work/pc-consumer" "$src/main.c" \
-      $(pkg-config --cflags --static --libs goio) ${LDFLAGS:-}
+      $(pkg-config --cflags --libs goio) ${LDFLAGS:-}
 "$work/pc-consumer"
