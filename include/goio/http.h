@@ -1,0 +1,421 @@
+/*
+ * goio http: an HTTP/1.1 server on libuv, a response-writer interface,
+ * chunked rendering of a goio_reader with auto-flush, and an AutoFlusher.
+ *
+ * Threads. A server runs its libuv loop on a thread of its own (accept,
+ * parse, socket writes, timers) and calls handlers on a pool of worker
+ * threads, so a handler may block (read a file, wait on Redis) without
+ * stalling other connections. Bytes a handler writes are queued for the
+ * loop thread; when a response has `max_pending_bytes` queued, its writes
+ * block the worker (never the loop) until the client catches up, so
+ * memory per response stays bounded however slow the client is.
+ *
+ * Requests. Parsed by libhttp-parser (never by hand). The body is read in
+ * full (up to max_body_bytes) before the handler runs. Limits answer 4xx
+ * and close: 400 malformed, 408 header/request timeout, 413 body too
+ * large, 414 request line too long, 431 headers too large, 501
+ * upgrades/CONNECT. Idle keep-alive connections are closed silently.
+ * Requests on one connection are handled one at a time, in order.
+ *
+ * Responses. Headers are sent when the first body bytes leave the
+ * response buffer (it holds `chunk_size` bytes), on flush, or when the
+ * handler returns. Framing follows Go's net/http: a body that ends while
+ * still buffered gets a Content-Length; a handler-set Content-Length is
+ * honoured (writing more fails with GOIO_E2BIG, writing less closes the
+ * connection); otherwise Transfer-Encoding: chunked (HTTP/1.0: the body
+ * ends with the connection). HEAD, 1xx, 204 and 304 send no body.
+ * Aborting (goio_http_response_abort) sends what was queued and closes
+ * the connection with a FIN (not a reset) and without the final chunk,
+ * so a client sees an incomplete body rather than a short success.
+ *
+ * Lifetimes. The request and response handed to a handler are owned by
+ * the server and valid until the handler returns; copy what must live
+ * longer.
+ *
+ * Logging category "http"; render logs code `chunked_response_write_error`.
+ */
+#ifndef GOIO_HTTP_H
+#define GOIO_HTTP_H
+
+#include <goio/core.h>
+#include <goio/ioext.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct goio_http_server goio_http_server;
+typedef struct goio_http_request goio_http_request;
+typedef struct goio_http_response goio_http_response;
+
+/* ---- handlers and middleware ----------------------------------------------
+ */
+
+/*
+ * Handles one request: reads `req`, writes `res`. Runs on a worker thread;
+ * may block. When it returns the response is finished (buffered bytes
+ * sent, final chunk written) unless it was aborted. `data` is the pointer
+ * registered with the handler; goio never touches it.
+ */
+typedef void (*goio_http_handler_fn)(goio_http_request *req,
+                                     goio_http_response *res, void *data);
+
+/* A handler and its data, passed by value. */
+typedef struct goio_http_handler {
+    goio_http_handler_fn fn;
+    void *data;
+} goio_http_handler;
+
+/* Calls h.fn(req, res, h.data); does nothing when h.fn is NULL. */
+GOIO_EXTERN void goio_http_handler_call(goio_http_handler h,
+                                        goio_http_request *req,
+                                        goio_http_response *res);
+
+/*
+ * Wraps the handler chain (as Go's func(http.Handler) http.Handler):
+ * runs code before and after `next`, which it calls with
+ * goio_http_handler_call(next, req, res) (or not, to answer itself). It
+ * may pass a response of its own that wraps `res` (see the vtable below).
+ * After next returns, goio_http_response_status(res) is the status sent
+ * and goio_http_request_route(req) the route that matched, so a request
+ * tracker can label method, route, status and duration.
+ */
+typedef void (*goio_http_middleware_fn)(goio_http_request *req,
+                                        goio_http_response *res,
+                                        goio_http_handler next, void *data);
+
+/* ---- server ----------------------------------------------------------------
+ */
+
+typedef struct goio_http_server_config {
+    /* Called for every request; required (a router: goio_http_router_serve
+     * with the router as data). */
+    goio_http_handler_fn handler;
+    void *handler_data;
+    /* Threads that run handlers. Default 16. */
+    unsigned worker_threads;
+    /* Connections beyond this are accepted and closed at once. Default
+     * 1024. */
+    unsigned max_connections;
+    /* Request line plus headers. Default 16 KiB; capped at 80 KiB (the
+     * parser's own limit). Beyond: 431 (414 when the line alone is). */
+    size_t max_header_bytes;
+    /* Request body. Default 8 MiB. Beyond: 413. */
+    size_t max_body_bytes;
+    /* A connection with no request in progress is closed after this long
+     * (keep-alive idle time, also before the first request). Default
+     * 60000. */
+    int64_t idle_timeout_ms;
+    /* From a request's first byte to the end of its headers. Default
+     * 10000. Beyond: 408 and close (slowloris). */
+    int64_t header_timeout_ms;
+    /* From a request's first byte to the end of its body. Default 60000.
+     * Beyond: 408 and close. */
+    int64_t request_timeout_ms;
+    /* A response whose socket writes make no progress for this long is
+     * aborted. Default 60000. */
+    int64_t send_timeout_ms;
+    /* After a close with a FIN, unread request bytes are drained for at
+     * most this long so the kernel does not answer them with a reset.
+     * Default 2000. */
+    int64_t linger_timeout_ms;
+    /* Response buffer size, hence the size of chunks sent. Default 64 KiB
+     * (4 KiB chunks halve throughput). */
+    size_t chunk_size;
+    /* Bytes of one response queued for the socket before writes block the
+     * handler (back-pressure). Default 256 KiB. */
+    size_t max_pending_bytes;
+    /* listen(2) backlog. Default 511. */
+    int backlog;
+} goio_http_server_config;
+
+/* Fills the defaults above (handler NULL). GOIO_EINVAL for NULL. */
+GOIO_EXTERN int goio_http_server_config_init(goio_http_server_config *cfg);
+
+/*
+ * Creates a stopped server (copies cfg). GOIO_EINVAL when cfg, out or the
+ * handler is NULL or a limit is 0. Free with goio_http_server_free.
+ */
+GOIO_EXTERN int goio_http_server_new(const goio_http_server_config *cfg,
+                                     goio_http_server **out);
+
+/*
+ * Adds a middleware around the handler; call before start. The first one
+ * added is the outermost. GOIO_EBUSY once started.
+ */
+GOIO_EXTERN int goio_http_server_use(goio_http_server *srv,
+                                     goio_http_middleware_fn fn, void *data);
+
+/*
+ * Binds and listens on host:port (IPv4 or IPv6 literal, or "localhost";
+ * NULL = "127.0.0.1"), synchronously, so address errors
+ * (GOIO_EADDRINUSE, GOIO_EACCES, ...) are returned here. port 0 picks a
+ * free port: goio_http_server_port reports it. Once per server, before
+ * start (GOIO_EALREADY otherwise).
+ */
+GOIO_EXTERN int goio_http_server_listen(goio_http_server *srv, const char *host,
+                                        int port);
+
+/* The bound port, or a negative GOIO_E* code before listen. */
+GOIO_EXTERN int goio_http_server_port(const goio_http_server *srv);
+
+/*
+ * Starts the loop thread and the workers; returns once the server accepts
+ * connections. GOIO_EINVAL before listen, GOIO_EALREADY when started.
+ */
+GOIO_EXTERN int goio_http_server_start(goio_http_server *srv);
+
+/*
+ * Graceful stop: stops accepting, closes idle connections, lets in-flight
+ * requests finish for up to timeout_ms (0: none), then aborts the rest:
+ * their request ctx is cancelled, writes fail and connections close
+ * without a final chunk. Returns once the loop thread has exited and no
+ * handler is running, so a handler that never returns (blocked and
+ * ignoring its ctx) keeps it waiting. Must not be called from a handler.
+ * Idempotent; GOIO_EINVAL for NULL.
+ */
+GOIO_EXTERN int goio_http_server_stop(goio_http_server *srv,
+                                      int64_t timeout_ms);
+
+/* Stops (timeout 0) if needed and frees. NULL is a no-op. */
+GOIO_EXTERN void goio_http_server_free(goio_http_server *srv);
+
+/* ---- requests -------------------------------------------------------------
+ */
+
+/*
+ * Accessors of a request; strings are NUL-terminated and valid while the
+ * request is (until the handler returns). Safe from any thread.
+ */
+/* "GET", "POST", ... */
+GOIO_EXTERN const char *goio_http_request_method(const goio_http_request *req);
+/* The request target's path as sent (percent-encoding kept): "/items/42". */
+GOIO_EXTERN const char *goio_http_request_path(const goio_http_request *req);
+/* The raw query string without '?', "" when there is none. */
+GOIO_EXTERN const char *goio_http_request_query(const goio_http_request *req);
+/* The first value of a header, name matched case-insensitively; NULL when
+ * absent. */
+GOIO_EXTERN const char *goio_http_request_header(const goio_http_request *req,
+                                                 const char *name);
+/* Headers in the order received: count, then the i-th name and value.
+ * GOIO_ERANGE past the end. */
+GOIO_EXTERN size_t goio_http_request_header_count(const goio_http_request *req);
+GOIO_EXTERN int goio_http_request_header_at(const goio_http_request *req,
+                                            size_t i, const char **name,
+                                            const char **value);
+/* The body (decoded from chunked if it was); *len may be NULL. Never NULL:
+ * an empty body is "" with length 0. */
+GOIO_EXTERN const void *goio_http_request_body(const goio_http_request *req,
+                                               size_t *len);
+/* The peer as "ip:port" ("[v6]:port" for IPv6). */
+GOIO_EXTERN const char *
+goio_http_request_remote_addr(const goio_http_request *req);
+/* 10 for HTTP/1.0, 11 for HTTP/1.1. */
+GOIO_EXTERN int goio_http_request_version(const goio_http_request *req);
+/*
+ * Cancelled when the client closes its connection or the server aborts
+ * in-flight requests on stop; pass it to blocking calls. Borrowed: take a
+ * reference (goio_ctx_ref) to keep it past the handler.
+ */
+GOIO_EXTERN goio_ctx *goio_http_request_ctx(const goio_http_request *req);
+/* The route pattern that matched ("/items/{id}"), NULL before routing or
+ * when none did. */
+GOIO_EXTERN const char *goio_http_request_route(const goio_http_request *req);
+/* The value of a {name} segment of the matched route; NULL when absent. */
+GOIO_EXTERN const char *goio_http_request_param(const goio_http_request *req,
+                                                const char *name);
+
+/*
+ * Decodes the first `name` parameter of a query string ("a=1&b=x%20y"):
+ * percent-escapes and '+' as space. Replaces out's contents; *found says
+ * whether it was there. GOIO_EBADMSG for a bad escape, GOIO_EINVAL for
+ * NULLs.
+ */
+GOIO_EXTERN int goio_http_query_get(const char *query, const char *name,
+                                    goio_buf *out, bool *found);
+
+/* "OK", "Not Found", ...; "Unknown" for codes it does not know. */
+GOIO_EXTERN const char *goio_http_status_text(int status);
+
+/* ---- router -----------------------------------------------------------------
+ */
+
+/*
+ * Routes by method and path. A pattern is one of:
+ *   "/health"        exact path
+ *   "/items/{id}"    segments, {name} matching one non-empty segment
+ *                    (goio_http_request_param(req, "id"))
+ *   "/static/" "*"   (one string, ending in slash-star) a prefix:
+ *                    "/static/" and anything below it
+ * Precedence: exact patterns, then {name} patterns, then prefixes (the
+ * longest first); ties go to the earlier registration. method NULL
+ * matches any method; a GET route also answers HEAD. A path that matches
+ * with another method gets 405 with an Allow header; no match goes to the
+ * fallback (default: 404 "404 page not found"). Routes are added before
+ * the server starts; matching is then lock-free and thread-safe.
+ */
+typedef struct goio_http_router goio_http_router;
+
+GOIO_EXTERN int goio_http_router_new(goio_http_router **out);
+/* GOIO_EINVAL for a pattern that is not one of the forms above,
+ * GOIO_EEXIST for a duplicate method+pattern. */
+GOIO_EXTERN int goio_http_router_handle(goio_http_router *r, const char *method,
+                                        const char *pattern,
+                                        goio_http_handler_fn fn, void *data);
+/* Replaces the 404 handler. */
+GOIO_EXTERN int goio_http_router_fallback(goio_http_router *r,
+                                          goio_http_handler_fn fn, void *data);
+/* A handler function: data is the router. */
+GOIO_EXTERN void goio_http_router_serve(goio_http_request *req,
+                                        goio_http_response *res, void *data);
+/* Frees; the server using it must be freed first. NULL is a no-op. */
+GOIO_EXTERN void goio_http_router_free(goio_http_router *r);
+
+/* ---- response writer interface ----------------------------------------------
+ */
+
+/*
+ * A response writer, as Go's http.ResponseWriter. goio's server implements
+ * it; implement it for another server (embed goio_http_response as the
+ * first member and fill ops) to use goio_http_render_chunked there.
+ *
+ * Contract of the ops (all required unless marked):
+ *  - get_header: a set response header (case-insensitive name), NULL if
+ *    none. The string is valid until the header changes.
+ *  - set_header: replaces all values of name; value NULL removes it.
+ *    add_header: adds a value. Both fail with GOIO_EALREADY once headers
+ *    were sent and GOIO_EINVAL for names/values with CR, LF or NUL.
+ *  - write_header: fixes the status (100..999) and the header set; later
+ *    calls are ignored (GOIO_EALREADY). Implied by write/flush with 200.
+ *  - write: body bytes; returns the count taken (> 0) or an error
+ *    (GOIO_EPIPE/GOIO_ECONNRESET when the client is gone, GOIO_ECLOSED
+ *    after abort).
+ *  - flush: pushes buffered bytes (and the headers) to the client.
+ *  - abort: ends the response as failed: already queued bytes still go
+ *    out, then the connection is closed so the client sees the body is
+ *    incomplete (no final chunk). `error` says why (for logs).
+ *  - status: the status sent or fixed so far, 0 before write_header.
+ *
+ * goio's server response may be used from any thread (calls are
+ * serialized inside); its write and flush may block for back-pressure.
+ */
+typedef struct goio_http_response_ops {
+    const char *(*get_header)(goio_http_response *res, const char *name);
+    int (*set_header)(goio_http_response *res, const char *name,
+                      const char *value);
+    int (*add_header)(goio_http_response *res, const char *name,
+                      const char *value);
+    int (*write_header)(goio_http_response *res, int status);
+    ssize_t (*write)(goio_http_response *res, const void *p, size_t len);
+    int (*flush)(goio_http_response *res);
+    void (*abort)(goio_http_response *res, int error);
+    int (*status)(goio_http_response *res);
+} goio_http_response_ops;
+
+struct goio_http_response {
+    const goio_http_response_ops *ops;
+};
+
+/* Wrappers that validate arguments (GOIO_EINVAL for NULLs) and call ops. */
+GOIO_EXTERN const char *goio_http_response_get_header(goio_http_response *res,
+                                                      const char *name);
+GOIO_EXTERN int goio_http_response_set_header(goio_http_response *res,
+                                              const char *name,
+                                              const char *value);
+GOIO_EXTERN int goio_http_response_add_header(goio_http_response *res,
+                                              const char *name,
+                                              const char *value);
+/* Go's rule: sets Content-Type only when the response has none yet. */
+GOIO_EXTERN int goio_http_response_default_content_type(goio_http_response *res,
+                                                        const char *type);
+GOIO_EXTERN int goio_http_response_write_header(goio_http_response *res,
+                                                int status);
+/* Writes all len bytes (retrying partial writes) or returns the error. */
+GOIO_EXTERN int goio_http_response_write(goio_http_response *res, const void *p,
+                                         size_t len);
+GOIO_EXTERN int goio_http_response_printf(goio_http_response *res,
+                                          const char *fmt, ...)
+    GOIO_PRINTF(2, 3);
+GOIO_EXTERN int goio_http_response_flush(goio_http_response *res);
+GOIO_EXTERN void goio_http_response_abort(goio_http_response *res, int error);
+/* 0 before write_header; a negative GOIO_E* code for NULL. */
+GOIO_EXTERN int goio_http_response_status(goio_http_response *res);
+
+/*
+ * A whole small response: status, Content-Type (Go's rule: only if not
+ * set; NULL leaves it), body. For errors and tiny answers.
+ */
+GOIO_EXTERN int goio_http_respond(goio_http_response *res, int status,
+                                  const char *content_type, const void *body,
+                                  size_t len);
+
+/*
+ * A goio_writer over res (write, flush), for goio_copy, Tee, gzip ...
+ * Closing it frees the adapter only: the response stays open. Not
+ * thread-safe beyond what res is.
+ */
+GOIO_EXTERN int goio_http_response_writer(goio_http_response *res,
+                                          goio_writer **out);
+
+/* ---- chunked rendering
+ * -------------------------------------------------------- */
+
+typedef struct goio_http_render_options {
+    /* Bytes read from the source per read. Default 64 KiB. */
+    size_t chunk_size;
+    /* Buffered bytes are flushed at most this long after they were
+     * written. Default 50. */
+    int64_t flush_interval_ms;
+    /* Status sent. Default 200. */
+    int status;
+} goio_http_render_options;
+
+GOIO_EXTERN int goio_http_render_options_init(goio_http_render_options *o);
+
+/*
+ * Streams src as the response body, as the Go library's ChunkedData:
+ * sets Content-Type (Go's rule: only if not set; NULL leaves it) and
+ * Transfer-Encoding: chunked, sends the headers with opts->status at once,
+ * then copies src through a pooled buffer, with an AutoFlusher so bytes
+ * from a slow source reach the client within flush_interval_ms. Memory
+ * stays bounded (the copy buffer plus the response's bounded queue) however
+ * large the body and however slow the client.
+ *
+ * src is consumed: closed before this returns, whatever happens.
+ *
+ * On a read error from src, everything already read is flushed and the
+ * response is aborted: the connection closes without the final chunk, so
+ * curl reports CURLE_PARTIAL_FILE (exit 18) and keeps every byte. Write
+ * errors (client gone) abort too. Both are logged with code
+ * `chunked_response_write_error` (ERROR for a source error, WARN for a
+ * client error) and returned. opts may be NULL (defaults). Call it as the
+ * handler's last write.
+ */
+GOIO_EXTERN int goio_http_render_chunked(goio_http_response *res,
+                                         const char *content_type,
+                                         goio_reader *src,
+                                         const goio_http_render_options *opts);
+
+/* ---- AutoFlusher ------------------------------------------------------------
+ */
+
+/*
+ * A goio_writer in front of `dst` (which must have a flush) that flushes
+ * dst at most interval_ms after a write left bytes unflushed, as the Go
+ * library's AutoFlusher. Writes, flushes and the timed flushes are
+ * serialized by a lock, so dst sees one caller at a time; the timed
+ * flushes run on one process-wide ticker thread, which skips (and retries
+ * soon) a flusher whose lock a blocked writer holds, so dst->flush should
+ * not block for long. A timed flush's error is returned by the next write,
+ * flush or close. Closing flushes, stops the timer, and closes dst when
+ * own_dst (else dst stays open). GOIO_EINVAL for NULLs, interval_ms <= 0
+ * or a dst without flush.
+ */
+GOIO_EXTERN int goio_autoflusher_new(goio_writer *dst, int64_t interval_ms,
+                                     bool own_dst, goio_writer **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GOIO_HTTP_H */
