@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-/* ---- readers --------------------------------------------------------------- */
+/* ---- readers ------------------------------------------------------------- */
 
 typedef struct goio_reader goio_reader;
 
@@ -37,17 +37,27 @@ struct goio_reader {
     const goio_reader_ops *ops;
 };
 
-/* One read (EINTR retried by the adapters). GOIO_EINVAL for NULLs. */
+/* One read (EINTR retried by the adapters and by goio_read itself when a
+ * user reader returns -EINTR). GOIO_EINVAL for NULLs or cap 0; GOIO_EIO
+ * when a reader claims more than cap bytes. */
 GOIO_EXTERN ssize_t goio_read(goio_reader *r, void *buf, size_t cap);
 /* Reads until n bytes or end of stream; *got says how many. */
 GOIO_EXTERN int goio_read_full(goio_reader *r, void *buf, size_t n,
                                size_t *got);
 /* Appends everything up to end of stream to out; GOIO_ELIMIT past
- * `limit` bytes (0: no limit). */
+ * `limit` bytes (0: no limit), reading at most one byte beyond it. On any
+ * error out->len is back at its value on entry (its memory may have
+ * grown). */
 GOIO_EXTERN int goio_read_all(goio_reader *r, goio_buf *out, size_t limit);
 /* Closes and frees; NULL is a no-op returning 0. */
 GOIO_EXTERN int goio_reader_close(goio_reader *r);
 
+/*
+ * Adapters. Errors: system errors come back as their negated errno
+ * (GOIO_EPIPE, GOIO_EAGAIN on a non-blocking fd with nothing to do, -EBADF
+ * ...); EINTR is retried. Each returns GOIO_EINVAL for a bad argument
+ * (*out is then NULL) and GOIO_ENOMEM.
+ */
 /* Reads fd; closes it on goio_reader_close when own_fd. */
 GOIO_EXTERN int goio_reader_fd(int fd, bool own_fd, goio_reader **out);
 /* Reads a FILE*; fcloses it on close when own_file. */
@@ -55,7 +65,7 @@ GOIO_EXTERN int goio_reader_file(FILE *f, bool own_file, goio_reader **out);
 /* Reads p[0..len) without copying; p must outlive the reader. */
 GOIO_EXTERN int goio_reader_mem(const void *p, size_t len, goio_reader **out);
 
-/* ---- writers --------------------------------------------------------------- */
+/* ---- writers ------------------------------------------------------------- */
 
 typedef struct goio_writer goio_writer;
 
@@ -73,25 +83,36 @@ struct goio_writer {
     const goio_writer_ops *ops;
 };
 
-/* Writes all len bytes (retrying short writes) or returns an error. */
+/* Writes all len bytes (retrying short writes and -EINTR) or returns an
+ * error; a writer that makes no progress (returns 0) gives GOIO_EIO. On
+ * error an unknown prefix of p may have been written. */
 GOIO_EXTERN int goio_write(goio_writer *w, const void *p, size_t len);
 GOIO_EXTERN int goio_flush(goio_writer *w);
 /* Closes and frees; NULL is a no-op returning 0. */
 GOIO_EXTERN int goio_writer_close(goio_writer *w);
 
+/* Writes fd (unbuffered; no flush needed); closes it when own_fd. A
+ * broken pipe is GOIO_EPIPE only when SIGPIPE is ignored. */
 GOIO_EXTERN int goio_writer_fd(int fd, bool own_fd, goio_writer **out);
+/* Writes through f's stdio buffer: goio_flush fflushes. Close fflushes,
+ * then fcloses f when own_file. */
 GOIO_EXTERN int goio_writer_file(FILE *f, bool own_file, goio_writer **out);
 /* Appends to *b, which must outlive the writer (closing leaves b). */
 GOIO_EXTERN int goio_writer_buf(goio_buf *b, goio_writer **out);
+/* Accepts and drops every byte (Go's io.Discard); *counted (may be NULL)
+ * must outlive the writer and is incremented by every write. */
+GOIO_EXTERN int goio_writer_discard(uint64_t *counted, goio_writer **out);
 
 /*
- * Copies src to dst until end of stream through a pooled buffer;
- * *copied (may be NULL) counts the bytes written. Neither is closed.
+ * Copies src to dst until end of stream through a pooled buffer (64 KiB
+ * from goio_bufpool_default); *copied (may be NULL) counts the bytes
+ * written. Neither is closed. A memory source is written without a copy
+ * and a goio_buf destination is read into directly. Returns 0 at end of
+ * stream, else the first read or write error.
  */
-GOIO_EXTERN int goio_copy(goio_writer *dst, goio_reader *src,
-                          uint64_t *copied);
+GOIO_EXTERN int goio_copy(goio_writer *dst, goio_reader *src, uint64_t *copied);
 
-/* ---- buffer pool ------------------------------------------------------------ */
+/* ---- buffer pool --------------------------------------------------------- */
 
 /*
  * Reusable byte buffers in two classes, as the Go library's BufferPool:
@@ -111,6 +132,67 @@ GOIO_EXTERN goio_bufpool *goio_bufpool_default(void);
 GOIO_EXTERN void *goio_bufpool_get(goio_bufpool *p, size_t size, size_t *cap);
 /* Returns a buffer (NULL is a no-op); the pool keeps or frees it. */
 GOIO_EXTERN void goio_bufpool_put(goio_bufpool *p, void *buf, size_t cap);
+
+/*
+ * Size classes. A request of at most GOIO_BUFPOOL_SMALL bytes gets a
+ * GOIO_BUFPOOL_SMALL buffer; a request above GOIO_BUFPOOL_LARGE_MIN / 2
+ * (32 KiB) and up to GOIO_BUFPOOL_LARGE gets the next power of two from
+ * GOIO_BUFPOOL_LARGE_MIN (64 KiB) to 1 MiB. Requests between 4 KiB and
+ * 32 KiB, and above 1 MiB, get an exact allocation that put() frees: they
+ * are too small to be worth a large buffer and too big for the regular
+ * class. put() keeps a buffer only when `cap` is exactly a class size, so
+ * a buffer that did not come from a pool is freed, not kept.
+ *
+ * How it scales: the pool has several shards (each with its own lock); a
+ * thread always uses the same shard (assigned round-robin on first use),
+ * so threads on different shards never contend, and a thread whose shard
+ * is empty tries the others with trylock before allocating. There is no
+ * global lock.
+ *
+ * Bounded retention: each shard keeps at most `small_keep` regular buffers
+ * and `large_keep_bytes` bytes worth of each large size; a put beyond that
+ * frees. Idle buffers are freed too: a buffer that stayed unused in the
+ * pool for a whole `idle_ms` period is freed at the shard's next get/put
+ * (Go's sync.Pool drops idle buffers at GC in the same spirit).
+ * goio_bufpool_trim frees every idle buffer at once.
+ *
+ * The memory comes from goio_malloc (goio_set_allocator applies).
+ */
+#define GOIO_BUFPOOL_LARGE_MIN (64 * 1024)
+
+typedef struct goio_bufpool_config {
+    unsigned shards;         /* 0: 2 x CPUs rounded to a power of 2, <= 64 */
+    unsigned small_keep;     /* regular buffers kept per shard; default 64 */
+    size_t large_keep_bytes; /* per large size per shard; default 1 MiB
+                                (at least one buffer of each size) */
+    int64_t idle_ms;         /* free buffers idle this long; default 10000,
+                                < 0 never */
+} goio_bufpool_config;
+
+GOIO_EXTERN void goio_bufpool_config_init(goio_bufpool_config *cfg);
+/* A private pool (cfg NULL: defaults). Free it with goio_bufpool_free once
+ * no thread uses it; buffers still out may be put back only before. */
+GOIO_EXTERN int goio_bufpool_new(const goio_bufpool_config *cfg,
+                                 goio_bufpool **out);
+/* Frees the pool and every buffer it holds. NULL and the default pool are
+ * no-ops. */
+GOIO_EXTERN void goio_bufpool_free(goio_bufpool *p);
+/* Frees every buffer the pool holds now (they are all idle). */
+GOIO_EXTERN void goio_bufpool_trim(goio_bufpool *p);
+
+typedef struct goio_bufpool_stats {
+    uint64_t gets;           /* goio_bufpool_get calls */
+    uint64_t hits;           /* ... served from the pool */
+    uint64_t puts;           /* goio_bufpool_put calls with a buffer */
+    uint64_t dropped;        /* ... whose buffer was freed, not kept */
+    uint64_t trimmed;        /* buffers freed for being idle or by trim */
+    uint64_t retained;       /* buffers held now */
+    uint64_t retained_bytes; /* their total size */
+} goio_bufpool_stats;
+
+/* A snapshot of the counters (consistent per shard, not globally). */
+GOIO_EXTERN int goio_bufpool_get_stats(goio_bufpool *p,
+                                       goio_bufpool_stats *out);
 
 #ifdef __cplusplus
 }
