@@ -194,6 +194,48 @@ typedef struct goio_bufpool_stats {
 GOIO_EXTERN int goio_bufpool_get_stats(goio_bufpool *p,
                                        goio_bufpool_stats *out);
 
+/* ---- Tee ------------------------------------------------------------- */
+
+/*
+ * goio_tee splits one input into two readers. Reading `main` reads `in`
+ * and hands the same bytes to `secondary` through a bounded buffer of
+ * cfg.buffer_size bytes. Typical use: main streams a request body to its
+ * destination while another thread hashes or stores it from secondary.
+ *
+ * - End of stream: once main reads EOF, secondary returns the buffered
+ *   bytes, then EOF. An error main gets from `in` reaches secondary the
+ *   same way, after the buffered bytes.
+ * - Closing main before it saw EOF (or an error) makes secondary's next
+ *   read, and every later one, fail with GOIO_EEARLYCLOSE at once, even
+ *   with bytes still buffered: they are not the whole stream, and a
+ *   consumer must not take a prefix for the stream.
+ * - Closing secondary early lets main go on unaffected; bytes are no
+ *   longer copied and the buffer is freed on main's next read.
+ * - Back-pressure: when the buffer is full, main's read blocks until
+ *   secondary reads (or is closed). Memory never grows past the buffer;
+ *   the price is that secondary must be read concurrently, from another
+ *   thread, unless the whole stream fits in the buffer. Reading main to
+ *   the end first from the only thread that also reads secondary
+ *   deadlocks once the buffer fills.
+ *
+ * Ownership: the tee owns `in` from a successful call on (on failure the
+ * caller keeps it); closing main closes `in`. Both readers must be closed;
+ * the shared state goes with the second close.
+ * Thread-safety: main and secondary may be used from two different
+ * threads at once; each one by one thread at a time.
+ * Errors: GOIO_EINVAL (NULLs, buffer_size 0), GOIO_ENOMEM.
+ */
+#define GOIO_TEE_DEFAULT_BUFFER (1024 * 1024)
+
+typedef struct goio_tee_config {
+    size_t buffer_size; /* bytes buffered for secondary; default 1 MiB */
+} goio_tee_config;
+
+GOIO_EXTERN void goio_tee_config_init(goio_tee_config *cfg);
+/* cfg NULL: defaults. */
+GOIO_EXTERN int goio_tee(goio_reader *in, const goio_tee_config *cfg,
+                         goio_reader **main, goio_reader **secondary);
+
 #ifdef __cplusplus
 }
 #endif
