@@ -1,0 +1,241 @@
+/*
+ * One blocking hiredis connection: open (timeouts, AUTH, SELECT), per-
+ * command read timeout, error translation and the liveness check.
+ *
+ * hiredis 0.14 keeps the first I/O error in the context for good (a read
+ * that timed out cannot be resumed), so every failure here ends with the
+ * connection closed by the pool, never reused.
+ */
+#include "redis_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+static struct timeval ms_to_tv(int64_t ms)
+{
+    struct timeval tv = {0, 0};
+    if (ms > 0) {
+        tv.tv_sec = (time_t)(ms / 1000);
+        tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+    }
+    return tv;
+}
+
+static int set_sock_timeout(int fd, int opt, int64_t ms)
+{
+    struct timeval tv = ms_to_tv(ms);
+    return setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv) ? GOIO_EIO : 0;
+}
+
+/* errno of a failed hiredis call, read back from its message: hiredis
+ * formats I/O errors with strerror, and errno itself may not survive. */
+static int errno_from_ctx(const redisContext *rc, int saved_errno)
+{
+    static const int candidates[] = {EAGAIN,       ETIMEDOUT,  ECONNREFUSED,
+                                     ECONNRESET,   EPIPE,      ENOENT,
+                                     EHOSTUNREACH, ENETUNREACH};
+    for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++)
+        if (strstr(rc->errstr, strerror(candidates[i])))
+            return candidates[i];
+    return saved_errno;
+}
+
+static int map_errno(int e)
+{
+    switch (e) {
+    case EAGAIN:
+    case ETIMEDOUT:
+    case EINPROGRESS:
+        return GOIO_ETIMEDOUT; /* SO_RCVTIMEO / connect poll expired */
+    case ECONNREFUSED:
+    case ENOENT: /* unix socket not there */
+        return GOIO_ECONNREFUSED;
+    case ECONNRESET:
+    case EPIPE:
+        return GOIO_ECONNRESET;
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+        return GOIO_EHOSTUNREACH;
+    default:
+        return GOIO_EIO;
+    }
+}
+
+static int ctx_error(const redisContext *rc, int saved_errno)
+{
+    switch (rc->err) {
+    case 0:
+        return 0;
+    case REDIS_ERR_IO:
+        return map_errno(errno_from_ctx(rc, saved_errno));
+    case REDIS_ERR_EOF:
+        return GOIO_ECONNRESET; /* the server closed the connection */
+    case REDIS_ERR_PROTOCOL:
+        return GOIO_EPROTO;
+    case REDIS_ERR_OOM:
+        return GOIO_ENOMEM;
+    default: /* REDIS_ERR_OTHER: name resolution and the like */
+        if (strstr(rc->errstr, "resolve") || strstr(rc->errstr, "known"))
+            return GOIO_EHOSTUNREACH;
+        return map_errno(errno_from_ctx(rc, saved_errno));
+    }
+}
+
+int goio__redis_conn_error(const goio__redis_conn *c)
+{
+    int rc = ctx_error(c->rc, errno);
+    return rc ? rc : GOIO_EIO;
+}
+
+void goio__redis_conn_close(goio__redis_conn *c)
+{
+    if (!c)
+        return;
+    if (c->rc)
+        redisFree(c->rc);
+    goio_free(c);
+}
+
+static int64_t cut_to_ctx(int64_t timeout_ms, goio_ctx *ctx)
+{
+    int64_t left = goio_ctx_remaining_ms(ctx);
+    if (left < 0)
+        return timeout_ms;
+    if (left == 0)
+        left = 1;
+    return (timeout_ms <= 0 || left < timeout_ms) ? left : timeout_ms;
+}
+
+static redisContext *open_ctx(const goio__redis_addr *a, int64_t timeout_ms)
+{
+    if (timeout_ms <= 0) {
+        return a->unix_path ? redisConnectUnix(a->unix_path)
+                            : redisConnect(a->host, a->port);
+    }
+    struct timeval tv = ms_to_tv(timeout_ms);
+    return a->unix_path ? redisConnectUnixWithTimeout(a->unix_path, tv)
+                        : redisConnectWithTimeout(a->host, a->port, tv);
+}
+
+/* Runs a setup command (AUTH, SELECT) and expects +OK. */
+static int setup_command(goio__redis_conn *c, const goio__redis_addr *a,
+                         int argc, const char **argv, const size_t *lens)
+{
+    redisReply *reply = redisCommandArgv(c->rc, argc, argv, lens);
+    if (!reply) {
+        int rc = goio__redis_conn_error(c);
+        goio_log(GOIO_LOG_WARN, "redis", "redis_connect_failed", a->name, rc,
+                 "%s on connect failed: %s", argv[0], c->rc->errstr);
+        return rc;
+    }
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        bool auth = !strcmp(argv[0], "AUTH") ||
+                    !strncmp(reply->str, "NOAUTH", 6) ||
+                    !strncmp(reply->str, "WRONGPASS", 9);
+        rc = auth ? GOIO_EACCES : GOIO_EPROTO;
+        goio_log(GOIO_LOG_ERROR, "redis", "redis_connect_failed", a->name, rc,
+                 "%s on connect refused: %.*s", argv[0], (int)reply->len,
+                 reply->str);
+    }
+    freeReplyObject(reply);
+    return rc;
+}
+
+static int authenticate(const goio__redis_opts *o, goio__redis_conn *c,
+                        const goio__redis_addr *a)
+{
+    if (o->password) {
+        const char *argv[] = {"AUTH", o->password};
+        size_t lens[] = {4, strlen(o->password)};
+        int rc = setup_command(c, a, 2, argv, lens);
+        if (rc)
+            return rc;
+    }
+    if (o->database != 0) {
+        char db[16];
+        int n = snprintf(db, sizeof db, "%d", o->database);
+        const char *argv[] = {"SELECT", db};
+        size_t lens[] = {6, (size_t)n};
+        return setup_command(c, a, 2, argv, lens);
+    }
+    return 0;
+}
+
+static int apply_timeouts(const goio__redis_opts *o, goio__redis_conn *c)
+{
+    int fd = c->rc->fd;
+    if (set_sock_timeout(fd, SO_RCVTIMEO, o->read_timeout_ms) ||
+        set_sock_timeout(fd, SO_SNDTIMEO, o->write_timeout_ms))
+        return GOIO_EIO;
+    c->rcv_timeout_ms = o->read_timeout_ms;
+    /* Dead peers behind a silent network are noticed by TCP keepalive. */
+    if (c->rc->connection_type == REDIS_CONN_TCP)
+        redisEnableKeepAlive(c->rc);
+    return 0;
+}
+
+int goio__redis_connect(const goio__redis_opts *o, const goio__redis_addr *a,
+                        goio_ctx *ctx, goio__redis_conn **out)
+{
+    *out = NULL;
+    int rc = goio_ctx_err(ctx);
+    if (rc)
+        return rc;
+    goio__redis_conn *c = goio_calloc(1, sizeof *c);
+    if (!c)
+        return GOIO_ENOMEM;
+    c->rc = open_ctx(a, cut_to_ctx(o->connect_timeout_ms, ctx));
+    if (!c->rc) {
+        goio_free(c);
+        return GOIO_ENOMEM;
+    }
+    if (c->rc->err) {
+        rc = ctx_error(c->rc, errno);
+        goio_log(GOIO_LOG_WARN, "redis", "redis_connect_failed", a->name, rc,
+                 "connecting to %s failed: %s", a->name, c->rc->errstr);
+    } else {
+        rc = apply_timeouts(o, c);
+        if (!rc)
+            rc = authenticate(o, c, a);
+    }
+    if (rc) {
+        goio__redis_conn_close(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int goio__redis_conn_prepare(const goio__redis_opts *o, goio__redis_conn *c,
+                             goio_ctx *ctx)
+{
+    if (!ctx) {
+        if (c->rcv_timeout_ms == o->read_timeout_ms)
+            return 0;
+        c->rcv_timeout_ms = o->read_timeout_ms;
+        return set_sock_timeout(c->rc->fd, SO_RCVTIMEO, c->rcv_timeout_ms);
+    }
+    int rc = goio_ctx_err(ctx);
+    if (rc)
+        return rc;
+    int64_t want = cut_to_ctx(o->read_timeout_ms, ctx);
+    if (want == c->rcv_timeout_ms)
+        return 0;
+    c->rcv_timeout_ms = want;
+    return set_sock_timeout(c->rc->fd, SO_RCVTIMEO, want);
+}
+
+bool goio__redis_conn_alive(const goio__redis_conn *c)
+{
+    if (c->rc->err)
+        return false;
+    /* An idle connection has nothing to read: readable means the peer
+     * closed it (EOF) or sent something we never asked for. */
+    char b;
+    ssize_t n = recv(c->rc->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}

@@ -1,0 +1,307 @@
+/*
+ * The connection pool of one server.
+ *
+ * n_open counts every connection that exists or is being opened (idle,
+ * borrowed, connecting), so max_active is never exceeded even while
+ * connects run outside the lock. Idle connections form a stack: the
+ * newest is reused first (it is the least likely to have been dropped),
+ * the oldest are pruned after idle_timeout_ms. Sockets are opened and
+ * closed outside the lock. A caller that finds the pool full waits on the
+ * condition variable until a put, its wait timeout or its ctx ends it; ctx
+ * cancellation wakes it through a goio_ctx_on_cancel callback.
+ */
+#include "redis_internal.h"
+
+#include <string.h>
+#include <time.h>
+
+int goio__redis_pool_init(goio__redis_pool *p, const goio__redis_opts *o,
+                          const goio__redis_addr *a, goio__redis_counters *c)
+{
+    memset(p, 0, sizeof *p);
+    p->opts = o;
+    p->addr = a;
+    p->ctr = c;
+    if (o->max_idle > 0) {
+        p->idle = goio_calloc((size_t)o->max_idle, sizeof *p->idle);
+        if (!p->idle)
+            return GOIO_ENOMEM;
+    }
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr)) {
+        goio_free(p->idle);
+        return GOIO_ENOMEM;
+    }
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int err = pthread_cond_init(&p->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    if (err) {
+        goio_free(p->idle);
+        return GOIO_ENOMEM;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    return 0;
+}
+
+void goio__redis_pool_destroy(goio__redis_pool *p)
+{
+    for (int i = 0; i < p->n_idle; i++)
+        goio__redis_conn_close(p->idle[i]);
+    goio_free(p->idle);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    memset(p, 0, sizeof *p);
+}
+
+void goio__redis_pool_counts(goio__redis_pool *p, int *open, int *idle)
+{
+    pthread_mutex_lock(&p->mu);
+    *open = p->n_open;
+    *idle = p->n_idle;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void close_list(goio__redis_conn *list)
+{
+    while (list) {
+        goio__redis_conn *next = list->next;
+        goio__redis_conn_close(list);
+        list = next;
+    }
+}
+
+/* Under the lock: unlinks idle connections past idle_timeout_ms (oldest
+ * first) onto *dead, to be closed once the lock is released. */
+static void prune_locked(goio__redis_pool *p, int64_t now,
+                         goio__redis_conn **dead)
+{
+    int64_t limit = p->opts->idle_timeout_ms;
+    if (limit <= 0)
+        return;
+    int n = 0;
+    while (n < p->n_idle && now - p->idle[n]->idle_since_ms > limit) {
+        p->idle[n]->next = *dead;
+        *dead = p->idle[n];
+        n++;
+    }
+    if (!n)
+        return;
+    memmove(p->idle, p->idle + n, (size_t)(p->n_idle - n) * sizeof *p->idle);
+    p->n_idle -= n;
+    p->n_open -= n;
+    atomic_fetch_add_explicit(&p->ctr->closed_idle, (uint64_t)n,
+                              memory_order_relaxed);
+}
+
+/* A slot was freed (a connection closed or a connect failed). */
+static void release_slot(goio__redis_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->n_open--;
+    if (p->waiters)
+        pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void discard(goio__redis_pool *p, goio__redis_conn *c)
+{
+    GOIO__REDIS_COUNT(p->ctr, closed_broken);
+    goio__redis_conn_close(c);
+    release_slot(p);
+}
+
+static bool ping_ok(goio__redis_pool *p, goio__redis_conn *c)
+{
+    GOIO__REDIS_COUNT(p->ctr, pings);
+    int64_t t0 = goio__redis_track_start(p->opts);
+    if (goio__redis_conn_prepare(p->opts, c, NULL))
+        return false;
+    redisReply *reply = redisCommand(c->rc, "PING");
+    goio__redis_track(p->opts, "redis_command_ping", t0);
+    bool ok = reply && reply->type == REDIS_REPLY_STATUS;
+    if (reply)
+        freeReplyObject(reply);
+    return ok;
+}
+
+/* Checks a connection taken from the idle stack (outside the lock). */
+static bool usable(goio__redis_pool *p, goio__redis_conn *c, int64_t now)
+{
+    if (!goio__redis_conn_alive(c))
+        return false;
+    int64_t t = p->opts->test_on_borrow_ms;
+    if (t >= 0 && now - c->idle_since_ms > t)
+        return ping_ok(p, c);
+    return true;
+}
+
+static int open_new(goio__redis_pool *p, goio_ctx *ctx, goio__redis_conn **out)
+{
+    int rc = goio__redis_connect(p->opts, p->addr, ctx, out);
+    if (rc) {
+        GOIO__REDIS_COUNT(p->ctr, connect_errors);
+        release_slot(p);
+        return rc;
+    }
+    GOIO__REDIS_COUNT(p->ctr, connects);
+    (*out)->reused = false;
+    return 0;
+}
+
+static void wake_waiters(void *arg)
+{
+    goio__redis_pool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* The instant a full pool stops being waited for, or 0 for "do not
+ * wait". */
+static int64_t wait_deadline(const goio__redis_pool *p, goio_ctx *ctx,
+                             int64_t now)
+{
+    int64_t w = p->opts->wait_timeout_ms;
+    if (w == 0)
+        return 0;
+    int64_t d = w > 0 ? now + w : GOIO_NO_DEADLINE;
+    int64_t cd = goio_ctx_deadline(ctx);
+    return cd < d ? cd : d;
+}
+
+static void wait_until(goio__redis_pool *p, int64_t deadline)
+{
+    if (deadline == GOIO_NO_DEADLINE) {
+        pthread_cond_wait(&p->cv, &p->mu);
+        return;
+    }
+    struct timespec ts = {(time_t)(deadline / 1000),
+                          (long)(deadline % 1000) * 1000000L};
+    pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+}
+
+typedef struct borrow {
+    goio__redis_pool *p;
+    goio_ctx *ctx;
+    goio_ctx_watch *watch;
+    bool watching, waited;
+    int64_t deadline; /* -1 until the first wait */
+} borrow;
+
+/*
+ * Under the lock, when the pool is full: waits once. Returns 0 to look
+ * again, or the error that ends the borrow (the lock is held either way).
+ */
+static int wait_once(borrow *b)
+{
+    goio__redis_pool *p = b->p;
+    int rc = goio_ctx_err(b->ctx);
+    if (rc)
+        return rc;
+    int64_t now = goio_now_mono_ms();
+    if (b->deadline < 0)
+        b->deadline = wait_deadline(p, b->ctx, now);
+    if (b->deadline == 0)
+        return GOIO_EBUSY;
+    if (now >= b->deadline) {
+        GOIO__REDIS_COUNT(p->ctr, wait_timeouts);
+        return GOIO_ETIMEDOUT;
+    }
+    if (b->ctx && !b->watching) {
+        /* Registered outside the lock: the callback takes it, and runs at
+         * once when ctx is already cancelled. */
+        b->watching = true;
+        pthread_mutex_unlock(&p->mu);
+        rc = goio_ctx_on_cancel(b->ctx, wake_waiters, p, &b->watch);
+        pthread_mutex_lock(&p->mu);
+        return rc;
+    }
+    if (!b->waited) {
+        b->waited = true;
+        GOIO__REDIS_COUNT(p->ctr, waits);
+    }
+    p->waiters++;
+    wait_until(p, b->deadline);
+    p->waiters--;
+    return 0;
+}
+
+/*
+ * Under the lock: takes an idle connection (*out), reserves a slot for a
+ * new one (*out NULL, returns 0), or fails. Unlocks before returning.
+ */
+static int reserve(borrow *b, goio__redis_conn **out, int64_t *now)
+{
+    goio__redis_pool *p = b->p;
+    goio__redis_conn *dead = NULL;
+    int rc = 0;
+    *out = NULL;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        *now = goio_now_mono_ms();
+        prune_locked(p, *now, &dead);
+        if (p->n_idle > 0) {
+            *out = p->idle[--p->n_idle];
+            break;
+        }
+        if (p->opts->max_active <= 0 || p->n_open < p->opts->max_active) {
+            p->n_open++;
+            break;
+        }
+        rc = wait_once(b);
+        if (rc)
+            break;
+    }
+    pthread_mutex_unlock(&p->mu);
+    close_list(dead);
+    return rc;
+}
+
+int goio__redis_pool_get(goio__redis_pool *p, goio_ctx *ctx,
+                         goio__redis_conn **out)
+{
+    borrow b = {.p = p, .ctx = ctx, .deadline = -1};
+    int rc;
+    for (;;) {
+        goio__redis_conn *c;
+        int64_t now;
+        rc = reserve(&b, &c, &now);
+        if (rc)
+            break;
+        if (!c) {
+            rc = open_new(p, ctx, out);
+            break;
+        }
+        if (usable(p, c, now)) {
+            c->reused = true;
+            *out = c;
+            break;
+        }
+        discard(p, c);
+    }
+    if (b.watching)
+        goio_ctx_watch_remove(ctx, b.watch);
+    return rc;
+}
+
+void goio__redis_pool_put(goio__redis_pool *p, goio__redis_conn *c, bool broken)
+{
+    if (broken || c->rc->err) {
+        discard(p, c);
+        return;
+    }
+    c->idle_since_ms = goio_now_mono_ms();
+    pthread_mutex_lock(&p->mu);
+    bool keep = p->n_idle < p->opts->max_idle;
+    if (keep)
+        p->idle[p->n_idle++] = c;
+    else
+        p->n_open--;
+    if (p->waiters)
+        pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (!keep) {
+        GOIO__REDIS_COUNT(p->ctr, closed_excess);
+        goio__redis_conn_close(c);
+    }
+}

@@ -1,0 +1,262 @@
+/*
+ * redis module internals, shared by the files of src/redis/ (and meant for
+ * the pub/sub code in the same folder, which reuses the configuration, the
+ * key namespacing, the endpoint parsing, the connection setup and the
+ * pools).
+ *
+ * Pieces and who owns what:
+ *  - goio__redis_opts: a validated, owned copy of goio_redis_config
+ *    (goio__redis_opts_from_config / goio__redis_opts_free).
+ *  - goio__redis_addr: one server address, parsed from "host:port",
+ *    "[v6]:port" or a unix socket path (goio__redis_addr_parse).
+ *  - goio__redis_key: a namespaced key ("<ns>:<key>"), in an inline buffer
+ *    when short (goio__redis_key_make / goio__redis_key_release).
+ *  - goio__redis_connect: a blocking hiredis connection with the read and
+ *    write timeouts applied (hiredis' redisReconnect drops them, so goio
+ *    never reconnects a context: it opens a new one), AUTH and SELECT done.
+ *  - goio__redis_pool: one per server; borrow with goio__redis_pool_get,
+ *    give back with goio__redis_pool_put (broken = true closes it).
+ *  - goio__redis_node: a pool plus its address; nodes live as long as the
+ *    handle (pointers to them stay valid), the cluster map points at them.
+ *  - goio__redis_exec: runs one single-key command with routing, MOVED /
+ *    ASK, retries, the time tracker and error-reply logging.
+ *
+ * Thread-safety: opts and addr are immutable after creation; pools and
+ * the slot map lock internally; a borrowed connection belongs to one
+ * thread until it is put back.
+ */
+#ifndef GOIO_SRC_REDIS_INTERNAL_H
+#define GOIO_SRC_REDIS_INTERNAL_H
+
+#include <goio/redis.h>
+
+#include <hiredis/hiredis.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define GOIO__REDIS_SLOTS 16384
+
+/* ---- configuration ------------------------------------------------------- */
+
+typedef struct goio__redis_addr {
+    char *host;      /* NULL for a unix socket */
+    int port;        /* 0 for a unix socket */
+    char *unix_path; /* NULL for TCP */
+    char *name;      /* "host:port" or the path, for logs */
+} goio__redis_addr;
+
+typedef struct goio__redis_opts {
+    goio__redis_addr seed; /* the configured endpoint */
+    bool cluster;
+    char *ns; /* "" when none */
+    size_t ns_len;
+    char *password; /* NULL when none */
+    int database;
+    goio_redis_time_tracker_fn tracker;
+    void *tracker_data;
+    int max_idle, max_active;
+    int64_t connect_timeout_ms, read_timeout_ms, write_timeout_ms;
+    int64_t wait_timeout_ms, test_on_borrow_ms, idle_timeout_ms;
+    int cluster_max_attempts;
+    int64_t cluster_retry_backoff_ms;
+} goio__redis_opts;
+
+/* Validates cfg and copies it into *o (GOIO_EINVAL / GOIO_ENOMEM; *o is
+ * left empty on error). */
+int goio__redis_opts_from_config(const goio_redis_config *cfg,
+                                 goio__redis_opts *o);
+void goio__redis_opts_free(goio__redis_opts *o);
+
+/* Parses an endpoint into *a (owned strings). GOIO_EINVAL when malformed. */
+int goio__redis_addr_parse(const char *endpoint, goio__redis_addr *a);
+int goio__redis_addr_tcp(const char *host, size_t host_len, int port,
+                         goio__redis_addr *a);
+void goio__redis_addr_free(goio__redis_addr *a);
+
+/* ---- keys ------------------------------------------------------------------
+ */
+
+typedef struct goio__redis_key {
+    char *s;    /* points at inline_buf or at a goio_malloc'd copy */
+    size_t len; /* without the terminator */
+    char inline_buf[200];
+} goio__redis_key;
+
+/* Validates `key` (non-NULL, non-empty, <= GOIO_CACHE_MAX_KEY) and builds
+ * the namespaced key. GOIO_EINVAL / GOIO_ENOMEM. */
+int goio__redis_key_make(const goio__redis_opts *o, const char *key,
+                         goio__redis_key *k);
+void goio__redis_key_release(goio__redis_key *k);
+
+/* ---- connections ----------------------------------------------------------
+ */
+
+typedef struct goio__redis_conn {
+    redisContext *rc;
+    struct goio__redis_conn *next; /* free lists */
+    int64_t idle_since_ms;         /* monotonic, when last put back */
+    int64_t rcv_timeout_ms;        /* SO_RCVTIMEO currently applied */
+    bool reused;                   /* came from the idle list */
+} goio__redis_conn;
+
+/*
+ * Opens a connection to `a` with opts' timeouts, AUTH and SELECT. The
+ * connect timeout is cut to the ctx deadline. Returns 0 and *out, or a
+ * GOIO_E* code (logged).
+ */
+int goio__redis_connect(const goio__redis_opts *o, const goio__redis_addr *a,
+                        goio_ctx *ctx, goio__redis_conn **out);
+void goio__redis_conn_close(goio__redis_conn *c);
+/* Applies the read timeout for the next command: opts' read timeout cut
+ * to the ctx deadline. GOIO_ETIMEDOUT / GOIO_ECANCELED when ctx is done. */
+int goio__redis_conn_prepare(const goio__redis_opts *o, goio__redis_conn *c,
+                             goio_ctx *ctx);
+/* Translates a failed context (c->rc->err) into a GOIO_E* code. */
+int goio__redis_conn_error(const goio__redis_conn *c);
+/* Whether the peer has not closed an idle connection (no syscall wait). */
+bool goio__redis_conn_alive(const goio__redis_conn *c);
+
+/* Calls the time tracker if there is one. */
+static inline void goio__redis_track(const goio__redis_opts *o, const char *kpi,
+                                     int64_t start_ns)
+{
+    if (o->tracker)
+        o->tracker(kpi, start_ns, goio_now_mono_ns(), o->tracker_data);
+}
+static inline int64_t goio__redis_track_start(const goio__redis_opts *o)
+{
+    return o->tracker ? goio_now_mono_ns() : 0;
+}
+
+/* ---- statistics -----------------------------------------------------------
+ */
+
+typedef struct goio__redis_counters {
+    atomic_uint_fast64_t connects, connect_errors, closed_broken, closed_idle,
+        closed_excess, pings, waits, wait_timeouts, retries, moved, ask,
+        tryagain, slot_refreshes, pipelines;
+    atomic_uint_fast64_t hits, misses, sets, deletes;
+} goio__redis_counters;
+
+#define GOIO__REDIS_COUNT(ctr, field)                                          \
+    atomic_fetch_add_explicit(&(ctr)->field, 1, memory_order_relaxed)
+
+/* ---- pools ----------------------------------------------------------------
+ */
+
+typedef struct goio__redis_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* signalled when a connection or a slot frees up */
+    const goio__redis_opts *opts;
+    const goio__redis_addr *addr;
+    goio__redis_counters *ctr;
+    goio__redis_conn **idle; /* idle[0] oldest, idle[n_idle-1] newest */
+    int n_idle;
+    int n_open; /* idle + borrowed + being opened */
+    int waiters;
+} goio__redis_pool;
+
+int goio__redis_pool_init(goio__redis_pool *p, const goio__redis_opts *o,
+                          const goio__redis_addr *a, goio__redis_counters *c);
+/* Closes the idle connections; none may be borrowed. */
+void goio__redis_pool_destroy(goio__redis_pool *p);
+/* Borrows a connection (reused, tested, or new), waiting as configured. */
+int goio__redis_pool_get(goio__redis_pool *p, goio_ctx *ctx,
+                         goio__redis_conn **out);
+/* Gives it back; broken (or a context in error) closes it instead. */
+void goio__redis_pool_put(goio__redis_pool *p, goio__redis_conn *c,
+                          bool broken);
+void goio__redis_pool_counts(goio__redis_pool *p, int *open, int *idle);
+
+/* ---- nodes and the slot map -----------------------------------------------
+ */
+
+typedef struct goio__redis_node {
+    goio__redis_addr addr;
+    goio__redis_pool pool;
+    uint16_t index; /* in goio__redis_cluster.nodes */
+} goio__redis_node;
+
+typedef struct goio__redis_cluster {
+    pthread_rwlock_t lock;    /* nodes[], n_nodes, slots[], epoch */
+    goio__redis_node *seed;   /* nodes[0]: the configured endpoint */
+    goio__redis_node **nodes; /* append-only */
+    size_t n_nodes, cap_nodes;
+    uint16_t *slots;            /* node index + 1; 0 = unknown (cluster) */
+    uint64_t epoch;             /* bumped by every map reload */
+    pthread_mutex_t refresh_mu; /* one CLUSTER SLOTS at a time */
+} goio__redis_cluster;
+
+struct goio_redis {
+    goio_cache base; /* first: the handle is a goio_cache */
+    goio__redis_opts opts;
+    goio__redis_counters ctr;
+    goio__redis_cluster cl;
+};
+
+int goio__redis_cluster_init(goio_redis *r);
+void goio__redis_cluster_destroy(goio_redis *r);
+/* The node that serves `slot` (the seed outside cluster mode); loads the
+ * map first when it was never loaded. */
+int goio__redis_route(goio_redis *r, goio_ctx *ctx, unsigned slot,
+                      goio__redis_node **node);
+/* The node at host:port, added when new (MOVED / ASK targets). */
+int goio__redis_node_get(goio_redis *r, const char *host, size_t host_len,
+                         int port, goio__redis_node **node);
+uint64_t goio__redis_epoch(goio_redis *r);
+/* Reloads the slot map unless someone did since `seen_epoch`. `hint`
+ * (may be NULL) is asked first. */
+int goio__redis_cluster_refresh(goio_redis *r, goio_ctx *ctx,
+                                uint64_t seen_epoch, goio__redis_node *hint);
+/* Points one slot at a node (after MOVED). */
+void goio__redis_slot_set(goio_redis *r, unsigned slot, goio__redis_node *node);
+
+/* ---- command execution ----------------------------------------------------
+ */
+
+typedef struct goio__redis_cmd {
+    const char *kpi; /* "redis_command_get" */
+    int argc;
+    const char **argv;
+    const size_t *argvlen;
+    unsigned slot;       /* of the namespaced key */
+    bool idempotent;     /* safe to send again after a broken connection */
+    const char *log_key; /* the user's key, for log records */
+} goio__redis_cmd;
+
+/*
+ * Runs cmd on the node serving its slot, following MOVED / ASK and
+ * retrying as documented in goio/redis.h. On 0, *reply is a non-error
+ * reply the caller frees with freeReplyObject. Error replies are logged
+ * and returned as GOIO_EPROTO.
+ */
+int goio__redis_exec(goio_redis *r, goio_ctx *ctx, const goio__redis_cmd *cmd,
+                     redisReply **reply);
+
+/* Classifies an error reply. */
+typedef enum goio__redis_redirect {
+    GOIO__REDIS_NO_REDIRECT = 0,
+    GOIO__REDIS_MOVED,
+    GOIO__REDIS_ASK,
+    GOIO__REDIS_TRYAGAIN, /* TRYAGAIN or CLUSTERDOWN: back off, retry */
+} goio__redis_redirect;
+
+/* For MOVED / ASK also parses the target ("<slot> <host>:<port>"); an
+ * empty host means the replying node's host. */
+goio__redis_redirect goio__redis_parse_redirect(const redisReply *reply,
+                                                unsigned *slot,
+                                                const char **host,
+                                                size_t *host_len, int *port);
+/* Logs an error reply (code redis_error_reply) and returns GOIO_EPROTO. */
+int goio__redis_error_reply(const redisReply *reply, const char *log_key,
+                            const goio__redis_node *node);
+/* Sleeps the cluster backoff for `attempt` (0-based), bounded by ctx.
+ * Returns the ctx error when ctx ended the wait. */
+int goio__redis_backoff(const goio__redis_opts *o, goio_ctx *ctx, int attempt);
+
+/* goio_cache_clear: deletes the namespace's keys on every master
+ * (GOIO_ENOTSUP without a namespace). */
+int goio__redis_clear_namespace(goio_redis *r, goio_ctx *ctx);
+
+#endif /* GOIO_SRC_REDIS_INTERNAL_H */
