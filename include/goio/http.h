@@ -23,7 +23,7 @@
  * still buffered gets a Content-Length; a handler-set Content-Length is
  * honoured (writing more fails with GOIO_E2BIG, writing less closes the
  * connection); otherwise Transfer-Encoding: chunked (HTTP/1.0: the body
- * ends with the connection). HEAD, 1xx, 204 and 304 send no body.
+ * ends with the connection). HEAD, 204 and 304 send no body.
  * Aborting (goio_http_response_abort) sends what was queued and closes
  * the connection with a FIN (not a reset) and without the final chunk,
  * so a client sees an incomplete body rather than a short success.
@@ -285,7 +285,7 @@ GOIO_EXTERN void goio_http_router_free(goio_http_router *r);
  *  - set_header: replaces all values of name; value NULL removes it.
  *    add_header: adds a value. Both fail with GOIO_EALREADY once headers
  *    were sent and GOIO_EINVAL for names/values with CR, LF or NUL.
- *  - write_header: fixes the status (100..999) and the header set; later
+ *  - write_header: fixes the status (200..999) and the header set; later
  *    calls are ignored (GOIO_EALREADY). Implied by write/flush with 200.
  *  - write: body bytes; returns the count taken (> 0) or an error
  *    (GOIO_EPIPE/GOIO_ECONNRESET when the client is gone, GOIO_ECLOSED

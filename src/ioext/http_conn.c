@@ -1,0 +1,575 @@
+/*
+ * Connections, on the loop thread only: read and parse requests, hand
+ * them to the workers, write what their responses queue, enforce the
+ * idle/header/request/send timeouts, and close.
+ *
+ * Closing has two forms. A graceful close (after a response that must be
+ * the last, an abort, a 4xx, an idle timeout) shuts the write side down
+ * (a FIN after every queued byte) and keeps reading and discarding the
+ * peer's bytes for up to linger_timeout_ms: closing a socket with unread
+ * input makes the kernel send a reset, and a reset destroys data still in
+ * flight to the client (curl would report 56, not 18). A hard close is
+ * for connections that already failed.
+ */
+#include "http_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct write_req {
+    uv_write_t req;
+    goio__http_conn *conn;
+    goio__http_exchange *ex; /* NULL for the server's own answers */
+    goio__http_seg *segs;
+    size_t bytes;
+    uv_buf_t bufs[];
+} write_req;
+
+static void conn_close_hard(goio__http_conn *c, int error);
+static void conn_close_graceful(goio__http_conn *c);
+static void conn_check_done(goio__http_conn *c);
+static void conn_parse_inbuf(goio__http_conn *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+static const goio_http_server_config *cfg(goio__http_conn *c)
+{
+    return &c->srv->cfg;
+}
+
+/* ---- timers -------------------------------------------------------------- */
+
+static uint64_t remaining(goio__http_conn *c, int64_t timeout_ms)
+{
+    uint64_t end = c->msg_start + (uint64_t)timeout_ms;
+    uint64_t now = uv_now(&c->srv->loop);
+    return end > now ? end - now : 0;
+}
+
+static void on_timer(uv_timer_t *t);
+
+/* (Re)arms the one timer according to the state. */
+static void conn_arm(goio__http_conn *c)
+{
+    int64_t ms = -1;
+    switch (c->state) {
+    case GOIO__CONN_IDLE:
+        ms = cfg(c)->idle_timeout_ms;
+        break;
+    case GOIO__CONN_READING:
+        ms = (int64_t)remaining(c, c->rp.headers_done
+                                       ? cfg(c)->request_timeout_ms
+                                       : cfg(c)->header_timeout_ms);
+        break;
+    case GOIO__CONN_HANDLING:
+        ms = c->inflight ? cfg(c)->send_timeout_ms : -1;
+        break;
+    case GOIO__CONN_LINGER:
+        /* Last bytes still going out: progress decides, then linger. */
+        ms = c->inflight ? cfg(c)->send_timeout_ms : cfg(c)->linger_timeout_ms;
+        break;
+    case GOIO__CONN_CLOSED:
+        break;
+    }
+    if (ms < 0)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, on_timer, (uint64_t)ms, 0);
+}
+
+/* ---- writing ---------------------------------------------------------------
+ */
+
+static void write_req_done(write_req *w, int status)
+{
+    goio__http_segs_free(w->segs);
+    if (w->ex) {
+        goio__http_exchange_sent(w->ex, w->bytes, status < 0 ? status : 0);
+        goio__http_exchange_unref(w->ex);
+    }
+    goio_free(w);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    write_req *w = (write_req *)req;
+    goio__http_conn *c = w->conn;
+    write_req_done(w, status);
+    c->inflight--;
+    if (c->state == GOIO__CONN_CLOSED)
+        return;
+    if (status < 0) {
+        conn_close_hard(c, status);
+        return;
+    }
+    if (c->state == GOIO__CONN_HANDLING || c->state == GOIO__CONN_LINGER)
+        conn_arm(c);
+    conn_check_done(c);
+}
+
+/* Writes segs (taken from ex, or the server's own when ex is NULL). */
+static void conn_write(goio__http_conn *c, goio__http_exchange *ex,
+                       goio__http_seg *segs, size_t bytes)
+{
+    size_t n = 0;
+    for (goio__http_seg *s = segs; s; s = s->next)
+        n += 3;
+    write_req *w = goio_malloc(sizeof *w + n * sizeof(uv_buf_t));
+    if (!w) {
+        goio__http_segs_free(segs);
+        if (ex)
+            goio__http_exchange_sent(ex, bytes, GOIO_ENOMEM);
+        conn_close_hard(c, GOIO_ENOMEM);
+        return;
+    }
+    w->conn = c;
+    w->ex = ex ? goio__http_exchange_ref(ex) : NULL;
+    w->segs = segs;
+    w->bytes = bytes;
+    unsigned nb = 0;
+    for (goio__http_seg *s = segs; s; s = s->next) {
+        if (s->pre_len)
+            w->bufs[nb++] = uv_buf_init(s->pre, s->pre_len);
+        if (s->len)
+            w->bufs[nb++] = uv_buf_init((char *)s->data, (unsigned)s->len);
+        if (s->post)
+            w->bufs[nb++] = uv_buf_init((char *)"\r\n", 2);
+    }
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, w->bufs, nb, on_write);
+    if (rc < 0) {
+        write_req_done(w, rc);
+        conn_close_hard(c, rc);
+        return;
+    }
+    c->inflight++;
+    if (c->inflight == 1 &&
+        (c->state == GOIO__CONN_HANDLING || c->state == GOIO__CONN_LINGER))
+        conn_arm(c);
+}
+
+/* Answers an error status and closes (nothing was handed to a worker). */
+static void conn_answer_error(goio__http_conn *c, int status)
+{
+    const char *text = goio_http_status_text(status);
+    goio_buf b = GOIO_BUF_INIT;
+    size_t body = (size_t)snprintf(NULL, 0, "%d %s", status, text);
+    goio_buf_appendf(&b,
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; "
+                     "charset=utf-8\r\nConnection: close\r\n"
+                     "Content-Length: %zu\r\n\r\n%d %s",
+                     status, text, body, status, text);
+    goio__http_seg *s = b.len ? goio_calloc(1, sizeof *s) : NULL;
+    if (!s) {
+        goio_buf_free(&b);
+        conn_close_hard(c, GOIO_ENOMEM);
+        return;
+    }
+    s->kind = GOIO__SEG_HEAP;
+    s->data = goio_buf_detach(&b, &s->len);
+    conn_write(c, NULL, s, s->len);
+    if (c->state != GOIO__CONN_CLOSED)
+        conn_close_graceful(c);
+}
+
+/* ---- exchanges
+ * --------------------------------------------------------------- */
+
+static void conn_detach(goio__http_conn *c, int error)
+{
+    goio__http_exchange *ex = c->ex;
+    if (!ex)
+        return;
+    c->ex = NULL;
+    ex->conn = NULL;
+    if (error) {
+        goio__http_exchange_sent(ex, 0, error);
+        goio_ctx_cancel(ex->req->ctx);
+    }
+    goio__http_exchange_unref(ex);
+}
+
+static void conn_next_request(goio__http_conn *c)
+{
+    c->state = GOIO__CONN_IDLE;
+    c->continue_sent = false;
+    conn_parse_inbuf(c);
+    if (c->state == GOIO__CONN_IDLE || c->state == GOIO__CONN_READING) {
+        conn_arm(c);
+        if (!c->reading && !c->peer_eof &&
+            !uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read))
+            c->reading = true;
+    }
+}
+
+/* Once the exchange has ended and every byte left: keep-alive or close. */
+static void conn_check_done(goio__http_conn *c)
+{
+    goio__http_exchange *ex = c->ex;
+    if (!ex || c->inflight || c->state != GOIO__CONN_HANDLING)
+        return;
+    pthread_mutex_lock(&ex->mu);
+    bool done = (ex->ended || ex->aborted) && !ex->q_head;
+    bool keep = ex->keep_alive && !ex->aborted && !ex->failed;
+    pthread_mutex_unlock(&ex->mu);
+    if (!done)
+        return;
+    conn_detach(c, 0);
+    if (!keep || c->peer_eof || atomic_load(&c->srv->stopping))
+        conn_close_graceful(c);
+    else
+        conn_next_request(c);
+}
+
+void goio__http_conn_process(goio__http_exchange *ex)
+{
+    size_t bytes;
+    goio__http_seg *segs = goio__http_exchange_take(ex, &bytes);
+    goio__http_conn *c = ex->conn;
+    if (!c || c->state == GOIO__CONN_CLOSED) {
+        goio__http_segs_free(segs);
+        goio__http_exchange_sent(ex, bytes, 0);
+        return;
+    }
+    if (segs)
+        conn_write(c, ex, segs, bytes);
+    if (c->state != GOIO__CONN_CLOSED)
+        conn_check_done(c);
+}
+
+static void conn_dispatch(goio__http_conn *c, goio_http_request *req)
+{
+    goio_http_server *srv = c->srv;
+    goio__http_exchange *ex = NULL;
+    memcpy(req->remote, c->remote, sizeof req->remote);
+    if (goio_ctx_new(srv->root_ctx, &req->ctx) ||
+        goio__http_exchange_new(srv, req, &ex)) {
+        goio__http_request_free(req);
+        conn_answer_error(c, 503);
+        return;
+    }
+    c->ex = ex; /* the loop's reference */
+    ex->conn = c;
+    c->state = GOIO__CONN_HANDLING;
+    conn_arm(c);
+    goio__http_server_dispatch(srv, goio__http_exchange_ref(ex));
+}
+
+/* ---- reading
+ * ------------------------------------------------------------------ */
+
+static void send_continue(goio__http_conn *c)
+{
+    goio__http_seg *s = goio__http_seg_static("HTTP/1.1 100 Continue\r\n\r\n");
+    if (!s) {
+        conn_close_hard(c, GOIO_ENOMEM);
+        return;
+    }
+    c->continue_sent = true;
+    conn_write(c, NULL, s, s->len);
+}
+
+/* Feeds p[0..len) to the parser; returns how much it consumed. */
+static size_t conn_parse(goio__http_conn *c, const char *p, size_t len)
+{
+    size_t used = 0;
+    goio__http_feed f = goio__http_parser_feed(&c->rp, p, len, &used);
+    if (c->state == GOIO__CONN_IDLE && c->rp.in_message) {
+        c->state = GOIO__CONN_READING;
+        c->msg_start = uv_now(&c->srv->loop);
+    }
+    switch (f) {
+    case GOIO__HTTP_FEED_REQUEST:
+        conn_dispatch(c, goio__http_parser_take(&c->rp));
+        break;
+    case GOIO__HTTP_FEED_ERROR:
+        goio_log(GOIO_LOG_INFO, GOIO__HTTP_CAT, "http_bad_request", c->remote,
+                 GOIO_EPROTO, "answering %d and closing", c->rp.status);
+        conn_answer_error(c, c->rp.status);
+        break;
+    case GOIO__HTTP_FEED_MORE:
+        if (c->rp.headers_done && c->rp.cur && c->rp.cur->expect_continue &&
+            !c->continue_sent)
+            send_continue(c);
+        if (c->state == GOIO__CONN_READING)
+            conn_arm(c);
+        break;
+    }
+    return used;
+}
+
+static void conn_parse_inbuf(goio__http_conn *c)
+{
+    if (!c->inbuf.len)
+        return;
+    size_t used = conn_parse(c, (const char *)c->inbuf.data, c->inbuf.len);
+    memmove(c->inbuf.data, c->inbuf.data + used, c->inbuf.len - used);
+    c->inbuf.len -= used;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    goio__http_conn *c = (goio__http_conn *)h;
+    *buf = uv_buf_init(c->srv->readbuf, (unsigned)c->srv->readbuf_len);
+}
+
+static void stop_reading(goio__http_conn *c)
+{
+    if (c->reading)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+}
+
+/* While a handler runs: watch for the client leaving, keep what it sends
+ * next (bounded). */
+static void read_while_handling(goio__http_conn *c, const char *p, ssize_t n)
+{
+    if (n == UV_EOF) {
+        c->peer_eof = true;
+        stop_reading(c);
+        goio_ctx_cancel(c->ex->req->ctx); /* Go: the client went away */
+        return;
+    }
+    if (n < 0) {
+        conn_close_hard(c, (int)n);
+        return;
+    }
+    if (goio_buf_append(&c->inbuf, p, (size_t)n)) {
+        conn_close_hard(c, GOIO_ENOMEM);
+        return;
+    }
+    if (c->inbuf.len > cfg(c)->max_header_bytes + c->srv->readbuf_len)
+        stop_reading(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    goio__http_conn *c = (goio__http_conn *)s;
+    if (n == 0)
+        return;
+    switch (c->state) {
+    case GOIO__CONN_CLOSED:
+        return;
+    case GOIO__CONN_LINGER:
+        if (n < 0) {
+            c->peer_eof = true;
+            stop_reading(c);
+            if (!c->inflight)
+                conn_close_hard(c, 0); /* else on_shutdown closes */
+        }
+        return;
+    case GOIO__CONN_HANDLING:
+        read_while_handling(c, buf->base, n);
+        return;
+    case GOIO__CONN_IDLE:
+    case GOIO__CONN_READING:
+        break;
+    }
+    if (n < 0) {
+        conn_close_hard(c, 0); /* EOF or error between requests */
+        return;
+    }
+    if (c->inbuf.len) {
+        if (goio_buf_append(&c->inbuf, buf->base, (size_t)n)) {
+            conn_close_hard(c, GOIO_ENOMEM);
+            return;
+        }
+        conn_parse_inbuf(c);
+        return;
+    }
+    size_t used = conn_parse(c, buf->base, (size_t)n);
+    if (used < (size_t)n && c->state == GOIO__CONN_HANDLING &&
+        goio_buf_append(&c->inbuf, buf->base + used, (size_t)n - used))
+        conn_close_hard(c, GOIO_ENOMEM);
+}
+
+/* ---- closing
+ * ------------------------------------------------------------------- */
+
+static void on_close(uv_handle_t *h)
+{
+    goio__http_conn *c = h->data;
+    if (--c->open_handles)
+        return;
+    goio_http_server *srv = c->srv;
+    goio__http_parser_reset(&c->rp);
+    goio_buf_free(&c->inbuf);
+    goio_free(c);
+    goio__http_server_conn_gone(srv);
+}
+
+static void conn_unlink(goio__http_conn *c)
+{
+    goio_http_server *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+/* Closes now. error != 0: the exchange in flight failed with it. */
+static void conn_close_hard(goio__http_conn *c, int error)
+{
+    if (c->state == GOIO__CONN_CLOSED)
+        return;
+    c->state = GOIO__CONN_CLOSED;
+    conn_detach(c, error ? error : GOIO_ECONNRESET);
+    stop_reading(c);
+    conn_unlink(c);
+    uv_close((uv_handle_t *)&c->timer, on_close);
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    goio__http_conn *c = req->data;
+    if (c->state == GOIO__CONN_CLOSED)
+        return;
+    if (status < 0 || c->peer_eof)
+        conn_close_hard(c, status < 0 ? status : 0);
+    else
+        conn_arm(c); /* every byte is out: linger for the peer's FIN */
+}
+
+static void conn_close_graceful(goio__http_conn *c)
+{
+    if (c->state == GOIO__CONN_CLOSED || c->state == GOIO__CONN_LINGER)
+        return;
+    /* An unfinished exchange (an abort) keeps its queued bytes: they are
+     * written already; later writes fail. */
+    conn_detach(c, c->ex ? GOIO_ECLOSED : 0);
+    c->state = GOIO__CONN_LINGER;
+    c->shutdown_req.data = c;
+    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown)) {
+        conn_close_hard(c, 0);
+        return;
+    }
+    if (!c->reading && !c->peer_eof &&
+        !uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read))
+        c->reading = true;
+    conn_arm(c);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    goio__http_conn *c = t->data;
+    switch (c->state) {
+    case GOIO__CONN_IDLE:
+        conn_close_graceful(c);
+        break;
+    case GOIO__CONN_READING:
+        goio_log(GOIO_LOG_INFO, GOIO__HTTP_CAT, "http_request_timeout",
+                 c->remote, GOIO_ETIMEDOUT, "request not received in time");
+        conn_answer_error(c, 408);
+        break;
+    case GOIO__CONN_HANDLING:
+        goio_log(GOIO_LOG_WARN, GOIO__HTTP_CAT, "http_send_timeout", c->remote,
+                 GOIO_ETIMEDOUT, "client took no bytes for %lld ms, closing",
+                 (long long)cfg(c)->send_timeout_ms);
+        conn_close_hard(c, GOIO_ETIMEDOUT);
+        break;
+    case GOIO__CONN_LINGER:
+        conn_close_hard(c, 0);
+        break;
+    case GOIO__CONN_CLOSED:
+        break;
+    }
+}
+
+/* ---- accepting
+ * ------------------------------------------------------------------ */
+
+static void format_peer(goio__http_conn *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len)) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            uv_ip6_name(a, ip, sizeof ip);
+            port = ntohs(a->sin6_port);
+            snprintf(c->remote, sizeof c->remote, "[%s]:%d", ip, port);
+            return;
+        }
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        uv_ip4_name(a, ip, sizeof ip);
+        port = ntohs(a->sin_port);
+    }
+    snprintf(c->remote, sizeof c->remote, "%s:%d", ip, port);
+}
+
+static void conn_start(goio__http_conn *c)
+{
+    uv_tcp_nodelay(&c->tcp, 1);
+    format_peer(c);
+    goio__http_parser_init(&c->rp, cfg(c)->max_header_bytes,
+                           cfg(c)->max_body_bytes);
+    goio_http_server *srv = c->srv;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    c->state = GOIO__CONN_IDLE;
+    conn_arm(c);
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read))
+        conn_close_hard(c, 0);
+    else
+        c->reading = true;
+}
+
+void goio__http_on_connection(uv_stream_t *listener, int status)
+{
+    goio_http_server *srv = listener->data;
+    if (status < 0) {
+        goio_log(GOIO_LOG_WARN, GOIO__HTTP_CAT, "http_accept_failed", NULL,
+                 status, "accept: %s", uv_strerror(status));
+        return;
+    }
+    goio__http_conn *c = goio_calloc(1, sizeof *c);
+    if (!c || uv_tcp_init(&srv->loop, &c->tcp)) {
+        goio_free(c);
+        return; /* stays in the backlog; retried on the next event */
+    }
+    c->srv = srv;
+    c->tcp.data = c;
+    c->open_handles = 1;
+    srv->nconns++;
+    bool refuse =
+        srv->nconns > srv->cfg.max_connections || atomic_load(&srv->stopping);
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) || refuse) {
+        c->state = GOIO__CONN_CLOSED;
+        uv_close((uv_handle_t *)&c->tcp, on_close);
+        return;
+    }
+    uv_timer_init(&srv->loop, &c->timer);
+    c->timer.data = c;
+    c->open_handles = 2;
+    conn_start(c);
+}
+
+/* ---- stop
+ * ------------------------------------------------------------------------ */
+
+void goio__http_conns_drain(goio_http_server *srv)
+{
+    goio__http_conn *next;
+    for (goio__http_conn *c = srv->conns; c; c = next) {
+        next = c->next;
+        if (c->state == GOIO__CONN_IDLE || c->state == GOIO__CONN_READING)
+            conn_close_graceful(c);
+    }
+}
+
+void goio__http_conns_abort(goio_http_server *srv)
+{
+    goio__http_conn *next;
+    for (goio__http_conn *c = srv->conns; c; c = next) {
+        next = c->next;
+        conn_close_hard(c, GOIO_ECANCELED);
+    }
+}

@@ -1,0 +1,279 @@
+/*
+ * Private to the http files of src/ioext: the request parser (bytes in,
+ * requests out, no sockets: fuzzable), the exchange shared by the loop
+ * thread and a worker, and the server internals they both touch.
+ *
+ * Threads and locks:
+ *  - A connection (goio__http_conn) is touched only by the loop thread.
+ *  - An exchange (one request and its response) is shared: the worker
+ *    writes the response under ex->mu; the loop takes queued segments
+ *    under ex->mu and writes them. Lock order: ex->mu, then
+ *    srv->ready_mu. Reference counted (loop, worker, ready list, each
+ *    write in flight).
+ */
+#ifndef GOIO_SRC_IOEXT_HTTP_INT_H
+#define GOIO_SRC_IOEXT_HTTP_INT_H
+
+#include <goio/http.h>
+
+#include <http_parser.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+#define GOIO__HTTP_CAT "http"
+
+/* ---- requests and their parser (http_request.c) ------------------------- */
+
+typedef struct goio__http_hdr {
+    size_t name; /* offsets into req->strs, NUL-terminated */
+    size_t value;
+} goio__http_hdr;
+
+struct goio_http_request {
+    goio_buf strs; /* url, header names/values, path, query; NUL-separated */
+    goio__http_hdr *hdrs;
+    size_t nhdrs;
+    size_t hdrs_cap;
+    size_t path_off;
+    size_t query_off;
+    const char *method; /* static (http_method_str) */
+    int version;        /* 10, 11 */
+    bool keep_alive;
+    bool expect_continue;
+    goio_buf body;
+    char remote[64];
+    goio_ctx *ctx;
+    const char *route;     /* the router's pattern (lives as long as it) */
+    const char **params;   /* name, value, name, value ... */
+    size_t nparams;        /* pairs */
+    goio_buf param_values; /* storage of the values */
+};
+
+typedef enum goio__http_feed {
+    GOIO__HTTP_FEED_MORE = 0,    /* every byte consumed, no request yet */
+    GOIO__HTTP_FEED_REQUEST = 1, /* a request is complete: take it */
+    GOIO__HTTP_FEED_ERROR = 2    /* answer parser->status and close */
+} goio__http_feed;
+
+typedef struct goio__http_parser {
+    http_parser p;
+    size_t max_header_bytes;
+    size_t max_body_bytes;
+    goio_http_request *cur; /* being parsed, or complete (REQUEST) */
+    size_t url_off;
+    size_t url_len;
+    size_t header_bytes;
+    int last; /* 0 none, 1 field, 2 value: for fragmented callbacks */
+    int status;
+    bool in_message;   /* first byte seen, not complete */
+    bool headers_done; /* of the message in progress */
+    bool complete;
+} goio__http_parser;
+
+void goio__http_parser_init(goio__http_parser *rp, size_t max_header_bytes,
+                            size_t max_body_bytes);
+/* Parses data[0..len); *used says how much was consumed (all, unless a
+ * request completed: the parser then waits for goio__http_parser_take). */
+goio__http_feed goio__http_parser_feed(goio__http_parser *rp, const char *data,
+                                       size_t len, size_t *used);
+/* The complete request (caller owns it) and resumes parsing. */
+goio_http_request *goio__http_parser_take(goio__http_parser *rp);
+void goio__http_parser_reset(goio__http_parser *rp);
+
+void goio__http_request_free(goio_http_request *req);
+/* Records the route the router matched and its {name} values. */
+int goio__http_request_set_route(goio_http_request *req, const char *route,
+                                 const char *const *names,
+                                 const char *const *values,
+                                 const size_t *value_lens, size_t n);
+
+/* ---- server internals (http_server.c, http_conn.c) ------------------- */
+
+typedef struct goio__http_exchange goio__http_exchange;
+typedef struct goio__http_conn goio__http_conn;
+
+typedef enum goio__http_phase {
+    GOIO__HTTP_NEW,      /* not started */
+    GOIO__HTTP_RUNNING,  /* serving */
+    GOIO__HTTP_DRAINING, /* stop: in-flight requests may finish */
+    GOIO__HTTP_EXITING,  /* stop: workers joined, the loop closes up */
+    GOIO__HTTP_STOPPED
+} goio__http_phase;
+
+typedef struct goio__http_link {
+    goio_http_server *srv;
+    size_t i;
+} goio__http_link;
+
+struct goio_http_server {
+    goio_http_server_config cfg;
+    uv_loop_t loop;
+    uv_tcp_t listener;
+    uv_async_t async;
+    uv_timer_t stop_timer;
+    bool listening;
+    bool listener_closed;
+    int port;
+    char *readbuf; /* one per loop: read callbacks consume it at once */
+    size_t readbuf_len;
+    goio_ctx *root_ctx; /* parent of every request ctx */
+    /* lifecycle: phase, drained and exited under state_mu */
+    pthread_mutex_t stop_mu; /* serializes goio_http_server_stop */
+    pthread_mutex_t state_mu;
+    pthread_cond_t state_cond;
+    goio__http_phase phase;
+    atomic_bool stopping;
+    int64_t stop_timeout_ms;
+    bool drain_started; /* loop thread */
+    bool drained;
+    pthread_t loop_thread;
+    bool loop_thread_started;
+    /* exchanges with output for the loop */
+    pthread_mutex_t ready_mu;
+    goio__http_exchange *ready_head;
+    goio__http_exchange *ready_tail;
+    /* connections (loop thread only) */
+    goio__http_conn *conns;
+    unsigned nconns;
+    /* workers */
+    pthread_t *workers;
+    unsigned nworkers;
+    pthread_mutex_t jobs_mu;
+    pthread_cond_t jobs_cond;
+    goio__http_exchange *jobs_head;
+    goio__http_exchange *jobs_tail;
+    bool workers_quit;
+    /* middleware */
+    goio_http_middleware_fn *mw_fns;
+    void **mw_data;
+    size_t nmw;
+    goio__http_link *links;
+};
+
+/* http_conn.c: the listener's callback and the loop-side operations. */
+void goio__http_on_connection(uv_stream_t *listener, int status);
+/* Writes what ex queued; finishes the exchange when it is done. */
+void goio__http_conn_process(goio__http_exchange *ex);
+/* Stop: close connections without a request in flight. */
+void goio__http_conns_drain(goio_http_server *srv);
+/* Stop's deadline: fail in-flight exchanges and close everything. */
+void goio__http_conns_abort(goio_http_server *srv);
+/* http_server.c: hands a parsed request to the workers. */
+void goio__http_server_dispatch(goio_http_server *srv, goio__http_exchange *ex);
+/* http_server.c: a connection is gone (for the drain). */
+void goio__http_server_conn_gone(goio_http_server *srv);
+
+/* Queues ex for the loop thread (which writes what it queued). Takes the
+ * reference the ready list holds. Callable from any thread. */
+void goio__http_server_notify(goio_http_server *srv, goio__http_exchange *ex);
+bool goio__http_server_stopping(const goio_http_server *srv);
+const goio_http_server_config *
+goio__http_server_cfg(const goio_http_server *srv);
+
+/* ---- exchanges (http_exchange.c) ----------------------------------------- */
+
+/*
+ * One piece of output: `pre` (chunk size line), data, and "\r\n" when
+ * post is set. Data is a pooled buffer, heap memory or a static string.
+ */
+typedef enum goio__http_seg_kind {
+    GOIO__SEG_POOL,
+    GOIO__SEG_HEAP,
+    GOIO__SEG_STATIC
+} goio__http_seg_kind;
+
+typedef struct goio__http_seg {
+    struct goio__http_seg *next;
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    goio__http_seg_kind kind;
+    uint8_t pre_len;
+    bool post;
+    char pre[22];
+} goio__http_seg;
+
+struct goio__http_exchange {
+    goio_http_response res; /* first: the handler's response */
+    goio_http_request *req; /* owned */
+    goio_http_server *srv;
+    atomic_int refs;
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* room in the queue, or failure */
+    /* response headers, status and framing (under mu) */
+    char **hdrs; /* name, value, name, value ... (owned) */
+    size_t nhdrs;
+    size_t hdrs_cap;
+    int status;
+    bool fixed;        /* status and headers may not change any more */
+    bool headers_sent; /* serialized into the queue */
+    bool no_body;      /* HEAD, 1xx, 204, 304: body bytes are dropped */
+    bool chunked;
+    bool want_chunked;     /* the handler set Transfer-Encoding: chunked */
+    uint64_t declared_len; /* the handler's Content-Length, or UINT64_MAX */
+    uint64_t body_bytes;
+    uint8_t *cur; /* response buffer, chunk_size bytes */
+    size_t cur_len;
+    size_t cur_cap;
+    goio__http_seg *q_head; /* queued for the loop */
+    goio__http_seg *q_tail;
+    size_t pending; /* bytes queued or in flight */
+    int failed;     /* connection failure seen by the loop (GOIO_E*) */
+    bool aborted;   /* by the handler */
+    bool ended;     /* the handler returned; the last bytes are queued */
+    bool keep_alive;
+    /* loop side */
+    goio__http_conn *conn;
+    bool in_ready; /* under srv->ready_mu */
+    goio__http_exchange *ready_next;
+    goio__http_exchange *job_next; /* worker queue, under its lock */
+};
+
+int goio__http_exchange_new(goio_http_server *srv, goio_http_request *req,
+                            goio__http_exchange **out);
+goio__http_exchange *goio__http_exchange_ref(goio__http_exchange *ex);
+void goio__http_exchange_unref(goio__http_exchange *ex);
+/* After the handler returned: queues the rest and the final chunk. */
+void goio__http_exchange_finish(goio__http_exchange *ex);
+/* Loop side: takes the queued segments; *bytes is their size. */
+goio__http_seg *goio__http_exchange_take(goio__http_exchange *ex,
+                                         size_t *bytes);
+/* Loop side: `bytes` left the process (or were dropped); error < 0 marks
+ * the connection failed so blocked and later writes fail. */
+void goio__http_exchange_sent(goio__http_exchange *ex, size_t bytes, int error);
+void goio__http_segs_free(goio__http_seg *s);
+/* A static segment (error answers, "100 Continue"). */
+goio__http_seg *goio__http_seg_static(const char *s);
+
+/* ---- connections (http_conn.c) ----------------------------------------- */
+
+typedef enum goio__http_conn_state {
+    GOIO__CONN_IDLE,     /* waiting for a request's first byte */
+    GOIO__CONN_READING,  /* a request is arriving */
+    GOIO__CONN_HANDLING, /* a worker runs the handler / output drains */
+    GOIO__CONN_LINGER,   /* FIN sent, draining the peer's bytes */
+    GOIO__CONN_CLOSED    /* uv_close called, waiting for callbacks */
+} goio__http_conn_state;
+
+struct goio__http_conn {
+    uv_tcp_t tcp; /* first: handle->data is not needed */
+    uv_timer_t timer;
+    uv_shutdown_t shutdown_req;
+    goio_http_server *srv;
+    goio__http_conn *prev;
+    goio__http_conn *next;
+    goio__http_parser rp;
+    goio_buf inbuf; /* bytes read ahead of the parser (pipelining) */
+    goio__http_exchange *ex;
+    goio__http_conn_state state;
+    uint64_t msg_start; /* loop time of the request's first byte */
+    unsigned inflight;  /* uv_write requests */
+    int open_handles;
+    bool reading;
+    bool peer_eof;
+    bool continue_sent;
+    char remote[64];
+};
+
+#endif
