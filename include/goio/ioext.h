@@ -236,6 +236,251 @@ GOIO_EXTERN void goio_tee_config_init(goio_tee_config *cfg);
 GOIO_EXTERN int goio_tee(goio_reader *in, const goio_tee_config *cfg,
                          goio_reader **main, goio_reader **secondary);
 
+/* ---- gzip ------------------------------------------------------------ */
+
+/*
+ * A goio_writer that gzips into dst (one gzip member; `gunzip` reads it).
+ * goio_flush pushes everything written so far through to dst (a deflate
+ * sync flush); goio_writer_close ends the stream (CRC and size trailer)
+ * and frees the writer, never dst.
+ *
+ * threads > 1 compresses as pigz does: the input is cut into blocks of
+ * block_size that worker threads deflate independently (each primed with
+ * the previous 32 KiB, so the ratio barely moves) and the writer's thread
+ * writes in order. Up to 2 x threads + 2 blocks are in flight: memory is
+ * bounded, about that many blocks twice over. The output differs from
+ * the one-thread output but decompresses to the same bytes.
+ *
+ * Thread-safety: one thread at a time, as any writer. Errors: GOIO_EINVAL
+ * (level outside 0..9, threads above GOIO_GZIP_MAX_THREADS, block_size
+ * under 32 KiB with threads > 1), GOIO_ENOMEM, or dst's error. The first
+ * error sticks: later writes return it.
+ */
+#define GOIO_GZIP_MAX_THREADS 64
+
+typedef struct goio_gzip_options {
+    int level;         /* 0..9, default 6 (gzip -6) */
+    unsigned threads;  /* default 1: one deflate stream, no threads */
+    size_t block_size; /* with threads > 1; default 128 KiB */
+} goio_gzip_options;
+
+GOIO_EXTERN void goio_gzip_options_init(goio_gzip_options *opt);
+/* opt NULL: defaults. */
+GOIO_EXTERN int goio_gzip_writer(goio_writer *dst, const goio_gzip_options *opt,
+                                 goio_writer **out);
+
+/* ---- tar.gz writer ---------------------------------------------------- */
+
+/*
+ * Writes a gzipped tar (ustar; a pax record when a name or a size does not
+ * fit) to dst as entries are added: memory use does not depend on the
+ * archive's size.
+ *
+ * Names are normalized as the Go library does, "./" + the cleaned path
+ * (leading '/' dropped, "a//./b" -> "./a/b"; yarn needs the "./"), minus
+ * its defects: a name that cleans to nothing ("", "/", ".") is refused
+ * with GOIO_EINVAL where Go writes "./.", and a name whose ".." climbs
+ * out ("../up", "a/../../b", "/../x") with GOIO_EUNSAFEPATH where Go
+ * writes "./../up". Neither writes anything: the writer stays usable.
+ *
+ * Entries are regular files owned by uid/gid 0 with no user/group names,
+ * mode file_mode, time mtime.
+ * Why 0644 by default: the Go version writes 0777, so every extracted
+ * file is executable and world-writable under a permissive umask; these
+ * archives carry data (packages, bundles), which wants rw-r--r--. Set
+ * file_mode 0755 for executables.
+ *
+ * Ownership: dst must outlive the writer and is never closed by it.
+ * Thread-safety: one thread at a time.
+ * Errors: GOIO_EINVAL, GOIO_ENOMEM, dst's errors. A failed write breaks
+ * the archive: later calls return the same error and close writes no
+ * end (a reader then sees a truncated archive, not a short valid one).
+ */
+typedef struct goio_targz_writer goio_targz_writer;
+
+typedef struct goio_targz_options {
+    uint32_t file_mode;     /* default 0644; at most 07777 */
+    int64_t mtime;          /* seconds since the epoch; default -1: the
+                               time goio_targz_writer_new ran. Set one for
+                               reproducible archives. */
+    goio_gzip_options gzip; /* level 6, one thread */
+} goio_targz_options;
+
+GOIO_EXTERN void goio_targz_options_init(goio_targz_options *opt);
+GOIO_EXTERN int goio_targz_writer_new(goio_writer *dst,
+                                      const goio_targz_options *opt,
+                                      goio_targz_writer **out);
+/* Adds a file with the bytes data[0..len). */
+GOIO_EXTERN int goio_targz_add(goio_targz_writer *w, const char *name,
+                               const void *data, size_t len);
+/* Adds a file of `size` bytes read from r (not closed). Reads exactly
+ * `size` bytes; an earlier end of r is GOIO_ETRUNCATED (and breaks the
+ * archive), bytes after `size` are left unread. */
+GOIO_EXTERN int goio_targz_add_reader(goio_targz_writer *w, const char *name,
+                                      goio_reader *r, uint64_t size);
+/* Writes the end of the archive and the gzip trailer, then frees w (also
+ * on error). NULL is a no-op returning 0. */
+GOIO_EXTERN int goio_targz_close(goio_targz_writer *w);
+/* Frees w without ending the archive (abandon). NULL is a no-op. */
+GOIO_EXTERN void goio_targz_writer_free(goio_targz_writer *w);
+
+/* ---- zip writer -------------------------------------------------------- */
+
+/*
+ * Writes a zip of `n` in-memory files to dst, in a deterministic order:
+ * sorted by name (byte order), whatever the input order (Go's version
+ * follows map order, random per run). Same input, same options: same
+ * bytes. Entries are deflated, or stored when deflate would not shrink
+ * them; times are fixed at 1980-01-01 00:00 (DOS epoch) for the same
+ * reason; Unix mode file_mode. Zip64 records are written only when sizes,
+ * offsets or the count need them. Names are cleaned as for tar.gz but
+ * without "./" (zip names are relative): "/a//b" -> "a/b"; empty and
+ * escaping names are refused (GOIO_EINVAL, GOIO_EUNSAFEPATH) before
+ * anything is written, and so are two files with the same cleaned name
+ * (GOIO_EEXIST).
+ *
+ * zlib is used directly with one deflate state per thread, reset between
+ * entries (libarchive's zip writer makes a new one per entry and is 3x
+ * slower for it). threads > 1 deflates entries in parallel; at most
+ * 4 x threads entries are compressed ahead of the writer.
+ * dst is not flushed or closed. Errors: GOIO_EINVAL, GOIO_EUNSAFEPATH,
+ * GOIO_EEXIST, GOIO_ENOMEM, dst's errors.
+ */
+typedef struct goio_zip_input {
+    const char *name;
+    const void *data;
+    size_t len;
+} goio_zip_input;
+
+typedef struct goio_zip_options {
+    int level;          /* 0..9, default 6 (zip's default) */
+    unsigned threads;   /* default 1 */
+    uint32_t file_mode; /* default 0644 */
+} goio_zip_options;
+
+GOIO_EXTERN void goio_zip_options_init(goio_zip_options *opt);
+GOIO_EXTERN int goio_zip_compress_to(goio_writer *dst,
+                                     const goio_zip_input *files, size_t n,
+                                     const goio_zip_options *opt);
+
+/* ---- safe extraction ---------------------------------------------------- */
+
+/*
+ * Extraction reads archives from untrusted sources. libarchive parses
+ * them; goio decides what may come out:
+ * - Only regular files and directories. Symlinks only with
+ *   allow_symlinks and only when they stay inside the root (a target may
+ *   start with "../" as far as the root, then only descend); devices,
+ *   fifos, sockets and hard links: GOIO_EUNSUPPORTED_ENTRY. Encrypted zip
+ *   entries too.
+ * - Absolute names, any ".." component, and links pointing outside the
+ *   root: GOIO_EUNSAFEPATH. Nothing is ever created through a symlink: a
+ *   later entry "l/x" under a symlink "l" is GOIO_EUNSAFEPATH too.
+ * - Names are cleaned ("./a//b" -> "a/b"); the root entry ("./") is
+ *   skipped.
+ * - Duplicates: the same cleaned name twice (a file or link) is
+ *   GOIO_EEXIST, unless duplicates = GOIO_DUP_LAST_WINS, where the later
+ *   file replaces the earlier (tar -r appends updates this way). A name
+ *   that is a file in one entry and a directory in another (or the parent
+ *   of a later entry) is GOIO_EEXIST either way. Repeated directories are
+ *   fine.
+ * - Limits (GOIO_ELIMIT): entries (directories count), total bytes
+ *   extracted, and the ratio of bytes extracted to archive bytes (the
+ *   zip-bomb check, applied once more than ratio_grace_bytes came out;
+ *   for a stream, against the compressed bytes read so far). The bytes are
+ *   counted as they are inflated, never taken from headers, which can lie.
+ * - Any libarchive warning is a failure; corrupt data is GOIO_EBADMSG,
+ *   data that ends early (a cut file, a short gzip stream, an entry
+ *   shorter than its header says) GOIO_ETRUNCATED where it can be told
+ *   apart, else GOIO_EBADMSG. Zip archives must have their central
+ *   directory (as unzip requires).
+ * - Every archive entry is checked, also those not among `names`: an
+ *   archive with one unsafe entry is refused as a whole.
+ * The reason for a refusal goes to the log sink (category "ioext", code
+ * "archive_refused", key = the entry name).
+ */
+typedef enum goio_dup_policy {
+    GOIO_DUP_ERROR = 0,     /* a second entry with the same name: EEXIST */
+    GOIO_DUP_LAST_WINS = 1, /* the later file replaces the earlier */
+} goio_dup_policy;
+
+typedef struct goio_extract_options {
+    uint64_t max_entries;       /* default 10000 */
+    uint64_t max_total_bytes;   /* default 1 GiB */
+    uint32_t max_ratio;         /* default 200 (deflate's best is ~1030);
+                                   0: no ratio check */
+    uint64_t ratio_grace_bytes; /* default 1 MiB */
+    bool allow_symlinks;        /* default false */
+    goio_dup_policy duplicates; /* default GOIO_DUP_ERROR */
+    goio_bufpool *pool; /* buffers for memory extraction; NULL: default */
+} goio_extract_options;
+
+GOIO_EXTERN void goio_extract_options_init(goio_extract_options *opt);
+
+/* One extracted file; `data` comes from the options' pool. */
+typedef struct goio_archive_file {
+    char *name; /* cleaned, no "./" */
+    uint8_t *data;
+    size_t len;
+    size_t _cap; /* private: the pool buffer's size */
+} goio_archive_file;
+
+/* Extracted files in archive order (a replaced duplicate keeps the place
+ * of the first). */
+typedef struct goio_archive_files {
+    goio_archive_file *files;
+    size_t count;
+    size_t _alloc;       /* private */
+    goio_bufpool *_pool; /* private */
+} goio_archive_files;
+
+/* Returns every buffer to the pool and frees the list; NULL is a no-op. */
+GOIO_EXTERN void goio_archive_files_free(goio_archive_files *list);
+/* The file named `name` (cleaned form), or NULL. */
+GOIO_EXTERN const goio_archive_file *
+goio_archive_files_find(const goio_archive_files *list, const char *name);
+
+/*
+ * Extracts regular files to memory: all of them when names is NULL (or
+ * nnames 0), else those whose cleaned name is among names (given in
+ * cleaned form, "a/b"); a wanted name the archive lacks is simply absent
+ * from the result, as in the Go version. Directories and (allowed)
+ * symlinks are checked and skipped. *out is NULL on error.
+ * opt NULL: defaults.
+ */
+GOIO_EXTERN int goio_zip_extract(const void *data, size_t len,
+                                 const char *const *names, size_t nnames,
+                                 const goio_extract_options *opt,
+                                 goio_archive_files **out);
+GOIO_EXTERN int goio_targz_extract(const void *data, size_t len,
+                                   const char *const *names, size_t nnames,
+                                   const goio_extract_options *opt,
+                                   goio_archive_files **out);
+/* The same from a stream (r is read to the end of the gzip data, not
+ * closed). */
+GOIO_EXTERN int goio_targz_extract_reader(goio_reader *r,
+                                          const char *const *names,
+                                          size_t nnames,
+                                          const goio_extract_options *opt,
+                                          goio_archive_files **out);
+
+/*
+ * Extracts into directory `dir`, which must not exist or be empty
+ * (GOIO_EEXIST otherwise); its parent must exist. Everything is written
+ * into a new hidden directory next to `dir` and renamed to `dir` only
+ * once the whole archive was read and checked: on any error nothing is
+ * left behind, and `dir` is never seen half-written. Files get the
+ * archive's permission bits masked with 0755 (never setuid/setgid/sticky,
+ * never group- or world-writable; owner read/write always) and its
+ * modification time; directories 0755; owners are not restored. Data is
+ * not fsync'ed.
+ */
+GOIO_EXTERN int goio_zip_extract_to_dir(const void *data, size_t len,
+                                        const char *dir,
+                                        const goio_extract_options *opt);
+GOIO_EXTERN int goio_targz_extract_to_dir(goio_reader *r, const char *dir,
+                                          const goio_extract_options *opt);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,715 @@
+/*
+ * The extraction engine: libarchive parses, this file decides what is
+ * allowed (see "safe extraction" in ioext.h) and feeds a sink (memory
+ * here, a directory in extract_dir.c).
+ *
+ * tar.gz input is inflated here with zlib rather than by libarchive's
+ * gzip filter: it gives exact compressed-byte counts for the ratio check,
+ * a certain verdict on truncation (a gzip stream without its trailer) and
+ * a CRC check of the whole stream even when the tar ends early.
+ */
+#include "extract_int.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <zlib.h>
+
+#define IN_CHUNK     (64 * 1024)
+#define OUT_CHUNK    (64 * 1024)
+#define NAME_MAX_LEN 4096
+
+/* ---- tar.gz source: a goio_reader inflated for libarchive --------------- */
+
+typedef struct gz_source {
+    goio_reader *r;
+    z_stream zs;
+    bool zs_ready;
+    bool in_eof;     /* r is at its end */
+    bool member_end; /* between gzip members (or after the last) */
+    bool started;
+    uint8_t *in, *out;
+    uint64_t in_total; /* compressed bytes read from r */
+    int err;           /* what made the callback fail */
+} gz_source;
+
+/* Refills the compressed buffer; false at end of input or error. */
+static bool gz_refill(gz_source *s)
+{
+    if (s->zs.avail_in || s->in_eof)
+        return s->zs.avail_in > 0;
+    ssize_t n = goio_read(s->r, s->in, IN_CHUNK);
+    if (n < 0) {
+        s->err = (int)n;
+        return false;
+    }
+    if (n == 0) {
+        s->in_eof = true;
+        return false;
+    }
+    s->zs.next_in = s->in;
+    s->zs.avail_in = (uInt)n;
+    s->in_total += (uint64_t)n;
+    return true;
+}
+
+/*
+ * After a gzip member: another member may follow (pigz -i, cat a.gz
+ * b.gz), or zero padding, which gzip itself ignores. Anything else is
+ * not a tar.gz. Returns 1 when a member starts, 0 at a clean end.
+ */
+static int gz_next_member(gz_source *s)
+{
+    while (gz_refill(s)) {
+        if (s->zs.next_in[0] != 0) {
+            if (s->zs.next_in[0] != 0x1f) {
+                s->err = GOIO_EBADMSG;
+                return -1;
+            }
+            int zrc = inflateReset(&s->zs);
+            s->member_end = false;
+            return zrc == Z_OK ? 1 : (s->err = GOIO_EBADMSG, -1);
+        }
+        s->zs.next_in++;
+        s->zs.avail_in--;
+    }
+    return s->err ? -1 : 0;
+}
+
+/* Inflates up to OUT_CHUNK bytes; returns the count, 0 at the end of the
+ * last member, -1 on error (s->err says which). */
+static ssize_t gz_fill(gz_source *s)
+{
+    s->zs.next_out = s->out;
+    s->zs.avail_out = OUT_CHUNK;
+    while (s->zs.avail_out) {
+        if (s->member_end) {
+            int m = gz_next_member(s);
+            if (m <= 0)
+                break;
+        }
+        if (!gz_refill(s)) {
+            if (s->err)
+                return -1;
+            if (!s->started || !s->member_end) {
+                /* Input ended inside a member (or before any). */
+                s->err = GOIO_ETRUNCATED;
+                return -1;
+            }
+            break;
+        }
+        s->started = true;
+        int zrc = inflate(&s->zs, Z_NO_FLUSH);
+        if (zrc == Z_STREAM_END) {
+            s->member_end = true;
+        } else if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
+            s->err = zrc == Z_MEM_ERROR ? GOIO_ENOMEM : GOIO_EBADMSG;
+            return -1;
+        }
+    }
+    if (s->err)
+        return -1;
+    return (ssize_t)(OUT_CHUNK - s->zs.avail_out);
+}
+
+static la_ssize_t gz_archive_read(struct archive *a, void *data,
+                                  const void **buf)
+{
+    (void)a;
+    gz_source *s = data;
+    *buf = s->out;
+    ssize_t n = gz_fill(s);
+    return n < 0 ? ARCHIVE_FATAL : n;
+}
+
+static int gz_source_init(gz_source *s, goio_reader *r)
+{
+    memset(s, 0, sizeof *s);
+    s->r = r;
+    s->in = goio_malloc(IN_CHUNK);
+    s->out = goio_malloc(OUT_CHUNK);
+    if (!s->in || !s->out)
+        return GOIO_ENOMEM;
+    int zrc = inflateInit2(&s->zs, 15 + 16); /* gzip wrapper only */
+    if (zrc != Z_OK)
+        return zrc == Z_MEM_ERROR ? GOIO_ENOMEM : GOIO_EIO;
+    s->zs_ready = true;
+    return 0;
+}
+
+static void gz_source_destroy(gz_source *s)
+{
+    if (s->zs_ready)
+        inflateEnd(&s->zs);
+    goio_free(s->in);
+    goio_free(s->out);
+}
+
+/* After the tar's end: read the rest so the gzip CRC and length are
+ * checked too (libarchive may stop at the end-of-archive blocks). */
+static int gz_drain(gz_source *s)
+{
+    ssize_t n;
+    while ((n = gz_fill(s)) > 0) {
+    }
+    return n < 0 ? s->err : 0;
+}
+
+/* ---- names: the wanted list and the seen set ------------------------------
+ */
+
+typedef struct seen_set {
+    char **names;
+    uint8_t *types;
+    size_t cap, count;
+} seen_set;
+
+static uint64_t hash_name(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot for name[0..n): where it is, or where it would go. */
+static size_t seen_slot(const seen_set *set, const char *name, size_t n)
+{
+    size_t i = (size_t)hash_name(name, n) & (set->cap - 1);
+    while (set->names[i] &&
+           (strncmp(set->names[i], name, n) || set->names[i][n]))
+        i = (i + 1) & (set->cap - 1);
+    return i;
+}
+
+static int seen_grow(seen_set *set)
+{
+    size_t cap = set->cap ? set->cap * 2 : 64;
+    seen_set bigger = {goio_calloc(cap, sizeof(char *)), goio_calloc(cap, 1),
+                       cap, set->count};
+    if (!bigger.names || !bigger.types) {
+        goio_free(bigger.names);
+        goio_free(bigger.types);
+        return GOIO_ENOMEM;
+    }
+    for (size_t i = 0; i < set->cap; i++) {
+        if (!set->names[i])
+            continue;
+        size_t j = seen_slot(&bigger, set->names[i], strlen(set->names[i]));
+        bigger.names[j] = set->names[i];
+        bigger.types[j] = set->types[i];
+    }
+    goio_free(set->names);
+    goio_free(set->types);
+    *set = bigger;
+    return 0;
+}
+
+/* The type recorded for name[0..n), 0 when none; *slot for seen_put. */
+static int seen_get(seen_set *set, const char *name, size_t n, size_t *slot)
+{
+    if ((set->count + 1) * 2 > set->cap) {
+        int rc = seen_grow(set);
+        if (rc)
+            return rc;
+    }
+    *slot = seen_slot(set, name, n);
+    return set->names[*slot] ? set->types[*slot] : 0;
+}
+
+static int seen_put(seen_set *set, size_t slot, const char *name, size_t n,
+                    xtype t)
+{
+    if (!set->names[slot]) {
+        if (!(set->names[slot] = goio_strndup(name, n)))
+            return GOIO_ENOMEM;
+        set->count++;
+    }
+    set->types[slot] = (uint8_t)t;
+    return 0;
+}
+
+static void seen_free(seen_set *set)
+{
+    for (size_t i = 0; i < set->cap; i++)
+        goio_free(set->names[i]);
+    goio_free(set->names);
+    goio_free(set->types);
+}
+
+/*
+ * Records `name` as type t and its parents as directories, applying the
+ * duplicate rules; sets *replace when a file or link is to be replaced.
+ */
+static int seen_add(seen_set *set, const char *name, xtype t,
+                    goio_dup_policy dup, bool *replace)
+{
+    *replace = false;
+    size_t slot;
+    for (const char *p = strchr(name, '/'); p; p = strchr(p + 1, '/')) {
+        size_t n = (size_t)(p - name);
+        int have = seen_get(set, name, n, &slot);
+        if (have < 0)
+            return have;
+        if (have == X_LINK)
+            return GOIO_EUNSAFEPATH; /* would be created through a link */
+        if (have == X_FILE)
+            return GOIO_EEXIST; /* a file cannot be a directory too */
+        int rc = have ? 0 : seen_put(set, slot, name, n, X_DIR);
+        if (rc)
+            return rc;
+    }
+    size_t n = strlen(name);
+    int have = seen_get(set, name, n, &slot);
+    if (have < 0)
+        return have;
+    if (have == X_DIR || t == X_DIR) {
+        if (have && have != (int)t)
+            return GOIO_EEXIST;
+    } else if (have) {
+        if (dup != GOIO_DUP_LAST_WINS)
+            return GOIO_EEXIST;
+        *replace = true;
+    }
+    return seen_put(set, slot, name, n, t);
+}
+
+static bool wanted(const xjob *job, const char *name)
+{
+    if (!job->names || !job->nnames)
+        return true;
+    for (size_t i = 0; i < job->nnames; i++)
+        if (job->names[i] && !strcmp(job->names[i], name))
+            return true;
+    return false;
+}
+
+/* ---- the engine ------------------------------------------------------------
+ */
+
+typedef struct xrun {
+    const xjob *job;
+    goio_extract_options opt;
+    struct archive *a;
+    gz_source gz;
+    bool gz_used;
+    uint64_t entries, total;
+    seen_set seen;
+    char name[NAME_MAX_LEN];
+    const char *what; /* for the log record */
+} xrun;
+
+static int refuse(xrun *x, int code, const char *why)
+{
+    x->what = why;
+    return code;
+}
+
+/* A libarchive failure as a goio code: what our source saw first, else
+ * libarchive's verdict. */
+static int archive_fail(xrun *x)
+{
+    if (x->gz_used && x->gz.err)
+        return refuse(x, x->gz.err, "compressed stream");
+    int e = archive_errno(x->a);
+    const char *msg = archive_error_string(x->a);
+    x->what = msg ? msg : "archive error";
+    if (e == ENOMEM)
+        return GOIO_ENOMEM;
+    if (msg && (strstr(msg, "runcat") || strstr(msg, "remature end")))
+        return GOIO_ETRUNCATED;
+    return GOIO_EBADMSG;
+}
+
+static uint64_t archive_bytes_in(xrun *x)
+{
+    return x->gz_used ? x->gz.in_total : x->job->len;
+}
+
+static int count_bytes(xrun *x, size_t n)
+{
+    x->total += n;
+    if (x->total > x->opt.max_total_bytes)
+        return refuse(x, GOIO_ELIMIT, "max_total_bytes");
+    if (x->opt.max_ratio && x->total > x->opt.ratio_grace_bytes &&
+        x->total / x->opt.max_ratio > archive_bytes_in(x))
+        return refuse(x, GOIO_ELIMIT, "max_ratio");
+    return 0;
+}
+
+/* Decides the entry's type; refuses what is not allowed. */
+static int classify(xrun *x, struct archive_entry *e, xentry *out)
+{
+    const char *hard = archive_entry_hardlink(e);
+    if (hard) {
+        char tmp[NAME_MAX_LEN];
+        if (goio__ioext_entry_name(hard, tmp, sizeof tmp))
+            return refuse(x, GOIO_EUNSAFEPATH, "hard link outside");
+        return refuse(x, GOIO_EUNSUPPORTED_ENTRY, "hard link");
+    }
+    if (archive_entry_is_encrypted(e))
+        return refuse(x, GOIO_EUNSUPPORTED_ENTRY, "encrypted");
+    switch (archive_entry_filetype(e)) {
+    case AE_IFREG:
+        out->type = X_FILE;
+        return 0;
+    case AE_IFDIR:
+        out->type = X_DIR;
+        return 0;
+    case AE_IFLNK:
+        out->type = X_LINK;
+        out->link = archive_entry_symlink(e);
+        if (!goio__ioext_link_inside(out->name, out->link))
+            return refuse(x, GOIO_EUNSAFEPATH, "symlink outside");
+        if (!x->opt.allow_symlinks)
+            return refuse(x, GOIO_EUNSUPPORTED_ENTRY, "symlink");
+        return 0;
+    default:
+        return refuse(x, GOIO_EUNSUPPORTED_ENTRY, "special file");
+    }
+}
+
+static int read_entry_data(xrun *x, struct archive_entry *e)
+{
+    const xjob *job = x->job;
+    uint64_t got = 0;
+    for (;;) {
+        const void *buf;
+        size_t size;
+        la_int64_t off;
+        int r = archive_read_data_block(x->a, &buf, &size, &off);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r != ARCHIVE_OK) /* warnings included */
+            return archive_fail(x);
+        if (off < 0 || (uint64_t)off != got)
+            return refuse(x, GOIO_EUNSUPPORTED_ENTRY, "sparse file");
+        int rc = count_bytes(x, size);
+        if (!rc && size)
+            rc = job->ops->data(job->sink, buf, size);
+        if (rc)
+            return rc;
+        got += size;
+    }
+    if (archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) != got)
+        return refuse(x, GOIO_ETRUNCATED, "size differs from header");
+    return 0;
+}
+
+static int handle_entry(xrun *x, struct archive_entry *e)
+{
+    const xjob *job = x->job;
+    if (++x->entries > x->opt.max_entries)
+        return refuse(x, GOIO_ELIMIT, "max_entries");
+    const char *raw = archive_entry_pathname(e);
+    int rc = goio__ioext_entry_name(raw, x->name, sizeof x->name);
+    if (rc)
+        return refuse(x, rc, "name");
+    xentry xe = {.name = x->name};
+    if ((rc = classify(x, e, &xe)))
+        return rc;
+    if (!x->name[0]) /* the root itself ("./") */
+        return xe.type == X_DIR ? 0 : refuse(x, GOIO_EUNSAFEPATH, "name");
+    if ((rc = seen_add(&x->seen, x->name, xe.type, x->opt.duplicates,
+                       &xe.replace)))
+        return refuse(x, rc, rc == GOIO_EEXIST ? "duplicate" : "through link");
+    if (xe.type != X_FILE ? false : !wanted(job, x->name))
+        return 0; /* libarchive skips the data on the next header */
+    xe.mode = (uint32_t)archive_entry_perm(e);
+    xe.mtime = archive_entry_mtime_is_set(e) ? archive_entry_mtime(e) : 0;
+    uint64_t left = x->opt.max_total_bytes - x->total;
+    xe.size_hint =
+        archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
+    if (xe.size_hint > left)
+        xe.size_hint = left;
+    rc = job->ops->begin(job->sink, &xe);
+    if (!rc && xe.type == X_FILE)
+        rc = read_entry_data(x, e);
+    if (!rc)
+        rc = job->ops->end(job->sink);
+    else
+        job->ops->abort(job->sink);
+    return rc;
+}
+
+static int open_archive(xrun *x)
+{
+    const xjob *job = x->job;
+    x->a = archive_read_new();
+    if (!x->a)
+        return GOIO_ENOMEM;
+    if (job->format == X_ZIP) {
+        /* The central directory is the truth (as for unzip): a cut zip,
+         * which lacks it, is refused rather than half-read. */
+        archive_read_support_format_zip_seekable(x->a);
+        if (archive_read_open_memory(x->a, job->data, job->len) != ARCHIVE_OK)
+            return archive_fail(x);
+        return 0;
+    }
+    archive_read_support_format_tar(x->a);
+    int rc = gz_source_init(&x->gz, job->reader);
+    x->gz_used = true;
+    if (rc)
+        return rc;
+    if (archive_read_open(x->a, &x->gz, NULL, gz_archive_read, NULL) !=
+        ARCHIVE_OK)
+        return archive_fail(x);
+    return 0;
+}
+
+static int run_entries(xrun *x)
+{
+    for (;;) {
+        struct archive_entry *e;
+        int r = archive_read_next_header(x->a, &e);
+        if (r == ARCHIVE_EOF)
+            return x->gz_used ? gz_drain(&x->gz) : 0;
+        if (r != ARCHIVE_OK) /* warnings included */
+            return archive_fail(x);
+        int rc = handle_entry(x, e);
+        if (rc)
+            return rc;
+    }
+}
+
+int goio__ioext_extract(const xjob *job)
+{
+    xrun *x = goio_calloc(1, sizeof *x);
+    if (!x)
+        return GOIO_ENOMEM;
+    x->job = job;
+    if (job->opt)
+        x->opt = *job->opt;
+    else
+        goio_extract_options_init(&x->opt);
+    int rc = open_archive(x);
+    if (!rc)
+        rc = run_entries(x);
+    if (rc && rc != GOIO_ENOMEM)
+        goio_log(GOIO_LOG_WARN, "ioext", "archive_refused",
+                 x->name[0] ? x->name : NULL, rc, "archive refused: %s (%s)",
+                 goio_strerror(rc), x->what ? x->what : "sink");
+    if (x->a)
+        archive_read_free(x->a);
+    if (x->gz_used)
+        gz_source_destroy(&x->gz);
+    seen_free(&x->seen);
+    goio_free(x);
+    return rc;
+}
+
+void goio_extract_options_init(goio_extract_options *opt)
+{
+    if (!opt)
+        return;
+    memset(opt, 0, sizeof *opt);
+    opt->max_entries = 10000;
+    opt->max_total_bytes = 1ULL << 30;
+    opt->max_ratio = 200;
+    opt->ratio_grace_bytes = 1 << 20;
+    opt->allow_symlinks = false;
+    opt->duplicates = GOIO_DUP_ERROR;
+}
+
+/* ---- the memory sink ---------------------------------------------------- */
+
+typedef struct mem_sink {
+    goio_archive_files *list;
+    goio_bufpool *pool;
+    goio_archive_file cur; /* the file being read */
+    size_t replace_at;     /* index of the file it replaces, or SIZE_MAX */
+} mem_sink;
+
+static int mem_begin(void *sink, const xentry *e)
+{
+    mem_sink *m = sink;
+    if (e->type != X_FILE)
+        return 0; /* directories and links have no place in memory */
+    m->replace_at = SIZE_MAX;
+    if (e->replace) {
+        for (size_t i = 0; i < m->list->count; i++)
+            if (!strcmp(m->list->files[i].name, e->name))
+                m->replace_at = i;
+    }
+    m->cur.name = goio_strdup(e->name);
+    size_t want = e->size_hint > GOIO_BUFPOOL_LARGE ? GOIO_BUFPOOL_LARGE
+                                                    : (size_t)e->size_hint;
+    m->cur.data = goio_bufpool_get(m->pool, want, &m->cur._cap);
+    m->cur.len = 0;
+    if (!m->cur.name || !m->cur.data)
+        return GOIO_ENOMEM;
+    return 0;
+}
+
+static int mem_data(void *sink, const void *p, size_t n)
+{
+    mem_sink *m = sink;
+    goio_archive_file *f = &m->cur;
+    if (f->_cap - f->len < n) {
+        size_t want = f->_cap * 2 > f->len + n ? f->_cap * 2 : f->len + n;
+        size_t cap;
+        uint8_t *bigger = goio_bufpool_get(m->pool, want, &cap);
+        if (!bigger)
+            return GOIO_ENOMEM;
+        memcpy(bigger, f->data, f->len);
+        goio_bufpool_put(m->pool, f->data, f->_cap);
+        f->data = bigger;
+        f->_cap = cap;
+    }
+    memcpy(f->data + f->len, p, n);
+    f->len += n;
+    return 0;
+}
+
+static void file_release(goio_bufpool *pool, goio_archive_file *f)
+{
+    goio_free(f->name);
+    goio_bufpool_put(pool, f->data, f->_cap);
+    memset(f, 0, sizeof *f);
+}
+
+static void mem_abort(void *sink)
+{
+    mem_sink *m = sink;
+    file_release(m->pool, &m->cur);
+}
+
+static int mem_end(void *sink)
+{
+    mem_sink *m = sink;
+    goio_archive_files *l = m->list;
+    if (!m->cur.name)
+        return 0; /* not a file */
+    if (m->replace_at != SIZE_MAX) {
+        file_release(m->pool, &l->files[m->replace_at]);
+        l->files[m->replace_at] = m->cur;
+        memset(&m->cur, 0, sizeof m->cur);
+        return 0;
+    }
+    if (l->count == l->_alloc) {
+        size_t n = l->_alloc ? l->_alloc * 2 : 8;
+        goio_archive_file *f = goio_reallocarray(l->files, n, sizeof *f);
+        if (!f) {
+            mem_abort(sink);
+            return GOIO_ENOMEM;
+        }
+        l->files = f;
+        l->_alloc = n;
+    }
+    l->files[l->count++] = m->cur;
+    memset(&m->cur, 0, sizeof m->cur);
+    return 0;
+}
+
+static const xsink_ops mem_ops = {mem_begin, mem_data, mem_end, mem_abort};
+
+void goio_archive_files_free(goio_archive_files *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        file_release(list->_pool, &list->files[i]);
+    goio_free(list->files);
+    goio_free(list);
+}
+
+const goio_archive_file *goio_archive_files_find(const goio_archive_files *l,
+                                                 const char *name)
+{
+    if (!l || !name)
+        return NULL;
+    for (size_t i = 0; i < l->count; i++)
+        if (!strcmp(l->files[i].name, name))
+            return &l->files[i];
+    return NULL;
+}
+
+static int extract_to_memory(xjob *job, goio_archive_files **out)
+{
+    goio_archive_files *list = goio_calloc(1, sizeof *list);
+    if (!list)
+        return GOIO_ENOMEM;
+    goio_bufpool *pool =
+        job->opt && job->opt->pool ? job->opt->pool : goio_bufpool_default();
+    list->_pool = pool;
+    mem_sink m = {list, pool, {0}, SIZE_MAX};
+    job->ops = &mem_ops;
+    job->sink = &m;
+    int rc = goio__ioext_extract(job);
+    if (rc) {
+        goio_archive_files_free(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}
+
+/* ---- public entry points ------------------------------------------------- */
+
+static int check_common(const void *data, size_t len, const char *const *names,
+                        size_t nnames, void *out)
+{
+    if (!out || (!data && len) || (nnames && !names))
+        return GOIO_EINVAL;
+    return 0;
+}
+
+int goio_zip_extract(const void *data, size_t len, const char *const *names,
+                     size_t nnames, const goio_extract_options *opt,
+                     goio_archive_files **out)
+{
+    if (out)
+        *out = NULL;
+    int rc = check_common(data, len, names, nnames, out);
+    if (rc)
+        return rc;
+    xjob job = {X_ZIP, data, len, NULL, names, nnames, opt, NULL, NULL};
+    return extract_to_memory(&job, out);
+}
+
+int goio_targz_extract_reader(goio_reader *r, const char *const *names,
+                              size_t nnames, const goio_extract_options *opt,
+                              goio_archive_files **out)
+{
+    if (out)
+        *out = NULL;
+    int rc = check_common(r, 0, names, nnames, out);
+    if (rc || !r)
+        return rc ? rc : GOIO_EINVAL;
+    xjob job = {X_TARGZ, NULL, 0, r, names, nnames, opt, NULL, NULL};
+    return extract_to_memory(&job, out);
+}
+
+int goio_targz_extract(const void *data, size_t len, const char *const *names,
+                       size_t nnames, const goio_extract_options *opt,
+                       goio_archive_files **out)
+{
+    if (out)
+        *out = NULL;
+    int rc = check_common(data, len, names, nnames, out);
+    if (rc)
+        return rc;
+    goio_reader *r;
+    if ((rc = goio_reader_mem(data, len, &r)))
+        return rc;
+    rc = goio_targz_extract_reader(r, names, nnames, opt, out);
+    goio_reader_close(r);
+    return rc;
+}
+
+int goio_zip_extract_to_dir(const void *data, size_t len, const char *dir,
+                            const goio_extract_options *opt)
+{
+    if (!dir || !*dir || (!data && len))
+        return GOIO_EINVAL;
+    xjob job = {X_ZIP, data, len, NULL, NULL, 0, opt, NULL, NULL};
+    return goio__ioext_extract_dir(&job, dir);
+}
+
+int goio_targz_extract_to_dir(goio_reader *r, const char *dir,
+                              const goio_extract_options *opt)
+{
+    if (!r || !dir || !*dir)
+        return GOIO_EINVAL;
+    xjob job = {X_TARGZ, NULL, 0, r, NULL, 0, opt, NULL, NULL};
+    return goio__ioext_extract_dir(&job, dir);
+}
