@@ -309,7 +309,7 @@ static int ctx_err_or_canceled(goio_ctx *ctx)
     return err ? err : GOIO_ECANCELED;
 }
 
-static void caller_cancelled(void *arg)
+void goio__sharedflight_cancelled(void *arg)
 {
     sf_caller *c = arg;
     goio__sharedflight_give_up(c, ctx_err_or_canceled(c->ctx), true);
@@ -340,8 +340,8 @@ static void lead(sf_caller *me)
     lead_guard guard __attribute__((cleanup(lead_done))) = {me, NULL, true};
     if (me->ctx) {
         /* Its deadline needs no watch: the shared deadline covers it. */
-        int rc =
-            goio_ctx_on_cancel(me->ctx, caller_cancelled, me, &guard.watch);
+        int rc = goio_ctx_on_cancel(me->ctx, goio__sharedflight_cancelled, me,
+                                    &guard.watch);
         if (rc) {
             goio__sharedflight_publish(f, rc, NULL, me);
             guard.unwinding = false;
@@ -357,7 +357,8 @@ static void wait_outcome(sf_caller *me)
     sf_flight *f = me->flight;
     goio_ctx_watch *watch = NULL;
     if (me->ctx) {
-        int rc = goio_ctx_on_cancel(me->ctx, caller_cancelled, me, &watch);
+        int rc = goio_ctx_on_cancel(me->ctx, goio__sharedflight_cancelled, me,
+                                    &watch);
         if (rc)
             goio__sharedflight_give_up(me, rc, false);
     }

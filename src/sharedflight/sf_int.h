@@ -150,6 +150,9 @@ int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
  */
 bool goio__sharedflight_give_up(sf_caller *c, int err, bool deliver);
 
+/* The ctx watch of a caller (arg): gives it up with its ctx's error. */
+void goio__sharedflight_cancelled(void *arg);
+
 /* Runs fn (the flight's, on this thread) and publishes its result; every
  * exit path, including fn ending the thread, publishes. `self` is the sync
  * caller running it, or NULL on a worker. Skips fn when the flight's ctx

@@ -1,6 +1,7 @@
 #include "sf_test.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -98,6 +99,22 @@ void sf_call_join(sf_call *c)
     pthread_join(c->thread, NULL);
 }
 
+/* A thread that has exited may linger in /proc for a moment: count only
+ * live ones. */
+static bool task_alive(const char *tid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%s/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *paren = strrchr(buf, ')'); /* "tid (comm) S ..." */
+    return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
 int sf_thread_count(void)
 {
     DIR *d = opendir("/proc/self/task");
@@ -105,10 +122,15 @@ int sf_thread_count(void)
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
+        if (e->d_name[0] != '.' && task_alive(e->d_name))
             n++;
     closedir(d);
     return n;
+}
+
+bool sf_threads_become(int n)
+{
+    return GOIO_WAIT_UNTIL(sf_thread_count() == n, 5000);
 }
 
 bool sf_wait_callers(goio_sharedflight *g, const char *key, size_t n)
@@ -116,4 +138,18 @@ bool sf_wait_callers(goio_sharedflight *g, const char *key, size_t n)
     size_t have = 0;
     return GOIO_WAIT_UNTIL(
         !goio_sharedflight_callers(g, key, &have) && have >= n, 20000);
+}
+
+static void *nothing(void *arg)
+{
+    return arg;
+}
+
+int sf_thread_baseline(void)
+{
+    /* Sanitizer runtimes start a helper thread with the first thread. */
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, nothing, NULL), 0);
+    pthread_join(t, NULL);
+    return sf_thread_count();
 }

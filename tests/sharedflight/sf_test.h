@@ -69,6 +69,11 @@ void sf_call_join(sf_call *c);
 
 /* Threads in this process, from /proc/self/task. */
 int sf_thread_count(void);
+/* Waits (up to 5 s) for the count to reach n: the kernel drops an
+ * exited thread a moment after pthread_join returns. */
+bool sf_threads_become(int n);
+/* The count before a test starts threads (after any runtime helper). */
+int sf_thread_baseline(void);
 /* Waits until `n` callers share key's flight. */
 bool sf_wait_callers(goio_sharedflight *g, const char *key, size_t n);
 
