@@ -1,0 +1,420 @@
+/*
+ * goio_redis in cluster mode against a real six-process Redis Cluster
+ * (three masters, three replicas; tests/support/test_redis_cluster.h),
+ * shared by the tests of this executable: slot hashing checked against
+ * CLUSTER KEYSLOT, keys spread over every master, hash tags, multi-key
+ * pipelines grouped per node, ASK during a slot migration and MOVED after
+ * it, and a master killed and replaced by its replica.
+ */
+#include "redis_test_util.h"
+#include "test_proc.h"
+#include "test_redis_cluster.h"
+
+#include <stdlib.h>
+
+static goio_test_redis_cluster cl;
+
+static int setup(void **state)
+{
+    (void)state;
+    return goio_test_redis_cluster_start(&cl);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    goio_test_redis_cluster_stop(&cl);
+    return 0;
+}
+
+static goio_redis *open_cluster(const char *ns)
+{
+    goio_redis_config cfg;
+    goio_redis_config_init(&cfg);
+    cfg.endpoint = cl.seed;
+    cfg.cluster = true;
+    cfg.key_namespace = ns;
+    /* Six servers and a sanitized client share two cores. */
+    cfg.read_timeout_ms = cfg.write_timeout_ms = 3000;
+    goio_redis *r = NULL;
+    assert_ok(goio_redis_new(&cfg, &r));
+    return r;
+}
+
+static goio_redis_stats stats(goio_redis *r)
+{
+    goio_redis_stats st;
+    assert_ok(goio_redis_stats_get(r, &st));
+    return st;
+}
+
+static long cli_long(int node, const char *fmt, const char *arg)
+{
+    char *out = goio_test_redis_cluster_cli(&cl, node, fmt, arg);
+    assert_non_null(out);
+    long v = atol(out);
+    goio_free(out);
+    return v;
+}
+
+static bool is_master(int i)
+{
+    char *out = goio_test_redis_cluster_cli(&cl, i, "ROLE");
+    bool m = out && !strncmp(out, "master", 6);
+    goio_free(out);
+    return m;
+}
+
+static void slots_match_cluster_keyslot(void **state)
+{
+    (void)state;
+    const char *keys[] = {"a",
+                          "foo",
+                          "user:1000",
+                          "{user}a",
+                          "{user}b",
+                          "x{user}y",
+                          "{}",
+                          "{}abc",
+                          "{",
+                          "}",
+                          "}{tag}",
+                          "a{b}c{d}",
+                          "{{x}}",
+                          "ns:{user}:cart",
+                          "123456789",
+                          "\xc3\xa9t\xc3\xa9",
+                          "long-key-with-many-parts:"
+                          "0123456789abcdef"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        long expect = cli_long(0, "CLUSTER KEYSLOT '%s'", keys[i]);
+        assert_int_equal(goio_redis_key_slot(keys[i], strlen(keys[i])), expect);
+    }
+    /* The reference value from the Redis Cluster spec. */
+    assert_int_equal(goio_redis_key_slot("123456789", 9), 0x31c3 & 16383);
+    /* Hashing uses the given length, not the terminator. */
+    assert_int_equal(goio_redis_key_slot("foobar", 3),
+                     goio_redis_key_slot("foo", 3));
+}
+
+static void keys_spread_over_every_master(void **state)
+{
+    (void)state;
+    goio_redis *r = open_cluster("spread");
+    for (int i = 0; i < 300; i++) {
+        char key[32], val[32];
+        snprintf(key, sizeof key, "key-%d", i);
+        int n = snprintf(val, sizeof val, "value-%d", i);
+        assert_ok(goio_redis_set(r, NULL, key, val, (size_t)n, 120000));
+    }
+    int masters = 0;
+    for (int i = 0; i < GOIO_TEST_CLUSTER_NODES; i++) {
+        if (!cl.up[i] || !is_master(i))
+            continue;
+        masters++;
+        assert_true(cli_long(i, "DBSIZE%s", "") > 50);
+    }
+    assert_int_equal(masters, 3);
+    goio_buf b = GOIO_BUF_INIT;
+    for (int i = 0; i < 300; i++) {
+        char key[32], val[32];
+        snprintf(key, sizeof key, "key-%d", i);
+        int n = snprintf(val, sizeof val, "value-%d", i);
+        bool hit;
+        assert_ok(goio_redis_get(r, NULL, key, &b, &hit));
+        assert_true(hit);
+        assert_int_equal(b.len, n);
+        assert_memory_equal(b.data, val, (size_t)n);
+    }
+    goio_redis_stats st = stats(r);
+    assert_int_equal(st.slot_refreshes, 1); /* loaded once, never moved */
+    assert_int_equal(st.moved, 0);
+    /* Masters at least (Redis 7 lists a replica only once it has
+     * replicated something). */
+    assert_true(st.nodes >= 3);
+    int64_t v;
+    assert_ok(goio_redis_incr(r, NULL, "counter", &v));
+    assert_int_equal(v, 1);
+    bool e;
+    assert_ok(goio_redis_exists(r, NULL, "key-1", &e));
+    assert_true(e);
+    assert_ok(goio_redis_del(r, NULL, "key-1", &e));
+    assert_true(e);
+    assert_ok(goio_redis_publish(r, NULL, "chan", "m", 1, &v));
+    goio_buf_free(&b);
+    goio_redis_free(r);
+}
+
+static void hash_tags_keep_keys_on_one_node(void **state)
+{
+    (void)state;
+    goio_redis *r = open_cluster("tags");
+    assert_ok(goio_redis_set(r, NULL, "{user7}:cart", "c", 1, 60000));
+    assert_ok(goio_redis_set(r, NULL, "{user7}:profile", "p", 1, 60000));
+    unsigned slot = goio_redis_key_slot("user7", 5);
+    assert_int_equal(cli_long(0, "CLUSTER KEYSLOT '%s'", "tags:{user7}:cart"),
+                     slot);
+    int m = goio_test_redis_cluster_master_of(&cl, slot);
+    assert_true(m >= 0);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "CLUSTER COUNTKEYSINSLOT %u", slot);
+    char *out = goio_test_redis_cluster_cli(&cl, m, "%s", cmd);
+    assert_int_equal(atoi(out), 2);
+    goio_free(out);
+    goio_redis_free(r);
+}
+
+static void multi_get_spans_slots_one_round_trip_per_master(void **state)
+{
+    (void)state;
+    goio_redis *r = open_cluster("multi");
+    enum { N = 200 };
+    char names[N][16];
+    const char *keys[N];
+    const void *vals[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++) {
+        lens[i] = (size_t)snprintf(names[i], sizeof names[i], "mk%d", i);
+        keys[i] = vals[i] = names[i];
+    }
+    goio_redis_stats before = stats(r);
+    assert_ok(goio_redis_multi_set(r, NULL, keys, vals, lens, N, 60000));
+    goio_buf bufs[N];
+    bool hits[N];
+    for (int i = 0; i < N; i++)
+        goio_buf_init(&bufs[i]);
+    assert_ok(goio_redis_multi_get(r, NULL, keys, N, bufs, hits));
+    goio_redis_stats after = stats(r);
+    for (int i = 0; i < N; i++) {
+        assert_true(hits[i]);
+        assert_int_equal(bufs[i].len, lens[i]);
+        assert_memory_equal(bufs[i].data, vals[i], lens[i]);
+    }
+    /* Three masters: three pipelines per call, nothing finished one by
+     * one. */
+    assert_int_equal(after.pipelines - before.pipelines, 6);
+    assert_int_equal(after.retries, before.retries);
+    for (int i = 0; i < N; i++)
+        goio_buf_free(&bufs[i]);
+    goio_redis_free(r);
+}
+
+/* ---- migration: ASK while a slot moves, MOVED once it has ---- */
+
+static void on_node(int i, const char *fmt, const char *a, const char *b)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, fmt, a, b);
+    char *out = goio_test_redis_cluster_cli(&cl, i, "%s", cmd);
+    assert_non_null(out);
+    if (strncmp(out, "OK", 2) && strncmp(out, "NOKEY", 5))
+        fail_msg("node %d: %s -> %s", i, cmd, out);
+    goio_free(out);
+}
+
+static void ask_during_migration_moved_after(void **state)
+{
+    (void)state;
+    goio_redis *r = open_cluster("mig");
+    assert_ok(goio_redis_set(r, NULL, "{mt}old", "v1", 2, 120000));
+    unsigned slot = goio_redis_key_slot("mt", 2);
+    int src = goio_test_redis_cluster_master_of(&cl, slot), dst = -1;
+    for (int i = 0; i < GOIO_TEST_CLUSTER_NODES && dst < 0; i++)
+        if (i != src && cl.up[i] && is_master(i))
+            dst = i;
+    assert_true(src >= 0 && dst >= 0);
+    char *src_id = goio_test_redis_cluster_node_id(&cl, src);
+    char *dst_id = goio_test_redis_cluster_node_id(&cl, dst);
+    char slot_s[16], port_s[16];
+    snprintf(slot_s, sizeof slot_s, "%u", slot);
+    snprintf(port_s, sizeof port_s, "%d", cl.nodes[dst].port);
+
+    /* Start moving the slot and move the existing key. */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %s IMPORTING %%s%%s", slot_s);
+    on_node(dst, cmd, src_id, "");
+    snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %s MIGRATING %%s%%s", slot_s);
+    on_node(src, cmd, dst_id, "");
+    on_node(src, "MIGRATE 127.0.0.1 %s '' 0 5000 KEYS 'mig:{mt}old'%s", port_s,
+            "");
+
+    /* The source answers ASK for keys it no longer has. */
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    assert_ok(goio_redis_get(r, NULL, "{mt}old", &b, &hit));
+    assert_true(hit && b.len == 2 && !memcmp(b.data, "v1", 2));
+    assert_true(stats(r).ask >= 1);
+    /* A new key in a migrating slot goes to the target, through ASK. */
+    uint64_t asks = stats(r).ask;
+    assert_ok(goio_redis_set(r, NULL, "{mt}new", "v2", 2, 120000));
+    assert_true(stats(r).ask > asks);
+    assert_int_equal(cli_long(dst, "CLUSTER COUNTKEYSINSLOT %s", slot_s), 2);
+    /* Multi-key calls finish the redirected keys one by one. */
+    const char *keys[] = {"{mt}old", "{mt}new", "elsewhere"};
+    goio_buf bufs[3] = {GOIO_BUF_INIT, GOIO_BUF_INIT, GOIO_BUF_INIT};
+    bool hits[3];
+    assert_ok(goio_redis_multi_get(r, NULL, keys, 3, bufs, hits));
+    assert_true(hits[0] && hits[1] && !hits[2]);
+    assert_memory_equal(bufs[1].data, "v2", 2);
+
+    /* Finish: every master learns the new owner. The client still maps
+     * the slot to the source, which now answers MOVED. */
+    snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %s NODE %%s%%s", slot_s);
+    on_node(dst, cmd, dst_id, "");
+    on_node(src, cmd, dst_id, "");
+    for (int i = 0; i < GOIO_TEST_CLUSTER_NODES; i++)
+        if (i != src && i != dst && cl.up[i] && is_master(i))
+            on_node(i, cmd, dst_id, "");
+    assert_true(goio_test_redis_cluster_wait_ok(&cl, 30000));
+    uint64_t moved = stats(r).moved, refreshes = stats(r).slot_refreshes;
+    assert_ok(goio_redis_get(r, NULL, "{mt}old", &b, &hit));
+    assert_true(hit && b.len == 2 && !memcmp(b.data, "v1", 2));
+    assert_int_equal(stats(r).moved, moved + 1);
+    assert_true(stats(r).slot_refreshes > refreshes);
+    /* The map is right now: no more redirects. */
+    assert_ok(goio_redis_get(r, NULL, "{mt}new", &b, &hit));
+    assert_true(hit);
+    assert_int_equal(stats(r).moved, moved + 1);
+    /* A second client that never saw the slot elsewhere goes straight
+     * there. */
+    goio_redis *fresh = open_cluster("mig");
+    assert_ok(goio_redis_get(fresh, NULL, "{mt}new", &b, &hit));
+    assert_true(hit);
+    assert_int_equal(stats(fresh).moved, 0);
+    for (int i = 0; i < 3; i++)
+        goio_buf_free(&bufs[i]);
+    goio_buf_free(&b);
+    goio_free(src_id);
+    goio_free(dst_id);
+    goio_redis_free(fresh);
+    goio_redis_free(r);
+}
+
+/* ---- failover ---- */
+
+static bool replicas_caught_up(void)
+{
+    for (int i = 0; i < GOIO_TEST_CLUSTER_NODES; i++) {
+        if (!cl.up[i] || is_master(i))
+            continue;
+        char *out = goio_test_redis_cluster_cli(&cl, i, "INFO replication");
+        const char *mp = out ? strstr(out, "master_port:") : NULL;
+        const char *so = out ? strstr(out, "slave_repl_offset:") : NULL;
+        int m = mp ? goio_test_redis_cluster_index(&cl, atoi(mp + 12)) : -1;
+        long long slave_off = so ? atoll(so + 18) : -1;
+        goio_free(out);
+        if (m < 0)
+            return false;
+        out = goio_test_redis_cluster_cli(&cl, m, "INFO replication");
+        const char *mo = out ? strstr(out, "master_repl_offset:") : NULL;
+        long long master_off = mo ? atoll(mo + 19) : -2;
+        goio_free(out);
+        if (master_off != slave_off)
+            return false;
+    }
+    return true;
+}
+
+static void survives_a_master_failing_over_to_its_replica(void **state)
+{
+    (void)state;
+    goio_redis *r = open_cluster("failover");
+    enum { N = 120 };
+    for (int i = 0; i < N; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "f%d", i);
+        assert_ok(goio_redis_set(r, NULL, key, key, strlen(key), 120000));
+    }
+    assert_true(GOIO_WAIT_UNTIL(replicas_caught_up(), 20000));
+    unsigned slot = goio_redis_key_slot("failover:f0", 11);
+    int victim = goio_test_redis_cluster_master_of(&cl, slot);
+    assert_true(victim >= 0);
+    goio_test_redis_cluster_kill(&cl, victim);
+
+    /* While the cluster notices and elects, calls fail with the
+     * documented codes only; then they work again. */
+    logs_capture();
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    int64_t deadline = goio_now_mono_ms() + 30000;
+    int rc;
+    do {
+        rc = goio_redis_get(r, NULL, "f0", &b, &hit);
+        assert_true(rc == 0 || rc == GOIO_ECONNREFUSED ||
+                    rc == GOIO_ECONNRESET || rc == GOIO_EPROTO ||
+                    rc == GOIO_ETIMEDOUT || rc == GOIO_EHOSTUNREACH);
+        if (rc)
+            goio_test_sleep_ms(20);
+    } while (rc && goio_now_mono_ms() < deadline);
+    logs_restore();
+    assert_ok(rc);
+    assert_true(goio_test_redis_cluster_wait_ok(&cl, 30000));
+    /* Every key, the failed master's included, reads and writes. */
+    for (int i = 0; i < N; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "f%d", i);
+        assert_ok(goio_redis_get(r, NULL, key, &b, &hit));
+        assert_true(hit);
+        assert_int_equal(b.len, strlen(key));
+        assert_ok(goio_redis_set(r, NULL, key, "new", 3, 120000));
+    }
+    assert_int_equal(goio_test_redis_cluster_master_of(&cl, slot) == victim,
+                     false);
+    goio_redis_stats st = stats(r);
+    assert_true(st.slot_refreshes >= 2);
+    /* The old master comes back as a replica; the cluster stays whole. */
+    assert_int_equal(goio_test_redis_cluster_restart(&cl, victim), 0);
+    assert_true(goio_test_redis_cluster_wait_ok(&cl, 30000));
+    assert_false(is_master(victim));
+    assert_ok(goio_redis_get(r, NULL, "f0", &b, &hit));
+    assert_true(hit && b.len == 3);
+    goio_buf_free(&b);
+    goio_redis_free(r);
+}
+
+static void an_unreachable_seed_fails_cleanly(void **state)
+{
+    (void)state;
+    char ep[64];
+    snprintf(ep, sizeof ep, "127.0.0.1:%d", goio_test_free_port());
+    goio_redis_config cfg;
+    goio_redis_config_init(&cfg);
+    cfg.endpoint = ep;
+    cfg.cluster = true;
+    goio_redis *r;
+    assert_ok(goio_redis_new(&cfg, &r));
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    logs_capture();
+    assert_goio(GOIO_ECONNREFUSED, goio_redis_get(r, NULL, "k", &b, &hit));
+    assert_true(logs_have("redis_cluster_refresh_failed", NULL, NULL));
+    logs_restore();
+    /* A non-cluster server as the seed: CLUSTER SLOTS is an error. */
+    goio_test_redis plain;
+    assert_int_equal(goio_test_redis_start(&plain, NULL), 0);
+    cfg.endpoint = plain.endpoint;
+    goio_redis *r2;
+    assert_ok(goio_redis_new(&cfg, &r2));
+    logs_capture();
+    assert_goio(GOIO_EPROTO, goio_redis_get(r2, NULL, "k", &b, &hit));
+    assert_true(logs_have("redis_error_reply", NULL, "cluster support"));
+    logs_restore();
+    goio_redis_free(r2);
+    goio_test_redis_stop(&plain);
+    goio_buf_free(&b);
+    goio_redis_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(slots_match_cluster_keyslot),
+        cmocka_unit_test(keys_spread_over_every_master),
+        cmocka_unit_test(hash_tags_keep_keys_on_one_node),
+        cmocka_unit_test(multi_get_spans_slots_one_round_trip_per_master),
+        cmocka_unit_test(ask_during_migration_moved_after),
+        cmocka_unit_test(an_unreachable_seed_fails_cleanly),
+        cmocka_unit_test(survives_a_master_failing_over_to_its_replica),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
