@@ -1,0 +1,429 @@
+/*
+ * goio prometheus: a metrics registry with Prometheus exposition, process
+ * metrics, custom collectors, and the Go library's HTTP request tracker.
+ *
+ * C has no client_golang, so this module is the registry too: counters,
+ * gauges and histograms, each plain or as a vector (a family of children
+ * told apart by label values), rendered as the text format 0.0.4 or, when
+ * the scraper asks for it, OpenMetrics 1.0, gzipped when asked.
+ *
+ * Prefix. The module's functions are goio_prom_* (short for the module
+ * name, as goio_http_* is for ioext's server).
+ *
+ * Handles. Constructors register the metric in a registry (NULL: the
+ * default registry) and return a handle owned by that registry: it stays
+ * valid until the metric is unregistered or the registry freed. A child
+ * handle (goio_prom_counter, _gauge, _histogram) looked up in a vector is
+ * stable: the same label values always give the same pointer, so hot
+ * paths look it up once and keep it. It stays valid until the child is
+ * removed (goio_prom_vec_remove, goio_prom_vec_reset), the vector
+ * unregistered or the registry freed; using it afterwards is a
+ * use-after-free, as with any freed pointer.
+ *
+ * Threads. Everything is safe for concurrent use. Updates on a handle
+ * (inc, add, set, observe) take no lock: C11 atomics, with doubles
+ * updated by compare-and-swap on their bits. Looking up an existing child
+ * by label values takes no lock either (a hash of the values over a table
+ * whose memory is reclaimed only after concurrent readers are done);
+ * only creating a child locks its vector. Exposition reads values with
+ * relaxed atomics, so a scrape that races with updates sees each value
+ * at some instant (a histogram's _sum may trail its buckets by the
+ * observations in flight; _count is always the +Inf bucket).
+ *
+ * Errors. Every function returns 0 or a negative GOIO_E* code and never
+ * aborts on bad input: GOIO_EINVAL for invalid names, label counts or
+ * values (Prometheus' data model: metric names [a-zA-Z_:][a-zA-Z0-9_:]*,
+ * label names [a-zA-Z_][a-zA-Z0-9_]* not starting with "__", no "le"
+ * label on histograms, label values and help in UTF-8), GOIO_EEXIST for
+ * a second metric with a registered name, GOIO_ETYPE for a lookup of the
+ * wrong kind, GOIO_ENOMEM, GOIO_EBUSY for registry changes from inside a
+ * collector of that registry.
+ *
+ * Logging category "prometheus"; codes `collector_failed`,
+ * `collected_family_dropped`, `collected_sample_dropped`.
+ */
+#ifndef GOIO_PROMETHEUS_H
+#define GOIO_PROMETHEUS_H
+
+#include <goio/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- registry -------------------------------------------------------------
+ */
+
+typedef struct goio_prom_registry goio_prom_registry;
+
+/* An empty registry (no process metrics: see
+ * goio_prom_register_process_collector). Free with goio_prom_registry_free.
+ */
+GOIO_EXTERN int goio_prom_registry_new(goio_prom_registry **out);
+
+/*
+ * Frees the registry, every metric registered in it (all their handles
+ * become invalid) and its collectors (their destroy callbacks run). No
+ * other thread may be using it. NULL and the default registry are no-ops.
+ */
+GOIO_EXTERN void goio_prom_registry_free(goio_prom_registry *reg);
+
+/*
+ * The process-wide default registry, with the process collector
+ * registered, as client_golang's. Made on first use and never freed;
+ * NULL only when that first allocation fails. Every function taking a
+ * registry uses it when passed NULL.
+ */
+GOIO_EXTERN goio_prom_registry *goio_prom_default_registry(void);
+
+/* ---- metric options ---------------------------------------------------------
+ */
+
+typedef enum goio_prom_type {
+    GOIO_PROM_COUNTER = 0,
+    GOIO_PROM_GAUGE = 1,
+    GOIO_PROM_HISTOGRAM = 2,
+    GOIO_PROM_UNTYPED = 3 /* collectors only ("unknown" in OpenMetrics) */
+} goio_prom_type;
+
+/* A label name and value; both NUL-terminated. */
+typedef struct goio_prom_label {
+    const char *name;
+    const char *value;
+} goio_prom_label;
+
+/* Most labels a metric may have (variable plus constant). */
+#define GOIO_PROM_MAX_LABELS 32
+
+/*
+ * Describes a metric. Strings are copied; nothing here must outlive the
+ * constructor call.
+ */
+typedef struct goio_prom_opts {
+    /* Full name = ns "_" subsystem "_" name, empty parts skipped, as
+     * client_golang's BuildFQName. ns and subsystem may be NULL. */
+    const char *ns;
+    const char *subsystem;
+    const char *name; /* required */
+    /* Help text (UTF-8, any characters: it is escaped). NULL or "" means
+     * no HELP line, which promtool lints. */
+    const char *help;
+    /* Vectors: the label names children are told apart by, in the order
+     * lookups pass values. Plain metrics: none. */
+    const char *const *label_names;
+    size_t label_count;
+    /* Labels with a fixed value on every child. */
+    const goio_prom_label *const_labels;
+    size_t const_label_count;
+    /* Histograms: upper bounds, strictly increasing, no NaN; a trailing
+     * +Inf is implied (and dropped if given). NULL/0: the default
+     * buckets. Other types: must be NULL/0. */
+    const double *buckets;
+    size_t bucket_count;
+} goio_prom_opts;
+
+/* Zero-fills (no buckets means the defaults). GOIO_EINVAL for NULL. */
+GOIO_EXTERN int goio_prom_opts_init(goio_prom_opts *o);
+
+/* client_golang's DefBuckets: .005 .01 .025 .05 .1 .25 .5 1 2.5 5 10. */
+#define GOIO_PROM_DEFAULT_BUCKET_COUNT 11
+/* The default buckets (a static array of GOIO_PROM_DEFAULT_BUCKET_COUNT). */
+GOIO_EXTERN const double *goio_prom_default_buckets(void);
+
+/*
+ * Bucket helpers writing `count` bounds into out[]. linear: start,
+ * start+width, ... (width > 0). exponential: start, start*factor, ...
+ * (start > 0, factor > 1). exponential_range: count bounds from min to
+ * max, growing by a constant factor (0 < min < max, count >= 2).
+ * GOIO_EINVAL for count 0, NULL out, non-finite or out-of-range
+ * arguments.
+ */
+GOIO_EXTERN int goio_prom_buckets_linear(double start, double width,
+                                         size_t count, double *out);
+GOIO_EXTERN int goio_prom_buckets_exponential(double start, double factor,
+                                              size_t count, double *out);
+GOIO_EXTERN int goio_prom_buckets_exponential_range(double min, double max,
+                                                    size_t count, double *out);
+
+/* ---- metrics and vectors
+ * ------------------------------------------------------
+ */
+
+/* Children: one time series (or one histogram) each. */
+typedef struct goio_prom_counter goio_prom_counter;
+typedef struct goio_prom_gauge goio_prom_gauge;
+typedef struct goio_prom_histogram goio_prom_histogram;
+/* A vector: a family of children sharing a name and label names. */
+typedef struct goio_prom_vec goio_prom_vec;
+
+/*
+ * Creates and registers a plain metric (opts->label_count must be 0) and
+ * returns its only child. GOIO_EEXIST when the registry has a metric of
+ * that name already; GOIO_EINVAL for invalid options (see the top).
+ */
+GOIO_EXTERN int goio_prom_counter_new(goio_prom_registry *reg,
+                                      const goio_prom_opts *opts,
+                                      goio_prom_counter **out);
+GOIO_EXTERN int goio_prom_gauge_new(goio_prom_registry *reg,
+                                    const goio_prom_opts *opts,
+                                    goio_prom_gauge **out);
+GOIO_EXTERN int goio_prom_histogram_new(goio_prom_registry *reg,
+                                        const goio_prom_opts *opts,
+                                        goio_prom_histogram **out);
+
+/*
+ * Creates and registers a vector of `type` (counter, gauge or histogram;
+ * GOIO_EINVAL for untyped) with opts->label_names. A vector with children
+ * is exposed; an empty one is not.
+ */
+GOIO_EXTERN int goio_prom_vec_new(goio_prom_registry *reg, goio_prom_type type,
+                                  const goio_prom_opts *opts,
+                                  goio_prom_vec **out);
+
+/*
+ * The child for `values` (one per label name, in the vector's order),
+ * created on first use, as client_golang's WithLabelValues. GOIO_ETYPE
+ * when the vector holds another kind, GOIO_EINVAL when count differs
+ * from the vector's label count, a value is NULL or not UTF-8. Existing
+ * children are found without a lock.
+ */
+GOIO_EXTERN int goio_prom_vec_counter(goio_prom_vec *vec,
+                                      const char *const *values, size_t count,
+                                      goio_prom_counter **out);
+GOIO_EXTERN int goio_prom_vec_gauge(goio_prom_vec *vec,
+                                    const char *const *values, size_t count,
+                                    goio_prom_gauge **out);
+GOIO_EXTERN int goio_prom_vec_histogram(goio_prom_vec *vec,
+                                        const char *const *values, size_t count,
+                                        goio_prom_histogram **out);
+
+/*
+ * The same, by name/value pairs in any order, as client_golang's
+ * With(Labels). GOIO_EINVAL when a name is unknown, repeated or missing.
+ */
+GOIO_EXTERN int goio_prom_vec_counter_with(goio_prom_vec *vec,
+                                           const goio_prom_label *labels,
+                                           size_t count,
+                                           goio_prom_counter **out);
+GOIO_EXTERN int goio_prom_vec_gauge_with(goio_prom_vec *vec,
+                                         const goio_prom_label *labels,
+                                         size_t count, goio_prom_gauge **out);
+GOIO_EXTERN int goio_prom_vec_histogram_with(goio_prom_vec *vec,
+                                             const goio_prom_label *labels,
+                                             size_t count,
+                                             goio_prom_histogram **out);
+
+/*
+ * Removes the child with these values (its handle becomes invalid once
+ * this returns; it waits for concurrent lookups to finish). GOIO_ENOENT
+ * when there is none.
+ */
+GOIO_EXTERN int goio_prom_vec_remove(goio_prom_vec *vec,
+                                     const char *const *values, size_t count);
+GOIO_EXTERN int goio_prom_vec_remove_with(goio_prom_vec *vec,
+                                          const goio_prom_label *labels,
+                                          size_t count);
+/* Removes every child (all their handles become invalid). */
+GOIO_EXTERN int goio_prom_vec_reset(goio_prom_vec *vec);
+/* How many children the vector has now. */
+GOIO_EXTERN int goio_prom_vec_len(goio_prom_vec *vec, size_t *out);
+
+/*
+ * Unregisters and frees the metric or vector of that full name (every
+ * handle into it becomes invalid; no other thread may still use them).
+ * GOIO_ENOENT when it is not registered.
+ */
+GOIO_EXTERN int goio_prom_unregister(goio_prom_registry *reg, const char *name);
+
+/* ---- updates (lock-free) ---------------------------------------------------
+ */
+
+/* Counters only go up: add rejects negative values and NaN (GOIO_EINVAL). */
+GOIO_EXTERN int goio_prom_counter_inc(goio_prom_counter *c);
+GOIO_EXTERN int goio_prom_counter_add(goio_prom_counter *c, double v);
+GOIO_EXTERN int goio_prom_counter_value(const goio_prom_counter *c,
+                                        double *out);
+
+GOIO_EXTERN int goio_prom_gauge_set(goio_prom_gauge *g, double v);
+GOIO_EXTERN int goio_prom_gauge_inc(goio_prom_gauge *g);
+GOIO_EXTERN int goio_prom_gauge_dec(goio_prom_gauge *g);
+GOIO_EXTERN int goio_prom_gauge_add(goio_prom_gauge *g, double v);
+GOIO_EXTERN int goio_prom_gauge_sub(goio_prom_gauge *g, double v);
+/* Sets the gauge to the Unix time in seconds (wall clock). */
+GOIO_EXTERN int goio_prom_gauge_set_to_current_time(goio_prom_gauge *g);
+GOIO_EXTERN int goio_prom_gauge_value(const goio_prom_gauge *g, double *out);
+
+/* Counts v in the first bucket whose upper bound is >= v. GOIO_EINVAL for
+ * NaN. */
+GOIO_EXTERN int goio_prom_histogram_observe(goio_prom_histogram *h, double v);
+/* Observations so far and their sum; either pointer may be NULL. */
+GOIO_EXTERN int goio_prom_histogram_value(const goio_prom_histogram *h,
+                                          uint64_t *count, double *sum);
+/* How many buckets the histogram has, the +Inf one included. */
+GOIO_EXTERN int goio_prom_histogram_bucket_count(const goio_prom_histogram *h,
+                                                 size_t *out);
+/* Bucket i (0-based): its upper bound (+Inf last) and the cumulative
+ * count of observations <= it. GOIO_ERANGE past the end. */
+GOIO_EXTERN int goio_prom_histogram_bucket(const goio_prom_histogram *h,
+                                           size_t i, double *upper_bound,
+                                           uint64_t *cumulative);
+
+/* ---- custom collectors
+ * -------------------------------------------------------
+ */
+
+/*
+ * A collector adds samples at scrape time, the way a service exports
+ * numbers it keeps elsewhere (cache statistics, pub/sub counters): goio
+ * calls fn(sink, data) during every exposition of the registry, and fn
+ * describes families and their samples through the sink. Collected
+ * families are merged with registered metrics in name order; one whose
+ * name another family already uses is dropped (logged), as is a sample
+ * repeating an earlier sample's label values. When fn returns non-zero,
+ * everything it added in that call is dropped and logged.
+ *
+ * fn runs on the scraping thread with the registry's lock held: it must
+ * not register or unregister on that registry (those calls return
+ * GOIO_EBUSY from inside it). Reading or updating metrics is fine.
+ */
+typedef struct goio_prom_sink goio_prom_sink;
+typedef struct goio_prom_collector goio_prom_collector;
+typedef int (*goio_prom_collect_fn)(goio_prom_sink *sink, void *data);
+
+/*
+ * Registers fn. destroy(data) (may be NULL) runs when the collector is
+ * unregistered or the registry freed. *out (may be NULL) identifies it
+ * for goio_prom_unregister_collector. On failure destroy is not called.
+ */
+GOIO_EXTERN int goio_prom_register_collector(goio_prom_registry *reg,
+                                             goio_prom_collect_fn fn,
+                                             void *data,
+                                             void (*destroy)(void *data),
+                                             goio_prom_collector **out);
+/* Removes and frees c (destroy runs). GOIO_ENOENT when not registered. */
+GOIO_EXTERN int goio_prom_unregister_collector(goio_prom_registry *reg,
+                                               goio_prom_collector *c);
+
+/*
+ * Starts a family: later samples belong to it. Validated like a
+ * registered metric (GOIO_EINVAL); after a failure, samples are refused
+ * until the next valid family.
+ */
+GOIO_EXTERN int goio_prom_sink_family(goio_prom_sink *sink, goio_prom_type type,
+                                      const char *name, const char *help,
+                                      const char *const *label_names,
+                                      size_t label_count);
+/* A counter, gauge or untyped sample with one value per label name
+ * (label_values may be NULL when the family has no labels). A counter
+ * rejects negative values and NaN. */
+GOIO_EXTERN int goio_prom_sink_value(goio_prom_sink *sink,
+                                     const char *const *label_values,
+                                     double value);
+/*
+ * A histogram sample: bucket_count upper bounds (strictly increasing; a
+ * trailing +Inf is implied) with cumulative counts (non-decreasing), the
+ * total count (>= the last cumulative count) and the sum.
+ */
+GOIO_EXTERN int goio_prom_sink_histogram(goio_prom_sink *sink,
+                                         const char *const *label_values,
+                                         const double *upper_bounds,
+                                         const uint64_t *cumulative_counts,
+                                         size_t bucket_count, uint64_t count,
+                                         double sum);
+
+/*
+ * Registers client_golang's process metrics, read from /proc at scrape
+ * time: process_cpu_seconds_total, process_open_fds, process_max_fds,
+ * process_virtual_memory_bytes, process_virtual_memory_max_bytes,
+ * process_resident_memory_bytes, process_start_time_seconds. The default
+ * registry has it already. GOIO_EEXIST when registered twice.
+ */
+GOIO_EXTERN int goio_prom_register_process_collector(goio_prom_registry *reg);
+
+/* ---- exposition
+ * ---------------------------------------------------------------
+ */
+
+typedef enum goio_prom_format {
+    GOIO_PROM_TEXT = 0,       /* text format 0.0.4 */
+    GOIO_PROM_OPENMETRICS = 1 /* OpenMetrics 1.0.0 text */
+} goio_prom_format;
+
+/* What to send, as chosen from a request's headers. Strings are static. */
+typedef struct goio_prom_encoding {
+    goio_prom_format format;
+    bool gzip;
+    const char *content_type;     /* the Content-Type header value */
+    const char *content_encoding; /* "gzip", or NULL: send no header */
+} goio_prom_encoding;
+
+/*
+ * Appends every metric of the registry in `format`: families in name
+ * order, children in the order of their label sets, so equal states
+ * render equal bytes. On error out is left as it was.
+ */
+GOIO_EXTERN int goio_prom_write(goio_prom_registry *reg,
+                                goio_prom_format format, goio_buf *out);
+
+/*
+ * Picks the format and encoding for the Accept and Accept-Encoding
+ * header values (either may be NULL: absent). OpenMetrics when Accept
+ * prefers application/openmetrics-text (version 1.0.0 or 0.0.1) over
+ * text/plain by q-value, else text 0.0.4; gzip when Accept-Encoding
+ * accepts gzip (or *) with q > 0.
+ */
+GOIO_EXTERN int goio_prom_negotiate(const char *accept,
+                                    const char *accept_encoding,
+                                    goio_prom_encoding *out);
+
+/*
+ * Negotiates, then appends the registry's exposition to out, gzipped when
+ * chosen, so any HTTP server can answer a scrape: send out's bytes with
+ * enc->content_type and, when set, enc->content_encoding. enc may be
+ * NULL. On error out is left as it was.
+ */
+GOIO_EXTERN int goio_prom_render(goio_prom_registry *reg, const char *accept,
+                                 const char *accept_encoding, goio_buf *out,
+                                 goio_prom_encoding *enc);
+
+/* ---- HTTP request tracking (the Go library's prometheus client)
+ * ---------------
+ */
+
+/* One request's labels; all four required (UTF-8). */
+typedef struct goio_prom_request {
+    const char *service_name;
+    const char *version;
+    const char *method;
+    const char *path;
+} goio_prom_request;
+
+/*
+ * Registers, in reg (NULL: default), the Go library's metrics:
+ *   io_http_requests_total{serviceName,version,method,path,status}
+ *   io_http_requests_current{serviceName,version,method,path}
+ *   io_http_request_duration_seconds{serviceName,version,method,path}
+ *     (histogram, default buckets)
+ * Process-wide, as Go's InitClient: GOIO_EALREADY once initialized (Go
+ * panics). On failure (GOIO_EEXIST: a name is taken) nothing stays
+ * registered and init may be retried.
+ */
+GOIO_EXTERN int goio_prom_tracker_init(goio_prom_registry *reg);
+
+/* A request started: io_http_requests_current +1. GOIO_EINVAL before
+ * init or for missing labels. */
+GOIO_EXTERN int goio_prom_open_request(const goio_prom_request *req);
+/* Observes now - start_ns (a goio_now_mono_ns() instant) in seconds in
+ * io_http_request_duration_seconds. */
+GOIO_EXTERN int goio_prom_observe_duration(const goio_prom_request *req,
+                                           int64_t start_ns);
+/* A request ended with `status` (100..999): io_http_requests_current -1
+ * and io_http_requests_total{status="<status>"} +1. */
+GOIO_EXTERN int goio_prom_close_request(const goio_prom_request *req,
+                                        int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GOIO_PROMETHEUS_H */
