@@ -6,6 +6,7 @@
  */
 #include "http_int.h"
 
+#include <signal.h>
 #include <string.h>
 
 /* Which server's worker or loop thread this is, to refuse a stop from
@@ -232,20 +233,33 @@ void goio__http_server_notify(goio_http_server *srv, goio__http_exchange *ex)
         uv_async_send(&srv->async);
 }
 
-static void process_ready(goio_http_server *srv)
+static goio__http_exchange *pop_ready(goio_http_server *srv)
 {
     pthread_mutex_lock(&srv->ready_mu);
     goio__http_exchange *ex = srv->ready_head;
-    srv->ready_head = srv->ready_tail = NULL;
-    /* Cleared now so output queued while we write re-adds them. */
-    for (goio__http_exchange *i = ex; i; i = i->ready_next)
-        i->in_ready = false;
+    if (ex) {
+        srv->ready_head = ex->ready_next;
+        if (!srv->ready_head)
+            srv->ready_tail = NULL;
+        ex->in_ready = false; /* output queued from now on re-adds it */
+    }
     pthread_mutex_unlock(&srv->ready_mu);
-    while (ex) {
-        goio__http_exchange *next = ex->ready_next;
+    return ex;
+}
+
+/* Writes the output of the exchanges queued so far (not of those queued
+ * meanwhile, so a busy worker cannot keep the loop here). */
+static void process_ready(goio_http_server *srv)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&srv->ready_mu);
+    for (goio__http_exchange *i = srv->ready_head; i; i = i->ready_next)
+        n++;
+    pthread_mutex_unlock(&srv->ready_mu);
+    goio__http_exchange *ex;
+    while (n-- && (ex = pop_ready(srv))) {
         goio__http_conn_process(ex);
         goio__http_exchange_unref(ex);
-        ex = next;
     }
 }
 
@@ -400,6 +414,14 @@ static void *loop_main(void *arg)
 {
     goio_http_server *srv = arg;
     tls_server = srv;
+    /* libuv writes sockets with writev(2): a peer that left would raise
+     * SIGPIPE and kill the process. The signal goes to the writing thread,
+     * so blocking it here makes the write fail with EPIPE instead, without
+     * touching the application's signal dispositions. */
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     return NULL;
 }

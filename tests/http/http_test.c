@@ -12,6 +12,8 @@
 
 #include "test_proc.h"
 
+atomic_int ht_handler_failures;
+
 /* ---- server ---- */
 
 void ht_config(goio_http_server_config *cfg)
@@ -49,6 +51,7 @@ void ht_stop(ht_server *s)
 {
     goio_http_server_free(s->srv);
     goio_http_router_free(s->router);
+    assert_int_equal(atomic_load(&ht_handler_failures), 0);
     s->srv = NULL;
     s->router = NULL;
 }

@@ -13,8 +13,21 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 
 #include "test_util.h"
+
+/* Checks on handler (worker) threads, where a cmocka assert cannot
+ * unwind: a failure is counted and reported; ht_stop asserts none. */
+extern atomic_int ht_handler_failures;
+#define HT_CHECK(cond)                                                         \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            atomic_fetch_add(&ht_handler_failures, 1);                         \
+            fprintf(stderr, "%s:%d: handler check failed: %s\n", __FILE__,     \
+                    __LINE__, #cond);                                          \
+        }                                                                      \
+    } while (0)
 
 /* ---- server ---- */
 
