@@ -131,7 +131,7 @@ static void *try_take(goio_bufpool *p, shard *sh, int c, bool wait)
         pthread_mutex_lock(&sh->mu);
     else if (pthread_mutex_trylock(&sh->mu))
         return NULL;
-    void *b = stack_pop(&sh->cls[c]);
+    void *b = c >= 0 ? stack_pop(&sh->cls[c]) : NULL;
     if (wait) {
         sh->gets++;
         shard_idle_check(p, sh);
@@ -161,6 +161,7 @@ void *goio_bufpool_get(goio_bufpool *p, size_t size, size_t *cap)
         return NULL;
     int c = class_for_request(size);
     if (c < 0) {
+        try_take(p, my_shard(p), c, true); /* counts the get */
         void *b = goio_malloc(size ? size : 1);
         *cap = b ? (size ? size : 1) : 0;
         return b;

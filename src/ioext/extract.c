@@ -10,6 +10,9 @@
  */
 #include "extract_int.h"
 
+#include <locale.h>
+#include <pthread.h>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <zlib.h>
@@ -292,6 +295,7 @@ typedef struct xrun {
     struct archive *a;
     gz_source gz;
     bool gz_used;
+    bool empty; /* nothing to read */
     uint64_t entries, total;
     seen_set seen;
     char name[NAME_MAX_LEN];
@@ -431,12 +435,24 @@ static int handle_entry(xrun *x, struct archive_entry *e)
     return rc;
 }
 
+/* An empty zip is just its end record; libarchive's seekable reader does
+ * not recognize it. */
+static bool zip_is_empty(const uint8_t *p, size_t len)
+{
+    return len >= 22 && !memcmp(p, "PK\5\6", 4) && !p[10] && !p[11] &&
+           (size_t)(22 + (p[20] | p[21] << 8)) == len;
+}
+
 static int open_archive(xrun *x)
 {
     const xjob *job = x->job;
     x->a = archive_read_new();
     if (!x->a)
         return GOIO_ENOMEM;
+    if (job->format == X_ZIP && zip_is_empty(job->data, job->len)) {
+        x->empty = true;
+        return 0;
+    }
     if (job->format == X_ZIP) {
         /* The central directory is the truth (as for unzip): a cut zip,
          * which lacks it, is refused rather than half-read. */
@@ -458,7 +474,7 @@ static int open_archive(xrun *x)
 
 static int run_entries(xrun *x)
 {
-    for (;;) {
+    while (!x->empty) {
         struct archive_entry *e;
         int r = archive_read_next_header(x->a, &e);
         if (r == ARCHIVE_EOF)
@@ -469,6 +485,29 @@ static int run_entries(xrun *x)
         if (rc)
             return rc;
     }
+    return 0;
+}
+
+/*
+ * libarchive converts entry names to the current locale's charset and
+ * warns (which we treat as fatal) when it cannot: in the C locale every
+ * non-ASCII name would fail. Extraction runs in C.UTF-8 on this thread
+ * only (uselocale), so names come out as UTF-8 whatever the process
+ * locale is.
+ */
+static locale_t loc_utf8;
+
+static void make_utf8_locale(void)
+{
+    /* Never freed: one per process, like the C library's own. */
+    loc_utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+static locale_t utf8_locale(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_utf8_locale);
+    return loc_utf8;
 }
 
 int goio__ioext_extract(const xjob *job)
@@ -476,6 +515,8 @@ int goio__ioext_extract(const xjob *job)
     xrun *x = goio_calloc(1, sizeof *x);
     if (!x)
         return GOIO_ENOMEM;
+    locale_t utf8 = utf8_locale();
+    locale_t saved = utf8 ? uselocale(utf8) : (locale_t)0;
     x->job = job;
     if (job->opt)
         x->opt = *job->opt;
@@ -494,6 +535,8 @@ int goio__ioext_extract(const xjob *job)
         gz_source_destroy(&x->gz);
     seen_free(&x->seen);
     goio_free(x);
+    if (utf8)
+        uselocale(saved);
     return rc;
 }
 

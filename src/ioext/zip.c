@@ -21,6 +21,8 @@ typedef struct zentry {
     uint8_t *out; /* compressed bytes, or NULL when stored */
     size_t out_len, out_cap;
     bool out_pooled; /* out is this entry's pool buffer (parallel mode) */
+    bool deflated;   /* else stored */
+    uint64_t csize;  /* bytes in the archive */
     uint32_t crc;
     int rc;
     bool ready;
@@ -73,7 +75,7 @@ static bool is_ascii(const char *s)
 
 static uint64_t stored_len(const zentry *z)
 {
-    return z->out ? z->out_len : z->len;
+    return z->csize;
 }
 
 /* ---- compression ------------------------------------------------------ */
@@ -118,6 +120,8 @@ static void entry_done(zentry *z)
 static void compress_entry(z_stream *zs, zentry *z, int level, scratch *s)
 {
     z->crc = 0;
+    z->deflated = false;
+    z->csize = z->len;
     for (size_t off = 0; off < z->len;) {
         uInt k = z->len - off > (1u << 30) ? (1u << 30) : (uInt)(z->len - off);
         z->crc = (uint32_t)crc32(z->crc, z->data + off, k);
@@ -150,8 +154,12 @@ static void compress_entry(z_stream *zs, zentry *z, int level, scratch *s)
         return;
     }
     z->out_len = bound - out_left;
-    if (z->out_len >= z->len) /* deflate did not help: store */
+    if (z->out_len >= z->len) { /* deflate did not help: store */
         entry_done(z);
+        return;
+    }
+    z->deflated = true;
+    z->csize = z->out_len;
 }
 
 static int deflate_init(z_stream *zs, int level)
@@ -187,7 +195,7 @@ static int write_local(zwriter *w, zentry *z)
     p = le32(p, 0x04034b50);
     p = le16(p, z64 ? 45 : 20);                    /* version needed */
     p = le16(p, is_ascii(z->name) ? 0 : 1u << 11); /* UTF-8 names */
-    p = le16(p, z->out ? 8 : 0);                   /* deflate or stored */
+    p = le16(p, z->deflated ? 8 : 0);              /* deflate or stored */
     p = le16(p, 0);                                /* 00:00 */
     p = le16(p, DOS_DATE_1980);
     p = le32(p, z->crc);
@@ -208,7 +216,7 @@ static int write_local(zwriter *w, zentry *z)
     if (!rc && z64)
         rc = put(w, extra, 20);
     if (!rc && stored_len(z))
-        rc = put(w, z->out ? z->out : z->data, stored_len(z));
+        rc = put(w, z->deflated ? z->out : z->data, stored_len(z));
     return rc;
 }
 
@@ -222,7 +230,7 @@ static int write_central_entry(zwriter *w, const zentry *z)
     p = le16(p, (3u << 8) | (extra_len ? 45 : 20)); /* made by: Unix */
     p = le16(p, extra_len ? 45 : 20);
     p = le16(p, is_ascii(z->name) ? 0 : 1u << 11);
-    p = le16(p, z->out ? 8 : 0);
+    p = le16(p, z->deflated ? 8 : 0); /* deflate or stored */
     p = le16(p, 0);
     p = le16(p, DOS_DATE_1980);
     p = le32(p, z->crc);
