@@ -1,0 +1,325 @@
+/*
+ * bench_redis: goio's Redis client against its anchors, same server, same
+ * run (bench/redis/run.sh starts the server and builds the Go anchor).
+ *
+ *   single_get, single_set  100-byte values, one thread, goio (pool +
+ *                           namespace) vs a raw hiredis loop on one
+ *                           connection; ops/s
+ *   pool_8t                 8 threads through goio's pool vs 8 goroutines
+ *                           through redigo's Pool (the Go library's stack);
+ *                           GET ops/s
+ *   pool_8t_cpu             client CPU (user+sys of the client process)
+ *                           per op in that same run; ns/op, lower is better
+ *   multi_get_100           one pipelined multi-get of 100 keys vs 100
+ *                           single gets, both goio; keys/s (redis-benchmark
+ *                           -c 1 -P 16 GET printed alongside for context)
+ *
+ * Environment: GOIO_BENCH_REDIS_ENDPOINT (host:port, required),
+ * GOIO_BENCH_REDIS_SECONDS (per side and case, default 1),
+ * GOIO_BENCH_REDIS_ANCHOR (the Go anchor binary; pool cases are skipped
+ * without it). Single-thread cases take the best of three interleaved
+ * rounds per side, to be fair to both on a busy machine.
+ */
+#include "bench.h"
+
+#include <goio/redis.h>
+#include <hiredis/hiredis.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define VALUE_LEN 100
+#define THREADS   8
+
+typedef struct env {
+    const char *endpoint;
+    char host[64];
+    int port;
+    double seconds;
+    const char *anchor;
+    char value[VALUE_LEN];
+} env;
+
+static goio_redis *open_goio(const env *e)
+{
+    goio_redis_config cfg;
+    goio_redis_config_init(&cfg);
+    cfg.endpoint = e->endpoint;
+    cfg.key_namespace = "bench";
+    goio_redis *r;
+    if (goio_redis_new(&cfg, &r)) {
+        fprintf(stderr, "goio_redis_new failed\n");
+        exit(1);
+    }
+    return r;
+}
+
+static redisContext *open_raw(const env *e)
+{
+    redisContext *c = redisConnect(e->host, e->port);
+    if (!c || c->err) {
+        fprintf(stderr, "hiredis connect failed\n");
+        exit(1);
+    }
+    return c;
+}
+
+static void check(int rc, const char *what)
+{
+    if (rc) {
+        fprintf(stderr, "%s failed: %s\n", what, goio_strerror(rc));
+        exit(1);
+    }
+}
+
+/* ---- single thread ---- */
+
+static double goio_loop(goio_redis *r, const env *e, bool set, double secs)
+{
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    long n = 0;
+    double t0 = bench_now_s(), end = t0 + secs, now;
+    do {
+        for (int i = 0; i < 64; i++, n++)
+            check(set ? goio_redis_set(r, NULL, "k", e->value, VALUE_LEN, 60000)
+                      : goio_redis_get(r, NULL, "k", &b, &hit),
+                  "goio op");
+    } while ((now = bench_now_s()) < end);
+    goio_buf_free(&b);
+    return (double)n / (now - t0);
+}
+
+static double raw_loop(redisContext *c, const env *e, bool set, double secs)
+{
+    long n = 0;
+    double t0 = bench_now_s(), end = t0 + secs, now;
+    do {
+        for (int i = 0; i < 64; i++, n++) {
+            redisReply *reply = set ? redisCommand(c, "SET bench:k %b PX 60000",
+                                                   e->value, (size_t)VALUE_LEN)
+                                    : redisCommand(c, "GET bench:k");
+            if (!reply) {
+                fprintf(stderr, "hiredis: %s\n", c->errstr);
+                exit(1);
+            }
+            freeReplyObject(reply);
+        }
+    } while ((now = bench_now_s()) < end);
+    return (double)n / (now - t0);
+}
+
+static void single(const env *e, bool set)
+{
+    goio_redis *r = open_goio(e);
+    redisContext *c = open_raw(e);
+    double g = 0, a = 0;
+    for (int round = 0; round < 3; round++) {
+        double x = goio_loop(r, e, set, e->seconds / 3);
+        double y = raw_loop(c, e, set, e->seconds / 3);
+        g = x > g ? x : g;
+        a = y > a ? y : a;
+    }
+    bench_line(set ? "single_set" : "single_get", g, a, "ops/s", true,
+               "anchor_is=raw_hiredis_1conn");
+    redisFree(c);
+    goio_redis_free(r);
+}
+
+/* ---- 8 threads through the pool ---- */
+
+typedef struct pool_run {
+    goio_redis *r;
+    atomic_bool stop;
+    atomic_long ops;
+} pool_run;
+
+static void *pool_worker(void *arg)
+{
+    pool_run *p = arg;
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    long n = 0;
+    while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
+        check(goio_redis_get(p->r, NULL, "k", &b, &hit), "goio get");
+        n++;
+    }
+    atomic_fetch_add(&p->ops, n);
+    goio_buf_free(&b);
+    return NULL;
+}
+
+static void goio_pool(const env *e, double *ops_s, double *cpu_ns)
+{
+    pool_run p = {.r = open_goio(e)};
+    pthread_t t[THREADS];
+    double cpu0 = bench_cpu_s(), t0 = bench_now_s();
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, pool_worker, &p);
+    struct timespec ts = {
+        (time_t)e->seconds,
+        (long)((e->seconds - (double)(time_t)e->seconds) * 1e9)};
+    nanosleep(&ts, NULL);
+    atomic_store(&p.stop, true);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    double wall = bench_now_s() - t0, cpu = bench_cpu_s() - cpu0;
+    long ops = atomic_load(&p.ops);
+    *ops_s = (double)ops / wall;
+    *cpu_ns = cpu * 1e9 / (double)ops;
+    goio_redis_free(p.r);
+}
+
+static bool go_pool(const env *e, double *ops_s, double *cpu_ns)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' -endpoint %s -threads %d -seconds %g",
+             e->anchor, e->endpoint, THREADS, e->seconds);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return false;
+    long ops = 0, errors = 0;
+    double secs = 0, cpu = 0;
+    int n = fscanf(f, "ops=%ld seconds=%lf cpu_seconds=%lf errors=%ld", &ops,
+                   &secs, &cpu, &errors);
+    int st = pclose(f);
+    if (n != 4 || st != 0 || ops == 0 || errors) {
+        fprintf(stderr, "anchor failed (%s)\n", cmd);
+        return false;
+    }
+    *ops_s = (double)ops / secs;
+    *cpu_ns = cpu * 1e9 / (double)ops;
+    return true;
+}
+
+static void pool_cases(const env *e, bool tput, bool cpu)
+{
+    if (!e->anchor) {
+        printf("# pool_8t skipped: GOIO_BENCH_REDIS_ANCHOR not set\n");
+        return;
+    }
+    double g_ops, g_cpu, a_ops, a_cpu;
+    goio_pool(e, &g_ops, &g_cpu);
+    if (!go_pool(e, &a_ops, &a_cpu))
+        return;
+    if (tput)
+        bench_line("pool_8t", g_ops, a_ops, "ops/s", true,
+                   "anchor_is=redigo_pool");
+    if (cpu)
+        bench_line("pool_8t_cpu", g_cpu, a_cpu, "cpu_ns/op", false,
+                   "anchor_is=redigo_pool");
+}
+
+/* ---- multi-get ---- */
+
+static double redis_benchmark_rps(const env *e)
+{
+    char cmd[512];
+    long n = (long)(200000 * e->seconds);
+    snprintf(cmd, sizeof cmd,
+             "redis-benchmark -h %s -p %d -c 1 -P 16 -t get -d %d -n %ld -q "
+             "2>/dev/null",
+             e->host, e->port, VALUE_LEN, n < 1000 ? 1000 : n);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return 0;
+    char buf[4096];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    pclose(f);
+    buf[len] = 0;
+    double rps = 0;
+    for (char *p = buf; (p = strstr(p, "GET: ")); p += 5)
+        rps = atof(p + 5);
+    return rps;
+}
+
+static void multi_case(const env *e)
+{
+    goio_redis *r = open_goio(e);
+    char names[100][8];
+    const char *keys[100];
+    const void *vals[100];
+    size_t lens[100];
+    goio_buf bufs[100];
+    bool hits[100];
+    for (int i = 0; i < 100; i++) {
+        snprintf(names[i], sizeof names[i], "m%d", i);
+        keys[i] = names[i];
+        vals[i] = e->value;
+        lens[i] = VALUE_LEN;
+        goio_buf_init(&bufs[i]);
+    }
+    check(goio_redis_multi_set(r, NULL, keys, vals, lens, 100, 600000),
+          "multi_set");
+    double g = 0, a = 0;
+    for (int round = 0; round < 3; round++) {
+        long n = 0;
+        double t0 = bench_now_s(), end = t0 + e->seconds / 3, now;
+        do {
+            check(goio_redis_multi_get(r, NULL, keys, 100, bufs, hits),
+                  "multi_get");
+            n += 100;
+        } while ((now = bench_now_s()) < end);
+        double x = (double)n / (now - t0);
+        n = 0;
+        t0 = bench_now_s();
+        end = t0 + e->seconds / 3;
+        do {
+            for (int i = 0; i < 100; i++)
+                check(goio_redis_get(r, NULL, keys[i], &bufs[i], &hits[i]),
+                      "get");
+            n += 100;
+        } while ((now = bench_now_s()) < end);
+        double y = (double)n / (now - t0);
+        g = x > g ? x : g;
+        a = y > a ? y : a;
+    }
+    char extra[128];
+    snprintf(extra, sizeof extra,
+             "anchor_is=100_single_gets redis_benchmark_c1_P16_get=%.0f",
+             redis_benchmark_rps(e));
+    bench_line("multi_get_100", g, a, "keys/s", true, extra);
+    for (int i = 0; i < 100; i++)
+        goio_buf_free(&bufs[i]);
+    goio_redis_free(r);
+}
+
+static void parse_env(env *e)
+{
+    e->endpoint = getenv("GOIO_BENCH_REDIS_ENDPOINT");
+    const char *colon = e->endpoint ? strrchr(e->endpoint, ':') : NULL;
+    if (!colon || (size_t)(colon - e->endpoint) >= sizeof e->host) {
+        fprintf(stderr, "set GOIO_BENCH_REDIS_ENDPOINT=host:port "
+                        "(bench/redis/run.sh does)\n");
+        exit(2);
+    }
+    memcpy(e->host, e->endpoint, (size_t)(colon - e->endpoint));
+    e->port = atoi(colon + 1);
+    const char *s = getenv("GOIO_BENCH_REDIS_SECONDS");
+    e->seconds = s && atof(s) > 0 ? atof(s) : 1.0;
+    e->anchor = getenv("GOIO_BENCH_REDIS_ANCHOR");
+    if (e->anchor && !*e->anchor)
+        e->anchor = NULL;
+    memset(e->value, 'x', VALUE_LEN);
+}
+
+int main(int argc, char **argv)
+{
+    env e = {0};
+    parse_env(&e);
+    /* The key every GET case reads. */
+    goio_redis *r = open_goio(&e);
+    check(goio_redis_set(r, NULL, "k", e.value, VALUE_LEN, 600000), "set");
+    goio_redis_free(r);
+    if (bench_selected(argc, argv, "single_get"))
+        single(&e, false);
+    if (bench_selected(argc, argv, "single_set"))
+        single(&e, true);
+    bool tput = bench_selected(argc, argv, "pool_8t");
+    bool cpu = bench_selected(argc, argv, "pool_8t_cpu");
+    if (tput || cpu)
+        pool_cases(&e, tput, cpu);
+    if (bench_selected(argc, argv, "multi_get_100"))
+        multi_case(&e);
+    return 0;
+}
