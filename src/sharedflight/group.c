@@ -96,11 +96,27 @@ void goio_sharedflight_free(goio_sharedflight *g)
 
 /* ---- hashing and the table ---- */
 
+static uint64_t load64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static uint32_t load32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* The last 1..7 bytes as one word without a variable-length copy:
+ * two overlapping 4-byte reads, or the first, middle and last bytes. */
 static uint64_t load_tail(const unsigned char *p, size_t n)
 {
-    uint64_t v = 0;
-    memcpy(&v, p, n);
-    return v;
+    if (n >= 4)
+        return (uint64_t)load32(p) << 32 | load32(p + n - 4);
+    return (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1];
 }
 
 /* A multiply-xorshift hash over 8-byte words: keys are short strings and
@@ -112,7 +128,7 @@ uint64_t goio__sharedflight_hash(const char *key, size_t len)
     const unsigned char *p = (const unsigned char *)key;
     uint64_t h = 0x9e3779b97f4a7c15ull ^ (len * 0xff51afd7ed558ccdull);
     for (; len >= 8; p += 8, len -= 8) {
-        h = (h ^ load_tail(p, 8)) * 0xc4ceb9fe1a85ec53ull;
+        h = (h ^ load64(p)) * 0xc4ceb9fe1a85ec53ull;
         h ^= h >> 29;
     }
     if (len)
