@@ -211,7 +211,9 @@ static int check_dest(const char *dir)
     return st.st_nlink > 2 ? GOIO_EEXIST : 0;
 }
 
-static char *temp_template(const char *dir)
+/* "<parent>/.<base>.goio-XXXXXX" for mkdtemp: a sibling, so the final
+ * rename stays on one filesystem. */
+static int temp_template(const char *dir, char **out)
 {
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
@@ -222,14 +224,16 @@ static char *temp_template(const char *dir)
     size_t blen = n - plen;
     if (!blen || (blen == 1 && base[0] == '.') ||
         (blen == 2 && base[0] == '.' && base[1] == '.'))
-        return NULL;
+        return GOIO_EINVAL;
     goio_buf b = GOIO_BUF_INIT;
-    if (goio_buf_appendf(&b, "%.*s.%.*s.goio-XXXXXX", (int)plen, dir, (int)blen,
-                         base)) {
+    int rc = goio_buf_appendf(&b, "%.*s.%.*s.goio-XXXXXX", (int)plen, dir,
+                              (int)blen, base);
+    if (rc) {
         goio_buf_free(&b);
-        return NULL;
+        return rc;
     }
-    return (char *)goio_buf_detach(&b, NULL);
+    *out = (char *)goio_buf_detach(&b, NULL);
+    return 0;
 }
 
 static int finish_dir(const char *tmp, const char *dir)
@@ -246,12 +250,15 @@ static int finish_dir(const char *tmp, const char *dir)
 
 int goio__ioext_extract_dir(xjob *job, const char *dir)
 {
-    int rc = check_dest(dir);
+    char *tmp;
+    int rc = temp_template(dir, &tmp);
     if (rc)
         return rc;
-    char *tmp = temp_template(dir);
-    if (!tmp)
-        return GOIO_EINVAL;
+    rc = check_dest(dir);
+    if (rc) {
+        goio_free(tmp);
+        return rc;
+    }
     if (!mkdtemp(tmp)) {
         rc = goio__ioext_errno(errno);
         goio_free(tmp);
