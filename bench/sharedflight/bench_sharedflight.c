@@ -9,7 +9,12 @@
  *   herd_1000    1000 threads parked on a gate, released at once, all
  *                calling Do on one key whose fn sleeps 1 ms: wall time
  *                from the release until the last caller returned (median
- *                over reps) and how many times fn ran
+ *                over reps) and how many times fn ran. Extra fields:
+ *                thread_floor_ms, the same release of the same threads
+ *                without any Do (what the OS alone costs), and async_ms /
+ *                async_executions, the herd as an event loop makes it: one
+ *                thread issuing 1000 do_async calls, until the last
+ *                callback
  *
  * The anchor is the program bench/anchors/go/src/goio_bench_sharedflight,
  * found through $GOIO_SF_ANCHOR (run.sh builds it and sets it).
@@ -189,6 +194,39 @@ static void *herd_caller(void *arg)
     }
 }
 
+static void herd_cb(int status, goio_sharedflight_result *r, bool shared,
+                    void *data)
+{
+    (void)shared;
+    herd *h = data;
+    if (status)
+        exit(1);
+    goio_sharedflight_result_release(r);
+    if (atomic_fetch_add(&h->arrived, 1) + 1 == h->n) {
+        atomic_fetch_add(&h->finished, 1);
+        futex_wake_all(&h->finished);
+    }
+}
+
+/* The event-loop shape of a herd: one thread issues n async calls, the
+ * group's callback thread reports them. Wall time until the last one. */
+static double herd_async_round(herd *h, int *executions)
+{
+    atomic_store(&h->arrived, 0);
+    atomic_store(&h->executions, 0);
+    unsigned fin = atomic_load(&h->finished);
+    double start = bench_now_s();
+    for (int i = 0; i < h->n; i++)
+        if (goio_sharedflight_do_async(h->g, "herd", NULL, sleepy_fn, h, NULL,
+                                       herd_cb, h))
+            exit(1);
+    while (atomic_load(&h->finished) == fin)
+        futex_wait(&h->finished, fin);
+    double ms = (bench_now_s() - start) * 1e3;
+    *executions = atomic_load(&h->executions);
+    return ms;
+}
+
 /* One round: returns the wall time in ms; *executions how often fn ran. */
 static double herd_round(herd *h, int *executions)
 {
@@ -241,9 +279,10 @@ static void bench_herd(void)
         if (!threads || pthread_create(&threads[i], &attr, herd_caller, &h))
             exit(1);
     pthread_attr_destroy(&attr);
-    double g_ms[1000], g_ex[1000], floor_ms[1000];
+    double g_ms[1000], g_ex[1000], floor_ms[1000], as_ms[1000], as_ex[1000];
     int ex;
     herd_round(&h, &ex); /* warm-up: every thread has run once */
+    herd_async_round(&h, &ex);
     for (int i = 0; i < reps; i++) {
         g_ms[i] = herd_round(&h, &ex);
         g_ex[i] = ex;
@@ -251,6 +290,8 @@ static void bench_herd(void)
         h.noop = true;
         floor_ms[i] = herd_round(&h, &ex);
         h.noop = false;
+        as_ms[i] = herd_async_round(&h, &ex);
+        as_ex[i] = ex;
     }
     atomic_store(&h.stop, true);
     atomic_fetch_add(&h.gen, 1);
@@ -265,13 +306,14 @@ static void bench_herd(void)
         g_ex_max = g_ex[i] > g_ex_max ? g_ex[i] : g_ex_max;
         a_ex_max = a_ex[i] > a_ex_max ? a_ex[i] : a_ex_max;
     }
-    char extra[256];
+    char extra[384];
     snprintf(extra, sizeof extra,
              "executions=%g executions_max=%g anchor_executions=%g "
-             "anchor_executions_max=%g thread_floor_ms=%.3f callers=%d "
-             "fn_ms=%ld reps=%d",
+             "anchor_executions_max=%g thread_floor_ms=%.3f async_ms=%.3f "
+             "async_executions=%g callers=%d fn_ms=%ld reps=%d",
              median(g_ex, reps), g_ex_max, median(a_ex, reps), a_ex_max,
-             median(floor_ms, reps), n, fn_ms, reps);
+             median(floor_ms, reps), median(as_ms, reps), median(as_ex, reps),
+             n, fn_ms, reps);
     char name[32];
     snprintf(name, sizeof name, "herd_%d", n);
     bench_line(name, median(g_ms, reps), median(a_ms, reps), "ms", false,
