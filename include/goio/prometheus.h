@@ -39,13 +39,19 @@
  * wrong kind, GOIO_ENOMEM, GOIO_EBUSY for registry changes from inside a
  * collector of that registry.
  *
+ * HTTP. The /metrics endpoint and the request-tracking middleware run on
+ * goio's HTTP server (goio/http.h, module ioext); goio_prom_render serves
+ * any other server.
+ *
  * Logging category "prometheus"; codes `collector_failed`,
- * `collected_family_dropped`, `collected_sample_dropped`.
+ * `collected_family_dropped`, `collected_sample_dropped`,
+ * `metrics_render_failed`.
  */
 #ifndef GOIO_PROMETHEUS_H
 #define GOIO_PROMETHEUS_H
 
 #include <goio/core.h>
+#include <goio/http.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -421,6 +427,103 @@ GOIO_EXTERN int goio_prom_observe_duration(const goio_prom_request *req,
  * and io_http_requests_total{status="<status>"} +1. */
 GOIO_EXTERN int goio_prom_close_request(const goio_prom_request *req,
                                         int status);
+
+/* ---- the /metrics endpoint (goio's HTTP server)
+ * --------------------------------
+ */
+
+typedef struct goio_prom_handler_opts {
+    /* The registry served; NULL: the default one. */
+    goio_prom_registry *registry;
+    /* Serve text 0.0.4 even to scrapers asking for OpenMetrics. */
+    bool disable_openmetrics;
+    /* Never gzip. */
+    bool disable_gzip;
+} goio_prom_handler_opts;
+
+/*
+ * A goio_http_handler_fn answering a scrape: negotiates from the request's
+ * Accept and Accept-Encoding, renders, and sends 200 with Content-Type,
+ * Content-Encoding when gzipped and Vary: Accept-Encoding; 500 (logged as
+ * `metrics_render_failed`) when rendering fails. `data` is a
+ * goio_prom_handler_opts that outlives the route, or NULL for the
+ * defaults. Mount it on your own router:
+ *   goio_http_router_handle(r, "GET", "/metrics", goio_prom_http_handler,
+ *                           NULL);
+ */
+GOIO_EXTERN void goio_prom_http_handler(goio_http_request *req,
+                                        goio_http_response *res, void *data);
+
+/* A metrics-only HTTP server (its own goio_http_server and router). */
+typedef struct goio_prom_server goio_prom_server;
+
+typedef struct goio_prom_server_config {
+    const char *host; /* NULL: "127.0.0.1"; "0.0.0.0" for remote scrapers */
+    int port;         /* 0: a free port (goio_prom_server_port) */
+    const char *path; /* default "/metrics" */
+    goio_prom_handler_opts handler;
+} goio_prom_server_config;
+
+/* Fills the defaults above (port 0). GOIO_EINVAL for NULL. */
+GOIO_EXTERN int goio_prom_server_config_init(goio_prom_server_config *cfg);
+
+/*
+ * Listens on host:port and serves GET (and HEAD) on path until freed.
+ * The config is copied. Address errors (GOIO_EADDRINUSE, ...) are
+ * returned here. Free with goio_prom_server_free.
+ */
+GOIO_EXTERN int goio_prom_server_start(const goio_prom_server_config *cfg,
+                                       goio_prom_server **out);
+/* The bound port, or a negative GOIO_E* code. */
+GOIO_EXTERN int goio_prom_server_port(const goio_prom_server *srv);
+/* Stops (in-flight scrapes get 1 s) and frees. NULL is a no-op. */
+GOIO_EXTERN void goio_prom_server_free(goio_prom_server *srv);
+
+/* ---- request-tracking middleware (goio's HTTP server) -----------------------
+ */
+
+/*
+ * What the tracking middleware labels requests with, as the Go library's
+ * gin middlewares RequestsStatusTracker (with_latency false) and
+ * MetricsTracker (with_latency true). method is the request's; status the
+ * one sent. Strings must outlive the server; goio_prom_tracker_init must
+ * have run (until then the middleware tracks nothing).
+ */
+typedef struct goio_prom_tracker_opts {
+    const char *service_name;
+    const char *version;
+    /* The path label. NULL: the route pattern that matched
+     * (goio_http_request_route), "" when none did. */
+    const char *path;
+    /* Also observe io_http_request_duration_seconds. */
+    bool with_latency;
+    /* goio_prom_http_track only: the route handler being tracked. */
+    goio_http_handler next;
+} goio_prom_tracker_opts;
+
+/*
+ * A route handler that tracks the handler in opts->next, as gin's
+ * per-route middleware: io_http_requests_current counts the request
+ * while it runs. data: a goio_prom_tracker_opts that outlives the route.
+ *   static goio_prom_tracker_opts items = {"catalog", "1.0", NULL, true,
+ *                                          {items_handler, NULL}};
+ *   goio_http_router_handle(r, "GET", "/items/{id}", goio_prom_http_track,
+ *                           &items);
+ */
+GOIO_EXTERN void goio_prom_http_track(goio_http_request *req,
+                                      goio_http_response *res, void *data);
+
+/*
+ * The same as a server-wide middleware (goio_http_server_use(srv,
+ * goio_prom_http_middleware, &opts); opts->next unused). With a fixed
+ * opts->path it is exact. With path NULL the route is only known once the
+ * router ran, so the request is opened and closed after the handler:
+ * totals and durations are exact, but io_http_requests_current cannot
+ * show such requests in flight (use goio_prom_http_track for that).
+ */
+GOIO_EXTERN void goio_prom_http_middleware(goio_http_request *req,
+                                           goio_http_response *res,
+                                           goio_http_handler next, void *data);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 int prom_promtool(const char *text, char **out)
 {
@@ -220,4 +221,26 @@ char *prom_render_text(goio_prom_registry *reg, goio_prom_format fmt)
     assert_ok(goio_buf_reserve(&b, 1));
     goio_buf_cstr(&b);
     return (char *)goio_buf_detach(&b, NULL);
+}
+
+char *prom_gunzip(const uint8_t *p, size_t n)
+{
+    goio_buf out = GOIO_BUF_INIT;
+    z_stream zs = {0};
+    assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+    zs.next_in = (Bytef *)(uintptr_t)p;
+    zs.avail_in = (uInt)n;
+    int zrc;
+    do {
+        assert_ok(goio_buf_reserve(&out, 65536));
+        zs.next_out = out.data + out.len;
+        zs.avail_out = 65536;
+        zrc = inflate(&zs, Z_NO_FLUSH);
+        out.len = (size_t)(zs.next_out - out.data);
+    } while (zrc == Z_OK);
+    assert_int_equal(zrc, Z_STREAM_END);
+    assert_int_equal(zs.avail_in, 0);
+    inflateEnd(&zs);
+    goio_buf_cstr(&out);
+    return (char *)goio_buf_detach(&out, NULL);
 }

@@ -36,4 +36,7 @@ bool prom_sample(const char *text, const char *series, double *value);
  * (goio_free). */
 char *prom_render_text(goio_prom_registry *reg, goio_prom_format fmt);
 
+/* Decompresses a gzip stream (asserting it is one, whole); goio_free. */
+char *prom_gunzip(const uint8_t *p, size_t n);
+
 #endif

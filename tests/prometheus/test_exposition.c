@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
 
 static goio_prom_opts opts(const char *name, const char *help)
 {
@@ -413,28 +412,6 @@ static void negotiation_follows_accept_headers(void **state)
     assert_goio(GOIO_EINVAL, goio_prom_negotiate("x", "y", NULL));
 }
 
-static char *gunzip(const uint8_t *p, size_t n)
-{
-    goio_buf out = GOIO_BUF_INIT;
-    z_stream zs = {0};
-    assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
-    zs.next_in = (Bytef *)(uintptr_t)p;
-    zs.avail_in = (uInt)n;
-    int zrc;
-    do {
-        assert_ok(goio_buf_reserve(&out, 65536));
-        zs.next_out = out.data + out.len;
-        zs.avail_out = 65536;
-        zrc = inflate(&zs, Z_NO_FLUSH);
-        out.len = (size_t)(zs.next_out - out.data);
-    } while (zrc == Z_OK);
-    assert_int_equal(zrc, Z_STREAM_END);
-    assert_int_equal(zs.avail_in, 0);
-    inflateEnd(&zs);
-    goio_buf_cstr(&out);
-    return (char *)goio_buf_detach(&out, NULL);
-}
-
 static void render_gzips_when_asked(void **state)
 {
     (void)state;
@@ -451,7 +428,7 @@ static void render_gzips_when_asked(void **state)
     assert_int_equal(e.format, GOIO_PROM_OPENMETRICS);
     assert_memory_equal(out.data, "prefix", 6);
     assert_true(out.len - 6 < strlen(plain) / 3);
-    char *unz = gunzip(out.data + 6, out.len - 6);
+    char *unz = prom_gunzip(out.data + 6, out.len - 6);
     assert_text_equal(unz, plain);
     goio_free(unz);
     goio_buf_clear(&out);
