@@ -62,7 +62,8 @@ typedef struct goio_sharedflight_result goio_sharedflight_result;
  * caller. The fn, arg and destroy of the caller that starts a flight are
  * used; a joining caller's are ignored, so callers of one key should pass
  * equivalent ones. fn may call into the group (other keys, or the same key
- * after goio_sharedflight_forget), but must not wait for its own key.
+ * after goio_sharedflight_forget); goio_sharedflight_do on its own flight's
+ * key returns GOIO_EBUSY instead of waiting for itself forever.
  */
 typedef int (*goio_sharedflight_fn)(goio_ctx *ctx, void *arg, void **value);
 /* Frees a value fn set; called once, when the last reference goes. */
@@ -110,6 +111,7 @@ GOIO_EXTERN void goio_sharedflight_free(goio_sharedflight *g);
  * *shared (may be NULL) tells whether the result went to more than one
  * caller. `destroy` frees the value when the last reference goes (may be
  * NULL). GOIO_EINVAL for NULL group/key/fn/result or an empty key,
+ * GOIO_EBUSY when called from the fn of key's own current flight,
  * GOIO_ENOMEM.
  */
 GOIO_EXTERN int goio_sharedflight_do(goio_sharedflight *g, const char *key,

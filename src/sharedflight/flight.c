@@ -149,7 +149,7 @@ static int flight_new(goio_sharedflight *g, uint64_t hash, const char *key,
     f->callers = NULL;
     f->live = f->nodl = f->async_callers = 0;
     f->deadline = first->deadline;
-    f->attached = f->done = f->shared = false;
+    f->attached = f->done = f->shared = f->has_runner = false;
     f->ctx = NULL;
     f->status = 0;
     f->value = NULL;
@@ -185,6 +185,12 @@ int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
         goio__sharedflight_detach(s, f);
         f = NULL;
     }
+    if (f && !c->async && f->has_runner &&
+        pthread_equal(f->runner, pthread_self())) {
+        /* fn is waiting for its own flight: that would never end. */
+        pthread_mutex_unlock(&s->lock);
+        return GOIO_EBUSY;
+    }
     if (!f) {
         int rc = flight_new(g, hash, key, len, c, with_ctx, &f);
         if (rc) {
@@ -194,6 +200,10 @@ int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
         f->fn = fn;
         f->arg = arg;
         f->destroy = destroy;
+        if (!c->async) {
+            f->runner = pthread_self();
+            f->has_runner = true;
+        }
         goio__sharedflight_insert(s, f);
         bump_size(&s->running, 1);
         *started = true;
@@ -327,6 +337,14 @@ void goio__sharedflight_run(sf_flight *f, const sf_caller *self)
         /* Given up (or timed out) before it started: nobody waits. */
         goio__sharedflight_publish(f, err, NULL, self);
         return;
+    }
+    if (!self) {
+        /* A worker: record it, as the sync leader was at creation. */
+        sf_shard *s = shard_of(f);
+        pthread_mutex_lock(&s->lock);
+        f->runner = pthread_self();
+        f->has_runner = true;
+        pthread_mutex_unlock(&s->lock);
     }
     run_guard guard __attribute__((cleanup(run_unwound))) = {f, self, true};
     void *value = NULL;

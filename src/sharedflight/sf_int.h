@@ -60,6 +60,8 @@ struct goio_sharedflight_result {
     int64_t deadline; /* the shared ctx's deadline as last set */
     bool attached;    /* the table points at it */
     bool done;
+    bool has_runner;  /* `runner` is the thread running fn */
+    pthread_t runner; /* so fn waiting for its own key fails, not hangs */
     /* the shared ctx: NULL when the flight can never be cancelled (its
      * first caller passed a NULL ctx); dropped when the flight is done */
     goio_ctx *ctx;

@@ -15,6 +15,12 @@ static int never_run(goio_ctx *ctx, void *arg, void **value)
     return 0;
 }
 
+static int ok_fn(goio_ctx *ctx, void *arg, void **value)
+{
+    (void)ctx, (void)arg, (void)value;
+    return 0;
+}
+
 static void null_arguments_are_rejected(void **state)
 {
     (void)state;
@@ -685,6 +691,41 @@ static void fn_ending_its_thread_wakes_waiters(void **state)
     sf_work_destroy(&w);
 }
 
+/* fn asking for its own key fails instead of waiting for itself. */
+typedef struct nested {
+    goio_sharedflight *g;
+    int inner_rc;
+} nested;
+
+static int nested_fn(goio_ctx *ctx, void *arg, void **value)
+{
+    (void)value;
+    nested *n = arg;
+    goio_sharedflight_result *r;
+    n->inner_rc =
+        goio_sharedflight_do(n->g, "self", ctx, nested_fn, n, NULL, &r, NULL);
+    assert_null(r);
+    /* Another key is fine. */
+    assert_ok(goio_sharedflight_do(n->g, "other", ctx, ok_fn, NULL,
+                                   NULL, &r, NULL));
+    goio_sharedflight_result_release(r);
+    return 0;
+}
+
+static void fn_waiting_for_its_own_key_fails(void **state)
+{
+    (void)state;
+    nested n = {0};
+    assert_ok(goio_sharedflight_new(&n.g));
+    goio_sharedflight_result *r;
+    assert_ok(
+        goio_sharedflight_do(n.g, "self", NULL, nested_fn, &n, NULL, &r, NULL));
+    assert_goio(GOIO_EBUSY, n.inner_rc);
+    goio_sharedflight_result_release(r);
+    assert_int_equal(goio_sharedflight_inflight(n.g), 0);
+    goio_sharedflight_free(n.g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +746,7 @@ int main(void)
         cmocka_unit_test(done_ctx_returns_at_once),
         cmocka_unit_test(leader_deadline_passes_during_fn),
         cmocka_unit_test(fn_ending_its_thread_wakes_waiters),
+        cmocka_unit_test(fn_waiting_for_its_own_key_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
