@@ -435,7 +435,10 @@ GOIO_EXTERN int goio_prom_close_request(const goio_prom_request *req,
 typedef struct goio_prom_handler_opts {
     /* The registry served; NULL: the default one. */
     goio_prom_registry *registry;
-    /* Serve text 0.0.4 even to scrapers asking for OpenMetrics. */
+    /* Serve text 0.0.4 even to scrapers asking for OpenMetrics (what
+     * client_golang's promhttp does by default). Mind that Prometheus 2.x
+     * stores le as sent: "1.0" from OpenMetrics, "1" from text, so
+     * switching an existing target's format splits its bucket series. */
     bool disable_openmetrics;
     /* Never gzip. */
     bool disable_gzip;
