@@ -44,6 +44,40 @@ static void futex_wake(atomic_uint *word, uint32_t bits)
             bits);
 }
 
+/* ---- the shard lock's slow paths ---- */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+void goio__sharedflight_lock_slow(sf_lock *l)
+{
+    /* Spin briefly: the lock is held for a few dozen instructions, so a
+     * holder on another core is usually about to let go. */
+    for (int i = 0; i < 64; i++) {
+        int free_ = 0;
+        cpu_relax();
+        if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_weak_explicit(&l->state, &free_, 1,
+                                                  memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+    }
+    /* Mark it contended and sleep until it is free. */
+    while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire))
+        syscall(SYS_futex, &l->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void goio__sharedflight_unlock_slow(sf_lock *l)
+{
+    syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 static sf_shard *shard_of(sf_flight *f)
 {
     return &f->group->shards[f->shard].s;
@@ -177,7 +211,7 @@ int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
     uint64_t hash = goio__sharedflight_hash(key, len);
     sf_shard *s = &g->shards[goio__sharedflight_shard_of(hash)].s;
     *started = false;
-    pthread_mutex_lock(&s->lock);
+    sf_lock_acquire(&s->lock);
     sf_flight *f = goio__sharedflight_find(s, hash, key, len);
     if (f && f->ctx && goio_ctx_err(f->ctx)) {
         /* Every caller's deadline passed (or fn cancelled its own ctx):
@@ -188,13 +222,13 @@ int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
     if (f && !c->async && f->has_runner &&
         pthread_equal(f->runner, pthread_self())) {
         /* fn is waiting for its own flight: that would never end. */
-        pthread_mutex_unlock(&s->lock);
+        sf_lock_release(&s->lock);
         return GOIO_EBUSY;
     }
     if (!f) {
         int rc = flight_new(g, hash, key, len, c, with_ctx, &f);
         if (rc) {
-            pthread_mutex_unlock(&s->lock);
+            sf_lock_release(&s->lock);
             return rc;
         }
         f->fn = fn;
@@ -209,7 +243,7 @@ int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
         *started = true;
     }
     caller_add(f, c, *started && !c->async);
-    pthread_mutex_unlock(&s->lock);
+    sf_lock_release(&s->lock);
     return 0;
 }
 
@@ -220,9 +254,9 @@ bool goio__sharedflight_give_up(sf_caller *c, int err, bool deliver)
     sf_flight *f = c->flight;
     sf_shard *s = shard_of(f);
     goio_ctx *doomed = NULL;
-    pthread_mutex_lock(&s->lock);
+    sf_lock_acquire(&s->lock);
     if (atomic_load_explicit(&c->outcome, memory_order_relaxed) != SF_PENDING) {
-        pthread_mutex_unlock(&s->lock);
+        sf_lock_release(&s->lock);
         return false;
     }
     caller_remove(f, c);
@@ -232,7 +266,7 @@ bool goio__sharedflight_give_up(sf_caller *c, int err, bool deliver)
     }
     atomic_store_explicit(&c->outcome, err, memory_order_release);
     bump_seq(f);
-    pthread_mutex_unlock(&s->lock);
+    sf_lock_release(&s->lock);
     /* c is still there: a sync caller given up by its ctx's watch returns
      * only after removing the watch, which waits for this call. */
     if (!c->async)
@@ -288,7 +322,7 @@ void goio__sharedflight_publish(sf_flight *f, int status, void *value,
 {
     sf_shard *s = shard_of(f);
     bool wake;
-    pthread_mutex_lock(&s->lock);
+    sf_lock_acquire(&s->lock);
     f->status = status;
     f->value = value;
     f->done = true;
@@ -299,7 +333,7 @@ void goio__sharedflight_publish(sf_flight *f, int status, void *value,
     bump_size(&s->running, -1);
     if (wake)
         bump_seq(f); /* only a sync waiter sleeps on it */
-    pthread_mutex_unlock(&s->lock);
+    sf_lock_release(&s->lock);
     if (wake)
         futex_wake(&f->seq, FUTEX_BITSET_MATCH_ANY);
     goio_ctx_unref(ctx);
@@ -341,10 +375,10 @@ void goio__sharedflight_run(sf_flight *f, const sf_caller *self)
     if (!self) {
         /* A worker: record it, as the sync leader was at creation. */
         sf_shard *s = shard_of(f);
-        pthread_mutex_lock(&s->lock);
+        sf_lock_acquire(&s->lock);
         f->runner = pthread_self();
         f->has_runner = true;
-        pthread_mutex_unlock(&s->lock);
+        sf_lock_release(&s->lock);
     }
     run_guard guard __attribute__((cleanup(run_unwound))) = {f, self, true};
     void *value = NULL;

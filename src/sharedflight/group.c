@@ -27,10 +27,7 @@ static int shard_init(sf_shard *s)
     s->buckets = goio_calloc(SF_MIN_BUCKETS, sizeof *s->buckets);
     if (!s->buckets)
         return GOIO_ENOMEM;
-    if (pthread_mutex_init(&s->lock, NULL)) {
-        goio_free(s->buckets);
-        return GOIO_ENOMEM;
-    }
+    atomic_init(&s->lock.state, 0);
     s->nbuckets = SF_MIN_BUCKETS;
     atomic_init(&s->running, 0);
     return 0;
@@ -38,7 +35,6 @@ static int shard_init(sf_shard *s)
 
 static void shard_destroy(sf_shard *s)
 {
-    pthread_mutex_destroy(&s->lock);
     goio_free(s->buckets);
 }
 
@@ -207,11 +203,11 @@ int goio_sharedflight_forget(goio_sharedflight *g, const char *key)
     size_t len = strlen(key);
     uint64_t h = goio__sharedflight_hash(key, len);
     sf_shard *s = &g->shards[goio__sharedflight_shard_of(h)].s;
-    pthread_mutex_lock(&s->lock);
+    sf_lock_acquire(&s->lock);
     sf_flight *f = goio__sharedflight_find(s, h, key, len);
     if (f)
         goio__sharedflight_detach(s, f);
-    pthread_mutex_unlock(&s->lock);
+    sf_lock_release(&s->lock);
     return 0;
 }
 
@@ -224,10 +220,10 @@ int goio_sharedflight_callers(goio_sharedflight *g, const char *key, size_t *n)
     size_t len = strlen(key);
     uint64_t h = goio__sharedflight_hash(key, len);
     sf_shard *s = &g->shards[goio__sharedflight_shard_of(h)].s;
-    pthread_mutex_lock(&s->lock);
+    sf_lock_acquire(&s->lock);
     sf_flight *f = goio__sharedflight_find(s, h, key, len);
     *n = f ? f->live : 0;
-    pthread_mutex_unlock(&s->lock);
+    sf_lock_release(&s->lock);
     return 0;
 }
 

@@ -193,8 +193,9 @@ static void *many_main(void *arg)
 {
     many_arg *a = arg;
     char key[32];
-    for (int i = 0; i < 2000; i++) {
-        snprintf(key, sizeof key, "key-%d", (i * 7 + a->thread) % 97);
+    /* Few keys, so threads meet on flights and on shard locks. */
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "key-%d", (i * 7 + a->thread) % 13);
         goio_ctx *ctx = NULL;
         if (i % 3 == 0)
             assert_ok(goio_ctx_with_timeout(NULL, 10000, &ctx));
@@ -211,7 +212,7 @@ static void *many_main(void *arg)
 static void many_keys_in_parallel(void **state)
 {
     (void)state;
-    enum { T = 6 };
+    enum { T = 8 };
     goio_sharedflight *g;
     assert_ok(goio_sharedflight_new(&g));
     pthread_t t[T];
@@ -706,8 +707,8 @@ static int nested_fn(goio_ctx *ctx, void *arg, void **value)
         goio_sharedflight_do(n->g, "self", ctx, nested_fn, n, NULL, &r, NULL);
     assert_null(r);
     /* Another key is fine. */
-    assert_ok(goio_sharedflight_do(n->g, "other", ctx, ok_fn, NULL,
-                                   NULL, &r, NULL));
+    assert_ok(
+        goio_sharedflight_do(n->g, "other", ctx, ok_fn, NULL, NULL, &r, NULL));
     goio_sharedflight_result_release(r);
     return 0;
 }
