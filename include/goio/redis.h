@@ -148,6 +148,9 @@ GOIO_EXTERN void goio_redis_free(goio_redis *r);
  * GOIO_ENOTSUP; stats count hits, misses, sets and deletes.
  */
 GOIO_EXTERN goio_cache *goio_redis_cache(goio_redis *r);
+/* The handle behind a cache made by goio_redis_cache, or NULL when c is
+ * another kind of cache (or NULL). */
+GOIO_EXTERN goio_redis *goio_redis_from_cache(goio_cache *c);
 
 /* ---- single-key calls (ctx may be NULL) ---------------------------------
  */

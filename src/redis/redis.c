@@ -374,3 +374,8 @@ goio_cache *goio_redis_cache(goio_redis *r)
 {
     return r ? &r->base : NULL;
 }
+
+goio_redis *goio_redis_from_cache(goio_cache *c)
+{
+    return c && c->ops == &redis_cache_ops ? from_cache(c) : NULL;
+}
