@@ -13,6 +13,23 @@
  * an error: calls that read report it through `bool *hit`.
  *
  * Every cache handle is safe for concurrent use by any number of threads.
+ *
+ * What is in this header:
+ *  - the interface (goio_cache_ops, struct goio_cache, goio_cache_init) and
+ *    the calls every cache answers (goio_cache_get ... goio_cache_free);
+ *  - typed variants on reflext descriptors (goio_cache_get_typed ...);
+ *  - goio's memory cache (goio_cache_memory_new), the stale-on-error
+ *    wrapper (goio_cache_stale_new) and the two-layer hybrid
+ *    (goio_cache_hybrid_new), with the envelope byte format they share.
+ *
+ * Logging: every record goio's caches write has category "cache" and one
+ * of these codes: get_from_cache_error (a storage read failed; treated as
+ * a miss), set_cache_error (storing a fetched value failed; the value is
+ * still returned), fetch_failed (a fetch failed and no stale value was
+ * available), used_stale_cache (a fetch failed and an expired value was
+ * served), bad_cache_envelope (stored bytes are not a goio envelope;
+ * treated as a miss), get_local_error / set_local_error /
+ * get_remote_error (a hybrid layer failed).
  */
 #ifndef GOIO_CACHE_H
 #define GOIO_CACHE_H
@@ -54,11 +71,15 @@ typedef int (*goio_cache_fetch_fn)(goio_ctx *ctx, const char *key, void *arg,
                                    goio_buf *out);
 
 /*
- * The interface. Keys reach these already validated; `out` buffers are
- * the caller's (replace their contents). Required: get, set, del, destroy.
- * NULL optional members get goio's default (get_stale -> GOIO_ENOTSUP,
- * get_or_set -> get + one fetch per key + set, stats -> zeros plus the
- * generic fetch counters, clear -> GOIO_ENOTSUP).
+ * The interface. Keys reach these already validated (non-NULL, non-empty,
+ * at most GOIO_CACHE_MAX_KEY bytes) and so do the other pointers; `out`
+ * buffers are the caller's (replace their contents). Required: get, set,
+ * del, destroy. NULL optional members get goio's default (get_stale ->
+ * GOIO_ENOTSUP, get_or_set -> get + one fetch per key + set, stats ->
+ * zeros, clear -> GOIO_ENOTSUP). goio_cache_stats_get adds the base's
+ * fetch counters (goio's generic get_or_set) to what `stats` reports, so
+ * a `stats` op leaves fetches and fetch_errors alone unless its own
+ * get_or_set counts them. Ops are called concurrently from any thread.
  */
 typedef struct goio_cache_ops {
     const char *name;
@@ -66,8 +87,8 @@ typedef struct goio_cache_ops {
     int (*set)(goio_cache *c, const char *key, const void *value, size_t len,
                int64_t ttl_ms);
     int (*del)(goio_cache *c, const char *key);
-    int (*get_stale)(goio_cache *c, const char *key, goio_buf *out,
-                     bool *hit, bool *stale);
+    int (*get_stale)(goio_cache *c, const char *key, goio_buf *out, bool *hit,
+                     bool *stale);
     int (*get_or_set)(goio_cache *c, const char *key, int64_t ttl_ms,
                       goio_cache_fetch_fn fetch, void *arg, goio_ctx *ctx,
                       goio_buf *out, goio_cache_source *source);
@@ -84,11 +105,35 @@ struct goio_cache {
     uint64_t _fetches, _fetch_errors; /* atomics, for the default stats */
 };
 
-/* For implementers: sets up the base (GOIO_EINVAL if a required op is
- * missing, GOIO_ENOMEM). */
+/*
+ * For implementers: sets up the base, including the sharedflight group
+ * the generic get_or_set runs its fetches in (GOIO_EINVAL for NULL
+ * arguments or a missing required op, GOIO_ENOMEM). goio_cache_free
+ * releases the base and then calls ops->destroy.
+ */
 GOIO_EXTERN int goio_cache_init(goio_cache *c, const goio_cache_ops *ops);
+/*
+ * For implementers whose constructor fails after goio_cache_init: releases
+ * what goio_cache_init set up (without calling ops->destroy). Never call
+ * it from ops->destroy. NULL is a no-op.
+ */
+GOIO_EXTERN void goio_cache_deinit(goio_cache *c);
+/* For implementers: counts one fetch (and one fetch error when status is
+ * non-zero) in the base's counters, which goio_cache_stats_get reports. */
+GOIO_EXTERN void goio_cache_count_fetch(goio_cache *c, int status);
+/* Whether `key` is a valid key (non-NULL, non-empty, at most
+ * GOIO_CACHE_MAX_KEY bytes before its terminator). */
+GOIO_EXTERN bool goio_cache_key_valid(const char *key);
 
 /* ---- the calls ----------------------------------------------------------- */
+
+/*
+ * Common errors of the calls below: GOIO_EINVAL for a NULL cache, an
+ * invalid key or a NULL out pointer (nothing is read or stored then);
+ * GOIO_ENOMEM; and whatever the implementation reports (a Redis cache's
+ * connection errors, for instance). On an error *out is left as it was
+ * and *hit is false.
+ */
 
 /* Copies the value into *out (replacing its contents) and sets *hit. */
 GOIO_EXTERN int goio_cache_get(goio_cache *c, const char *key, goio_buf *out,
@@ -111,17 +156,262 @@ GOIO_EXTERN int goio_cache_get_stale(goio_cache *c, const char *key,
  * whose value is stored for ttl_ms and returned to all. A fetch error is
  * returned (nothing stored) unless a stale layer serves an old value.
  * `source` (may be NULL) says which happened. ctx may be NULL.
+ *
+ * The generic version (caches without their own get_or_set op, the
+ * memory cache and the hybrid included): a read error is logged
+ * (get_from_cache_error) and treated as a miss; the fetch runs in the
+ * cache's sharedflight group, which re-reads the cache first so a caller
+ * that missed just before another caller's fetch stored its value does
+ * not fetch again; the fetch's own negative code is returned to every
+ * waiting caller when it fails (GOIO_EFETCH if it returned a positive
+ * value); a failed store of a fetched value is logged (set_cache_error)
+ * and the value is still returned. A caller whose ctx is cancelled or
+ * whose deadline passes gets GOIO_ECANCELED / GOIO_ETIMEDOUT while the
+ * fetch goes on for the others. GOIO_EINVAL also for a NULL fetch.
  */
 GOIO_EXTERN int goio_cache_get_or_set(goio_cache *c, const char *key,
-                                      int64_t ttl_ms,
-                                      goio_cache_fetch_fn fetch, void *arg,
-                                      goio_ctx *ctx, goio_buf *out,
+                                      int64_t ttl_ms, goio_cache_fetch_fn fetch,
+                                      void *arg, goio_ctx *ctx, goio_buf *out,
                                       goio_cache_source *source);
+/* Fills *out (zeros where a cache cannot tell). */
 GOIO_EXTERN int goio_cache_stats_get(goio_cache *c, goio_cache_stats *out);
 /* Drops every entry (GOIO_ENOTSUP where a cache cannot). */
 GOIO_EXTERN int goio_cache_clear(goio_cache *c);
 /* Frees the cache; NULL is a no-op. No call may be in progress. */
 GOIO_EXTERN void goio_cache_free(goio_cache *c);
+
+/* ---- typed variants ------------------------------------------------------ */
+
+/*
+ * Values stay bytes: the typed calls store type->encode's bytes and decode
+ * what they read with type->decode, so a value set as int64 can be read
+ * by another process (or a Redis INCR) as the decimal it is. `dst` is a
+ * valid variable of `type` (an all-zero one is); on success its old value
+ * is destroyed and replaced, on any error it is left exactly as it was.
+ * Stored bytes that do not decode as `type` (a string read as an int64, a
+ * different POD struct) are GOIO_ETYPE: the caller's variable never
+ * receives a value of the wrong type. GOIO_EINVAL for an invalid
+ * descriptor (goio_type_check) or NULL pointers.
+ */
+GOIO_EXTERN int goio_cache_get_typed(goio_cache *c, const char *key,
+                                     const goio_type *type, void *dst,
+                                     bool *hit);
+GOIO_EXTERN int goio_cache_set_typed(goio_cache *c, const char *key,
+                                     const goio_type *type, const void *value,
+                                     int64_t ttl_ms);
+/*
+ * Produces the value of a missing key into *value, a zero-filled variable
+ * of the type (the typed layer encodes it and then destroys it). Returns 0
+ * or a negative code, as goio_cache_fetch_fn.
+ */
+typedef int (*goio_cache_fetch_typed_fn)(goio_ctx *ctx, const char *key,
+                                         void *arg, void *value);
+/* goio_cache_get_or_set with a typed fetch and a typed result. */
+GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, const char *key,
+                                            int64_t ttl_ms,
+                                            const goio_type *type,
+                                            goio_cache_fetch_typed_fn fetch,
+                                            void *arg, goio_ctx *ctx, void *dst,
+                                            goio_cache_source *source);
+
+/* ---- memory cache -------------------------------------------------------- */
+
+/*
+ * A bounded, concurrent, TTL-aware memory cache.
+ *
+ * Bound: every entry is charged key + value + GOIO_CACHE_ENTRY_OVERHEAD
+ * bytes (its header, allocator rounding, its hash-table slot and its share
+ * of the frequency sketch; bench/cache's overhead_per_entry measures the
+ * real figure), and the sum never exceeds max_bytes, nor the entry count
+ * max_entries when that is set: a set that would pass a bound first evicts.
+ * Memory of evicted, replaced or deleted entries is counted until it is
+ * actually freed, so the bound holds for memory, not only for live
+ * entries. A value whose charge alone exceeds max_bytes is refused with
+ * GOIO_E2BIG (and the key's old value is removed). Fixed per-cache memory
+ * (shard headers, read buffers, the sketch's 8 KiB minimum) is not charged.
+ *
+ * Eviction: W-TinyLFU with an adaptive window (the design of Caffeine):
+ * new entries enter a small LRU window; an entry leaving the window is
+ * admitted to the main segmented LRU (probation 20%, protected 80%) only
+ * if a 4-bit count-min sketch of recent accesses says it is used more
+ * often than the entry it would evict; a hill climber moves the
+ * window/main split every 10 x entries accesses towards the higher hit
+ * ratio (a large window suits recency-heavy loads, a small one
+ * frequency-heavy ones and scans). Chosen with the trace benchmark
+ * (bench/cache, trace_* cases) over S3-FIFO and SIEVE: on the OLTP, glimpse
+ * and loop traces at every listed capacity it is never below LRU, and it
+ * closes about 70% of the LRU-to-optimal gap on average, where S3-FIFO
+ * closed about 35% (nothing on small loops) and SIEVE fell below LRU on
+ * OLTP. Its cost - an LRU move per hit - is kept off the read path: a hit
+ * is recorded in a lossy per-thread-stripe ring buffer that is replayed
+ * into the policy by whoever next holds the policy lock (a writer, or a
+ * reader that finds its ring half full and the lock free).
+ *
+ * Concurrency: the hash table is split into shards, each with its own
+ * lock; a get takes only its key's shard lock, so reads of different
+ * shards never wait for each other and never wait for eviction. Writes
+ * (set, del, eviction, reclaim) also take one policy lock.
+ *
+ * Expiry: TTLs are measured on the coarse monotonic clock
+ * (goio_now_mono_coarse_ms: a few ms of granularity, and no clock read
+ * cost on the read path to speak of). An expired entry is never returned;
+ * it is removed when a get finds it, when eviction meets it, and by a
+ * background reclaim thread (one per cache) that sweeps every shard each
+ * reclaim_interval_ms, so memory is freed for keys nobody reads again.
+ * Shards whose earliest expiry is still in the future are skipped.
+ *
+ * Hashing: keys are hashed with a per-cache random seed, so crafted keys
+ * cannot be aimed at one shard, one table run or one sketch counter.
+ *
+ * Stats: hits, misses, sets, deletes, evictions (capacity), expirations
+ * (TTL), entries and bytes (charged, including memory not yet freed), and
+ * the base's fetch counters. stale_served is 0 (see the stale wrapper).
+ * goio_cache_get_stale is GOIO_ENOTSUP: expired entries are not kept.
+ */
+
+/* Bytes charged per entry beyond its key and value (see above). */
+#define GOIO_CACHE_ENTRY_OVERHEAD   64
+/* The largest value the memory cache stores (its length is 32-bit). */
+#define GOIO_CACHE_MEMORY_MAX_VALUE ((size_t)UINT32_MAX)
+
+typedef struct goio_cache_memory_config {
+    /* Bound on charged bytes. Default 64 MiB; 0 is GOIO_EINVAL. */
+    size_t max_bytes;
+    /* Bound on entries; 0 (default) means only max_bytes bounds. */
+    size_t max_entries;
+    /* Number of hash-table shards, a power of two up to 4096; 0 (default)
+     * picks 8 x the online CPUs rounded up to a power of two, at least 16
+     * and at most 256. */
+    unsigned shards;
+    /* How often the background thread reclaims expired entries, in ms.
+     * Default 1000; 0 starts no thread (expired entries are then reclaimed
+     * only when met by a get, a set or eviction); < 0 is GOIO_EINVAL. */
+    int64_t reclaim_interval_ms;
+} goio_cache_memory_config;
+
+/* Fills the documented defaults. */
+GOIO_EXTERN void goio_cache_memory_config_init(goio_cache_memory_config *cfg);
+/*
+ * A new memory cache (cfg NULL: the defaults). GOIO_EINVAL for a bad
+ * config or NULL out, GOIO_ENOMEM, or a pthread error (as a negated
+ * errno) when the reclaim thread cannot start. Free with goio_cache_free,
+ * which stops and joins the reclaim thread promptly.
+ */
+GOIO_EXTERN int goio_cache_memory_new(const goio_cache_memory_config *cfg,
+                                      goio_cache **out);
+/* Whether c is a memory cache. */
+GOIO_EXTERN bool goio_cache_is_memory(const goio_cache *c);
+/*
+ * Runs one reclaim sweep now on this thread (what the background thread
+ * does every interval); returns the number of expired entries removed, or
+ * GOIO_EINVAL when c is not a memory cache.
+ */
+GOIO_EXTERN int64_t goio_cache_memory_reclaim(goio_cache *c);
+
+/* ---- envelope: a value with its fresh-until instant -----------------------
+ */
+
+/*
+ * The stale wrapper and the hybrid store a value together with the
+ * instant it stops being fresh, so that the instant travels with the value
+ * through shared storage (Redis) to other processes. Byte format, version
+ * 1 (10-byte header, then the value's bytes unchanged):
+ *
+ *   offset 0  1 byte   0xE7 (magic)
+ *   offset 1  1 byte   0x01 (version)
+ *   offset 2  8 bytes  fresh-until, wall-clock ms since the Unix epoch,
+ *                      int64 little-endian
+ *   offset 10 ...      the value
+ *
+ * Decoders reject other magic or version bytes and shorter input
+ * (GOIO_EBADMSG); later versions get a new version byte.
+ */
+#define GOIO_CACHE_ENVELOPE_MAGIC   0xE7
+#define GOIO_CACHE_ENVELOPE_VERSION 0x01
+#define GOIO_CACHE_ENVELOPE_HEADER  10
+
+/* Appends the envelope of value[0..len) fresh until fresh_until_ms. */
+GOIO_EXTERN int goio_cache_envelope_encode(goio_buf *out,
+                                           int64_t fresh_until_ms,
+                                           const void *value, size_t len);
+/* Parses an envelope; *value points into `bytes` (no copy). GOIO_EBADMSG
+ * for anything that is not a version-1 envelope, GOIO_EINVAL for NULLs. */
+GOIO_EXTERN int goio_cache_envelope_decode(const uint8_t *bytes, size_t len,
+                                           int64_t *fresh_until_ms,
+                                           const uint8_t **value,
+                                           size_t *value_len);
+
+/* ---- stale-on-error wrapper (Go: WithStaleFallback) ------------------------
+ */
+
+/*
+ * Wraps `storage` (any goio_cache) so that an expired value is kept for
+ * stale_ttl_ms and served when fetching a fresh one fails.
+ *
+ *  - set(key, v, ttl): stores the envelope of v, fresh until now + ttl
+ *    (wall clock, since storage may be shared by processes), in storage
+ *    for max(ttl, stale_ttl_ms). A ttl <= 0 stores a value that is stale
+ *    at once: get misses, get_stale finds it.
+ *  - get: fresh values only. get_stale: fresh or stale, *stale says which.
+ *    Storage errors are returned; bytes that are not an envelope are
+ *    logged (bad_cache_envelope) and read as a miss.
+ *  - get_or_set: a fresh hit returns (GOIO_CACHE_HIT); else one fetch per
+ *    key (sharedflight) whose value is stored and returned (FETCHED /
+ *    SHARED). When the fetch fails and a stale value exists, that value is
+ *    returned with source GOIO_CACHE_STALE, stale_served is counted and a
+ *    WARN record with code used_stale_cache, the key and the fetch's error
+ *    is logged. Without a stale value the call returns GOIO_EFETCH and logs
+ *    the fetch's own error (code fetch_failed). A storage read error is
+ *    logged (get_from_cache_error) and treated as a miss.
+ *  - del and clear go to storage; stats are storage's, with this layer's
+ *    hits/misses/sets/deletes, fetch counters and stale_served.
+ *
+ * With own_storage the wrapper frees storage when it is freed; otherwise
+ * storage must outlive it. GOIO_EINVAL for NULL storage/out or
+ * stale_ttl_ms <= 0, GOIO_ENOMEM.
+ */
+GOIO_EXTERN int goio_cache_stale_new(goio_cache *storage, int64_t stale_ttl_ms,
+                                     bool own_storage, goio_cache **out);
+
+/* ---- hybrid: a local layer in front of a remote one (Go: Hybrid) -----------
+ */
+
+/*
+ * Two layers, usually a memory cache in front of a Redis cache.
+ *
+ *  - get: a local hit returns. A local error is logged (get_local_error)
+ *    and the remote layer is asked. A remote hit (an envelope) is returned
+ *    and written to the local layer for the remaining fresh time - never
+ *    with a TTL <= 0: a value the local clock already sees as expired is
+ *    returned but not kept locally. Remote errors are returned; remote
+ *    bytes that are not an envelope are logged (bad_cache_envelope) and
+ *    read as a miss.
+ *  - set: local first (the plain value; a failure is logged as
+ *    set_local_error), then remote with the envelope, so the TTL travels
+ *    with the value; the remote result is returned.
+ *  - del: both layers (local first; the first error is returned).
+ *    clear: both layers. get_or_set: the generic one over get/set above.
+ *    get_stale: GOIO_ENOTSUP. stats: this layer's hits, misses, sets and
+ *    deletes, the local layer's entries, bytes, evictions and expirations.
+ *
+ * With own_layers the hybrid frees both layers when it is freed; otherwise
+ * they must outlive it. GOIO_EINVAL for NULL layers/out or local == remote,
+ * GOIO_ENOMEM.
+ */
+GOIO_EXTERN int goio_cache_hybrid_new(goio_cache *local, goio_cache *remote,
+                                      bool own_layers, goio_cache **out);
+/*
+ * For invalidation messages (another process changed the key in the
+ * remote layer): drops `key` from the local layer only. GOIO_EINVAL when h
+ * is not a hybrid or the key is invalid; otherwise the local layer's del
+ * result.
+ */
+GOIO_EXTERN int goio_cache_hybrid_invalidate(goio_cache *h, const char *key);
+/* Drops every local entry (the local layer's clear result). */
+GOIO_EXTERN int goio_cache_hybrid_invalidate_all(goio_cache *h);
+/* The layers (NULL when h is not a hybrid). */
+GOIO_EXTERN goio_cache *goio_cache_hybrid_local(goio_cache *h);
+GOIO_EXTERN goio_cache *goio_cache_hybrid_remote(goio_cache *h);
 
 #ifdef __cplusplus
 }

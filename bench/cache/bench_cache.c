@@ -1,0 +1,527 @@
+/*
+ * bench_cache: goio's memory cache against its anchors (see
+ * bench/README.md for the BENCH line).
+ *
+ *   get_hit_1t          ns per get hit, one thread, Zipf(1.01) over the
+ *                       keys; anchor: patrickmn/go-cache as go-io makes it
+ *   zipf_mixed_2t       ops/s, 2 threads, 90% get / 10% set, Zipf(1.01);
+ *                       anchor: go-cache
+ *   trace_<name>_<cap>  hit ratio on the shared traces at each listed
+ *                       capacity (entries); anchor: LRU; opt= Belady
+ *   hit_ratio_zipf09/11 hit ratio, Zipf 0.9 / 1.1, same byte budget as LRU
+ *   hit_ratio_scan      Zipf 0.9 with one-off scans mixed in, vs LRU
+ *   overhead_per_entry  bytes per entry beyond key + value (allocator
+ *                       included); anchor: go-cache's
+ *
+ * Sizes (environment): GOIO_BENCH_CACHE_KEYS (default 1000000),
+ * GOIO_BENCH_CACHE_OPS (operations per timed run, default 2000000),
+ * GOIO_BENCH_CACHE_HR_OPS (accesses per synthetic hit-ratio case, default
+ * 2000000). GOIO_CACHE_ANCHOR names the go-cache anchor binary (run.sh
+ * builds it); without it the go-cache cases say so and print no line.
+ * GOIO_TRACES is the traces folder (default ../shared/traces beside the
+ * repository).
+ */
+#define _GNU_SOURCE
+#include "bench.h"
+#include "sim.h"
+
+#include <goio/cache.h>
+
+#include <malloc.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define VALUE_LEN 32
+#define TTL_MS    (3600 * 1000)
+
+static size_t env_size(const char *name, size_t def)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return def;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    return *end || !n ? def : (size_t)n;
+}
+
+static void die(const char *what, int rc)
+{
+    fprintf(stderr, "bench_cache: %s: %s\n", what, goio_strerror(rc));
+    exit(1);
+}
+
+/* ---- workload generation
+ * ----------------------------------------------------- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static double rng_unit(uint64_t *s)
+{
+    return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Zipf(s) over 0..n-1 (P(k) ~ 1/(k+1)^s, as Go's rand.NewZipf with v=1),
+ * by inverting a cumulative table. */
+typedef struct zipf {
+    double *cdf;
+    size_t n;
+} zipf;
+
+static zipf zipf_new(size_t n, double s)
+{
+    zipf z = {malloc(n * sizeof(double)), n};
+    double sum = 0;
+    for (size_t k = 0; k < n; k++)
+        z.cdf[k] = (sum += pow((double)(k + 1), -s));
+    for (size_t k = 0; k < n; k++)
+        z.cdf[k] /= sum;
+    return z;
+}
+
+static uint32_t zipf_next(const zipf *z, uint64_t *rng)
+{
+    double u = rng_unit(rng);
+    size_t lo = 0, hi = z->n - 1;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (z->cdf[mid] < u)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint32_t)lo;
+}
+
+static uint32_t *zipf_seq(const zipf *z, size_t n, uint64_t seed)
+{
+    uint32_t *seq = malloc(n * sizeof *seq);
+    for (size_t i = 0; i < n; i++)
+        seq[i] = zipf_next(z, &seed);
+    return seq;
+}
+
+/* Keys "key:<i>", fixed-width slots so they need no pointers. */
+#define KEY_SLOT 24
+static char *make_keys(size_t n)
+{
+    char *keys = malloc(n * KEY_SLOT);
+    for (size_t i = 0; i < n; i++)
+        snprintf(keys + i * KEY_SLOT, KEY_SLOT, "key:%zu", i);
+    return keys;
+}
+#define KEY(keys, i) ((keys) + (size_t)(i)*KEY_SLOT)
+
+/* ---- the go-cache anchor
+ * --------------------------------------------------------- */
+
+/* Runs the anchor for one case and returns the number it prints after
+ * "RESULT <case> ", or NAN (with a message) if it cannot. */
+static double anchor_run(const char *name, size_t keys, size_t ops)
+{
+    const char *bin = getenv("GOIO_CACHE_ANCHOR");
+    if (!bin || access(bin, X_OK)) {
+        printf("# %s: no go-cache anchor (GOIO_CACHE_ANCHOR); run "
+               "bench/cache/run.sh\n",
+               name);
+        return NAN;
+    }
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' -case %s -keys %zu -ops %zu", bin, name,
+             keys, ops);
+    FILE *p = popen(cmd, "r");
+    double v = NAN;
+    char line[512], want[128];
+    snprintf(want, sizeof want, "RESULT %s %%lf", name);
+    while (p && fgets(line, sizeof line, p))
+        if (sscanf(line, want, &v) == 1)
+            break;
+    if (p)
+        pclose(p);
+    if (isnan(v))
+        printf("# %s: the anchor printed no result\n", name);
+    return v;
+}
+
+/* ---- throughput
+ * --------------------------------------------------------------------- */
+
+static goio_cache *filled_cache(const char *keys, size_t n)
+{
+    goio_cache_memory_config cfg;
+    goio_cache_memory_config_init(&cfg);
+    cfg.max_bytes = n * (KEY_SLOT + VALUE_LEN + GOIO_CACHE_ENTRY_OVERHEAD) +
+                    ((size_t)16 << 20);
+    goio_cache *c;
+    int rc = goio_cache_memory_new(&cfg, &c);
+    if (rc)
+        die("memory_new", rc);
+    char value[VALUE_LEN];
+    memset(value, 'v', sizeof value);
+    for (size_t i = 0; i < n; i++)
+        if ((rc = goio_cache_set(c, KEY(keys, i), value, sizeof value, TTL_MS)))
+            die("set", rc);
+    return c;
+}
+
+static void bench_get_hit_1t(size_t nkeys, size_t ops)
+{
+    char *keys = make_keys(nkeys);
+    goio_cache *c = filled_cache(keys, nkeys);
+    zipf z = zipf_new(nkeys, 1.01);
+    uint32_t *seq = zipf_seq(&z, ops, 42);
+    goio_buf out = GOIO_BUF_INIT;
+    bool hit;
+    size_t hits = 0;
+    double t0 = bench_now_s();
+    for (size_t i = 0; i < ops; i++) {
+        goio_cache_get(c, KEY(keys, seq[i]), &out, &hit);
+        hits += hit;
+    }
+    double ns = (bench_now_s() - t0) * 1e9 / (double)ops;
+    if (hits != ops)
+        printf("# get_hit_1t: %zu of %zu gets missed\n", ops - hits, ops);
+    goio_buf_free(&out);
+    goio_cache_free(c);
+    free(seq);
+    free(z.cdf);
+    free(keys);
+    double anchor = anchor_run("get_hit_1t", nkeys, ops);
+    if (!isnan(anchor))
+        bench_line("get_hit_1t", ns, anchor, "ns/op", false, "");
+}
+
+typedef struct mixed_arg {
+    goio_cache *c;
+    const char *keys;
+    const uint32_t *seq;
+    size_t ops;
+    atomic_int *ready;
+} mixed_arg;
+
+static void *mixed_thread(void *p)
+{
+    mixed_arg *a = p;
+    goio_buf out = GOIO_BUF_INIT;
+    char value[VALUE_LEN];
+    memset(value, 'w', sizeof value);
+    bool hit;
+    atomic_fetch_add(a->ready, 1);
+    while (atomic_load(a->ready) < 3)
+        ;
+    for (size_t i = 0; i < a->ops; i++) {
+        const char *k = KEY(a->keys, a->seq[i]);
+        if (i % 10 == 0)
+            goio_cache_set(a->c, k, value, sizeof value, TTL_MS);
+        else
+            goio_cache_get(a->c, k, &out, &hit);
+    }
+    goio_buf_free(&out);
+    return NULL;
+}
+
+static void bench_zipf_mixed_2t(size_t nkeys, size_t ops)
+{
+    char *keys = make_keys(nkeys);
+    goio_cache *c = filled_cache(keys, nkeys);
+    zipf z = zipf_new(nkeys, 1.01);
+    atomic_int ready = 0;
+    mixed_arg a[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        a[i] = (mixed_arg){c, keys, zipf_seq(&z, ops, 7 + (uint64_t)i), ops,
+                           &ready};
+        pthread_create(&th[i], NULL, mixed_thread, &a[i]);
+    }
+    while (atomic_load(&ready) < 2)
+        ;
+    double t0 = bench_now_s();
+    atomic_store(&ready, 3);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    double rate = 2.0 * (double)ops / (bench_now_s() - t0);
+    for (int i = 0; i < 2; i++)
+        free((void *)a[i].seq);
+    goio_cache_free(c);
+    free(z.cdf);
+    free(keys);
+    double anchor = anchor_run("zipf_mixed_2t", nkeys, ops);
+    if (!isnan(anchor))
+        bench_line("zipf_mixed_2t", rate, anchor, "ops/s", true, "");
+}
+
+/* ---- hit ratios
+ * -------------------------------------------------------------------- */
+
+/* Replays ids through a goio memory cache (get, then set on a miss) and
+ * returns the hit ratio. value_len(i) gives access i's value size. */
+static double replay(goio_cache *c, const uint64_t *ids, size_t n,
+                     const uint32_t *vlens)
+{
+    static char value[4096];
+    goio_buf out = GOIO_BUF_INIT;
+    size_t hits = 0;
+    char key[32];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "%llu", (unsigned long long)ids[i]);
+        bool hit = false;
+        goio_cache_get(c, key, &out, &hit);
+        if (hit)
+            hits++;
+        else
+            goio_cache_set(c, key, value, vlens ? vlens[i] : 8, TTL_MS);
+    }
+    goio_buf_free(&out);
+    return n ? (double)hits / (double)n : 0;
+}
+
+static goio_cache *bounded_cache(size_t max_entries, size_t max_bytes)
+{
+    goio_cache_memory_config cfg;
+    goio_cache_memory_config_init(&cfg);
+    cfg.max_entries = max_entries;
+    cfg.max_bytes = max_bytes;
+    cfg.reclaim_interval_ms = 0;
+    goio_cache *c;
+    int rc = goio_cache_memory_new(&cfg, &c);
+    if (rc)
+        die("memory_new", rc);
+    return c;
+}
+
+static double gap_sum;
+static int gap_cases;
+
+static void trace_case(int argc, char **argv, const char *name,
+                       const size_t *caps)
+{
+    char case_name[64];
+    bool any = false;
+    for (const size_t *cap = caps; *cap; cap++) {
+        snprintf(case_name, sizeof case_name, "trace_%s_%zu", name, *cap);
+        any |= bench_selected(argc, argv, case_name);
+    }
+    if (!any)
+        return;
+    size_t n;
+    uint64_t *ids = trace_load(name, &n);
+    if (!ids)
+        return;
+    for (const size_t *cap = caps; *cap; cap++) {
+        snprintf(case_name, sizeof case_name, "trace_%s_%zu", name, *cap);
+        if (!bench_selected(argc, argv, case_name))
+            continue;
+        goio_cache *c = bounded_cache(*cap, (size_t)1 << 30);
+        double goio = replay(c, ids, n, NULL);
+        goio_cache_free(c);
+        double lru = sim_lru(ids, n, *cap, 0, NULL);
+        double opt = sim_opt(ids, n, *cap);
+        double gap = opt > lru ? (goio - lru) / (opt - lru) : 1.0;
+        gap_sum += gap;
+        gap_cases++;
+        char extra[128];
+        snprintf(extra, sizeof extra, "opt=%.4f gap_closed=%.3f", opt, gap);
+        if (lru > 0) {
+            bench_line(case_name, goio, lru, "hit_ratio", true, extra);
+        } else {
+            printf("BENCH %s goio=%.6g anchor=%.6g unit=hit_ratio ratio=%s "
+                   "%s\n",
+                   case_name, goio, lru, goio > 0 ? "inf" : "1.000", extra);
+            fflush(stdout);
+        }
+    }
+    free(ids);
+}
+
+/* The charge goio and the byte-bounded LRU both count for a key. */
+static uint32_t charge_of(uint64_t id, uint32_t vlen)
+{
+    char key[32];
+    int klen = snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+    return (uint32_t)klen + vlen + GOIO_CACHE_ENTRY_OVERHEAD;
+}
+
+/* One synthetic case: ids with per-key value sizes (64..191 bytes) in a
+ * byte budget that holds about 5% of the keys. */
+static void synthetic_case(const char *name, const uint64_t *ids, size_t n,
+                           size_t nkeys)
+{
+    uint32_t *vlens = malloc(n * sizeof *vlens);
+    uint32_t *charges = malloc(n * sizeof *charges);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t s = ids[i];
+        vlens[i] = 64 + (uint32_t)(rng_next(&s) % 128);
+        charges[i] = charge_of(ids[i], vlens[i]);
+    }
+    size_t budget = nkeys / 20 * (8 + 128 + GOIO_CACHE_ENTRY_OVERHEAD);
+    goio_cache *c = bounded_cache(0, budget);
+    double goio = replay(c, ids, n, vlens);
+    goio_cache_free(c);
+    double lru = sim_lru(ids, n, 0, budget, charges);
+    char extra[96];
+    snprintf(extra, sizeof extra, "points=%+.2f budget_bytes=%zu",
+             100 * (goio - lru), budget);
+    bench_line(name, goio, lru, "hit_ratio", true, extra);
+    free(vlens);
+    free(charges);
+}
+
+static void bench_zipf_hit_ratio(const char *name, double s, size_t nkeys,
+                                 size_t n)
+{
+    zipf z = zipf_new(nkeys, s);
+    uint64_t *ids = malloc(n * sizeof *ids);
+    uint64_t rng = 99;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = zipf_next(&z, &rng);
+    synthetic_case(name, ids, n, nkeys);
+    free(ids);
+    free(z.cdf);
+}
+
+/* Zipf 0.9 with a scan of never-repeated keys (as large as the cache's
+ * share of keys) after every 20 x that many accesses. */
+static void bench_scan_hit_ratio(size_t nkeys, size_t n)
+{
+    zipf z = zipf_new(nkeys, 0.9);
+    uint64_t *ids = malloc(n * sizeof *ids);
+    uint64_t rng = 1234, scan_id = nkeys;
+    size_t scan_len = nkeys / 20, period = 20 * scan_len;
+    for (size_t i = 0; i < n; i++)
+        ids[i] =
+            i % period < period - scan_len ? zipf_next(&z, &rng) : scan_id++;
+    synthetic_case("hit_ratio_scan", ids, n, nkeys);
+    free(ids);
+    free(z.cdf);
+}
+
+/* ---- memory overhead
+ * ---------------------------------------------------------- */
+
+/* Bytes the C library's allocator really uses for the live blocks: the
+ * usable size plus its 8-byte chunk header. */
+static _Atomic long long heap_bytes;
+
+static void *count_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (p)
+        heap_bytes += (long long)malloc_usable_size(p) + 8;
+    return p;
+}
+static void *count_calloc(size_t c, size_t n)
+{
+    void *p = calloc(c, n);
+    if (p)
+        heap_bytes += (long long)malloc_usable_size(p) + 8;
+    return p;
+}
+static void *count_realloc(void *old, size_t n)
+{
+    long long before = old ? (long long)malloc_usable_size(old) + 8 : 0;
+    void *p = realloc(old, n);
+    if (p)
+        heap_bytes += (long long)malloc_usable_size(p) + 8 - before;
+    return p;
+}
+static void count_free(void *p)
+{
+    if (p)
+        heap_bytes -= (long long)malloc_usable_size(p) + 8;
+    free(p);
+}
+
+/* In a child process, since the allocator must be set before any other
+ * goio call: N entries of "key:<i>" and 16..64-byte values. */
+static double goio_overhead(size_t n)
+{
+    int fds[2];
+    if (pipe(fds))
+        return NAN;
+    pid_t pid = fork();
+    if (pid == 0) {
+        goio_set_allocator(count_malloc, count_calloc, count_realloc,
+                           count_free);
+        goio_cache_memory_config cfg;
+        goio_cache_memory_config_init(&cfg);
+        cfg.max_bytes = (size_t)4 << 30;
+        cfg.reclaim_interval_ms = 0;
+        goio_cache *c;
+        if (goio_cache_memory_new(&cfg, &c))
+            _exit(1);
+        long long before = heap_bytes, payload = 0;
+        char key[32], value[64];
+        memset(value, 'v', sizeof value);
+        uint64_t rng = 5;
+        for (size_t i = 0; i < n; i++) {
+            int klen = snprintf(key, sizeof key, "key:%zu", i);
+            size_t vlen = 16 + rng_next(&rng) % 49;
+            goio_cache_set(c, key, value, vlen, TTL_MS);
+            payload += klen + (long long)vlen;
+        }
+        double per = (double)(heap_bytes - before - payload) / (double)n;
+        ssize_t w = write(fds[1], &per, sizeof per);
+        (void)w;
+        _exit(0);
+    }
+    close(fds[1]);
+    double per = NAN;
+    if (read(fds[0], &per, sizeof per) != (ssize_t)sizeof per)
+        per = NAN;
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    return per;
+}
+
+static void bench_overhead(size_t n)
+{
+    double goio = goio_overhead(n);
+    double anchor = anchor_run("overhead_per_entry", n, 0);
+    char extra[64];
+    snprintf(extra, sizeof extra, "charged=%d entries=%zu",
+             GOIO_CACHE_ENTRY_OVERHEAD, n);
+    if (isnan(anchor))
+        printf("# overhead_per_entry goio=%.1f bytes/entry (no anchor)\n",
+               goio);
+    else
+        bench_line("overhead_per_entry", goio, anchor, "bytes/entry", false,
+                   extra);
+}
+
+int main(int argc, char **argv)
+{
+    size_t nkeys = env_size("GOIO_BENCH_CACHE_KEYS", 1000000);
+    size_t ops = env_size("GOIO_BENCH_CACHE_OPS", 2000000);
+    size_t hr_ops = env_size("GOIO_BENCH_CACHE_HR_OPS", 2000000);
+    if (bench_selected(argc, argv, "overhead_per_entry"))
+        bench_overhead(nkeys / 5 ? nkeys / 5 : 1);
+    if (bench_selected(argc, argv, "get_hit_1t"))
+        bench_get_hit_1t(nkeys, ops);
+    if (bench_selected(argc, argv, "zipf_mixed_2t"))
+        bench_zipf_mixed_2t(nkeys, ops);
+    static const size_t oltp[] = {250, 500, 1000, 2000, 0};
+    static const size_t gli[] = {250, 500, 1000, 1500, 2000, 0};
+    static const size_t loop[] = {250, 500, 750, 1000, 0};
+    trace_case(argc, argv, "oltp", oltp);
+    trace_case(argc, argv, "gli", gli);
+    trace_case(argc, argv, "loop", loop);
+    if (gap_cases)
+        printf("# traces: %d cases, mean gap_closed=%.3f\n", gap_cases,
+               gap_sum / gap_cases);
+    if (bench_selected(argc, argv, "hit_ratio_zipf09"))
+        bench_zipf_hit_ratio("hit_ratio_zipf09", 0.9, nkeys, hr_ops);
+    if (bench_selected(argc, argv, "hit_ratio_zipf11"))
+        bench_zipf_hit_ratio("hit_ratio_zipf11", 1.1, nkeys, hr_ops);
+    if (bench_selected(argc, argv, "hit_ratio_scan"))
+        bench_scan_hit_ratio(nkeys, hr_ops);
+    return 0;
+}

@@ -1,0 +1,253 @@
+/*
+ * The goio_cache base: argument checks, dispatch to the ops, the generic
+ * deduplicated get_or_set (one fetch per key through the cache's
+ * sharedflight group) and the default stats.
+ */
+#include "cache_int.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+/* The base's counters are plain uint64_t in the public struct (so the
+ * header needs no <stdatomic.h>); every access goes through these. */
+static _Atomic uint64_t *counter(uint64_t *p)
+{
+    return (_Atomic uint64_t *)p;
+}
+
+bool goio_cache_key_valid(const char *key)
+{
+    return key && key[0] &&
+           strnlen(key, GOIO_CACHE_MAX_KEY + 1) <= GOIO_CACHE_MAX_KEY;
+}
+
+int goio_cache_init(goio_cache *c, const goio_cache_ops *ops)
+{
+    if (!c || !ops || !ops->get || !ops->set || !ops->del || !ops->destroy)
+        return GOIO_EINVAL;
+    goio_sharedflight *g = NULL;
+    int rc = goio_sharedflight_new(&g);
+    if (rc < 0)
+        return rc;
+    c->ops = ops;
+    c->_flights = g;
+    atomic_init(counter(&c->_fetches), 0);
+    atomic_init(counter(&c->_fetch_errors), 0);
+    return 0;
+}
+
+void goio_cache_deinit(goio_cache *c)
+{
+    if (!c)
+        return;
+    goio_sharedflight_free(c->_flights);
+    c->_flights = NULL;
+}
+
+void goio_cache_count_fetch(goio_cache *c, int status)
+{
+    if (!c)
+        return;
+    atomic_fetch_add_explicit(counter(&c->_fetches), 1, memory_order_relaxed);
+    if (status != 0)
+        atomic_fetch_add_explicit(counter(&c->_fetch_errors), 1,
+                                  memory_order_relaxed);
+}
+
+void goio_cache_free(goio_cache *c)
+{
+    if (!c)
+        return;
+    goio_cache_deinit(c);
+    c->ops->destroy(c);
+}
+
+/* ---- the plain calls ------------------------------------------------------
+ */
+
+int goio_cache_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+{
+    if (hit)
+        *hit = false;
+    if (!c || !goio_cache_key_valid(key) || !out || !hit)
+        return GOIO_EINVAL;
+    int rc = c->ops->get(c, key, out, hit);
+    if (rc < 0)
+        *hit = false;
+    return rc;
+}
+
+int goio_cache_set(goio_cache *c, const char *key, const void *value,
+                   size_t len, int64_t ttl_ms)
+{
+    if (!c || !goio_cache_key_valid(key) || (!value && len))
+        return GOIO_EINVAL;
+    return c->ops->set(c, key, value ? value : "", len, ttl_ms);
+}
+
+int goio_cache_del(goio_cache *c, const char *key)
+{
+    if (!c || !goio_cache_key_valid(key))
+        return GOIO_EINVAL;
+    return c->ops->del(c, key);
+}
+
+int goio_cache_get_stale(goio_cache *c, const char *key, goio_buf *out,
+                         bool *hit, bool *stale)
+{
+    if (hit)
+        *hit = false;
+    if (stale)
+        *stale = false;
+    if (!c || !goio_cache_key_valid(key) || !out || !hit || !stale)
+        return GOIO_EINVAL;
+    if (!c->ops->get_stale)
+        return GOIO_ENOTSUP;
+    int rc = c->ops->get_stale(c, key, out, hit, stale);
+    if (rc < 0)
+        *hit = *stale = false;
+    return rc;
+}
+
+int goio_cache_stats_get(goio_cache *c, goio_cache_stats *out)
+{
+    if (!c || !out)
+        return GOIO_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (c->ops->stats) {
+        int rc = c->ops->stats(c, out);
+        if (rc < 0)
+            return rc;
+    }
+    out->fetches +=
+        atomic_load_explicit(counter(&c->_fetches), memory_order_relaxed);
+    out->fetch_errors +=
+        atomic_load_explicit(counter(&c->_fetch_errors), memory_order_relaxed);
+    return 0;
+}
+
+int goio_cache_clear(goio_cache *c)
+{
+    if (!c)
+        return GOIO_EINVAL;
+    return c->ops->clear ? c->ops->clear(c) : GOIO_ENOTSUP;
+}
+
+/* ---- get_or_set ------------------------------------------------------------
+ */
+
+int goio_cache_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
+                          goio_cache_fetch_fn fetch, void *arg, goio_ctx *ctx,
+                          goio_buf *out, goio_cache_source *source)
+{
+    if (!c || !goio_cache_key_valid(key) || !fetch || !out)
+        return GOIO_EINVAL;
+    goio_cache_source ignored;
+    if (!source)
+        source = &ignored;
+    *source = GOIO_CACHE_HIT;
+    if (c->ops->get_or_set)
+        return c->ops->get_or_set(c, key, ttl_ms, fetch, arg, ctx, out, source);
+    return goio__cache_default_get_or_set(c, key, ttl_ms, fetch, arg, ctx, out,
+                                          source);
+}
+
+/* One caller's request; the flight runs with the first caller's. */
+typedef struct gos_job {
+    goio_cache *c;
+    const char *key;
+    int64_t ttl_ms;
+    goio_cache_fetch_fn fetch;
+    void *arg;
+    bool ran; /* this caller's thread ran the flight */
+} gos_job;
+
+/* What a flight hands every caller. */
+typedef struct gos_value {
+    goio_buf buf;
+    bool hit; /* the re-read found the value: nothing was fetched */
+} gos_value;
+
+static void gos_value_free(void *p)
+{
+    gos_value *v = p;
+    if (!v)
+        return;
+    goio_buf_free(&v->buf);
+    goio_free(v);
+}
+
+void goio__cache_log_read_error(const char *key, int rc)
+{
+    goio_log(GOIO_LOG_ERROR, "cache", "get_from_cache_error", key, rc,
+             "reading the cache failed; treating it as a miss");
+}
+
+static int gos_run(goio_ctx *ctx, void *arg, void **value)
+{
+    gos_job *j = arg;
+    j->ran = true;
+    gos_value *v = goio_calloc(1, sizeof *v);
+    if (!v)
+        return GOIO_ENOMEM;
+    /* Re-read: a flight that stored the value may have ended between this
+     * caller's miss and the start of this flight. */
+    bool hit = false;
+    int rc = j->c->ops->get(j->c, j->key, &v->buf, &hit);
+    if (rc == 0 && hit) {
+        v->hit = true;
+        *value = v;
+        return 0;
+    }
+    if (rc < 0 && rc != GOIO_ENOMEM)
+        goio__cache_log_read_error(j->key, rc);
+    goio_buf_clear(&v->buf);
+    rc = j->fetch(ctx, j->key, j->arg, &v->buf);
+    goio_cache_count_fetch(j->c, rc);
+    if (rc != 0) {
+        gos_value_free(v);
+        return rc > 0 ? GOIO_EFETCH : rc;
+    }
+    static const uint8_t empty[1];
+    int src = j->c->ops->set(j->c, j->key, v->buf.data ? v->buf.data : empty,
+                             v->buf.len, j->ttl_ms);
+    if (src < 0)
+        goio_log(GOIO_LOG_WARN, "cache", "set_cache_error", j->key, src,
+                 "storing the fetched value failed; returning it anyway");
+    *value = v;
+    return 0;
+}
+
+int goio__cache_default_get_or_set(goio_cache *c, const char *key,
+                                   int64_t ttl_ms, goio_cache_fetch_fn fetch,
+                                   void *arg, goio_ctx *ctx, goio_buf *out,
+                                   goio_cache_source *source)
+{
+    bool hit = false;
+    int rc = c->ops->get(c, key, out, &hit);
+    if (rc == 0 && hit) {
+        *source = GOIO_CACHE_HIT;
+        return 0;
+    }
+    if (rc == GOIO_ENOMEM)
+        return rc;
+    if (rc < 0)
+        goio__cache_log_read_error(key, rc);
+
+    gos_job job = {c, key, ttl_ms, fetch, arg, false};
+    goio_sharedflight_result *res = NULL;
+    rc = goio_sharedflight_do(c->_flights, key, ctx, gos_run, &job,
+                              gos_value_free, &res, NULL);
+    if (rc < 0) {
+        goio_sharedflight_result_release(res);
+        return rc;
+    }
+    const gos_value *v = goio_sharedflight_value(res);
+    rc = goio_buf_set(out, v->buf.data, v->buf.len);
+    if (rc == 0)
+        *source = v->hit    ? GOIO_CACHE_HIT
+                  : job.ran ? GOIO_CACHE_FETCHED
+                            : GOIO_CACHE_SHARED;
+    goio_sharedflight_result_release(res);
+    return rc;
+}

@@ -1,0 +1,741 @@
+/*
+ * The memory cache: sharded tables, read buffers, the policy lock, the
+ * pending-free list and the reclaim thread. The policy itself is in
+ * memory_policy.c, the tables in memory_table.c.
+ *
+ * Locks, always taken in this order: the policy lock `pl`, then at most
+ * one shard lock. A get takes only its shard lock (and at most tries pl);
+ * set, del, clear, eviction and reclaim take pl and then shard locks.
+ *
+ * Hits reach the policy through read buffers: under its shard lock, a get
+ * appends (entry, hash) to its thread's stripe ring; whoever holds pl
+ * replays the rings into the policy. Rings are lossy - a full ring drops
+ * the record, which only makes the policy see one access fewer.
+ *
+ * Freeing: a ring may still name an entry after it left its table, so a
+ * removed entry waits in the pending list (its bytes still charged) until
+ * a full drain has consumed every record made before its removal. Records
+ * are made under the shard lock and removal takes that lock, so every
+ * record of an entry precedes the removal; a full drain waits for rings
+ * whose writer has claimed a slot but not yet filled it (it holds a shard
+ * lock and needs nothing else, so it cannot wait for us).
+ */
+#include "memory_int.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RING        32  /* records per stripe */
+#define PENDING_MAX 64  /* removed entries held before a full drain */
+#define SWEEP_STEP  512 /* slots looked at per lock hold when reclaiming */
+#define MAX_SHARDS  4096
+
+typedef struct mc_shard {
+    pthread_mutex_t mu;
+    mc_table table;
+    int64_t min_expire; /* no entry expires earlier (a lower bound) */
+    int64_t pass_min;   /* earliest expiry seen by the current pass */
+    size_t cursor;      /* the reclaim pass's next slot */
+    bool pass_dirty;    /* the table was rebuilt during the pass */
+} __attribute__((aligned(64))) mc_shard;
+
+typedef struct mc_record {
+    _Atomic(mc_entry *) e;
+    _Atomic uint64_t h;
+} mc_record;
+
+typedef struct mc_stripe {
+    _Atomic uint32_t tail; /* written by readers */
+    _Atomic uint64_t hits, misses;
+    alignas(64) _Atomic uint32_t head; /* written by the drainer */
+    alignas(64) mc_record ring[RING];
+} __attribute__((aligned(64))) mc_stripe;
+
+typedef struct mc {
+    goio_cache base;
+    uint64_t seed;
+    unsigned shard_mask, stripe_mask;
+    mc_shard *shards;
+    mc_stripe *stripes;
+    void *mem; /* holds shards and stripes, 64-byte aligned */
+    pthread_mutex_t pl;
+    /* under pl */
+    mc_policy policy;
+    mc_entry *pending;
+    size_t npending;
+    uint64_t sets, deletes, evictions, expirations;
+    /* the reclaim thread */
+    int64_t interval_ms;
+    pthread_t thread;
+    bool thread_started, stop;
+    pthread_mutex_t rmu;
+    pthread_cond_t rcv;
+} mc;
+
+static const goio_cache_ops mc_ops;
+
+/* ---- small helpers ----------------------------------------------------------
+ */
+
+static mc_shard *shard_of(const mc *m, uint64_t h)
+{
+    return &m->shards[(h >> 40) & m->shard_mask];
+}
+
+static _Atomic unsigned next_thread;
+static _Thread_local unsigned thread_slot; /* 0: not assigned yet */
+
+/* Threads spread over the stripes round-robin, so up to as many threads
+ * as stripes never share one. */
+static mc_stripe *my_stripe(const mc *m)
+{
+    if (!thread_slot)
+        thread_slot =
+            atomic_fetch_add_explicit(&next_thread, 1, memory_order_relaxed) +
+            1;
+    return &m->stripes[(thread_slot - 1) & m->stripe_mask];
+}
+
+static void count(_Atomic uint64_t *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static uint64_t next_pow2(uint64_t v)
+{
+    uint64_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+static uint64_t random_seed(void)
+{
+    uint64_t s = 0;
+    if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s)
+        s = (uint64_t)goio_now_mono_ns() ^ (uint64_t)(uintptr_t)&s;
+    return s;
+}
+
+/* ---- read buffers
+ * ------------------------------------------------------------ */
+
+/* Appends a hit; true when the ring is half full and wants a drain. */
+static bool record(mc_stripe *st, mc_entry *e, uint64_t h)
+{
+    uint32_t t = atomic_load_explicit(&st->tail, memory_order_relaxed);
+    uint32_t hd = atomic_load_explicit(&st->head, memory_order_acquire);
+    if (t - hd >= RING)
+        return true;
+    if (!atomic_compare_exchange_strong_explicit(
+            &st->tail, &t, t + 1, memory_order_relaxed, memory_order_relaxed))
+        return false; /* another thread on this stripe: drop it */
+    mc_record *r = &st->ring[t & (RING - 1)];
+    atomic_store_explicit(&r->h, h, memory_order_relaxed);
+    atomic_store_explicit(&r->e, e, memory_order_release);
+    return t + 1 - hd >= RING / 2;
+}
+
+/* Replays the rings into the policy (pl held). With `all`, waits for
+ * claimed slots to be filled so no record made so far is left. */
+static void drain(mc *m, bool all)
+{
+    for (unsigned i = 0; i <= m->stripe_mask; i++) {
+        mc_stripe *st = &m->stripes[i];
+        uint32_t hd = atomic_load_explicit(&st->head, memory_order_relaxed);
+        uint32_t t = atomic_load_explicit(&st->tail, memory_order_acquire);
+        while (hd != t) {
+            mc_record *r = &st->ring[hd & (RING - 1)];
+            mc_entry *e =
+                atomic_exchange_explicit(&r->e, NULL, memory_order_acquire);
+            if (!e) {
+                if (!all)
+                    break;
+                sched_yield(); /* its writer is between claim and fill */
+                continue;
+            }
+            uint64_t h = atomic_load_explicit(&r->h, memory_order_relaxed);
+            goio__mc_policy_access(&m->policy, e, h);
+            hd++;
+        }
+        atomic_store_explicit(&st->head, hd, memory_order_release);
+    }
+}
+
+static void try_drain(mc *m)
+{
+    if (pthread_mutex_trylock(&m->pl) == 0) {
+        drain(m, false);
+        pthread_mutex_unlock(&m->pl);
+    }
+}
+
+/* ---- removal and freeing (pl held) ------------------------------------------
+ */
+
+static void pending_add(mc *m, mc_entry *e)
+{
+    e->next = m->pending;
+    m->pending = e;
+    m->npending++;
+    m->policy.pending_bytes += mc_charge(e);
+}
+
+static void flush_pending(mc *m)
+{
+    if (!m->pending)
+        return;
+    drain(m, true);
+    while (m->pending) {
+        mc_entry *e = m->pending;
+        m->pending = e->next;
+        m->policy.pending_bytes -= mc_charge(e);
+        goio_free(e);
+    }
+    m->npending = 0;
+}
+
+/* Evicts until the bounds hold; memory waiting to be freed goes first. */
+static void enforce_bounds(mc *m, int64_t now)
+{
+    for (;;) {
+        if (m->pending && goio__mc_policy_over(&m->policy)) {
+            flush_pending(m);
+            continue;
+        }
+        mc_entry *e = goio__mc_policy_evict(&m->policy);
+        if (!e)
+            break;
+        uint64_t h = goio__mc_hash(m->seed, e->data, e->klen);
+        mc_shard *s = shard_of(m, h);
+        pthread_mutex_lock(&s->mu);
+        goio__mc_table_remove(&s->table, h, e);
+        pthread_mutex_unlock(&s->mu);
+        if (now >= (int64_t)e->expire)
+            m->expirations++;
+        else
+            m->evictions++;
+        pending_add(m, e);
+    }
+    if (m->npending >= PENDING_MAX)
+        flush_pending(m);
+}
+
+/*
+ * Removes key if present and, with `only_expired`, only if it has expired
+ * by `now`. Takes pl and the shard lock. Returns whether it removed one.
+ */
+static bool remove_key(mc *m, const char *key, size_t klen, uint64_t h,
+                       bool only_expired, int64_t now)
+{
+    mc_shard *s = shard_of(m, h);
+    size_t slot;
+    pthread_mutex_lock(&m->pl);
+    pthread_mutex_lock(&s->mu);
+    mc_entry *e = goio__mc_table_find(&s->table, h, key, klen, &slot);
+    if (e && only_expired && now < (int64_t)e->expire)
+        e = NULL;
+    if (e)
+        goio__mc_table_remove_at(&s->table, slot);
+    pthread_mutex_unlock(&s->mu);
+    if (e) {
+        goio__mc_policy_remove(&m->policy, e);
+        pending_add(m, e);
+        if (only_expired)
+            m->expirations++;
+        if (m->npending >= PENDING_MAX)
+            flush_pending(m);
+    }
+    pthread_mutex_unlock(&m->pl);
+    return e != NULL;
+}
+
+/* ---- ops
+ * ----------------------------------------------------------------------- */
+
+static int mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+{
+    mc *m = (mc *)c;
+    size_t klen = strlen(key);
+    uint64_t h = goio__mc_hash(m->seed, key, klen);
+    mc_shard *s = shard_of(m, h);
+    mc_stripe *st = my_stripe(m);
+    int64_t now = goio_now_mono_coarse_ms();
+    *hit = false;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        mc_entry *e = goio__mc_table_find(&s->table, h, key, klen, NULL);
+        if (!e || now >= (int64_t)e->expire) {
+            pthread_mutex_unlock(&s->mu);
+            count(&st->misses);
+            if (e)
+                remove_key(m, key, klen, h, true, now);
+            return 0;
+        }
+        if (out->cap <= e->vlen) {
+            /* Grow outside the lock, then look again: the value may have
+             * changed meanwhile. */
+            size_t need = e->vlen;
+            pthread_mutex_unlock(&s->mu);
+            int rc =
+                goio_buf_reserve(out, need > out->len ? need - out->len : 0);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        memcpy(out->data, mc_value(e), e->vlen);
+        out->len = e->vlen;
+        bool want_drain = record(st, e, h);
+        pthread_mutex_unlock(&s->mu);
+        count(&st->hits);
+        *hit = true;
+        if (want_drain)
+            try_drain(m);
+        return 0;
+    }
+}
+
+static mc_entry *entry_new(const char *key, size_t klen, const void *value,
+                           size_t len, int64_t expire)
+{
+    mc_entry *e = goio_malloc(MC_HEADER + klen + len);
+    if (!e)
+        return NULL;
+    e->prev = e->next = NULL;
+    e->expire = (uint64_t)(expire < MC_NEVER ? expire : MC_NEVER);
+    e->klen = klen & 0x1fff;
+    e->spare = 0;
+    e->vlen = (uint32_t)len;
+    e->seg = MC_DEAD;
+    memcpy(e->data, key, klen);
+    if (len)
+        memcpy(e->data + klen, value, len);
+    return e;
+}
+
+/* Publishes e in its shard (pl held); *old gets a replaced entry. */
+static int publish(mc *m, mc_entry *e, uint64_t h, mc_entry **old)
+{
+    mc_shard *s = shard_of(m, h);
+    pthread_mutex_lock(&s->mu);
+    const mc_group *groups = s->table.groups;
+    int rc = goio__mc_table_put(&s->table, m->seed, h, e, old);
+    if (rc == 0) {
+        if (s->table.groups != groups && s->cursor)
+            s->pass_dirty = true;
+        if ((int64_t)e->expire < s->min_expire)
+            s->min_expire = (int64_t)e->expire;
+        if ((int64_t)e->expire < s->pass_min)
+            s->pass_min = (int64_t)e->expire;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int mc_set(goio_cache *c, const char *key, const void *value, size_t len,
+                  int64_t ttl_ms)
+{
+    mc *m = (mc *)c;
+    size_t klen = strlen(key);
+    uint64_t h = goio__mc_hash(m->seed, key, klen);
+    int64_t now = goio_now_mono_coarse_ms();
+    if (ttl_ms <= 0 || len > GOIO_CACHE_MEMORY_MAX_VALUE ||
+        klen + len + GOIO_CACHE_ENTRY_OVERHEAD > m->policy.max_bytes) {
+        /* Expired at once, or too big to keep: either way the key must
+         * not keep reading as its old value. */
+        remove_key(m, key, klen, h, false, now);
+        pthread_mutex_lock(&m->pl);
+        m->sets++;
+        pthread_mutex_unlock(&m->pl);
+        return ttl_ms <= 0 ? 0 : GOIO_E2BIG;
+    }
+    int64_t expire = ttl_ms > MC_NEVER - now ? MC_NEVER : now + ttl_ms;
+    mc_entry *e = entry_new(key, klen, value, len, expire), *old = NULL;
+    if (!e)
+        return GOIO_ENOMEM;
+    pthread_mutex_lock(&m->pl);
+    drain(m, false);
+    int rc = publish(m, e, h, &old);
+    if (rc == 0) {
+        if (old) {
+            goio__mc_policy_replace(&m->policy, old, e, h);
+            pending_add(m, old);
+        } else {
+            goio__mc_policy_insert(&m->policy, e, h);
+        }
+        m->sets++;
+        enforce_bounds(m, now);
+    }
+    pthread_mutex_unlock(&m->pl);
+    if (rc < 0)
+        goio_free(e);
+    return rc;
+}
+
+static int mc_del(goio_cache *c, const char *key)
+{
+    mc *m = (mc *)c;
+    size_t klen = strlen(key);
+    uint64_t h = goio__mc_hash(m->seed, key, klen);
+    remove_key(m, key, klen, h, false, 0);
+    pthread_mutex_lock(&m->pl);
+    m->deletes++;
+    pthread_mutex_unlock(&m->pl);
+    return 0;
+}
+
+/* Moves every entry of a shard to the pending list (pl held). */
+static void empty_shard(mc *m, mc_shard *s)
+{
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->table.cap; i++) {
+        mc_entry *e = goio__mc_table_at(&s->table, i);
+        if (e) {
+            goio__mc_policy_remove(&m->policy, e);
+            pending_add(m, e);
+        }
+    }
+    goio__mc_table_free(&s->table);
+    s->min_expire = s->pass_min = INT64_MAX;
+    s->cursor = 0;
+    s->pass_dirty = false;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int mc_clear(goio_cache *c)
+{
+    mc *m = (mc *)c;
+    pthread_mutex_lock(&m->pl);
+    for (unsigned i = 0; i <= m->shard_mask; i++) {
+        empty_shard(m, &m->shards[i]);
+        flush_pending(m);
+    }
+    pthread_mutex_unlock(&m->pl);
+    return 0;
+}
+
+static int mc_stats(goio_cache *c, goio_cache_stats *out)
+{
+    mc *m = (mc *)c;
+    for (unsigned i = 0; i <= m->stripe_mask; i++) {
+        out->hits +=
+            atomic_load_explicit(&m->stripes[i].hits, memory_order_relaxed);
+        out->misses +=
+            atomic_load_explicit(&m->stripes[i].misses, memory_order_relaxed);
+    }
+    pthread_mutex_lock(&m->pl);
+    flush_pending(m); /* so bytes is what live entries are charged */
+    out->sets = m->sets;
+    out->deletes = m->deletes;
+    out->evictions = m->evictions;
+    out->expirations = m->expirations;
+    out->entries = m->policy.count;
+    out->bytes = m->policy.bytes + m->policy.pending_bytes;
+    pthread_mutex_unlock(&m->pl);
+    return 0;
+}
+
+/* ---- reclaim
+ * --------------------------------------------------------------------- */
+
+/* Looks at up to SWEEP_STEP slots of a shard's pass (pl and shard lock
+ * held), removing expired entries. Returns whether the pass completed. */
+static bool sweep_step(mc *m, mc_shard *s, int64_t now, size_t *seen,
+                       size_t *expired)
+{
+    mc_table *t = &s->table;
+    if (s->cursor > t->cap)
+        s->cursor = 0;
+    size_t end =
+        t->cap - s->cursor > SWEEP_STEP ? s->cursor + SWEEP_STEP : t->cap;
+    for (size_t i = s->cursor; i < end; i++) {
+        mc_entry *e = goio__mc_table_at(t, i);
+        if (!e)
+            continue;
+        (*seen)++;
+        if (now >= (int64_t)e->expire) {
+            goio__mc_table_remove_at(t, i);
+            goio__mc_policy_remove(&m->policy, e);
+            pending_add(m, e);
+            m->expirations++;
+            (*expired)++;
+        } else if ((int64_t)e->expire < s->pass_min) {
+            s->pass_min = (int64_t)e->expire;
+        }
+    }
+    s->cursor = end;
+    if (end < t->cap)
+        return false;
+    /* A rebuild may have moved entries behind the cursor: then the pass's
+     * minimum is not a bound and the old one stays. */
+    if (!s->pass_dirty)
+        s->min_expire = s->pass_min;
+    s->pass_min = INT64_MAX;
+    s->cursor = 0;
+    s->pass_dirty = false;
+    return true;
+}
+
+/*
+ * Reclaims a shard whose earliest expiry has passed: at least an eighth of
+ * its slots per call, and on while a quarter or more of what it looks at
+ * has expired, up to the end of the pass. Locks are held for SWEEP_STEP
+ * slots at a time.
+ */
+static int64_t sweep_shard(mc *m, mc_shard *s, int64_t now)
+{
+    size_t seen = 0, expired = 0, looked = 0;
+    int64_t removed = 0;
+    for (bool done = false; !done;) {
+        pthread_mutex_lock(&m->pl);
+        pthread_mutex_lock(&s->mu);
+        if (!looked && now < s->min_expire) {
+            pthread_mutex_unlock(&s->mu);
+            pthread_mutex_unlock(&m->pl);
+            return 0;
+        }
+        size_t before = expired, eighth = s->table.cap / 8;
+        done = sweep_step(m, s, now, &seen, &expired);
+        pthread_mutex_unlock(&s->mu);
+        flush_pending(m);
+        pthread_mutex_unlock(&m->pl);
+        removed += (int64_t)(expired - before);
+        looked += SWEEP_STEP;
+        if (!done && looked >= eighth) {
+            if (expired * 4 < seen)
+                break;
+            seen = expired = looked = 0;
+        }
+    }
+    return removed;
+}
+
+static int64_t sweep(mc *m)
+{
+    int64_t now = goio_now_mono_coarse_ms(), removed = 0;
+    for (unsigned i = 0; i <= m->shard_mask; i++)
+        removed += sweep_shard(m, &m->shards[i], now);
+    return removed;
+}
+
+int64_t goio_cache_memory_reclaim(goio_cache *c)
+{
+    if (!goio_cache_is_memory(c))
+        return GOIO_EINVAL;
+    return sweep((mc *)c);
+}
+
+static struct timespec mono_deadline(int64_t ms_from_now)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms_from_now / 1000;
+    ts.tv_nsec += (long)(ms_from_now % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* Sleeps on a condvar with a deadline, so goio_cache_free wakes it at
+ * once instead of waiting out the interval. */
+static void *reclaim_main(void *arg)
+{
+    mc *m = arg;
+    pthread_mutex_lock(&m->rmu);
+    while (!m->stop) {
+        struct timespec at = mono_deadline(m->interval_ms);
+        int rc = 0;
+        while (!m->stop && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&m->rcv, &m->rmu, &at);
+        if (m->stop)
+            break;
+        pthread_mutex_unlock(&m->rmu);
+        sweep(m);
+        pthread_mutex_lock(&m->rmu);
+    }
+    pthread_mutex_unlock(&m->rmu);
+    return NULL;
+}
+
+static int start_reclaim(mc *m)
+{
+    pthread_condattr_t ca;
+    int rc = pthread_condattr_init(&ca);
+    if (rc == 0) {
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        rc = pthread_cond_init(&m->rcv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    if (rc)
+        return -rc;
+    /* The thread must never take the application's signals. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&m->thread, NULL, reclaim_main, m);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        pthread_cond_destroy(&m->rcv);
+        return -rc;
+    }
+    m->thread_started = true;
+    return 0;
+}
+
+static void stop_reclaim(mc *m)
+{
+    if (!m->thread_started)
+        return;
+    pthread_mutex_lock(&m->rmu);
+    m->stop = true;
+    pthread_cond_signal(&m->rcv);
+    pthread_mutex_unlock(&m->rmu);
+    pthread_join(m->thread, NULL);
+    pthread_cond_destroy(&m->rcv);
+    m->thread_started = false;
+}
+
+/* ---- lifecycle
+ * ------------------------------------------------------------------- */
+
+void goio_cache_memory_config_init(goio_cache_memory_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_bytes = (size_t)64 << 20;
+    cfg->reclaim_interval_ms = 1000;
+}
+
+bool goio_cache_is_memory(const goio_cache *c)
+{
+    return c && c->ops == &mc_ops;
+}
+
+static unsigned default_shards(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    uint64_t n = next_pow2(cpus > 0 ? (uint64_t)cpus * 8 : 16);
+    return n < 16 ? 16 : n > 256 ? 256 : (unsigned)n;
+}
+
+static unsigned default_stripes(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    uint64_t n = next_pow2(cpus > 0 ? (uint64_t)cpus * 4 : 4);
+    return n > 64 ? 64 : (unsigned)n;
+}
+
+/* Frees what the structure holds; works on a partly built cache. */
+static void mc_teardown(mc *m)
+{
+    stop_reclaim(m);
+    if (m->shards) {
+        for (unsigned i = 0; i <= m->shard_mask; i++) {
+            mc_table *t = &m->shards[i].table;
+            for (size_t j = 0; j < t->cap; j++)
+                goio_free(goio__mc_table_at(t, j));
+            goio__mc_table_free(t);
+            pthread_mutex_destroy(&m->shards[i].mu);
+        }
+    }
+    while (m->pending) {
+        mc_entry *e = m->pending;
+        m->pending = e->next;
+        goio_free(e);
+    }
+    goio__mc_policy_free(&m->policy);
+    pthread_mutex_destroy(&m->pl);
+    pthread_mutex_destroy(&m->rmu);
+    goio_free(m->mem);
+    goio_free(m);
+}
+
+static void mc_destroy(goio_cache *c)
+{
+    mc_teardown((mc *)c);
+}
+
+static int check_config(const goio_cache_memory_config *cfg)
+{
+    if (!cfg->max_bytes || cfg->reclaim_interval_ms < 0)
+        return GOIO_EINVAL;
+    if (cfg->shards &&
+        (cfg->shards > MAX_SHARDS || (cfg->shards & (cfg->shards - 1))))
+        return GOIO_EINVAL;
+    return 0;
+}
+
+/* Shards and stripes share one allocation, aligned to cache lines. */
+static int alloc_parts(mc *m, unsigned nshards, unsigned nstripes)
+{
+    size_t size = nshards * sizeof(mc_shard) + nstripes * sizeof(mc_stripe);
+    m->mem = goio_calloc(1, size + 63);
+    if (!m->mem)
+        return GOIO_ENOMEM;
+    uintptr_t p = ((uintptr_t)m->mem + 63) & ~(uintptr_t)63;
+    m->shards = (mc_shard *)p;
+    m->stripes = (mc_stripe *)(p + nshards * sizeof(mc_shard));
+    m->shard_mask = nshards - 1;
+    m->stripe_mask = nstripes - 1;
+    for (unsigned i = 0; i < nshards; i++) {
+        pthread_mutex_init(&m->shards[i].mu, NULL);
+        m->shards[i].min_expire = m->shards[i].pass_min = INT64_MAX;
+    }
+    return 0;
+}
+
+int goio_cache_memory_new(const goio_cache_memory_config *cfg, goio_cache **out)
+{
+    goio_cache_memory_config def;
+    if (!cfg) {
+        goio_cache_memory_config_init(&def);
+        cfg = &def;
+    }
+    if (out)
+        *out = NULL;
+    if (!out || check_config(cfg))
+        return GOIO_EINVAL;
+    mc *m = goio_calloc(1, sizeof *m);
+    if (!m)
+        return GOIO_ENOMEM;
+    pthread_mutex_init(&m->pl, NULL);
+    pthread_mutex_init(&m->rmu, NULL);
+    m->seed = random_seed();
+    m->interval_ms = cfg->reclaim_interval_ms;
+    int rc = goio_cache_init(&m->base, &mc_ops);
+    if (rc == 0)
+        rc = alloc_parts(m, cfg->shards ? cfg->shards : default_shards(),
+                         default_stripes());
+    if (rc == 0)
+        rc = goio__mc_policy_init(&m->policy, m->seed, cfg->max_bytes,
+                                  cfg->max_entries);
+    if (rc == 0 && m->interval_ms > 0)
+        rc = start_reclaim(m);
+    if (rc < 0) {
+        goio_cache_deinit(&m->base);
+        mc_teardown(m);
+        return rc;
+    }
+    *out = &m->base;
+    return 0;
+}
+
+static const goio_cache_ops mc_ops = {
+    .name = "memory",
+    .get = mc_get,
+    .set = mc_set,
+    .del = mc_del,
+    .stats = mc_stats,
+    .clear = mc_clear,
+    .destroy = mc_destroy,
+};

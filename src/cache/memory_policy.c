@@ -1,0 +1,361 @@
+/*
+ * W-TinyLFU with an adaptive window: the memory cache's eviction policy.
+ * See goio/cache.h for why this policy, and memory_int.h for who calls
+ * what under which lock (this file has no locks of its own).
+ *
+ * Segments (LRU lists, head = most recent):
+ *   window    - every new key enters here; window_frac of the bounds.
+ *   probation - the main area's entries seen once since admission.
+ *   protected - main entries hit again; at most 80% of the main area.
+ * An entry pushed out of the window is a candidate for the main area: if
+ * there is room it moves to probation, otherwise it is compared with
+ * probation's oldest entry and the one the sketch says is used less often
+ * is evicted. The hill climber resizes the window from the hit ratio.
+ */
+#include "memory_int.h"
+
+#include <string.h>
+
+#define PROTECTED_SHARE 0.8
+#define MAX_WINDOW      0.8
+#define START_WINDOW    0.01
+#define START_STEP      0.0625 /* of the capacity, per climb */
+#define STEP_DECAY      0.98
+#define SKETCH_MIN      4096 /* counters per row: small caches need them */
+#define SAMPLE_MIN      1024 /* accesses per climb, at least */
+
+/* ---- lists ----------------------------------------------------------------
+ */
+
+static void list_push(mc_list *l, mc_entry *e)
+{
+    e->prev = NULL;
+    e->next = l->head;
+    if (l->head)
+        l->head->prev = e;
+    else
+        l->tail = e;
+    l->head = e;
+    l->bytes += mc_charge(e);
+    l->count++;
+}
+
+static void list_unlink(mc_list *l, mc_entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        l->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        l->tail = e->prev;
+    e->prev = e->next = NULL;
+    l->bytes -= mc_charge(e);
+    l->count--;
+}
+
+static void move_to(mc_policy *p, mc_entry *e, int seg)
+{
+    list_unlink(&p->seg[e->seg], e);
+    e->seg = (uint8_t)seg;
+    list_push(&p->seg[seg], e);
+}
+
+/* ---- count-min sketch of 4-bit counters -----------------------------------
+ */
+
+/*
+ * A key's block comes from the top bits of one product of its hash, its 4
+ * counters from the bytes of another: row r takes word 2r or 2r+1 of the
+ * block and one of that word's 16 counters. Keeping the 4 counters in one
+ * cache line makes an update one miss instead of four.
+ */
+static inline void counter_at(const mc_sketch *s, uint64_t h, int r,
+                              size_t *word, unsigned *bit)
+{
+    size_t block = (size_t)((h * 0x9e3779b97f4a7c15ULL) >> s->shift);
+    unsigned b =
+        (unsigned)(((h ^ (h >> 31)) * 0xc2b2ae3d27d4eb4fULL) >> (8 * r)) & 0xff;
+    *word = block * 8 + 2 * (size_t)r + (b & 1);
+    *bit = ((b >> 1) & 15) * 4;
+}
+
+int goio__mc_sketch_estimate(const mc_sketch *s, uint64_t h)
+{
+    int min = 15;
+    for (int r = 0; r < 4; r++) {
+        size_t w;
+        unsigned b;
+        counter_at(s, h, r, &w, &b);
+        int v = (int)((s->words[w] >> b) & 15);
+        min = v < min ? v : min;
+    }
+    return min;
+}
+
+/* Halves every counter: old accesses fade so the sketch follows changes. */
+static void sketch_age(mc_sketch *s)
+{
+    for (size_t i = 0; i < s->width / 4; i++)
+        s->words[i] = (s->words[i] >> 1) & 0x7777777777777777ULL;
+    s->additions /= 2;
+}
+
+/* Conservative update: only the counters at the minimum grow, which keeps
+ * collisions from inflating estimates. */
+static void sketch_add(mc_sketch *s, uint64_t h)
+{
+    int min = goio__mc_sketch_estimate(s, h);
+    if (min == 15)
+        return;
+    for (int r = 0; r < 4; r++) {
+        size_t w;
+        unsigned b;
+        counter_at(s, h, r, &w, &b);
+        if ((int)((s->words[w] >> b) & 15) == min)
+            s->words[w] += (uint64_t)1 << b;
+    }
+    if (++s->additions >= s->reset_at)
+        sketch_age(s);
+}
+
+/* (Re)sizes the sketch for `entries`; counts start over. */
+static int sketch_size(mc_sketch *s, uint64_t entries)
+{
+    size_t width = SKETCH_MIN;
+    unsigned lg = 12;
+    while (width < entries && width < ((size_t)1 << 40)) {
+        width *= 2;
+        lg++;
+    }
+    /* 4 x width counters = width / 4 words = width / 32 blocks of 8. */
+    void *mem = goio_calloc(width / 4 * sizeof(uint64_t) + 63, 1);
+    if (!mem)
+        return GOIO_ENOMEM;
+    goio_free(s->mem);
+    s->mem = mem;
+    s->words = (uint64_t *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
+    s->width = width;
+    s->shift = 64 - (lg - 5);
+    s->additions = 0;
+    s->reset_at = 10 * (uint64_t)width;
+    return 0;
+}
+
+/* ---- limits and the hill climber ------------------------------------------
+ */
+
+static void set_limits(mc_policy *p)
+{
+    double w = p->window_frac, main_share = 1.0 - w;
+    p->window_max_bytes = (uint64_t)((double)p->max_bytes * w);
+    p->protected_max_bytes =
+        (uint64_t)((double)p->max_bytes * main_share * PROTECTED_SHARE);
+    if (p->max_entries) {
+        p->window_max_count = (uint64_t)((double)p->max_entries * w);
+        p->protected_max_count =
+            (uint64_t)((double)p->max_entries * main_share * PROTECTED_SHARE);
+    } else {
+        p->window_max_count = p->protected_max_count = UINT64_MAX;
+    }
+}
+
+/* The most entries the bounds allow (each is charged at least the
+ * overhead), or 0 when max_entries does not bind. */
+static uint64_t entry_bound(uint64_t max_bytes, uint64_t max_entries)
+{
+    uint64_t by_bytes = max_bytes / GOIO_CACHE_ENTRY_OVERHEAD;
+    return max_entries && max_entries <= by_bytes ? max_entries : 0;
+}
+
+/* The number of entries the cache holds when full, as far as known. */
+static uint64_t capacity_entries(const mc_policy *p)
+{
+    uint64_t bound = entry_bound(p->max_bytes, p->max_entries);
+    return bound ? bound : p->count;
+}
+
+/*
+ * Every 10 x capacity accesses: keep moving the window's size in the same
+ * direction while the hit ratio improves, turn back when it drops, with a
+ * step that decays so the split settles.
+ */
+static void climb(mc_policy *p)
+{
+    uint64_t n = p->sample_hits + p->sample_misses;
+    uint64_t cap = capacity_entries(p);
+    if (n < SAMPLE_MIN || n < 10 * cap)
+        return;
+    double rate = (double)p->sample_hits / (double)n;
+    if (rate < p->prev_hit_rate)
+        p->step = -p->step;
+    p->prev_hit_rate = rate;
+    p->sample_hits = p->sample_misses = 0;
+    double w = p->window_frac + p->step;
+    double min = cap ? 1.0 / (double)cap : 0.0;
+    p->window_frac = w < min ? min : w > MAX_WINDOW ? MAX_WINDOW : w;
+    p->step *= STEP_DECAY;
+    set_limits(p);
+}
+
+/* ---- public entry points ----------------------------------------------------
+ */
+
+int goio__mc_policy_init(mc_policy *p, uint64_t seed, uint64_t max_bytes,
+                         uint64_t max_entries)
+{
+    memset(p, 0, sizeof *p);
+    p->seed = seed;
+    p->max_bytes = max_bytes;
+    p->max_entries = max_entries;
+    p->window_frac = START_WINDOW;
+    p->step = -START_STEP;
+    set_limits(p);
+    uint64_t bound = entry_bound(max_bytes, max_entries);
+    return sketch_size(&p->sketch, bound ? bound : SKETCH_MIN);
+}
+
+void goio__mc_policy_free(mc_policy *p)
+{
+    goio_free(p->sketch.mem);
+    p->sketch.mem = NULL;
+    p->sketch.words = NULL;
+}
+
+static uint64_t hash_of(const mc_policy *p, const mc_entry *e)
+{
+    return goio__mc_hash(p->seed, e->data, e->klen);
+}
+
+void goio__mc_policy_insert(mc_policy *p, mc_entry *e, uint64_t h)
+{
+    e->seg = MC_WINDOW;
+    list_push(&p->seg[MC_WINDOW], e);
+    p->bytes += mc_charge(e);
+    p->count++;
+    /* A byte-bounded cache learns its size as it fills: the sketch follows
+     * (a failed resize keeps the smaller sketch, which still works). */
+    if (p->count > p->sketch.width)
+        (void)sketch_size(&p->sketch, p->count);
+    sketch_add(&p->sketch, h);
+    p->sample_misses++;
+    climb(p);
+}
+
+/* Moves protected's oldest entries to probation while it is too big. */
+static void demote_protected(mc_policy *p)
+{
+    mc_list *pr = &p->seg[MC_PROTECTED];
+    while (pr->tail && (pr->bytes > p->protected_max_bytes ||
+                        pr->count > p->protected_max_count))
+        move_to(p, pr->tail, MC_PROBATION);
+}
+
+static void touch(mc_policy *p, mc_entry *e)
+{
+    if (e->seg == MC_PROBATION) {
+        move_to(p, e, MC_PROTECTED);
+        demote_protected(p);
+    } else {
+        move_to(p, e, e->seg);
+    }
+}
+
+void goio__mc_policy_access(mc_policy *p, mc_entry *e, uint64_t h)
+{
+    sketch_add(&p->sketch, h);
+    p->sample_hits++;
+    if (e->seg != MC_DEAD)
+        touch(p, e);
+    climb(p);
+}
+
+void goio__mc_policy_replace(mc_policy *p, mc_entry *old, mc_entry *e,
+                             uint64_t h)
+{
+    mc_list *l = &p->seg[old->seg];
+    e->seg = old->seg;
+    e->prev = old->prev;
+    e->next = old->next;
+    if (e->prev)
+        e->prev->next = e;
+    else
+        l->head = e;
+    if (e->next)
+        e->next->prev = e;
+    else
+        l->tail = e;
+    l->bytes = l->bytes - mc_charge(old) + mc_charge(e);
+    p->bytes = p->bytes - mc_charge(old) + mc_charge(e);
+    old->prev = old->next = NULL;
+    old->seg = MC_DEAD;
+    sketch_add(&p->sketch, h);
+    touch(p, e);
+}
+
+void goio__mc_policy_remove(mc_policy *p, mc_entry *e)
+{
+    if (e->seg == MC_DEAD)
+        return;
+    list_unlink(&p->seg[e->seg], e);
+    e->seg = MC_DEAD;
+    p->bytes -= mc_charge(e);
+    p->count--;
+}
+
+bool goio__mc_policy_over(const mc_policy *p)
+{
+    return p->bytes + p->pending_bytes > p->max_bytes ||
+           (p->max_entries && p->count > p->max_entries);
+}
+
+static bool window_over(const mc_policy *p)
+{
+    const mc_list *w = &p->seg[MC_WINDOW];
+    return w->tail &&
+           (w->bytes > p->window_max_bytes || w->count > p->window_max_count);
+}
+
+static mc_entry *evict_entry(mc_policy *p, mc_entry *e)
+{
+    goio__mc_policy_remove(p, e);
+    return e;
+}
+
+/* The main area's next victim: probation's oldest, else protected's. */
+static mc_entry *main_victim(const mc_policy *p)
+{
+    mc_entry *v = p->seg[MC_PROBATION].tail;
+    return v ? v : p->seg[MC_PROTECTED].tail;
+}
+
+/* TinyLFU admission: the candidate must be used more often than the
+ * victim. Ties go to the victim, which keeps one-off scans out. */
+static bool admit(const mc_policy *p, const mc_entry *cand,
+                  const mc_entry *victim)
+{
+    return goio__mc_sketch_estimate(&p->sketch, hash_of(p, cand)) >
+           goio__mc_sketch_estimate(&p->sketch, hash_of(p, victim));
+}
+
+mc_entry *goio__mc_policy_evict(mc_policy *p)
+{
+    for (;;) {
+        if (window_over(p)) {
+            mc_entry *cand = p->seg[MC_WINDOW].tail;
+            if (!goio__mc_policy_over(p)) {
+                move_to(p, cand, MC_PROBATION);
+                continue;
+            }
+            mc_entry *victim = main_victim(p);
+            if (!victim || !admit(p, cand, victim))
+                return evict_entry(p, cand);
+            return evict_entry(p, victim);
+        }
+        if (!goio__mc_policy_over(p) || !p->count)
+            return NULL;
+        mc_entry *v = main_victim(p);
+        return evict_entry(p, v ? v : p->seg[MC_WINDOW].tail);
+    }
+}

@@ -1,0 +1,285 @@
+/*
+ * The stale-on-error wrapper (Go: WithStaleFallback): values live in the
+ * storage cache as envelopes for the longer stale TTL; fresh ones are
+ * served as usual, stale ones only when a fetch fails. See goio/cache.h.
+ */
+#include "cache_int.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+typedef struct stale_cache {
+    goio_cache base;
+    goio_cache *storage;
+    int64_t stale_ttl_ms;
+    bool own_storage;
+    _Atomic uint64_t hits, misses, sets, deletes, stale_served;
+} stale_cache;
+
+static const goio_cache_ops stale_ops;
+
+static void bump(_Atomic uint64_t *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* Hands the bytes of `from` to `to` (the caller's buffer), which gives up
+ * its old memory. */
+static void move_buf(goio_buf *to, goio_buf *from)
+{
+    goio_buf_free(to);
+    *to = *from;
+    goio_buf_init(from);
+}
+
+/*
+ * Reads key's envelope into *b (just the value). *found: there is one;
+ * *fresh: it is still fresh. Returns storage errors; bytes that are not
+ * an envelope are logged and read as a miss.
+ */
+static int stale_read(stale_cache *s, const char *key, goio_buf *b, bool *found,
+                      bool *fresh)
+{
+    *found = *fresh = false;
+    bool hit = false;
+    int rc = goio_cache_get(s->storage, key, b, &hit);
+    if (rc < 0 || !hit)
+        return rc;
+    int64_t until;
+    rc = goio__cache_envelope_unwrap(b, &until);
+    if (rc < 0) {
+        goio__cache_log_bad_envelope(key, rc);
+        goio_buf_clear(b);
+        return 0;
+    }
+    *found = true;
+    *fresh = goio_now_wall_ms() < until;
+    return 0;
+}
+
+static int stale_lookup(goio_cache *c, const char *key, goio_buf *out,
+                        bool *hit, bool *stale, bool stale_ok)
+{
+    stale_cache *s = (stale_cache *)c;
+    goio_buf b = GOIO_BUF_INIT;
+    bool found, fresh;
+    int rc = stale_read(s, key, &b, &found, &fresh);
+    if (rc == 0 && found && (fresh || stale_ok)) {
+        move_buf(out, &b);
+        *hit = true;
+        if (stale)
+            *stale = !fresh;
+    }
+    bump(rc == 0 && *hit && fresh ? &s->hits : &s->misses);
+    goio_buf_free(&b);
+    return rc;
+}
+
+static int stale_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+{
+    return stale_lookup(c, key, out, hit, NULL, false);
+}
+
+static int stale_get_stale(goio_cache *c, const char *key, goio_buf *out,
+                           bool *hit, bool *stale)
+{
+    return stale_lookup(c, key, out, hit, stale, true);
+}
+
+static int stale_set(goio_cache *c, const char *key, const void *value,
+                     size_t len, int64_t ttl_ms)
+{
+    stale_cache *s = (stale_cache *)c;
+    goio_buf env = GOIO_BUF_INIT;
+    int rc = goio_cache_envelope_encode(&env, goio__cache_fresh_until(ttl_ms),
+                                        value, len);
+    if (rc == 0) {
+        int64_t keep = ttl_ms > s->stale_ttl_ms ? ttl_ms : s->stale_ttl_ms;
+        rc = goio_cache_set(s->storage, key, env.data, env.len, keep);
+    }
+    goio_buf_free(&env);
+    bump(&s->sets);
+    return rc;
+}
+
+static int stale_del(goio_cache *c, const char *key)
+{
+    stale_cache *s = (stale_cache *)c;
+    bump(&s->deletes);
+    return goio_cache_del(s->storage, key);
+}
+
+static int stale_clear(goio_cache *c)
+{
+    return goio_cache_clear(((stale_cache *)c)->storage);
+}
+
+static int stale_stats(goio_cache *c, goio_cache_stats *out)
+{
+    stale_cache *s = (stale_cache *)c;
+    int rc = goio_cache_stats_get(s->storage, out);
+    if (rc < 0)
+        return rc;
+    out->hits = atomic_load_explicit(&s->hits, memory_order_relaxed);
+    out->misses = atomic_load_explicit(&s->misses, memory_order_relaxed);
+    out->sets = atomic_load_explicit(&s->sets, memory_order_relaxed);
+    out->deletes = atomic_load_explicit(&s->deletes, memory_order_relaxed);
+    out->stale_served =
+        atomic_load_explicit(&s->stale_served, memory_order_relaxed);
+    /* This layer's own fetch counters are added by goio_cache_stats_get. */
+    out->fetches = out->fetch_errors = 0;
+    return 0;
+}
+
+/* ---- get_or_set
+ * --------------------------------------------------------------- */
+
+typedef struct stale_job {
+    stale_cache *s;
+    const char *key;
+    int64_t ttl_ms;
+    goio_cache_fetch_fn fetch;
+    void *arg;
+    bool ran;
+} stale_job;
+
+typedef struct stale_value {
+    goio_buf buf;
+    bool hit; /* a fresh value appeared before the fetch started */
+} stale_value;
+
+static void stale_value_free(void *p)
+{
+    stale_value *v = p;
+    if (v) {
+        goio_buf_free(&v->buf);
+        goio_free(v);
+    }
+}
+
+static int stale_run(goio_ctx *ctx, void *arg, void **value)
+{
+    stale_job *j = arg;
+    j->ran = true;
+    stale_value *v = goio_calloc(1, sizeof *v);
+    if (!v)
+        return GOIO_ENOMEM;
+    bool found, fresh;
+    if (stale_read(j->s, j->key, &v->buf, &found, &fresh) == 0 && fresh) {
+        v->hit = true;
+        *value = v;
+        return 0;
+    }
+    goio_buf_clear(&v->buf);
+    int rc = j->fetch(ctx, j->key, j->arg, &v->buf);
+    goio_cache_count_fetch(&j->s->base, rc);
+    if (rc != 0) {
+        stale_value_free(v);
+        return rc > 0 ? GOIO_EFETCH : rc;
+    }
+    static const uint8_t empty[1];
+    int src = stale_set(&j->s->base, j->key, v->buf.data ? v->buf.data : empty,
+                        v->buf.len, j->ttl_ms);
+    if (src < 0)
+        goio_log(GOIO_LOG_WARN, "cache", "set_cache_error", j->key, src,
+                 "storing the fetched value failed; returning it anyway");
+    *value = v;
+    return 0;
+}
+
+/* The fetch failed (rc): serve this caller's stale copy if it has one. */
+static int fall_back(stale_cache *s, const char *key, int rc, goio_buf *old,
+                     bool found, goio_buf *out, goio_cache_source *source)
+{
+    if (!found) {
+        goio_log(GOIO_LOG_ERROR, "cache", "fetch_failed", key, rc,
+                 "fetching failed and no stale value was found");
+        return GOIO_EFETCH;
+    }
+    move_buf(out, old);
+    *source = GOIO_CACHE_STALE;
+    bump(&s->stale_served);
+    goio_log(GOIO_LOG_WARN, "cache", "used_stale_cache", key, rc,
+             "fetching failed; serving a stale value");
+    return 0;
+}
+
+static int stale_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
+                            goio_cache_fetch_fn fetch, void *arg, goio_ctx *ctx,
+                            goio_buf *out, goio_cache_source *source)
+{
+    stale_cache *s = (stale_cache *)c;
+    goio_buf old = GOIO_BUF_INIT;
+    bool found, fresh;
+    int rc = stale_read(s, key, &old, &found, &fresh);
+    if (rc < 0) {
+        if (rc != GOIO_ENOMEM)
+            goio__cache_log_read_error(key, rc);
+        found = fresh = false;
+    }
+    if (found && fresh) {
+        bump(&s->hits);
+        move_buf(out, &old);
+        *source = GOIO_CACHE_HIT;
+        return 0;
+    }
+    bump(&s->misses);
+    stale_job job = {s, key, ttl_ms, fetch, arg, false};
+    goio_sharedflight_result *res = NULL;
+    rc = goio_sharedflight_do(c->_flights, key, ctx, stale_run, &job,
+                              stale_value_free, &res, NULL);
+    if (rc == 0) {
+        const stale_value *v = goio_sharedflight_value(res);
+        rc = goio_buf_set(out, v->buf.data, v->buf.len);
+        *source = v->hit    ? GOIO_CACHE_HIT
+                  : job.ran ? GOIO_CACHE_FETCHED
+                            : GOIO_CACHE_SHARED;
+    } else if (res) { /* the flight ran and its fetch failed */
+        rc = fall_back(s, key, rc, &old, found, out, source);
+    }
+    goio_sharedflight_result_release(res);
+    goio_buf_free(&old);
+    return rc;
+}
+
+static void stale_destroy(goio_cache *c)
+{
+    stale_cache *s = (stale_cache *)c;
+    if (s->own_storage)
+        goio_cache_free(s->storage);
+    goio_free(s);
+}
+
+static const goio_cache_ops stale_ops = {
+    .name = "stale",
+    .get = stale_get,
+    .set = stale_set,
+    .del = stale_del,
+    .get_stale = stale_get_stale,
+    .get_or_set = stale_get_or_set,
+    .stats = stale_stats,
+    .clear = stale_clear,
+    .destroy = stale_destroy,
+};
+
+int goio_cache_stale_new(goio_cache *storage, int64_t stale_ttl_ms,
+                         bool own_storage, goio_cache **out)
+{
+    if (out)
+        *out = NULL;
+    if (!storage || !out || stale_ttl_ms <= 0)
+        return GOIO_EINVAL;
+    stale_cache *s = goio_calloc(1, sizeof *s);
+    if (!s)
+        return GOIO_ENOMEM;
+    int rc = goio_cache_init(&s->base, &stale_ops);
+    if (rc < 0) {
+        goio_free(s);
+        return rc;
+    }
+    s->storage = storage;
+    s->stale_ttl_ms = stale_ttl_ms;
+    s->own_storage = own_storage;
+    *out = &s->base;
+    return 0;
+}

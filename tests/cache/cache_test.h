@@ -1,0 +1,43 @@
+/*
+ * Helpers for the cache tests.
+ *
+ * fault_cache: a goio_cache that fails on demand. This is fault injection: a
+ * real memory cache never fails a get or a set when asked to, and the
+ * hybrid and stale layers must be tested against layers that do. It
+ * forwards every call to an inner memory cache unless told to fail, and
+ * counts calls.
+ */
+#ifndef GOIO_TEST_CACHE_TEST_H
+#define GOIO_TEST_CACHE_TEST_H
+
+#include <goio/cache.h>
+
+#include <stdatomic.h>
+
+typedef struct fault_cache {
+    goio_cache base;
+    goio_cache *inner;
+    atomic_int fail_get, fail_set, fail_del; /* 0: forward, else return it */
+    atomic_int gets, sets, dels;
+    atomic_llong last_set_ttl;
+} fault_cache;
+
+/* A new fault cache over a fresh memory cache; free with goio_cache_free. */
+fault_cache *fault_cache_new(void);
+
+/* log_capture: records every goio log record (thread-safe) while
+ * installed, at every level. */
+void log_capture_start(void);
+void log_capture_stop(void);
+/* How many records with this code (and key, unless NULL) were logged;
+ * *error (may be NULL) gets the last one's error. */
+int log_capture_count(const char *code, const char *key, int *error);
+
+/* A memory cache with the given bounds and reclaim interval. */
+goio_cache *memory_cache(size_t max_bytes, size_t max_entries,
+                         int64_t reclaim_ms);
+/* Asserts that key reads as `value` (NUL-terminated) / as a miss. */
+void assert_cached(goio_cache *c, const char *key, const char *value);
+void assert_missing(goio_cache *c, const char *key);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * The hybrid cache: local then remote, TTL carried by the envelope,
+ * local failures (fault injection) falling back to remote, invalidation.
+ */
+#include "cache_test.h"
+#include "test_util.h"
+
+#include <string.h>
+
+#define HOUR (3600 * 1000)
+
+typedef struct layers {
+    fault_cache *local, *remote;
+    goio_cache *h;
+} layers;
+
+static layers make_layers(void)
+{
+    layers l = {fault_cache_new(), fault_cache_new(), NULL};
+    assert_ok(
+        goio_cache_hybrid_new(&l.local->base, &l.remote->base, true, &l.h));
+    return l;
+}
+
+/* Puts an envelope fresh until now + fresh_ms straight into a layer. */
+static void put_envelope(goio_cache *c, const char *key, const char *value,
+                         int64_t fresh_ms)
+{
+    goio_buf env = GOIO_BUF_INIT;
+    assert_ok(goio_cache_envelope_encode(&env, goio_now_wall_ms() + fresh_ms,
+                                         value, strlen(value)));
+    assert_ok(goio_cache_set(c, key, env.data, env.len, HOUR));
+    goio_buf_free(&env);
+}
+
+static void set_writes_both_layers(void **state)
+{
+    (void)state;
+    layers l = make_layers();
+    assert_ok(goio_cache_set(l.h, "k", "value", 5, 60000));
+    assert_int_equal(atomic_load(&l.local->last_set_ttl), 60000);
+    assert_int_equal(atomic_load(&l.remote->last_set_ttl), 60000);
+    assert_cached(l.local->inner, "k", "value"); /* plain locally */
+    goio_buf raw = GOIO_BUF_INIT;
+    bool hit;
+    assert_ok(goio_cache_get(l.remote->inner, "k", &raw, &hit));
+    int64_t until;
+    const uint8_t *v;
+    size_t len;
+    assert_ok(goio_cache_envelope_decode(raw.data, raw.len, &until, &v, &len));
+    assert_true(len == 5 && !memcmp(v, "value", 5));
+    int64_t left = until - goio_now_wall_ms();
+    assert_true(left > 50000 && left <= 60000);
+    /* A local hit does not ask the remote layer. */
+    int remote_gets = atomic_load(&l.remote->gets);
+    assert_cached(l.h, "k", "value");
+    assert_int_equal(atomic_load(&l.remote->gets), remote_gets);
+    goio_buf_free(&raw);
+    goio_cache_free(l.h);
+}
+
+static void remote_hit_fills_local_with_remaining_ttl(void **state)
+{
+    (void)state;
+    layers l = make_layers();
+    put_envelope(&l.remote->base, "k", "from-remote", 400);
+    assert_cached(l.h, "k", "from-remote");
+    int64_t ttl = atomic_load(&l.local->last_set_ttl);
+    assert_true(ttl > 0 && ttl <= 400);
+    assert_cached(l.local->inner, "k", "from-remote");
+    /* It expires locally when it stops being fresh, not an hour later. */
+    assert_true(GOIO_WAIT_UNTIL(({
+                                    goio_buf b = GOIO_BUF_INIT;
+                                    bool hit = true;
+                                    goio_cache_get(l.local->inner, "k", &b,
+                                                   &hit);
+                                    goio_buf_free(&b);
+                                    !hit;
+                                }),
+                                5000));
+    goio_cache_free(l.h);
+}
+
+static void expired_remote_value_is_not_kept_locally(void **state)
+{
+    (void)state;
+    layers l = make_layers();
+    /* The remote layer still holds it, but its envelope says it went
+     * stale a second ago (another clock, say): returned, not kept. */
+    put_envelope(&l.remote->base, "k", "late", -1000);
+    int sets = atomic_load(&l.local->sets);
+    assert_cached(l.h, "k", "late");
+    assert_int_equal(atomic_load(&l.local->sets), sets);
+    assert_missing(l.local->inner, "k");
+    goio_cache_free(l.h);
+}
+
+/* Fault injection: the local layer fails; the remote one answers. */
+static void local_failure_falls_back_to_remote(void **state)
+{
+    (void)state;
+    layers l = make_layers();
+    assert_ok(goio_cache_set(l.h, "k", "v", 1, HOUR));
+    atomic_store(&l.local->fail_get, GOIO_EIO);
+    atomic_store(&l.local->fail_set, GOIO_ENOMEM);
+    log_capture_start();
+    assert_cached(l.h, "k", "v");
+    int err = 0;
+    assert_int_equal(log_capture_count("get_local_error", "k", &err), 1);
+    assert_int_equal(err, GOIO_EIO);
+    assert_int_equal(log_capture_count("set_local_error", "k", &err), 1);
+    assert_int_equal(err, GOIO_ENOMEM);
+    /* A set still reaches the remote layer and succeeds. */
+    assert_ok(goio_cache_set(l.h, "k2", "v2", 2, HOUR));
+    assert_int_equal(log_capture_count("set_local_error", "k2", NULL), 1);
+    log_capture_stop();
+    atomic_store(&l.local->fail_get, 0);
+    atomic_store(&l.local->fail_set, 0);
+    assert_missing(l.local->inner, "k2");
+    assert_cached(l.h, "k2", "v2");
+    goio_cache_free(l.h);
+}
+
+static void remote_errors_and_bad_bytes(void **state)
+{
+    (void)state;
+    layers l = make_layers();
+    atomic_store(&l.remote->fail_get, GOIO_ECONNREFUSED);
+    log_capture_start();
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit = true;
+    assert_goio(GOIO_ECONNREFUSED, goio_cache_get(l.h, "k", &b, &hit));
+    assert_false(hit);
+    assert_int_equal(log_capture_count("get_remote_error", "k", NULL), 1);
+    atomic_store(&l.remote->fail_get, 0);
+    assert_ok(goio_cache_set(l.remote->inner, "raw", "plain", 5, HOUR));
+    assert_missing(l.h, "raw");
+    assert_int_equal(log_capture_count("bad_cache_envelope", "raw", NULL), 1);
+    atomic_store(&l.remote->fail_set, GOIO_ECONNRESET);
+    assert_goio(GOIO_ECONNRESET, goio_cache_set(l.h, "x", "1", 1, HOUR));
+    log_capture_stop();
+    goio_buf_free(&b);
+    goio_cache_free(l.h);
+}
+
+static void invalidation_drops_local_only(void **state)
+{
+    (void)state;
+    layers l = make_layers();
+    assert_ok(goio_cache_set(l.h, "a", "1", 1, HOUR));
+    assert_ok(goio_cache_set(l.h, "b", "2", 1, HOUR));
+    assert_ok(goio_cache_hybrid_invalidate(l.h, "a"));
+    assert_missing(l.local->inner, "a");
+    assert_cached(l.local->inner, "b", "2");
+    assert_cached(l.h, "a", "1"); /* refetched from remote */
+    assert_cached(l.local->inner, "a", "1");
+    assert_ok(goio_cache_hybrid_invalidate_all(l.h));
+    assert_missing(l.local->inner, "a");
+    assert_missing(l.local->inner, "b");
+    assert_cached(l.h, "b", "2");
+    /* Not a hybrid, or a bad key. */
+    assert_goio(GOIO_EINVAL, goio_cache_hybrid_invalidate(&l.local->base, "a"));
+    assert_goio(GOIO_EINVAL, goio_cache_hybrid_invalidate(l.h, ""));
+    assert_goio(GOIO_EINVAL, goio_cache_hybrid_invalidate(NULL, "a"));
+    assert_goio(GOIO_EINVAL, goio_cache_hybrid_invalidate_all(NULL));
+    assert_ptr_equal(goio_cache_hybrid_local(l.h), &l.local->base);
+    assert_ptr_equal(goio_cache_hybrid_remote(l.h), &l.remote->base);
+    assert_null(goio_cache_hybrid_local(&l.local->base));
+    assert_null(goio_cache_hybrid_remote(NULL));
+    /* del and clear reach both layers. */
+    assert_ok(goio_cache_del(l.h, "a"));
+    assert_missing(l.remote->inner, "a");
+    assert_ok(goio_cache_clear(l.h));
+    assert_missing(l.remote->inner, "b");
+    goio_cache_free(l.h);
+}
+
+/* Two processes' hybrids over one remote: the TTL travels with the value,
+ * so the second one's local copy expires when the first one's does. */
+static void ttl_travels_between_processes(void **state)
+{
+    (void)state;
+    goio_cache *remote = memory_cache(1 << 20, 0, 0);
+    goio_cache *l1 = memory_cache(1 << 20, 0, 0);
+    goio_cache *l2 = memory_cache(1 << 20, 0, 0);
+    goio_cache *h1, *h2;
+    assert_ok(goio_cache_hybrid_new(l1, remote, false, &h1));
+    assert_ok(goio_cache_hybrid_new(l2, remote, false, &h2));
+    assert_ok(goio_cache_set(h1, "k", "shared", 6, 300));
+    int64_t set_at = goio_now_mono_ms();
+    assert_cached(h2, "k", "shared");
+    assert_cached(l2, "k", "shared");
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit = true;
+    while (hit) {
+        assert_ok(goio_cache_get(l2, "k", &b, &hit));
+        assert_true(goio_now_mono_ms() - set_at < 5000);
+    }
+    int64_t gone_after = goio_now_mono_ms() - set_at;
+    assert_true(gone_after >= 250);
+    assert_missing(h2, "k");
+    goio_buf_free(&b);
+    goio_cache_free(h1);
+    goio_cache_free(h2);
+    goio_cache_free(l1);
+    goio_cache_free(l2);
+    goio_cache_free(remote);
+}
+
+static int fetch_v(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+{
+    (void)ctx;
+    (void)key;
+    (*(int *)arg)++;
+    return goio_buf_append_str(out, "fetched");
+}
+
+static void get_or_set_and_stats(void **state)
+{
+    (void)state;
+    layers l = make_layers();
+    int calls = 0;
+    goio_buf b = GOIO_BUF_INIT;
+    goio_cache_source src;
+    assert_ok(
+        goio_cache_get_or_set(l.h, "k", HOUR, fetch_v, &calls, NULL, &b, &src));
+    assert_int_equal(src, GOIO_CACHE_FETCHED);
+    assert_cached(l.local->inner, "k", "fetched");
+    assert_ok(
+        goio_cache_get_or_set(l.h, "k", HOUR, fetch_v, &calls, NULL, &b, &src));
+    assert_int_equal(src, GOIO_CACHE_HIT);
+    assert_int_equal(calls, 1);
+    goio_cache_stats st;
+    assert_ok(goio_cache_stats_get(l.h, &st));
+    assert_int_equal(st.hits, 1);
+    assert_int_equal(st.misses, 2); /* the first read and its re-read */
+    assert_int_equal(st.sets, 1);
+    assert_int_equal(st.fetches, 1);
+    assert_int_equal(st.entries, 1); /* the local layer's */
+    goio_buf_free(&b);
+    goio_cache_free(l.h);
+}
+
+static void invalid_arguments(void **state)
+{
+    (void)state;
+    goio_cache *a = memory_cache(1 << 20, 0, 0);
+    goio_cache *b = memory_cache(1 << 20, 0, 0), *h = (goio_cache *)1;
+    assert_goio(GOIO_EINVAL, goio_cache_hybrid_new(NULL, b, false, &h));
+    assert_null(h);
+    assert_goio(GOIO_EINVAL, goio_cache_hybrid_new(a, NULL, false, &h));
+    assert_goio(GOIO_EINVAL, goio_cache_hybrid_new(a, a, false, &h));
+    assert_goio(GOIO_EINVAL, goio_cache_hybrid_new(a, b, false, NULL));
+    goio_cache_free(a);
+    goio_cache_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(set_writes_both_layers),
+        cmocka_unit_test(remote_hit_fills_local_with_remaining_ttl),
+        cmocka_unit_test(expired_remote_value_is_not_kept_locally),
+        cmocka_unit_test(local_failure_falls_back_to_remote),
+        cmocka_unit_test(remote_errors_and_bad_bytes),
+        cmocka_unit_test(invalidation_drops_local_only),
+        cmocka_unit_test(ttl_travels_between_processes),
+        cmocka_unit_test(get_or_set_and_stats),
+        cmocka_unit_test(invalid_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,409 @@
+/*
+ * The goio_cache interface: argument checks on every call, a cache
+ * implemented outside goio, the typed variants and the envelope format.
+ */
+#include "cache_test.h"
+#include "test_util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define HOUR (3600 * 1000)
+
+/* ---- a user-implemented cache: one slot per key in a tiny list ---- */
+
+typedef struct user_cache {
+    goio_cache base;
+    pthread_mutex_t mu;
+    char keys[8][32];
+    goio_buf values[8];
+    int n;
+} user_cache;
+
+static int uc_find(user_cache *u, const char *key)
+{
+    for (int i = 0; i < u->n; i++)
+        if (!strcmp(u->keys[i], key))
+            return i;
+    return -1;
+}
+
+static int uc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+{
+    user_cache *u = (user_cache *)c;
+    pthread_mutex_lock(&u->mu);
+    int i = uc_find(u, key), rc = 0;
+    if (i >= 0) {
+        rc = goio_buf_set(out, u->values[i].data, u->values[i].len);
+        *hit = rc == 0;
+    }
+    pthread_mutex_unlock(&u->mu);
+    return rc;
+}
+
+static int uc_set(goio_cache *c, const char *key, const void *value, size_t len,
+                  int64_t ttl_ms)
+{
+    (void)ttl_ms;
+    user_cache *u = (user_cache *)c;
+    pthread_mutex_lock(&u->mu);
+    int i = uc_find(u, key), rc = 0;
+    if (i < 0 && u->n < 8) {
+        i = u->n++;
+        snprintf(u->keys[i], sizeof u->keys[i], "%s", key);
+    }
+    rc = i < 0 ? GOIO_ENOMEM : goio_buf_set(&u->values[i], value, len);
+    pthread_mutex_unlock(&u->mu);
+    return rc;
+}
+
+static int uc_del(goio_cache *c, const char *key)
+{
+    (void)c;
+    (void)key;
+    return 0;
+}
+
+static void uc_destroy(goio_cache *c)
+{
+    user_cache *u = (user_cache *)c;
+    for (int i = 0; i < 8; i++)
+        goio_buf_free(&u->values[i]);
+    pthread_mutex_destroy(&u->mu);
+    goio_free(u);
+}
+
+static const goio_cache_ops uc_ops = {
+    .name = "user",
+    .get = uc_get,
+    .set = uc_set,
+    .del = uc_del,
+    .destroy = uc_destroy,
+};
+
+static goio_cache *user_cache_new(void)
+{
+    user_cache *u = goio_calloc(1, sizeof *u);
+    assert_non_null(u);
+    pthread_mutex_init(&u->mu, NULL);
+    assert_ok(goio_cache_init(&u->base, &uc_ops));
+    return &u->base;
+}
+
+static int fetch_hello(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+{
+    (void)ctx;
+    (void)key;
+    int *calls = arg;
+    (*calls)++;
+    return goio_buf_append_str(out, "hello");
+}
+
+static void user_cache_gets_the_defaults(void **state)
+{
+    (void)state;
+    goio_cache *c = user_cache_new();
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit, stale;
+    assert_goio(GOIO_ENOTSUP, goio_cache_get_stale(c, "k", &b, &hit, &stale));
+    assert_goio(GOIO_ENOTSUP, goio_cache_clear(c));
+    int calls = 0;
+    goio_cache_source src = GOIO_CACHE_STALE;
+    assert_ok(goio_cache_get_or_set(c, "k", HOUR, fetch_hello, &calls, NULL, &b,
+                                    &src));
+    assert_int_equal(src, GOIO_CACHE_FETCHED);
+    assert_string_equal(goio_buf_cstr(&b), "hello");
+    assert_ok(goio_cache_get_or_set(c, "k", HOUR, fetch_hello, &calls, NULL, &b,
+                                    &src));
+    assert_int_equal(src, GOIO_CACHE_HIT);
+    assert_int_equal(calls, 1);
+    goio_cache_stats st;
+    assert_ok(goio_cache_stats_get(c, &st));
+    assert_int_equal(st.fetches, 1);
+    assert_int_equal(st.fetch_errors, 0);
+    assert_int_equal(st.hits + st.entries, 0); /* no stats op: zeros */
+    goio_buf_free(&b);
+    goio_cache_free(c);
+}
+
+static void init_checks_required_ops(void **state)
+{
+    (void)state;
+    goio_cache c;
+    goio_cache_ops ops = uc_ops;
+    assert_goio(GOIO_EINVAL, goio_cache_init(NULL, &ops));
+    assert_goio(GOIO_EINVAL, goio_cache_init(&c, NULL));
+    ops.get = NULL;
+    assert_goio(GOIO_EINVAL, goio_cache_init(&c, &ops));
+    ops = uc_ops;
+    ops.destroy = NULL;
+    assert_goio(GOIO_EINVAL, goio_cache_init(&c, &ops));
+    ops = uc_ops;
+    assert_ok(goio_cache_init(&c, &ops));
+    goio_cache_deinit(&c);
+    goio_cache_deinit(NULL);
+    goio_cache_count_fetch(NULL, 0);
+}
+
+static void keys_are_validated(void **state)
+{
+    (void)state;
+    char long_key[GOIO_CACHE_MAX_KEY + 2];
+    memset(long_key, 'a', sizeof long_key);
+    long_key[GOIO_CACHE_MAX_KEY + 1] = '\0';
+    assert_false(goio_cache_key_valid(NULL));
+    assert_false(goio_cache_key_valid(""));
+    assert_false(goio_cache_key_valid(long_key));
+    long_key[GOIO_CACHE_MAX_KEY] = '\0';
+    assert_true(goio_cache_key_valid(long_key));
+    assert_true(goio_cache_key_valid("k"));
+}
+
+/* Every call with every invalid argument: GOIO_EINVAL, nothing stored. */
+static void every_invalid_input(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(1 << 20, 0, 0);
+    char long_key[GOIO_CACHE_MAX_KEY + 2];
+    memset(long_key, 'a', sizeof long_key);
+    long_key[GOIO_CACHE_MAX_KEY + 1] = '\0';
+    const char *bad_keys[] = {NULL, "", long_key};
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit = true, stale = true;
+    int calls = 0;
+    int64_t i64 = 5;
+    for (size_t i = 0; i < 3; i++) {
+        const char *k = bad_keys[i];
+        assert_goio(GOIO_EINVAL, goio_cache_set(c, k, "v", 1, HOUR));
+        assert_goio(GOIO_EINVAL, goio_cache_get(c, k, &b, &hit));
+        assert_false(hit);
+        assert_goio(GOIO_EINVAL, goio_cache_del(c, k));
+        assert_goio(GOIO_EINVAL, goio_cache_get_stale(c, k, &b, &hit, &stale));
+        assert_goio(GOIO_EINVAL, goio_cache_get_or_set(c, k, HOUR, fetch_hello,
+                                                       &calls, NULL, &b, NULL));
+        assert_goio(GOIO_EINVAL,
+                    goio_cache_set_typed(c, k, &goio_type_int64, &i64, HOUR));
+        assert_goio(GOIO_EINVAL,
+                    goio_cache_get_typed(c, k, &goio_type_int64, &i64, &hit));
+    }
+    /* NULL cache, outputs, value, fetch. */
+    assert_goio(GOIO_EINVAL, goio_cache_set(NULL, "k", "v", 1, HOUR));
+    assert_goio(GOIO_EINVAL, goio_cache_set(c, "k", NULL, 1, HOUR));
+    assert_goio(GOIO_EINVAL, goio_cache_get(NULL, "k", &b, &hit));
+    assert_goio(GOIO_EINVAL, goio_cache_get(c, "k", NULL, &hit));
+    assert_goio(GOIO_EINVAL, goio_cache_get(c, "k", &b, NULL));
+    assert_goio(GOIO_EINVAL, goio_cache_del(NULL, "k"));
+    assert_goio(GOIO_EINVAL, goio_cache_get_stale(NULL, "k", &b, &hit, &stale));
+    assert_goio(GOIO_EINVAL, goio_cache_get_stale(c, "k", NULL, &hit, &stale));
+    assert_goio(GOIO_EINVAL, goio_cache_get_stale(c, "k", &b, NULL, &stale));
+    assert_goio(GOIO_EINVAL, goio_cache_get_stale(c, "k", &b, &hit, NULL));
+    assert_goio(GOIO_EINVAL, goio_cache_get_or_set(NULL, "k", HOUR, fetch_hello,
+                                                   &calls, NULL, &b, NULL));
+    assert_goio(GOIO_EINVAL, goio_cache_get_or_set(c, "k", HOUR, NULL, &calls,
+                                                   NULL, &b, NULL));
+    assert_goio(GOIO_EINVAL, goio_cache_get_or_set(c, "k", HOUR, fetch_hello,
+                                                   &calls, NULL, NULL, NULL));
+    goio_cache_stats st;
+    assert_goio(GOIO_EINVAL, goio_cache_stats_get(NULL, &st));
+    assert_goio(GOIO_EINVAL, goio_cache_stats_get(c, NULL));
+    assert_goio(GOIO_EINVAL, goio_cache_clear(NULL));
+    assert_int_equal(calls, 0);
+    assert_ok(goio_cache_stats_get(c, &st));
+    assert_int_equal(st.entries, 0);
+    assert_int_equal(st.sets, 0);
+    assert_null(b.data);
+    goio_cache_free(c);
+}
+
+/* ---- typed ---- */
+
+struct point {
+    int32_t x, y;
+};
+struct other {
+    double d;
+    int32_t z;
+};
+static GOIO_TYPE_POD(point_type, struct point);
+static GOIO_TYPE_POD(other_type, struct other);
+
+static void typed_round_trips_and_interoperates(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(1 << 20, 0, 0);
+    int64_t n = -42, n2 = 0;
+    bool hit = false;
+    assert_ok(goio_cache_set_typed(c, "n", &goio_type_int64, &n, HOUR));
+    assert_ok(goio_cache_get_typed(c, "n", &goio_type_int64, &n2, &hit));
+    assert_true(hit);
+    assert_int_equal(n2, -42);
+    /* Values stay the encoding: the bytes are the decimal. */
+    assert_cached(c, "n", "-42");
+    char *s = NULL;
+    assert_ok(goio_cache_get_typed(c, "n", &goio_type_string, &s, &hit));
+    assert_string_equal(s, "-42");
+    goio_type_destroy(&goio_type_string, &s);
+    struct point p = {3, -4}, q = {0, 0};
+    assert_ok(goio_cache_set_typed(c, "p", &point_type, &p, HOUR));
+    assert_ok(goio_cache_get_typed(c, "p", &point_type, &q, &hit));
+    assert_true(hit && q.x == 3 && q.y == -4);
+    /* A miss leaves the variable alone. */
+    n2 = 7;
+    assert_ok(goio_cache_get_typed(c, "none", &goio_type_int64, &n2, &hit));
+    assert_false(hit);
+    assert_int_equal(n2, 7);
+    goio_cache_free(c);
+}
+
+static void typed_mismatch_is_etype(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(1 << 20, 0, 0);
+    char *text = "not a number";
+    assert_ok(goio_cache_set_typed(c, "s", &goio_type_string, &text, HOUR));
+    int64_t n = 99;
+    bool hit = true;
+    assert_goio(GOIO_ETYPE,
+                goio_cache_get_typed(c, "s", &goio_type_int64, &n, &hit));
+    assert_false(hit);
+    assert_int_equal(n, 99);
+    struct point p = {1, 2};
+    struct other o = {2.5, 0};
+    assert_ok(goio_cache_set_typed(c, "p", &point_type, &p, HOUR));
+    assert_goio(GOIO_ETYPE,
+                goio_cache_get_typed(c, "p", &other_type, &o, &hit));
+    assert_true(o.d == 2.5);
+    bool flag = true;
+    assert_goio(GOIO_ETYPE,
+                goio_cache_get_typed(c, "p", &goio_type_bool, &flag, &hit));
+    assert_true(flag);
+    /* Invalid descriptors and NULLs. */
+    goio_type broken = {"broken", 8, NULL, NULL, NULL, NULL, NULL};
+    assert_goio(GOIO_EINVAL, goio_cache_get_typed(c, "p", &broken, &n, &hit));
+    assert_goio(GOIO_EINVAL, goio_cache_get_typed(c, "p", NULL, &n, &hit));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_get_typed(c, "p", &goio_type_int64, NULL, &hit));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_get_typed(c, "p", &goio_type_int64, &n, NULL));
+    assert_goio(GOIO_EINVAL, goio_cache_set_typed(c, "p", &broken, &n, HOUR));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_set_typed(c, "p", &goio_type_int64, NULL, HOUR));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_set_typed(NULL, "p", &goio_type_int64, &n, HOUR));
+    goio_cache_free(c);
+}
+
+static int fetch_answer(goio_ctx *ctx, const char *key, void *arg, void *value)
+{
+    (void)ctx;
+    (void)key;
+    int *calls = arg;
+    (*calls)++;
+    *(int64_t *)value = 42;
+    return 0;
+}
+
+static int fetch_typed_fails(goio_ctx *ctx, const char *key, void *arg,
+                             void *value)
+{
+    (void)ctx;
+    (void)key;
+    (void)arg;
+    *(char **)value = goio_strdup("half-built"); /* destroyed by goio */
+    return GOIO_ENOENT;
+}
+
+static void typed_get_or_set(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(1 << 20, 0, 0);
+    int calls = 0;
+    int64_t v = 0;
+    goio_cache_source src;
+    assert_ok(goio_cache_get_or_set_typed(
+        c, "a", HOUR, &goio_type_int64, fetch_answer, &calls, NULL, &v, &src));
+    assert_int_equal(v, 42);
+    assert_int_equal(src, GOIO_CACHE_FETCHED);
+    v = 0;
+    assert_ok(goio_cache_get_or_set_typed(
+        c, "a", HOUR, &goio_type_int64, fetch_answer, &calls, NULL, &v, &src));
+    assert_int_equal(v, 42);
+    assert_int_equal(src, GOIO_CACHE_HIT);
+    assert_int_equal(calls, 1);
+    /* The stored value does not decode as a POD struct. */
+    struct point p = {5, 5};
+    assert_goio(GOIO_ETYPE, goio_cache_get_or_set_typed(
+                                c, "a", HOUR, &point_type, fetch_answer, &calls,
+                                NULL, &p, NULL));
+    assert_int_equal(p.x, 5);
+    /* A failing typed fetch: its code, nothing stored, dst untouched. */
+    char *s = NULL;
+    assert_goio(GOIO_ENOENT, goio_cache_get_or_set_typed(
+                                 c, "b", HOUR, &goio_type_string,
+                                 fetch_typed_fails, NULL, NULL, &s, NULL));
+    assert_null(s);
+    assert_missing(c, "b");
+    assert_goio(GOIO_EINVAL,
+                goio_cache_get_or_set_typed(c, "b", HOUR, &goio_type_string,
+                                            NULL, NULL, NULL, &s, NULL));
+    goio_cache_free(c);
+}
+
+/* ---- envelope ---- */
+
+static void envelope_format(void **state)
+{
+    (void)state;
+    goio_buf b = GOIO_BUF_INIT;
+    assert_ok(goio_cache_envelope_encode(&b, 0x0102030405060708LL, "val", 3));
+    const uint8_t expect[] = {0xE7, 0x01, 8, 7,   6,   5,  4,
+                              3,    2,    1, 'v', 'a', 'l'};
+    assert_int_equal(b.len, sizeof expect);
+    assert_memory_equal(b.data, expect, sizeof expect);
+    int64_t until;
+    const uint8_t *v;
+    size_t len;
+    assert_ok(goio_cache_envelope_decode(b.data, b.len, &until, &v, &len));
+    assert_true(until == 0x0102030405060708LL);
+    assert_int_equal(len, 3);
+    assert_memory_equal(v, "val", 3);
+    /* Negative instants survive; an empty value is fine. */
+    goio_buf_clear(&b);
+    assert_ok(goio_cache_envelope_encode(&b, -5, NULL, 0));
+    assert_ok(goio_cache_envelope_decode(b.data, b.len, &until, &v, &len));
+    assert_true(until == -5 && len == 0);
+    /* Anything else is GOIO_EBADMSG. */
+    b.data[0] = 0xE6;
+    assert_goio(GOIO_EBADMSG,
+                goio_cache_envelope_decode(b.data, b.len, &until, &v, &len));
+    b.data[0] = 0xE7;
+    b.data[1] = 0x02;
+    assert_goio(GOIO_EBADMSG,
+                goio_cache_envelope_decode(b.data, b.len, &until, &v, &len));
+    b.data[1] = 0x01;
+    assert_goio(GOIO_EBADMSG,
+                goio_cache_envelope_decode(b.data, 9, &until, &v, &len));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_envelope_decode(NULL, 3, &until, &v, &len));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_envelope_decode(b.data, b.len, NULL, &v, &len));
+    assert_goio(GOIO_EINVAL, goio_cache_envelope_encode(NULL, 0, "x", 1));
+    assert_goio(GOIO_EINVAL, goio_cache_envelope_encode(&b, 0, NULL, 1));
+    goio_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(user_cache_gets_the_defaults),
+        cmocka_unit_test(init_checks_required_ops),
+        cmocka_unit_test(keys_are_validated),
+        cmocka_unit_test(every_invalid_input),
+        cmocka_unit_test(typed_round_trips_and_interoperates),
+        cmocka_unit_test(typed_mismatch_is_etype),
+        cmocka_unit_test(typed_get_or_set),
+        cmocka_unit_test(envelope_format),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,472 @@
+/*
+ * The memory cache: bounds, TTL, background reclaim, eviction policy,
+ * concurrency, configuration and allocation failures.
+ */
+#include "cache_test.h"
+#include "test_util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define HOUR (3600 * 1000)
+
+static goio_cache_stats stats_of(goio_cache *c)
+{
+    goio_cache_stats st;
+    assert_ok(goio_cache_stats_get(c, &st));
+    return st;
+}
+
+static void set_get_del_and_stats(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(1 << 20, 0, 1000);
+    assert_true(goio_cache_is_memory(c));
+    assert_missing(c, "a");
+    assert_ok(goio_cache_set(c, "a", "one", 3, HOUR));
+    assert_cached(c, "a", "one");
+    assert_ok(goio_cache_set(c, "a", "uno!", 4, HOUR)); /* replace */
+    assert_cached(c, "a", "uno!");
+    assert_ok(goio_cache_set(c, "empty", NULL, 0, HOUR));
+    assert_cached(c, "empty", "");
+    assert_ok(goio_cache_del(c, "a"));
+    assert_missing(c, "a");
+    assert_ok(goio_cache_del(c, "never-there"));
+    goio_cache_stats st = stats_of(c);
+    assert_int_equal(st.hits, 3);
+    assert_int_equal(st.misses, 2);
+    assert_int_equal(st.sets, 3);
+    assert_int_equal(st.deletes, 2);
+    assert_int_equal(st.entries, 1);
+    assert_int_equal(st.bytes, 5 + GOIO_CACHE_ENTRY_OVERHEAD);
+    assert_int_equal(st.evictions + st.expirations, 0);
+    assert_int_equal(st.fetches + st.fetch_errors + st.stale_served, 0);
+    /* No stale view in a memory cache. */
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit = true, stale = true;
+    assert_goio(GOIO_ENOTSUP,
+                goio_cache_get_stale(c, "empty", &b, &hit, &stale));
+    assert_false(hit);
+    goio_cache_free(c);
+}
+
+static void binary_values_and_long_keys(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(1 << 20, 0, 0);
+    const uint8_t bin[] = {0, 1, 0xff, 0, 7};
+    assert_ok(goio_cache_set(c, "bin", bin, sizeof bin, HOUR));
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    assert_ok(goio_cache_get(c, "bin", &b, &hit));
+    assert_true(hit);
+    assert_int_equal(b.len, sizeof bin);
+    assert_memory_equal(b.data, bin, sizeof bin);
+    /* The longest key works; one byte more is refused, nothing stored. */
+    char key[GOIO_CACHE_MAX_KEY + 2];
+    memset(key, 'k', sizeof key);
+    key[GOIO_CACHE_MAX_KEY] = '\0';
+    assert_ok(goio_cache_set(c, key, "v", 1, HOUR));
+    assert_cached(c, key, "v");
+    key[GOIO_CACHE_MAX_KEY] = 'k';
+    key[GOIO_CACHE_MAX_KEY + 1] = '\0';
+    assert_goio(GOIO_EINVAL, goio_cache_set(c, key, "v", 1, HOUR));
+    assert_goio(GOIO_EINVAL, goio_cache_get(c, key, &b, &hit));
+    assert_int_equal(stats_of(c).entries, 2);
+    goio_buf_free(&b);
+    goio_cache_free(c);
+}
+
+static void ttl_zero_or_negative_is_expired_at_once(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(1 << 20, 0, 0);
+    assert_ok(goio_cache_set(c, "k", "old", 3, HOUR));
+    assert_ok(goio_cache_set(c, "k", "new", 3, 0));
+    assert_missing(c, "k");
+    assert_ok(goio_cache_set(c, "n", "x", 1, -5));
+    assert_missing(c, "n");
+    assert_int_equal(stats_of(c).entries, 0);
+    assert_int_equal(stats_of(c).sets, 3);
+    goio_cache_free(c);
+}
+
+static void expired_entries_are_never_returned(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(1 << 20, 0, 0);
+    assert_ok(goio_cache_set(c, "short", "s", 1, 30));
+    assert_ok(goio_cache_set(c, "long", "l", 1, HOUR));
+    assert_cached(c, "short", "s");
+    int64_t start = goio_now_mono_ms();
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit = true;
+    while (hit) {
+        assert_ok(goio_cache_get(c, "short", &b, &hit));
+        assert_true(goio_now_mono_ms() - start < 5000);
+    }
+    /* It expired no earlier than its TTL (the coarse clock is a few ms
+     * coarse: allow that much). */
+    assert_true(goio_now_mono_ms() - start >= 30 - 10);
+    assert_missing(c, "short");
+    assert_cached(c, "long", "l");
+    goio_cache_stats st = stats_of(c);
+    assert_int_equal(st.expirations, 1); /* removed by the get */
+    assert_int_equal(st.entries, 1);
+    goio_buf_free(&b);
+    goio_cache_free(c);
+}
+
+static void expiry_is_reclaimed_without_reads(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(64 << 20, 0, 10);
+    char key[32];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(key, sizeof key, "gone:%d", i);
+        assert_ok(goio_cache_set(c, key, "payload", 7, 20));
+    }
+    uint64_t kept_bytes = 0;
+    for (int i = 0; i < 100; i++) {
+        int n = snprintf(key, sizeof key, "stays:%d", i);
+        assert_ok(goio_cache_set(c, key, "payload", 7, HOUR));
+        kept_bytes += (uint64_t)n + 7 + GOIO_CACHE_ENTRY_OVERHEAD;
+    }
+    assert_true(GOIO_WAIT_UNTIL(stats_of(c).entries == 100, 5000));
+    goio_cache_stats st = stats_of(c);
+    assert_int_equal(st.expirations, 20000);
+    assert_int_equal(st.bytes, kept_bytes);
+    assert_int_equal(st.hits + st.misses, 0); /* nobody read */
+    goio_cache_free(c);
+}
+
+static void reclaim_can_run_on_demand(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(1 << 20, 0, 0); /* no thread */
+    assert_ok(goio_cache_set(c, "a", "1", 1, 1));
+    assert_ok(goio_cache_set(c, "b", "2", 1, HOUR));
+    int64_t removed = 0, until = goio_now_mono_ms() + 5000;
+    while (!removed && goio_now_mono_ms() < until) {
+        removed = goio_cache_memory_reclaim(c);
+        if (!removed)
+            goio_test_sleep_ms(2);
+    }
+    assert_int_equal(removed, 1);
+    assert_int_equal(stats_of(c).entries, 1);
+    assert_goio(GOIO_EINVAL, (int)goio_cache_memory_reclaim(NULL));
+    goio_cache_free(c);
+}
+
+/* A random workload with random value sizes never passes the byte bound,
+ * and the bytes stat always matches what the entries are charged. */
+static void byte_bound_holds_under_random_workload(void **state)
+{
+    (void)state;
+    const size_t max = 256 * 1024;
+    goio_cache *c = memory_cache(max, 0, 5);
+    static uint8_t value[20000];
+    memset(value, 'x', sizeof value);
+    uint64_t rng = 12345;
+    char key[32];
+    for (int i = 0; i < 60000; i++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        unsigned r = (unsigned)(rng >> 33);
+        snprintf(key, sizeof key, "k%u", (r >> 12) % 3000);
+        switch (r % 10) {
+        case 0:
+            assert_ok(goio_cache_del(c, key));
+            break;
+        case 1:
+        case 2:
+        case 3: {
+            goio_buf b = GOIO_BUF_INIT;
+            bool hit;
+            assert_ok(goio_cache_get(c, key, &b, &hit));
+            goio_buf_free(&b);
+            break;
+        }
+        default: {
+            /* Mostly small values, sometimes large ones. */
+            size_t len = r % 7 ? (r >> 8) % 300 : (r >> 8) % sizeof value;
+            int64_t ttl = r % 5 ? HOUR : 1 + (r >> 4) % 20;
+            assert_ok(goio_cache_set(c, key, value, len, ttl));
+        }
+        }
+        goio_cache_stats st = stats_of(c);
+        if (st.bytes > max)
+            fail_msg("after op %d: %llu bytes > bound %zu", i,
+                     (unsigned long long)st.bytes, max);
+    }
+    goio_cache_stats st = stats_of(c);
+    assert_true(st.evictions > 0);
+    assert_true(st.entries > 0);
+    /* A value bigger than the whole bound is refused, nothing kept. */
+    assert_ok(goio_cache_set(c, "big", "small", 5, HOUR));
+    static uint8_t huge[300 * 1024];
+    assert_goio(GOIO_E2BIG, goio_cache_set(c, "big", huge, sizeof huge, HOUR));
+    assert_missing(c, "big");
+    goio_cache_free(c);
+}
+
+static void entry_bound_holds(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(64 << 20, 100, 0);
+    char key[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        assert_ok(goio_cache_set(c, key, "v", 1, HOUR));
+        assert_true(stats_of(c).entries <= 100);
+    }
+    goio_cache_stats st = stats_of(c);
+    assert_int_equal(st.entries, 100);
+    assert_int_equal(st.evictions, 900);
+    goio_cache_free(c);
+}
+
+/* W-TinyLFU keeps a frequently used set through a one-off scan many times
+ * the cache's size, where LRU would lose all of it. */
+static void frequent_keys_survive_a_scan(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(64 << 20, 200, 0);
+    char key[32];
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < 100; i++) {
+            snprintf(key, sizeof key, "hot%d", i);
+            assert_ok(goio_cache_get(c, key, &b, &hit));
+            if (!hit)
+                assert_ok(goio_cache_set(c, key, "h", 1, HOUR));
+        }
+    }
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "scan%d", i);
+        assert_ok(goio_cache_get(c, key, &b, &hit));
+        assert_false(hit);
+        assert_ok(goio_cache_set(c, key, "s", 1, HOUR));
+    }
+    int kept = 0;
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof key, "hot%d", i);
+        assert_ok(goio_cache_get(c, key, &b, &hit));
+        kept += hit;
+    }
+    assert_true(kept >= 95);
+    goio_buf_free(&b);
+    goio_cache_free(c);
+}
+
+static void clear_drops_everything(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(1 << 20, 0, 0);
+    char key[32];
+    for (int i = 0; i < 500; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        assert_ok(goio_cache_set(c, key, "v", 1, HOUR));
+    }
+    assert_ok(goio_cache_clear(c));
+    goio_cache_stats st = stats_of(c);
+    assert_int_equal(st.entries, 0);
+    assert_int_equal(st.bytes, 0);
+    assert_missing(c, "k1");
+    assert_ok(goio_cache_set(c, "k1", "again", 5, HOUR));
+    assert_cached(c, "k1", "again");
+    goio_cache_free(c);
+}
+
+static void config_is_validated(void **state)
+{
+    (void)state;
+    goio_cache *c = (goio_cache *)1;
+    goio_cache_memory_config cfg;
+    goio_cache_memory_config_init(&cfg);
+    assert_int_equal(cfg.max_bytes, 64 << 20);
+    assert_int_equal(cfg.max_entries, 0);
+    assert_int_equal(cfg.reclaim_interval_ms, 1000);
+    assert_goio(GOIO_EINVAL, goio_cache_memory_new(&cfg, NULL));
+    cfg.max_bytes = 0;
+    assert_goio(GOIO_EINVAL, goio_cache_memory_new(&cfg, &c));
+    assert_null(c);
+    goio_cache_memory_config_init(&cfg);
+    cfg.shards = 3;
+    assert_goio(GOIO_EINVAL, goio_cache_memory_new(&cfg, &c));
+    cfg.shards = 8192;
+    assert_goio(GOIO_EINVAL, goio_cache_memory_new(&cfg, &c));
+    cfg.shards = 1;
+    cfg.reclaim_interval_ms = -1;
+    assert_goio(GOIO_EINVAL, goio_cache_memory_new(&cfg, &c));
+    cfg.reclaim_interval_ms = 0;
+    assert_ok(goio_cache_memory_new(&cfg, &c));
+    assert_ok(goio_cache_set(c, "one-shard", "ok", 2, HOUR));
+    assert_cached(c, "one-shard", "ok");
+    goio_cache_free(c);
+    assert_ok(goio_cache_memory_new(NULL, &c)); /* defaults */
+    goio_cache_free(c);
+    goio_cache_free(NULL);
+    goio_cache_memory_config_init(NULL);
+    assert_false(goio_cache_is_memory(NULL));
+}
+
+/* free() wakes the reclaim thread at once, whatever its interval. */
+static void free_is_prompt(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(1 << 20, 0, 3600 * 1000);
+    int64_t start = goio_now_mono_ms();
+    goio_cache_free(c);
+    assert_true(goio_now_mono_ms() - start < 1000);
+}
+
+/* ---- concurrency ---- */
+
+typedef struct worker {
+    goio_cache *c;
+    int id;
+    long ops;
+} worker;
+
+static void *mixed_worker(void *p)
+{
+    worker *w = p;
+    goio_buf b = GOIO_BUF_INIT;
+    char key[32], value[64];
+    uint64_t rng = (uint64_t)w->id * 7919 + 1;
+    for (long i = 0; i < w->ops; i++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        unsigned r = (unsigned)(rng >> 33);
+        snprintf(key, sizeof key, "k%u", (r >> 8) % 512);
+        bool hit;
+        if (r % 8 == 0) {
+            int n = snprintf(value, sizeof value, "%s=%u", key, r % 1000);
+            assert_ok(
+                goio_cache_set(w->c, key, value, (size_t)n, r % 16 ? HOUR : 1));
+        } else if (r % 29 == 0) {
+            assert_ok(goio_cache_del(w->c, key));
+        } else {
+            assert_ok(goio_cache_get(w->c, key, &b, &hit));
+            /* A hit is always a value written for this very key. */
+            if (hit) {
+                size_t kl = strlen(key);
+                assert_true(b.len > kl && !memcmp(b.data, key, kl) &&
+                            b.data[kl] == '=');
+            }
+        }
+        if (i % 5000 == 0 && w->id == 0)
+            goio_cache_memory_reclaim(w->c);
+    }
+    goio_buf_free(&b);
+    return NULL;
+}
+
+static void concurrent_readers_and_writers(void **state)
+{
+    (void)state;
+    /* A small bound so eviction runs all the time too. */
+    goio_cache *c = memory_cache(16 * 1024, 0, 1);
+    enum { N = 4 };
+    pthread_t th[N];
+    worker w[N];
+    for (int i = 0; i < N; i++) {
+        w[i] = (worker){c, i, 40000};
+        assert_int_equal(pthread_create(&th[i], NULL, mixed_worker, &w[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    goio_cache_stats st = stats_of(c);
+    assert_true(st.bytes <= 16 * 1024);
+    assert_true(st.hits > 0 && st.evictions > 0);
+    goio_cache_free(c);
+}
+
+/* ---- allocation failures ---- */
+
+typedef struct torture {
+    goio_cache *c;
+} torture;
+
+static int op_new(void *arg)
+{
+    torture *t = arg;
+    goio_cache_memory_config cfg;
+    goio_cache_memory_config_init(&cfg);
+    cfg.reclaim_interval_ms = 0;
+    return goio_cache_memory_new(&cfg, &t->c);
+}
+
+static void cleanup_free(void *arg)
+{
+    torture *t = arg;
+    goio_cache_free(t->c);
+    t->c = NULL;
+}
+
+static int op_fill(void *arg)
+{
+    /* Enough sets that the shard tables grow on the way. */
+    torture *t = arg;
+    char key[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        int rc = goio_cache_set(t->c, key, "value", 5, HOUR);
+        if (rc)
+            return rc;
+    }
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    int rc = goio_cache_get(t->c, "key7", &b, &hit);
+    goio_buf_free(&b);
+    return rc;
+}
+
+static void cleanup_clear(void *arg)
+{
+    goio_cache_clear(((torture *)arg)->c);
+}
+
+static void allocation_failures(void **state)
+{
+    (void)state;
+    torture t = {0};
+    goio_test_alloc_torture(op_new, cleanup_free, &t);
+    goio_cache_memory_config cfg;
+    goio_cache_memory_config_init(&cfg);
+    cfg.reclaim_interval_ms = 0;
+    assert_ok(goio_cache_memory_new(&cfg, &t.c));
+    goio_test_alloc_torture(op_fill, cleanup_clear, &t);
+    /* A get whose buffer cannot grow fails cleanly, buffer untouched. */
+    assert_ok(goio_cache_set(t.c, "k", "0123456789", 10, HOUR));
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit = true;
+    goio_test_alloc_fail_at(1);
+    assert_goio(GOIO_ENOMEM, goio_cache_get(t.c, "k", &b, &hit));
+    goio_test_alloc_fail_at(0);
+    assert_false(hit);
+    assert_null(b.data);
+    goio_cache_free(t.c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(set_get_del_and_stats),
+        cmocka_unit_test(binary_values_and_long_keys),
+        cmocka_unit_test(ttl_zero_or_negative_is_expired_at_once),
+        cmocka_unit_test(expired_entries_are_never_returned),
+        cmocka_unit_test(expiry_is_reclaimed_without_reads),
+        cmocka_unit_test(reclaim_can_run_on_demand),
+        cmocka_unit_test(byte_bound_holds_under_random_workload),
+        cmocka_unit_test(entry_bound_holds),
+        cmocka_unit_test(frequent_keys_survive_a_scan),
+        cmocka_unit_test(clear_drops_everything),
+        cmocka_unit_test(config_is_validated),
+        cmocka_unit_test(free_is_prompt),
+        cmocka_unit_test(concurrent_readers_and_writers),
+        cmocka_unit_test(allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
