@@ -22,6 +22,10 @@
  * unseen. When the first caller's ctx is NULL the flight can never be
  * cancelled, and fn receives a NULL ctx (every goio call accepts one).
  *
+ * A caller's deadline is read when it joins: moving it afterwards
+ * (goio_ctx_set_deadline) changes when that caller gives up, not the
+ * shared ctx's deadline.
+ *
  * Outcomes. When fn returns, each caller still waiting gets fn's code and
  * a reference to the result, except a caller whose own ctx is done by then,
  * which gets its ctx's error instead (so does the first caller). A finished
@@ -139,7 +143,9 @@ typedef void (*goio_sharedflight_cb)(int status,
 
 /*
  * Like goio_sharedflight_do, but never blocks: a new flight's fn runs on
- * one of the group's worker threads (at most cfg.max_workers at once) and
+ * one of the group's worker threads (at most cfg.max_workers at once; an
+ * async fn that blocks until another async flight of the group finishes
+ * can therefore wait forever when every worker does the same) and
  * `cb` is called when the caller's outcome is known. The caller gives up
  * when ctx is cancelled or its deadline passes (the callback then comes
  * at once with the error). Sync and async callers of a key share flights.

@@ -235,6 +235,36 @@ static void cancel_and_deadline_call_back_at_once(void **state)
     sf_work_destroy(&w);
 }
 
+/* The caller's deadline moved later after the call: the group checks its
+ * ctx again instead of giving up early. */
+static void moved_deadline_is_followed(void **state)
+{
+    (void)state;
+    goio_sharedflight *g;
+    assert_ok(goio_sharedflight_new(&g));
+    sf_work w;
+    sf_work_init(&w);
+    w.gated = true;
+    probe *p = probe_new();
+    assert_ok(start(g, "k", NULL, &w, p, 0));
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&w.running), 10000));
+    int64_t begin = goio_now_mono_ms();
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_with_deadline(NULL, begin + 100, &ctx));
+    assert_ok(start(g, "k", ctx, &w, p, 1));
+    assert_ok(goio_ctx_set_deadline(ctx, begin + 400));
+    assert_true(probe_wait(p, 1));
+    assert_goio(GOIO_ETIMEDOUT, p->status[1]);
+    assert_true(goio_now_mono_ms() >= begin + 400);
+    sf_work_open(&w);
+    assert_true(probe_wait(p, 2));
+    assert_ok(p->status[0]);
+    goio_ctx_unref(ctx);
+    goio_sharedflight_free(g);
+    probe_free(p);
+    sf_work_destroy(&w);
+}
+
 static void all_async_callers_give_up_cancels_fn(void **state)
 {
     (void)state;
@@ -480,6 +510,7 @@ int main(void)
         cmocka_unit_test(callback_runs_on_group_thread),
         cmocka_unit_test(sync_and_async_callers_share_flights),
         cmocka_unit_test(cancel_and_deadline_call_back_at_once),
+        cmocka_unit_test(moved_deadline_is_followed),
         cmocka_unit_test(all_async_callers_give_up_cancels_fn),
         cmocka_unit_test(thousand_async_callers_one_execution),
         cmocka_unit_test(workers_are_bounded),
