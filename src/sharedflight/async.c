@@ -176,6 +176,19 @@ static void record_free(sf_async *a)
     goio_free(a);
 }
 
+/* A transient hold, unless the record is already on its way out (its
+ * last hold is gone and record_free is waiting for the pool lock). */
+static bool record_try_hold(sf_async *a)
+{
+    int holds = atomic_load_explicit(&a->holds, memory_order_relaxed);
+    while (holds > 0)
+        if (atomic_compare_exchange_weak_explicit(&a->holds, &holds, holds + 1,
+                                                  memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return true;
+    return false;
+}
+
 static void record_drop(sf_async *a)
 {
     if (atomic_fetch_sub_explicit(&a->holds, 1, memory_order_acq_rel) == 1)
@@ -372,7 +385,8 @@ static sf_async *take_due(sf_pool *p)
     while (p->heap_len && p->heap[0]->timer_at <= now) {
         sf_async *a = p->heap[0];
         heap_remove(p, a);
-        atomic_fetch_add_explicit(&a->holds, 1, memory_order_relaxed);
+        if (!record_try_hold(a))
+            continue; /* being freed: its outcome is long decided */
         a->tnext = due;
         due = a;
     }
@@ -518,7 +532,8 @@ void goio__sharedflight_pool_free(sf_pool *p)
     p->qlen = 0;
     sf_async *waiting = NULL;
     for (sf_async *a = p->records; a; a = a->next) {
-        atomic_fetch_add_explicit(&a->holds, 1, memory_order_relaxed);
+        if (!record_try_hold(a))
+            continue;
         a->tnext = waiting;
         waiting = a;
     }

@@ -203,6 +203,30 @@ static int flight_new(goio_sharedflight *g, uint64_t hash, const char *key,
     return 0;
 }
 
+/* Makes and registers a new flight for the caller that will start it. */
+static int flight_start(goio_sharedflight *g, sf_shard *s, uint64_t hash,
+                        const char *key, size_t len, const sf_caller *c,
+                        goio_sharedflight_fn fn, void *arg,
+                        goio_sharedflight_destroy_fn destroy, bool with_ctx,
+                        sf_flight **out)
+{
+    sf_flight *f;
+    int rc = flight_new(g, hash, key, len, c, with_ctx, &f);
+    if (rc)
+        return rc;
+    f->fn = fn;
+    f->arg = arg;
+    f->destroy = destroy;
+    if (!c->async) { /* a worker records itself when it starts */
+        f->runner = pthread_self();
+        f->has_runner = true;
+    }
+    goio__sharedflight_insert(s, f);
+    bump_size(&s->running, 1);
+    *out = f;
+    return 0;
+}
+
 int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
                             sf_caller *c, goio_sharedflight_fn fn, void *arg,
                             goio_sharedflight_destroy_fn destroy, bool with_ctx,
@@ -210,6 +234,7 @@ int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
 {
     uint64_t hash = goio__sharedflight_hash(key, len);
     sf_shard *s = &g->shards[goio__sharedflight_shard_of(hash)].s;
+    int rc = 0;
     *started = false;
     sf_lock_acquire(&s->lock);
     sf_flight *f = goio__sharedflight_find(s, hash, key, len);
@@ -220,31 +245,15 @@ int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
         f = NULL;
     }
     if (f && !c->async && f->has_runner &&
-        pthread_equal(f->runner, pthread_self())) {
-        /* fn is waiting for its own flight: that would never end. */
-        sf_lock_release(&s->lock);
-        return GOIO_EBUSY;
-    }
-    if (!f) {
-        int rc = flight_new(g, hash, key, len, c, with_ctx, &f);
-        if (rc) {
-            sf_lock_release(&s->lock);
-            return rc;
-        }
-        f->fn = fn;
-        f->arg = arg;
-        f->destroy = destroy;
-        if (!c->async) {
-            f->runner = pthread_self();
-            f->has_runner = true;
-        }
-        goio__sharedflight_insert(s, f);
-        bump_size(&s->running, 1);
+        pthread_equal(f->runner, pthread_self()))
+        rc = GOIO_EBUSY; /* fn waiting for its own flight: never ends */
+    else if (!f && !(rc = flight_start(g, s, hash, key, len, c, fn, arg,
+                                       destroy, with_ctx, &f)))
         *started = true;
-    }
-    caller_add(f, c, *started && !c->async);
+    if (!rc)
+        caller_add(f, c, *started && !c->async);
     sf_lock_release(&s->lock);
-    return 0;
+    return rc;
 }
 
 /* ---- giving up ---- */
