@@ -329,35 +329,26 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Queues a new flight for a worker, starting one if none is free. */
+/* Queues a new flight for a worker, starting one if none is free. Fails
+ * only when no worker exists and none can be started. */
 static int enqueue_flight(sf_pool *p, sf_flight *f)
 {
     int rc = 0;
     pthread_mutex_lock(&p->lock);
-    f->qnext = NULL;
-    if (p->qtail)
-        p->qtail->qnext = f;
-    else
-        p->qhead = f;
-    p->qtail = f;
-    p->qlen++;
-    if (p->idle_workers < p->qlen && p->workers < p->g->cfg.max_workers)
+    if (p->idle_workers <= p->qlen && p->workers < p->g->cfg.max_workers)
         rc = spawn(p, false);
     if (rc && p->workers)
         rc = 0; /* a busy worker will get to it */
-    if (rc) {
-        p->qlen--; /* no worker at all: take it back (it is the tail) */
-        if (p->qhead == f) {
-            p->qhead = p->qtail = NULL;
-        } else {
-            sf_flight *prev = p->qhead;
-            while (prev->qnext != f)
-                prev = prev->qnext;
-            prev->qnext = NULL;
-            p->qtail = prev;
-        }
-    } else if (p->idle_workers) {
-        pthread_cond_signal(&p->work_cond);
+    if (!rc) {
+        f->qnext = NULL;
+        if (p->qtail)
+            p->qtail->qnext = f;
+        else
+            p->qhead = f;
+        p->qtail = f;
+        p->qlen++;
+        if (p->idle_workers)
+            pthread_cond_signal(&p->work_cond);
     }
     pthread_mutex_unlock(&p->lock);
     return rc;
@@ -521,10 +512,11 @@ static int pool_get(goio_sharedflight *g, sf_pool **out)
     return rc;
 }
 
-void goio__sharedflight_pool_free(sf_pool *p)
+/* Closes the pool to new calls and gives every caller still waiting up
+ * with GOIO_ECLOSED, so running flights have their ctx cancelled; queued
+ * flights are published without ever starting. */
+static void pool_close(sf_pool *p)
 {
-    /* Every caller still waiting gives up, so running flights have their
-     * ctx cancelled; queued ones never start. */
     pthread_mutex_lock(&p->lock);
     p->closing = true;
     sf_flight *queued = p->qhead;
@@ -544,13 +536,17 @@ void goio__sharedflight_pool_free(sf_pool *p)
         goio__sharedflight_give_up(&a->caller, GOIO_ECLOSED, true);
         record_drop(a);
     }
-    /* Flights that never got a worker: nobody waits for them now. */
     while (queued) {
         sf_flight *f = queued;
         queued = f->qnext;
         goio__sharedflight_publish(f, GOIO_ECLOSED, NULL, NULL);
         goio__sharedflight_flight_unref(f);
     }
+}
+
+void goio__sharedflight_pool_free(sf_pool *p)
+{
+    pool_close(p);
     pthread_mutex_lock(&p->lock);
     pthread_cond_broadcast(&p->work_cond);
     pthread_cond_broadcast(&p->disp_cond);
