@@ -581,6 +581,66 @@ static void ten_thousand_keys_leave_nothing(void **state)
     goio_sharedflight_free(g);
 }
 
+/* Any non-empty string is a key: every length (the hash reads words and
+ * tails), long keys, UTF-8, keys differing in one byte. While each flight
+ * runs, every other key must still be free to start its own. */
+typedef struct key_list {
+    goio_sharedflight *g;
+    char **keys;
+    int n, at;
+} key_list;
+
+static int nest_keys_fn(goio_ctx *ctx, void *arg, void **value)
+{
+    key_list *l = arg;
+    const char *mine = l->keys[l->at];
+    *value = strdup(mine);
+    if (++l->at < l->n) {
+        /* Still inside this flight: the next key must get its own. */
+        goio_sharedflight_result *r;
+        assert_ok(goio_sharedflight_do(l->g, l->keys[l->at], ctx, nest_keys_fn,
+                                       l, free, &r, NULL));
+        goio_sharedflight_result_release(r);
+    }
+    return 0;
+}
+
+static void any_string_is_a_key(void **state)
+{
+    (void)state;
+    enum { N = 80 };
+    char *keys[N];
+    int n = 0;
+    for (int len = 1; len <= 40; len++) { /* "x", "xx", ... */
+        keys[n] = malloc((size_t)len + 1);
+        memset(keys[n], 'x', (size_t)len);
+        keys[n++][len] = 0;
+    }
+    for (int i = 0; i < 30; i++) { /* differ in the last byte only */
+        keys[n] = strdup("prefix-0123456789-abcdefgh-?");
+        keys[n++][27] = (char)('A' + i);
+    }
+    keys[n] = malloc(8193);
+    memset(keys[n], 'k', 8192);
+    keys[n++][8192] = 0;
+    keys[n++] = strdup("ключ-キー-🔑");
+    keys[n++] = strdup(" ");
+    keys[n++] = strdup("\t\n");
+    goio_sharedflight *g;
+    assert_ok(goio_sharedflight_new(&g));
+    key_list l = {g, keys, n, 0};
+    goio_sharedflight_result *r;
+    assert_ok(goio_sharedflight_do(g, keys[0], NULL, nest_keys_fn, &l, free, &r,
+                                   NULL));
+    assert_int_equal(l.at, n); /* one flight per key, none shared */
+    assert_string_equal(goio_sharedflight_value(r), keys[0]);
+    goio_sharedflight_result_release(r);
+    assert_int_equal(goio_sharedflight_inflight(g), 0);
+    goio_sharedflight_free(g);
+    for (int i = 0; i < n; i++)
+        free(keys[i]);
+}
+
 /* A result outlives the group that made it. */
 static void result_outlives_group(void **state)
 {
@@ -743,6 +803,7 @@ int main(void)
         cmocka_unit_test(late_caller_after_deadlines_gets_fresh_flight),
         cmocka_unit_test(forget_starts_new_flight_and_old_one_keeps_out),
         cmocka_unit_test(ten_thousand_keys_leave_nothing),
+        cmocka_unit_test(any_string_is_a_key),
         cmocka_unit_test(result_outlives_group),
         cmocka_unit_test(done_ctx_returns_at_once),
         cmocka_unit_test(leader_deadline_passes_during_fn),
