@@ -76,6 +76,8 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
     goio_http_request *req = rp->cur;
     if (count_header_bytes(rp, len, 431))
         return -1;
+    if (rp->headers_done)
+        return 0; /* a trailer of a chunked body: counted, not kept */
     if (rp->last != 1) {
         /* A new header: end the URL or the previous value. */
         if (terminate(&req->strs))
@@ -100,6 +102,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     goio_http_request *req = rp->cur;
     if (count_header_bytes(rp, len, 431))
         return -1;
+    if (rp->headers_done)
+        return 0; /* trailer */
     if (rp->last != 2) {
         if (terminate(&req->strs))
             return fail(rp, 503);
@@ -261,6 +265,8 @@ goio__http_feed goio__http_parser_feed(goio__http_parser *rp, const char *data,
         return GOIO__HTTP_FEED_ERROR;
     if (rp->complete)
         return GOIO__HTTP_FEED_REQUEST;
+    if (!len)
+        return GOIO__HTTP_FEED_MORE; /* 0 bytes would mean EOF to the parser */
     size_t n = http_parser_execute(&rp->p, &settings, data, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&rp->p);
     *used = n;
