@@ -211,6 +211,11 @@ GOIO_EXTERN int goio_bufpool_get_stats(goio_bufpool *p,
  *   consumer must not take a prefix for the stream.
  * - Closing secondary early lets main go on unaffected; bytes are no
  *   longer copied and the buffer is freed on main's next read.
+ * - Batching: a secondary waiting for bytes is woken once a quarter of
+ *   the buffer (at most 256 KiB) is filled, when main's read came back
+ *   short of what its caller asked (a slow source: no bytes are held
+ *   back), or at the end; main waiting for room likewise. Fewer wake-ups
+ *   is what keeps Tee near a plain copy's speed.
  * - Back-pressure: when the buffer is full, main's read blocks until
  *   secondary reads (or is closed). Memory never grows past the buffer;
  *   the price is that secondary must be read concurrently, from another

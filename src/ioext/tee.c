@@ -21,6 +21,11 @@ typedef struct tee_state {
     bool ended;   /* main saw end of stream or an error */
     int end_code; /* 0 (EOF) or the error main got */
     bool main_closed, sec_closed;
+    /* Wake-ups are batched: a waiting side is woken once `batch` bytes
+     * (or room for them) are there, not for every chunk; the futex calls
+     * and context switches cost more than the copies. */
+    size_t batch;
+    bool sec_waiting, main_waiting;
 } tee_state;
 
 typedef struct tee_side {
@@ -48,13 +53,18 @@ static bool release_if_done(tee_state *st)
 /*
  * Hands p[0..n) to secondary, waiting for room as long as secondary is
  * open. Stops quietly once secondary is closed: main goes on alone.
+ * `eager`: wake secondary at the end even below the batch size (the read
+ * came back short: the source may be slow, so do not sit on the bytes).
  */
-static void push(tee_state *st, const uint8_t *p, size_t n)
+static void push(tee_state *st, const uint8_t *p, size_t n, bool eager)
 {
     pthread_mutex_lock(&st->mu);
     while (n) {
-        while (st->len == st->cap && !st->sec_closed)
+        while (st->len == st->cap && !st->sec_closed) {
+            st->main_waiting = true;
             pthread_cond_wait(&st->space, &st->mu);
+            st->main_waiting = false;
+        }
         if (st->sec_closed)
             break;
         size_t tail = (st->head + st->len) % st->cap;
@@ -66,7 +76,8 @@ static void push(tee_state *st, const uint8_t *p, size_t n)
         st->len += k;
         p += k;
         n -= k;
-        pthread_cond_signal(&st->data);
+        if (st->sec_waiting && (st->len >= st->batch || (eager && !n)))
+            pthread_cond_signal(&st->data);
     }
     if (st->sec_closed && st->ring) {
         /* Nobody reads the ring any more and only main writes it. */
@@ -92,7 +103,7 @@ static ssize_t main_read(goio_reader *r, void *buf, size_t cap)
     tee_state *st = ((tee_side *)r)->st;
     ssize_t n = goio_read(st->in, buf, cap);
     if (n > 0)
-        push(st, buf, (size_t)n);
+        push(st, buf, (size_t)n, (size_t)n < cap);
     else
         finish(st, (int)n);
     return n;
@@ -118,8 +129,11 @@ static ssize_t sec_read(goio_reader *r, void *buf, size_t cap)
 {
     tee_state *st = ((tee_side *)r)->st;
     pthread_mutex_lock(&st->mu);
-    while (!st->len && !st->ended && !st->main_closed)
+    while (!st->len && !st->ended && !st->main_closed) {
+        st->sec_waiting = true;
         pthread_cond_wait(&st->data, &st->mu);
+        st->sec_waiting = false;
+    }
     ssize_t rc;
     if (st->main_closed && !st->ended) {
         /* The stream was cut short: what is buffered is not all of it,
@@ -135,7 +149,8 @@ static ssize_t sec_read(goio_reader *r, void *buf, size_t cap)
         pthread_mutex_lock(&st->mu);
         st->head = (head + k) % st->cap;
         st->len -= k;
-        pthread_cond_signal(&st->space);
+        if (st->main_waiting && st->cap - st->len >= st->batch)
+            pthread_cond_signal(&st->space);
         rc = (ssize_t)k;
     } else {
         rc = st->end_code; /* drained: EOF (0) or main's error */
@@ -180,6 +195,7 @@ static tee_state *state_new(goio_reader *in, size_t cap)
         return NULL;
     }
     st->cap = cap;
+    st->batch = cap / 4 > 256 * 1024 ? 256 * 1024 : cap / 4 ? cap / 4 : 1;
     st->in = in;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->data, NULL);
