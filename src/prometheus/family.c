@@ -24,11 +24,31 @@ static goio__prom_table *table_new(size_t nslots)
     return t;
 }
 
+/* Equality of n bytes; label values are short, so a libc call would cost
+ * more than the comparison. Reads only a[0..n) and b[0..n). */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y, u, v;
+    if (n >= 8 && n <= 16) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + n - 8, 8);
+        memcpy(&v, b + n - 8, 8);
+        return x == y && u == v;
+    }
+    if (n > 16)
+        return !memcmp(a, b, n);
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 static bool same_values(const goio__prom_child *c, const char *const *vals,
                         const uint32_t *lens, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (c->lens[i] != lens[i] || memcmp(c->vals[i], vals[i], lens[i]))
+        if (c->lens[i] != lens[i] || !same_bytes(c->vals[i], vals[i], lens[i]))
             return false;
     return true;
 }

@@ -90,53 +90,67 @@ bool goio__prom_valid_utf8(const char *str, size_t len)
 /* ---- hashing
  * ----------------------------------------------------------------- */
 
-#define K1 0x9E3779B97F4A7C15ull
-#define K2 0xC2B2AE3D27D4EB4Full
+/*
+ * A seeded hash of a tuple of strings, 16 bytes per 64x64->128-bit
+ * multiply (the high and low halves folded): one multiply per short label
+ * value, which keeps lookups cheap. Each value's length goes in with its
+ * bytes, so ("ab","c") and ("a","bc") differ.
+ */
+#define K1 0xa0761d6478bd642full
+#define K2 0xe7037ed1a0b428dbull
+#define K3 0x8ebc6af09c88c6e3ull
 
-static inline uint64_t mix(uint64_t h, uint64_t w)
+static inline uint64_t mum(uint64_t a, uint64_t b)
 {
-    h ^= w;
-    h *= K1;
-    return h ^ (h >> 29);
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static inline uint64_t load_tail(const char *p, size_t n)
+static inline uint64_t rd8(const char *p)
 {
-    /* n < 8: bytes assembled without reading past the string. */
-    uint64_t w = 0;
-    if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, p, 4);
-        memcpy(&b, p + n - 4, 4);
-        return ((uint64_t)a << 32) | b;
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint64_t rd4(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Folds one value into h; reads only p[0..len). */
+static inline uint64_t hash_one(uint64_t h, const char *p, size_t len)
+{
+    uint64_t a = 0, b = 0;
+    if (len > 16) {
+        size_t left = len;
+        for (; left > 16; p += 16, left -= 16)
+            h = mum(rd8(p) ^ K1, rd8(p + 8) ^ h);
+        a = rd8(p + left - 16);
+        b = rd8(p + left - 8);
+    } else if (len >= 8) {
+        a = rd8(p);
+        b = rd8(p + len - 8);
+    } else if (len >= 4) {
+        a = rd4(p);
+        b = rd4(p + len - 4);
+    } else if (len > 0) {
+        a = ((uint64_t)(unsigned char)p[0] << 16) |
+            ((uint64_t)(unsigned char)p[len / 2] << 8) |
+            (unsigned char)p[len - 1];
     }
-    if (n > 0)
-        w = ((uint64_t)(unsigned char)p[0] << 16) |
-            ((uint64_t)(unsigned char)p[n / 2] << 8) | (unsigned char)p[n - 1];
-    return w;
+    return mum(a ^ K1 ^ len, b ^ h ^ K2);
 }
 
 uint64_t goio__prom_hash_values(uint64_t seed, const char *const *vals,
                                 const uint32_t *lens, size_t n)
 {
-    uint64_t h = seed ^ (n * K2);
-    for (size_t i = 0; i < n; i++) {
-        const char *p = vals[i];
-        size_t len = lens[i];
-        /* The length goes in first so ("ab","c") and ("a","bc") differ. */
-        h = mix(h, len + K2);
-        while (len >= 8) {
-            uint64_t w;
-            memcpy(&w, p, 8);
-            h = mix(h, w);
-            p += 8;
-            len -= 8;
-        }
-        h = mix(h, load_tail(p, len));
-    }
-    h ^= h >> 32;
-    h *= K2;
-    return h ^ (h >> 31);
+    uint64_t h = seed ^ mum(n ^ K3, seed ^ K1);
+    for (size_t i = 0; i < n; i++)
+        h = hash_one(h, vals[i], lens[i]);
+    return mum(h ^ K3, h ^ K2);
 }
 
 uint64_t goio__prom_random_seed(void)
@@ -145,6 +159,6 @@ uint64_t goio__prom_random_seed(void)
     /* A random seed keeps crafted label values from piling into one
      * chain; if the kernel has none to give, the clock will do. */
     if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s)
-        s = (uint64_t)goio_now_mono_ns() * K1;
+        s = mum((uint64_t)goio_now_mono_ns() ^ K1, K2);
     return s;
 }
