@@ -1,8 +1,9 @@
 // The anchor for bench/sharedflight: golang.org/x/sync/singleflight (Debian
 // golang-golang-x-sync-dev), measured the same way as goio.
 //
-//	anchor_sharedflight uncontended OPS
-//	    -> "ns_per_op=<v>"  (Do on one key, trivial fn, one goroutine)
+//	anchor_sharedflight uncontended OPS ROUNDS
+//	    -> "ns_per_op=<v>"  (Do on one key, trivial fn, one goroutine;
+//	       the best of ROUNDS rounds of OPS/ROUNDS calls)
 //	anchor_sharedflight herd N FN_MS REPS
 //	    -> one line per rep: "wall_ms=<v> executions=<n>"
 //	       (N goroutines parked on a gate, released at once, all calling
@@ -30,18 +31,25 @@ func atoi(s string) int {
 	return n
 }
 
-func uncontended(ops int) {
+func uncontended(ops, rounds int) {
 	var g singleflight.Group
 	fn := func() (interface{}, error) { return 1, nil }
 	for i := 0; i < ops/10; i++ { // warm up
 		g.Do("key", fn)
 	}
-	start := time.Now()
-	for i := 0; i < ops; i++ {
-		g.Do("key", fn)
+	best := 0.0
+	for r := 0; r < rounds; r++ {
+		n := ops / rounds
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			g.Do("key", fn)
+		}
+		ns := float64(time.Since(start).Nanoseconds()) / float64(n)
+		if r == 0 || ns < best {
+			best = ns
+		}
 	}
-	ns := float64(time.Since(start).Nanoseconds()) / float64(ops)
-	fmt.Printf("ns_per_op=%.2f\n", ns)
+	fmt.Printf("ns_per_op=%.2f\n", best)
 }
 
 func herdOnce(n int, fnDur time.Duration) (time.Duration, int64) {
@@ -72,8 +80,8 @@ func herdOnce(n int, fnDur time.Duration) (time.Duration, int64) {
 }
 
 func main() {
-	if len(os.Args) >= 3 && os.Args[1] == "uncontended" {
-		uncontended(atoi(os.Args[2]))
+	if len(os.Args) >= 4 && os.Args[1] == "uncontended" {
+		uncontended(atoi(os.Args[2]), atoi(os.Args[3]))
 		return
 	}
 	if len(os.Args) >= 5 && os.Args[1] == "herd" {
@@ -85,6 +93,6 @@ func main() {
 		}
 		return
 	}
-	fmt.Fprintln(os.Stderr, "usage: anchor_sharedflight uncontended OPS | herd N FN_MS REPS")
+	fmt.Fprintln(os.Stderr, "usage: anchor_sharedflight uncontended OPS ROUNDS | herd N FN_MS REPS")
 	os.Exit(2)
 }
