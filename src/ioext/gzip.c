@@ -46,6 +46,7 @@ typedef struct gz_writer {
     unsigned in_flight, max_in_flight;
     bool stopping;
     job *filling; /* the block being filled by the caller */
+    job *spare;   /* written jobs kept for reuse (caller's thread only) */
     uint8_t *dict;
     size_t dict_len;
     uLong crc;
@@ -217,6 +218,23 @@ static job *job_new(size_t block)
     return j;
 }
 
+/* A job for the next block: a spare one (its buffers already sized and
+ * paged in) or a new one. */
+static job *job_get(gz_writer *g)
+{
+    job *j = g->spare;
+    if (j) {
+        g->spare = j->next_order;
+        j->next_queued = j->next_order = NULL;
+        j->in_len = j->dict_len = j->out_len = 0;
+        j->last = j->ready = false;
+        j->crc = 0;
+        j->rc = 0;
+        return j;
+    }
+    return job_new(g->block);
+}
+
 /* Waits for the oldest job, writes its output and frees it. */
 static int write_oldest(gz_writer *g)
 {
@@ -236,7 +254,8 @@ static int write_oldest(gz_writer *g)
         g->crc = crc32_combine(g->crc, j->crc, (z_off_t)j->in_len);
         g->total += j->in_len;
     }
-    job_free(j);
+    j->next_order = g->spare;
+    g->spare = j;
     return rc;
 }
 
@@ -283,7 +302,7 @@ static int submit(gz_writer *g, bool last)
 static int parallel_write(gz_writer *g, const uint8_t *p, size_t len)
 {
     while (len) {
-        if (!g->filling && !(g->filling = job_new(g->block)))
+        if (!g->filling && !(g->filling = job_get(g)))
             return GOIO_ENOMEM;
         job *j = g->filling;
         size_t n = g->block - j->in_len;
@@ -306,7 +325,7 @@ static int parallel_write(gz_writer *g, const uint8_t *p, size_t len)
 static int parallel_drain(gz_writer *g, bool last)
 {
     /* The last block is submitted even when empty: it ends the stream. */
-    if (last && !g->filling && !(g->filling = job_new(g->block)))
+    if (last && !g->filling && !(g->filling = job_get(g)))
         return GOIO_ENOMEM;
     int rc = 0;
     if (g->filling && (last || g->filling->in_len))
@@ -341,6 +360,11 @@ static void parallel_stop(gz_writer *g)
         job_free(j);
     }
     job_free(g->filling);
+    while (g->spare) {
+        job *j = g->spare;
+        g->spare = j->next_order;
+        job_free(j);
+    }
     pthread_mutex_destroy(&g->mu);
     pthread_cond_destroy(&g->work);
     pthread_cond_destroy(&g->done);
