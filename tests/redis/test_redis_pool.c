@@ -312,7 +312,7 @@ static void idle_connections_are_pinged_before_reuse(void **state)
     redisContext *mon = monitor_connect();
     goio_redis_config cfg;
     base_config(&cfg, "tob");
-    cfg.test_on_borrow_ms = 60;
+    cfg.test_on_borrow_ms = 300; /* room for a slow, busy machine */
     goio_redis *r;
     assert_ok(goio_redis_new(&cfg, &r));
     bool hit;
@@ -322,7 +322,7 @@ static void idle_connections_are_pinged_before_reuse(void **state)
     assert_int_equal(stats(r).pings, 0);
     /* Let the idle connection age past the threshold (the condition is
      * elapsed time itself, so this wait is the test). */
-    goio_test_sleep_ms(100);
+    goio_test_sleep_ms(400);
     assert_ok(goio_redis_exists(r, NULL, "k", &hit));
     assert_int_equal(stats(r).pings, 1);
     assert_int_equal(ping_calls(mon) - pings0, 1);
@@ -426,7 +426,7 @@ static void debug_sleep_timeout_discards_the_connection(void **state)
     assert_ok(goio_redis_set(r, NULL, "a", "1", 1, 60000));
     assert_ok(goio_redis_set(r, NULL, "b", "2", 1, 60000));
     int fd = goio_test_connect(srv.port);
-    const char *sleep_cmd[] = {"DEBUG", "SLEEP", "0.6", NULL};
+    const char *sleep_cmd[] = {"DEBUG", "SLEEP", "1", NULL};
     assert_true(raw_send(fd, sleep_cmd));
     assert_true(GOIO_WAIT_UNTIL(server_is_busy(), 5000));
     goio_buf b = GOIO_BUF_INIT;
@@ -437,7 +437,7 @@ static void debug_sleep_timeout_discards_the_connection(void **state)
     assert_true(logs_have("redis_timeout", "a", NULL));
     logs_restore();
     int64_t took = elapsed_since(t0);
-    assert_true(took >= 90 && took < 550);
+    assert_true(took >= 90 && took < 900);
     assert_int_equal(stats(r).closed_broken, 1);
     assert_int_equal(stats(r).open, 0);
     /* Once the server is back, the late reply to GET a must not answer
