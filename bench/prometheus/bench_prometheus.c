@@ -41,8 +41,7 @@ static long env_long(const char *name, long def)
     return v && *v ? atol(v) : def;
 }
 
-/* ---- the anchor
- * ---------------------------------------------------------------- */
+/* ---- the anchor ---------------------------------------------------------- */
 
 static double anchor_run(const char *name, long n)
 {
@@ -70,8 +69,7 @@ static double anchor_run(const char *name, long n)
     return v;
 }
 
-/* ---- fixtures
- * -------------------------------------------------------------------- */
+/* ---- fixtures ------------------------------------------------------------ */
 
 #define NSETS 256
 static const char *label_names[] = {"serviceName", "version", "method", "path",
@@ -120,8 +118,7 @@ static goio_prom_vec *new_vec(goio_prom_registry *reg, goio_prom_type t,
     return v;
 }
 
-/* ---- running on 1 or 2 threads
- * ------------------------------------------------- */
+/* ---- running on 1 or 2 threads ------------------------------------------- */
 
 typedef struct job {
     void (*body)(struct job *j);
@@ -187,8 +184,7 @@ static void report(const char *base, int threads, double secs, long n)
         bench_line(name, 2.0 * (double)n / secs, anchor, "ops/s", true, "");
 }
 
-/* ---- cases
- * ----------------------------------------------------------------------- */
+/* ---- cases --------------------------------------------------------------- */
 
 static void counter_body(job *j)
 {

@@ -57,8 +57,7 @@
 extern "C" {
 #endif
 
-/* ---- registry -------------------------------------------------------------
- */
+/* ---- registry ------------------------------------------------------------ */
 
 typedef struct goio_prom_registry goio_prom_registry;
 
@@ -82,8 +81,7 @@ GOIO_EXTERN void goio_prom_registry_free(goio_prom_registry *reg);
  */
 GOIO_EXTERN goio_prom_registry *goio_prom_default_registry(void);
 
-/* ---- metric options ---------------------------------------------------------
- */
+/* ---- metric options ------------------------------------------------------ */
 
 typedef enum goio_prom_type {
     GOIO_PROM_COUNTER = 0,
@@ -151,9 +149,7 @@ GOIO_EXTERN int goio_prom_buckets_exponential(double start, double factor,
 GOIO_EXTERN int goio_prom_buckets_exponential_range(double min, double max,
                                                     size_t count, double *out);
 
-/* ---- metrics and vectors
- * ------------------------------------------------------
- */
+/* ---- metrics and vectors ------------------------------------------------- */
 
 /* Children: one time series (or one histogram) each. */
 typedef struct goio_prom_counter goio_prom_counter;
@@ -241,8 +237,7 @@ GOIO_EXTERN int goio_prom_vec_len(goio_prom_vec *vec, size_t *out);
  */
 GOIO_EXTERN int goio_prom_unregister(goio_prom_registry *reg, const char *name);
 
-/* ---- updates (lock-free) ---------------------------------------------------
- */
+/* ---- updates (lock-free) ------------------------------------------------- */
 
 /* Counters only go up: add rejects negative values and NaN (GOIO_EINVAL). */
 GOIO_EXTERN int goio_prom_counter_inc(goio_prom_counter *c);
@@ -274,9 +269,7 @@ GOIO_EXTERN int goio_prom_histogram_bucket(const goio_prom_histogram *h,
                                            size_t i, double *upper_bound,
                                            uint64_t *cumulative);
 
-/* ---- custom collectors
- * -------------------------------------------------------
- */
+/* ---- custom collectors --------------------------------------------------- */
 
 /*
  * A collector adds samples at scrape time, the way a service exports
@@ -346,9 +339,7 @@ GOIO_EXTERN int goio_prom_sink_histogram(goio_prom_sink *sink,
  */
 GOIO_EXTERN int goio_prom_register_process_collector(goio_prom_registry *reg);
 
-/* ---- exposition
- * ---------------------------------------------------------------
- */
+/* ---- exposition ---------------------------------------------------------- */
 
 typedef enum goio_prom_format {
     GOIO_PROM_TEXT = 0,       /* text format 0.0.4 */
@@ -392,9 +383,7 @@ GOIO_EXTERN int goio_prom_render(goio_prom_registry *reg, const char *accept,
                                  const char *accept_encoding, goio_buf *out,
                                  goio_prom_encoding *enc);
 
-/* ---- HTTP request tracking (the Go library's prometheus client)
- * ---------------
- */
+/* ---- HTTP request tracking (the Go library's prometheus client) ---------- */
 
 /* One request's labels; all four required (UTF-8). */
 typedef struct goio_prom_request {
@@ -412,7 +401,8 @@ typedef struct goio_prom_request {
  *     (histogram, default buckets)
  * Process-wide, as Go's InitClient: GOIO_EALREADY once initialized (Go
  * panics). On failure (GOIO_EEXIST: a name is taken) nothing stays
- * registered and init may be retried.
+ * registered and init may be retried. reg must then live as long as the
+ * process tracks requests (never free it, nor unregister these names).
  */
 GOIO_EXTERN int goio_prom_tracker_init(goio_prom_registry *reg);
 
@@ -428,9 +418,7 @@ GOIO_EXTERN int goio_prom_observe_duration(const goio_prom_request *req,
 GOIO_EXTERN int goio_prom_close_request(const goio_prom_request *req,
                                         int status);
 
-/* ---- the /metrics endpoint (goio's HTTP server)
- * --------------------------------
- */
+/* ---- the /metrics endpoint (goio's HTTP server) -------------------------- */
 
 typedef struct goio_prom_handler_opts {
     /* The registry served; NULL: the default one. */
@@ -482,8 +470,7 @@ GOIO_EXTERN int goio_prom_server_port(const goio_prom_server *srv);
 /* Stops (in-flight scrapes get 1 s) and frees. NULL is a no-op. */
 GOIO_EXTERN void goio_prom_server_free(goio_prom_server *srv);
 
-/* ---- request-tracking middleware (goio's HTTP server) -----------------------
- */
+/* ---- request-tracking middleware (goio's HTTP server) -------------------- */
 
 /*
  * What the tracking middleware labels requests with, as the Go library's

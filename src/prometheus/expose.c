@@ -116,8 +116,7 @@ static int header(goio_buf *b, piece fam, const char *help, goio_prom_type type,
     return rc;
 }
 
-/* ---- registered families
- * ----------------------------------------------------- */
+/* ---- registered families ------------------------------------------------- */
 
 static int counter_line(goio_buf *b, const names *nm, goio__prom_child *c)
 {
@@ -199,8 +198,7 @@ static int render_family(goio_buf *b, goio__prom_family *f, bool om)
     return rc;
 }
 
-/* ---- collected families
- * -------------------------------------------------------- */
+/* ---- collected families -------------------------------------------------- */
 
 static int collected_histogram(goio_buf *b, const names *nm,
                                const goio__prom_csample *s, bool om)

@@ -319,8 +319,7 @@ size_t goio__prom_family_len(goio__prom_family *f)
     return n;
 }
 
-/* ---- scrape order ---------------------------------------------------------
- */
+/* ---- scrape order -------------------------------------------------------- */
 
 static int child_cmp(const void *a, const void *b)
 {
@@ -354,8 +353,7 @@ int goio__prom_family_sort(goio__prom_family *f)
     return 0;
 }
 
-/* ---- families --------------------------------------------------------------
- */
+/* ---- families ------------------------------------------------------------ */
 
 void goio__prom_family_free(goio__prom_family *f)
 {

@@ -4,8 +4,7 @@
  */
 #include "prom_int.h"
 
-/* ---- the scrape handler
- * ------------------------------------------------------- */
+/* ---- the scrape handler -------------------------------------------------- */
 
 static void fail_500(goio_http_response *res, int rc)
 {
@@ -47,8 +46,7 @@ void goio_prom_http_handler(goio_http_request *req, goio_http_response *res,
     goio_buf_free(&body);
 }
 
-/* ---- a metrics-only server
- * ----------------------------------------------------- */
+/* ---- a metrics-only server ----------------------------------------------- */
 
 struct goio_prom_server {
     goio_http_server *http;
@@ -124,8 +122,7 @@ void goio_prom_server_free(goio_prom_server *srv)
     goio_free(srv);
 }
 
-/* ---- request tracking
- * -------------------------------------------------------- */
+/* ---- request tracking ---------------------------------------------------- */
 
 static goio_prom_request labels_for(const goio_prom_tracker_opts *o,
                                     goio_http_request *req)

@@ -87,8 +87,7 @@ bool goio__prom_valid_utf8(const char *str, size_t len)
     return true;
 }
 
-/* ---- hashing
- * ----------------------------------------------------------------- */
+/* ---- hashing ------------------------------------------------------------- */
 
 /*
  * A seeded hash of a tuple of strings, 16 bytes per 64x64->128-bit

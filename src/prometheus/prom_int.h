@@ -32,8 +32,7 @@ goio__prom_rguard goio__prom_read_enter(void);
 void goio__prom_read_exit(goio__prom_rguard g);
 void goio__prom_synchronize(void);
 
-/* ---- names, hashing, text (names.c, format.c) ------------------------------
- */
+/* ---- names, hashing, text (names.c, format.c) ---------------------------- */
 
 bool goio__prom_valid_metric_name(const char *s);
 /* Also rejects the reserved "__" prefix. */
@@ -54,8 +53,7 @@ int goio__prom_escape_help(goio_buf *b, const char *s, bool openmetrics);
 size_t goio__prom_fmt_double(char *buf, double v, bool om_le);
 size_t goio__prom_fmt_u64(char *buf, uint64_t v);
 
-/* ---- label plans -----------------------------------------------------------
- */
+/* ---- label plans --------------------------------------------------------- */
 
 /*
  * How a child's label pairs are rendered: all labels (constant and
@@ -89,8 +87,7 @@ int goio__prom_plan_order(const goio__prom_plan *p,
                           const goio_prom_label *labels, size_t n,
                           const char **vals);
 
-/* ---- histograms' bounds
- * ------------------------------------------------------ */
+/* ---- histograms' bounds -------------------------------------------------- */
 
 typedef struct goio__prom_bounds {
     double *upper; /* nb finite-or-not bounds, +Inf excluded */
@@ -105,8 +102,7 @@ void goio__prom_bounds_free(goio__prom_bounds *b);
 /* Index of the bucket counting v: first bound >= v, else nb (+Inf). */
 size_t goio__prom_bucket_index(const double *upper, size_t nb, double v);
 
-/* ---- children and vectors (vec.c, values.c)
- * ------------------------------------ */
+/* ---- children and vectors (vec.c, values.c) ------------------------------ */
 
 typedef struct goio__prom_child goio__prom_child;
 typedef struct goio__prom_family goio__prom_family;
@@ -171,8 +167,7 @@ size_t goio__prom_family_len(goio__prom_family *f);
 /* Brings f->sorted up to date; caller holds f->mu. */
 int goio__prom_family_sort(goio__prom_family *f);
 
-/* ---- registry (registry.c)
- * ---------------------------------------------------- */
+/* ---- registry (registry.c) ----------------------------------------------- */
 
 typedef struct goio__prom_builtin goio__prom_builtin;
 
@@ -203,8 +198,7 @@ int goio__prom_add_collector(goio_prom_registry *reg, goio_prom_collect_fn fn,
                              void *data, void (*destroy)(void *),
                              const void *kind, goio_prom_collector **out);
 
-/* ---- exposition (expose.c, gzip.c)
- * -------------------------------------------- */
+/* ---- exposition (expose.c, gzip.c) --------------------------------------- */
 
 int goio__prom_gzip(const uint8_t *in, size_t len, goio_buf *out);
 

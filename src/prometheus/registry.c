@@ -202,8 +202,7 @@ int goio_prom_unregister(goio_prom_registry *reg, const char *name)
     return 0;
 }
 
-/* ---- collectors -----------------------------------------------------------
- */
+/* ---- collectors ---------------------------------------------------------- */
 
 int goio__prom_add_collector(goio_prom_registry *reg, goio_prom_collect_fn fn,
                              void *data, void (*destroy)(void *),

@@ -219,8 +219,7 @@ int goio_prom_sink_histogram(goio_prom_sink *s, const char *const *label_values,
     return push_sample(s, f, &smp);
 }
 
-/* ---- ordering
- * ------------------------------------------------------------------ */
+/* ---- ordering ------------------------------------------------------------ */
 
 static int cfam_cmp(const void *a, const void *b)
 {

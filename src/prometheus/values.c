@@ -27,8 +27,7 @@ static double load_double(const _Atomic uint64_t *p)
         atomic_load_explicit((_Atomic uint64_t *)(uintptr_t)p, RELAXED));
 }
 
-/* ---- counters ---------------------------------------------------------------
- */
+/* ---- counters ------------------------------------------------------------ */
 
 int goio_prom_counter_inc(goio_prom_counter *c)
 {
@@ -60,8 +59,7 @@ int goio_prom_counter_value(const goio_prom_counter *c, double *out)
     return 0;
 }
 
-/* ---- gauges
- * ------------------------------------------------------------------ */
+/* ---- gauges -------------------------------------------------------------- */
 
 int goio_prom_gauge_set(goio_prom_gauge *g, double v)
 {
@@ -108,8 +106,7 @@ int goio_prom_gauge_value(const goio_prom_gauge *g, double *out)
     return 0;
 }
 
-/* ---- histograms
- * --------------------------------------------------------------- */
+/* ---- histograms ---------------------------------------------------------- */
 
 int goio_prom_histogram_observe(goio_prom_histogram *h, double v)
 {

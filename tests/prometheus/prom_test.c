@@ -34,8 +34,7 @@ void prom_assert_promtool_clean(const char *text)
     goio_free(o);
 }
 
-/* ---- parsing sample lines
- * ---------------------------------------------------- */
+/* ---- parsing sample lines ------------------------------------------------ */
 
 typedef struct parsed {
     char name[256];

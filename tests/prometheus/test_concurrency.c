@@ -33,8 +33,7 @@ static void run_threads(int n, void *(*fn)(void *), void *args, size_t size)
         pthread_join(t[i], NULL);
 }
 
-/* ---- held handles
- * ------------------------------------------------------------- */
+/* ---- held handles -------------------------------------------------------- */
 
 typedef struct held {
     goio_prom_counter *c;
@@ -95,8 +94,7 @@ static void held_handle_updates_sum_exactly(void **state)
     goio_prom_registry_free(reg);
 }
 
-/* ---- concurrent lookups
- * ------------------------------------------------------- */
+/* ---- concurrent lookups -------------------------------------------------- */
 
 enum { SETS = 300, ROUNDS = 20 };
 
@@ -175,8 +173,7 @@ static void concurrent_lookups_agree_on_one_child(void **state)
     goio_prom_registry_free(reg);
 }
 
-/* ---- lookups racing with removal, reset, growth
- * --------------------------------- */
+/* ---- lookups racing with removal, reset, growth -------------------------- */
 
 typedef struct churn {
     goio_prom_vec *stable; /* children never removed */
@@ -278,8 +275,7 @@ static void lookups_race_safely_with_removal(void **state)
     goio_prom_registry_free(reg);
 }
 
-/* ---- scrapes racing with updates
- * ------------------------------------------------ */
+/* ---- scrapes racing with updates ----------------------------------------- */
 
 typedef struct scraper {
     goio_prom_registry *reg;

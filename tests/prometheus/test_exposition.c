@@ -203,8 +203,7 @@ static void numbers_render_exactly(void **state)
     goio_prom_registry_free(reg);
 }
 
-/* ---- promtool over every type and awkward label values ----------------------
- */
+/* ---- promtool over every type and awkward label values ------------------- */
 
 static const char *const awkward_values[] = {
     "",
@@ -301,8 +300,7 @@ static void promtool_lint_warnings_are_the_expected_ones(void **state)
     goio_prom_registry_free(reg);
 }
 
-/* ---- ordering
- * ------------------------------------------------------------------ */
+/* ---- ordering ------------------------------------------------------------ */
 
 static goio_prom_registry *ordered_registry(bool reverse)
 {
@@ -356,8 +354,7 @@ static void equal_states_render_equal_bytes(void **state)
     goio_prom_registry_free(r2);
 }
 
-/* ---- negotiation and gzip
- * ---------------------------------------------------- */
+/* ---- negotiation and gzip ------------------------------------------------ */
 
 static void negotiation_follows_accept_headers(void **state)
 {
@@ -446,8 +443,7 @@ static void render_gzips_when_asked(void **state)
     goio_prom_registry_free(reg);
 }
 
-/* ---- collectors
- * ------------------------------------------------------------------ */
+/* ---- collectors ---------------------------------------------------------- */
 
 typedef struct logbook {
     pthread_mutex_t mu;

@@ -154,8 +154,7 @@ static void server_config_errors(void **state)
     goio_prom_server_free(NULL);
 }
 
-/* ---- a user's server: routes, the mounted handler, tracking ----------------
- */
+/* ---- a user's server: routes, the mounted handler, tracking -------------- */
 
 typedef struct gate {
     pthread_mutex_t mu;

@@ -533,8 +533,7 @@ static void null_handles_are_rejected(void **state)
     assert_goio(GOIO_EINVAL, goio_prom_counter_value(c, NULL));
 }
 
-/* ---- allocation failures ---------------------------------------------------
- */
+/* ---- allocation failures ------------------------------------------------- */
 
 typedef struct torture {
     goio_prom_registry *reg;
