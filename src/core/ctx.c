@@ -432,15 +432,16 @@ int goio_ctx_on_cancel(goio_ctx *ctx, void (*fn)(void *arg), void *arg,
         if (w->next)
             w->next->prev = w;
         ctx->watches = w;
+        /* Published under the lock: the watch may fire on another thread
+         * as soon as we unlock, and its fn may read *watch. */
+        if (watch)
+            *watch = w;
     }
     pthread_mutex_unlock(&ctx->lock);
     if (cancelled) {
         goio_free(w);
         fn(arg);
-        return 0;
     }
-    if (watch)
-        *watch = w;
     return 0;
 }
 
