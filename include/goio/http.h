@@ -11,8 +11,10 @@
  * memory per response stays bounded however slow the client is.
  *
  * Requests. Parsed by libhttp-parser (never by hand). The body is read in
- * full (up to max_body_bytes) before the handler runs. Limits answer 4xx
- * and close: 400 malformed, 408 header/request timeout, 413 body too
+ * full (up to max_body_bytes, chunked bodies decoded; their trailers are
+ * counted against max_header_bytes and dropped) before the handler runs;
+ * "Expect: 100-continue" is answered when the headers are accepted. Limits
+ * answer 4xx and close: 400 malformed, 408 header/request timeout, 413 body too
  * large, 414 request line too long, 431 headers too large, 501
  * upgrades/CONNECT. Idle keep-alive connections are closed silently.
  * Requests on one connection are handled one at a time, in order.
@@ -48,8 +50,7 @@ typedef struct goio_http_server goio_http_server;
 typedef struct goio_http_request goio_http_request;
 typedef struct goio_http_response goio_http_response;
 
-/* ---- handlers and middleware ----------------------------------------------
- */
+/* ---- handlers and middleware --------------------------------------------- */
 
 /*
  * Handles one request: reads `req`, writes `res`. Runs on a worker thread;
@@ -84,8 +85,7 @@ typedef void (*goio_http_middleware_fn)(goio_http_request *req,
                                         goio_http_response *res,
                                         goio_http_handler next, void *data);
 
-/* ---- server ----------------------------------------------------------------
- */
+/* ---- server -------------------------------------------------------------- */
 
 typedef struct goio_http_server_config {
     /* Called for every request; required (a router: goio_http_router_serve
@@ -180,8 +180,7 @@ GOIO_EXTERN int goio_http_server_stop(goio_http_server *srv,
 /* Stops (timeout 0) if needed and frees. NULL is a no-op. */
 GOIO_EXTERN void goio_http_server_free(goio_http_server *srv);
 
-/* ---- requests -------------------------------------------------------------
- */
+/* ---- requests ------------------------------------------------------------ */
 
 /*
  * Accessors of a request; strings are NUL-terminated and valid while the
@@ -237,8 +236,7 @@ GOIO_EXTERN int goio_http_query_get(const char *query, const char *name,
 /* "OK", "Not Found", ...; "Unknown" for codes it does not know. */
 GOIO_EXTERN const char *goio_http_status_text(int status);
 
-/* ---- router -----------------------------------------------------------------
- */
+/* ---- router -------------------------------------------------------------- */
 
 /*
  * Routes by method and path. A pattern is one of:
@@ -271,8 +269,7 @@ GOIO_EXTERN void goio_http_router_serve(goio_http_request *req,
 /* Frees; the server using it must be freed first. NULL is a no-op. */
 GOIO_EXTERN void goio_http_router_free(goio_http_router *r);
 
-/* ---- response writer interface ----------------------------------------------
- */
+/* ---- response writer interface ------------------------------------------- */
 
 /*
  * A response writer, as Go's http.ResponseWriter. goio's server implements
@@ -357,8 +354,7 @@ GOIO_EXTERN int goio_http_respond(goio_http_response *res, int status,
 GOIO_EXTERN int goio_http_response_writer(goio_http_response *res,
                                           goio_writer **out);
 
-/* ---- chunked rendering
- * -------------------------------------------------------- */
+/* ---- chunked rendering --------------------------------------------------- */
 
 typedef struct goio_http_render_options {
     /* Bytes read from the source per read. Default 64 KiB. */
@@ -396,8 +392,7 @@ GOIO_EXTERN int goio_http_render_chunked(goio_http_response *res,
                                          goio_reader *src,
                                          const goio_http_render_options *opts);
 
-/* ---- AutoFlusher ------------------------------------------------------------
- */
+/* ---- AutoFlusher --------------------------------------------------------- */
 
 /*
  * A goio_writer in front of `dst` (which must have a flush) that flushes

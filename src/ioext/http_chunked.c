@@ -147,8 +147,7 @@ static void schedule(autoflusher *af)
     pthread_mutex_unlock(&ticker.mu);
 }
 
-/* ---- the AutoFlusher writer
- * --------------------------------------------------- */
+/* ---- the AutoFlusher writer ---------------------------------------------- */
 
 static ssize_t af_write(goio_writer *w, const void *p, size_t len)
 {
@@ -227,8 +226,7 @@ int goio_autoflusher_new(goio_writer *dst, int64_t interval_ms, bool own_dst,
     return 0;
 }
 
-/* ---- chunked rendering
- * ------------------------------------------------------------ */
+/* ---- chunked rendering --------------------------------------------------- */
 
 int goio_http_render_options_init(goio_http_render_options *o)
 {

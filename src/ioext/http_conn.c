@@ -77,8 +77,7 @@ static void conn_arm(goio__http_conn *c)
         uv_timer_start(&c->timer, on_timer, (uint64_t)ms, 0);
 }
 
-/* ---- writing ---------------------------------------------------------------
- */
+/* ---- writing ------------------------------------------------------------- */
 
 static void write_req_done(write_req *w, int status)
 {
@@ -171,8 +170,7 @@ static void conn_answer_error(goio__http_conn *c, int status)
         conn_close_graceful(c);
 }
 
-/* ---- exchanges
- * --------------------------------------------------------------- */
+/* ---- exchanges ----------------------------------------------------------- */
 
 static void conn_detach(goio__http_conn *c, int error)
 {
@@ -254,8 +252,7 @@ static void conn_dispatch(goio__http_conn *c, goio_http_request *req)
     goio__http_server_dispatch(srv, goio__http_exchange_ref(ex));
 }
 
-/* ---- reading
- * ------------------------------------------------------------------ */
+/* ---- reading ------------------------------------------------------------- */
 
 static void send_continue(goio__http_conn *c)
 {
@@ -383,8 +380,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         conn_close_hard(c, GOIO_ENOMEM);
 }
 
-/* ---- closing
- * ------------------------------------------------------------------- */
+/* ---- closing ------------------------------------------------------------- */
 
 static void on_close(uv_handle_t *h)
 {
@@ -479,8 +475,7 @@ static void on_timer(uv_timer_t *t)
     }
 }
 
-/* ---- accepting
- * ------------------------------------------------------------------ */
+/* ---- accepting ----------------------------------------------------------- */
 
 static void format_peer(goio__http_conn *c)
 {
@@ -522,6 +517,24 @@ static void conn_start(goio__http_conn *c)
         c->reading = true;
 }
 
+/* A connection record, or the spare one when memory is short: libuv stops
+ * polling the listener until a pending connection is accepted, so even
+ * out of memory we must accept (and close) to keep the server alive. */
+static goio__http_conn *conn_alloc(goio_http_server *srv, bool *refuse)
+{
+    goio__http_conn *c = goio_calloc(1, sizeof *c);
+    if (!srv->spare)
+        srv->spare = goio_calloc(1, sizeof *c);
+    if (!c) {
+        c = srv->spare;
+        srv->spare = NULL;
+        *refuse = true;
+        goio_log(GOIO_LOG_ERROR, GOIO__HTTP_CAT, "http_accept_failed", NULL,
+                 GOIO_ENOMEM, "out of memory: closing a new connection");
+    }
+    return c;
+}
+
 void goio__http_on_connection(uv_stream_t *listener, int status)
 {
     goio_http_server *srv = listener->data;
@@ -530,17 +543,17 @@ void goio__http_on_connection(uv_stream_t *listener, int status)
                  status, "accept: %s", uv_strerror(status));
         return;
     }
-    goio__http_conn *c = goio_calloc(1, sizeof *c);
-    if (!c || uv_tcp_init(&srv->loop, &c->tcp)) {
-        goio_free(c);
-        return; /* stays in the backlog; retried on the next event */
-    }
+    bool refuse = false;
+    goio__http_conn *c = conn_alloc(srv, &refuse);
+    if (!c)
+        return; /* two failures in a row: the listener waits for memory */
+    uv_tcp_init(&srv->loop, &c->tcp); /* cannot fail without flags */
     c->srv = srv;
     c->tcp.data = c;
     c->open_handles = 1;
     srv->nconns++;
-    bool refuse =
-        srv->nconns > srv->cfg.max_connections || atomic_load(&srv->stopping);
+    refuse = refuse || srv->nconns > srv->cfg.max_connections ||
+             atomic_load(&srv->stopping);
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) || refuse) {
         c->state = GOIO__CONN_CLOSED;
         uv_close((uv_handle_t *)&c->tcp, on_close);
@@ -552,8 +565,7 @@ void goio__http_on_connection(uv_stream_t *listener, int status)
     conn_start(c);
 }
 
-/* ---- stop
- * ------------------------------------------------------------------------ */
+/* ---- stop ---------------------------------------------------------------- */
 
 void goio__http_conns_drain(goio_http_server *srv)
 {

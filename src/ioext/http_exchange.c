@@ -73,8 +73,7 @@ void goio__http_exchange_unref(goio__http_exchange *ex)
     goio_free(ex);
 }
 
-/* ---- segments ---------------------------------------------------------------
- */
+/* ---- segments ------------------------------------------------------------ */
 
 void goio__http_segs_free(goio__http_seg *s)
 {
@@ -139,8 +138,7 @@ void goio__http_exchange_sent(goio__http_exchange *ex, size_t bytes, int error)
     pthread_mutex_unlock(&ex->mu);
 }
 
-/* ---- headers
- * ------------------------------------------------------------------ */
+/* ---- headers ------------------------------------------------------------- */
 
 static bool valid_token(const char *s, bool name)
 {
@@ -385,8 +383,7 @@ static int push(goio__http_exchange *ex)
     return rc ? rc : seal(ex);
 }
 
-/* ---- writing
- * ------------------------------------------------------------------- */
+/* ---- writing ------------------------------------------------------------- */
 
 /* 0 while writes may go on, else the error they return. Under ex->mu. */
 static int write_state(goio__http_exchange *ex)

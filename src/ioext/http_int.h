@@ -23,7 +23,7 @@
 
 #define GOIO__HTTP_CAT "http"
 
-/* ---- requests and their parser (http_request.c) ------------------------- */
+/* ---- requests and their parser (http_request.c) -------------------------- */
 
 typedef struct goio__http_hdr {
     size_t name; /* offsets into req->strs, NUL-terminated */
@@ -88,7 +88,7 @@ int goio__http_request_set_route(goio_http_request *req, const char *route,
                                  const char *const *values,
                                  const size_t *value_lens, size_t n);
 
-/* ---- server internals (http_server.c, http_conn.c) ------------------- */
+/* ---- server internals (http_server.c, http_conn.c) ----------------------- */
 
 typedef struct goio__http_exchange goio__http_exchange;
 typedef struct goio__http_conn goio__http_conn;
@@ -136,6 +136,7 @@ struct goio_http_server {
     /* connections (loop thread only) */
     goio__http_conn *conns;
     unsigned nconns;
+    goio__http_conn *spare; /* to accept and close when out of memory */
     /* workers */
     pthread_t *workers;
     unsigned nworkers;
@@ -246,7 +247,7 @@ void goio__http_segs_free(goio__http_seg *s);
 /* A static segment (error answers, "100 Continue"). */
 goio__http_seg *goio__http_seg_static(const char *s);
 
-/* ---- connections (http_conn.c) ----------------------------------------- */
+/* ---- connections (http_conn.c) ------------------------------------------- */
 
 typedef enum goio__http_conn_state {
     GOIO__CONN_IDLE,     /* waiting for a request's first byte */

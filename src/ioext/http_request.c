@@ -344,8 +344,7 @@ int goio__http_request_set_route(goio_http_request *req, const char *route,
     return 0;
 }
 
-/* ---- accessors ------------------------------------------------------------
- */
+/* ---- accessors ----------------------------------------------------------- */
 
 static const char *str_at(const goio_http_request *req, size_t off)
 {
@@ -435,8 +434,7 @@ const char *goio_http_request_param(const goio_http_request *req,
     return NULL;
 }
 
-/* ---- query strings and status texts
- * ------------------------------------------ */
+/* ---- query strings and status texts -------------------------------------- */
 
 static int hexval(int c)
 {

@@ -128,8 +128,7 @@ int goio_http_respond(goio_http_response *res, int status,
     return rc;
 }
 
-/* ---- goio_writer adapter
- * ------------------------------------------------------ */
+/* ---- goio_writer adapter ------------------------------------------------- */
 
 typedef struct res_writer {
     goio_writer w;

@@ -177,8 +177,7 @@ int goio_http_router_fallback(goio_http_router *r, goio_http_handler_fn fn,
     return 0;
 }
 
-/* ---- matching --------------------------------------------------------------
- */
+/* ---- matching ------------------------------------------------------------ */
 
 #define MAX_PARAMS 16
 

@@ -274,8 +274,7 @@ goio__http_server_cfg(const goio_http_server *srv)
     return &srv->cfg;
 }
 
-/* ---- workers and the middleware chain -------------------------------------
- */
+/* ---- workers and the middleware chain ------------------------------------ */
 
 static void chain_step(goio_http_request *req, goio_http_response *res,
                        void *data)
@@ -346,8 +345,7 @@ static void join_workers(goio_http_server *srv)
     srv->nworkers = 0;
 }
 
-/* ---- the loop thread
- * ---------------------------------------------------------- */
+/* ---- the loop thread ----------------------------------------------------- */
 
 static void set_drained_if_done(goio_http_server *srv)
 {
@@ -448,6 +446,7 @@ static int start_threads(goio_http_server *srv)
 
 static int make_links(goio_http_server *srv)
 {
+    goio_free(srv->links); /* from a start that failed */
     srv->links = goio_calloc(srv->nmw + 1, sizeof *srv->links);
     if (!srv->links)
         return GOIO_ENOMEM;
@@ -465,6 +464,8 @@ int goio_http_server_start(goio_http_server *srv)
     int rc = make_links(srv);
     if (rc)
         return rc;
+    if (!srv->spare && !(srv->spare = goio_calloc(1, sizeof *srv->spare)))
+        return GOIO_ENOMEM;
     if ((rc = uv_async_init(&srv->loop, &srv->async, on_async)))
         return rc;
     srv->async.data = srv;
@@ -486,8 +487,7 @@ int goio_http_server_start(goio_http_server *srv)
     return 0;
 }
 
-/* ---- stop and free
- * ------------------------------------------------------------ */
+/* ---- stop and free ------------------------------------------------------- */
 
 static void set_phase(goio_http_server *srv, goio__http_phase phase)
 {
@@ -546,6 +546,7 @@ void goio_http_server_free(goio_http_server *srv)
     destroy_sync(srv);
     goio_ctx_unref(srv->root_ctx);
     goio_free(srv->readbuf);
+    goio_free(srv->spare);
     goio_free(srv->workers);
     goio_free(srv->links);
     goio_free(srv->mw_fns);

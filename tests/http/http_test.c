@@ -14,7 +14,7 @@
 
 atomic_int ht_handler_failures;
 
-/* ---- server ---- */
+/* ---- server -------------------------------------------------------------- */
 
 void ht_config(goio_http_server_config *cfg)
 {
@@ -56,7 +56,7 @@ void ht_stop(ht_server *s)
     s->router = NULL;
 }
 
-/* ---- libcurl client ---- */
+/* ---- libcurl client ------------------------------------------------------ */
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
@@ -140,7 +140,7 @@ void ht_resp_free(ht_resp *r)
     goio_buf_free(&r->headers);
 }
 
-/* ---- raw sockets ---- */
+/* ---- raw sockets --------------------------------------------------------- */
 
 bool ht_read_until_eof(int fd, goio_buf *reply, int timeout_ms)
 {
@@ -181,7 +181,7 @@ bool ht_raw(int port, const char *req, size_t len, goio_buf *reply,
     return eof;
 }
 
-/* ---- pattern ---- */
+/* ---- pattern ------------------------------------------------------------- */
 
 /* 4 KiB blocks of a fixed noise, each stamped with its index in the first
  * 8 bytes: reordered, lost or repeated blocks all show. */
@@ -231,7 +231,7 @@ bool ht_pattern_check(uint64_t off, const uint8_t *p, size_t n)
     return true;
 }
 
-/* ---- generated readers ---- */
+/* ---- generated readers --------------------------------------------------- */
 
 typedef struct gen_reader {
     goio_reader r;
@@ -293,7 +293,7 @@ long ht_rss_kib(void)
     return kib;
 }
 
-/* ---- log capture ---- */
+/* ---- log capture --------------------------------------------------------- */
 
 #define MAX_CODES 64
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;

@@ -29,7 +29,7 @@ extern atomic_int ht_handler_failures;
         }                                                                      \
     } while (0)
 
-/* ---- server ---- */
+/* ---- server -------------------------------------------------------------- */
 
 typedef struct ht_server {
     goio_http_server *srv;
@@ -45,7 +45,7 @@ void ht_start(ht_server *s, goio_http_server_config *cfg);
 goio_http_router *ht_router(ht_server *s);
 void ht_stop(ht_server *s);
 
-/* ---- libcurl client ---- */
+/* ---- libcurl client ------------------------------------------------------ */
 
 typedef struct ht_resp {
     CURLcode rc;
@@ -73,7 +73,7 @@ void ht_get(int port, const char *path, ht_resp *out);
 const char *ht_header(ht_resp *r, const char *name);
 void ht_resp_free(ht_resp *r);
 
-/* ---- raw sockets ---- */
+/* ---- raw sockets --------------------------------------------------------- */
 
 /* Sends req and reads until EOF or timeout_ms. Returns true at EOF. */
 bool ht_raw(int port, const char *req, size_t len, goio_buf *reply,
@@ -83,7 +83,7 @@ bool ht_port_closed(int port);
 /* Reads from fd until EOF or timeout; true at EOF. */
 bool ht_read_until_eof(int fd, goio_buf *reply, int timeout_ms);
 
-/* ---- the byte pattern and generated readers ---- */
+/* ---- the byte pattern and generated readers ------------------------------ */
 
 void ht_pattern_fill(uint64_t off, uint8_t *p, size_t n);
 bool ht_pattern_check(uint64_t off, const uint8_t *p, size_t n);
@@ -104,7 +104,7 @@ goio_reader *ht_gen_reader(uint64_t total, uint64_t fail_after, int fail_err,
 /* Resident set size of this process, KiB. */
 long ht_rss_kib(void);
 
-/* ---- log capture ---- */
+/* ---- log capture --------------------------------------------------------- */
 
 void ht_log_capture(void);
 /* Records seen with this code since ht_log_capture(). */

@@ -55,7 +55,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* ---- a streaming client that checks the pattern as bytes arrive ---- */
+/* ---- a streaming client that checks the pattern as bytes arrive ---------- */
 
 typedef struct stream {
     uint64_t got;
@@ -154,7 +154,7 @@ static void test_one_gib(void **state)
     assert_true(growth < 64 * 1024);
 }
 
-/* ---- a trickling source ---- */
+/* ---- a trickling source -------------------------------------------------- */
 
 #define PIECES    8
 #define PIECE_LEN 9
@@ -272,7 +272,7 @@ static void test_trickle(void **state)
     ht_stop(&s);
 }
 
-/* ---- failing sources ---- */
+/* ---- failing sources ----------------------------------------------------- */
 
 static void test_source_error_libcurl(void **state)
 {
@@ -332,7 +332,7 @@ static void test_source_error_curl_cli(void **state)
     goio_free(dir);
 }
 
-/* ---- client disconnects ---- */
+/* ---- client disconnects -------------------------------------------------- */
 
 static void test_client_disconnect(void **state)
 {
@@ -419,7 +419,7 @@ static void test_disconnect_cancels_ctx(void **state)
     ht_stop(&s);
 }
 
-/* ---- back-pressure ---- */
+/* ---- back-pressure ------------------------------------------------------- */
 
 static void test_back_pressure(void **state)
 {
@@ -441,7 +441,34 @@ static void test_back_pressure(void **state)
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&stats.closed), 10000));
 }
 
-/* ---- HEAD and bad arguments ---- */
+/* A client that stops reading for longer than send_timeout_ms is cut off:
+ * the worker is released and the source closed. */
+static void test_send_timeout(void **state)
+{
+    (void)state;
+    ht_log_capture();
+    ht_server s = {0};
+    assert_ok(
+        goio_http_router_handle(ht_router(&s), "GET", "/gen", h_gen, NULL));
+    goio_http_server_config cfg;
+    ht_config(&cfg);
+    cfg.send_timeout_ms = 300;
+    ht_start(&s, &cfg);
+    memset(&stats, 0, sizeof stats);
+    int fd = goio_test_connect(s.port);
+    static const char req[] = "GET /gen HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)sizeof req - 1);
+    int64_t t0 = goio_now_mono_ms();
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&stats.closed), 10000));
+    assert_true(goio_now_mono_ms() - t0 >= 250);
+    assert_true(ht_log_count("http_send_timeout") == 1);
+    goio_log_set_level(GOIO_LOG_OFF);
+    close(fd);
+    check_size(s.port, 100); /* still serving */
+    ht_stop(&s);
+}
+
+/* ---- HEAD and bad arguments ---------------------------------------------- */
 
 static void test_head_and_args(void **state)
 {
@@ -463,7 +490,7 @@ static void test_head_and_args(void **state)
     assert_goio(GOIO_EINVAL, goio_http_render_options_init(NULL));
 }
 
-/* ---- rendering onto a response writer that is not goio's server ---- */
+/* ---- rendering onto a response writer that is not goio's server ---------- */
 
 typedef struct my_response {
     goio_http_response res;
@@ -582,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_client_disconnect),
         cmocka_unit_test(test_disconnect_cancels_ctx),
         cmocka_unit_test_setup_teardown(test_back_pressure, setup, teardown),
+        cmocka_unit_test(test_send_timeout),
         cmocka_unit_test_setup_teardown(test_head_and_args, setup, teardown),
         cmocka_unit_test(test_other_response_writer),
     };

@@ -285,7 +285,7 @@ static void test_idle(void **state)
     served(s->port);
 }
 
-/* ---- concurrency ---- */
+/* ---- concurrency --------------------------------------------------------- */
 
 typedef struct worker_arg {
     int port, id, ok;

@@ -10,7 +10,7 @@
 
 #include "test_proc.h"
 
-/* ---- handlers ---- */
+/* ---- handlers ------------------------------------------------------------ */
 
 static void h_hello(goio_http_request *req, goio_http_response *res, void *data)
 {
@@ -104,6 +104,16 @@ static void h_ctype(goio_http_request *req, goio_http_response *res, void *data)
     goio_http_respond(res, 201, "text/html", "{}", 2);
 }
 
+/* A handler may not stop its own server (it would wait for itself). */
+static void h_selfstop(goio_http_request *req, goio_http_response *res,
+                       void *data)
+{
+    (void)req;
+    ht_server *s = data;
+    HT_CHECK(goio_http_server_stop(s->srv, 0) == GOIO_EBUSY);
+    goio_http_respond(res, 200, NULL, "still here", 10);
+}
+
 static void routes(ht_server *s)
 {
     goio_http_router *r = ht_router(s);
@@ -121,6 +131,7 @@ static void routes(ht_server *s)
     assert_ok(goio_http_router_handle(r, "GET", "/cl", h_cl, NULL));
     assert_ok(goio_http_router_handle(r, "GET", "/flushy", h_flushy, NULL));
     assert_ok(goio_http_router_handle(r, "GET", "/ctype", h_ctype, NULL));
+    assert_ok(goio_http_router_handle(r, "GET", "/selfstop", h_selfstop, s));
 }
 
 static int setup(void **state)
@@ -139,12 +150,15 @@ static int teardown(void **state)
     return 0;
 }
 
-/* ---- tests ---- */
+/* ---- tests --------------------------------------------------------------- */
 
 static void test_basic_get(void **state)
 {
     ht_server *s = *state;
     ht_resp r;
+    ht_get(s->port, "/selfstop", &r);
+    assert_string_equal(goio_buf_cstr(&r.body), "still here");
+    ht_resp_free(&r);
     ht_get(s->port, "/hello", &r);
     assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.status, 200);
@@ -408,7 +422,7 @@ static void test_pipelining(void **state)
     goio_buf_free(&reply);
 }
 
-/* ---- middleware ---- */
+/* ---- middleware ---------------------------------------------------------- */
 
 typedef struct track {
     pthread_mutex_t mu;
@@ -492,7 +506,7 @@ static void test_middleware(void **state)
     ht_stop(&s);
 }
 
-/* ---- lifecycle ---- */
+/* ---- lifecycle ----------------------------------------------------------- */
 
 static void test_lifecycle_errors(void **state)
 {
