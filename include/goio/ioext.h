@@ -1,5 +1,6 @@
 /*
- * ioext: readers and writers, a buffer pool, Tee, and archives.
+ * ioext: readers and writers, a buffer pool, Tee, and archives (gzip and
+ * tar.gz writers, a zip writer, safe tar.gz and zip extraction).
  *
  * goio_reader and goio_writer are interfaces (vtables) that users can
  * implement: embed the struct as the first member of your own and fill
@@ -403,6 +404,10 @@ GOIO_EXTERN int goio_zip_compress_to(goio_writer *dst,
  *   archive with one unsafe entry is refused as a whole.
  * The reason for a refusal goes to the log sink (category "ioext", code
  * "archive_refused", key = the entry name).
+ * Thread-safety: every extraction (and goio_zip_compress_to) is
+ * self-contained; any number may run at once on different threads.
+ * Names are handled as UTF-8 whatever the process locale (extraction
+ * switches its own thread to C.UTF-8 while it runs, via uselocale).
  */
 typedef enum goio_dup_policy {
     GOIO_DUP_ERROR = 0,     /* a second entry with the same name: EEXIST */

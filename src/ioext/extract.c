@@ -340,6 +340,24 @@ static int count_bytes(xrun *x, size_t n)
     return 0;
 }
 
+/* How many more bytes the limits allow right now: what a header's size
+ * may make a sink reserve. */
+static uint64_t bytes_left(xrun *x)
+{
+    uint64_t cap = x->opt.max_total_bytes;
+    if (x->opt.max_ratio) {
+        uint64_t in = archive_bytes_in(x);
+        uint64_t by_ratio = in > UINT64_MAX / x->opt.max_ratio
+                                ? UINT64_MAX
+                                : in * x->opt.max_ratio;
+        if (by_ratio < x->opt.ratio_grace_bytes)
+            by_ratio = x->opt.ratio_grace_bytes;
+        if (by_ratio < cap)
+            cap = by_ratio;
+    }
+    return cap > x->total ? cap - x->total : 0;
+}
+
 /* Decides the entry's type; refuses what is not allowed. */
 static int classify(xrun *x, struct archive_entry *e, xentry *out)
 {
@@ -420,11 +438,11 @@ static int handle_entry(xrun *x, struct archive_entry *e)
         return 0; /* libarchive skips the data on the next header */
     xe.mode = (uint32_t)archive_entry_perm(e);
     xe.mtime = archive_entry_mtime_is_set(e) ? archive_entry_mtime(e) : 0;
-    uint64_t left = x->opt.max_total_bytes - x->total;
     xe.size_hint =
         archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
+    uint64_t left = bytes_left(x);
     if (xe.size_hint > left)
-        xe.size_hint = left;
+        xe.size_hint = left; /* headers can lie: never trust them further */
     rc = job->ops->begin(job->sink, &xe);
     if (!rc && xe.type == X_FILE)
         rc = read_entry_data(x, e);
@@ -574,8 +592,9 @@ static int mem_begin(void *sink, const xentry *e)
                 m->replace_at = i;
     }
     m->cur.name = goio_strdup(e->name);
-    size_t want = e->size_hint > GOIO_BUFPOOL_LARGE ? GOIO_BUFPOOL_LARGE
-                                                    : (size_t)e->size_hint;
+    /* The hint is within the limits: big files get their exact size at
+     * once (no regrowing), small ones a pool buffer. */
+    size_t want = e->size_hint > SIZE_MAX ? SIZE_MAX : (size_t)e->size_hint;
     m->cur.data = goio_bufpool_get(m->pool, want, &m->cur._cap);
     m->cur.len = 0;
     if (!m->cur.name || !m->cur.data)
