@@ -329,6 +329,25 @@ static int extract_op(void *arg)
     return rc;
 }
 
+static int extract_dir_op(void *arg)
+{
+    const char *dir = arg;
+    int rc = goio_zip_extract_to_dir(small_zip.data, small_zip.len, dir, NULL);
+    /* Failed or not, never anything half-written. */
+    if (rc)
+        assert_false(t_exists(dir));
+    return rc;
+}
+
+static void remove_dir(void *arg)
+{
+    goio_bufpool_trim(goio_bufpool_default());
+    char *parent = goio_strdup(arg);
+    *strrchr(parent, '/') = '\0';
+    assert_int_equal(t_count_dir(parent), t_exists(arg) ? 1 : 0);
+    goio_free(parent);
+}
+
 static void trim_pool(void *arg)
 {
     (void)arg;
@@ -345,6 +364,13 @@ static void allocation_failures_are_enomem(void **state)
     goio_bufpool_trim(goio_bufpool_default());
     assert_true(goio_test_alloc_torture(compress_op, trim_pool, NULL) > 2);
     assert_true(goio_test_alloc_torture(extract_op, trim_pool, NULL) > 2);
+    char *parent = t_path(tmp, "torture");
+    t_mkdirs(parent);
+    char *dir = t_path(parent, "out");
+    assert_true(goio_test_alloc_torture(extract_dir_op, remove_dir, dir) > 2);
+    t_assert_file(dir, "a/x", "y", 1);
+    goio_free(dir);
+    goio_free(parent);
     goio_buf_free(&small_zip);
 }
 
