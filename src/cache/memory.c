@@ -1,29 +1,22 @@
 /*
- * The memory cache: sharded tables, read buffers, the policy lock, the
- * pending-free list and the reclaim thread. The policy itself is in
- * memory_policy.c, the tables in memory_table.c.
+ * The memory cache: sharded tables, read buffers, the policy lock and the
+ * reclaim thread. The policy itself is in memory_policy.c, the tables in
+ * memory_table.c.
  *
  * Locks, always taken in this order: the policy lock `pl`, then at most
  * one shard lock. A get takes only its shard lock (and at most tries pl);
  * set, del, clear, eviction and reclaim take pl and then shard locks.
+ * Entries are read only under their shard's lock, so an entry can be freed
+ * as soon as it has left its table and the policy's lists.
  *
- * Hits reach the policy through read buffers: under its shard lock, a get
- * appends (entry, hash) to its thread's stripe ring; whoever holds pl
- * replays the rings into the policy. Rings are lossy - a full ring drops
- * the record, which only makes the policy see one access fewer.
- *
- * Freeing: a ring may still name an entry after it left its table, so a
- * removed entry waits in the pending list (its bytes still charged) until
- * a full drain has consumed every record made before its removal. Records
- * are made under the shard lock and removal takes that lock, so every
- * record of an entry precedes the removal; a full drain waits for rings
- * whose writer has claimed a slot but not yet filled it (it holds a shard
- * lock and needs nothing else, so it cannot wait for us).
+ * A get sets the entry's reference bit and, if it was clear, appends the
+ * key's hash to its thread's stripe ring; whoever holds pl replays the
+ * rings into the policy's frequency sketch. Rings are lossy: a full ring
+ * drops the record, which only makes the sketch see one access fewer.
  */
 #include "memory_int.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -32,10 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RING        32  /* records per stripe */
-#define PENDING_MAX 64  /* removed entries held before a full drain */
-#define SWEEP_STEP  512 /* slots looked at per lock hold when reclaiming */
-#define MAX_SHARDS  4096
+#define RING       32  /* records per stripe */
+#define SWEEP_STEP 512 /* slots looked at per lock hold when reclaiming */
+#define MAX_SHARDS 4096
 
 typedef struct mc_shard {
     pthread_mutex_t mu;
@@ -46,16 +38,12 @@ typedef struct mc_shard {
     bool pass_dirty;    /* the table was rebuilt during the pass */
 } __attribute__((aligned(64))) mc_shard;
 
-typedef struct mc_record {
-    _Atomic(mc_entry *) e;
-    _Atomic uint64_t h;
-} mc_record;
-
+/* A stripe's ring holds key hashes; 0 marks a slot not filled yet. */
 typedef struct mc_stripe {
     _Atomic uint32_t tail; /* written by readers */
     _Atomic uint64_t hits, misses;
     alignas(64) _Atomic uint32_t head; /* written by the drainer */
-    alignas(64) mc_record ring[RING];
+    alignas(64) _Atomic uint64_t ring[RING];
 } __attribute__((aligned(64))) mc_stripe;
 
 typedef struct mc {
@@ -68,9 +56,8 @@ typedef struct mc {
     pthread_mutex_t pl;
     /* under pl */
     mc_policy policy;
-    mc_entry *pending;
-    size_t npending;
     uint64_t sets, deletes, evictions, expirations;
+    uint64_t seen_hits, seen_misses; /* stripe totals at the last drain */
     /* the reclaim thread */
     int64_t interval_ms;
     pthread_t thread;
@@ -81,8 +68,7 @@ typedef struct mc {
 
 static const goio_cache_ops mc_ops;
 
-/* ---- small helpers ----------------------------------------------------------
- */
+/* ---- small helpers ------------------------------------------------------ */
 
 static mc_shard *shard_of(const mc *m, uint64_t h)
 {
@@ -124,11 +110,19 @@ static uint64_t random_seed(void)
     return s;
 }
 
-/* ---- read buffers
- * ------------------------------------------------------------ */
+static void free_list(mc_entry *e)
+{
+    while (e) {
+        mc_entry *next = e->next;
+        goio_free(e);
+        e = next;
+    }
+}
+
+/* ---- read buffers ------------------------------------------------------- */
 
 /* Appends a hit; true when the ring is half full and wants a drain. */
-static bool record(mc_stripe *st, mc_entry *e, uint64_t h)
+static bool record(mc_stripe *st, uint64_t h)
 {
     uint32_t t = atomic_load_explicit(&st->tail, memory_order_relaxed);
     uint32_t hd = atomic_load_explicit(&st->head, memory_order_acquire);
@@ -137,82 +131,53 @@ static bool record(mc_stripe *st, mc_entry *e, uint64_t h)
     if (!atomic_compare_exchange_strong_explicit(
             &st->tail, &t, t + 1, memory_order_relaxed, memory_order_relaxed))
         return false; /* another thread on this stripe: drop it */
-    mc_record *r = &st->ring[t & (RING - 1)];
-    atomic_store_explicit(&r->h, h, memory_order_relaxed);
-    atomic_store_explicit(&r->e, e, memory_order_release);
+    atomic_store_explicit(&st->ring[t & (RING - 1)], h ? h : 1,
+                          memory_order_release);
     return t + 1 - hd >= RING / 2;
 }
 
-/* Replays the rings into the policy (pl held). With `all`, waits for
- * claimed slots to be filled so no record made so far is left. */
-static void drain(mc *m, bool all)
+/* Replays the rings into the policy (pl held) and tells it the hits and
+ * misses since last time. A slot claimed but not yet filled ends that
+ * ring's replay until next time. */
+static void drain(mc *m)
 {
+    uint64_t hits = 0, misses = 0;
     for (unsigned i = 0; i <= m->stripe_mask; i++) {
         mc_stripe *st = &m->stripes[i];
+        hits += atomic_load_explicit(&st->hits, memory_order_relaxed);
+        misses += atomic_load_explicit(&st->misses, memory_order_relaxed);
         uint32_t hd = atomic_load_explicit(&st->head, memory_order_relaxed);
         uint32_t t = atomic_load_explicit(&st->tail, memory_order_acquire);
-        while (hd != t) {
-            mc_record *r = &st->ring[hd & (RING - 1)];
-            mc_entry *e =
-                atomic_exchange_explicit(&r->e, NULL, memory_order_acquire);
-            if (!e) {
-                if (!all)
-                    break;
-                sched_yield(); /* its writer is between claim and fill */
-                continue;
-            }
-            uint64_t h = atomic_load_explicit(&r->h, memory_order_relaxed);
-            goio__mc_policy_access(&m->policy, e, h);
-            hd++;
+        for (; hd != t; hd++) {
+            uint64_t h = atomic_exchange_explicit(&st->ring[hd & (RING - 1)], 0,
+                                                  memory_order_acquire);
+            if (!h)
+                break;
+            goio__mc_policy_access(&m->policy, h);
         }
         atomic_store_explicit(&st->head, hd, memory_order_release);
     }
+    goio__mc_policy_sample(&m->policy, hits - m->seen_hits,
+                           misses - m->seen_misses);
+    m->seen_hits = hits;
+    m->seen_misses = misses;
 }
 
 static void try_drain(mc *m)
 {
     if (pthread_mutex_trylock(&m->pl) == 0) {
-        drain(m, false);
+        drain(m);
         pthread_mutex_unlock(&m->pl);
     }
 }
 
-/* ---- removal and freeing (pl held) ------------------------------------------
- */
+/* ---- removal (pl held) -------------------------------------------------- */
 
-static void pending_add(mc *m, mc_entry *e)
+/* Evicts until the bounds hold; the evicted entries go to *dead. */
+static void enforce_bounds(mc *m, int64_t now, mc_entry **dead)
 {
-    e->next = m->pending;
-    m->pending = e;
-    m->npending++;
-    m->policy.pending_bytes += mc_charge(e);
-}
-
-static void flush_pending(mc *m)
-{
-    if (!m->pending)
-        return;
-    drain(m, true);
-    while (m->pending) {
-        mc_entry *e = m->pending;
-        m->pending = e->next;
-        m->policy.pending_bytes -= mc_charge(e);
-        goio_free(e);
-    }
-    m->npending = 0;
-}
-
-/* Evicts until the bounds hold; memory waiting to be freed goes first. */
-static void enforce_bounds(mc *m, int64_t now)
-{
-    for (;;) {
-        if (m->pending && goio__mc_policy_over(&m->policy)) {
-            flush_pending(m);
-            continue;
-        }
-        mc_entry *e = goio__mc_policy_evict(&m->policy);
-        if (!e)
-            break;
+    mc_entry *e;
+    while ((e = goio__mc_policy_evict(&m->policy))) {
         uint64_t h = goio__mc_hash(m->seed, e->data, e->klen);
         mc_shard *s = shard_of(m, h);
         pthread_mutex_lock(&s->mu);
@@ -222,10 +187,9 @@ static void enforce_bounds(mc *m, int64_t now)
             m->expirations++;
         else
             m->evictions++;
-        pending_add(m, e);
+        e->next = *dead;
+        *dead = e;
     }
-    if (m->npending >= PENDING_MAX)
-        flush_pending(m);
 }
 
 /*
@@ -247,18 +211,16 @@ static bool remove_key(mc *m, const char *key, size_t klen, uint64_t h,
     pthread_mutex_unlock(&s->mu);
     if (e) {
         goio__mc_policy_remove(&m->policy, e);
-        pending_add(m, e);
         if (only_expired)
             m->expirations++;
-        if (m->npending >= PENDING_MAX)
-            flush_pending(m);
     }
     pthread_mutex_unlock(&m->pl);
-    return e != NULL;
+    bool removed = e != NULL;
+    goio_free(e);
+    return removed;
 }
 
-/* ---- ops
- * ----------------------------------------------------------------------- */
+/* ---- ops ---------------------------------------------------------------- */
 
 static int mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
 {
@@ -292,11 +254,16 @@ static int mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
         }
         memcpy(out->data, mc_value(e), e->vlen);
         out->len = e->vlen;
-        bool want_drain = record(st, e, h);
+        /* Only the first read since the policy last looked sets the bit
+         * and reaches the sketch: hot entries' lines stay shared between
+         * cores and their sketch counters (saturated anyway) untouched. */
+        bool first = !atomic_load_explicit(&e->ref, memory_order_relaxed);
+        if (first)
+            atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
         pthread_mutex_unlock(&s->mu);
         count(&st->hits);
         *hit = true;
-        if (want_drain)
+        if (first && record(st, h))
             try_drain(m);
         return 0;
     }
@@ -314,6 +281,7 @@ static mc_entry *entry_new(const char *key, size_t klen, const void *value,
     e->spare = 0;
     e->vlen = (uint32_t)len;
     e->seg = MC_DEAD;
+    atomic_init(&e->ref, 0);
     memcpy(e->data, key, klen);
     if (len)
         memcpy(e->data + klen, value, len);
@@ -360,22 +328,21 @@ static int mc_set(goio_cache *c, const char *key, const void *value, size_t len,
     mc_entry *e = entry_new(key, klen, value, len, expire), *old = NULL;
     if (!e)
         return GOIO_ENOMEM;
+    mc_entry *dead = NULL;
     pthread_mutex_lock(&m->pl);
-    drain(m, false);
+    drain(m);
     int rc = publish(m, e, h, &old);
     if (rc == 0) {
-        if (old) {
+        if (old)
             goio__mc_policy_replace(&m->policy, old, e, h);
-            pending_add(m, old);
-        } else {
+        else
             goio__mc_policy_insert(&m->policy, e, h);
-        }
         m->sets++;
-        enforce_bounds(m, now);
+        enforce_bounds(m, now, &dead);
     }
     pthread_mutex_unlock(&m->pl);
-    if (rc < 0)
-        goio_free(e);
+    goio_free(rc < 0 ? e : old);
+    free_list(dead);
     return rc;
 }
 
@@ -391,32 +358,32 @@ static int mc_del(goio_cache *c, const char *key)
     return 0;
 }
 
-/* Moves every entry of a shard to the pending list (pl held). */
+/* Drops every entry of a shard (pl held). */
 static void empty_shard(mc *m, mc_shard *s)
 {
     pthread_mutex_lock(&s->mu);
-    for (size_t i = 0; i < s->table.cap; i++) {
-        mc_entry *e = goio__mc_table_at(&s->table, i);
-        if (e) {
-            goio__mc_policy_remove(&m->policy, e);
-            pending_add(m, e);
-        }
-    }
-    goio__mc_table_free(&s->table);
+    mc_table t = s->table;
+    memset(&s->table, 0, sizeof s->table);
     s->min_expire = s->pass_min = INT64_MAX;
     s->cursor = 0;
     s->pass_dirty = false;
     pthread_mutex_unlock(&s->mu);
+    for (size_t i = 0; i < t.cap; i++) {
+        mc_entry *e = goio__mc_table_at(&t, i);
+        if (e) {
+            goio__mc_policy_remove(&m->policy, e);
+            goio_free(e);
+        }
+    }
+    goio__mc_table_free(&t);
 }
 
 static int mc_clear(goio_cache *c)
 {
     mc *m = (mc *)c;
     pthread_mutex_lock(&m->pl);
-    for (unsigned i = 0; i <= m->shard_mask; i++) {
+    for (unsigned i = 0; i <= m->shard_mask; i++)
         empty_shard(m, &m->shards[i]);
-        flush_pending(m);
-    }
     pthread_mutex_unlock(&m->pl);
     return 0;
 }
@@ -431,24 +398,23 @@ static int mc_stats(goio_cache *c, goio_cache_stats *out)
             atomic_load_explicit(&m->stripes[i].misses, memory_order_relaxed);
     }
     pthread_mutex_lock(&m->pl);
-    flush_pending(m); /* so bytes is what live entries are charged */
     out->sets = m->sets;
     out->deletes = m->deletes;
     out->evictions = m->evictions;
     out->expirations = m->expirations;
     out->entries = m->policy.count;
-    out->bytes = m->policy.bytes + m->policy.pending_bytes;
+    out->bytes = m->policy.bytes;
     pthread_mutex_unlock(&m->pl);
     return 0;
 }
 
-/* ---- reclaim
- * --------------------------------------------------------------------- */
+/* ---- reclaim ------------------------------------------------------------ */
 
 /* Looks at up to SWEEP_STEP slots of a shard's pass (pl and shard lock
- * held), removing expired entries. Returns whether the pass completed. */
+ * held), moving expired entries to *dead. Returns whether the pass
+ * completed. */
 static bool sweep_step(mc *m, mc_shard *s, int64_t now, size_t *seen,
-                       size_t *expired)
+                       size_t *expired, mc_entry **dead)
 {
     mc_table *t = &s->table;
     if (s->cursor > t->cap)
@@ -463,9 +429,10 @@ static bool sweep_step(mc *m, mc_shard *s, int64_t now, size_t *seen,
         if (now >= (int64_t)e->expire) {
             goio__mc_table_remove_at(t, i);
             goio__mc_policy_remove(&m->policy, e);
-            pending_add(m, e);
             m->expirations++;
             (*expired)++;
+            e->next = *dead;
+            *dead = e;
         } else if ((int64_t)e->expire < s->pass_min) {
             s->pass_min = (int64_t)e->expire;
         }
@@ -487,7 +454,7 @@ static bool sweep_step(mc *m, mc_shard *s, int64_t now, size_t *seen,
  * Reclaims a shard whose earliest expiry has passed: at least an eighth of
  * its slots per call, and on while a quarter or more of what it looks at
  * has expired, up to the end of the pass. Locks are held for SWEEP_STEP
- * slots at a time.
+ * slots at a time; memory is freed outside them.
  */
 static int64_t sweep_shard(mc *m, mc_shard *s, int64_t now)
 {
@@ -502,10 +469,11 @@ static int64_t sweep_shard(mc *m, mc_shard *s, int64_t now)
             return 0;
         }
         size_t before = expired, eighth = s->table.cap / 8;
-        done = sweep_step(m, s, now, &seen, &expired);
+        mc_entry *dead = NULL;
+        done = sweep_step(m, s, now, &seen, &expired, &dead);
         pthread_mutex_unlock(&s->mu);
-        flush_pending(m);
         pthread_mutex_unlock(&m->pl);
+        free_list(dead);
         removed += (int64_t)(expired - before);
         looked += SWEEP_STEP;
         if (!done && looked >= eighth) {
@@ -647,11 +615,6 @@ static void mc_teardown(mc *m)
             goio__mc_table_free(t);
             pthread_mutex_destroy(&m->shards[i].mu);
         }
-    }
-    while (m->pending) {
-        mc_entry *e = m->pending;
-        m->pending = e->next;
-        goio_free(e);
     }
     goio__mc_policy_free(&m->policy);
     pthread_mutex_destroy(&m->pl);

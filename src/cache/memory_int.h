@@ -16,14 +16,14 @@
 enum { MC_WINDOW = 0, MC_PROBATION = 1, MC_PROTECTED = 2, MC_DEAD = 3 };
 
 /*
- * One entry: a single allocation holding a 29-byte header, the key (klen
+ * One entry: a single allocation holding a 30-byte header, the key (klen
  * bytes, no terminator) and the value. The header holds the policy's list
  * links, the expiry instant (40 bits of coarse monotonic ms: 34 years),
- * the lengths and the segment. The hash is not stored; the few places
- * that need it again (table growth, eviction) recompute it. Everything
- * but prev/next/seg is immutable once the entry is in a table;
- * prev/next/seg belong to the policy lock. A removed entry reuses `next`
- * to sit in the pending-free list.
+ * the lengths, the segment and the reference bit. The hash is not stored;
+ * the few places that need it again (table growth, eviction) recompute it.
+ * The expiry, lengths and bytes are immutable once the entry is in a
+ * table; prev/next/seg belong to the policy lock; `ref` is set by readers
+ * (under their shard lock) and cleared by the policy, hence atomic.
  */
 typedef struct mc_entry {
     struct mc_entry *prev, *next;
@@ -31,8 +31,9 @@ typedef struct mc_entry {
     uint64_t klen : 13;
     uint64_t spare : 11;
     uint32_t vlen;
-    uint8_t seg; /* MC_WINDOW ... MC_DEAD */
-    char data[]; /* key, then value */
+    uint8_t seg;         /* MC_WINDOW ... MC_DEAD */
+    _Atomic uint8_t ref; /* read since the policy last looked */
+    char data[];         /* key, then value */
 } mc_entry;
 
 #define MC_HEADER offsetof(mc_entry, data)
@@ -125,7 +126,6 @@ typedef struct mc_policy {
     uint64_t max_bytes, max_entries; /* max_entries 0: unbounded */
     mc_list seg[3];                  /* window, probation, protected */
     uint64_t bytes, count;           /* over the three segments */
-    uint64_t pending_bytes;          /* removed, not yet freed (memory.c) */
     /* segment limits, derived from window_frac */
     double window_frac;
     uint64_t window_max_bytes, window_max_count;
@@ -139,24 +139,25 @@ typedef struct mc_policy {
 int goio__mc_policy_init(mc_policy *p, uint64_t seed, uint64_t max_bytes,
                          uint64_t max_entries);
 void goio__mc_policy_free(mc_policy *p);
-/* A new key's entry: joins the window (counts as a miss for the climber).
- * GOIO_ENOMEM only if growing the sketch fails, which is not fatal: the
- * entry is in either way. */
+/* A new key's entry: joins the window. */
 void goio__mc_policy_insert(mc_policy *p, mc_entry *e, uint64_t h);
-/* A set of an existing key: `e` takes `old`'s place, then is accessed. */
+/* A set of an existing key: `e` takes `old`'s place, referenced. */
 void goio__mc_policy_replace(mc_policy *p, mc_entry *old, mc_entry *e,
                              uint64_t h);
-/* A hit (from the read buffers). */
-void goio__mc_policy_access(mc_policy *p, mc_entry *e, uint64_t h);
+/* A read of a key hashing to h (from the read buffers; the reader set the
+ * entry's reference bit itself). */
+void goio__mc_policy_access(mc_policy *p, uint64_t h);
+/* Hits and misses of gets since the last call: the climber's input. */
+void goio__mc_policy_sample(mc_policy *p, uint64_t hits, uint64_t misses);
 /* Unlinks e (delete, expiry) and marks it MC_DEAD. */
 void goio__mc_policy_remove(mc_policy *p, mc_entry *e);
-/* Whether the charged bytes (pending included) or entries pass a bound. */
+/* Whether the charged bytes or the entries pass a bound. */
 bool goio__mc_policy_over(const mc_policy *p);
 /*
  * Restores the segment limits: moves entries out of an oversized window
  * and, while over a bound, picks an entry to evict (W-TinyLFU admission
- * between the window's oldest entry and probation's), unlinks it and
- * returns it. NULL when nothing needs to go.
+ * between the window's oldest unreferenced entry and probation's), unlinks
+ * it and returns it. NULL when nothing needs to go.
  */
 mc_entry *goio__mc_policy_evict(mc_policy *p);
 /* Estimated recent frequency of a hash (0..15), for tests. */

@@ -3,17 +3,27 @@
  * See goio/cache.h for why this policy, and memory_int.h for who calls
  * what under which lock (this file has no locks of its own).
  *
- * Segments (LRU lists, head = most recent):
+ * Segments (lists, head = newest):
  *   window    - every new key enters here; window_frac of the bounds.
- *   probation - the main area's entries seen once since admission.
- *   protected - main entries hit again; at most 80% of the main area.
+ *   probation - the main area's entries not read since admission.
+ *   protected - main entries read again; at most 80% of the main area.
  * An entry pushed out of the window is a candidate for the main area: if
  * there is room it moves to probation, otherwise it is compared with
  * probation's oldest entry and the one the sketch says is used less often
  * is evicted. The hill climber resizes the window from the hit ratio.
+ *
+ * Recency is tracked CLOCK-style: a read only sets the entry's reference
+ * bit (the first read since the policy last cleared it also feeds the
+ * sketch), and the policy acts on the bit when the entry reaches the old
+ * end of its segment - a referenced window or
+ * protected entry goes round again, a referenced probation entry is
+ * promoted to protected. That keeps list surgery and its cache misses off
+ * the read path; on the trace benchmarks it closes as much of the gap to
+ * the optimum as exact LRU segments do.
  */
 #include "memory_int.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #define PROTECTED_SHARE 0.8
@@ -228,9 +238,20 @@ static uint64_t hash_of(const mc_policy *p, const mc_entry *e)
     return goio__mc_hash(p->seed, e->data, e->klen);
 }
 
+static bool referenced(mc_entry *e)
+{
+    return atomic_load_explicit(&e->ref, memory_order_relaxed);
+}
+
+static void unreference(mc_entry *e)
+{
+    atomic_store_explicit(&e->ref, 0, memory_order_relaxed);
+}
+
 void goio__mc_policy_insert(mc_policy *p, mc_entry *e, uint64_t h)
 {
     e->seg = MC_WINDOW;
+    unreference(e);
     list_push(&p->seg[MC_WINDOW], e);
     p->bytes += mc_charge(e);
     p->count++;
@@ -239,35 +260,17 @@ void goio__mc_policy_insert(mc_policy *p, mc_entry *e, uint64_t h)
     if (p->count > p->sketch.width)
         (void)sketch_size(&p->sketch, p->count);
     sketch_add(&p->sketch, h);
-    p->sample_misses++;
-    climb(p);
 }
 
-/* Moves protected's oldest entries to probation while it is too big. */
-static void demote_protected(mc_policy *p)
-{
-    mc_list *pr = &p->seg[MC_PROTECTED];
-    while (pr->tail && (pr->bytes > p->protected_max_bytes ||
-                        pr->count > p->protected_max_count))
-        move_to(p, pr->tail, MC_PROBATION);
-}
-
-static void touch(mc_policy *p, mc_entry *e)
-{
-    if (e->seg == MC_PROBATION) {
-        move_to(p, e, MC_PROTECTED);
-        demote_protected(p);
-    } else {
-        move_to(p, e, e->seg);
-    }
-}
-
-void goio__mc_policy_access(mc_policy *p, mc_entry *e, uint64_t h)
+void goio__mc_policy_access(mc_policy *p, uint64_t h)
 {
     sketch_add(&p->sketch, h);
-    p->sample_hits++;
-    if (e->seg != MC_DEAD)
-        touch(p, e);
+}
+
+void goio__mc_policy_sample(mc_policy *p, uint64_t hits, uint64_t misses)
+{
+    p->sample_hits += hits;
+    p->sample_misses += misses;
     climb(p);
 }
 
@@ -290,8 +293,8 @@ void goio__mc_policy_replace(mc_policy *p, mc_entry *old, mc_entry *e,
     p->bytes = p->bytes - mc_charge(old) + mc_charge(e);
     old->prev = old->next = NULL;
     old->seg = MC_DEAD;
+    atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
     sketch_add(&p->sketch, h);
-    touch(p, e);
 }
 
 void goio__mc_policy_remove(mc_policy *p, mc_entry *e)
@@ -306,7 +309,7 @@ void goio__mc_policy_remove(mc_policy *p, mc_entry *e)
 
 bool goio__mc_policy_over(const mc_policy *p)
 {
-    return p->bytes + p->pending_bytes > p->max_bytes ||
+    return p->bytes > p->max_bytes ||
            (p->max_entries && p->count > p->max_entries);
 }
 
@@ -317,17 +320,64 @@ static bool window_over(const mc_policy *p)
            (w->bytes > p->window_max_bytes || w->count > p->window_max_count);
 }
 
-static mc_entry *evict_entry(mc_policy *p, mc_entry *e)
+static bool protected_over(const mc_policy *p)
 {
-    goio__mc_policy_remove(p, e);
-    return e;
+    const mc_list *l = &p->seg[MC_PROTECTED];
+    return l->bytes > p->protected_max_bytes ||
+           l->count > p->protected_max_count;
 }
 
-/* The main area's next victim: probation's oldest, else protected's. */
-static mc_entry *main_victim(const mc_policy *p)
+/* Moves protected's oldest entries out while it is too big: referenced
+ * ones go round again, the others back to probation. Ends because every
+ * round clears a bit. */
+static void shrink_protected(mc_policy *p)
 {
-    mc_entry *v = p->seg[MC_PROBATION].tail;
-    return v ? v : p->seg[MC_PROTECTED].tail;
+    while (p->seg[MC_PROTECTED].tail && protected_over(p)) {
+        mc_entry *e = p->seg[MC_PROTECTED].tail;
+        bool again = referenced(e);
+        unreference(e);
+        move_to(p, e, again ? MC_PROTECTED : MC_PROBATION);
+    }
+}
+
+/*
+ * The main area's next victim: probation's oldest unreferenced entry
+ * (referenced ones are promoted on the way), else protected's oldest
+ * unreferenced one (referenced ones go round again). NULL when the main
+ * area is empty.
+ */
+static mc_entry *main_victim(mc_policy *p)
+{
+    for (;;) {
+        mc_entry *e = p->seg[MC_PROBATION].tail;
+        if (e && referenced(e)) {
+            unreference(e);
+            move_to(p, e, MC_PROTECTED);
+            shrink_protected(p);
+            continue;
+        }
+        if (e)
+            return e;
+        e = p->seg[MC_PROTECTED].tail;
+        if (e && referenced(e)) {
+            unreference(e);
+            move_to(p, e, MC_PROTECTED);
+            continue;
+        }
+        return e;
+    }
+}
+
+/* The window's oldest entry not read since it last came round (read ones
+ * go round again). */
+static mc_entry *window_oldest(mc_policy *p)
+{
+    mc_entry *e;
+    while ((e = p->seg[MC_WINDOW].tail) && referenced(e)) {
+        unreference(e);
+        move_to(p, e, MC_WINDOW);
+    }
+    return e;
 }
 
 /* TinyLFU admission: the candidate must be used more often than the
@@ -339,11 +389,17 @@ static bool admit(const mc_policy *p, const mc_entry *cand,
            goio__mc_sketch_estimate(&p->sketch, hash_of(p, victim));
 }
 
+static mc_entry *evict_entry(mc_policy *p, mc_entry *e)
+{
+    goio__mc_policy_remove(p, e);
+    return e;
+}
+
 mc_entry *goio__mc_policy_evict(mc_policy *p)
 {
     for (;;) {
         if (window_over(p)) {
-            mc_entry *cand = p->seg[MC_WINDOW].tail;
+            mc_entry *cand = window_oldest(p);
             if (!goio__mc_policy_over(p)) {
                 move_to(p, cand, MC_PROBATION);
                 continue;
@@ -356,6 +412,6 @@ mc_entry *goio__mc_policy_evict(mc_policy *p)
         if (!goio__mc_policy_over(p) || !p->count)
             return NULL;
         mc_entry *v = main_victim(p);
-        return evict_entry(p, v ? v : p->seg[MC_WINDOW].tail);
+        return evict_entry(p, v ? v : window_oldest(p));
     }
 }
