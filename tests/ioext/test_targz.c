@@ -8,10 +8,14 @@
 #include <unistd.h>
 
 static char *tmp;
+/* pigz is a benchmark dependency (scripts/deps --bench): its checks run
+ * only where it is installed. */
+static bool have_pigz;
 
 static int setup(void **state)
 {
     (void)state;
+    have_pigz = goio_test_system("command -v pigz >/dev/null") == 0;
     tmp = goio_test_mkdtemp("targz");
     return tmp ? 0 : -1;
 }
@@ -55,8 +59,10 @@ static void gzip_with(unsigned threads, size_t block, size_t len, bool flush)
     assert_int_equal(goio_test_system("gzip -dc '%s' > '%s/x'", gzpath, tmp),
                      0);
     t_assert_file(tmp, "x", data, len);
-    assert_int_equal(
-        goio_test_system("pigz -dc '%s' | cmp -s - '%s/x'", gzpath, tmp), 0);
+    if (have_pigz)
+        assert_int_equal(
+            goio_test_system("pigz -dc '%s' | cmp -s - '%s/x'", gzpath, tmp),
+            0);
     goio_free(gzpath);
     goio_buf_free(&out);
     goio_free(data);
@@ -398,6 +404,8 @@ static void goio_reads_what_tar_bsdtar_and_pigz_write(void **state)
         "'%1$s/t.tgz'",
     };
     for (size_t m = 0; m < sizeof makers / sizeof *makers; m++) {
+        if (strstr(makers[m], "pigz") && !have_pigz)
+            continue;
         assert_int_equal(goio_test_system(makers[m], tmp, src), 0);
         char *tgz = t_path(tmp, "t.tgz");
         size_t len;
