@@ -290,6 +290,74 @@ static void ask_during_migration_moved_after(void **state)
     goio_redis_free(r);
 }
 
+/* ---- a slot nobody serves: CLUSTERDOWN ---- */
+
+static bool all_report(const char *needle)
+{
+    for (int i = 0; i < GOIO_TEST_CLUSTER_NODES; i++) {
+        if (!cl.up[i])
+            continue;
+        char *out = goio_test_redis_cluster_cli(&cl, i, "CLUSTER INFO");
+        bool ok = out && strstr(out, needle);
+        goio_free(out);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static void clusterdown_is_retried_with_backoff_then_reported(void **state)
+{
+    (void)state;
+    goio_redis *r = open_cluster("cd");
+    assert_ok(goio_redis_set(r, NULL, "{gone}k", "v", 1, 60000));
+    assert_ok(goio_redis_set(r, NULL, "other", "v", 1, 60000));
+    unsigned slot = goio_redis_key_slot("gone", 4);
+    int owner = goio_test_redis_cluster_master_of(&cl, slot);
+    assert_true(owner >= 0);
+    /* Every node forgets the slot, the owner first (or its heartbeats
+     * would hand the slot back to the others): with full coverage
+     * required the whole cluster refuses commands (CLUSTERDOWN). */
+    for (int k = 0; k <= GOIO_TEST_CLUSTER_NODES; k++) {
+        int i = k == 0 ? owner : k - 1;
+        if (k > 0 && i == owner)
+            continue;
+        char *out =
+            goio_test_redis_cluster_cli(&cl, i, "CLUSTER DELSLOTS %u", slot);
+        goio_free(out);
+    }
+    assert_true(GOIO_WAIT_UNTIL(all_report("cluster_state:fail"), 10000));
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    logs_capture();
+    /* A key in a still-mapped slot: CLUSTERDOWN, retried with backoff,
+     * then reported with Redis' message. */
+    int64_t t0 = goio_now_mono_ms();
+    assert_goio(GOIO_EPROTO, goio_redis_get(r, NULL, "other", &b, &hit));
+    assert_true(elapsed_since(t0) >= 10 + 20 + 40 + 80);
+    assert_true(logs_have("redis_error_reply", "other", "CLUSTERDOWN"));
+    assert_int_equal(stats(r).tryagain, 4); /* 5 attempts in all */
+    /* The key of the unserved slot: once the map is reloaded no node
+     * serves it. */
+    int rc = goio_redis_get(r, NULL, "{gone}k", &b, &hit);
+    assert_true(rc == GOIO_EHOSTUNREACH || rc == GOIO_EPROTO);
+    assert_goio(GOIO_EHOSTUNREACH,
+                goio_redis_get(r, NULL, "{gone}k", &b, &hit));
+    assert_true(logs_have("redis_slot_unserved", NULL, NULL));
+    logs_restore();
+    /* The owner takes it back; the client follows without help. */
+    char *out =
+        goio_test_redis_cluster_cli(&cl, owner, "CLUSTER ADDSLOTS %u", slot);
+    goio_free(out);
+    assert_true(goio_test_redis_cluster_wait_ok(&cl, 30000));
+    assert_ok(goio_redis_get(r, NULL, "{gone}k", &b, &hit));
+    assert_true(hit);
+    assert_ok(goio_redis_get(r, NULL, "other", &b, &hit));
+    assert_true(hit);
+    goio_buf_free(&b);
+    goio_redis_free(r);
+}
+
 /* ---- failover ---- */
 
 static bool replicas_caught_up(void)
@@ -414,6 +482,7 @@ int main(void)
         cmocka_unit_test(multi_get_spans_slots_one_round_trip_per_master),
         cmocka_unit_test(ask_during_migration_moved_after),
         cmocka_unit_test(an_unreachable_seed_fails_cleanly),
+        cmocka_unit_test(clusterdown_is_retried_with_backoff_then_reported),
         cmocka_unit_test(survives_a_master_failing_over_to_its_replica),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
