@@ -177,7 +177,8 @@ GOIO_EXTERN int goio_http_server_start(goio_http_server *srv);
 GOIO_EXTERN int goio_http_server_stop(goio_http_server *srv,
                                       int64_t timeout_ms);
 
-/* Stops (timeout 0) if needed and frees. NULL is a no-op. */
+/* Stops (timeout 0) if needed and frees. NULL is a no-op. From one of the
+ * server's own threads it logs http_free_from_handler and does nothing. */
 GOIO_EXTERN void goio_http_server_free(goio_http_server *srv);
 
 /* ---- requests ------------------------------------------------------------ */
@@ -381,7 +382,8 @@ GOIO_EXTERN int goio_http_render_options_init(goio_http_render_options *o);
  *
  * On a read error from src, everything already read is flushed and the
  * response is aborted: the connection closes without the final chunk, so
- * curl reports CURLE_PARTIAL_FILE (exit 18) and keeps every byte. Write
+ * curl reports CURLE_PARTIAL_FILE (exit 18) and keeps every byte (an
+ * HTTP/1.0 client gets no chunks, so it cannot tell the difference). Write
  * errors (client gone) abort too. Both are logged with code
  * `chunked_response_write_error` (ERROR for a source error, WARN for a
  * client error) and returned. opts may be NULL (defaults). Call it as the

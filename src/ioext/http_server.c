@@ -536,6 +536,15 @@ void goio_http_server_free(goio_http_server *srv)
 {
     if (!srv)
         return;
+    if (tls_server == srv) {
+        /* From its own handler: freeing would pull the server from under
+         * the running thread. Refuse loudly instead of crashing. */
+        goio_log(GOIO_LOG_ERROR, GOIO__HTTP_CAT, "http_free_from_handler", NULL,
+                 GOIO_EBUSY,
+                 "goio_http_server_free called from the server's own "
+                 "thread; not freed");
+        return;
+    }
     goio_http_server_stop(srv, 0);
     if (srv->phase == GOIO__HTTP_NEW && srv->listening) {
         uv_close((uv_handle_t *)&srv->listener, NULL);

@@ -111,6 +111,7 @@ static void h_selfstop(goio_http_request *req, goio_http_response *res,
     (void)req;
     ht_server *s = data;
     HT_CHECK(goio_http_server_stop(s->srv, 0) == GOIO_EBUSY);
+    goio_http_server_free(s->srv); /* refused: logged, nothing freed */
     goio_http_respond(res, 200, NULL, "still here", 10);
 }
 
