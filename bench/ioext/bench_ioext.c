@@ -158,21 +158,30 @@ static void free_corpus(corpus *c)
     free(c->sizes);
 }
 
+/* Reads a whole file into one buffer of its size (as zip does, a read
+ * per file, no regrowing). */
 static uint8_t *read_file(const char *path, size_t *len)
 {
-    goio_buf b = GOIO_BUF_INIT;
     int fd = open(path, O_RDONLY);
-    goio_reader *r;
-    if (fd < 0 || goio_reader_fd(fd, true, &r))
-        return NULL;
-    int rc = goio_read_all(r, &b, 0);
-    goio_reader_close(r);
-    if (rc) {
-        goio_buf_free(&b);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st)) {
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
-    *len = b.len;
-    return b.data;
+    uint8_t *p = goio_malloc((size_t)st.st_size + 1);
+    goio_reader *r;
+    size_t got = 0;
+    int rc = goio_reader_fd(fd, true, &r);
+    if (!rc)
+        rc = goio_read_full(r, p, (size_t)st.st_size, &got);
+    goio_reader_close(r);
+    if (rc || got != (size_t)st.st_size) {
+        goio_free(p);
+        return NULL;
+    }
+    *len = got;
+    return p;
 }
 
 /* ---- timing ----------------------------------------------------------- */
