@@ -127,7 +127,11 @@ static bool ping_ok(goio__redis_pool *p, goio__redis_conn *c)
 /* Checks a connection taken from the idle stack (outside the lock). */
 static bool usable(goio__redis_pool *p, goio__redis_conn *c, int64_t now)
 {
-    if (!goio__redis_conn_alive(c))
+    /* The liveness peek costs a syscall: skip it for a connection put back
+     * within the same millisecond (a busy caller's), which a restarted
+     * server cannot have dropped unnoticed; the retry of safe commands
+     * covers that window. */
+    if (c->rc->err || (now != c->idle_since_ms && !goio__redis_conn_alive(c)))
         return false;
     int64_t t = p->opts->test_on_borrow_ms;
     if (t >= 0 && now - c->idle_since_ms > t)
