@@ -415,17 +415,15 @@ static int copy_in(goio__http_exchange *ex, const uint8_t *p, size_t len)
                 goio_bufpool_get(goio_bufpool_default(), chunk, &ex->cur_cap);
             if (!ex->cur)
                 return GOIO_ENOMEM;
-            if (ex->cur_cap > chunk)
-                ex->cur_cap = chunk; /* chunks of the configured size */
         }
-        size_t n = ex->cur_cap - ex->cur_len;
+        size_t n = chunk - ex->cur_len; /* chunks of the configured size */
         n = n < len ? n : len;
         memcpy(ex->cur + ex->cur_len, p, n);
         ex->cur_len += n;
         ex->body_bytes += n;
         p += n;
         len -= n;
-        if (ex->cur_len == ex->cur_cap && (rc = push(ex)))
+        if (ex->cur_len == chunk && (rc = push(ex)))
             return rc;
     }
     return 0;
@@ -449,6 +447,58 @@ static ssize_t ex_write(goio_http_response *res, const void *p, size_t len)
         rc = copy_in(ex, p, len);
     pthread_mutex_unlock(&ex->mu);
     return rc ? rc : (ssize_t)len;
+}
+
+goio__http_exchange *goio__http_exchange_of(goio_http_response *res)
+{
+    return res && res->ops == &server_ops ? ex_of(res) : NULL;
+}
+
+/* Queues a whole pooled buffer as one chunk, after what is buffered. */
+static int give_chunk(goio__http_exchange *ex, void *buf, size_t cap, size_t n)
+{
+    int rc = wait_for_room(ex);
+    if (!rc)
+        rc = push(ex); /* headers and the buffer, to keep the order */
+    goio__http_seg *s = rc ? NULL : goio_calloc(1, sizeof *s);
+    if (!s)
+        return rc ? rc : GOIO_ENOMEM;
+    s->kind = GOIO__SEG_POOL;
+    s->data = buf;
+    s->len = n;
+    s->cap = cap;
+    if (ex->chunked) {
+        s->pre_len = (uint8_t)snprintf(s->pre, sizeof s->pre, "%zx\r\n", n);
+        s->post = true;
+    }
+    ex->body_bytes += n;
+    enqueue(ex, s);
+    return 0;
+}
+
+int goio__http_exchange_give(goio__http_exchange *ex, void *buf, size_t cap,
+                             size_t n)
+{
+    pthread_mutex_lock(&ex->mu);
+    int rc = write_state(ex);
+    if (!rc && !ex->fixed)
+        fix_headers(ex, 200);
+    if (!rc && ex->declared_len != UINT64_MAX &&
+        ex->body_bytes + n > ex->declared_len)
+        rc = GOIO_E2BIG;
+    bool kept = false;
+    if (!rc && ex->no_body) {
+        ex->body_bytes += n;
+    } else if (!rc && n < cfg_of(ex)->chunk_size / 2) {
+        rc = copy_in(ex, buf, n); /* small: gather into the buffer */
+    } else if (!rc) {
+        rc = give_chunk(ex, buf, cap, n);
+        kept = !rc;
+    }
+    pthread_mutex_unlock(&ex->mu);
+    if (!kept)
+        goio_bufpool_put(goio_bufpool_default(), buf, cap);
+    return rc;
 }
 
 static int ex_write_header(goio_http_response *res, int status)

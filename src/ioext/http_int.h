@@ -243,6 +243,14 @@ goio__http_seg *goio__http_exchange_take(goio__http_exchange *ex,
 /* Loop side: `bytes` left the process (or were dropped); error < 0 marks
  * the connection failed so blocked and later writes fail. */
 void goio__http_exchange_sent(goio__http_exchange *ex, size_t bytes, int error);
+/* The exchange behind goio's own response, NULL for any other. */
+goio__http_exchange *goio__http_exchange_of(goio_http_response *res);
+/* Body bytes in a pooled buffer (goio_bufpool_default, `cap` as it gave):
+ * a large one is queued as its own chunk without a copy, a small one is
+ * gathered like a write. Takes the buffer in every case; waits for room
+ * like a write. */
+int goio__http_exchange_give(goio__http_exchange *ex, void *buf, size_t cap,
+                             size_t n);
 void goio__http_segs_free(goio__http_seg *s);
 /* A static segment (error answers, "100 Continue"). */
 goio__http_seg *goio__http_seg_static(const char *s);
