@@ -468,6 +468,64 @@ static void test_send_timeout(void **state)
     ht_stop(&s);
 }
 
+/* A chunk size that is no pool class: chunks come out at that size, on
+ * both render paths (zero-copy when the sizes agree, copying otherwise). */
+static void h_odd(goio_http_request *req, goio_http_response *res, void *data)
+{
+    (void)req;
+    goio_http_render_options o;
+    goio_http_render_options_init(&o);
+    o.chunk_size = (size_t)(uintptr_t)data;
+    HT_CHECK(goio_http_render_chunked(
+                 res, NULL, ht_gen_reader(1 << 20, UINT64_MAX, 0, NULL), &o) ==
+             0);
+}
+
+static void test_odd_chunk_size(void **state)
+{
+    (void)state;
+    ht_server s = {0};
+    assert_ok(goio_http_router_handle(ht_router(&s), "GET", "/same", h_odd,
+                                      (void *)(uintptr_t)100000));
+    assert_ok(goio_http_router_handle(ht_router(&s), "GET", "/other", h_odd,
+                                      (void *)(uintptr_t)7000));
+    goio_http_server_config cfg;
+    ht_config(&cfg);
+    cfg.chunk_size = 100000;
+    ht_start(&s, &cfg);
+    static const char *const paths[] = {"/same", "/other"};
+    for (int i = 0; i < 2; i++) {
+        goio_buf reply = GOIO_BUF_INIT;
+        char req[128];
+        int n =
+            snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nConnection: close\r\n\r\n", paths[i]);
+        assert_true(ht_raw(s.port, req, (size_t)n, &reply, 10000));
+        /* Walk the chunks: sizes at most chunk_size, bytes the pattern. */
+        const char *p = strstr(goio_buf_cstr(&reply), "\r\n\r\n");
+        assert_non_null(p);
+        p += 4;
+        uint64_t off = 0;
+        size_t biggest = 0;
+        for (;;) {
+            char *end;
+            size_t len = strtoul(p, &end, 16);
+            assert_true(end[0] == '\r' && end[1] == '\n');
+            p = end + 2;
+            if (!len)
+                break;
+            assert_true(ht_pattern_check(off, (const uint8_t *)p, len));
+            biggest = len > biggest ? len : biggest;
+            off += len;
+            p += len + 2;
+        }
+        assert_int_equal(off, 1 << 20);
+        assert_int_equal(biggest, 100000);
+        goio_buf_free(&reply);
+    }
+    ht_stop(&s);
+}
+
 /* ---- HEAD and bad arguments ---------------------------------------------- */
 
 static void test_head_and_args(void **state)
@@ -610,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_disconnect_cancels_ctx),
         cmocka_unit_test_setup_teardown(test_back_pressure, setup, teardown),
         cmocka_unit_test(test_send_timeout),
+        cmocka_unit_test(test_odd_chunk_size),
         cmocka_unit_test_setup_teardown(test_head_and_args, setup, teardown),
         cmocka_unit_test(test_other_response_writer),
     };
