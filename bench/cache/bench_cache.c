@@ -16,10 +16,11 @@
  * Sizes (environment): GOIO_BENCH_CACHE_KEYS (default 1000000),
  * GOIO_BENCH_CACHE_OPS (operations per timed run, default 2000000),
  * GOIO_BENCH_CACHE_HR_OPS (accesses per synthetic hit-ratio case, default
- * 2000000). GOIO_CACHE_ANCHOR names the go-cache anchor binary (run.sh
- * builds it); without it the go-cache cases say so and print no line.
- * GOIO_TRACES is the traces folder (default ../shared/traces beside the
- * repository).
+ * 2000000), GOIO_BENCH_CACHE_REPS (timed runs per throughput case, both
+ * sides report their best, default 3). GOIO_CACHE_ANCHOR names the go-cache
+ * anchor binary (run.sh builds it); without it the go-cache cases say so and
+ * print no line. GOIO_TRACES is the traces folder (default ../shared/traces
+ * beside the repository).
  */
 #define _GNU_SOURCE
 #include "bench.h"
@@ -126,7 +127,7 @@ static char *make_keys(size_t n)
 
 /* Runs the anchor for one case and returns the number it prints after
  * "RESULT <case> ", or NAN (with a message) if it cannot. */
-static double anchor_run(const char *name, size_t keys, size_t ops)
+static double anchor_run(const char *name, size_t keys, size_t ops, size_t reps)
 {
     const char *bin = getenv("GOIO_CACHE_ANCHOR");
     if (!bin || access(bin, X_OK)) {
@@ -136,8 +137,8 @@ static double anchor_run(const char *name, size_t keys, size_t ops)
         return NAN;
     }
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' -case %s -keys %zu -ops %zu", bin, name,
-             keys, ops);
+    snprintf(cmd, sizeof cmd, "'%s' -case %s -keys %zu -ops %zu -reps %zu", bin,
+             name, keys, ops, reps);
     FILE *p = popen(cmd, "r");
     double v = NAN;
     char line[512], want[128];
@@ -173,7 +174,14 @@ static goio_cache *filled_cache(const char *keys, size_t n)
     return c;
 }
 
-static void bench_get_hit_1t(size_t nkeys, size_t ops)
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void bench_get_hit_1t(size_t nkeys, size_t ops, size_t reps)
 {
     char *keys = make_keys(nkeys);
     goio_cache *c = filled_cache(keys, nkeys);
@@ -182,22 +190,31 @@ static void bench_get_hit_1t(size_t nkeys, size_t ops)
     goio_buf out = GOIO_BUF_INIT;
     bool hit;
     size_t hits = 0;
-    double t0 = bench_now_s();
-    for (size_t i = 0; i < ops; i++) {
-        goio_cache_get(c, KEY(keys, seq[i]), &out, &hit);
-        hits += hit;
+    double best = INFINITY, best_cpu = INFINITY;
+    for (size_t r = 0; r < reps; r++) {
+        double t0 = bench_now_s(), c0 = thread_cpu_s();
+        for (size_t i = 0; i < ops; i++) {
+            goio_cache_get(c, KEY(keys, seq[i]), &out, &hit);
+            hits += hit;
+        }
+        double ns = (bench_now_s() - t0) * 1e9 / (double)ops;
+        double cpu = (thread_cpu_s() - c0) * 1e9 / (double)ops;
+        best = ns < best ? ns : best;
+        best_cpu = cpu < best_cpu ? cpu : best_cpu;
     }
-    double ns = (bench_now_s() - t0) * 1e9 / (double)ops;
-    if (hits != ops)
-        printf("# get_hit_1t: %zu of %zu gets missed\n", ops - hits, ops);
+    if (hits != ops * reps)
+        printf("# get_hit_1t: %zu of %zu gets missed\n", ops * reps - hits,
+               ops * reps);
     goio_buf_free(&out);
     goio_cache_free(c);
     free(seq);
     free(z.cdf);
     free(keys);
-    double anchor = anchor_run("get_hit_1t", nkeys, ops);
+    double anchor = anchor_run("get_hit_1t", nkeys, ops, reps);
+    char extra[64];
+    snprintf(extra, sizeof extra, "cpu_ns=%.1f best_of=%zu", best_cpu, reps);
     if (!isnan(anchor))
-        bench_line("get_hit_1t", ns, anchor, "ns/op", false, "");
+        bench_line("get_hit_1t", best, anchor, "ns/op", false, extra);
 }
 
 typedef struct mixed_arg {
@@ -229,17 +246,15 @@ static void *mixed_thread(void *p)
     return NULL;
 }
 
-static void bench_zipf_mixed_2t(size_t nkeys, size_t ops)
+/* One timed run of the two threads; returns ops/s. */
+static double mixed_run(goio_cache *c, const char *keys, uint32_t *seqs[2],
+                        size_t ops)
 {
-    char *keys = make_keys(nkeys);
-    goio_cache *c = filled_cache(keys, nkeys);
-    zipf z = zipf_new(nkeys, 1.01);
     atomic_int ready = 0;
     mixed_arg a[2];
     pthread_t th[2];
     for (int i = 0; i < 2; i++) {
-        a[i] = (mixed_arg){c, keys, zipf_seq(&z, ops, 7 + (uint64_t)i), ops,
-                           &ready};
+        a[i] = (mixed_arg){c, keys, seqs[i], ops, &ready};
         pthread_create(&th[i], NULL, mixed_thread, &a[i]);
     }
     while (atomic_load(&ready) < 2)
@@ -248,15 +263,30 @@ static void bench_zipf_mixed_2t(size_t nkeys, size_t ops)
     atomic_store(&ready, 3);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
-    double rate = 2.0 * (double)ops / (bench_now_s() - t0);
-    for (int i = 0; i < 2; i++)
-        free((void *)a[i].seq);
+    return 2.0 * (double)ops / (bench_now_s() - t0);
+}
+
+static void bench_zipf_mixed_2t(size_t nkeys, size_t ops, size_t reps)
+{
+    char *keys = make_keys(nkeys);
+    goio_cache *c = filled_cache(keys, nkeys);
+    zipf z = zipf_new(nkeys, 1.01);
+    uint32_t *seqs[2] = {zipf_seq(&z, ops, 7), zipf_seq(&z, ops, 8)};
+    double best = 0;
+    for (size_t r = 0; r < reps; r++) {
+        double rate = mixed_run(c, keys, seqs, ops);
+        best = rate > best ? rate : best;
+    }
+    free(seqs[0]);
+    free(seqs[1]);
     goio_cache_free(c);
     free(z.cdf);
     free(keys);
-    double anchor = anchor_run("zipf_mixed_2t", nkeys, ops);
+    double anchor = anchor_run("zipf_mixed_2t", nkeys, ops, reps);
+    char extra[32];
+    snprintf(extra, sizeof extra, "best_of=%zu", reps);
     if (!isnan(anchor))
-        bench_line("zipf_mixed_2t", rate, anchor, "ops/s", true, "");
+        bench_line("zipf_mixed_2t", best, anchor, "ops/s", true, extra);
 }
 
 /* ---- hit ratios
@@ -486,7 +516,7 @@ static double goio_overhead(size_t n)
 static void bench_overhead(size_t n)
 {
     double goio = goio_overhead(n);
-    double anchor = anchor_run("overhead_per_entry", n, 0);
+    double anchor = anchor_run("overhead_per_entry", n, 0, 1);
     char extra[64];
     snprintf(extra, sizeof extra, "charged=%d entries=%zu",
              GOIO_CACHE_ENTRY_OVERHEAD, n);
@@ -503,12 +533,13 @@ int main(int argc, char **argv)
     size_t nkeys = env_size("GOIO_BENCH_CACHE_KEYS", 1000000);
     size_t ops = env_size("GOIO_BENCH_CACHE_OPS", 2000000);
     size_t hr_ops = env_size("GOIO_BENCH_CACHE_HR_OPS", 2000000);
+    size_t reps = env_size("GOIO_BENCH_CACHE_REPS", 3);
     if (bench_selected(argc, argv, "overhead_per_entry"))
         bench_overhead(nkeys / 5 ? nkeys / 5 : 1);
     if (bench_selected(argc, argv, "get_hit_1t"))
-        bench_get_hit_1t(nkeys, ops);
+        bench_get_hit_1t(nkeys, ops, reps);
     if (bench_selected(argc, argv, "zipf_mixed_2t"))
-        bench_zipf_mixed_2t(nkeys, ops);
+        bench_zipf_mixed_2t(nkeys, ops, reps);
     static const size_t oltp[] = {250, 500, 1000, 2000, 0};
     static const size_t gli[] = {250, 500, 1000, 1500, 2000, 0};
     static const size_t loop[] = {250, 500, 750, 1000, 0};

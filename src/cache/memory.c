@@ -36,12 +36,14 @@ typedef struct mc_shard {
     int64_t pass_min;   /* earliest expiry seen by the current pass */
     size_t cursor;      /* the reclaim pass's next slot */
     bool pass_dirty;    /* the table was rebuilt during the pass */
+    /* Written under mu by a plain load and store (no locked instruction on
+     * the read path), read by anyone: hence atomic. */
+    _Atomic uint64_t hits, misses;
 } __attribute__((aligned(64))) mc_shard;
 
 /* A stripe's ring holds key hashes; 0 marks a slot not filled yet. */
 typedef struct mc_stripe {
-    _Atomic uint32_t tail; /* written by readers */
-    _Atomic uint64_t hits, misses;
+    _Atomic uint32_t tail;             /* written by readers */
     alignas(64) _Atomic uint32_t head; /* written by the drainer */
     alignas(64) _Atomic uint64_t ring[RING];
 } __attribute__((aligned(64))) mc_stripe;
@@ -57,7 +59,7 @@ typedef struct mc {
     /* under pl */
     mc_policy policy;
     uint64_t sets, deletes, evictions, expirations;
-    uint64_t seen_hits, seen_misses; /* stripe totals at the last drain */
+    uint64_t seen_hits, seen_misses; /* shard totals at the last drain */
     /* the reclaim thread */
     int64_t interval_ms;
     pthread_t thread;
@@ -89,9 +91,23 @@ static mc_stripe *my_stripe(const mc *m)
     return &m->stripes[(thread_slot - 1) & m->stripe_mask];
 }
 
+/* Counts under the shard lock: the lock makes this thread the only
+ * writer, so no locked instruction is needed. */
 static void count(_Atomic uint64_t *c)
 {
-    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* Sum of every shard's hits and misses. */
+static void total_reads(const mc *m, uint64_t *hits, uint64_t *misses)
+{
+    *hits = *misses = 0;
+    for (unsigned i = 0; i <= m->shard_mask; i++) {
+        *hits += atomic_load_explicit(&m->shards[i].hits, memory_order_relaxed);
+        *misses +=
+            atomic_load_explicit(&m->shards[i].misses, memory_order_relaxed);
+    }
 }
 
 static uint64_t next_pow2(uint64_t v)
@@ -141,11 +157,8 @@ static bool record(mc_stripe *st, uint64_t h)
  * ring's replay until next time. */
 static void drain(mc *m)
 {
-    uint64_t hits = 0, misses = 0;
     for (unsigned i = 0; i <= m->stripe_mask; i++) {
         mc_stripe *st = &m->stripes[i];
-        hits += atomic_load_explicit(&st->hits, memory_order_relaxed);
-        misses += atomic_load_explicit(&st->misses, memory_order_relaxed);
         uint32_t hd = atomic_load_explicit(&st->head, memory_order_relaxed);
         uint32_t t = atomic_load_explicit(&st->tail, memory_order_acquire);
         for (; hd != t; hd++) {
@@ -157,6 +170,8 @@ static void drain(mc *m)
         }
         atomic_store_explicit(&st->head, hd, memory_order_release);
     }
+    uint64_t hits, misses;
+    total_reads(m, &hits, &misses);
     goio__mc_policy_sample(&m->policy, hits - m->seen_hits,
                            misses - m->seen_misses);
     m->seen_hits = hits;
@@ -235,8 +250,8 @@ static int mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
         pthread_mutex_lock(&s->mu);
         mc_entry *e = goio__mc_table_find(&s->table, h, key, klen, NULL);
         if (!e || now >= (int64_t)e->expire) {
+            count(&s->misses);
             pthread_mutex_unlock(&s->mu);
-            count(&st->misses);
             if (e)
                 remove_key(m, key, klen, h, true, now);
             return 0;
@@ -260,8 +275,8 @@ static int mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
         bool first = !atomic_load_explicit(&e->ref, memory_order_relaxed);
         if (first)
             atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
+        count(&s->hits);
         pthread_mutex_unlock(&s->mu);
-        count(&st->hits);
         *hit = true;
         if (first && record(st, h))
             try_drain(m);
@@ -288,6 +303,15 @@ static mc_entry *entry_new(const char *key, size_t klen, const void *value,
     return e;
 }
 
+/* Notes an entry's expiry in its shard's reclaim bounds (shard lock). */
+static void note_expiry(mc_shard *s, int64_t expire)
+{
+    if (expire < s->min_expire)
+        s->min_expire = expire;
+    if (expire < s->pass_min)
+        s->pass_min = expire;
+}
+
 /* Publishes e in its shard (pl held); *old gets a replaced entry. */
 static int publish(mc *m, mc_entry *e, uint64_t h, mc_entry **old)
 {
@@ -298,13 +322,36 @@ static int publish(mc *m, mc_entry *e, uint64_t h, mc_entry **old)
     if (rc == 0) {
         if (s->table.groups != groups && s->cursor)
             s->pass_dirty = true;
-        if ((int64_t)e->expire < s->min_expire)
-            s->min_expire = (int64_t)e->expire;
-        if ((int64_t)e->expire < s->pass_min)
-            s->pass_min = (int64_t)e->expire;
+        note_expiry(s, (int64_t)e->expire);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+/*
+ * A set of an existing key whose value has the same size rewrites the
+ * entry in place (pl held): no allocation, no list surgery, and readers
+ * (who copy under the shard lock) never see half of it. The entry keeps
+ * its place and counts as read.
+ */
+static bool overwrite(mc *m, const char *key, size_t klen, uint64_t h,
+                      const void *value, size_t len, int64_t expire)
+{
+    mc_shard *s = shard_of(m, h);
+    pthread_mutex_lock(&s->mu);
+    mc_entry *e = goio__mc_table_find(&s->table, h, key, klen, NULL);
+    bool done = e && e->vlen == len;
+    if (done) {
+        if (len)
+            memcpy(e->data + klen, value, len);
+        e->expire = (uint64_t)expire;
+        atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
+        note_expiry(s, expire);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (done)
+        goio__mc_policy_access(&m->policy, h);
+    return done;
 }
 
 static int mc_set(goio_cache *c, const char *key, const void *value, size_t len,
@@ -325,12 +372,19 @@ static int mc_set(goio_cache *c, const char *key, const void *value, size_t len,
         return ttl_ms <= 0 ? 0 : GOIO_E2BIG;
     }
     int64_t expire = ttl_ms > MC_NEVER - now ? MC_NEVER : now + ttl_ms;
+    pthread_mutex_lock(&m->pl);
+    drain(m);
+    bool done = overwrite(m, key, klen, h, value, len, expire);
+    if (done)
+        m->sets++;
+    pthread_mutex_unlock(&m->pl);
+    if (done)
+        return 0;
     mc_entry *e = entry_new(key, klen, value, len, expire), *old = NULL;
     if (!e)
         return GOIO_ENOMEM;
     mc_entry *dead = NULL;
     pthread_mutex_lock(&m->pl);
-    drain(m);
     int rc = publish(m, e, h, &old);
     if (rc == 0) {
         if (old)
@@ -391,12 +445,7 @@ static int mc_clear(goio_cache *c)
 static int mc_stats(goio_cache *c, goio_cache_stats *out)
 {
     mc *m = (mc *)c;
-    for (unsigned i = 0; i <= m->stripe_mask; i++) {
-        out->hits +=
-            atomic_load_explicit(&m->stripes[i].hits, memory_order_relaxed);
-        out->misses +=
-            atomic_load_explicit(&m->stripes[i].misses, memory_order_relaxed);
-    }
+    total_reads(m, &out->hits, &out->misses);
     pthread_mutex_lock(&m->pl);
     out->sets = m->sets;
     out->deletes = m->deletes;

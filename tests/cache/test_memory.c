@@ -6,6 +6,7 @@
 #include "test_util.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -383,6 +384,84 @@ static void concurrent_readers_and_writers(void **state)
     goio_cache_free(c);
 }
 
+/* Same-size overwrites happen in place: new value and new TTL. */
+static void same_size_overwrite_updates_value_and_ttl(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(1 << 20, 0, 0);
+    assert_ok(goio_cache_set(c, "k", "aaaa", 4, HOUR));
+    assert_ok(goio_cache_set(c, "k", "bbbb", 4, 20));
+    assert_cached(c, "k", "bbbb");
+    assert_true(GOIO_WAIT_UNTIL(({
+                                    goio_buf b = GOIO_BUF_INIT;
+                                    bool hit = true;
+                                    goio_cache_get(c, "k", &b, &hit);
+                                    goio_buf_free(&b);
+                                    !hit;
+                                }),
+                                5000));
+    assert_ok(goio_cache_set(c, "k", "cccc", 4, HOUR));
+    assert_ok(goio_cache_set(c, "k", "dd", 2, HOUR)); /* other size */
+    assert_cached(c, "k", "dd");
+    goio_cache_stats st = stats_of(c);
+    assert_int_equal(st.entries, 1);
+    assert_int_equal(st.bytes, 1 + 2 + GOIO_CACHE_ENTRY_OVERHEAD);
+    assert_int_equal(st.sets, 4);
+    goio_cache_free(c);
+}
+
+typedef struct tearing {
+    goio_cache *c;
+    atomic_int stop, torn;
+    long reads;
+} tearing;
+
+static void *overwriter(void *p)
+{
+    tearing *t = p;
+    uint8_t value[200];
+    for (int i = 0; !atomic_load(&t->stop); i++) {
+        memset(value, 'a' + i % 26, sizeof value);
+        assert_ok(goio_cache_set(t->c, "x", value, sizeof value, HOUR));
+    }
+    return NULL;
+}
+
+static void *tear_reader(void *p)
+{
+    tearing *t = p;
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    for (long i = 0; i < t->reads; i++) {
+        assert_ok(goio_cache_get(t->c, "x", &b, &hit));
+        for (size_t j = 1; hit && j < b.len; j++)
+            if (b.data[j] != b.data[0])
+                atomic_fetch_add(&t->torn, 1);
+    }
+    goio_buf_free(&b);
+    return NULL;
+}
+
+/* Readers never see half of an in-place overwrite. */
+static void overwrites_are_never_torn(void **state)
+{
+    (void)state;
+    tearing t = {.c = memory_cache(1 << 20, 0, 0), .reads = 50000};
+    uint8_t value[200];
+    memset(value, 'a', sizeof value);
+    assert_ok(goio_cache_set(t.c, "x", value, sizeof value, HOUR));
+    pthread_t w, r[2];
+    assert_int_equal(pthread_create(&w, NULL, overwriter, &t), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&r[i], NULL, tear_reader, &t), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(r[i], NULL);
+    atomic_store(&t.stop, 1);
+    pthread_join(w, NULL);
+    assert_int_equal(atomic_load(&t.torn), 0);
+    goio_cache_free(t.c);
+}
+
 /* ---- allocation failures ---- */
 
 typedef struct torture {
@@ -466,6 +545,8 @@ int main(void)
         cmocka_unit_test(config_is_validated),
         cmocka_unit_test(free_is_prompt),
         cmocka_unit_test(concurrent_readers_and_writers),
+        cmocka_unit_test(same_size_overwrite_updates_value_and_ttl),
+        cmocka_unit_test(overwrites_are_never_torn),
         cmocka_unit_test(allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
