@@ -13,10 +13,12 @@
  * Requests. Parsed by libhttp-parser (never by hand). The body is read in
  * full (up to max_body_bytes, chunked bodies decoded; their trailers are
  * counted against max_header_bytes and dropped) before the handler runs;
- * "Expect: 100-continue" is answered when the headers are accepted. Limits
- * answer 4xx and close: 400 malformed, 408 header/request timeout, 413 body too
- * large, 414 request line too long, 431 headers too large, 501
- * upgrades/CONNECT. Idle keep-alive connections are closed silently.
+ * "Expect: 100-continue" is answered when the headers are accepted.
+ * Limits and errors answer and close: 400 malformed, 408 header/request
+ * timeout, 413 body too large, 414 request line too long, 417 an Expect
+ * other than 100-continue, 431 headers too large, 501 CONNECT, 503 out of
+ * memory, 505 an HTTP version other than 1.0/1.1. An Upgrade header is
+ * ignored (answered in HTTP/1.1). Idle connections are closed silently.
  * Requests on one connection are handled one at a time, in order.
  *
  * Responses. Headers are sent when the first body bytes leave the
@@ -34,7 +36,13 @@
  * the server and valid until the handler returns; copy what must live
  * longer.
  *
- * Logging category "http"; render logs code `chunked_response_write_error`.
+ * Logging category "http", codes: chunked_response_write_error (render),
+ * http_bad_request, http_request_timeout (INFO), http_send_timeout,
+ * http_stop_abort, http_accept_failed, http_free_from_handler.
+ *
+ * Signals. SIGPIPE is blocked on the loop thread only (a client that left
+ * makes the write fail instead of killing the process); the application's
+ * signal dispositions are not touched.
  */
 #ifndef GOIO_HTTP_H
 #define GOIO_HTTP_H

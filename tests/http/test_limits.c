@@ -130,6 +130,19 @@ static void test_malformed(void **state)
     assert_non_null(strstr(a, "helloHTTP/1.1 400 "));
     goio_buf_free(&reply);
 
+    /* An Upgrade (h2c) is ignored: answered in HTTP/1.1, and the request
+     * after it on the connection is parsed as HTTP too. */
+    static const char upgrade[] =
+        "GET /hello HTTP/1.1\r\nHost: x\r\n"
+        "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+        "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
+        "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n";
+    assert_true(ht_raw(s->port, upgrade, sizeof upgrade - 1, &reply, 5000));
+    a = goio_buf_cstr(&reply);
+    assert_true(!strncmp(a, "HTTP/1.1 200 ", 13));
+    assert_non_null(strstr(a, "helloHTTP/1.1 200 "));
+    goio_buf_free(&reply);
+
     /* A chunked request body is decoded. */
     static const char chunked[] = "POST /body HTTP/1.1\r\nHost: x\r\n"
                                   "Transfer-Encoding: chunked\r\n"
