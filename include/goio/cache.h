@@ -369,9 +369,10 @@ GOIO_EXTERN int goio_cache_envelope_decode(const uint8_t *bytes, size_t len,
  *    SHARED). When the fetch fails and a stale value exists, that value is
  *    returned with source GOIO_CACHE_STALE, stale_served is counted and a
  *    WARN record with code used_stale_cache, the key and the fetch's error
- *    is logged. Without a stale value the call returns GOIO_EFETCH and logs
- *    the fetch's own error (code fetch_failed). A storage read error is
- *    logged (get_from_cache_error) and treated as a miss.
+ *    is logged. Without a stale value the call returns GOIO_EFETCH (or
+ *    GOIO_ENOMEM when memory ran out) and logs the fetch's own error
+ *    (code fetch_failed). A storage read error is logged
+ *    (get_from_cache_error) and treated as a miss.
  *  - del and clear go to storage; stats are storage's, with this layer's
  *    hits/misses/sets/deletes, fetch counters and stale_served.
  *

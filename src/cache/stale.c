@@ -194,7 +194,7 @@ static int fall_back(stale_cache *s, const char *key, int rc, goio_buf *old,
     if (!found) {
         goio_log(GOIO_LOG_ERROR, "cache", "fetch_failed", key, rc,
                  "fetching failed and no stale value was found");
-        return GOIO_EFETCH;
+        return rc == GOIO_ENOMEM ? rc : GOIO_EFETCH;
     }
     move_buf(out, old);
     *source = GOIO_CACHE_STALE;

@@ -255,6 +255,59 @@ static void invalid_arguments(void **state)
     goio_cache_free(b);
 }
 
+typedef struct torture {
+    goio_cache *a, *b, *h;
+} torture;
+
+static int op_hybrid_new(void *arg)
+{
+    torture *t = arg;
+    return goio_cache_hybrid_new(t->a, t->b, false, &t->h);
+}
+
+static void cleanup_hybrid(void *arg)
+{
+    torture *t = arg;
+    goio_cache_free(t->h);
+    t->h = NULL;
+}
+
+static int op_hybrid_rw(void *arg)
+{
+    torture *t = arg;
+    int rc = goio_cache_set(t->h, "k", "value", 5, HOUR);
+    if (rc)
+        return rc;
+    goio_cache_hybrid_invalidate(t->h, "k");
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit = false;
+    rc = goio_cache_get(t->h, "k", &b, &hit);
+    goio_buf_free(&b);
+    return rc ? rc : hit ? 0 : GOIO_EIO;
+}
+
+/* clear, not del: it also frees the shard tables the op grew. */
+static void cleanup_rw(void *arg)
+{
+    goio_cache_clear(((torture *)arg)->h);
+}
+
+static void allocation_failures(void **state)
+{
+    (void)state;
+    goio_test_alloc_install();
+    torture t = {memory_cache(1 << 20, 0, 0), memory_cache(1 << 20, 0, 0),
+                 NULL};
+    goio_log_set_sink(NULL, NULL); /* local-layer failures are logged */
+    goio_test_alloc_torture(op_hybrid_new, cleanup_hybrid, &t);
+    assert_ok(goio_cache_hybrid_new(t.a, t.b, false, &t.h));
+    goio_test_alloc_torture(op_hybrid_rw, cleanup_rw, &t);
+    goio_log_set_sink(goio_log_stderr_sink, NULL);
+    goio_cache_free(t.h);
+    goio_cache_free(t.a);
+    goio_cache_free(t.b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +320,7 @@ int main(void)
         cmocka_unit_test(ttl_travels_between_processes),
         cmocka_unit_test(get_or_set_and_stats),
         cmocka_unit_test(invalid_arguments),
+        cmocka_unit_test(allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -393,6 +393,81 @@ static void envelope_format(void **state)
     goio_buf_free(&b);
 }
 
+/* ---- allocation failures ---- */
+
+typedef struct torture {
+    goio_cache *mem, *out;
+    goio_buf buf;
+    int calls;
+} torture;
+
+static int op_stale_new(void *arg)
+{
+    torture *t = arg;
+    return goio_cache_stale_new(t->mem, HOUR, false, &t->out);
+}
+
+static void cleanup_out(void *arg)
+{
+    torture *t = arg;
+    goio_cache_free(t->out);
+    t->out = NULL;
+}
+
+static int op_get_or_set(void *arg)
+{
+    torture *t = arg;
+    goio_cache_source src;
+    return goio_cache_get_or_set(t->out ? t->out : t->mem, "k", HOUR,
+                                 fetch_hello, &t->calls, NULL, &t->buf, &src);
+}
+
+/* clear, not del: it also frees the shard tables the op grew. */
+static void cleanup_key(void *arg)
+{
+    torture *t = arg;
+    goio_cache_clear(t->out ? t->out : t->mem);
+    goio_buf_free(&t->buf);
+}
+
+static int op_typed(void *arg)
+{
+    torture *t = arg;
+    char *in = "typed value", *back = NULL;
+    bool hit;
+    int rc = goio_cache_set_typed(t->mem, "t", &goio_type_string, &in, HOUR);
+    if (rc == 0)
+        rc = goio_cache_get_typed(t->mem, "t", &goio_type_string, &back, &hit);
+    if (rc == 0 && (!hit || strcmp(back, in)))
+        rc = GOIO_EIO;
+    goio_type_destroy(&goio_type_string, &back);
+    return rc;
+}
+
+static void cleanup_typed(void *arg)
+{
+    goio_cache_clear(((torture *)arg)->mem);
+}
+
+static void allocation_failures(void **state)
+{
+    (void)state;
+    torture t = {0};
+    goio_test_alloc_install();
+    t.mem = memory_cache(1 << 20, 0, 0);
+    /* Stored-value failures are logged, not returned: keep them quiet. */
+    goio_log_set_sink(NULL, NULL);
+    goio_test_alloc_torture(op_stale_new, cleanup_out, &t);
+    goio_test_alloc_torture(op_get_or_set, cleanup_key, &t);
+    goio_test_alloc_torture(op_typed, cleanup_typed, &t);
+    assert_ok(goio_cache_stale_new(t.mem, HOUR, false, &t.out));
+    goio_test_alloc_torture(op_get_or_set, cleanup_key, &t);
+    goio_cache_free(t.out);
+    t.out = NULL;
+    goio_log_set_sink(goio_log_stderr_sink, NULL);
+    goio_cache_free(t.mem);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +479,7 @@ int main(void)
         cmocka_unit_test(typed_mismatch_is_etype),
         cmocka_unit_test(typed_get_or_set),
         cmocka_unit_test(envelope_format),
+        cmocka_unit_test(allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
