@@ -269,9 +269,10 @@ static int load_from(goio_redis *r, goio_ctx *ctx, goio__redis_node *node)
     return rc;
 }
 
-/* A snapshot of the node pointers, `first` (may be NULL) in front. */
+/* A snapshot of the node pointers, `first` (may be NULL) in front and
+ * `last` (may be NULL) at the end. */
 static goio__redis_node **candidates(goio_redis *r, goio__redis_node *first,
-                                     size_t *n)
+                                     goio__redis_node *last, size_t *n)
 {
     pthread_rwlock_rdlock(&r->cl.lock);
     size_t count = r->cl.n_nodes;
@@ -281,8 +282,10 @@ static goio__redis_node **candidates(goio_redis *r, goio__redis_node *first,
         if (first)
             list[k++] = first;
         for (size_t i = 0; i < count; i++)
-            if (r->cl.nodes[i] != first)
+            if (r->cl.nodes[i] != first && r->cl.nodes[i] != last)
                 list[k++] = r->cl.nodes[i];
+        if (last && last != first)
+            list[k++] = last;
         *n = k;
     }
     pthread_rwlock_unlock(&r->cl.lock);
@@ -290,7 +293,8 @@ static goio__redis_node **candidates(goio_redis *r, goio__redis_node *first,
 }
 
 int goio__redis_cluster_refresh(goio_redis *r, goio_ctx *ctx,
-                                uint64_t seen_epoch, goio__redis_node *hint)
+                                uint64_t seen_epoch, goio__redis_node *hint,
+                                goio__redis_node *avoid)
 {
     if (!r->opts.cluster)
         return 0;
@@ -298,7 +302,7 @@ int goio__redis_cluster_refresh(goio_redis *r, goio_ctx *ctx,
     int rc = 0;
     if (goio__redis_epoch(r) == seen_epoch) {
         size_t n = 0;
-        goio__redis_node **list = candidates(r, hint, &n);
+        goio__redis_node **list = candidates(r, hint, avoid, &n);
         rc = list ? GOIO_EHOSTUNREACH : GOIO_ENOMEM;
         for (size_t i = 0; list && i < n && rc; i++) {
             rc = load_from(r, ctx, list[i]);
@@ -337,7 +341,7 @@ int goio__redis_route(goio_redis *r, goio_ctx *ctx, unsigned slot,
     if (*node)
         return 0;
     /* Never loaded, or the slot is not served: (re)load the map once. */
-    int rc = goio__redis_cluster_refresh(r, ctx, epoch, NULL);
+    int rc = goio__redis_cluster_refresh(r, ctx, epoch, NULL, NULL);
     if (rc)
         return rc;
     *node = lookup(r, slot & (GOIO__REDIS_SLOTS - 1), &epoch);

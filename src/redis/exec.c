@@ -169,8 +169,27 @@ static bool retry_after_failure(goio_redis *r, goio_ctx *ctx,
     if (tries >= r->opts.cluster_max_attempts)
         return false;
     /* The node may be gone for good (failover): ask the others. */
-    goio__redis_cluster_refresh(r, ctx, goio__redis_epoch(r), NULL);
+    goio__redis_cluster_refresh(r, ctx, goio__redis_epoch(r), NULL, a->node);
     return goio__redis_backoff(&r->opts, ctx, tries - 1) == 0;
+}
+
+/*
+ * A node that stopped answering (hung, partitioned) may have been replaced
+ * by its replica, and it will never send the MOVED that would tell us:
+ * reload the map, asking the others first, at most once a second so a
+ * merely slow cluster is not flooded. The command itself is not retried.
+ */
+void goio__redis_refresh_after_timeout(goio_redis *r, goio_ctx *ctx,
+                                       goio__redis_node *node)
+{
+    if (!r->opts.cluster)
+        return;
+    int64_t now = goio_now_mono_ms();
+    int_fast64_t last = atomic_load(&r->cl.timeout_refresh_ms);
+    if (now - last < 1000 ||
+        !atomic_compare_exchange_strong(&r->cl.timeout_refresh_ms, &last, now))
+        return;
+    goio__redis_cluster_refresh(r, ctx, goio__redis_epoch(r), NULL, node);
 }
 
 /* Handles a redirect or TRYAGAIN reply. Returns 1 to retry, 0 when it is
@@ -191,7 +210,8 @@ static int follow(goio_redis *r, goio_ctx *ctx, attempt *a,
     if (kind == GOIO__REDIS_TRYAGAIN) {
         GOIO__REDIS_COUNT(&r->ctr, tryagain);
         if (reply->str[0] == 'C') /* CLUSTERDOWN */
-            goio__redis_cluster_refresh(r, ctx, goio__redis_epoch(r), NULL);
+            goio__redis_cluster_refresh(r, ctx, goio__redis_epoch(r), NULL,
+                                        NULL);
         int rc = goio__redis_backoff(&r->opts, ctx, tries - 1);
         a->asking = false;
         a->node = NULL;
@@ -214,7 +234,7 @@ static int follow(goio_redis *r, goio_ctx *ctx, attempt *a,
     GOIO__REDIS_COUNT(&r->ctr, moved);
     uint64_t epoch = goio__redis_epoch(r);
     goio__redis_slot_set(r, slot, target);
-    goio__redis_cluster_refresh(r, ctx, epoch, target);
+    goio__redis_cluster_refresh(r, ctx, epoch, target, NULL);
     a->asking = false;
     a->node = NULL;
     return 1;
@@ -231,6 +251,8 @@ int goio__redis_exec(goio_redis *r, goio_ctx *ctx, const goio__redis_cmd *cmd,
             rc = goio__redis_route(r, ctx, cmd->slot, &a.node);
         if (!rc)
             rc = roundtrip(r, ctx, cmd, &a, reply);
+        if (rc == GOIO_ETIMEDOUT && a.node)
+            goio__redis_refresh_after_timeout(r, ctx, a.node);
         if (rc) {
             if (a.node && retry_after_failure(r, ctx, cmd, &a, rc, tries)) {
                 GOIO__REDIS_COUNT(&r->ctr, retries);

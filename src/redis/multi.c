@@ -237,8 +237,10 @@ static void read_group(mop *m, mgroup *grp)
                      grp->conn->rc->errstr);
             /* GET and SET are safe to repeat, but not after a timeout:
              * the node is too slow, more traffic will not help. */
-            if (rc == GOIO_ETIMEDOUT)
+            if (rc == GOIO_ETIMEDOUT) {
                 keep_error(m, rc);
+                goio__redis_refresh_after_timeout(m->r, m->ctx, grp->node);
+            }
         }
         if (grp->broken) {
             it->redo = true;

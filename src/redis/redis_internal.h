@@ -186,6 +186,7 @@ typedef struct goio__redis_cluster {
     uint16_t *slots;            /* node index + 1; 0 = unknown (cluster) */
     uint64_t epoch;             /* bumped by every map reload */
     pthread_mutex_t refresh_mu; /* one CLUSTER SLOTS at a time */
+    atomic_int_fast64_t timeout_refresh_ms; /* last reload after a timeout */
 } goio__redis_cluster;
 
 struct goio_redis {
@@ -206,9 +207,11 @@ int goio__redis_node_get(goio_redis *r, const char *host, size_t host_len,
                          int port, goio__redis_node **node);
 uint64_t goio__redis_epoch(goio_redis *r);
 /* Reloads the slot map unless someone did since `seen_epoch`. `hint`
- * (may be NULL) is asked first. */
+ * (may be NULL) is asked first, `avoid` (may be NULL: a node that just
+ * failed) last. */
 int goio__redis_cluster_refresh(goio_redis *r, goio_ctx *ctx,
-                                uint64_t seen_epoch, goio__redis_node *hint);
+                                uint64_t seen_epoch, goio__redis_node *hint,
+                                goio__redis_node *avoid);
 /* Points one slot at a node (after MOVED). */
 void goio__redis_slot_set(goio_redis *r, unsigned slot, goio__redis_node *node);
 
@@ -233,6 +236,12 @@ typedef struct goio__redis_cmd {
  */
 int goio__redis_exec(goio_redis *r, goio_ctx *ctx, const goio__redis_cmd *cmd,
                      redisReply **reply);
+
+/* After a timeout in cluster mode: reloads the slot map (asking `node`
+ * last), at most once a second. A hung master never sends the MOVED that
+ * would reveal its replacement. No-op outside cluster mode. */
+void goio__redis_refresh_after_timeout(goio_redis *r, goio_ctx *ctx,
+                                       goio__redis_node *node);
 
 /* Classifies an error reply. */
 typedef enum goio__redis_redirect {

@@ -440,6 +440,61 @@ static void survives_a_master_failing_over_to_its_replica(void **state)
     goio_redis_free(r);
 }
 
+static bool replicas_caught_up(void);
+
+static void survives_a_hung_master_replaced_by_its_replica(void **state)
+{
+    (void)state;
+    goio_redis_config cfg;
+    goio_redis_config_init(&cfg);
+    cfg.endpoint = cl.seed;
+    cfg.cluster = true;
+    cfg.key_namespace = "hung";
+    cfg.read_timeout_ms = cfg.write_timeout_ms = 500;
+    goio_redis *r;
+    assert_ok(goio_redis_new(&cfg, &r));
+    enum { N = 60 };
+    for (int i = 0; i < N; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "h%d", i);
+        assert_ok(goio_redis_set(r, NULL, key, key, strlen(key), 120000));
+    }
+    assert_true(GOIO_WAIT_UNTIL(replicas_caught_up(), 20000));
+    unsigned slot = goio_redis_key_slot("hung:h0", 7);
+    int victim = goio_test_redis_cluster_master_of(&cl, slot);
+    assert_true(victim >= 0);
+    /* Hung, not dead: connections stay open, nothing answers, and it
+     * never sends a MOVED. Only timeouts tell the client. */
+    goio_test_redis_cluster_pause(&cl, victim);
+    logs_capture();
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    int64_t deadline = goio_now_mono_ms() + 30000;
+    int rc, timeouts = 0;
+    do {
+        rc = goio_redis_get(r, NULL, "h0", &b, &hit);
+        timeouts += rc == GOIO_ETIMEDOUT;
+        assert_true(rc == 0 || rc == GOIO_ETIMEDOUT || rc == GOIO_EPROTO ||
+                    rc == GOIO_ECONNREFUSED || rc == GOIO_EHOSTUNREACH);
+    } while (rc && goio_now_mono_ms() < deadline);
+    logs_restore();
+    assert_ok(rc);
+    assert_true(timeouts >= 1);
+    assert_true(hit);
+    for (int i = 0; i < N; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "h%d", i);
+        assert_ok(goio_redis_get(r, NULL, key, &b, &hit));
+        assert_true(hit);
+    }
+    /* Woken up, it learns it was replaced and follows its old replica. */
+    goio_test_redis_cluster_resume(&cl, victim);
+    assert_true(goio_test_redis_cluster_wait_ok(&cl, 30000));
+    assert_false(is_master(victim));
+    goio_buf_free(&b);
+    goio_redis_free(r);
+}
+
 static void an_unreachable_seed_fails_cleanly(void **state)
 {
     (void)state;
@@ -483,6 +538,7 @@ int main(void)
         cmocka_unit_test(ask_during_migration_moved_after),
         cmocka_unit_test(an_unreachable_seed_fails_cleanly),
         cmocka_unit_test(clusterdown_is_retried_with_backoff_then_reported),
+        cmocka_unit_test(survives_a_hung_master_replaced_by_its_replica),
         cmocka_unit_test(survives_a_master_failing_over_to_its_replica),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -94,6 +94,18 @@ int goio_test_redis_cluster_restart(goio_test_redis_cluster *c, int i)
     return rc;
 }
 
+void goio_test_redis_cluster_pause(goio_test_redis_cluster *c, int i)
+{
+    goio_test_redis_pause(&c->nodes[i]);
+    c->up[i] = false; /* redis-cli would wait for it forever */
+}
+
+void goio_test_redis_cluster_resume(goio_test_redis_cluster *c, int i)
+{
+    goio_test_redis_resume(&c->nodes[i]);
+    c->up[i] = true;
+}
+
 void goio_test_redis_cluster_stop(goio_test_redis_cluster *c)
 {
     for (int i = 0; i < GOIO_TEST_CLUSTER_NODES; i++) {

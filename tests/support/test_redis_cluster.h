@@ -37,6 +37,11 @@ void goio_test_redis_cluster_kill(goio_test_redis_cluster *c, int i);
 /* Starts node i again on its ports; it rejoins with its old identity. */
 int goio_test_redis_cluster_restart(goio_test_redis_cluster *c, int i);
 
+/* SIGSTOP node i: it keeps its connections but answers nothing (a hung
+ * server). State queries skip it until it is resumed. */
+void goio_test_redis_cluster_pause(goio_test_redis_cluster *c, int i);
+void goio_test_redis_cluster_resume(goio_test_redis_cluster *c, int i);
+
 /*
  * Waits until every live node reports cluster_state:ok with all 16384
  * slots served, all live nodes agree on who serves every slot, and every
