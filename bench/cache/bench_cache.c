@@ -55,8 +55,7 @@ static void die(const char *what, int rc)
     exit(1);
 }
 
-/* ---- workload generation
- * ----------------------------------------------------- */
+/* ---- workload generation ------------------------------------------------- */
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -122,8 +121,7 @@ static char *make_keys(size_t n)
 }
 #define KEY(keys, i) ((keys) + (size_t)(i)*KEY_SLOT)
 
-/* ---- the go-cache anchor
- * --------------------------------------------------------- */
+/* ---- the go-cache anchor ------------------------------------------------- */
 
 /* Runs the anchor for one case and returns the number it prints after
  * "RESULT <case> ", or NAN (with a message) if it cannot. */
@@ -153,8 +151,7 @@ static double anchor_run(const char *name, size_t keys, size_t ops, size_t reps)
     return v;
 }
 
-/* ---- throughput
- * --------------------------------------------------------------------- */
+/* ---- throughput ---------------------------------------------------------- */
 
 static goio_cache *filled_cache(const char *keys, size_t n)
 {
@@ -289,8 +286,7 @@ static void bench_zipf_mixed_2t(size_t nkeys, size_t ops, size_t reps)
         bench_line("zipf_mixed_2t", best, anchor, "ops/s", true, extra);
 }
 
-/* ---- hit ratios
- * -------------------------------------------------------------------- */
+/* ---- hit ratios ---------------------------------------------------------- */
 
 /* Replays ids through a goio memory cache (get, then set on a miss) and
  * returns the hit ratio. value_len(i) gives access i's value size. */
@@ -435,8 +431,7 @@ static void bench_scan_hit_ratio(size_t nkeys, size_t n)
     free(z.cdf);
 }
 
-/* ---- memory overhead
- * ---------------------------------------------------------- */
+/* ---- memory overhead ----------------------------------------------------- */
 
 /* Bytes the C library's allocator really uses for the live blocks: the
  * usable size plus its 8-byte chunk header. */

@@ -162,7 +162,8 @@ GOIO_EXTERN int goio_cache_get_stale(goio_cache *c, const char *key,
  * (get_from_cache_error) and treated as a miss; the fetch runs in the
  * cache's sharedflight group, which re-reads the cache first so a caller
  * that missed just before another caller's fetch stored its value does
- * not fetch again; the fetch's own negative code is returned to every
+ * not fetch again; the value is stored with the ttl_ms of the caller
+ * whose fetch ran; the fetch's own negative code is returned to every
  * waiting caller when it fails (GOIO_EFETCH if it returned a positive
  * value); a failed store of a fetched value is logged (set_cache_error)
  * and the value is still returned. A caller whose ctx is cancelled or
@@ -201,8 +202,9 @@ GOIO_EXTERN int goio_cache_set_typed(goio_cache *c, const char *key,
                                      int64_t ttl_ms);
 /*
  * Produces the value of a missing key into *value, a zero-filled variable
- * of the type (the typed layer encodes it and then destroys it). Returns 0
- * or a negative code, as goio_cache_fetch_fn.
+ * of the type. Returns 0 or a negative code, as goio_cache_fetch_fn. The
+ * typed layer encodes the variable and then destroys it - on failure too,
+ * so leave it valid (zero or a complete value).
  */
 typedef int (*goio_cache_fetch_typed_fn)(goio_ctx *ctx, const char *key,
                                          void *arg, void *value);
@@ -317,8 +319,7 @@ GOIO_EXTERN bool goio_cache_is_memory(const goio_cache *c);
  */
 GOIO_EXTERN int64_t goio_cache_memory_reclaim(goio_cache *c);
 
-/* ---- envelope: a value with its fresh-until instant -----------------------
- */
+/* ---- envelope: a value with its fresh-until instant ---------------------- */
 
 /*
  * The stale wrapper and the hybrid store a value together with the
@@ -350,8 +351,7 @@ GOIO_EXTERN int goio_cache_envelope_decode(const uint8_t *bytes, size_t len,
                                            const uint8_t **value,
                                            size_t *value_len);
 
-/* ---- stale-on-error wrapper (Go: WithStaleFallback) ------------------------
- */
+/* ---- stale-on-error wrapper (Go: WithStaleFallback) --------------------- */
 
 /*
  * Wraps `storage` (any goio_cache) so that an expired value is kept for
@@ -383,8 +383,7 @@ GOIO_EXTERN int goio_cache_envelope_decode(const uint8_t *bytes, size_t len,
 GOIO_EXTERN int goio_cache_stale_new(goio_cache *storage, int64_t stale_ttl_ms,
                                      bool own_storage, goio_cache **out);
 
-/* ---- hybrid: a local layer in front of a remote one (Go: Hybrid) -----------
- */
+/* ---- hybrid: a local layer in front of a remote one (Go: Hybrid) -------- */
 
 /*
  * Two layers, usually a memory cache in front of a Redis cache.

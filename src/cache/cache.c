@@ -62,8 +62,7 @@ void goio_cache_free(goio_cache *c)
     c->ops->destroy(c);
 }
 
-/* ---- the plain calls ------------------------------------------------------
- */
+/* ---- the plain calls ----------------------------------------------------- */
 
 int goio_cache_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
 {
@@ -133,8 +132,7 @@ int goio_cache_clear(goio_cache *c)
     return c->ops->clear ? c->ops->clear(c) : GOIO_ENOTSUP;
 }
 
-/* ---- get_or_set ------------------------------------------------------------
- */
+/* ---- get_or_set ---------------------------------------------------------- */
 
 int goio_cache_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
                           goio_cache_fetch_fn fetch, void *arg, goio_ctx *ctx,

@@ -103,8 +103,7 @@ static inline mc_entry *goio__mc_table_at(const mc_table *t, size_t i)
 }
 void goio__mc_table_free(mc_table *t);
 
-/* ---- the policy (memory_policy.c) -----------------------------------------
- */
+/* ---- the policy (memory_policy.c) ---------------------------------------- */
 
 typedef struct mc_list {
     mc_entry *head, *tail; /* head = most recently used */

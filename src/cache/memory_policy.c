@@ -34,8 +34,7 @@
 #define SKETCH_MIN      4096 /* counters per row: small caches need them */
 #define SAMPLE_MIN      1024 /* accesses per climb, at least */
 
-/* ---- lists ----------------------------------------------------------------
- */
+/* ---- lists --------------------------------------------------------------- */
 
 static void list_push(mc_list *l, mc_entry *e)
 {
@@ -72,8 +71,7 @@ static void move_to(mc_policy *p, mc_entry *e, int seg)
     list_push(&p->seg[seg], e);
 }
 
-/* ---- count-min sketch of 4-bit counters -----------------------------------
- */
+/* ---- count-min sketch of 4-bit counters ---------------------------------- */
 
 /*
  * A key's block comes from the top bits of one product of its hash, its 4
@@ -153,8 +151,7 @@ static int sketch_size(mc_sketch *s, uint64_t entries)
     return 0;
 }
 
-/* ---- limits and the hill climber ------------------------------------------
- */
+/* ---- limits and the hill climber ----------------------------------------- */
 
 static void set_limits(mc_policy *p)
 {
@@ -209,8 +206,7 @@ static void climb(mc_policy *p)
     set_limits(p);
 }
 
-/* ---- public entry points ----------------------------------------------------
- */
+/* ---- public entry points ------------------------------------------------- */
 
 int goio__mc_policy_init(mc_policy *p, uint64_t seed, uint64_t max_bytes,
                          uint64_t max_entries)

@@ -60,8 +60,7 @@ uint64_t goio__mc_hash(uint64_t seed, const void *key, size_t len)
     return mix(h ^ K3, K1);
 }
 
-/* ---- table ------------------------------------------------------------------
- */
+/* ---- table --------------------------------------------------------------- */
 
 #define EMPTY   0
 #define DELETED 1

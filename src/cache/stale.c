@@ -131,8 +131,7 @@ static int stale_stats(goio_cache *c, goio_cache_stats *out)
     return 0;
 }
 
-/* ---- get_or_set
- * --------------------------------------------------------------- */
+/* ---- get_or_set ---------------------------------------------------------- */
 
 typedef struct stale_job {
     stale_cache *s;
