@@ -51,12 +51,13 @@
  * command already sent runs to its read timeout at most.
  *
  * Cluster. With `cluster` set, the endpoint is a seed node: the slot map is
- * read with CLUSTER SLOTS on first use and refreshed on MOVED, CLUSTERDOWN
- * and connection failures; keys are hashed with CRC16 and hash tags, each
- * node has its own pool, ASK is followed with ASKING, and TRYAGAIN /
- * CLUSTERDOWN / unreachable nodes are retried with a bounded exponential
- * backoff (cluster_max_attempts tries in all), which rides out a failover
- * to a replica. Commands go to masters only. `database` must be 0.
+ * read with CLUSTER SLOTS on first use and refreshed on MOVED, CLUSTERDOWN,
+ * connection failures and timeouts (at most once a second: a hung master
+ * replaced by its replica never answers with MOVED); keys are hashed with CRC16
+ * and hash tags, each node has its own pool, ASK is followed with ASKING, and
+ * TRYAGAIN / CLUSTERDOWN / unreachable nodes are retried with a bounded
+ * exponential backoff (cluster_max_attempts tries in all), which rides out a
+ * failover to a replica. Commands go to masters only. `database` must be 0.
  *
  * Retries. Commands are never retried after a timeout (they may have run).
  * A connection that broke before an answer is retried once for commands
@@ -132,8 +133,10 @@ GOIO_EXTERN void goio_redis_config_init(goio_redis_config *cfg);
  * Creates a handle. Copies everything it needs from cfg (strings
  * included). Does no I/O: connections (and the cluster slot map) are made
  * on first use, so a server that is down now is not an error. GOIO_EINVAL
- * for a missing or malformed endpoint, a namespace with braces, negative
- * pool sizes, a database in cluster mode or on a unix socket with cluster.
+ * for NULL arguments, a missing or malformed endpoint, a namespace with
+ * braces or longer than GOIO_CACHE_MAX_KEY, negative pool sizes, database
+ * or cluster retry settings, and in cluster mode a database other than 0
+ * or a unix socket endpoint; GOIO_ENOMEM.
  */
 GOIO_EXTERN int goio_redis_new(const goio_redis_config *cfg, goio_redis **out);
 /* Closes every connection and frees the handle (the same as

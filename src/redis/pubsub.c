@@ -829,7 +829,7 @@ int goio_pubsub_stats_get(goio_pubsub *ps, goio_pubsub_stats *out)
         for (goio__ps_entry *e = ps->buckets[i]; e; e = e->next)
             if (e->state == GOIO__PS_ACTIVE ||
                 e->state == GOIO__PS_PENDING_UNSUB)
-                (e->pattern ? out->patterns : out->channels)++;
+                *(e->pattern ? &out->patterns : &out->channels) += 1;
     pthread_mutex_unlock(&ps->mu);
     return 0;
 }

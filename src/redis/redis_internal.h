@@ -21,6 +21,20 @@
  *  - goio__redis_exec: runs one single-key command with routing, MOVED /
  *    ASK, retries, the time tracker and error-reply logging.
  *
+ * For pub/sub (same config, same namespacing, same pool for publishing):
+ *  - validate and copy the user's goio_redis_config with
+ *    goio__redis_opts_from_config; opts.seed is the parsed endpoint (TCP
+ *    host/port or unix path), opts.password / opts.database are what the
+ *    subscriber connection must AUTH / SELECT, opts.connect_timeout_ms /
+ *    read_timeout_ms its timeouts, opts.tracker the time tracker;
+ *  - channel and pattern names get the namespace with goio__redis_key_make
+ *    (the same "<ns>:" prefix goio_redis_publish uses, so a subscription
+ *    to "news" hears goio_redis_publish(r, ..., "news", ...));
+ *  - publish with goio_redis_publish on a goio_redis built from the same
+ *    config (it owns the pools, cluster routing and retries);
+ *  - a blocking setup connection (e.g. to check AUTH synchronously) can
+ *    come from goio__redis_connect.
+ *
  * Thread-safety: opts and addr are immutable after creation; pools and
  * the slot map lock internally; a borrowed connection belongs to one
  * thread until it is put back.

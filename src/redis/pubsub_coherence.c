@@ -1,0 +1,1 @@
+#include "pubsub_int.h"
