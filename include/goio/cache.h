@@ -306,7 +306,9 @@ GOIO_EXTERN void goio_cache_memory_config_init(goio_cache_memory_config *cfg);
  * A new memory cache (cfg NULL: the defaults). GOIO_EINVAL for a bad
  * config or NULL out, GOIO_ENOMEM, or a pthread error (as a negated
  * errno) when the reclaim thread cannot start. Free with goio_cache_free,
- * which stops and joins the reclaim thread promptly.
+ * which stops and joins the reclaim thread promptly. A child process must
+ * not use or free a cache created before fork() (its reclaim thread does
+ * not exist there).
  */
 GOIO_EXTERN int goio_cache_memory_new(const goio_cache_memory_config *cfg,
                                       goio_cache **out);
