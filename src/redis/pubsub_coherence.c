@@ -1,1 +1,0 @@
-#include "pubsub_int.h"
