@@ -30,15 +30,18 @@
 #define MAX_SHARDS 4096
 
 typedef struct mc_shard {
+    /* What every get (and in-place overwrite) writes, in one cache line:
+     * the lock, and the counters written under it by a plain load and
+     * store (no locked instruction on the read path; atomic because anyone
+     * may read them). */
     pthread_mutex_t mu;
-    mc_table table;
+    _Atomic uint64_t hits, misses, overwrites;
+    /* Read by gets, written by writers. */
+    alignas(64) mc_table table;
     int64_t min_expire; /* no entry expires earlier (a lower bound) */
     int64_t pass_min;   /* earliest expiry seen by the current pass */
     size_t cursor;      /* the reclaim pass's next slot */
     bool pass_dirty;    /* the table was rebuilt during the pass */
-    /* Written under mu by a plain load and store (no locked instruction on
-     * the read path), read by anyone: hence atomic. */
-    _Atomic uint64_t hits, misses;
 } __attribute__((aligned(64))) mc_shard;
 
 /* A stripe's ring holds key hashes; 0 marks a slot not filled yet. */
@@ -58,7 +61,7 @@ typedef struct mc {
     pthread_mutex_t pl;
     /* under pl */
     mc_policy policy;
-    uint64_t sets, deletes, evictions, expirations;
+    uint64_t sets, deletes, evictions, expirations; /* sets: but overwrites */
     uint64_t seen_hits, seen_misses; /* shard totals at the last sample */
     uint64_t drains;
     /* the reclaim thread */
@@ -202,8 +205,9 @@ static void enforce_bounds(mc *m, int64_t now, mc_entry **dead)
         mc_shard *s = shard_of(m, h);
         pthread_mutex_lock(&s->mu);
         goio__mc_table_remove(&s->table, h, e);
+        bool expired = now >= mc_expire(e);
         pthread_mutex_unlock(&s->mu);
-        if (now >= (int64_t)e->expire)
+        if (expired)
             m->expirations++;
         else
             m->evictions++;
@@ -224,7 +228,7 @@ static bool remove_key(mc *m, const char *key, size_t klen, uint64_t h,
     pthread_mutex_lock(&m->pl);
     pthread_mutex_lock(&s->mu);
     mc_entry *e = goio__mc_table_find(&s->table, h, key, klen, &slot);
-    if (e && only_expired && now < (int64_t)e->expire)
+    if (e && only_expired && now < mc_expire(e))
         e = NULL;
     if (e)
         goio__mc_table_remove_at(&s->table, slot);
@@ -254,7 +258,7 @@ static int mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
     for (;;) {
         pthread_mutex_lock(&s->mu);
         mc_entry *e = goio__mc_table_find(&s->table, h, key, klen, NULL);
-        if (!e || now >= (int64_t)e->expire) {
+        if (!e || now >= mc_expire(e)) {
             count(&s->misses);
             pthread_mutex_unlock(&s->mu);
             if (e)
@@ -296,9 +300,8 @@ static mc_entry *entry_new(const char *key, size_t klen, const void *value,
     if (!e)
         return NULL;
     e->prev = e->next = NULL;
-    e->expire = (uint64_t)(expire < MC_NEVER ? expire : MC_NEVER);
-    e->klen = klen & 0x1fff;
-    e->spare = 0;
+    mc_set_expire(e, expire);
+    e->klen = (uint16_t)klen;
     e->vlen = (uint32_t)len;
     e->seg = MC_DEAD;
     atomic_init(&e->ref, 0);
@@ -327,7 +330,7 @@ static int publish(mc *m, mc_entry *e, uint64_t h, mc_entry **old)
     if (rc == 0) {
         if (s->table.groups != groups && s->cursor)
             s->pass_dirty = true;
-        note_expiry(s, (int64_t)e->expire);
+        note_expiry(s, mc_expire(e));
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -335,9 +338,9 @@ static int publish(mc *m, mc_entry *e, uint64_t h, mc_entry **old)
 
 /*
  * A set of an existing key whose value has the same size rewrites the
- * entry in place (pl held): no allocation, no list surgery, and readers
- * (who copy under the shard lock) never see half of it. The entry keeps
- * its place and counts as read.
+ * entry in place under its shard lock alone: no allocation, no policy
+ * lock, no list surgery, and readers (who copy under the same lock) never
+ * see half of it. The entry keeps its place and counts as read.
  */
 static bool overwrite(mc *m, const char *key, size_t klen, uint64_t h,
                       const void *value, size_t len, int64_t expire)
@@ -345,17 +348,20 @@ static bool overwrite(mc *m, const char *key, size_t klen, uint64_t h,
     mc_shard *s = shard_of(m, h);
     pthread_mutex_lock(&s->mu);
     mc_entry *e = goio__mc_table_find(&s->table, h, key, klen, NULL);
-    bool done = e && e->vlen == len;
+    bool done = e && e->vlen == len, first = false;
     if (done) {
         if (len)
             memcpy(e->data + klen, value, len);
-        e->expire = (uint64_t)expire;
-        atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
+        mc_set_expire(e, expire);
         note_expiry(s, expire);
+        first = !atomic_load_explicit(&e->ref, memory_order_relaxed);
+        if (first)
+            atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
+        count(&s->overwrites);
     }
     pthread_mutex_unlock(&s->mu);
-    if (done)
-        goio__mc_policy_access(&m->policy, h);
+    if (first && record(my_stripe(m), h))
+        try_drain(m);
     return done;
 }
 
@@ -377,19 +383,14 @@ static int mc_set(goio_cache *c, const char *key, const void *value, size_t len,
         return ttl_ms <= 0 ? 0 : GOIO_E2BIG;
     }
     int64_t expire = ttl_ms > MC_NEVER - now ? MC_NEVER : now + ttl_ms;
-    pthread_mutex_lock(&m->pl);
-    drain(m);
-    bool done = overwrite(m, key, klen, h, value, len, expire);
-    if (done)
-        m->sets++;
-    pthread_mutex_unlock(&m->pl);
-    if (done)
+    if (overwrite(m, key, klen, h, value, len, expire))
         return 0;
     mc_entry *e = entry_new(key, klen, value, len, expire), *old = NULL;
     if (!e)
         return GOIO_ENOMEM;
     mc_entry *dead = NULL;
     pthread_mutex_lock(&m->pl);
+    drain(m);
     int rc = publish(m, e, h, &old);
     if (rc == 0) {
         if (old)
@@ -451,8 +452,11 @@ static int mc_stats(goio_cache *c, goio_cache_stats *out)
 {
     mc *m = (mc *)c;
     total_reads(m, &out->hits, &out->misses);
+    for (unsigned i = 0; i <= m->shard_mask; i++)
+        out->sets += atomic_load_explicit(&m->shards[i].overwrites,
+                                          memory_order_relaxed);
     pthread_mutex_lock(&m->pl);
-    out->sets = m->sets;
+    out->sets += m->sets;
     out->deletes = m->deletes;
     out->evictions = m->evictions;
     out->expirations = m->expirations;
@@ -480,15 +484,15 @@ static bool sweep_step(mc *m, mc_shard *s, int64_t now, size_t *seen,
         if (!e)
             continue;
         (*seen)++;
-        if (now >= (int64_t)e->expire) {
+        if (now >= mc_expire(e)) {
             goio__mc_table_remove_at(t, i);
             goio__mc_policy_remove(&m->policy, e);
             m->expirations++;
             (*expired)++;
             e->next = *dead;
             *dead = e;
-        } else if ((int64_t)e->expire < s->pass_min) {
-            s->pass_min = (int64_t)e->expire;
+        } else if (mc_expire(e) < s->pass_min) {
+            s->pass_min = mc_expire(e);
         }
     }
     s->cursor = end;

@@ -18,26 +18,42 @@ enum { MC_WINDOW = 0, MC_PROBATION = 1, MC_PROTECTED = 2, MC_DEAD = 3 };
 /*
  * One entry: a single allocation holding a 30-byte header, the key (klen
  * bytes, no terminator) and the value. The header holds the policy's list
- * links, the expiry instant (40 bits of coarse monotonic ms: 34 years),
- * the lengths, the segment and the reference bit. The hash is not stored;
- * the few places that need it again (table growth, eviction) recompute it.
- * The expiry, lengths and bytes are immutable once the entry is in a
- * table; prev/next/seg belong to the policy lock; `ref` is set by readers
- * (under their shard lock) and cleared by the policy, hence atomic.
+ * links, the lengths, the expiry instant (48 bits of coarse monotonic ms),
+ * the segment and the reference bit. The hash is not stored; the few
+ * places that need it again (table growth, eviction) recompute it.
+ *
+ * Who may touch what: klen, vlen and the key never change; the value and
+ * the expiry change only under the shard lock (same-size overwrites) and
+ * are read only under it; prev/next/seg belong to the policy lock; `ref`
+ * is set by readers and cleared by the policy, hence atomic. Each of these
+ * groups is its own memory location (no shared bit-fields), so holders of
+ * different locks never race.
  */
 typedef struct mc_entry {
     struct mc_entry *prev, *next;
-    uint64_t expire : 40; /* the entry is dead from this instant on */
-    uint64_t klen : 13;
-    uint64_t spare : 11;
     uint32_t vlen;
+    uint32_t expire_lo; /* the entry is dead from this instant on */
+    uint16_t expire_hi;
+    uint16_t klen;
     uint8_t seg;         /* MC_WINDOW ... MC_DEAD */
     _Atomic uint8_t ref; /* read since the policy last looked */
     char data[];         /* key, then value */
 } mc_entry;
 
 #define MC_HEADER offsetof(mc_entry, data)
-#define MC_NEVER  (((int64_t)1 << 40) - 1)
+#define MC_NEVER  (((int64_t)1 << 48) - 1)
+
+/* The expiry instant (shard lock). */
+static inline int64_t mc_expire(const mc_entry *e)
+{
+    return (int64_t)((uint64_t)e->expire_hi << 32 | e->expire_lo);
+}
+static inline void mc_set_expire(mc_entry *e, int64_t at)
+{
+    uint64_t u = (uint64_t)(at < MC_NEVER ? at : MC_NEVER);
+    e->expire_lo = (uint32_t)u;
+    e->expire_hi = (uint16_t)(u >> 32);
+}
 
 static inline const char *mc_key(const mc_entry *e)
 {
