@@ -1,0 +1,223 @@
+/*
+ * catalog: a small HTTP service built on goio (see catalog.h for the
+ * routes). With --redis it runs memory + Redis layers and keeps every
+ * instance's local copies coherent; without, it runs on the memory cache
+ * alone and says so.
+ *
+ *   catalog [--listen HOST:PORT] [--redis HOST:PORT] [--name NAME]
+ *           [--namespace NS] [--ttl-ms N] [--stale-ttl-ms N]
+ *           [--origin-delay-ms N] [--port-file PATH]
+ *
+ * SIGINT or SIGTERM stops it gracefully.
+ */
+#include "catalog.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: catalog [--listen HOST:PORT] [--redis HOST:PORT] "
+            "[--name NAME]\n"
+            "               [--namespace NS] [--ttl-ms N] "
+            "[--stale-ttl-ms N]\n"
+            "               [--origin-delay-ms N] [--port-file PATH]\n");
+    exit(2);
+}
+
+static void parse_listen(const char *arg, catalog_options *o)
+{
+    static char host[256];
+    const char *colon = strrchr(arg, ':');
+    if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof host)
+        usage();
+    memcpy(host, arg, (size_t)(colon - arg));
+    host[colon - arg] = '\0';
+    o->listen_host = host;
+    o->listen_port = atoi(colon + 1);
+}
+
+static void parse_options(int argc, char **argv, catalog_options *o)
+{
+    *o = (catalog_options){"127.0.0.1", 8080,  NULL, "catalog", "catalog",
+                           2000,        60000, 300,  NULL};
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"redis", required_argument, NULL, 'r'},
+        {"name", required_argument, NULL, 'n'},
+        {"namespace", required_argument, NULL, 's'},
+        {"ttl-ms", required_argument, NULL, 't'},
+        {"stale-ttl-ms", required_argument, NULL, 'S'},
+        {"origin-delay-ms", required_argument, NULL, 'd'},
+        {"port-file", required_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0}};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'l':
+            parse_listen(optarg, o);
+            break;
+        case 'r':
+            o->redis = optarg;
+            break;
+        case 'n':
+            o->name = optarg;
+            break;
+        case 's':
+            o->namespace = optarg;
+            break;
+        case 't':
+            o->ttl_ms = atoll(optarg);
+            break;
+        case 'S':
+            o->stale_ttl_ms = atoll(optarg);
+            break;
+        case 'd':
+            o->origin_delay_ms = atoll(optarg);
+            break;
+        case 'p':
+            o->port_file = optarg;
+            break;
+        default:
+            usage();
+        }
+    }
+    if (optind != argc || o->ttl_ms <= 0 || o->stale_ttl_ms <= o->ttl_ms)
+        usage();
+}
+
+/* local memory cache, optionally in front of Redis, under the stale
+ * wrapper that get-or-set goes through. */
+static int build_caches(catalog *c)
+{
+    goio_cache_memory_config mc;
+    goio_cache_memory_config_init(&mc);
+    mc.max_bytes = 16 << 20;
+    int rc = goio_cache_memory_new(&mc, &c->local);
+    if (rc)
+        return rc;
+    c->layers = c->local;
+    if (c->opt.redis) {
+        goio_redis_config rc_cfg;
+        goio_redis_config_init(&rc_cfg);
+        rc_cfg.endpoint = c->opt.redis;
+        rc_cfg.key_namespace = c->opt.namespace;
+        if ((rc = goio_redis_new(&rc_cfg, &c->redis)))
+            return rc;
+        rc = goio_cache_hybrid_new(c->local, goio_redis_cache(c->redis), true,
+                                   &c->layers);
+        if (rc) {
+            goio_redis_free(c->redis);
+            c->redis = NULL;
+            c->layers = c->local;
+            return rc;
+        }
+    }
+    return goio_cache_stale_new(c->layers, c->opt.stale_ttl_ms, true,
+                                &c->items);
+}
+
+static int build_routes(catalog *c)
+{
+    static goio_prom_tracker_opts tracking = {
+        "catalog", "1.0", NULL, true, {NULL, NULL}};
+    int rc = goio_http_router_new(&c->router);
+    if (rc)
+        return rc;
+    struct {
+        const char *method, *pattern;
+        goio_http_handler_fn fn;
+        void *data;
+    } routes[] = {
+        {"GET", "/items/{id}", catalog_get_item, c},
+        {"POST", "/items/{id}/invalidate", catalog_invalidate_item, c},
+        {"GET", "/export.tar.gz", catalog_export, c},
+        {"GET", "/metrics", goio_prom_http_handler, NULL},
+        {NULL, "/admin/origin", catalog_admin_origin, c},
+    };
+    for (size_t i = 0; !rc && i < sizeof routes / sizeof routes[0]; i++)
+        rc = goio_http_router_handle(c->router, routes[i].method,
+                                     routes[i].pattern, routes[i].fn,
+                                     routes[i].data);
+    goio_http_server_config cfg;
+    goio_http_server_config_init(&cfg);
+    cfg.handler = goio_http_router_serve;
+    cfg.handler_data = c->router;
+    if (!rc)
+        rc = goio_http_server_new(&cfg, &c->server);
+    if (!rc)
+        rc = goio_http_server_use(c->server, goio_prom_http_middleware,
+                                  &tracking);
+    return rc;
+}
+
+static int start(catalog *c)
+{
+    int rc = goio_http_server_listen(c->server, c->opt.listen_host,
+                                     c->opt.listen_port);
+    if (!rc)
+        rc = goio_http_server_start(c->server);
+    if (rc)
+        return rc;
+    int port = goio_http_server_port(c->server);
+    if (c->opt.port_file) {
+        FILE *f = fopen(c->opt.port_file, "w");
+        if (f) {
+            fprintf(f, "%d\n", port);
+            fclose(f);
+        }
+    }
+    printf("catalog %s listening on http://%s:%d (cache: %s%s)\n", c->opt.name,
+           c->opt.listen_host, port,
+           c->redis ? "memory + redis at " : "memory only, no --redis",
+           c->redis ? c->opt.redis : "");
+    fflush(stdout);
+    return 0;
+}
+
+static void shut_down(catalog *c)
+{
+    goio_http_server_free(c->server); /* stops it: in-flight get 5 s */
+    goio_http_router_free(c->router);
+    goio_cache_free(c->items); /* owns the layers, and so the Redis handle */
+}
+
+int main(int argc, char **argv)
+{
+    catalog c = {0};
+    parse_options(argc, argv, &c.opt);
+    atomic_store(&c.origin.delay_ms, c.opt.origin_delay_ms);
+
+    /* Signals are taken by sigwait below; every thread goio starts
+     * inherits this mask. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+    int rc = build_caches(&c);
+    if (!rc)
+        rc = catalog_metrics_init(&c);
+    if (!rc)
+        rc = build_routes(&c);
+    if (!rc)
+        rc = start(&c);
+    if (rc) {
+        fprintf(stderr, "catalog: %s (%s)\n", goio_strerror(rc),
+                goio_err_name(rc));
+        shut_down(&c);
+        return 1;
+    }
+    int sig;
+    sigwait(&stop, &sig);
+    printf("catalog %s: %s, stopping\n", c.opt.name,
+           sig == SIGINT ? "SIGINT" : "SIGTERM");
+    goio_http_server_stop(c.server, 5000);
+    shut_down(&c);
+    return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * /metrics: the Go library's io_http_* request metrics (the tracking
+ * middleware in main.c), a counter of how item requests were served, and
+ * a collector that exports cache and pub/sub numbers at scrape time (the
+ * prometheus module never includes cache or redis: the service wires
+ * them, as here).
+ */
+#include "catalog.h"
+
+#include <stdio.h>
+
+static int add_counter(goio_prom_sink *sink, const char *name, const char *help,
+                       const char *const *labels, const uint64_t *values,
+                       size_t n)
+{
+    static const char *const layer[] = {"layer"};
+    int rc =
+        goio_prom_sink_family(sink, GOIO_PROM_COUNTER, name, help, layer, 1);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = goio_prom_sink_value(sink, &labels[i], (double)values[i]);
+    return rc;
+}
+
+static int collect_cache(goio_prom_sink *sink, catalog *c)
+{
+    goio_cache_stats items = {0}, local = {0};
+    goio_cache_stats_get(c->items, &items);
+    goio_cache_stats_get(c->local, &local);
+    static const char *const layers[] = {"service", "local"};
+    uint64_t hits[] = {items.hits, local.hits};
+    uint64_t misses[] = {items.misses, local.misses};
+    int rc = add_counter(sink, "catalog_cache_hits_total",
+                         "Cache hits, at the service and the local layer.",
+                         layers, hits, 2);
+    if (!rc)
+        rc = add_counter(sink, "catalog_cache_misses_total",
+                         "Cache misses, at the service and the local layer.",
+                         layers, misses, 2);
+    static const char *const service[] = {"service"};
+    if (!rc)
+        rc = add_counter(sink, "catalog_cache_fetches_total",
+                         "Origin fetches run by get-or-set.", service,
+                         &items.fetches, 1);
+    if (!rc)
+        rc = add_counter(sink, "catalog_cache_stale_served_total",
+                         "Expired values served because the origin failed.",
+                         service, &items.stale_served, 1);
+    static const char *const mem[] = {"local"};
+    if (!rc)
+        rc = add_counter(sink, "catalog_cache_evictions_total",
+                         "Entries the memory cache evicted to stay bounded.",
+                         mem, &local.evictions, 1);
+    if (!rc)
+        rc = goio_prom_sink_family(
+            sink, GOIO_PROM_GAUGE, "catalog_cache_local_bytes",
+            "Bytes the local memory cache holds.", NULL, 0);
+    if (!rc)
+        rc = goio_prom_sink_value(sink, NULL, (double)local.bytes);
+    return rc;
+}
+
+static int collect_origin(goio_prom_sink *sink, catalog *c)
+{
+    int rc = goio_prom_sink_family(
+        sink, GOIO_PROM_COUNTER, "catalog_origin_calls_total",
+        "Calls that reached the slow origin.", NULL, 0);
+    if (!rc)
+        rc = goio_prom_sink_value(sink, NULL,
+                                  (double)atomic_load(&c->origin.calls));
+    return rc;
+}
+
+static int collect(goio_prom_sink *sink, void *data)
+{
+    catalog *c = data;
+    int rc = collect_cache(sink, c);
+    if (!rc)
+        rc = collect_origin(sink, c);
+    return rc;
+}
+
+int catalog_metrics_init(catalog *c)
+{
+    c->registry = goio_prom_default_registry();
+    int rc = goio_prom_tracker_init(c->registry);
+    if (rc && rc != GOIO_EALREADY)
+        return rc;
+    static const char *const label[] = {"source"};
+    goio_prom_opts o;
+    goio_prom_opts_init(&o);
+    o.name = "catalog_items_served_total";
+    o.help = "Item answers by where they came from.";
+    o.label_names = label;
+    o.label_count = 1;
+    goio_prom_vec *served;
+    if ((rc = goio_prom_vec_new(c->registry, GOIO_PROM_COUNTER, &o, &served)))
+        return rc;
+    static const char *const sources[] = {"hit", "fetched", "shared", "stale"};
+    for (int i = 0; i < 4 && !rc; i++)
+        rc = goio_prom_vec_counter(served, &sources[i], 1, &c->served[i]);
+    if (!rc)
+        rc = goio_prom_register_collector(c->registry, collect, c, NULL, NULL);
+    return rc;
+}
