@@ -410,14 +410,7 @@ static void on_ready(goio__ps_conn *c)
 {
     goio_pubsub *ps = c->ps;
     c->phase = PH_READY;
-    size_t n = 0;
-    pthread_mutex_lock(&ps->mu);
-    ps->ready = true;
-    for (goio_pubsub_sub *s = ps->subs; s; s = s->next)
-        for (size_t i = 0; i < s->n_entries; i++)
-            n = collect_active(ps, s->entries[i], n);
-    pthread_cond_broadcast(&ps->cv);
-    pthread_mutex_unlock(&ps->mu);
+    /* Counted and logged before anyone can see the connection ready. */
     atomic_fetch_add(&ps->ctr.connects, 1);
     bool again = ps->ever_ready;
     if (again) {
@@ -430,6 +423,14 @@ static void on_ready(goio__ps_conn *c)
     }
     ps->ever_ready = true;
     ps->attempts = 0;
+    size_t n = 0;
+    pthread_mutex_lock(&ps->mu);
+    ps->ready = true;
+    for (goio_pubsub_sub *s = ps->subs; s; s = s->next)
+        for (size_t i = 0; i < s->n_entries; i++)
+            n = collect_active(ps, s->entries[i], n);
+    pthread_cond_broadcast(&ps->cv);
+    pthread_mutex_unlock(&ps->mu);
     run_active(ps, n);
     if (again && ps->on_reconnect)
         ps->on_reconnect(ps, ps->on_reconnect_data);
@@ -870,11 +871,11 @@ static void on_deadline(uv_timer_t *t)
         rearm_deadline(c);
         return;
     }
-    atomic_fetch_add(&ps->ctr.reply_timeouts, 1);
     goio_log(GOIO_LOG_WARN, "pubsub", "pubsub_reply_timeout", endpoint(ps),
              GOIO_ETIMEDOUT, "%s did not answer within %lld ms", endpoint(ps),
              (long long)ps->pong_ms);
     conn_fail(c, GOIO_ETIMEDOUT, "waiting for a reply");
+    atomic_fetch_add(&ps->ctr.reply_timeouts, 1); /* after: not connected */
 }
 
 static void on_ping(uv_timer_t *t)

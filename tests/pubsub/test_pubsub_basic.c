@@ -386,7 +386,7 @@ typedef struct cb_state {
     int stop_after;
     goio_pubsub_sub *self;
     goio_pubsub *ps;
-    goio_pubsub_sub *spawned;
+    _Atomic(goio_pubsub_sub *) spawned;
     const goio_pubsub_msg *kept;
 } cb_state;
 
@@ -402,7 +402,9 @@ static void self_unsubscribing_cb(goio_pubsub_sub *sub,
         /* From inside: no deadlock, no more calls; and a subscription
          * made from inside works. */
         const char *ch[] = {"sentinel"};
-        assert_ok(goio_pubsub_subscribe(st->ps, ch, 1, NULL, &st->spawned));
+        goio_pubsub_sub *spawned;
+        assert_ok(goio_pubsub_subscribe(st->ps, ch, 1, NULL, &spawned));
+        atomic_store(&st->spawned, spawned);
         assert_ok(goio_pubsub_unsubscribe(sub));
     }
 }
@@ -427,8 +429,8 @@ static void callbacks_can_unsubscribe_themselves(void **state)
         assert_int_equal(redisGetReply(raw, (void **)&r), REDIS_OK);
         freeReplyObject(r);
     }
-    assert_true(GOIO_WAIT_UNTIL(atomic_load(&st.calls) >= 3, 5000));
-    assert_non_null(st.spawned);
+    redisFree(raw);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&st.spawned) != NULL, 5000));
     pst_wait_sub(st.spawned, 5000);
     /* The messages after the 3rd were read before the sentinel: once the
      * sentinel is here, no late callback can follow. */

@@ -1,0 +1,410 @@
+/*
+ * Pub/sub through faults of a real redis-server: CLIENT KILL TYPE pubsub,
+ * a server restart (SIGKILL), a paused server (SIGSTOP: only the pong
+ * deadline notices), a server that is not there yet, a wrong password,
+ * subscription changes while disconnected, and freeing the handle in the
+ * middle of all of it without leaks (counted with goio's allocator) or
+ * hangs.
+ */
+#include "pubsub_test.h"
+
+static atomic_int reconnect_calls;
+
+static void on_reconnect(goio_pubsub *ps, void *data)
+{
+    (void)ps;
+    (void)data;
+    atomic_fetch_add(&reconnect_calls, 1);
+}
+
+/* Short keepalive so a paused server is noticed quickly. */
+static void fast_config(goio_pubsub_config *cfg)
+{
+    goio_pubsub_config_init(cfg);
+    cfg->ping_interval_ms = 100;
+    cfg->pong_timeout_ms = 400;
+    cfg->reconnect_min_ms = 20;
+    cfg->reconnect_max_ms = 200;
+    cfg->on_reconnect = on_reconnect;
+}
+
+static bool reconnected(goio_pubsub *ps, uint64_t n)
+{
+    goio_pubsub_stats st;
+    goio_pubsub_stats_get(ps, &st);
+    return st.reconnects >= n && st.connected;
+}
+
+/* Publishes through goio until the subscription receives (a publish
+ * right after the server came back may find the pool's connection dead
+ * and is retried by the pool; this only bounds the wait). */
+static void publish_and_expect(pst_handle *h, goio_pubsub_sub *s,
+                               const char *channel, const char *pattern,
+                               const char *payload)
+{
+    int64_t receivers = 0;
+    assert_ok(goio_pubsub_publish(h->ps, NULL, channel, payload,
+                                  strlen(payload), &receivers));
+    assert_int_equal(receivers, 1);
+    pst_expect(s, channel, pattern, payload);
+}
+
+static void recovers_after_client_kill_type_pubsub(void **state)
+{
+    (void)state;
+    pst_logs_capture();
+    atomic_store(&reconnect_calls, 0);
+    goio_pubsub_config cfg;
+    fast_config(&cfg);
+    pst_handle h;
+    pst_open_cfg(&h, "kill", &cfg);
+    const char *pats[] = {"k.*"}, *chans[] = {"kc"};
+    goio_pubsub_sub *p, *c;
+    assert_ok(goio_pubsub_psubscribe(h.ps, pats, 1, NULL, &p));
+    assert_ok(goio_pubsub_subscribe(h.ps, chans, 1, NULL, &c));
+    pst_wait_sub(p, 5000);
+    pst_wait_sub(c, 5000);
+    publish_and_expect(&h, p, "k.1", "k.*", "before");
+
+    for (int round = 1; round <= 3; round++) {
+        assert_int_equal(pst_int("CLIENT KILL TYPE pubsub"), 1);
+        assert_true(GOIO_WAIT_UNTIL(reconnected(h.ps, (uint64_t)round), 5000));
+        pst_wait_sub(p, 5000);
+        pst_wait_sub(c, 5000);
+        /* Messages published after the re-subscription arrive. */
+        publish_and_expect(&h, p, "k.1", "k.*", "after");
+        publish_and_expect(&h, c, "kc", NULL, "after");
+        assert_int_equal(pst_numpat(), 1);
+        assert_int_equal(pst_numsub("kill:kc"), 1);
+    }
+    goio_pubsub_stats st = pst_stats(h.ps);
+    assert_int_equal(st.reconnects, 3);
+    assert_int_equal(st.disconnects, 3);
+    assert_int_equal(st.connects, 4);
+    assert_int_equal(atomic_load(&reconnect_calls), 3);
+    assert_int_equal(pst_logs_count("pubsub_reconnected", NULL), 3);
+    assert_int_equal(pst_logs_count("pubsub_disconnected", NULL), 3);
+    assert_ok(goio_pubsub_unsubscribe(p));
+    assert_ok(goio_pubsub_unsubscribe(c));
+    pst_close(&h);
+    pst_logs_restore();
+}
+
+static void recovers_after_server_restart(void **state)
+{
+    (void)state;
+    pst_logs_capture();
+    goio_pubsub_config cfg;
+    fast_config(&cfg);
+    pst_handle h;
+    pst_open_cfg(&h, "rst", &cfg);
+    const char *pats[] = {"r.*"};
+    goio_pubsub_sub *p;
+    assert_ok(goio_pubsub_psubscribe(h.ps, pats, 1, NULL, &p));
+    pst_wait_sub(p, 5000);
+    publish_and_expect(&h, p, "r.1", "r.*", "before");
+
+    uint64_t before = pst_stats(h.ps).reconnects;
+    assert_int_equal(goio_test_redis_restart(&srv), 0);
+    assert_true(GOIO_WAIT_UNTIL(reconnected(h.ps, before + 1), 10000));
+    pst_wait_sub(p, 5000);
+    assert_int_equal(pst_numpat(), 1);
+    publish_and_expect(&h, p, "r.1", "r.*", "after restart");
+    assert_ok(goio_pubsub_unsubscribe(p));
+    pst_close(&h);
+    pst_logs_restore();
+}
+
+static void recovers_after_sigstop_through_the_pong_deadline(void **state)
+{
+    (void)state;
+    pst_logs_capture();
+    goio_pubsub_config cfg;
+    fast_config(&cfg);
+    pst_handle h;
+    pst_open_cfg(&h, "stop", &cfg);
+    const char *pats[] = {"s.*"};
+    goio_pubsub_sub *p;
+    assert_ok(goio_pubsub_psubscribe(h.ps, pats, 1, NULL, &p));
+    pst_wait_sub(p, 5000);
+    publish_and_expect(&h, p, "s.1", "s.*", "before");
+
+    uint64_t before = pst_stats(h.ps).reconnects;
+    goio_test_redis_pause(&srv);
+    /* The TCP connection stays up: only the unanswered PING tells. */
+    assert_true(GOIO_WAIT_UNTIL(pst_stats(h.ps).reply_timeouts >= 1, 5000));
+    assert_true(GOIO_WAIT_UNTIL(!pst_stats(h.ps).connected, 5000));
+    /* New connections are accepted by the kernel, but their handshake
+     * is never answered: each attempt ends at the deadline too. */
+    assert_true(GOIO_WAIT_UNTIL(pst_stats(h.ps).reply_timeouts >= 3, 10000));
+    assert_false(pst_stats(h.ps).connected);
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_with_timeout(NULL, 100, &ctx));
+    assert_goio(GOIO_ETIMEDOUT, goio_pubsub_wait_subscribed(p, ctx));
+    goio_ctx_unref(ctx);
+    goio_test_redis_resume(&srv);
+
+    assert_true(GOIO_WAIT_UNTIL(reconnected(h.ps, before + 1), 10000));
+    pst_wait_sub(p, 5000);
+    publish_and_expect(&h, p, "s.1", "s.*", "after resume");
+    assert_true(pst_logs_count("pubsub_reply_timeout", NULL) >= 3);
+    assert_ok(goio_pubsub_unsubscribe(p));
+    pst_close(&h);
+    pst_logs_restore();
+}
+
+/* Changes made while the connection is down take effect when it is back:
+ * a new pattern is subscribed, a dropped one is not. */
+static void subscription_changes_while_down_apply_on_reconnect(void **s)
+{
+    (void)s;
+    pst_logs_capture();
+    goio_pubsub_config cfg;
+    fast_config(&cfg);
+    pst_handle h;
+    pst_open_cfg(&h, "down", &cfg);
+    const char *keep[] = {"keep.*"}, *drop[] = {"drop.*"}, *add[] = {"add.*"};
+    goio_pubsub_sub *k, *d, *a;
+    assert_ok(goio_pubsub_psubscribe(h.ps, keep, 1, NULL, &k));
+    assert_ok(goio_pubsub_psubscribe(h.ps, drop, 1, NULL, &d));
+    pst_wait_sub(k, 5000);
+    pst_wait_sub(d, 5000);
+    uint64_t before = pst_stats(h.ps).reconnects;
+
+    goio_test_redis_kill(&srv);
+    assert_true(GOIO_WAIT_UNTIL(!pst_stats(h.ps).connected, 5000));
+    assert_ok(goio_pubsub_unsubscribe(d));
+    assert_ok(goio_pubsub_psubscribe(h.ps, add, 1, NULL, &a));
+    assert_int_equal(goio_test_redis_restart(&srv), 0);
+
+    assert_true(GOIO_WAIT_UNTIL(reconnected(h.ps, before + 1), 10000));
+    pst_wait_sub(k, 5000);
+    pst_wait_sub(a, 5000);
+    assert_int_equal(pst_numpat(), 2);
+    publish_and_expect(&h, a, "add.1", "add.*", "new");
+    publish_and_expect(&h, k, "keep.1", "keep.*", "kept");
+    assert_int_equal(pst_publish_raw("down:drop.1", "x", 1), 0);
+    assert_ok(goio_pubsub_unsubscribe(k));
+    assert_ok(goio_pubsub_unsubscribe(a));
+    pst_close(&h);
+    pst_logs_restore();
+}
+
+/* Nothing listens yet: connect errors with backoff, then it connects
+ * once the server is there, and what was subscribed meanwhile works. */
+static void connects_once_the_server_appears(void **state)
+{
+    (void)state;
+    pst_logs_capture();
+    goio_test_redis late;
+    assert_int_equal(goio_test_redis_start(&late, NULL), 0);
+    goio_test_redis_kill(&late);
+    goio_redis_config rc;
+    goio_redis_config_init(&rc);
+    rc.endpoint = late.endpoint;
+    goio_redis *r;
+    assert_ok(goio_redis_new(&rc, &r));
+    goio_pubsub_config cfg;
+    fast_config(&cfg);
+    goio_pubsub *ps;
+    assert_ok(goio_pubsub_new(r, &cfg, &ps));
+    const char *ch[] = {"c"};
+    goio_pubsub_sub *s;
+    assert_ok(goio_pubsub_subscribe(ps, ch, 1, NULL, &s));
+    assert_true(GOIO_WAIT_UNTIL(pst_stats(ps).connect_errors >= 3, 5000));
+    /* One WARN for the run of failures, the rest at DEBUG. */
+    assert_true(pst_logs_count("pubsub_connect_failed", NULL) >= 3);
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_with_timeout(NULL, 50, &ctx));
+    assert_goio(GOIO_ETIMEDOUT, goio_pubsub_wait_subscribed(s, ctx));
+    goio_ctx_unref(ctx);
+
+    assert_int_equal(goio_test_redis_restart(&late), 0);
+    pst_wait_sub(s, 10000);
+    goio_pubsub_stats st = pst_stats(ps);
+    assert_int_equal(st.connects, 1);
+    assert_int_equal(st.reconnects, 0); /* the first connection: no gap */
+    assert_ok(goio_pubsub_publish(ps, NULL, "c", "hi", 2, NULL));
+    pst_expect(s, "c", NULL, "hi");
+    assert_ok(goio_pubsub_unsubscribe(s));
+    goio_pubsub_free(ps);
+    goio_redis_free(r);
+    goio_test_redis_stop(&late);
+    pst_logs_restore();
+}
+
+static void a_refused_password_is_retried_and_logged(void **state)
+{
+    (void)state;
+    pst_logs_capture();
+    /* Locked after start: the helper checks it is up with a bare PING. */
+    goio_test_redis locked;
+    assert_int_equal(goio_test_redis_start(&locked, NULL), 0);
+    char *ok = goio_test_redis_cli(&locked, "CONFIG SET requirepass s3cret");
+    assert_non_null(ok);
+    goio_free(ok);
+    goio_redis_config rc;
+    goio_redis_config_init(&rc);
+    rc.endpoint = locked.endpoint;
+    goio_pubsub_config cfg;
+    fast_config(&cfg);
+    const char *ch[] = {"c"};
+
+    /* No password and a wrong one: refused, retried, never subscribed. */
+    const char *bad[] = {NULL, "wrong"};
+    for (int i = 0; i < 2; i++) {
+        rc.password = bad[i];
+        goio_redis *r;
+        goio_pubsub *ps;
+        goio_pubsub_sub *s;
+        assert_ok(goio_redis_new(&rc, &r));
+        assert_ok(goio_pubsub_new(r, &cfg, &ps));
+        assert_ok(goio_pubsub_subscribe(ps, ch, 1, NULL, &s));
+        assert_true(GOIO_WAIT_UNTIL(pst_stats(ps).connect_errors >= 2, 5000));
+        assert_false(pst_stats(ps).connected);
+        assert_ok(goio_pubsub_unsubscribe(s));
+        goio_pubsub_free(ps);
+        goio_redis_free(r);
+    }
+    assert_true(pst_logs_count("pubsub_connect_failed", NULL) >= 4);
+
+    rc.password = "s3cret";
+    goio_redis *r;
+    goio_pubsub *ps;
+    goio_pubsub_sub *s;
+    assert_ok(goio_redis_new(&rc, &r));
+    assert_ok(goio_pubsub_new(r, &cfg, &ps));
+    assert_ok(goio_pubsub_subscribe(ps, ch, 1, NULL, &s));
+    pst_wait_sub(s, 5000);
+    assert_ok(goio_pubsub_publish(ps, NULL, "c", "ok", 2, NULL));
+    pst_expect(s, "c", NULL, "ok");
+    assert_ok(goio_pubsub_unsubscribe(s));
+    goio_pubsub_free(ps);
+    goio_redis_free(r);
+    goio_test_redis_stop(&locked);
+    pst_logs_restore();
+}
+
+/* ---- freeing in the middle of faults ---- */
+
+static goio_pubsub *open_counted(goio_redis *r, long *before,
+                                 goio_pubsub_sub **left)
+{
+    goio_pubsub_config cfg;
+    fast_config(&cfg);
+    *before = goio_test_alloc_outstanding();
+    goio_pubsub *ps;
+    assert_ok(goio_pubsub_new(r, &cfg, &ps));
+    const char *pats[] = {"f.*", "g.*"};
+    goio_pubsub_sub *s;
+    assert_ok(goio_pubsub_psubscribe(ps, pats, 2, NULL, &s));
+    assert_ok(goio_pubsub_unsubscribe(s));
+    assert_ok(goio_pubsub_psubscribe(ps, pats, 2, NULL, left));
+    return ps; /* *left stays subscribed through free */
+}
+
+static void free_and_check(goio_pubsub *ps, goio_pubsub_sub *s,
+                           goio_pubsub_sub *left, long before)
+{
+    int64_t t0 = goio_now_mono_ms();
+    goio_pubsub_free(ps);
+    assert_true(goio_now_mono_ms() - t0 < 2000); /* no hang */
+    if (s)
+        assert_ok(goio_pubsub_unsubscribe(s));
+    assert_int_equal(pst_sub_stats(left).queued, 0);
+    assert_ok(goio_pubsub_unsubscribe(left)); /* after free: still fine */
+    assert_int_equal(goio_test_alloc_outstanding(), before);
+}
+
+static void free_mid_reconnect_is_clean(void **state)
+{
+    (void)state;
+    pst_logs_capture();
+    goio_redis_config rc;
+    goio_redis_config_init(&rc);
+    rc.endpoint = srv.endpoint;
+    goio_redis *r;
+    assert_ok(goio_redis_new(&rc, &r));
+    const char *ch[] = {"c"};
+
+    /* 1. Right after creation (the loop may not have started). */
+    for (int i = 0; i < 20; i++) {
+        long before;
+        goio_pubsub_sub *left, *s;
+        goio_pubsub *ps = open_counted(r, &before, &left);
+        assert_ok(goio_pubsub_subscribe(ps, ch, 1, NULL, &s));
+        free_and_check(ps, s, left, before);
+    }
+
+    /* 2. During the backoff after refused connects. */
+    goio_test_redis_kill(&srv);
+    {
+        long before;
+        goio_pubsub_sub *left;
+        goio_pubsub *ps = open_counted(r, &before, &left);
+        assert_true(GOIO_WAIT_UNTIL(pst_stats(ps).connect_errors >= 2, 5000));
+        free_and_check(ps, NULL, left, before);
+    }
+    assert_int_equal(goio_test_redis_restart(&srv), 0);
+
+    /* 3. Paused server: connected, handshake unanswered. */
+    goio_test_redis_pause(&srv);
+    {
+        long before;
+        goio_pubsub_sub *left;
+        goio_pubsub *ps = open_counted(r, &before, &left);
+        goio_test_sleep_ms(50); /* somewhere in connect or handshake */
+        free_and_check(ps, NULL, left, before);
+    }
+    {
+        long before;
+        goio_pubsub_sub *left;
+        goio_pubsub *ps = open_counted(r, &before, &left);
+        assert_true(GOIO_WAIT_UNTIL(pst_stats(ps).reply_timeouts >= 1, 5000));
+        free_and_check(ps, NULL, left, before);
+    }
+    goio_test_redis_resume(&srv);
+    goio_redis_free(r);
+
+    /* 4. A name to resolve (libuv's thread pool) and a unix socket. */
+    char named[128];
+    snprintf(named, sizeof named, "localhost:%d", srv.port);
+    const char *endpoints[] = {named, srv.socket};
+    for (int i = 0; i < 2; i++) {
+        rc.endpoint = endpoints[i];
+        assert_ok(goio_redis_new(&rc, &r));
+        /* The pool's connection is made before counting starts. */
+        assert_ok(goio_redis_publish(r, NULL, "warm", "", 0, NULL));
+        for (int j = 0; j < 5; j++) { /* free mid-resolution, too */
+            long before;
+            goio_pubsub_sub *left;
+            goio_pubsub *ps = open_counted(r, &before, &left);
+            free_and_check(ps, NULL, left, before);
+        }
+        long before;
+        goio_pubsub_sub *left, *s;
+        goio_pubsub *ps = open_counted(r, &before, &left);
+        assert_ok(goio_pubsub_subscribe(ps, ch, 1, NULL, &s));
+        pst_wait_sub(s, 5000);
+        assert_ok(goio_pubsub_publish(ps, NULL, "c", "via", 3, NULL));
+        pst_expect(s, "c", NULL, "via");
+        free_and_check(ps, s, left, before);
+        goio_redis_free(r);
+    }
+    pst_logs_restore();
+}
+
+int main(void)
+{
+    goio_test_alloc_install(); /* leak counts for free_mid_reconnect */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(recovers_after_client_kill_type_pubsub),
+        cmocka_unit_test(recovers_after_server_restart),
+        cmocka_unit_test(recovers_after_sigstop_through_the_pong_deadline),
+        cmocka_unit_test(subscription_changes_while_down_apply_on_reconnect),
+        cmocka_unit_test(connects_once_the_server_appears),
+        cmocka_unit_test(a_refused_password_is_retried_and_logged),
+        cmocka_unit_test(free_mid_reconnect_is_clean),
+    };
+    return cmocka_run_group_tests(tests, pst_setup, pst_teardown);
+}
