@@ -1,0 +1,436 @@
+/*
+ * goio http_cache: a caching HTTP client on libcurl that follows RFC 9111
+ * (HTTP Caching), storing responses in any goio_cache.
+ *
+ * The Go library's cache.HTTP(maxCacheSizeMiB, maxCacheAge) gives Go's
+ * httpcache transport a byte-bounded LRU with a max age; here the whole
+ * caching client is goio's: goio_http_cache_new_memory(mib, max_age_ms)
+ * is that call, goio_http_cache_new takes any goio_cache (a Redis cache,
+ * a hybrid) and the other settings.
+ *
+ * ---- what is cached, and when it is reused ---------------------------------
+ *
+ * Only GET responses are stored. A HEAD request is answered from a fresh
+ * stored GET response (headers, no body) and otherwise forwarded; HEAD
+ * responses are not stored. Other methods are always forwarded.
+ *
+ * Storing (RFC 9111 section 3). A response is stored when all hold:
+ *  - its status is one goio understands: 200, 203, 204, 300, 301, 302,
+ *    303, 307, 308, 404, 405, 410, 414 or 501. Of these, the heuristically
+ *    cacheable set of RFC 9110 section 15.1 (200, 203, 204, 300, 301, 308,
+ *    404, 405, 410, 414, 501) may be stored without explicit freshness;
+ *    302, 303 and 307 only with explicit freshness (max-age, s-maxage,
+ *    Expires). 206 is never stored: goio does not combine ranges, and a
+ *    request with a Range header bypasses the cache. 5xx other than 501
+ *    are never stored (they are what stale-if-error serves around);
+ *  - neither the request nor the response has Cache-Control: no-store
+ *    (must-understand overrides no-store for the statuses above);
+ *  - in a shared cache (config.shared): no private directive, and for a
+ *    request with Authorization the response has public, must-revalidate
+ *    or s-maxage (section 3.5);
+ *  - it has explicit freshness (max-age, s-maxage when shared, Expires),
+ *    public, private (private cache), or a heuristically cacheable status;
+ *  - it has no "Vary: *" (section 4.1: such a response never matches, so
+ *    it is not kept);
+ *  - it is still useful: fresh for a while, or with a validator (ETag,
+ *    Last-Modified) to revalidate it, or within a stale-if-error window.
+ * Hop-by-hop fields (Connection and the fields it names, Keep-Alive,
+ * Proxy-Connection, TE, Transfer-Encoding, Upgrade) are not stored
+ * (section 3.1). A full response to a GET that is not stored removes the
+ * one stored for that request, which it supersedes.
+ *
+ * Freshness (section 4.2). freshness_lifetime is s-maxage (shared cache
+ * only), else max-age, else Expires - Date, else heuristic: 10% of
+ * Date - Last-Modified, capped at config.heuristic_max_ms, only for the
+ * heuristically cacheable statuses or a public response and only when no
+ * explicit expiry is present (section 4.2.2); 0 without Last-Modified.
+ * Invalid values make a response stale: a non-numeric max-age, an Expires
+ * that is not an HTTP-date ("0"); the first of duplicated directives
+ * counts; delta-seconds saturate at 2^31. current_age is the RFC's
+ * (section 4.2.3): apparent_age = max(0, response_time - date_value),
+ * corrected_age_value = age_value + (response_time - request_time),
+ * corrected_initial_age = max of the two, current_age =
+ * corrected_initial_age + (now - response_time), in milliseconds, with
+ * request_time/response_time read from goio's wall clock (config.now_fn)
+ * around the transfer and date_value the Date field (response_time when
+ * absent or invalid). A response is fresh while current_age <
+ * freshness_lifetime and it has no no-cache directive.
+ *
+ * Request directives (section 5.2.1) are honoured: no-cache (and
+ * "Pragma: no-cache" without Cache-Control) and max-age force
+ * revalidation unless the stored response is young enough, min-fresh asks
+ * for that much remaining freshness, max-stale accepts a stale response
+ * without contacting the origin, no-store keeps the response out of the
+ * cache, only-if-cached answers 504 (served GOIO_HTTP_CACHE_GENERATED)
+ * when nothing stored may be used. Requests that carry their own
+ * conditional headers (If-None-Match, If-Modified-Since, If-Match,
+ * If-Unmodified-Since, If-Range) or Range bypass the cache: they are
+ * forwarded and their responses are not stored, so the caller sees the
+ * origin's own 304/412/206.
+ *
+ * Validation (section 4.3). A stored response that is stale (or marked
+ * no-cache, or a request that asks for validation) is revalidated with
+ * If-None-Match (its ETag) and If-Modified-Since (its Last-Modified,
+ * verbatim). A 304 updates the stored response (section 3.2 / 4.3.4):
+ * every field of the 304 replaces the stored fields of that name, except
+ * Content-Length and the hop-by-hop fields; the stored Age is dropped
+ * (the 304's own Age, if any, is the new age_value); request_time and
+ * response_time become the 304 exchange's. A 304 whose ETag (weak
+ * comparison) or Last-Modified differs from the stored one does not
+ * describe the stored response: goio repeats the request unconditionally
+ * once. A 304 without validators updates the stored response (it is the
+ * only one goio asked about).
+ *
+ * Stale responses (section 4.2.4, RFC 5861). A stale response is served
+ * without contacting the origin only under a request's max-stale. When
+ * the origin fails - a transport error (connection refused, reset,
+ * timeout) or a 500, 502, 503 or 504 - a stale stored response is served
+ * (served GOIO_HTTP_CACHE_STALE, counted, logged as used_stale_cache)
+ * while its staleness is within the largest of: the response's
+ * stale-if-error=N, the request's stale-if-error=N, and
+ * config.stale_if_error_ms (an out-of-band allowance, default 0). Never
+ * when the response has must-revalidate or no-cache, nor, in a shared
+ * cache, proxy-revalidate or s-maxage: those prohibit serving stale
+ * (section 4.2.4 puts them above extensions such as RFC 5861's).
+ * stale-while-revalidate is not implemented (a stale response is always
+ * revalidated before it is returned).
+ *
+ * Vary (section 4.1). A response with Vary is stored under a key made of
+ * the URL and the request's values of the listed fields (names compared
+ * case-insensitively, values after joining repeated fields with ", " and
+ * trimming; an absent field only matches an absent field), so every
+ * variant is kept side by side. The URL's key then holds a small index
+ * (the Vary field names and a random generation number that is part of
+ * every variant key, so invalidating the URL makes old variants
+ * unreachable at once). The request's values are also stored in the entry
+ * and compared on every read.
+ *
+ * Invalidation (section 4.4). A response with a non-error status (2xx,
+ * 3xx) to an unsafe method (anything but GET, HEAD, OPTIONS, TRACE)
+ * invalidates its target URL, and the URLs in its Location and
+ * Content-Location when they have the same origin (scheme, host, port).
+ * goio_http_cache_invalidate does the same on demand.
+ *
+ * Keys. Stored under config.key_prefix + the URL as libcurl's URL parser
+ * normalises it (scheme and host lowercase, default port dropped, empty
+ * path "/", fragment dropped). A request whose key would exceed
+ * GOIO_CACHE_MAX_KEY is forwarded and not stored. Redirects are not
+ * followed: a 301/302/307/308 is returned (and stored by the rules above);
+ * the caller follows it, and each hop is cached on its own. Bodies are
+ * stored as received: goio sends no Accept-Encoding of its own and
+ * decodes nothing; libcurl's default Accept field is suppressed too, so
+ * the request fields Vary is matched on are exactly those the caller
+ * passed.
+ *
+ * ---- concurrency ----------------------------------------------------------
+ *
+ * A client is safe for concurrent use by any number of threads.
+ * Concurrent requests that miss (or must revalidate) the same stored
+ * response share one origin request (a goio sharedflight): one caller
+ * transfers, stores and hands the response to the others
+ * (response->shared). Callers sharing a flight share its outcome; a
+ * follower whose Vary'd fields differ from the leader's response does its
+ * own request. Requests that ask for validation (no-cache, max-age,
+ * min-fresh) share flights only among themselves, and no-store requests
+ * never share one. Each caller may give up on its own ctx.
+ *
+ * Transfers. Each transfer borrows a slot (a libcurl easy handle in its
+ * own multi handle) from a pool; a slot keeps its connections, so
+ * keep-alive connections are reused across requests, and at most
+ * config.max_idle_handles idle slots are kept. libcurl's shared
+ * connection cache is not used: it is not safe across concurrent threads
+ * in libcurl 7.88 (curl issue 4915); the DNS cache and TLS sessions are
+ * shared (CURLSH with locks). The multi API drives the transfer:
+ * cancelling the ctx wakes curl_multi_poll at once (curl_multi_wakeup
+ * from a goio_ctx_on_cancel callback), and a ctx deadline is checked on
+ * every wake-up (at least every 100 ms), so a transfer ends promptly
+ * either way with GOIO_ECANCELED / GOIO_ETIMEDOUT.
+ *
+ * ---- stored bytes -----------------------------------------------------------
+ *
+ * Entries are bytes in the goio_cache, so another process (a shared Redis)
+ * can read them. Format version 1, integers little-endian, every string
+ * followed by a NUL byte that its length does not count:
+ *
+ *   response entry
+ *     0   2  magic 0xE8 0x48
+ *     2   1  version 0x01
+ *     3   1  kind 'R'
+ *     4   2  status (uint16)
+ *     6   2  flags (uint16, 0; readers ignore unknown bits)
+ *     8   8  request_time, ms since the Unix epoch (int64)
+ *     16  8  response_time, ms since the Unix epoch (int64)
+ *     24  4  URL length U, then U bytes + NUL
+ *     .   4  count V of Vary'd request fields, then V times:
+ *              2 name length N, N bytes + NUL (lowercase),
+ *              4 value length L (0xFFFFFFFF: the field was absent),
+ *              L bytes + NUL (nothing when absent)
+ *     .   4  count H of response header fields, then H times:
+ *              2 name length N, 4 value length L,
+ *              N bytes + NUL, L bytes + NUL (as received, in order)
+ *     .   8  body length B, then B bytes; nothing may follow.
+ *   Vary index (at the URL's key when the response has Vary)
+ *     0   2  magic 0xE8 0x48
+ *     2   1  version 0x01
+ *     3   1  kind 'V'
+ *     4   8  generation (uint64)
+ *     12  4  URL length U, then U bytes + NUL
+ *     .   4  count V, then V times: 2 name length N, N bytes + NUL
+ *              (lowercase, sorted, unique)
+ *
+ * Readers reject other magic, version or kind bytes, truncation, trailing
+ * bytes, missing terminators and embedded NULs; such stored bytes are
+ * logged (bad_cache_entry) and read as a miss. A later format gets a new
+ * version byte.
+ *
+ * Storage TTLs. An entry is kept for min(config.max_age_ms, what is still
+ * useful): until it stops being fresh, plus the stale-if-error window,
+ * or - when it has a validator - the whole max age, since a stale
+ * response with a validator saves a body transfer on revalidation. The
+ * index is kept for max_age_ms. So, as in the Go version, nothing older
+ * than max_age_ms is ever served, and the memory cache's byte bound
+ * bounds the memory.
+ *
+ * ---- errors, logging ------------------------------------------------------
+ *
+ * A request returns 0 and a response for every HTTP status the origin
+ * sends (a 404, a 503 when no stale response may be served). It returns
+ * a negative code when no response exists: GOIO_EINVAL (bad arguments, a
+ * URL libcurl cannot parse or that is not http/https), GOIO_ENOMEM,
+ * GOIO_ECANCELED / GOIO_ETIMEDOUT (ctx, or config.timeout_ms), and the
+ * transport's errors: GOIO_ECONNREFUSED, GOIO_EHOSTUNREACH (unreachable
+ * or unresolvable host), GOIO_ECONNRESET (connection reset, or closed
+ * with no response), GOIO_ETRUNCATED (body shorter than announced),
+ * GOIO_ELIMIT (body above config.max_body_bytes), GOIO_EPROTO (malformed
+ * response, TLS failure), GOIO_EIO (anything else libcurl reports).
+ *
+ * Storage errors never fail a request: a read error is logged
+ * (get_from_cache_error) and treated as a miss, a write error is logged
+ * (set_cache_error) and the response still returned. Records have
+ * category "http_cache" and one of the codes get_from_cache_error,
+ * set_cache_error, bad_cache_entry, used_stale_cache (WARN, key = URL,
+ * error = the origin's error code, or GOIO_EFETCH for a 5xx) and
+ * origin_error (INFO, with libcurl's message).
+ */
+#ifndef GOIO_HTTP_CACHE_H
+#define GOIO_HTTP_CACHE_H
+
+#include <goio/cache.h>
+#include <goio/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct goio_http_cache goio_http_cache;
+
+/* A header field. In requests: name is a token, value has no CR, LF or
+ * NUL. In responses: strings owned by the response. */
+typedef struct goio_http_cache_header {
+    const char *name;
+    const char *value;
+} goio_http_cache_header;
+
+/* How a response was produced. */
+typedef enum goio_http_cache_served {
+    /* From the origin (a miss, a forwarded request, or a stored response
+     * replaced by a full 200). */
+    GOIO_HTTP_CACHE_NETWORK = 0,
+    /* A fresh stored response; the origin was not contacted. */
+    GOIO_HTTP_CACHE_HIT = 1,
+    /* A stored response the origin confirmed with a 304. */
+    GOIO_HTTP_CACHE_REVALIDATED = 2,
+    /* A stale stored response: the origin failed (stale-if-error) or the
+     * request's max-stale allowed it. */
+    GOIO_HTTP_CACHE_STALE = 3,
+    /* Made by the cache itself: the 504 of only-if-cached. */
+    GOIO_HTTP_CACHE_GENERATED = 4
+} goio_http_cache_served;
+
+/* "network", "hit", "revalidated", "stale", "generated" ("unknown"). */
+GOIO_EXTERN const char *goio_http_cache_served_name(goio_http_cache_served s);
+
+/* ---- configuration --------------------------------------------------------
+ */
+
+/* The wall clock a client reads (ms since the Unix epoch). */
+typedef int64_t (*goio_http_cache_now_fn)(void *arg);
+
+typedef struct goio_http_cache_config {
+    /* Where responses are stored; NULL (default): a new goio memory cache
+     * bounded by max_size_mib, owned by the client. */
+    goio_cache *storage;
+    /* Whether goio_http_cache_free frees `storage` (default false). */
+    bool own_storage;
+    /* The default memory cache's bound in MiB (Go: maxCacheSizeMiB).
+     * Default 64; ignored when storage is given; 0 is GOIO_EINVAL then. */
+    size_t max_size_mib;
+    /* No entry is kept (so none served) longer than this after it was
+     * stored (Go: maxCacheAge). Default 3600000 (1 h); must be > 0. */
+    int64_t max_age_ms;
+    /* Shared-cache semantics (s-maxage, proxy-revalidate, private and
+     * Authorization rules); default false: a private cache, as Go's
+     * httpcache. */
+    bool shared;
+    /* Cap on heuristic freshness (10% of the Last-Modified age). Default
+     * 86400000 (24 h); 0 disables heuristic freshness. */
+    int64_t heuristic_max_ms;
+    /* Stale-if-error allowance for every response (an out-of-band
+     * contract, RFC 9111 section 4.2.4), on top of the responses' own
+     * stale-if-error. Default 0. */
+    int64_t stale_if_error_ms;
+    /* TCP/TLS connect timeout. Default 10000; 0: libcurl's (300 s). */
+    int64_t connect_timeout_ms;
+    /* Whole-transfer timeout. Default 30000; 0: none (the ctx still
+     * applies). */
+    int64_t timeout_ms;
+    /* Largest response body accepted (GOIO_ELIMIT beyond). Default 64 MiB;
+     * must be > 0. */
+    size_t max_body_bytes;
+    /* Idle transfer slots (easy handles with their connections) kept for
+     * reuse. Default 16. */
+    unsigned max_idle_handles;
+    /* Prefix of every storage key, so clients with different settings can
+     * share one storage. Default "http_cache:" (copied). */
+    const char *key_prefix;
+    /* The wall clock for freshness (tests, simulations); NULL (default):
+     * goio_now_wall_ms. Must be thread-safe. */
+    goio_http_cache_now_fn now_fn;
+    void *now_arg;
+} goio_http_cache_config;
+
+/* Fills the defaults above. GOIO_EINVAL for NULL. */
+GOIO_EXTERN int goio_http_cache_config_init(goio_http_cache_config *cfg);
+
+/*
+ * A new client (cfg NULL: the defaults). Initialises libcurl
+ * (curl_global_init, reference counted and thread-safe in libcurl >=
+ * 7.84). GOIO_EINVAL for a bad config or NULL out, GOIO_ENOMEM, GOIO_EIO
+ * when libcurl cannot be initialised. On failure an owned storage is not
+ * freed (the caller still owns it). Free with goio_http_cache_free.
+ */
+GOIO_EXTERN int goio_http_cache_new(const goio_http_cache_config *cfg,
+                                    goio_http_cache **out);
+
+/*
+ * The Go library's cache.HTTP(maxCacheSizeMiB, maxCacheAge): a client with
+ * the defaults over a memory cache of max_size_mib MiB whose entries live
+ * at most max_age_ms. GOIO_EINVAL for 0 / <= 0.
+ */
+GOIO_EXTERN int goio_http_cache_new_memory(size_t max_size_mib,
+                                           int64_t max_age_ms,
+                                           goio_http_cache **out);
+
+/*
+ * Frees the client, its transfer slots and (when owned) its storage. No
+ * request may be in progress. Responses already returned stay valid.
+ * NULL is a no-op.
+ */
+GOIO_EXTERN void goio_http_cache_free(goio_http_cache *c);
+
+/* The storage (borrowed; for stats, clear, sharing). NULL for NULL. */
+GOIO_EXTERN goio_cache *goio_http_cache_storage(goio_http_cache *c);
+
+/* ---- requests --------------------------------------------------------------
+ */
+
+typedef struct goio_http_cache_request {
+    /* "GET" (NULL means GET), "HEAD", or any other method (forwarded). */
+    const char *method;
+    /* An absolute http:// or https:// URL. */
+    const char *url;
+    /* Extra request header fields (may be NULL when header_count is 0). */
+    const goio_http_cache_header *headers;
+    size_t header_count;
+    /* Request body for methods that send one (not for GET/HEAD). */
+    const void *body;
+    size_t body_len;
+} goio_http_cache_request;
+
+/*
+ * A response. Every field is read-only and stays valid until
+ * goio_http_cache_response_free, also after the client is freed. Safe to
+ * read from any thread.
+ */
+typedef struct goio_http_cache_response {
+    int status;
+    goio_http_cache_served served;
+    /* Another caller's origin request produced it (a shared flight). */
+    bool shared;
+    /* Header fields in the order received (after a 304: the merged set).
+     * Responses served from storage carry an Age field with the current
+     * age in seconds (RFC 9111 section 5.1). */
+    const goio_http_cache_header *headers;
+    size_t header_count;
+    /* The body ("" with length 0 for HEAD, 204, 304, ...). Never NULL. */
+    const uint8_t *body;
+    size_t body_len;
+    /* For GOIO_HTTP_CACHE_STALE served because the origin failed: its
+     * error (a GOIO_E* code) or its 5xx status; 0 otherwise. */
+    int origin_error;
+    int origin_status;
+} goio_http_cache_response;
+
+/*
+ * GET url with extra request headers (headers may be NULL when
+ * header_count is 0). See the header comment for the caching rules and
+ * the errors. On success *out is a response to free with
+ * goio_http_cache_response_free; on error *out is NULL. ctx (may be NULL)
+ * bounds the wait: a cancelled ctx or a passed deadline ends this call
+ * with GOIO_ECANCELED / GOIO_ETIMEDOUT (a transfer other callers still
+ * wait for goes on for them).
+ */
+GOIO_EXTERN int goio_http_cache_get(goio_http_cache *c, const char *url,
+                                    const goio_http_cache_header *headers,
+                                    size_t header_count, goio_ctx *ctx,
+                                    goio_http_cache_response **out);
+
+/* Any method: GET as goio_http_cache_get, HEAD from stored GET responses,
+ * others forwarded, unsafe ones invalidating (see above). */
+GOIO_EXTERN int goio_http_cache_do(goio_http_cache *c,
+                                   const goio_http_cache_request *req,
+                                   goio_ctx *ctx,
+                                   goio_http_cache_response **out);
+
+/*
+ * The first value of a response header (name matched case-insensitively),
+ * NULL when absent or for NULL arguments.
+ */
+GOIO_EXTERN const char *
+goio_http_cache_response_header(const goio_http_cache_response *r,
+                                const char *name);
+
+/* Frees a response; NULL is a no-op. */
+GOIO_EXTERN void goio_http_cache_response_free(goio_http_cache_response *r);
+
+/*
+ * Drops what is stored for url (every variant). 0 also when nothing was
+ * stored; GOIO_EINVAL for a bad URL; the storage's error otherwise.
+ */
+GOIO_EXTERN int goio_http_cache_invalidate(goio_http_cache *c, const char *url);
+
+/* ---- stats -----------------------------------------------------------------
+ */
+
+typedef struct goio_http_cache_stats {
+    uint64_t requests;        /* calls that reached the client */
+    uint64_t hits;            /* served fresh from storage */
+    uint64_t revalidated;     /* served after a 304 */
+    uint64_t stale_served;    /* served stale (origin failed, max-stale) */
+    uint64_t origin_requests; /* requests sent to origins */
+    uint64_t stores;          /* entries written to storage */
+    uint64_t shared;          /* calls answered by another's flight */
+    uint64_t invalidations;   /* URLs invalidated */
+    uint64_t errors;          /* calls that returned an error */
+} goio_http_cache_stats;
+
+/* A snapshot of the counters (each read atomically). GOIO_EINVAL for
+ * NULLs. */
+GOIO_EXTERN int goio_http_cache_stats_get(goio_http_cache *c,
+                                          goio_http_cache_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GOIO_HTTP_CACHE_H */

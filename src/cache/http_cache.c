@@ -1,0 +1,902 @@
+/*
+ * http_cache: the client, the request flow and responses (see
+ * goio/http_cache.h for the rules). A GET looks in storage first; a fresh
+ * response is returned from there; otherwise one caller per stored
+ * response (a sharedflight) asks the origin - conditionally when there is
+ * something to revalidate - and stores what may be stored.
+ */
+#include "http_cache_int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- responses ------------------------------------------------------------
+ */
+
+typedef struct response {
+    goio_http_cache_response pub;
+    goio__hc_view view;
+    goio_buf own;                  /* the entry bytes, when owned */
+    goio_sharedflight_result *ref; /* or the flight result holding them */
+    char age[24];
+} response;
+
+/* What a flight (or a solo origin request) produced: an encoded response
+ * entry and how it came about. */
+typedef struct result {
+    goio_buf bytes;
+    goio_http_cache_served served;
+    int origin_error, origin_status;
+} result;
+
+static void result_free(void *p)
+{
+    result *r = p;
+    if (!r)
+        return;
+    goio_buf_free(&r->bytes);
+    goio_free(r);
+}
+
+void goio_http_cache_response_free(goio_http_cache_response *pub)
+{
+    response *r = (response *)pub;
+    if (!r)
+        return;
+    goio__hc_view_free(&r->view);
+    goio_buf_free(&r->own);
+    goio_sharedflight_result_release(r->ref);
+    goio_free(r);
+}
+
+/* Responses served from storage say how old they are (RFC 9111 5.1).
+ * age_ms < 0: work it out from the entry. */
+static void set_age(response *r, goio_http_cache *c, int64_t age_ms)
+{
+    goio__hc_view *v = &r->view;
+    if (age_ms < 0) {
+        goio__hc_fresh f;
+        goio__hc_freshness(&c->policy, v->status, v->headers, v->nheaders,
+                           v->request_time_ms, v->response_time_ms,
+                           goio__hc_now(c), &f);
+        age_ms = f.age_ms;
+    }
+    snprintf(r->age, sizeof r->age, "%lld", (long long)(age_ms / 1000));
+    for (size_t i = 0; i < v->nheaders; i++) {
+        if (!strcasecmp(v->headers[i].name, "Age")) {
+            v->headers[i].value = r->age;
+            return;
+        }
+    }
+    /* decode left a spare slot for this */
+    v->headers[v->nheaders++] = (goio_http_cache_header){"Age", r->age};
+}
+
+/* How a response gets its entry bytes: taken from a buffer (with its
+ * decoded view, when there is one), or shared with a flight's result. */
+typedef struct source {
+    goio_buf *own;                 /* taken when not NULL */
+    goio__hc_view *view;           /* taken when not NULL (over *own) */
+    goio_sharedflight_result *ref; /* else: a reference is taken */
+    const result *res;
+    int64_t age_ms; /* for responses from storage; < 0: compute */
+} source;
+
+static int response_new(goio__hc_call *k, source *src,
+                        goio_http_cache_response **out)
+{
+    response *r = goio_calloc(1, sizeof *r);
+    if (!r)
+        return GOIO_ENOMEM;
+    const goio_buf *bytes = src->own ? src->own : &src->res->bytes;
+    if (src->view) {
+        r->view = *src->view;
+        memset(src->view, 0, sizeof *src->view);
+    } else {
+        int rc = goio__hc_entry_decode(bytes->data, bytes->len, &r->view);
+        if (rc) {
+            goio_free(r);
+            return rc == GOIO_EBADMSG ? GOIO_EIO : rc; /* our own bytes */
+        }
+    }
+    if (src->own) {
+        r->own = *src->own;
+        goio_buf_init(src->own);
+    } else {
+        r->ref = goio_sharedflight_result_ref(src->ref);
+    }
+    goio_http_cache_served served = src->res->served;
+    if (served != GOIO_HTTP_CACHE_NETWORK &&
+        served != GOIO_HTTP_CACHE_GENERATED)
+        set_age(r, k->c, src->age_ms);
+    bool head = !strcmp(k->method, "HEAD");
+    r->pub = (goio_http_cache_response){
+        .status = r->view.status,
+        .served = served,
+        .headers = r->view.headers,
+        .header_count = r->view.nheaders,
+        .body = head ? (const uint8_t *)"" : r->view.body,
+        .body_len = head ? 0 : r->view.body_len,
+        .origin_error = src->res->origin_error,
+        .origin_status = src->res->origin_status};
+    *out = &r->pub;
+    return 0;
+}
+
+/* A response owning the entry bytes in *bytes. */
+static int response_own(goio__hc_call *k, goio_buf *bytes, const result *res,
+                        goio_http_cache_response **out)
+{
+    source src = {.own = bytes, .res = res, .age_ms = -1};
+    return response_new(k, &src, out);
+}
+
+const char *goio_http_cache_response_header(const goio_http_cache_response *r,
+                                            const char *name)
+{
+    if (!r || !name)
+        return NULL;
+    return goio__hc_header_get(r->headers, r->header_count, name);
+}
+
+const char *goio_http_cache_served_name(goio_http_cache_served s)
+{
+    switch (s) {
+    case GOIO_HTTP_CACHE_NETWORK:
+        return "network";
+    case GOIO_HTTP_CACHE_HIT:
+        return "hit";
+    case GOIO_HTTP_CACHE_REVALIDATED:
+        return "revalidated";
+    case GOIO_HTTP_CACHE_STALE:
+        return "stale";
+    case GOIO_HTTP_CACHE_GENERATED:
+        return "generated";
+    }
+    return "unknown";
+}
+
+/* ---- encoding what the origin sent ----------------------------------------
+ */
+
+static int encode_exchange(goio__hc_call *k, const goio__hc_exchange *ex,
+                           const goio__hc_hlist *vary, goio_buf *out)
+{
+    goio__hc_entry_in in = {.status = ex->status,
+                            .request_time_ms = ex->request_time_ms,
+                            .response_time_ms = ex->response_time_ms,
+                            .url = k->url,
+                            .vary = vary ? vary->v : NULL,
+                            .nvary = vary ? vary->n : 0,
+                            .headers = ex->resp.v,
+                            .nheaders = ex->resp.n,
+                            .body = ex->body_out.data,
+                            .body_len = ex->body_out.len};
+    return goio__hc_entry_encode(out, &in);
+}
+
+static void exchange_init(goio__hc_call *k, const char *method,
+                          goio__hc_exchange *ex)
+{
+    memset(ex, 0, sizeof *ex);
+    ex->method = method;
+    ex->url = k->url;
+    ex->headers = k->headers;
+    ex->nheaders = k->nheaders;
+}
+
+static int perform(goio__hc_call *k, goio__hc_exchange *ex, goio_ctx *ctx)
+{
+    goio__hc_bump(&k->c->origin_requests);
+    return goio__hc_transport_perform(k->c->transport, ex, ctx);
+}
+
+/* ---- the origin's answers --------------------------------------------------
+ */
+
+/* A full response to a GET: stored when the rules allow, else it removes
+ * the stored response it supersedes. */
+static int full_response(goio__hc_call *k, goio__hc_stored *st,
+                         const goio__hc_exchange *ex, result *r)
+{
+    goio_http_cache *c = k->c;
+    goio__hc_fresh f;
+    goio__hc_freshness(&c->policy, ex->status, ex->resp.v, ex->resp.n,
+                       ex->request_time_ms, ex->response_time_ms,
+                       ex->response_time_ms, &f);
+    char **names = NULL;
+    size_t nnames = 0;
+    bool star = false;
+    goio__hc_hlist vary = {0};
+    int rc =
+        goio__hc_vary_names(ex->resp.v, ex->resp.n, &names, &nnames, &star);
+    if (!rc)
+        rc = goio__hc_vary_values(k, names, nnames, &vary);
+    if (!rc)
+        rc = encode_exchange(k, ex, &vary, &r->bytes);
+    int64_t keep = goio__hc_keep_ms(&c->policy, &f);
+    if (!rc && !star && keep > 0 &&
+        goio__hc_storable(&c->policy, &k->cc, k->auth, ex->status, &f))
+        goio__hc_store(k, st, names, nnames, &r->bytes, keep);
+    else if (!rc && st->found && st->key && ex->status < 500 &&
+             !(k->cc.flags & GOIO__HC_NO_STORE))
+        goio__hc_remove(c, st->key);
+    r->served = GOIO_HTTP_CACHE_NETWORK;
+    goio__hc_names_free(names, nnames);
+    goio__hc_hlist_free(&vary);
+    return rc;
+}
+
+/* Whether a 304 describes the stored response (see the header: weak ETag
+ * comparison, else Last-Modified, else assumed). */
+static bool validators_match(const goio__hc_stored *st,
+                             const goio__hc_exchange *ex)
+{
+    const goio__hc_view *v = &st->view;
+    const char *etag = goio__hc_header_get(ex->resp.v, ex->resp.n, "ETag");
+    if (etag)
+        return goio__hc_etag_weak_eq(
+            etag, goio__hc_header_get(v->headers, v->nheaders, "ETag"));
+    const char *lm =
+        goio__hc_header_get(ex->resp.v, ex->resp.n, "Last-Modified");
+    if (!lm)
+        return true;
+    const char *stored_lm =
+        goio__hc_header_get(v->headers, v->nheaders, "Last-Modified");
+    int64_t a, b;
+    return stored_lm && !goio__hc_parse_date(lm, &a) &&
+           !goio__hc_parse_date(stored_lm, &b) && a == b;
+}
+
+/* A 304 freshens the stored response: merged fields, new times. */
+static int revalidated(goio__hc_call *k, goio__hc_stored *st,
+                       const goio__hc_exchange *ex, result *r)
+{
+    goio_http_cache *c = k->c;
+    const goio__hc_view *v = &st->view;
+    goio__hc_hlist merged = {0};
+    int rc = goio__hc_merge_304(v->headers, v->nheaders, ex->resp.v, ex->resp.n,
+                                &merged);
+    if (rc)
+        return rc;
+    goio__hc_entry_in in = {.status = v->status,
+                            .request_time_ms = ex->request_time_ms,
+                            .response_time_ms = ex->response_time_ms,
+                            .url = k->url,
+                            .vary = v->vary,
+                            .nvary = v->nvary,
+                            .headers = merged.v,
+                            .nheaders = merged.n,
+                            .body = v->body,
+                            .body_len = v->body_len};
+    rc = goio__hc_entry_encode(&r->bytes, &in);
+    if (!rc) {
+        goio__hc_fresh f;
+        goio__hc_freshness(&c->policy, v->status, merged.v, merged.n,
+                           ex->request_time_ms, ex->response_time_ms,
+                           ex->response_time_ms, &f);
+        int64_t keep = goio__hc_keep_ms(&c->policy, &f);
+        /* Back where it was read: the URL's key, or the same variant
+         * (whose index is rewritten with its generation kept). */
+        if (keep > 0 &&
+            goio__hc_storable(&c->policy, &k->cc, k->auth, v->status, &f))
+            goio__hc_store(k, st, st->indexed ? st->names : NULL,
+                           st->indexed ? st->nnames : 0, &r->bytes, keep);
+        else
+            goio__hc_remove(c, st->key);
+        r->served = GOIO_HTTP_CACHE_REVALIDATED;
+    }
+    goio__hc_hlist_free(&merged);
+    return rc;
+}
+
+/* Failures of the origin that stale-if-error serves around (not the
+ * caller's own ctx, memory, or limits it set). */
+static bool origin_failed(int rc, int status)
+{
+    switch (rc) {
+    case 0:
+        return status == 500 || status == 502 || status == 503 || status == 504;
+    case GOIO_ECONNREFUSED:
+    case GOIO_EHOSTUNREACH:
+    case GOIO_ECONNRESET:
+    case GOIO_ETIMEDOUT:
+    case GOIO_ETRUNCATED:
+    case GOIO_EPROTO:
+    case GOIO_EIO:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Serves the stored response because the origin failed, if allowed. */
+static bool serve_stale_on_error(goio__hc_call *k, goio__hc_stored *st, int rc,
+                                 int status, result *r)
+{
+    goio_http_cache *c = k->c;
+    if (!st->found)
+        return false;
+    goio__hc_fresh f;
+    const goio__hc_view *v = &st->view;
+    goio__hc_freshness(&c->policy, v->status, v->headers, v->nheaders,
+                       v->request_time_ms, v->response_time_ms, goio__hc_now(c),
+                       &f);
+    if (!goio__hc_stale_if_error_ok(&c->policy, &f, &k->cc))
+        return false;
+    if (goio_buf_set(&r->bytes, st->bytes.data, st->bytes.len))
+        return false;
+    r->served = GOIO_HTTP_CACHE_STALE;
+    r->origin_error = rc;
+    r->origin_status = rc ? 0 : status;
+    goio_log(GOIO_LOG_WARN, "http_cache", "used_stale_cache", k->url,
+             rc ? rc : GOIO_EFETCH,
+             "origin failed (%s, status %d); serving a stale response",
+             rc ? goio_err_name(rc) : "no error", status);
+    return true;
+}
+
+/* Asks the origin for k's URL (conditionally when st has validators). */
+static int ask_origin(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
+                      result *r)
+{
+    goio__hc_exchange ex;
+    exchange_init(k, "GET", &ex);
+    if (st->found) {
+        const goio__hc_view *v = &st->view;
+        ex.if_none_match = goio__hc_header_get(v->headers, v->nheaders, "ETag");
+        ex.if_modified_since =
+            goio__hc_header_get(v->headers, v->nheaders, "Last-Modified");
+    }
+    bool conditional = ex.if_none_match || ex.if_modified_since;
+    int rc = perform(k, &ex, ctx);
+    if (!rc && conditional && ex.status == 304 && !validators_match(st, &ex)) {
+        /* Not about the stored response: ask again for the whole one. */
+        goio__hc_exchange_free(&ex);
+        exchange_init(k, "GET", &ex);
+        conditional = false;
+        rc = perform(k, &ex, ctx);
+    }
+    if (!goio_ctx_err(ctx) && origin_failed(rc, ex.status) &&
+        serve_stale_on_error(k, st, rc, ex.status, r))
+        rc = 0;
+    else if (!rc && conditional && ex.status == 304)
+        rc = revalidated(k, st, &ex, r);
+    else if (!rc)
+        rc = full_response(k, st, &ex, r);
+    goio__hc_exchange_free(&ex);
+    return rc;
+}
+
+/* ---- flights --------------------------------------------------------------
+ */
+
+/* Whether st holds a response fresh enough for k (the flight's second
+ * look: another flight may have stored one since k's first). */
+static bool fresh_for(goio__hc_call *k, const goio__hc_stored *st)
+{
+    if (k->strict || !st->found)
+        return false;
+    goio__hc_fresh f;
+    const goio__hc_view *v = &st->view;
+    goio__hc_freshness(&k->c->policy, v->status, v->headers, v->nheaders,
+                       v->request_time_ms, v->response_time_ms,
+                       goio__hc_now(k->c), &f);
+    return goio__hc_usable_fresh(&f, &k->cc, k->no_cache);
+}
+
+/* The flight's work: look again, else ask the origin. Runs on the first
+ * caller's thread. */
+static int flight_fn(goio_ctx *ctx, void *arg, void **value)
+{
+    goio__hc_call *k = arg;
+    k->ran = true;
+    result *r = goio_calloc(1, sizeof *r);
+    if (!r)
+        return GOIO_ENOMEM;
+    goio__hc_stored st;
+    k->quiet = true;
+    int rc = goio__hc_lookup(k, &st);
+    k->quiet = false;
+    if (!rc && fresh_for(k, &st)) {
+        r->bytes = st.bytes;
+        goio_buf_init(&st.bytes);
+        r->served = GOIO_HTTP_CACHE_HIT;
+    } else if (!rc) {
+        rc = ask_origin(k, &st, ctx, r);
+    }
+    goio__hc_stored_free(&st);
+    if (rc) {
+        result_free(r);
+        return rc;
+    }
+    *value = r;
+    return 0;
+}
+
+static int solo(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
+                goio_http_cache_response **out)
+{
+    result r = {GOIO_BUF_INIT, GOIO_HTTP_CACHE_NETWORK, 0, 0};
+    int rc = ask_origin(k, st, ctx, &r);
+    if (!rc)
+        rc = response_own(k, &r.bytes, &r, out);
+    goio_buf_free(&r.bytes);
+    return rc;
+}
+
+/* Validation requests share flights only among themselves: a plain
+ * flight may answer from storage, which they did not want. */
+static int flight_key(const goio__hc_call *k, const char *key, char **out)
+{
+    goio_buf b = GOIO_BUF_INIT;
+    int rc = goio_buf_appendf(&b, "%s%s", key, k->strict ? "\x1fvalidate" : "");
+    *out = rc ? NULL : goio_strdup(goio_buf_cstr(&b));
+    goio_buf_free(&b);
+    return rc ? rc : *out ? 0 : GOIO_ENOMEM;
+}
+
+static int fly(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
+               goio_http_cache_response **out)
+{
+    char *key;
+    int rc = flight_key(k, st->key, &key);
+    if (rc)
+        return rc;
+    goio_sharedflight_result *res = NULL;
+    rc = goio_sharedflight_do(k->c->flights, key, ctx, flight_fn, k,
+                              result_free, &res, NULL);
+    goio_free(key);
+    if (rc) {
+        goio_sharedflight_result_release(res);
+        return rc;
+    }
+    source src = {
+        .ref = res, .res = goio_sharedflight_value(res), .age_ms = -1};
+    rc = response_new(k, &src, out);
+    goio_sharedflight_result_release(res);
+    if (rc || k->ran)
+        return rc;
+    /* A follower: the leader's response may vary on fields where this
+     * request differs. */
+    response *resp = (response *)*out;
+    if (!goio__hc_vary_match(k, &resp->view)) {
+        goio_http_cache_response_free(*out);
+        *out = NULL;
+        return solo(k, st, ctx, out);
+    }
+    (*out)->shared = true;
+    goio__hc_bump(&k->c->shared);
+    return 0;
+}
+
+/* ---- the request flow -----------------------------------------------------
+ */
+
+static int generated_504(goio__hc_call *k, goio_http_cache_response **out)
+{
+    goio__hc_exchange ex;
+    exchange_init(k, "GET", &ex);
+    ex.status = 504;
+    ex.request_time_ms = ex.response_time_ms = goio__hc_now(k->c);
+    result r = {GOIO_BUF_INIT, GOIO_HTTP_CACHE_GENERATED, 0, 0};
+    int rc = encode_exchange(k, &ex, NULL, &r.bytes);
+    if (!rc)
+        rc = response_own(k, &r.bytes, &r, out);
+    goio_buf_free(&r.bytes);
+    return rc;
+}
+
+static void invalidate_ref(goio__hc_call *k, const char *field,
+                           const goio__hc_exchange *ex)
+{
+    const char *ref = goio__hc_header_get(ex->resp.v, ex->resp.n, field);
+    char *url = NULL;
+    if (ref && goio__hc_url_same_origin(k->url, ref, &url) == 0 && url)
+        goio_http_cache_invalidate(k->c, url);
+    goio_free(url);
+}
+
+static bool is_safe(const char *method)
+{
+    return !strcmp(method, "GET") || !strcmp(method, "HEAD") ||
+           !strcmp(method, "OPTIONS") || !strcmp(method, "TRACE");
+}
+
+/* Anything the cache does not answer: straight to the origin. Unsafe
+ * methods that succeed invalidate (RFC 9111 section 4.4). */
+static int forward(goio__hc_call *k, goio_ctx *ctx,
+                   goio_http_cache_response **out)
+{
+    goio__hc_exchange ex;
+    exchange_init(k, k->method, &ex);
+    ex.body = k->body;
+    ex.body_len = k->body_len;
+    int rc = perform(k, &ex, ctx);
+    if (!rc && !is_safe(k->method) && ex.status >= 200 && ex.status < 400) {
+        goio_http_cache_invalidate(k->c, k->url);
+        invalidate_ref(k, "Location", &ex);
+        invalidate_ref(k, "Content-Location", &ex);
+    }
+    result r = {GOIO_BUF_INIT, GOIO_HTTP_CACHE_NETWORK, 0, 0};
+    if (!rc)
+        rc = encode_exchange(k, &ex, NULL, &r.bytes);
+    if (!rc)
+        rc = response_own(k, &r.bytes, &r, out);
+    goio_buf_free(&r.bytes);
+    goio__hc_exchange_free(&ex);
+    return rc;
+}
+
+/* A stored response usable without the origin: fresh, or stale within the
+ * request's max-stale. */
+static bool from_storage(goio__hc_call *k, goio__hc_stored *st,
+                         goio_http_cache_served *served, int64_t *age_ms)
+{
+    if (!st->found)
+        return false;
+    goio__hc_fresh f;
+    const goio__hc_view *v = &st->view;
+    goio__hc_freshness(&k->c->policy, v->status, v->headers, v->nheaders,
+                       v->request_time_ms, v->response_time_ms,
+                       goio__hc_now(k->c), &f);
+    *age_ms = f.age_ms;
+    if (goio__hc_usable_fresh(&f, &k->cc, k->no_cache)) {
+        *served = GOIO_HTTP_CACHE_HIT;
+        return true;
+    }
+    if (!k->no_cache && goio__hc_max_stale_ok(&k->c->policy, &f, &k->cc)) {
+        *served = GOIO_HTTP_CACHE_STALE;
+        return true;
+    }
+    return false;
+}
+
+/* GET and HEAD: from storage when allowed, else from the origin. */
+static int lookup_and_serve(goio__hc_call *k, goio__hc_stored *st,
+                            goio_ctx *ctx, goio_http_cache_response **out)
+{
+    goio_http_cache_served served;
+    int64_t age_ms;
+    if (from_storage(k, st, &served, &age_ms)) {
+        result r = {GOIO_BUF_INIT, served, 0, 0};
+        source src = {
+            .own = &st->bytes, .view = &st->view, .res = &r, .age_ms = age_ms};
+        return response_new(k, &src, out);
+    }
+    if (k->cc.flags & GOIO__HC_ONLY_IF_CACHED)
+        return generated_504(k, out);
+    if (!strcmp(k->method, "HEAD"))
+        return forward(k, ctx, out);
+    if ((k->cc.flags & GOIO__HC_NO_STORE) || !st->key)
+        return solo(k, st, ctx, out);
+    return fly(k, st, ctx, out);
+}
+
+static int cached(goio__hc_call *k, goio_ctx *ctx,
+                  goio_http_cache_response **out)
+{
+    goio__hc_stored st;
+    int rc = goio__hc_lookup(k, &st);
+    if (!rc)
+        rc = lookup_and_serve(k, &st, ctx, out);
+    goio__hc_stored_free(&st);
+    return rc;
+}
+
+/* ---- requests: validation and setup
+ * ------------------------------------------- */
+
+static bool is_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static bool is_token(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++)
+        if (!is_tchar((unsigned char)*s))
+            return false;
+    return true;
+}
+
+static bool headers_valid(const goio_http_cache_header *h, size_t n)
+{
+    if (n && !h)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!is_token(h[i].name) || !h[i].value || strpbrk(h[i].value, "\r\n"))
+            return false;
+    return true;
+}
+
+/* Requests the cache stays out of: a range, or the caller's own
+ * conditionals (their 304/412 answers are the caller's to read). */
+static bool bypasses(const goio__hc_call *k)
+{
+    static const char *const fields[] = {
+        "Range",    "If-None-Match",       "If-Modified-Since",
+        "If-Match", "If-Unmodified-Since", "If-Range"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (goio__hc_header_get(k->headers, k->nheaders, fields[i]))
+            return true;
+    return !k->primary;
+}
+
+static int call_init(goio_http_cache *c, const goio_http_cache_request *req,
+                     goio__hc_call *k)
+{
+    memset(k, 0, sizeof *k);
+    k->c = c;
+    k->method = req->method ? req->method : "GET";
+    k->headers = req->headers;
+    k->nheaders = req->header_count;
+    k->body = req->body;
+    k->body_len = req->body_len;
+    int rc = goio__hc_url_normalize(req->url, &k->url);
+    if (rc)
+        return rc;
+    goio_buf key = GOIO_BUF_INIT;
+    rc = goio_buf_appendf(&key, "%s%s", c->prefix, k->url);
+    if (!rc && key.len <= GOIO_CACHE_MAX_KEY &&
+        !(k->primary = goio_strdup(goio_buf_cstr(&key))))
+        rc = GOIO_ENOMEM;
+    goio_buf_free(&key);
+    if (rc)
+        return rc;
+    goio__hc_cc_parse(k->headers, k->nheaders, &k->cc);
+    const char *pragma = goio__hc_header_get(k->headers, k->nheaders, "Pragma");
+    bool has_cc = goio__hc_header_get(k->headers, k->nheaders, "Cache-Control");
+    k->no_cache = (k->cc.flags & GOIO__HC_NO_CACHE) ||
+                  (!has_cc && pragma && goio__hc_list_has(pragma, "no-cache"));
+    k->strict = k->no_cache || k->cc.max_age != GOIO__HC_ABSENT ||
+                k->cc.min_fresh != GOIO__HC_ABSENT;
+    k->auth = goio__hc_header_get(k->headers, k->nheaders, "Authorization");
+    return 0;
+}
+
+static void call_free(goio__hc_call *k)
+{
+    goio_free(k->url);
+    goio_free(k->primary);
+}
+
+static void count_served(goio_http_cache *c, const goio_http_cache_response *r)
+{
+    switch (r->served) {
+    case GOIO_HTTP_CACHE_HIT:
+        goio__hc_bump(&c->hits);
+        break;
+    case GOIO_HTTP_CACHE_REVALIDATED:
+        goio__hc_bump(&c->revalidated);
+        break;
+    case GOIO_HTTP_CACHE_STALE:
+        goio__hc_bump(&c->stale_served);
+        break;
+    default:
+        break;
+    }
+}
+
+int goio_http_cache_do(goio_http_cache *c, const goio_http_cache_request *req,
+                       goio_ctx *ctx, goio_http_cache_response **out)
+{
+    if (out)
+        *out = NULL;
+    if (!c || !req || !out || !req->url ||
+        (req->method && !is_token(req->method)) ||
+        !headers_valid(req->headers, req->header_count) ||
+        (req->body_len && !req->body))
+        return GOIO_EINVAL;
+    goio__hc_bump(&c->requests);
+    goio__hc_call k;
+    int rc = call_init(c, req, &k);
+    if (!rc) {
+        bool cacheable = !strcmp(k.method, "GET") || !strcmp(k.method, "HEAD");
+        rc = cacheable && !k.body && !bypasses(&k) ? cached(&k, ctx, out)
+                                                   : forward(&k, ctx, out);
+    }
+    call_free(&k);
+    if (rc)
+        goio__hc_bump(&c->errors);
+    else
+        count_served(c, *out);
+    return rc;
+}
+
+int goio_http_cache_get(goio_http_cache *c, const char *url,
+                        const goio_http_cache_header *headers,
+                        size_t header_count, goio_ctx *ctx,
+                        goio_http_cache_response **out)
+{
+    goio_http_cache_request req = {.method = "GET",
+                                   .url = url,
+                                   .headers = headers,
+                                   .header_count = header_count};
+    return goio_http_cache_do(c, &req, ctx, out);
+}
+
+int goio_http_cache_invalidate(goio_http_cache *c, const char *url)
+{
+    if (!c || !url)
+        return GOIO_EINVAL;
+    char *norm = NULL;
+    int rc = goio__hc_url_normalize(url, &norm);
+    goio_buf key = GOIO_BUF_INIT;
+    if (!rc)
+        rc = goio_buf_appendf(&key, "%s%s", c->prefix, norm);
+    /* Removing the URL's key removes a Vary index too: its variants
+     * become unreachable, and a new index gets a new generation. */
+    if (!rc && key.len <= GOIO_CACHE_MAX_KEY)
+        rc = goio_cache_del(c->storage, goio_buf_cstr(&key));
+    if (!rc)
+        goio__hc_bump(&c->invalidations);
+    goio_buf_free(&key);
+    goio_free(norm);
+    return rc;
+}
+
+/* ---- the client -----------------------------------------------------------
+ */
+
+int goio_http_cache_config_init(goio_http_cache_config *cfg)
+{
+    if (!cfg)
+        return GOIO_EINVAL;
+    *cfg = (goio_http_cache_config){.max_size_mib = 64,
+                                    .max_age_ms = 3600000,
+                                    .heuristic_max_ms = 86400000,
+                                    .connect_timeout_ms = 10000,
+                                    .timeout_ms = 30000,
+                                    .max_body_bytes = 64u << 20,
+                                    .max_idle_handles = 16,
+                                    .key_prefix = "http_cache:"};
+    return 0;
+}
+
+static bool config_valid(const goio_http_cache_config *cfg)
+{
+    if (!cfg->storage &&
+        (cfg->max_size_mib == 0 || cfg->max_size_mib > (SIZE_MAX >> 20)))
+        return false;
+    return cfg->max_age_ms > 0 && cfg->heuristic_max_ms >= 0 &&
+           cfg->stale_if_error_ms >= 0 && cfg->connect_timeout_ms >= 0 &&
+           cfg->timeout_ms >= 0 && cfg->max_body_bytes > 0 &&
+           (!cfg->key_prefix || strlen(cfg->key_prefix) < GOIO_CACHE_MAX_KEY);
+}
+
+static int make_storage(goio_http_cache *c, const goio_http_cache_config *cfg)
+{
+    if (cfg->storage) {
+        c->storage = cfg->storage;
+        c->own_storage = cfg->own_storage;
+        return 0;
+    }
+    goio_cache_memory_config mc;
+    goio_cache_memory_config_init(&mc);
+    mc.max_bytes = cfg->max_size_mib << 20;
+    c->own_storage = true;
+    return goio_cache_memory_new(&mc, &c->storage);
+}
+
+static int client_setup(goio_http_cache *c, const goio_http_cache_config *cfg)
+{
+    c->policy = (goio__hc_policy){.shared = cfg->shared,
+                                  .heuristic_max_ms = cfg->heuristic_max_ms,
+                                  .stale_if_error_ms = cfg->stale_if_error_ms,
+                                  .max_age_ms = cfg->max_age_ms};
+    c->now_fn = cfg->now_fn;
+    c->now_arg = cfg->now_arg;
+    c->prefix = goio_strdup(cfg->key_prefix ? cfg->key_prefix : "");
+    if (!c->prefix)
+        return GOIO_ENOMEM;
+    goio__hc_transport_config tc = {.connect_timeout_ms =
+                                        cfg->connect_timeout_ms,
+                                    .timeout_ms = cfg->timeout_ms,
+                                    .max_body_bytes = cfg->max_body_bytes,
+                                    .max_idle = cfg->max_idle_handles,
+                                    .now_fn = cfg->now_fn,
+                                    .now_arg = cfg->now_arg};
+    int rc = goio__hc_transport_new(&tc, &c->transport);
+    if (!rc)
+        rc = goio_sharedflight_new(&c->flights);
+    if (!rc)
+        rc = make_storage(c, cfg);
+    return rc;
+}
+
+int goio_http_cache_new(const goio_http_cache_config *cfg,
+                        goio_http_cache **out)
+{
+    goio_http_cache_config defaults;
+    if (!cfg) {
+        goio_http_cache_config_init(&defaults);
+        cfg = &defaults;
+    }
+    if (out)
+        *out = NULL;
+    if (!out || !config_valid(cfg))
+        return GOIO_EINVAL;
+    goio_http_cache *c = goio_calloc(1, sizeof *c);
+    if (!c)
+        return GOIO_ENOMEM;
+    int rc = client_setup(c, cfg);
+    if (rc) {
+        if (c->storage == cfg->storage)
+            c->storage = NULL; /* still the caller's on failure */
+        goio_http_cache_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int goio_http_cache_new_memory(size_t max_size_mib, int64_t max_age_ms,
+                               goio_http_cache **out)
+{
+    goio_http_cache_config cfg;
+    goio_http_cache_config_init(&cfg);
+    cfg.max_size_mib = max_size_mib;
+    cfg.max_age_ms = max_age_ms;
+    return goio_http_cache_new(&cfg, out);
+}
+
+void goio_http_cache_free(goio_http_cache *c)
+{
+    if (!c)
+        return;
+    goio_sharedflight_free(c->flights);
+    goio__hc_transport_free(c->transport);
+    if (c->own_storage)
+        goio_cache_free(c->storage);
+    goio_free(c->prefix);
+    goio_free(c);
+}
+
+goio_cache *goio_http_cache_storage(goio_http_cache *c)
+{
+    return c ? c->storage : NULL;
+}
+
+int goio_http_cache_stats_get(goio_http_cache *c, goio_http_cache_stats *out)
+{
+    if (!c || !out)
+        return GOIO_EINVAL;
+    *out = (goio_http_cache_stats){
+        .requests = atomic_load(&c->requests),
+        .hits = atomic_load(&c->hits),
+        .revalidated = atomic_load(&c->revalidated),
+        .stale_served = atomic_load(&c->stale_served),
+        .origin_requests = atomic_load(&c->origin_requests),
+        .stores = atomic_load(&c->stores),
+        .shared = atomic_load(&c->shared),
+        .invalidations = atomic_load(&c->invalidations),
+        .errors = atomic_load(&c->errors)};
+    return 0;
+}
+
+/* ---- for tests ------------------------------------------------------------
+ */
+
+goio_sharedflight *goio__hc_flights(goio_http_cache *c)
+{
+    return c->flights;
+}
+
+int goio__hc_flight_key(goio_http_cache *c, const char *url, char **out)
+{
+    char *norm;
+    int rc = goio__hc_url_normalize(url, &norm);
+    if (rc)
+        return rc;
+    goio_buf b = GOIO_BUF_INIT;
+    rc = goio_buf_appendf(&b, "%s%s", c->prefix, norm);
+    *out = rc ? NULL : goio_strdup(goio_buf_cstr(&b));
+    goio_buf_free(&b);
+    goio_free(norm);
+    return rc ? rc : *out ? 0 : GOIO_ENOMEM;
+}

@@ -1,0 +1,318 @@
+/*
+ * http_cache internals shared by src/cache/http_cache*.c: header lists,
+ * the RFC 9111 policy (pure functions of headers and times), the stored
+ * entry format, and the libcurl transport.
+ */
+#ifndef GOIO_HTTP_CACHE_INT_H
+#define GOIO_HTTP_CACHE_INT_H
+
+#include <goio/http_cache.h>
+
+/* ---- header lists (http_cache_entry.c) ------------------------------------
+ */
+
+/* A growable list of header fields whose strings it owns. */
+typedef struct goio__hc_hlist {
+    goio_http_cache_header *v;
+    size_t n, cap;
+} goio__hc_hlist;
+
+int goio__hc_hlist_add(goio__hc_hlist *l, const char *name, size_t name_len,
+                       const char *value, size_t value_len);
+void goio__hc_hlist_free(goio__hc_hlist *l);
+
+/* The first value of `name` (case-insensitive), NULL when absent. */
+const char *goio__hc_header_get(const goio_http_cache_header *h, size_t n,
+                                const char *name);
+/* Whether `name` is in the comma-separated Connection-style list `list`. */
+bool goio__hc_list_has(const char *list, const char *name);
+/* Hop-by-hop fields of a response (never stored, never merged). */
+bool goio__hc_hop_by_hop(const goio_http_cache_header *h, size_t n,
+                         const char *name);
+
+/* ---- policy (http_cache_policy.c) ---------------------------------------- */
+
+#define GOIO__HC_NO_STORE         (1u << 0)
+#define GOIO__HC_NO_CACHE         (1u << 1)
+#define GOIO__HC_PRIVATE          (1u << 2)
+#define GOIO__HC_PUBLIC           (1u << 3)
+#define GOIO__HC_MUST_REVALIDATE  (1u << 4)
+#define GOIO__HC_PROXY_REVALIDATE (1u << 5)
+#define GOIO__HC_MUST_UNDERSTAND  (1u << 6)
+#define GOIO__HC_ONLY_IF_CACHED   (1u << 7)
+
+/* Delta-seconds: -1 absent, GOIO__HC_INVALID present but not a number. */
+#define GOIO__HC_ABSENT    (-1)
+#define GOIO__HC_INVALID   (-2)
+/* What delta-seconds saturate at (RFC 9111 section 1.2.2). */
+#define GOIO__HC_DELTA_MAX 2147483648LL
+
+/* Cache-Control directives of a request or a response. */
+typedef struct goio__hc_cc {
+    unsigned flags;
+    int64_t max_age, s_maxage, max_stale, min_fresh, stale_if_error;
+} goio__hc_cc;
+
+/* Parses every Cache-Control field of h[0..n); the first occurrence of a
+ * directive counts. */
+void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
+                       goio__hc_cc *cc);
+
+/* Parses an HTTP-date (IMF-fixdate, RFC 850, asctime) into ms since the
+ * epoch. GOIO_EBADMSG for anything else. */
+int goio__hc_parse_date(const char *s, int64_t *ms);
+
+/* What a client decided in its config that the policy needs. */
+typedef struct goio__hc_policy {
+    bool shared;
+    int64_t heuristic_max_ms, stale_if_error_ms, max_age_ms;
+} goio__hc_policy;
+
+bool goio__hc_status_understood(int status);
+bool goio__hc_status_heuristic(int status);
+
+/* The freshness facts of a stored (or just received) response. */
+typedef struct goio__hc_fresh {
+    goio__hc_cc cc;      /* the response's directives */
+    int64_t lifetime_ms; /* freshness_lifetime */
+    int64_t age_ms;      /* current_age at `now` */
+    bool explicit_fresh; /* max-age, s-maxage (shared) or Expires */
+    bool validators;     /* ETag or Last-Modified */
+} goio__hc_fresh;
+
+void goio__hc_freshness(const goio__hc_policy *p, int status,
+                        const goio_http_cache_header *h, size_t n,
+                        int64_t request_time_ms, int64_t response_time_ms,
+                        int64_t now_ms, goio__hc_fresh *f);
+
+/* Whether the response is fresh enough for a request with directives req
+ * (no-cache, max-age, min-fresh; not max-stale). */
+bool goio__hc_usable_fresh(const goio__hc_fresh *f, const goio__hc_cc *req,
+                           bool req_no_cache);
+/* Whether serving it stale is prohibited (must-revalidate, no-cache, and
+ * in a shared cache proxy-revalidate and s-maxage). */
+bool goio__hc_stale_prohibited(const goio__hc_policy *p,
+                               const goio__hc_fresh *f);
+/* Whether the request's max-stale accepts it without the origin. */
+bool goio__hc_max_stale_ok(const goio__hc_policy *p, const goio__hc_fresh *f,
+                           const goio__hc_cc *req);
+/* Whether it may be served because the origin failed. */
+bool goio__hc_stale_if_error_ok(const goio__hc_policy *p,
+                                const goio__hc_fresh *f,
+                                const goio__hc_cc *req);
+
+/*
+ * Whether a response to GET may be stored (RFC 9111 section 3, without
+ * the Vary: * check). req_auth: the request had Authorization.
+ */
+bool goio__hc_storable(const goio__hc_policy *p, const goio__hc_cc *req,
+                       bool req_auth, int status, const goio__hc_fresh *f);
+/* How long storage should keep it (<= 0: not worth storing). */
+int64_t goio__hc_keep_ms(const goio__hc_policy *p, const goio__hc_fresh *f);
+
+/* ---- entries (http_cache_entry.c) -----------------------------------------
+ */
+
+#define GOIO__HC_MAGIC0       0xE8
+#define GOIO__HC_MAGIC1       0x48
+#define GOIO__HC_VERSION      0x01
+#define GOIO__HC_ABSENT_VALUE 0xFFFFFFFFu
+
+/* A decoded response entry; strings and body point into the bytes. */
+typedef struct goio__hc_view {
+    int status;
+    int64_t request_time_ms, response_time_ms;
+    const char *url;
+    size_t nvary;
+    goio_http_cache_header *vary; /* value NULL: absent */
+    size_t nheaders;
+    goio_http_cache_header *headers; /* room for one more (Age) */
+    const uint8_t *body;
+    size_t body_len;
+} goio__hc_view;
+
+typedef struct goio__hc_entry_in {
+    int status;
+    int64_t request_time_ms, response_time_ms;
+    const char *url;
+    const goio_http_cache_header *vary; /* value NULL: absent */
+    size_t nvary;
+    const goio_http_cache_header *headers;
+    size_t nheaders;
+    const void *body;
+    size_t body_len;
+} goio__hc_entry_in;
+
+/* Appends the version-1 encoding; hop-by-hop fields are left out. */
+int goio__hc_entry_encode(goio_buf *out, const goio__hc_entry_in *in);
+/* GOIO_EBADMSG for anything but a valid response entry; GOIO_ENOMEM. The
+ * view's arrays are allocated: free with goio__hc_view_free. */
+int goio__hc_entry_decode(const uint8_t *p, size_t n, goio__hc_view *v);
+void goio__hc_view_free(goio__hc_view *v);
+/* The kind byte of stored bytes ('R', 'V'), or 0 when not an entry. */
+int goio__hc_entry_kind(const uint8_t *p, size_t n);
+
+typedef struct goio__hc_index {
+    uint64_t generation;
+    const char *url;
+    size_t nnames;
+    const char **names; /* allocated array; strings point into bytes */
+} goio__hc_index;
+
+/* names: lowercase, sorted, unique. */
+int goio__hc_index_encode(goio_buf *out, uint64_t generation, const char *url,
+                          const char *const *names, size_t nnames);
+int goio__hc_index_decode(const uint8_t *p, size_t n, goio__hc_index *ix);
+void goio__hc_index_free(goio__hc_index *ix);
+
+/* The Vary field names of a response: lowercase, sorted, unique, in
+ * *names (an allocated array of allocated strings; free with
+ * goio__hc_names_free). *star: Vary contained "*". */
+int goio__hc_vary_names(const goio_http_cache_header *h, size_t n,
+                        char ***names, size_t *nnames, bool *star);
+void goio__hc_names_free(char **names, size_t n);
+/* A request's normalised value of field `name` into out; *present. */
+int goio__hc_request_value(const goio_http_cache_header *h, size_t n,
+                           const char *name, goio_buf *out, bool *present);
+
+/*
+ * The stored fields after a 304 (RFC 9111 section 3.2): stored minus Age,
+ * each field of the 304 replacing the stored ones of its name, except
+ * Content-Length and hop-by-hop fields. Strings are copied into *out.
+ */
+int goio__hc_merge_304(const goio_http_cache_header *stored, size_t nstored,
+                       const goio_http_cache_header *fresh, size_t nfresh,
+                       goio__hc_hlist *out);
+
+/* Weak comparison of two entity-tags (RFC 9110 section 8.8.3.2). */
+bool goio__hc_etag_weak_eq(const char *a, const char *b);
+
+/* ---- transport (http_cache_transport.c) ------------------------------------
+ */
+
+typedef struct goio__hc_transport goio__hc_transport;
+
+typedef struct goio__hc_transport_config {
+    int64_t connect_timeout_ms, timeout_ms;
+    size_t max_body_bytes;
+    unsigned max_idle;
+    goio_http_cache_now_fn now_fn;
+    void *now_arg;
+} goio__hc_transport_config;
+
+int goio__hc_transport_new(const goio__hc_transport_config *cfg,
+                           goio__hc_transport **out);
+void goio__hc_transport_free(goio__hc_transport *t);
+
+/* One exchange with an origin. */
+typedef struct goio__hc_exchange {
+    /* in */
+    const char *method; /* "GET", "HEAD", ... */
+    const char *url;
+    const goio_http_cache_header *headers;
+    size_t nheaders;
+    const char *if_none_match, *if_modified_since; /* NULL: not sent */
+    const void *body;
+    size_t body_len;
+    /* out */
+    int status;
+    goio__hc_hlist resp;
+    goio_buf body_out;
+    int64_t request_time_ms, response_time_ms;
+    char error[256]; /* libcurl's message when the transfer failed */
+} goio__hc_exchange;
+
+/* Performs ex under ctx (may be NULL). 0 with a response, or an error
+ * (see goio/http_cache.h). ex's outputs are freed by
+ * goio__hc_exchange_free whatever happened. */
+int goio__hc_transport_perform(goio__hc_transport *t, goio__hc_exchange *ex,
+                               goio_ctx *ctx);
+void goio__hc_exchange_free(goio__hc_exchange *ex);
+
+/* Normalises an absolute http/https URL (libcurl's parser) into a
+ * goio_malloc'd string. GOIO_EINVAL for anything else. */
+int goio__hc_url_normalize(const char *url, char **out);
+/* Resolves `ref` against `base` and returns it normalised when it has
+ * base's origin; *out NULL otherwise. */
+int goio__hc_url_same_origin(const char *base, const char *ref, char **out);
+
+/* ---- the client (http_cache.c, http_cache_store.c) ------------------------
+ */
+
+#include <stdatomic.h>
+
+struct goio_http_cache {
+    goio_cache *storage;
+    bool own_storage;
+    goio__hc_policy policy;
+    char *prefix;
+    goio_http_cache_now_fn now_fn;
+    void *now_arg;
+    goio__hc_transport *transport;
+    goio_sharedflight *flights;
+    _Atomic uint64_t requests, hits, revalidated, stale_served, origin_requests,
+        stores, shared, invalidations, errors;
+};
+
+/* One request as the client sees it. */
+typedef struct goio__hc_call {
+    goio_http_cache *c;
+    const char *method;
+    char *url;     /* normalised */
+    char *primary; /* the URL's storage key; NULL: too long, not cached */
+    const goio_http_cache_header *headers;
+    size_t nheaders;
+    const void *body;
+    size_t body_len;
+    goio__hc_cc cc; /* the request's directives */
+    bool no_cache;  /* no-cache, or Pragma: no-cache without Cache-Control */
+    bool strict;    /* asks for validation: no-cache, max-age, min-fresh */
+    bool auth;      /* carries Authorization */
+    bool ran;       /* this caller's thread ran the flight */
+    bool quiet;     /* a second look: what the first logged stays unsaid */
+} goio__hc_call;
+
+/* What storage holds for a call. */
+typedef struct goio__hc_stored {
+    bool found;
+    goio_buf bytes; /* the response entry */
+    goio__hc_view view;
+    /* Where the response to this request is stored: the primary key, or
+     * the variant key when the URL has a Vary index; NULL when the variant
+     * key would be too long. */
+    char *key;
+    bool indexed;
+    uint64_t generation;
+    char **names; /* the index's Vary names (copies) */
+    size_t nnames;
+} goio__hc_stored;
+
+int64_t goio__hc_now(const goio_http_cache *c);
+void goio__hc_bump(_Atomic uint64_t *counter);
+
+/* Reads what is stored for k; storage errors and bad bytes are logged and
+ * read as a miss, so only GOIO_ENOMEM is returned. */
+int goio__hc_lookup(goio__hc_call *k, goio__hc_stored *st);
+void goio__hc_stored_free(goio__hc_stored *st);
+/* Whether a decoded entry's Vary'd values are the request's. */
+bool goio__hc_vary_match(const goio__hc_call *k, const goio__hc_view *v);
+/* The request's values of the Vary names (value NULL when absent), in an
+ * owned list. */
+int goio__hc_vary_values(const goio__hc_call *k, char *const *names,
+                         size_t nnames, goio__hc_hlist *out);
+/* Stores an encoded entry for k (with a Vary index when names are given)
+ * for keep_ms; failures are logged. */
+void goio__hc_store(goio__hc_call *k, goio__hc_stored *st, char *const *names,
+                    size_t nnames, const goio_buf *bytes, int64_t keep_ms);
+/* Removes key; failures are logged. */
+void goio__hc_remove(goio_http_cache *c, const char *key);
+
+/* ---- for tests --------------------------------------------------------------
+ */
+
+/* The client's sharedflight group and the flight key of a plain GET of
+ * url (goio_malloc'd), so tests can wait for callers to join. */
+goio_sharedflight *goio__hc_flights(goio_http_cache *c);
+int goio__hc_flight_key(goio_http_cache *c, const char *url, char **out);
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * Where http_cache's entries live in the goio_cache: the URL's key holds
+ * a response entry, or a Vary index whose generation and names lead to
+ * the variant keys. Reads that fail or find foreign bytes are misses;
+ * writes that fail are logged, never returned (see goio/http_cache.h).
+ */
+#include "http_cache_int.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <sys/random.h>
+
+void goio__hc_bump(_Atomic uint64_t *counter)
+{
+    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
+
+int64_t goio__hc_now(const goio_http_cache *c)
+{
+    return c->now_fn ? c->now_fn(c->now_arg) : goio_now_wall_ms();
+}
+
+/* ---- reading --------------------------------------------------------------
+ */
+
+/* One storage read; errors are logged and read as a miss. */
+static int read_key(const goio__hc_call *k, const char *key, goio_buf *b,
+                    bool *hit)
+{
+    *hit = false;
+    int rc = goio_cache_get(k->c->storage, key, b, hit);
+    if (rc == GOIO_ENOMEM)
+        return rc;
+    if (rc && !k->quiet)
+        goio_log(GOIO_LOG_WARN, "http_cache", "get_from_cache_error", key, rc,
+                 "reading the stored response failed; treated as a miss");
+    if (rc)
+        *hit = false;
+    return 0;
+}
+
+static void log_bad(const goio__hc_call *k, const char *key, int rc)
+{
+    if (!k->quiet)
+        goio_log(GOIO_LOG_WARN, "http_cache", "bad_cache_entry", key, rc,
+                 "stored bytes are not an http_cache entry; treated as a miss");
+}
+
+int goio__hc_vary_values(const goio__hc_call *k, char *const *names,
+                         size_t nnames, goio__hc_hlist *out)
+{
+    goio_buf v = GOIO_BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; i < nnames && !rc; i++) {
+        bool present;
+        rc = goio__hc_request_value(k->headers, k->nheaders, names[i], &v,
+                                    &present);
+        if (!rc)
+            rc = goio__hc_hlist_add(out, names[i], strlen(names[i]),
+                                    present ? goio_buf_cstr(&v) : NULL, v.len);
+    }
+    goio_buf_free(&v);
+    if (rc)
+        goio__hc_hlist_free(out);
+    return rc;
+}
+
+bool goio__hc_vary_match(const goio__hc_call *k, const goio__hc_view *v)
+{
+    goio_buf cur = GOIO_BUF_INIT;
+    bool match = true;
+    for (size_t i = 0; i < v->nvary && match; i++) {
+        bool present;
+        if (goio__hc_request_value(k->headers, k->nheaders, v->vary[i].name,
+                                   &cur, &present))
+            match = false; /* out of memory: a miss is always safe */
+        else if (present != (v->vary[i].value != NULL))
+            match = false;
+        else if (present)
+            match = !strcmp(goio_buf_cstr(&cur), v->vary[i].value);
+    }
+    goio_buf_free(&cur);
+    return match;
+}
+
+/*
+ * primary + 0x1E + generation (16 hex digits), then for each name
+ * 0x1F name "=" value, or 0x1F name "!" when the field is absent.
+ * GOIO_E2BIG when longer than a key may be.
+ */
+static int variant_key(const char *primary, uint64_t generation,
+                       const goio__hc_hlist *values, char **out)
+{
+    goio_buf b = GOIO_BUF_INIT;
+    int rc = goio_buf_appendf(&b, "%s\x1e%016" PRIx64, primary, generation);
+    for (size_t i = 0; i < values->n && !rc; i++) {
+        const goio_http_cache_header *h = &values->v[i];
+        rc = h->value ? goio_buf_appendf(&b, "\x1f%s=%s", h->name, h->value)
+                      : goio_buf_appendf(&b, "\x1f%s!", h->name);
+    }
+    if (!rc && b.len > GOIO_CACHE_MAX_KEY)
+        rc = GOIO_E2BIG;
+    if (!rc && !(*out = goio_strdup(goio_buf_cstr(&b))))
+        rc = GOIO_ENOMEM;
+    goio_buf_free(&b);
+    return rc;
+}
+
+static int copy_names(goio__hc_stored *st, const goio__hc_index *ix)
+{
+    st->names = goio_calloc(ix->nnames + 1, sizeof *st->names);
+    if (!st->names)
+        return GOIO_ENOMEM;
+    for (size_t i = 0; i < ix->nnames; i++) {
+        if (!(st->names[i] = goio_strdup(ix->names[i])))
+            return GOIO_ENOMEM;
+        st->nnames++;
+    }
+    return 0;
+}
+
+/* The URL's key held an index: remember it and move st->key to the
+ * request's variant. */
+static int follow_index(goio__hc_call *k, goio__hc_stored *st)
+{
+    goio__hc_index ix;
+    int rc = goio__hc_index_decode(st->bytes.data, st->bytes.len, &ix);
+    if (rc == GOIO_ENOMEM)
+        return rc;
+    if (rc || strcmp(ix.url, k->url)) {
+        log_bad(k, k->primary, rc ? rc : GOIO_EBADMSG);
+        goio__hc_index_free(&ix);
+        return 0;
+    }
+    st->indexed = true;
+    st->generation = ix.generation;
+    rc = copy_names(st, &ix);
+    goio__hc_index_free(&ix);
+    goio__hc_hlist values = {0};
+    if (!rc)
+        rc = goio__hc_vary_values(k, st->names, st->nnames, &values);
+    goio_free(st->key);
+    st->key = NULL;
+    if (!rc)
+        rc = variant_key(k->primary, st->generation, &values, &st->key);
+    goio__hc_hlist_free(&values);
+    return rc == GOIO_E2BIG ? 0 : rc;
+}
+
+/* st->bytes hold a response entry: decode it and check it is ours. */
+static int accept_entry(goio__hc_call *k, goio__hc_stored *st)
+{
+    int rc = goio__hc_entry_decode(st->bytes.data, st->bytes.len, &st->view);
+    if (rc == GOIO_ENOMEM)
+        return rc;
+    if (rc || strcmp(st->view.url, k->url)) {
+        log_bad(k, st->key, rc ? rc : GOIO_EBADMSG);
+        goio__hc_view_free(&st->view);
+        return 0;
+    }
+    if (!goio__hc_vary_match(k, &st->view)) {
+        goio__hc_view_free(&st->view);
+        return 0;
+    }
+    st->found = true;
+    return 0;
+}
+
+int goio__hc_lookup(goio__hc_call *k, goio__hc_stored *st)
+{
+    memset(st, 0, sizeof *st);
+    if (!(st->key = goio_strdup(k->primary)))
+        return GOIO_ENOMEM;
+    bool hit;
+    int rc = read_key(k, st->key, &st->bytes, &hit);
+    if (rc || !hit)
+        return rc;
+    if (goio__hc_entry_kind(st->bytes.data, st->bytes.len) == 'V') {
+        if ((rc = follow_index(k, st)) || !st->key)
+            return rc;
+        if ((rc = read_key(k, st->key, &st->bytes, &hit)) || !hit)
+            return rc;
+    }
+    if (goio__hc_entry_kind(st->bytes.data, st->bytes.len) != 'R') {
+        log_bad(k, st->key, GOIO_EBADMSG);
+        return 0;
+    }
+    return accept_entry(k, st);
+}
+
+void goio__hc_stored_free(goio__hc_stored *st)
+{
+    goio_buf_free(&st->bytes);
+    goio__hc_view_free(&st->view);
+    goio_free(st->key);
+    goio__hc_names_free(st->names, st->nnames);
+    memset(st, 0, sizeof *st);
+}
+
+/* ---- writing --------------------------------------------------------------
+ */
+
+static void write_key(goio_http_cache *c, const char *key, const goio_buf *b,
+                      int64_t ttl_ms)
+{
+    int rc = goio_cache_set(c->storage, key, b->data, b->len, ttl_ms);
+    if (rc == 0) {
+        goio__hc_bump(&c->stores);
+        return;
+    }
+    /* A response larger than the storage takes is expected now and then;
+     * other failures deserve attention. */
+    goio_log(rc == GOIO_E2BIG ? GOIO_LOG_INFO : GOIO_LOG_WARN, "http_cache",
+             "set_cache_error", key, rc,
+             "storing the response failed; it is still returned");
+}
+
+void goio__hc_remove(goio_http_cache *c, const char *key)
+{
+    int rc = goio_cache_del(c->storage, key);
+    if (rc)
+        goio_log(GOIO_LOG_WARN, "http_cache", "set_cache_error", key, rc,
+                 "removing a stored response failed");
+}
+
+static bool same_names(const goio__hc_stored *st, char *const *names, size_t n)
+{
+    if (!st->indexed || st->nnames != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(st->names[i], names[i]))
+            return false;
+    return true;
+}
+
+static uint64_t new_generation(void)
+{
+    uint64_t g;
+    if (getrandom(&g, sizeof g, GRND_NONBLOCK) == (ssize_t)sizeof g)
+        return g;
+    /* No entropy yet (early boot): the clock and a counter still make
+     * collisions with an older index unlikely. */
+    static _Atomic uint64_t counter;
+    return (uint64_t)goio_now_wall_ns() ^
+           (atomic_fetch_add(&counter, 1) * 0x9E3779B97F4A7C15ULL);
+}
+
+/* Writes (or refreshes) the URL's index and the variant for k. */
+static void store_variant(goio__hc_call *k, goio__hc_stored *st,
+                          char *const *names, size_t nnames,
+                          const goio_buf *bytes, int64_t keep_ms)
+{
+    goio_http_cache *c = k->c;
+    uint64_t gen =
+        same_names(st, names, nnames) ? st->generation : new_generation();
+    goio_buf index = GOIO_BUF_INIT;
+    goio__hc_hlist values = {0};
+    char *key = NULL;
+    int rc = goio__hc_index_encode(&index, gen, k->url,
+                                   (const char *const *)names, nnames);
+    if (!rc)
+        rc = goio__hc_vary_values(k, names, nnames, &values);
+    if (!rc)
+        rc = variant_key(k->primary, gen, &values, &key);
+    if (!rc) {
+        /* The index lives the whole max age, so it never expires before
+         * a variant it leads to. */
+        write_key(c, k->primary, &index, c->policy.max_age_ms);
+        write_key(c, key, bytes, keep_ms);
+    } else if (rc != GOIO_E2BIG) {
+        goio_log(GOIO_LOG_WARN, "http_cache", "set_cache_error", k->url, rc,
+                 "storing a Vary'd response failed; it is still returned");
+    }
+    goio_free(key);
+    goio__hc_hlist_free(&values);
+    goio_buf_free(&index);
+}
+
+void goio__hc_store(goio__hc_call *k, goio__hc_stored *st, char *const *names,
+                    size_t nnames, const goio_buf *bytes, int64_t keep_ms)
+{
+    if (nnames)
+        store_variant(k, st, names, nnames, bytes, keep_ms);
+    else
+        write_key(k->c, k->primary, bytes, keep_ms);
+}

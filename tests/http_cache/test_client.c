@@ -1,0 +1,562 @@
+/*
+ * The client as a whole: concurrent misses share one origin request,
+ * different URLs transfer in parallel, ctx cancellation and deadlines end
+ * a transfer promptly, the default memory cache stays within its MiB bound
+ * under many URLs, max_age_ms caps how long anything is kept, any
+ * goio_cache can be the storage (and be shared), foreign bytes in storage
+ * are a miss, keep-alive connections are reused, errors are exact, and
+ * every allocation failure returns GOIO_ENOMEM without a leak.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/cache/http_cache_int.h"
+#include "hc_test.h"
+
+static void set_block(hc_res *r, void *arg)
+{
+    r->block = *(bool *)arg;
+}
+
+static void block(hc_res *r)
+{
+    bool on = true;
+    hc_res_update(r, set_block, &on);
+}
+
+/* ---- sharing one origin request --------------------------------------------
+ */
+
+#define HERD 16
+
+typedef struct herd_arg {
+    goio_http_cache *c;
+    const char *url;
+    goio_ctx *ctx;
+    int rc;
+    goio_http_cache_response *resp;
+} herd_arg;
+
+static void *herd_main(void *p)
+{
+    herd_arg *a = p;
+    a->rc = goio_http_cache_get(a->c, a->url, NULL, 0, a->ctx, &a->resp);
+    return NULL;
+}
+
+static size_t callers(goio_http_cache *c, const char *url)
+{
+    char *key;
+    assert_ok(goio__hc_flight_key(c, url, &key));
+    size_t n = 0;
+    assert_ok(goio_sharedflight_callers(goio__hc_flights(c), key, &n));
+    goio_free(key);
+    return n;
+}
+
+static void test_concurrent_misses(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("herd");
+    SET(r, cache_control, "max-age=60");
+    block(r);
+    goio_http_cache *c = hc_client(NULL);
+    char url[512];
+    snprintf(url, sizeof url, "%s", URL("herd"));
+    herd_arg args[HERD];
+    pthread_t th[HERD];
+    for (int i = 0; i < HERD; i++) {
+        args[i] = (herd_arg){.c = c, .url = url};
+        assert_int_equal(pthread_create(&th[i], NULL, herd_main, &args[i]), 0);
+    }
+    /* the first caller is at the origin; wait for all to join it */
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&r->blocked) == 1, 10000));
+    assert_true(GOIO_WAIT_UNTIL(callers(c, url) == HERD, 10000));
+    hc_origin_release();
+    int shared = 0;
+    for (int i = 0; i < HERD; i++) {
+        pthread_join(th[i], NULL);
+        assert_ok(args[i].rc);
+        assert_string_equal(hc_body(args[i].resp), "herd #1");
+        assert_int_equal(args[i].resp->served, GOIO_HTTP_CACHE_NETWORK);
+        shared += args[i].resp->shared;
+        goio_http_cache_response_free(args[i].resp);
+    }
+    assert_int_equal(atomic_load(&r->hits), 1);
+    assert_int_equal(shared, HERD - 1);
+    goio_http_cache_stats st;
+    assert_ok(goio_http_cache_stats_get(c, &st));
+    assert_int_equal(st.origin_requests, 1);
+    assert_int_equal(st.shared, HERD - 1);
+    hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_HIT);
+    goio_http_cache_free(c);
+}
+
+/* Different URLs do not wait for each other. */
+static void test_parallel_urls(void **state)
+{
+    (void)state;
+    enum { N = 6 };
+    hc_res *r[N];
+    char urls[N][512];
+    herd_arg args[N];
+    pthread_t th[N];
+    goio_http_cache *c = hc_client(NULL);
+    for (int i = 0; i < N; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "par%d", i);
+        r[i] = hc_res_add(name);
+        SET(r[i], cache_control, "max-age=60");
+        block(r[i]);
+        snprintf(urls[i], sizeof urls[i], "%s", URL(name));
+        args[i] = (herd_arg){.c = c, .url = urls[i]};
+        assert_int_equal(pthread_create(&th[i], NULL, herd_main, &args[i]), 0);
+    }
+    int total;
+    assert_true(GOIO_WAIT_UNTIL(({
+                                    total = 0;
+                                    for (int i = 0; i < N; i++)
+                                        total += atomic_load(&r[i]->blocked);
+                                    total == N;
+                                }),
+                                10000));
+    hc_origin_release();
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        assert_ok(args[i].rc);
+        hc_expect(args[i].resp, GOIO_HTTP_CACHE_NETWORK);
+    }
+    goio_http_cache_free(c);
+}
+
+/* ---- cancellation
+ * ------------------------------------------------------------ */
+
+static void test_cancel(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("hang");
+    block(r);
+    goio_http_cache *c = hc_client(NULL);
+    herd_arg a = {.c = c};
+    char url[512];
+    snprintf(url, sizeof url, "%s", URL("hang"));
+    a.url = url;
+    assert_ok(goio_ctx_new(NULL, &a.ctx));
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, herd_main, &a), 0);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&r->blocked) == 1, 10000));
+    int64_t t0 = goio_now_mono_ms();
+    goio_ctx_cancel(a.ctx);
+    pthread_join(th, NULL);
+    assert_true(goio_now_mono_ms() - t0 < 1000);
+    assert_goio(GOIO_ECANCELED, a.rc);
+    assert_null(a.resp);
+    goio_ctx_unref(a.ctx);
+
+    /* a deadline */
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_with_timeout(NULL, 200, &ctx));
+    goio_http_cache_response *resp = NULL;
+    t0 = goio_now_mono_ms();
+    assert_goio(GOIO_ETIMEDOUT, hc_try_get(c, url, ctx, &resp));
+    int64_t took = goio_now_mono_ms() - t0;
+    assert_true(took >= 190 && took < 2000);
+    goio_ctx_unref(ctx);
+    /* a ctx that is already done does nothing */
+    assert_ok(goio_ctx_new(NULL, &ctx));
+    goio_ctx_cancel(ctx);
+    int hits = atomic_load(&r->hits);
+    assert_goio(GOIO_ECANCELED, hc_try_get(c, url, ctx, &resp));
+    assert_int_equal(atomic_load(&r->hits), hits);
+    goio_ctx_unref(ctx);
+    hc_origin_release();
+    goio_http_cache_free(c);
+}
+
+/* A follower gives up; the leader's request goes on and is stored. */
+static void test_follower_gives_up(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("lead");
+    SET(r, cache_control, "max-age=60");
+    block(r);
+    goio_http_cache *c = hc_client(NULL);
+    char url[512];
+    snprintf(url, sizeof url, "%s", URL("lead"));
+    herd_arg lead = {.c = c, .url = url}, follow = {.c = c, .url = url};
+    assert_ok(goio_ctx_new(NULL, &follow.ctx));
+    pthread_t t1, t2;
+    assert_int_equal(pthread_create(&t1, NULL, herd_main, &lead), 0);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&r->blocked) == 1, 10000));
+    assert_int_equal(pthread_create(&t2, NULL, herd_main, &follow), 0);
+    assert_true(GOIO_WAIT_UNTIL(callers(c, url) == 2, 10000));
+    goio_ctx_cancel(follow.ctx);
+    pthread_join(t2, NULL);
+    assert_goio(GOIO_ECANCELED, follow.rc);
+    hc_origin_release();
+    pthread_join(t1, NULL);
+    assert_ok(lead.rc);
+    hc_expect(lead.resp, GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(atomic_load(&r->hits), 1);
+    goio_ctx_unref(follow.ctx);
+    goio_http_cache_free(c);
+}
+
+/* ---- memory
+ * ------------------------------------------------------------------ */
+
+static void test_bounded_memory(void **state)
+{
+    (void)state;
+    enum { URLS = 200, BODY = 16 << 10 };
+    goio_http_cache *c = NULL;
+    assert_ok(goio_http_cache_new_memory(1, 600000, &c));
+    goio_cache *storage = goio_http_cache_storage(c);
+    assert_true(goio_cache_is_memory(storage));
+    goio_cache_stats cs;
+    char name[32];
+    for (int i = 0; i < URLS; i++) {
+        snprintf(name, sizeof name, "big%d", i);
+        hc_res *r = hc_res_add(name);
+        SET(r, cache_control, "max-age=600");
+        r->body_size = BODY;
+        goio_http_cache_response *resp = hc_get(c, URL(name));
+        assert_int_equal(resp->body_len, BODY);
+        assert_int_equal(resp->body[BODY - 1], 'a' + (BODY - 1) % 26);
+        hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+        assert_ok(goio_cache_stats_get(storage, &cs));
+        assert_true(cs.bytes <= 1 << 20);
+    }
+    assert_true(cs.evictions > 0);
+    assert_true(cs.entries > 0 && cs.entries < URLS / 2);
+    /* what the cache kept (its policy decides which) is served from it */
+    int kept = -1;
+    for (int i = 0; i < URLS && kept < 0; i++) {
+        char *key;
+        snprintf(name, sizeof name, "big%d", i);
+        assert_ok(goio__hc_flight_key(c, URL(name), &key));
+        goio_buf b = GOIO_BUF_INIT;
+        bool hit = false;
+        assert_ok(goio_cache_get(storage, key, &b, &hit));
+        if (hit)
+            kept = i;
+        goio_buf_free(&b);
+        goio_free(key);
+    }
+    assert_true(kept >= 0);
+    snprintf(name, sizeof name, "big%d", kept);
+    hc_expect(hc_get(c, URL(name)), GOIO_HTTP_CACHE_HIT);
+    /* a body larger than the whole cache is served, not stored */
+    hc_res *huge = hc_res_add("huge");
+    SET(huge, cache_control, "max-age=600");
+    huge->body_size = 2 << 20;
+    hc_expect(hc_get(c, URL("huge")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("huge")), GOIO_HTTP_CACHE_NETWORK);
+    assert_true(hc_log_count("set_cache_error") >= 2);
+    goio_http_cache_free(c);
+}
+
+/* max_age_ms bounds how long anything is kept (Go's maxCacheAge). */
+static void test_max_age_cap(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("cap");
+    SET(r, cache_control, "max-age=600");
+    SET(r, etag, "\"cap\"");
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.max_age_ms = 300;
+    goio_http_cache *c = hc_client(&cfg);
+    hc_expect(hc_get(c, URL("cap")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("cap")), GOIO_HTTP_CACHE_HIT);
+    char *key;
+    assert_ok(goio__hc_flight_key(c, URL("cap"), &key));
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit = true;
+    assert_true(GOIO_WAIT_UNTIL(
+        goio_cache_get(goio_http_cache_storage(c), key, &b, &hit) == 0 && !hit,
+        5000));
+    hc_expect(hc_get(c, URL("cap")), GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&r->conditional), 0);
+    goio_buf_free(&b);
+    goio_free(key);
+    goio_http_cache_free(c);
+}
+
+/* ---- storage
+ * ------------------------------------------------------------------ */
+
+static void test_shared_storage(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("sh");
+    SET(r, cache_control, "max-age=60");
+    goio_cache *storage;
+    assert_ok(goio_cache_memory_new(NULL, &storage));
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.storage = storage;
+    goio_http_cache *a = hc_client(&cfg), *b = hc_client(&cfg);
+    cfg.key_prefix = "other:";
+    goio_http_cache *other = hc_client(&cfg);
+    hc_expect(hc_get(a, URL("sh")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(b, URL("sh")), GOIO_HTTP_CACHE_HIT);
+    hc_expect(hc_get(other, URL("sh")), GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&r->hits), 2);
+    /* keys are the normalised URL */
+    char loud[512];
+    snprintf(loud, sizeof loud, "HTTP://127.0.0.1:%d/r/sh#fragment", hc_o.port);
+    hc_expect(hc_get(b, loud), GOIO_HTTP_CACHE_HIT);
+
+    /* bytes that are not an entry are a miss, and logged */
+    char *key;
+    assert_ok(goio__hc_flight_key(a, URL("sh"), &key));
+    assert_ok(goio_cache_set(storage, key, "garbage", 7, 60000));
+    hc_expect(hc_get(a, URL("sh")), GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(hc_log_count("bad_cache_entry"), 1);
+    hc_expect(hc_get(a, URL("sh")), GOIO_HTTP_CACHE_HIT);
+    goio_free(key);
+    goio_http_cache_free(a);
+    goio_http_cache_free(b);
+    goio_http_cache_free(other);
+    /* the storage is still the caller's */
+    goio_cache_stats cs;
+    assert_ok(goio_cache_stats_get(storage, &cs));
+    assert_true(cs.entries >= 1);
+    goio_cache_free(storage);
+
+    /* owned storage is freed with the client (a leak check catches it) */
+    assert_ok(goio_cache_memory_new(NULL, &storage));
+    cfg.storage = storage;
+    cfg.own_storage = true;
+    goio_http_cache_free(hc_client(&cfg));
+}
+
+static void test_keep_alive(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("ka");
+    SET(r, cache_control, "no-store");
+    goio_http_cache *c = hc_client(NULL);
+    char first[HC_STR], peer[HC_STR];
+    hc_expect(hc_get(c, URL("ka")), GOIO_HTTP_CACHE_NETWORK);
+    HC_RES_GET(r, last_peer, first);
+    for (int i = 0; i < 5; i++) {
+        hc_expect(hc_get(c, URL("ka")), GOIO_HTTP_CACHE_NETWORK);
+        HC_RES_GET(r, last_peer, peer);
+        assert_string_equal(peer, first);
+    }
+    goio_http_cache_free(c);
+}
+
+/* ---- errors
+ * ------------------------------------------------------------------- */
+
+static void test_errors(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("e");
+    r->body_size = 1000;
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.max_body_bytes = 100;
+    goio_http_cache *c = hc_client(&cfg);
+    goio_http_cache_response *resp = (void *)1;
+    assert_goio(GOIO_ELIMIT, hc_try_get(c, URL("e"), NULL, &resp));
+    assert_null(resp);
+
+    char refused[128];
+    snprintf(refused, sizeof refused, "http://127.0.0.1:%d/x",
+             goio_test_free_port());
+    assert_goio(GOIO_ECONNREFUSED, hc_try_get(c, refused, NULL, &resp));
+
+    assert_goio(GOIO_EINVAL, hc_try_get(NULL, URL("e"), NULL, &resp));
+    assert_goio(GOIO_EINVAL, hc_try_get(c, NULL, NULL, &resp));
+    assert_goio(GOIO_EINVAL, hc_try_get(c, URL("e"), NULL, NULL));
+    assert_goio(GOIO_EINVAL, hc_try_get(c, "ftp://127.0.0.1/x", NULL, &resp));
+    assert_goio(GOIO_EINVAL, hc_try_get(c, "not a url", NULL, &resp));
+    assert_goio(GOIO_EINVAL,
+                hc_try_get(c, URL("e"), NULL, &resp, "Bad Name", "x"));
+    assert_goio(GOIO_EINVAL,
+                hc_try_get(c, URL("e"), NULL, &resp, "X", "a\r\nInjected: 1"));
+    assert_goio(GOIO_EINVAL,
+                goio_http_cache_get(c, URL("e"), NULL, 1, NULL, &resp));
+    goio_http_cache_request req = {.method = "GE T", .url = URL("e")};
+    assert_goio(GOIO_EINVAL, goio_http_cache_do(c, &req, NULL, &resp));
+    req = (goio_http_cache_request){
+        .method = "POST", .url = URL("e"), .body_len = 3};
+    assert_goio(GOIO_EINVAL, goio_http_cache_do(c, &req, NULL, &resp));
+    assert_goio(GOIO_EINVAL, goio_http_cache_invalidate(c, "nope"));
+    assert_goio(GOIO_EINVAL, goio_http_cache_invalidate(NULL, URL("e")));
+    assert_goio(GOIO_EINVAL, goio_http_cache_stats_get(c, NULL));
+    assert_null(goio_http_cache_response_header(NULL, "x"));
+    assert_null(goio_http_cache_storage(NULL));
+    goio_http_cache_response_free(NULL);
+    goio_http_cache_free(NULL);
+    assert_string_equal(goio_http_cache_served_name(GOIO_HTTP_CACHE_STALE),
+                        "stale");
+    assert_string_equal(goio_http_cache_served_name(99), "unknown");
+    goio_http_cache_stats st;
+    assert_ok(goio_http_cache_stats_get(c, &st));
+    assert_int_equal(st.errors, 4); /* ELIMIT, refused, 2 bad URLs */
+    goio_http_cache_free(c);
+
+    /* configs */
+    goio_http_cache *out = (void *)1;
+    assert_goio(GOIO_EINVAL, goio_http_cache_config_init(NULL));
+    assert_goio(GOIO_EINVAL, goio_http_cache_new(NULL, NULL));
+    goio_http_cache_config bad;
+    const char *what[] = {"max_age", "mib", "body", "heuristic", "timeout"};
+    for (int i = 0; i < 5; i++) {
+        hc_config(&bad);
+        switch (i) {
+        case 0:
+            bad.max_age_ms = 0;
+            break;
+        case 1:
+            bad.max_size_mib = 0;
+            break;
+        case 2:
+            bad.max_body_bytes = 0;
+            break;
+        case 3:
+            bad.heuristic_max_ms = -1;
+            break;
+        default:
+            bad.timeout_ms = -1;
+            break;
+        }
+        if (goio_http_cache_new(&bad, &out) != GOIO_EINVAL)
+            fail_msg("bad %s accepted", what[i]);
+        assert_null(out);
+    }
+    assert_goio(GOIO_EINVAL, goio_http_cache_new_memory(0, 1000, &out));
+    assert_goio(GOIO_EINVAL, goio_http_cache_new_memory(1, 0, &out));
+    /* defaults */
+    assert_ok(goio_http_cache_new(NULL, &out));
+    goio_http_cache_free(out);
+}
+
+/* ---- allocation failures
+ * ------------------------------------------------------ */
+
+typedef struct torture {
+    const char *url;
+    goio_http_cache *c; /* NULL: the op makes its own */
+    goio_http_cache_response *r1, *r2;
+} torture;
+
+static int op_hit(void *arg)
+{
+    torture *t = arg;
+    return goio_http_cache_get(t->c, t->url, NULL, 0, NULL, &t->r1);
+}
+
+/* A whole life: new client, a miss (origin, store), a hit, free. */
+static int op_life(void *arg)
+{
+    torture *t = arg;
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    goio_http_cache *c;
+    int rc = goio_http_cache_new(&cfg, &c);
+    if (rc)
+        return rc;
+    rc = goio_http_cache_get(c, t->url, NULL, 0, NULL, &t->r1);
+    if (!rc)
+        rc = goio_http_cache_get(c, t->url, NULL, 0, NULL, &t->r2);
+    goio_http_cache_free(c);
+    return rc;
+}
+
+static void torture_cleanup(void *arg)
+{
+    torture *t = arg;
+    goio_http_cache_response_free(t->r1);
+    goio_http_cache_response_free(t->r2);
+    t->r1 = t->r2 = NULL;
+}
+
+/* nginx as the origin, so that only the client allocates through goio's
+ * allocator while allocations fail. */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    hc_log_capture(); /* failed stores are logged */
+    hc_nginx n;
+    hc_nginx_start(&n);
+    hc_nginx_file(&n, "oom", 3000, 10 * 86400);
+    char url[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/oom", n.port);
+    torture t = {.url = url};
+    int points = goio_test_alloc_torture(op_life, torture_cleanup, &t);
+    assert_true(points > 10);
+
+    t.c = hc_client(NULL);
+    hc_expect(hc_get(t.c, url), GOIO_HTTP_CACHE_NETWORK);
+    points = goio_test_alloc_torture(op_hit, torture_cleanup, &t);
+    assert_true(points > 3);
+    goio_http_cache_free(t.c);
+    hc_nginx_stop(&n);
+    goio_log_set_sink(goio_log_stderr_sink, NULL);
+}
+
+/* nginx's own validators: heuristic freshness from Last-Modified, and its
+ * 304s to If-None-Match. */
+static void test_nginx_origin(void **state)
+{
+    (void)state;
+    hc_nginx n;
+    hc_nginx_start(&n);
+    hc_nginx_file(&n, "static", 100000, 10 * 86400);
+    char url[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/static", n.port);
+    goio_http_cache *c = hc_client(NULL);
+    goio_http_cache_response *resp = hc_get(c, url);
+    assert_int_equal(resp->body_len, 100000);
+    assert_non_null(goio_http_cache_response_header(resp, "ETag"));
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_HIT);
+    resp = hc_get(c, url, "Cache-Control", "no-cache");
+    assert_int_equal(resp->body_len, 100000);
+    assert_int_equal(resp->body[99999], 'a' + 99999 % 26);
+    hc_expect(resp, GOIO_HTTP_CACHE_REVALIDATED);
+    /* a day of heuristic freshness (10% of 10 days, the 24 h cap) */
+    hc_clock_advance(86400000 - 60000);
+    hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_HIT);
+    hc_clock_advance(120000);
+    hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_REVALIDATED);
+    goio_http_cache_stats st;
+    assert_ok(goio_http_cache_stats_get(c, &st));
+    assert_int_equal(st.origin_requests, 3);
+    goio_http_cache_free(c);
+    hc_nginx_stop(&n);
+}
+
+int main(void)
+{
+    goio_test_alloc_install(); /* before any other goio call */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_concurrent_misses, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_parallel_urls, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_follower_gives_up, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_bounded_memory, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_max_age_cap, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_shared_storage, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_keep_alive, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_errors, hc_setup, hc_teardown),
+        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_nginx_origin),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,400 @@
+/*
+ * Freshness against a real origin: max-age, s-maxage (shared and private
+ * caches), Expires, Age, Date, heuristic freshness, no-store, private,
+ * no-cache, which statuses are stored, and the request directives. Time
+ * moves through the client's clock (hc_clock_advance), never by sleeping.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hc_test.h"
+
+static goio_http_cache_config shared_cfg(void)
+{
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.shared = true;
+    return cfg;
+}
+
+static void test_max_age(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("a");
+    SET(r, cache_control, "max-age=60");
+    goio_http_cache *c = hc_client(NULL);
+
+    goio_http_cache_response *resp = hc_get(c, URL("a"));
+    assert_int_equal(resp->status, 200);
+    assert_string_equal(hc_body(resp), "a #1");
+    assert_null(goio_http_cache_response_header(resp, "Age"));
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+
+    resp = hc_get(c, URL("a"));
+    assert_string_equal(hc_body(resp), "a #1");
+    assert_true(atoi(goio_http_cache_response_header(resp, "age")) <= 1);
+    assert_string_equal(goio_http_cache_response_header(resp, "Cache-Control"),
+                        "max-age=60");
+    assert_false(resp->shared);
+    hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+
+    hc_clock_advance(30000);
+    resp = hc_get(c, URL("a"));
+    const char *age = goio_http_cache_response_header(resp, "Age");
+    assert_true(atoi(age) >= 30 && atoi(age) <= 31);
+    hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(atomic_load(&r->hits), 1);
+
+    /* stale, nothing to revalidate with: a new full request */
+    hc_clock_advance(31000);
+    resp = hc_get(c, URL("a"));
+    assert_string_equal(hc_body(resp), "a #2");
+    assert_int_equal(atomic_load(&r->conditional), 0);
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("a")), GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(atomic_load(&r->hits), 2);
+
+    goio_http_cache_stats st;
+    assert_ok(goio_http_cache_stats_get(c, &st));
+    assert_int_equal(st.requests, 5);
+    assert_int_equal(st.hits, 3);
+    assert_int_equal(st.origin_requests, 2);
+    assert_int_equal(st.stores, 2);
+    assert_int_equal(st.errors, 0);
+    goio_http_cache_free(c);
+}
+
+static void test_s_maxage(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("s");
+    SET(r, cache_control, "max-age=0, s-maxage=60");
+    goio_http_cache *priv = hc_client(NULL);
+    goio_http_cache_config cfg = shared_cfg();
+    goio_http_cache *shared = hc_client(&cfg);
+    hc_expect(hc_get(priv, URL("s")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(priv, URL("s")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(shared, URL("s")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(shared, URL("s")), GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(atomic_load(&r->hits), 3);
+    goio_http_cache_free(priv);
+    goio_http_cache_free(shared);
+}
+
+static void test_private(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("p");
+    SET(r, cache_control, "private, max-age=60");
+    goio_http_cache *priv = hc_client(NULL);
+    goio_http_cache_config cfg = shared_cfg();
+    goio_http_cache *shared = hc_client(&cfg);
+    hc_expect(hc_get(priv, URL("p")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(priv, URL("p")), GOIO_HTTP_CACHE_HIT);
+    hc_expect(hc_get(shared, URL("p")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(shared, URL("p")), GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&r->hits), 3);
+
+    /* Authorization: a shared cache stores only what says it may */
+    hc_res *a = hc_res_add("auth");
+    SET(a, cache_control, "max-age=60");
+    hc_res *b = hc_res_add("auth-public");
+    SET(b, cache_control, "max-age=60, public");
+    for (int i = 0; i < 2; i++) {
+        hc_expect(
+            hc_get(shared, URL("auth"), "Authorization", "Basic eDp5", NULL),
+            GOIO_HTTP_CACHE_NETWORK);
+        hc_expect(hc_get(shared, URL("auth-public"), "Authorization",
+                         "Basic eDp5", NULL),
+                  i ? GOIO_HTTP_CACHE_HIT : GOIO_HTTP_CACHE_NETWORK);
+        hc_expect(
+            hc_get(priv, URL("auth"), "Authorization", "Basic eDp5", NULL),
+            i ? GOIO_HTTP_CACHE_HIT : GOIO_HTTP_CACHE_NETWORK);
+    }
+    goio_http_cache_free(priv);
+    goio_http_cache_free(shared);
+}
+
+static void test_no_store(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("ns");
+    SET(r, cache_control, "no-store, max-age=60");
+    SET(r, etag, "\"x\"");
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("ns")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("ns")), GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&r->conditional), 0);
+
+    /* a request's no-store keeps its response out */
+    hc_res *q = hc_res_add("rq");
+    SET(q, cache_control, "max-age=60");
+    hc_expect(hc_get(c, URL("rq"), "Cache-Control", "no-store", NULL),
+              GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("rq")), GOIO_HTTP_CACHE_NETWORK);
+    /* ... but may still be answered from storage */
+    hc_expect(hc_get(c, URL("rq"), "Cache-Control", "no-store", NULL),
+              GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(atomic_load(&q->hits), 2);
+
+    /* a later no-store response removes the stored one */
+    SET(q, cache_control, "no-store");
+    hc_clock_advance(61000);
+    hc_expect(hc_get(c, URL("rq")), GOIO_HTTP_CACHE_NETWORK);
+    SET(q, cache_control, "max-age=60");
+    hc_clock_advance(-61000);
+    hc_expect(hc_get(c, URL("rq")), GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&q->hits), 4);
+    goio_http_cache_free(c);
+}
+
+static void test_expires(void **state)
+{
+    (void)state;
+    char date[64];
+    hc_res *r = hc_res_add("e");
+    hc_http_date(100, date);
+    SET(r, expires, date);
+    hc_res *zero = hc_res_add("e0");
+    SET(zero, expires, "0");
+    hc_res *both = hc_res_add("e-maxage");
+    SET(both, expires, date);
+    SET(both, cache_control, "max-age=5");
+    goio_http_cache *c = hc_client(NULL);
+
+    hc_expect(hc_get(c, URL("e")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(90000);
+    hc_expect(hc_get(c, URL("e")), GOIO_HTTP_CACHE_HIT);
+    hc_clock_advance(12000);
+    hc_expect(hc_get(c, URL("e")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_reset();
+
+    hc_expect(hc_get(c, URL("e0")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("e0")), GOIO_HTTP_CACHE_NETWORK);
+
+    /* max-age wins over Expires */
+    hc_expect(hc_get(c, URL("e-maxage")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(6500);
+    hc_expect(hc_get(c, URL("e-maxage")), GOIO_HTTP_CACHE_NETWORK);
+    goio_http_cache_free(c);
+}
+
+static void test_age_and_date(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("aged");
+    SET(r, cache_control, "max-age=60");
+    SET(r, age, "50");
+    char date[64];
+    hc_http_date(-30, date);
+    hc_res *d = hc_res_add("dated");
+    SET(d, cache_control, "max-age=60");
+    SET(d, date, date);
+    goio_http_cache *c = hc_client(NULL);
+
+    hc_expect(hc_get(c, URL("aged")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("dated")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(5000);
+    goio_http_cache_response *resp = hc_get(c, URL("aged"));
+    const char *age = goio_http_cache_response_header(resp, "Age");
+    assert_true(atoi(age) >= 55 && atoi(age) <= 56);
+    hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+    hc_clock_advance(15000);
+    hc_expect(hc_get(c, URL("dated")), GOIO_HTTP_CACHE_HIT);
+    hc_expect(hc_get(c, URL("aged")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(12000); /* Date was 30 s old: 62 s now */
+    hc_expect(hc_get(c, URL("dated")), GOIO_HTTP_CACHE_NETWORK);
+    goio_http_cache_free(c);
+}
+
+static void test_heuristic(void **state)
+{
+    (void)state;
+    char lm[64], old[64];
+    hc_http_date(-1000, lm);
+    hc_http_date(-10 * 86400, old);
+    hc_res *r = hc_res_add("h");
+    SET(r, last_modified, lm);
+    hc_res *capped = hc_res_add("h-cap");
+    SET(capped, last_modified, old);
+    hc_res *redirect = hc_res_add("h-302");
+    redirect->status = 302;
+    SET(redirect, last_modified, lm);
+    hc_res *missing = hc_res_add("h-404");
+    missing->status = 404;
+    SET(missing, last_modified, lm);
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.heuristic_max_ms = 300000;
+    goio_http_cache *c = hc_client(&cfg);
+
+    for (int i = 0; i < 2; i++) {
+        const char *names[] = {"h", "h-cap", "h-404"};
+        for (int j = 0; j < 3; j++)
+            hc_expect(hc_get(c, URL(names[j])),
+                      i ? GOIO_HTTP_CACHE_HIT : GOIO_HTTP_CACHE_NETWORK);
+        /* 302 is not heuristically cacheable */
+        goio_http_cache_response *resp = hc_get(c, URL("h-302"));
+        assert_int_equal(resp->status, 302);
+        hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    }
+    /* 10% of 1000 s is 100 s; 10% of 10 days is capped at 300 s */
+    hc_clock_advance(70000);
+    hc_expect(hc_get(c, URL("h")), GOIO_HTTP_CACHE_HIT);
+    hc_expect(hc_get(c, URL("h-cap")), GOIO_HTTP_CACHE_HIT);
+    hc_clock_advance(31000);
+    goio_http_cache_response *resp = hc_get(c, URL("h"));
+    assert_string_equal(hc_body(resp), "h #1");
+    hc_expect(resp, GOIO_HTTP_CACHE_REVALIDATED);
+    char ims[HC_STR];
+    HC_RES_GET(r, last_ims, ims);
+    assert_string_equal(ims, lm);
+    assert_int_equal(atomic_load(&r->hits_304), 1);
+    assert_int_equal(atomic_load(&r->hits), 2);
+    hc_expect(hc_get(c, URL("h-cap")), GOIO_HTTP_CACHE_HIT);
+    hc_clock_advance(200000);
+    hc_expect(hc_get(c, URL("h-cap")), GOIO_HTTP_CACHE_REVALIDATED);
+    goio_http_cache_free(c);
+}
+
+static void test_statuses(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int status;
+        const char *cc;
+        bool stored;
+    } cases[] = {
+        {"st-500", 500, "max-age=60", false},
+        {"st-503", 503, "max-age=60", false},
+        {"st-201", 201, "max-age=60", false},
+        {"st-302", 302, "max-age=60", true},
+        {"st-307", 307, "max-age=60", true},
+        {"st-301", 301, "max-age=60", true},
+        {"st-404", 404, "max-age=60", true},
+        {"st-410", 410, "max-age=60", true},
+        {"st-204", 204, "max-age=60", true},
+        {"st-301-plain", 301, "", false}, /* no LM, no validator: useless */
+    };
+    goio_http_cache *c = hc_client(NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hc_res *r = hc_res_add(cases[i].name);
+        r->status = cases[i].status;
+        SET(r, cache_control, cases[i].cc);
+        SET(r, location, "/r/elsewhere");
+        goio_http_cache_response *resp = hc_get(c, URL(cases[i].name));
+        assert_int_equal(resp->status, cases[i].status);
+        hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+        resp = hc_get(c, URL(cases[i].name));
+        assert_int_equal(resp->status, cases[i].status);
+        if (resp->served !=
+            (cases[i].stored ? GOIO_HTTP_CACHE_HIT : GOIO_HTTP_CACHE_NETWORK))
+            fail_msg("%s: served %s", cases[i].name,
+                     goio_http_cache_served_name(resp->served));
+        goio_http_cache_response_free(resp);
+    }
+    goio_http_cache_free(c);
+}
+
+static void test_request_directives(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("rd");
+    SET(r, cache_control, "max-age=60");
+    SET(r, etag, "\"rd1\"");
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("rd")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(20000);
+
+    hc_expect(hc_get(c, URL("rd"), "Cache-Control", "max-age=30", NULL),
+              GOIO_HTTP_CACHE_HIT);
+    hc_expect(hc_get(c, URL("rd"), "Cache-Control", "max-age=10", NULL),
+              GOIO_HTTP_CACHE_REVALIDATED);
+    char inm[HC_STR];
+    HC_RES_GET(r, last_inm, inm);
+    assert_string_equal(inm, "\"rd1\"");
+    hc_clock_advance(20000); /* 20 s old after that revalidation */
+    hc_expect(hc_get(c, URL("rd"), "Cache-Control", "min-fresh=30", NULL),
+              GOIO_HTTP_CACHE_HIT);
+    hc_expect(hc_get(c, URL("rd"), "Cache-Control", "min-fresh=50", NULL),
+              GOIO_HTTP_CACHE_REVALIDATED);
+    hc_expect(hc_get(c, URL("rd"), "Cache-Control", "no-cache", NULL),
+              GOIO_HTTP_CACHE_REVALIDATED);
+    hc_expect(hc_get(c, URL("rd"), "Pragma", "no-cache", NULL),
+              GOIO_HTTP_CACHE_REVALIDATED);
+    /* Pragma is ignored when Cache-Control is there */
+    hc_expect(hc_get(c, URL("rd"), "Pragma", "no-cache", "Cache-Control",
+                     "max-stale=0", NULL),
+              GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(atomic_load(&r->hits_304), 4);
+
+    /* max-stale: a stale response without asking the origin */
+    hc_clock_advance(70000);
+    int before = atomic_load(&r->hits);
+    hc_expect(hc_get(c, URL("rd"), "Cache-Control", "max-stale=100", NULL),
+              GOIO_HTTP_CACHE_STALE);
+    hc_expect(hc_get(c, URL("rd"), "Cache-Control", "max-stale", NULL),
+              GOIO_HTTP_CACHE_STALE);
+    assert_int_equal(atomic_load(&r->hits), before);
+    hc_expect(hc_get(c, URL("rd"), "Cache-Control", "max-stale=5", NULL),
+              GOIO_HTTP_CACHE_REVALIDATED);
+
+    /* only-if-cached */
+    hc_res *never = hc_res_add("never");
+    goio_http_cache_response *resp =
+        hc_get(c, URL("never"), "Cache-Control", "only-if-cached", NULL);
+    assert_int_equal(resp->status, 504);
+    assert_int_equal(resp->body_len, 0);
+    hc_expect(resp, GOIO_HTTP_CACHE_GENERATED);
+    assert_int_equal(atomic_load(&never->hits), 0);
+    hc_expect(hc_get(c, URL("rd"), "Cache-Control", "only-if-cached", NULL),
+              GOIO_HTTP_CACHE_HIT);
+    goio_http_cache_free(c);
+}
+
+/* must-revalidate forbids max-stale; no-cache responses revalidate on
+ * every request. */
+static void test_response_no_cache(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("nc");
+    SET(r, cache_control, "no-cache");
+    SET(r, etag, "\"nc\"");
+    hc_res *m = hc_res_add("mr");
+    SET(m, cache_control, "max-age=10, must-revalidate");
+    SET(m, etag, "\"mr\"");
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("nc")), GOIO_HTTP_CACHE_NETWORK);
+    for (int i = 0; i < 3; i++)
+        hc_expect(hc_get(c, URL("nc")), GOIO_HTTP_CACHE_REVALIDATED);
+    assert_int_equal(atomic_load(&r->hits_304), 3);
+    hc_expect(hc_get(c, URL("nc"), "Cache-Control", "max-stale", NULL),
+              GOIO_HTTP_CACHE_REVALIDATED);
+
+    hc_expect(hc_get(c, URL("mr")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(15000);
+    hc_expect(hc_get(c, URL("mr"), "Cache-Control", "max-stale", NULL),
+              GOIO_HTTP_CACHE_REVALIDATED);
+    goio_http_cache_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_max_age, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_s_maxage, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_private, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_no_store, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_expires, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_age_and_date, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_heuristic, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_statuses, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_request_directives, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_response_no_cache, hc_setup,
+                                        hc_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,323 @@
+/*
+ * Revalidation and failure against a real origin: If-None-Match and
+ * If-Modified-Since, how a 304 is merged into the stored response, a 304
+ * that does not match, a changed resource, and stale-if-error when the
+ * origin answers 5xx, refuses connections (it is stopped) or times out -
+ * with must-revalidate and the shared-cache rules that forbid it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hc_test.h"
+
+static void test_etag_304_merge(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("m");
+    SET(r, cache_control, "max-age=10");
+    SET(r, etag, "\"v1\"");
+    SET(r, extra_name, "X-Version");
+    SET(r, extra_value, "1");
+    SET(r, extra304_name, "X-Version");
+    SET(r, extra304_value, "2");
+    SET(r, length304, "0");
+    goio_http_cache *c = hc_client(NULL);
+
+    goio_http_cache_response *resp = hc_get(c, URL("m"));
+    assert_string_equal(goio_http_cache_response_header(resp, "X-Version"),
+                        "1");
+    assert_string_equal(goio_http_cache_response_header(resp, "Content-Length"),
+                        "4");
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+
+    /* the 304 refreshes it for 100 s and updates X-Version, never the
+     * stored Content-Length */
+    SET(r, cache_control, "max-age=100");
+    hc_clock_advance(11000);
+    resp = hc_get(c, URL("m"));
+    assert_int_equal(resp->status, 200);
+    assert_string_equal(hc_body(resp), "m #1");
+    assert_string_equal(goio_http_cache_response_header(resp, "X-Version"),
+                        "2");
+    assert_string_equal(goio_http_cache_response_header(resp, "Cache-Control"),
+                        "max-age=100");
+    assert_string_equal(goio_http_cache_response_header(resp, "Content-Length"),
+                        "4");
+    assert_string_equal(goio_http_cache_response_header(resp, "ETag"),
+                        "\"v1\"");
+    assert_true(atoi(goio_http_cache_response_header(resp, "Age")) <= 1);
+    hc_expect(resp, GOIO_HTTP_CACHE_REVALIDATED);
+    char inm[HC_STR];
+    HC_RES_GET(r, last_inm, inm);
+    assert_string_equal(inm, "\"v1\"");
+
+    hc_clock_advance(90000);
+    resp = hc_get(c, URL("m"));
+    assert_string_equal(goio_http_cache_response_header(resp, "X-Version"),
+                        "2");
+    hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(atomic_load(&r->hits), 2);
+    assert_int_equal(atomic_load(&r->hits_304), 1);
+
+    goio_http_cache_stats st;
+    assert_ok(goio_http_cache_stats_get(c, &st));
+    assert_int_equal(st.revalidated, 1);
+    goio_http_cache_free(c);
+}
+
+static void test_last_modified_only(void **state)
+{
+    (void)state;
+    char lm[64];
+    hc_http_date(-3600, lm);
+    hc_res *r = hc_res_add("lm");
+    SET(r, cache_control, "max-age=5");
+    SET(r, last_modified, lm);
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("lm")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(6000);
+    hc_expect(hc_get(c, URL("lm")), GOIO_HTTP_CACHE_REVALIDATED);
+    char ims[HC_STR], inm[HC_STR];
+    HC_RES_GET(r, last_ims, ims);
+    HC_RES_GET(r, last_inm, inm);
+    assert_string_equal(ims, lm);
+    assert_string_equal(inm, "");
+    goio_http_cache_free(c);
+}
+
+static void test_changed_resource(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("ch");
+    SET(r, cache_control, "max-age=5");
+    SET(r, etag, "\"v1\"");
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("ch")), GOIO_HTTP_CACHE_NETWORK);
+    SET(r, etag, "\"v2\"");
+    hc_clock_advance(6000);
+    goio_http_cache_response *resp = hc_get(c, URL("ch"));
+    assert_string_equal(hc_body(resp), "ch #2");
+    assert_string_equal(goio_http_cache_response_header(resp, "ETag"),
+                        "\"v2\"");
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    resp = hc_get(c, URL("ch"));
+    assert_string_equal(hc_body(resp), "ch #2");
+    hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(atomic_load(&r->conditional), 1);
+    goio_http_cache_free(c);
+}
+
+/* A 304 whose ETag is not the stored one does not describe it: the
+ * client asks again without conditions. */
+static void test_mismatched_304(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("mm");
+    SET(r, cache_control, "max-age=5");
+    SET(r, etag, "\"v1\"");
+    SET(r, etag304, "\"other\"");
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("mm")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(6000);
+    goio_http_cache_response *resp = hc_get(c, URL("mm"));
+    assert_int_equal(resp->status, 200);
+    assert_string_equal(hc_body(resp), "mm #3");
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&r->hits), 3);
+    assert_int_equal(atomic_load(&r->hits_304), 1);
+    assert_int_equal(atomic_load(&r->conditional), 1);
+    goio_http_cache_free(c);
+}
+
+static void test_stale_if_error_5xx(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("sie");
+    SET(r, cache_control, "max-age=10, stale-if-error=60");
+    SET(r, etag, "\"s\"");
+    hc_res *plain = hc_res_add("plain");
+    SET(plain, cache_control, "max-age=10");
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("sie")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("plain")), GOIO_HTTP_CACHE_NETWORK);
+
+    hc_res_set_fail(r, 503);
+    hc_res_set_fail(plain, 503);
+    hc_clock_advance(15000);
+    goio_http_cache_response *resp = hc_get(c, URL("sie"));
+    assert_int_equal(resp->status, 200);
+    assert_string_equal(hc_body(resp), "sie #1");
+    assert_int_equal(resp->origin_status, 503);
+    assert_int_equal(resp->origin_error, 0);
+    int age = atoi(goio_http_cache_response_header(resp, "Age"));
+    assert_true(age >= 15 && age <= 16);
+    hc_expect(resp, GOIO_HTTP_CACHE_STALE);
+    assert_int_equal(hc_log_count("used_stale_cache"), 1);
+    resp = hc_get(c, URL("plain"));
+    assert_int_equal(resp->status, 503);
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+
+    /* past stale-if-error's 60 s: the 503 itself */
+    hc_clock_advance(60000);
+    resp = hc_get(c, URL("sie"));
+    assert_int_equal(resp->status, 503);
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    /* the stored response survived the failures */
+    hc_res_set_fail(r, 0);
+    hc_expect(hc_get(c, URL("sie")), GOIO_HTTP_CACHE_REVALIDATED);
+
+    goio_http_cache_stats st;
+    assert_ok(goio_http_cache_stats_get(c, &st));
+    assert_int_equal(st.stale_served, 1);
+    goio_http_cache_free(c);
+}
+
+/* The origin goes away: stale when allowed, the connection error when
+ * not, and never under must-revalidate. */
+static void test_origin_down(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("down");
+    SET(r, cache_control, "max-age=10, stale-if-error=60");
+    SET(r, etag, "\"d\"");
+    hc_res *strict = hc_res_add("strict");
+    SET(strict, cache_control,
+        "max-age=10, stale-if-error=60, must-revalidate");
+    SET(strict, etag, "\"s\"");
+    hc_res *plain = hc_res_add("plain");
+    SET(plain, cache_control, "max-age=10");
+    goio_http_cache *c = hc_client(NULL);
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.stale_if_error_ms = 60000; /* an allowance for everything */
+    goio_http_cache *lenient = hc_client(&cfg);
+    const char *names[] = {"down", "strict", "plain"};
+    for (int i = 0; i < 3; i++) {
+        hc_expect(hc_get(c, URL(names[i])), GOIO_HTTP_CACHE_NETWORK);
+        hc_expect(hc_get(lenient, URL(names[i])), GOIO_HTTP_CACHE_NETWORK);
+    }
+    char down[512], strict_url[512], plain_url[512];
+    snprintf(down, sizeof down, "%s", URL("down"));
+    snprintf(strict_url, sizeof strict_url, "%s", URL("strict"));
+    snprintf(plain_url, sizeof plain_url, "%s", URL("plain"));
+    hc_origin_stop(&hc_o);
+    hc_clock_advance(15000);
+
+    goio_http_cache_response *resp = NULL;
+    assert_ok(hc_try_get(c, down, NULL, &resp, NULL));
+    assert_int_equal(resp->origin_error, GOIO_ECONNREFUSED);
+    assert_string_equal(hc_body(resp), "down #1");
+    hc_expect(resp, GOIO_HTTP_CACHE_STALE);
+    assert_goio(GOIO_ECONNREFUSED,
+                hc_try_get(c, strict_url, NULL, &resp, NULL));
+    assert_null(resp);
+    assert_goio(GOIO_ECONNREFUSED, hc_try_get(c, plain_url, NULL, &resp, NULL));
+    assert_ok(hc_try_get(lenient, plain_url, NULL, &resp, NULL));
+    hc_expect(resp, GOIO_HTTP_CACHE_STALE);
+    assert_goio(GOIO_ECONNREFUSED,
+                hc_try_get(lenient, strict_url, NULL, &resp, NULL));
+    /* the request may ask for it too */
+    assert_ok(hc_try_get(c, plain_url, NULL, &resp, "Cache-Control",
+                         "stale-if-error=30", NULL));
+    hc_expect(resp, GOIO_HTTP_CACHE_STALE);
+    /* never a URL nothing was stored for */
+    char never[512];
+    snprintf(never, sizeof never, "%s", down);
+    strcat(never, "-never");
+    assert_goio(GOIO_ECONNREFUSED, hc_try_get(c, never, NULL, &resp, NULL));
+    assert_int_equal(hc_log_count("used_stale_cache"), 3);
+
+    goio_http_cache_stats st;
+    assert_ok(goio_http_cache_stats_get(c, &st));
+    assert_int_equal(st.errors, 3);
+    goio_http_cache_free(c);
+    goio_http_cache_free(lenient);
+}
+
+/* Shared caches: s-maxage and proxy-revalidate forbid serving stale. */
+static void test_shared_no_stale(void **state)
+{
+    (void)state;
+    hc_res *a = hc_res_add("sm");
+    SET(a, cache_control, "s-maxage=10, stale-if-error=60");
+    SET(a, etag, "\"a\"");
+    hc_res *b = hc_res_add("pr");
+    SET(b, cache_control, "max-age=10, proxy-revalidate, stale-if-error=60");
+    SET(b, etag, "\"b\"");
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.shared = true;
+    goio_http_cache *shared = hc_client(&cfg);
+    goio_http_cache *priv = hc_client(NULL);
+    hc_expect(hc_get(shared, URL("sm")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(shared, URL("pr")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(priv, URL("pr")), GOIO_HTTP_CACHE_NETWORK);
+    hc_res_set_fail(a, 502);
+    hc_res_set_fail(b, 504);
+    hc_clock_advance(15000);
+    goio_http_cache_response *resp = hc_get(shared, URL("sm"));
+    assert_int_equal(resp->status, 502);
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    resp = hc_get(shared, URL("pr"));
+    assert_int_equal(resp->status, 504);
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    resp = hc_get(priv, URL("pr"));
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->origin_status, 504);
+    hc_expect(resp, GOIO_HTTP_CACHE_STALE);
+    goio_http_cache_free(shared);
+    goio_http_cache_free(priv);
+}
+
+static void set_block(hc_res *r, void *arg)
+{
+    r->block = *(bool *)arg;
+}
+
+/* An origin that hangs past the client's timeout counts as failed. */
+static void test_timeout_stale(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("slow");
+    SET(r, cache_control, "max-age=1, stale-if-error=60");
+    SET(r, etag, "\"t\"");
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.timeout_ms = 300;
+    goio_http_cache *c = hc_client(&cfg);
+    hc_expect(hc_get(c, URL("slow")), GOIO_HTTP_CACHE_NETWORK);
+    bool on = true;
+    hc_res_update(r, set_block, &on);
+    hc_clock_advance(2000);
+    int64_t t0 = goio_now_mono_ms();
+    goio_http_cache_response *resp = hc_get(c, URL("slow"));
+    assert_true(goio_now_mono_ms() - t0 < 5000);
+    assert_int_equal(resp->origin_error, GOIO_ETIMEDOUT);
+    hc_expect(resp, GOIO_HTTP_CACHE_STALE);
+    hc_origin_release();
+    goio_http_cache_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_etag_304_merge, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_last_modified_only, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_changed_resource, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_mismatched_304, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_stale_if_error_5xx, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_origin_down, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_shared_no_stale, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_stale, hc_setup,
+                                        hc_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
