@@ -8,6 +8,7 @@
  * a concurrent resize (which relinks chains) is harmless.
  */
 #include "prom_int.h"
+#include "hash.h"
 
 #include <stdlib.h>
 

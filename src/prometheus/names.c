@@ -3,6 +3,7 @@
  * values used by vectors' lookup tables.
  */
 #include "prom_int.h"
+#include "hash.h"
 
 #include <sys/random.h>
 
@@ -87,77 +88,13 @@ bool goio__prom_valid_utf8(const char *str, size_t len)
     return true;
 }
 
-/* ---- hashing ------------------------------------------------------------- */
-
-/*
- * A seeded hash of a tuple of strings, 16 bytes per 64x64->128-bit
- * multiply (the high and low halves folded): one multiply per short label
- * value, which keeps lookups cheap. Each value's length goes in with its
- * bytes, so ("ab","c") and ("a","bc") differ.
- */
-#define K1 0xa0761d6478bd642full
-#define K2 0xe7037ed1a0b428dbull
-#define K3 0x8ebc6af09c88c6e3ull
-
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-    __uint128_t r = (__uint128_t)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static inline uint64_t rd8(const char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static inline uint64_t rd4(const char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-/* Folds one value into h; reads only p[0..len). */
-static inline uint64_t hash_one(uint64_t h, const char *p, size_t len)
-{
-    uint64_t a = 0, b = 0;
-    if (len > 16) {
-        size_t left = len;
-        for (; left > 16; p += 16, left -= 16)
-            h = mum(rd8(p) ^ K1, rd8(p + 8) ^ h);
-        a = rd8(p + left - 16);
-        b = rd8(p + left - 8);
-    } else if (len >= 8) {
-        a = rd8(p);
-        b = rd8(p + len - 8);
-    } else if (len >= 4) {
-        a = rd4(p);
-        b = rd4(p + len - 4);
-    } else if (len > 0) {
-        a = ((uint64_t)(unsigned char)p[0] << 16) |
-            ((uint64_t)(unsigned char)p[len / 2] << 8) |
-            (unsigned char)p[len - 1];
-    }
-    return mum(a ^ K1 ^ len, b ^ h ^ K2);
-}
-
-uint64_t goio__prom_hash_values(uint64_t seed, const char *const *vals,
-                                const uint32_t *lens, size_t n)
-{
-    uint64_t h = seed ^ mum(n ^ K3, seed ^ K1);
-    for (size_t i = 0; i < n; i++)
-        h = hash_one(h, vals[i], lens[i]);
-    return mum(h ^ K3, h ^ K2);
-}
-
 uint64_t goio__prom_random_seed(void)
 {
     uint64_t s = 0;
     /* A random seed keeps crafted label values from piling into one
      * chain; if the kernel has none to give, the clock will do. */
     if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s)
-        s = mum((uint64_t)goio_now_mono_ns() ^ K1, K2);
+        s = goio__prom_mum((uint64_t)goio_now_mono_ns() ^ GOIO__PROM_K1,
+                           GOIO__PROM_K2);
     return s;
 }

@@ -17,19 +17,63 @@
 
 /*
  * Lock-free lookups read hash chains that a remover may unlink. Readers
- * bracket their reads with enter/exit (two uncontended atomic adds on a
- * per-thread slot); a remover unlinks, then calls synchronize, which
- * returns once every reader that could still see the unlinked memory has
- * left, and only then frees it. Chain loads and unlinking stores are
- * seq_cst so that a reader entering after synchronize sampled its slot
- * sees the unlink (see reclaim.c).
+ * bracket their reads with enter/exit (plain stores to a per-thread
+ * record); a remover unlinks, then calls synchronize, which returns once
+ * every reader that could still see the unlinked memory has left, and
+ * only then frees it (see reclaim.c).
  */
+typedef struct goio__prom_slot {
+    _Alignas(64) _Atomic long count[2]; /* readers in, per epoch parity */
+    atomic_bool in_use;                 /* records: owned by a thread */
+} goio__prom_slot;
+
 typedef struct goio__prom_rguard {
     _Atomic long *counter;
+    bool exclusive; /* the thread's own record, not a shared slot */
 } goio__prom_rguard;
 
-goio__prom_rguard goio__prom_read_enter(void);
-void goio__prom_read_exit(goio__prom_rguard g);
+extern _Thread_local goio__prom_slot *goio__prom_t_slot;
+extern _Thread_local bool goio__prom_t_exclusive;
+extern atomic_uint goio__prom_epoch;
+extern atomic_bool goio__prom_use_membarrier;
+/* Gives the calling thread its slot (first use). */
+goio__prom_slot *goio__prom_claim(void);
+
+/* Inline: every child lookup runs these. See reclaim.c for why a plain
+ * increment of the thread's own record is enough. */
+static inline goio__prom_rguard goio__prom_read_enter(void)
+{
+    goio__prom_slot *s = goio__prom_t_slot;
+    if (!s)
+        s = goio__prom_claim();
+    unsigned e =
+        atomic_load_explicit(&goio__prom_epoch, memory_order_relaxed) & 1u;
+    goio__prom_rguard g = {&s->count[e], goio__prom_t_exclusive};
+    if (!g.exclusive || !atomic_load_explicit(&goio__prom_use_membarrier,
+                                              memory_order_relaxed)) {
+        /* A locked add: the full barrier the chain loads need. */
+        atomic_fetch_add_explicit(g.counter, 1, memory_order_seq_cst);
+        return g;
+    }
+    /* Only this thread writes its record, and a remover's membarrier(2)
+     * orders this store before our loads: a plain increment. */
+    long n = atomic_load_explicit(g.counter, memory_order_relaxed);
+    atomic_store_explicit(g.counter, n + 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    return g;
+}
+
+static inline void goio__prom_read_exit(goio__prom_rguard g)
+{
+    if (!g.exclusive) {
+        atomic_fetch_sub_explicit(g.counter, 1, memory_order_release);
+        return;
+    }
+    long n = atomic_load_explicit(g.counter, memory_order_relaxed);
+    /* release: the reads before it happen before a remover's free */
+    atomic_store_explicit(g.counter, n - 1, memory_order_release);
+}
+
 void goio__prom_synchronize(void);
 
 /* ---- names, hashing, text (names.c, format.c) ---------------------------- */
@@ -39,9 +83,6 @@ bool goio__prom_valid_metric_name(const char *s);
 bool goio__prom_valid_label_name(const char *s);
 bool goio__prom_valid_utf8(const char *s, size_t len);
 
-/* A seeded 64-bit hash of a tuple of strings (lengths given). */
-uint64_t goio__prom_hash_values(uint64_t seed, const char *const *vals,
-                                const uint32_t *lens, size_t n);
 uint64_t goio__prom_random_seed(void);
 
 /* Appends s[0..len) escaped as a label value (\\, \", \n). */

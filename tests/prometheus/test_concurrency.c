@@ -275,6 +275,78 @@ static void lookups_race_safely_with_removal(void **state)
     goio_prom_registry_free(reg);
 }
 
+/* ---- more threads than reader records ------------------------------------ */
+
+enum { CROWD = 300 }; /* more than the 256 per-thread records */
+
+typedef struct crowd {
+    goio_prom_vec *vec;
+    pthread_barrier_t *all_in;
+    atomic_bool *stop;
+    long lookups;
+} crowd;
+
+static void *crowd_reader(void *arg)
+{
+    crowd *c = arg;
+    const char *vals[5];
+    char path[32];
+    goio_prom_counter *ctr;
+    set_values(0, path, sizeof path, vals);
+    /* One lookup each before the barrier: every thread holds a record or
+     * a shared slot while the others run. */
+    if (goio_prom_vec_counter(c->vec, vals, 5, &ctr))
+        return (void *)1;
+    pthread_barrier_wait(c->all_in);
+    for (long i = 0; i < 100 && !atomic_load(c->stop); i++, c->lookups++) {
+        set_values((int)(i % 8), path, sizeof path, vals);
+        if (goio_prom_vec_counter(c->vec, vals, 5, &ctr))
+            return (void *)2;
+    }
+    return NULL;
+}
+
+static void more_threads_than_records_stay_safe(void **state)
+{
+    (void)state;
+    goio_prom_registry *reg;
+    assert_ok(goio_prom_registry_new(&reg));
+    goio_prom_vec *vec = five_label_vec(reg, "crowd_total");
+    pthread_barrier_t all_in;
+    pthread_barrier_init(&all_in, NULL, CROWD + 1);
+    atomic_bool stop = false;
+    static crowd args[CROWD];
+    static pthread_t t[CROWD];
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    for (int i = 0; i < CROWD; i++) {
+        args[i] = (crowd){vec, &all_in, &stop, 0};
+        assert_int_equal(pthread_create(&t[i], &attr, crowd_reader, &args[i]),
+                         0);
+    }
+    pthread_barrier_wait(&all_in);
+    /* Remove and re-create the children the crowd is looking up. */
+    for (int r = 0; r < 24; r++) {
+        char path[32];
+        const char *vals[5];
+        set_values(r % 8, path, sizeof path, vals);
+        int rc = goio_prom_vec_remove(vec, vals, 5);
+        assert_true(rc == 0 || rc == GOIO_ENOENT);
+        if (r % 8 == 0)
+            assert_ok(goio_prom_vec_reset(vec));
+    }
+    atomic_store(&stop, true);
+    for (int i = 0; i < CROWD; i++) {
+        void *res;
+        pthread_join(t[i], &res);
+        assert_null(res);
+    }
+    pthread_attr_destroy(&attr);
+    pthread_barrier_destroy(&all_in);
+    goio_prom_registry_free(reg);
+}
+
 /* ---- scrapes racing with updates ----------------------------------------- */
 
 typedef struct scraper {
@@ -369,6 +441,7 @@ int main(void)
         cmocka_unit_test(held_handle_updates_sum_exactly),
         cmocka_unit_test(concurrent_lookups_agree_on_one_child),
         cmocka_unit_test(lookups_race_safely_with_removal),
+        cmocka_unit_test(more_threads_than_records_stay_safe),
         cmocka_unit_test(scrapes_race_with_updates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
