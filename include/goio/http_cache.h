@@ -150,14 +150,19 @@
  *
  * Entries are bytes in the goio_cache, so another process (a shared Redis)
  * can read them. Format version 1, integers little-endian, every string
- * followed by a NUL byte that its length does not count:
+ * followed by a NUL byte that its length does not count. Keys: K is the
+ * URL's key (key_prefix + URL), or a variant key K + 0x1E + generation
+ * (16 hex digits) + for each Vary'd field 0x1F name "=" value (0x1F name
+ * "!" when absent); a separate body lives at its entry's key + 0x1D +
+ * body id (16 hex digits).
  *
- *   response entry
+ *   response entry (at K or a variant key)
  *     0   2  magic 0xE8 0x48
  *     2   1  version 0x01
  *     3   1  kind 'R'
  *     4   2  status (uint16)
- *     6   2  flags (uint16, 0; readers ignore unknown bits)
+ *     6   2  flags (uint16): bit 0 = the body is stored apart; readers
+ *            reject entries with other bits set
  *     8   8  request_time, ms since the Unix epoch (int64)
  *     16  8  response_time, ms since the Unix epoch (int64)
  *     24  4  URL length U, then U bytes + NUL
@@ -168,8 +173,14 @@
  *     .   4  count H of response header fields, then H times:
  *              2 name length N, 4 value length L,
  *              N bytes + NUL, L bytes + NUL (as received, in order)
- *     .   8  body length B, then B bytes; nothing may follow.
- *   Vary index (at the URL's key when the response has Vary)
+ *     .   8  body length B, then (bit 0 clear) B bytes, or (bit 0 set)
+ *            8 body id; nothing may follow.
+ *   body entry (bodies over 16 KiB, at the entry's key + 0x1D + id)
+ *     0   B  the body
+ *     B   8  body id (uint64), B+8 8 body length B,
+ *     B+16 4 0xE8 0x48 0x01 'B' (a trailer, so the body is written where
+ *            libcurl put it, without a copy)
+ *   Vary index (at K when the response has Vary)
  *     0   2  magic 0xE8 0x48
  *     2   1  version 0x01
  *     3   1  kind 'V'
@@ -179,17 +190,27 @@
  *              (lowercase, sorted, unique)
  *
  * Readers reject other magic, version or kind bytes, truncation, trailing
- * bytes, missing terminators and embedded NULs; such stored bytes are
- * logged (bad_cache_entry) and read as a miss. A later format gets a new
- * version byte.
+ * bytes, missing terminators, embedded NULs and a body entry whose id or
+ * length is not the one its response entry names; such stored bytes are
+ * logged (bad_cache_entry) and read as a miss (a response entry whose
+ * body is gone is removed). A later format gets a new version byte.
+ *
+ * Why bodies over 16 KiB live apart: a 304 then rewrites only the small
+ * response entry, so revalidating a large response costs its headers,
+ * not its body, in storage writes and copies (bench/http_cache
+ * revalidate_304). Small bodies stay inline: a fresh hit is one read.
  *
  * Storage TTLs. An entry is kept for min(config.max_age_ms, what is still
  * useful): until it stops being fresh, plus the stale-if-error window,
  * or - when it has a validator - the whole max age, since a stale
- * response with a validator saves a body transfer on revalidation. The
- * index is kept for max_age_ms. So, as in the Go version, nothing older
- * than max_age_ms is ever served, and the memory cache's byte bound
- * bounds the memory.
+ * response with a validator saves a body transfer on revalidation. A
+ * separate body keeps the TTL it was written with (a 304 does not rewrite
+ * it), so it is never older than max_age_ms either; the index is kept
+ * for max_age_ms. So, as in the Go version, nothing older than
+ * max_age_ms is ever served, and the memory cache's byte bound bounds the
+ * memory. Bodies replaced by a new response or removed with their URL
+ * are deleted; those of variants made unreachable by an invalidation age
+ * out of storage (TTL, eviction).
  *
  * ---- errors, logging ------------------------------------------------------
  *
@@ -250,8 +271,7 @@ typedef enum goio_http_cache_served {
 /* "network", "hit", "revalidated", "stale", "generated" ("unknown"). */
 GOIO_EXTERN const char *goio_http_cache_served_name(goio_http_cache_served s);
 
-/* ---- configuration --------------------------------------------------------
- */
+/* ---- configuration ------------------------------------------------------- */
 
 /* The wall clock a client reads (ms since the Unix epoch). */
 typedef int64_t (*goio_http_cache_now_fn)(void *arg);
@@ -331,8 +351,7 @@ GOIO_EXTERN void goio_http_cache_free(goio_http_cache *c);
 /* The storage (borrowed; for stats, clear, sharing). NULL for NULL. */
 GOIO_EXTERN goio_cache *goio_http_cache_storage(goio_http_cache *c);
 
-/* ---- requests --------------------------------------------------------------
- */
+/* ---- requests ------------------------------------------------------------ */
 
 typedef struct goio_http_cache_request {
     /* "GET" (NULL means GET), "HEAD", or any other method (forwarded). */
@@ -357,9 +376,10 @@ typedef struct goio_http_cache_response {
     goio_http_cache_served served;
     /* Another caller's origin request produced it (a shared flight). */
     bool shared;
-    /* Header fields in the order received (after a 304: the merged set).
-     * Responses served from storage carry an Age field with the current
-     * age in seconds (RFC 9111 section 5.1). */
+    /* Header fields in the order received, hop-by-hop fields left out
+     * (after a 304: the merged set). Responses served from storage carry
+     * an Age field with the current age in seconds (RFC 9111 section
+     * 5.1). */
     const goio_http_cache_header *headers;
     size_t header_count;
     /* The body ("" with length 0 for HEAD, 204, 304, ...). Never NULL. */
@@ -409,8 +429,7 @@ GOIO_EXTERN void goio_http_cache_response_free(goio_http_cache_response *r);
  */
 GOIO_EXTERN int goio_http_cache_invalidate(goio_http_cache *c, const char *url);
 
-/* ---- stats -----------------------------------------------------------------
- */
+/* ---- stats --------------------------------------------------------------- */
 
 typedef struct goio_http_cache_stats {
     uint64_t requests;        /* calls that reached the client */

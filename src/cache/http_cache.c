@@ -11,33 +11,37 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- responses ------------------------------------------------------------
- */
+/* ---- responses ----------------------------------------------------------- */
 
-typedef struct response {
-    goio_http_cache_response pub;
-    goio__hc_view view;
-    goio_buf own;                  /* the entry bytes, when owned */
-    goio_sharedflight_result *ref; /* or the flight result holding them */
-    char age[24];
-} response;
-
-/* What a flight (or a solo origin request) produced: an encoded response
- * entry and how it came about. */
+/* What a request produced: the encoded response (entry, separate body)
+ * and how it came about. Flights share one between their callers. */
 typedef struct result {
-    goio_buf bytes;
+    goio__hc_encoded e;
     goio_http_cache_served served;
     int origin_error, origin_status;
 } result;
 
+static void result_clear(result *r)
+{
+    goio_buf_free(&r->e.meta);
+    goio_buf_free(&r->e.body);
+}
+
 static void result_free(void *p)
 {
-    result *r = p;
-    if (!r)
+    if (!p)
         return;
-    goio_buf_free(&r->bytes);
-    goio_free(r);
+    result_clear(p);
+    goio_free(p);
 }
+
+typedef struct response {
+    goio_http_cache_response pub;
+    goio__hc_view view;
+    result own;                    /* the bytes, when owned */
+    goio_sharedflight_result *ref; /* or the flight result holding them */
+    char age[24];
+} response;
 
 void goio_http_cache_response_free(goio_http_cache_response *pub)
 {
@@ -45,7 +49,7 @@ void goio_http_cache_response_free(goio_http_cache_response *pub)
     if (!r)
         return;
     goio__hc_view_free(&r->view);
-    goio_buf_free(&r->own);
+    result_clear(&r->own);
     goio_sharedflight_result_release(r->ref);
     goio_free(r);
 }
@@ -73,63 +77,92 @@ static void set_age(response *r, goio_http_cache *c, int64_t age_ms)
     v->headers[v->nheaders++] = (goio_http_cache_header){"Age", r->age};
 }
 
-/* How a response gets its entry bytes: taken from a buffer (with its
- * decoded view, when there is one), or shared with a flight's result. */
-typedef struct source {
-    goio_buf *own;                 /* taken when not NULL */
-    goio__hc_view *view;           /* taken when not NULL (over *own) */
-    goio_sharedflight_result *ref; /* else: a reference is taken */
-    const result *res;
-    int64_t age_ms; /* for responses from storage; < 0: compute */
-} source;
+/* Points the view at its separate body entry, checked. */
+static int attach_body(goio__hc_view *v, const goio__hc_encoded *e)
+{
+    if (!v->body_ref || v->body)
+        return 0;
+    if (!goio__hc_body_check(e->body.data, e->body.len, v->body_id,
+                             v->body_len))
+        return GOIO_EIO; /* bytes goio made itself: cannot happen */
+    v->body = e->body.data;
+    return 0;
+}
 
-static int response_new(goio__hc_call *k, source *src,
+/*
+ * A response over a result: `take` (moved into the response on success,
+ * left to the caller on failure) or a reference to the flight result
+ * `ref`. `view` (may be NULL) is the take's entry already decoded; it is
+ * always consumed. age_ms: for responses from storage, < 0 to compute.
+ */
+static int response_new(goio__hc_call *k, result *take, goio__hc_view *view,
+                        goio_sharedflight_result *ref, int64_t age_ms,
                         goio_http_cache_response **out)
 {
     response *r = goio_calloc(1, sizeof *r);
-    if (!r)
-        return GOIO_ENOMEM;
-    const goio_buf *bytes = src->own ? src->own : &src->res->bytes;
-    if (src->view) {
-        r->view = *src->view;
-        memset(src->view, 0, sizeof *src->view);
-    } else {
-        int rc = goio__hc_entry_decode(bytes->data, bytes->len, &r->view);
-        if (rc) {
-            goio_free(r);
-            return rc == GOIO_EBADMSG ? GOIO_EIO : rc; /* our own bytes */
-        }
-    }
-    if (src->own) {
-        r->own = *src->own;
-        goio_buf_init(src->own);
-    } else {
-        r->ref = goio_sharedflight_result_ref(src->ref);
-    }
-    goio_http_cache_served served = src->res->served;
-    if (served != GOIO_HTTP_CACHE_NETWORK &&
-        served != GOIO_HTTP_CACHE_GENERATED)
-        set_age(r, k->c, src->age_ms);
+    const result *res = take ? take : goio_sharedflight_value(ref);
     bool head = !strcmp(k->method, "HEAD");
+    int rc = r ? 0 : GOIO_ENOMEM;
+    if (view) {
+        if (r)
+            r->view = *view;
+        else
+            goio__hc_view_free(view);
+        memset(view, 0, sizeof *view);
+    } else if (!rc) {
+        rc = goio__hc_entry_decode(res->e.meta.data, res->e.meta.len, &r->view);
+        rc = rc == GOIO_EBADMSG ? GOIO_EIO : rc; /* our own bytes */
+    }
+    if (!rc && !head)
+        rc = attach_body(&r->view, &res->e);
+    if (rc) {
+        if (r)
+            goio__hc_view_free(&r->view);
+        goio_free(r);
+        return rc;
+    }
+    if (take) {
+        r->own = *take;
+        memset(take, 0, sizeof *take);
+        res = &r->own;
+    } else {
+        r->ref = goio_sharedflight_result_ref(ref);
+    }
+    if (res->served != GOIO_HTTP_CACHE_NETWORK &&
+        res->served != GOIO_HTTP_CACHE_GENERATED)
+        set_age(r, k->c, age_ms);
     r->pub = (goio_http_cache_response){
         .status = r->view.status,
-        .served = served,
+        .served = res->served,
         .headers = r->view.headers,
         .header_count = r->view.nheaders,
-        .body = head ? (const uint8_t *)"" : r->view.body,
+        .body = head || !r->view.body ? (const uint8_t *)"" : r->view.body,
         .body_len = head ? 0 : r->view.body_len,
-        .origin_error = src->res->origin_error,
-        .origin_status = src->res->origin_status};
+        .origin_error = res->origin_error,
+        .origin_status = res->origin_status};
     *out = &r->pub;
     return 0;
 }
 
-/* A response owning the entry bytes in *bytes. */
-static int response_own(goio__hc_call *k, goio_buf *bytes, const result *res,
-                        goio_http_cache_response **out)
+/* A response that takes r (cleared either way). */
+static int response_take(goio__hc_call *k, result *r,
+                         goio_http_cache_response **out)
 {
-    source src = {.own = bytes, .res = res, .age_ms = -1};
-    return response_new(k, &src, out);
+    int rc = response_new(k, r, NULL, NULL, -1, out);
+    result_clear(r);
+    return rc;
+}
+
+/* Moves what st found into r: the entry and its separate body. st keeps
+ * its decoded view (pointing into r's bytes) but is no longer found. */
+static void take_stored(goio__hc_stored *st, result *r)
+{
+    r->e.meta = st->bytes;
+    r->e.body = st->body;
+    r->e.body_id = st->view.body_id;
+    goio_buf_init(&st->bytes);
+    goio_buf_init(&st->body);
+    st->found = false;
 }
 
 const char *goio_http_cache_response_header(const goio_http_cache_response *r,
@@ -157,12 +190,17 @@ const char *goio_http_cache_served_name(goio_http_cache_served s)
     return "unknown";
 }
 
-/* ---- encoding what the origin sent ----------------------------------------
- */
+/* ---- encoding what the origin sent --------------------------------------- */
 
-static int encode_exchange(goio__hc_call *k, const goio__hc_exchange *ex,
-                           const goio__hc_hlist *vary, goio_buf *out)
+/*
+ * Encodes what the origin sent. A body above GOIO__HC_INLINE_MAX becomes a
+ * body entry of its own, made from the exchange's buffer in place (no
+ * copy): a 304 later rewrites only the small response entry.
+ */
+static int encode_exchange(goio__hc_call *k, goio__hc_exchange *ex,
+                           const goio__hc_hlist *vary, goio__hc_encoded *e)
 {
+    bool apart = ex->body_out.len > GOIO__HC_INLINE_MAX;
     goio__hc_entry_in in = {.status = ex->status,
                             .request_time_ms = ex->request_time_ms,
                             .response_time_ms = ex->response_time_ms,
@@ -172,8 +210,18 @@ static int encode_exchange(goio__hc_call *k, const goio__hc_exchange *ex,
                             .headers = ex->resp.v,
                             .nheaders = ex->resp.n,
                             .body = ex->body_out.data,
-                            .body_len = ex->body_out.len};
-    return goio__hc_entry_encode(out, &in);
+                            .body_len = ex->body_out.len,
+                            .body_ref = apart,
+                            .body_id = apart ? goio__hc_random_id() : 0};
+    int rc = goio__hc_entry_encode(&e->meta, &in);
+    if (!rc && apart)
+        rc = goio__hc_body_seal(&ex->body_out, in.body_id);
+    if (!rc && apart) {
+        e->body = ex->body_out;
+        e->body_id = in.body_id;
+        goio_buf_init(&ex->body_out);
+    }
+    return rc;
 }
 
 static void exchange_init(goio__hc_call *k, const char *method,
@@ -192,13 +240,12 @@ static int perform(goio__hc_call *k, goio__hc_exchange *ex, goio_ctx *ctx)
     return goio__hc_transport_perform(k->c->transport, ex, ctx);
 }
 
-/* ---- the origin's answers --------------------------------------------------
- */
+/* ---- the origin's answers ------------------------------------------------ */
 
 /* A full response to a GET: stored when the rules allow, else it removes
  * the stored response it supersedes. */
 static int full_response(goio__hc_call *k, goio__hc_stored *st,
-                         const goio__hc_exchange *ex, result *r)
+                         goio__hc_exchange *ex, result *r)
 {
     goio_http_cache *c = k->c;
     goio__hc_fresh f;
@@ -214,14 +261,19 @@ static int full_response(goio__hc_call *k, goio__hc_stored *st,
     if (!rc)
         rc = goio__hc_vary_values(k, names, nnames, &vary);
     if (!rc)
-        rc = encode_exchange(k, ex, &vary, &r->bytes);
+        rc = encode_exchange(k, ex, &vary, &r->e);
     int64_t keep = goio__hc_keep_ms(&c->policy, &f);
-    if (!rc && !star && keep > 0 &&
-        goio__hc_storable(&c->policy, &k->cc, k->auth, ex->status, &f))
-        goio__hc_store(k, st, names, nnames, &r->bytes, keep);
-    else if (!rc && st->found && st->key && ex->status < 500 &&
-             !(k->cc.flags & GOIO__HC_NO_STORE))
-        goio__hc_remove(c, st->key);
+    if (rc) {
+        /* nothing stored, nothing removed */
+    } else if (!star && keep > 0 &&
+               goio__hc_storable(&c->policy, &k->cc, k->auth, ex->status, &f)) {
+        goio__hc_store(k, st, names, nnames, &r->e, keep);
+        if (st->found)
+            goio__hc_remove_body(k, st); /* the new one has a new id */
+    } else if (st->found && ex->status < 500 &&
+               !(k->cc.flags & GOIO__HC_NO_STORE)) {
+        goio__hc_remove(k, st);
+    }
     r->served = GOIO_HTTP_CACHE_NETWORK;
     goio__hc_names_free(names, nnames);
     goio__hc_hlist_free(&vary);
@@ -249,7 +301,8 @@ static bool validators_match(const goio__hc_stored *st,
            !goio__hc_parse_date(stored_lm, &b) && a == b;
 }
 
-/* A 304 freshens the stored response: merged fields, new times. */
+/* A 304 freshens the stored response: merged fields, new times, the same
+ * body (a separate body is not rewritten). st's body is loaded. */
 static int revalidated(goio__hc_call *k, goio__hc_stored *st,
                        const goio__hc_exchange *ex, result *r)
 {
@@ -269,8 +322,10 @@ static int revalidated(goio__hc_call *k, goio__hc_stored *st,
                             .headers = merged.v,
                             .nheaders = merged.n,
                             .body = v->body,
-                            .body_len = v->body_len};
-    rc = goio__hc_entry_encode(&r->bytes, &in);
+                            .body_len = v->body_len,
+                            .body_ref = v->body_ref,
+                            .body_id = v->body_id};
+    rc = goio__hc_entry_encode(&r->e.meta, &in);
     if (!rc) {
         goio__hc_fresh f;
         goio__hc_freshness(&c->policy, v->status, merged.v, merged.n,
@@ -278,13 +333,18 @@ static int revalidated(goio__hc_call *k, goio__hc_stored *st,
                            ex->response_time_ms, &f);
         int64_t keep = goio__hc_keep_ms(&c->policy, &f);
         /* Back where it was read: the URL's key, or the same variant
-         * (whose index is rewritten with its generation kept). */
+         * (whose index is rewritten with its generation kept). Only the
+         * response entry: the body entry stays as it is. */
+        goio__hc_encoded entry_only = {.meta = r->e.meta};
         if (keep > 0 &&
             goio__hc_storable(&c->policy, &k->cc, k->auth, v->status, &f))
             goio__hc_store(k, st, st->indexed ? st->names : NULL,
-                           st->indexed ? st->nnames : 0, &r->bytes, keep);
+                           st->indexed ? st->nnames : 0, &entry_only, keep);
         else
-            goio__hc_remove(c, st->key);
+            goio__hc_remove(k, st);
+        r->e.body = st->body;
+        r->e.body_id = v->body_id;
+        goio_buf_init(&st->body);
         r->served = GOIO_HTTP_CACHE_REVALIDATED;
     }
     goio__hc_hlist_free(&merged);
@@ -311,22 +371,25 @@ static bool origin_failed(int rc, int status)
     }
 }
 
-/* Serves the stored response because the origin failed, if allowed. */
-static bool serve_stale_on_error(goio__hc_call *k, goio__hc_stored *st, int rc,
-                                 int status, result *r)
+/* Serves the stored response because the origin failed, if allowed.
+ * Returns 1 when it did, 0 when not, or GOIO_ENOMEM. */
+static int serve_stale_on_error(goio__hc_call *k, goio__hc_stored *st, int rc,
+                                int status, result *r)
 {
     goio_http_cache *c = k->c;
     if (!st->found)
-        return false;
+        return 0;
     goio__hc_fresh f;
     const goio__hc_view *v = &st->view;
     goio__hc_freshness(&c->policy, v->status, v->headers, v->nheaders,
                        v->request_time_ms, v->response_time_ms, goio__hc_now(c),
                        &f);
     if (!goio__hc_stale_if_error_ok(&c->policy, &f, &k->cc))
-        return false;
-    if (goio_buf_set(&r->bytes, st->bytes.data, st->bytes.len))
-        return false;
+        return 0;
+    int lrc = goio__hc_load_body(k, st);
+    if (lrc || !st->found)
+        return lrc;
+    take_stored(st, r);
     r->served = GOIO_HTTP_CACHE_STALE;
     r->origin_error = rc;
     r->origin_status = rc ? 0 : status;
@@ -334,7 +397,18 @@ static bool serve_stale_on_error(goio__hc_call *k, goio__hc_stored *st, int rc,
              rc ? rc : GOIO_EFETCH,
              "origin failed (%s, status %d); serving a stale response",
              rc ? goio_err_name(rc) : "no error", status);
-    return true;
+    return 1;
+}
+
+/* After a 304 to a conditional request: whether the stored response can
+ * be used (it is the one described, and its body is still there). */
+static int usable_after_304(goio__hc_call *k, goio__hc_stored *st,
+                            const goio__hc_exchange *ex, bool *usable)
+{
+    *usable = validators_match(st, ex);
+    int rc = *usable ? goio__hc_load_body(k, st) : 0;
+    *usable = *usable && st->found;
+    return rc;
 }
 
 /* Asks the origin for k's URL (conditionally when st has validators). */
@@ -349,18 +423,23 @@ static int ask_origin(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
         ex.if_modified_since =
             goio__hc_header_get(v->headers, v->nheaders, "Last-Modified");
     }
-    bool conditional = ex.if_none_match || ex.if_modified_since;
+    bool conditional = ex.if_none_match || ex.if_modified_since, usable = true;
     int rc = perform(k, &ex, ctx);
-    if (!rc && conditional && ex.status == 304 && !validators_match(st, &ex)) {
-        /* Not about the stored response: ask again for the whole one. */
+    if (!rc && conditional && ex.status == 304)
+        rc = usable_after_304(k, st, &ex, &usable);
+    if (!rc && !usable) {
+        /* Not about the stored response, or its body is gone: ask again
+         * for the whole one. */
         goio__hc_exchange_free(&ex);
         exchange_init(k, "GET", &ex);
         conditional = false;
         rc = perform(k, &ex, ctx);
     }
-    if (!goio_ctx_err(ctx) && origin_failed(rc, ex.status) &&
-        serve_stale_on_error(k, st, rc, ex.status, r))
-        rc = 0;
+    int stale = 0;
+    if (!goio_ctx_err(ctx) && origin_failed(rc, ex.status))
+        stale = serve_stale_on_error(k, st, rc, ex.status, r);
+    if (stale)
+        rc = stale < 0 ? stale : 0;
     else if (!rc && conditional && ex.status == 304)
         rc = revalidated(k, st, &ex, r);
     else if (!rc)
@@ -369,8 +448,7 @@ static int ask_origin(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
     return rc;
 }
 
-/* ---- flights --------------------------------------------------------------
- */
+/* ---- flights ------------------------------------------------------------- */
 
 /* Whether st holds a response fresh enough for k (the flight's second
  * look: another flight may have stored one since k's first). */
@@ -398,10 +476,12 @@ static int flight_fn(goio_ctx *ctx, void *arg, void **value)
     goio__hc_stored st;
     k->quiet = true;
     int rc = goio__hc_lookup(k, &st);
+    bool fresh = !rc && fresh_for(k, &st);
+    if (fresh)
+        rc = goio__hc_load_body(k, &st);
     k->quiet = false;
-    if (!rc && fresh_for(k, &st)) {
-        r->bytes = st.bytes;
-        goio_buf_init(&st.bytes);
+    if (!rc && fresh && st.found) {
+        take_stored(&st, r);
         r->served = GOIO_HTTP_CACHE_HIT;
     } else if (!rc) {
         rc = ask_origin(k, &st, ctx, r);
@@ -418,11 +498,11 @@ static int flight_fn(goio_ctx *ctx, void *arg, void **value)
 static int solo(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
                 goio_http_cache_response **out)
 {
-    result r = {GOIO_BUF_INIT, GOIO_HTTP_CACHE_NETWORK, 0, 0};
+    result r = {0};
     int rc = ask_origin(k, st, ctx, &r);
     if (!rc)
-        rc = response_own(k, &r.bytes, &r, out);
-    goio_buf_free(&r.bytes);
+        rc = response_take(k, &r, out);
+    result_clear(&r);
     return rc;
 }
 
@@ -448,13 +528,8 @@ static int fly(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
     rc = goio_sharedflight_do(k->c->flights, key, ctx, flight_fn, k,
                               result_free, &res, NULL);
     goio_free(key);
-    if (rc) {
-        goio_sharedflight_result_release(res);
-        return rc;
-    }
-    source src = {
-        .ref = res, .res = goio_sharedflight_value(res), .age_ms = -1};
-    rc = response_new(k, &src, out);
+    if (!rc)
+        rc = response_new(k, NULL, NULL, res, -1, out);
     goio_sharedflight_result_release(res);
     if (rc || k->ran)
         return rc;
@@ -471,8 +546,7 @@ static int fly(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
     return 0;
 }
 
-/* ---- the request flow -----------------------------------------------------
- */
+/* ---- the request flow ---------------------------------------------------- */
 
 static int generated_504(goio__hc_call *k, goio_http_cache_response **out)
 {
@@ -480,11 +554,11 @@ static int generated_504(goio__hc_call *k, goio_http_cache_response **out)
     exchange_init(k, "GET", &ex);
     ex.status = 504;
     ex.request_time_ms = ex.response_time_ms = goio__hc_now(k->c);
-    result r = {GOIO_BUF_INIT, GOIO_HTTP_CACHE_GENERATED, 0, 0};
-    int rc = encode_exchange(k, &ex, NULL, &r.bytes);
+    result r = {.served = GOIO_HTTP_CACHE_GENERATED};
+    int rc = encode_exchange(k, &ex, NULL, &r.e);
     if (!rc)
-        rc = response_own(k, &r.bytes, &r, out);
-    goio_buf_free(&r.bytes);
+        rc = response_take(k, &r, out);
+    result_clear(&r);
     return rc;
 }
 
@@ -519,12 +593,12 @@ static int forward(goio__hc_call *k, goio_ctx *ctx,
         invalidate_ref(k, "Location", &ex);
         invalidate_ref(k, "Content-Location", &ex);
     }
-    result r = {GOIO_BUF_INIT, GOIO_HTTP_CACHE_NETWORK, 0, 0};
+    result r = {.served = GOIO_HTTP_CACHE_NETWORK};
     if (!rc)
-        rc = encode_exchange(k, &ex, NULL, &r.bytes);
+        rc = encode_exchange(k, &ex, NULL, &r.e);
     if (!rc)
-        rc = response_own(k, &r.bytes, &r, out);
-    goio_buf_free(&r.bytes);
+        rc = response_take(k, &r, out);
+    result_clear(&r);
     goio__hc_exchange_free(&ex);
     return rc;
 }
@@ -553,6 +627,26 @@ static bool from_storage(goio__hc_call *k, goio__hc_stored *st,
     return false;
 }
 
+/* Serves st (found, usable) as `served`; *done false when its separate
+ * body turned out to be gone. */
+static int serve_stored(goio__hc_call *k, goio__hc_stored *st,
+                        goio_http_cache_served served, int64_t age_ms,
+                        goio_http_cache_response **out, bool *done)
+{
+    /* HEAD needs no body */
+    int rc = strcmp(k->method, "HEAD") ? goio__hc_load_body(k, st) : 0;
+    *done = !rc && st->found;
+    if (rc || !*done)
+        return rc;
+    result r = {.served = served};
+    goio__hc_view view = st->view;
+    memset(&st->view, 0, sizeof st->view);
+    take_stored(st, &r);
+    rc = response_new(k, &r, &view, NULL, age_ms, out);
+    result_clear(&r);
+    return rc;
+}
+
 /* GET and HEAD: from storage when allowed, else from the origin. */
 static int lookup_and_serve(goio__hc_call *k, goio__hc_stored *st,
                             goio_ctx *ctx, goio_http_cache_response **out)
@@ -560,10 +654,10 @@ static int lookup_and_serve(goio__hc_call *k, goio__hc_stored *st,
     goio_http_cache_served served;
     int64_t age_ms;
     if (from_storage(k, st, &served, &age_ms)) {
-        result r = {GOIO_BUF_INIT, served, 0, 0};
-        source src = {
-            .own = &st->bytes, .view = &st->view, .res = &r, .age_ms = age_ms};
-        return response_new(k, &src, out);
+        bool done;
+        int rc = serve_stored(k, st, served, age_ms, out, &done);
+        if (rc || done)
+            return rc;
     }
     if (k->cc.flags & GOIO__HC_ONLY_IF_CACHED)
         return generated_504(k, out);
@@ -585,8 +679,7 @@ static int cached(goio__hc_call *k, goio_ctx *ctx,
     return rc;
 }
 
-/* ---- requests: validation and setup
- * ------------------------------------------- */
+/* ---- requests: validation and setup -------------------------------------- */
 
 static bool is_tchar(unsigned char ch)
 {
@@ -732,7 +825,7 @@ int goio_http_cache_invalidate(goio_http_cache *c, const char *url)
     /* Removing the URL's key removes a Vary index too: its variants
      * become unreachable, and a new index gets a new generation. */
     if (!rc && key.len <= GOIO_CACHE_MAX_KEY)
-        rc = goio_cache_del(c->storage, goio_buf_cstr(&key));
+        rc = goio__hc_invalidate_key(c, goio_buf_cstr(&key));
     if (!rc)
         goio__hc_bump(&c->invalidations);
     goio_buf_free(&key);
@@ -740,8 +833,7 @@ int goio_http_cache_invalidate(goio_http_cache *c, const char *url)
     return rc;
 }
 
-/* ---- the client -----------------------------------------------------------
- */
+/* ---- the client ---------------------------------------------------------- */
 
 int goio_http_cache_config_init(goio_http_cache_config *cfg)
 {
@@ -879,8 +971,7 @@ int goio_http_cache_stats_get(goio_http_cache *c, goio_http_cache_stats *out)
     return 0;
 }
 
-/* ---- for tests ------------------------------------------------------------
- */
+/* ---- for tests ----------------------------------------------------------- */
 
 goio_sharedflight *goio__hc_flights(goio_http_cache *c)
 {

@@ -9,8 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- header lists ---------------------------------------------------------
- */
+/* ---- header lists -------------------------------------------------------- */
 
 int goio__hc_hlist_add(goio__hc_hlist *l, const char *name, size_t name_len,
                        const char *value, size_t value_len)
@@ -95,8 +94,7 @@ bool goio__hc_hop_by_hop(const goio_http_cache_header *h, size_t n,
     return false;
 }
 
-/* ---- little-endian writer -------------------------------------------------
- */
+/* ---- little-endian writer ------------------------------------------------ */
 
 static void put_le(uint8_t *p, uint64_t v, int bytes)
 {
@@ -143,8 +141,7 @@ static void w_header(writer *w, char kind)
     w_bytes(w, h, 4);
 }
 
-/* ---- reader ---------------------------------------------------------------
- */
+/* ---- reader -------------------------------------------------------------- */
 
 typedef struct reader {
     const uint8_t *p;
@@ -208,8 +205,7 @@ int goio__hc_entry_kind(const uint8_t *p, size_t n)
     return p[3] == 'R' || p[3] == 'V' ? p[3] : 0;
 }
 
-/* ---- response entries -----------------------------------------------------
- */
+/* ---- response entries ---------------------------------------------------- */
 
 static bool keep_header(const goio__hc_entry_in *in, size_t i)
 {
@@ -222,7 +218,8 @@ static size_t entry_size(const goio__hc_entry_in *in)
     size_t url_len = strlen(in->url);
     if (url_len >= GOIO__HC_ABSENT_VALUE)
         return 0;
-    size_t size = 24 + 4 + url_len + 1 + 4 + 4 + 8 + in->body_len;
+    size_t size =
+        24 + 4 + url_len + 1 + 4 + 4 + 8 + (in->body_ref ? 8 : in->body_len);
     for (size_t i = 0; i < in->nvary; i++) {
         size_t nl = strlen(in->vary[i].name);
         size_t vl = in->vary[i].value ? strlen(in->vary[i].value) + 1 : 0;
@@ -285,7 +282,7 @@ int goio__hc_entry_encode(goio_buf *out, const goio__hc_entry_in *in)
     writer w = {out};
     w_header(&w, 'R');
     w_int(&w, (uint64_t)in->status, 2);
-    w_int(&w, 0, 2);
+    w_int(&w, in->body_ref ? GOIO__HC_FLAG_BODY_REF : 0, 2);
     w_int(&w, (uint64_t)in->request_time_ms, 8);
     w_int(&w, (uint64_t)in->response_time_ms, 8);
     w_int(&w, strlen(in->url), 4);
@@ -293,7 +290,10 @@ int goio__hc_entry_encode(goio_buf *out, const goio__hc_entry_in *in)
     write_vary(&w, in);
     write_headers(&w, in);
     w_int(&w, in->body_len, 8);
-    w_bytes(&w, in->body, in->body_len);
+    if (in->body_ref)
+        w_int(&w, in->body_id, 8);
+    else
+        w_bytes(&w, in->body, in->body_len);
     return 0;
 }
 
@@ -331,14 +331,21 @@ int goio__hc_entry_decode(const uint8_t *p, size_t n, goio__hc_view *v)
     if (!r_magic(&r, 'R'))
         return GOIO_EBADMSG;
     v->status = (int)r_int(&r, 2);
-    (void)r_int(&r, 2); /* flags: none defined yet */
+    uint64_t flags = r_int(&r, 2);
+    if (flags & ~(uint64_t)GOIO__HC_FLAG_BODY_REF)
+        return GOIO_EBADMSG; /* a flag this version does not know */
+    v->body_ref = flags & GOIO__HC_FLAG_BODY_REF;
     v->request_time_ms = (int64_t)r_int(&r, 8);
     v->response_time_ms = (int64_t)r_int(&r, 8);
     v->url = r_str_len(&r, 4);
     size_t lists = r.off;
     read_lists(&r, v, false);
     uint64_t body_len = r_int(&r, 8);
-    if (r.bad || body_len != n - r.off)
+    if (v->body_ref)
+        v->body_id = r_int(&r, 8);
+    size_t left = n - r.off;
+    if (r.bad || (v->body_ref ? left != 0 : body_len != left) ||
+        body_len > SIZE_MAX - GOIO__HC_BODY_TRAILER)
         return GOIO_EBADMSG;
     /* One spare slot: responses served from storage add an Age field. */
     v->vary = goio_calloc(v->nvary + v->nheaders + 1, sizeof *v->vary);
@@ -347,7 +354,7 @@ int goio__hc_entry_decode(const uint8_t *p, size_t n, goio__hc_view *v)
     v->headers = v->vary + v->nvary;
     r.off = lists;
     read_lists(&r, v, true);
-    v->body = p + n - body_len;
+    v->body = v->body_ref ? NULL : p + n - body_len;
     v->body_len = (size_t)body_len;
     return 0;
 }
@@ -360,8 +367,33 @@ void goio__hc_view_free(goio__hc_view *v)
     memset(v, 0, sizeof *v);
 }
 
-/* ---- Vary indexes ---------------------------------------------------------
- */
+/* ---- body entries -------------------------------------------------------- */
+
+int goio__hc_body_seal(goio_buf *b, uint64_t id)
+{
+    int rc = goio_buf_reserve(b, GOIO__HC_BODY_TRAILER);
+    if (rc)
+        return rc;
+    size_t len = b->len;
+    writer w = {b};
+    w_int(&w, id, 8);
+    w_int(&w, len, 8);
+    uint8_t tail[4] = {GOIO__HC_MAGIC0, GOIO__HC_MAGIC1, GOIO__HC_VERSION, 'B'};
+    w_bytes(&w, tail, 4);
+    return 0;
+}
+
+bool goio__hc_body_check(const uint8_t *p, size_t n, uint64_t id, size_t len)
+{
+    if (!p || n < GOIO__HC_BODY_TRAILER || n - GOIO__HC_BODY_TRAILER != len)
+        return false;
+    const uint8_t *t = p + len;
+    return get_le(t, 8) == id && get_le(t + 8, 8) == len &&
+           t[16] == GOIO__HC_MAGIC0 && t[17] == GOIO__HC_MAGIC1 &&
+           t[18] == GOIO__HC_VERSION && t[19] == 'B';
+}
+
+/* ---- Vary indexes -------------------------------------------------------- */
 
 int goio__hc_index_encode(goio_buf *out, uint64_t generation, const char *url,
                           const char *const *names, size_t nnames)
@@ -423,8 +455,7 @@ void goio__hc_index_free(goio__hc_index *ix)
     memset(ix, 0, sizeof *ix);
 }
 
-/* ---- Vary -----------------------------------------------------------------
- */
+/* ---- Vary ---------------------------------------------------------------- */
 
 void goio__hc_names_free(char **names, size_t n)
 {
@@ -527,8 +558,7 @@ int goio__hc_request_value(const goio_http_cache_header *h, size_t n,
     return goio_buf_reserve(out, 0); /* so goio_buf_cstr cannot fail */
 }
 
-/* ---- 304 ------------------------------------------------------------------
- */
+/* ---- 304 ----------------------------------------------------------------- */
 
 static bool merge_skips(const goio_http_cache_header *fresh, size_t nfresh,
                         const char *name)

@@ -8,8 +8,7 @@
 
 #include <goio/http_cache.h>
 
-/* ---- header lists (http_cache_entry.c) ------------------------------------
- */
+/* ---- header lists (http_cache_entry.c) ----------------------------------- */
 
 /* A growable list of header fields whose strings it owns. */
 typedef struct goio__hc_hlist {
@@ -110,15 +109,21 @@ bool goio__hc_storable(const goio__hc_policy *p, const goio__hc_cc *req,
 /* How long storage should keep it (<= 0: not worth storing). */
 int64_t goio__hc_keep_ms(const goio__hc_policy *p, const goio__hc_fresh *f);
 
-/* ---- entries (http_cache_entry.c) -----------------------------------------
- */
+/* ---- entries (http_cache_entry.c) ---------------------------------------- */
 
-#define GOIO__HC_MAGIC0       0xE8
-#define GOIO__HC_MAGIC1       0x48
-#define GOIO__HC_VERSION      0x01
-#define GOIO__HC_ABSENT_VALUE 0xFFFFFFFFu
+#define GOIO__HC_MAGIC0        0xE8
+#define GOIO__HC_MAGIC1        0x48
+#define GOIO__HC_VERSION       0x01
+#define GOIO__HC_ABSENT_VALUE  0xFFFFFFFFu
+/* Response entry flag: the body is stored apart, in a body entry. */
+#define GOIO__HC_FLAG_BODY_REF 0x0001
+/* Bodies up to this size stay inside the response entry. */
+#define GOIO__HC_INLINE_MAX    16384
+/* A body entry's trailer: id, length, magic/version/kind. */
+#define GOIO__HC_BODY_TRAILER  20
 
-/* A decoded response entry; strings and body point into the bytes. */
+/* A decoded response entry; strings and an inline body point into the
+ * bytes. With body_ref the body is elsewhere (body NULL until loaded). */
 typedef struct goio__hc_view {
     int status;
     int64_t request_time_ms, response_time_ms;
@@ -129,6 +134,8 @@ typedef struct goio__hc_view {
     goio_http_cache_header *headers; /* room for one more (Age) */
     const uint8_t *body;
     size_t body_len;
+    bool body_ref;
+    uint64_t body_id;
 } goio__hc_view;
 
 typedef struct goio__hc_entry_in {
@@ -139,8 +146,10 @@ typedef struct goio__hc_entry_in {
     size_t nvary;
     const goio_http_cache_header *headers;
     size_t nheaders;
-    const void *body;
+    const void *body; /* ignored with body_ref */
     size_t body_len;
+    bool body_ref;
+    uint64_t body_id;
 } goio__hc_entry_in;
 
 /* Appends the version-1 encoding; hop-by-hop fields are left out. */
@@ -151,6 +160,14 @@ int goio__hc_entry_decode(const uint8_t *p, size_t n, goio__hc_view *v);
 void goio__hc_view_free(goio__hc_view *v);
 /* The kind byte of stored bytes ('R', 'V'), or 0 when not an entry. */
 int goio__hc_entry_kind(const uint8_t *p, size_t n);
+
+/* Turns b (a body) into a body entry by appending the trailer. */
+int goio__hc_body_seal(goio_buf *b, uint64_t id);
+/* Whether p[0..n) is the body entry of id with a body of len bytes (the
+ * body is p[0..len)). */
+bool goio__hc_body_check(const uint8_t *p, size_t n, uint64_t id, size_t len);
+/* A random 64-bit id (Vary generations, body ids). */
+uint64_t goio__hc_random_id(void);
 
 typedef struct goio__hc_index {
     uint64_t generation;
@@ -187,8 +204,7 @@ int goio__hc_merge_304(const goio_http_cache_header *stored, size_t nstored,
 /* Weak comparison of two entity-tags (RFC 9110 section 8.8.3.2). */
 bool goio__hc_etag_weak_eq(const char *a, const char *b);
 
-/* ---- transport (http_cache_transport.c) ------------------------------------
- */
+/* ---- transport (http_cache_transport.c) ---------------------------------- */
 
 typedef struct goio__hc_transport goio__hc_transport;
 
@@ -236,8 +252,7 @@ int goio__hc_url_normalize(const char *url, char **out);
  * base's origin; *out NULL otherwise. */
 int goio__hc_url_same_origin(const char *base, const char *ref, char **out);
 
-/* ---- the client (http_cache.c, http_cache_store.c) ------------------------
- */
+/* ---- the client (http_cache.c, http_cache_store.c) ----------------------- */
 
 #include <stdatomic.h>
 
@@ -274,8 +289,9 @@ typedef struct goio__hc_call {
 
 /* What storage holds for a call. */
 typedef struct goio__hc_stored {
-    bool found;
+    bool found;     /* a usable response entry (its body may be apart) */
     goio_buf bytes; /* the response entry */
+    goio_buf body;  /* its body entry, once loaded (goio__hc_load_body) */
     goio__hc_view view;
     /* Where the response to this request is stored: the primary key, or
      * the variant key when the URL has a Vary index; NULL when the variant
@@ -290,9 +306,14 @@ typedef struct goio__hc_stored {
 int64_t goio__hc_now(const goio_http_cache *c);
 void goio__hc_bump(_Atomic uint64_t *counter);
 
-/* Reads what is stored for k; storage errors and bad bytes are logged and
- * read as a miss, so only GOIO_ENOMEM is returned. */
+/* Reads what is stored for k (not a separate body); storage errors and
+ * bad bytes are logged and read as a miss, so only GOIO_ENOMEM is
+ * returned. */
 int goio__hc_lookup(goio__hc_call *k, goio__hc_stored *st);
+/* Reads a found entry's separate body into st->body and points
+ * st->view.body at it. A body that is gone or wrong makes the entry
+ * unusable: it is removed and st->found cleared. Only GOIO_ENOMEM. */
+int goio__hc_load_body(goio__hc_call *k, goio__hc_stored *st);
 void goio__hc_stored_free(goio__hc_stored *st);
 /* Whether a decoded entry's Vary'd values are the request's. */
 bool goio__hc_vary_match(const goio__hc_call *k, const goio__hc_view *v);
@@ -300,15 +321,26 @@ bool goio__hc_vary_match(const goio__hc_call *k, const goio__hc_view *v);
  * owned list. */
 int goio__hc_vary_values(const goio__hc_call *k, char *const *names,
                          size_t nnames, goio__hc_hlist *out);
-/* Stores an encoded entry for k (with a Vary index when names are given)
- * for keep_ms; failures are logged. */
-void goio__hc_store(goio__hc_call *k, goio__hc_stored *st, char *const *names,
-                    size_t nnames, const goio_buf *bytes, int64_t keep_ms);
-/* Removes key; failures are logged. */
-void goio__hc_remove(goio_http_cache *c, const char *key);
 
-/* ---- for tests --------------------------------------------------------------
- */
+/* An encoded response: the entry, and its body entry when apart. */
+typedef struct goio__hc_encoded {
+    goio_buf meta;
+    goio_buf body; /* empty when the body is inline */
+    uint64_t body_id;
+} goio__hc_encoded;
+
+/* Stores e for k for keep_ms: the body entry first, then the response
+ * entry (under a Vary index when names are given). Failures are logged. */
+void goio__hc_store(goio__hc_call *k, goio__hc_stored *st, char *const *names,
+                    size_t nnames, const goio__hc_encoded *e, int64_t keep_ms);
+/* Removes what st found (the entry and its separate body); logged. */
+void goio__hc_remove(goio__hc_call *k, const goio__hc_stored *st);
+/* Removes only st's separate body (after a new one replaced it). */
+void goio__hc_remove_body(goio__hc_call *k, const goio__hc_stored *st);
+/* Drops what is stored at the URL's key (and its separate body). */
+int goio__hc_invalidate_key(goio_http_cache *c, const char *key);
+
+/* ---- for tests ----------------------------------------------------------- */
 
 /* The client's sharedflight group and the flight key of a plain GET of
  * url (goio_malloc'd), so tests can wait for callers to join. */

@@ -9,8 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- Cache-Control --------------------------------------------------------
- */
+/* ---- Cache-Control ------------------------------------------------------- */
 
 static bool is_ows(char ch)
 {
@@ -155,8 +154,7 @@ void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
             parse_one(cc, h[i].value);
 }
 
-/* ---- HTTP-date (RFC 9110 section 5.6.7) -----------------------------------
- */
+/* ---- HTTP-date (RFC 9110 section 5.6.7) ---------------------------------- */
 
 static const char *const month_names[12] = {"Jan", "Feb", "Mar", "Apr",
                                             "May", "Jun", "Jul", "Aug",
@@ -304,8 +302,7 @@ int goio__hc_parse_date(const char *s, int64_t *ms)
     return GOIO_EBADMSG;
 }
 
-/* ---- statuses -------------------------------------------------------------
- */
+/* ---- statuses ------------------------------------------------------------ */
 
 bool goio__hc_status_heuristic(int status)
 {
@@ -333,8 +330,7 @@ bool goio__hc_status_understood(int status)
            status == 303 || status == 307;
 }
 
-/* ---- freshness ------------------------------------------------------------
- */
+/* ---- freshness ----------------------------------------------------------- */
 
 /* Age: the first member of the list; anything but digits is ignored
  * (RFC 9111 section 5.1). */
@@ -475,8 +471,7 @@ bool goio__hc_stale_if_error_ok(const goio__hc_policy *p,
     return w >= 0 && staleness_ms(f) <= w;
 }
 
-/* ---- storing --------------------------------------------------------------
- */
+/* ---- storing ------------------------------------------------------------- */
 
 bool goio__hc_storable(const goio__hc_policy *p, const goio__hc_cc *req,
                        bool req_auth, int status, const goio__hc_fresh *f)

@@ -20,8 +20,7 @@ int64_t goio__hc_now(const goio_http_cache *c)
     return c->now_fn ? c->now_fn(c->now_arg) : goio_now_wall_ms();
 }
 
-/* ---- reading --------------------------------------------------------------
- */
+/* ---- reading ------------------------------------------------------------- */
 
 /* One storage read; errors are logged and read as a miss. */
 static int read_key(const goio__hc_call *k, const char *key, goio_buf *b,
@@ -188,17 +187,60 @@ int goio__hc_lookup(goio__hc_call *k, goio__hc_stored *st)
     return accept_entry(k, st);
 }
 
+/* The key of the body entry of the response stored at key: key + 0x1D +
+ * the body id (16 hex digits). */
+static int body_key(const char *key, uint64_t id, char **out)
+{
+    goio_buf b = GOIO_BUF_INIT;
+    int rc = goio_buf_appendf(&b, "%s\x1d%016" PRIx64, key, id);
+    if (!rc && b.len > GOIO_CACHE_MAX_KEY)
+        rc = GOIO_E2BIG;
+    if (!rc && !(*out = goio_strdup(goio_buf_cstr(&b))))
+        rc = GOIO_ENOMEM;
+    goio_buf_free(&b);
+    return rc;
+}
+
+int goio__hc_load_body(goio__hc_call *k, goio__hc_stored *st)
+{
+    goio__hc_view *v = &st->view;
+    if (!st->found || !v->body_ref || v->body)
+        return 0;
+    char *key = NULL;
+    bool hit = false;
+    int rc = body_key(st->key, v->body_id, &key);
+    if (!rc)
+        rc = read_key(k, key, &st->body, &hit);
+    if (rc == GOIO_ENOMEM) {
+        goio_free(key);
+        return rc;
+    }
+    if (hit && goio__hc_body_check(st->body.data, st->body.len, v->body_id,
+                                   v->body_len)) {
+        v->body = st->body.data;
+    } else {
+        /* Evicted apart from its entry (or foreign bytes): the entry is
+         * of no use any more. */
+        if (hit)
+            log_bad(k, key, GOIO_EBADMSG);
+        goio__hc_remove(k, st);
+        st->found = false;
+    }
+    goio_free(key);
+    return 0;
+}
+
 void goio__hc_stored_free(goio__hc_stored *st)
 {
     goio_buf_free(&st->bytes);
+    goio_buf_free(&st->body);
     goio__hc_view_free(&st->view);
     goio_free(st->key);
     goio__hc_names_free(st->names, st->nnames);
     memset(st, 0, sizeof *st);
 }
 
-/* ---- writing --------------------------------------------------------------
- */
+/* ---- writing ------------------------------------------------------------- */
 
 static void write_key(goio_http_cache *c, const char *key, const goio_buf *b,
                       int64_t ttl_ms)
@@ -215,12 +257,52 @@ static void write_key(goio_http_cache *c, const char *key, const goio_buf *b,
              "storing the response failed; it is still returned");
 }
 
-void goio__hc_remove(goio_http_cache *c, const char *key)
+static void del_key(goio_http_cache *c, const char *key)
 {
     int rc = goio_cache_del(c->storage, key);
     if (rc)
         goio_log(GOIO_LOG_WARN, "http_cache", "set_cache_error", key, rc,
                  "removing a stored response failed");
+}
+
+static void del_body(goio_http_cache *c, const char *key, uint64_t id)
+{
+    char *bk = NULL;
+    if (body_key(key, id, &bk) == 0)
+        del_key(c, bk);
+    goio_free(bk);
+}
+
+void goio__hc_remove_body(goio__hc_call *k, const goio__hc_stored *st)
+{
+    if (st->key && st->view.body_ref)
+        del_body(k->c, st->key, st->view.body_id);
+}
+
+void goio__hc_remove(goio__hc_call *k, const goio__hc_stored *st)
+{
+    if (!st->key)
+        return;
+    del_key(k->c, st->key);
+    goio__hc_remove_body(k, st);
+}
+
+int goio__hc_invalidate_key(goio_http_cache *c, const char *key)
+{
+    /* A response entry's separate body goes too; a Vary index's variants
+     * (and their bodies) become unreachable and age out of storage. */
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit = false;
+    goio__hc_view v;
+    int rc = goio_cache_get(c->storage, key, &b, &hit);
+    if (!rc && hit && goio__hc_entry_kind(b.data, b.len) == 'R' &&
+        goio__hc_entry_decode(b.data, b.len, &v) == 0) {
+        if (v.body_ref)
+            del_body(c, key, v.body_id);
+        goio__hc_view_free(&v);
+    }
+    goio_buf_free(&b);
+    return goio_cache_del(c->storage, key);
 }
 
 static bool same_names(const goio__hc_stored *st, char *const *names, size_t n)
@@ -233,26 +315,42 @@ static bool same_names(const goio__hc_stored *st, char *const *names, size_t n)
     return true;
 }
 
-static uint64_t new_generation(void)
+uint64_t goio__hc_random_id(void)
 {
     uint64_t g;
     if (getrandom(&g, sizeof g, GRND_NONBLOCK) == (ssize_t)sizeof g)
         return g;
     /* No entropy yet (early boot): the clock and a counter still make
-     * collisions with an older index unlikely. */
+     * collisions with an older id unlikely. */
     static _Atomic uint64_t counter;
     return (uint64_t)goio_now_wall_ns() ^
            (atomic_fetch_add(&counter, 1) * 0x9E3779B97F4A7C15ULL);
 }
 
+/* Writes the body entry (if apart) and then the response entry at key. */
+static void write_entry(goio_http_cache *c, const char *key,
+                        const goio__hc_encoded *e, int64_t keep_ms)
+{
+    if (e->body.len) {
+        char *bk = NULL;
+        int rc = body_key(key, e->body_id, &bk);
+        if (!rc)
+            write_key(c, bk, &e->body, keep_ms);
+        goio_free(bk);
+        if (rc)
+            return; /* no room for the body's key: not stored */
+    }
+    write_key(c, key, &e->meta, keep_ms);
+}
+
 /* Writes (or refreshes) the URL's index and the variant for k. */
 static void store_variant(goio__hc_call *k, goio__hc_stored *st,
                           char *const *names, size_t nnames,
-                          const goio_buf *bytes, int64_t keep_ms)
+                          const goio__hc_encoded *e, int64_t keep_ms)
 {
     goio_http_cache *c = k->c;
     uint64_t gen =
-        same_names(st, names, nnames) ? st->generation : new_generation();
+        same_names(st, names, nnames) ? st->generation : goio__hc_random_id();
     goio_buf index = GOIO_BUF_INIT;
     goio__hc_hlist values = {0};
     char *key = NULL;
@@ -266,7 +364,7 @@ static void store_variant(goio__hc_call *k, goio__hc_stored *st,
         /* The index lives the whole max age, so it never expires before
          * a variant it leads to. */
         write_key(c, k->primary, &index, c->policy.max_age_ms);
-        write_key(c, key, bytes, keep_ms);
+        write_entry(c, key, e, keep_ms);
     } else if (rc != GOIO_E2BIG) {
         goio_log(GOIO_LOG_WARN, "http_cache", "set_cache_error", k->url, rc,
                  "storing a Vary'd response failed; it is still returned");
@@ -277,10 +375,10 @@ static void store_variant(goio__hc_call *k, goio__hc_stored *st,
 }
 
 void goio__hc_store(goio__hc_call *k, goio__hc_stored *st, char *const *names,
-                    size_t nnames, const goio_buf *bytes, int64_t keep_ms)
+                    size_t nnames, const goio__hc_encoded *e, int64_t keep_ms)
 {
     if (nnames)
-        store_variant(k, st, names, nnames, bytes, keep_ms);
+        store_variant(k, st, names, nnames, e, keep_ms);
     else
-        write_key(k->c, k->primary, bytes, keep_ms);
+        write_entry(k->c, k->primary, e, keep_ms);
 }

@@ -36,8 +36,7 @@ struct goio__hc_transport {
     unsigned nidle;
 };
 
-/* ---- share locks ----------------------------------------------------------
- */
+/* ---- share locks --------------------------------------------------------- */
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access,
                        void *arg)
@@ -75,8 +74,7 @@ static int share_setup(goio__hc_transport *t)
     return sc == CURLSHE_NOMEM ? GOIO_ENOMEM : sc ? GOIO_EIO : 0;
 }
 
-/* ---- lifecycle ------------------------------------------------------------
- */
+/* ---- lifecycle ----------------------------------------------------------- */
 
 int goio__hc_transport_new(const goio__hc_transport_config *cfg,
                            goio__hc_transport **out)
@@ -172,8 +170,7 @@ static void slot_put(goio__hc_transport *t, slot *s)
         slot_free(s);
 }
 
-/* ---- callbacks ------------------------------------------------------------
- */
+/* ---- callbacks ----------------------------------------------------------- */
 
 typedef struct xfer {
     goio__hc_exchange *ex;
@@ -259,8 +256,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
          * limit) instead of doubling up to it. */
         curl_off_t cl = -1;
         curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        /* Room for a body entry's trailer too (goio__hc_body_seal). */
         if (cl > 0 && (uint64_t)cl <= x->max_body)
-            goio_buf_reserve(b, (size_t)cl);
+            goio_buf_reserve(b, (size_t)cl + GOIO__HC_BODY_TRAILER);
     }
     if (goio_buf_append(b, p, len)) {
         x->failure = GOIO_ENOMEM;
@@ -269,8 +267,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* ---- request setup --------------------------------------------------------
- */
+/* ---- request setup ------------------------------------------------------- */
 
 static int add_line(struct curl_slist **l, const char *name, const char *value)
 {
@@ -365,8 +362,7 @@ static void setup(goio__hc_transport *t, CURL *e, goio__hc_exchange *ex,
     set_method(e, ex);
 }
 
-/* ---- running a transfer ---------------------------------------------------
- */
+/* ---- running a transfer -------------------------------------------------- */
 
 static void wake(void *arg)
 {
@@ -532,8 +528,7 @@ void goio__hc_exchange_free(goio__hc_exchange *ex)
     goio_buf_free(&ex->body_out);
 }
 
-/* ---- URLs -----------------------------------------------------------------
- */
+/* ---- URLs ---------------------------------------------------------------- */
 
 static int url_err(CURLUcode uc)
 {

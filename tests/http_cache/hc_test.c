@@ -13,9 +13,7 @@
 
 #include "test_proc.h"
 
-/* ---- resources
- * ---------------------------------------------------------------
- */
+/* ---- resources ----------------------------------------------------------- */
 
 #define MAX_RES 512
 
@@ -261,8 +259,7 @@ static void handle(goio_http_request *req, goio_http_response *res, void *data)
     free(s);
 }
 
-/* ---- the origin ------------------------------------------------------------
- */
+/* ---- the origin ---------------------------------------------------------- */
 
 void hc_origin_start(hc_origin *o)
 {
@@ -298,8 +295,7 @@ const char *hc_url(const hc_origin *o, const char *name)
     return url;
 }
 
-/* ---- nginx ----------------------------------------------------------------
- */
+/* ---- nginx --------------------------------------------------------------- */
 
 static void nginx_conf(hc_nginx *n, const char *path)
 {
@@ -377,9 +373,7 @@ void hc_nginx_file(hc_nginx *n, const char *name, size_t len, int64_t mtime_s)
     assert_int_equal(utimes(path, tv), 0);
 }
 
-/* ---- the clock
- * ---------------------------------------------------------------
- */
+/* ---- the clock ----------------------------------------------------------- */
 
 static _Atomic int64_t clock_offset;
 
@@ -407,9 +401,7 @@ void hc_http_date(int64_t offset_s, char out[64])
     strftime(out, 64, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-/* ---- the client
- * ----------------------------------------------------------------
- */
+/* ---- the client ---------------------------------------------------------- */
 
 void hc_config(goio_http_cache_config *cfg)
 {
@@ -484,9 +476,7 @@ void hc_expect(goio_http_cache_response *r, goio_http_cache_served served)
     goio_http_cache_response_free(r);
 }
 
-/* ---- log capture
- * -----------------------------------------------------------------
- */
+/* ---- log capture --------------------------------------------------------- */
 
 #define MAX_CODES 32
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -531,9 +521,7 @@ int hc_log_count(const char *code)
     return n;
 }
 
-/* ---- fixture
- * ----------------------------------------------------------------------
- */
+/* ---- fixture ------------------------------------------------------------- */
 
 hc_origin hc_o;
 

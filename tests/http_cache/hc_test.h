@@ -17,8 +17,7 @@
 
 #include "test_util.h"
 
-/* ---- the origin ------------------------------------------------------------
- */
+/* ---- the origin ---------------------------------------------------------- */
 
 #define HC_STR 160
 
@@ -89,8 +88,7 @@ void hc_origin_rearm(void);
  * thread: copy it if needed across calls. */
 const char *hc_url(const hc_origin *o, const char *name);
 
-/* ---- nginx: a second, independent origin ------------------------------------
- */
+/* ---- nginx: a second, independent origin --------------------------------- */
 
 /* nginx serving static files from a fresh temp dir (its ETag and
  * Last-Modified are nginx's own), in a process of its own - so its memory
@@ -106,8 +104,7 @@ void hc_nginx_stop(hc_nginx *n);
 /* Writes dir/www/name with len pattern bytes, modified mtime_s ago. */
 void hc_nginx_file(hc_nginx *n, const char *name, size_t len, int64_t mtime_s);
 
-/* ---- the clock -------------------------------------------------------------
- */
+/* ---- the clock ----------------------------------------------------------- */
 
 /* The client's wall clock: the real one plus an offset tests move. */
 int64_t hc_clock(void *arg);
@@ -117,8 +114,7 @@ void hc_clock_advance(int64_t ms);
  * dates its responses with this clock too. */
 void hc_http_date(int64_t offset_s, char out[64]);
 
-/* ---- the client ------------------------------------------------------------
- */
+/* ---- the client ---------------------------------------------------------- */
 
 /* A config with the test clock and an 8 MiB memory cache. */
 void hc_config(goio_http_cache_config *cfg);
@@ -137,14 +133,12 @@ const char *hc_body(const goio_http_cache_response *r);
 /* Asserts the served kind and frees the response. */
 void hc_expect(goio_http_cache_response *r, goio_http_cache_served served);
 
-/* ---- log capture -----------------------------------------------------------
- */
+/* ---- log capture --------------------------------------------------------- */
 
 void hc_log_capture(void);
 int hc_log_count(const char *code);
 
-/* ---- fixture ---------------------------------------------------------------
- */
+/* ---- fixture ------------------------------------------------------------- */
 
 /* The origin every test of an executable talks to (started per test). */
 extern hc_origin hc_o;

@@ -25,8 +25,7 @@ static void block(hc_res *r)
     hc_res_update(r, set_block, &on);
 }
 
-/* ---- sharing one origin request --------------------------------------------
- */
+/* ---- sharing one origin request ------------------------------------------ */
 
 #define HERD 16
 
@@ -130,8 +129,7 @@ static void test_parallel_urls(void **state)
     goio_http_cache_free(c);
 }
 
-/* ---- cancellation
- * ------------------------------------------------------------ */
+/* ---- cancellation -------------------------------------------------------- */
 
 static void test_cancel(void **state)
 {
@@ -205,8 +203,7 @@ static void test_follower_gives_up(void **state)
     goio_http_cache_free(c);
 }
 
-/* ---- memory
- * ------------------------------------------------------------------ */
+/* ---- memory -------------------------------------------------------------- */
 
 static void test_bounded_memory(void **state)
 {
@@ -286,8 +283,91 @@ static void test_max_age_cap(void **state)
     goio_http_cache_free(c);
 }
 
-/* ---- storage
- * ------------------------------------------------------------------ */
+/* ---- storage ------------------------------------------------------------- */
+
+/* Bodies above 16 KiB live in a body entry of their own: a 304 rewrites
+ * only the response entry, and a body that disappears on its own makes
+ * the entry a miss. */
+static void test_big_bodies(void **state)
+{
+    (void)state;
+    enum { BODY = 100 << 10 };
+    hc_res *r = hc_res_add("large");
+    SET(r, cache_control, "max-age=5, stale-if-error=600");
+    SET(r, etag, "\"large\"");
+    r->body_size = BODY;
+    goio_http_cache *c = hc_client(NULL);
+    goio_cache *storage = goio_http_cache_storage(c);
+    goio_cache_stats cs;
+
+    goio_http_cache_response *resp = hc_get(c, URL("large"));
+    assert_int_equal(resp->body_len, BODY);
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    assert_ok(goio_cache_stats_get(storage, &cs));
+    assert_int_equal(cs.entries, 2);
+    assert_true(cs.bytes > BODY);
+    uint64_t sets = cs.sets;
+    resp = hc_get(c, URL("large"));
+    assert_int_equal(resp->body_len, BODY);
+    assert_int_equal(resp->body[BODY - 1], 'a' + (BODY - 1) % 26);
+    hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+
+    hc_clock_advance(6000);
+    resp = hc_get(c, URL("large"));
+    assert_int_equal(resp->body_len, BODY);
+    assert_int_equal(resp->body[BODY - 1], 'a' + (BODY - 1) % 26);
+    hc_expect(resp, GOIO_HTTP_CACHE_REVALIDATED);
+    assert_ok(goio_cache_stats_get(storage, &cs));
+    assert_int_equal(cs.sets, sets + 1); /* the response entry only */
+    assert_int_equal(cs.entries, 2);
+
+    /* HEAD needs no body; stale-if-error serves the body */
+    goio_http_cache_request head = {.method = "HEAD", .url = URL("large")};
+    assert_ok(goio_http_cache_do(c, &head, NULL, &resp));
+    assert_int_equal(resp->body_len, 0);
+    hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+    hc_res_set_fail(r, 503);
+    hc_clock_advance(6000);
+    resp = hc_get(c, URL("large"));
+    assert_int_equal(resp->body_len, BODY);
+    assert_int_equal(resp->body[0], 'a');
+    hc_expect(resp, GOIO_HTTP_CACHE_STALE);
+    hc_res_set_fail(r, 0);
+
+    /* the body entry disappears alone: a miss, and the entry goes too */
+    char *key;
+    assert_ok(goio__hc_flight_key(c, URL("large"), &key));
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    assert_ok(goio_cache_get(storage, key, &b, &hit));
+    assert_true(hit);
+    goio__hc_view v;
+    assert_ok(goio__hc_entry_decode(b.data, b.len, &v));
+    assert_true(v.body_ref);
+    char body_key[600];
+    snprintf(body_key, sizeof body_key, "%s\x1d%016llx", key,
+             (unsigned long long)v.body_id);
+    goio__hc_view_free(&v);
+    assert_ok(goio_cache_get(storage, body_key, &b, &hit));
+    assert_true(hit);
+    assert_ok(goio_cache_del(storage, body_key));
+    hc_clock_reset();
+    int before = atomic_load(&r->hits);
+    resp = hc_get(c, URL("large"));
+    assert_int_equal(resp->body_len, BODY);
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&r->hits), before + 1);
+    assert_int_equal(atomic_load(&r->conditional), 2); /* unchanged */
+    hc_expect(hc_get(c, URL("large")), GOIO_HTTP_CACHE_HIT);
+
+    /* invalidation takes the body along */
+    assert_ok(goio_http_cache_invalidate(c, URL("large")));
+    assert_ok(goio_cache_stats_get(storage, &cs));
+    assert_int_equal(cs.entries, 0);
+    goio_buf_free(&b);
+    goio_free(key);
+    goio_http_cache_free(c);
+}
 
 static void test_shared_storage(void **state)
 {
@@ -352,8 +432,7 @@ static void test_keep_alive(void **state)
     goio_http_cache_free(c);
 }
 
-/* ---- errors
- * ------------------------------------------------------------------- */
+/* ---- errors -------------------------------------------------------------- */
 
 static void test_errors(void **state)
 {
@@ -440,8 +519,7 @@ static void test_errors(void **state)
     goio_http_cache_free(out);
 }
 
-/* ---- allocation failures
- * ------------------------------------------------------ */
+/* ---- allocation failures ------------------------------------------------- */
 
 typedef struct torture {
     const char *url;
@@ -551,6 +629,7 @@ int main(void)
                                         hc_teardown),
         cmocka_unit_test_setup_teardown(test_max_age_cap, hc_setup,
                                         hc_teardown),
+        cmocka_unit_test_setup_teardown(test_big_bodies, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_shared_storage, hc_setup,
                                         hc_teardown),
         cmocka_unit_test_setup_teardown(test_keep_alive, hc_setup, hc_teardown),

@@ -34,8 +34,7 @@ static void fmt_date(int64_t ms, char out[64])
     strftime(out, 64, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-/* ---- dates ----------------------------------------------------------------
- */
+/* ---- dates --------------------------------------------------------------- */
 
 static void test_dates(void **state)
 {
@@ -78,8 +77,7 @@ static void test_dates(void **state)
             fail_msg("'%s' parsed", bad[i]);
 }
 
-/* ---- Cache-Control --------------------------------------------------------
- */
+/* ---- Cache-Control ------------------------------------------------------- */
 
 static goio__hc_cc cc_of(const char *v1, const char *v2)
 {
@@ -141,8 +139,7 @@ static void test_cache_control(void **state)
     assert_int_equal(cc.max_age, GOIO__HC_ABSENT);
 }
 
-/* ---- freshness ------------------------------------------------------------
- */
+/* ---- freshness ----------------------------------------------------------- */
 
 static goio__hc_fresh fresh_of(const goio__hc_policy *p, int status,
                                const goio_http_cache_header *h, size_t n,
@@ -425,8 +422,7 @@ static void test_keep(void **state)
     assert_int_equal(goio__hc_keep_ms(&private_policy, &f), 0);
 }
 
-/* ---- entries --------------------------------------------------------------
- */
+/* ---- entries ------------------------------------------------------------- */
 
 static const goio_http_cache_header entry_headers[] = {
     H("Content-Type", "text/plain"),
@@ -573,6 +569,51 @@ static void test_entry_corrupt(void **state)
     goio_buf_free(&b);
 }
 
+/* A response entry whose body lives apart, and the body entry. */
+static void test_body_apart(void **state)
+{
+    (void)state;
+    goio_http_cache_header hdr[] = {H("ETag", "\"x\"")};
+    goio__hc_entry_in in = {.status = 200,
+                            .url = "http://h/",
+                            .headers = hdr,
+                            .nheaders = 1,
+                            .body_len = 5,
+                            .body_ref = true,
+                            .body_id = 0xABCDEF0123456789ULL};
+    goio_buf b = GOIO_BUF_INIT;
+    assert_ok(goio__hc_entry_encode(&b, &in));
+    assert_int_equal(b.data[6], GOIO__HC_FLAG_BODY_REF);
+    goio__hc_view v;
+    assert_ok(goio__hc_entry_decode(b.data, b.len, &v));
+    assert_true(v.body_ref);
+    assert_null(v.body);
+    assert_int_equal(v.body_len, 5);
+    assert_true(v.body_id == 0xABCDEF0123456789ULL);
+    goio__hc_view_free(&v);
+    for (size_t n = 0; n < b.len; n++)
+        assert_int_equal(goio__hc_entry_decode(b.data, n, &v), GOIO_EBADMSG);
+    /* unknown flags are refused */
+    b.data[6] |= 0x02;
+    assert_int_equal(goio__hc_entry_decode(b.data, b.len, &v), GOIO_EBADMSG);
+    goio_buf_free(&b);
+
+    goio_buf body = GOIO_BUF_INIT;
+    assert_ok(goio_buf_append(&body, "hello", 5));
+    assert_ok(goio__hc_body_seal(&body, in.body_id));
+    assert_int_equal(body.len, 5 + GOIO__HC_BODY_TRAILER);
+    static const uint8_t tail[] = {0xE8, 0x48, 0x01, 'B'};
+    assert_memory_equal(body.data + body.len - 4, tail, 4);
+    assert_true(goio__hc_body_check(body.data, body.len, in.body_id, 5));
+    assert_false(goio__hc_body_check(body.data, body.len, in.body_id + 1, 5));
+    assert_false(goio__hc_body_check(body.data, body.len, in.body_id, 4));
+    assert_false(goio__hc_body_check(body.data, body.len - 1, in.body_id, 5));
+    assert_false(goio__hc_body_check(body.data, 3, in.body_id, 5));
+    body.data[body.len - 1] = 'R';
+    assert_false(goio__hc_body_check(body.data, body.len, in.body_id, 5));
+    goio_buf_free(&body);
+}
+
 static void test_index(void **state)
 {
     (void)state;
@@ -595,8 +636,7 @@ static void test_index(void **state)
     goio_buf_free(&b);
 }
 
-/* ---- Vary, merging, validators
- * ------------------------------------------------ */
+/* ---- Vary, merging, validators ------------------------------------------- */
 
 static void test_vary(void **state)
 {
@@ -679,8 +719,7 @@ static void test_etag(void **state)
     assert_false(goio__hc_etag_weak_eq("\"a\"", NULL));
 }
 
-/* ---- URLs -----------------------------------------------------------------
- */
+/* ---- URLs ---------------------------------------------------------------- */
 
 static void expect_url(const char *in, const char *want)
 {
@@ -742,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_entry_roundtrip),
         cmocka_unit_test(test_entry_format),
         cmocka_unit_test(test_entry_corrupt),
+        cmocka_unit_test(test_body_apart),
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_vary),
         cmocka_unit_test(test_merge_304),
