@@ -52,18 +52,26 @@ static void cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu,
     pthread_cond_timedwait(cv, mu, &ts);
 }
 
-static void efd_set(int fd)
+/* The eventfd is "armed" (readable) exactly while the queue holds
+ * messages, or for good once the handle is closed. sub->mu held. */
+static void efd_arm(goio_pubsub_sub *s)
 {
+    if (s->efd < 0 || s->efd_armed)
+        return;
     uint64_t one = 1;
-    ssize_t n = write(fd, &one, sizeof one);
+    ssize_t n = write(s->efd, &one, sizeof one);
     (void)n; /* cannot fail short of overflow, which 0/1 use never hits */
+    s->efd_armed = true;
 }
 
-static void efd_clear(int fd)
+static void efd_disarm(goio_pubsub_sub *s)
 {
+    if (s->efd < 0 || !s->efd_armed || s->ps_closed)
+        return;
     uint64_t v;
-    ssize_t n = read(fd, &v, sizeof v);
-    (void)n; /* EAGAIN when already clear */
+    ssize_t n = read(s->efd, &v, sizeof v);
+    (void)n; /* the counter is 1: cannot fail */
+    s->efd_armed = false;
 }
 
 /* ---- messages -------------------------------------------------------------
@@ -271,8 +279,7 @@ void goio__ps_close_subs(goio_pubsub *ps)
     for (goio_pubsub_sub *s = ps->subs; s; s = s->next) {
         pthread_mutex_lock(&s->mu);
         s->ps_closed = true;
-        if (s->efd >= 0 && s->len == 0)
-            efd_set(s->efd); /* pollers find out through try_receive */
+        efd_arm(s); /* pollers find out through try_receive */
         pthread_cond_broadcast(&s->cv);
         pthread_mutex_unlock(&s->mu);
     }
@@ -610,7 +617,8 @@ int goio_pubsub_unsubscribe(goio_pubsub_sub *sub)
 /* ---- delivery (loop thread) -----------------------------------------------
  */
 
-bool goio__ps_enqueue(goio_pubsub_sub *s, goio__ps_msg *m, bool *log_drop)
+bool goio__ps_enqueue(goio_pubsub_sub *s, goio__ps_msg *m, bool *log_drop,
+                      bool *notify)
 {
     bool dropped = false;
     pthread_mutex_lock(&s->mu);
@@ -624,15 +632,28 @@ bool goio__ps_enqueue(goio_pubsub_sub *s, goio__ps_msg *m, bool *log_drop)
     } else {
         atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
         s->q[(s->head + s->len) % s->cap] = &m->pub;
-        if (s->len++ == 0 && s->efd >= 0)
-            efd_set(s->efd);
+        /* Receivers and the fd are told once per batch the loop read
+         * (goio__ps_notify), not once per message: a wake-up costs more
+         * than a message. */
+        if (s->len++ == 0 && !s->notify_pending)
+            *notify = s->notify_pending = true;
         s->delivered++;
         s->dropping = false;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return dropped;
+}
+
+void goio__ps_notify(goio_pubsub_sub *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->notify_pending = false;
+    if (s->len) {
+        efd_arm(s);
         if (s->waiting)
             pthread_cond_signal(&s->cv);
     }
     pthread_mutex_unlock(&s->mu);
-    return dropped;
 }
 
 /* Marks a callback as running unless sub is closed. */
@@ -687,8 +708,10 @@ static const goio_pubsub_msg *pop(goio_pubsub_sub *s)
 {
     const goio_pubsub_msg *m = s->q[s->head];
     s->head = (s->head + 1) % s->cap;
-    if (--s->len == 0 && s->efd >= 0 && !s->ps_closed)
-        efd_clear(s->efd);
+    if (--s->len == 0)
+        efd_disarm(s);
+    else if (s->waiting) /* one signal per batch: pass it on */
+        pthread_cond_signal(&s->cv);
     return m;
 }
 
@@ -782,7 +805,7 @@ int goio_pubsub_sub_fd(goio_pubsub_sub *sub, int *fd)
         if (sub->efd < 0)
             rc = -errno;
         else if (sub->len || sub->ps_closed)
-            efd_set(sub->efd);
+            efd_arm(sub);
     }
     if (rc == 0)
         *fd = sub->efd;

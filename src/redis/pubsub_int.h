@@ -74,13 +74,15 @@ struct goio_pubsub_sub {
     _Atomic uint64_t active_serial;
 
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* queue, close, receivers and in_cb changes */
-    bool closed;       /* unsubscribed */
-    bool ps_closed;    /* the handle was freed: drain, then ECLOSED */
-    bool in_cb;        /* a callback of it is running */
-    bool dropping;     /* the last delivery was dropped (log once) */
-    int receivers;     /* threads inside receive */
-    int waiting;       /* of which blocked on cv */
+    pthread_cond_t cv;   /* queue, close, receivers and in_cb changes */
+    bool closed;         /* unsubscribed */
+    bool ps_closed;      /* the handle was freed: drain, then ECLOSED */
+    bool in_cb;          /* a callback of it is running */
+    bool dropping;       /* the last delivery was dropped (log once) */
+    bool notify_pending; /* on the loop's wake list */
+    bool efd_armed;      /* the eventfd reads as readable */
+    int receivers;       /* threads inside receive */
+    int waiting;         /* of which blocked on cv */
     const goio_pubsub_msg **q;
     size_t cap, head, len;
     int efd; /* eventfd, -1 until asked for */
@@ -129,6 +131,7 @@ struct goio_pubsub {
     _Atomic uint64_t serial; /* bumped when a connection is lost */
     bool ready;              /* the current connection is ready */
     bool stopping;           /* free has begun: no more wake-ups */
+    atomic_bool stop_req;    /* the same, read by the loop between replies */
     bool closed;             /* the loop is gone */
     atomic_int refs;
     goio__ps_counters ctr;
@@ -146,6 +149,8 @@ struct goio_pubsub {
     uint64_t rng;              /* jitter */
     goio_pubsub_sub **scratch; /* callback deliveries being made */
     size_t scratch_cap;
+    goio_pubsub_sub **wake_list; /* queues to notify after a read batch */
+    size_t n_wake, cap_wake;
 };
 
 /* ---- registry (pubsub_registry.c), callers hold ps->mu ------------------ */
@@ -171,8 +176,13 @@ int goio__ps_sub_state(goio_pubsub *ps, goio_pubsub_sub *sub);
 void goio__ps_sub_unref(goio_pubsub_sub *sub);
 void goio__ps_unref(goio_pubsub *ps);
 /* Pushes a message on a queue subscription (holding ps->mu); returns
- * whether it was dropped, and whether this started a run of drops. */
-bool goio__ps_enqueue(goio_pubsub_sub *sub, goio__ps_msg *m, bool *log_drop);
+ * whether it was dropped, and whether this started a run of drops.
+ * *notify: the loop must call goio__ps_notify(sub) once its batch is
+ * done (and hold a reference until then). */
+bool goio__ps_enqueue(goio_pubsub_sub *sub, goio__ps_msg *m, bool *log_drop,
+                      bool *notify);
+/* Wakes a receiver and arms the fd if messages are queued. */
+void goio__ps_notify(goio_pubsub_sub *sub);
 /* A message with one reference. pattern may be NULL. */
 goio__ps_msg *goio__ps_msg_new(const char *channel, size_t channel_len,
                                const char *pattern, const char *data,

@@ -571,6 +571,32 @@ static bool reserve_scratch(goio_pubsub *ps, size_t n)
     return true;
 }
 
+/* Remembers a queue to notify at the end of the read batch. */
+static void wake_later(goio_pubsub *ps, goio_pubsub_sub *s)
+{
+    if (ps->n_wake == ps->cap_wake) {
+        size_t cap = ps->cap_wake ? ps->cap_wake * 2 : 16;
+        goio_pubsub_sub **p = goio_reallocarray(ps->wake_list, cap, sizeof *p);
+        if (!p) { /* no room to defer: tell it now (ps->mu, then s->mu) */
+            goio__ps_notify(s);
+            return;
+        }
+        ps->wake_list = p;
+        ps->cap_wake = cap;
+    }
+    atomic_fetch_add(&s->refs, 1);
+    ps->wake_list[ps->n_wake++] = s;
+}
+
+static void wake_all(goio_pubsub *ps)
+{
+    for (size_t i = 0; i < ps->n_wake; i++) {
+        goio__ps_notify(ps->wake_list[i]);
+        goio__ps_sub_unref(ps->wake_list[i]);
+    }
+    ps->n_wake = 0;
+}
+
 /* Queues m on every queue subscriber of e and collects the callback ones
  * into ps->scratch (referenced). ps->mu held. */
 static size_t fan_out(goio_pubsub *ps, goio__ps_entry *e, goio__ps_msg *m,
@@ -585,12 +611,14 @@ static size_t fan_out(goio_pubsub *ps, goio__ps_entry *e, goio__ps_msg *m,
             ps->scratch[n_cb++] = s;
             continue;
         }
-        bool log_drop = false;
-        if (m && goio__ps_enqueue(s, m, &log_drop))
+        bool log_drop = false, notify = false;
+        if (m && goio__ps_enqueue(s, m, &log_drop, &notify))
             dropped++;
         else
             delivered++;
         *log_drops += log_drop;
+        if (notify)
+            wake_later(ps, s);
     }
     atomic_fetch_add_explicit(&ps->ctr.delivered, delivered + n_cb,
                               memory_order_relaxed);
@@ -673,7 +701,9 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 static void process_replies(goio__ps_conn *c)
 {
-    while (!c->dead) {
+    /* A free waits for this loop: stop delivering a backlog at once. */
+    while (!c->dead &&
+           !atomic_load_explicit(&c->ps->stop_req, memory_order_relaxed)) {
         void *r = NULL;
         if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
             goio_log(GOIO_LOG_ERROR, "pubsub", "pubsub_protocol_error",
@@ -692,7 +722,7 @@ static void process_replies(goio__ps_conn *c)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     goio__ps_conn *c = s->data;
-    if (c->dead || nread == 0)
+    if (c->dead || nread == 0 || atomic_load(&c->ps->stop_req))
         return;
     if (nread < 0) {
         conn_fail(c, map_uv((int)nread), "reading");
@@ -703,6 +733,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     process_replies(c);
+    wake_all(c->ps); /* c may be dead now, ps lives */
     flush(c);
     if (!c->dead)
         rearm_deadline(c);
@@ -932,6 +963,8 @@ static void *loop_main(void *arg)
     uv_run(&ps->loop, UV_RUN_DEFAULT);
     goio_free(ps->scratch);
     ps->scratch = NULL;
+    goio_free(ps->wake_list);
+    ps->wake_list = NULL;
     return NULL;
 }
 
@@ -968,6 +1001,7 @@ void goio__ps_loop_stop(goio_pubsub *ps)
      * it saw `stopping` under the same lock, so no send can follow. */
     pthread_mutex_lock(&ps->mu);
     ps->stopping = true;
+    atomic_store(&ps->stop_req, true);
     uv_async_send(&ps->wake);
     pthread_mutex_unlock(&ps->mu);
     pthread_join(ps->thread, NULL);
