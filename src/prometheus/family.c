@@ -25,42 +25,53 @@ static goio__prom_table *table_new(size_t nslots)
     return t;
 }
 
-/* Equality of n bytes; label values are short, so a libc call would cost
- * more than the comparison. Reads only a[0..n) and b[0..n). */
-static inline bool same_bytes(const char *a, const char *b, size_t n)
+/* A lookup's key: the values with their lengths, words and hash. */
+typedef struct key {
+    const char *const *vals;
+    size_t n;
+    uint64_t hash;
+    uint32_t lens[GOIO_PROM_MAX_LABELS];
+    uint64_t words[2 * GOIO_PROM_MAX_LABELS];
+} key;
+
+static int key_make(const goio__prom_family *f, const char *const *vals,
+                    size_t n, key *k)
 {
-    uint64_t x, y, u, v;
-    if (n >= 8 && n <= 16) {
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        memcpy(&u, a + n - 8, 8);
-        memcpy(&v, b + n - 8, 8);
-        return x == y && u == v;
+    if (n != f->plan.nvars || (n && !vals))
+        return GOIO_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (!vals[i])
+            return GOIO_EINVAL;
+        size_t len = strlen(vals[i]);
+        if (len > UINT32_MAX / 2)
+            return GOIO_E2BIG;
+        k->lens[i] = (uint32_t)len;
     }
-    if (n > 16)
-        return !memcmp(a, b, n);
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
+    k->vals = vals;
+    k->n = n;
+    k->hash = goio__prom_hash_values(f->seed, vals, k->lens, n, k->words);
+    return 0;
+}
+
+/* Values up to 16 bytes are equal when their lengths and words are;
+ * longer ones compare their bytes too. */
+static bool same_values(const goio__prom_child *c, const key *k)
+{
+    for (size_t i = 0; i < k->n; i++) {
+        if (c->lens[i] != k->lens[i] || c->words[2 * i] != k->words[2 * i] ||
+            c->words[2 * i + 1] != k->words[2 * i + 1])
             return false;
+        if (k->lens[i] > 16 && memcmp(c->vals[i], k->vals[i], k->lens[i]))
+            return false;
+    }
     return true;
 }
 
-static bool same_values(const goio__prom_child *c, const char *const *vals,
-                        const uint32_t *lens, size_t n)
+static goio__prom_child *table_find(goio__prom_table *t, const key *k)
 {
-    for (size_t i = 0; i < n; i++)
-        if (c->lens[i] != lens[i] || !same_bytes(c->vals[i], vals[i], lens[i]))
-            return false;
-    return true;
-}
-
-static goio__prom_child *table_find(goio__prom_table *t, uint64_t h,
-                                    const char *const *vals,
-                                    const uint32_t *lens, size_t n)
-{
-    goio__prom_child *c = atomic_load(&t->slots[h & t->mask]);
+    goio__prom_child *c = atomic_load(&t->slots[k->hash & t->mask]);
     for (; c; c = atomic_load(&c->next))
-        if (c->hash == h && same_values(c, vals, lens, n))
+        if (c->hash == k->hash && same_values(c, k))
             return c;
     return NULL;
 }
@@ -113,51 +124,53 @@ static size_t child_head_size(const goio__prom_family *f)
     return (n + 63) & ~(size_t)63;
 }
 
-/* Lays out one allocation: aligned struct, value pointers, lengths, value
- * bytes, rendered labels. */
-static goio__prom_child *child_alloc(goio__prom_family *f,
-                                     const char *const *vals,
-                                     const uint32_t *lens, size_t lbl_len)
+/* Lays out one allocation: aligned struct (with the bucket counters),
+ * words, value pointers, lengths, value bytes, rendered labels. */
+static goio__prom_child *child_alloc(goio__prom_family *f, const key *k,
+                                     size_t lbl_len)
 {
-    size_t n = f->plan.nvars, bytes = 0;
+    size_t n = k->n, bytes = 0;
     for (size_t i = 0; i < n; i++)
-        bytes += (size_t)lens[i] + 1;
+        bytes += (size_t)k->lens[i] + 1;
     size_t head = child_head_size(f);
-    size_t total = 63 + head + n * (sizeof(char *) + sizeof(uint32_t)) + bytes +
-                   lbl_len + 1;
+    size_t total =
+        63 + head +
+        n * (2 * sizeof(uint64_t) + sizeof(char *) + sizeof(uint32_t)) + bytes +
+        lbl_len + 1;
     void *mem = goio_calloc(1, total);
     if (!mem)
         return NULL;
     goio__prom_child *c =
         (goio__prom_child *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
     c->mem = mem;
-    c->vals = (const char **)((char *)c + head);
+    c->words = (uint64_t *)((char *)c + head);
+    c->vals = (const char **)(c->words + 2 * n);
     c->lens = (uint32_t *)(c->vals + n);
     char *p = (char *)(c->lens + n);
+    memcpy(c->words, k->words, 2 * n * sizeof(uint64_t));
     for (size_t i = 0; i < n; i++) {
-        memcpy(p, vals[i], lens[i]);
+        memcpy(p, k->vals[i], k->lens[i]);
         c->vals[i] = p;
-        c->lens[i] = lens[i];
-        p += lens[i] + 1;
+        c->lens[i] = k->lens[i];
+        p += k->lens[i] + 1;
     }
     c->lbl = p;
     c->lbl_len = lbl_len;
     return c;
 }
 
-static int child_new(goio__prom_family *f, const char *const *vals,
-                     const uint32_t *lens, uint64_t h, goio__prom_child **out)
+static int child_new(goio__prom_family *f, const key *k, goio__prom_child **out)
 {
-    for (size_t i = 0; i < f->plan.nvars; i++)
-        if (!goio__prom_valid_utf8(vals[i], lens[i]))
+    for (size_t i = 0; i < k->n; i++)
+        if (!goio__prom_valid_utf8(k->vals[i], k->lens[i]))
             return GOIO_EINVAL;
     goio_buf lbl = GOIO_BUF_INIT;
-    int rc = goio__prom_plan_render(&f->plan, vals, lens, &lbl);
-    goio__prom_child *c = rc ? NULL : child_alloc(f, vals, lens, lbl.len);
+    int rc = goio__prom_plan_render(&f->plan, k->vals, k->lens, &lbl);
+    goio__prom_child *c = rc ? NULL : child_alloc(f, k, lbl.len);
     if (c) {
         if (lbl.len)
             memcpy(c->lbl, lbl.data, lbl.len);
-        c->hash = h;
+        c->hash = k->hash;
         c->fam = f;
         c->upper = f->bounds.upper;
         c->nb = f->bounds.nb;
@@ -170,11 +183,11 @@ static int child_new(goio__prom_family *f, const char *const *vals,
 }
 
 /* Under the mutex: find or create and link. */
-static int get_locked(goio__prom_family *f, const char *const *vals,
-                      const uint32_t *lens, uint64_t h, goio__prom_child **out)
+static int get_locked(goio__prom_family *f, const key *k,
+                      goio__prom_child **out)
 {
     goio__prom_table *t = atomic_load(&f->table);
-    if ((*out = table_find(t, h, vals, lens, f->plan.nvars)))
+    if ((*out = table_find(t, k)))
         return 0;
     if (f->count >= t->mask + 1) {
         int rc = table_grow(f);
@@ -183,10 +196,10 @@ static int get_locked(goio__prom_family *f, const char *const *vals,
         t = atomic_load(&f->table);
     }
     goio__prom_child *c;
-    int rc = child_new(f, vals, lens, h, &c);
+    int rc = child_new(f, k, &c);
     if (rc)
         return rc;
-    size_t b = h & t->mask;
+    size_t b = k->hash & t->mask;
     atomic_store_explicit(&c->next, atomic_load(&t->slots[b]),
                           memory_order_relaxed);
     atomic_store(&t->slots[b], c); /* publishes the filled child */
@@ -196,52 +209,34 @@ static int get_locked(goio__prom_family *f, const char *const *vals,
     return 0;
 }
 
-static int value_lens(const char *const *vals, size_t n, uint32_t *lens)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!vals[i])
-            return GOIO_EINVAL;
-        size_t len = strlen(vals[i]);
-        if (len > UINT32_MAX / 2)
-            return GOIO_E2BIG;
-        lens[i] = (uint32_t)len;
-    }
-    return 0;
-}
-
 int goio__prom_family_get(goio__prom_family *f, const char *const *vals,
                           size_t n, goio__prom_child **out)
 {
-    uint32_t lens[GOIO_PROM_MAX_LABELS];
-    if (n != f->plan.nvars || (n && !vals))
-        return GOIO_EINVAL;
-    int rc = value_lens(vals, n, lens);
+    key k;
+    int rc = key_make(f, vals, n, &k);
     if (rc)
         return rc;
-    uint64_t h = goio__prom_hash_values(f->seed, vals, lens, n);
     goio__prom_rguard g = goio__prom_read_enter();
-    goio__prom_child *c = table_find(atomic_load(&f->table), h, vals, lens, n);
+    goio__prom_child *c = table_find(atomic_load(&f->table), &k);
     goio__prom_read_exit(g);
     if (c) {
         *out = c;
         return 0;
     }
     pthread_mutex_lock(&f->mu);
-    rc = get_locked(f, vals, lens, h, out);
+    rc = get_locked(f, &k, out);
     pthread_mutex_unlock(&f->mu);
     return rc;
 }
 
 /* Unlinks the child with these values; caller holds the mutex. */
-static goio__prom_child *unlink_locked(goio__prom_family *f,
-                                       const char *const *vals,
-                                       const uint32_t *lens, uint64_t h)
+static goio__prom_child *unlink_locked(goio__prom_family *f, const key *k)
 {
     goio__prom_table *t = atomic_load(&f->table);
-    goio__prom_child *_Atomic *link = &t->slots[h & t->mask];
+    goio__prom_child *_Atomic *link = &t->slots[k->hash & t->mask];
     goio__prom_child *c;
     while ((c = atomic_load(link))) {
-        if (c->hash == h && same_values(c, vals, lens, f->plan.nvars)) {
+        if (c->hash == k->hash && same_values(c, k)) {
             atomic_store(link, atomic_load(&c->next));
             f->count--;
             f->dirty = true;
@@ -255,15 +250,12 @@ static goio__prom_child *unlink_locked(goio__prom_family *f,
 int goio__prom_family_remove(goio__prom_family *f, const char *const *vals,
                              size_t n)
 {
-    uint32_t lens[GOIO_PROM_MAX_LABELS];
-    if (n != f->plan.nvars || (n && !vals))
-        return GOIO_EINVAL;
-    int rc = value_lens(vals, n, lens);
+    key k;
+    int rc = key_make(f, vals, n, &k);
     if (rc)
         return rc;
-    uint64_t h = goio__prom_hash_values(f->seed, vals, lens, n);
     pthread_mutex_lock(&f->mu);
-    goio__prom_child *c = unlink_locked(f, vals, lens, h);
+    goio__prom_child *c = unlink_locked(f, &k);
     pthread_mutex_unlock(&f->mu);
     if (!c)
         return GOIO_ENOENT;

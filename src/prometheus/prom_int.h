@@ -154,6 +154,7 @@ struct goio__prom_child {
     goio__prom_child *_Atomic next;
     uint64_t hash;
     goio__prom_family *fam;
+    uint64_t *words;   /* per value, 2 words (hash.h) */
     const char **vals; /* nvars values, NUL-terminated */
     uint32_t *lens;
     char *lbl; /* rendered label pairs, "" for none */

@@ -396,6 +396,47 @@ static void children_are_stable_handles(void **state)
     assert_int_equal(n, 4);
 }
 
+/* Values of every length up to 40, and long values that differ only
+ * before their last 16 bytes, are distinct children; equal ones are the
+ * same child. */
+static void values_of_every_length_are_told_apart(void **state)
+{
+    goio_prom_vec *v = make_vec(*state, GOIO_PROM_COUNTER, "len_total");
+    static goio_prom_counter *seen[41][3];
+    for (int round = 0; round < 2; round++) {
+        for (int len = 0; len <= 40; len++) {
+            for (int variant = 0; variant < 3; variant++) {
+                char val[48];
+                memset(val, 'a', (size_t)len);
+                val[len] = '\0';
+                if (len && variant == 1)
+                    val[0] = 'b'; /* first byte */
+                if (len && variant == 2)
+                    val[len / 2] = 'c'; /* middle byte */
+                const char *vals[] = {"GET", val, "200"};
+                goio_prom_counter *c;
+                assert_ok(goio_prom_vec_counter(v, vals, 3, &c));
+                if (round == 0) {
+                    seen[len][variant] = c;
+                    assert_ok(goio_prom_counter_add(c, len * 3 + variant));
+                } else {
+                    assert_ptr_equal(c, seen[len][variant]);
+                }
+            }
+        }
+    }
+    size_t n;
+    assert_ok(goio_prom_vec_len(v, &n));
+    /* length 0 has one value only; length 1 has 'a', 'b' and 'c' */
+    assert_int_equal(n, 1 + 40 * 3 - 0);
+    for (int len = 1; len <= 40; len++)
+        for (int variant = 0; variant < 3; variant++) {
+            double val;
+            assert_ok(goio_prom_counter_value(seen[len][variant], &val));
+            assert_true(val == len * 3 + variant);
+        }
+}
+
 static void lookups_validate_labels(void **state)
 {
     goio_prom_vec *v = make_vec(*state, GOIO_PROM_GAUGE, "g");
@@ -652,6 +693,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(children_are_stable_handles, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(values_of_every_length_are_told_apart,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(lookups_validate_labels, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(remove_and_reset_children, setup,
