@@ -246,8 +246,12 @@ int goio__hc_transport_perform(goio__hc_transport *t, goio__hc_exchange *ex,
 void goio__hc_exchange_free(goio__hc_exchange *ex);
 
 /* Normalises an absolute http/https URL (libcurl's parser) into a
- * goio_malloc'd string. GOIO_EINVAL for anything else. */
+ * goio_malloc'd string. GOIO_EINVAL for anything else. A URL already in
+ * the parser's form is copied without parsing. */
 int goio__hc_url_normalize(const char *url, char **out);
+/* The same, always through libcurl's parser (tests compare the two). */
+bool goio__hc_url_is_normal(const char *url);
+int goio__hc_url_parse(const char *url, char **out);
 /* Resolves `ref` against `base` and returns it normalised when it has
  * base's origin; *out NULL otherwise. */
 int goio__hc_url_same_origin(const char *base, const char *ref, char **out);

@@ -569,7 +569,115 @@ static int url_finish(CURLU *u, char **out)
     return *out ? 0 : GOIO_ENOMEM;
 }
 
+static bool is_lower_alnum(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+/* a.b.c.d, each 0..255 without leading zeros: the form libcurl's parser
+ * turns every IPv4 spelling into. */
+static bool canonical_ipv4(const char *h, size_t n)
+{
+    int parts = 0, value = -1, digits = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || h[i] == '.') {
+            if (digits == 0 || value > 255 ||
+                (digits > 1 && h[i - digits] == '0'))
+                return false;
+            parts++;
+            value = -1;
+            digits = 0;
+        } else if (h[i] >= '0' && h[i] <= '9') {
+            value = (value < 0 ? 0 : value) * 10 + (h[i] - '0');
+            digits++;
+        } else {
+            return false;
+        }
+    }
+    return parts == 4;
+}
+
+/* A host libcurl keeps as it is: lowercase letters, digits, '.', '-',
+ * with a last label starting with a letter (so no IPv4 spelling), or a
+ * canonical IPv4 address. */
+static bool plain_host(const char *h, size_t n)
+{
+    if (!n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!is_lower_alnum(h[i]) && h[i] != '.' && h[i] != '-')
+            return false;
+    size_t last = n;
+    while (last > 0 && h[last - 1] != '.')
+        last--;
+    return (last < n && h[last] >= 'a' && h[last] <= 'z') ||
+           canonical_ipv4(h, n);
+}
+
+/* ":port" that is not the scheme's default and has no leading zero. */
+static bool plain_port(const char *p, size_t n, bool https)
+{
+    if (n < 2 || n > 6 || p[1] == '0')
+        return false;
+    int port = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        port = port * 10 + (p[i] - '0');
+    }
+    return port <= 65535 && port != (https ? 443 : 80);
+}
+
+/* Path and query: printable ASCII, no fragment, no backslash, no dot
+ * segments in the path. */
+static bool plain_rest(const char *s)
+{
+    bool in_query = false;
+    for (const char *p = s; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch <= 0x20 || ch >= 0x7F || ch == '#' || ch == '\\')
+            return false;
+        if (ch == '?')
+            in_query = true;
+        if (!in_query && ch == '/' && p[1] == '.' &&
+            (p[2] == '/' || p[2] == '?' || !p[2] ||
+             (p[2] == '.' && (p[3] == '/' || p[3] == '?' || !p[3]))))
+            return false;
+    }
+    return *s == '/';
+}
+
+/*
+ * Whether url is already what libcurl's parser would make of it, so the
+ * hot path (a fresh hit) can skip the parser, which costs more than the
+ * rest of a hit. Conservative: anything unusual takes the parser.
+ */
+bool goio__hc_url_is_normal(const char *url)
+{
+    bool https = !strncmp(url, "https://", 8);
+    if (!https && strncmp(url, "http://", 7))
+        return false;
+    const char *host = url + (https ? 8 : 7);
+    size_t auth = strcspn(host, "/?#");
+    if (host[auth] != '/')
+        return false;
+    const char *colon = memchr(host, ':', auth);
+    size_t host_len = colon ? (size_t)(colon - host) : auth;
+    return plain_host(host, host_len) &&
+           (!colon || plain_port(colon, auth - host_len, https)) &&
+           plain_rest(host + auth);
+}
+
 int goio__hc_url_normalize(const char *url, char **out)
+{
+    *out = NULL;
+    if (!goio__hc_url_is_normal(url))
+        return goio__hc_url_parse(url, out);
+    *out = goio_strdup(url);
+    return *out ? 0 : GOIO_ENOMEM;
+}
+
+int goio__hc_url_parse(const char *url, char **out)
 {
     *out = NULL;
     CURLU *u = curl_url();

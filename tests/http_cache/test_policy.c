@@ -766,6 +766,68 @@ static void test_urls(void **state)
     assert_null(out);
 }
 
+/* The shortcut for URLs already in normal form gives what libcurl's
+ * parser gives, and leaves everything unusual to the parser. */
+static void test_url_shortcut(void **state)
+{
+    (void)state;
+    static const char *const urls[] = {
+        "http://h/",
+        "http://h",
+        "http://h?q",
+        "http://h.",
+        "http://example.com/a/b?c=d&e=/./f",
+        "http://h-1.example.com:8080/p?q=/../x",
+        "https://h:443/",
+        "https://h:8443/x",
+        "http://h:80/",
+        "http://h:080/",
+        "http://h:0/",
+        "http://h:65536/",
+        "http://127.0.0.1:8080/r/a",
+        "http://127.1/",
+        "http://0x7f.0.0.1/",
+        "http://01.2.3.4/",
+        "http://256.1.1.1/",
+        "http://1.2.3/",
+        "http://A/",
+        "http://h/a/../b",
+        "http://h/./",
+        "http://h/x/..",
+        "http://h/x/.",
+        "http://h/.hidden",
+        "http://h/..x/...",
+        "http://h/a?x#f",
+        "http://user@h/",
+        "http://[::1]:8080/x",
+        "http://h/%41%2f",
+        "http://h/a b",
+        "http://h/a\\b",
+        "http://h/caf\xc3\xa9",
+        "http://h//double//slash",
+        "HTTP://h/",
+        "http:/h/",
+        "http:///x",
+    };
+    for (size_t i = 0; i < COUNT(urls); i++) {
+        char *fast = NULL, *slow = NULL;
+        int a = goio__hc_url_normalize(urls[i], &fast);
+        int b = goio__hc_url_parse(urls[i], &slow);
+        if (a != b || (fast && strcmp(fast, slow)))
+            fail_msg("'%s': %s '%s' vs the parser's %s '%s'", urls[i],
+                     goio_err_name(a), fast ? fast : "", goio_err_name(b),
+                     slow ? slow : "");
+        goio_free(fast);
+        goio_free(slow);
+    }
+    assert_true(goio__hc_url_is_normal("http://127.0.0.1:8080/r/a"));
+    assert_true(goio__hc_url_is_normal("https://example.com/a?b=c"));
+    assert_false(goio__hc_url_is_normal("http://127.1/"));
+    assert_false(goio__hc_url_is_normal("http://h:80/"));
+    assert_false(goio__hc_url_is_normal("http://h/a#f"));
+    assert_false(goio__hc_url_is_normal("http://h"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -787,6 +849,7 @@ int main(void)
         cmocka_unit_test(test_merge_304),
         cmocka_unit_test(test_etag),
         cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_url_shortcut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

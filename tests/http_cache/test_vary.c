@@ -84,6 +84,37 @@ static void test_vary_several(void **state)
     goio_http_cache_free(c);
 }
 
+/* Variants whose bodies are stored apart (over 16 KiB). */
+static void test_vary_big(void **state)
+{
+    (void)state;
+    enum { BODY = 40 << 10 };
+    hc_res *r = hc_res_add("vbig");
+    SET(r, cache_control, "max-age=5");
+    SET(r, etag, "\"vbig\"");
+    SET(r, vary, "Accept");
+    r->body_size = BODY;
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("vbig"), "Accept", "x"), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("vbig"), "Accept", "y"), GOIO_HTTP_CACHE_NETWORK);
+    goio_http_cache_response *resp = hc_get(c, URL("vbig"), "Accept", "x");
+    assert_int_equal(resp->body_len, BODY);
+    hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+    hc_clock_advance(6000);
+    resp = hc_get(c, URL("vbig"), "Accept", "y");
+    assert_int_equal(resp->body_len, BODY);
+    assert_int_equal(resp->body[BODY - 1], 'a' + (BODY - 1) % 26);
+    hc_expect(resp, GOIO_HTTP_CACHE_REVALIDATED);
+    hc_expect(hc_get(c, URL("vbig"), "Accept", "y"), GOIO_HTTP_CACHE_HIT);
+    hc_expect(hc_get(c, URL("vbig"), "Accept", "x"),
+              GOIO_HTTP_CACHE_REVALIDATED);
+    goio_cache_stats cs;
+    assert_ok(goio_cache_stats_get(goio_http_cache_storage(c), &cs));
+    assert_int_equal(cs.entries, 5); /* index, 2 x (entry + body) */
+    assert_int_equal(atomic_load(&r->hits), 4);
+    goio_http_cache_free(c);
+}
+
 static void test_vary_star(void **state)
 {
     (void)state;
@@ -269,6 +300,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_variants, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_vary_several, hc_setup,
                                         hc_teardown),
+        cmocka_unit_test_setup_teardown(test_vary_big, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_vary_star, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_vary_changes, hc_setup,
                                         hc_teardown),
