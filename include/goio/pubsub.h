@@ -24,16 +24,17 @@
  * backoff (reconnect_min_ms doubling up to reconnect_max_ms, +-25% jitter;
  * the first attempt after a working connection broke is immediate). After
  * a reconnection every live pattern and channel is subscribed again.
- * Liveness: a PING every ping_interval_ms while nothing else is awaited,
- * and every command (AUTH, PING, the (re)subscriptions) must be answered
- * within pong_timeout_ms or the connection is dropped and reopened - a
+ * Liveness: a PING every ping_interval_ms while nothing else is awaited;
+ * every command (AUTH, PING, the (re)subscriptions) must be answered
+ * within pong_timeout_ms, or the connection is dropped and reopened. A
  * paused server (SIGSTOP, CLIENT PAUSE) still accepts TCP connections, so
- * only such a deadline notices it. The connect itself (name resolution
- * included) is bounded by connect_timeout_ms. Database selection does not
- * apply (Redis pub/sub ignores it). Cluster mode: the subscriber connects
- * to the configured seed node, which receives every node's messages
- * (PUBLISH is broadcast over the cluster bus); client tracking is
- * GOIO_ENOTSUP there.
+ * only such a deadline notices it. Bytes arriving count as a sign of life,
+ * so an answer queued behind a backlog of messages is not taken for a
+ * dead server. The connect itself (name resolution included) is bounded
+ * by connect_timeout_ms. Database selection does not apply (Redis pub/sub
+ * ignores it). Cluster mode: the subscriber connects to the configured
+ * seed node, which receives every node's messages (PUBLISH is broadcast
+ * over the cluster bus); client tracking is GOIO_ENOTSUP there.
  *
  * Namespacing. With a key namespace "ns" on the goio_redis handle, channel
  * "orders.1" is "ns:orders.1" on the server and pattern "orders.*" is
@@ -65,7 +66,10 @@
  *    must be quick and must not block (the loop reads nothing meanwhile,
  *    and a subscriber that falls ~32 MiB behind is cut off by Redis'
  *    client-output-buffer-limit). It may subscribe, unsubscribe (itself
- *    included), publish and receive; it must not free the handle.
+ *    included), publish and take queued messages; a call that would wait
+ *    for the loop (receive on an empty queue, wait_subscribed before
+ *    Redis confirmed) returns GOIO_EBUSY instead of deadlocking; it must
+ *    not free the handle.
  *
  * Messages are reference counted and immutable: one copy is shared by
  * every subscription it is delivered to. The payload is binary-safe.
@@ -209,7 +213,8 @@ GOIO_EXTERN int goio_pubsub_subscribe(goio_pubsub *ps,
  * connection (confirmed by Redis), so that a message published from now
  * on is delivered. Bounded by ctx (GOIO_ETIMEDOUT / GOIO_ECANCELED; NULL
  * waits as long as it takes). GOIO_EPROTO when Redis refused one of the
- * names (logged), GOIO_ECLOSED when the handle was freed.
+ * names (logged), GOIO_ECLOSED when the handle was freed, GOIO_EBUSY when
+ * it would wait on the loop thread (from a callback).
  */
 GOIO_EXTERN int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub,
                                             goio_ctx *ctx);
@@ -230,7 +235,8 @@ GOIO_EXTERN int goio_pubsub_unsubscribe(goio_pubsub_sub *sub);
  * (NULL: wait indefinitely): GOIO_ETIMEDOUT / GOIO_ECANCELED when ctx
  * ends first, GOIO_ECLOSED when the subscription is being unsubscribed or
  * the handle was freed and the queue is empty. GOIO_EINVAL for a callback
- * subscription. Any number of threads may receive at once.
+ * subscription; GOIO_EBUSY instead of waiting on the loop thread (from a
+ * callback). Any number of threads may receive at once.
  */
 GOIO_EXTERN int goio_pubsub_receive(goio_pubsub_sub *sub, goio_ctx *ctx,
                                     const goio_pubsub_msg **out);

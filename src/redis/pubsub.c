@@ -556,6 +556,10 @@ int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub, goio_ctx *ctx)
             break;
         if ((rc = goio_ctx_err(ctx)) != 0)
             break;
+        if (goio__ps_on_loop(ps)) { /* only the loop could end the wait */
+            rc = GOIO_EBUSY;
+            break;
+        }
         cond_wait_until(&ps->cv, &ps->mu, goio_ctx_deadline(ctx));
     }
     pthread_mutex_unlock(&ps->mu);
@@ -756,6 +760,8 @@ static int receive_step(goio_pubsub_sub *s, goio_ctx *ctx,
     if (s->closed || s->ps_closed)
         return GOIO_ECLOSED;
     int rc = goio_ctx_err(ctx);
+    if (rc == 0 && goio__ps_on_loop(s->ps))
+        rc = GOIO_EBUSY; /* waiting in a callback would stop the loop */
     return rc ? rc : GOIO_EAGAIN;
 }
 

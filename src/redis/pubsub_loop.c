@@ -54,6 +54,7 @@ typedef struct goio__ps_conn {
     bool subs_sent;   /* the registry was sent on this connection */
     bool tracking_failed;
     int phase;
+    int64_t last_rx_ms; /* when the server last sent anything */
     uv_getaddrinfo_t gai;
     uv_connect_t creq;
     redisReader *reader;
@@ -702,7 +703,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 static void process_replies(goio__ps_conn *c)
 {
     /* A free waits for this loop: stop delivering a backlog at once. */
-    while (!c->dead &&
+    while (!c->dead && !c->oom &&
            !atomic_load_explicit(&c->ps->stop_req, memory_order_relaxed)) {
         void *r = NULL;
         if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
@@ -728,6 +729,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_fail(c, map_uv((int)nread), "reading");
         return;
     }
+    c->last_rx_ms = goio_now_mono_ms();
     if (redisReaderFeed(c->reader, buf->base, (size_t)nread) != REDIS_OK) {
         conn_fail(c, GOIO_ENOMEM, "reading");
         return;
@@ -871,6 +873,17 @@ static void start_connect(goio_pubsub *ps)
 /* ---- timers ---------------------------------------------------------------
  */
 
+/* When the oldest awaited reply is overdue. Bytes arriving count as a sign
+ * of life: a reply stuck behind a backlog of messages being read is not
+ * late, a server that sends nothing at all (paused) is. */
+static int64_t reply_due(const goio__ps_conn *c)
+{
+    int64_t since = c->fifo[c->fhead].sent_ms;
+    if (c->last_rx_ms > since)
+        since = c->last_rx_ms;
+    return since + c->ps->pong_ms;
+}
+
 static void rearm_deadline(goio__ps_conn *c)
 {
     goio_pubsub *ps = c->ps;
@@ -880,8 +893,7 @@ static void rearm_deadline(goio__ps_conn *c)
         uv_timer_stop(&ps->t_deadline);
         return;
     }
-    int64_t due = c->fifo[c->fhead].sent_ms + ps->pong_ms;
-    int64_t left = due - goio_now_mono_ms();
+    int64_t left = reply_due(c) - goio_now_mono_ms();
     uv_timer_start(&ps->t_deadline, on_deadline,
                    (uint64_t)(left > 0 ? left : 0), 0);
 }
@@ -898,7 +910,7 @@ static void on_deadline(uv_timer_t *t)
     }
     if (c->flen == 0)
         return;
-    if (goio_now_mono_ms() < c->fifo[c->fhead].sent_ms + ps->pong_ms) {
+    if (goio_now_mono_ms() < reply_due(c)) {
         rearm_deadline(c);
         return;
     }

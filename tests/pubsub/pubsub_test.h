@@ -27,6 +27,7 @@ typedef struct pst_logs {
     pthread_mutex_t mu;
     char codes[256][40];
     char keys[256][64];
+    int errors[256];
     int n;
 } pst_logs;
 
@@ -40,6 +41,7 @@ static inline void pst_sink(const goio_log_record *rec, void *data)
         snprintf(pst_log.codes[pst_log.n], 40, "%s",
                  rec->code ? rec->code : "");
         snprintf(pst_log.keys[pst_log.n], 64, "%s", rec->key ? rec->key : "");
+        pst_log.errors[pst_log.n] = rec->error;
         pst_log.n++;
     }
     pthread_mutex_unlock(&pst_log.mu);
@@ -68,6 +70,17 @@ static inline int pst_logs_count(const char *code, const char *key)
     for (int i = 0; i < pst_log.n; i++)
         c += !strcmp(pst_log.codes[i], code) &&
              (!key || !strcmp(pst_log.keys[i], key));
+    pthread_mutex_unlock(&pst_log.mu);
+    return c;
+}
+
+/* How many records with `code` carried error `err`. */
+static inline int pst_logs_count_error(const char *code, int err)
+{
+    int c = 0;
+    pthread_mutex_lock(&pst_log.mu);
+    for (int i = 0; i < pst_log.n; i++)
+        c += !strcmp(pst_log.codes[i], code) && pst_log.errors[i] == err;
     pthread_mutex_unlock(&pst_log.mu);
     return c;
 }

@@ -404,6 +404,11 @@ static void self_unsubscribing_cb(goio_pubsub_sub *sub,
         const char *ch[] = {"sentinel"};
         goio_pubsub_sub *spawned;
         assert_ok(goio_pubsub_subscribe(st->ps, ch, 1, NULL, &spawned));
+        /* Waiting here would wait for this very thread. */
+        const goio_pubsub_msg *none;
+        assert_goio(GOIO_EBUSY, goio_pubsub_receive(spawned, NULL, &none));
+        assert_goio(GOIO_EBUSY, goio_pubsub_wait_subscribed(spawned, NULL));
+        assert_goio(GOIO_EAGAIN, goio_pubsub_try_receive(spawned, &none));
         atomic_store(&st->spawned, spawned);
         assert_ok(goio_pubsub_unsubscribe(sub));
     }

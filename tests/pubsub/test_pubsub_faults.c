@@ -8,6 +8,11 @@
  */
 #include "pubsub_test.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 static atomic_int reconnect_calls;
 
 static void on_reconnect(goio_pubsub *ps, void *data)
@@ -129,6 +134,8 @@ static void recovers_after_sigstop_through_the_pong_deadline(void **state)
     pst_wait_sub(p, 5000);
     publish_and_expect(&h, p, "s.1", "s.*", "before");
 
+    /* The keepalive runs while nothing else happens. */
+    assert_true(GOIO_WAIT_UNTIL(pst_stats(h.ps).pings >= 2, 5000));
     uint64_t before = pst_stats(h.ps).reconnects;
     goio_test_redis_pause(&srv);
     /* The TCP connection stays up: only the unanswered PING tells. */
@@ -285,6 +292,44 @@ static void a_refused_password_is_retried_and_logged(void **state)
     pst_logs_restore();
 }
 
+/* A listener whose accept queue is full: the kernel drops further SYNs,
+ * so a connect neither succeeds nor fails - only the deadline ends it. */
+static void a_hanging_connect_ends_at_the_connect_deadline(void **state)
+{
+    (void)state;
+    pst_logs_capture();
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(l, 0), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+    int filler = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(filler, (struct sockaddr *)&a, sizeof a), 0);
+
+    char ep[64];
+    snprintf(ep, sizeof ep, "127.0.0.1:%d", ntohs(a.sin_port));
+    goio_redis_config rc;
+    goio_redis_config_init(&rc);
+    rc.endpoint = ep;
+    goio_redis *r;
+    assert_ok(goio_redis_new(&rc, &r));
+    goio_pubsub_config cfg;
+    fast_config(&cfg);
+    cfg.connect_timeout_ms = 100;
+    goio_pubsub *ps;
+    assert_ok(goio_pubsub_new(r, &cfg, &ps));
+    assert_true(GOIO_WAIT_UNTIL(pst_stats(ps).connect_errors >= 2, 5000));
+    assert_true(pst_logs_count_error("pubsub_connect_failed", GOIO_ETIMEDOUT) >=
+                2);
+    goio_pubsub_free(ps); /* most likely mid-connect */
+    goio_redis_free(r);
+    close(filler);
+    close(l);
+    pst_logs_restore();
+}
+
 /* ---- freeing in the middle of faults ---- */
 
 static goio_pubsub *open_counted(goio_redis *r, long *before,
@@ -404,6 +449,7 @@ int main(void)
         cmocka_unit_test(subscription_changes_while_down_apply_on_reconnect),
         cmocka_unit_test(connects_once_the_server_appears),
         cmocka_unit_test(a_refused_password_is_retried_and_logged),
+        cmocka_unit_test(a_hanging_connect_ends_at_the_connect_deadline),
         cmocka_unit_test(free_mid_reconnect_is_clean),
     };
     return cmocka_run_group_tests(tests, pst_setup, pst_teardown);
