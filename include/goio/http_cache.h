@@ -36,8 +36,9 @@
  *    Last-Modified) to revalidate it, or within a stale-if-error window.
  * Hop-by-hop fields (Connection and the fields it names, Keep-Alive,
  * Proxy-Connection, TE, Transfer-Encoding, Upgrade) are not stored
- * (section 3.1). A full response to a GET that is not stored removes the
- * one stored for that request, which it supersedes.
+ * (section 3.1). A full response to a GET that is not stored (other than
+ * a 5xx, or one to a no-store request) removes the one stored for that
+ * request, which it supersedes.
  *
  * Freshness (section 4.2). freshness_lifetime is s-maxage (shared cache
  * only), else max-age, else Expires - Date, else heuristic: 10% of

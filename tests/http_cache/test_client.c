@@ -129,6 +129,86 @@ static void test_parallel_urls(void **state)
     goio_http_cache_free(c);
 }
 
+/* Many threads, many URLs, every kind of answer at once (for the
+ * sanitizers as much as for the results). */
+#define STRESS_THREADS 8
+#define STRESS_URLS    12
+#define STRESS_OPS     150
+
+typedef struct stress_arg {
+    goio_http_cache *c;
+    char (*urls)[512];
+    unsigned seed;
+    int failures;
+} stress_arg;
+
+static void *stress_main(void *p)
+{
+    stress_arg *a = p;
+    static const char *const langs[] = {"fr", "de", NULL};
+    for (int i = 0; i < STRESS_OPS; i++) {
+        int u = (int)(rand_r(&a->seed) % STRESS_URLS);
+        const char *lang = langs[rand_r(&a->seed) % 3];
+        bool validate = rand_r(&a->seed) % 8 == 0;
+        goio_http_cache_header h[2];
+        size_t n = 0;
+        if (lang)
+            h[n++] = (goio_http_cache_header){"Accept-Language", lang};
+        if (validate)
+            h[n++] = (goio_http_cache_header){"Cache-Control", "no-cache"};
+        goio_http_cache_response *r = NULL;
+        int rc = goio_http_cache_get(a->c, a->urls[u], h, n, NULL, &r);
+        bool ok = rc == 0 && r->status == 200 &&
+                  (u % 3 == 2 ? r->body_len == (32 << 10)
+                              : r->body_len > 0 && r->body[0] == 's');
+        if (!ok)
+            a->failures++;
+        if (rand_r(&a->seed) % 50 == 0)
+            goio_http_cache_invalidate(a->c, a->urls[u]);
+        goio_http_cache_response_free(r);
+    }
+    return NULL;
+}
+
+static void test_stress(void **state)
+{
+    (void)state;
+    char urls[STRESS_URLS][512];
+    for (int i = 0; i < STRESS_URLS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "s%d", i);
+        hc_res *r = hc_res_add(name);
+        SET(r, cache_control, i % 2 ? "max-age=0" : "max-age=60");
+        SET(r, etag, "\"s\"");
+        if (i % 4 == 1)
+            SET(r, vary, "Accept-Language");
+        if (i % 3 == 2)
+            r->body_size = 32 << 10; /* stored apart */
+        snprintf(urls[i], sizeof urls[i], "%s", URL(name));
+    }
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.max_idle_handles = 3; /* fewer than threads: slots come and go */
+    goio_http_cache *c = hc_client(&cfg);
+    stress_arg args[STRESS_THREADS];
+    pthread_t th[STRESS_THREADS];
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        args[i] = (stress_arg){.c = c, .urls = urls, .seed = 7u * (unsigned)i};
+        assert_int_equal(pthread_create(&th[i], NULL, stress_main, &args[i]),
+                         0);
+    }
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    goio_http_cache_stats st;
+    assert_ok(goio_http_cache_stats_get(c, &st));
+    assert_int_equal(st.requests, STRESS_THREADS * STRESS_OPS);
+    assert_int_equal(st.errors, 0);
+    assert_true(st.hits > 0 && st.revalidated > 0);
+    goio_http_cache_free(c);
+}
+
 /* ---- cancellation -------------------------------------------------------- */
 
 static void test_cancel(void **state)
@@ -622,6 +702,7 @@ int main(void)
                                         hc_teardown),
         cmocka_unit_test_setup_teardown(test_parallel_urls, hc_setup,
                                         hc_teardown),
+        cmocka_unit_test_setup_teardown(test_stress, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_follower_gives_up, hc_setup,
                                         hc_teardown),
