@@ -32,9 +32,12 @@
  * so an answer queued behind a backlog of messages is not taken for a
  * dead server. The connect itself (name resolution included) is bounded
  * by connect_timeout_ms. Database selection does not apply (Redis pub/sub
- * ignores it). Cluster mode: the subscriber connects to the configured
- * seed node, which receives every node's messages (PUBLISH is broadcast
- * over the cluster bus); client tracking is GOIO_ENOTSUP there.
+ * ignores it). Cluster mode: PUBLISH is broadcast over the cluster bus,
+ * so one connection to any node receives every message; the subscriber
+ * connects to the configured seed node and, after a failure, tries the
+ * other nodes the goio_redis handle knows from its slot map in turn, so a
+ * dead seed does not stop the subscriptions. Client tracking is
+ * GOIO_ENOTSUP in cluster mode (it would see one node's keys).
  *
  * Namespacing. With a key namespace "ns" on the goio_redis handle, channel
  * "orders.1" is "ns:orders.1" on the server and pattern "orders.*" is

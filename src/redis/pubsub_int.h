@@ -142,12 +142,14 @@ struct goio_pubsub {
     uv_async_t wake;
     uv_timer_t t_retry, t_deadline, t_ping;
     struct goio__ps_conn *conn;
-    int attempts;              /* failed attempts since the last ready */
-    bool ever_ready;           /* a connection was ready once */
-    bool loop_stopping;        /* shutdown has begun on the loop */
-    int64_t down_since;        /* monotonic ms the outage began */
-    uint64_t rng;              /* jitter */
-    goio_pubsub_sub **scratch; /* callback deliveries being made */
+    const goio__redis_addr *addr; /* the server of conn (or the last) */
+    size_t node_rr;               /* cluster: the next node to try */
+    int attempts;                 /* failed attempts since the last ready */
+    bool ever_ready;              /* a connection was ready once */
+    bool loop_stopping;           /* shutdown has begun on the loop */
+    int64_t down_since;           /* monotonic ms the outage began */
+    uint64_t rng;                 /* jitter */
+    goio_pubsub_sub **scratch;    /* callback deliveries being made */
     size_t scratch_cap;
     goio_pubsub_sub **wake_list; /* queues to notify after a read batch */
     size_t n_wake, cap_wake;

@@ -85,7 +85,25 @@ static int map_uv(int uverr)
 
 static const char *endpoint(const goio_pubsub *ps)
 {
-    return ps->o->seed.name;
+    return ps->addr ? ps->addr->name : ps->o->seed.name;
+}
+
+/* The server to try next. Outside cluster mode, the endpoint. In cluster
+ * mode any node receives every message, so after a failure the next node
+ * the handle knows (from its slot map) is tried, round robin: a dead seed
+ * does not stop the subscriptions. Nodes live as long as the handle. */
+static const goio__redis_addr *next_addr(goio_pubsub *ps)
+{
+    if (!ps->o->cluster || ps->attempts == 0)
+        return ps->addr ? ps->addr : &ps->o->seed;
+    goio_redis *r = ps->r;
+    pthread_rwlock_rdlock(&r->cl.lock);
+    size_t n = r->cl.n_nodes;
+    const goio__redis_addr *a = &ps->o->seed;
+    if (n > 0)
+        a = &r->cl.nodes[ps->node_rr++ % n]->addr;
+    pthread_rwlock_unlock(&r->cl.lock);
+    return a;
 }
 
 /* ---- commands and the reply FIFO ------------------------------------------
@@ -813,7 +831,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 static void connect_addr(goio__ps_conn *c)
 {
-    const goio__redis_addr *a = &c->ps->o->seed;
+    const goio__redis_addr *a = c->ps->addr;
     if (a->unix_path) {
         int rc = uv_pipe_init(&c->ps->loop, &c->u.pipe, 0);
         if (rc < 0) {
@@ -865,6 +883,7 @@ static void start_connect(goio_pubsub *ps)
     c->ps = ps;
     c->reader = reader;
     c->phase = PH_CONNECTING;
+    ps->addr = next_addr(ps);
     ps->conn = c;
     uv_timer_start(&ps->t_deadline, on_deadline, (uint64_t)ps->connect_ms, 0);
     connect_addr(c);
