@@ -155,7 +155,7 @@ typedef struct goio_pubsub_config {
     void *on_reconnect_data;
 } goio_pubsub_config;
 
-/* Fills the documented defaults. */
+/* Fills the documented defaults (NULL is a no-op). */
 GOIO_EXTERN void goio_pubsub_config_init(goio_pubsub_config *cfg);
 
 /*
@@ -269,6 +269,8 @@ typedef struct goio_pubsub_sub_stats {
     size_t capacity;    /* 0 in callback mode */
 } goio_pubsub_sub_stats;
 
+/* A consistent snapshot of one subscription; GOIO_EINVAL for NULLs. Works
+ * after goio_pubsub_free too. */
 GOIO_EXTERN int goio_pubsub_sub_stats_get(goio_pubsub_sub *sub,
                                           goio_pubsub_sub_stats *out);
 
@@ -288,6 +290,8 @@ typedef struct goio_pubsub_stats {
     bool connected;          /* a connection is ready now */
 } goio_pubsub_stats;
 
+/* The handle's counters (each read atomically, not all at one instant) and
+ * its current state; GOIO_EINVAL for NULLs. */
 GOIO_EXTERN int goio_pubsub_stats_get(goio_pubsub *ps, goio_pubsub_stats *out);
 
 /* ---- coherent local caches ------------------------------------------------
@@ -355,6 +359,7 @@ typedef struct goio_pubsub_coherent_config {
     bool own_hybrid;
 } goio_pubsub_coherent_config;
 
+/* Fills the documented defaults (NULL is a no-op). */
 GOIO_EXTERN void
 goio_pubsub_coherent_config_init(goio_pubsub_coherent_config *cfg);
 /*
@@ -377,7 +382,8 @@ typedef struct goio_pubsub_coherent_stats {
     bool live;               /* invalidations are being received now */
 } goio_pubsub_coherent_stats;
 
-/* GOIO_EINVAL when c is not a coherent wrapper. */
+/* The wrapper's counters and whether it is live now; GOIO_EINVAL for
+ * NULLs or when c is not a coherent wrapper. */
 GOIO_EXTERN int goio_pubsub_coherent_stats_get(goio_cache *c,
                                                goio_pubsub_coherent_stats *out);
 

@@ -493,8 +493,8 @@ int goio__pubsub_subscribe_ex(goio_pubsub *ps, bool pattern, bool raw,
         ps->subs = s;
         ps->n_subs++;
         atomic_fetch_add_explicit(&ps->refs, 1, memory_order_relaxed);
-        goio__ps_wake(ps);
     }
+    goio__ps_wake(ps); /* also after a failure: entries may be dirty */
     pthread_mutex_unlock(&ps->mu);
     if (rc) {
         sub_destroy(s);
@@ -548,7 +548,7 @@ int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub, goio_ctx *ctx)
     int rc;
     pthread_mutex_lock(&ps->mu);
     for (;;) {
-        if (ps->closed || sub->closed) {
+        if (ps->closed) {
             rc = GOIO_ECLOSED;
             break;
         }
