@@ -8,5 +8,13 @@
 
 #include <goio/core.h>
 #include <goio/reflext.h>
+#include <goio/sharedflight.h>
+#include <goio/cache.h>
+#include <goio/http_cache.h>
+#include <goio/redis.h>
+#include <goio/pubsub.h>
+#include <goio/ioext.h>
+#include <goio/http.h>
+#include <goio/prometheus.h>
 
 #endif /* GOIO_GOIO_H */
