@@ -301,11 +301,14 @@ GOIO_EXTERN int goio_pubsub_stats_get(goio_pubsub *ps, goio_pubsub_stats *out);
  * outlive a change made elsewhere. Two mechanisms, either or both:
  *
  *  - explicit: set, del and clear through the wrapper publish the key
- *    (clear: an empty payload, meaning "everything") on `channel`, and
- *    every wrapper subscribed to that channel (any process, any goio
- *    instance with the same namespace) drops its local copy. A Go service
- *    can take part by publishing the key on the same channel. Writes made
- *    without the wrapper are not seen.
+ *    (clear: an empty key, meaning "everything") on `channel`, and every
+ *    wrapper subscribed to that channel (any process, any goio instance
+ *    with the same namespace) drops its local copy. The payload is the
+ *    key, a NUL and the sending wrapper's random 16-hex-digit id, so a
+ *    wrapper skips its own messages (its local copy is the newest); a bare
+ *    key is accepted too, so a Go service can take part by publishing the
+ *    key on the same channel. Writes made without the wrapper are not
+ *    seen.
  *  - server_assisted: the goio_pubsub handle must have client_tracking.
  *    Its subscriber connection runs CLIENT TRACKING on REDIRECT <its own
  *    id> BCAST PREFIX "<ns>:" and subscribes to __redis__:invalidate, so
@@ -335,8 +338,10 @@ GOIO_EXTERN int goio_pubsub_stats_get(goio_pubsub *ps, goio_pubsub_stats *out);
  * report: a write that happens while the subscriber connection is up but
  * silently partitioned, until the pong timeout drops it.
  *
- * The wrapper's own writes also invalidate its own local copy when the
- * notification comes back (costing one remote read), which is harmless.
+ * With server_assisted, the wrapper's own writes also invalidate its own
+ * local copy when Redis' notification comes back (costing one remote
+ * read): Redis cannot tell this process's pool connections apart from
+ * other clients. Explicit messages of its own are skipped.
  * A set whose remote write fails drops the local copy too. When the
  * explicit publish fails the call returns that error (the value was
  * written but other instances were not told; it is logged with code

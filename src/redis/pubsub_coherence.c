@@ -16,7 +16,10 @@
  */
 #include "pubsub_int.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #define SLOTS 1024 /* per-key-slot sequence numbers: 8 KiB */
 
@@ -30,6 +33,7 @@ typedef struct coherent {
     goio_pubsub_sub *chan_sub;  /* explicit invalidations */
     goio_pubsub_sub *track_sub; /* __redis__:invalidate */
     char *channel;
+    char sender[17]; /* random id after the key in our messages (hex) */
     bool explicit_inv, own;
     _Atomic uint64_t seq[SLOTS];
     _Atomic uint64_t all_seq;
@@ -70,15 +74,26 @@ static void drop_all(coherent *c)
     bump(&c->flushes);
 }
 
+/*
+ * An explicit message is "<key>" or "<key>\0<sender id>"; an empty key
+ * means everything. Our own messages are skipped: the local copy we just
+ * wrote is the newest there is.
+ */
 static void on_channel_msg(goio_pubsub_sub *sub, const goio_pubsub_msg *msg,
                            void *data)
 {
     (void)sub;
     coherent *c = data;
-    if (msg->len == 0)
+    const char *key = (const char *)msg->data;
+    const char *nul = memchr(key, '\0', msg->len);
+    size_t key_len = nul ? (size_t)(nul - key) : msg->len;
+    if (nul && msg->len - key_len - 1 == sizeof c->sender - 1 &&
+        !memcmp(nul + 1, c->sender, sizeof c->sender - 1))
+        return;
+    if (key_len == 0)
         drop_all(c); /* a clear somewhere */
     else
-        drop_key(c, (const char *)msg->data, msg->len);
+        drop_key(c, key, key_len);
 }
 
 /* __redis__:invalidate: an array of keys, or a null after a flush. */
@@ -161,7 +176,16 @@ static int publish_key(coherent *c, const char *key, size_t len, int rc)
 {
     if (!c->explicit_inv)
         return rc;
-    int prc = goio_pubsub_publish(c->ps, NULL, c->channel, key, len, NULL);
+    goio_buf payload = GOIO_BUF_INIT;
+    int prc = goio_buf_reserve(&payload, len + sizeof c->sender);
+    if (!prc) {
+        goio_buf_append(&payload, key, len);
+        goio_buf_append(&payload, "", 1);
+        goio_buf_append(&payload, c->sender, sizeof c->sender - 1);
+        prc = goio_pubsub_publish(c->ps, NULL, c->channel, payload.data,
+                                  payload.len, NULL);
+    }
+    goio_buf_free(&payload);
     if (prc < 0)
         goio_log(GOIO_LOG_ERROR, "cache", "coherent_publish_failed",
                  len ? key : NULL, prc,
@@ -235,6 +259,16 @@ void goio_pubsub_coherent_config_init(goio_pubsub_coherent_config *cfg)
     cfg->channel = DEFAULT_CHANNEL;
 }
 
+/* A random id, so a wrapper can tell its own messages from others'. */
+static void make_sender_id(char out[17])
+{
+    uint64_t id = 0;
+    if (getrandom(&id, sizeof id, GRND_NONBLOCK) != sizeof id)
+        id = (uint64_t)goio_now_wall_ns() ^ ((uint64_t)getpid() << 32) ^
+             (uint64_t)(uintptr_t)out;
+    snprintf(out, 17, "%016llx", (unsigned long long)id);
+}
+
 /* server_assisted needs the handle's tracking and a remote layer that
  * is a goio_redis cache of the same namespace (the keys Redis reports). */
 static bool tracking_fits(goio_pubsub *ps, goio_cache *remote)
@@ -287,6 +321,7 @@ int goio_pubsub_coherent_new(goio_pubsub *ps, goio_cache *hybrid,
     c->remote = remote;
     c->ps = ps;
     c->explicit_inv = cfg->explicit_invalidation;
+    make_sender_id(c->sender);
     int rc = GOIO_ENOMEM;
     if (c->explicit_inv && !(c->channel = goio_strdup(cfg->channel)))
         goto fail;
