@@ -14,7 +14,7 @@ static bool answers_ping(int port)
         return false;
     char reply[64] = "";
     bool ok = write(fd, "PING\r\n", 6) == 6 && read(fd, reply, 63) > 0 &&
-              !strncmp(reply, "+PONG", 5);
+              (!strncmp(reply, "+PONG", 5) || !strncmp(reply, "-NOAUTH", 7));
     close(fd);
     return ok;
 }
