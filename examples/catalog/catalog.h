@@ -16,6 +16,7 @@
 #include <goio/cache.h>
 #include <goio/http.h>
 #include <goio/prometheus.h>
+#include <goio/pubsub.h>
 #include <goio/redis.h>
 
 #include <stdatomic.h>
@@ -30,6 +31,7 @@ typedef struct catalog_options {
     int64_t stale_ttl_ms;  /* and served stale this long if the origin fails */
     int64_t origin_delay_ms;
     const char *port_file; /* where to write the bound port, or NULL */
+    bool client_tracking;  /* also drop local copies on any client's write */
 } catalog_options;
 
 /* The pretend backend: slow, and failing on request (origin.c). */
@@ -42,10 +44,12 @@ typedef struct catalog_origin {
 typedef struct catalog {
     catalog_options opt;
     catalog_origin origin;
-    goio_redis *redis;  /* NULL in memory-only mode */
-    goio_cache *local;  /* memory cache (owned by `layers`) */
-    goio_cache *layers; /* hybrid(local, redis) or the memory cache */
-    goio_cache *items;  /* stale wrapper over `layers`: what routes use */
+    goio_redis *redis;    /* NULL in memory-only mode */
+    goio_cache *local;    /* memory cache (owned by `layers`) */
+    goio_cache *layers;   /* hybrid(local, redis) or the memory cache */
+    goio_pubsub *pubsub;  /* NULL in memory-only mode */
+    goio_cache *coherent; /* `layers` kept coherent through Redis, or NULL */
+    goio_cache *items;    /* stale wrapper on top: what routes use */
     goio_prom_registry *registry;
     goio_prom_counter *served[4]; /* by goio_cache_source */
     goio_http_router *router;

@@ -6,7 +6,11 @@
  *
  *   catalog [--listen HOST:PORT] [--redis HOST:PORT] [--name NAME]
  *           [--namespace NS] [--ttl-ms N] [--stale-ttl-ms N]
- *           [--origin-delay-ms N] [--port-file PATH]
+ *           [--origin-delay-ms N] [--port-file PATH] [--client-tracking]
+ *
+ * With --redis, instances drop their local copy of an item when another
+ * instance changes it (explicit pub/sub invalidations); --client-tracking
+ * adds Redis' CLIENT TRACKING, so writes by any Redis client count too.
  *
  * SIGINT or SIGTERM stops it gracefully.
  */
@@ -20,12 +24,12 @@
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: catalog [--listen HOST:PORT] [--redis HOST:PORT] "
-            "[--name NAME]\n"
-            "               [--namespace NS] [--ttl-ms N] "
-            "[--stale-ttl-ms N]\n"
-            "               [--origin-delay-ms N] [--port-file PATH]\n");
+    fprintf(stderr, "usage: catalog [--listen HOST:PORT] [--redis HOST:PORT] "
+                    "[--name NAME]\n"
+                    "               [--namespace NS] [--ttl-ms N] "
+                    "[--stale-ttl-ms N]\n"
+                    "               [--origin-delay-ms N] [--port-file PATH] "
+                    "[--client-tracking]\n");
     exit(2);
 }
 
@@ -54,6 +58,7 @@ static void parse_options(int argc, char **argv, catalog_options *o)
         {"stale-ttl-ms", required_argument, NULL, 'S'},
         {"origin-delay-ms", required_argument, NULL, 'd'},
         {"port-file", required_argument, NULL, 'p'},
+        {"client-tracking", no_argument, NULL, 'T'},
         {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -82,6 +87,9 @@ static void parse_options(int argc, char **argv, catalog_options *o)
         case 'p':
             o->port_file = optarg;
             break;
+        case 'T':
+            o->client_tracking = true;
+            break;
         default:
             usage();
         }
@@ -90,8 +98,39 @@ static void parse_options(int argc, char **argv, catalog_options *o)
         usage();
 }
 
-/* local memory cache, optionally in front of Redis, under the stale
- * wrapper that get-or-set goes through. */
+/*
+ * The cache stack, bottom up: a bounded memory cache; with Redis, a hybrid
+ * of it and Redis, kept coherent across instances by pub/sub (explicit
+ * invalidations from other goio instances, CLIENT TRACKING for writes by
+ * any Redis client); on top, the stale-on-error wrapper that get-or-set
+ * goes through.
+ */
+static int build_redis_layers(catalog *c)
+{
+    goio_redis_config rcfg;
+    goio_redis_config_init(&rcfg);
+    rcfg.endpoint = c->opt.redis;
+    rcfg.key_namespace = c->opt.namespace;
+    int rc = goio_redis_new(&rcfg, &c->redis);
+    if (!rc)
+        rc = goio_cache_hybrid_new(c->local, goio_redis_cache(c->redis), true,
+                                   &c->layers);
+    if (rc) {
+        goio_redis_free(c->redis);
+        c->redis = NULL;
+        return rc;
+    }
+    goio_pubsub_config pcfg;
+    goio_pubsub_config_init(&pcfg);
+    pcfg.client_tracking = c->opt.client_tracking;
+    if ((rc = goio_pubsub_new(c->redis, &pcfg, &c->pubsub)))
+        return rc;
+    goio_pubsub_coherent_config ccfg;
+    goio_pubsub_coherent_config_init(&ccfg);
+    ccfg.server_assisted = c->opt.client_tracking;
+    return goio_pubsub_coherent_new(c->pubsub, c->layers, &ccfg, &c->coherent);
+}
+
 static int build_caches(catalog *c)
 {
     goio_cache_memory_config mc;
@@ -101,24 +140,20 @@ static int build_caches(catalog *c)
     if (rc)
         return rc;
     c->layers = c->local;
-    if (c->opt.redis) {
-        goio_redis_config rc_cfg;
-        goio_redis_config_init(&rc_cfg);
-        rc_cfg.endpoint = c->opt.redis;
-        rc_cfg.key_namespace = c->opt.namespace;
-        if ((rc = goio_redis_new(&rc_cfg, &c->redis)))
-            return rc;
-        rc = goio_cache_hybrid_new(c->local, goio_redis_cache(c->redis), true,
-                                   &c->layers);
-        if (rc) {
-            goio_redis_free(c->redis);
-            c->redis = NULL;
-            c->layers = c->local;
-            return rc;
-        }
-    }
-    return goio_cache_stale_new(c->layers, c->opt.stale_ttl_ms, true,
-                                &c->items);
+    if (c->opt.redis && (rc = build_redis_layers(c)))
+        return rc;
+    goio_cache *top = c->coherent ? c->coherent : c->layers;
+    return goio_cache_stale_new(top, c->opt.stale_ttl_ms, false, &c->items);
+}
+
+/* Frees the stack top down: the pub/sub handle must go before the Redis
+ * handle it borrows (freed with the hybrid that owns it). */
+static void free_caches(catalog *c)
+{
+    goio_cache_free(c->items);
+    goio_cache_free(c->coherent);
+    goio_pubsub_free(c->pubsub);
+    goio_cache_free(c->layers);
 }
 
 static int build_routes(catalog *c)
@@ -183,7 +218,7 @@ static void shut_down(catalog *c)
 {
     goio_http_server_free(c->server); /* stops it: in-flight get 5 s */
     goio_http_router_free(c->router);
-    goio_cache_free(c->items); /* owns the layers, and so the Redis handle */
+    free_caches(c);
 }
 
 int main(int argc, char **argv)

@@ -59,6 +59,14 @@ static int collect_cache(goio_prom_sink *sink, catalog *c)
     return rc;
 }
 
+static int add_total(goio_prom_sink *sink, const char *name, const char *help,
+                     uint64_t value)
+{
+    int rc =
+        goio_prom_sink_family(sink, GOIO_PROM_COUNTER, name, help, NULL, 0);
+    return rc ? rc : goio_prom_sink_value(sink, NULL, (double)value);
+}
+
 static int collect_origin(goio_prom_sink *sink, catalog *c)
 {
     int rc = goio_prom_sink_family(
@@ -70,12 +78,42 @@ static int collect_origin(goio_prom_sink *sink, catalog *c)
     return rc;
 }
 
+static int collect_pubsub(goio_prom_sink *sink, catalog *c)
+{
+    goio_pubsub_stats ps;
+    goio_pubsub_coherent_stats cs;
+    if (!c->pubsub || goio_pubsub_stats_get(c->pubsub, &ps) ||
+        goio_pubsub_coherent_stats_get(c->coherent, &cs))
+        return 0;
+    int rc = add_total(sink, "catalog_pubsub_messages_total",
+                       "Pub/sub messages read from Redis.", ps.messages);
+    if (!rc)
+        rc =
+            add_total(sink, "catalog_pubsub_dropped_total",
+                      "Deliveries lost to full subscriber queues.", ps.dropped);
+    if (!rc)
+        rc = add_total(sink, "catalog_pubsub_reconnects_total",
+                       "Subscriber reconnections (messages in the gap are "
+                       "lost).",
+                       ps.reconnects);
+    if (!rc)
+        rc = add_total(sink, "catalog_cache_invalidations_total",
+                       "Local copies dropped on an invalidation message.",
+                       cs.invalidations);
+    if (!rc)
+        rc = add_total(sink, "catalog_cache_local_flushes_total",
+                       "Times the whole local layer was dropped.", cs.flushes);
+    return rc;
+}
+
 static int collect(goio_prom_sink *sink, void *data)
 {
     catalog *c = data;
     int rc = collect_cache(sink, c);
     if (!rc)
         rc = collect_origin(sink, c);
+    if (!rc)
+        rc = collect_pubsub(sink, c);
     return rc;
 }
 
