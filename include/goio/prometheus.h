@@ -405,6 +405,13 @@ typedef struct goio_prom_request {
  * process tracks requests (never free it, nor unregister these names).
  */
 GOIO_EXTERN int goio_prom_tracker_init(goio_prom_registry *reg);
+/*
+ * Undoes goio_prom_tracker_init: unregisters the three metrics and forgets
+ * the registry, so it may be freed and init may run again (orderly
+ * shutdown, tests). No request may be tracked while it runs; tracking
+ * calls afterwards return GOIO_EINVAL. GOIO_EINVAL when not initialized.
+ */
+GOIO_EXTERN int goio_prom_tracker_shutdown(void);
 
 /* A request started: io_http_requests_current +1. GOIO_EINVAL before
  * init or for missing labels. */

@@ -7,6 +7,7 @@
 #include "prom_int.h"
 
 typedef struct tracker {
+    goio_prom_registry *reg;
     goio_prom_vec *total;    /* counter: + status */
     goio_prom_vec *current;  /* gauge */
     goio_prom_vec *duration; /* histogram */
@@ -63,12 +64,30 @@ int goio_prom_tracker_init(goio_prom_registry *reg)
     pthread_mutex_lock(&g_init_mu);
     int rc = GOIO_EALREADY;
     if (!atomic_load(&g_ready)) {
-        tracker t = {0};
-        rc = register_all(reg, &t);
+        tracker t = {goio__prom_reg(reg), NULL, NULL, NULL};
+        rc = register_all(t.reg, &t);
         if (!rc) {
             g_tracker = t;
             atomic_store(&g_ready, true); /* publishes g_tracker */
         }
+    }
+    pthread_mutex_unlock(&g_init_mu);
+    return rc;
+}
+
+int goio_prom_tracker_shutdown(void)
+{
+    pthread_mutex_lock(&g_init_mu);
+    int rc = GOIO_EINVAL;
+    if (atomic_load(&g_ready)) {
+        atomic_store(&g_ready, false);
+        static const char *const names[] = {"io_http_requests_total",
+                                            "io_http_requests_current",
+                                            "io_http_request_duration_seconds"};
+        for (int i = 0; i < 3; i++)
+            goio_prom_unregister(g_tracker.reg, names[i]);
+        g_tracker = (tracker){0};
+        rc = 0;
     }
     pthread_mutex_unlock(&g_init_mu);
     return rc;

@@ -224,6 +224,25 @@ static void concurrent_requests_balance(void **state)
     goio_free(text);
 }
 
+static void shutdown_lets_the_registry_go(void **state)
+{
+    (void)state;
+    assert_ok(goio_prom_tracker_shutdown());
+    assert_goio(GOIO_EINVAL, goio_prom_tracker_shutdown());
+    assert_goio(GOIO_EINVAL, goio_prom_open_request(&req_a));
+    assert_goio(GOIO_ENOENT,
+                goio_prom_unregister(reg, "io_http_requests_total"));
+    goio_prom_registry_free(reg);
+    /* A new registry can take the tracker again. */
+    assert_ok(goio_prom_registry_new(&reg));
+    assert_ok(goio_prom_tracker_init(reg));
+    assert_ok(goio_prom_open_request(&req_a));
+    assert_ok(goio_prom_close_request(&req_a, 200));
+    assert_ok(goio_prom_tracker_shutdown());
+    goio_prom_registry_free(reg);
+    reg = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +253,7 @@ int main(void)
         cmocka_unit_test(promtool_lints_only_the_camel_case_label),
         cmocka_unit_test(bad_requests_change_nothing),
         cmocka_unit_test(concurrent_requests_balance),
+        cmocka_unit_test(shutdown_lets_the_registry_go),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     /* The tracker keeps using reg: it lives until exit, like the
