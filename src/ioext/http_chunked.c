@@ -5,7 +5,9 @@
  * rather than a thread per flusher (Go spends a goroutine each): a
  * streaming response costs a list entry, not a thread. The ticker only
  * ever trylocks a flusher, so one writer blocked under back-pressure never
- * delays the others' flushes.
+ * delays the others' flushes. The thread runs while flushers exist: the
+ * first one starts it, the last one's close stops and joins it, so an
+ * idle process has no goio thread left behind (and valgrind sees none).
  */
 #include "http_int.h"
 
@@ -37,6 +39,10 @@ static struct {
     autoflusher *head;
     int64_t wake_ms; /* when the ticker wakes next; INT64_MAX: idle */
     bool ok;
+    size_t users; /* live flushers */
+    unsigned gen; /* bumped per thread started: a stale one exits */
+    bool running; /* `thread` runs for generation `gen` */
+    pthread_t thread;
 } ticker = {.once = PTHREAD_ONCE_INIT, .mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void unlist(autoflusher *af)
@@ -93,9 +99,9 @@ static void abs_time(int64_t ms, struct timespec *ts)
 
 static void *ticker_main(void *arg)
 {
-    (void)arg;
+    unsigned gen = (unsigned)(uintptr_t)arg;
     pthread_mutex_lock(&ticker.mu);
-    for (;;) {
+    while (ticker.users > 0 && gen == ticker.gen) {
         int64_t next = tick(goio_now_mono_ms());
         ticker.wake_ms = next;
         if (next == INT64_MAX) {
@@ -106,6 +112,7 @@ static void *ticker_main(void *arg)
             pthread_cond_timedwait(&ticker.cond, &ticker.mu, &ts);
         }
     }
+    pthread_mutex_unlock(&ticker.mu);
     return NULL;
 }
 
@@ -120,13 +127,44 @@ static void ticker_init(void)
     if (rc)
         return;
     ticker.wake_ms = INT64_MAX;
-    pthread_t t;
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr))
-        return;
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    ticker.ok = !pthread_create(&t, &attr, ticker_main, NULL);
-    pthread_attr_destroy(&attr);
+    ticker.ok = true;
+}
+
+/* One more flusher; starts the thread for the first. */
+static int ticker_join_users(void)
+{
+    int rc = 0;
+    pthread_mutex_lock(&ticker.mu);
+    if (!ticker.running) {
+        unsigned gen = ++ticker.gen;
+        ticker.wake_ms = INT64_MAX;
+        if (pthread_create(&ticker.thread, NULL, ticker_main,
+                           (void *)(uintptr_t)gen))
+            rc = GOIO_EAGAIN;
+        ticker.running = rc == 0;
+    }
+    if (!rc)
+        ticker.users++;
+    pthread_mutex_unlock(&ticker.mu);
+    return rc;
+}
+
+/* One flusher fewer; the last one stops the thread and waits for it. */
+static void ticker_leave_users(void)
+{
+    pthread_t stopped;
+    bool join = false;
+    pthread_mutex_lock(&ticker.mu);
+    if (--ticker.users == 0 && ticker.running) {
+        ticker.running = false;
+        ticker.gen++;
+        stopped = ticker.thread;
+        join = true;
+        pthread_cond_signal(&ticker.cond);
+    }
+    pthread_mutex_unlock(&ticker.mu);
+    if (join)
+        pthread_join(stopped, NULL);
 }
 
 /* Schedules a flush interval_ms from now. Under af->mu. */
@@ -194,6 +232,7 @@ static int af_close(goio_writer *w)
     }
     pthread_mutex_destroy(&af->mu);
     goio_free(af);
+    ticker_leave_users();
     return rc;
 }
 
@@ -217,6 +256,12 @@ int goio_autoflusher_new(goio_writer *dst, int64_t interval_ms, bool own_dst,
     if (pthread_mutex_init(&af->mu, NULL)) {
         goio_free(af);
         return GOIO_ENOMEM;
+    }
+    int rc = ticker_join_users();
+    if (rc) {
+        pthread_mutex_destroy(&af->mu);
+        goio_free(af);
+        return rc;
     }
     af->w.ops = &af_ops;
     af->dst = dst;
