@@ -50,8 +50,9 @@ typedef struct catalog {
     goio_pubsub *pubsub;  /* NULL in memory-only mode */
     goio_cache *coherent; /* `layers` kept coherent through Redis, or NULL */
     goio_cache *items;    /* stale wrapper on top: what routes use */
-    goio_prom_registry *registry;
-    goio_prom_counter *served[4]; /* by goio_cache_source */
+    goio_prom_registry *registry;   /* its own, freed at exit */
+    goio_prom_handler_opts metrics; /* /metrics serves `registry` */
+    goio_prom_counter *served[4];   /* by goio_cache_source */
     goio_http_router *router;
     goio_http_server *server;
 } catalog;
@@ -74,5 +75,6 @@ void catalog_export(goio_http_request *req, goio_http_response *res,
 
 /* metrics.c */
 int catalog_metrics_init(catalog *c);
+void catalog_metrics_free(catalog *c);
 
 #endif

@@ -171,7 +171,7 @@ static int build_routes(catalog *c)
         {"GET", "/items/{id}", catalog_get_item, c},
         {"POST", "/items/{id}/invalidate", catalog_invalidate_item, c},
         {"GET", "/export.tar.gz", catalog_export, c},
-        {"GET", "/metrics", goio_prom_http_handler, NULL},
+        {"GET", "/metrics", goio_prom_http_handler, &c->metrics},
         {NULL, "/admin/origin", catalog_admin_origin, c},
     };
     for (size_t i = 0; !rc && i < sizeof routes / sizeof routes[0]; i++)
@@ -218,6 +218,7 @@ static void shut_down(catalog *c)
 {
     goio_http_server_free(c->server); /* stops it: in-flight get 5 s */
     goio_http_router_free(c->router);
+    catalog_metrics_free(c);
     free_caches(c);
 }
 
