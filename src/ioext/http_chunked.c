@@ -101,8 +101,12 @@ static void *ticker_main(void *arg)
 {
     unsigned gen = (unsigned)(uintptr_t)arg;
     pthread_mutex_lock(&ticker.mu);
-    while (ticker.users > 0 && gen == ticker.gen) {
+    for (;;) {
         int64_t next = tick(goio_now_mono_ms());
+        /* Checked after tick, which drops the lock while it flushes: the
+         * last close may have come and signalled meanwhile. */
+        if (ticker.users == 0 || gen != ticker.gen)
+            break;
         ticker.wake_ms = next;
         if (next == INT64_MAX) {
             pthread_cond_wait(&ticker.cond, &ticker.mu);
