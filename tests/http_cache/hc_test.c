@@ -303,7 +303,7 @@ static void nginx_conf(hc_nginx *n, const char *path)
     assert_non_null(f);
     fprintf(f,
             "%s\n"
-            "worker_processes 1;\n"
+            "master_process off;\n" /* one process: nothing to orphan */
             "daemon off;\n"
             "pid %s/nginx.pid;\n"
             "error_log %s/nginx.err warn;\n"

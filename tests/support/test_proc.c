@@ -64,6 +64,7 @@ pid_t goio_test_spawn(char *const argv[], const char *log_path)
         execvp(argv[0], argv);
         _exit(127);
     }
+    setpgid(pid, pid); /* as the child does: no window where it is not */
     remember(pid);
     return pid;
 }
@@ -72,10 +73,14 @@ int goio_test_proc_signal(pid_t pid, int sig)
 {
     if (pid <= 0)
         return -1;
-    int rc = kill(pid, sig);
+    /* The child leads its own process group: signal all of it, so helpers
+     * it forked (nginx's workers) do not outlive it. */
+    int rc = kill(-pid, sig);
+    if (rc)
+        rc = kill(pid, sig); /* not yet in its group (just forked) */
     if (sig == SIGKILL || sig == SIGTERM) {
         if (sig == SIGTERM)
-            kill(pid, SIGCONT); /* a stopped child cannot handle SIGTERM */
+            kill(-pid, SIGCONT); /* a stopped child cannot handle SIGTERM */
         waitpid(pid, NULL, 0);
         forget(pid);
     }
@@ -97,6 +102,7 @@ void goio_test_proc_kill_all(void)
     pthread_mutex_lock(&lock);
     for (int i = 0; i < MAX_CHILDREN; i++) {
         if (children[i]) {
+            kill(-children[i], SIGKILL);
             kill(children[i], SIGKILL);
             waitpid(children[i], NULL, 0);
             children[i] = 0;
