@@ -332,6 +332,26 @@ bool goio__hc_status_understood(int status)
 
 /* ---- freshness ----------------------------------------------------------- */
 
+/*
+ * a - b and a + b (b >= 0) saturating at the int64_t range. The times of
+ * a stored response are bytes from storage (another process may have
+ * written them), and Date stands in for them when absent, so any of them
+ * can be anything: a difference must not overflow.
+ */
+static int64_t sub_sat(int64_t a, int64_t b)
+{
+    if (b < 0 && a > INT64_MAX + b)
+        return INT64_MAX;
+    if (b > 0 && a < INT64_MIN + b)
+        return INT64_MIN;
+    return a - b;
+}
+
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 /* Age: the first member of the list; anything but digits is ignored
  * (RFC 9111 section 5.1). */
 static int64_t age_value_ms(const goio_http_cache_header *h, size_t n)
@@ -376,7 +396,7 @@ static int64_t lifetime_ms(const goio__hc_policy *p, int status,
         int64_t exp_ms;
         if (goio__hc_parse_date(expires, &exp_ms))
             return 0; /* invalid Expires, "0" included: in the past */
-        return exp_ms > date_ms ? exp_ms - date_ms : 0;
+        return exp_ms > date_ms ? sub_sat(exp_ms, date_ms) : 0;
     }
     f->explicit_fresh = false;
     int64_t lm;
@@ -384,7 +404,7 @@ static int64_t lifetime_ms(const goio__hc_policy *p, int status,
         !(goio__hc_status_heuristic(status) || (cc->flags & GOIO__HC_PUBLIC)) ||
         !header_date(h, n, "Last-Modified", &lm) || lm >= date_ms)
         return 0;
-    int64_t heuristic = (date_ms - lm) / 10;
+    int64_t heuristic = sub_sat(date_ms, lm) / 10;
     return heuristic < p->heuristic_max_ms ? heuristic : p->heuristic_max_ms;
 }
 
@@ -400,14 +420,14 @@ void goio__hc_freshness(const goio__hc_policy *p, int status,
         date_ms = response_time_ms;
     f->lifetime_ms = lifetime_ms(p, status, h, n, date_ms, f);
     /* current_age, RFC 9111 section 4.2.3. */
-    int64_t apparent = response_time_ms - date_ms;
+    int64_t apparent = sub_sat(response_time_ms, date_ms);
     if (apparent < 0)
         apparent = 0;
-    int64_t delay = response_time_ms - request_time_ms;
-    int64_t corrected_age = age_value_ms(h, n) + (delay > 0 ? delay : 0);
+    int64_t delay = sub_sat(response_time_ms, request_time_ms);
+    int64_t corrected_age = add_sat(age_value_ms(h, n), delay > 0 ? delay : 0);
     int64_t initial = apparent > corrected_age ? apparent : corrected_age;
-    int64_t resident = now_ms - response_time_ms;
-    f->age_ms = initial + (resident > 0 ? resident : 0);
+    int64_t resident = sub_sat(now_ms, response_time_ms);
+    f->age_ms = add_sat(initial, resident > 0 ? resident : 0);
     f->validators = goio__hc_header_get(h, n, "ETag") ||
                     goio__hc_header_get(h, n, "Last-Modified");
 }

@@ -277,6 +277,46 @@ static void test_current_age(void **state)
                      1);
 }
 
+/*
+ * The times of a stored entry are bytes from storage (a shared Redis any
+ * process writes to), so they can be anything. Found by
+ * fuzz/http_cache_entry: the age and lifetime arithmetic overflowed
+ * (undefined behaviour; in practice a wrapped age made a response stored
+ * "in the distant past" fresh again). They saturate now.
+ */
+static void test_extreme_times(void **state)
+{
+    (void)state;
+    const int64_t t = EXAMPLE_S * 1000;
+    char date[64];
+    fmt_date(t, date);
+    goio__hc_cc none = cc_of("", NULL);
+    /* received at the start of time: as old as can be, never fresh */
+    goio_http_cache_header a[] = {H("Cache-Control", "max-age=60")};
+    goio__hc_fresh f =
+        fresh_of(&private_policy, 200, a, 1, INT64_MIN, INT64_MIN, t);
+    assert_int_equal(f.age_ms, INT64_MAX);
+    assert_false(goio__hc_usable_fresh(&f, &none, false));
+    assert_true(goio__hc_keep_ms(&private_policy, &f) <= 0);
+    /* requested at the start of time, received at its end */
+    goio_http_cache_header b[] = {H("Date", date), H("Age", "2147483648"),
+                                  H("Cache-Control", "max-age=60")};
+    f = fresh_of(&private_policy, 200, b, 3, INT64_MIN, INT64_MAX, t);
+    assert_int_equal(f.age_ms, INT64_MAX);
+    assert_false(goio__hc_usable_fresh(&f, &none, false));
+    /* Expires against a response time standing in for Date */
+    goio_http_cache_header c[] = {H("Expires", date)};
+    f = fresh_of(&private_policy, 200, c, 1, INT64_MIN, INT64_MIN, t);
+    assert_int_equal(f.lifetime_ms, INT64_MAX);
+    assert_false(goio__hc_usable_fresh(&f, &none, false));
+    /* heuristic freshness from a Last-Modified before 1970 */
+    goio_http_cache_header d[] = {
+        H("Last-Modified", "Mon, 01 Jan 1601 00:00:00 GMT")};
+    f = fresh_of(&private_policy, 200, d, 1, INT64_MAX, INT64_MAX, t);
+    assert_int_equal(f.lifetime_ms, private_policy.heuristic_max_ms);
+    assert_int_equal(f.age_ms, 0);
+}
+
 static goio__hc_cc req_cc(const char *v)
 {
     return cc_of(v, NULL);
@@ -836,6 +876,7 @@ int main(void)
         cmocka_unit_test(test_lifetime),
         cmocka_unit_test(test_heuristic),
         cmocka_unit_test(test_current_age),
+        cmocka_unit_test(test_extreme_times),
         cmocka_unit_test(test_usable),
         cmocka_unit_test(test_stale_if_error),
         cmocka_unit_test(test_storable),
