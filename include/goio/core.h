@@ -210,6 +210,15 @@ GOIO_EXTERN void goio_buf_clear(goio_buf *b);
 GOIO_EXTERN uint8_t *goio_buf_detach(goio_buf *b, size_t *len);
 GOIO_EXTERN void goio_buf_free(goio_buf *b);
 
+/* ---- hashing ----------------------------------------------------------- */
+
+/*
+ * A fast 64-bit hash of key[0..len) for hash tables (not cryptographic).
+ * With a secret random seed, outsiders cannot aim keys at one bucket.
+ * NULL key hashes like an empty one. Thread-safe.
+ */
+GOIO_EXTERN uint64_t goio_hash64(const void *key, size_t len, uint64_t seed);
+
 /* ---- clocks ------------------------------------------------------------ */
 
 /* Monotonic clock: for timeouts and deadlines. */

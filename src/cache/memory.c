@@ -201,7 +201,7 @@ static void enforce_bounds(mc *m, int64_t now, mc_entry **dead)
 {
     mc_entry *e;
     while ((e = goio__mc_policy_evict(&m->policy))) {
-        uint64_t h = goio__mc_hash(m->seed, e->data, e->klen);
+        uint64_t h = goio_hash64(e->data, e->klen, m->seed);
         mc_shard *s = shard_of(m, h);
         pthread_mutex_lock(&s->mu);
         goio__mc_table_remove(&s->table, h, e);
@@ -250,7 +250,7 @@ static int mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
 {
     mc *m = (mc *)c;
     size_t klen = strlen(key);
-    uint64_t h = goio__mc_hash(m->seed, key, klen);
+    uint64_t h = goio_hash64(key, klen, m->seed);
     mc_shard *s = shard_of(m, h);
     mc_stripe *st = my_stripe(m);
     int64_t now = goio_now_mono_coarse_ms();
@@ -370,7 +370,7 @@ static int mc_set(goio_cache *c, const char *key, const void *value, size_t len,
 {
     mc *m = (mc *)c;
     size_t klen = strlen(key);
-    uint64_t h = goio__mc_hash(m->seed, key, klen);
+    uint64_t h = goio_hash64(key, klen, m->seed);
     int64_t now = goio_now_mono_coarse_ms();
     if (ttl_ms <= 0 || len > GOIO_CACHE_MEMORY_MAX_VALUE ||
         klen + len + GOIO_CACHE_ENTRY_OVERHEAD > m->policy.max_bytes) {
@@ -410,7 +410,7 @@ static int mc_del(goio_cache *c, const char *key)
 {
     mc *m = (mc *)c;
     size_t klen = strlen(key);
-    uint64_t h = goio__mc_hash(m->seed, key, klen);
+    uint64_t h = goio_hash64(key, klen, m->seed);
     remove_key(m, key, klen, h, false, 0);
     pthread_mutex_lock(&m->pl);
     m->deletes++;

@@ -69,9 +69,6 @@ static inline uint64_t mc_charge(const mc_entry *e)
     return (uint64_t)e->klen + e->vlen + GOIO_CACHE_ENTRY_OVERHEAD;
 }
 
-/* Keyed 64-bit hash of a key (memory_table.c). */
-uint64_t goio__mc_hash(uint64_t seed, const void *key, size_t len);
-
 /* ---- a shard's hash table (memory_table.c) -------------------------------
  *
  * Open addressing over 64-byte groups, each one cache line: a word of 7

@@ -6,60 +6,6 @@
 
 #include <string.h>
 
-/* ---- hashing ---------------------------------------------------------------
- *
- * Keys are mixed 16 bytes at a time with a 64x64->128-bit multiply folded
- * to 64 bits, which diffuses every input bit across the result in one
- * step; short keys are read with (possibly overlapping) loads so no byte
- * loop runs. The per-cache random seed enters first, so an outsider who
- * does not know it cannot pick keys that collide.
- */
-#define K0 0xa0761d6478bd642fULL
-#define K1 0xe7037ed1a0b428dbULL
-#define K2 0x8ebc6af09c88c6e3ULL
-#define K3 0x589965cc75374cc3ULL
-
-static inline uint64_t mix(uint64_t a, uint64_t b)
-{
-    __uint128_t r = (__uint128_t)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static inline uint64_t load64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static inline uint64_t load32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-uint64_t goio__mc_hash(uint64_t seed, const void *key, size_t len)
-{
-    const uint8_t *p = key;
-    size_t n = len;
-    uint64_t h = seed ^ K0;
-    for (; n > 16; n -= 16, p += 16)
-        h = mix(load64(p) ^ K1, load64(p + 8) ^ h);
-    uint64_t a = 0, b = 0;
-    if (n >= 8) {
-        a = load64(p);
-        b = load64(p + n - 8);
-    } else if (n >= 4) {
-        a = load32(p);
-        b = load32(p + n - 4);
-    } else if (n > 0) {
-        a = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
-    }
-    h = mix(a ^ K1 ^ h, b ^ K2 ^ len);
-    return mix(h ^ K3, K1);
-}
-
 /* ---- table --------------------------------------------------------------- */
 
 #define EMPTY   0
@@ -173,7 +119,7 @@ static int rebuild(mc_table *t, uint64_t seed)
     for (size_t i = 0; i < t->cap; i++) {
         mc_entry *e = goio__mc_table_at(t, i);
         if (e)
-            place(&n, goio__mc_hash(seed, e->data, e->klen), e);
+            place(&n, goio_hash64(e->data, e->klen, seed), e);
     }
     goio_free(t->mem);
     *t = n;

@@ -1,2 +1,2 @@
 # core: errors, logging, allocator, goio_buf, goio_ctx, clocks.
-goio_module_sources(alloc.c buf.c clock.c ctx.c errors.c log.c)
+goio_module_sources(alloc.c buf.c clock.c ctx.c errors.c hash.c log.c)

@@ -7,14 +7,10 @@
 
 #include <string.h>
 
+/* Patterns and channels of the same name are different entries. */
 uint64_t goio__ps_hash(bool pattern, const char *s, size_t len)
 {
-    uint64_t h = pattern ? 0x9e3779b97f4a7c15ULL : 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h ^ (h >> 29);
+    return goio_hash64(s, len, pattern ? 1 : 0);
 }
 
 goio__ps_entry *goio__ps_entry_find(goio_pubsub *ps, bool pattern,

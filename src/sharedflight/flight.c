@@ -232,7 +232,7 @@ int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
                             goio_sharedflight_destroy_fn destroy, bool with_ctx,
                             bool *started)
 {
-    uint64_t hash = goio__sharedflight_hash(key, len);
+    uint64_t hash = goio_hash64(key, len, 0);
     sf_shard *s = &g->shards[goio__sharedflight_shard_of(hash)].s;
     int rc = 0;
     *started = false;

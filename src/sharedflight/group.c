@@ -92,49 +92,6 @@ void goio_sharedflight_free(goio_sharedflight *g)
 
 /* ---- hashing and the table ---- */
 
-static uint64_t load64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static uint32_t load32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-/* The last 1..7 bytes as one word without a variable-length copy:
- * two overlapping 4-byte reads, or the first, middle and last bytes. */
-static uint64_t load_tail(const unsigned char *p, size_t n)
-{
-    if (n >= 4)
-        return (uint64_t)load32(p) << 32 | load32(p + n - 4);
-    return (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1];
-}
-
-/* A multiply-xorshift hash over 8-byte words: keys are short strings and
- * this runs on every call, so it favours speed over hash-flooding
- * resistance (callers that hash untrusted keys get long chains, never
- * wrong answers). */
-uint64_t goio__sharedflight_hash(const char *key, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)key;
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (len * 0xff51afd7ed558ccdull);
-    for (; len >= 8; p += 8, len -= 8) {
-        h = (h ^ load64(p)) * 0xc4ceb9fe1a85ec53ull;
-        h ^= h >> 29;
-    }
-    if (len)
-        h = (h ^ load_tail(p, len)) * 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 32;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 29;
-    return h;
-}
-
 uint32_t goio__sharedflight_shard_of(uint64_t hash)
 {
     return (uint32_t)(hash >> 59) % SF_SHARDS; /* buckets use the low bits */
@@ -201,7 +158,7 @@ int goio_sharedflight_forget(goio_sharedflight *g, const char *key)
     if (!g || !key || !*key)
         return GOIO_EINVAL;
     size_t len = strlen(key);
-    uint64_t h = goio__sharedflight_hash(key, len);
+    uint64_t h = goio_hash64(key, len, 0);
     sf_shard *s = &g->shards[goio__sharedflight_shard_of(h)].s;
     sf_lock_acquire(&s->lock);
     sf_flight *f = goio__sharedflight_find(s, h, key, len);
@@ -218,7 +175,7 @@ int goio_sharedflight_callers(goio_sharedflight *g, const char *key, size_t *n)
     if (!g || !key || !*key || !n)
         return GOIO_EINVAL;
     size_t len = strlen(key);
-    uint64_t h = goio__sharedflight_hash(key, len);
+    uint64_t h = goio_hash64(key, len, 0);
     sf_shard *s = &g->shards[goio__sharedflight_shard_of(h)].s;
     sf_lock_acquire(&s->lock);
     sf_flight *f = goio__sharedflight_find(s, h, key, len);

@@ -151,7 +151,6 @@ struct goio_sharedflight {
 
 /* ---- group.c: the table (callers hold the shard lock) ---- */
 
-uint64_t goio__sharedflight_hash(const char *key, size_t len);
 uint32_t goio__sharedflight_shard_of(uint64_t hash);
 sf_flight *goio__sharedflight_find(sf_shard *s, uint64_t hash, const char *key,
                                    size_t len);
