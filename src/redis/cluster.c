@@ -187,8 +187,8 @@ static int entry_node(goio_redis *r, const redisReply *e,
     return goio__redis_node_get(r, host, len, (int)port, out);
 }
 
-static int parse_slots(goio_redis *r, const redisReply *reply,
-                       const goio__redis_node *asked, uint16_t *map)
+int goio__redis_parse_slots(goio_redis *r, const redisReply *reply,
+                            const goio__redis_node *asked, uint16_t *map)
 {
     if (reply->type != REDIS_REPLY_ARRAY)
         return GOIO_EPROTO;
@@ -253,7 +253,8 @@ static int load_from(goio_redis *r, goio_ctx *ctx, goio__redis_node *node)
         rc = goio__redis_error_reply(reply, NULL, node);
     } else if (!(map = goio_calloc(GOIO__REDIS_SLOTS, sizeof *map))) {
         rc = GOIO_ENOMEM;
-    } else if ((rc = parse_slots(r, reply, node, map)) == GOIO_EPROTO) {
+    } else if ((rc = goio__redis_parse_slots(r, reply, node, map)) ==
+               GOIO_EPROTO) {
         goio_log(GOIO_LOG_WARN, "redis", "redis_bad_reply", node->addr.name, rc,
                  "unexpected CLUSTER SLOTS reply from %s", node->addr.name);
     }

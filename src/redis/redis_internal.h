@@ -228,6 +228,16 @@ int goio__redis_cluster_refresh(goio_redis *r, goio_ctx *ctx,
                                 goio__redis_node *avoid);
 /* Points one slot at a node (after MOVED). */
 void goio__redis_slot_set(goio_redis *r, unsigned slot, goio__redis_node *node);
+/*
+ * Reads a CLUSTER SLOTS reply into map (GOIO__REDIS_SLOTS entries, node
+ * index + 1, left 0 for slots the reply does not cover), adding the nodes
+ * it names; an empty or "?" host is `asked`'s. GOIO_EPROTO for a reply of
+ * another shape, else goio__redis_node_get's error. Used by the map
+ * reload; not static so that fuzz/redis_reply.c and tests can feed it
+ * replies no server sends.
+ */
+int goio__redis_parse_slots(goio_redis *r, const redisReply *reply,
+                            const goio__redis_node *asked, uint16_t *map);
 
 /* ---- command execution ----------------------------------------------------
  */
