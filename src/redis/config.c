@@ -38,7 +38,10 @@ int goio__redis_addr_tcp(const char *host, size_t host_len, int port,
                          goio__redis_addr *a)
 {
     memset(a, 0, sizeof *a);
-    if (host_len == 0 || port <= 0 || port > 65535)
+    /* A NUL inside would cut the stored name short, so a later lookup of
+     * the same reply's host would never match (hosts come from Redis). */
+    if (host_len == 0 || memchr(host, '\0', host_len) || port <= 0 ||
+        port > 65535)
         return GOIO_EINVAL;
     a->host = goio_strndup(host, host_len);
     goio_buf name = GOIO_BUF_INIT;
