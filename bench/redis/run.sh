@@ -12,32 +12,11 @@ bench=$build/bench/redis/bench_redis
 [ -x "$bench" ] || { echo "missing $bench (build with GOIO_BUILD_BENCH=ON)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/goio-bench-redis.XXXXXX")
-server=
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A free port: try random ones until redis-server comes up on one.
-for attempt in $(seq 1 20); do
-  port=$((20000 + RANDOM % 30000))
-  port_busy "$port" && continue
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$tmp" --protected-mode no >"$tmp/redis.log" 2>&1 &
-  server=$!
-  for _ in $(seq 1 100); do
-    redis-cli -p "$port" PING >/dev/null 2>&1 && break
-    sleep 0.05
-  done
-  redis-cli -p "$port" PING >/dev/null 2>&1 && break
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  server=
-done
-[ -n "$server" ] || { echo "could not start redis-server" >&2; exit 1; }
+# shellcheck source=../../scripts/lib/redis-server.sh
+. "$root/scripts/lib/redis-server.sh"
+trap 'redis_stop; rm -rf "$tmp"' EXIT
+redis_start "$tmp" || exit 1
+port=$redis_port
 
 anchor=$tmp/anchor_redis
 if ! "$root/scripts/go-anchor" goio_bench_redis "$anchor" >"$tmp/go.log" 2>&1; then
