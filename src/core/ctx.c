@@ -48,6 +48,22 @@ static int64_t min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
+/* now + ms (ms >= 0), saturating at GOIO_NO_DEADLINE. */
+static int64_t ms_from_now(int64_t ms)
+{
+    int64_t now = goio_now_mono_ms();
+    return ms > GOIO_NO_DEADLINE - now ? GOIO_NO_DEADLINE : now + ms;
+}
+
+/* Makes the pollable fd readable (an eventfd write only fails on counter
+ * overflow, which one write per ctx never reaches). */
+static void signal_evfd(goio_ctx *ctx)
+{
+    uint64_t one = 1;
+    ssize_t n = write(ctx->evfd, &one, sizeof one);
+    (void)n;
+}
+
 static int ctx_init(goio_ctx *ctx)
 {
     pthread_condattr_t attr;
@@ -123,10 +139,7 @@ int goio_ctx_with_timeout(goio_ctx *parent, int64_t timeout_ms, goio_ctx **out)
             *out = NULL;
         return GOIO_EINVAL;
     }
-    int64_t now = goio_now_mono_ms();
-    int64_t deadline = timeout_ms > GOIO_NO_DEADLINE - now ? GOIO_NO_DEADLINE
-                                                           : now + timeout_ms;
-    return ctx_create(parent, deadline, out);
+    return ctx_create(parent, ms_from_now(timeout_ms), out);
 }
 
 goio_ctx *goio_ctx_ref(goio_ctx *ctx)
@@ -237,11 +250,8 @@ static void cancel_with(goio_ctx *ctx, int reason)
         return;
     }
     pthread_cond_broadcast(&ctx->cond);
-    if (ctx->evfd >= 0) {
-        uint64_t one = 1;
-        ssize_t n = write(ctx->evfd, &one, sizeof one);
-        (void)n; /* an eventfd write only fails on counter overflow */
-    }
+    if (ctx->evfd >= 0)
+        signal_evfd(ctx);
     fire_watches(ctx);
     goio_ctx *children = collect_children(ctx);
     pthread_mutex_unlock(&ctx->lock);
@@ -296,12 +306,13 @@ static void arm_timer(goio_ctx *ctx)
 {
     int64_t deadline = atomic_load(&ctx->deadline);
     struct itimerspec its = {0};
-    if (deadline != GOIO_NO_DEADLINE) {
-        /* it_value {0,0} disarms, so a deadline at 0 ms becomes 1 ns. */
+    if (deadline <= 0) {
+        /* Long past: fire at once. {0,0} would disarm, and a negative
+         * time is refused. */
+        its.it_value.tv_nsec = 1;
+    } else if (deadline != GOIO_NO_DEADLINE) {
         its.it_value.tv_sec = deadline / 1000;
         its.it_value.tv_nsec = (deadline % 1000) * 1000000;
-        if (its.it_value.tv_sec <= 0 && its.it_value.tv_nsec <= 0)
-            its.it_value.tv_nsec = 1;
     }
     timerfd_settime(ctx->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
@@ -336,7 +347,7 @@ int goio_ctx_wait(goio_ctx *ctx, int64_t timeout_ms)
         return GOIO_EINVAL;
     int64_t end = GOIO_NO_DEADLINE;
     if (timeout_ms >= 0)
-        end = min64(goio_now_mono_ms() + timeout_ms, GOIO_NO_DEADLINE);
+        end = ms_from_now(timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&ctx->lock);
     while (!goio_ctx_err(ctx)) {
@@ -387,11 +398,8 @@ static int make_fd(goio_ctx *ctx, int parent_fd)
         return rc;
     }
     arm_timer(ctx);
-    if (atomic_load(&ctx->err)) {
-        uint64_t one = 1;
-        ssize_t n = write(ctx->evfd, &one, sizeof one);
-        (void)n;
-    }
+    if (atomic_load(&ctx->err))
+        signal_evfd(ctx);
     return 0;
 }
 

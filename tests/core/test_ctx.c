@@ -197,6 +197,33 @@ static void fd_polls_on_cancel_deadline_and_parent(void **state)
         goio_ctx_unref(ctxs[i]);
 }
 
+/* Deadlines long past and timeouts at the far end of int64 (UBSan would
+ * catch an overflowing sum). */
+static void extreme_times_are_handled(void **state)
+{
+    (void)state;
+    goio_ctx *past, *waited;
+    int fd;
+    assert_ok(goio_ctx_with_deadline(NULL, -5000, &past));
+    assert_goio(GOIO_ETIMEDOUT, goio_ctx_err(past));
+    assert_ok(goio_ctx_fd(past, &fd));
+    assert_true(fd_readable(fd, 1000));
+    assert_ok(goio_ctx_wait(past, INT64_MAX));
+
+    assert_ok(goio_ctx_with_timeout(NULL, INT64_MAX, &waited));
+    assert_int_equal(goio_ctx_deadline(waited), GOIO_NO_DEADLINE);
+    assert_goio(GOIO_EAGAIN, goio_ctx_wait(waited, 0));
+    waiter w = {waited, 99};
+    pthread_t t;
+    pthread_create(&t, NULL, wait_forever, &w);
+    goio_ctx_cancel(waited);
+    pthread_join(t, NULL);
+    assert_ok(w.rc);
+    assert_ok(goio_ctx_wait(waited, INT64_MAX));
+    goio_ctx_unref(waited);
+    goio_ctx_unref(past);
+}
+
 static void bump(void *arg)
 {
     atomic_fetch_add((atomic_int *)arg, 1);
@@ -314,6 +341,7 @@ int main(void)
         cmocka_unit_test(cancel_wakes_many_waiters),
         cmocka_unit_test(set_deadline_moves_waiters),
         cmocka_unit_test(fd_polls_on_cancel_deadline_and_parent),
+        cmocka_unit_test(extreme_times_are_handled),
         cmocka_unit_test(watches_fire_once_and_can_be_removed),
         cmocka_unit_test(cancel_races_child_churn),
         cmocka_unit_test(ctx_out_of_memory),
