@@ -200,7 +200,8 @@ GOIO_EXTERN int goio_buf_append_str(goio_buf *b, const char *s);
 GOIO_EXTERN int goio_buf_appendf(goio_buf *b, const char *fmt, ...)
     GOIO_PRINTF(2, 3);
 GOIO_EXTERN int goio_buf_vappendf(goio_buf *b, const char *fmt, va_list ap);
-/* Replaces the contents with a copy of p[0..n). */
+/* Replaces the contents with a copy of p[0..n). For append and set, p may
+ * point into b itself. */
 GOIO_EXTERN int goio_buf_set(goio_buf *b, const void *p, size_t n);
 /* NUL-terminates and returns the contents as a string ("" when empty). */
 GOIO_EXTERN const char *goio_buf_cstr(goio_buf *b);

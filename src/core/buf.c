@@ -30,15 +30,27 @@ int goio_buf_reserve(goio_buf *b, size_t extra)
     return 0;
 }
 
+/* Whether p points into b's storage (appending a buffer to itself). */
+static bool points_into(const goio_buf *b, const void *p)
+{
+    uintptr_t at = (uintptr_t)p, start = (uintptr_t)b->data;
+    return b->data && at >= start && at < start + b->cap;
+}
+
 int goio_buf_append(goio_buf *b, const void *p, size_t n)
 {
     if (!b || (!p && n))
         return GOIO_EINVAL;
+    /* Growing may move the storage p points into: keep its offset. */
+    bool inside = points_into(b, p);
+    size_t offset = inside ? (size_t)((const uint8_t *)p - b->data) : 0;
     int rc = goio_buf_reserve(b, n);
     if (rc)
         return rc;
+    if (inside)
+        p = b->data + offset;
     if (n)
-        memcpy(b->data + b->len, p, n);
+        memmove(b->data + b->len, p, n);
     b->len += n;
     return 0;
 }

@@ -63,6 +63,22 @@ static void buf_appends_and_grows(void **state)
     goio_buf_free(&b);
 }
 
+static void buf_takes_bytes_from_itself(void **state)
+{
+    (void)state;
+    goio_buf b = GOIO_BUF_INIT;
+    assert_ok(goio_buf_append_str(&b, "abcdefgh"));
+    /* Doubling from its own storage forces a move while copying. */
+    for (int i = 0; i < 6; i++)
+        assert_ok(goio_buf_append(&b, b.data, b.len));
+    assert_int_equal(b.len, 8 << 6);
+    for (size_t i = 0; i < b.len; i++)
+        assert_int_equal(b.data[i], "abcdefgh"[i % 8]);
+    assert_ok(goio_buf_set(&b, b.data + 3, 4));
+    assert_string_equal(goio_buf_cstr(&b), "defg");
+    goio_buf_free(&b);
+}
+
 static void buf_rejects_bad_input_without_change(void **state)
 {
     (void)state;
@@ -137,6 +153,7 @@ int main(void)
         cmocka_unit_test(allocator_must_be_all_or_nothing),
         cmocka_unit_test(allocation_sizes_are_overflow_checked),
         cmocka_unit_test(buf_appends_and_grows),
+        cmocka_unit_test(buf_takes_bytes_from_itself),
         cmocka_unit_test(buf_rejects_bad_input_without_change),
         cmocka_unit_test(buf_out_of_memory_keeps_contents),
         cmocka_unit_test(clocks_move_forward),
