@@ -137,8 +137,6 @@ static void caller_add(sf_flight *f, sf_caller *c, bool owns_ref)
     f->callers = c;
     c->wake_bit = 1u << (f->live % 32);
     f->live++;
-    if (c->async)
-        f->async_callers++;
     if (!owns_ref)
         atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
     if (c->deadline == GOIO_NO_DEADLINE)
@@ -156,8 +154,6 @@ static void caller_remove(sf_flight *f, sf_caller *c)
     if (c->next)
         c->next->prev = c->prev;
     f->live--;
-    if (c->async)
-        f->async_callers--;
     if (c->deadline == GOIO_NO_DEADLINE)
         f->nodl--;
     /* Only the caller holding the latest deadline can move it back. */
@@ -181,9 +177,9 @@ static int flight_new(goio_sharedflight *g, uint64_t hash, const char *key,
     f->hash = hash;
     f->shard = goio__sharedflight_shard_of(hash);
     f->callers = NULL;
-    f->live = f->nodl = f->async_callers = 0;
+    f->live = f->nodl = 0;
     f->deadline = first->deadline;
-    f->attached = f->done = f->shared = f->has_runner = false;
+    f->attached = f->shared = f->has_runner = false;
     f->ctx = NULL;
     f->status = 0;
     f->value = NULL;
@@ -322,7 +318,7 @@ static sf_async *decide_outcomes(sf_flight *f, const sf_caller *self,
         atomic_store_explicit(&c->outcome, c->verdict, memory_order_release);
     }
     f->callers = NULL;
-    f->live = f->nodl = f->async_callers = 0;
+    f->live = f->nodl = 0;
     return deliveries;
 }
 
@@ -334,7 +330,6 @@ void goio__sharedflight_publish(sf_flight *f, int status, void *value,
     sf_lock_acquire(&s->lock);
     f->status = status;
     f->value = value;
-    f->done = true;
     goio__sharedflight_detach(s, f);
     sf_async *deliveries = decide_outcomes(f, self, &wake);
     goio_ctx *ctx = f->ctx;

@@ -56,12 +56,10 @@ struct goio_sharedflight_result {
     sf_caller *callers; /* callers still waiting for this flight */
     unsigned live;      /* how many */
     unsigned nodl;      /* how many of them have no deadline */
-    unsigned async_callers;
-    int64_t deadline; /* the shared ctx's deadline as last set */
-    bool attached;    /* the table points at it */
-    bool done;
-    bool has_runner;  /* `runner` is the thread running fn */
-    pthread_t runner; /* so fn waiting for its own key fails, not hangs */
+    int64_t deadline;   /* the shared ctx's deadline as last set */
+    bool attached;      /* the table points at it */
+    bool has_runner;    /* `runner` is the thread running fn */
+    pthread_t runner;   /* so fn waiting for its own key fails, not hangs */
     /* the shared ctx: NULL when the flight can never be cancelled (its
      * first caller passed a NULL ctx); dropped when the flight is done */
     goio_ctx *ctx;
