@@ -228,12 +228,11 @@ int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
                             goio_sharedflight_destroy_fn destroy, bool with_ctx,
                             bool *started)
 {
-    uint64_t hash = goio_hash64(key, len, 0);
-    sf_shard *s = &g->shards[goio__sharedflight_shard_of(hash)].s;
+    uint64_t hash;
+    sf_shard *s;
     int rc = 0;
     *started = false;
-    sf_lock_acquire(&s->lock);
-    sf_flight *f = goio__sharedflight_find(s, hash, key, len);
+    sf_flight *f = goio__sharedflight_lock_key(g, key, len, &hash, &s);
     if (f && f->ctx && goio_ctx_err(f->ctx)) {
         /* Every caller's deadline passed (or fn cancelled its own ctx):
          * nobody may be handed that ctx again. */

@@ -97,11 +97,17 @@ uint32_t goio__sharedflight_shard_of(uint64_t hash)
     return (uint32_t)(hash >> 59) % SF_SHARDS; /* buckets use the low bits */
 }
 
-sf_flight *goio__sharedflight_find(sf_shard *s, uint64_t hash, const char *key,
-                                   size_t len)
+sf_flight *goio__sharedflight_lock_key(goio_sharedflight *g, const char *key,
+                                       size_t len, uint64_t *hash, sf_shard **s)
 {
-    for (sf_flight *f = s->buckets[hash & (s->nbuckets - 1)]; f; f = f->hnext)
-        if (f->hash == hash && f->keylen == len && !memcmp(f->key, key, len))
+    uint64_t h = goio_hash64(key, len, 0);
+    if (hash)
+        *hash = h;
+    sf_shard *shard = *s = &g->shards[goio__sharedflight_shard_of(h)].s;
+    sf_lock_acquire(&shard->lock);
+    for (sf_flight *f = shard->buckets[h & (shard->nbuckets - 1)]; f;
+         f = f->hnext)
+        if (f->hash == h && f->keylen == len && !memcmp(f->key, key, len))
             return f;
     return NULL;
 }
@@ -157,11 +163,8 @@ int goio_sharedflight_forget(goio_sharedflight *g, const char *key)
 {
     if (!g || !key || !*key)
         return GOIO_EINVAL;
-    size_t len = strlen(key);
-    uint64_t h = goio_hash64(key, len, 0);
-    sf_shard *s = &g->shards[goio__sharedflight_shard_of(h)].s;
-    sf_lock_acquire(&s->lock);
-    sf_flight *f = goio__sharedflight_find(s, h, key, len);
+    sf_shard *s;
+    sf_flight *f = goio__sharedflight_lock_key(g, key, strlen(key), NULL, &s);
     if (f)
         goio__sharedflight_detach(s, f);
     sf_lock_release(&s->lock);
@@ -174,11 +177,8 @@ int goio_sharedflight_callers(goio_sharedflight *g, const char *key, size_t *n)
         *n = 0;
     if (!g || !key || !*key || !n)
         return GOIO_EINVAL;
-    size_t len = strlen(key);
-    uint64_t h = goio_hash64(key, len, 0);
-    sf_shard *s = &g->shards[goio__sharedflight_shard_of(h)].s;
-    sf_lock_acquire(&s->lock);
-    sf_flight *f = goio__sharedflight_find(s, h, key, len);
+    sf_shard *s;
+    sf_flight *f = goio__sharedflight_lock_key(g, key, strlen(key), NULL, &s);
     *n = f ? f->live : 0;
     sf_lock_release(&s->lock);
     return 0;

@@ -150,8 +150,11 @@ struct goio_sharedflight {
 /* ---- group.c: the table (callers hold the shard lock) ---- */
 
 uint32_t goio__sharedflight_shard_of(uint64_t hash);
-sf_flight *goio__sharedflight_find(sf_shard *s, uint64_t hash, const char *key,
-                                   size_t len);
+/* Locks key's shard (*s; the caller releases its lock) and returns key's
+ * current flight there, or NULL. *hash (if not NULL) is the key's hash. */
+sf_flight *goio__sharedflight_lock_key(goio_sharedflight *g, const char *key,
+                                       size_t len, uint64_t *hash,
+                                       sf_shard **s);
 void goio__sharedflight_insert(sf_shard *s, sf_flight *f);
 void goio__sharedflight_detach(sf_shard *s, sf_flight *f);
 void goio__sharedflight_flight_unref(sf_flight *f);
