@@ -150,29 +150,21 @@ int goio_cache_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
                                           source);
 }
 
-/* One caller's request; the flight runs with the first caller's. */
-typedef struct gos_job {
-    goio_cache *c;
-    const char *key;
-    int64_t ttl_ms;
-    goio_cache_fetch_fn fetch;
-    void *arg;
-    bool ran; /* this caller's thread ran the flight */
-} gos_job;
-
-/* What a flight hands every caller. */
-typedef struct gos_value {
-    goio_buf buf;
-    bool hit; /* the re-read found the value: nothing was fetched */
-} gos_value;
-
-static void gos_value_free(void *p)
+void goio__cache_value_free(void *p)
 {
-    gos_value *v = p;
+    goio__cache_value *v = p;
     if (!v)
         return;
     goio_buf_free(&v->buf);
     goio_free(v);
+}
+
+goio_cache_source goio__cache_job_source(const goio__cache_job *j,
+                                         const goio__cache_value *v)
+{
+    return v->hit   ? GOIO_CACHE_HIT
+           : j->ran ? GOIO_CACHE_FETCHED
+                    : GOIO_CACHE_SHARED;
 }
 
 void goio__cache_log_read_error(const char *key, int rc)
@@ -181,29 +173,23 @@ void goio__cache_log_read_error(const char *key, int rc)
              "reading the cache failed; treating it as a miss");
 }
 
-static int gos_run(goio_ctx *ctx, void *arg, void **value)
+int goio__cache_flight(goio_ctx *ctx, void *arg, void **value)
 {
-    gos_job *j = arg;
+    goio__cache_job *j = arg;
     j->ran = true;
-    gos_value *v = goio_calloc(1, sizeof *v);
+    goio__cache_value *v = goio_calloc(1, sizeof *v);
     if (!v)
         return GOIO_ENOMEM;
-    /* Re-read: a flight that stored the value may have ended between this
-     * caller's miss and the start of this flight. */
-    bool hit = false;
-    int rc = j->c->ops->get(j->c, j->key, &v->buf, &hit);
-    if (rc == 0 && hit) {
+    if (j->reread(j, &v->buf)) {
         v->hit = true;
         *value = v;
         return 0;
     }
-    if (rc < 0 && rc != GOIO_ENOMEM)
-        goio__cache_log_read_error(j->key, rc);
     goio_buf_clear(&v->buf);
-    rc = j->fetch(ctx, j->key, j->arg, &v->buf);
+    int rc = j->fetch(ctx, j->key, j->arg, &v->buf);
     goio_cache_count_fetch(j->c, rc);
     if (rc != 0) {
-        gos_value_free(v);
+        goio__cache_value_free(v);
         return rc > 0 ? GOIO_EFETCH : rc;
     }
     static const uint8_t empty[1];
@@ -214,6 +200,17 @@ static int gos_run(goio_ctx *ctx, void *arg, void **value)
                  "storing the fetched value failed; returning it anyway");
     *value = v;
     return 0;
+}
+
+/* Re-read: a flight that stored the value may have ended between this
+ * caller's miss and the start of this flight. */
+static bool reread(goio__cache_job *j, goio_buf *out)
+{
+    bool hit = false;
+    int rc = j->c->ops->get(j->c, j->key, out, &hit);
+    if (rc < 0 && rc != GOIO_ENOMEM)
+        goio__cache_log_read_error(j->key, rc);
+    return rc == 0 && hit;
 }
 
 int goio__cache_default_get_or_set(goio_cache *c, const char *key,
@@ -232,20 +229,18 @@ int goio__cache_default_get_or_set(goio_cache *c, const char *key,
     if (rc < 0)
         goio__cache_log_read_error(key, rc);
 
-    gos_job job = {c, key, ttl_ms, fetch, arg, false};
+    goio__cache_job job = {c, key, ttl_ms, fetch, arg, reread, false};
     goio_sharedflight_result *res = NULL;
-    rc = goio_sharedflight_do(c->_flights, key, ctx, gos_run, &job,
-                              gos_value_free, &res, NULL);
+    rc = goio_sharedflight_do(c->_flights, key, ctx, goio__cache_flight, &job,
+                              goio__cache_value_free, &res, NULL);
     if (rc < 0) {
         goio_sharedflight_result_release(res);
         return rc;
     }
-    const gos_value *v = goio_sharedflight_value(res);
+    const goio__cache_value *v = goio_sharedflight_value(res);
     rc = goio_buf_set(out, v->buf.data, v->buf.len);
     if (rc == 0)
-        *source = v->hit    ? GOIO_CACHE_HIT
-                  : job.ran ? GOIO_CACHE_FETCHED
-                            : GOIO_CACHE_SHARED;
+        *source = goio__cache_job_source(&job, v);
     goio_sharedflight_result_release(res);
     return rc;
 }

@@ -12,6 +12,42 @@ int goio__cache_default_get_or_set(goio_cache *c, const char *key,
                                    void *arg, goio_ctx *ctx, goio_buf *out,
                                    goio_cache_source *source);
 
+/*
+ * A get_or_set flight (the generic one in cache.c, the stale wrapper's):
+ * one caller's request (the flight runs with the first caller's) and what
+ * the flight hands every caller.
+ */
+typedef struct goio__cache_job goio__cache_job;
+struct goio__cache_job {
+    goio_cache *c;
+    const char *key;
+    int64_t ttl_ms;
+    goio_cache_fetch_fn fetch;
+    void *arg;
+    /* The flight's second look: whether a value stored since this
+     * caller's miss is there to serve (then in *out). */
+    bool (*reread)(goio__cache_job *j, goio_buf *out);
+    bool ran; /* this caller's thread ran the flight */
+};
+
+typedef struct goio__cache_value {
+    goio_buf buf;
+    bool hit; /* the re-read found the value: nothing was fetched */
+} goio__cache_value;
+
+/*
+ * The flight (a goio_sharedflight_fn over a goio__cache_job): the job's
+ * re-read, else its fetch, whose value is stored with the cache's own set
+ * op (a failed store is logged, the value still returned). Fails with the
+ * fetch's negative code, GOIO_EFETCH for a positive one.
+ */
+int goio__cache_flight(goio_ctx *ctx, void *arg, void **value);
+/* Frees a goio__cache_value (the flight's destroy function). */
+void goio__cache_value_free(void *p);
+/* How this caller got a finished flight's value. */
+goio_cache_source goio__cache_job_source(const goio__cache_job *j,
+                                         const goio__cache_value *v);
+
 /* Logs a storage read error that is treated as a miss. */
 void goio__cache_log_read_error(const char *key, int rc);
 

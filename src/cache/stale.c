@@ -133,57 +133,12 @@ static int stale_stats(goio_cache *c, goio_cache_stats *out)
 
 /* ---- get_or_set ---------------------------------------------------------- */
 
-typedef struct stale_job {
-    stale_cache *s;
-    const char *key;
-    int64_t ttl_ms;
-    goio_cache_fetch_fn fetch;
-    void *arg;
-    bool ran;
-} stale_job;
-
-typedef struct stale_value {
-    goio_buf buf;
-    bool hit; /* a fresh value appeared before the fetch started */
-} stale_value;
-
-static void stale_value_free(void *p)
+/* The flight's second look: a fresh value stored since the miss. */
+static bool stale_reread(goio__cache_job *j, goio_buf *out)
 {
-    stale_value *v = p;
-    if (v) {
-        goio_buf_free(&v->buf);
-        goio_free(v);
-    }
-}
-
-static int stale_run(goio_ctx *ctx, void *arg, void **value)
-{
-    stale_job *j = arg;
-    j->ran = true;
-    stale_value *v = goio_calloc(1, sizeof *v);
-    if (!v)
-        return GOIO_ENOMEM;
     bool found, fresh;
-    if (stale_read(j->s, j->key, &v->buf, &found, &fresh) == 0 && fresh) {
-        v->hit = true;
-        *value = v;
-        return 0;
-    }
-    goio_buf_clear(&v->buf);
-    int rc = j->fetch(ctx, j->key, j->arg, &v->buf);
-    goio_cache_count_fetch(&j->s->base, rc);
-    if (rc != 0) {
-        stale_value_free(v);
-        return rc > 0 ? GOIO_EFETCH : rc;
-    }
-    static const uint8_t empty[1];
-    int src = stale_set(&j->s->base, j->key, v->buf.data ? v->buf.data : empty,
-                        v->buf.len, j->ttl_ms);
-    if (src < 0)
-        goio_log(GOIO_LOG_WARN, "cache", "set_cache_error", j->key, src,
-                 "storing the fetched value failed; returning it anyway");
-    *value = v;
-    return 0;
+    return stale_read((stale_cache *)j->c, j->key, out, &found, &fresh) == 0 &&
+           fresh;
 }
 
 /* The fetch failed (rc): serve this caller's stale copy if it has one. */
@@ -223,16 +178,14 @@ static int stale_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
         return 0;
     }
     bump(&s->misses);
-    stale_job job = {s, key, ttl_ms, fetch, arg, false};
+    goio__cache_job job = {c, key, ttl_ms, fetch, arg, stale_reread, false};
     goio_sharedflight_result *res = NULL;
-    rc = goio_sharedflight_do(c->_flights, key, ctx, stale_run, &job,
-                              stale_value_free, &res, NULL);
+    rc = goio_sharedflight_do(c->_flights, key, ctx, goio__cache_flight, &job,
+                              goio__cache_value_free, &res, NULL);
     if (rc == 0) {
-        const stale_value *v = goio_sharedflight_value(res);
+        const goio__cache_value *v = goio_sharedflight_value(res);
         rc = goio_buf_set(out, v->buf.data, v->buf.len);
-        *source = v->hit    ? GOIO_CACHE_HIT
-                  : job.ran ? GOIO_CACHE_FETCHED
-                            : GOIO_CACHE_SHARED;
+        *source = goio__cache_job_source(&job, v);
     } else if (res) { /* the flight ran and its fetch failed */
         rc = fall_back(s, key, rc, &old, found, out, source);
     }
