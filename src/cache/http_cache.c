@@ -54,6 +54,15 @@ void goio_http_cache_response_free(goio_http_cache_response *pub)
     goio_free(r);
 }
 
+/* The freshness facts of a stored response at the client's now. */
+static void stored_freshness(goio_http_cache *c, const goio__hc_view *v,
+                             goio__hc_fresh *f)
+{
+    goio__hc_freshness(&c->policy, v->status, v->headers, v->nheaders,
+                       v->request_time_ms, v->response_time_ms, goio__hc_now(c),
+                       f);
+}
+
 /* Responses served from storage say how old they are (RFC 9111 5.1).
  * age_ms < 0: work it out from the entry. */
 static void set_age(response *r, goio_http_cache *c, int64_t age_ms)
@@ -61,9 +70,7 @@ static void set_age(response *r, goio_http_cache *c, int64_t age_ms)
     goio__hc_view *v = &r->view;
     if (age_ms < 0) {
         goio__hc_fresh f;
-        goio__hc_freshness(&c->policy, v->status, v->headers, v->nheaders,
-                           v->request_time_ms, v->response_time_ms,
-                           goio__hc_now(c), &f);
+        stored_freshness(c, v, &f);
         age_ms = f.age_ms;
     }
     snprintf(r->age, sizeof r->age, "%lld", (long long)(age_ms / 1000));
@@ -380,10 +387,7 @@ static int serve_stale_on_error(goio__hc_call *k, goio__hc_stored *st, int rc,
     if (!st->found)
         return 0;
     goio__hc_fresh f;
-    const goio__hc_view *v = &st->view;
-    goio__hc_freshness(&c->policy, v->status, v->headers, v->nheaders,
-                       v->request_time_ms, v->response_time_ms, goio__hc_now(c),
-                       &f);
+    stored_freshness(c, &st->view, &f);
     if (!goio__hc_stale_if_error_ok(&c->policy, &f, &k->cc))
         return 0;
     int lrc = goio__hc_load_body(k, st);
@@ -457,10 +461,7 @@ static bool fresh_for(goio__hc_call *k, const goio__hc_stored *st)
     if (k->strict || !st->found)
         return false;
     goio__hc_fresh f;
-    const goio__hc_view *v = &st->view;
-    goio__hc_freshness(&k->c->policy, v->status, v->headers, v->nheaders,
-                       v->request_time_ms, v->response_time_ms,
-                       goio__hc_now(k->c), &f);
+    stored_freshness(k->c, &st->view, &f);
     return goio__hc_usable_fresh(&f, &k->cc, k->no_cache);
 }
 
@@ -611,10 +612,7 @@ static bool from_storage(goio__hc_call *k, goio__hc_stored *st,
     if (!st->found)
         return false;
     goio__hc_fresh f;
-    const goio__hc_view *v = &st->view;
-    goio__hc_freshness(&k->c->policy, v->status, v->headers, v->nheaders,
-                       v->request_time_ms, v->response_time_ms,
-                       goio__hc_now(k->c), &f);
+    stored_freshness(k->c, &st->view, &f);
     *age_ms = f.age_ms;
     if (goio__hc_usable_fresh(&f, &k->cc, k->no_cache)) {
         *served = GOIO_HTTP_CACHE_HIT;
