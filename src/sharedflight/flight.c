@@ -450,6 +450,9 @@ static void wait_outcome(sf_caller *me)
         if (rc)
             goio__sharedflight_give_up(me, rc, false);
     }
+    /* seq before the outcome (see sf_int.h): the futex re-validates it.
+     * The deadline is read afresh each round, so one moved later is
+     * followed; the futex timeout ends the wait when it passes. */
     for (;;) {
         unsigned seen = atomic_load_explicit(&f->seq, memory_order_acquire);
         if (atomic_load_explicit(&me->outcome, memory_order_acquire) !=

@@ -16,7 +16,12 @@
  * Waiting: callers sleep on a futex word in the flight (`seq`) with a
  * per-caller bit, so publishing a result wakes every waiter with one
  * system call and without a mutex convoy, while a cancelled caller is
- * woken alone.
+ * woken without the others. Bits are handed out round-robin, so callers
+ * may share one (past 32, or after others left): that costs a spurious
+ * wake-up, never a lost one. Every outcome is stored before `seq` is
+ * bumped, both under the shard lock, and a waiter reads `seq` before its
+ * outcome, so a decision made after its check changes the word and the
+ * futex wait returns at once.
  */
 #ifndef GOIO_SF_INT_H
 #define GOIO_SF_INT_H
