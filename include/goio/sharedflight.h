@@ -22,9 +22,13 @@
  * unseen. When the first caller's ctx is NULL the flight can never be
  * cancelled, and fn receives a NULL ctx (every goio call accepts one).
  *
- * A caller's deadline is read when it joins: moving it afterwards
- * (goio_ctx_set_deadline) changes when that caller gives up, not the
- * shared ctx's deadline.
+ * A caller's deadline is read when it joins; moving it afterwards
+ * (goio_ctx_set_deadline, on its ctx or a parent) never changes the shared
+ * ctx's deadline. Moved later, the caller gives up later. Moved earlier,
+ * it is noticed only when the deadline read at join passes or the flight
+ * finishes, whichever comes first (the caller then gets GOIO_ETIMEDOUT):
+ * core tells nobody when a deadline moves. To give a caller up at once,
+ * cancel its ctx.
  *
  * Outcomes. When fn returns, each caller still waiting gets fn's code and
  * a reference to the result, except a caller whose own ctx is done by then,
@@ -154,7 +158,8 @@ typedef void (*goio_sharedflight_cb)(int status,
  * exactly once, even if the flight fails to start), or an error without
  * ever calling it: GOIO_EINVAL (NULL group/key/fn/cb, empty key), the
  * ctx's error when it is done on entry, GOIO_ENOMEM, GOIO_EAGAIN (no
- * thread could be started).
+ * thread could be started), GOIO_ECLOSED (called from a callback or an
+ * fn while goio_sharedflight_free runs).
  */
 GOIO_EXTERN int goio_sharedflight_do_async(goio_sharedflight *g,
                                            const char *key, goio_ctx *ctx,

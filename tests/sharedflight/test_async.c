@@ -413,6 +413,44 @@ static void count_cb(int status, goio_sharedflight_result *r, bool shared,
     atomic_fetch_add((atomic_int *)data, 1);
 }
 
+/* A callback run by free (its caller given up) may call again: refused. */
+typedef struct reentry {
+    goio_sharedflight *g;
+    atomic_int status, rc, runs;
+} reentry;
+
+static void reenter_cb(int status, goio_sharedflight_result *r, bool shared,
+                       void *data)
+{
+    (void)shared;
+    reentry *e = data;
+    goio_sharedflight_result_release(r);
+    atomic_store(&e->status, status);
+    atomic_store(&e->rc,
+                 goio_sharedflight_do_async(e->g, "again", NULL, count_fn,
+                                            &e->runs, NULL, never_cb, NULL));
+}
+
+static void callback_during_free_is_refused(void **state)
+{
+    (void)state;
+    sf_work w;
+    sf_work_init(&w);
+    w.until_done = true;
+    w.rc = GOIO_ECANCELED;
+    reentry e = {.status = 99, .rc = 99};
+    assert_ok(goio_sharedflight_new(&e.g));
+    assert_ok(goio_sharedflight_do_async(e.g, "k", NULL, sf_work_fn, &w,
+                                         sf_destroy_value, reenter_cb, &e));
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&w.running), 10000));
+    goio_sharedflight_free(e.g);
+    assert_goio(GOIO_ECLOSED, atomic_load(&e.status));
+    assert_goio(GOIO_ECLOSED, atomic_load(&e.rc));
+    assert_int_equal(atomic_load(&e.runs), 0);
+    assert_int_equal(atomic_load(&w.destroyed), 1);
+    sf_work_destroy(&w);
+}
+
 /* Idle threads go away, and come back on the next call; 10,000 distinct
  * keys leave no flight behind. */
 static void idle_threads_exit_and_nothing_is_left(void **state)
@@ -515,6 +553,7 @@ int main(void)
         cmocka_unit_test(thousand_async_callers_one_execution),
         cmocka_unit_test(workers_are_bounded),
         cmocka_unit_test(free_closes_waiting_callers),
+        cmocka_unit_test(callback_during_free_is_refused),
         cmocka_unit_test(idle_threads_exit_and_nothing_is_left),
         cmocka_unit_test(callback_may_call_again),
         cmocka_unit_test(fn_ending_worker_thread),

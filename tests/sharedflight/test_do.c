@@ -35,6 +35,11 @@ static void null_arguments_are_rejected(void **state)
     g = (void *)1;
     assert_goio(GOIO_EINVAL, goio_sharedflight_new_with(&cfg, &g));
     assert_null(g);
+    goio_sharedflight_config_init(&cfg);
+    cfg.idle_ms = -1;
+    g = (void *)1;
+    assert_goio(GOIO_EINVAL, goio_sharedflight_new_with(&cfg, &g));
+    assert_null(g);
     assert_ok(goio_sharedflight_new(&g));
     assert_goio(GOIO_EINVAL, goio_sharedflight_do(NULL, "k", NULL, never_run,
                                                   NULL, NULL, &r, &shared));
@@ -54,6 +59,10 @@ static void null_arguments_are_rejected(void **state)
     assert_goio(GOIO_EINVAL, goio_sharedflight_callers(g, "k", NULL));
     assert_goio(GOIO_EINVAL, goio_sharedflight_callers(NULL, "k", &n));
     assert_int_equal(n, 0);
+    n = 7;
+    assert_goio(GOIO_EINVAL, goio_sharedflight_callers(g, NULL, &n));
+    assert_int_equal(n, 0);
+    assert_goio(GOIO_EINVAL, goio_sharedflight_callers(g, "", &n));
     assert_int_equal(goio_sharedflight_inflight(NULL), 0);
     assert_null(goio_sharedflight_value(NULL));
     assert_null(goio_sharedflight_result_ref(NULL));
@@ -351,6 +360,48 @@ static void waiter_deadline_returns_etimedout(void **state)
     assert_false(leader.shared);
     goio_sharedflight_result_release(leader.result);
     goio_ctx_unref(short_ctx);
+    goio_sharedflight_free(g);
+    sf_work_destroy(&w);
+}
+
+/* Waiters' deadlines moved after they joined: one moved later is followed;
+ * one moved earlier ends the wait with GOIO_ETIMEDOUT by the deadline it
+ * joined with at the latest (core says nothing when a deadline moves). */
+static void moved_waiter_deadlines(void **state)
+{
+    (void)state;
+    goio_sharedflight *g;
+    assert_ok(goio_sharedflight_new(&g));
+    sf_work w;
+    sf_work_init(&w);
+    w.gated = true;
+    sf_call leader, later, earlier;
+    sf_call_start(&leader, g, "k", NULL, &w);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&w.running), 10000));
+    int64_t begin = goio_now_mono_ms();
+    goio_ctx *later_ctx, *earlier_ctx;
+    assert_ok(goio_ctx_with_deadline(NULL, begin + 500, &later_ctx));
+    assert_ok(goio_ctx_with_deadline(NULL, begin + 700, &earlier_ctx));
+    sf_call_start(&later, g, "k", later_ctx, &w);
+    sf_call_start(&earlier, g, "k", earlier_ctx, &w);
+    assert_true(sf_wait_callers(g, "k", 3));
+    assert_ok(goio_ctx_set_deadline(later_ctx, begin + 900));
+    assert_ok(goio_ctx_set_deadline(earlier_ctx, begin + 50));
+    sf_call_join(&earlier);
+    assert_goio(GOIO_ETIMEDOUT, earlier.rc);
+    assert_null(earlier.result);
+    assert_true(earlier.returned_at >= begin + 50);
+    sf_call_join(&later);
+    assert_goio(GOIO_ETIMEDOUT, later.rc);
+    assert_true(later.returned_at >= begin + 900);
+    assert_false(atomic_load(&leader.done));
+    sf_work_open(&w);
+    sf_call_join(&leader);
+    assert_ok(leader.rc);
+    assert_false(leader.shared);
+    goio_sharedflight_result_release(leader.result);
+    goio_ctx_unref(later_ctx);
+    goio_ctx_unref(earlier_ctx);
     goio_sharedflight_free(g);
     sf_work_destroy(&w);
 }
@@ -798,6 +849,7 @@ int main(void)
         cmocka_unit_test(one_caller_cancels_others_get_result),
         cmocka_unit_test(all_cancel_fn_observes_it),
         cmocka_unit_test(waiter_deadline_returns_etimedout),
+        cmocka_unit_test(moved_waiter_deadlines),
         cmocka_unit_test(deadline_follows_latest_live_caller),
         cmocka_unit_test(late_caller_gets_fresh_flight),
         cmocka_unit_test(late_caller_after_deadlines_gets_fresh_flight),
