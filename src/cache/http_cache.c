@@ -513,9 +513,10 @@ static int flight_key(const goio__hc_call *k, const char *key, char **out)
 {
     goio_buf b = GOIO_BUF_INIT;
     int rc = goio_buf_appendf(&b, "%s%s", key, k->strict ? "\x1fvalidate" : "");
-    *out = rc ? NULL : goio_strdup(goio_buf_cstr(&b));
+    if (!rc)
+        rc = goio__hc_key_take(&b, SIZE_MAX, out);
     goio_buf_free(&b);
-    return rc ? rc : *out ? 0 : GOIO_ENOMEM;
+    return rc;
 }
 
 static int fly(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
@@ -718,6 +719,18 @@ static bool bypasses(const goio__hc_call *k)
     return !k->primary;
 }
 
+/* The storage key of a normalised URL: the prefix, then the URL.
+ * GOIO_E2BIG when longer than a key may be. */
+static int url_key(const goio_http_cache *c, const char *url, char **out)
+{
+    goio_buf b = GOIO_BUF_INIT;
+    int rc = goio_buf_appendf(&b, "%s%s", c->prefix, url);
+    if (!rc)
+        rc = goio__hc_key_take(&b, GOIO_CACHE_MAX_KEY, out);
+    goio_buf_free(&b);
+    return rc;
+}
+
 static int call_init(goio_http_cache *c, const goio_http_cache_request *req,
                      goio__hc_call *k)
 {
@@ -731,13 +744,8 @@ static int call_init(goio_http_cache *c, const goio_http_cache_request *req,
     int rc = goio__hc_url_normalize(req->url, &k->url);
     if (rc)
         return rc;
-    goio_buf key = GOIO_BUF_INIT;
-    rc = goio_buf_appendf(&key, "%s%s", c->prefix, k->url);
-    if (!rc && key.len <= GOIO_CACHE_MAX_KEY &&
-        !(k->primary = goio_strdup(goio_buf_cstr(&key))))
-        rc = GOIO_ENOMEM;
-    goio_buf_free(&key);
-    if (rc)
+    rc = url_key(c, k->url, &k->primary);
+    if (rc && rc != GOIO_E2BIG) /* too long: no primary, not cached */
         return rc;
     goio__hc_cc_parse(k->headers, k->nheaders, &k->cc);
     const char *pragma = goio__hc_header_get(k->headers, k->nheaders, "Pragma");
@@ -815,18 +823,20 @@ int goio_http_cache_invalidate(goio_http_cache *c, const char *url)
 {
     if (!c || !url)
         return GOIO_EINVAL;
-    char *norm = NULL;
+    char *norm = NULL, *key = NULL;
     int rc = goio__hc_url_normalize(url, &norm);
-    goio_buf key = GOIO_BUF_INIT;
     if (!rc)
-        rc = goio_buf_appendf(&key, "%s%s", c->prefix, norm);
+        rc = url_key(c, norm, &key);
     /* Removing the URL's key removes a Vary index too: its variants
-     * become unreachable, and a new index gets a new generation. */
-    if (!rc && key.len <= GOIO_CACHE_MAX_KEY)
-        rc = goio__hc_invalidate_key(c, goio_buf_cstr(&key));
+     * become unreachable, and a new index gets a new generation. A URL
+     * too long for a key has nothing stored. */
+    if (!rc)
+        rc = goio__hc_invalidate_key(c, key);
+    else if (rc == GOIO_E2BIG)
+        rc = 0;
     if (!rc)
         goio__hc_bump(&c->invalidations);
-    goio_buf_free(&key);
+    goio_free(key);
     goio_free(norm);
     return rc;
 }
@@ -982,10 +992,7 @@ int goio__hc_flight_key(goio_http_cache *c, const char *url, char **out)
     int rc = goio__hc_url_normalize(url, &norm);
     if (rc)
         return rc;
-    goio_buf b = GOIO_BUF_INIT;
-    rc = goio_buf_appendf(&b, "%s%s", c->prefix, norm);
-    *out = rc ? NULL : goio_strdup(goio_buf_cstr(&b));
-    goio_buf_free(&b);
+    rc = url_key(c, norm, out);
     goio_free(norm);
-    return rc ? rc : *out ? 0 : GOIO_ENOMEM;
+    return rc;
 }

@@ -308,6 +308,9 @@ typedef struct goio__hc_stored {
 } goio__hc_stored;
 
 int64_t goio__hc_now(const goio_http_cache *c);
+/* Hands the string built in b to *out (b is left empty; free *out with
+ * goio_free): GOIO_E2BIG when it is longer than max bytes, GOIO_ENOMEM. */
+int goio__hc_key_take(goio_buf *b, size_t max, char **out);
 void goio__hc_bump(_Atomic uint64_t *counter);
 
 /* Reads what is stored for k (not a separate body); storage errors and

@@ -20,6 +20,18 @@ int64_t goio__hc_now(const goio_http_cache *c)
     return c->now_fn ? c->now_fn(c->now_arg) : goio_now_wall_ms();
 }
 
+int goio__hc_key_take(goio_buf *b, size_t max, char **out)
+{
+    if (b->len > max)
+        return GOIO_E2BIG;
+    int rc = goio_buf_reserve(b, 0); /* an empty b has no memory yet */
+    if (rc)
+        return rc;
+    goio_buf_cstr(b);
+    *out = (char *)goio_buf_detach(b, NULL);
+    return 0;
+}
+
 /* ---- reading ------------------------------------------------------------- */
 
 /* One storage read; errors are logged and read as a miss. */
@@ -97,10 +109,8 @@ static int variant_key(const char *primary, uint64_t generation,
         rc = h->value ? goio_buf_appendf(&b, "\x1f%s=%s", h->name, h->value)
                       : goio_buf_appendf(&b, "\x1f%s!", h->name);
     }
-    if (!rc && b.len > GOIO_CACHE_MAX_KEY)
-        rc = GOIO_E2BIG;
-    if (!rc && !(*out = goio_strdup(goio_buf_cstr(&b))))
-        rc = GOIO_ENOMEM;
+    if (!rc)
+        rc = goio__hc_key_take(&b, GOIO_CACHE_MAX_KEY, out);
     goio_buf_free(&b);
     return rc;
 }
@@ -193,10 +203,8 @@ static int body_key(const char *key, uint64_t id, char **out)
 {
     goio_buf b = GOIO_BUF_INIT;
     int rc = goio_buf_appendf(&b, "%s\x1d%016" PRIx64, key, id);
-    if (!rc && b.len > GOIO_CACHE_MAX_KEY)
-        rc = GOIO_E2BIG;
-    if (!rc && !(*out = goio_strdup(goio_buf_cstr(&b))))
-        rc = GOIO_ENOMEM;
+    if (!rc)
+        rc = goio__hc_key_take(&b, GOIO_CACHE_MAX_KEY, out);
     goio_buf_free(&b);
     return rc;
 }
