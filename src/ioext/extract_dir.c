@@ -9,9 +9,9 @@
 #define _GNU_SOURCE
 #include "extract_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,20 +183,72 @@ static const xsink_ops dir_ops = {dir_begin, dir_data, dir_end, dir_abort};
 /* ---- the temporary directory -----------------------------------------------
  */
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw)
+/*
+ * Empties the directory open as `dir` as far as it can in one pass, never
+ * following a link: unlinks non-directories and removes empty
+ * subdirectories until it meets a non-empty one. Returns 1 with that
+ * one's name in sub (to descend into), 0 when dir is empty now, -1 when
+ * something cannot be removed.
+ */
+static int clear_dir(int dir, char sub[NAME_MAX + 1])
 {
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        return rmdir(path) ? -1 : 0;
-    return unlink(path) ? -1 : 0;
+    /* A descriptor of its own: readdir starts at the beginning. */
+    int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || !unlinkat(dir, n, 0))
+            continue;
+        if (errno == EISDIR && !unlinkat(dir, n, AT_REMOVEDIR))
+            continue;
+        if (errno == ENOTEMPTY || errno == EEXIST) {
+            strcpy(sub, n); /* d_name fits NAME_MAX */
+            rc = 1;
+        } else {
+            rc = -1;
+        }
+        break;
+    }
+    closedir(d);
+    return rc;
 }
 
+/*
+ * Removes the tree at path, also when its paths are longer than PATH_MAX
+ * (an archive's 4 KiB names under a long destination) or thousands of
+ * levels deep: everything is done relative to directory descriptors, two
+ * at most open at a time, whatever the depth (nftw hands out full paths,
+ * which unlink() refuses past PATH_MAX, so a failed extraction stayed
+ * behind). Goes down to a directory without non-empty subdirectories,
+ * empties it, climbs back through ".." and starts over; gives up at the
+ * first entry it cannot remove.
+ */
 static void remove_tree(const char *path)
 {
-    /* FTW_PHYS: links are removed, never followed. */
-    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int cur = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    size_t depth = 0;
+    char sub[NAME_MAX + 1];
+    while (cur >= 0) {
+        int r = clear_dir(cur, sub);
+        if (r < 0 || (r == 0 && depth == 0))
+            break;
+        const char *next = r ? sub : "..";
+        int fd =
+            openat(cur, next, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(cur);
+        cur = fd;
+        depth = r ? depth + 1 : depth - 1;
+    }
+    if (cur >= 0)
+        close(cur);
+    rmdir(path);
 }
 
 /* dest may be missing or an empty directory. */

@@ -526,6 +526,34 @@ static void encrypted_zip_entries_are_unsupported(void **state)
     goio_free(src);
 }
 
+/* A refusal found after deep or long paths were created still leaves
+ * nothing: the removal works past PATH_MAX and at any depth. */
+static void refusals_leave_nothing_behind_at_any_depth(void **state)
+{
+    (void)state;
+    goio_buf deep = GOIO_BUF_INIT, lng = GOIO_BUF_INIT;
+    for (int i = 0; i < 2040; i++)
+        goio_buf_append_str(&deep, "a/");
+    goio_buf_append_str(&deep, "f");
+    char comp[201];
+    memset(comp, 'd', 200);
+    comp[200] = '\0';
+    for (int i = 0; i < 20; i++)
+        goio_buf_appendf(&lng, "%s/", comp);
+    goio_buf_append_str(&lng, "file");
+    const char *names[] = {goio_buf_cstr(&deep), goio_buf_cstr(&lng)};
+    for (size_t i = 0; i < N(names); i++) {
+        assert_true(strlen(names[i]) < 4096);
+        craft c[] = {{REG, names[i], "x", 0},
+                     {REG, "dup", "1", 0},
+                     {REG, "dup", "2", 0}};
+        expect_refused(TARGZ, c, N(c), GOIO_EEXIST, NULL);
+        expect_refused(ZIP, c, N(c), GOIO_EEXIST, NULL);
+    }
+    goio_buf_free(&deep);
+    goio_buf_free(&lng);
+}
+
 static void destination_rules(void **state)
 {
     (void)state;
@@ -576,6 +604,7 @@ int main(void)
         cmocka_unit_test(lying_sizes_are_refused),
         cmocka_unit_test(corrupt_data_is_refused),
         cmocka_unit_test(encrypted_zip_entries_are_unsupported),
+        cmocka_unit_test(refusals_leave_nothing_behind_at_any_depth),
         cmocka_unit_test(destination_rules),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
