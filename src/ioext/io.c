@@ -79,8 +79,9 @@ int goio_read_all(goio_reader *r, goio_buf *out, size_t limit)
         size_t got = out->len - start;
         size_t want = chunk;
         /* Read at most one byte past the limit: enough to know it was
-         * exceeded without buffering more. */
-        if (limit && limit - got + 1 < want)
+         * exceeded without buffering more. (got <= limit here; written
+         * without "+ 1" on the left, which wraps to 0 for SIZE_MAX.) */
+        if (limit && limit - got < want - 1)
             want = limit - got + 1;
         ssize_t n = read_into_buf(r, out, want);
         if (n == 0)

@@ -216,6 +216,14 @@ static void read_all_respects_the_limit(void **state)
     assert_int_equal(b.len, 3); /* left as it was */
     goio_reader_close(r);
 
+    /* The largest limit is no limit in practice (it was GOIO_EINVAL). */
+    assert_ok(goio_reader_mem(data, 100000, &r));
+    assert_ok(goio_read_all(r, &b, SIZE_MAX));
+    assert_int_equal(b.len, 100003);
+    assert_memory_equal(b.data + 3, data, 100000);
+    goio_reader_close(r);
+    b.len = 3;
+
     /* A failing reader: the error comes through, out is left as it was. */
     trickle_reader t = {{&trickle_ops},  data, 100000, 0, 1000, 5000,
                         GOIO_ECONNRESET, 0,    false};
