@@ -59,22 +59,33 @@ static bool is_ows(char ch)
     return ch == ' ' || ch == '\t';
 }
 
+/* The next member of the comma-separated list at *s, trimmed of
+ * whitespace (*len bytes, maybe 0), and *s moved past it; NULL at the
+ * end. */
+static const char *list_next(const char **s, size_t *len)
+{
+    const char *p = *s;
+    while (*p == ',' || is_ows(*p))
+        p++;
+    if (!*p)
+        return NULL;
+    const char *start = p;
+    while (*p && *p != ',')
+        p++;
+    const char *end = p;
+    while (end > start && is_ows(end[-1]))
+        end--;
+    *s = p;
+    *len = (size_t)(end - start);
+    return start;
+}
+
 bool goio__hc_list_has(const char *list, const char *name)
 {
-    size_t want = strlen(name);
-    const char *s = list;
-    while (*s) {
-        while (*s == ',' || is_ows(*s))
-            s++;
-        const char *start = s;
-        while (*s && *s != ',')
-            s++;
-        const char *end = s;
-        while (end > start && is_ows(end[-1]))
-            end--;
-        if ((size_t)(end - start) == want && !strncasecmp(start, name, want))
+    size_t want = strlen(name), len;
+    for (const char *m; (m = list_next(&list, &len));)
+        if (len == want && !strncasecmp(m, name, want))
             return true;
-    }
     return false;
 }
 
@@ -493,19 +504,12 @@ static int names_insert(char ***names, size_t *n, const char *s, size_t len)
 
 static int vary_scan(const char *s, char ***names, size_t *n, bool *star)
 {
-    while (*s) {
-        while (*s == ',' || is_ows(*s))
-            s++;
-        const char *start = s;
-        while (*s && *s != ',')
-            s++;
-        const char *end = s;
-        while (end > start && is_ows(end[-1]))
-            end--;
-        if (end - start == 1 && *start == '*')
+    size_t len;
+    for (const char *m; (m = list_next(&s, &len));) {
+        if (len == 1 && *m == '*')
             *star = true;
-        else if (end > start) {
-            int rc = names_insert(names, n, start, (size_t)(end - start));
+        else if (len) {
+            int rc = names_insert(names, n, m, len);
             if (rc)
                 return rc;
         }
