@@ -120,7 +120,7 @@ static void shard_idle_check(goio_bufpool *p, shard *sh)
         stack_drop_oldest(s, s->low);
         s->low = s->count;
     }
-    sh->idle_check_at = now + p->cfg.idle_ms;
+    sh->idle_check_at = goio__ioext_after(now, p->cfg.idle_ms);
 }
 
 /* ---- get / put ----------------------------------------------------------- */
@@ -235,7 +235,8 @@ static int shard_init(shard *sh, const goio_bufpool_config *cfg)
         if (!s->items)
             return GOIO_ENOMEM;
     }
-    sh->idle_check_at = goio_now_mono_coarse_ms() + cfg->idle_ms;
+    sh->idle_check_at =
+        goio__ioext_after(goio_now_mono_coarse_ms(), cfg->idle_ms);
     return pthread_mutex_init(&sh->mu, NULL) ? GOIO_ENOMEM : 0;
 }
 

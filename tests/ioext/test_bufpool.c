@@ -148,6 +148,21 @@ static void idle_buffers_are_freed(void **state)
     goio_bufpool_free(p);
 }
 
+static void the_longest_idle_period_never_trims(void **state)
+{
+    (void)state;
+    /* INT64_MAX ms overflowed now + idle_ms (undefined; ubsan aborts). */
+    goio_bufpool *p = new_pool(1, 16, 1 << 20, INT64_MAX);
+    size_t cap;
+    void *b = goio_bufpool_get(p, 10, &cap);
+    assert_non_null(b);
+    goio_bufpool_put(p, b, cap);
+    assert_true(goio_bufpool_get(p, 10, &cap) == b); /* kept, reused */
+    goio_bufpool_put(p, b, cap);
+    assert_int_equal(stats_of(p).trimmed, 0);
+    goio_bufpool_free(p);
+}
+
 static void default_pool_is_shared_and_not_freed(void **state)
 {
     (void)state;
@@ -260,6 +275,7 @@ int main(void)
         cmocka_unit_test(buffers_are_reused),
         cmocka_unit_test(retention_is_bounded),
         cmocka_unit_test(idle_buffers_are_freed),
+        cmocka_unit_test(the_longest_idle_period_never_trims),
         cmocka_unit_test(default_pool_is_shared_and_not_freed),
         cmocka_unit_test(concurrent_use_is_safe),
         cmocka_unit_test(allocation_failures_are_enomem),
