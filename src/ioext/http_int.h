@@ -16,6 +16,8 @@
 
 #include <goio/http.h>
 
+#include "ioext_int.h"
+
 #include <http_parser.h>
 #include <pthread.h>
 #include <stdatomic.h>

@@ -112,6 +112,14 @@ static void test_close_flushes(void **state)
     assert_ok(goio_writer_close(af));
     assert_int_equal(atomic_load(&r.delivered), 5);
     assert_false(atomic_load(&r.closed)); /* not owned */
+
+    /* The longest interval means no timed flush (now + INT64_MAX was a
+     * signed overflow); close still flushes. */
+    assert_ok(goio_autoflusher_new(&r.w, INT64_MAX, false, &af));
+    assert_ok(goio_write(af, "abc", 3));
+    assert_false(GOIO_WAIT_UNTIL(atomic_load(&r.delivered) > 5, 100));
+    assert_ok(goio_writer_close(af));
+    assert_int_equal(atomic_load(&r.delivered), 8);
 }
 
 static void test_sticky_error(void **state)
