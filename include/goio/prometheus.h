@@ -282,8 +282,11 @@ GOIO_EXTERN int goio_prom_histogram_bucket(const goio_prom_histogram *h,
  * everything it added in that call is dropped and logged.
  *
  * fn runs on the scraping thread with the registry's lock held: it must
- * not register or unregister on that registry (those calls return
- * GOIO_EBUSY from inside it). Reading or updating metrics is fine.
+ * not register, unregister or scrape on that registry (those calls return
+ * GOIO_EBUSY from inside it, however deeply nested). Reading or updating
+ * metrics is fine, and so is scraping another registry, provided no
+ * collector there scrapes this one back: two threads scraping the pair
+ * from opposite ends would each wait for the other's lock.
  */
 typedef struct goio_prom_sink goio_prom_sink;
 typedef struct goio_prom_collector goio_prom_collector;

@@ -282,7 +282,8 @@ static int render_merged(goio_buf *b, goio_prom_registry *reg,
 /* Runs every collector into s; a failing one's output is dropped. */
 static void run_collectors(goio_prom_registry *reg, goio_prom_sink *s)
 {
-    goio__prom_set_collecting(reg);
+    goio__prom_collecting frame;
+    goio__prom_collect_enter(&frame, reg);
     for (goio_prom_collector *c = reg->collectors; c && !s->oom; c = c->next) {
         size_t mark = s->n;
         int rc = c->fn(s, c->data);
@@ -293,7 +294,7 @@ static void run_collectors(goio_prom_registry *reg, goio_prom_sink *s)
         }
         s->cur = -1;
     }
-    goio__prom_set_collecting(NULL);
+    goio__prom_collect_exit(&frame);
 }
 
 int goio_prom_write(goio_prom_registry *reg, goio_prom_format format,

@@ -231,10 +231,17 @@ struct goio_prom_registry {
 
 /* reg or the default one; NULL when the default cannot be made. */
 goio_prom_registry *goio__prom_reg(goio_prom_registry *reg);
-/* Whether this thread is running reg's collectors (registry calls from a
- * collector would deadlock). */
+/* Whether this thread is running reg's collectors, directly or from a
+ * nested scrape (registry calls from there would deadlock on reg->mu). */
 bool goio__prom_in_collect(const goio_prom_registry *reg);
-void goio__prom_set_collecting(const goio_prom_registry *reg);
+/* Brackets running reg's collectors; frame lives on the caller's stack. */
+typedef struct goio__prom_collecting {
+    const goio_prom_registry *reg;
+    struct goio__prom_collecting *outer;
+} goio__prom_collecting;
+void goio__prom_collect_enter(goio__prom_collecting *frame,
+                              const goio_prom_registry *reg);
+void goio__prom_collect_exit(goio__prom_collecting *frame);
 /* Registers an existing collector struct built by the module (process). */
 int goio__prom_add_collector(goio_prom_registry *reg, goio_prom_collect_fn fn,
                              void *data, void (*destroy)(void *),

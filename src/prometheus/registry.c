@@ -4,16 +4,30 @@
  */
 #include "prom_int.h"
 
-static _Thread_local const goio_prom_registry *t_collecting;
+/* The registries whose collectors this thread is running, innermost
+ * first: a collector may scrape another registry, which runs that one's
+ * collectors inside it. */
+static _Thread_local goio__prom_collecting *t_collecting;
 
 bool goio__prom_in_collect(const goio_prom_registry *reg)
 {
-    return t_collecting == reg;
+    for (const goio__prom_collecting *f = t_collecting; f; f = f->outer)
+        if (f->reg == reg)
+            return true;
+    return false;
 }
 
-void goio__prom_set_collecting(const goio_prom_registry *reg)
+void goio__prom_collect_enter(goio__prom_collecting *frame,
+                              const goio_prom_registry *reg)
 {
-    t_collecting = reg;
+    frame->reg = reg;
+    frame->outer = t_collecting;
+    t_collecting = frame;
+}
+
+void goio__prom_collect_exit(goio__prom_collecting *frame)
+{
+    t_collecting = frame->outer;
 }
 
 int goio_prom_registry_new(goio_prom_registry **out)

@@ -710,6 +710,63 @@ static void collectors_cannot_change_their_registry(void **state)
     goio_prom_registry_free(b.reg);
 }
 
+/* Two registries whose collectors scrape each other, on one thread. */
+typedef struct pair {
+    goio_prom_registry *a, *b;
+    int a_writes_b;        /* A's collector scraping B */
+    int b_writes_a;        /* B's collector, run by that, scraping A back */
+    int a_registers_after; /* A's collector, after the nested scrape */
+} pair;
+
+static int b_scrapes_a(goio_prom_sink *s, void *data)
+{
+    pair *p = data;
+    goio_buf out = GOIO_BUF_INIT;
+    p->b_writes_a = goio_prom_write(p->a, GOIO_PROM_TEXT, &out);
+    goio_buf_free(&out);
+    int rc = goio_prom_sink_family(s, GOIO_PROM_GAUGE, "from_b", "B.", NULL, 0);
+    return rc ? rc : goio_prom_sink_value(s, NULL, 2);
+}
+
+static int a_scrapes_b(goio_prom_sink *s, void *data)
+{
+    pair *p = data;
+    goio_buf out = GOIO_BUF_INIT;
+    p->a_writes_b = goio_prom_write(p->b, GOIO_PROM_TEXT, &out);
+    goio_buf_free(&out);
+    /* Still inside A's collector: A may not change. */
+    goio_prom_opts o = opts("late", "x");
+    goio_prom_gauge *g;
+    p->a_registers_after = goio_prom_gauge_new(p->a, &o, &g);
+    int rc = goio_prom_sink_family(s, GOIO_PROM_GAUGE, "from_a", "A.", NULL, 0);
+    return rc ? rc : goio_prom_sink_value(s, NULL, 1);
+}
+
+static void collectors_may_scrape_other_registries(void **state)
+{
+    (void)state;
+    pair p = {NULL, NULL, 1, 1, 1};
+    assert_ok(goio_prom_registry_new(&p.a));
+    assert_ok(goio_prom_registry_new(&p.b));
+    assert_ok(goio_prom_register_collector(p.a, a_scrapes_b, &p, NULL, NULL));
+    assert_ok(goio_prom_register_collector(p.b, b_scrapes_a, &p, NULL, NULL));
+    char *text = prom_render_text(p.a, GOIO_PROM_TEXT);
+    assert_ok(p.a_writes_b);
+    assert_goio(GOIO_EBUSY, p.b_writes_a);
+    assert_goio(GOIO_EBUSY, p.a_registers_after);
+    assert_text_equal(text, "# HELP from_a A.\n"
+                            "# TYPE from_a gauge\n"
+                            "from_a 1\n");
+    goio_free(text);
+    /* After the scrape, both registries take changes again. */
+    goio_prom_opts o = opts("late", "x");
+    goio_prom_gauge *g;
+    assert_ok(goio_prom_gauge_new(p.a, &o, &g));
+    assert_ok(goio_prom_gauge_new(p.b, &o, &g));
+    goio_prom_registry_free(p.a);
+    goio_prom_registry_free(p.b);
+}
+
 static void registry_free_destroys_collectors(void **state)
 {
     (void)state;
@@ -740,6 +797,7 @@ int main(void)
         cmocka_unit_test(collectors_merge_in_name_order),
         cmocka_unit_test(sink_rejects_invalid_samples),
         cmocka_unit_test(collectors_cannot_change_their_registry),
+        cmocka_unit_test(collectors_may_scrape_other_registries),
         cmocka_unit_test(registry_free_destroys_collectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
