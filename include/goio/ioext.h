@@ -343,14 +343,15 @@ GOIO_EXTERN void goio_targz_writer_free(goio_targz_writer *w);
  * without "./" (zip names are relative): "/a//b" -> "a/b"; empty and
  * escaping names are refused (GOIO_EINVAL, GOIO_EUNSAFEPATH) before
  * anything is written, and so are two files with the same cleaned name
- * (GOIO_EEXIST).
+ * (GOIO_EEXIST) and a cleaned name longer than zip's 65535 bytes
+ * (GOIO_ENAMETOOLONG).
  *
  * zlib is used directly with one deflate state per thread, reset between
  * entries (libarchive's zip writer makes a new one per entry and is 3x
  * slower for it). threads > 1 deflates entries in parallel; at most
  * 4 x threads entries are compressed ahead of the writer.
  * dst is not flushed or closed. Errors: GOIO_EINVAL, GOIO_EUNSAFEPATH,
- * GOIO_EEXIST, GOIO_ENOMEM, dst's errors.
+ * GOIO_EEXIST, GOIO_ENAMETOOLONG, GOIO_ENOMEM, dst's errors.
  */
 typedef struct goio_zip_input {
     const char *name;

@@ -411,6 +411,8 @@ static int prepare(zwriter *w, const goio_zip_input *files, size_t n)
         int rc = goio__ioext_clean_name(files[i].name, false, &w->e[i].name);
         if (rc)
             return rc;
+        if (strlen(w->e[i].name) > 0xffff) /* the headers' 16-bit length */
+            return GOIO_ENAMETOOLONG;
         w->e[i].data = files[i].data;
         w->e[i].len = files[i].len;
     }
