@@ -69,7 +69,8 @@ GOIO_EXTERN int goio_prom_registry_new(goio_prom_registry **out);
 /*
  * Frees the registry, every metric registered in it (all their handles
  * become invalid) and its collectors (their destroy callbacks run). No
- * other thread may be using it. NULL and the default registry are no-ops.
+ * other thread may be using it. NULL and the default registry are no-ops,
+ * as is a call from inside one of the registry's own collectors.
  */
 GOIO_EXTERN void goio_prom_registry_free(goio_prom_registry *reg);
 
@@ -412,7 +413,8 @@ GOIO_EXTERN int goio_prom_tracker_init(goio_prom_registry *reg);
  * Undoes goio_prom_tracker_init: unregisters the three metrics and forgets
  * the registry, so it may be freed and init may run again (orderly
  * shutdown, tests). No request may be tracked while it runs; tracking
- * calls afterwards return GOIO_EINVAL. GOIO_EINVAL when not initialized.
+ * calls afterwards return GOIO_EINVAL. GOIO_EINVAL when not initialized,
+ * GOIO_EBUSY (nothing changed) from a collector of the tracker's registry.
  */
 GOIO_EXTERN int goio_prom_tracker_shutdown(void);
 

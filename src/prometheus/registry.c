@@ -55,7 +55,8 @@ static void free_collectors(goio_prom_collector *c)
 
 void goio_prom_registry_free(goio_prom_registry *reg)
 {
-    if (!reg || reg->is_default)
+    /* From inside its own collector the scrape still walks it. */
+    if (!reg || reg->is_default || goio__prom_in_collect(reg))
         return;
     for (size_t i = 0; i < reg->nfams; i++)
         goio__prom_family_free(reg->fams[i]);

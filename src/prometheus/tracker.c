@@ -79,7 +79,9 @@ int goio_prom_tracker_shutdown(void)
 {
     pthread_mutex_lock(&g_init_mu);
     int rc = GOIO_EINVAL;
-    if (atomic_load(&g_ready)) {
+    if (atomic_load(&g_ready) && goio__prom_in_collect(g_tracker.reg)) {
+        rc = GOIO_EBUSY; /* unregistering would fail half-way */
+    } else if (atomic_load(&g_ready)) {
         atomic_store(&g_ready, false);
         static const char *const names[] = {"io_http_requests_total",
                                             "io_http_requests_current",

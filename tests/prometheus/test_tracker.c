@@ -168,6 +168,32 @@ static void bad_requests_change_nothing(void **state)
     goio_free(after);
 }
 
+static int shutdown_rc;
+
+static int shuts_down_the_tracker(goio_prom_sink *s, void *data)
+{
+    (void)s;
+    (void)data;
+    shutdown_rc = goio_prom_tracker_shutdown();
+    return 0;
+}
+
+static void shutdown_from_a_collector_is_refused(void **state)
+{
+    (void)state;
+    goio_prom_collector *c;
+    assert_ok(goio_prom_register_collector(reg, shuts_down_the_tracker, NULL,
+                                           NULL, &c));
+    char *text = prom_render_text(reg, GOIO_PROM_TEXT);
+    assert_goio(GOIO_EBUSY, shutdown_rc);
+    goio_free(text);
+    assert_ok(goio_prom_unregister_collector(reg, c));
+    /* Nothing was taken down. */
+    assert_ok(goio_prom_open_request(&req_b));
+    assert_ok(goio_prom_close_request(&req_b, 200));
+    assert_goio(GOIO_EALREADY, goio_prom_tracker_init(reg));
+}
+
 enum { THREADS = 4, PER_THREAD = 3000 };
 
 static void *serve_requests(void *arg)
@@ -252,11 +278,9 @@ int main(void)
         cmocka_unit_test(requests_are_tracked_with_the_go_names),
         cmocka_unit_test(promtool_lints_only_the_camel_case_label),
         cmocka_unit_test(bad_requests_change_nothing),
+        cmocka_unit_test(shutdown_from_a_collector_is_refused),
         cmocka_unit_test(concurrent_requests_balance),
         cmocka_unit_test(shutdown_lets_the_registry_go),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    /* The tracker keeps using reg: it lives until exit, like the
-     * default registry would. */
-    return rc;
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
