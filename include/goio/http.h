@@ -251,7 +251,7 @@ GOIO_EXTERN const char *goio_http_status_text(int status);
  * Routes by method and path. A pattern is one of:
  *   "/health"        exact path
  *   "/items/{id}"    segments, {name} matching one non-empty segment
- *                    (goio_http_request_param(req, "id"))
+ *                    (goio_http_request_param(req, "id")); at most 16
  *   "/static/" "*"   (one string, ending in slash-star) a prefix:
  *                    "/static/" and anything below it
  * Precedence: exact patterns, then {name} patterns, then prefixes (the

@@ -7,6 +7,9 @@
 
 #include <string.h>
 
+/* {name} segments per pattern: a match keeps them on the stack. */
+#define MAX_PARAMS 16
+
 typedef enum route_kind { ROUTE_EXACT, ROUTE_PARAM, ROUTE_PREFIX } route_kind;
 
 typedef struct route {
@@ -87,7 +90,7 @@ static bool valid_param_name(const char *s, size_t n)
 static int split_segments(route *rt)
 {
     const char *p = rt->pattern + 1;
-    size_t n = 1;
+    size_t n = 1, params = 0;
     for (const char *s = p; *s; s++)
         n += *s == '/';
     rt->segs = goio_calloc(n, sizeof *rt->segs);
@@ -102,6 +105,8 @@ static int split_segments(route *rt)
             return GOIO_EINVAL;
         if (open && !valid_param_name(p + 1, len - 2))
             return GOIO_EINVAL;
+        if (open && ++params > MAX_PARAMS)
+            return GOIO_EINVAL; /* it could never match */
         rt->is_param[i] = open;
         rt->segs[i] = goio_strndup(p + open, len - open - close);
         if (!rt->segs[i])
@@ -178,8 +183,6 @@ int goio_http_router_fallback(goio_http_router *r, goio_http_handler_fn fn,
 }
 
 /* ---- matching ------------------------------------------------------------ */
-
-#define MAX_PARAMS 16
 
 typedef struct match {
     const char *values[MAX_PARAMS];

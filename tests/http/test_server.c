@@ -266,6 +266,19 @@ static void test_router_patterns(void **state)
                 goio_http_router_handle(r, "GET", "/a{b}", h_hello, NULL));
     assert_goio(GOIO_EINVAL,
                 goio_http_router_handle(r, "GET", "/{a-b}", h_hello, NULL));
+    /* 17 {name} segments could never match (it was accepted silently). */
+    goio_buf many = GOIO_BUF_INIT;
+    for (int i = 0; i < 17; i++)
+        goio_buf_appendf(&many, "/{p%d}", i);
+    assert_goio(
+        GOIO_EINVAL,
+        goio_http_router_handle(r, "GET", goio_buf_cstr(&many), h_hello, NULL));
+    many.len = 0;
+    for (int i = 0; i < 16; i++)
+        goio_buf_appendf(&many, "/{p%d}", i);
+    assert_ok(
+        goio_http_router_handle(r, "GET", goio_buf_cstr(&many), h_hello, NULL));
+    goio_buf_free(&many);
     assert_goio(GOIO_EINVAL,
                 goio_http_router_handle(r, "", "/a", h_hello, NULL));
     assert_goio(GOIO_EINVAL,
