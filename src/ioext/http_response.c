@@ -161,6 +161,8 @@ static const goio_writer_ops res_writer_ops = {
 
 int goio_http_response_writer(goio_http_response *res, goio_writer **out)
 {
+    if (out)
+        *out = NULL;
     if (!ok(res) || !out)
         return GOIO_EINVAL;
     res_writer *w = goio_calloc(1, sizeof *w);

@@ -45,6 +45,7 @@ int goio_http_router_new(goio_http_router **out)
 {
     if (!out)
         return GOIO_EINVAL;
+    *out = NULL;
     goio_http_router *r = goio_calloc(1, sizeof *r);
     if (!r)
         return GOIO_ENOMEM;

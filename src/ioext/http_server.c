@@ -84,9 +84,10 @@ static void destroy_sync(goio_http_server *srv)
 int goio_http_server_new(const goio_http_server_config *cfg,
                          goio_http_server **out)
 {
+    if (out)
+        *out = NULL;
     if (!cfg || !out || !config_valid(cfg))
         return GOIO_EINVAL;
-    *out = NULL;
     goio_http_server *srv = goio_calloc(1, sizeof *srv);
     if (!srv)
         return GOIO_ENOMEM;

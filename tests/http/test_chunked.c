@@ -546,6 +546,10 @@ static void test_head_and_args(void **state)
                     NULL, "x", ht_gen_reader(1, UINT64_MAX, 0, &st), NULL));
     assert_true(atomic_load(&st.closed)); /* consumed even on EINVAL */
     assert_goio(GOIO_EINVAL, goio_http_render_options_init(NULL));
+    goio_writer *w = (goio_writer *)1;
+    assert_goio(GOIO_EINVAL, goio_http_response_writer(NULL, &w));
+    assert_null(w); /* *out is NULL on error */
+    assert_goio(GOIO_EINVAL, goio_http_response_writer(NULL, NULL));
 }
 
 /* ---- rendering onto a response writer that is not goio's server ---------- */

@@ -528,8 +528,9 @@ static void test_lifecycle_errors(void **state)
     goio_http_server_config cfg;
     assert_goio(GOIO_EINVAL, goio_http_server_config_init(NULL));
     ht_config(&cfg);
-    goio_http_server *srv;
+    goio_http_server *srv = (goio_http_server *)1;
     assert_goio(GOIO_EINVAL, goio_http_server_new(&cfg, &srv)); /* handler */
+    assert_null(srv); /* *out is NULL on error */
     cfg.handler = h_hello;
     cfg.chunk_size = 0;
     assert_goio(GOIO_EINVAL, goio_http_server_new(&cfg, &srv));
