@@ -79,7 +79,9 @@ int goio__prom_plan_build(goio__prom_plan *p, const char *const *var_names,
     memset(p, 0, sizeof *p);
     if ((nvars && !var_names) || (nconsts && !consts))
         return GOIO_EINVAL;
-    if (nvars + nconsts > GOIO_PROM_MAX_LABELS)
+    /* Each on its own first: their sum may wrap around. */
+    if (nvars > GOIO_PROM_MAX_LABELS || nconsts > GOIO_PROM_MAX_LABELS ||
+        nvars + nconsts > GOIO_PROM_MAX_LABELS)
         return GOIO_E2BIG;
     p->slots = goio_calloc(nvars + nconsts, sizeof *p->slots);
     p->var_names = goio_calloc(nvars, sizeof *p->var_names);

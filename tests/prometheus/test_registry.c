@@ -219,9 +219,19 @@ static void const_labels_are_validated(void **state)
     assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
     o.const_labels = NULL;
     assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    /* Counts whose sum wraps around are too many, not a few. */
     goio_prom_label good[] = {{"b", "ok"}};
     o.const_labels = good;
+    o.const_label_count = SIZE_MAX;
+    assert_goio(GOIO_E2BIG, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    o.label_count = SIZE_MAX;
+    o.const_label_count = 1;
+    assert_goio(GOIO_E2BIG, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    o.label_count = 1;
     assert_ok(goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    goio_prom_label with[] = {{"a", "1"}};
+    goio_prom_gauge *g;
+    assert_ok(goio_prom_vec_gauge_with(v, with, 1, &g));
 }
 
 static void options_that_do_not_fit_the_type_are_rejected(void **state)
