@@ -427,6 +427,10 @@ static void *loop_main(void *arg)
 
 static int start_threads(goio_http_server *srv)
 {
+    /* A start that failed here before joined its workers by setting
+     * workers_quit: the new ones must not quit at once. */
+    srv->workers_quit = false;
+    goio_free(srv->workers);
     srv->workers = goio_calloc(srv->cfg.worker_threads, sizeof *srv->workers);
     if (!srv->workers)
         return GOIO_ENOMEM;
