@@ -51,9 +51,16 @@ static int membarrier(int cmd)
     return (int)syscall(__NR_membarrier, cmd, 0, 0);
 }
 
-/* A thread exited: its record (counts back at zero) can serve another. */
+/*
+ * A thread exited: its record (counts back at zero) can serve another.
+ * A lookup later in this thread's exit (from a key destructor run after
+ * this one) must not count in on it any more, since another thread may
+ * own it by then: it gets a shared slot instead.
+ */
 static void release_record(void *p)
 {
+    goio__prom_t_exclusive = false;
+    goio__prom_t_slot = &shared[(size_t)((slot *)p - recs) % NSHARED];
     atomic_store_explicit(&((slot *)p)->in_use, false, memory_order_release);
 }
 
