@@ -204,48 +204,38 @@ static int fd_writer_close(goio_writer *w)
 static const goio_reader_ops fd_reader_ops = {fd_read, fd_reader_close};
 static const goio_writer_ops fd_writer_ops = {fd_write, NULL, fd_writer_close};
 
-static int fd_new(int fd, bool own, fd_io **out)
+/* Allocates the adapter; the constructors set the direction's ops. */
+static int fd_new(int fd, bool own, fd_io **f)
 {
-    if (!out)
-        return GOIO_EINVAL;
-    *out = NULL;
     if (fd < 0)
         return GOIO_EINVAL;
-    fd_io *f = goio_calloc(1, sizeof *f);
-    if (!f)
+    if (!(*f = goio_calloc(1, sizeof **f)))
         return GOIO_ENOMEM;
-    f->fd = fd;
-    f->own = own;
-    *out = f;
+    (*f)->fd = fd;
+    (*f)->own = own;
     return 0;
 }
 
 int goio_reader_fd(int fd, bool own_fd, goio_reader **out)
 {
-    if (!out)
-        return GOIO_EINVAL;
-    *out = NULL;
-    fd_io *f;
-    int rc = fd_new(fd, own_fd, &f);
-    if (rc)
-        return rc;
-    f->base.r.ops = &fd_reader_ops;
-    *out = &f->base.r;
-    return 0;
+    fd_io *f = NULL;
+    int rc = out ? fd_new(fd, own_fd, &f) : GOIO_EINVAL;
+    if (f)
+        f->base.r.ops = &fd_reader_ops;
+    if (out)
+        *out = f ? &f->base.r : NULL;
+    return rc;
 }
 
 int goio_writer_fd(int fd, bool own_fd, goio_writer **out)
 {
-    if (!out)
-        return GOIO_EINVAL;
-    *out = NULL;
-    fd_io *f;
-    int rc = fd_new(fd, own_fd, &f);
-    if (rc)
-        return rc;
-    f->base.w.ops = &fd_writer_ops;
-    *out = &f->base.w;
-    return 0;
+    fd_io *f = NULL;
+    int rc = out ? fd_new(fd, own_fd, &f) : GOIO_EINVAL;
+    if (f)
+        f->base.w.ops = &fd_writer_ops;
+    if (out)
+        *out = f ? &f->base.w : NULL;
+    return rc;
 }
 
 /* ---- FILE* --------------------------------------------------------------- */
@@ -328,48 +318,37 @@ static const goio_reader_ops file_reader_ops = {file_read, file_reader_close};
 static const goio_writer_ops file_writer_ops = {file_write, file_flush,
                                                 file_writer_close};
 
-static int file_new(FILE *f, bool own, file_io **out)
+static int file_new(FILE *f, bool own, file_io **fi)
 {
-    if (!out)
-        return GOIO_EINVAL;
-    *out = NULL;
     if (!f)
         return GOIO_EINVAL;
-    file_io *fi = goio_calloc(1, sizeof *fi);
-    if (!fi)
+    if (!(*fi = goio_calloc(1, sizeof **fi)))
         return GOIO_ENOMEM;
-    fi->f = f;
-    fi->own = own;
-    *out = fi;
+    (*fi)->f = f;
+    (*fi)->own = own;
     return 0;
 }
 
 int goio_reader_file(FILE *f, bool own_file, goio_reader **out)
 {
-    if (!out)
-        return GOIO_EINVAL;
-    *out = NULL;
-    file_io *fi;
-    int rc = file_new(f, own_file, &fi);
-    if (rc)
-        return rc;
-    fi->base.r.ops = &file_reader_ops;
-    *out = &fi->base.r;
-    return 0;
+    file_io *fi = NULL;
+    int rc = out ? file_new(f, own_file, &fi) : GOIO_EINVAL;
+    if (fi)
+        fi->base.r.ops = &file_reader_ops;
+    if (out)
+        *out = fi ? &fi->base.r : NULL;
+    return rc;
 }
 
 int goio_writer_file(FILE *f, bool own_file, goio_writer **out)
 {
-    if (!out)
-        return GOIO_EINVAL;
-    *out = NULL;
-    file_io *fi;
-    int rc = file_new(f, own_file, &fi);
-    if (rc)
-        return rc;
-    fi->base.w.ops = &file_writer_ops;
-    *out = &fi->base.w;
-    return 0;
+    file_io *fi = NULL;
+    int rc = out ? file_new(f, own_file, &fi) : GOIO_EINVAL;
+    if (fi)
+        fi->base.w.ops = &file_writer_ops;
+    if (out)
+        *out = fi ? &fi->base.w : NULL;
+    return rc;
 }
 
 /* ---- memory -------------------------------------------------------------- */

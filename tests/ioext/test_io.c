@@ -152,8 +152,15 @@ static void invalid_arguments_are_rejected(void **state)
     assert_null(r);
     assert_goio(GOIO_EINVAL, goio_writer_fd(-1, false, &w));
     assert_null(w);
+    r = (goio_reader *)1;
+    w = (goio_writer *)1;
     assert_goio(GOIO_EINVAL, goio_reader_file(NULL, false, &r));
+    assert_null(r);
     assert_goio(GOIO_EINVAL, goio_writer_file(NULL, false, &w));
+    assert_null(w);
+    assert_goio(GOIO_EINVAL, goio_writer_fd(1, false, NULL));
+    assert_goio(GOIO_EINVAL, goio_reader_file(stdin, false, NULL));
+    assert_goio(GOIO_EINVAL, goio_writer_file(stdout, false, NULL));
     assert_goio(GOIO_EINVAL, goio_reader_mem(NULL, 3, &r));
     assert_goio(GOIO_EINVAL, goio_writer_buf(NULL, &w));
     assert_goio(GOIO_EINVAL, goio_reader_fd(0, false, NULL));
