@@ -707,21 +707,20 @@ static int extract_to_memory(xjob *job, goio_archive_files **out)
 
 /* ---- public entry points ------------------------------------------------- */
 
-static int check_common(const void *data, size_t len, const char *const *names,
-                        size_t nnames, void *out)
+/* The memory entry points' shared checks; *out is NULL on any error. */
+static int check_common(bool input_ok, const char *const *names, size_t nnames,
+                        goio_archive_files **out)
 {
-    if (!out || (!data && len) || (nnames && !names))
-        return GOIO_EINVAL;
-    return 0;
+    if (out)
+        *out = NULL;
+    return !out || !input_ok || (nnames && !names) ? GOIO_EINVAL : 0;
 }
 
 int goio_zip_extract(const void *data, size_t len, const char *const *names,
                      size_t nnames, const goio_extract_options *opt,
                      goio_archive_files **out)
 {
-    if (out)
-        *out = NULL;
-    int rc = check_common(data, len, names, nnames, out);
+    int rc = check_common(data || !len, names, nnames, out);
     if (rc)
         return rc;
     xjob job = {X_ZIP, data, len, NULL, names, nnames, opt, NULL, NULL};
@@ -732,11 +731,9 @@ int goio_targz_extract_reader(goio_reader *r, const char *const *names,
                               size_t nnames, const goio_extract_options *opt,
                               goio_archive_files **out)
 {
-    if (out)
-        *out = NULL;
-    int rc = check_common(r, 0, names, nnames, out);
-    if (rc || !r)
-        return rc ? rc : GOIO_EINVAL;
+    int rc = check_common(r != NULL, names, nnames, out);
+    if (rc)
+        return rc;
     xjob job = {X_TARGZ, NULL, 0, r, names, nnames, opt, NULL, NULL};
     return extract_to_memory(&job, out);
 }
@@ -745,9 +742,7 @@ int goio_targz_extract(const void *data, size_t len, const char *const *names,
                        size_t nnames, const goio_extract_options *opt,
                        goio_archive_files **out)
 {
-    if (out)
-        *out = NULL;
-    int rc = check_common(data, len, names, nnames, out);
+    int rc = check_common(data || !len, names, nnames, out);
     if (rc)
         return rc;
     goio_reader *r;

@@ -581,6 +581,18 @@ static void destination_rules(void **state)
                 goio_zip_extract(b.data, b.len, NULL, 2, NULL, &got));
     assert_goio(GOIO_EINVAL,
                 goio_zip_extract(b.data, b.len, NULL, 0, NULL, NULL));
+    got = (goio_archive_files *)1;
+    assert_goio(GOIO_EINVAL, goio_targz_extract(NULL, 3, NULL, 0, NULL, &got));
+    assert_null(got);
+    got = (goio_archive_files *)1;
+    assert_goio(GOIO_EINVAL,
+                goio_targz_extract_reader(NULL, NULL, 0, NULL, &got));
+    assert_null(got);
+    goio_reader *r;
+    assert_ok(goio_reader_mem(b.data, b.len, &r));
+    assert_goio(GOIO_EINVAL, goio_targz_extract_reader(r, NULL, 1, NULL, &got));
+    assert_goio(GOIO_EINVAL, goio_targz_extract_reader(r, NULL, 0, NULL, NULL));
+    goio_reader_close(r);
     goio_free(missing);
     goio_free(file);
     goio_test_rm_rf(out);
