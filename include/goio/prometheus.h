@@ -45,7 +45,7 @@
  *
  * Logging category "prometheus"; codes `collector_failed`,
  * `collected_family_dropped`, `collected_sample_dropped`,
- * `metrics_render_failed`.
+ * `metrics_render_failed`, `membarrier_failed`.
  */
 #ifndef GOIO_PROMETHEUS_H
 #define GOIO_PROMETHEUS_H

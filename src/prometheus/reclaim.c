@@ -92,17 +92,19 @@ goio__prom_slot *goio__prom_claim(void)
 }
 
 /*
- * membarrier cannot fail once registered; should it anyway, readers that
- * skipped their fence are still covered in practice by waiting far longer
- * than a store buffer takes to drain.
+ * membarrier cannot fail once registered. Should it anyway, readers count
+ * in with locked adds from then on, which need no barrier from us; those
+ * already past their plain count-in are covered in practice by waiting
+ * far longer than a store buffer takes to drain.
  */
 static void barrier_all_threads(void)
 {
-    for (int i = 0; i < 3; i++)
-        if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
-            return;
-    goio_log(GOIO_LOG_ERROR, GOIO__PROM_CAT, "membarrier_failed", NULL, -errno,
-             "membarrier failed; waiting 1 ms instead");
+    if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+        return;
+    int err = -errno;
+    atomic_store(&goio__prom_use_membarrier, false);
+    goio_log(GOIO_LOG_ERROR, GOIO__PROM_CAT, "membarrier_failed", NULL, err,
+             "membarrier failed; lookups use locked adds from now on");
     struct timespec ts = {0, 1000000};
     nanosleep(&ts, NULL);
 }

@@ -5,6 +5,8 @@
  * Run under tsan and asan too (the lock-free lookup path is the point).
  */
 #include "prom_test.h"
+/* Private on purpose: one test forces the reclamation's fallback. */
+#include "../../src/prometheus/prom_int.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -275,6 +277,25 @@ static void lookups_race_safely_with_removal(void **state)
     goio_prom_registry_free(reg);
 }
 
+/*
+ * The same without membarrier(2): readers count in with locked adds, as
+ * on kernels or sandboxes without it. This machine has it, so the test
+ * switches it off, between lookups, after the first lookup (which decides
+ * whether it is used) has run.
+ */
+static void lookups_race_safely_without_membarrier(void **state)
+{
+    goio_prom_registry *reg;
+    assert_ok(goio_prom_registry_new(&reg));
+    goio_prom_opts o = opts("first_total");
+    goio_prom_counter *c;
+    assert_ok(goio_prom_counter_new(reg, &o, &c)); /* a lookup */
+    goio_prom_registry_free(reg);
+    bool had = atomic_exchange(&goio__prom_use_membarrier, false);
+    lookups_race_safely_with_removal(state);
+    atomic_store(&goio__prom_use_membarrier, had);
+}
+
 /* ---- more threads than reader records ------------------------------------ */
 
 enum { CROWD = 300 }; /* more than the 256 per-thread records */
@@ -441,6 +462,7 @@ int main(void)
         cmocka_unit_test(held_handle_updates_sum_exactly),
         cmocka_unit_test(concurrent_lookups_agree_on_one_child),
         cmocka_unit_test(lookups_race_safely_with_removal),
+        cmocka_unit_test(lookups_race_safely_without_membarrier),
         cmocka_unit_test(more_threads_than_records_stay_safe),
         cmocka_unit_test(scrapes_race_with_updates),
     };
