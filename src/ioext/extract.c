@@ -12,6 +12,7 @@
 
 #include <locale.h>
 #include <pthread.h>
+#include <sys/random.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -164,20 +165,23 @@ typedef struct seen_set {
     char **names;
     uint8_t *types;
     size_t cap, count;
+    /* Names come from untrusted archives: a secret seed keeps them from
+     * being aimed at one probe chain. */
+    uint64_t seed;
 } seen_set;
 
-static uint64_t hash_name(const char *s, size_t n)
+static void seen_init(seen_set *set)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
-    return h;
+    memset(set, 0, sizeof *set);
+    if (getrandom(&set->seed, sizeof set->seed, GRND_NONBLOCK) !=
+        (ssize_t)sizeof set->seed)
+        set->seed = (uint64_t)goio_now_mono_ns() ^ (uintptr_t)set;
 }
 
 /* The slot for name[0..n): where it is, or where it would go. */
 static size_t seen_slot(const seen_set *set, const char *name, size_t n)
 {
-    size_t i = (size_t)hash_name(name, n) & (set->cap - 1);
+    size_t i = (size_t)goio_hash64(name, n, set->seed) & (set->cap - 1);
     while (set->names[i] &&
            (strncmp(set->names[i], name, n) || set->names[i][n]))
         i = (i + 1) & (set->cap - 1);
@@ -188,7 +192,7 @@ static int seen_grow(seen_set *set)
 {
     size_t cap = set->cap ? set->cap * 2 : 64;
     seen_set bigger = {goio_calloc(cap, sizeof(char *)), goio_calloc(cap, 1),
-                       cap, set->count};
+                       cap, set->count, set->seed};
     if (!bigger.names || !bigger.types) {
         goio_free(bigger.names);
         goio_free(bigger.types);
@@ -536,6 +540,7 @@ int goio__ioext_extract(const xjob *job)
     locale_t utf8 = utf8_locale();
     locale_t saved = utf8 ? uselocale(utf8) : (locale_t)0;
     x->job = job;
+    seen_init(&x->seen);
     if (job->opt)
         x->opt = *job->opt;
     else
