@@ -365,7 +365,7 @@ void goio__prom_family_free(goio__prom_family *f)
 }
 
 /* ns_subsystem_name with empty parts skipped. */
-static char *full_name(const goio_prom_opts *o)
+static int full_name(const goio_prom_opts *o, char **out)
 {
     goio_buf b = GOIO_BUF_INIT;
     const char *parts[3] = {o->ns, o->subsystem, o->name};
@@ -378,14 +378,7 @@ static char *full_name(const goio_prom_opts *o)
         if (!rc)
             rc = goio_buf_append_str(&b, parts[i]);
     }
-    if (!rc)
-        rc = goio_buf_reserve(&b, 1);
-    if (rc) {
-        goio_buf_free(&b);
-        return NULL;
-    }
-    goio_buf_cstr(&b);
-    return (char *)goio_buf_detach(&b, NULL);
+    return goio__prom_buf_str(&b, rc, out, NULL);
 }
 
 static int check_opts(goio_prom_type type, const goio_prom_opts *o, bool is_vec)
@@ -408,15 +401,16 @@ static int check_opts(goio_prom_type type, const goio_prom_opts *o, bool is_vec)
 static int family_fill(goio__prom_family *f, goio_prom_type type,
                        const goio_prom_opts *o)
 {
-    if (!(f->name = full_name(o)))
-        return GOIO_ENOMEM;
+    int rc = full_name(o, &f->name);
+    if (rc)
+        return rc;
     if (!goio__prom_valid_metric_name(f->name))
         return GOIO_EINVAL;
     if (o->help && *o->help && !(f->help = goio_strdup(o->help)))
         return GOIO_ENOMEM;
-    int rc = goio__prom_plan_build(&f->plan, o->label_names, o->label_count,
-                                   o->const_labels, o->const_label_count,
-                                   type == GOIO_PROM_HISTOGRAM);
+    rc = goio__prom_plan_build(&f->plan, o->label_names, o->label_count,
+                               o->const_labels, o->const_label_count,
+                               type == GOIO_PROM_HISTOGRAM);
     if (!rc && type == GOIO_PROM_HISTOGRAM)
         rc = goio__prom_bounds_build(&f->bounds, o->buckets, o->bucket_count);
     if (rc)

@@ -34,6 +34,19 @@ static int escape(goio_buf *b, const char *s, size_t len, bool quote)
     return goio_buf_append(b, s + start, len - start);
 }
 
+int goio__prom_buf_str(goio_buf *b, int rc, char **out, size_t *len)
+{
+    if (!rc)
+        rc = goio_buf_reserve(b, 0); /* the terminator, when b is empty */
+    if (rc) {
+        goio_buf_free(b);
+        return rc;
+    }
+    goio_buf_cstr(b);
+    *out = (char *)goio_buf_detach(b, len);
+    return 0;
+}
+
 int goio__prom_escape_label(goio_buf *b, const char *s, size_t len)
 {
     return escape(b, s, len, true);

@@ -41,15 +41,7 @@ static int const_slot(goio__prom_plan_slot *s, const goio_prom_label *l)
         return GOIO_EINVAL;
     goio_buf b = GOIO_BUF_INIT;
     int rc = goio__prom_escape_label(&b, l->value, strlen(l->value));
-    if (!rc)
-        rc = goio_buf_reserve(&b, 1);
-    if (rc) {
-        goio_buf_free(&b);
-        return rc;
-    }
-    goio_buf_cstr(&b);
-    s->const_escaped = (char *)goio_buf_detach(&b, NULL);
-    return 0;
+    return goio__prom_buf_str(&b, rc, &s->const_escaped, NULL);
 }
 
 static int fill_slots(goio__prom_plan *p, const char *const *var_names,

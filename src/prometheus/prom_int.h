@@ -85,6 +85,10 @@ bool goio__prom_valid_utf8(const char *s, size_t len);
 
 uint64_t goio__prom_random_seed(void);
 
+/* Ends building a string in b: when rc is 0, hands b's bytes over as a
+ * NUL-terminated string (goio_free; *len may be NULL), else frees b and
+ * returns rc. */
+int goio__prom_buf_str(goio_buf *b, int rc, char **out, size_t *len);
 /* Appends s[0..len) escaped as a label value (\\, \", \n). */
 int goio__prom_escape_label(goio_buf *b, const char *s, size_t len);
 /* Appends help text escaped: \\ and \n, plus \" for OpenMetrics. */

@@ -119,15 +119,7 @@ static int sample_labels(goio__prom_cfam *f, const char *const *vals,
     }
     goio_buf b = GOIO_BUF_INIT;
     int rc = goio__prom_plan_render(&f->plan, vals, lens, &b);
-    if (!rc)
-        rc = goio_buf_reserve(&b, 1);
-    if (rc) {
-        goio_buf_free(&b);
-        return rc;
-    }
-    goio_buf_cstr(&b);
-    out->lbl = (char *)goio_buf_detach(&b, &out->lbl_len);
-    return 0;
+    return goio__prom_buf_str(&b, rc, &out->lbl, &out->lbl_len);
 }
 
 static int push_sample(goio_prom_sink *s, goio__prom_cfam *f,
