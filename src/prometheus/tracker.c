@@ -6,11 +6,29 @@
  */
 #include "prom_int.h"
 
+/* The three metrics, in registration order. */
+enum { TOTAL, CURRENT, DURATION, NMETRICS };
+
+static const struct {
+    goio_prom_type type;
+    const char *name, *help;
+    size_t nlabels; /* the first n of label_names */
+} metrics[NMETRICS] = {
+    [TOTAL] = {GOIO_PROM_COUNTER, "io_http_requests_total",
+               "HTTP requests served, by service, version, method, path and "
+               "status.",
+               5},
+    [CURRENT] = {GOIO_PROM_GAUGE, "io_http_requests_current",
+                 "HTTP requests in progress, by service, version, method and "
+                 "path.",
+                 4},
+    [DURATION] = {GOIO_PROM_HISTOGRAM, "io_http_request_duration_seconds",
+                  "Time taken to serve HTTP requests, in seconds.", 4},
+};
+
 typedef struct tracker {
     goio_prom_registry *reg;
-    goio_prom_vec *total;    /* counter: + status */
-    goio_prom_vec *current;  /* gauge */
-    goio_prom_vec *duration; /* histogram */
+    goio_prom_vec *vec[NMETRICS];
 } tracker;
 
 static tracker g_tracker;
@@ -20,43 +38,29 @@ static pthread_mutex_t g_init_mu = PTHREAD_MUTEX_INITIALIZER;
 static const char *const label_names[] = {"serviceName", "version", "method",
                                           "path", "status"};
 
-static int make_vec(goio_prom_registry *reg, goio_prom_type type,
-                    const char *name, const char *help, size_t nlabels,
-                    goio_prom_vec **out)
+static void unregister_first(goio_prom_registry *reg, size_t n)
 {
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
-    o.name = name;
-    o.help = help;
-    o.label_names = label_names;
-    o.label_count = nlabels;
-    return goio_prom_vec_new(reg, type, &o, out);
+    for (size_t i = 0; i < n; i++)
+        goio_prom_unregister(reg, metrics[i].name);
 }
 
-static int register_all(goio_prom_registry *reg, tracker *t)
+/* All three or, on failure, none. */
+static int register_all(tracker *t)
 {
-    int rc = make_vec(reg, GOIO_PROM_COUNTER, "io_http_requests_total",
-                      "HTTP requests served, by service, version, method, "
-                      "path and status.",
-                      5, &t->total);
-    if (rc)
-        return rc;
-    rc = make_vec(reg, GOIO_PROM_GAUGE, "io_http_requests_current",
-                  "HTTP requests in progress, by service, version, method "
-                  "and path.",
-                  4, &t->current);
-    if (rc) {
-        goio_prom_unregister(reg, "io_http_requests_total");
-        return rc;
+    for (size_t i = 0; i < NMETRICS; i++) {
+        goio_prom_opts o;
+        goio_prom_opts_init(&o);
+        o.name = metrics[i].name;
+        o.help = metrics[i].help;
+        o.label_names = label_names;
+        o.label_count = metrics[i].nlabels;
+        int rc = goio_prom_vec_new(t->reg, metrics[i].type, &o, &t->vec[i]);
+        if (rc) {
+            unregister_first(t->reg, i);
+            return rc;
+        }
     }
-    rc = make_vec(reg, GOIO_PROM_HISTOGRAM, "io_http_request_duration_seconds",
-                  "Time taken to serve HTTP requests, in seconds.", 4,
-                  &t->duration);
-    if (rc) {
-        goio_prom_unregister(reg, "io_http_requests_total");
-        goio_prom_unregister(reg, "io_http_requests_current");
-    }
-    return rc;
+    return 0;
 }
 
 int goio_prom_tracker_init(goio_prom_registry *reg)
@@ -64,8 +68,8 @@ int goio_prom_tracker_init(goio_prom_registry *reg)
     pthread_mutex_lock(&g_init_mu);
     int rc = GOIO_EALREADY;
     if (!atomic_load(&g_ready)) {
-        tracker t = {goio__prom_reg(reg), NULL, NULL, NULL};
-        rc = register_all(t.reg, &t);
+        tracker t = {goio__prom_reg(reg), {NULL}};
+        rc = register_all(&t);
         if (!rc) {
             g_tracker = t;
             atomic_store(&g_ready, true); /* publishes g_tracker */
@@ -83,11 +87,7 @@ int goio_prom_tracker_shutdown(void)
         rc = GOIO_EBUSY; /* unregistering would fail half-way */
     } else if (atomic_load(&g_ready)) {
         atomic_store(&g_ready, false);
-        static const char *const names[] = {"io_http_requests_total",
-                                            "io_http_requests_current",
-                                            "io_http_request_duration_seconds"};
-        for (int i = 0; i < 3; i++)
-            goio_prom_unregister(g_tracker.reg, names[i]);
+        unregister_first(g_tracker.reg, NMETRICS);
         g_tracker = (tracker){0};
         rc = 0;
     }
@@ -116,7 +116,7 @@ int goio_prom_open_request(const goio_prom_request *req)
     goio_prom_gauge *g;
     int rc = request_values(req, vals);
     if (!rc)
-        rc = goio_prom_vec_gauge(g_tracker.current, vals, 4, &g);
+        rc = goio_prom_vec_gauge(g_tracker.vec[CURRENT], vals, 4, &g);
     return rc ? rc : goio_prom_gauge_inc(g);
 }
 
@@ -126,7 +126,7 @@ int goio_prom_observe_duration(const goio_prom_request *req, int64_t start_ns)
     goio_prom_histogram *h;
     int rc = request_values(req, vals);
     if (!rc)
-        rc = goio_prom_vec_histogram(g_tracker.duration, vals, 4, &h);
+        rc = goio_prom_vec_histogram(g_tracker.vec[DURATION], vals, 4, &h);
     if (rc)
         return rc;
     int64_t elapsed = goio_now_mono_ns() - start_ns;
@@ -151,9 +151,9 @@ int goio_prom_close_request(const goio_prom_request *req, int status)
     code[3] = '\0';
     vals[4] = code;
     /* Both lookups first, so a bad label value changes neither metric. */
-    rc = goio_prom_vec_gauge(g_tracker.current, vals, 4, &g);
+    rc = goio_prom_vec_gauge(g_tracker.vec[CURRENT], vals, 4, &g);
     if (!rc)
-        rc = goio_prom_vec_counter(g_tracker.total, vals, 5, &c);
+        rc = goio_prom_vec_counter(g_tracker.vec[TOTAL], vals, 5, &c);
     if (!rc)
         rc = goio_prom_gauge_dec(g);
     return rc ? rc : goio_prom_counter_inc(c);

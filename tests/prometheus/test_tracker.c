@@ -41,6 +41,16 @@ static void init_fails_cleanly_when_a_name_is_taken(void **state)
                 goio_prom_unregister(taken, "io_http_requests_total"));
     assert_goio(GOIO_EINVAL, goio_prom_open_request(&req_a));
     goio_prom_registry_free(taken);
+    /* The same when the last one clashes: both before it go. */
+    assert_ok(goio_prom_registry_new(&taken));
+    o.name = "io_http_request_duration_seconds";
+    assert_ok(goio_prom_gauge_new(taken, &o, &g));
+    assert_goio(GOIO_EEXIST, goio_prom_tracker_init(taken));
+    assert_goio(GOIO_ENOENT,
+                goio_prom_unregister(taken, "io_http_requests_total"));
+    assert_goio(GOIO_ENOENT,
+                goio_prom_unregister(taken, "io_http_requests_current"));
+    goio_prom_registry_free(taken);
 }
 
 static void init_once(void **state)
