@@ -119,13 +119,6 @@ static double soft_limit(int resource)
                                         : (double)rl.rlim_cur;
 }
 
-static int gauge(goio_prom_sink *s, goio_prom_type type, const char *name,
-                 const char *help, double v)
-{
-    int rc = goio_prom_sink_family(s, type, name, help, NULL, 0);
-    return rc ? rc : goio_prom_sink_value(s, NULL, v);
-}
-
 int goio__prom_collect_process(goio_prom_sink *s, void *data)
 {
     (void)data;
@@ -138,33 +131,34 @@ int goio__prom_collect_process(goio_prom_sink *s, void *data)
         return rc;
     double tick = (double)sysconf(_SC_CLK_TCK);
     double page = (double)sysconf(_SC_PAGESIZE);
-    if (!rc)
-        rc = gauge(
-            s, GOIO_PROM_COUNTER, "process_cpu_seconds_total",
-            "User plus system CPU time this process has used, in seconds.",
-            (st.utime + st.stime) / tick);
-    if (!rc)
-        rc = gauge(s, GOIO_PROM_GAUGE, "process_open_fds",
-                   "File descriptors this process has open.", open_fds());
-    if (!rc)
-        rc = gauge(s, GOIO_PROM_GAUGE, "process_max_fds",
-                   "Soft limit on open file descriptors (RLIMIT_NOFILE).",
-                   soft_limit(RLIMIT_NOFILE));
-    if (!rc)
-        rc = gauge(s, GOIO_PROM_GAUGE, "process_virtual_memory_bytes",
-                   "Virtual memory size of this process in bytes.", st.vsize);
-    if (!rc)
-        rc = gauge(s, GOIO_PROM_GAUGE, "process_virtual_memory_max_bytes",
-                   "Soft limit on the address space (RLIMIT_AS) in bytes.",
-                   soft_limit(RLIMIT_AS));
-    if (!rc)
-        rc =
-            gauge(s, GOIO_PROM_GAUGE, "process_resident_memory_bytes",
-                  "Resident set size of this process in bytes.", st.rss * page);
-    if (!rc)
-        rc =
-            gauge(s, GOIO_PROM_GAUGE, "process_start_time_seconds",
-                  "When this process started, in seconds since the Unix epoch.",
-                  boot_time() + st.starttime / tick);
+    const struct {
+        goio_prom_type type;
+        const char *name, *help;
+        double value;
+    } m[] = {
+        {GOIO_PROM_COUNTER, "process_cpu_seconds_total",
+         "User plus system CPU time this process has used, in seconds.",
+         (st.utime + st.stime) / tick},
+        {GOIO_PROM_GAUGE, "process_open_fds",
+         "File descriptors this process has open.", open_fds()},
+        {GOIO_PROM_GAUGE, "process_max_fds",
+         "Soft limit on open file descriptors (RLIMIT_NOFILE).",
+         soft_limit(RLIMIT_NOFILE)},
+        {GOIO_PROM_GAUGE, "process_virtual_memory_bytes",
+         "Virtual memory size of this process in bytes.", st.vsize},
+        {GOIO_PROM_GAUGE, "process_virtual_memory_max_bytes",
+         "Soft limit on the address space (RLIMIT_AS) in bytes.",
+         soft_limit(RLIMIT_AS)},
+        {GOIO_PROM_GAUGE, "process_resident_memory_bytes",
+         "Resident set size of this process in bytes.", st.rss * page},
+        {GOIO_PROM_GAUGE, "process_start_time_seconds",
+         "When this process started, in seconds since the Unix epoch.",
+         boot_time() + st.starttime / tick},
+    };
+    for (size_t i = 0; i < sizeof m / sizeof *m && !rc; i++) {
+        rc = goio_prom_sink_family(s, m[i].type, m[i].name, m[i].help, NULL, 0);
+        if (!rc)
+            rc = goio_prom_sink_value(s, NULL, m[i].value);
+    }
     return rc;
 }
