@@ -13,6 +13,27 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* ---- the scratch directory (cmocka group fixtures) ---------------------- */
+
+/* Each archive test works in one fresh directory, removed at the end. */
+static char *tmp;
+
+/* For the group setup: makes tmp, named after prefix. */
+static inline int t_tmp_setup(const char *prefix)
+{
+    tmp = goio_test_mkdtemp(prefix);
+    return tmp ? 0 : -1;
+}
+
+/* The group teardown: removes tmp and everything under it. */
+static inline int t_tmp_teardown(void **state)
+{
+    (void)state;
+    goio_test_rm_rf(tmp);
+    goio_free(tmp);
+    return 0;
+}
+
 static inline uint8_t *t_pattern(size_t n, unsigned seed)
 {
     uint8_t *p = goio_malloc(n ? n : 1);

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-static char *tmp;
 /* pigz is a benchmark dependency (scripts/deps --bench): its checks run
  * only where it is installed. */
 static bool have_pigz;
@@ -16,16 +15,7 @@ static int setup(void **state)
 {
     (void)state;
     have_pigz = goio_test_system("command -v pigz >/dev/null") == 0;
-    tmp = goio_test_mkdtemp("targz");
-    return tmp ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    goio_test_rm_rf(tmp);
-    goio_free(tmp);
-    return 0;
+    return t_tmp_setup("targz");
 }
 
 /* ---- gzip --------------------------------------------------------------- */
@@ -179,6 +169,26 @@ static void check_tree(const char *dir, const tfile *files, size_t n)
     }
 }
 
+/* Extracts a tar.gz to memory: it must hold exactly `files`. */
+static void check_extracted(const void *tgz, size_t len, const tfile *files,
+                            size_t n)
+{
+    goio_archive_files *got;
+    assert_ok(goio_targz_extract(tgz, len, NULL, 0, NULL, &got));
+    assert_int_equal(got->count, n);
+    for (size_t i = 0; i < n; i++) {
+        const goio_archive_file *f =
+            goio_archive_files_find(got, files[i].path);
+        assert_non_null(f);
+        uint8_t *d = t_pattern(files[i].len, (unsigned)i);
+        assert_int_equal(f->len, files[i].len);
+        if (f->len)
+            assert_memory_equal(f->data, d, f->len);
+        goio_free(d);
+    }
+    goio_archive_files_free(got);
+}
+
 static void tar_and_bsdtar_read_what_goio_writes(void **state)
 {
     (void)state;
@@ -219,20 +229,7 @@ static void tar_and_bsdtar_read_what_goio_writes(void **state)
         check_tree(gx, files, n);
         check_tree(bx, files, n);
         /* And goio reads its own output. */
-        goio_archive_files *got;
-        assert_ok(goio_targz_extract(tgz.data, tgz.len, NULL, 0, NULL, &got));
-        assert_int_equal(got->count, n);
-        for (size_t i = 0; i < n; i++) {
-            const goio_archive_file *f =
-                goio_archive_files_find(got, files[i].path);
-            assert_non_null(f);
-            uint8_t *d = t_pattern(files[i].len, (unsigned)i);
-            assert_int_equal(f->len, files[i].len);
-            if (f->len)
-                assert_memory_equal(f->data, d, f->len);
-            goio_free(d);
-        }
-        goio_archive_files_free(got);
+        check_extracted(tgz.data, tgz.len, files, n);
         goio_test_rm_rf(gx);
         goio_test_rm_rf(bx);
         goio_free(gx);
@@ -410,20 +407,8 @@ static void goio_reads_what_tar_bsdtar_and_pigz_write(void **state)
         char *tgz = t_path(tmp, "t.tgz");
         size_t len;
         uint8_t *data = goio_test_read_file(tgz, &len);
+        check_extracted(data, len, files, n);
         goio_archive_files *got;
-        assert_ok(goio_targz_extract(data, len, NULL, 0, NULL, &got));
-        assert_int_equal(got->count, n);
-        for (size_t i = 0; i < n; i++) {
-            const goio_archive_file *f =
-                goio_archive_files_find(got, files[i].path);
-            assert_non_null(f);
-            uint8_t *d = t_pattern(files[i].len, (unsigned)i);
-            assert_int_equal(f->len, files[i].len);
-            if (f->len)
-                assert_memory_equal(f->data, d, f->len);
-            goio_free(d);
-        }
-        goio_archive_files_free(got);
         /* Only some names. */
         const char *want[] = {"d1/empty", "not/there"};
         assert_ok(goio_targz_extract(data, len, want, 2, NULL, &got));
@@ -509,5 +494,5 @@ int main(void)
         cmocka_unit_test(goio_reads_what_tar_bsdtar_and_pigz_write),
         cmocka_unit_test(allocation_failures_are_enomem),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, t_tmp_teardown);
 }

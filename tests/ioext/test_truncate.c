@@ -8,21 +8,10 @@
 
 #include <unistd.h>
 
-static char *tmp;
-
 static int setup(void **state)
 {
     (void)state;
-    tmp = goio_test_mkdtemp("trunc");
-    return tmp ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    goio_test_rm_rf(tmp);
-    goio_free(tmp);
-    return 0;
+    return t_tmp_setup("trunc");
 }
 
 typedef enum fmt { TARGZ, ZIP } fmt;
@@ -174,5 +163,5 @@ int main(void)
         cmocka_unit_test(tar_gz_corruption_is_survived),
         cmocka_unit_test(zip_corruption_is_survived),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, t_tmp_teardown);
 }

@@ -11,21 +11,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-static char *tmp;
-
 static int setup(void **state)
 {
     (void)state;
-    tmp = goio_test_mkdtemp("unsafe");
-    return tmp ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    goio_test_rm_rf(tmp);
-    goio_free(tmp);
-    return 0;
+    return t_tmp_setup("unsafe");
 }
 
 /* ---- crafting archives with libarchive ------------------------------------
@@ -619,5 +608,5 @@ int main(void)
         cmocka_unit_test(refusals_leave_nothing_behind_at_any_depth),
         cmocka_unit_test(destination_rules),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, t_tmp_teardown);
 }

@@ -4,21 +4,10 @@
  */
 #include "archive_util.h"
 
-static char *tmp;
-
 static int setup(void **state)
 {
     (void)state;
-    tmp = goio_test_mkdtemp("zip");
-    return tmp ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    goio_test_rm_rf(tmp);
-    goio_free(tmp);
-    return 0;
+    return t_tmp_setup("zip");
 }
 
 typedef struct zfile {
@@ -406,5 +395,5 @@ int main(void)
         cmocka_unit_test(many_entries_use_zip64_end_records),
         cmocka_unit_test(allocation_failures_are_enomem),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, t_tmp_teardown);
 }
