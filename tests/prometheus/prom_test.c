@@ -6,6 +6,15 @@
 #include <string.h>
 #include <zlib.h>
 
+goio_prom_opts prom_opts(const char *name, const char *help)
+{
+    goio_prom_opts o;
+    goio_prom_opts_init(&o);
+    o.name = name;
+    o.help = help;
+    return o;
+}
+
 int prom_promtool(const char *text, char **out)
 {
     char *dir = goio_test_mkdtemp("promtool");

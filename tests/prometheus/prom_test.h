@@ -10,6 +10,9 @@
 
 #include <goio/prometheus.h>
 
+/* Options with just a name and help (zero-filled otherwise). */
+goio_prom_opts prom_opts(const char *name, const char *help);
+
 /*
  * Runs `promtool check metrics` on text; returns its exit status (0 clean,
  * 3 lint warnings only, 1 parse error) and its output in *out (goio_free)

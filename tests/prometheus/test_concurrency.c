@@ -15,15 +15,6 @@
 
 enum { THREADS = 8, ITERS = 20000 };
 
-static goio_prom_opts opts(const char *name)
-{
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
-    o.name = name;
-    o.help = "Test.";
-    return o;
-}
-
 static void run_threads(int n, void *(*fn)(void *), void *args, size_t size)
 {
     pthread_t t[16];
@@ -64,12 +55,12 @@ static void held_handle_updates_sum_exactly(void **state)
     goio_prom_registry *reg;
     assert_ok(goio_prom_registry_new(&reg));
     held h;
-    goio_prom_opts o = opts("c_total");
+    goio_prom_opts o = prom_opts("c_total", "Test.");
     assert_ok(goio_prom_counter_new(reg, &o, &h.c));
-    o = opts("g");
+    o = prom_opts("g", "Test.");
     assert_ok(goio_prom_gauge_new(reg, &o, &h.g));
     double bounds[] = {0.5, 1, 2};
-    o = opts("h");
+    o = prom_opts("h", "Test.");
     o.buckets = bounds;
     o.bucket_count = 3;
     assert_ok(goio_prom_histogram_new(reg, &o, &h.h));
@@ -141,7 +132,7 @@ static goio_prom_vec *five_label_vec(goio_prom_registry *reg, const char *name)
 {
     static const char *labels[] = {"serviceName", "version", "method", "path",
                                    "status"};
-    goio_prom_opts o = opts(name);
+    goio_prom_opts o = prom_opts(name, "Test.");
     o.label_names = labels;
     o.label_count = 5;
     goio_prom_vec *v;
@@ -287,7 +278,7 @@ static void lookups_race_safely_without_membarrier(void **state)
 {
     goio_prom_registry *reg;
     assert_ok(goio_prom_registry_new(&reg));
-    goio_prom_opts o = opts("first_total");
+    goio_prom_opts o = prom_opts("first_total", "Test.");
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(reg, &o, &c)); /* a lookup */
     goio_prom_registry_free(reg);
@@ -421,7 +412,7 @@ static void scrapes_race_with_updates(void **state)
     assert_ok(goio_prom_registry_new(&reg));
     assert_ok(goio_prom_register_process_collector(reg));
     static const char *labels[] = {"path"};
-    goio_prom_opts o = opts("lat_seconds");
+    goio_prom_opts o = prom_opts("lat_seconds", "Test.");
     o.label_names = labels;
     o.label_count = 1;
     goio_prom_vec *hist;

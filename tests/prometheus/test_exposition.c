@@ -10,15 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static goio_prom_opts opts(const char *name, const char *help)
-{
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
-    o.name = name;
-    o.help = help;
-    return o;
-}
-
 static void assert_text_equal(const char *got, const char *want)
 {
     if (strcmp(got, want))
@@ -38,8 +29,8 @@ static goio_prom_registry *golden_registry(void)
     assert_ok(goio_prom_registry_new(&reg));
     static const char *req_labels[] = {"path", "method"};
     static const goio_prom_label svc[] = {{"svc", "api"}};
-    goio_prom_opts o =
-        opts("app_requests_total", "Requests \"served\" \\ by path\nsecond");
+    goio_prom_opts o = prom_opts("app_requests_total",
+                                 "Requests \"served\" \\ by path\nsecond");
     o.label_names = req_labels;
     o.label_count = 2;
     o.const_labels = svc;
@@ -56,14 +47,14 @@ static goio_prom_registry *golden_registry(void)
     assert_ok(goio_prom_vec_counter(req, a_post, 2, &c));
     assert_ok(goio_prom_counter_add(c, 1.5));
 
-    o = opts("app_temperature_celsius", "Temperature.");
+    o = prom_opts("app_temperature_celsius", "Temperature.");
     goio_prom_gauge *g;
     assert_ok(goio_prom_gauge_new(reg, &o, &g));
     assert_ok(goio_prom_gauge_set(g, -3.25));
 
     static const char *op[] = {"op"};
     static const double bounds[] = {0.1, 1, 2.5};
-    o = opts("app_latency_seconds", "Latency.");
+    o = prom_opts("app_latency_seconds", "Latency.");
     o.label_names = op;
     o.label_count = 1;
     o.buckets = bounds;
@@ -77,7 +68,7 @@ static goio_prom_registry *golden_registry(void)
     assert_ok(goio_prom_histogram_observe(h, 0.1));
     assert_ok(goio_prom_histogram_observe(h, 3));
 
-    o = opts("app_empty_total", "Never used.");
+    o = prom_opts("app_empty_total", "Never used.");
     o.label_names = op;
     o.label_count = 1;
     goio_prom_vec *empty; /* no children: not exposed */
@@ -171,7 +162,7 @@ static void numbers_render_exactly(void **state)
     goio_prom_registry *reg;
     assert_ok(goio_prom_registry_new(&reg));
     static const char *k[] = {"k"};
-    goio_prom_opts o = opts("num", "Numbers.");
+    goio_prom_opts o = prom_opts("num", "Numbers.");
     o.label_names = k;
     o.label_count = 1;
     goio_prom_vec *v;
@@ -191,7 +182,7 @@ static void numbers_render_exactly(void **state)
         goio_free(text);
     }
     /* A counter beyond 2^53 keeps every digit of its integer part. */
-    o = opts("big_total", "Big.");
+    o = prom_opts("big_total", "Big.");
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(reg, &o, &c));
     assert_ok(goio_prom_counter_add(c, 1152921504606846976.0));
@@ -223,7 +214,8 @@ static const char *const awkward_values[] = {
 static void fill_every_type(goio_prom_registry *reg)
 {
     static const char *labels[] = {"value"};
-    goio_prom_opts o = opts("awkward_total", "Help with \\ and \" and\nnl");
+    goio_prom_opts o =
+        prom_opts("awkward_total", "Help with \\ and \" and\nnl");
     o.label_names = labels;
     o.label_count = 1;
     goio_prom_vec *c, *g, *h;
@@ -285,7 +277,7 @@ static void promtool_lint_warnings_are_the_expected_ones(void **state)
     (void)state;
     goio_prom_registry *reg;
     assert_ok(goio_prom_registry_new(&reg));
-    goio_prom_opts o = opts("requests", NULL); /* no _total, no help */
+    goio_prom_opts o = prom_opts("requests", NULL); /* no _total, no help */
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(reg, &o, &c));
     char *text = prom_render_text(reg, GOIO_PROM_TEXT);
@@ -309,7 +301,7 @@ static goio_prom_registry *ordered_registry(bool reverse)
     static const char *labels[] = {"a", "b"};
     const char *names[] = {"zeta_total", "alpha_total", "mid_total"};
     for (int k = 0; k < 3; k++) {
-        goio_prom_opts o = opts(names[reverse ? 2 - k : k], "Help.");
+        goio_prom_opts o = prom_opts(names[reverse ? 2 - k : k], "Help.");
         o.label_names = labels;
         o.label_count = 2;
         goio_prom_vec *v;
@@ -518,7 +510,7 @@ static void collectors_merge_in_name_order(void **state)
     (void)state;
     goio_prom_registry *reg;
     assert_ok(goio_prom_registry_new(&reg));
-    goio_prom_opts o = opts("registered_gauge", "Registered.");
+    goio_prom_opts o = prom_opts("registered_gauge", "Registered.");
     goio_prom_gauge *g;
     assert_ok(goio_prom_gauge_new(reg, &o, &g));
     int calls = 0;
@@ -674,7 +666,7 @@ static int reentrant_collector(goio_prom_sink *s, void *data)
 {
     (void)s;
     busy *b = data;
-    goio_prom_opts o = opts("late", "x");
+    goio_prom_opts o = prom_opts("late", "x");
     goio_prom_gauge *g;
     goio_prom_vec *v;
     goio_buf out = GOIO_BUF_INIT;
@@ -695,7 +687,7 @@ static void collectors_cannot_change_their_registry(void **state)
     (void)state;
     busy b;
     assert_ok(goio_prom_registry_new(&b.reg));
-    goio_prom_opts o = opts("existing", "x");
+    goio_prom_opts o = prom_opts("existing", "x");
     goio_prom_gauge *g;
     assert_ok(goio_prom_gauge_new(b.reg, &o, &g));
     goio_prom_collector *c;
@@ -738,7 +730,7 @@ static int a_scrapes_b(goio_prom_sink *s, void *data)
     p->a_writes_b = goio_prom_write(p->b, GOIO_PROM_TEXT, &out);
     goio_buf_free(&out);
     /* Still inside A's collector: A may not change. */
-    goio_prom_opts o = opts("late", "x");
+    goio_prom_opts o = prom_opts("late", "x");
     goio_prom_gauge *g;
     p->a_registers_after = goio_prom_gauge_new(p->a, &o, &g);
     int rc = goio_prom_sink_family(s, GOIO_PROM_GAUGE, "from_a", "A.", NULL, 0);
@@ -762,7 +754,7 @@ static void collectors_may_scrape_other_registries(void **state)
                             "from_a 1\n");
     goio_free(text);
     /* After the scrape, both registries take changes again. */
-    goio_prom_opts o = opts("late", "x");
+    goio_prom_opts o = prom_opts("late", "x");
     goio_prom_gauge *g;
     assert_ok(goio_prom_gauge_new(p.a, &o, &g));
     assert_ok(goio_prom_gauge_new(p.b, &o, &g));

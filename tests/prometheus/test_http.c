@@ -17,10 +17,7 @@ static int group_setup(void **state)
     (void)state;
     if (goio_prom_registry_new(&reg) || goio_prom_tracker_init(reg))
         return -1;
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
-    o.name = "app_jobs_total";
-    o.help = "Jobs done.";
+    goio_prom_opts o = prom_opts("app_jobs_total", "Jobs done.");
     goio_prom_counter *c;
     if (goio_prom_counter_new(reg, &o, &c) || goio_prom_counter_add(c, 42))
         return -1;

@@ -8,15 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static goio_prom_opts opts(const char *name, const char *help)
-{
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
-    o.name = name;
-    o.help = help;
-    return o;
-}
-
 static int setup(void **state)
 {
     goio_prom_registry *reg;
@@ -34,7 +25,7 @@ static int teardown(void **state)
 static void plain_metrics_count_gauge_and_observe(void **state)
 {
     goio_prom_registry *reg = *state;
-    goio_prom_opts o = opts("jobs_total", "Jobs.");
+    goio_prom_opts o = prom_opts("jobs_total", "Jobs.");
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(reg, &o, &c));
     assert_ok(goio_prom_counter_inc(c));
@@ -44,7 +35,7 @@ static void plain_metrics_count_gauge_and_observe(void **state)
     assert_ok(goio_prom_counter_value(c, &v));
     assert_true(v == 3.5);
 
-    o = opts("temperature", "T.");
+    o = prom_opts("temperature", "T.");
     goio_prom_gauge *g;
     assert_ok(goio_prom_gauge_new(reg, &o, &g));
     assert_ok(goio_prom_gauge_set(g, 10));
@@ -60,7 +51,7 @@ static void plain_metrics_count_gauge_and_observe(void **state)
     assert_true(fabs(v - (double)goio_now_wall_ms() / 1e3) < 5);
 
     double bounds[] = {1, 2, 5};
-    o = opts("latency_seconds", "L.");
+    o = prom_opts("latency_seconds", "L.");
     o.buckets = bounds;
     o.bucket_count = 3;
     goio_prom_histogram *h;
@@ -90,7 +81,7 @@ static void plain_metrics_count_gauge_and_observe(void **state)
 
 static void counters_reject_negative_and_nan(void **state)
 {
-    goio_prom_opts o = opts("c_total", "C.");
+    goio_prom_opts o = prom_opts("c_total", "C.");
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(*state, &o, &c));
     assert_ok(goio_prom_counter_add(c, 1));
@@ -102,7 +93,7 @@ static void counters_reject_negative_and_nan(void **state)
     assert_ok(goio_prom_counter_value(c, &v));
     assert_true(v == 1);
 
-    o = opts("h", "H.");
+    o = prom_opts("h", "H.");
     goio_prom_histogram *h;
     assert_ok(goio_prom_histogram_new(*state, &o, &h));
     assert_goio(GOIO_EINVAL, goio_prom_histogram_observe(h, NAN));
@@ -113,7 +104,7 @@ static void counters_reject_negative_and_nan(void **state)
 
 static void full_names_join_namespace_and_subsystem(void **state)
 {
-    goio_prom_opts o = opts("requests_total", "R.");
+    goio_prom_opts o = prom_opts("requests_total", "R.");
     o.ns = "app";
     o.subsystem = "http";
     goio_prom_counter *c;
@@ -136,14 +127,14 @@ static void metric_names_follow_the_data_model(void **state)
     const char *good[] = {"a", "_a", ":a", "a:b_c9", "A_Z", "__reserved_ok"};
     goio_prom_gauge *g;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        goio_prom_opts o = opts(bad[i], "x");
+        goio_prom_opts o = prom_opts(bad[i], "x");
         assert_goio(GOIO_EINVAL, goio_prom_gauge_new(*state, &o, &g));
     }
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
-        goio_prom_opts o = opts(good[i], "x");
+        goio_prom_opts o = prom_opts(good[i], "x");
         assert_ok(goio_prom_gauge_new(*state, &o, &g));
     }
-    goio_prom_opts o = opts(NULL, "x");
+    goio_prom_opts o = prom_opts(NULL, "x");
     assert_goio(GOIO_EINVAL, goio_prom_gauge_new(*state, &o, &g));
 }
 
@@ -151,7 +142,7 @@ static int vec_with_labels(goio_prom_registry *reg, goio_prom_type type,
                            const char *name, const char *const *labels,
                            size_t n)
 {
-    goio_prom_opts o = opts(name, "x");
+    goio_prom_opts o = prom_opts(name, "x");
     o.label_names = labels;
     o.label_count = n;
     goio_prom_vec *v;
@@ -196,7 +187,7 @@ static void const_labels_are_validated(void **state)
     goio_prom_registry *reg = *state;
     const char *vars[] = {"a"};
     goio_prom_label consts[] = {{"a", "x"}};
-    goio_prom_opts o = opts("m", "x");
+    goio_prom_opts o = prom_opts("m", "x");
     o.label_names = vars;
     o.label_count = 1;
     o.const_labels = consts;
@@ -239,18 +230,18 @@ static void options_that_do_not_fit_the_type_are_rejected(void **state)
     goio_prom_registry *reg = *state;
     const char *labels[] = {"a"};
     double b[] = {1, 2};
-    goio_prom_opts o = opts("m", "x");
+    goio_prom_opts o = prom_opts("m", "x");
     goio_prom_counter *c;
     goio_prom_vec *v;
     o.label_names = labels;
     o.label_count = 1;
     assert_goio(GOIO_EINVAL, goio_prom_counter_new(reg, &o, &c));
-    o = opts("m", "x");
+    o = prom_opts("m", "x");
     o.buckets = b;
     o.bucket_count = 2;
     assert_goio(GOIO_EINVAL, goio_prom_counter_new(reg, &o, &c));
     assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
-    o = opts("m", "x");
+    o = prom_opts("m", "x");
     assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_UNTYPED, &o, &v));
     assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, (goio_prom_type)9, &o, &v));
     o.help = "bad \xc3\x28 utf-8";
@@ -286,7 +277,7 @@ static void histogram_buckets_are_validated(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char name[16];
         snprintf(name, sizeof name, "h%zu", i);
-        goio_prom_opts o = opts(name, "x");
+        goio_prom_opts o = prom_opts(name, "x");
         o.buckets = cases[i].b;
         o.bucket_count = cases[i].n;
         assert_goio(cases[i].rc, goio_prom_histogram_new(reg, &o, &h));
@@ -296,7 +287,7 @@ static void histogram_buckets_are_validated(void **state)
             assert_int_equal(nb, cases[i].buckets);
         }
     }
-    goio_prom_opts o = opts("hnull", "x");
+    goio_prom_opts o = prom_opts("hnull", "x");
     o.bucket_count = 2; /* count without the array */
     assert_goio(GOIO_EINVAL, goio_prom_histogram_new(reg, &o, &h));
     o.bucket_count = 0; /* defaults */
@@ -346,7 +337,7 @@ static void bucket_helpers(void **state)
 static void duplicate_registration_is_an_error(void **state)
 {
     goio_prom_registry *reg = *state, *other;
-    goio_prom_opts o = opts("dup_total", "D.");
+    goio_prom_opts o = prom_opts("dup_total", "D.");
     goio_prom_counter *c;
     goio_prom_gauge *g;
     goio_prom_vec *v;
@@ -372,7 +363,7 @@ static goio_prom_vec *make_vec(goio_prom_registry *reg, goio_prom_type t,
                                const char *name)
 {
     static const char *labels[] = {"method", "path", "code"};
-    goio_prom_opts o = opts(name, "x");
+    goio_prom_opts o = prom_opts(name, "x");
     o.label_names = labels;
     o.label_count = 3;
     goio_prom_vec *v;
@@ -578,7 +569,7 @@ static void null_handles_are_rejected(void **state)
     assert_goio(GOIO_EINVAL, goio_prom_histogram_bucket(NULL, 0, &v, &n));
     assert_goio(GOIO_EINVAL, goio_prom_registry_new(NULL));
     goio_prom_registry_free(NULL);
-    goio_prom_opts o = opts("x", "x");
+    goio_prom_opts o = prom_opts("x", "x");
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(*state, &o, &c));
     assert_goio(GOIO_EINVAL, goio_prom_counter_value(c, NULL));
@@ -600,7 +591,7 @@ static int create_registry_and_vec(void *arg)
     int rc = goio_prom_registry_new(&t->reg);
     if (rc)
         return rc;
-    goio_prom_opts o = opts("tortured", "Help \\ text");
+    goio_prom_opts o = prom_opts("tortured", "Help \\ text");
     o.label_names = labels;
     o.label_count = 2;
     o.const_labels = consts;

@@ -53,10 +53,7 @@ static int collect(goio_prom_sink *s, void *data)
 
 static void fill(goio_prom_registry *reg)
 {
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
-    o.name = "app_jobs_total";
-    o.help = "Jobs.";
+    goio_prom_opts o = prom_opts("app_jobs_total", "Jobs.");
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(reg, &o, &c));
     assert_ok(goio_prom_counter_add(c, 42));
@@ -255,10 +252,8 @@ static void prometheus_scrapes_what_we_set(void **state)
     assert_true(eventually(&w, "process_open_fds{job=\"goio_default\"}") > 3);
 
     /* A value changed now shows up in a later scrape. */
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
-    o.name = "app_late";
-    o.help = "Registered after the first scrapes.";
+    goio_prom_opts o =
+        prom_opts("app_late", "Registered after the first scrapes.");
     goio_prom_gauge *g;
     assert_ok(goio_prom_gauge_new(w.reg, &o, &g));
     assert_ok(goio_prom_gauge_set(g, 1234.5));

@@ -30,9 +30,7 @@ static void init_fails_cleanly_when_a_name_is_taken(void **state)
     (void)state;
     goio_prom_registry *taken;
     assert_ok(goio_prom_registry_new(&taken));
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
-    o.name = "io_http_requests_current";
+    goio_prom_opts o = prom_opts("io_http_requests_current", NULL);
     goio_prom_gauge *g;
     assert_ok(goio_prom_gauge_new(taken, &o, &g));
     assert_goio(GOIO_EEXIST, goio_prom_tracker_init(taken));
