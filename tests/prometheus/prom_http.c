@@ -67,3 +67,19 @@ bool prom_resp_header(const prom_resp *r, const char *name, char *buf,
     }
     return false;
 }
+
+goio_http_server *prom_serve(goio_http_router *router, int workers,
+                             goio_prom_tracker_opts *opts)
+{
+    goio_http_server_config cfg;
+    goio_http_server *srv;
+    assert_ok(goio_http_server_config_init(&cfg));
+    cfg.handler = goio_http_router_serve;
+    cfg.handler_data = router;
+    cfg.worker_threads = workers;
+    assert_ok(goio_http_server_new(&cfg, &srv));
+    assert_ok(goio_http_server_use(srv, goio_prom_http_middleware, opts));
+    assert_ok(goio_http_server_listen(srv, "127.0.0.1", 0));
+    assert_ok(goio_http_server_start(srv));
+    return srv;
+}

@@ -21,6 +21,14 @@ typedef struct prom_resp {
 void prom_get(int port, const char *path, const char *const *headers, bool head,
               prom_resp *out);
 void prom_resp_free(prom_resp *r);
+
+/*
+ * Starts goio's HTTP server on a free loopback port, serving router on
+ * `workers` threads behind the tracking middleware with opts (every
+ * request, as a service would). Asserts it worked.
+ */
+goio_http_server *prom_serve(goio_http_router *router, int workers,
+                             goio_prom_tracker_opts *opts);
 /* A response header's value (case-insensitive name) copied into buf;
  * false when absent. */
 bool prom_resp_header(const prom_resp *r, const char *name, char *buf,

@@ -206,16 +206,7 @@ static void user_server_start(user_server *u)
                                       goio_prom_http_track, &slow_route));
     assert_ok(goio_http_router_handle(u->router, "GET", "/quick",
                                       goio_prom_http_track, &quick_route));
-    goio_http_server_config cfg;
-    assert_ok(goio_http_server_config_init(&cfg));
-    cfg.handler = goio_http_router_serve;
-    cfg.handler_data = u->router;
-    cfg.worker_threads = 4;
-    assert_ok(goio_http_server_new(&cfg, &u->srv));
-    assert_ok(
-        goio_http_server_use(u->srv, goio_prom_http_middleware, &server_wide));
-    assert_ok(goio_http_server_listen(u->srv, NULL, 0));
-    assert_ok(goio_http_server_start(u->srv));
+    u->srv = prom_serve(u->router, 4, &server_wide);
     u->port = goio_http_server_port(u->srv);
 }
 

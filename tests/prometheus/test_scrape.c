@@ -97,16 +97,7 @@ static void start_servers(world *w)
                                       goio_prom_http_handler, &om_opts));
     assert_ok(goio_http_router_handle(w->router, "GET", "/text",
                                       goio_prom_http_handler, &text_opts));
-    goio_http_server_config cfg;
-    assert_ok(goio_http_server_config_init(&cfg));
-    cfg.handler = goio_http_router_serve;
-    cfg.handler_data = w->router;
-    cfg.worker_threads = 2;
-    assert_ok(goio_http_server_new(&cfg, &w->srv));
-    assert_ok(
-        goio_http_server_use(w->srv, goio_prom_http_middleware, &tracking));
-    assert_ok(goio_http_server_listen(w->srv, "127.0.0.1", 0));
-    assert_ok(goio_http_server_start(w->srv));
+    w->srv = prom_serve(w->router, 2, &tracking);
 
     goio_prom_server_config dc;
     assert_ok(goio_prom_server_config_init(&dc));
