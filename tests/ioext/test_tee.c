@@ -82,6 +82,7 @@ typedef struct drain {
     source *watch; /* when set: check back-pressure against it */
     size_t bound;  /* ... the most `in` may run ahead of us */
     atomic_int *violations;
+    atomic_bool done; /* set when the reading thread returns */
 } drain;
 
 static void *drain_all(void *arg)
@@ -101,6 +102,7 @@ static void *drain_all(void *arg)
             sched_yield(); /* vary the interleaving */
     }
     goio_free(buf);
+    atomic_store(&d->done, true);
     return NULL;
 }
 
@@ -113,7 +115,7 @@ static void run_pair(size_t len, size_t step, size_t bufsize, size_t main_chunk,
     goio_reader *m, *s;
     make_tee(&src, bufsize, &m, &s);
     atomic_int violations = 0;
-    drain dm = {m, main_chunk, GOIO_BUF_INIT, -1, NULL, 0, NULL};
+    drain dm = {m, main_chunk, GOIO_BUF_INIT, -1, NULL, 0, NULL, false};
     /* Main can be at most one of its reads ahead of the buffer. */
     drain ds = {s,
                 sec_chunk,
@@ -121,7 +123,8 @@ static void run_pair(size_t len, size_t step, size_t bufsize, size_t main_chunk,
                 -1,
                 &src,
                 bufsize + (step < main_chunk ? step : main_chunk),
-                &violations};
+                &violations,
+                false};
     pthread_t tm, ts;
     pthread_create(&ts, NULL, drain_all, &ds);
     pthread_create(&tm, NULL, drain_all, &dm);
@@ -227,6 +230,7 @@ static void *read_one(void *arg)
     drain *d = arg;
     uint8_t b[10];
     d->rc = (int)goio_read(d->r, b, sizeof b);
+    atomic_store(&d->done, true);
     return NULL;
 }
 
@@ -238,13 +242,43 @@ static void closing_main_wakes_a_waiting_secondary(void **state)
     source_init(&src, data, 1, 1);
     goio_reader *m, *s;
     make_tee(&src, 100, &m, &s);
-    drain d = {s, 0, GOIO_BUF_INIT, 1, NULL, 0, NULL};
+    drain d = {s, 0, GOIO_BUF_INIT, 1, NULL, 0, NULL, false};
     pthread_t th;
     pthread_create(&th, NULL, read_one, &d); /* nothing to read yet */
+    goio_test_sleep_ms(20);                  /* let it block */
     assert_ok(goio_reader_close(m));
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&d.done), 5000)); /* no hang */
     pthread_join(th, NULL);
     assert_int_equal(d.rc, GOIO_EEARLYCLOSE);
     assert_ok(goio_reader_close(s));
+}
+
+static void closing_secondary_wakes_a_blocked_main(void **state)
+{
+    (void)state;
+    size_t len = 1 << 20;
+    uint8_t *data = pattern(len, 5);
+    source src;
+    source_init(&src, data, len, 4096);
+    goio_reader *m, *s;
+    make_tee(&src, 16, &m, &s);
+    /* Main alone on a thread: its first read fills the 16 bytes of buffer
+     * and waits for room that only secondary can make. */
+    drain dm = {m, 4096, GOIO_BUF_INIT, -1, NULL, 0, NULL, false};
+    pthread_t th;
+    pthread_create(&th, NULL, drain_all, &dm);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&src.off) > 0, 5000));
+    goio_test_sleep_ms(20); /* let it block */
+    assert_false(atomic_load(&dm.done));
+    assert_ok(goio_reader_close(s));
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&dm.done), 5000)); /* no hang */
+    pthread_join(th, NULL);
+    assert_int_equal(dm.rc, 0);
+    assert_int_equal(dm.out.len, len);
+    assert_memory_equal(dm.out.data, data, len);
+    assert_ok(goio_reader_close(m));
+    goio_buf_free(&dm.out);
+    goio_free(data);
 }
 
 static void closing_secondary_early_leaves_main_alone(void **state)
@@ -312,6 +346,7 @@ int main(void)
         cmocka_unit_test(errors_reach_secondary_after_the_bytes),
         cmocka_unit_test(closing_main_early_fails_secondary),
         cmocka_unit_test(closing_main_wakes_a_waiting_secondary),
+        cmocka_unit_test(closing_secondary_wakes_a_blocked_main),
         cmocka_unit_test(closing_secondary_early_leaves_main_alone),
         cmocka_unit_test(bad_arguments),
         cmocka_unit_test(allocation_failures_are_enomem),
