@@ -168,21 +168,22 @@ static int write_pax(goio_targz_writer *w, const char *name, size_t len,
     return rc;
 }
 
-static int begin_entry(goio_targz_writer *w, const char *name, uint64_t size,
-                       char **clean)
+/* Writes the headers of an entry named `name` (cleaned here). */
+static int begin_entry(goio_targz_writer *w, const char *name, uint64_t size)
 {
-    *clean = NULL;
     if (!w || !name)
         return GOIO_EINVAL;
     if (w->err)
         return w->err;
-    int rc = goio__ioext_clean_name(name, true, clean);
+    char *clean;
+    int rc = goio__ioext_clean_name(name, true, &clean);
     if (rc)
         return rc;
-    size_t len = strlen(*clean);
-    rc = write_pax(w, *clean, len, size);
+    size_t len = strlen(clean);
+    rc = write_pax(w, clean, len, size);
     uint8_t h[BLOCK];
-    fill_header(h, *clean, len, w->mode, size, w->mtime, '0');
+    fill_header(h, clean, len, w->mode, size, w->mtime, '0');
+    goio_free(clean);
     if (!rc)
         rc = put(w, h, BLOCK);
     return rc;
@@ -193,9 +194,7 @@ int goio_targz_add(goio_targz_writer *w, const char *name, const void *data,
 {
     if (!data && len)
         return GOIO_EINVAL;
-    char *clean;
-    int rc = begin_entry(w, name, len, &clean);
-    goio_free(clean);
+    int rc = begin_entry(w, name, len);
     if (!rc && len)
         rc = put(w, data, len);
     if (!rc)
@@ -228,9 +227,7 @@ int goio_targz_add_reader(goio_targz_writer *w, const char *name,
 {
     if (!r)
         return GOIO_EINVAL;
-    char *clean;
-    int rc = begin_entry(w, name, size, &clean);
-    goio_free(clean);
+    int rc = begin_entry(w, name, size);
     if (!rc)
         rc = copy_exact(w, r, size);
     if (!rc)
