@@ -166,22 +166,29 @@ static double timed(int threads, void (*body)(job *), void *target, long n)
     return end - start;
 }
 
-/* Reports one case: ns/op for 1 thread, ops/s for 2. */
-static void report(const char *base, int threads, double secs, long n)
+/*
+ * Reports one case: the cost of one of the n operations (secs * scale / n,
+ * in cost_unit) for 1 thread, operations per second for 2.
+ */
+static void report_as(const char *base, int threads, double secs, long n,
+                      double scale, const char *cost_unit,
+                      const char *rate_unit)
 {
     char name[64];
     snprintf(name, sizeof name, "%s%s", base, threads == 2 ? "_2t" : "");
+    double v = threads == 1 ? secs * scale / (double)n : 2.0 * (double)n / secs;
+    const char *unit = threads == 1 ? cost_unit : rate_unit;
     double anchor = anchor_run(name, n);
-    if (isnan(anchor)) {
-        printf("# %s goio=%.6g %s\n", name,
-               threads == 1 ? secs * 1e9 / (double)n : 2.0 * (double)n / secs,
-               threads == 1 ? "ns/op" : "ops/s");
-        return;
-    }
-    if (threads == 1)
-        bench_line(name, secs * 1e9 / (double)n, anchor, "ns/op", false, "");
+    if (isnan(anchor))
+        printf("# %s goio=%.6g %s\n", name, v, unit);
     else
-        bench_line(name, 2.0 * (double)n / secs, anchor, "ops/s", true, "");
+        bench_line(name, v, anchor, unit, threads == 2, "");
+}
+
+/* ns/op for 1 thread, ops/s for 2. */
+static void report(const char *base, int threads, double secs, long n)
+{
+    report_as(base, threads, secs, n, 1e9, "ns/op", "ops/s");
 }
 
 /* ---- cases --------------------------------------------------------------- */
@@ -337,16 +344,7 @@ static void exposition_10k(int threads)
             abort();
     }
     double s = timed(threads, expo_body, reg, expo);
-    char name[32];
-    snprintf(name, sizeof name, "exposition_10k%s", threads == 2 ? "_2t" : "");
-    double anchor = anchor_run(name, expo);
-    if (!isnan(anchor)) {
-        if (threads == 1)
-            bench_line(name, s * 1e3 / (double)expo, anchor, "ms", false, "");
-        else
-            bench_line(name, 2.0 * (double)expo / s, anchor, "expositions/s",
-                       true, "");
-    }
+    report_as("exposition_10k", threads, s, expo, 1e3, "ms", "expositions/s");
     goio_prom_registry_free(reg);
 }
 
