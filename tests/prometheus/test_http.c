@@ -317,11 +317,25 @@ static void status_flavour_and_server_wide_middleware(void **state)
     user_server_stop(&u);
 }
 
+static void count_call(goio_http_request *req, goio_http_response *res,
+                       void *data)
+{
+    (void)req;
+    (void)res;
+    (*(int *)data)++;
+}
+
 static void middleware_without_options_passes_through(void **state)
 {
     (void)state;
+    int calls = 0;
+    goio_prom_http_middleware(NULL, NULL,
+                              (goio_http_handler){count_call, &calls}, NULL);
+    assert_int_equal(calls, 1);
+    /* Nothing to track or answer with: no crash, no call. */
     goio_prom_http_track(NULL, NULL, NULL);
     goio_prom_http_handler(NULL, NULL, NULL);
+    assert_int_equal(calls, 1);
 }
 
 int main(void)
