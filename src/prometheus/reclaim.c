@@ -39,6 +39,7 @@ static slot shared[NSHARED];
 static atomic_uint next_shared;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_key_t rec_key;
+static bool have_key; /* rec_key was created: records can be released */
 static pthread_mutex_t sync_mu = PTHREAD_MUTEX_INITIALIZER;
 
 atomic_uint goio__prom_epoch;
@@ -66,7 +67,7 @@ static void release_record(void *p)
 
 static void init(void)
 {
-    pthread_key_create(&rec_key, release_record);
+    have_key = pthread_key_create(&rec_key, release_record) == 0;
     int cmds = membarrier(MEMBARRIER_CMD_QUERY);
     if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
         membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
@@ -76,14 +77,18 @@ static void init(void)
 goio__prom_slot *goio__prom_claim(void)
 {
     pthread_once(&init_once, init);
-    for (size_t i = 0; i < NRECS; i++) {
+    for (size_t i = 0; have_key && i < NRECS; i++) {
         bool idle = false;
-        if (!atomic_load_explicit(&recs[i].in_use, memory_order_relaxed) &&
-            atomic_compare_exchange_strong(&recs[i].in_use, &idle, true) &&
-            pthread_setspecific(rec_key, &recs[i]) == 0) {
-            goio__prom_t_exclusive = true;
-            return goio__prom_t_slot = &recs[i];
+        if (atomic_load_explicit(&recs[i].in_use, memory_order_relaxed) ||
+            !atomic_compare_exchange_strong(&recs[i].in_use, &idle, true))
+            continue;
+        if (pthread_setspecific(rec_key, &recs[i]) != 0) {
+            /* Nothing would release it at exit: give it back. */
+            atomic_store(&recs[i].in_use, false);
+            break;
         }
+        goio__prom_t_exclusive = true;
+        return goio__prom_t_slot = &recs[i];
     }
     /* No record left (or no key slot): a shared slot, atomic adds. */
     unsigned i =
