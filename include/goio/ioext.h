@@ -259,8 +259,8 @@ GOIO_EXTERN int goio_tee(goio_reader *in, const goio_tee_config *cfg,
  *
  * Thread-safety: one thread at a time, as any writer. Errors: GOIO_EINVAL
  * (level outside 0..9, threads above GOIO_GZIP_MAX_THREADS, block_size
- * under 32 KiB with threads > 1), GOIO_ENOMEM, or dst's error. The first
- * error sticks: later writes return it.
+ * under 32 KiB or over 1 GiB with threads > 1), GOIO_ENOMEM, or dst's
+ * error. The first error sticks: later writes return it.
  */
 #define GOIO_GZIP_MAX_THREADS 64
 

@@ -481,10 +481,12 @@ int goio_gzip_writer(goio_writer *dst, const goio_gzip_options *opt,
         goio_gzip_options_init(&def);
         opt = &def;
     }
+    /* block_size matters only with threads; one block is one deflate
+     * call's input, hence at most 1 GiB (zlib counts in uInt). */
     if (!dst || !dst->ops || opt->level < 0 || opt->level > 9 ||
         opt->threads > GOIO_GZIP_MAX_THREADS ||
-        (opt->threads > 1 && opt->block_size < DICT_SIZE) ||
-        opt->block_size > (1u << 30))
+        (opt->threads > 1 &&
+         (opt->block_size < DICT_SIZE || opt->block_size > (1u << 30))))
         return GOIO_EINVAL;
     gz_writer *g = goio_calloc(1, sizeof *g);
     if (!g)

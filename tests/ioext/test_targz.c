@@ -108,6 +108,14 @@ static void gzip_bad_options(void **state)
     opt.threads = 2;
     opt.block_size = 1000;
     assert_goio(GOIO_EINVAL, goio_gzip_writer(bw, &opt, &gz));
+    opt.block_size = ((size_t)1 << 30) + 1;
+    assert_goio(GOIO_EINVAL, goio_gzip_writer(bw, &opt, &gz));
+    /* One thread has no blocks: their size does not matter (a large one
+     * was refused). */
+    opt.threads = 1;
+    assert_ok(goio_gzip_writer(bw, &opt, &gz));
+    assert_ok(goio_writer_close(gz));
+    assert_true(out.len > 0);
     assert_goio(GOIO_EINVAL, goio_gzip_writer(NULL, NULL, &gz));
     assert_goio(GOIO_EINVAL, goio_gzip_writer(bw, NULL, NULL));
     goio_writer_close(bw);
