@@ -405,7 +405,7 @@ typedef struct goio_prom_request {
  *     (histogram, default buckets)
  * Process-wide, as Go's InitClient: GOIO_EALREADY once initialized (Go
  * panics). On failure (GOIO_EEXIST: a name is taken) nothing stays
- * registered and init may be retried. reg must then live as long as the
+ * registered and init may be retried. GOIO_EBUSY from inside a collector. reg must then live as long as the
  * process tracks requests (never free it, nor unregister these names).
  */
 GOIO_EXTERN int goio_prom_tracker_init(goio_prom_registry *reg);
@@ -414,7 +414,7 @@ GOIO_EXTERN int goio_prom_tracker_init(goio_prom_registry *reg);
  * the registry, so it may be freed and init may run again (orderly
  * shutdown, tests). No request may be tracked while it runs; tracking
  * calls afterwards return GOIO_EINVAL. GOIO_EINVAL when not initialized,
- * GOIO_EBUSY (nothing changed) from a collector of the tracker's registry.
+ * GOIO_EBUSY (nothing changed) from inside a collector.
  */
 GOIO_EXTERN int goio_prom_tracker_shutdown(void);
 

@@ -238,6 +238,8 @@ goio_prom_registry *goio__prom_reg(goio_prom_registry *reg);
 /* Whether this thread is running reg's collectors, directly or from a
  * nested scrape (registry calls from there would deadlock on reg->mu). */
 bool goio__prom_in_collect(const goio_prom_registry *reg);
+/* Whether this thread is running any registry's collectors. */
+bool goio__prom_in_any_collect(void);
 /* Brackets running reg's collectors; frame lives on the caller's stack. */
 typedef struct goio__prom_collecting {
     const goio_prom_registry *reg;

@@ -17,6 +17,11 @@ bool goio__prom_in_collect(const goio_prom_registry *reg)
     return false;
 }
 
+bool goio__prom_in_any_collect(void)
+{
+    return t_collecting != NULL;
+}
+
 void goio__prom_collect_enter(goio__prom_collecting *frame,
                               const goio_prom_registry *reg)
 {

@@ -63,8 +63,15 @@ static int register_all(tracker *t)
     return 0;
 }
 
+/*
+ * init and shutdown take g_init_mu, then registries' locks. A collector
+ * runs under its registry's lock, so from there they would take the two
+ * the other way round and could deadlock with another thread's init.
+ */
 int goio_prom_tracker_init(goio_prom_registry *reg)
 {
+    if (goio__prom_in_any_collect())
+        return GOIO_EBUSY;
     pthread_mutex_lock(&g_init_mu);
     int rc = GOIO_EALREADY;
     if (!atomic_load(&g_ready)) {
@@ -81,11 +88,11 @@ int goio_prom_tracker_init(goio_prom_registry *reg)
 
 int goio_prom_tracker_shutdown(void)
 {
+    if (goio__prom_in_any_collect())
+        return GOIO_EBUSY;
     pthread_mutex_lock(&g_init_mu);
     int rc = GOIO_EINVAL;
-    if (atomic_load(&g_ready) && goio__prom_in_collect(g_tracker.reg)) {
-        rc = GOIO_EBUSY; /* unregistering would fail half-way */
-    } else if (atomic_load(&g_ready)) {
+    if (atomic_load(&g_ready)) {
         atomic_store(&g_ready, false);
         unregister_first(g_tracker.reg, NMETRICS);
         g_tracker = (tracker){0};

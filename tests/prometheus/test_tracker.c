@@ -176,25 +176,40 @@ static void bad_requests_change_nothing(void **state)
     goio_free(after);
 }
 
-static int shutdown_rc;
+static int shutdown_rc, init_rc;
 
 static int shuts_down_the_tracker(goio_prom_sink *s, void *data)
 {
     (void)s;
     (void)data;
     shutdown_rc = goio_prom_tracker_shutdown();
+    init_rc = goio_prom_tracker_init(data);
     return 0;
 }
 
+/* From a collector (this registry's or another's) init and shutdown would
+ * take the tracker's lock under a registry's, the reverse of their own
+ * order: refused. */
 static void shutdown_from_a_collector_is_refused(void **state)
 {
     (void)state;
+    goio_prom_registry *other;
+    assert_ok(goio_prom_registry_new(&other));
     goio_prom_collector *c;
-    assert_ok(goio_prom_register_collector(reg, shuts_down_the_tracker, NULL,
+    assert_ok(goio_prom_register_collector(reg, shuts_down_the_tracker, other,
                                            NULL, &c));
+    assert_ok(goio_prom_register_collector(other, shuts_down_the_tracker, other,
+                                           NULL, NULL));
     char *text = prom_render_text(reg, GOIO_PROM_TEXT);
     assert_goio(GOIO_EBUSY, shutdown_rc);
+    assert_goio(GOIO_EBUSY, init_rc);
     goio_free(text);
+    shutdown_rc = init_rc = 0;
+    text = prom_render_text(other, GOIO_PROM_TEXT);
+    assert_goio(GOIO_EBUSY, shutdown_rc);
+    assert_goio(GOIO_EBUSY, init_rc);
+    goio_free(text);
+    goio_prom_registry_free(other);
     assert_ok(goio_prom_unregister_collector(reg, c));
     /* Nothing was taken down. */
     assert_ok(goio_prom_open_request(&req_b));
