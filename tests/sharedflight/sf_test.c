@@ -49,6 +49,8 @@ int sf_work_fn(goio_ctx *ctx, void *arg, void **value)
         wait_gate(w);
     if (w->until_done)
         assert_ok(goio_ctx_wait(ctx, 20000));
+    if (w->exit_thread)
+        pthread_exit(NULL);
     atomic_store(&w->ctx_err_at_end, goio_ctx_err(ctx));
     if (w->with_value) {
         sf_value *v = malloc(sizeof *v);
@@ -65,6 +67,18 @@ void sf_destroy_value(void *value)
     sf_value *v = value;
     atomic_fetch_add(&v->work->destroyed, 1);
     free(v);
+}
+
+bool sf_work_running(sf_work *w, int n)
+{
+    return GOIO_WAIT_UNTIL(atomic_load(&w->running) >= n, 10000);
+}
+
+int sf_count_fn(goio_ctx *ctx, void *arg, void **value)
+{
+    (void)ctx, (void)value;
+    atomic_fetch_add((atomic_int *)arg, 1);
+    return 0;
 }
 
 static void *call_main(void *arg)
@@ -93,10 +107,156 @@ void sf_call_start(sf_call *c, goio_sharedflight *g, const char *key,
     pthread_attr_destroy(&attr);
 }
 
+void sf_call_lead(sf_call *c, goio_sharedflight *g, const char *key,
+                  goio_ctx *ctx, sf_work *w)
+{
+    int before = atomic_load(&w->executions);
+    sf_call_start(c, g, key, ctx, w);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&w->executions) > before, 10000));
+}
+
 void sf_call_join(sf_call *c)
 {
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&c->done), 20000));
     pthread_join(c->thread, NULL);
+}
+
+typedef struct sf_runner {
+    void *(*fn)(void *);
+    void *arg;
+    atomic_int *finished;
+    pthread_t thread;
+} sf_runner;
+
+static void *runner_main(void *arg)
+{
+    sf_runner *r = arg;
+    r->fn(r->arg);
+    atomic_fetch_add(r->finished, 1);
+    return NULL;
+}
+
+void sf_run_threads(int n, void *(*fn)(void *), void *args, size_t size)
+{
+    atomic_int finished = 0;
+    sf_runner *r = calloc((size_t)n, sizeof *r);
+    assert_non_null(r);
+    for (int i = 0; i < n; i++) {
+        r[i] = (sf_runner){fn, (char *)args + (size_t)i * size, &finished};
+        assert_int_equal(pthread_create(&r[i].thread, NULL, runner_main, &r[i]),
+                         0);
+    }
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&finished) == n, 20000));
+    for (int i = 0; i < n; i++)
+        pthread_join(r[i].thread, NULL);
+    free(r);
+}
+
+sf_probe *sf_probe_new(void)
+{
+    sf_probe *p = calloc(1, sizeof *p);
+    assert_non_null(p);
+    pthread_mutex_init(&p->lock, NULL);
+    return p;
+}
+
+void sf_probe_release(sf_probe *p)
+{
+    for (int i = 0; i < SF_PROBE_SLOTS; i++) {
+        goio_sharedflight_result_release(p->result[i]);
+        p->result[i] = NULL;
+    }
+}
+
+void sf_probe_free(sf_probe *p)
+{
+    sf_probe_release(p);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+typedef struct probe_slot {
+    sf_probe *p;
+    int i;
+} probe_slot;
+
+static void probe_cb(int status, goio_sharedflight_result *r, bool shared,
+                     void *data)
+{
+    probe_slot *s = data;
+    sf_probe *p = s->p;
+    pthread_mutex_lock(&p->lock);
+    p->status[s->i] = status;
+    p->result[s->i] = r;
+    p->shared[s->i] = shared;
+    p->thread[s->i] = pthread_self();
+    p->calls++;
+    pthread_mutex_unlock(&p->lock);
+    free(s);
+}
+
+int sf_probe_calls(sf_probe *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int n = p->calls;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+bool sf_probe_wait(sf_probe *p, int n)
+{
+    return GOIO_WAIT_UNTIL(sf_probe_calls(p) >= n, 20000);
+}
+
+int sf_start(goio_sharedflight *g, const char *key, goio_ctx *ctx, sf_work *w,
+             sf_probe *p, int i)
+{
+    probe_slot *s = malloc(sizeof *s);
+    assert_non_null(s);
+    *s = (probe_slot){p, i};
+    int rc = goio_sharedflight_do_async(g, key, ctx, sf_work_fn, w,
+                                        sf_destroy_value, probe_cb, s);
+    if (rc)
+        free(s);
+    return rc;
+}
+
+int sf_setup(void **state)
+{
+    sf_fix *fx = calloc(1, sizeof *fx);
+    if (!fx || goio_sharedflight_new(&fx->g)) {
+        free(fx);
+        return -1;
+    }
+    sf_work_init(&fx->w);
+    fx->w.group = fx->g;
+    fx->p = sf_probe_new();
+    *state = fx;
+    return 0;
+}
+
+int sf_teardown(void **state)
+{
+    sf_fix *fx = *state;
+    goio_sharedflight_free(fx->g);
+    sf_probe_free(fx->p);
+    sf_work_destroy(&fx->w);
+    free(fx);
+    return 0;
+}
+
+void sf_fix_regroup(sf_fix *fx, const goio_sharedflight_config *cfg)
+{
+    goio_sharedflight_free(fx->g);
+    fx->g = NULL;
+    assert_ok(goio_sharedflight_new_with(cfg, &fx->g));
+    fx->w.group = fx->g;
+}
+
+void sf_fix_free_group(sf_fix *fx)
+{
+    goio_sharedflight_free(fx->g);
+    fx->g = NULL;
 }
 
 /* A thread that has exited may linger in /proc for a moment: count only

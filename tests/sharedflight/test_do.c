@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int never_run(goio_ctx *ctx, void *arg, void **value)
 {
@@ -76,53 +77,45 @@ static void null_arguments_are_rejected(void **state)
 
 static void one_caller_gets_value_and_code(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work w;
-    sf_work_init(&w);
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *w = &fx->w;
     goio_sharedflight_result *r;
     bool shared = true;
-    assert_ok(goio_sharedflight_do(g, "k", NULL, sf_work_fn, &w,
+    assert_ok(goio_sharedflight_do(g, "k", NULL, sf_work_fn, w,
                                    sf_destroy_value, &r, &shared));
     assert_false(shared);
     sf_value *v = goio_sharedflight_value(r);
     assert_int_equal(v->execution, 1);
     /* fn saw no ctx: a caller with a NULL ctx never gives up. */
-    assert_null(atomic_load(&w.seen_ctx));
+    assert_null(atomic_load(&w->seen_ctx));
     /* Extra references keep the value; the last release frees it. */
     assert_ptr_equal(goio_sharedflight_result_ref(r), r);
     goio_sharedflight_result_release(r);
-    assert_int_equal(atomic_load(&w.destroyed), 0);
+    assert_int_equal(atomic_load(&w->destroyed), 0);
     goio_sharedflight_result_release(r);
-    assert_int_equal(atomic_load(&w.destroyed), 1);
+    assert_int_equal(atomic_load(&w->destroyed), 1);
     /* The next call is a new flight. */
-    assert_ok(goio_sharedflight_do(g, "k", NULL, sf_work_fn, &w,
+    assert_ok(goio_sharedflight_do(g, "k", NULL, sf_work_fn, w,
                                    sf_destroy_value, &r, NULL));
-    assert_int_equal(atomic_load(&w.executions), 2);
+    assert_int_equal(atomic_load(&w->executions), 2);
     goio_sharedflight_result_release(r);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&w);
 }
 
 static void error_and_value_reach_every_caller(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work w;
-    sf_work_init(&w);
-    w.rc = GOIO_EIO;
-    w.gated = true;
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *w = &fx->w;
+    w->rc = GOIO_EIO;
+    w->gated = true;
     sf_call calls[3];
-    for (int i = 0; i < 3; i++) {
-        sf_call_start(&calls[i], g, "err", NULL, &w);
-        if (i == 0)
-            assert_true(GOIO_WAIT_UNTIL(atomic_load(&w.running), 10000));
-    }
+    sf_call_lead(&calls[0], g, "err", NULL, w);
+    for (int i = 1; i < 3; i++)
+        sf_call_start(&calls[i], g, "err", NULL, w);
     assert_true(sf_wait_callers(g, "err", 3));
-    sf_work_open(&w);
+    sf_work_open(w);
     for (int i = 0; i < 3; i++) {
         sf_call_join(&calls[i]);
         assert_goio(GOIO_EIO, calls[i].rc);
@@ -131,65 +124,71 @@ static void error_and_value_reach_every_caller(void **state)
         assert_ptr_equal(calls[i].result, calls[0].result);
         assert_true(calls[i].shared);
     }
-    assert_int_equal(atomic_load(&w.executions), 1);
+    assert_int_equal(atomic_load(&w->executions), 1);
     for (int i = 0; i < 3; i++)
         goio_sharedflight_result_release(calls[i].result);
-    assert_int_equal(atomic_load(&w.destroyed), 1);
+    assert_int_equal(atomic_load(&w->destroyed), 1);
 
     /* An error without a value: the result's value is NULL. */
-    w.with_value = false;
-    w.gated = false;
+    w->with_value = false;
+    w->gated = false;
     goio_sharedflight_result *r;
-    assert_goio(GOIO_EIO, goio_sharedflight_do(g, "err", NULL, sf_work_fn, &w,
+    assert_goio(GOIO_EIO, goio_sharedflight_do(g, "err", NULL, sf_work_fn, w,
                                                sf_destroy_value, &r, NULL));
     assert_non_null(r);
     assert_null(goio_sharedflight_value(r));
     goio_sharedflight_result_release(r);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&w);
 }
 
 /* 1000 threads on one key: fn waits until all of them share its flight,
  * so one execution is the only correct answer. */
 static void thousand_callers_share_one_execution(void **state)
 {
-    (void)state;
     enum { N = 1000 };
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work w;
-    sf_work_init(&w);
-    w.group = g;
-    w.key = "herd";
-    w.wait_callers = N;
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *w = &fx->w;
+    w->key = "herd";
+    w->wait_callers = N;
     sf_call *calls = calloc(N, sizeof *calls);
     assert_non_null(calls);
     for (int i = 0; i < N; i++)
-        sf_call_start(&calls[i], g, "herd", NULL, &w);
+        sf_call_start(&calls[i], g, "herd", NULL, w);
     for (int i = 0; i < N; i++) {
         sf_call_join(&calls[i]);
         assert_ok(calls[i].rc);
         assert_ptr_equal(calls[i].result, calls[0].result);
         assert_true(calls[i].shared);
     }
-    assert_int_equal(atomic_load(&w.executions), 1);
+    assert_int_equal(atomic_load(&w->executions), 1);
     sf_value *v = goio_sharedflight_value(calls[0].result);
     assert_int_equal(v->execution, 1);
     for (int i = 0; i < N; i++)
         goio_sharedflight_result_release(calls[i].result);
-    assert_int_equal(atomic_load(&w.destroyed), 1);
+    assert_int_equal(atomic_load(&w->destroyed), 1);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
     free(calls);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&w);
 }
 
-/* Several threads hammer overlapping keys: every caller gets the value made
- * for its own key, and flights never mix keys up. */
-typedef struct {
+/* Threads calling goio_sharedflight_do on a few shared keys. */
+typedef struct key_thread {
     goio_sharedflight *g;
     int thread;
-} many_arg;
+} key_thread;
+
+/* Runs fn on 8 key_threads of a new group; no flight may be left. */
+static void run_key_threads(void *(*fn)(void *))
+{
+    enum { T = 8 };
+    goio_sharedflight *g;
+    assert_ok(goio_sharedflight_new(&g));
+    key_thread args[T];
+    for (int i = 0; i < T; i++)
+        args[i] = (key_thread){g, i};
+    sf_run_threads(T, fn, args, sizeof *args);
+    assert_int_equal(goio_sharedflight_inflight(g), 0);
+    goio_sharedflight_free(g);
+}
 
 static int key_fn(goio_ctx *ctx, void *arg, void **value)
 {
@@ -198,9 +197,11 @@ static int key_fn(goio_ctx *ctx, void *arg, void **value)
     return *value ? 0 : GOIO_ENOMEM;
 }
 
+/* Several threads hammer overlapping keys: every caller gets the value made
+ * for its own key, and flights never mix keys up. */
 static void *many_main(void *arg)
 {
-    many_arg *a = arg;
+    key_thread *a = arg;
     char key[32];
     /* Few keys, so threads meet on flights and on shard locks. */
     for (int i = 0; i < 5000; i++) {
@@ -221,37 +222,65 @@ static void *many_main(void *arg)
 static void many_keys_in_parallel(void **state)
 {
     (void)state;
-    enum { T = 8 };
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    pthread_t t[T];
-    many_arg args[T];
-    for (int i = 0; i < T; i++) {
-        args[i] = (many_arg){g, i};
-        assert_int_equal(pthread_create(&t[i], NULL, many_main, &args[i]), 0);
+    run_key_threads(many_main);
+}
+
+/* Deadlines of 0-3 ms racing fns of about 1 ms on a few keys: give-ups
+ * and publishes cross all the time. Every call must end, with the result
+ * or GOIO_ETIMEDOUT. A fifth of the callers have no deadline and must get
+ * the result: a lost wake-up would hang one past the test's wait. */
+static int nap_fn(goio_ctx *ctx, void *arg, void **value)
+{
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+    return key_fn(ctx, arg, value);
+}
+
+static void *race_main(void *arg)
+{
+    key_thread *a = arg;
+    char key[16];
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "race-%d", (i + a->thread) % 3);
+        goio_ctx *ctx = NULL;
+        int timeout = (i + a->thread) % 5;
+        if (timeout < 4)
+            assert_ok(goio_ctx_with_timeout(NULL, timeout, &ctx));
+        goio_sharedflight_result *r;
+        int rc =
+            goio_sharedflight_do(a->g, key, ctx, nap_fn, key, free, &r, NULL);
+        if (rc) {
+            assert_non_null(ctx); /* only a caller with a deadline gives up */
+            assert_goio(GOIO_ETIMEDOUT, rc);
+            assert_null(r);
+        } else {
+            assert_string_equal(goio_sharedflight_value(r), key);
+            goio_sharedflight_result_release(r);
+        }
+        goio_ctx_unref(ctx);
     }
-    for (int i = 0; i < T; i++)
-        pthread_join(t[i], NULL);
-    assert_int_equal(goio_sharedflight_inflight(g), 0);
-    goio_sharedflight_free(g);
+    return NULL;
+}
+
+static void deadlines_race_publishes(void **state)
+{
+    (void)state;
+    run_key_threads(race_main);
 }
 
 static void one_caller_cancels_others_get_result(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work w;
-    sf_work_init(&w);
-    w.gated = true;
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *w = &fx->w;
+    w->gated = true;
     goio_ctx *ctx[3];
     for (int i = 0; i < 3; i++)
         assert_ok(goio_ctx_new(NULL, &ctx[i]));
     sf_call calls[3];
-    sf_call_start(&calls[0], g, "k", ctx[0], &w);
-    assert_true(GOIO_WAIT_UNTIL(atomic_load(&w.running), 10000));
-    sf_call_start(&calls[1], g, "k", ctx[1], &w);
-    sf_call_start(&calls[2], g, "k", ctx[2], &w);
+    sf_call_lead(&calls[0], g, "k", ctx[0], w);
+    sf_call_start(&calls[1], g, "k", ctx[1], w);
+    sf_call_start(&calls[2], g, "k", ctx[2], w);
     assert_true(sf_wait_callers(g, "k", 3));
 
     /* A waiter gives up: it returns at once, fn keeps running. */
@@ -260,10 +289,10 @@ static void one_caller_cancels_others_get_result(void **state)
     assert_goio(GOIO_ECANCELED, calls[1].rc);
     assert_null(calls[1].result);
     assert_false(calls[1].shared);
-    assert_int_equal(atomic_load(&w.running), 1);
+    assert_int_equal(atomic_load(&w->running), 1);
     /* The leader gives up: it still returns only when fn does. */
     goio_ctx_cancel(ctx[0]);
-    goio_ctx *shared_ctx = atomic_load(&w.seen_ctx);
+    goio_ctx *shared_ctx = atomic_load(&w->seen_ctx);
     assert_non_null(shared_ctx);
     assert_ok(goio_ctx_err(shared_ctx)); /* caller 2 still waits */
     assert_false(atomic_load(&calls[0].done));
@@ -271,7 +300,7 @@ static void one_caller_cancels_others_get_result(void **state)
     assert_ok(goio_sharedflight_callers(g, "k", &n));
     assert_int_equal(n, 1);
 
-    sf_work_open(&w);
+    sf_work_open(w);
     sf_call_join(&calls[0]);
     sf_call_join(&calls[2]);
     assert_goio(GOIO_ECANCELED, calls[0].rc);
@@ -280,37 +309,32 @@ static void one_caller_cancels_others_get_result(void **state)
     assert_non_null(calls[2].result);
     /* Only one caller received it. */
     assert_false(calls[2].shared);
-    assert_ok(atomic_load(&w.ctx_err_at_end));
-    assert_int_equal(atomic_load(&w.executions), 1);
+    assert_ok(atomic_load(&w->ctx_err_at_end));
+    assert_int_equal(atomic_load(&w->executions), 1);
     goio_sharedflight_result_release(calls[2].result);
-    assert_int_equal(atomic_load(&w.destroyed), 1);
+    assert_int_equal(atomic_load(&w->destroyed), 1);
     for (int i = 0; i < 3; i++)
         goio_ctx_unref(ctx[i]);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&w);
 }
 
 static void all_cancel_fn_observes_it(void **state)
 {
-    (void)state;
     enum { N = 8 };
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work w;
-    sf_work_init(&w);
-    w.gated = true;
-    w.until_done = true;
-    w.rc = GOIO_ECANCELED;
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *w = &fx->w;
+    w->gated = true;
+    w->until_done = true;
+    w->rc = GOIO_ECANCELED;
     goio_ctx *ctx[N];
     sf_call calls[N];
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < N; i++)
         assert_ok(goio_ctx_new(NULL, &ctx[i]));
-        sf_call_start(&calls[i], g, "k", ctx[i], &w);
-        if (i == 0)
-            assert_true(GOIO_WAIT_UNTIL(atomic_load(&w.running), 10000));
-    }
+    sf_call_lead(&calls[0], g, "k", ctx[0], w);
+    for (int i = 1; i < N; i++)
+        sf_call_start(&calls[i], g, "k", ctx[i], w);
     assert_true(sf_wait_callers(g, "k", N));
-    goio_ctx *shared_ctx = atomic_load(&w.seen_ctx);
+    goio_ctx *shared_ctx = atomic_load(&w->seen_ctx);
     /* Every waiter gives up and returns while fn is still blocked. */
     for (int i = 1; i < N; i++) {
         goio_ctx_cancel(ctx[i]);
@@ -318,50 +342,43 @@ static void all_cancel_fn_observes_it(void **state)
         assert_goio(GOIO_ECANCELED, calls[i].rc);
         assert_ok(goio_ctx_err(shared_ctx)); /* the leader is still live */
     }
-    assert_int_equal(atomic_load(&w.running), 1);
+    assert_int_equal(atomic_load(&w->running), 1);
     /* The last one: fn's ctx is cancelled and fn stops early. */
     goio_ctx_cancel(ctx[0]);
     assert_goio(GOIO_ECANCELED, goio_ctx_err(shared_ctx));
-    sf_work_open(&w);
+    sf_work_open(w);
     sf_call_join(&calls[0]);
     assert_goio(GOIO_ECANCELED, calls[0].rc);
-    assert_goio(GOIO_ECANCELED, atomic_load(&w.ctx_err_at_end));
+    assert_goio(GOIO_ECANCELED, atomic_load(&w->ctx_err_at_end));
     /* Nobody received the value: it is freed at once. */
-    assert_int_equal(atomic_load(&w.destroyed), 1);
+    assert_int_equal(atomic_load(&w->destroyed), 1);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
     for (int i = 0; i < N; i++)
         goio_ctx_unref(ctx[i]);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&w);
 }
 
 static void waiter_deadline_returns_etimedout(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work w;
-    sf_work_init(&w);
-    w.gated = true;
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *w = &fx->w;
+    w->gated = true;
     goio_ctx *short_ctx;
     sf_call leader, waiter;
-    sf_call_start(&leader, g, "k", NULL, &w);
-    assert_true(GOIO_WAIT_UNTIL(atomic_load(&w.running), 10000));
+    sf_call_lead(&leader, g, "k", NULL, w);
     int64_t start = goio_now_mono_ms();
     assert_ok(goio_ctx_with_timeout(NULL, 50, &short_ctx));
-    sf_call_start(&waiter, g, "k", short_ctx, &w);
+    sf_call_start(&waiter, g, "k", short_ctx, w);
     sf_call_join(&waiter);
     assert_goio(GOIO_ETIMEDOUT, waiter.rc);
     assert_true(waiter.returned_at - start >= 50);
     assert_false(atomic_load(&leader.done));
-    sf_work_open(&w);
+    sf_work_open(w);
     sf_call_join(&leader);
     assert_ok(leader.rc);
     assert_false(leader.shared);
     goio_sharedflight_result_release(leader.result);
     goio_ctx_unref(short_ctx);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&w);
 }
 
 /* Waiters' deadlines moved after they joined: one moved later is followed;
@@ -369,21 +386,18 @@ static void waiter_deadline_returns_etimedout(void **state)
  * joined with at the latest (core says nothing when a deadline moves). */
 static void moved_waiter_deadlines(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work w;
-    sf_work_init(&w);
-    w.gated = true;
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *w = &fx->w;
+    w->gated = true;
     sf_call leader, later, earlier;
-    sf_call_start(&leader, g, "k", NULL, &w);
-    assert_true(GOIO_WAIT_UNTIL(atomic_load(&w.running), 10000));
+    sf_call_lead(&leader, g, "k", NULL, w);
     int64_t begin = goio_now_mono_ms();
     goio_ctx *later_ctx, *earlier_ctx;
     assert_ok(goio_ctx_with_deadline(NULL, begin + 500, &later_ctx));
     assert_ok(goio_ctx_with_deadline(NULL, begin + 700, &earlier_ctx));
-    sf_call_start(&later, g, "k", later_ctx, &w);
-    sf_call_start(&earlier, g, "k", earlier_ctx, &w);
+    sf_call_start(&later, g, "k", later_ctx, w);
+    sf_call_start(&earlier, g, "k", earlier_ctx, w);
     assert_true(sf_wait_callers(g, "k", 3));
     assert_ok(goio_ctx_set_deadline(later_ctx, begin + 900));
     assert_ok(goio_ctx_set_deadline(earlier_ctx, begin + 50));
@@ -395,43 +409,38 @@ static void moved_waiter_deadlines(void **state)
     assert_goio(GOIO_ETIMEDOUT, later.rc);
     assert_true(later.returned_at >= begin + 900);
     assert_false(atomic_load(&leader.done));
-    sf_work_open(&w);
+    sf_work_open(w);
     sf_call_join(&leader);
     assert_ok(leader.rc);
     assert_false(leader.shared);
     goio_sharedflight_result_release(leader.result);
     goio_ctx_unref(later_ctx);
     goio_ctx_unref(earlier_ctx);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&w);
 }
 
 /* The shared deadline is the latest live caller's, and moves back when
  * that caller leaves. */
 static void deadline_follows_latest_live_caller(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work w;
-    sf_work_init(&w);
-    w.until_done = true;
-    w.rc = GOIO_ETIMEDOUT;
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *w = &fx->w;
+    w->until_done = true;
+    w->rc = GOIO_ETIMEDOUT;
     int64_t now = goio_now_mono_ms();
     goio_ctx *a, *b, *c;
     assert_ok(goio_ctx_with_deadline(NULL, now + 300, &a));
     assert_ok(goio_ctx_with_deadline(NULL, now + 60000, &b));
     assert_ok(goio_ctx_new(NULL, &c));
     sf_call ca, cb, cc;
-    sf_call_start(&ca, g, "k", a, &w);
-    assert_true(GOIO_WAIT_UNTIL(atomic_load(&w.running), 10000));
-    goio_ctx *shared_ctx = atomic_load(&w.seen_ctx);
+    sf_call_lead(&ca, g, "k", a, w);
+    goio_ctx *shared_ctx = atomic_load(&w->seen_ctx);
     assert_int_equal(goio_ctx_deadline(shared_ctx), now + 300);
 
-    sf_call_start(&cb, g, "k", b, &w);
+    sf_call_start(&cb, g, "k", b, w);
     assert_true(sf_wait_callers(g, "k", 2));
     assert_int_equal(goio_ctx_deadline(shared_ctx), now + 60000);
-    sf_call_start(&cc, g, "k", c, &w);
+    sf_call_start(&cc, g, "k", c, w);
     assert_true(sf_wait_callers(g, "k", 3));
     assert_int_equal(goio_ctx_deadline(shared_ctx), GOIO_NO_DEADLINE);
 
@@ -441,45 +450,41 @@ static void deadline_follows_latest_live_caller(void **state)
     /* The leader's own deadline passes: fn keeps going for b. */
     assert_true(GOIO_WAIT_UNTIL(goio_now_mono_ms() > now + 320, 10000));
     assert_ok(goio_ctx_err(shared_ctx));
-    assert_int_equal(atomic_load(&w.running), 1);
+    assert_int_equal(atomic_load(&w->running), 1);
     /* b leaves: the deadline falls back to a's, which has passed. */
     goio_ctx_cancel(b);
     sf_call_join(&cb);
     assert_goio(GOIO_ECANCELED, cb.rc);
     sf_call_join(&ca);
     assert_goio(GOIO_ETIMEDOUT, ca.rc);
-    assert_goio(GOIO_ETIMEDOUT, atomic_load(&w.ctx_err_at_end));
+    assert_goio(GOIO_ETIMEDOUT, atomic_load(&w->ctx_err_at_end));
     assert_int_equal(goio_sharedflight_inflight(g), 0);
     goio_ctx_unref(a);
     goio_ctx_unref(b);
     goio_ctx_unref(c);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&w);
 }
 
 /* Joining after every earlier caller gave up, before fn returned, starts a
  * fresh flight with a live ctx instead of handing out the cancelled one. */
 static void late_caller_gets_fresh_flight(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work old, fresh;
-    sf_work_init(&old);
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *old = &fx->w;
+    sf_work fresh;
     sf_work_init(&fresh);
-    old.gated = true;
+    old->gated = true;
     goio_ctx *a, *b;
     assert_ok(goio_ctx_new(NULL, &a));
     assert_ok(goio_ctx_new(NULL, &b));
     sf_call ca, cb, cc;
-    sf_call_start(&ca, g, "k", a, &old);
-    assert_true(GOIO_WAIT_UNTIL(atomic_load(&old.running), 10000));
-    sf_call_start(&cb, g, "k", b, &old);
+    sf_call_lead(&ca, g, "k", a, old);
+    sf_call_start(&cb, g, "k", b, old);
     assert_true(sf_wait_callers(g, "k", 2));
     goio_ctx_cancel(b);
     sf_call_join(&cb);
     goio_ctx_cancel(a);
-    goio_ctx *doomed = atomic_load(&old.seen_ctx);
+    goio_ctx *doomed = atomic_load(&old->seen_ctx);
     assert_goio(GOIO_ECANCELED, goio_ctx_err(doomed));
     size_t n = 9;
     assert_ok(goio_sharedflight_callers(g, "k", &n));
@@ -489,38 +494,34 @@ static void late_caller_gets_fresh_flight(void **state)
     sf_call_join(&cc);
     assert_ok(cc.rc);
     assert_int_equal(atomic_load(&fresh.executions), 1);
-    assert_false(atomic_load(&old.seen_ctx) == atomic_load(&fresh.seen_ctx));
+    assert_false(atomic_load(&old->seen_ctx) == atomic_load(&fresh.seen_ctx));
     assert_ok(atomic_load(&fresh.ctx_err_at_end));
     assert_int_equal(goio_sharedflight_inflight(g), 1); /* the old one */
     goio_sharedflight_result_release(cc.result);
 
-    sf_work_open(&old);
+    sf_work_open(old);
     sf_call_join(&ca);
     assert_goio(GOIO_ECANCELED, ca.rc);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
     goio_ctx_unref(a);
     goio_ctx_unref(b);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&old);
     sf_work_destroy(&fresh);
 }
 
 /* Same, when the callers' deadlines passed (nobody was woken for it). */
 static void late_caller_after_deadlines_gets_fresh_flight(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work old, fresh;
-    sf_work_init(&old);
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *old = &fx->w;
+    sf_work fresh;
     sf_work_init(&fresh);
-    old.gated = true;
+    old->gated = true;
     goio_ctx *a;
     assert_ok(goio_ctx_with_timeout(NULL, 30, &a));
     sf_call ca, cc;
-    sf_call_start(&ca, g, "k", a, &old);
-    assert_true(GOIO_WAIT_UNTIL(atomic_load(&old.running), 10000));
-    goio_ctx *doomed = atomic_load(&old.seen_ctx);
+    sf_call_lead(&ca, g, "k", a, old);
+    goio_ctx *doomed = atomic_load(&old->seen_ctx);
     assert_ok(goio_ctx_wait(doomed, 10000));
     assert_goio(GOIO_ETIMEDOUT, goio_ctx_err(doomed));
 
@@ -534,40 +535,35 @@ static void late_caller_after_deadlines_gets_fresh_flight(void **state)
     /* The old flight's ctx stayed timed out. */
     assert_goio(GOIO_ETIMEDOUT, goio_ctx_err(doomed));
     goio_sharedflight_result_release(cc.result);
-    sf_work_open(&old);
+    sf_work_open(old);
     sf_call_join(&ca);
     assert_goio(GOIO_ETIMEDOUT, ca.rc);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
     goio_ctx_unref(a);
     goio_ctx_unref(c);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&old);
     sf_work_destroy(&fresh);
 }
 
 static void forget_starts_new_flight_and_old_one_keeps_out(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work first, second;
-    sf_work_init(&first);
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *first = &fx->w;
+    sf_work second;
     sf_work_init(&second);
-    first.gated = true;
+    first->gated = true;
     second.gated = true;
     sf_call c1, c1b, c2, c2b;
-    sf_call_start(&c1, g, "k", NULL, &first);
-    assert_true(GOIO_WAIT_UNTIL(atomic_load(&first.running), 10000));
-    sf_call_start(&c1b, g, "k", NULL, &first);
+    sf_call_lead(&c1, g, "k", NULL, first);
+    sf_call_start(&c1b, g, "k", NULL, first);
     assert_true(sf_wait_callers(g, "k", 2));
     assert_ok(goio_sharedflight_forget(g, "k"));
 
-    sf_call_start(&c2, g, "k", NULL, &second);
-    assert_true(GOIO_WAIT_UNTIL(atomic_load(&second.running), 10000));
+    sf_call_lead(&c2, g, "k", NULL, &second);
     assert_int_equal(goio_sharedflight_inflight(g), 2);
     /* The forgotten flight finishes: its callers get its result, and it
      * must not take the newer flight's entry with it. */
-    sf_work_open(&first);
+    sf_work_open(first);
     sf_call_join(&c1);
     sf_call_join(&c1b);
     assert_ok(c1.rc);
@@ -583,33 +579,22 @@ static void forget_starts_new_flight_and_old_one_keeps_out(void **state)
     sf_call_join(&c2b);
     assert_ptr_equal(c2.result, c2b.result);
     assert_false(c2.result == c1.result);
-    assert_int_equal(atomic_load(&first.executions), 1);
+    assert_int_equal(atomic_load(&first->executions), 1);
     assert_int_equal(atomic_load(&second.executions), 1);
     sf_call *all[] = {&c1, &c1b, &c2, &c2b};
     for (int i = 0; i < 4; i++)
         goio_sharedflight_result_release(all[i]->result);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&first);
     sf_work_destroy(&second);
-}
-
-static int trivial_fn(goio_ctx *ctx, void *arg, void **value)
-{
-    (void)ctx;
-    (void)value;
-    atomic_fetch_add((atomic_int *)arg, 1);
-    return 0;
 }
 
 /* The Go package leaks a map entry (and, with contexts, goroutines) per
  * key; a finished goio flight leaves nothing. */
 static void ten_thousand_keys_leave_nothing(void **state)
 {
-    (void)state;
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
     int threads_before = sf_thread_baseline();
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
     atomic_int runs = 0;
     char key[32];
     for (int i = 0; i < 10000; i++) {
@@ -618,8 +603,8 @@ static void ten_thousand_keys_leave_nothing(void **state)
         if (i % 2)
             assert_ok(goio_ctx_with_timeout(NULL, 60000, &ctx));
         goio_sharedflight_result *r;
-        assert_ok(goio_sharedflight_do(g, key, ctx, trivial_fn, &runs, NULL, &r,
-                                       NULL));
+        assert_ok(goio_sharedflight_do(g, key, ctx, sf_count_fn, &runs, NULL,
+                                       &r, NULL));
         goio_sharedflight_result_release(r);
         goio_ctx_unref(ctx);
     }
@@ -629,7 +614,6 @@ static void ten_thousand_keys_leave_nothing(void **state)
     assert_ok(goio_sharedflight_callers(g, "distinct-9999", &n));
     assert_int_equal(n, 0);
     assert_true(sf_threads_become(threads_before));
-    goio_sharedflight_free(g);
 }
 
 /* Any non-empty string is a key: every length (the hash reads words and
@@ -658,7 +642,7 @@ static int nest_keys_fn(goio_ctx *ctx, void *arg, void **value)
 
 static void any_string_is_a_key(void **state)
 {
-    (void)state;
+    sf_fix *fx = *state;
     enum { N = 80 };
     char *keys[N];
     int n = 0;
@@ -677,8 +661,7 @@ static void any_string_is_a_key(void **state)
     keys[n++] = strdup("ключ-キー-🔑");
     keys[n++] = strdup(" ");
     keys[n++] = strdup("\t\n");
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
+    goio_sharedflight *g = fx->g;
     key_list l = {g, keys, n, 0};
     goio_sharedflight_result *r;
     assert_ok(goio_sharedflight_do(g, keys[0], NULL, nest_keys_fn, &l, free, &r,
@@ -687,7 +670,6 @@ static void any_string_is_a_key(void **state)
     assert_string_equal(goio_sharedflight_value(r), keys[0]);
     goio_sharedflight_result_release(r);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
-    goio_sharedflight_free(g);
     for (int i = 0; i < n; i++)
         free(keys[i]);
 }
@@ -695,28 +677,24 @@ static void any_string_is_a_key(void **state)
 /* A result outlives the group that made it. */
 static void result_outlives_group(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work w;
-    sf_work_init(&w);
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *w = &fx->w;
     goio_sharedflight_result *r;
-    assert_ok(goio_sharedflight_do(g, "k", NULL, sf_work_fn, &w,
+    assert_ok(goio_sharedflight_do(g, "k", NULL, sf_work_fn, w,
                                    sf_destroy_value, &r, NULL));
-    goio_sharedflight_free(g);
+    sf_fix_free_group(fx);
     sf_value *v = goio_sharedflight_value(r);
     assert_int_equal(v->execution, 1);
     goio_sharedflight_result_release(r);
-    assert_int_equal(atomic_load(&w.destroyed), 1);
-    sf_work_destroy(&w);
+    assert_int_equal(atomic_load(&w->destroyed), 1);
 }
 
 /* A caller whose ctx is already done neither starts nor joins a flight. */
 static void done_ctx_returns_at_once(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
     goio_ctx *ctx;
     assert_ok(goio_ctx_new(NULL, &ctx));
     goio_ctx_cancel(ctx);
@@ -729,67 +707,52 @@ static void done_ctx_returns_at_once(void **state)
     assert_goio(GOIO_ETIMEDOUT, goio_sharedflight_do(g, "k", ctx, never_run,
                                                      NULL, NULL, &r, NULL));
     goio_ctx_unref(ctx);
-    goio_sharedflight_free(g);
 }
 
 /* The leader's ctx times out while fn runs: it returns ETIMEDOUT, and the
  * value nobody received is freed. */
 static void leader_deadline_passes_during_fn(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
-    sf_work w;
-    sf_work_init(&w);
-    w.until_done = true;
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
+    sf_work *w = &fx->w;
+    w->until_done = true;
     goio_ctx *ctx;
     assert_ok(goio_ctx_with_timeout(NULL, 20, &ctx));
     goio_sharedflight_result *r;
     assert_goio(GOIO_ETIMEDOUT,
-                goio_sharedflight_do(g, "k", ctx, sf_work_fn, &w,
+                goio_sharedflight_do(g, "k", ctx, sf_work_fn, w,
                                      sf_destroy_value, &r, NULL));
     assert_null(r);
-    assert_goio(GOIO_ETIMEDOUT, atomic_load(&w.ctx_err_at_end));
-    assert_int_equal(atomic_load(&w.destroyed), 1);
+    assert_goio(GOIO_ETIMEDOUT, atomic_load(&w->ctx_err_at_end));
+    assert_int_equal(atomic_load(&w->destroyed), 1);
     goio_ctx_unref(ctx);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&w);
 }
 
 /* fn ends its thread: the flight is still published and waiters wake. */
-static int exiting_fn(goio_ctx *ctx, void *arg, void **value)
-{
-    (void)ctx, (void)value;
-    sf_work *w = arg;
-    atomic_fetch_add(&w->running, 1);
-    assert_true(sf_wait_callers(w->group, w->key, 2));
-    pthread_exit(NULL);
-}
-
 static void *exiting_leader(void *arg)
 {
     sf_work *w = arg;
     goio_sharedflight_result *r;
-    goio_sharedflight_do(w->group, w->key, NULL, exiting_fn, w, NULL, &r, NULL);
+    goio_sharedflight_do(w->group, w->key, NULL, sf_work_fn, w, NULL, &r, NULL);
     fail_msg("pthread_exit returned");
     return NULL;
 }
 
 static void fn_ending_its_thread_wakes_waiters(void **state)
 {
-    (void)state;
-    goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
+    sf_fix *fx = *state;
+    goio_sharedflight *g = fx->g;
     goio_log_set_sink(NULL, NULL); /* the flight_abandoned record */
-    sf_work w;
-    sf_work_init(&w);
-    w.group = g;
-    w.key = "k";
+    sf_work *w = &fx->w;
+    w->key = "k";
+    w->wait_callers = 2;
+    w->exit_thread = true;
     pthread_t leader;
-    assert_int_equal(pthread_create(&leader, NULL, exiting_leader, &w), 0);
-    assert_true(GOIO_WAIT_UNTIL(atomic_load(&w.running), 10000));
+    assert_int_equal(pthread_create(&leader, NULL, exiting_leader, w), 0);
+    assert_true(sf_work_running(w, 1));
     sf_call waiter;
-    sf_call_start(&waiter, g, "k", NULL, &w);
+    sf_call_start(&waiter, g, "k", NULL, w);
     sf_call_join(&waiter);
     /* Like any finished flight: the code plus a result (no value). */
     assert_goio(GOIO_ECANCELED, waiter.rc);
@@ -799,8 +762,6 @@ static void fn_ending_its_thread_wakes_waiters(void **state)
     pthread_join(leader, NULL);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
     goio_log_set_sink(goio_log_stderr_sink, NULL);
-    goio_sharedflight_free(g);
-    sf_work_destroy(&w);
 }
 
 /* fn asking for its own key fails instead of waiting for itself. */
@@ -826,41 +787,40 @@ static int nested_fn(goio_ctx *ctx, void *arg, void **value)
 
 static void fn_waiting_for_its_own_key_fails(void **state)
 {
-    (void)state;
-    nested n = {0};
-    assert_ok(goio_sharedflight_new(&n.g));
+    sf_fix *fx = *state;
+    nested n = {.g = fx->g};
     goio_sharedflight_result *r;
     assert_ok(
         goio_sharedflight_do(n.g, "self", NULL, nested_fn, &n, NULL, &r, NULL));
     assert_goio(GOIO_EBUSY, n.inner_rc);
     goio_sharedflight_result_release(r);
     assert_int_equal(goio_sharedflight_inflight(n.g), 0);
-    goio_sharedflight_free(n.g);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(null_arguments_are_rejected),
-        cmocka_unit_test(one_caller_gets_value_and_code),
-        cmocka_unit_test(error_and_value_reach_every_caller),
-        cmocka_unit_test(thousand_callers_share_one_execution),
+        sf_test(one_caller_gets_value_and_code),
+        sf_test(error_and_value_reach_every_caller),
+        sf_test(thousand_callers_share_one_execution),
         cmocka_unit_test(many_keys_in_parallel),
-        cmocka_unit_test(one_caller_cancels_others_get_result),
-        cmocka_unit_test(all_cancel_fn_observes_it),
-        cmocka_unit_test(waiter_deadline_returns_etimedout),
-        cmocka_unit_test(moved_waiter_deadlines),
-        cmocka_unit_test(deadline_follows_latest_live_caller),
-        cmocka_unit_test(late_caller_gets_fresh_flight),
-        cmocka_unit_test(late_caller_after_deadlines_gets_fresh_flight),
-        cmocka_unit_test(forget_starts_new_flight_and_old_one_keeps_out),
-        cmocka_unit_test(ten_thousand_keys_leave_nothing),
-        cmocka_unit_test(any_string_is_a_key),
-        cmocka_unit_test(result_outlives_group),
-        cmocka_unit_test(done_ctx_returns_at_once),
-        cmocka_unit_test(leader_deadline_passes_during_fn),
-        cmocka_unit_test(fn_ending_its_thread_wakes_waiters),
-        cmocka_unit_test(fn_waiting_for_its_own_key_fails),
+        cmocka_unit_test(deadlines_race_publishes),
+        sf_test(one_caller_cancels_others_get_result),
+        sf_test(all_cancel_fn_observes_it),
+        sf_test(waiter_deadline_returns_etimedout),
+        sf_test(moved_waiter_deadlines),
+        sf_test(deadline_follows_latest_live_caller),
+        sf_test(late_caller_gets_fresh_flight),
+        sf_test(late_caller_after_deadlines_gets_fresh_flight),
+        sf_test(forget_starts_new_flight_and_old_one_keeps_out),
+        sf_test(ten_thousand_keys_leave_nothing),
+        sf_test(any_string_is_a_key),
+        sf_test(result_outlives_group),
+        sf_test(done_ctx_returns_at_once),
+        sf_test(leader_deadline_passes_during_fn),
+        sf_test(fn_ending_its_thread_wakes_waiters),
+        sf_test(fn_waiting_for_its_own_key_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
