@@ -16,18 +16,23 @@ static int value_fn(goio_ctx *ctx, void *arg, void **value)
     return *value ? 0 : GOIO_EIO;
 }
 
+/* A group and a ctx for one run; nothing is left when it fails. */
+static int open_group(goio_sharedflight **g, goio_ctx **ctx)
+{
+    int rc = goio_sharedflight_new(g);
+    if (!rc && (rc = goio_ctx_with_timeout(NULL, 60000, ctx)))
+        goio_sharedflight_free(*g);
+    return rc;
+}
+
 static int sync_op(void *arg)
 {
     (void)arg;
     goio_sharedflight *g;
-    int rc = goio_sharedflight_new(&g);
+    goio_ctx *ctx;
+    int rc = open_group(&g, &ctx);
     if (rc)
         return rc;
-    goio_ctx *ctx;
-    if ((rc = goio_ctx_with_timeout(NULL, 60000, &ctx))) {
-        goio_sharedflight_free(g);
-        return rc;
-    }
     goio_sharedflight_result *r;
     rc = goio_sharedflight_do(g, "key", ctx, value_fn, NULL, free, &r, NULL);
     /* On a failure after the flight started, a result comes too. */
@@ -46,10 +51,8 @@ static void sync_do_survives_every_allocation_failure(void **state)
 }
 
 typedef struct outcome {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool called;
-    int status;
+    atomic_bool called;
+    atomic_int status;
 } outcome;
 
 static void outcome_cb(int status, goio_sharedflight_result *r, bool shared,
@@ -58,45 +61,28 @@ static void outcome_cb(int status, goio_sharedflight_result *r, bool shared,
     (void)shared;
     outcome *o = data;
     goio_sharedflight_result_release(r);
-    pthread_mutex_lock(&o->lock);
-    o->called = true;
-    o->status = status;
-    pthread_cond_broadcast(&o->cond);
-    pthread_mutex_unlock(&o->lock);
+    atomic_store(&o->status, status);
+    atomic_store(&o->called, true);
 }
 
 static int async_op(void *arg)
 {
     (void)arg;
     goio_sharedflight *g;
-    int rc = goio_sharedflight_new(&g);
+    goio_ctx *ctx;
+    int rc = open_group(&g, &ctx);
     if (rc)
         return rc;
-    goio_ctx *ctx;
-    if ((rc = goio_ctx_with_timeout(NULL, 60000, &ctx))) {
-        goio_sharedflight_free(g);
-        return rc;
-    }
     outcome o = {.status = 99};
-    pthread_mutex_init(&o.lock, NULL);
-    pthread_cond_init(&o.cond, NULL);
     rc = goio_sharedflight_do_async(g, "key", ctx, value_fn, NULL, free,
                                     outcome_cb, &o);
     if (!rc) {
         /* Scheduled: the callback says how it went. */
-        assert_true(GOIO_WAIT_UNTIL(({
-                                        pthread_mutex_lock(&o.lock);
-                                        bool c = o.called;
-                                        pthread_mutex_unlock(&o.lock);
-                                        c;
-                                    }),
-                                    20000));
-        rc = o.status;
+        assert_true(GOIO_WAIT_UNTIL(atomic_load(&o.called), 20000));
+        rc = atomic_load(&o.status);
     }
     goio_sharedflight_free(g);
     assert_false(rc == 99);
-    pthread_cond_destroy(&o.cond);
-    pthread_mutex_destroy(&o.lock);
     goio_ctx_unref(ctx);
     return rc;
 }
