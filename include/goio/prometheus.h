@@ -404,9 +404,10 @@ typedef struct goio_prom_request {
  *   io_http_request_duration_seconds{serviceName,version,method,path}
  *     (histogram, default buckets)
  * Process-wide, as Go's InitClient: GOIO_EALREADY once initialized (Go
- * panics). On failure (GOIO_EEXIST: a name is taken) nothing stays
- * registered and init may be retried. GOIO_EBUSY from inside a collector. reg must then live as long as the
- * process tracks requests (never free it, nor unregister these names).
+ * panics). On failure (GOIO_EEXIST: a name is taken; GOIO_EBUSY from
+ * inside a collector) nothing stays registered and init may be retried.
+ * After success reg must live until goio_prom_tracker_shutdown (never
+ * free it before, nor unregister these names).
  */
 GOIO_EXTERN int goio_prom_tracker_init(goio_prom_registry *reg);
 /*
