@@ -706,6 +706,65 @@ static void test_stop_abort(void **state)
     ht_stop(&s);
 }
 
+typedef struct stop_arg {
+    goio_http_server *srv;
+    int64_t timeout_ms;
+    atomic_bool done;
+} stop_arg;
+
+static void *timed_stopper_main(void *arg)
+{
+    stop_arg *a = arg;
+    HT_CHECK(goio_http_server_stop(a->srv, a->timeout_ms) == 0);
+    atomic_store(&a->done, true);
+    return NULL;
+}
+
+/* Waits until its ctx is cancelled (by the stop's abort); counts runs. */
+static void h_until_cancelled(goio_http_request *req, goio_http_response *res,
+                              void *data)
+{
+    (void)res;
+    atomic_fetch_add((atomic_int *)data, 1);
+    HT_CHECK(goio_ctx_wait(goio_http_request_ctx(req), 30000) == 0);
+}
+
+/* Every worker busy and a request queued behind them: the stop's abort
+ * still ends, the running handler through its ctx, the queued request
+ * without running (or, if a worker takes it first, with its ctx already
+ * cancelled). */
+static void test_stop_with_a_full_pool(void **state)
+{
+    (void)state;
+    ht_server s = {0};
+    atomic_int runs = 0;
+    assert_ok(goio_http_router_handle(ht_router(&s), "GET", "/wait",
+                                      h_until_cancelled, &runs));
+    goio_http_server_config cfg;
+    ht_config(&cfg);
+    cfg.worker_threads = 1;
+    ht_start(&s, &cfg);
+    client_arg c[2] = {{.port = s.port, .path = "/wait"},
+                       {.port = s.port, .path = "/wait"}};
+    pthread_t ct[2];
+    pthread_create(&ct[0], NULL, client_main, &c[0]);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&runs) == 1, 10000));
+    pthread_create(&ct[1], NULL, client_main, &c[1]);
+    goio_test_sleep_ms(200); /* lets the second request reach the queue */
+    stop_arg st = {s.srv, 100, false};
+    pthread_t stopper;
+    pthread_create(&stopper, NULL, timed_stopper_main, &st);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&st.done), 5000)); /* no hang */
+    pthread_join(stopper, NULL);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(ct[i], NULL);
+        assert_int_not_equal(c[i].r.rc, CURLE_OK); /* cut, no answer */
+        ht_resp_free(&c[i].r);
+    }
+    assert_true(atomic_load(&runs) <= 2);
+    ht_stop(&s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -727,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_lifecycle_errors),
         cmocka_unit_test(test_stop_graceful),
         cmocka_unit_test(test_stop_abort),
+        cmocka_unit_test(test_stop_with_a_full_pool),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
