@@ -67,6 +67,9 @@ static bool same_values(const goio__prom_child *c, const key *k)
     return true;
 }
 
+/* The loads are seq_cst on purpose: a reader that counted in with a
+ * locked add (no membarrier) relies on them being ordered after it in
+ * C11's single total order (reclaim.c). Do not weaken them to acquire. */
 static goio__prom_child *table_find(goio__prom_table *t, const key *k)
 {
     goio__prom_child *c = atomic_load(&t->slots[k->hash & t->mask]);

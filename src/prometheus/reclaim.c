@@ -142,8 +142,9 @@ void goio__prom_synchronize(void)
     /* Orders the caller's unlink (a seq_cst store) before the later loads
      * of every reader that counted in with a plain store, or makes its
      * count visible to the waits below. Readers that counted in with a
-     * locked add need nothing more: their add and the seq_cst loads
-     * below are ordered in C11's single total order. */
+     * locked add need nothing more: their add, their seq_cst chain loads
+     * (family.c) and the seq_cst loads below are ordered in C11's single
+     * total order. */
     if (atomic_load(&goio__prom_use_membarrier))
         barrier_all_threads();
     for (int phase = 0; phase < 2; phase++) {
