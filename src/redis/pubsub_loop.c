@@ -363,19 +363,20 @@ static void conn_close(goio__ps_conn *c)
     }
 }
 
-static int64_t backoff_ms(goio_pubsub *ps)
+/* Unsigned: d + 25% fits even when d is near INT64_MAX. */
+static uint64_t backoff_ms(goio_pubsub *ps)
 {
     int shift = ps->attempts > 1 ? ps->attempts - 1 : 0;
-    int64_t d = ps->backoff_min_ms;
-    while (shift-- > 0 && d < ps->backoff_max_ms)
-        d *= 2;
-    if (d > ps->backoff_max_ms)
-        d = ps->backoff_max_ms;
+    int64_t d = ps->backoff_min_ms, max = ps->backoff_max_ms;
+    /* Doubled up to max, never past it: a max near INT64_MAX cannot
+     * overflow. */
+    while (shift-- > 0 && d < max)
+        d = d > max / 2 ? max : d * 2;
     ps->rng ^= ps->rng << 13; /* xorshift64: jitter, not security */
     ps->rng ^= ps->rng >> 7;
     ps->rng ^= ps->rng << 17;
-    int64_t j = d / 2 > 0 ? (int64_t)(ps->rng % (uint64_t)(d / 2)) : 0;
-    return d - d / 4 + j; /* d +- 25% */
+    uint64_t j = d / 2 > 0 ? ps->rng % (uint64_t)(d / 2) : 0;
+    return (uint64_t)(d - d / 4) + j; /* d +- 25% */
 }
 
 static void on_retry(uv_timer_t *t)
@@ -900,7 +901,7 @@ static int64_t reply_due(const goio__ps_conn *c)
     int64_t since = c->fifo[c->fhead].sent_ms;
     if (c->last_rx_ms > since)
         since = c->last_rx_ms;
-    return since + c->ps->pong_ms;
+    return goio__redis_deadline(since, c->ps->pong_ms);
 }
 
 static void rearm_deadline(goio__ps_conn *c)

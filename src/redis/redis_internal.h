@@ -131,6 +131,14 @@ int goio__redis_conn_error(const goio__redis_conn *c);
 /* Whether the peer has not closed an idle connection (no syscall wait). */
 bool goio__redis_conn_alive(const goio__redis_conn *c);
 
+/* now + ms (both >= 0) for a deadline, saturating at GOIO_NO_DEADLINE: a
+ * configured timeout too large to add to the clock means "never", not an
+ * overflow. */
+static inline int64_t goio__redis_deadline(int64_t now, int64_t ms)
+{
+    return ms < GOIO_NO_DEADLINE - now ? now + ms : GOIO_NO_DEADLINE;
+}
+
 /* Calls the time tracker if there is one. */
 static inline void goio__redis_track(const goio__redis_opts *o, const char *kpi,
                                      int64_t start_ns)

@@ -112,6 +112,32 @@ static void invalid_arguments_are_rejected(void **state)
     pst_close(&h);
 }
 
+/* Timeouts too large to add to the clock mean "never", not an overflow
+ * (which made every reply late and the connection flap). */
+static void huge_timeouts_are_never_an_overflow(void **state)
+{
+    (void)state;
+    goio_pubsub_config cfg;
+    goio_pubsub_config_init(&cfg);
+    cfg.ping_interval_ms = INT64_MAX;
+    cfg.pong_timeout_ms = INT64_MAX;
+    cfg.connect_timeout_ms = INT64_MAX;
+    cfg.reconnect_max_ms = INT64_MAX;
+    pst_handle h;
+    pst_open_cfg(&h, "huge", &cfg);
+    const char *ch[] = {"c"};
+    goio_pubsub_sub *s;
+    assert_ok(goio_pubsub_subscribe(h.ps, ch, 1, NULL, &s));
+    pst_wait_sub(s, 5000);
+    assert_ok(goio_pubsub_publish(h.ps, NULL, "c", "x", 1, NULL));
+    pst_expect(s, "c", NULL, "x");
+    goio_pubsub_stats st = pst_stats(h.ps);
+    assert_int_equal(st.reply_timeouts, 0);
+    assert_int_equal(st.connects, 1);
+    assert_ok(goio_pubsub_unsubscribe(s));
+    pst_close(&h);
+}
+
 /* ---- fan-out ---- */
 
 static void hundred_local_subscribers_share_one_psubscribe(void **state)
@@ -693,6 +719,7 @@ int main(void)
     goio_test_alloc_install(); /* before any goio allocation */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(invalid_arguments_are_rejected),
+        cmocka_unit_test(huge_timeouts_are_never_an_overflow),
         cmocka_unit_test(hundred_local_subscribers_share_one_psubscribe),
         cmocka_unit_test(overlapping_patterns_and_channels),
         cmocka_unit_test(unsubscribe_is_reference_counted),

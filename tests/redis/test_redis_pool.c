@@ -294,6 +294,33 @@ static void ctx_deadline_and_cancel_end_the_wait(void **state)
     goio_redis_free(r);
 }
 
+/* A wait timeout too large to add to the clock means no timeout of its
+ * own (not an overflow that ends the wait at once): the ctx still ends
+ * it. */
+static void a_huge_wait_timeout_is_bounded_by_the_ctx(void **state)
+{
+    (void)state;
+    holder h;
+    pthread_t t;
+    goio_redis *r = one_connection_held(&h, &t, INT64_MAX);
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_with_timeout(NULL, 120, &ctx));
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    int64_t t0 = goio_now_mono_ms();
+    int rc = goio_redis_get(r, ctx, "x", &b, &hit);
+    int64_t took = elapsed_since(t0);
+    goio_ctx_unref(ctx);
+    goio_test_redis_resume(&srv); /* before asserting: later tests need it */
+    pthread_join(t, NULL);
+    assert_goio(GOIO_ETIMEDOUT, rc);
+    assert_true(took >= 110 && took < 3000);
+    assert_int_equal(stats(r).waits, 1);
+    assert_ok(h.rc);
+    goio_buf_free(&b);
+    goio_redis_free(r);
+}
+
 /* ---- idle connections ---- */
 
 static long ping_calls(redisContext *mon)
@@ -594,6 +621,7 @@ int main(void)
         cmocka_unit_test(a_waiter_gets_the_connection_when_it_is_returned),
         cmocka_unit_test(no_wait_means_ebusy),
         cmocka_unit_test(ctx_deadline_and_cancel_end_the_wait),
+        cmocka_unit_test(a_huge_wait_timeout_is_bounded_by_the_ctx),
         cmocka_unit_test(idle_connections_are_pinged_before_reuse),
         cmocka_unit_test(idle_connections_are_closed_after_idle_timeout),
         cmocka_unit_test(at_most_max_idle_are_kept),
