@@ -119,6 +119,7 @@ static void gzip_bad_options(void **state)
     assert_goio(GOIO_EINVAL, goio_gzip_writer(NULL, NULL, &gz));
     assert_goio(GOIO_EINVAL, goio_gzip_writer(bw, NULL, NULL));
     goio_writer_close(bw);
+    goio_buf_free(&out);
 }
 
 /* ---- tar.gz writing ---------------------------------------------------------
