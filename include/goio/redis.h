@@ -45,8 +45,9 @@
  * command). A connection whose peer has closed it (a restarted server) is
  * noticed before reuse, so the first call after a restart succeeds.
  *
- * ctx: a deadline bounds the wait for a connection, the connect and each
- * command's read timeout (the smaller of the two applies); cancellation is
+ * ctx: a deadline bounds the wait for a connection, the connect (AUTH and
+ * SELECT included), the test-on-borrow PING and each command's read
+ * timeout (the smaller of the two applies); cancellation is
  * observed while waiting for a connection and before each command, but a
  * command already sent runs to its read timeout at most.
  *

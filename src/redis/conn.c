@@ -146,12 +146,19 @@ static int setup_command(goio__redis_conn *c, const goio__redis_addr *a,
 }
 
 static int authenticate(const goio__redis_opts *o, goio__redis_conn *c,
-                        const goio__redis_addr *a)
+                        const goio__redis_addr *a, goio_ctx *ctx)
 {
+    if (!o->password && o->database == 0)
+        return 0;
+    /* A paused server accepts the connection and then answers nothing:
+     * the ctx deadline bounds these replies as it bounds any command's. */
+    int rc = goio__redis_conn_prepare(o, c, ctx);
+    if (rc)
+        return rc;
     if (o->password) {
         const char *argv[] = {"AUTH", o->password};
         size_t lens[] = {4, strlen(o->password)};
-        int rc = setup_command(c, a, 2, argv, lens);
+        rc = setup_command(c, a, 2, argv, lens);
         if (rc)
             return rc;
     }
@@ -200,7 +207,7 @@ int goio__redis_connect(const goio__redis_opts *o, const goio__redis_addr *a,
     } else {
         rc = apply_timeouts(o, c);
         if (!rc)
-            rc = authenticate(o, c, a);
+            rc = authenticate(o, c, a, ctx);
     }
     if (rc) {
         goio__redis_conn_close(c);

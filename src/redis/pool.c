@@ -110,11 +110,11 @@ static void discard(goio__redis_pool *p, goio__redis_conn *c)
     release_slot(p);
 }
 
-static bool ping_ok(goio__redis_pool *p, goio__redis_conn *c)
+static bool ping_ok(goio__redis_pool *p, goio__redis_conn *c, goio_ctx *ctx)
 {
     GOIO__REDIS_COUNT(p->ctr, pings);
     int64_t t0 = goio__redis_track_start(p->opts);
-    if (goio__redis_conn_prepare(p->opts, c, NULL))
+    if (goio__redis_conn_prepare(p->opts, c, ctx))
         return false;
     redisReply *reply = redisCommand(c->rc, "PING");
     goio__redis_track(p->opts, "redis_command_ping", t0);
@@ -125,7 +125,8 @@ static bool ping_ok(goio__redis_pool *p, goio__redis_conn *c)
 }
 
 /* Checks a connection taken from the idle stack (outside the lock). */
-static bool usable(goio__redis_pool *p, goio__redis_conn *c, int64_t now)
+static bool usable(goio__redis_pool *p, goio__redis_conn *c, int64_t now,
+                   goio_ctx *ctx)
 {
     /* The liveness peek costs a syscall: skip it for a connection put back
      * within the same millisecond (a busy caller's), which a restarted
@@ -135,7 +136,7 @@ static bool usable(goio__redis_pool *p, goio__redis_conn *c, int64_t now)
         return false;
     int64_t t = p->opts->test_on_borrow_ms;
     if (t >= 0 && now - c->idle_since_ms > t)
-        return ping_ok(p, c);
+        return ping_ok(p, c, ctx); /* bounded by ctx like any command */
     return true;
 }
 
@@ -276,7 +277,7 @@ int goio__redis_pool_get(goio__redis_pool *p, goio_ctx *ctx,
             rc = open_new(p, ctx, out);
             break;
         }
-        if (usable(p, c, now)) {
+        if (usable(p, c, now, ctx)) {
             c->reused = true;
             *out = c;
             break;

@@ -514,6 +514,56 @@ static void sigstop_timeout_and_ctx_deadline(void **state)
     goio_redis_free(r2);
 }
 
+/* EXISTS with a 150 ms ctx on a paused server (which accepts TCP
+ * connections, then answers nothing); returns its code and duration. */
+static int exists_paused(goio_redis *r, int64_t *took)
+{
+    goio_test_redis_pause(&srv);
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_with_timeout(NULL, 150, &ctx));
+    bool hit;
+    int64_t t0 = goio_now_mono_ms();
+    int rc = goio_redis_exists(r, ctx, "k", &hit);
+    *took = elapsed_since(t0);
+    goio_ctx_unref(ctx);
+    goio_test_redis_resume(&srv); /* before asserting: later tests need it */
+    return rc;
+}
+
+/* What a connection sends before the command itself waits no longer than
+ * the ctx allows either: SELECT (AUTH alike) on connect, and the
+ * test-on-borrow PING. */
+static void the_ctx_deadline_bounds_connection_setup(void **state)
+{
+    (void)state;
+    goio_redis_config cfg;
+    base_config(&cfg, "sel");
+    cfg.database = 1;
+    cfg.read_timeout_ms = 3000;
+    goio_redis *r;
+    assert_ok(goio_redis_new(&cfg, &r));
+    int64_t took;
+    assert_goio(GOIO_ETIMEDOUT, exists_paused(r, &took));
+    assert_true(took >= 140 && took < 1500);
+    goio_redis_stats st = stats(r);
+    assert_int_equal(st.connect_errors, 1);
+    assert_int_equal(st.open, 0);
+    bool hit;
+    assert_ok(goio_redis_exists(r, NULL, "k", &hit));
+    goio_redis_free(r);
+
+    cfg.database = 0;
+    cfg.test_on_borrow_ms = 0; /* PING every connection idle for 1 ms */
+    assert_ok(goio_redis_new(&cfg, &r));
+    assert_ok(goio_redis_exists(r, NULL, "k", &hit));
+    goio_test_sleep_ms(2); /* idle past test_on_borrow_ms */
+    assert_goio(GOIO_ETIMEDOUT, exists_paused(r, &took));
+    assert_true(took >= 140 && took < 1500);
+    assert_int_equal(stats(r).pings, 1);
+    assert_ok(goio_redis_exists(r, NULL, "k", &hit));
+    goio_redis_free(r);
+}
+
 static void *pause_briefly(void *arg)
 {
     (void)arg;
@@ -627,6 +677,7 @@ int main(void)
         cmocka_unit_test(at_most_max_idle_are_kept),
         cmocka_unit_test(debug_sleep_timeout_discards_the_connection),
         cmocka_unit_test(sigstop_timeout_and_ctx_deadline),
+        cmocka_unit_test(the_ctx_deadline_bounds_connection_setup),
         cmocka_unit_test(a_ctx_deadline_longer_than_a_slow_reply_succeeds),
         cmocka_unit_test(dropped_connections_are_noticed_before_reuse),
         cmocka_unit_test(server_restart_is_survived),
