@@ -11,13 +11,8 @@
 
 static int match_pattern(const goio__redis_opts *o, goio_buf *pat)
 {
-    for (size_t i = 0; i < o->ns_len; i++) {
-        char ch = o->ns[i];
-        if (strchr("*?[]\\", ch) && goio_buf_append(pat, "\\", 1))
-            return GOIO_ENOMEM;
-        if (goio_buf_append(pat, &ch, 1))
-            return GOIO_ENOMEM;
-    }
+    if (goio__redis_glob_escape(o->ns, o->ns_len, pat))
+        return GOIO_ENOMEM;
     return goio_buf_append_str(pat, ":*") ? GOIO_ENOMEM : 0;
 }
 

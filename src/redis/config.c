@@ -210,3 +210,14 @@ void goio__redis_key_release(goio__redis_key *k)
     k->s = k->inline_buf;
     k->len = 0;
 }
+
+int goio__redis_glob_escape(const char *s, size_t len, goio_buf *out)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] && strchr("*?[]\\", s[i]) && goio_buf_append(out, "\\", 1))
+            return GOIO_ENOMEM;
+        if (goio_buf_append(out, &s[i], 1))
+            return GOIO_ENOMEM;
+    }
+    return 0;
+}

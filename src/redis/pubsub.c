@@ -152,24 +152,6 @@ static bool config_valid(const goio_pubsub_config *c)
            c->reconnect_max_ms >= c->reconnect_min_ms;
 }
 
-/* "ns:" with Redis glob characters escaped, so a namespace like "a*b"
- * matches only itself in a PSUBSCRIBE pattern. */
-static char *escape_prefix(const char *p, size_t len, size_t *out_len)
-{
-    char *s = goio_malloc(2 * len + 1);
-    if (!s)
-        return NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (strchr("*?[]\\", p[i]))
-            s[n++] = '\\';
-        s[n++] = p[i];
-    }
-    s[n] = '\0';
-    *out_len = n;
-    return s;
-}
-
 static int init_names(goio_pubsub *ps)
 {
     const goio__redis_opts *o = ps->o;
@@ -182,8 +164,17 @@ static int init_names(goio_pubsub *ps)
         ps->prefix[o->ns_len] = ':';
     }
     ps->prefix[ps->prefix_len] = '\0';
-    ps->pprefix = escape_prefix(ps->prefix, ps->prefix_len, &ps->pprefix_len);
-    return ps->pprefix ? 0 : GOIO_ENOMEM;
+    /* Escaped for patterns, so a namespace like "a*b" matches only itself
+     * (reserving first: an empty prefix is "", not NULL). */
+    goio_buf b = GOIO_BUF_INIT;
+    if (goio_buf_reserve(&b, ps->prefix_len) ||
+        goio__redis_glob_escape(ps->prefix, ps->prefix_len, &b)) {
+        goio_buf_free(&b);
+        return GOIO_ENOMEM;
+    }
+    goio_buf_cstr(&b);
+    ps->pprefix = (char *)goio_buf_detach(&b, &ps->pprefix_len);
+    return 0;
 }
 
 static void ps_destroy(goio_pubsub *ps)

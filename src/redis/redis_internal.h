@@ -102,6 +102,10 @@ typedef struct goio__redis_key {
 int goio__redis_key_make(const goio__redis_opts *o, const char *key,
                          goio__redis_key *k);
 void goio__redis_key_release(goio__redis_key *k);
+/* Appends s[0..len) to out with Redis glob characters (* ? [ ] \) escaped,
+ * so that a SCAN MATCH or PSUBSCRIBE pattern matches them literally (the
+ * namespace prefix of a pattern). GOIO_ENOMEM. */
+int goio__redis_glob_escape(const char *s, size_t len, goio_buf *out);
 
 /* ---- connections ----------------------------------------------------------
  */

@@ -622,6 +622,15 @@ static void cache_ops_map_to_redis(void **state)
     assert_int_equal(atoi(out), 0);
     goio_free(out);
     assert_int_equal(cli_long("EXISTS %s", "keep:k"), 1);
+    /* The namespace is matched literally: "g*" clears "g*:k" only. */
+    goio_redis *glob = open_ns("g*"), *gx = open_ns("gX");
+    assert_ok(goio_redis_set(glob, NULL, "k", "v", 1, 60000));
+    assert_ok(goio_redis_set(gx, NULL, "k", "v", 1, 60000));
+    assert_ok(goio_cache_clear(goio_redis_cache(glob)));
+    assert_int_equal(cli_long("EXISTS '%s'", "g*:k"), 0);
+    assert_int_equal(cli_long("EXISTS '%s'", "gX:k"), 1);
+    goio_redis_free(glob);
+    goio_redis_free(gx);
     goio_redis *none = open_ns(NULL);
     goio_cache *nc = goio_redis_cache(none);
     assert_goio(GOIO_ENOTSUP, nc->ops->clear(nc));
