@@ -186,14 +186,10 @@ int goio_redis_set(goio_redis *r, goio_ctx *ctx, const char *key,
 {
     if (!r || (!value && len))
         return GOIO_EINVAL;
-    if (ttl_ms <= 0) {
-        /* Stored already expired, as the cache contract says: on Redis
-         * that is no key at all (SET rejects a zero expiry). */
-        goio__redis_key k;
-        int rc = goio__redis_key_make(&r->opts, key, &k);
-        goio__redis_key_release(&k);
-        return rc ? rc : goio_redis_del(r, ctx, key, NULL);
-    }
+    /* Stored already expired, as the cache contract says: on Redis that is
+     * no key at all (SET rejects a zero expiry). DEL checks the key. */
+    if (ttl_ms <= 0)
+        return goio_redis_del(r, ctx, key, NULL);
     goio_redis_set_opts o = {.ttl_ms = ttl_ms};
     return goio_redis_set_opt(r, ctx, key, value, len, &o, NULL);
 }
