@@ -102,8 +102,9 @@ static int masters(goio_redis *r, goio_ctx *ctx, goio__redis_node ***out,
                 (*out)[(*n)++] = r->cl.nodes[i];
     }
     pthread_rwlock_unlock(&r->cl.lock);
+    bool ok = *out && used;
     goio_free(used);
-    if (!*out || !used) {
+    if (!ok) {
         goio_free(*out);
         *out = NULL;
         return GOIO_ENOMEM;
