@@ -54,22 +54,46 @@ static void publish_and_expect(pst_handle *h, goio_pubsub_sub *s,
     pst_expect(s, channel, pattern, payload);
 }
 
+/* A subscription to `pattern`, confirmed by Redis. */
+static goio_pubsub_sub *psub_live(pst_handle *h, const char *pattern)
+{
+    const char *pats[] = {pattern};
+    goio_pubsub_sub *p;
+    assert_ok(goio_pubsub_psubscribe(h->ps, pats, 1, NULL, &p));
+    pst_wait_sub(p, 5000);
+    return p;
+}
+
+/* Captures logs, opens a fast_config handle in namespace `ns` and
+ * subscribes to `pattern`, checked with a message on `channel`. */
+static goio_pubsub_sub *open_live(pst_handle *h, const char *ns,
+                                  const char *pattern, const char *channel)
+{
+    pst_logs_capture();
+    goio_pubsub_config cfg;
+    fast_config(&cfg);
+    pst_open_cfg(h, ns, &cfg);
+    goio_pubsub_sub *p = psub_live(h, pattern);
+    publish_and_expect(h, p, channel, pattern, "before");
+    return p;
+}
+
+static void close_live(pst_handle *h, goio_pubsub_sub *p)
+{
+    assert_ok(goio_pubsub_unsubscribe(p));
+    pst_close(h);
+    pst_logs_restore();
+}
+
 static void recovers_after_client_kill_type_pubsub(void **state)
 {
     (void)state;
-    pst_logs_capture();
     atomic_store(&reconnect_calls, 0);
-    goio_pubsub_config cfg;
-    fast_config(&cfg);
     pst_handle h;
-    pst_open_cfg(&h, "kill", &cfg);
-    const char *pats[] = {"k.*"}, *chans[] = {"kc"};
-    goio_pubsub_sub *p, *c;
-    assert_ok(goio_pubsub_psubscribe(h.ps, pats, 1, NULL, &p));
+    goio_pubsub_sub *p = open_live(&h, "kill", "k.*", "k.1"), *c;
+    const char *chans[] = {"kc"};
     assert_ok(goio_pubsub_subscribe(h.ps, chans, 1, NULL, &c));
-    pst_wait_sub(p, 5000);
     pst_wait_sub(c, 5000);
-    publish_and_expect(&h, p, "k.1", "k.*", "before");
 
     for (int round = 1; round <= 3; round++) {
         assert_int_equal(pst_int("CLIENT KILL TYPE pubsub"), 1);
@@ -89,25 +113,15 @@ static void recovers_after_client_kill_type_pubsub(void **state)
     assert_int_equal(atomic_load(&reconnect_calls), 3);
     assert_int_equal(pst_logs_count("pubsub_reconnected", NULL), 3);
     assert_int_equal(pst_logs_count("pubsub_disconnected", NULL), 3);
-    assert_ok(goio_pubsub_unsubscribe(p));
     assert_ok(goio_pubsub_unsubscribe(c));
-    pst_close(&h);
-    pst_logs_restore();
+    close_live(&h, p);
 }
 
 static void recovers_after_server_restart(void **state)
 {
     (void)state;
-    pst_logs_capture();
-    goio_pubsub_config cfg;
-    fast_config(&cfg);
     pst_handle h;
-    pst_open_cfg(&h, "rst", &cfg);
-    const char *pats[] = {"r.*"};
-    goio_pubsub_sub *p;
-    assert_ok(goio_pubsub_psubscribe(h.ps, pats, 1, NULL, &p));
-    pst_wait_sub(p, 5000);
-    publish_and_expect(&h, p, "r.1", "r.*", "before");
+    goio_pubsub_sub *p = open_live(&h, "rst", "r.*", "r.1");
 
     uint64_t before = pst_stats(h.ps).reconnects;
     assert_int_equal(goio_test_redis_restart(&srv), 0);
@@ -115,24 +129,14 @@ static void recovers_after_server_restart(void **state)
     pst_wait_sub(p, 5000);
     assert_int_equal(pst_numpat(), 1);
     publish_and_expect(&h, p, "r.1", "r.*", "after restart");
-    assert_ok(goio_pubsub_unsubscribe(p));
-    pst_close(&h);
-    pst_logs_restore();
+    close_live(&h, p);
 }
 
 static void recovers_after_sigstop_through_the_pong_deadline(void **state)
 {
     (void)state;
-    pst_logs_capture();
-    goio_pubsub_config cfg;
-    fast_config(&cfg);
     pst_handle h;
-    pst_open_cfg(&h, "stop", &cfg);
-    const char *pats[] = {"s.*"};
-    goio_pubsub_sub *p;
-    assert_ok(goio_pubsub_psubscribe(h.ps, pats, 1, NULL, &p));
-    pst_wait_sub(p, 5000);
-    publish_and_expect(&h, p, "s.1", "s.*", "before");
+    goio_pubsub_sub *p = open_live(&h, "stop", "s.*", "s.1");
 
     /* The keepalive runs while nothing else happens. */
     assert_true(GOIO_WAIT_UNTIL(pst_stats(h.ps).pings >= 2, 5000));
@@ -155,9 +159,7 @@ static void recovers_after_sigstop_through_the_pong_deadline(void **state)
     pst_wait_sub(p, 5000);
     publish_and_expect(&h, p, "s.1", "s.*", "after resume");
     assert_true(pst_logs_count("pubsub_reply_timeout", NULL) >= 3);
-    assert_ok(goio_pubsub_unsubscribe(p));
-    pst_close(&h);
-    pst_logs_restore();
+    close_live(&h, p);
 }
 
 /* Changes made while the connection is down take effect when it is back:
@@ -165,17 +167,10 @@ static void recovers_after_sigstop_through_the_pong_deadline(void **state)
 static void subscription_changes_while_down_apply_on_reconnect(void **s)
 {
     (void)s;
-    pst_logs_capture();
-    goio_pubsub_config cfg;
-    fast_config(&cfg);
     pst_handle h;
-    pst_open_cfg(&h, "down", &cfg);
-    const char *keep[] = {"keep.*"}, *drop[] = {"drop.*"}, *add[] = {"add.*"};
-    goio_pubsub_sub *k, *d, *a;
-    assert_ok(goio_pubsub_psubscribe(h.ps, keep, 1, NULL, &k));
-    assert_ok(goio_pubsub_psubscribe(h.ps, drop, 1, NULL, &d));
-    pst_wait_sub(k, 5000);
-    pst_wait_sub(d, 5000);
+    goio_pubsub_sub *k = open_live(&h, "down", "keep.*", "keep.0");
+    goio_pubsub_sub *d = psub_live(&h, "drop.*"), *a;
+    const char *add[] = {"add.*"};
     uint64_t before = pst_stats(h.ps).reconnects;
 
     goio_test_redis_kill(&srv);
@@ -191,10 +186,8 @@ static void subscription_changes_while_down_apply_on_reconnect(void **s)
     publish_and_expect(&h, a, "add.1", "add.*", "new");
     publish_and_expect(&h, k, "keep.1", "keep.*", "kept");
     assert_int_equal(pst_publish_raw("down:drop.1", "x", 1), 0);
-    assert_ok(goio_pubsub_unsubscribe(k));
     assert_ok(goio_pubsub_unsubscribe(a));
-    pst_close(&h);
-    pst_logs_restore();
+    close_live(&h, k);
 }
 
 /* Nothing listens yet: connect errors with backoff, then it connects
