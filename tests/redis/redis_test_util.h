@@ -106,6 +106,55 @@ static inline int tracked_count(tracked *t, const char *kpi)
     return n;
 }
 
+/* ---- keys for the multi-key calls ---- */
+
+#define TEST_MAX_KEYS 256
+
+typedef struct test_keys {
+    int n;
+    char names[TEST_MAX_KEYS][16];
+    const char *keys[TEST_MAX_KEYS];
+    const void *vals[TEST_MAX_KEYS];
+    size_t lens[TEST_MAX_KEYS];
+    goio_buf bufs[TEST_MAX_KEYS]; /* for multi_get */
+    bool hits[TEST_MAX_KEYS];
+} test_keys;
+
+/* n keys "<prefix><i * step>", each valued with its own name (its NUL
+ * included when with_nul: binary-safe), and n empty buffers. */
+static inline void test_keys_init(test_keys *t, const char *prefix, int n,
+                                  int step, bool with_nul)
+{
+    assert_true(n <= TEST_MAX_KEYS);
+    t->n = n;
+    for (int i = 0; i < n; i++) {
+        int len =
+            snprintf(t->names[i], sizeof t->names[i], "%s%d", prefix, i * step);
+        t->keys[i] = t->vals[i] = t->names[i];
+        t->lens[i] = (size_t)len + with_nul;
+        goio_buf_init(&t->bufs[i]);
+    }
+}
+
+/* After a multi_get: key i was found, with its value, exactly when
+ * i % every == 0. */
+static inline void test_keys_check(const test_keys *t, int every)
+{
+    for (int i = 0; i < t->n; i++) {
+        assert_int_equal(t->hits[i], i % every == 0);
+        if (t->hits[i]) {
+            assert_int_equal(t->bufs[i].len, t->lens[i]);
+            assert_memory_equal(t->bufs[i].data, t->vals[i], t->lens[i]);
+        }
+    }
+}
+
+static inline void test_keys_free(test_keys *t)
+{
+    for (int i = 0; i < t->n; i++)
+        goio_buf_free(&t->bufs[i]);
+}
+
 /* ---- raw protocol ---- */
 
 /* Sends a RESP command built from a NULL-terminated list of strings. */

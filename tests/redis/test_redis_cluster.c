@@ -27,18 +27,23 @@ static int teardown(void **state)
     return 0;
 }
 
-static goio_redis *open_cluster(const char *ns)
+static goio_redis *open_cluster_timeout(const char *ns, int64_t io_ms)
 {
     goio_redis_config cfg;
     goio_redis_config_init(&cfg);
     cfg.endpoint = cl.seed;
     cfg.cluster = true;
     cfg.key_namespace = ns;
-    /* Six servers and a sanitized client share two cores. */
-    cfg.read_timeout_ms = cfg.write_timeout_ms = 3000;
+    cfg.read_timeout_ms = cfg.write_timeout_ms = io_ms;
     goio_redis *r = NULL;
     assert_ok(goio_redis_new(&cfg, &r));
     return r;
+}
+
+static goio_redis *open_cluster(const char *ns)
+{
+    /* Six servers and a sanitized client share two cores. */
+    return open_cluster_timeout(ns, 3000);
 }
 
 static goio_redis_stats stats(goio_redis *r)
@@ -169,33 +174,18 @@ static void multi_get_spans_slots_one_round_trip_per_master(void **state)
     (void)state;
     goio_redis *r = open_cluster("multi");
     enum { N = 200 };
-    char names[N][16];
-    const char *keys[N];
-    const void *vals[N];
-    size_t lens[N];
-    for (int i = 0; i < N; i++) {
-        lens[i] = (size_t)snprintf(names[i], sizeof names[i], "mk%d", i);
-        keys[i] = vals[i] = names[i];
-    }
+    static test_keys t;
+    test_keys_init(&t, "mk", N, 1, false);
     goio_redis_stats before = stats(r);
-    assert_ok(goio_redis_multi_set(r, NULL, keys, vals, lens, N, 60000));
-    goio_buf bufs[N];
-    bool hits[N];
-    for (int i = 0; i < N; i++)
-        goio_buf_init(&bufs[i]);
-    assert_ok(goio_redis_multi_get(r, NULL, keys, N, bufs, hits));
+    assert_ok(goio_redis_multi_set(r, NULL, t.keys, t.vals, t.lens, N, 60000));
+    assert_ok(goio_redis_multi_get(r, NULL, t.keys, N, t.bufs, t.hits));
     goio_redis_stats after = stats(r);
-    for (int i = 0; i < N; i++) {
-        assert_true(hits[i]);
-        assert_int_equal(bufs[i].len, lens[i]);
-        assert_memory_equal(bufs[i].data, vals[i], lens[i]);
-    }
+    test_keys_check(&t, 1);
     /* Three masters: three pipelines per call, nothing finished one by
      * one. */
     assert_int_equal(after.pipelines - before.pipelines, 6);
     assert_int_equal(after.retries, before.retries);
-    for (int i = 0; i < N; i++)
-        goio_buf_free(&bufs[i]);
+    test_keys_free(&t);
     goio_redis_free(r);
 }
 
@@ -383,20 +373,50 @@ static bool replicas_caught_up(void)
     return true;
 }
 
+/* Keys "<prefix><i>" valued with their own names, on every master, and
+ * replicated before the test fails a master. */
+static void set_named_keys(goio_redis *r, const char *prefix, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s%d", prefix, i);
+        assert_ok(goio_redis_set(r, NULL, key, key, strlen(key), 120000));
+    }
+    assert_true(GOIO_WAIT_UNTIL(replicas_caught_up(), 20000));
+}
+
+/* Every one of them reads back (the failed master's included). */
+static void check_named_keys(goio_redis *r, const char *prefix, int n)
+{
+    goio_buf b = GOIO_BUF_INIT;
+    for (int i = 0; i < n; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s%d", prefix, i);
+        bool hit;
+        assert_ok(goio_redis_get(r, NULL, key, &b, &hit));
+        assert_true(hit);
+        assert_int_equal(b.len, strlen(key));
+    }
+    goio_buf_free(&b);
+}
+
+/* The master serving a namespaced key (and its slot). */
+static int master_of_key(const char *raw, unsigned *slot)
+{
+    *slot = goio_redis_key_slot(raw, strlen(raw));
+    int m = goio_test_redis_cluster_master_of(&cl, *slot);
+    assert_true(m >= 0);
+    return m;
+}
+
 static void survives_a_master_failing_over_to_its_replica(void **state)
 {
     (void)state;
     goio_redis *r = open_cluster("failover");
     enum { N = 120 };
-    for (int i = 0; i < N; i++) {
-        char key[32];
-        snprintf(key, sizeof key, "f%d", i);
-        assert_ok(goio_redis_set(r, NULL, key, key, strlen(key), 120000));
-    }
-    assert_true(GOIO_WAIT_UNTIL(replicas_caught_up(), 20000));
-    unsigned slot = goio_redis_key_slot("failover:f0", 11);
-    int victim = goio_test_redis_cluster_master_of(&cl, slot);
-    assert_true(victim >= 0);
+    set_named_keys(r, "f", N);
+    unsigned slot;
+    int victim = master_of_key("failover:f0", &slot);
     goio_test_redis_cluster_kill(&cl, victim);
 
     /* While the cluster notices and elects, calls fail with the
@@ -418,12 +438,10 @@ static void survives_a_master_failing_over_to_its_replica(void **state)
     assert_ok(rc);
     assert_true(goio_test_redis_cluster_wait_ok(&cl, 30000));
     /* Every key, the failed master's included, reads and writes. */
+    check_named_keys(r, "f", N);
     for (int i = 0; i < N; i++) {
         char key[32];
         snprintf(key, sizeof key, "f%d", i);
-        assert_ok(goio_redis_get(r, NULL, key, &b, &hit));
-        assert_true(hit);
-        assert_int_equal(b.len, strlen(key));
         assert_ok(goio_redis_set(r, NULL, key, "new", 3, 120000));
     }
     assert_int_equal(goio_test_redis_cluster_master_of(&cl, slot) == victim,
@@ -440,29 +458,14 @@ static void survives_a_master_failing_over_to_its_replica(void **state)
     goio_redis_free(r);
 }
 
-static bool replicas_caught_up(void);
-
 static void survives_a_hung_master_replaced_by_its_replica(void **state)
 {
     (void)state;
-    goio_redis_config cfg;
-    goio_redis_config_init(&cfg);
-    cfg.endpoint = cl.seed;
-    cfg.cluster = true;
-    cfg.key_namespace = "hung";
-    cfg.read_timeout_ms = cfg.write_timeout_ms = 500;
-    goio_redis *r;
-    assert_ok(goio_redis_new(&cfg, &r));
+    goio_redis *r = open_cluster_timeout("hung", 500);
     enum { N = 60 };
-    for (int i = 0; i < N; i++) {
-        char key[32];
-        snprintf(key, sizeof key, "h%d", i);
-        assert_ok(goio_redis_set(r, NULL, key, key, strlen(key), 120000));
-    }
-    assert_true(GOIO_WAIT_UNTIL(replicas_caught_up(), 20000));
-    unsigned slot = goio_redis_key_slot("hung:h0", 7);
-    int victim = goio_test_redis_cluster_master_of(&cl, slot);
-    assert_true(victim >= 0);
+    set_named_keys(r, "h", N);
+    unsigned slot;
+    int victim = master_of_key("hung:h0", &slot);
     /* Hung, not dead: connections stay open, nothing answers, and it
      * never sends a MOVED. Only timeouts tell the client. */
     goio_test_redis_cluster_pause(&cl, victim);
@@ -481,12 +484,7 @@ static void survives_a_hung_master_replaced_by_its_replica(void **state)
     assert_ok(rc);
     assert_true(timeouts >= 1);
     assert_true(hit);
-    for (int i = 0; i < N; i++) {
-        char key[32];
-        snprintf(key, sizeof key, "h%d", i);
-        assert_ok(goio_redis_get(r, NULL, key, &b, &hit));
-        assert_true(hit);
-    }
+    check_named_keys(r, "h", N);
     /* Woken up, it learns it was replaced and follows its old replica. */
     goio_test_redis_cluster_resume(&cl, victim);
     assert_true(goio_test_redis_cluster_wait_ok(&cl, 30000));

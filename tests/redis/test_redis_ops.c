@@ -385,62 +385,37 @@ static void multi_get_and_set_pipeline_in_one_round_trip(void **state)
     (void)state;
     goio_redis *r = open_ns("multi");
     enum { N = 150 };
-    char names[N][16];
-    const char *keys[N];
-    const void *vals[N];
-    size_t lens[N];
-    for (int i = 0; i < N; i++) {
-        snprintf(names[i], sizeof names[i], "m%d", i);
-        keys[i] = names[i];
-        vals[i] = names[i];
-        lens[i] = strlen(names[i]) + 1; /* with the NUL: binary-safe */
-    }
+    /* Only the even keys are set. */
+    static test_keys all, even;
+    test_keys_init(&all, "m", N, 1, true);
+    test_keys_init(&even, "m", N / 2, 2, true);
     goio_redis_stats before, after;
     assert_ok(goio_redis_stats_get(r, &before));
-    /* Only the even keys are set. */
-    const char *even[N / 2];
-    const void *even_vals[N / 2];
-    size_t even_lens[N / 2];
-    for (int i = 0; i < N / 2; i++) {
-        even[i] = keys[2 * i];
-        even_vals[i] = vals[2 * i];
-        even_lens[i] = lens[2 * i];
-    }
-    assert_ok(goio_redis_multi_set(r, NULL, even, even_vals, even_lens, N / 2,
-                                   60000));
-    goio_buf bufs[N];
-    bool hits[N];
-    for (int i = 0; i < N; i++)
-        goio_buf_init(&bufs[i]);
-    assert_ok(goio_redis_multi_get(r, NULL, keys, N, bufs, hits));
-    for (int i = 0; i < N; i++) {
-        assert_int_equal(hits[i], i % 2 == 0);
-        if (hits[i]) {
-            assert_int_equal(bufs[i].len, lens[i]);
-            assert_memory_equal(bufs[i].data, vals[i], lens[i]);
-        }
-    }
+    assert_ok(goio_redis_multi_set(r, NULL, even.keys, even.vals, even.lens,
+                                   N / 2, 60000));
+    assert_ok(goio_redis_multi_get(r, NULL, all.keys, N, all.bufs, all.hits));
+    test_keys_check(&all, 2);
     assert_ok(goio_redis_stats_get(r, &after));
     assert_int_equal(after.pipelines - before.pipelines, 2);
     assert_int_equal(after.retries, before.retries);
     long pttl = cli_long("PTTL %s", "multi:m0");
     assert_true(pttl > 0 && pttl <= 60000);
     /* TTL <= 0 deletes. */
-    assert_ok(
-        goio_redis_multi_set(r, NULL, even, even_vals, even_lens, N / 2, 0));
-    assert_ok(goio_redis_multi_get(r, NULL, keys, N, bufs, hits));
+    assert_ok(goio_redis_multi_set(r, NULL, even.keys, even.vals, even.lens,
+                                   N / 2, 0));
+    assert_ok(goio_redis_multi_get(r, NULL, all.keys, N, all.bufs, all.hits));
     for (int i = 0; i < N; i++)
-        assert_false(hits[i]);
+        assert_false(all.hits[i]);
     /* A wrong-type key fails the call with its message logged. */
     char *out = cli("RPUSH %s x", "multi:m3");
     goio_free(out);
     logs_capture();
     assert_goio(GOIO_EPROTO,
-                goio_redis_multi_get(r, NULL, keys, N, bufs, hits));
+                goio_redis_multi_get(r, NULL, all.keys, N, all.bufs, all.hits));
     assert_true(logs_have("redis_error_reply", "m3", "WRONGTYPE"));
     logs_restore();
-    for (int i = 0; i < N; i++)
-        goio_buf_free(&bufs[i]);
+    test_keys_free(&all);
+    test_keys_free(&even);
     goio_redis_free(r);
 }
 
