@@ -131,6 +131,30 @@ static bool is_end(const char *p, size_t n)
     return n == 3 && !memcmp(p, "END", 3);
 }
 
+/* Polls n subscribers' fds until each has seen END; drain(arg, i, &got)
+ * reads what subscriber i has, counts its messages and returns true at
+ * END. Both sides of hundred_subs run this loop. */
+typedef bool (*drain_fn)(void *arg, int i, long *got);
+
+static long poll_until_end(struct pollfd *pf, int n, drain_fn drain, void *arg)
+{
+    long got = 0;
+    int finished = 0;
+    while (finished < n) {
+        if (poll(pf, (nfds_t)n, 1000) < 0)
+            die("poll", 0);
+        for (int i = 0; i < n; i++) {
+            if (pf[i].fd < 0 || !(pf[i].revents & POLLIN))
+                continue;
+            if (drain(arg, i, &got)) {
+                pf[i].fd = -1; /* poll ignores it from now on */
+                finished++;
+            }
+        }
+    }
+    return got;
+}
+
 /* ---- goio side ---- */
 
 typedef struct goio_side {
@@ -199,6 +223,19 @@ static double goio_one(const env *e, uint64_t *dropped)
     return (double)got / secs;
 }
 
+static bool goio_drain(void *arg, int i, long *got)
+{
+    goio_pubsub_sub **s = arg;
+    const goio_pubsub_msg *m;
+    bool end = false;
+    while (!end && goio_pubsub_try_receive(s[i], &m) == 0) {
+        end = is_end((const char *)m->data, m->len);
+        *got += !end;
+        goio_pubsub_msg_free(m);
+    }
+    return end;
+}
+
 /* Deliveries/s to HUNDRED goio subscriptions, one thread polling fds. */
 static double goio_hundred(const env *e, long msgs, uint64_t *dropped)
 {
@@ -206,7 +243,6 @@ static double goio_hundred(const env *e, long msgs, uint64_t *dropped)
     goio_open(&g, e);
     goio_pubsub_sub *s[HUNDRED];
     struct pollfd pf[HUNDRED];
-    bool done[HUNDRED] = {false};
     for (int i = 0; i < HUNDRED; i++) {
         s[i] = goio_sub(&g, 8192);
         int err = goio_pubsub_sub_fd(s[i], &pf[i].fd);
@@ -217,27 +253,7 @@ static double goio_hundred(const env *e, long msgs, uint64_t *dropped)
     publisher pub;
     double t0 = bench_now_s();
     publisher_start(&pub, e, msgs);
-    long got = 0;
-    int finished = 0;
-    while (finished < HUNDRED) {
-        if (poll(pf, HUNDRED, 1000) < 0)
-            die("poll", 0);
-        for (int i = 0; i < HUNDRED; i++) {
-            if (done[i] || !(pf[i].revents & POLLIN))
-                continue;
-            const goio_pubsub_msg *m;
-            while (!done[i] && goio_pubsub_try_receive(s[i], &m) == 0) {
-                if (is_end((const char *)m->data, m->len)) {
-                    done[i] = true;
-                    pf[i].fd = -1; /* poll ignores it from now on */
-                    finished++;
-                } else {
-                    got++;
-                }
-                goio_pubsub_msg_free(m);
-            }
-        }
-    }
+    long got = poll_until_end(pf, HUNDRED, goio_drain, s);
     double secs = bench_now_s() - t0;
     publisher_stop(&pub);
     for (int i = 0; i < HUNDRED; i++) {
@@ -293,11 +309,22 @@ static double raw_one(const env *e)
     return (double)got / secs;
 }
 
+static bool raw_drain(void *arg, int i, long *got)
+{
+    redisContext **c = arg;
+    if (redisBufferRead(c[i]) != REDIS_OK)
+        die("redisBufferRead", 0);
+    void *r;
+    bool end = false;
+    while (!end && redisGetReplyFromReader(c[i], &r) == REDIS_OK && r)
+        end = raw_count(r, got);
+    return end;
+}
+
 static double raw_hundred(const env *e, long msgs)
 {
     redisContext *c[HUNDRED];
     struct pollfd pf[HUNDRED];
-    bool done[HUNDRED] = {false};
     for (int i = 0; i < HUNDRED; i++) {
         c[i] = raw_sub(e);
         pf[i].fd = c[i]->fd;
@@ -306,27 +333,7 @@ static double raw_hundred(const env *e, long msgs)
     publisher pub;
     double t0 = bench_now_s();
     publisher_start(&pub, e, msgs);
-    long got = 0;
-    int finished = 0;
-    while (finished < HUNDRED) {
-        if (poll(pf, HUNDRED, 1000) < 0)
-            die("poll", 0);
-        for (int i = 0; i < HUNDRED; i++) {
-            if (done[i] || !(pf[i].revents & POLLIN))
-                continue;
-            if (redisBufferRead(c[i]) != REDIS_OK)
-                die("redisBufferRead", 0);
-            void *r;
-            while (!done[i] && redisGetReplyFromReader(c[i], &r) == REDIS_OK &&
-                   r) {
-                if (raw_count(r, &got)) {
-                    done[i] = true;
-                    pf[i].fd = -1;
-                    finished++;
-                }
-            }
-        }
-    }
+    long got = poll_until_end(pf, HUNDRED, raw_drain, c);
     double secs = bench_now_s() - t0;
     publisher_stop(&pub);
     for (int i = 0; i < HUNDRED; i++)
