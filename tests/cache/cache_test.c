@@ -161,3 +161,12 @@ void assert_missing(goio_cache *c, const char *key)
                  goio_buf_cstr(&b));
     goio_buf_free(&b);
 }
+
+bool reads_missing(goio_cache *c, const char *key)
+{
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit = true;
+    assert_ok(goio_cache_get(c, key, &b, &hit));
+    goio_buf_free(&b);
+    return !hit;
+}

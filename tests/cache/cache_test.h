@@ -39,5 +39,7 @@ goio_cache *memory_cache(size_t max_bytes, size_t max_entries,
 /* Asserts that key reads as `value` (NUL-terminated) / as a miss. */
 void assert_cached(goio_cache *c, const char *key, const char *value);
 void assert_missing(goio_cache *c, const char *key);
+/* Whether key reads as a miss (for GOIO_WAIT_UNTIL; read errors fail). */
+bool reads_missing(goio_cache *c, const char *key);
 
 #endif

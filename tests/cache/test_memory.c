@@ -148,12 +148,9 @@ static void reclaim_can_run_on_demand(void **state)
     goio_cache *c = memory_cache(1 << 20, 0, 0); /* no thread */
     assert_ok(goio_cache_set(c, "a", "1", 1, 1));
     assert_ok(goio_cache_set(c, "b", "2", 1, HOUR));
-    int64_t removed = 0, until = goio_now_mono_ms() + 5000;
-    while (!removed && goio_now_mono_ms() < until) {
-        removed = goio_cache_memory_reclaim(c);
-        if (!removed)
-            goio_test_sleep_ms(2);
-    }
+    int64_t removed = 0;
+    assert_true(
+        GOIO_WAIT_UNTIL((removed = goio_cache_memory_reclaim(c)) != 0, 5000));
     assert_int_equal(removed, 1);
     assert_int_equal(stats_of(c).entries, 1);
     assert_goio(GOIO_EINVAL, (int)goio_cache_memory_reclaim(NULL));
@@ -392,14 +389,7 @@ static void same_size_overwrite_updates_value_and_ttl(void **state)
     assert_ok(goio_cache_set(c, "k", "aaaa", 4, HOUR));
     assert_ok(goio_cache_set(c, "k", "bbbb", 4, 20));
     assert_cached(c, "k", "bbbb");
-    assert_true(GOIO_WAIT_UNTIL(({
-                                    goio_buf b = GOIO_BUF_INIT;
-                                    bool hit = true;
-                                    goio_cache_get(c, "k", &b, &hit);
-                                    goio_buf_free(&b);
-                                    !hit;
-                                }),
-                                5000));
+    assert_true(GOIO_WAIT_UNTIL(reads_missing(c, "k"), 5000));
     assert_ok(goio_cache_set(c, "k", "cccc", 4, HOUR));
     assert_ok(goio_cache_set(c, "k", "dd", 2, HOUR)); /* other size */
     assert_cached(c, "k", "dd");
