@@ -170,3 +170,10 @@ bool reads_missing(goio_cache *c, const char *key)
     goio_buf_free(&b);
     return !hit;
 }
+
+size_t flight_callers(goio_cache *c, const char *key)
+{
+    size_t n = 0;
+    assert_ok(goio_sharedflight_callers(c->_flights, key, &n));
+    return n;
+}

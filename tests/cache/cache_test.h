@@ -42,4 +42,9 @@ void assert_missing(goio_cache *c, const char *key);
 /* Whether key reads as a miss (for GOIO_WAIT_UNTIL; read errors fail). */
 bool reads_missing(goio_cache *c, const char *key);
 
+/* How many callers wait for c's get_or_set flight of key (the base's
+ * sharedflight group, a private field: for tests that must know every
+ * caller joined before the fetch ends). */
+size_t flight_callers(goio_cache *c, const char *key);
+
 #endif

@@ -16,20 +16,20 @@ enum { THREADS = 1000 };
 
 typedef struct crowd {
     goio_cache *c;
-    atomic_int started, fetches;
+    atomic_int fetches, all_joined;
     atomic_int sources[4];
     atomic_int wrong;
 } crowd;
 
-/* Holds the fetch until every caller has started (or 10 s), so they all
- * pile up on the one flight. */
+/* Holds the fetch until every caller has joined its flight (or 10 s), so
+ * they all share it. */
 static int slow_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
 {
     (void)ctx;
     crowd *cr = arg;
     atomic_fetch_add(&cr->fetches, 1);
-    GOIO_WAIT_UNTIL(atomic_load(&cr->started) == THREADS, 10000);
-    goio_test_sleep_ms(20); /* let the last ones reach the flight */
+    if (GOIO_WAIT_UNTIL(flight_callers(cr->c, key) == THREADS, 10000))
+        atomic_store(&cr->all_joined, 1);
     return goio_buf_appendf(out, "value of %s", key);
 }
 
@@ -38,7 +38,6 @@ static void *crowd_caller(void *p)
     crowd *cr = p;
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src = GOIO_CACHE_STALE;
-    atomic_fetch_add(&cr->started, 1);
     int rc = goio_cache_get_or_set(cr->c, "the-key", HOUR, slow_fetch, cr, NULL,
                                    &b, &src);
     if (rc || strcmp(goio_buf_cstr(&b), "value of the-key"))
@@ -63,6 +62,7 @@ static void thousand_callers_one_fetch(void **state)
         pthread_join(th[i], NULL);
     pthread_attr_destroy(&attr);
     goio_free(th);
+    assert_true(atomic_load(&cr.all_joined));
     assert_int_equal(atomic_load(&cr.wrong), 0);
     assert_int_equal(atomic_load(&cr.fetches), 1);
     assert_int_equal(atomic_load(&cr.sources[GOIO_CACHE_FETCHED]), 1);
@@ -71,6 +71,8 @@ static void thousand_callers_one_fetch(void **state)
                          atomic_load(&cr.sources[GOIO_CACHE_HIT]),
                      THREADS - 1);
     assert_true(atomic_load(&cr.sources[GOIO_CACHE_SHARED]) > 0);
+    /* Every caller joined before the fetch ended: all of them shared it. */
+    assert_int_equal(atomic_load(&cr.sources[GOIO_CACHE_SHARED]), THREADS - 1);
     goio_cache_stats st;
     assert_ok(goio_cache_stats_get(cr.c, &st));
     assert_int_equal(st.fetches, 1);

@@ -209,19 +209,19 @@ enum { CALLERS = 200 };
 
 typedef struct crowd {
     goio_cache *s;
-    atomic_int started, fetches, stale, wrong;
+    atomic_int fetches, stale, wrong, all_joined;
 } crowd;
 
+/* Fails once every caller has joined its flight (or after 10 s). */
 static int slow_failing_fetch(goio_ctx *ctx, const char *key, void *arg,
                               goio_buf *out)
 {
     (void)ctx;
-    (void)key;
     (void)out;
     crowd *cr = arg;
     atomic_fetch_add(&cr->fetches, 1);
-    GOIO_WAIT_UNTIL(atomic_load(&cr->started) == CALLERS, 10000);
-    goio_test_sleep_ms(20);
+    if (GOIO_WAIT_UNTIL(flight_callers(cr->s, key) == CALLERS, 10000))
+        atomic_store(&cr->all_joined, 1);
     return GOIO_ETIMEDOUT;
 }
 
@@ -230,7 +230,6 @@ static void *crowd_caller(void *p)
     crowd *cr = p;
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src;
-    atomic_fetch_add(&cr->started, 1);
     int rc = goio_cache_get_or_set(cr->s, "hot", HOUR, slow_failing_fetch, cr,
                                    NULL, &b, &src);
     if (rc == 0 && src == GOIO_CACHE_STALE && !strcmp(goio_buf_cstr(&b), "old"))
@@ -253,12 +252,13 @@ static void one_failed_fetch_serves_every_caller_stale(void **state)
     for (int i = 0; i < CALLERS; i++)
         pthread_join(th[i], NULL);
     goio_log_set_sink(goio_log_stderr_sink, NULL);
-    /* Callers that arrived after the failure start a new flight, so a
-     * few fetches are possible, but never one per caller. */
+    /* Every caller joined the one flight before its fetch failed. */
+    assert_true(atomic_load(&cr.all_joined));
     assert_int_equal(atomic_load(&cr.wrong), 0);
     assert_int_equal(atomic_load(&cr.stale), CALLERS);
     assert_true(atomic_load(&cr.fetches) >= 1);
     assert_true(atomic_load(&cr.fetches) < CALLERS / 4);
+    assert_int_equal(atomic_load(&cr.fetches), 1);
     goio_cache_stats st;
     assert_ok(goio_cache_stats_get(cr.s, &st));
     assert_int_equal(st.stale_served, CALLERS);
