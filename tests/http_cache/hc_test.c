@@ -64,6 +64,16 @@ void hc_res_set_fail(hc_res *r, int status)
     hc_res_update(r, set_fail, &status);
 }
 
+static void set_block(hc_res *r, void *arg)
+{
+    r->block = *(bool *)arg;
+}
+
+void hc_res_block(hc_res *r, bool on)
+{
+    hc_res_update(r, set_block, &on);
+}
+
 void hc_res_set(hc_res *r, size_t field_offset, const char *value)
 {
     pthread_mutex_lock(&lock);

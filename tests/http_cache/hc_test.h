@@ -73,6 +73,8 @@ void hc_res_reset(void);
 /* Runs fn(res, arg) under the origin's lock. */
 void hc_res_update(hc_res *r, void (*fn)(hc_res *r, void *arg), void *arg);
 void hc_res_set_fail(hc_res *r, int status);
+/* Makes r's GETs wait for hc_origin_release() (or not). */
+void hc_res_block(hc_res *r, bool on);
 /* Sets a string field under the lock. */
 void hc_res_set(hc_res *r, size_t field_offset, const char *value);
 #define SET(r, field, v) hc_res_set(r, offsetof(hc_res, field), v)

@@ -14,17 +14,6 @@
 #include "../../src/cache/http_cache_int.h"
 #include "hc_test.h"
 
-static void set_block(hc_res *r, void *arg)
-{
-    r->block = *(bool *)arg;
-}
-
-static void block(hc_res *r)
-{
-    bool on = true;
-    hc_res_update(r, set_block, &on);
-}
-
 /* ---- sharing one origin request ------------------------------------------ */
 
 #define HERD 16
@@ -59,7 +48,7 @@ static void test_concurrent_misses(void **state)
     (void)state;
     hc_res *r = hc_res_add("herd");
     SET(r, cache_control, "max-age=60");
-    block(r);
+    hc_res_block(r, true);
     goio_http_cache *c = hc_client(NULL);
     char url[512];
     snprintf(url, sizeof url, "%s", URL("herd"));
@@ -107,7 +96,7 @@ static void test_parallel_urls(void **state)
         snprintf(name, sizeof name, "par%d", i);
         r[i] = hc_res_add(name);
         SET(r[i], cache_control, "max-age=60");
-        block(r[i]);
+        hc_res_block(r[i], true);
         snprintf(urls[i], sizeof urls[i], "%s", URL(name));
         args[i] = (herd_arg){.c = c, .url = urls[i]};
         assert_int_equal(pthread_create(&th[i], NULL, herd_main, &args[i]), 0);
@@ -215,7 +204,7 @@ static void test_cancel(void **state)
 {
     (void)state;
     hc_res *r = hc_res_add("hang");
-    block(r);
+    hc_res_block(r, true);
     goio_http_cache *c = hc_client(NULL);
     herd_arg a = {.c = c};
     char url[512];
@@ -259,7 +248,7 @@ static void test_follower_gives_up(void **state)
     (void)state;
     hc_res *r = hc_res_add("lead");
     SET(r, cache_control, "max-age=60");
-    block(r);
+    hc_res_block(r, true);
     goio_http_cache *c = hc_client(NULL);
     char url[512];
     snprintf(url, sizeof url, "%s", URL("lead"));

@@ -270,11 +270,6 @@ static void test_shared_no_stale(void **state)
     goio_http_cache_free(priv);
 }
 
-static void set_block(hc_res *r, void *arg)
-{
-    r->block = *(bool *)arg;
-}
-
 /* An origin that hangs past the client's timeout counts as failed. */
 static void test_timeout_stale(void **state)
 {
@@ -287,8 +282,7 @@ static void test_timeout_stale(void **state)
     cfg.timeout_ms = 300;
     goio_http_cache *c = hc_client(&cfg);
     hc_expect(hc_get(c, URL("slow")), GOIO_HTTP_CACHE_NETWORK);
-    bool on = true;
-    hc_res_update(r, set_block, &on);
+    hc_res_block(r, true);
     hc_clock_advance(2000);
     int64_t t0 = goio_now_mono_ms();
     goio_http_cache_response *resp = hc_get(c, URL("slow"));
