@@ -15,6 +15,29 @@
 #include <string.h>
 #include <time.h>
 
+int goio__redis_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr))
+        return GOIO_ENOMEM;
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int err = pthread_cond_init(cv, &attr);
+    pthread_condattr_destroy(&attr);
+    return err ? GOIO_ENOMEM : 0;
+}
+
+void goio__redis_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu,
+                           int64_t deadline_ms)
+{
+    if (deadline_ms == GOIO_NO_DEADLINE) {
+        pthread_cond_wait(cv, mu);
+        return;
+    }
+    struct timespec ts = {(time_t)(deadline_ms / 1000),
+                          (long)(deadline_ms % 1000) * 1000000L};
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
 int goio__redis_pool_init(goio__redis_pool *p, const goio__redis_opts *o,
                           const goio__redis_addr *a, goio__redis_counters *c)
 {
@@ -27,15 +50,7 @@ int goio__redis_pool_init(goio__redis_pool *p, const goio__redis_opts *o,
         if (!p->idle)
             return GOIO_ENOMEM;
     }
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr)) {
-        goio_free(p->idle);
-        return GOIO_ENOMEM;
-    }
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int err = pthread_cond_init(&p->cv, &attr);
-    pthread_condattr_destroy(&attr);
-    if (err) {
+    if (goio__redis_cond_init(&p->cv)) {
         goio_free(p->idle);
         return GOIO_ENOMEM;
     }
@@ -174,17 +189,6 @@ static int64_t wait_deadline(const goio__redis_pool *p, goio_ctx *ctx,
     return cd < d ? cd : d;
 }
 
-static void wait_until(goio__redis_pool *p, int64_t deadline)
-{
-    if (deadline == GOIO_NO_DEADLINE) {
-        pthread_cond_wait(&p->cv, &p->mu);
-        return;
-    }
-    struct timespec ts = {(time_t)(deadline / 1000),
-                          (long)(deadline % 1000) * 1000000L};
-    pthread_cond_timedwait(&p->cv, &p->mu, &ts);
-}
-
 typedef struct borrow {
     goio__redis_pool *p;
     goio_ctx *ctx;
@@ -226,7 +230,7 @@ static int wait_once(borrow *b)
         GOIO__REDIS_COUNT(p->ctr, waits);
     }
     p->waiters++;
-    wait_until(p, b->deadline);
+    goio__redis_cond_wait(&p->cv, &p->mu, b->deadline);
     p->waiters--;
     return 0;
 }

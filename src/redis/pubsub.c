@@ -8,7 +8,6 @@
 
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 /* The loop thread marks itself here, so "am I the loop?" needs no shared
@@ -27,30 +26,6 @@ void goio__ps_mark_loop_thread(goio_pubsub *ps)
 
 /* ---- small helpers --------------------------------------------------------
  */
-
-static int cond_init_mono(pthread_cond_t *cv)
-{
-    pthread_condattr_t a;
-    if (pthread_condattr_init(&a))
-        return GOIO_ENOMEM;
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(cv, &a);
-    pthread_condattr_destroy(&a);
-    return rc ? GOIO_ENOMEM : 0;
-}
-
-/* Waits on cv until deadline_ms (monotonic; GOIO_NO_DEADLINE = forever). */
-static void cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu,
-                            int64_t deadline_ms)
-{
-    if (deadline_ms == GOIO_NO_DEADLINE) {
-        pthread_cond_wait(cv, mu);
-        return;
-    }
-    struct timespec ts = {.tv_sec = (time_t)(deadline_ms / 1000),
-                          .tv_nsec = (long)(deadline_ms % 1000) * 1000000L};
-    pthread_cond_timedwait(cv, mu, &ts);
-}
 
 /* The eventfd is "armed" (readable) exactly while the queue holds
  * messages, or for good once the handle is closed. sub->mu held. */
@@ -247,7 +222,7 @@ int goio_pubsub_new(goio_redis *r, const goio_pubsub_config *cfg,
         goio_free(ps);
         return GOIO_ENOMEM;
     }
-    int rc = cond_init_mono(&ps->cv);
+    int rc = goio__redis_cond_init(&ps->cv);
     if (rc) {
         pthread_mutex_destroy(&ps->mu);
         goio_free(ps);
@@ -345,7 +320,7 @@ static goio_pubsub_sub *sub_alloc(goio_pubsub *ps, bool pattern, size_t n,
     s->q = queue ? goio_calloc(cap, sizeof *s->q) : NULL;
     if (!s->entries || (queue && !s->q) || pthread_mutex_init(&s->mu, NULL))
         goto fail;
-    if (cond_init_mono(&s->cv)) {
+    if (goio__redis_cond_init(&s->cv)) {
         pthread_mutex_destroy(&s->mu);
         goto fail;
     }
@@ -551,7 +526,7 @@ int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub, goio_ctx *ctx)
             rc = GOIO_EBUSY;
             break;
         }
-        cond_wait_until(&ps->cv, &ps->mu, goio_ctx_deadline(ctx));
+        goio__redis_cond_wait(&ps->cv, &ps->mu, goio_ctx_deadline(ctx));
     }
     pthread_mutex_unlock(&ps->mu);
     goio_ctx_watch_remove(ctx, w);
@@ -777,7 +752,7 @@ int goio_pubsub_receive(goio_pubsub_sub *sub, goio_ctx *ctx,
             continue;
         }
         sub->waiting++;
-        cond_wait_until(&sub->cv, &sub->mu, goio_ctx_deadline(ctx));
+        goio__redis_cond_wait(&sub->cv, &sub->mu, goio_ctx_deadline(ctx));
         sub->waiting--;
     }
     if (watched) { /* before leaving: unsubscribe may free sub after */

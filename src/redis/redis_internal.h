@@ -143,6 +143,13 @@ static inline int64_t goio__redis_deadline(int64_t now, int64_t ms)
     return ms < GOIO_NO_DEADLINE - now ? now + ms : GOIO_NO_DEADLINE;
 }
 
+/* A condition variable on the monotonic clock (GOIO_ENOMEM), and a wait on
+ * it until deadline_ms (goio_now_mono_ms time; GOIO_NO_DEADLINE = no
+ * limit). Shared by the pools, the slot map reload and pub/sub. */
+int goio__redis_cond_init(pthread_cond_t *cv);
+void goio__redis_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu,
+                           int64_t deadline_ms);
+
 /* Calls the time tracker if there is one. */
 static inline void goio__redis_track(const goio__redis_opts *o, const char *kpi,
                                      int64_t start_ns)
