@@ -239,6 +239,11 @@ static void test_cancel(void **state)
     assert_int_equal(atomic_load(&r->hits), hits);
     goio_ctx_unref(ctx);
     hc_origin_release();
+    /* the idle slot, whose last transfer was cut short, serves the next */
+    resp = hc_get(c, url);
+    assert_int_equal(resp->status, 200);
+    assert_string_equal(hc_body(resp), "hang #3");
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
     goio_http_cache_free(c);
 }
 
@@ -269,6 +274,43 @@ static void test_follower_gives_up(void **state)
     hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_HIT);
     assert_int_equal(atomic_load(&r->hits), 1);
     goio_ctx_unref(follow.ctx);
+    goio_http_cache_free(c);
+}
+
+/* The leader, whose thread runs the transfer, gives up: the transfer
+ * goes on for the follower, which gets the response; the leader gets
+ * GOIO_ECANCELED once it ends. */
+static void test_leader_gives_up(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("lead2");
+    SET(r, cache_control, "max-age=60");
+    hc_res_block(r, true);
+    goio_http_cache *c = hc_client(NULL);
+    char url[512];
+    snprintf(url, sizeof url, "%s", URL("lead2"));
+    herd_arg lead = {.c = c, .url = url}, follow = {.c = c, .url = url};
+    assert_ok(goio_ctx_new(NULL, &lead.ctx));
+    pthread_t t1, t2;
+    assert_int_equal(pthread_create(&t1, NULL, herd_main, &lead), 0);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&r->blocked) == 1, 10000));
+    assert_int_equal(pthread_create(&t2, NULL, herd_main, &follow), 0);
+    assert_true(GOIO_WAIT_UNTIL(callers(c, url) == 2, 10000));
+    goio_ctx_cancel(lead.ctx);
+    /* the leader no longer counts; the flight lives on for the follower */
+    assert_true(GOIO_WAIT_UNTIL(callers(c, url) == 1, 10000));
+    hc_origin_release();
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    assert_goio(GOIO_ECANCELED, lead.rc);
+    assert_null(lead.resp);
+    assert_ok(follow.rc);
+    assert_string_equal(hc_body(follow.resp), "lead2 #1");
+    assert_true(follow.resp->shared);
+    hc_expect(follow.resp, GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(atomic_load(&r->hits), 1);
+    goio_ctx_unref(lead.ctx);
     goio_http_cache_free(c);
 }
 
@@ -694,6 +736,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stress, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_follower_gives_up, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_leader_gives_up, hc_setup,
                                         hc_teardown),
         cmocka_unit_test_setup_teardown(test_bounded_memory, hc_setup,
                                         hc_teardown),
