@@ -168,7 +168,10 @@ GOIO_EXTERN int goio_cache_get_stale(goio_cache *c, const char *key,
  * value); a failed store of a fetched value is logged (set_cache_error)
  * and the value is still returned. A caller whose ctx is cancelled or
  * whose deadline passes gets GOIO_ECANCELED / GOIO_ETIMEDOUT while the
- * fetch goes on for the others. GOIO_EINVAL also for a NULL fetch.
+ * fetch goes on for the others; the fetch runs on the first caller's
+ * thread, so that caller returns (with its ctx's error) only when the
+ * fetch does (the fetch's ctx is cancelled once no caller waits any
+ * more). GOIO_EINVAL also for a NULL fetch.
  */
 GOIO_EXTERN int goio_cache_get_or_set(goio_cache *c, const char *key,
                                       int64_t ttl_ms, goio_cache_fetch_fn fetch,

@@ -133,7 +133,11 @@
  * follower whose Vary'd fields differ from the leader's response does its
  * own request. Requests that ask for validation (no-cache, max-age,
  * min-fresh) share flights only among themselves, and no-store requests
- * never share one. Each caller may give up on its own ctx.
+ * never share one. Each caller may give up on its own ctx; the transfer
+ * goes on while others still wait for it, so the caller whose thread
+ * performs it returns (GOIO_ECANCELED / GOIO_ETIMEDOUT) only when it ends
+ * (bounded by config.timeout_ms, and by the latest of the waiters'
+ * deadlines when they all have one).
  *
  * Transfers. Each transfer borrows a slot (a libcurl easy handle in its
  * own multi handle) from a pool; a slot keeps its connections, so
@@ -399,7 +403,8 @@ typedef struct goio_http_cache_response {
  * goio_http_cache_response_free; on error *out is NULL. ctx (may be NULL)
  * bounds the wait: a cancelled ctx or a passed deadline ends this call
  * with GOIO_ECANCELED / GOIO_ETIMEDOUT (a transfer other callers still
- * wait for goes on for them).
+ * wait for goes on for them; when this call's thread is the one
+ * performing it, the call returns when it ends - see "concurrency").
  */
 GOIO_EXTERN int goio_http_cache_get(goio_http_cache *c, const char *url,
                                     const goio_http_cache_header *headers,
