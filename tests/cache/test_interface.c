@@ -160,6 +160,15 @@ static void keys_are_validated(void **state)
     assert_true(goio_cache_key_valid("k"));
 }
 
+static int fetch_int64(goio_ctx *ctx, const char *key, void *arg, void *value)
+{
+    (void)ctx;
+    (void)key;
+    (*(int *)arg)++;
+    *(int64_t *)value = 1;
+    return 0;
+}
+
 /* Every call with every invalid argument: GOIO_EINVAL, nothing stored. */
 static void every_invalid_input(void **state)
 {
@@ -186,7 +195,11 @@ static void every_invalid_input(void **state)
                     goio_cache_set_typed(c, k, &goio_type_int64, &i64, HOUR));
         assert_goio(GOIO_EINVAL,
                     goio_cache_get_typed(c, k, &goio_type_int64, &i64, &hit));
+        assert_goio(GOIO_EINVAL, goio_cache_get_or_set_typed(
+                                     c, k, HOUR, &goio_type_int64, fetch_int64,
+                                     &calls, NULL, &i64, NULL));
     }
+    assert_int_equal(i64, 5);
     /* NULL cache, outputs, value, fetch. */
     assert_goio(GOIO_EINVAL, goio_cache_set(NULL, "k", "v", 1, HOUR));
     assert_goio(GOIO_EINVAL, goio_cache_set(c, "k", NULL, 1, HOUR));

@@ -579,10 +579,20 @@ static void test_errors(void **state)
     req = (goio_http_cache_request){
         .method = "POST", .url = URL("e"), .body_len = 3};
     assert_goio(GOIO_EINVAL, goio_http_cache_do(c, &req, NULL, &resp));
+    req = (goio_http_cache_request){.method = "", .url = URL("e")};
+    assert_goio(GOIO_EINVAL, goio_http_cache_do(c, &req, NULL, &resp));
+    assert_goio(GOIO_EINVAL, goio_http_cache_do(c, NULL, NULL, &resp));
+    goio_http_cache_header bad_h[] = {{NULL, "x"}, {"X", NULL}, {"", "x"}};
+    for (size_t i = 0; i < 3; i++)
+        assert_goio(GOIO_EINVAL, goio_http_cache_get(c, URL("e"), &bad_h[i], 1,
+                                                     NULL, &resp));
+    assert_goio(GOIO_EINVAL, hc_try_get(c, "", NULL, &resp));
+    assert_null(resp);
     assert_goio(GOIO_EINVAL, goio_http_cache_invalidate(c, "nope"));
     assert_goio(GOIO_EINVAL, goio_http_cache_invalidate(NULL, URL("e")));
     assert_goio(GOIO_EINVAL, goio_http_cache_stats_get(c, NULL));
     assert_null(goio_http_cache_response_header(NULL, "x"));
+    assert_null(goio_http_cache_response_header(NULL, NULL));
     assert_null(goio_http_cache_storage(NULL));
     goio_http_cache_response_free(NULL);
     goio_http_cache_free(NULL);
@@ -591,7 +601,7 @@ static void test_errors(void **state)
     assert_string_equal(goio_http_cache_served_name(99), "unknown");
     goio_http_cache_stats st;
     assert_ok(goio_http_cache_stats_get(c, &st));
-    assert_int_equal(st.errors, 4); /* ELIMIT, refused, 2 bad URLs */
+    assert_int_equal(st.errors, 5); /* ELIMIT, refused, 3 bad URLs */
     goio_http_cache_free(c);
 
     /* configs */
@@ -599,8 +609,12 @@ static void test_errors(void **state)
     assert_goio(GOIO_EINVAL, goio_http_cache_config_init(NULL));
     assert_goio(GOIO_EINVAL, goio_http_cache_new(NULL, NULL));
     goio_http_cache_config bad;
-    const char *what[] = {"max_age", "mib", "body", "heuristic", "timeout"};
-    for (int i = 0; i < 5; i++) {
+    static char long_prefix[GOIO_CACHE_MAX_KEY + 1];
+    memset(long_prefix, 'p', GOIO_CACHE_MAX_KEY);
+    const char *what[] = {"max_age",   "mib",     "body",
+                          "heuristic", "timeout", "connect_timeout",
+                          "stale",     "prefix"};
+    for (int i = 0; i < 8; i++) {
         hc_config(&bad);
         switch (i) {
         case 0:
@@ -615,8 +629,17 @@ static void test_errors(void **state)
         case 3:
             bad.heuristic_max_ms = -1;
             break;
-        default:
+        case 4:
             bad.timeout_ms = -1;
+            break;
+        case 5:
+            bad.connect_timeout_ms = -1;
+            break;
+        case 6:
+            bad.stale_if_error_ms = -1;
+            break;
+        default:
+            bad.key_prefix = long_prefix; /* no room left for a URL */
             break;
         }
         if (goio_http_cache_new(&bad, &out) != GOIO_EINVAL)
