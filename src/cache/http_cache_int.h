@@ -297,10 +297,11 @@ typedef struct goio__hc_stored {
     goio_buf bytes; /* the response entry */
     goio_buf body;  /* its body entry, once loaded (goio__hc_load_body) */
     goio__hc_view view;
-    /* Where the response to this request is stored: the primary key, or
-     * the variant key when the URL has a Vary index; NULL when the variant
-     * key would be too long. */
-    char *key;
+    /* Where the response to this request is stored: the call's primary
+     * key, or `variant` when the URL has a Vary index; NULL when the
+     * variant key would be too long. */
+    const char *key;
+    char *variant; /* owned */
     bool indexed;
     uint64_t generation;
     char **names; /* the index's Vary names (copies) */

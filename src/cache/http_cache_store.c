@@ -148,10 +148,9 @@ static int follow_index(goio__hc_call *k, goio__hc_stored *st)
     goio__hc_hlist values = {0};
     if (!rc)
         rc = goio__hc_vary_values(k, st->names, st->nnames, &values);
-    goio_free(st->key);
-    st->key = NULL;
     if (!rc)
-        rc = variant_key(k->primary, st->generation, &values, &st->key);
+        rc = variant_key(k->primary, st->generation, &values, &st->variant);
+    st->key = st->variant; /* NULL when it could not be made */
     goio__hc_hlist_free(&values);
     return rc == GOIO_E2BIG ? 0 : rc;
 }
@@ -178,8 +177,7 @@ static int accept_entry(goio__hc_call *k, goio__hc_stored *st)
 int goio__hc_lookup(goio__hc_call *k, goio__hc_stored *st)
 {
     memset(st, 0, sizeof *st);
-    if (!(st->key = goio_strdup(k->primary)))
-        return GOIO_ENOMEM;
+    st->key = k->primary;
     bool hit;
     int rc = read_key(k, st->key, &st->bytes, &hit);
     if (rc || !hit)
@@ -243,7 +241,7 @@ void goio__hc_stored_free(goio__hc_stored *st)
     goio_buf_free(&st->bytes);
     goio_buf_free(&st->body);
     goio__hc_view_free(&st->view);
-    goio_free(st->key);
+    goio_free(st->variant);
     goio__hc_names_free(st->names, st->nnames);
     memset(st, 0, sizeof *st);
 }
