@@ -46,8 +46,9 @@
  * noticed before reuse, so the first call after a restart succeeds.
  *
  * ctx: a deadline bounds the wait for a connection, the connect (AUTH and
- * SELECT included), the test-on-borrow PING and each command's read
- * timeout (the smaller of the two applies); cancellation is
+ * SELECT included), the test-on-borrow PING, the wait for a cluster slot
+ * map reload another call is running, and each command's read timeout
+ * (the smaller of the two applies); cancellation is
  * observed while waiting for a connection and before each command, but a
  * command already sent runs to its read timeout at most.
  *

@@ -82,6 +82,8 @@ int goio__redis_cluster_init(goio_redis *r)
         rc = node_new(r, &seed, &cl->seed);
     if (!rc && (rc = append_node(cl, cl->seed)) != 0)
         node_free(cl->seed);
+    if (!rc && (rc = goio__redis_cond_init(&cl->refresh_cv)) != 0)
+        node_free(cl->seed);
     if (rc) {
         goio_free(cl->slots);
         goio_free(cl->nodes);
@@ -101,6 +103,7 @@ void goio__redis_cluster_destroy(goio_redis *r)
     goio_free(cl->slots);
     pthread_rwlock_destroy(&cl->lock);
     pthread_mutex_destroy(&cl->refresh_mu);
+    pthread_cond_destroy(&cl->refresh_cv);
     memset(cl, 0, sizeof *cl);
 }
 
@@ -293,30 +296,50 @@ static goio__redis_node **candidates(goio_redis *r, goio__redis_node *first,
     return list;
 }
 
+/* Asks the nodes in turn until one answers CLUSTER SLOTS. */
+static int reload(goio_redis *r, goio_ctx *ctx, goio__redis_node *hint,
+                  goio__redis_node *avoid)
+{
+    size_t n = 0;
+    goio__redis_node **list = candidates(r, hint, avoid, &n);
+    int rc = list ? GOIO_EHOSTUNREACH : GOIO_ENOMEM;
+    for (size_t i = 0; list && i < n && rc; i++) {
+        rc = load_from(r, ctx, list[i]);
+        if (rc == GOIO_ENOMEM || goio_ctx_err(ctx))
+            break;
+    }
+    goio_free(list);
+    if (rc)
+        goio_log(GOIO_LOG_WARN, "redis", "redis_cluster_refresh_failed",
+                 r->opts.seed.name, rc,
+                 "no cluster node answered CLUSTER SLOTS");
+    return rc;
+}
+
 int goio__redis_cluster_refresh(goio_redis *r, goio_ctx *ctx,
                                 uint64_t seen_epoch, goio__redis_node *hint,
                                 goio__redis_node *avoid)
 {
     if (!r->opts.cluster)
         return 0;
-    pthread_mutex_lock(&r->cl.refresh_mu);
+    goio__redis_cluster *cl = &r->cl;
     int rc = 0;
-    if (goio__redis_epoch(r) == seen_epoch) {
-        size_t n = 0;
-        goio__redis_node **list = candidates(r, hint, avoid, &n);
-        rc = list ? GOIO_EHOSTUNREACH : GOIO_ENOMEM;
-        for (size_t i = 0; list && i < n && rc; i++) {
-            rc = load_from(r, ctx, list[i]);
-            if (rc == GOIO_ENOMEM || goio_ctx_err(ctx))
-                break;
-        }
-        goio_free(list);
-        if (rc)
-            goio_log(GOIO_LOG_WARN, "redis", "redis_cluster_refresh_failed",
-                     r->opts.seed.name, rc,
-                     "no cluster node answered CLUSTER SLOTS");
+    pthread_mutex_lock(&cl->refresh_mu);
+    /* One reload at a time. Another caller's may take a while (each node
+     * it asks has its connect and read timeouts): wait for it no longer
+     * than ctx allows, then use what it loaded. */
+    while (cl->refreshing && (rc = goio_ctx_err(ctx)) == 0)
+        goio__redis_cond_wait(&cl->refresh_cv, &cl->refresh_mu,
+                              goio_ctx_deadline(ctx));
+    if (rc == 0 && goio__redis_epoch(r) == seen_epoch) {
+        cl->refreshing = true;
+        pthread_mutex_unlock(&cl->refresh_mu);
+        rc = reload(r, ctx, hint, avoid);
+        pthread_mutex_lock(&cl->refresh_mu);
+        cl->refreshing = false;
+        pthread_cond_broadcast(&cl->refresh_cv);
     }
-    pthread_mutex_unlock(&r->cl.refresh_mu);
+    pthread_mutex_unlock(&cl->refresh_mu);
     return rc;
 }
 

@@ -218,7 +218,9 @@ typedef struct goio__redis_cluster {
     size_t n_nodes, cap_nodes;
     uint16_t *slots;            /* node index + 1; 0 = unknown (cluster) */
     uint64_t epoch;             /* bumped by every map reload */
-    pthread_mutex_t refresh_mu; /* one CLUSTER SLOTS at a time */
+    pthread_mutex_t refresh_mu; /* refreshing */
+    pthread_cond_t refresh_cv;  /* a reload ended */
+    bool refreshing;            /* one map reload at a time */
     atomic_int_fast64_t timeout_refresh_ms; /* last reload after a timeout */
 } goio__redis_cluster;
 
@@ -241,7 +243,8 @@ int goio__redis_node_get(goio_redis *r, const char *host, size_t host_len,
 uint64_t goio__redis_epoch(goio_redis *r);
 /* Reloads the slot map unless someone did since `seen_epoch`. `hint`
  * (may be NULL) is asked first, `avoid` (may be NULL: a node that just
- * failed) last. */
+ * failed) last. A reload another caller is running is waited for, as long
+ * as ctx allows (then the ctx error). */
 int goio__redis_cluster_refresh(goio_redis *r, goio_ctx *ctx,
                                 uint64_t seen_epoch, goio__redis_node *hint,
                                 goio__redis_node *avoid);

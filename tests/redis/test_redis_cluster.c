@@ -526,6 +526,60 @@ static void an_unreachable_seed_fails_cleanly(void **state)
     goio_redis_free(r);
 }
 
+typedef struct getter {
+    goio_redis *r;
+    goio_ctx *ctx;
+    int rc;
+} getter;
+
+static void *get_k(void *arg)
+{
+    getter *g = arg;
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    g->rc = goio_redis_get(g->r, g->ctx, "k", &b, &hit);
+    goio_buf_free(&b);
+    return NULL;
+}
+
+/* A caller that needs the slot map while another caller is loading it
+ * from a hung node waits no longer than its ctx allows. */
+static void waiting_for_a_slot_map_reload_ends_at_the_ctx_deadline(void **s)
+{
+    (void)s;
+    goio_test_redis hung;
+    assert_int_equal(goio_test_redis_start(&hung, NULL), 0);
+    goio_redis_config cfg;
+    goio_redis_config_init(&cfg);
+    cfg.endpoint = hung.endpoint;
+    cfg.cluster = true;
+    cfg.read_timeout_ms = 3000;
+    goio_redis *r;
+    assert_ok(goio_redis_new(&cfg, &r));
+    goio_test_redis_pause(&hung); /* accepts, never answers CLUSTER SLOTS */
+    logs_capture();
+    getter first = {.r = r};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, get_k, &first), 0);
+    bool loading = GOIO_WAIT_UNTIL(stats(r).connects == 1, 5000);
+    getter second = {.r = r};
+    assert_ok(goio_ctx_with_timeout(NULL, 150, &second.ctx));
+    int64_t t0 = goio_now_mono_ms();
+    get_k(&second);
+    int64_t took = goio_now_mono_ms() - t0;
+    goio_ctx_unref(second.ctx);
+    goio_test_redis_resume(&hung);
+    pthread_join(t, NULL);
+    logs_restore();
+    assert_true(loading);
+    assert_goio(GOIO_ETIMEDOUT, second.rc);
+    assert_true(took >= 140 && took < 1500);
+    /* Resumed, the server answered the first caller: no cluster here. */
+    assert_goio(GOIO_EPROTO, first.rc);
+    goio_redis_free(r);
+    goio_test_redis_stop(&hung);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +589,8 @@ int main(void)
         cmocka_unit_test(multi_get_spans_slots_one_round_trip_per_master),
         cmocka_unit_test(ask_during_migration_moved_after),
         cmocka_unit_test(an_unreachable_seed_fails_cleanly),
+        cmocka_unit_test(
+            waiting_for_a_slot_map_reload_ends_at_the_ctx_deadline),
         cmocka_unit_test(clusterdown_is_retried_with_backoff_then_reported),
         cmocka_unit_test(survives_a_hung_master_replaced_by_its_replica),
         cmocka_unit_test(survives_a_master_failing_over_to_its_replica),
