@@ -78,15 +78,16 @@
  * every subscription it is delivered to. The payload is binary-safe.
  *
  * Errors: GOIO_EINVAL for NULL or invalid arguments (an empty name, a name
- * longer than GOIO_CACHE_MAX_KEY, no names, a capacity of 0 or above
- * GOIO_PUBSUB_MAX_QUEUE, a receive on a callback subscription),
- * GOIO_ENOMEM, GOIO_ECLOSED once the handle is freed, and for publish the
- * goio_redis_publish codes. Logging: category "pubsub", codes
- * pubsub_connect_failed (first failure of a run at WARN, the next ones at
- * DEBUG), pubsub_disconnected (WARN), pubsub_reconnected (WARN: messages
- * may have been lost), pubsub_reply_timeout (WARN), pubsub_buffer_full
- * (WARN), pubsub_subscribe_failed (ERROR: Redis refused a subscription,
- * e.g. an ACL), pubsub_tracking_failed (ERROR), pubsub_protocol_error.
+ * longer than GOIO_CACHE_MAX_KEY, no names or more than 65536 in one call,
+ * a capacity of 0 or above GOIO_PUBSUB_MAX_QUEUE, a receive on a callback
+ * subscription), GOIO_ENOMEM, GOIO_ECLOSED once the handle is freed, and
+ * for publish the goio_redis_publish codes. Logging: category "pubsub",
+ * codes pubsub_connect_failed (first failure of a run at WARN, the next
+ * ones at DEBUG), pubsub_disconnected (WARN), pubsub_reconnected (WARN:
+ * messages may have been lost), pubsub_reply_timeout (WARN),
+ * pubsub_buffer_full (WARN), pubsub_subscribe_failed (ERROR: Redis refused
+ * a subscription, e.g. an ACL), pubsub_tracking_failed (ERROR),
+ * pubsub_protocol_error.
  *
  * Thread-safety: a handle and its subscriptions are safe for concurrent
  * use by any number of threads, with the exceptions stated per call
@@ -170,9 +171,12 @@ GOIO_EXTERN int goio_pubsub_new(goio_redis *r, const goio_pubsub_config *cfg,
                                 goio_pubsub **out);
 /*
  * Stops the loop thread (also mid-reconnect), closes the connection and
- * frees the handle. Subscriptions still open stay valid objects: their
- * queued messages can still be received, then receive returns
- * GOIO_ECLOSED; each must still be released with goio_pubsub_unsubscribe.
+ * frees the handle. A host name being resolved is waited for (libuv
+ * cannot abandon a running getaddrinfo; the resolver's own timeouts bound
+ * it); a numeric address or a unix socket never waits. Subscriptions still
+ * open stay valid objects: their queued messages can still be received,
+ * then receive returns GOIO_ECLOSED; each must still be released with
+ * goio_pubsub_unsubscribe.
  * No other call on the handle may be in progress or follow; must not be
  * called from a callback (it is refused with an ERROR log record). NULL is
  * a no-op.

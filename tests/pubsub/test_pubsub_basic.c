@@ -38,6 +38,12 @@ static void invalid_arguments_are_rejected(void **state)
                 goio_pubsub_subscribe(h.ps, too_long, 1, NULL, &s));
     goio_pubsub_sub_opts big = {.queue_capacity = GOIO_PUBSUB_MAX_QUEUE + 1};
     assert_goio(GOIO_EINVAL, goio_pubsub_psubscribe(h.ps, ok, 1, &big, &s));
+    const char **many = goio_calloc(65537, sizeof *many); /* one too many */
+    for (size_t i = 0; i < 65537; i++)
+        many[i] = "a";
+    assert_goio(GOIO_EINVAL,
+                goio_pubsub_subscribe(h.ps, many, 65537, NULL, &s));
+    goio_free(many);
     assert_null(s);
     goio_free(long_name);
 
