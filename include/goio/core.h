@@ -220,6 +220,14 @@ GOIO_EXTERN void goio_buf_free(goio_buf *b);
  */
 GOIO_EXTERN uint64_t goio_hash64(const void *key, size_t len, uint64_t seed);
 
+/*
+ * 64 random bits from the kernel (getrandom), for hash seeds and ids; not
+ * for cryptography. Where the kernel has none to give yet (early boot),
+ * a mix of the clock, a counter and the process id keeps two calls apart.
+ * Never blocks; thread-safe.
+ */
+GOIO_EXTERN uint64_t goio_random_u64(void);
+
 /* ---- clocks ------------------------------------------------------------ */
 
 /* Monotonic clock: for timeouts and deadlines. */
@@ -228,6 +236,9 @@ GOIO_EXTERN int64_t goio_now_mono_ns(void);
 /* Monotonic, read from the kernel's cached tick (a few ms coarse, ~5x
  * cheaper): for hot-path TTL checks. */
 GOIO_EXTERN int64_t goio_now_mono_coarse_ms(void);
+/* at_ms + ms, saturating at INT64_MAX (GOIO_NO_DEADLINE) and INT64_MIN:
+ * deadlines from any timeout without overflow. */
+GOIO_EXTERN int64_t goio_time_add_ms(int64_t at_ms, int64_t ms);
 /* Wall clock, Unix epoch: only for instants shared across processes. */
 GOIO_EXTERN int64_t goio_now_wall_ms(void);
 GOIO_EXTERN int64_t goio_now_wall_ns(void);

@@ -30,3 +30,12 @@ int64_t goio_now_mono_coarse_ms(void)
 {
     return read_ns(CLOCK_MONOTONIC_COARSE) / 1000000;
 }
+
+int64_t goio_time_add_ms(int64_t at_ms, int64_t ms)
+{
+    if (ms > 0 && at_ms > INT64_MAX - ms)
+        return INT64_MAX;
+    if (ms < 0 && at_ms < INT64_MIN - ms)
+        return INT64_MIN;
+    return at_ms + ms;
+}

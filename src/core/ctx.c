@@ -48,13 +48,6 @@ static int64_t min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* now + ms (ms >= 0), saturating at GOIO_NO_DEADLINE. */
-static int64_t ms_from_now(int64_t ms)
-{
-    int64_t now = goio_now_mono_ms();
-    return ms > GOIO_NO_DEADLINE - now ? GOIO_NO_DEADLINE : now + ms;
-}
-
 /* Makes the pollable fd readable (an eventfd write only fails on counter
  * overflow, which one write per ctx never reaches). */
 static void signal_evfd(goio_ctx *ctx)
@@ -139,7 +132,8 @@ int goio_ctx_with_timeout(goio_ctx *parent, int64_t timeout_ms, goio_ctx **out)
             *out = NULL;
         return GOIO_EINVAL;
     }
-    return ctx_create(parent, ms_from_now(timeout_ms), out);
+    return ctx_create(parent, goio_time_add_ms(goio_now_mono_ms(), timeout_ms),
+                      out);
 }
 
 goio_ctx *goio_ctx_ref(goio_ctx *ctx)
@@ -347,7 +341,7 @@ int goio_ctx_wait(goio_ctx *ctx, int64_t timeout_ms)
         return GOIO_EINVAL;
     int64_t end = GOIO_NO_DEADLINE;
     if (timeout_ms >= 0)
-        end = ms_from_now(timeout_ms);
+        end = goio_time_add_ms(goio_now_mono_ms(), timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&ctx->lock);
     while (!goio_ctx_err(ctx)) {

@@ -7,7 +7,10 @@
  */
 #include <goio/core.h>
 
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #define K0 0xa0761d6478bd642fULL
 #define K1 0xe7037ed1a0b428dbULL
@@ -55,4 +58,15 @@ uint64_t goio_hash64(const void *key, size_t len, uint64_t seed)
     }
     h = mix(a ^ K1 ^ h, b ^ K2 ^ len);
     return mix(h ^ K3, K1);
+}
+
+uint64_t goio_random_u64(void)
+{
+    uint64_t r;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) == (ssize_t)sizeof r)
+        return r;
+    static _Atomic uint64_t counter;
+    uint64_t n = atomic_fetch_add(&counter, 1);
+    return mix((uint64_t)goio_now_wall_ns() ^ ((uint64_t)getpid() << 32),
+               n * K1 ^ K2);
 }

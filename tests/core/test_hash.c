@@ -55,12 +55,36 @@ static void buckets_fill_evenly(void **state)
         assert_true(count[i] > 850 && count[i] < 1150); /* mean 1000 */
 }
 
+static void random_values_differ(void **state)
+{
+    (void)state;
+    uint64_t seen[64];
+    for (int i = 0; i < 64; i++) {
+        seen[i] = goio_random_u64();
+        for (int j = 0; j < i; j++)
+            assert_true(seen[i] != seen[j]);
+    }
+}
+
+static void time_add_saturates(void **state)
+{
+    (void)state;
+    assert_true(goio_time_add_ms(5, 7) == 12);
+    assert_true(goio_time_add_ms(5, -7) == -2);
+    assert_true(goio_time_add_ms(INT64_MAX - 1, 5) == INT64_MAX);
+    assert_true(goio_time_add_ms(1000, INT64_MAX) == GOIO_NO_DEADLINE);
+    assert_true(goio_time_add_ms(INT64_MIN + 1, -5) == INT64_MIN);
+    assert_true(goio_time_add_ms(-1000, INT64_MIN) == INT64_MIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hash_is_deterministic_and_seeded),
         cmocka_unit_test(one_bit_flips_change_half_the_output),
         cmocka_unit_test(buckets_fill_evenly),
+        cmocka_unit_test(random_values_differ),
+        cmocka_unit_test(time_add_saturates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
