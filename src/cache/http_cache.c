@@ -219,7 +219,7 @@ static int encode_exchange(goio__hc_call *k, goio__hc_exchange *ex,
                             .body = ex->body_out.data,
                             .body_len = ex->body_out.len,
                             .body_ref = apart,
-                            .body_id = apart ? goio__hc_random_id() : 0};
+                            .body_id = apart ? goio_random_u64() : 0};
     int rc = goio__hc_entry_encode(&e->meta, &in);
     if (!rc && apart)
         rc = goio__hc_body_seal(&ex->body_out, in.body_id);

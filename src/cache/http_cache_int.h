@@ -166,8 +166,6 @@ int goio__hc_body_seal(goio_buf *b, uint64_t id);
 /* Whether p[0..n) is the body entry of id with a body of len bytes (the
  * body is p[0..len)). */
 bool goio__hc_body_check(const uint8_t *p, size_t n, uint64_t id, size_t len);
-/* A random 64-bit id (Vary generations, body ids). */
-uint64_t goio__hc_random_id(void);
 
 typedef struct goio__hc_index {
     uint64_t generation;

@@ -8,7 +8,6 @@
 
 #include <inttypes.h>
 #include <string.h>
-#include <sys/random.h>
 
 void goio__hc_bump(_Atomic uint64_t *counter)
 {
@@ -321,18 +320,6 @@ static bool same_names(const goio__hc_stored *st, char *const *names, size_t n)
     return true;
 }
 
-uint64_t goio__hc_random_id(void)
-{
-    uint64_t g;
-    if (getrandom(&g, sizeof g, GRND_NONBLOCK) == (ssize_t)sizeof g)
-        return g;
-    /* No entropy yet (early boot): the clock and a counter still make
-     * collisions with an older id unlikely. */
-    static _Atomic uint64_t counter;
-    return (uint64_t)goio_now_wall_ns() ^
-           (atomic_fetch_add(&counter, 1) * 0x9E3779B97F4A7C15ULL);
-}
-
 /* Writes the body entry (if apart) and then the response entry at key. */
 static void write_entry(goio_http_cache *c, const char *key,
                         const goio__hc_encoded *e, int64_t keep_ms)
@@ -356,7 +343,7 @@ static void store_variant(goio__hc_call *k, goio__hc_stored *st,
 {
     goio_http_cache *c = k->c;
     uint64_t gen =
-        same_names(st, names, nnames) ? st->generation : goio__hc_random_id();
+        same_names(st, names, nnames) ? st->generation : goio_random_u64();
     goio_buf index = GOIO_BUF_INIT;
     goio__hc_hlist values = {0};
     char *key = NULL;

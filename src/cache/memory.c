@@ -21,7 +21,6 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,14 +119,6 @@ static uint64_t next_pow2(uint64_t v)
     while (p < v)
         p <<= 1;
     return p;
-}
-
-static uint64_t random_seed(void)
-{
-    uint64_t s = 0;
-    if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s)
-        s = (uint64_t)goio_now_mono_ns() ^ (uint64_t)(uintptr_t)&s;
-    return s;
 }
 
 static void free_list(mc_entry *e)
@@ -730,7 +721,7 @@ int goio_cache_memory_new(const goio_cache_memory_config *cfg, goio_cache **out)
         return GOIO_ENOMEM;
     pthread_mutex_init(&m->pl, NULL);
     pthread_mutex_init(&m->rmu, NULL);
-    m->seed = random_seed();
+    m->seed = goio_random_u64();
     m->interval_ms = cfg->reclaim_interval_ms;
     int rc = goio_cache_init(&m->base, &mc_ops);
     if (rc == 0)

@@ -120,7 +120,7 @@ static void shard_idle_check(goio_bufpool *p, shard *sh)
         stack_drop_oldest(s, s->low);
         s->low = s->count;
     }
-    sh->idle_check_at = goio__ioext_after(now, p->cfg.idle_ms);
+    sh->idle_check_at = goio_time_add_ms(now, p->cfg.idle_ms);
 }
 
 /* ---- get / put ----------------------------------------------------------- */
@@ -236,7 +236,7 @@ static int shard_init(shard *sh, const goio_bufpool_config *cfg)
             return GOIO_ENOMEM;
     }
     sh->idle_check_at =
-        goio__ioext_after(goio_now_mono_coarse_ms(), cfg->idle_ms);
+        goio_time_add_ms(goio_now_mono_coarse_ms(), cfg->idle_ms);
     return pthread_mutex_init(&sh->mu, NULL) ? GOIO_ENOMEM : 0;
 }
 

@@ -12,7 +12,6 @@
 
 #include <locale.h>
 #include <pthread.h>
-#include <sys/random.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -173,9 +172,7 @@ typedef struct seen_set {
 static void seen_init(seen_set *set)
 {
     memset(set, 0, sizeof *set);
-    if (getrandom(&set->seed, sizeof set->seed, GRND_NONBLOCK) !=
-        (ssize_t)sizeof set->seed)
-        set->seed = (uint64_t)goio_now_mono_ns() ^ (uintptr_t)set;
+    set->seed = goio_random_u64();
 }
 
 /* The slot for name[0..n): where it is, or where it would go. */

@@ -176,7 +176,7 @@ static void schedule(autoflusher *af)
 {
     pthread_mutex_lock(&ticker.mu);
     if (!af->listed) {
-        af->due_ms = goio__ioext_after(goio_now_mono_ms(), af->interval_ms);
+        af->due_ms = goio_time_add_ms(goio_now_mono_ms(), af->interval_ms);
         af->listed = true;
         af->prev = NULL;
         af->next = ticker.head;

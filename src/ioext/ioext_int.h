@@ -9,13 +9,6 @@
 /* -errno for a system error number, GOIO_EIO when it is 0. */
 int goio__ioext_errno(int e);
 
-/* now + ms for a clock reading now >= 0, saturating: a period of
- * INT64_MAX ms means "never" rather than a signed overflow. */
-static inline int64_t goio__ioext_after(int64_t now, int64_t ms)
-{
-    return ms > INT64_MAX - now ? INT64_MAX : now + ms;
-}
-
 /*
  * Cleans an archive name for writing (Go's path.Clean, leading '/'
  * dropped) into a new string, "./"-prefixed when dot_slash. GOIO_EINVAL

@@ -439,7 +439,7 @@ int goio__prom_family_new(goio_prom_registry *reg, goio_prom_type type,
     f->reg = reg;
     f->type = type;
     f->is_vec = is_vec;
-    f->seed = goio__prom_random_seed();
+    f->seed = goio_random_u64(); /* crafted values cannot share a chain */
     rc = family_fill(f, type, o);
     if (!rc && !is_vec)
         rc = goio__prom_family_get(f, NULL, 0, &f->plain);

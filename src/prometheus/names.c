@@ -5,8 +5,6 @@
 #include "prom_int.h"
 #include "hash.h"
 
-#include <sys/random.h>
-
 static bool name_start(unsigned char c, bool colon)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
@@ -86,15 +84,4 @@ bool goio__prom_valid_utf8(const char *str, size_t len)
         i += n;
     }
     return true;
-}
-
-uint64_t goio__prom_random_seed(void)
-{
-    uint64_t s = 0;
-    /* A random seed keeps crafted label values from piling into one
-     * chain; if the kernel has none to give, the clock will do. */
-    if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s)
-        s = goio__prom_mum((uint64_t)goio_now_mono_ns() ^ GOIO__PROM_K1,
-                           GOIO__PROM_K2);
-    return s;
 }

@@ -82,12 +82,6 @@ static bool cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *lock,
     return pthread_cond_timedwait(cond, lock, &ts) == ETIMEDOUT;
 }
 
-static int64_t after_ms(int64_t ms)
-{
-    int64_t now = goio_now_mono_ms();
-    return ms > GOIO_NO_DEADLINE - now ? GOIO_NO_DEADLINE : now + ms;
-}
-
 /* ---- the deadline heap (pool lock) ---- */
 
 static void heap_set(sf_pool *p, size_t i, sf_async *a)
@@ -296,8 +290,9 @@ static sf_flight *worker_next(sf_thread *self)
         if (p->closing)
             break;
         p->idle_workers++;
-        bool idle = cond_wait_until(&p->work_cond, &p->lock,
-                                    after_ms(p->g->cfg.idle_ms));
+        bool idle = cond_wait_until(
+            &p->work_cond, &p->lock,
+            goio_time_add_ms(goio_now_mono_ms(), p->g->cfg.idle_ms));
         p->idle_workers--;
         if (idle && !p->qhead)
             break;
@@ -418,7 +413,7 @@ static bool dispatch_once(sf_thread *self, int64_t *idle_until)
         pthread_mutex_unlock(&p->lock);
         run_callback(a);
         pthread_mutex_lock(&p->lock);
-        *idle_until = after_ms(p->g->cfg.idle_ms);
+        *idle_until = goio_time_add_ms(goio_now_mono_ms(), p->g->cfg.idle_ms);
         return true;
     }
     sf_async *due = take_due(p);
@@ -444,7 +439,8 @@ static void *dispatcher_main(void *arg)
     thread_guard guard __attribute__((cleanup(thread_exit))) = {arg, false};
     sf_pool *p = guard.self->pool;
     pthread_mutex_lock(&p->lock);
-    int64_t idle_until = after_ms(p->g->cfg.idle_ms);
+    int64_t idle_until =
+        goio_time_add_ms(goio_now_mono_ms(), p->g->cfg.idle_ms);
     while (dispatch_once(guard.self, &idle_until)) {
     }
     guard.left = true; /* dispatch_once left the counts */
