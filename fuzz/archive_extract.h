@@ -7,6 +7,7 @@
 #ifndef GOIO_FUZZ_ARCHIVE_EXTRACT_H
 #define GOIO_FUZZ_ARCHIVE_EXTRACT_H
 
+#include "fuzz_util.h"
 #include <goio/ioext.h>
 
 #include <string.h>
@@ -21,11 +22,7 @@ typedef int (*fuzz_extract_fn)(const void *data, size_t len,
 static int fuzz_extract(fuzz_extract_fn extract, const uint8_t *data,
                         size_t size)
 {
-    static bool ready;
-    if (!ready) {
-        goio_log_set_sink(NULL, NULL); /* refusals are the common case */
-        ready = true;
-    }
+    fuzz_quiet_logs();
     goio_extract_options opt;
     goio_extract_options_init(&opt);
     opt.max_entries = 256;

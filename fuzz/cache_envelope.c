@@ -11,6 +11,7 @@
  *    string, bytes, bool and POD values encode back to the exact input;
  *  - a failed decode leaves the destination as it was.
  */
+#include "fuzz_util.h"
 #include "../src/cache/cache_int.h"
 
 #include <goio/reflext.h>
@@ -39,14 +40,6 @@ typedef union value {
     bool b;
     pod p;
 } value;
-
-static void check(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "property broken: %s\n", what);
-        abort();
-    }
-}
 
 static bool same(const goio_type *t, const value *x, const value *y)
 {
@@ -93,20 +86,21 @@ static void decode_as(const goio_type *t, const uint8_t *p, size_t n)
         return;
     before = v;
     if (goio_type_decode(t, p, n, &v)) {
-        check(!memcmp(&v, &before, sizeof v), "failed decode wrote");
+        fuzz_check(!memcmp(&v, &before, sizeof v), "failed decode wrote");
         goio_type_destroy(t, &v);
         return;
     }
     goio_buf b = GOIO_BUF_INIT;
-    check(goio_type_encode(t, &v, &b) == 0, "decoded value does not encode");
+    fuzz_check(goio_type_encode(t, &v, &b) == 0,
+               "decoded value does not encode");
     if (exact(t))
-        check(b.len == n && (!n || !memcmp(b.data, p, n)),
-              "encoding is not the input");
+        fuzz_check(b.len == n && (!n || !memcmp(b.data, p, n)),
+                   "encoding is not the input");
     memset(&again, 0, sizeof again);
-    check(goio_type_decode(t, b.data ? b.data : (const uint8_t *)"", b.len,
-                           &again) == 0,
-          "encoding does not decode");
-    check(same(t, &v, &again), "value does not round-trip");
+    fuzz_check(goio_type_decode(t, b.data ? b.data : (const uint8_t *)"", b.len,
+                                &again) == 0,
+               "encoding does not decode");
+    fuzz_check(same(t, &v, &again), "value does not round-trip");
     goio_type_destroy(t, &again);
     goio_buf_free(&b);
     goio_type_destroy(t, &v);
@@ -129,17 +123,18 @@ static void envelope(const uint8_t *data, size_t size)
     size_t len;
     if (goio_cache_envelope_decode(data, size, &until, &val, &len))
         return;
-    check(val == data + GOIO_CACHE_ENVELOPE_HEADER &&
-              len == size - GOIO_CACHE_ENVELOPE_HEADER,
-          "envelope value is not after the header");
+    fuzz_check(val == data + GOIO_CACHE_ENVELOPE_HEADER &&
+                   len == size - GOIO_CACHE_ENVELOPE_HEADER,
+               "envelope value is not after the header");
     goio_buf b = GOIO_BUF_INIT;
-    check(goio_cache_envelope_encode(&b, until, val, len) == 0 &&
-              b.len == size && !memcmp(b.data, data, size),
-          "envelope does not re-encode to itself");
+    fuzz_check(goio_cache_envelope_encode(&b, until, val, len) == 0 &&
+                   b.len == size && !memcmp(b.data, data, size),
+               "envelope does not re-encode to itself");
     int64_t until2;
-    check(goio__cache_envelope_unwrap(&b, &until2) == 0 && until2 == until &&
-              b.len == len && (!len || !memcmp(b.data, val, len)),
-          "unwrap is not decode");
+    fuzz_check(goio__cache_envelope_unwrap(&b, &until2) == 0 &&
+                   until2 == until && b.len == len &&
+                   (!len || !memcmp(b.data, val, len)),
+               "unwrap is not decode");
     goio_buf_free(&b);
     decode_all(val, len);
 }
@@ -148,11 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static bool ready;
-    if (!ready) {
-        goio_log_set_sink(NULL, NULL);
-        ready = true;
-    }
+    fuzz_quiet_logs();
     if (!data)
         return 0;
     envelope(data, size);

@@ -17,6 +17,7 @@
  *    (delta-seconds in range, a parsed date formats back to itself).
  * A crash, a sanitizer report or a broken property (abort) is a bug.
  */
+#include "fuzz_util.h"
 #include "../src/cache/http_cache_int.h"
 
 #include <stdio.h>
@@ -32,14 +33,6 @@ static const goio__hc_policy policies[2] = {
     {true, 86400000, 30000, 3600000},
 };
 
-static void check(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "property broken: %s\n", what);
-        abort();
-    }
-}
-
 static bool delta_ok(int64_t d)
 {
     return d == GOIO__HC_ABSENT || d == GOIO__HC_INVALID ||
@@ -48,10 +41,10 @@ static bool delta_ok(int64_t d)
 
 static void check_cc(const goio__hc_cc *cc)
 {
-    check(delta_ok(cc->max_age) && delta_ok(cc->s_maxage) &&
-              delta_ok(cc->max_stale) && delta_ok(cc->min_fresh) &&
-              delta_ok(cc->stale_if_error),
-          "Cache-Control delta-seconds out of range");
+    fuzz_check(delta_ok(cc->max_age) && delta_ok(cc->s_maxage) &&
+                   delta_ok(cc->max_stale) && delta_ok(cc->min_fresh) &&
+                   delta_ok(cc->stale_if_error),
+               "Cache-Control delta-seconds out of range");
 }
 
 /* A date that parsed formats (IMF-fixdate) and parses back to itself. */
@@ -60,14 +53,14 @@ static void check_date(const char *s)
     int64_t ms, again;
     if (goio__hc_parse_date(s, &ms))
         return;
-    check(ms % 1000 == 0, "HTTP-date with milliseconds");
+    fuzz_check(ms % 1000 == 0, "HTTP-date with milliseconds");
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
     char text[64];
-    check(gmtime_r(&t, &tm) != NULL, "HTTP-date out of gmtime's range");
+    fuzz_check(gmtime_r(&t, &tm) != NULL, "HTTP-date out of gmtime's range");
     strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    check(goio__hc_parse_date(text, &again) == 0 && again == ms,
-          "HTTP-date does not round-trip");
+    fuzz_check(goio__hc_parse_date(text, &again) == 0 && again == ms,
+               "HTTP-date does not round-trip");
 }
 
 /* What the client asks of a response's headers and times. */
@@ -84,7 +77,8 @@ static void policy(int status, const goio_http_cache_header *h, size_t n,
         goio__hc_freshness(p, status, h, n, request_ms, response_ms, NOW_MS,
                            &f);
         check_cc(&f.cc);
-        check(f.lifetime_ms >= 0 && f.age_ms >= 0, "negative age or lifetime");
+        fuzz_check(f.lifetime_ms >= 0 && f.age_ms >= 0,
+                   "negative age or lifetime");
         volatile bool sink = goio__hc_usable_fresh(&f, &req, false);
         sink ^= goio__hc_usable_fresh(&f, &req, true);
         sink ^= goio__hc_stale_prohibited(p, &f);
@@ -108,7 +102,8 @@ static void fields(const goio_http_cache_header *h, size_t n)
     bool star;
     if (!goio__hc_vary_names(h, n, &names, &nnames, &star)) {
         for (size_t i = 1; i < nnames; i++)
-            check(strcmp(names[i - 1], names[i]) < 0, "Vary names unsorted");
+            fuzz_check(strcmp(names[i - 1], names[i]) < 0,
+                       "Vary names unsorted");
         goio__hc_names_free(names, nnames);
     }
     goio__hc_hlist merged = {0};
@@ -116,7 +111,7 @@ static void fields(const goio_http_cache_header *h, size_t n)
         goio__hc_hlist_free(&merged);
     const char *etag = goio__hc_header_get(h, n, "ETag");
     if (etag)
-        check(goio__hc_etag_weak_eq(etag, etag), "ETag unequal to itself");
+        fuzz_check(goio__hc_etag_weak_eq(etag, etag), "ETag unequal to itself");
     volatile bool sink = false;
     for (size_t i = 0; i < n; i++)
         sink ^= goio__hc_hop_by_hop(h, n, h[i].name);
@@ -136,7 +131,8 @@ static void as_entry(const uint8_t *data, size_t size)
     goio__hc_view v;
     if (goio__hc_entry_decode(data, size, &v))
         return;
-    check(goio__hc_entry_kind(data, size) == 'R', "decoded a non-'R' entry");
+    fuzz_check(goio__hc_entry_kind(data, size) == 'R',
+               "decoded a non-'R' entry");
     policy(v.status, v.headers, v.nheaders, v.request_time_ms,
            v.response_time_ms);
     fields(v.headers, v.nheaders);
@@ -155,8 +151,8 @@ static void as_entry(const uint8_t *data, size_t size)
     goio_buf b = GOIO_BUF_INIT;
     int rc = goio__hc_entry_encode(&b, &in);
     if (!has_hop_by_hop(v.headers, v.nheaders))
-        check(rc == 0 && b.len == size && !memcmp(b.data, data, size),
-              "entry does not re-encode to itself");
+        fuzz_check(rc == 0 && b.len == size && !memcmp(b.data, data, size),
+                   "entry does not re-encode to itself");
     goio_buf_free(&b);
     goio__hc_view_free(&v);
 }
@@ -169,8 +165,8 @@ static void as_index(const uint8_t *data, size_t size)
     goio_buf b = GOIO_BUF_INIT;
     int rc =
         goio__hc_index_encode(&b, ix.generation, ix.url, ix.names, ix.nnames);
-    check(rc == 0 && b.len == size && !memcmp(b.data, data, size),
-          "index does not re-encode to itself");
+    fuzz_check(rc == 0 && b.len == size && !memcmp(b.data, data, size),
+               "index does not re-encode to itself");
     goio_buf_free(&b);
     goio__hc_index_free(&ix);
 }
@@ -233,11 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static bool ready;
-    if (!ready) {
-        goio_log_set_sink(NULL, NULL);
-        ready = true;
-    }
+    fuzz_quiet_logs();
     if (!data)
         return 0;
     as_entry(data, size);

@@ -7,19 +7,12 @@
  * one goio serves and agrees with itself (format and Content-Type, gzip
  * and Content-Encoding), and the same headers give the same answer.
  */
+#include "fuzz_util.h"
 #include <goio/prometheus.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void check(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "property broken: %s\n", what);
-        abort();
-    }
-}
 
 static bool has(const char *s, const char *word)
 {
@@ -31,7 +24,7 @@ static bool asks_openmetrics(const char *s)
 {
     size_t n = strlen(s);
     char *lower = malloc(n + 1);
-    check(lower != NULL, "out of memory");
+    fuzz_check(lower != NULL, "out of memory");
     memcpy(lower, s, n + 1);
     for (char *p = lower; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
@@ -44,25 +37,28 @@ static bool asks_openmetrics(const char *s)
 static void negotiate(const char *accept, const char *encoding)
 {
     goio_prom_encoding e, again;
-    check(goio_prom_negotiate(accept, encoding, &e) == 0, "negotiate failed");
+    fuzz_check(goio_prom_negotiate(accept, encoding, &e) == 0,
+               "negotiate failed");
     if (e.format == GOIO_PROM_TEXT)
-        check(has(e.content_type, "text/plain; version=0.0.4"),
-              "text format with another Content-Type");
+        fuzz_check(has(e.content_type, "text/plain; version=0.0.4"),
+                   "text format with another Content-Type");
     else
-        check(e.format == GOIO_PROM_OPENMETRICS &&
-                  has(e.content_type, "application/openmetrics-text"),
-              "unknown format or OpenMetrics with another Content-Type");
-    check(e.gzip ? e.content_encoding && !strcmp(e.content_encoding, "gzip")
-                 : e.content_encoding == NULL,
-          "gzip and Content-Encoding disagree");
-    check(e.format == GOIO_PROM_TEXT || (accept && asks_openmetrics(accept)),
-          "OpenMetrics without asking for it");
-    check(e.gzip == false || encoding, "gzip without Accept-Encoding");
-    check(goio_prom_negotiate(accept, encoding, &again) == 0 &&
-              again.format == e.format && again.gzip == e.gzip &&
-              again.content_type == e.content_type &&
-              again.content_encoding == e.content_encoding,
-          "same headers, another answer");
+        fuzz_check(e.format == GOIO_PROM_OPENMETRICS &&
+                       has(e.content_type, "application/openmetrics-text"),
+                   "unknown format or OpenMetrics with another Content-Type");
+    fuzz_check(e.gzip
+                   ? e.content_encoding && !strcmp(e.content_encoding, "gzip")
+                   : e.content_encoding == NULL,
+               "gzip and Content-Encoding disagree");
+    fuzz_check(e.format == GOIO_PROM_TEXT ||
+                   (accept && asks_openmetrics(accept)),
+               "OpenMetrics without asking for it");
+    fuzz_check(e.gzip == false || encoding, "gzip without Accept-Encoding");
+    fuzz_check(goio_prom_negotiate(accept, encoding, &again) == 0 &&
+                   again.format == e.format && again.gzip == e.gzip &&
+                   again.content_type == e.content_type &&
+                   again.content_encoding == e.content_encoding,
+               "same headers, another answer");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

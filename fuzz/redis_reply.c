@@ -16,6 +16,7 @@
  * the reader here refuses arrays over MAX_ARRAY elements (a protocol
  * error), which keeps the fuzzer on goio's side of the reply.
  */
+#include "fuzz_util.h"
 #include "../src/redis/redis_internal.h"
 
 #include <stdio.h>
@@ -35,14 +36,6 @@ static void *create_array_capped(const redisReadTask *task, int elements)
     return hiredis_create_array(task, elements);
 }
 
-static void check(bool ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "property broken: %s\n", what);
-        abort();
-    }
-}
-
 static void follow_redirect(goio_redis *r, const redisReply *reply)
 {
     unsigned slot;
@@ -60,11 +53,11 @@ static void follow_redirect(goio_redis *r, const redisReply *reply)
         (void)c;
         return;
     }
-    check(slot < GOIO__REDIS_SLOTS, "redirect slot out of range");
-    check(port > 0 && port <= 65535, "redirect port out of range");
-    check(host >= reply->str && hlen <= reply->len &&
-              (size_t)(host - reply->str) <= reply->len - hlen,
-          "redirect host outside the reply");
+    fuzz_check(slot < GOIO__REDIS_SLOTS, "redirect slot out of range");
+    fuzz_check(port > 0 && port <= 65535, "redirect port out of range");
+    fuzz_check(host >= reply->str && hlen <= reply->len &&
+                   (size_t)(host - reply->str) <= reply->len - hlen,
+               "redirect host outside the reply");
     const goio__redis_node *from = r->cl.seed;
     if (hlen == 0 && from->addr.host) {
         host = from->addr.host;
@@ -73,7 +66,7 @@ static void follow_redirect(goio_redis *r, const redisReply *reply)
     goio__redis_node *target;
     if (goio__redis_node_get(r, host, hlen, port, &target))
         return;
-    check(target->addr.port == port, "redirect to another port");
+    fuzz_check(target->addr.port == port, "redirect to another port");
     if (kind == GOIO__REDIS_MOVED)
         goio__redis_slot_set(r, slot, target);
 }
@@ -86,7 +79,7 @@ static void read_slots(goio_redis *r, const redisReply *reply)
     if (!goio__redis_parse_slots(r, reply, r->cl.seed, map)) {
         pthread_rwlock_rdlock(&r->cl.lock);
         for (size_t s = 0; s < GOIO__REDIS_SLOTS; s++)
-            check(map[s] <= r->cl.n_nodes, "slot map names no node");
+            fuzz_check(map[s] <= r->cl.n_nodes, "slot map names no node");
         pthread_rwlock_unlock(&r->cl.lock);
     }
     goio_free(map);
@@ -99,7 +92,7 @@ static goio_redis *new_handle(bool v6_seed)
     cfg.endpoint = v6_seed ? "[2001:db8::7]:7000" : "10.0.0.1:7000";
     cfg.cluster = true;
     goio_redis *r = NULL;
-    check(goio_redis_new(&cfg, &r) == 0, "goio_redis_new failed");
+    fuzz_check(goio_redis_new(&cfg, &r) == 0, "goio_redis_new failed");
     return r;
 }
 
@@ -107,15 +100,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static bool ready;
-    if (!ready) {
-        goio_log_set_sink(NULL, NULL);
-        ready = true;
-    }
+    fuzz_quiet_logs();
     if (!size)
         return 0;
     redisReader *reader = redisReaderCreate();
-    check(reader != NULL, "redisReaderCreate failed");
+    fuzz_check(reader != NULL, "redisReaderCreate failed");
     if (!hiredis_create_array) {
         capped_functions = *reader->fn;
         hiredis_create_array = capped_functions.createArray;
