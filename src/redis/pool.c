@@ -184,7 +184,7 @@ static int64_t wait_deadline(const goio__redis_pool *p, goio_ctx *ctx,
     int64_t w = p->opts->wait_timeout_ms;
     if (w == 0)
         return 0;
-    int64_t d = w > 0 ? goio__redis_deadline(now, w) : GOIO_NO_DEADLINE;
+    int64_t d = w > 0 ? goio_time_add_ms(now, w) : GOIO_NO_DEADLINE;
     int64_t cd = goio_ctx_deadline(ctx);
     return cd < d ? cd : d;
 }

@@ -217,7 +217,7 @@ int goio_pubsub_new(goio_redis *r, const goio_pubsub_config *cfg,
     copy_config(ps, cfg);
     atomic_init(&ps->refs, 1);
     atomic_init(&ps->serial, 1);
-    ps->rng = (uint64_t)goio_now_mono_ns() | 1;
+    ps->rng = goio_random_u64() | 1; /* xorshift: never 0 */
     if (pthread_mutex_init(&ps->mu, NULL)) {
         goio_free(ps);
         return GOIO_ENOMEM;

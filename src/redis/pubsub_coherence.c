@@ -18,8 +18,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
 #define SLOTS 1024 /* per-key-slot sequence numbers: 8 KiB */
 
@@ -259,16 +257,6 @@ void goio_pubsub_coherent_config_init(goio_pubsub_coherent_config *cfg)
     cfg->channel = DEFAULT_CHANNEL;
 }
 
-/* A random id, so a wrapper can tell its own messages from others'. */
-static void make_sender_id(char out[17])
-{
-    uint64_t id = 0;
-    if (getrandom(&id, sizeof id, GRND_NONBLOCK) != sizeof id)
-        id = (uint64_t)goio_now_wall_ns() ^ ((uint64_t)getpid() << 32) ^
-             (uint64_t)(uintptr_t)out;
-    snprintf(out, 17, "%016llx", (unsigned long long)id);
-}
-
 /* server_assisted needs the handle's tracking and a remote layer that
  * is a goio_redis cache of the same namespace (the keys Redis reports). */
 static bool tracking_fits(goio_pubsub *ps, goio_cache *remote)
@@ -321,7 +309,9 @@ int goio_pubsub_coherent_new(goio_pubsub *ps, goio_cache *hybrid,
     c->remote = remote;
     c->ps = ps;
     c->explicit_inv = cfg->explicit_invalidation;
-    make_sender_id(c->sender);
+    /* A random id, so a wrapper can tell its own messages from others'. */
+    snprintf(c->sender, sizeof c->sender, "%016llx",
+             (unsigned long long)goio_random_u64());
     int rc = GOIO_ENOMEM;
     if (c->explicit_inv && !(c->channel = goio_strdup(cfg->channel)))
         goto fail;

@@ -901,7 +901,7 @@ static int64_t reply_due(const goio__ps_conn *c)
     int64_t since = c->fifo[c->fhead].sent_ms;
     if (c->last_rx_ms > since)
         since = c->last_rx_ms;
-    return goio__redis_deadline(since, c->ps->pong_ms);
+    return goio_time_add_ms(since, c->ps->pong_ms);
 }
 
 static void rearm_deadline(goio__ps_conn *c)

@@ -135,14 +135,6 @@ int goio__redis_conn_error(const goio__redis_conn *c);
 /* Whether the peer has not closed an idle connection (no syscall wait). */
 bool goio__redis_conn_alive(const goio__redis_conn *c);
 
-/* now + ms (both >= 0) for a deadline, saturating at GOIO_NO_DEADLINE: a
- * configured timeout too large to add to the clock means "never", not an
- * overflow. */
-static inline int64_t goio__redis_deadline(int64_t now, int64_t ms)
-{
-    return ms < GOIO_NO_DEADLINE - now ? now + ms : GOIO_NO_DEADLINE;
-}
-
 /* A condition variable on the monotonic clock (GOIO_ENOMEM), and a wait on
  * it until deadline_ms (goio_now_mono_ms time; GOIO_NO_DEADLINE = no
  * limit). Shared by the pools, the slot map reload and pub/sub. */
