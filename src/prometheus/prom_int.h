@@ -83,7 +83,6 @@ bool goio__prom_valid_metric_name(const char *s);
 bool goio__prom_valid_label_name(const char *s);
 bool goio__prom_valid_utf8(const char *s, size_t len);
 
-
 /* Ends building a string in b: when rc is 0, hands b's bytes over as a
  * NUL-terminated string (goio_free; *len may be NULL), else frees b and
  * returns rc. */
