@@ -2,10 +2,5 @@
 # OpenMetrics, gzip), process metrics, collectors, request tracker.
 goio_module_sources(
   buckets.c expose.c family.c format.c gzip.c labels.c names.c negotiate.c
-  process.c reclaim.c registry.c sink.c tracker.c values.c vec.c)
+  process.c reclaim.c registry.c sink.c tracker.c values.c vec.c http.c)
 goio_module_deps(zlib)
-# The /metrics endpoint and tracking middleware run on ioext's HTTP server;
-# without ioext in GOIO_MODULES only those functions are missing.
-if("ioext" IN_LIST GOIO_MODULES)
-  goio_module_sources(http.c)
-endif()

@@ -3,4 +3,4 @@
 goio_module_deps(hiredis)
 goio_module_sources(config.c conn.c pool.c slot.c cluster.c exec.c redis.c
                     multi.c clear.c)
-include(${CMAKE_CURRENT_LIST_DIR}/pubsub.cmake OPTIONAL)
+include(${CMAKE_CURRENT_LIST_DIR}/pubsub.cmake)

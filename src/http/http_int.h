@@ -16,7 +16,7 @@
 
 #include <goio/http.h>
 
-#include "ioext_int.h"
+#include <goio/ioext.h>
 
 #include <http_parser.h>
 #include <pthread.h>
