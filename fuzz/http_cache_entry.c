@@ -2,7 +2,7 @@
  * libFuzzer target for what http_cache reads back from its storage (any
  * goio_cache, e.g. a shared Redis another process writes to) and the
  * header parsers its RFC 9111 policy runs on what origins send
- * (src/cache/http_cache_int.h). Each input is read three ways:
+ * (src/http_cache/http_cache_int.h). Each input is read three ways:
  *  - as a stored response entry: decoded, then run through everything
  *    the client does with a decoded entry (freshness at a fixed "now",
  *    stale rules, storability, Vary names, the 304 merge, the Age field),
@@ -18,7 +18,7 @@
  * A crash, a sanitizer report or a broken property (abort) is a bug.
  */
 #include "fuzz_util.h"
-#include "../src/cache/http_cache_int.h"
+#include "../src/http_cache/http_cache_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

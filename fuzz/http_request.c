@@ -1,12 +1,12 @@
 /*
- * libFuzzer target for the HTTP request-parsing layer (src/ioext): the
+ * libFuzzer target for the HTTP request-parsing layer (src/http): the
  * server feeds it bytes from the network, so any input must end in
  * requests or a 4xx status, never a crash, a leak or a read out of
  * bounds. The input is fed twice: whole, and cut at a point taken from
  * its first byte, so fragmented callbacks are exercised too. Every
  * request that comes out is read through the public accessors.
  */
-#include "../src/ioext/http_int.h"
+#include "../src/http/http_int.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  * this layer has no public API, and the fuzz target drives it the same
  * way.
  */
-#include "../../src/ioext/http_int.h"
+#include "../../src/http/http_int.h"
 
 #include "http_test.h"
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/cache/http_cache_int.h"
+#include "../../src/http_cache/http_cache_int.h"
 #include "hc_test.h"
 
 /* ---- sharing one origin request ------------------------------------------ */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../src/cache/http_cache_int.h"
+#include "../../src/http_cache/http_cache_int.h"
 #include "test_util.h"
 
 #define H(n, v)                                                                \
