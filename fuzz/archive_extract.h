@@ -14,8 +14,8 @@
 
 typedef int (*fuzz_extract_fn)(const void *data, size_t len,
                                const char *const *names, size_t nnames,
-                               const goio_extract_options *opt,
-                               goio_archive_files **out);
+                               const goio_io_extract_config *opt,
+                               goio_io_archive_files **out);
 
 /* Extracts data to memory with limits small enough to keep each run fast,
  * then reads what came out. */
@@ -23,15 +23,15 @@ static int fuzz_extract(fuzz_extract_fn extract, const uint8_t *data,
                         size_t size)
 {
     fuzz_quiet_logs();
-    goio_extract_options opt;
-    goio_extract_options_init(&opt);
+    goio_io_extract_config opt;
+    goio_io_extract_config_init(&opt);
     opt.max_entries = 256;
     opt.max_total_bytes = 16 << 20;
     /* Vary the options with the input so every path gets exercised. */
     opt.allow_symlinks = size & 1;
     opt.duplicates = size & 2 ? GOIO_DUP_LAST_WINS : GOIO_DUP_ERROR;
     const char *want[] = {"a", "dir/b.txt"};
-    goio_archive_files *out;
+    goio_io_archive_files *out;
     if (!extract(data, size, size & 4 ? want : NULL, size & 4 ? 2 : 0, &opt,
                  &out)) {
         volatile uint8_t sink = 0;
@@ -40,7 +40,7 @@ static int fuzz_extract(fuzz_extract_fn extract, const uint8_t *data,
             if (out->files[i].len)
                 sink ^= out->files[i].data[out->files[i].len - 1];
         }
-        goio_archive_files_free(out);
+        goio_io_archive_files_free(out);
     }
     return 0;
 }

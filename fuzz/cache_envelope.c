@@ -102,7 +102,7 @@ static void decode_as(const goio_type *t, const uint8_t *p, size_t n)
                "encoding does not decode");
     fuzz_check(same(t, &v, &again), "value does not round-trip");
     goio_type_destroy(t, &again);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_type_destroy(t, &v);
 }
 
@@ -135,7 +135,7 @@ static void envelope(const uint8_t *data, size_t size)
                    until2 == until && b.len == len &&
                    (!len || !memcmp(b.data, val, len)),
                "unwrap is not decode");
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     decode_all(val, len);
 }
 

@@ -153,7 +153,7 @@ static void as_entry(const uint8_t *data, size_t size)
     if (!has_hop_by_hop(v.headers, v.nheaders))
         fuzz_check(rc == 0 && b.len == size && !memcmp(b.data, data, size),
                    "entry does not re-encode to itself");
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio__hc_view_free(&v);
 }
 
@@ -167,7 +167,7 @@ static void as_index(const uint8_t *data, size_t size)
         goio__hc_index_encode(&b, ix.generation, ix.url, ix.names, ix.nnames);
     fuzz_check(rc == 0 && b.len == size && !memcmp(b.data, data, size),
                "index does not re-encode to itself");
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio__hc_index_free(&ix);
 }
 

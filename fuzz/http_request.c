@@ -23,7 +23,7 @@ static void touch(goio_http_request *req)
         if (!goio_http_request_header_at(req, i, &n, &v))
             sink += strlen(n) + strlen(v);
     }
-    const char *h = goio_http_request_header(req, "content-type");
+    const char *h = goio_http_request_get_header(req, "content-type");
     sink += h ? strlen(h) : 0;
     size_t len;
     const unsigned char *b = goio_http_request_body(req, &len);
@@ -32,7 +32,7 @@ static void touch(goio_http_request *req)
     goio_buf v = GOIO_BUF_INIT;
     bool found;
     goio_http_query_get(q, "a", &v, &found);
-    goio_buf_free(&v);
+    goio_buf_deinit(&v);
     (void)sink;
 }
 

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: tar.gz extraction from memory (goio_targz_extract);
+ * libFuzzer target: tar.gz extraction from memory (goio_io_targz_extract);
  * see archive_extract.h.
  */
 #include "archive_extract.h"
@@ -8,5 +8,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    return fuzz_extract(goio_targz_extract, data, size);
+    return fuzz_extract(goio_io_targz_extract, data, size);
 }

@@ -211,7 +211,7 @@ static void bench_get_hit_1t(size_t nkeys, size_t ops, size_t reps)
     if (hits != ops * reps)
         printf("# get_hit_1t: %zu of %zu gets missed\n", ops * reps - hits,
                ops * reps);
-    goio_buf_free(&out);
+    goio_buf_deinit(&out);
     goio_cache_free(c);
     free(seq);
     free(z.cdf);
@@ -248,7 +248,7 @@ static void *mixed_thread(void *p)
         else
             goio_cache_get(a->c, k, &out, &hit);
     }
-    goio_buf_free(&out);
+    goio_buf_deinit(&out);
     return NULL;
 }
 
@@ -323,7 +323,7 @@ static double replay(goio_cache *c, const uint64_t *ids, size_t n,
         else
             goio_cache_set(c, key, value, vlens ? vlens[i] : 8, TTL_MS);
     }
-    goio_buf_free(&out);
+    goio_buf_deinit(&out);
     return n ? (double)hits / (double)n : 0;
 }
 
@@ -492,7 +492,7 @@ static double goio_overhead(size_t n)
         return NAN;
     pid_t pid = fork();
     if (pid == 0) {
-        goio_set_allocator(count_malloc, count_calloc, count_realloc,
+        goio_allocator_set(count_malloc, count_calloc, count_realloc,
                            count_free);
         goio_cache_memory_config cfg;
         goio_cache_memory_config_init(&cfg);

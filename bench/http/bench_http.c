@@ -34,11 +34,11 @@ static void block_init(void)
 }
 
 typedef struct gen {
-    goio_reader r;
+    goio_io_reader r;
     uint64_t left, pos;
 } gen;
 
-static ssize_t gen_read(goio_reader *r, void *buf, size_t cap)
+static ssize_t gen_read(goio_io_reader *r, void *buf, size_t cap)
 {
     gen *g = (gen *)r;
     size_t pos = (size_t)(g->pos % BLOCK);
@@ -51,13 +51,13 @@ static ssize_t gen_read(goio_reader *r, void *buf, size_t cap)
     return (ssize_t)n;
 }
 
-static int gen_close(goio_reader *r)
+static int gen_close(goio_io_reader *r)
 {
     goio_free(r);
     return 0;
 }
 
-static const goio_reader_ops gen_ops = {gen_read, gen_close};
+static const goio_io_reader_ops gen_ops = {gen_read, gen_close};
 
 static void h_big(goio_http_request *req, goio_http_response *res, void *d)
 {
@@ -67,13 +67,13 @@ static void h_big(goio_http_request *req, goio_http_response *res, void *d)
     goio_http_query_get(goio_http_request_query(req), "n", &v, &found);
     gen *g = goio_calloc(1, sizeof *g);
     if (!g) {
-        goio_buf_free(&v);
+        goio_buf_deinit(&v);
         goio_http_respond(res, 500, "text/plain", "oom", 3);
         return;
     }
     g->r.ops = &gen_ops;
     g->left = found ? strtoull(goio_buf_cstr(&v), NULL, 10) : (1ull << 30);
-    goio_buf_free(&v);
+    goio_buf_deinit(&v);
     goio_http_render_chunked(res, "application/octet-stream", &g->r, NULL);
 }
 

@@ -43,7 +43,7 @@ static void big_handler(goio_http_request *req, goio_http_response *res,
     (void)data;
     goio_http_response_set_header(res, "Cache-Control", "no-cache");
     goio_http_response_set_header(res, "ETag", "\"big-1\"");
-    const char *inm = goio_http_request_header(req, "If-None-Match");
+    const char *inm = goio_http_request_get_header(req, "If-None-Match");
     if (inm && !strcmp(inm, "\"big-1\"")) {
         goio_http_response_write_header(res, 304);
         return;
@@ -116,7 +116,7 @@ static double curl_ns(const char *url, double seconds, long *ops_out)
         }
         ops++;
     } while ((t = bench_now_s() - t0) < seconds);
-    goio_buf_free(&body);
+    goio_buf_deinit(&body);
     curl_easy_cleanup(e);
     *ops_out = ops;
     return t * 1e9 / (double)ops;

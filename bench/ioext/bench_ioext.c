@@ -4,12 +4,12 @@
  *
  *   targz_write     goio tar.gz (1 thread) vs `tar czf` (gzip -6)
  *   targz_write_mt  goio tar.gz (N threads) vs `tar cf - | pigz -p N`
- *   zip_extract     goio_zip_extract from memory vs `unzip -q` to tmpfs
- *   zip_compress    goio_zip_compress_to (files read in the timing) vs
+ *   zip_extract     goio_io_zip_extract from memory vs `unzip -q` to tmpfs
+ *   zip_compress    goio_io_zip_compress (files read in the timing) vs
  *                   `zip -qr`, both writing to tmpfs
  *   zip_compress_mt the same with N threads (anchor still `zip -qr`)
  *   tee             Tee (main + secondary on another thread) vs a plain
- *                   goio_copy of the same file
+ *                   goio_io_copy of the same file
  *
  * Environment: GOIO_BENCH_IOEXT_MB corpus size (default 100),
  * GOIO_BENCH_IOEXT_REPS rounds, best of (default 2; each round runs
@@ -170,12 +170,12 @@ static uint8_t *read_file(const char *path, size_t *len)
         return NULL;
     }
     uint8_t *p = goio_malloc((size_t)st.st_size + 1);
-    goio_reader *r;
+    goio_io_reader *r;
     size_t got = 0;
-    int rc = goio_reader_fd(fd, true, &r);
+    int rc = goio_io_reader_new_fd(fd, true, &r);
     if (!rc)
-        rc = goio_read_full(r, p, (size_t)st.st_size, &got);
-    goio_reader_close(r);
+        rc = goio_io_read_full(r, p, (size_t)st.st_size, &got);
+    goio_io_reader_close(r);
     if (rc || got != (size_t)st.st_size) {
         goio_free(p);
         return NULL;
@@ -226,27 +226,28 @@ static void goio_targz(corpus *c, void *arg)
     char out[256];
     snprintf(out, sizeof out, "%s/goio-bench.tgz", shm);
     int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    goio_writer *w;
-    goio_targz_writer *t;
-    goio_targz_options opt;
-    goio_targz_options_init(&opt);
+    goio_io_writer *w;
+    goio_io_targz_writer *t;
+    goio_io_targz_config opt;
+    goio_io_targz_config_init(&opt);
     opt.gzip.threads = nthreads;
-    if (fd < 0 || goio_writer_fd(fd, true, &w))
+    if (fd < 0 || goio_io_writer_new_fd(fd, true, &w))
         die("open output", GOIO_EIO);
-    int rc = goio_targz_writer_new(w, &opt, &t);
+    int rc = goio_io_targz_writer_new(w, &opt, &t);
     for (size_t i = 0; !rc && i < c->n; i++) {
         char path[600];
         snprintf(path, sizeof path, "%s/%s", c->dir, c->names[i]);
-        goio_reader *r;
-        rc = goio_reader_fd(open(path, O_RDONLY), true, &r);
+        goio_io_reader *r;
+        rc = goio_io_reader_new_fd(open(path, O_RDONLY), true, &r);
         if (!rc)
-            rc = goio_targz_add_reader(t, c->names[i], r, c->sizes[i]);
-        goio_reader_close(r);
+            rc =
+                goio_io_targz_writer_add_reader(t, c->names[i], r, c->sizes[i]);
+        goio_io_reader_close(r);
     }
-    int crc = goio_targz_close(t);
+    int crc = goio_io_targz_writer_close(t);
     if (rc || crc)
         die("targz", rc ? rc : crc);
-    goio_writer_close(w);
+    goio_io_writer_close(w);
 }
 
 static void bench_targz(corpus *c, int argc, char **argv)
@@ -288,24 +289,24 @@ typedef struct zip_arg {
 static void goio_unzip(corpus *c, void *arg)
 {
     zip_arg *z = arg;
-    goio_extract_options opt;
-    goio_extract_options_init(&opt);
+    goio_io_extract_config opt;
+    goio_io_extract_config_init(&opt);
     opt.max_entries = c->n * 2 + 100;
     opt.max_total_bytes = c->total * 2;
-    goio_archive_files *out;
-    int rc = goio_zip_extract(z->zip, z->len, NULL, 0, &opt, &out);
+    goio_io_archive_files *out;
+    int rc = goio_io_zip_extract(z->zip, z->len, NULL, 0, &opt, &out);
     if (rc)
         die("zip extract", rc);
     if (out->count != c->n)
         die("zip extract count", GOIO_EIO);
-    goio_archive_files_free(out);
+    goio_io_archive_files_free(out);
 }
 
 static void goio_zip(corpus *c, void *arg)
 {
     zip_arg *z = arg;
     /* Read the files in the timing, as zip does. */
-    goio_zip_input *in = calloc(c->n, sizeof *in);
+    goio_io_zip_input *in = calloc(c->n, sizeof *in);
     for (size_t i = 0; i < c->n; i++) {
         char path[600];
         snprintf(path, sizeof path, "%s/%s", c->dir, c->names[i]);
@@ -313,19 +314,19 @@ static void goio_zip(corpus *c, void *arg)
         uint8_t *d = read_file(path, &len);
         if (!d)
             die(path, GOIO_EIO);
-        in[i] = (goio_zip_input){c->names[i], d, len};
+        in[i] = (goio_io_zip_input){c->names[i], d, len};
     }
     char out[256];
     snprintf(out, sizeof out, "%s/goio-bench.zip", shm);
     FILE *f = fopen(out, "wb");
-    goio_writer *w;
-    if (!f || goio_writer_file(f, true, &w))
+    goio_io_writer *w;
+    if (!f || goio_io_writer_new_file(f, true, &w))
         die("open output", GOIO_EIO);
-    goio_zip_options opt;
-    goio_zip_options_init(&opt);
+    goio_io_zip_config opt;
+    goio_io_zip_config_init(&opt);
     opt.threads = z->threads;
-    int rc = goio_zip_compress_to(w, in, c->n, &opt);
-    int crc = goio_writer_close(w);
+    int rc = goio_io_zip_compress(w, in, c->n, &opt);
+    int crc = goio_io_writer_close(w);
     if (rc || crc)
         die("zip compress", rc ? rc : crc);
     for (size_t i = 0; i < c->n; i++)
@@ -381,12 +382,12 @@ typedef struct tee_arg {
 
 static void *drain(void *arg)
 {
-    goio_writer *w;
-    goio_writer_discard(NULL, &w);
-    int rc = goio_copy(w, arg, NULL);
+    goio_io_writer *w;
+    goio_io_writer_new_discard(NULL, &w);
+    int rc = goio_io_copy(w, arg, NULL);
     if (rc)
         die("tee secondary", rc);
-    goio_writer_close(w);
+    goio_io_writer_close(w);
     return NULL;
 }
 
@@ -394,33 +395,33 @@ static void tee_once(corpus *c, void *arg)
 {
     (void)c;
     tee_arg *t = arg;
-    goio_reader *in, *main_r, *sec;
-    goio_writer *w;
-    if (goio_reader_fd(open(t->path, O_RDONLY), true, &in))
+    goio_io_reader *in, *main_r, *sec;
+    goio_io_writer *w;
+    if (goio_io_reader_new_fd(open(t->path, O_RDONLY), true, &in))
         die("open tee source", GOIO_EIO);
-    goio_writer_discard(NULL, &w);
+    goio_io_writer_new_discard(NULL, &w);
     pthread_t th;
     if (t->tee) {
-        goio_tee_config tc;
-        goio_tee_config_init(&tc);
+        goio_io_tee_config tc;
+        goio_io_tee_config_init(&tc);
         if (getenv("GOIO_BENCH_IOEXT_TEE_BUFFER"))
             tc.buffer_size =
                 (size_t)atol(getenv("GOIO_BENCH_IOEXT_TEE_BUFFER"));
-        if (goio_tee(in, &tc, &main_r, &sec))
+        if (goio_io_tee_new(in, &tc, &main_r, &sec))
             die("tee", GOIO_ENOMEM);
         pthread_create(&th, NULL, drain, sec);
     } else {
         main_r = in;
     }
-    int rc = goio_copy(w, main_r, NULL);
+    int rc = goio_io_copy(w, main_r, NULL);
     if (rc)
         die("tee main", rc);
-    goio_reader_close(main_r);
+    goio_io_reader_close(main_r);
     if (t->tee) {
         pthread_join(th, NULL);
-        goio_reader_close(sec);
+        goio_io_reader_close(sec);
     }
-    goio_writer_close(w);
+    goio_io_writer_close(w);
 }
 
 static void bench_tee(corpus *c, int argc, char **argv)

@@ -106,8 +106,8 @@ static goio_prom_registry *new_registry(void)
 static goio_prom_vec *new_vec(goio_prom_registry *reg, goio_prom_type t,
                               const char *name, size_t nlabels)
 {
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
+    goio_prom_metric_config o;
+    goio_prom_metric_config_init(&o);
     o.name = name;
     o.help = "bench";
     o.label_names = label_names;
@@ -203,8 +203,8 @@ static void counter_body(job *j)
 static void held_counter_inc(int threads)
 {
     goio_prom_registry *reg = new_registry();
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
+    goio_prom_metric_config o;
+    goio_prom_metric_config_init(&o);
     o.name = "c_total";
     goio_prom_counter *c;
     if (goio_prom_counter_new(reg, &o, &c))
@@ -232,8 +232,8 @@ static void held_histogram_observe(int threads)
     for (int i = 0; i < 1024; i++)
         obs_values[i] = (double)(i % 200) * 0.001 * (double)(1 + i % 7);
     goio_prom_registry *reg = new_registry();
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
+    goio_prom_metric_config o;
+    goio_prom_metric_config_init(&o);
     o.name = "h_seconds";
     goio_prom_histogram *h;
     if (goio_prom_histogram_new(reg, &o, &h))
@@ -314,18 +314,18 @@ static void expo_body(job *j)
     goio_buf b = GOIO_BUF_INIT;
     for (long i = 0; i < j->n; i++) {
         goio_buf_clear(&b);
-        if (goio_prom_write(j->target, GOIO_PROM_TEXT, &b))
+        if (goio_prom_registry_write(j->target, GOIO_PROM_TEXT, &b))
             abort();
     }
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 static void exposition_10k(int threads)
 {
     static const char *names[] = {"shard", "key"};
     goio_prom_registry *reg = new_registry();
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
+    goio_prom_metric_config o;
+    goio_prom_metric_config_init(&o);
     o.name = "series_total";
     o.help = "s";
     o.label_names = names;

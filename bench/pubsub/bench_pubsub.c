@@ -184,7 +184,7 @@ static void goio_close(goio_side *g)
 static goio_pubsub_sub *goio_sub(goio_side *g, size_t cap)
 {
     const char *pats[] = {PATTERN};
-    goio_pubsub_sub_opts o = {.queue_capacity = cap};
+    goio_pubsub_sub_config o = {.queue_capacity = cap};
     goio_pubsub_sub *s;
     int err = goio_pubsub_psubscribe(g->ps, pats, 1, &o, &s);
     if (err || (err = goio_pubsub_wait_subscribed(s, NULL)))
@@ -208,7 +208,7 @@ static double goio_one(const env *e, uint64_t *dropped)
         if (err)
             die("goio_pubsub_receive", err);
         bool end = is_end((const char *)m->data, m->len);
-        goio_pubsub_msg_free(m);
+        goio_pubsub_msg_unref(m);
         if (end)
             break;
         got++;
@@ -231,7 +231,7 @@ static bool goio_drain(void *arg, int i, long *got)
     while (!end && goio_pubsub_try_receive(s[i], &m) == 0) {
         end = is_end((const char *)m->data, m->len);
         *got += !end;
-        goio_pubsub_msg_free(m);
+        goio_pubsub_msg_unref(m);
     }
     return end;
 }
@@ -368,7 +368,7 @@ static void goio_latency(const env *e, double *v)
         const goio_pubsub_msg *m;
         if (err || (err = goio_pubsub_receive(s, NULL, &m)))
             die("goio publish/receive", err);
-        goio_pubsub_msg_free(m);
+        goio_pubsub_msg_unref(m);
         if (i >= 0)
             v[i] = (bench_now_s() - t0) * 1e6;
     }

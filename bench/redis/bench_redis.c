@@ -86,7 +86,7 @@ static double goio_loop(goio_redis *r, const env *e, bool set, double secs)
                       : goio_redis_get(r, NULL, "k", &b, &hit),
                   "goio op");
     } while ((now = bench_now_s()) < end);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return (double)n / (now - t0);
 }
 
@@ -145,7 +145,7 @@ static void *pool_worker(void *arg)
         n++;
     }
     atomic_fetch_add(&p->ops, n);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return NULL;
 }
 
@@ -288,7 +288,7 @@ static void multi_case(const env *e)
              redis_benchmark_rps(e));
     bench_line("multi_get_100", g, a, "keys/s", true, extra);
     for (int i = 0; i < 100; i++)
-        goio_buf_free(&bufs[i]);
+        goio_buf_deinit(&bufs[i]);
     goio_redis_free(r);
 }
 

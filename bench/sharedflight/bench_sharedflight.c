@@ -109,7 +109,7 @@ static double goio_uncontended(long ops, long rounds, goio_ctx *ctx)
             if (goio_sharedflight_do(g, "key", ctx, trivial_fn, &one, NULL,
                                      &res, NULL))
                 exit(1);
-            goio_sharedflight_result_release(res);
+            goio_sharedflight_result_unref(res);
         }
         double ns = (bench_now_s() - start) * 1e9 / (double)n;
         if (r == 0 || (r > 0 && ns < best))
@@ -198,7 +198,7 @@ static void *herd_caller(void *arg)
                                              NULL, &r, NULL))
             exit(1);
         if (!h->noop)
-            goio_sharedflight_result_release(r);
+            goio_sharedflight_result_unref(r);
         if (atomic_fetch_add(&h->arrived, 1) + 1 == h->n) {
             atomic_fetch_add(&h->finished, 1);
             futex_wake_all(&h->finished);
@@ -213,7 +213,7 @@ static void herd_cb(int status, goio_sharedflight_result *r, bool shared,
     herd *h = data;
     if (status)
         exit(1);
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     if (atomic_fetch_add(&h->arrived, 1) + 1 == h->n) {
         atomic_fetch_add(&h->finished, 1);
         futex_wake_all(&h->finished);

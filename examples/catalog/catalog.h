@@ -50,9 +50,9 @@ typedef struct catalog {
     goio_pubsub *pubsub;  /* NULL in memory-only mode */
     goio_cache *coherent; /* `layers` kept coherent through Redis, or NULL */
     goio_cache *items;    /* stale wrapper on top: what routes use */
-    goio_prom_registry *registry;   /* its own, freed at exit */
-    goio_prom_handler_opts metrics; /* /metrics serves `registry` */
-    goio_prom_counter *served[4];   /* by goio_cache_source */
+    goio_prom_registry *registry;     /* its own, freed at exit */
+    goio_prom_handler_config metrics; /* /metrics serves `registry` */
+    goio_prom_counter *served[4];     /* by goio_cache_source */
     goio_http_router *router;
     goio_http_server *server;
 } catalog;

@@ -1,6 +1,6 @@
 /*
  * GET /export.tar.gz: an archive of every item, generated while it is
- * sent. A goio_reader pulls the archive out of a tar.gz writer one file at
+ * sent. A goio_io_reader pulls the archive out of a tar.gz writer one file at
  * a time, so memory stays small however many items there are, and
  * goio_http_render_chunked streams it. ?fail_after=N makes the source fail
  * once N bytes went out: the connection is then cut before the last chunk
@@ -17,11 +17,11 @@
 #define EXPORT_ITEMS 2000
 
 typedef struct export_reader {
-    goio_reader base;
+    goio_io_reader base;
     goio_buf pending; /* compressed bytes not yet read */
     size_t offset;    /* how far into pending */
-    goio_writer *sink;
-    goio_targz_writer *tar;
+    goio_io_writer *sink;
+    goio_io_targz_writer *tar;
     int next_item;
     uint64_t sent, fail_after; /* fail_after 0: never */
 } export_reader;
@@ -34,7 +34,7 @@ static int produce(export_reader *x)
         x->offset = 0;
         goio_buf_clear(&x->pending);
         if (x->next_item == EXPORT_ITEMS) {
-            int rc = goio_targz_close(x->tar);
+            int rc = goio_io_targz_writer_close(x->tar);
             x->tar = NULL;
             return rc;
         }
@@ -42,14 +42,14 @@ static int produce(export_reader *x)
         snprintf(name, sizeof name, "items/%04d.json", id);
         int n = snprintf(body, sizeof body,
                          "{\"id\":\"%d\",\"name\":\"item %d\"}\n", id, id);
-        int rc = goio_targz_add(x->tar, name, body, (size_t)n);
+        int rc = goio_io_targz_writer_add(x->tar, name, body, (size_t)n);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-static ssize_t export_read(goio_reader *r, void *buf, size_t cap)
+static ssize_t export_read(goio_io_reader *r, void *buf, size_t cap)
 {
     export_reader *x = (export_reader *)r;
     if (x->fail_after && x->sent >= x->fail_after)
@@ -68,31 +68,31 @@ static ssize_t export_read(goio_reader *r, void *buf, size_t cap)
     return (ssize_t)n;
 }
 
-static int export_close(goio_reader *r)
+static int export_close(goio_io_reader *r)
 {
     export_reader *x = (export_reader *)r;
-    goio_targz_writer_free(x->tar);
-    goio_writer_close(x->sink);
-    goio_buf_free(&x->pending);
+    goio_io_targz_writer_free(x->tar);
+    goio_io_writer_close(x->sink);
+    goio_buf_deinit(&x->pending);
     goio_free(x);
     return 0;
 }
 
-static const goio_reader_ops export_ops = {export_read, export_close};
+static const goio_io_reader_ops export_ops = {export_read, export_close};
 
-static int export_reader_new(uint64_t fail_after, goio_reader **out)
+static int export_reader_new(uint64_t fail_after, goio_io_reader **out)
 {
     export_reader *x = goio_calloc(1, sizeof *x);
     if (!x)
         return GOIO_ENOMEM;
     x->base.ops = &export_ops;
     x->fail_after = fail_after;
-    goio_targz_options opt;
-    goio_targz_options_init(&opt);
+    goio_io_targz_config opt;
+    goio_io_targz_config_init(&opt);
     opt.mtime = 0; /* the same archive every time */
-    int rc = goio_writer_buf(&x->pending, &x->sink);
+    int rc = goio_io_writer_new_buf(&x->pending, &x->sink);
     if (!rc)
-        rc = goio_targz_writer_new(x->sink, &opt, &x->tar);
+        rc = goio_io_targz_writer_new(x->sink, &opt, &x->tar);
     if (rc) {
         export_close(&x->base);
         return rc;
@@ -111,9 +111,9 @@ void catalog_export(goio_http_request *req, goio_http_response *res, void *data)
                              &found) &&
         found)
         fail_after = strtoull(goio_buf_cstr(&v), NULL, 10);
-    goio_buf_free(&v);
+    goio_buf_deinit(&v);
 
-    goio_reader *src;
+    goio_io_reader *src;
     int rc = export_reader_new(fail_after, &src);
     if (rc) {
         goio_http_respond(res, 500, "text/plain", "export failed\n", 14);

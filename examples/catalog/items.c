@@ -28,7 +28,7 @@ static const char *layer_of(catalog *c, const char *key)
     goio_buf peek = GOIO_BUF_INIT;
     bool hit = false;
     goio_cache_get(c->local, key, &peek, &hit);
-    goio_buf_free(&peek);
+    goio_buf_deinit(&peek);
     return hit ? "local" : "remote";
 }
 
@@ -66,7 +66,7 @@ void catalog_get_item(goio_http_request *req, goio_http_response *res,
         goio_http_response_set_header(res, "X-Cache-Layer", layer);
         goio_http_respond(res, 200, "application/json", body.data, body.len);
     }
-    goio_buf_free(&body);
+    goio_buf_deinit(&body);
 }
 
 void catalog_invalidate_item(goio_http_request *req, goio_http_response *res,

@@ -158,7 +158,7 @@ static void free_caches(catalog *c)
 
 static int build_routes(catalog *c)
 {
-    static goio_prom_tracker_opts tracking = {
+    static goio_prom_tracker_config tracking = {
         "catalog", "1.0", NULL, true, {NULL, NULL}};
     int rc = goio_http_router_new(&c->router);
     if (rc)

@@ -123,15 +123,15 @@ int catalog_metrics_init(catalog *c)
      * orderly exit frees every metric: valgrind then sees no leak. */
     int rc = goio_prom_registry_new(&c->registry);
     if (!rc)
-        rc = goio_prom_register_process_collector(c->registry);
+        rc = goio_prom_process_collector_register(c->registry);
     if (!rc)
         rc = goio_prom_tracker_init(c->registry);
     if (rc)
         return rc;
     c->metrics.registry = c->registry;
     static const char *const label[] = {"source"};
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
+    goio_prom_metric_config o;
+    goio_prom_metric_config_init(&o);
     o.name = "catalog_items_served_total";
     o.help = "Item answers by where they came from.";
     o.label_names = label;
@@ -143,7 +143,7 @@ int catalog_metrics_init(catalog *c)
     for (int i = 0; i < 4 && !rc; i++)
         rc = goio_prom_vec_counter(served, &sources[i], 1, &c->served[i]);
     if (!rc)
-        rc = goio_prom_register_collector(c->registry, collect, c, NULL, NULL);
+        rc = goio_prom_collector_register(c->registry, collect, c, NULL, NULL);
     return rc;
 }
 
@@ -151,7 +151,7 @@ void catalog_metrics_free(catalog *c)
 {
     if (!c->registry)
         return;
-    goio_prom_tracker_shutdown();
+    goio_prom_tracker_deinit();
     goio_prom_registry_free(c->registry);
     c->registry = NULL;
 }

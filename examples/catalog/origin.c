@@ -16,7 +16,7 @@ int catalog_origin_fetch(goio_ctx *ctx, const char *key, void *arg,
     /* A slow backend that still gives up when every caller has. */
     goio_ctx *slow;
     int rc =
-        goio_ctx_with_timeout(ctx, atomic_load(&c->origin.delay_ms), &slow);
+        goio_ctx_new_with_timeout(ctx, atomic_load(&c->origin.delay_ms), &slow);
     if (rc)
         return rc;
     goio_ctx_wait(slow, -1);
@@ -58,6 +58,6 @@ void catalog_admin_origin(goio_http_request *req, goio_http_response *res,
         atomic_store(&c->origin.failing, goio_buf_cstr(&v)[0] == '1');
     if (!goio_http_query_get(query, "delay_ms", &v, &found) && found)
         atomic_store(&c->origin.delay_ms, atol(goio_buf_cstr(&v)));
-    goio_buf_free(&v);
+    goio_buf_deinit(&v);
     origin_state(c, res);
 }

@@ -9,7 +9,7 @@
 int main(void)
 {
     goio_ctx *ctx;
-    int rc = goio_ctx_with_timeout(NULL, 50, &ctx);
+    int rc = goio_ctx_new_with_timeout(NULL, 50, &ctx);
     if (rc) {
         fprintf(stderr, "ctx: %s\n", goio_strerror(rc));
         return 1;
@@ -24,13 +24,13 @@ int main(void)
 
     int64_t answer = 42;
     char *text = NULL;
-    rc = goio_set(&text, &goio_type_string, &answer, &goio_type_int64);
+    rc = goio_type_set(&text, &goio_type_string, &answer, &goio_type_int64);
     printf("setting a string from an int64: %s (%s)\n", goio_strerror(rc),
            goio_err_name(rc));
     goio_buf b = GOIO_BUF_INIT;
     goio_type_encode(&goio_type_int64, &answer, &b);
     printf("int64 42 is stored as \"%s\"\n", goio_buf_cstr(&b));
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_ctx_unref(ctx);
     return 0;
 }

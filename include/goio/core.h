@@ -160,7 +160,7 @@ typedef void (*goio_free_fn)(void *ptr);
  * thread-safe functions; all four NULL restores the C library's. Returns
  * GOIO_EINVAL when only some are NULL.
  */
-GOIO_EXTERN int goio_set_allocator(goio_malloc_fn m, goio_calloc_fn c,
+GOIO_EXTERN int goio_allocator_set(goio_malloc_fn m, goio_calloc_fn c,
                                    goio_realloc_fn r, goio_free_fn f);
 
 /* Allocation through the configured allocator. Sizes are overflow-checked;
@@ -209,7 +209,7 @@ GOIO_EXTERN const char *goio_buf_cstr(goio_buf *b);
 GOIO_EXTERN void goio_buf_clear(goio_buf *b);
 /* Hands the memory to the caller (free with goio_free) and empties b. */
 GOIO_EXTERN uint8_t *goio_buf_detach(goio_buf *b, size_t *len);
-GOIO_EXTERN void goio_buf_free(goio_buf *b);
+GOIO_EXTERN void goio_buf_deinit(goio_buf *b);
 
 /* ---- hashing ----------------------------------------------------------- */
 
@@ -266,11 +266,11 @@ typedef struct goio_ctx goio_ctx;
 /* A cancellable ctx; `parent` may be NULL. */
 GOIO_EXTERN int goio_ctx_new(goio_ctx *parent, goio_ctx **out);
 /* A ctx done at `deadline_ms` (monotonic) or when parent is done. */
-GOIO_EXTERN int goio_ctx_with_deadline(goio_ctx *parent, int64_t deadline_ms,
-                                       goio_ctx **out);
+GOIO_EXTERN int goio_ctx_new_with_deadline(goio_ctx *parent,
+                                           int64_t deadline_ms, goio_ctx **out);
 /* A ctx done `timeout_ms` from now (>= 0) or when parent is done. */
-GOIO_EXTERN int goio_ctx_with_timeout(goio_ctx *parent, int64_t timeout_ms,
-                                      goio_ctx **out);
+GOIO_EXTERN int goio_ctx_new_with_timeout(goio_ctx *parent, int64_t timeout_ms,
+                                          goio_ctx **out);
 /* Takes another reference; returns ctx (NULL-safe). */
 GOIO_EXTERN goio_ctx *goio_ctx_ref(goio_ctx *ctx);
 /* Releases a reference; NULL is a no-op. */

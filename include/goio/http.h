@@ -1,6 +1,6 @@
 /*
  * goio http: an HTTP/1.1 server on libuv, a response-writer interface,
- * chunked rendering of a goio_reader with auto-flush, and an AutoFlusher.
+ * chunked rendering of a goio_io_reader with auto-flush, and an AutoFlusher.
  *
  * Threads. A server runs its libuv loop on a thread of its own (accept,
  * parse, socket writes, timers) and calls handlers on a pool of worker
@@ -203,8 +203,8 @@ GOIO_EXTERN const char *goio_http_request_path(const goio_http_request *req);
 GOIO_EXTERN const char *goio_http_request_query(const goio_http_request *req);
 /* The first value of a header, name matched case-insensitively; NULL when
  * absent. */
-GOIO_EXTERN const char *goio_http_request_header(const goio_http_request *req,
-                                                 const char *name);
+GOIO_EXTERN const char *
+goio_http_request_get_header(const goio_http_request *req, const char *name);
 /* Headers in the order received: count, then the i-th name and value.
  * GOIO_ERANGE past the end. */
 GOIO_EXTERN size_t goio_http_request_header_count(const goio_http_request *req);
@@ -356,16 +356,16 @@ GOIO_EXTERN int goio_http_respond(goio_http_response *res, int status,
                                   size_t len);
 
 /*
- * A goio_writer over res (write, flush), for goio_copy, Tee, gzip ...
+ * A goio_io_writer over res (write, flush), for goio_io_copy, Tee, gzip ...
  * Closing it frees the adapter only: the response stays open. Not
  * thread-safe beyond what res is.
  */
-GOIO_EXTERN int goio_http_response_writer(goio_http_response *res,
-                                          goio_writer **out);
+GOIO_EXTERN int goio_http_response_writer_new(goio_http_response *res,
+                                              goio_io_writer **out);
 
 /* ---- chunked rendering --------------------------------------------------- */
 
-typedef struct goio_http_render_options {
+typedef struct goio_http_render_config {
     /* Bytes read from the source per read. Default 64 KiB. */
     size_t chunk_size;
     /* Buffered bytes are flushed at most this long after they were
@@ -373,9 +373,9 @@ typedef struct goio_http_render_options {
     int64_t flush_interval_ms;
     /* Status sent. Default 200. */
     int status;
-} goio_http_render_options;
+} goio_http_render_config;
 
-GOIO_EXTERN int goio_http_render_options_init(goio_http_render_options *o);
+GOIO_EXTERN int goio_http_render_config_init(goio_http_render_config *o);
 
 /*
  * Streams src as the response body, as the Go library's ChunkedData:
@@ -399,13 +399,13 @@ GOIO_EXTERN int goio_http_render_options_init(goio_http_render_options *o);
  */
 GOIO_EXTERN int goio_http_render_chunked(goio_http_response *res,
                                          const char *content_type,
-                                         goio_reader *src,
-                                         const goio_http_render_options *opts);
+                                         goio_io_reader *src,
+                                         const goio_http_render_config *opts);
 
 /* ---- AutoFlusher --------------------------------------------------------- */
 
 /*
- * A goio_writer in front of `dst` (which must have a flush) that flushes
+ * A goio_io_writer in front of `dst` (which must have a flush) that flushes
  * dst at most interval_ms after a write left bytes unflushed, as the Go
  * library's AutoFlusher. Writes, flushes and the timed flushes are
  * serialized by a lock, so dst sees one caller at a time; the timed
@@ -416,8 +416,9 @@ GOIO_EXTERN int goio_http_render_chunked(goio_http_response *res,
  * own_dst (else dst stays open). GOIO_EINVAL for NULLs, interval_ms <= 0
  * or a dst without flush.
  */
-GOIO_EXTERN int goio_autoflusher_new(goio_writer *dst, int64_t interval_ms,
-                                     bool own_dst, goio_writer **out);
+GOIO_EXTERN int goio_http_autoflusher_new(goio_io_writer *dst,
+                                          int64_t interval_ms, bool own_dst,
+                                          goio_io_writer **out);
 
 #ifdef __cplusplus
 }

@@ -423,8 +423,8 @@ GOIO_EXTERN int goio_http_cache_do(goio_http_cache *c,
  * NULL when absent or for NULL arguments.
  */
 GOIO_EXTERN const char *
-goio_http_cache_response_header(const goio_http_cache_response *r,
-                                const char *name);
+goio_http_cache_response_get_header(const goio_http_cache_response *r,
+                                    const char *name);
 
 /* Frees a response; NULL is a no-op. */
 GOIO_EXTERN void goio_http_cache_response_free(goio_http_cache_response *r);

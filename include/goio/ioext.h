@@ -2,7 +2,7 @@
  * ioext: readers and writers, a buffer pool, Tee, and archives (gzip and
  * tar.gz writers, a zip writer, safe tar.gz and zip extraction).
  *
- * goio_reader and goio_writer are interfaces (vtables) that users can
+ * goio_io_reader and goio_io_writer are interfaces (vtables) that users can
  * implement: embed the struct as the first member of your own and fill
  * `ops`. goio's adapters wrap file descriptors, FILE*, memory and
  * goio_buf. A reader or writer is used by one thread at a time unless its
@@ -22,36 +22,37 @@ extern "C" {
 
 /* ---- readers ------------------------------------------------------------- */
 
-typedef struct goio_reader goio_reader;
+typedef struct goio_io_reader goio_io_reader;
 
-typedef struct goio_reader_ops {
+typedef struct goio_io_reader_ops {
     /* Reads up to cap bytes (cap > 0): returns the count (> 0), 0 at end
      * of stream, or a negative GOIO_E* code. May return fewer bytes than
      * available. */
-    ssize_t (*read)(goio_reader *r, void *buf, size_t cap);
-    /* Releases everything, the goio_reader included. May report a final
+    ssize_t (*read)(goio_io_reader *r, void *buf, size_t cap);
+    /* Releases everything, the goio_io_reader included. May report a final
      * error; the reader is gone either way. */
-    int (*close)(goio_reader *r);
-} goio_reader_ops;
+    int (*close)(goio_io_reader *r);
+} goio_io_reader_ops;
 
-struct goio_reader {
-    const goio_reader_ops *ops;
+struct goio_io_reader {
+    const goio_io_reader_ops *ops;
 };
 
-/* One read (EINTR retried by the adapters and by goio_read itself when a
+/* One read (EINTR retried by the adapters and by goio_io_read itself when a
  * user reader returns -EINTR). GOIO_EINVAL for NULLs or cap 0; GOIO_EIO
  * when a reader claims more than cap bytes. */
-GOIO_EXTERN ssize_t goio_read(goio_reader *r, void *buf, size_t cap);
+GOIO_EXTERN ssize_t goio_io_read(goio_io_reader *r, void *buf, size_t cap);
 /* Reads until n bytes or end of stream; *got says how many. */
-GOIO_EXTERN int goio_read_full(goio_reader *r, void *buf, size_t n,
-                               size_t *got);
+GOIO_EXTERN int goio_io_read_full(goio_io_reader *r, void *buf, size_t n,
+                                  size_t *got);
 /* Appends everything up to end of stream to out; GOIO_ELIMIT past
  * `limit` bytes (0: no limit), reading at most one byte beyond it. On any
  * error out->len is back at its value on entry (its memory may have
  * grown). */
-GOIO_EXTERN int goio_read_all(goio_reader *r, goio_buf *out, size_t limit);
+GOIO_EXTERN int goio_io_read_all(goio_io_reader *r, goio_buf *out,
+                                 size_t limit);
 /* Closes and frees; NULL is a no-op returning 0. */
-GOIO_EXTERN int goio_reader_close(goio_reader *r);
+GOIO_EXTERN int goio_io_reader_close(goio_io_reader *r);
 
 /*
  * Adapters. Errors: system errors come back as their negated errno
@@ -59,59 +60,66 @@ GOIO_EXTERN int goio_reader_close(goio_reader *r);
  * ...); EINTR is retried. Each returns GOIO_EINVAL for a bad argument
  * (*out is then NULL) and GOIO_ENOMEM.
  */
-/* Reads fd; closes it on goio_reader_close when own_fd. */
-GOIO_EXTERN int goio_reader_fd(int fd, bool own_fd, goio_reader **out);
+/* Reads fd; closes it on goio_io_reader_close when own_fd. */
+GOIO_EXTERN int goio_io_reader_new_fd(int fd, bool own_fd,
+                                      goio_io_reader **out);
 /* Reads a FILE*; fcloses it on close when own_file. */
-GOIO_EXTERN int goio_reader_file(FILE *f, bool own_file, goio_reader **out);
+GOIO_EXTERN int goio_io_reader_new_file(FILE *f, bool own_file,
+                                        goio_io_reader **out);
 /* Reads p[0..len) without copying; p must outlive the reader. */
-GOIO_EXTERN int goio_reader_mem(const void *p, size_t len, goio_reader **out);
+GOIO_EXTERN int goio_io_reader_new_mem(const void *p, size_t len,
+                                       goio_io_reader **out);
 
 /* ---- writers ------------------------------------------------------------- */
 
-typedef struct goio_writer goio_writer;
+typedef struct goio_io_writer goio_io_writer;
 
-typedef struct goio_writer_ops {
+typedef struct goio_io_writer_ops {
     /* Writes up to len bytes (len > 0): returns the count written (> 0) or
      * a negative GOIO_E* code. */
-    ssize_t (*write)(goio_writer *w, const void *p, size_t len);
+    ssize_t (*write)(goio_io_writer *w, const void *p, size_t len);
     /* Pushes buffered bytes on; NULL when the writer buffers nothing. */
-    int (*flush)(goio_writer *w);
-    /* Flushes, then releases everything, the goio_writer included. */
-    int (*close)(goio_writer *w);
-} goio_writer_ops;
+    int (*flush)(goio_io_writer *w);
+    /* Flushes, then releases everything, the goio_io_writer included. */
+    int (*close)(goio_io_writer *w);
+} goio_io_writer_ops;
 
-struct goio_writer {
-    const goio_writer_ops *ops;
+struct goio_io_writer {
+    const goio_io_writer_ops *ops;
 };
 
 /* Writes all len bytes (retrying short writes and -EINTR) or returns an
  * error; a writer that makes no progress (returns 0) gives GOIO_EIO. On
  * error an unknown prefix of p may have been written. */
-GOIO_EXTERN int goio_write(goio_writer *w, const void *p, size_t len);
-GOIO_EXTERN int goio_flush(goio_writer *w);
+GOIO_EXTERN int goio_io_write(goio_io_writer *w, const void *p, size_t len);
+GOIO_EXTERN int goio_io_flush(goio_io_writer *w);
 /* Closes and frees; NULL is a no-op returning 0. */
-GOIO_EXTERN int goio_writer_close(goio_writer *w);
+GOIO_EXTERN int goio_io_writer_close(goio_io_writer *w);
 
 /* Writes fd (unbuffered; no flush needed); closes it when own_fd. A
  * broken pipe is GOIO_EPIPE only when SIGPIPE is ignored. */
-GOIO_EXTERN int goio_writer_fd(int fd, bool own_fd, goio_writer **out);
-/* Writes through f's stdio buffer: goio_flush fflushes. Close fflushes,
+GOIO_EXTERN int goio_io_writer_new_fd(int fd, bool own_fd,
+                                      goio_io_writer **out);
+/* Writes through f's stdio buffer: goio_io_flush fflushes. Close fflushes,
  * then fcloses f when own_file. */
-GOIO_EXTERN int goio_writer_file(FILE *f, bool own_file, goio_writer **out);
+GOIO_EXTERN int goio_io_writer_new_file(FILE *f, bool own_file,
+                                        goio_io_writer **out);
 /* Appends to *b, which must outlive the writer (closing leaves b). */
-GOIO_EXTERN int goio_writer_buf(goio_buf *b, goio_writer **out);
+GOIO_EXTERN int goio_io_writer_new_buf(goio_buf *b, goio_io_writer **out);
 /* Accepts and drops every byte (Go's io.Discard); *counted (may be NULL)
  * must outlive the writer and is incremented by every write. */
-GOIO_EXTERN int goio_writer_discard(uint64_t *counted, goio_writer **out);
+GOIO_EXTERN int goio_io_writer_new_discard(uint64_t *counted,
+                                           goio_io_writer **out);
 
 /*
  * Copies src to dst until end of stream through a pooled buffer (64 KiB
- * from goio_bufpool_default); *copied (may be NULL) counts the bytes
+ * from goio_io_bufpool_default); *copied (may be NULL) counts the bytes
  * written. Neither is closed. A memory source is written without a copy
  * and a goio_buf destination is read into directly. Returns 0 at end of
  * stream, else the first read or write error.
  */
-GOIO_EXTERN int goio_copy(goio_writer *dst, goio_reader *src, uint64_t *copied);
+GOIO_EXTERN int goio_io_copy(goio_io_writer *dst, goio_io_reader *src,
+                             uint64_t *copied);
 
 /* ---- buffer pool --------------------------------------------------------- */
 
@@ -124,15 +132,16 @@ GOIO_EXTERN int goio_copy(goio_writer *dst, goio_reader *src, uint64_t *copied);
 #define GOIO_BUFPOOL_SMALL (4 * 1024)
 #define GOIO_BUFPOOL_LARGE (1024 * 1024)
 
-typedef struct goio_bufpool goio_bufpool;
+typedef struct goio_io_bufpool goio_io_bufpool;
 
 /* The process-wide pool (never freed). */
-GOIO_EXTERN goio_bufpool *goio_bufpool_default(void);
+GOIO_EXTERN goio_io_bufpool *goio_io_bufpool_default(void);
 /* A buffer of at least `size` bytes; *cap is its real size, pass it back
- * to goio_bufpool_put. NULL when out of memory. */
-GOIO_EXTERN void *goio_bufpool_get(goio_bufpool *p, size_t size, size_t *cap);
+ * to goio_io_bufpool_put. NULL when out of memory. */
+GOIO_EXTERN void *goio_io_bufpool_get(goio_io_bufpool *p, size_t size,
+                                      size_t *cap);
 /* Returns a buffer (NULL is a no-op); the pool keeps or frees it. */
-GOIO_EXTERN void goio_bufpool_put(goio_bufpool *p, void *buf, size_t cap);
+GOIO_EXTERN void goio_io_bufpool_put(goio_io_bufpool *p, void *buf, size_t cap);
 
 /*
  * Size classes. A request of at most GOIO_BUFPOOL_SMALL bytes gets a
@@ -155,50 +164,50 @@ GOIO_EXTERN void goio_bufpool_put(goio_bufpool *p, void *buf, size_t cap);
  * frees. Idle buffers are freed too: a buffer that stayed unused in the
  * pool for a whole `idle_ms` period is freed at the shard's next get/put
  * (Go's sync.Pool drops idle buffers at GC in the same spirit).
- * goio_bufpool_trim frees every idle buffer at once.
+ * goio_io_bufpool_trim frees every idle buffer at once.
  *
- * The memory comes from goio_malloc (goio_set_allocator applies).
+ * The memory comes from goio_malloc (goio_allocator_set applies).
  */
 #define GOIO_BUFPOOL_LARGE_MIN (64 * 1024)
 
-typedef struct goio_bufpool_config {
+typedef struct goio_io_bufpool_config {
     unsigned shards;         /* 0: 2 x CPUs rounded to a power of 2, <= 64 */
     unsigned small_keep;     /* regular buffers kept per shard; default 64 */
     size_t large_keep_bytes; /* per large size per shard; default 1 MiB
                                 (at least one buffer of each size) */
     int64_t idle_ms;         /* free buffers idle this long; default 10000,
                                 < 0 never */
-} goio_bufpool_config;
+} goio_io_bufpool_config;
 
-GOIO_EXTERN void goio_bufpool_config_init(goio_bufpool_config *cfg);
-/* A private pool (cfg NULL: defaults). Free it with goio_bufpool_free once
+GOIO_EXTERN void goio_io_bufpool_config_init(goio_io_bufpool_config *cfg);
+/* A private pool (cfg NULL: defaults). Free it with goio_io_bufpool_free once
  * no thread uses it; buffers still out may be put back only before. */
-GOIO_EXTERN int goio_bufpool_new(const goio_bufpool_config *cfg,
-                                 goio_bufpool **out);
+GOIO_EXTERN int goio_io_bufpool_new(const goio_io_bufpool_config *cfg,
+                                    goio_io_bufpool **out);
 /* Frees the pool and every buffer it holds. NULL and the default pool are
  * no-ops. */
-GOIO_EXTERN void goio_bufpool_free(goio_bufpool *p);
+GOIO_EXTERN void goio_io_bufpool_free(goio_io_bufpool *p);
 /* Frees every buffer the pool holds now (they are all idle). */
-GOIO_EXTERN void goio_bufpool_trim(goio_bufpool *p);
+GOIO_EXTERN void goio_io_bufpool_trim(goio_io_bufpool *p);
 
-typedef struct goio_bufpool_stats {
-    uint64_t gets;           /* goio_bufpool_get calls */
+typedef struct goio_io_bufpool_stats {
+    uint64_t gets;           /* goio_io_bufpool_get calls */
     uint64_t hits;           /* ... served from the pool */
-    uint64_t puts;           /* goio_bufpool_put calls with a buffer */
+    uint64_t puts;           /* goio_io_bufpool_put calls with a buffer */
     uint64_t dropped;        /* ... whose buffer was freed, not kept */
     uint64_t trimmed;        /* buffers freed for being idle or by trim */
     uint64_t retained;       /* buffers held now */
     uint64_t retained_bytes; /* their total size */
-} goio_bufpool_stats;
+} goio_io_bufpool_stats;
 
 /* A snapshot of the counters (consistent per shard, not globally). */
-GOIO_EXTERN int goio_bufpool_get_stats(goio_bufpool *p,
-                                       goio_bufpool_stats *out);
+GOIO_EXTERN int goio_io_bufpool_stats_get(goio_io_bufpool *p,
+                                          goio_io_bufpool_stats *out);
 
 /* ---- Tee ------------------------------------------------------------- */
 
 /*
- * goio_tee splits one input into two readers. Reading `main` reads `in`
+ * goio_io_tee_new splits one input into two readers. Reading `main` reads `in`
  * and hands the same bytes to `secondary` through a bounded buffer of
  * cfg.buffer_size bytes. Typical use: main streams a request body to its
  * destination while another thread hashes or stores it from secondary.
@@ -233,21 +242,23 @@ GOIO_EXTERN int goio_bufpool_get_stats(goio_bufpool *p,
  */
 #define GOIO_TEE_DEFAULT_BUFFER (1024 * 1024)
 
-typedef struct goio_tee_config {
+typedef struct goio_io_tee_config {
     size_t buffer_size; /* bytes buffered for secondary; default 1 MiB */
-} goio_tee_config;
+} goio_io_tee_config;
 
-GOIO_EXTERN void goio_tee_config_init(goio_tee_config *cfg);
+GOIO_EXTERN void goio_io_tee_config_init(goio_io_tee_config *cfg);
 /* cfg NULL: defaults. */
-GOIO_EXTERN int goio_tee(goio_reader *in, const goio_tee_config *cfg,
-                         goio_reader **main, goio_reader **secondary);
+GOIO_EXTERN int goio_io_tee_new(goio_io_reader *in,
+                                const goio_io_tee_config *cfg,
+                                goio_io_reader **main,
+                                goio_io_reader **secondary);
 
 /* ---- gzip ------------------------------------------------------------ */
 
 /*
- * A goio_writer that gzips into dst (one gzip member; `gunzip` reads it).
- * goio_flush pushes everything written so far through to dst (a deflate
- * sync flush); goio_writer_close ends the stream (CRC and size trailer)
+ * A goio_io_writer that gzips into dst (one gzip member; `gunzip` reads it).
+ * goio_io_flush pushes everything written so far through to dst (a deflate
+ * sync flush); goio_io_writer_close ends the stream (CRC and size trailer)
  * and frees the writer, never dst.
  *
  * threads > 1 compresses as pigz does: the input is cut into blocks of
@@ -264,16 +275,17 @@ GOIO_EXTERN int goio_tee(goio_reader *in, const goio_tee_config *cfg,
  */
 #define GOIO_GZIP_MAX_THREADS 64
 
-typedef struct goio_gzip_options {
+typedef struct goio_io_gzip_config {
     int level;         /* 0..9, default 6 (gzip -6) */
     unsigned threads;  /* default 1: one deflate stream, no threads */
     size_t block_size; /* with threads > 1; default 128 KiB */
-} goio_gzip_options;
+} goio_io_gzip_config;
 
-GOIO_EXTERN void goio_gzip_options_init(goio_gzip_options *opt);
+GOIO_EXTERN void goio_io_gzip_config_init(goio_io_gzip_config *opt);
 /* opt NULL: defaults. */
-GOIO_EXTERN int goio_gzip_writer(goio_writer *dst, const goio_gzip_options *opt,
-                                 goio_writer **out);
+GOIO_EXTERN int goio_io_gzip_writer_new(goio_io_writer *dst,
+                                        const goio_io_gzip_config *opt,
+                                        goio_io_writer **out);
 
 /* ---- tar.gz writer ---------------------------------------------------- */
 
@@ -302,33 +314,36 @@ GOIO_EXTERN int goio_gzip_writer(goio_writer *dst, const goio_gzip_options *opt,
  * the archive: later calls return the same error and close writes no
  * end (a reader then sees a truncated archive, not a short valid one).
  */
-typedef struct goio_targz_writer goio_targz_writer;
+typedef struct goio_io_targz_writer goio_io_targz_writer;
 
-typedef struct goio_targz_options {
-    uint32_t file_mode;     /* default 0644; at most 07777 */
-    int64_t mtime;          /* seconds since the epoch; default -1: the
-                               time goio_targz_writer_new ran. Set one for
-                               reproducible archives. */
-    goio_gzip_options gzip; /* level 6, one thread */
-} goio_targz_options;
+typedef struct goio_io_targz_config {
+    uint32_t file_mode;       /* default 0644; at most 07777 */
+    int64_t mtime;            /* seconds since the epoch; default -1: the
+                                 time goio_io_targz_writer_new ran. Set one for
+                                 reproducible archives. */
+    goio_io_gzip_config gzip; /* level 6, one thread */
+} goio_io_targz_config;
 
-GOIO_EXTERN void goio_targz_options_init(goio_targz_options *opt);
-GOIO_EXTERN int goio_targz_writer_new(goio_writer *dst,
-                                      const goio_targz_options *opt,
-                                      goio_targz_writer **out);
+GOIO_EXTERN void goio_io_targz_config_init(goio_io_targz_config *opt);
+GOIO_EXTERN int goio_io_targz_writer_new(goio_io_writer *dst,
+                                         const goio_io_targz_config *opt,
+                                         goio_io_targz_writer **out);
 /* Adds a file with the bytes data[0..len). */
-GOIO_EXTERN int goio_targz_add(goio_targz_writer *w, const char *name,
-                               const void *data, size_t len);
+GOIO_EXTERN int goio_io_targz_writer_add(goio_io_targz_writer *w,
+                                         const char *name, const void *data,
+                                         size_t len);
 /* Adds a file of `size` bytes read from r (not closed). Reads exactly
  * `size` bytes; an earlier end of r is GOIO_ETRUNCATED (and breaks the
  * archive), bytes after `size` are left unread. */
-GOIO_EXTERN int goio_targz_add_reader(goio_targz_writer *w, const char *name,
-                                      goio_reader *r, uint64_t size);
+GOIO_EXTERN int goio_io_targz_writer_add_reader(goio_io_targz_writer *w,
+                                                const char *name,
+                                                goio_io_reader *r,
+                                                uint64_t size);
 /* Writes the end of the archive and the gzip trailer, then frees w (also
  * on error). NULL is a no-op returning 0. */
-GOIO_EXTERN int goio_targz_close(goio_targz_writer *w);
+GOIO_EXTERN int goio_io_targz_writer_close(goio_io_targz_writer *w);
 /* Frees w without ending the archive (abandon). NULL is a no-op. */
-GOIO_EXTERN void goio_targz_writer_free(goio_targz_writer *w);
+GOIO_EXTERN void goio_io_targz_writer_free(goio_io_targz_writer *w);
 
 /* ---- zip writer -------------------------------------------------------- */
 
@@ -353,22 +368,22 @@ GOIO_EXTERN void goio_targz_writer_free(goio_targz_writer *w);
  * dst is not flushed or closed. Errors: GOIO_EINVAL, GOIO_EUNSAFEPATH,
  * GOIO_EEXIST, GOIO_ENAMETOOLONG, GOIO_ENOMEM, dst's errors.
  */
-typedef struct goio_zip_input {
+typedef struct goio_io_zip_input {
     const char *name;
     const void *data;
     size_t len;
-} goio_zip_input;
+} goio_io_zip_input;
 
-typedef struct goio_zip_options {
+typedef struct goio_io_zip_config {
     int level;          /* 0..9, default 6 (zip's default) */
     unsigned threads;   /* default 1 */
     uint32_t file_mode; /* default 0644 */
-} goio_zip_options;
+} goio_io_zip_config;
 
-GOIO_EXTERN void goio_zip_options_init(goio_zip_options *opt);
-GOIO_EXTERN int goio_zip_compress_to(goio_writer *dst,
-                                     const goio_zip_input *files, size_t n,
-                                     const goio_zip_options *opt);
+GOIO_EXTERN void goio_io_zip_config_init(goio_io_zip_config *opt);
+GOIO_EXTERN int goio_io_zip_compress(goio_io_writer *dst,
+                                     const goio_io_zip_input *files, size_t n,
+                                     const goio_io_zip_config *opt);
 
 /* ---- safe extraction ---------------------------------------------------- */
 
@@ -405,51 +420,51 @@ GOIO_EXTERN int goio_zip_compress_to(goio_writer *dst,
  *   archive with one unsafe entry is refused as a whole.
  * The reason for a refusal goes to the log sink (category "ioext", code
  * "archive_refused", key = the entry name).
- * Thread-safety: every extraction (and goio_zip_compress_to) is
+ * Thread-safety: every extraction (and goio_io_zip_compress) is
  * self-contained; any number may run at once on different threads.
  * Names are handled as UTF-8 whatever the process locale (extraction
  * switches its own thread to C.UTF-8 while it runs, via uselocale).
  */
-typedef enum goio_dup_policy {
+typedef enum goio_io_dup_policy {
     GOIO_DUP_ERROR = 0,     /* a second entry with the same name: EEXIST */
     GOIO_DUP_LAST_WINS = 1, /* the later file replaces the earlier */
-} goio_dup_policy;
+} goio_io_dup_policy;
 
-typedef struct goio_extract_options {
-    uint64_t max_entries;       /* default 10000 */
-    uint64_t max_total_bytes;   /* default 1 GiB */
-    uint32_t max_ratio;         /* default 200 (deflate's best is ~1030);
-                                   0: no ratio check */
-    uint64_t ratio_grace_bytes; /* default 1 MiB */
-    bool allow_symlinks;        /* default false */
-    goio_dup_policy duplicates; /* default GOIO_DUP_ERROR */
-    goio_bufpool *pool; /* buffers for memory extraction; NULL: default */
-} goio_extract_options;
+typedef struct goio_io_extract_config {
+    uint64_t max_entries;          /* default 10000 */
+    uint64_t max_total_bytes;      /* default 1 GiB */
+    uint32_t max_ratio;            /* default 200 (deflate's best is ~1030);
+                                      0: no ratio check */
+    uint64_t ratio_grace_bytes;    /* default 1 MiB */
+    bool allow_symlinks;           /* default false */
+    goio_io_dup_policy duplicates; /* default GOIO_DUP_ERROR */
+    goio_io_bufpool *pool; /* buffers for memory extraction; NULL: default */
+} goio_io_extract_config;
 
-GOIO_EXTERN void goio_extract_options_init(goio_extract_options *opt);
+GOIO_EXTERN void goio_io_extract_config_init(goio_io_extract_config *opt);
 
 /* One extracted file; `data` comes from the options' pool. */
-typedef struct goio_archive_file {
+typedef struct goio_io_archive_file {
     char *name; /* cleaned, no "./" */
     uint8_t *data;
     size_t len;
     size_t _cap; /* private: the pool buffer's size */
-} goio_archive_file;
+} goio_io_archive_file;
 
 /* Extracted files in archive order (a replaced duplicate keeps the place
  * of the first). */
-typedef struct goio_archive_files {
-    goio_archive_file *files;
+typedef struct goio_io_archive_files {
+    goio_io_archive_file *files;
     size_t count;
-    size_t _alloc;       /* private */
-    goio_bufpool *_pool; /* private */
-} goio_archive_files;
+    size_t _alloc;          /* private */
+    goio_io_bufpool *_pool; /* private */
+} goio_io_archive_files;
 
 /* Returns every buffer to the pool and frees the list; NULL is a no-op. */
-GOIO_EXTERN void goio_archive_files_free(goio_archive_files *list);
+GOIO_EXTERN void goio_io_archive_files_free(goio_io_archive_files *list);
 /* The file named `name` (cleaned form), or NULL. */
-GOIO_EXTERN const goio_archive_file *
-goio_archive_files_find(const goio_archive_files *list, const char *name);
+GOIO_EXTERN const goio_io_archive_file *
+goio_io_archive_files_find(const goio_io_archive_files *list, const char *name);
 
 /*
  * Extracts regular files to memory: all of them when names is NULL (or
@@ -459,21 +474,21 @@ goio_archive_files_find(const goio_archive_files *list, const char *name);
  * symlinks are checked and skipped. *out is NULL on error.
  * opt NULL: defaults.
  */
-GOIO_EXTERN int goio_zip_extract(const void *data, size_t len,
-                                 const char *const *names, size_t nnames,
-                                 const goio_extract_options *opt,
-                                 goio_archive_files **out);
-GOIO_EXTERN int goio_targz_extract(const void *data, size_t len,
-                                   const char *const *names, size_t nnames,
-                                   const goio_extract_options *opt,
-                                   goio_archive_files **out);
+GOIO_EXTERN int goio_io_zip_extract(const void *data, size_t len,
+                                    const char *const *names, size_t nnames,
+                                    const goio_io_extract_config *opt,
+                                    goio_io_archive_files **out);
+GOIO_EXTERN int goio_io_targz_extract(const void *data, size_t len,
+                                      const char *const *names, size_t nnames,
+                                      const goio_io_extract_config *opt,
+                                      goio_io_archive_files **out);
 /* The same from a stream (r is read to the end of the gzip data, not
  * closed). */
-GOIO_EXTERN int goio_targz_extract_reader(goio_reader *r,
-                                          const char *const *names,
-                                          size_t nnames,
-                                          const goio_extract_options *opt,
-                                          goio_archive_files **out);
+GOIO_EXTERN int goio_io_targz_extract_reader(goio_io_reader *r,
+                                             const char *const *names,
+                                             size_t nnames,
+                                             const goio_io_extract_config *opt,
+                                             goio_io_archive_files **out);
 
 /*
  * Extracts into directory `dir`, which must not exist or be empty
@@ -486,11 +501,11 @@ GOIO_EXTERN int goio_targz_extract_reader(goio_reader *r,
  * modification time; directories 0755; owners are not restored. Data is
  * not fsync'ed.
  */
-GOIO_EXTERN int goio_zip_extract_to_dir(const void *data, size_t len,
-                                        const char *dir,
-                                        const goio_extract_options *opt);
-GOIO_EXTERN int goio_targz_extract_to_dir(goio_reader *r, const char *dir,
-                                          const goio_extract_options *opt);
+GOIO_EXTERN int goio_io_zip_extract_to_dir(const void *data, size_t len,
+                                           const char *dir,
+                                           const goio_io_extract_config *opt);
+GOIO_EXTERN int goio_io_targz_extract_to_dir(goio_io_reader *r, const char *dir,
+                                             const goio_io_extract_config *opt);
 
 #ifdef __cplusplus
 }

@@ -40,8 +40,8 @@
  * collector of that registry.
  *
  * HTTP. The /metrics endpoint and the request-tracking middleware run on
- * goio's HTTP server (goio/http.h, module ioext); goio_prom_render serves
- * any other server.
+ * goio's HTTP server (goio/http.h, module ioext); goio_prom_registry_render
+ * serves any other server.
  *
  * Logging category "prometheus"; codes `collector_failed`,
  * `collected_family_dropped`, `collected_sample_dropped`,
@@ -62,7 +62,7 @@ extern "C" {
 typedef struct goio_prom_registry goio_prom_registry;
 
 /* An empty registry (no process metrics: see
- * goio_prom_register_process_collector). Free with goio_prom_registry_free.
+ * goio_prom_process_collector_register). Free with goio_prom_registry_free.
  */
 GOIO_EXTERN int goio_prom_registry_new(goio_prom_registry **out);
 
@@ -80,7 +80,7 @@ GOIO_EXTERN void goio_prom_registry_free(goio_prom_registry *reg);
  * NULL only when that first allocation fails. Every function taking a
  * registry uses it when passed NULL.
  */
-GOIO_EXTERN goio_prom_registry *goio_prom_default_registry(void);
+GOIO_EXTERN goio_prom_registry *goio_prom_registry_default(void);
 
 /* ---- metric options ------------------------------------------------------ */
 
@@ -104,7 +104,7 @@ typedef struct goio_prom_label {
  * Describes a metric. Strings are copied; nothing here must outlive the
  * constructor call.
  */
-typedef struct goio_prom_opts {
+typedef struct goio_prom_metric_config {
     /* Full name = ns "_" subsystem "_" name, empty parts skipped, as
      * client_golang's BuildFQName. ns and subsystem may be NULL. */
     const char *ns;
@@ -125,15 +125,15 @@ typedef struct goio_prom_opts {
      * buckets. Other types: must be NULL/0. */
     const double *buckets;
     size_t bucket_count;
-} goio_prom_opts;
+} goio_prom_metric_config;
 
 /* Zero-fills (no buckets means the defaults). GOIO_EINVAL for NULL. */
-GOIO_EXTERN int goio_prom_opts_init(goio_prom_opts *o);
+GOIO_EXTERN int goio_prom_metric_config_init(goio_prom_metric_config *o);
 
 /* client_golang's DefBuckets: .005 .01 .025 .05 .1 .25 .5 1 2.5 5 10. */
 #define GOIO_PROM_DEFAULT_BUCKET_COUNT 11
 /* The default buckets (a static array of GOIO_PROM_DEFAULT_BUCKET_COUNT). */
-GOIO_EXTERN const double *goio_prom_default_buckets(void);
+GOIO_EXTERN const double *goio_prom_buckets_default(void);
 
 /*
  * Bucket helpers writing `count` bounds into out[]. linear: start,
@@ -165,13 +165,13 @@ typedef struct goio_prom_vec goio_prom_vec;
  * that name already; GOIO_EINVAL for invalid options (see the top).
  */
 GOIO_EXTERN int goio_prom_counter_new(goio_prom_registry *reg,
-                                      const goio_prom_opts *opts,
+                                      const goio_prom_metric_config *opts,
                                       goio_prom_counter **out);
 GOIO_EXTERN int goio_prom_gauge_new(goio_prom_registry *reg,
-                                    const goio_prom_opts *opts,
+                                    const goio_prom_metric_config *opts,
                                     goio_prom_gauge **out);
 GOIO_EXTERN int goio_prom_histogram_new(goio_prom_registry *reg,
-                                        const goio_prom_opts *opts,
+                                        const goio_prom_metric_config *opts,
                                         goio_prom_histogram **out);
 
 /*
@@ -180,7 +180,7 @@ GOIO_EXTERN int goio_prom_histogram_new(goio_prom_registry *reg,
  * is exposed; an empty one is not.
  */
 GOIO_EXTERN int goio_prom_vec_new(goio_prom_registry *reg, goio_prom_type type,
-                                  const goio_prom_opts *opts,
+                                  const goio_prom_metric_config *opts,
                                   goio_prom_vec **out);
 
 /*
@@ -236,7 +236,8 @@ GOIO_EXTERN int goio_prom_vec_len(goio_prom_vec *vec, size_t *out);
  * handle into it becomes invalid; no other thread may still use them).
  * GOIO_ENOENT when it is not registered.
  */
-GOIO_EXTERN int goio_prom_unregister(goio_prom_registry *reg, const char *name);
+GOIO_EXTERN int goio_prom_registry_unregister(goio_prom_registry *reg,
+                                              const char *name);
 
 /* ---- updates (lock-free) ------------------------------------------------- */
 
@@ -296,15 +297,15 @@ typedef int (*goio_prom_collect_fn)(goio_prom_sink *sink, void *data);
 /*
  * Registers fn. destroy(data) (may be NULL) runs when the collector is
  * unregistered or the registry freed. *out (may be NULL) identifies it
- * for goio_prom_unregister_collector. On failure destroy is not called.
+ * for goio_prom_collector_unregister. On failure destroy is not called.
  */
-GOIO_EXTERN int goio_prom_register_collector(goio_prom_registry *reg,
+GOIO_EXTERN int goio_prom_collector_register(goio_prom_registry *reg,
                                              goio_prom_collect_fn fn,
                                              void *data,
                                              void (*destroy)(void *data),
                                              goio_prom_collector **out);
 /* Removes and frees c (destroy runs). GOIO_ENOENT when not registered. */
-GOIO_EXTERN int goio_prom_unregister_collector(goio_prom_registry *reg,
+GOIO_EXTERN int goio_prom_collector_unregister(goio_prom_registry *reg,
                                                goio_prom_collector *c);
 
 /*
@@ -341,7 +342,7 @@ GOIO_EXTERN int goio_prom_sink_histogram(goio_prom_sink *sink,
  * process_resident_memory_bytes, process_start_time_seconds. The default
  * registry has it already. GOIO_EEXIST when registered twice.
  */
-GOIO_EXTERN int goio_prom_register_process_collector(goio_prom_registry *reg);
+GOIO_EXTERN int goio_prom_process_collector_register(goio_prom_registry *reg);
 
 /* ---- exposition ---------------------------------------------------------- */
 
@@ -363,8 +364,9 @@ typedef struct goio_prom_encoding {
  * order, children in the order of their label sets, so equal states
  * render equal bytes. On error out is left as it was.
  */
-GOIO_EXTERN int goio_prom_write(goio_prom_registry *reg,
-                                goio_prom_format format, goio_buf *out);
+GOIO_EXTERN int goio_prom_registry_write(goio_prom_registry *reg,
+                                         goio_prom_format format,
+                                         goio_buf *out);
 
 /*
  * Picks the format and encoding for the Accept and Accept-Encoding
@@ -383,9 +385,11 @@ GOIO_EXTERN int goio_prom_negotiate(const char *accept,
  * enc->content_type and, when set, enc->content_encoding. enc may be
  * NULL. On error out is left as it was.
  */
-GOIO_EXTERN int goio_prom_render(goio_prom_registry *reg, const char *accept,
-                                 const char *accept_encoding, goio_buf *out,
-                                 goio_prom_encoding *enc);
+GOIO_EXTERN int goio_prom_registry_render(goio_prom_registry *reg,
+                                          const char *accept,
+                                          const char *accept_encoding,
+                                          goio_buf *out,
+                                          goio_prom_encoding *enc);
 
 /* ---- HTTP request tracking (the Go library's prometheus client) ---------- */
 
@@ -406,7 +410,7 @@ typedef struct goio_prom_request {
  * Process-wide, as Go's InitClient: GOIO_EALREADY once initialized (Go
  * panics). On failure (GOIO_EEXIST: a name is taken; GOIO_EBUSY from
  * inside a collector) nothing stays registered and init may be retried.
- * After success reg must live until goio_prom_tracker_shutdown (never
+ * After success reg must live until goio_prom_tracker_deinit (never
  * free it before, nor unregister these names).
  */
 GOIO_EXTERN int goio_prom_tracker_init(goio_prom_registry *reg);
@@ -417,23 +421,23 @@ GOIO_EXTERN int goio_prom_tracker_init(goio_prom_registry *reg);
  * calls afterwards return GOIO_EINVAL. GOIO_EINVAL when not initialized,
  * GOIO_EBUSY (nothing changed) from inside a collector.
  */
-GOIO_EXTERN int goio_prom_tracker_shutdown(void);
+GOIO_EXTERN int goio_prom_tracker_deinit(void);
 
 /* A request started: io_http_requests_current +1. GOIO_EINVAL before
  * init or for missing labels. */
-GOIO_EXTERN int goio_prom_open_request(const goio_prom_request *req);
+GOIO_EXTERN int goio_prom_request_open(const goio_prom_request *req);
 /* Observes now - start_ns (a goio_now_mono_ns() instant) in seconds in
  * io_http_request_duration_seconds. */
-GOIO_EXTERN int goio_prom_observe_duration(const goio_prom_request *req,
-                                           int64_t start_ns);
+GOIO_EXTERN int goio_prom_request_observe_duration(const goio_prom_request *req,
+                                                   int64_t start_ns);
 /* A request ended with `status` (100..999): io_http_requests_current -1
  * and io_http_requests_total{status="<status>"} +1. */
-GOIO_EXTERN int goio_prom_close_request(const goio_prom_request *req,
+GOIO_EXTERN int goio_prom_request_close(const goio_prom_request *req,
                                         int status);
 
 /* ---- the /metrics endpoint (goio's HTTP server) -------------------------- */
 
-typedef struct goio_prom_handler_opts {
+typedef struct goio_prom_handler_config {
     /* The registry served; NULL: the default one. */
     goio_prom_registry *registry;
     /* Serve text 0.0.4 even to scrapers asking for OpenMetrics (what
@@ -443,14 +447,14 @@ typedef struct goio_prom_handler_opts {
     bool disable_openmetrics;
     /* Never gzip. */
     bool disable_gzip;
-} goio_prom_handler_opts;
+} goio_prom_handler_config;
 
 /*
  * A goio_http_handler_fn answering a scrape: negotiates from the request's
  * Accept and Accept-Encoding, renders, and sends 200 with Content-Type,
  * Content-Encoding when gzipped and Vary: Accept-Encoding; 500 (logged as
  * `metrics_render_failed`) when rendering fails. `data` is a
- * goio_prom_handler_opts that outlives the route, or NULL for the
+ * goio_prom_handler_config that outlives the route, or NULL for the
  * defaults. Mount it on your own router:
  *   goio_http_router_handle(r, "GET", "/metrics", goio_prom_http_handler,
  *                           NULL);
@@ -465,7 +469,7 @@ typedef struct goio_prom_server_config {
     const char *host; /* NULL: "127.0.0.1"; "0.0.0.0" for remote scrapers */
     int port;         /* 0: a free port (goio_prom_server_port) */
     const char *path; /* default "/metrics" */
-    goio_prom_handler_opts handler;
+    goio_prom_handler_config handler;
 } goio_prom_server_config;
 
 /* Fills the defaults above (port 0). GOIO_EINVAL for NULL. */
@@ -492,7 +496,7 @@ GOIO_EXTERN void goio_prom_server_free(goio_prom_server *srv);
  * one sent. Strings must outlive the server; goio_prom_tracker_init must
  * have run (until then the middleware tracks nothing).
  */
-typedef struct goio_prom_tracker_opts {
+typedef struct goio_prom_tracker_config {
     const char *service_name;
     const char *version;
     /* The path label. NULL: the route pattern that matched
@@ -502,13 +506,13 @@ typedef struct goio_prom_tracker_opts {
     bool with_latency;
     /* goio_prom_http_track only: the route handler being tracked. */
     goio_http_handler next;
-} goio_prom_tracker_opts;
+} goio_prom_tracker_config;
 
 /*
  * A route handler that tracks the handler in opts->next, as gin's
  * per-route middleware: io_http_requests_current counts the request
- * while it runs. data: a goio_prom_tracker_opts that outlives the route.
- *   static goio_prom_tracker_opts items = {"catalog", "1.0", NULL, true,
+ * while it runs. data: a goio_prom_tracker_config that outlives the route.
+ *   static goio_prom_tracker_config items = {"catalog", "1.0", NULL, true,
  *                                          {items_handler, NULL}};
  *   goio_http_router_handle(r, "GET", "/items/{id}", goio_prom_http_track,
  *                           &items);

@@ -113,7 +113,7 @@ typedef struct goio_pubsub_sub goio_pubsub_sub;
 
 /*
  * A received message: immutable and reference counted. Every pointer stays
- * valid until the reference is released with goio_pubsub_msg_free (in
+ * valid until the reference is released with goio_pubsub_msg_unref (in
  * callback mode: until the callback returns, unless goio_pubsub_msg_ref
  * took a reference).
  */
@@ -191,13 +191,13 @@ GOIO_EXTERN int goio_pubsub_publish(goio_pubsub *ps, goio_ctx *ctx,
 
 /* ---- subscriptions ------------------------------------------------------- */
 
-typedef struct goio_pubsub_sub_opts {
+typedef struct goio_pubsub_sub_config {
     /* Queue capacity; 0 = the handle's default. Ignored in callback mode. */
     size_t queue_capacity;
     /* Non-NULL: callback mode (no queue). */
     goio_pubsub_msg_fn callback;
     void *data; /* passed to callback; goio never touches it */
-} goio_pubsub_sub_opts;
+} goio_pubsub_sub_config;
 
 /*
  * Subscribes to n glob patterns (Redis PSUBSCRIBE syntax: * ? [..] \) and
@@ -208,12 +208,12 @@ typedef struct goio_pubsub_sub_opts {
  */
 GOIO_EXTERN int goio_pubsub_psubscribe(goio_pubsub *ps,
                                        const char *const *patterns, size_t n,
-                                       const goio_pubsub_sub_opts *opts,
+                                       const goio_pubsub_sub_config *opts,
                                        goio_pubsub_sub **out);
 /* The same for exact channel names (SUBSCRIBE). */
 GOIO_EXTERN int goio_pubsub_subscribe(goio_pubsub *ps,
                                       const char *const *channels, size_t n,
-                                      const goio_pubsub_sub_opts *opts,
+                                      const goio_pubsub_sub_config *opts,
                                       goio_pubsub_sub **out);
 /*
  * Waits until every name of the subscription is subscribed on the current
@@ -238,7 +238,7 @@ GOIO_EXTERN int goio_pubsub_unsubscribe(goio_pubsub_sub *sub);
 
 /*
  * Takes the oldest queued message into *out (release it with
- * goio_pubsub_msg_free), waiting while the queue is empty, bounded by ctx
+ * goio_pubsub_msg_unref), waiting while the queue is empty, bounded by ctx
  * (NULL: wait indefinitely): GOIO_ETIMEDOUT / GOIO_ECANCELED when ctx
  * ends first, GOIO_ECLOSED when the subscription is being unsubscribed or
  * the handle was freed and the queue is empty. GOIO_EINVAL for a callback
@@ -262,7 +262,7 @@ GOIO_EXTERN int goio_pubsub_sub_fd(goio_pubsub_sub *sub, int *fd);
 GOIO_EXTERN const goio_pubsub_msg *
 goio_pubsub_msg_ref(const goio_pubsub_msg *msg);
 /* Releases a reference; NULL is a no-op. */
-GOIO_EXTERN void goio_pubsub_msg_free(const goio_pubsub_msg *msg);
+GOIO_EXTERN void goio_pubsub_msg_unref(const goio_pubsub_msg *msg);
 
 /* ---- statistics ---------------------------------------------------------- */
 

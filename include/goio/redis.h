@@ -167,10 +167,10 @@ GOIO_EXTERN int goio_redis_get(goio_redis *r, goio_ctx *ctx, const char *key,
 GOIO_EXTERN int goio_redis_set(goio_redis *r, goio_ctx *ctx, const char *key,
                                const void *value, size_t len, int64_t ttl_ms);
 
-typedef struct goio_redis_set_opts {
+typedef struct goio_redis_set_config {
     int64_t ttl_ms;     /* > 0: expire (capped at 12 h); <= 0: no expiry */
     bool if_not_exists; /* SET NX */
-} goio_redis_set_opts;
+} goio_redis_set_config;
 
 /*
  * SET with options (Go's SetOpt). Unlike goio_redis_set, ttl_ms <= 0 here
@@ -179,7 +179,8 @@ typedef struct goio_redis_set_opts {
  */
 GOIO_EXTERN int goio_redis_set_opt(goio_redis *r, goio_ctx *ctx,
                                    const char *key, const void *value,
-                                   size_t len, const goio_redis_set_opts *opts,
+                                   size_t len,
+                                   const goio_redis_set_config *opts,
                                    bool *was_set);
 GOIO_EXTERN int goio_redis_exists(goio_redis *r, goio_ctx *ctx, const char *key,
                                   bool *exists);

@@ -4,7 +4,7 @@
  * A goio_type describes how a C variable of one type is copied, destroyed,
  * encoded to bytes and decoded from bytes. A type's identity is its
  * descriptor's address: two descriptors are the same type only if they are
- * the same object. goio_set and the typed cache API check types and return
+ * the same object. goio_type_set and the typed cache API check types and return
  * GOIO_ETYPE instead of writing the wrong kind of value.
  *
  * Variables handled through a descriptor must always hold a valid value of
@@ -79,11 +79,13 @@ GOIO_EXTERN extern const goio_type goio_type_bool;   /* bool */
  */
 #define GOIO_TYPE_POD(var, T)                                                  \
     const goio_type var = {                                                    \
-        #T, sizeof(T), goio_pod_encode, goio_pod_decode, NULL, NULL, NULL}
-GOIO_EXTERN int goio_pod_encode(const goio_type *type, const void *value,
-                                goio_buf *out);
-GOIO_EXTERN int goio_pod_decode(const goio_type *type, const uint8_t *bytes,
-                                size_t len, void *value);
+        #T,   sizeof(T), goio_type_pod_encode, goio_type_pod_decode, NULL,     \
+        NULL, NULL}
+GOIO_EXTERN int goio_type_pod_encode(const goio_type *type, const void *value,
+                                     goio_buf *out);
+GOIO_EXTERN int goio_type_pod_decode(const goio_type *type,
+                                     const uint8_t *bytes, size_t len,
+                                     void *value);
 
 /* Checks that a descriptor is usable (name, size, encode, decode). */
 GOIO_EXTERN int goio_type_check(const goio_type *type);
@@ -93,8 +95,8 @@ GOIO_EXTERN int goio_type_check(const goio_type *type);
  * descriptor, GOIO_ETYPE when the types differ, GOIO_ENOMEM. On success
  * the old value of *dst is destroyed; on failure *dst is untouched.
  */
-GOIO_EXTERN int goio_set(void *dst, const goio_type *dst_type, const void *src,
-                         const goio_type *src_type);
+GOIO_EXTERN int goio_type_set(void *dst, const goio_type *dst_type,
+                              const void *src, const goio_type *src_type);
 
 /* Appends the encoding of *value to out. */
 GOIO_EXTERN int goio_type_encode(const goio_type *type, const void *value,

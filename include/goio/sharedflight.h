@@ -168,12 +168,13 @@ GOIO_EXTERN int goio_sharedflight_do_async(goio_sharedflight *g,
                                            goio_sharedflight_cb cb, void *data);
 
 /* The value fn produced (NULL if it set none, or for a NULL result). */
-GOIO_EXTERN void *goio_sharedflight_value(const goio_sharedflight_result *r);
+GOIO_EXTERN void *
+goio_sharedflight_result_value(const goio_sharedflight_result *r);
 /* Takes one more reference; returns r (NULL-safe). */
 GOIO_EXTERN goio_sharedflight_result *
 goio_sharedflight_result_ref(goio_sharedflight_result *r);
 /* Releases one reference; the last one destroys the value. NULL-safe. */
-GOIO_EXTERN void goio_sharedflight_result_release(goio_sharedflight_result *r);
+GOIO_EXTERN void goio_sharedflight_result_unref(goio_sharedflight_result *r);
 
 /*
  * Detaches the current flight for key (if any): callers that arrive

@@ -155,7 +155,7 @@ void goio__cache_value_free(void *p)
     goio__cache_value *v = p;
     if (!v)
         return;
-    goio_buf_free(&v->buf);
+    goio_buf_deinit(&v->buf);
     goio_free(v);
 }
 
@@ -234,13 +234,13 @@ int goio__cache_default_get_or_set(goio_cache *c, const char *key,
     rc = goio_sharedflight_do(c->_flights, key, ctx, goio__cache_flight, &job,
                               goio__cache_value_free, &res, NULL);
     if (rc < 0) {
-        goio_sharedflight_result_release(res);
+        goio_sharedflight_result_unref(res);
         return rc;
     }
-    const goio__cache_value *v = goio_sharedflight_value(res);
+    const goio__cache_value *v = goio_sharedflight_result_value(res);
     rc = goio_buf_set(out, v->buf.data, v->buf.len);
     if (rc == 0)
         *source = goio__cache_job_source(&job, v);
-    goio_sharedflight_result_release(res);
+    goio_sharedflight_result_unref(res);
     return rc;
 }

@@ -64,7 +64,7 @@ static int hybrid_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
     }
     if (rc == 0 && rhit) {
         fill_local(h, key, &b, until);
-        goio_buf_free(out);
+        goio_buf_deinit(out);
         *out = b;
         *hit = true;
         bump(&h->hits);
@@ -75,7 +75,7 @@ static int hybrid_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
                  "reading the remote layer failed");
     else
         bump(&h->misses);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }
 
@@ -93,7 +93,7 @@ static int hybrid_set(goio_cache *c, const char *key, const void *value,
                                     value, len);
     if (rc == 0)
         rc = goio_cache_set(h->remote, key, env.data, env.len, ttl_ms);
-    goio_buf_free(&env);
+    goio_buf_deinit(&env);
     return rc;
 }
 

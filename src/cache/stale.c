@@ -27,7 +27,7 @@ static void bump(_Atomic uint64_t *c)
  * its old memory. */
 static void move_buf(goio_buf *to, goio_buf *from)
 {
-    goio_buf_free(to);
+    goio_buf_deinit(to);
     *to = *from;
     goio_buf_init(from);
 }
@@ -71,7 +71,7 @@ static int stale_lookup(goio_cache *c, const char *key, goio_buf *out,
             *stale = !fresh;
     }
     bump(rc == 0 && *hit && fresh ? &s->hits : &s->misses);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }
 
@@ -97,7 +97,7 @@ static int stale_set(goio_cache *c, const char *key, const void *value,
         int64_t keep = ttl_ms > s->stale_ttl_ms ? ttl_ms : s->stale_ttl_ms;
         rc = goio_cache_set(s->storage, key, env.data, env.len, keep);
     }
-    goio_buf_free(&env);
+    goio_buf_deinit(&env);
     bump(&s->sets);
     return rc;
 }
@@ -183,14 +183,14 @@ static int stale_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
     rc = goio_sharedflight_do(c->_flights, key, ctx, goio__cache_flight, &job,
                               goio__cache_value_free, &res, NULL);
     if (rc == 0) {
-        const goio__cache_value *v = goio_sharedflight_value(res);
+        const goio__cache_value *v = goio_sharedflight_result_value(res);
         rc = goio_buf_set(out, v->buf.data, v->buf.len);
         *source = goio__cache_job_source(&job, v);
     } else if (res) { /* the flight ran and its fetch failed */
         rc = fall_back(s, key, rc, &old, found, out, source);
     }
-    goio_sharedflight_result_release(res);
-    goio_buf_free(&old);
+    goio_sharedflight_result_unref(res);
+    goio_buf_deinit(&old);
     return rc;
 }
 

@@ -25,7 +25,7 @@ int goio_cache_get_typed(goio_cache *c, const char *key, const goio_type *type,
     int rc = goio_cache_get(c, key, &b, &found);
     if (rc == 0 && found && (rc = decode_into(type, &b, dst)) == 0)
         *hit = true;
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }
 
@@ -38,7 +38,7 @@ int goio_cache_set_typed(goio_cache *c, const char *key, const goio_type *type,
     int rc = goio_type_encode(type, value, &b);
     if (rc == 0)
         rc = goio_cache_set(c, key, b.data, b.len, ttl_ms);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }
 
@@ -82,6 +82,6 @@ int goio_cache_get_or_set_typed(goio_cache *c, const char *key, int64_t ttl_ms,
         rc = decode_into(type, &b, dst);
     if (rc == 0 && source)
         *source = src;
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }

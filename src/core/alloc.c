@@ -14,7 +14,7 @@ static struct {
     goio_free_fn free_fn;
 } allocator = {malloc, calloc, realloc, free};
 
-int goio_set_allocator(goio_malloc_fn m, goio_calloc_fn c, goio_realloc_fn r,
+int goio_allocator_set(goio_malloc_fn m, goio_calloc_fn c, goio_realloc_fn r,
                        goio_free_fn f)
 {
     if (!m && !c && !r && !f) {

@@ -126,7 +126,7 @@ uint8_t *goio_buf_detach(goio_buf *b, size_t *len)
     return data;
 }
 
-void goio_buf_free(goio_buf *b)
+void goio_buf_deinit(goio_buf *b)
 {
     if (!b)
         return;

@@ -119,13 +119,14 @@ int goio_ctx_new(goio_ctx *parent, goio_ctx **out)
     return ctx_create(parent, GOIO_NO_DEADLINE, out);
 }
 
-int goio_ctx_with_deadline(goio_ctx *parent, int64_t deadline_ms,
-                           goio_ctx **out)
+int goio_ctx_new_with_deadline(goio_ctx *parent, int64_t deadline_ms,
+                               goio_ctx **out)
 {
     return ctx_create(parent, deadline_ms, out);
 }
 
-int goio_ctx_with_timeout(goio_ctx *parent, int64_t timeout_ms, goio_ctx **out)
+int goio_ctx_new_with_timeout(goio_ctx *parent, int64_t timeout_ms,
+                              goio_ctx **out)
 {
     if (timeout_ms < 0) {
         if (out)

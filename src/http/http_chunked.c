@@ -18,8 +18,8 @@
 typedef struct autoflusher autoflusher;
 
 struct autoflusher {
-    goio_writer w;
-    goio_writer *dst;
+    goio_io_writer w;
+    goio_io_writer *dst;
     bool own_dst;
     int64_t interval_ms;
     pthread_mutex_t mu; /* serializes dst's users */
@@ -82,7 +82,7 @@ restart:
         pthread_mutex_unlock(&ticker.mu);
         if (af->dirty && !af->err) {
             af->dirty = false;
-            af->err = goio_flush(af->dst);
+            af->err = goio_io_flush(af->dst);
         }
         pthread_mutex_unlock(&af->mu); /* af may be freed from here on */
         pthread_mutex_lock(&ticker.mu);
@@ -191,7 +191,7 @@ static void schedule(autoflusher *af)
 
 /* ---- the AutoFlusher writer ---------------------------------------------- */
 
-static ssize_t af_write(goio_writer *w, const void *p, size_t len)
+static ssize_t af_write(goio_io_writer *w, const void *p, size_t len)
 {
     autoflusher *af = (autoflusher *)w;
     pthread_mutex_lock(&af->mu);
@@ -206,20 +206,20 @@ static ssize_t af_write(goio_writer *w, const void *p, size_t len)
     return n;
 }
 
-static int af_flush(goio_writer *w)
+static int af_flush(goio_io_writer *w)
 {
     autoflusher *af = (autoflusher *)w;
     pthread_mutex_lock(&af->mu);
     int rc = af->err;
     if (!rc) {
         af->dirty = false;
-        rc = goio_flush(af->dst);
+        rc = goio_io_flush(af->dst);
     }
     pthread_mutex_unlock(&af->mu);
     return rc;
 }
 
-static int af_close(goio_writer *w)
+static int af_close(goio_io_writer *w)
 {
     autoflusher *af = (autoflusher *)w;
     pthread_mutex_lock(&af->mu);
@@ -228,10 +228,10 @@ static int af_close(goio_writer *w)
     pthread_mutex_unlock(&ticker.mu);
     int rc = af->err;
     if (!rc && af->dirty)
-        rc = goio_flush(af->dst);
+        rc = goio_io_flush(af->dst);
     pthread_mutex_unlock(&af->mu);
     if (af->own_dst) {
-        int crc = goio_writer_close(af->dst);
+        int crc = goio_io_writer_close(af->dst);
         rc = rc ? rc : crc;
     }
     pthread_mutex_destroy(&af->mu);
@@ -240,14 +240,14 @@ static int af_close(goio_writer *w)
     return rc;
 }
 
-static const goio_writer_ops af_ops = {
+static const goio_io_writer_ops af_ops = {
     .write = af_write,
     .flush = af_flush,
     .close = af_close,
 };
 
-int goio_autoflusher_new(goio_writer *dst, int64_t interval_ms, bool own_dst,
-                         goio_writer **out)
+int goio_http_autoflusher_new(goio_io_writer *dst, int64_t interval_ms,
+                              bool own_dst, goio_io_writer **out)
 {
     if (!dst || !dst->ops || !dst->ops->flush || interval_ms <= 0 || !out)
         return GOIO_EINVAL;
@@ -277,7 +277,7 @@ int goio_autoflusher_new(goio_writer *dst, int64_t interval_ms, bool own_dst,
 
 /* ---- chunked rendering --------------------------------------------------- */
 
-int goio_http_render_options_init(goio_http_render_options *o)
+int goio_http_render_config_init(goio_http_render_config *o)
 {
     if (!o)
         return GOIO_EINVAL;
@@ -305,25 +305,25 @@ static int start_response(goio_http_response *res, const char *content_type,
 }
 
 /* Copies src to dst; *src_err tells a read failure from a write one. */
-static int copy_body(goio_writer *dst, goio_reader *src, size_t chunk,
+static int copy_body(goio_io_writer *dst, goio_io_reader *src, size_t chunk,
                      bool *src_err)
 {
     size_t cap;
-    void *buf = goio_bufpool_get(goio_bufpool_default(), chunk, &cap);
+    void *buf = goio_io_bufpool_get(goio_io_bufpool_default(), chunk, &cap);
     if (!buf)
         return GOIO_ENOMEM;
     int rc = 0;
     for (;;) {
-        ssize_t n = goio_read(src, buf, chunk < cap ? chunk : cap);
+        ssize_t n = goio_io_read(src, buf, chunk < cap ? chunk : cap);
         if (n <= 0) {
             rc = (int)n;
             *src_err = n < 0;
             break;
         }
-        if ((rc = goio_write(dst, buf, (size_t)n)))
+        if ((rc = goio_io_write(dst, buf, (size_t)n)))
             break;
     }
-    goio_bufpool_put(goio_bufpool_default(), buf, cap);
+    goio_io_bufpool_put(goio_io_bufpool_default(), buf, cap);
     return rc;
 }
 
@@ -333,24 +333,24 @@ static int copy_body(goio_writer *dst, goio_reader *src, size_t chunk,
  * sent as is). Small reads still go through the AutoFlusher `dst`, which
  * gathers them and flushes them in time.
  */
-static int copy_body_direct(goio__http_exchange *ex, goio_writer *dst,
-                            goio_reader *src, size_t chunk, bool *src_err)
+static int copy_body_direct(goio__http_exchange *ex, goio_io_writer *dst,
+                            goio_io_reader *src, size_t chunk, bool *src_err)
 {
     for (;;) {
         size_t cap;
-        void *buf = goio_bufpool_get(goio_bufpool_default(), chunk, &cap);
+        void *buf = goio_io_bufpool_get(goio_io_bufpool_default(), chunk, &cap);
         if (!buf)
             return GOIO_ENOMEM;
-        ssize_t n = goio_read(src, buf, chunk < cap ? chunk : cap);
+        ssize_t n = goio_io_read(src, buf, chunk < cap ? chunk : cap);
         if (n <= 0) {
-            goio_bufpool_put(goio_bufpool_default(), buf, cap);
+            goio_io_bufpool_put(goio_io_bufpool_default(), buf, cap);
             *src_err = n < 0;
             return (int)n;
         }
         int rc;
         if ((size_t)n < chunk / 2) {
-            rc = goio_write(dst, buf, (size_t)n);
-            goio_bufpool_put(goio_bufpool_default(), buf, cap);
+            rc = goio_io_write(dst, buf, (size_t)n);
+            goio_io_bufpool_put(goio_io_bufpool_default(), buf, cap);
         } else {
             rc = goio__http_exchange_give(ex, buf, cap, (size_t)n);
         }
@@ -369,34 +369,35 @@ static void log_failure(int rc, bool src_err)
 }
 
 int goio_http_render_chunked(goio_http_response *res, const char *content_type,
-                             goio_reader *src,
-                             const goio_http_render_options *opts)
+                             goio_io_reader *src,
+                             const goio_http_render_config *opts)
 {
-    goio_http_render_options o;
-    goio_http_render_options_init(&o);
+    goio_http_render_config o;
+    goio_http_render_config_init(&o);
     if (opts)
         o = *opts;
     if (!res || !res->ops || !src || !o.chunk_size ||
         o.flush_interval_ms <= 0 || o.status < 200 || o.status > 999) {
-        goio_reader_close(src);
+        goio_io_reader_close(src);
         return GOIO_EINVAL;
     }
-    goio_writer *rw = NULL, *af = NULL;
+    goio_io_writer *rw = NULL, *af = NULL;
     bool src_err = false;
     int rc = start_response(res, content_type, o.status);
     if (!rc)
-        rc = goio_http_response_writer(res, &rw);
-    if (!rc && (rc = goio_autoflusher_new(rw, o.flush_interval_ms, true, &af)))
-        goio_writer_close(rw);
+        rc = goio_http_response_writer_new(res, &rw);
+    if (!rc &&
+        (rc = goio_http_autoflusher_new(rw, o.flush_interval_ms, true, &af)))
+        goio_io_writer_close(rw);
     if (!rc) {
         goio__http_exchange *ex = goio__http_exchange_of(res);
         rc = ex && o.chunk_size == goio__http_server_cfg(ex->srv)->chunk_size
                  ? copy_body_direct(ex, af, src, o.chunk_size, &src_err)
                  : copy_body(af, src, o.chunk_size, &src_err);
-        int crc = goio_writer_close(af); /* the last flush */
+        int crc = goio_io_writer_close(af); /* the last flush */
         rc = rc ? rc : crc;
     }
-    goio_reader_close(src);
+    goio_io_reader_close(src);
     if (rc) {
         /* What was read is flushed already; the missing final chunk tells
          * the client the body is incomplete. */

@@ -159,7 +159,7 @@ static void conn_answer_error(goio__http_conn *c, int status)
                      status, text, body, status, text);
     goio__http_seg *s = b.len ? goio_calloc(1, sizeof *s) : NULL;
     if (!s) {
-        goio_buf_free(&b);
+        goio_buf_deinit(&b);
         conn_close_hard(c, GOIO_ENOMEM);
         return;
     }
@@ -389,7 +389,7 @@ static void on_close(uv_handle_t *h)
         return;
     goio_http_server *srv = c->srv;
     goio__http_parser_reset(&c->rp);
-    goio_buf_free(&c->inbuf);
+    goio_buf_deinit(&c->inbuf);
     goio_free(c);
     goio__http_server_conn_gone(srv);
 }

@@ -63,7 +63,7 @@ void goio__http_exchange_unref(goio__http_exchange *ex)
         return;
     goio__http_segs_free(ex->q_head);
     if (ex->cur)
-        goio_bufpool_put(goio_bufpool_default(), ex->cur, ex->cur_cap);
+        goio_io_bufpool_put(goio_io_bufpool_default(), ex->cur, ex->cur_cap);
     for (size_t i = 0; i < ex->nhdrs * 2; i++)
         goio_free(ex->hdrs[i]);
     goio_free(ex->hdrs);
@@ -80,7 +80,7 @@ void goio__http_segs_free(goio__http_seg *s)
     while (s) {
         goio__http_seg *next = s->next;
         if (s->kind == GOIO__SEG_POOL)
-            goio_bufpool_put(goio_bufpool_default(), s->data, s->cap);
+            goio_io_bufpool_put(goio_io_bufpool_default(), s->data, s->cap);
         else if (s->kind == GOIO__SEG_HEAP)
             goio_free(s->data);
         goio_free(s);
@@ -341,7 +341,7 @@ static int send_headers(goio__http_exchange *ex, bool final)
     int rc = goio_buf_append(&b, "\r\n", 2);
     goio__http_seg *s = rc ? NULL : goio_calloc(1, sizeof *s);
     if (!s) {
-        goio_buf_free(&b);
+        goio_buf_deinit(&b);
         return GOIO_ENOMEM;
     }
     s->kind = GOIO__SEG_HEAP;
@@ -411,8 +411,8 @@ static int copy_in(goio__http_exchange *ex, const uint8_t *p, size_t len)
         if (rc)
             return rc;
         if (!ex->cur) {
-            ex->cur =
-                goio_bufpool_get(goio_bufpool_default(), chunk, &ex->cur_cap);
+            ex->cur = goio_io_bufpool_get(goio_io_bufpool_default(), chunk,
+                                          &ex->cur_cap);
             if (!ex->cur)
                 return GOIO_ENOMEM;
         }
@@ -497,7 +497,7 @@ int goio__http_exchange_give(goio__http_exchange *ex, void *buf, size_t cap,
     }
     pthread_mutex_unlock(&ex->mu);
     if (!kept)
-        goio_bufpool_put(goio_bufpool_default(), buf, cap);
+        goio_io_bufpool_put(goio_io_bufpool_default(), buf, cap);
     return rc;
 }
 

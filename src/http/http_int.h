@@ -247,7 +247,7 @@ goio__http_seg *goio__http_exchange_take(goio__http_exchange *ex,
 void goio__http_exchange_sent(goio__http_exchange *ex, size_t bytes, int error);
 /* The exchange behind goio's own response, NULL for any other. */
 goio__http_exchange *goio__http_exchange_of(goio_http_response *res);
-/* Body bytes in a pooled buffer (goio_bufpool_default, `cap` as it gave):
+/* Body bytes in a pooled buffer (goio_io_bufpool_default, `cap` as it gave):
  * a large one is queued as its own chunk without a copy, a small one is
  * gathered like a write. Takes the buffer in every case; waits for room
  * like a write. */

@@ -194,7 +194,7 @@ static int on_headers_complete(http_parser *p)
     req->keep_alive = http_should_keep_alive(p);
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > rp->max_body_bytes)
         return fail(rp, 413);
-    const char *expect = goio_http_request_header(req, "Expect");
+    const char *expect = goio_http_request_get_header(req, "Expect");
     if (expect) {
         if (!header_has_token(expect, "100-continue"))
             return fail(rp, 417);
@@ -301,9 +301,9 @@ void goio__http_request_free(goio_http_request *req)
 {
     if (!req)
         return;
-    goio_buf_free(&req->strs);
-    goio_buf_free(&req->body);
-    goio_buf_free(&req->param_values);
+    goio_buf_deinit(&req->strs);
+    goio_buf_deinit(&req->body);
+    goio_buf_deinit(&req->param_values);
     goio_free(req->hdrs);
     goio_free(req->params);
     goio_ctx_unref(req->ctx);
@@ -366,8 +366,8 @@ const char *goio_http_request_query(const goio_http_request *req)
     return req ? str_at(req, req->query_off) : NULL;
 }
 
-const char *goio_http_request_header(const goio_http_request *req,
-                                     const char *name)
+const char *goio_http_request_get_header(const goio_http_request *req,
+                                         const char *name)
 {
     if (!req || !name)
         return NULL;
@@ -491,7 +491,7 @@ int goio_http_query_get(const char *query, const char *name, goio_buf *out,
         }
         s += n + (s[n] != 0);
     }
-    goio_buf_free(&key);
+    goio_buf_deinit(&key);
     return rc;
 }
 

@@ -1,7 +1,7 @@
 /*
  * The response-writer interface's public side: argument checks over the
  * vtable (so a user's implementation gets the same validation), helpers
- * built only on the ops, and the goio_writer adapter.
+ * built only on the ops, and the goio_io_writer adapter.
  */
 #include "http_int.h"
 
@@ -89,7 +89,7 @@ int goio_http_response_printf(goio_http_response *res, const char *fmt, ...)
     va_end(ap);
     if (!rc)
         rc = goio_http_response_write(res, b.data, b.len);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }
 
@@ -128,38 +128,39 @@ int goio_http_respond(goio_http_response *res, int status,
     return rc;
 }
 
-/* ---- goio_writer adapter ------------------------------------------------- */
+/* ---- goio_io_writer adapter -------------------------------------------------
+ */
 
 typedef struct res_writer {
-    goio_writer w;
+    goio_io_writer w;
     goio_http_response *res;
 } res_writer;
 
-static ssize_t rw_write(goio_writer *w, const void *p, size_t len)
+static ssize_t rw_write(goio_io_writer *w, const void *p, size_t len)
 {
     goio_http_response *res = ((res_writer *)w)->res;
     return res->ops->write(res, p, len);
 }
 
-static int rw_flush(goio_writer *w)
+static int rw_flush(goio_io_writer *w)
 {
     goio_http_response *res = ((res_writer *)w)->res;
     return res->ops->flush(res);
 }
 
-static int rw_close(goio_writer *w)
+static int rw_close(goio_io_writer *w)
 {
     goio_free(w);
     return 0;
 }
 
-static const goio_writer_ops res_writer_ops = {
+static const goio_io_writer_ops res_writer_ops = {
     .write = rw_write,
     .flush = rw_flush,
     .close = rw_close,
 };
 
-int goio_http_response_writer(goio_http_response *res, goio_writer **out)
+int goio_http_response_writer_new(goio_http_response *res, goio_io_writer **out)
 {
     if (out)
         *out = NULL;

@@ -257,7 +257,7 @@ static void method_not_allowed(goio_http_router *r, const char *path,
             goio_buf_append_str(&allow, ", HEAD");
     }
     goio_http_response_set_header(res, "Allow", goio_buf_cstr(&allow));
-    goio_buf_free(&allow);
+    goio_buf_deinit(&allow);
     static const char body[] = "Method Not Allowed\n";
     goio_http_respond(res, 405, "text/plain; charset=utf-8", body,
                       sizeof body - 1);

@@ -23,8 +23,8 @@ typedef struct result {
 
 static void result_clear(result *r)
 {
-    goio_buf_free(&r->e.meta);
-    goio_buf_free(&r->e.body);
+    goio_buf_deinit(&r->e.meta);
+    goio_buf_deinit(&r->e.body);
 }
 
 static void result_free(void *p)
@@ -50,7 +50,7 @@ void goio_http_cache_response_free(goio_http_cache_response *pub)
         return;
     goio__hc_view_free(&r->view);
     result_clear(&r->own);
-    goio_sharedflight_result_release(r->ref);
+    goio_sharedflight_result_unref(r->ref);
     goio_free(r);
 }
 
@@ -107,7 +107,7 @@ static int response_new(goio__hc_call *k, result *take, goio__hc_view *view,
                         goio_http_cache_response **out)
 {
     response *r = goio_calloc(1, sizeof *r);
-    const result *res = take ? take : goio_sharedflight_value(ref);
+    const result *res = take ? take : goio_sharedflight_result_value(ref);
     bool head = !strcmp(k->method, "HEAD");
     int rc = r ? 0 : GOIO_ENOMEM;
     if (view) {
@@ -172,8 +172,9 @@ static void take_stored(goio__hc_stored *st, result *r)
     st->found = false;
 }
 
-const char *goio_http_cache_response_header(const goio_http_cache_response *r,
-                                            const char *name)
+const char *
+goio_http_cache_response_get_header(const goio_http_cache_response *r,
+                                    const char *name)
 {
     if (!r || !name)
         return NULL;
@@ -515,7 +516,7 @@ static int flight_key(const goio__hc_call *k, const char *key, char **out)
     int rc = goio_buf_appendf(&b, "%s%s", key, k->strict ? "\x1fvalidate" : "");
     if (!rc)
         rc = goio__hc_key_take(&b, SIZE_MAX, out);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }
 
@@ -532,7 +533,7 @@ static int fly(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
     goio_free(key);
     if (!rc)
         rc = response_new(k, NULL, NULL, res, -1, out);
-    goio_sharedflight_result_release(res);
+    goio_sharedflight_result_unref(res);
     if (rc || k->ran)
         return rc;
     /* A follower: the leader's response may vary on fields where this
@@ -727,7 +728,7 @@ static int url_key(const goio_http_cache *c, const char *url, char **out)
     int rc = goio_buf_appendf(&b, "%s%s", c->prefix, url);
     if (!rc)
         rc = goio__hc_key_take(&b, GOIO_CACHE_MAX_KEY, out);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }
 

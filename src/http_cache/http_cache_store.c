@@ -69,7 +69,7 @@ int goio__hc_vary_values(const goio__hc_call *k, char *const *names,
             rc = goio__hc_hlist_add(out, names[i], strlen(names[i]),
                                     present ? goio_buf_cstr(&v) : NULL, v.len);
     }
-    goio_buf_free(&v);
+    goio_buf_deinit(&v);
     if (rc)
         goio__hc_hlist_free(out);
     return rc;
@@ -89,7 +89,7 @@ bool goio__hc_vary_match(const goio__hc_call *k, const goio__hc_view *v)
         else if (present)
             match = !strcmp(goio_buf_cstr(&cur), v->vary[i].value);
     }
-    goio_buf_free(&cur);
+    goio_buf_deinit(&cur);
     return match;
 }
 
@@ -110,7 +110,7 @@ static int variant_key(const char *primary, uint64_t generation,
     }
     if (!rc)
         rc = goio__hc_key_take(&b, GOIO_CACHE_MAX_KEY, out);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }
 
@@ -202,7 +202,7 @@ static int body_key(const char *key, uint64_t id, char **out)
     int rc = goio_buf_appendf(&b, "%s\x1d%016" PRIx64, key, id);
     if (!rc)
         rc = goio__hc_key_take(&b, GOIO_CACHE_MAX_KEY, out);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }
 
@@ -237,8 +237,8 @@ int goio__hc_load_body(goio__hc_call *k, goio__hc_stored *st)
 
 void goio__hc_stored_free(goio__hc_stored *st)
 {
-    goio_buf_free(&st->bytes);
-    goio_buf_free(&st->body);
+    goio_buf_deinit(&st->bytes);
+    goio_buf_deinit(&st->body);
     goio__hc_view_free(&st->view);
     goio_free(st->variant);
     goio__hc_names_free(st->names, st->nnames);
@@ -306,7 +306,7 @@ int goio__hc_invalidate_key(goio_http_cache *c, const char *key)
             del_body(c, key, v.body_id);
         goio__hc_view_free(&v);
     }
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return goio_cache_del(c->storage, key);
 }
 
@@ -364,7 +364,7 @@ static void store_variant(goio__hc_call *k, goio__hc_stored *st,
     }
     goio_free(key);
     goio__hc_hlist_free(&values);
-    goio_buf_free(&index);
+    goio_buf_deinit(&index);
 }
 
 void goio__hc_store(goio__hc_call *k, goio__hc_stored *st, char *const *names,

@@ -277,7 +277,7 @@ static int add_line(struct curl_slist **l, const char *name, const char *value)
                     : goio_buf_appendf(&line, "%s;", name);
     struct curl_slist *grown =
         rc ? NULL : curl_slist_append(*l, goio_buf_cstr(&line));
-    goio_buf_free(&line);
+    goio_buf_deinit(&line);
     if (!grown)
         return GOIO_ENOMEM;
     *l = grown;
@@ -525,7 +525,7 @@ void goio__hc_exchange_free(goio__hc_exchange *ex)
     if (!ex)
         return;
     goio__hc_hlist_free(&ex->resp);
-    goio_buf_free(&ex->body_out);
+    goio_buf_deinit(&ex->body_out);
 }
 
 /* ---- URLs ---------------------------------------------------------------- */
@@ -723,8 +723,8 @@ int goio__hc_url_same_origin(const char *base, const char *ref, char **out)
     if (!rc && a.len == b.len &&
         !strcasecmp(goio_buf_cstr(&a), goio_buf_cstr(&b)))
         rc = url_finish(u, out);
-    goio_buf_free(&a);
-    goio_buf_free(&b);
+    goio_buf_deinit(&a);
+    goio_buf_deinit(&b);
     curl_url_cleanup(u);
     return rc;
 }

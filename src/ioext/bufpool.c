@@ -26,8 +26,8 @@ typedef struct shard {
     uint64_t gets, hits, puts, dropped, trimmed;
 } __attribute__((aligned(64))) shard; /* no false sharing between shards */
 
-struct goio_bufpool {
-    goio_bufpool_config cfg;
+struct goio_io_bufpool {
+    goio_io_bufpool_config cfg;
     unsigned nshards; /* a power of two */
     shard *shards;
     void *mem; /* the allocation shards live in (for alignment) */
@@ -66,7 +66,7 @@ static int class_for_cap(size_t cap)
 static atomic_uint next_thread_slot;
 static _Thread_local unsigned thread_slot; /* 0: not assigned yet */
 
-static shard *my_shard(goio_bufpool *p)
+static shard *my_shard(goio_io_bufpool *p)
 {
     if (!thread_slot)
         thread_slot = atomic_fetch_add(&next_thread_slot, 1) + 1;
@@ -107,7 +107,7 @@ static void stack_drop_oldest(stack *s, unsigned n)
  * last idle period: free them. Runs at most once per period per shard, on
  * a get or put, so an idle pool costs nothing until it is used again.
  */
-static void shard_idle_check(goio_bufpool *p, shard *sh)
+static void shard_idle_check(goio_io_bufpool *p, shard *sh)
 {
     if (p->cfg.idle_ms < 0)
         return;
@@ -125,7 +125,7 @@ static void shard_idle_check(goio_bufpool *p, shard *sh)
 
 /* ---- get / put ----------------------------------------------------------- */
 
-static void *try_take(goio_bufpool *p, shard *sh, int c, bool wait)
+static void *try_take(goio_io_bufpool *p, shard *sh, int c, bool wait)
 {
     if (wait)
         pthread_mutex_lock(&sh->mu);
@@ -142,7 +142,7 @@ static void *try_take(goio_bufpool *p, shard *sh, int c, bool wait)
     return b;
 }
 
-static void *take_pooled(goio_bufpool *p, int c)
+static void *take_pooled(goio_io_bufpool *p, int c)
 {
     shard *mine = my_shard(p);
     void *b = try_take(p, mine, c, true);
@@ -155,7 +155,7 @@ static void *take_pooled(goio_bufpool *p, int c)
     return b;
 }
 
-void *goio_bufpool_get(goio_bufpool *p, size_t size, size_t *cap)
+void *goio_io_bufpool_get(goio_io_bufpool *p, size_t size, size_t *cap)
 {
     if (!p || !cap)
         return NULL;
@@ -173,7 +173,7 @@ void *goio_bufpool_get(goio_bufpool *p, size_t size, size_t *cap)
     return b;
 }
 
-void goio_bufpool_put(goio_bufpool *p, void *buf, size_t cap)
+void goio_io_bufpool_put(goio_io_bufpool *p, void *buf, size_t cap)
 {
     if (!buf)
         return;
@@ -196,7 +196,7 @@ void goio_bufpool_put(goio_bufpool *p, void *buf, size_t cap)
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
-void goio_bufpool_config_init(goio_bufpool_config *cfg)
+void goio_io_bufpool_config_init(goio_io_bufpool_config *cfg)
 {
     if (!cfg)
         return;
@@ -218,7 +218,7 @@ static unsigned pick_shards(unsigned want)
     return n;
 }
 
-static unsigned keep_for_class(const goio_bufpool_config *cfg, int c)
+static unsigned keep_for_class(const goio_io_bufpool_config *cfg, int c)
 {
     size_t n = c == 0 ? cfg->small_keep : cfg->large_keep_bytes / class_size(c);
     if (c > 0 && n == 0 && cfg->large_keep_bytes)
@@ -226,7 +226,7 @@ static unsigned keep_for_class(const goio_bufpool_config *cfg, int c)
     return n > MAX_KEEP ? MAX_KEEP : (unsigned)n;
 }
 
-static int shard_init(shard *sh, const goio_bufpool_config *cfg)
+static int shard_init(shard *sh, const goio_io_bufpool_config *cfg)
 {
     for (int c = 0; c < NCLASSES; c++) {
         stack *s = &sh->cls[c];
@@ -252,7 +252,7 @@ static void shard_destroy(shard *sh, bool mutex_ready)
         pthread_mutex_destroy(&sh->mu);
 }
 
-static void pool_destroy(goio_bufpool *p, unsigned ready)
+static void pool_destroy(goio_io_bufpool *p, unsigned ready)
 {
     for (unsigned i = 0; i < p->nshards; i++)
         shard_destroy(&p->shards[i], i < ready);
@@ -260,11 +260,11 @@ static void pool_destroy(goio_bufpool *p, unsigned ready)
     goio_free(p);
 }
 
-static int pool_init(goio_bufpool *p, const goio_bufpool_config *cfg)
+static int pool_init(goio_io_bufpool *p, const goio_io_bufpool_config *cfg)
 {
-    goio_bufpool_config def;
+    goio_io_bufpool_config def;
     if (!cfg) {
-        goio_bufpool_config_init(&def);
+        goio_io_bufpool_config_init(&def);
         cfg = &def;
     }
     p->cfg = *cfg;
@@ -287,14 +287,15 @@ static int pool_init(goio_bufpool *p, const goio_bufpool_config *cfg)
     return 0;
 }
 
-int goio_bufpool_new(const goio_bufpool_config *cfg, goio_bufpool **out)
+int goio_io_bufpool_new(const goio_io_bufpool_config *cfg,
+                        goio_io_bufpool **out)
 {
     if (!out)
         return GOIO_EINVAL;
     *out = NULL;
     if (cfg && cfg->shards > MAX_SHARDS)
         return GOIO_EINVAL;
-    goio_bufpool *p = goio_calloc(1, sizeof *p);
+    goio_io_bufpool *p = goio_calloc(1, sizeof *p);
     if (!p)
         return GOIO_ENOMEM;
     int rc = pool_init(p, cfg);
@@ -304,30 +305,30 @@ int goio_bufpool_new(const goio_bufpool_config *cfg, goio_bufpool **out)
     return 0;
 }
 
-static goio_bufpool *default_pool;
+static goio_io_bufpool *default_pool;
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
 static void default_pool_make(void)
 {
     /* Out of memory this early leaves no pool: get() then returns NULL
-     * and goio_copy reports GOIO_ENOMEM. */
-    goio_bufpool_new(NULL, &default_pool);
+     * and goio_io_copy reports GOIO_ENOMEM. */
+    goio_io_bufpool_new(NULL, &default_pool);
 }
 
-goio_bufpool *goio_bufpool_default(void)
+goio_io_bufpool *goio_io_bufpool_default(void)
 {
     pthread_once(&default_once, default_pool_make);
     return default_pool;
 }
 
-void goio_bufpool_free(goio_bufpool *p)
+void goio_io_bufpool_free(goio_io_bufpool *p)
 {
     if (!p || p == default_pool)
         return;
     pool_destroy(p, p->nshards);
 }
 
-void goio_bufpool_trim(goio_bufpool *p)
+void goio_io_bufpool_trim(goio_io_bufpool *p)
 {
     if (!p)
         return;
@@ -344,7 +345,7 @@ void goio_bufpool_trim(goio_bufpool *p)
     }
 }
 
-int goio_bufpool_get_stats(goio_bufpool *p, goio_bufpool_stats *out)
+int goio_io_bufpool_stats_get(goio_io_bufpool *p, goio_io_bufpool_stats *out)
 {
     if (!p || !out)
         return GOIO_EINVAL;

@@ -21,10 +21,11 @@
 #define OUT_CHUNK    (64 * 1024)
 #define NAME_MAX_LEN 4096
 
-/* ---- tar.gz source: a goio_reader inflated for libarchive --------------- */
+/* ---- tar.gz source: a goio_io_reader inflated for libarchive ---------------
+ */
 
 typedef struct gz_source {
-    goio_reader *r;
+    goio_io_reader *r;
     z_stream zs;
     bool zs_ready;
     bool in_eof;     /* r is at its end */
@@ -40,7 +41,7 @@ static bool gz_refill(gz_source *s)
 {
     if (s->zs.avail_in || s->in_eof)
         return s->zs.avail_in > 0;
-    ssize_t n = goio_read(s->r, s->in, IN_CHUNK);
+    ssize_t n = goio_io_read(s->r, s->in, IN_CHUNK);
     if (n < 0) {
         s->err = (int)n;
         return false;
@@ -124,7 +125,7 @@ static la_ssize_t gz_archive_read(struct archive *a, void *data,
     return n < 0 ? ARCHIVE_FATAL : n;
 }
 
-static int gz_source_init(gz_source *s, goio_reader *r)
+static int gz_source_init(gz_source *s, goio_io_reader *r)
 {
     memset(s, 0, sizeof *s);
     s->r = r;
@@ -245,7 +246,7 @@ static void seen_free(seen_set *set)
  * duplicate rules; sets *replace when a file or link is to be replaced.
  */
 static int seen_add(seen_set *set, const char *name, xtype t,
-                    goio_dup_policy dup, bool *replace)
+                    goio_io_dup_policy dup, bool *replace)
 {
     *replace = false;
     size_t slot;
@@ -292,7 +293,7 @@ static bool wanted(const xjob *job, const char *name)
 
 typedef struct xrun {
     const xjob *job;
-    goio_extract_options opt;
+    goio_io_extract_config opt;
     struct archive *a;
     gz_source gz;
     bool gz_used;
@@ -541,7 +542,7 @@ int goio__ioext_extract(const xjob *job)
     if (job->opt)
         x->opt = *job->opt;
     else
-        goio_extract_options_init(&x->opt);
+        goio_io_extract_config_init(&x->opt);
     int rc = open_archive(x);
     if (!rc)
         rc = run_entries(x);
@@ -560,7 +561,7 @@ int goio__ioext_extract(const xjob *job)
     return rc;
 }
 
-void goio_extract_options_init(goio_extract_options *opt)
+void goio_io_extract_config_init(goio_io_extract_config *opt)
 {
     if (!opt)
         return;
@@ -576,10 +577,10 @@ void goio_extract_options_init(goio_extract_options *opt)
 /* ---- the memory sink ---------------------------------------------------- */
 
 typedef struct mem_sink {
-    goio_archive_files *list;
-    goio_bufpool *pool;
-    goio_archive_file cur; /* the file being read */
-    size_t replace_at;     /* index of the file it replaces, or SIZE_MAX */
+    goio_io_archive_files *list;
+    goio_io_bufpool *pool;
+    goio_io_archive_file cur; /* the file being read */
+    size_t replace_at;        /* index of the file it replaces, or SIZE_MAX */
 } mem_sink;
 
 static int mem_begin(void *sink, const xentry *e)
@@ -597,7 +598,7 @@ static int mem_begin(void *sink, const xentry *e)
     /* The hint is within the limits: big files get their exact size at
      * once (no regrowing), small ones a pool buffer. */
     size_t want = e->size_hint > SIZE_MAX ? SIZE_MAX : (size_t)e->size_hint;
-    m->cur.data = goio_bufpool_get(m->pool, want, &m->cur._cap);
+    m->cur.data = goio_io_bufpool_get(m->pool, want, &m->cur._cap);
     m->cur.len = 0;
     if (!m->cur.name || !m->cur.data)
         return GOIO_ENOMEM;
@@ -607,15 +608,15 @@ static int mem_begin(void *sink, const xentry *e)
 static int mem_data(void *sink, const void *p, size_t n)
 {
     mem_sink *m = sink;
-    goio_archive_file *f = &m->cur;
+    goio_io_archive_file *f = &m->cur;
     if (f->_cap - f->len < n) {
         size_t want = f->_cap * 2 > f->len + n ? f->_cap * 2 : f->len + n;
         size_t cap;
-        uint8_t *bigger = goio_bufpool_get(m->pool, want, &cap);
+        uint8_t *bigger = goio_io_bufpool_get(m->pool, want, &cap);
         if (!bigger)
             return GOIO_ENOMEM;
         memcpy(bigger, f->data, f->len);
-        goio_bufpool_put(m->pool, f->data, f->_cap);
+        goio_io_bufpool_put(m->pool, f->data, f->_cap);
         f->data = bigger;
         f->_cap = cap;
     }
@@ -624,10 +625,10 @@ static int mem_data(void *sink, const void *p, size_t n)
     return 0;
 }
 
-static void file_release(goio_bufpool *pool, goio_archive_file *f)
+static void file_release(goio_io_bufpool *pool, goio_io_archive_file *f)
 {
     goio_free(f->name);
-    goio_bufpool_put(pool, f->data, f->_cap);
+    goio_io_bufpool_put(pool, f->data, f->_cap);
     memset(f, 0, sizeof *f);
 }
 
@@ -640,7 +641,7 @@ static void mem_abort(void *sink)
 static int mem_end(void *sink)
 {
     mem_sink *m = sink;
-    goio_archive_files *l = m->list;
+    goio_io_archive_files *l = m->list;
     if (!m->cur.name)
         return 0; /* not a file */
     if (m->replace_at != SIZE_MAX) {
@@ -651,7 +652,7 @@ static int mem_end(void *sink)
     }
     if (l->count == l->_alloc) {
         size_t n = l->_alloc ? l->_alloc * 2 : 8;
-        goio_archive_file *f = goio_reallocarray(l->files, n, sizeof *f);
+        goio_io_archive_file *f = goio_reallocarray(l->files, n, sizeof *f);
         if (!f) {
             mem_abort(sink);
             return GOIO_ENOMEM;
@@ -666,7 +667,7 @@ static int mem_end(void *sink)
 
 static const xsink_ops mem_ops = {mem_begin, mem_data, mem_end, mem_abort};
 
-void goio_archive_files_free(goio_archive_files *list)
+void goio_io_archive_files_free(goio_io_archive_files *list)
 {
     if (!list)
         return;
@@ -676,8 +677,8 @@ void goio_archive_files_free(goio_archive_files *list)
     goio_free(list);
 }
 
-const goio_archive_file *goio_archive_files_find(const goio_archive_files *l,
-                                                 const char *name)
+const goio_io_archive_file *
+goio_io_archive_files_find(const goio_io_archive_files *l, const char *name)
 {
     if (!l || !name)
         return NULL;
@@ -687,20 +688,20 @@ const goio_archive_file *goio_archive_files_find(const goio_archive_files *l,
     return NULL;
 }
 
-static int extract_to_memory(xjob *job, goio_archive_files **out)
+static int extract_to_memory(xjob *job, goio_io_archive_files **out)
 {
-    goio_archive_files *list = goio_calloc(1, sizeof *list);
+    goio_io_archive_files *list = goio_calloc(1, sizeof *list);
     if (!list)
         return GOIO_ENOMEM;
-    goio_bufpool *pool =
-        job->opt && job->opt->pool ? job->opt->pool : goio_bufpool_default();
+    goio_io_bufpool *pool =
+        job->opt && job->opt->pool ? job->opt->pool : goio_io_bufpool_default();
     list->_pool = pool;
     mem_sink m = {list, pool, {0}, SIZE_MAX};
     job->ops = &mem_ops;
     job->sink = &m;
     int rc = goio__ioext_extract(job);
     if (rc) {
-        goio_archive_files_free(list);
+        goio_io_archive_files_free(list);
         return rc;
     }
     *out = list;
@@ -711,16 +712,16 @@ static int extract_to_memory(xjob *job, goio_archive_files **out)
 
 /* The memory entry points' shared checks; *out is NULL on any error. */
 static int check_common(bool input_ok, const char *const *names, size_t nnames,
-                        goio_archive_files **out)
+                        goio_io_archive_files **out)
 {
     if (out)
         *out = NULL;
     return !out || !input_ok || (nnames && !names) ? GOIO_EINVAL : 0;
 }
 
-int goio_zip_extract(const void *data, size_t len, const char *const *names,
-                     size_t nnames, const goio_extract_options *opt,
-                     goio_archive_files **out)
+int goio_io_zip_extract(const void *data, size_t len, const char *const *names,
+                        size_t nnames, const goio_io_extract_config *opt,
+                        goio_io_archive_files **out)
 {
     int rc = check_common(data || !len, names, nnames, out);
     if (rc)
@@ -729,9 +730,10 @@ int goio_zip_extract(const void *data, size_t len, const char *const *names,
     return extract_to_memory(&job, out);
 }
 
-int goio_targz_extract_reader(goio_reader *r, const char *const *names,
-                              size_t nnames, const goio_extract_options *opt,
-                              goio_archive_files **out)
+int goio_io_targz_extract_reader(goio_io_reader *r, const char *const *names,
+                                 size_t nnames,
+                                 const goio_io_extract_config *opt,
+                                 goio_io_archive_files **out)
 {
     int rc = check_common(r != NULL, names, nnames, out);
     if (rc)
@@ -740,23 +742,24 @@ int goio_targz_extract_reader(goio_reader *r, const char *const *names,
     return extract_to_memory(&job, out);
 }
 
-int goio_targz_extract(const void *data, size_t len, const char *const *names,
-                       size_t nnames, const goio_extract_options *opt,
-                       goio_archive_files **out)
+int goio_io_targz_extract(const void *data, size_t len,
+                          const char *const *names, size_t nnames,
+                          const goio_io_extract_config *opt,
+                          goio_io_archive_files **out)
 {
     int rc = check_common(data || !len, names, nnames, out);
     if (rc)
         return rc;
-    goio_reader *r;
-    if ((rc = goio_reader_mem(data, len, &r)))
+    goio_io_reader *r;
+    if ((rc = goio_io_reader_new_mem(data, len, &r)))
         return rc;
-    rc = goio_targz_extract_reader(r, names, nnames, opt, out);
-    goio_reader_close(r);
+    rc = goio_io_targz_extract_reader(r, names, nnames, opt, out);
+    goio_io_reader_close(r);
     return rc;
 }
 
-int goio_zip_extract_to_dir(const void *data, size_t len, const char *dir,
-                            const goio_extract_options *opt)
+int goio_io_zip_extract_to_dir(const void *data, size_t len, const char *dir,
+                               const goio_io_extract_config *opt)
 {
     if (!dir || !*dir || (!data && len))
         return GOIO_EINVAL;
@@ -764,8 +767,8 @@ int goio_zip_extract_to_dir(const void *data, size_t len, const char *dir,
     return goio__ioext_extract_dir(&job, dir);
 }
 
-int goio_targz_extract_to_dir(goio_reader *r, const char *dir,
-                              const goio_extract_options *opt)
+int goio_io_targz_extract_to_dir(goio_io_reader *r, const char *dir,
+                                 const goio_io_extract_config *opt)
 {
     if (!r || !dir || !*dir)
         return GOIO_EINVAL;

@@ -281,7 +281,7 @@ static int temp_template(const char *dir, char **out)
     int rc = goio_buf_appendf(&b, "%.*s.%.*s.goio-XXXXXX", (int)plen, dir,
                               (int)blen, base);
     if (rc) {
-        goio_buf_free(&b);
+        goio_buf_deinit(&b);
         return rc;
     }
     *out = (char *)goio_buf_detach(&b, NULL);

@@ -31,10 +31,10 @@ typedef struct xjob {
     xformat format;
     const void *data; /* zip and in-memory tar.gz */
     size_t len;
-    goio_reader *reader;      /* streaming tar.gz */
+    goio_io_reader *reader;   /* streaming tar.gz */
     const char *const *names; /* wanted names, NULL: all */
     size_t nnames;
-    const goio_extract_options *opt;
+    const goio_io_extract_config *opt;
     const xsink_ops *ops;
     void *sink;
 } xjob;

@@ -1,5 +1,5 @@
 /*
- * A goio_writer that gzips into another writer.
+ * A goio_io_writer that gzips into another writer.
  *
  * Serial mode is one zlib deflate stream. Parallel mode does what pigz
  * does: the input is cut into blocks that worker threads compress as
@@ -24,8 +24,8 @@ static const uint8_t gzip_header_bytes[10] = {0x1f, 0x8b, 8, 0, 0,
 typedef struct job job;
 
 typedef struct gz_writer {
-    goio_writer base;
-    goio_writer *dst;
+    goio_io_writer base;
+    goio_io_writer *dst;
     int level;
     int err; /* sticky: the first error ends the stream */
     bool finished;
@@ -86,7 +86,7 @@ static int serial_deflate(gz_writer *g, int flush)
             return zerr(zrc);
         size_t have = g->out_cap - g->zs.avail_out;
         if (have) {
-            int rc = goio_write(g->dst, g->out, have);
+            int rc = goio_io_write(g->dst, g->out, have);
             if (rc)
                 return rc;
         }
@@ -249,7 +249,7 @@ static int write_oldest(gz_writer *g)
     pthread_mutex_unlock(&g->mu);
     int rc = j->rc;
     if (!rc)
-        rc = goio_write(g->dst, j->out, j->out_len);
+        rc = goio_io_write(g->dst, j->out, j->out_len);
     if (!rc) {
         g->crc = crc32_combine(g->crc, j->crc, (z_off_t)j->in_len);
         g->total += j->in_len;
@@ -342,7 +342,7 @@ static int parallel_trailer(gz_writer *g)
         t[i] = (uint8_t)(g->crc >> (8 * i));
         t[4 + i] = (uint8_t)(g->total >> (8 * i)); /* ISIZE: size mod 2^32 */
     }
-    return goio_write(g->dst, t, sizeof t);
+    return goio_io_write(g->dst, t, sizeof t);
 }
 
 static void parallel_stop(gz_writer *g)
@@ -386,12 +386,13 @@ static int parallel_init(gz_writer *g)
             return GOIO_ENOMEM;
         g->started++;
     }
-    return goio_write(g->dst, gzip_header_bytes, sizeof gzip_header_bytes);
+    return goio_io_write(g->dst, gzip_header_bytes, sizeof gzip_header_bytes);
 }
 
-/* ---- the goio_writer ---------------------------------------------------- */
+/* ---- the goio_io_writer ----------------------------------------------------
+ */
 
-static ssize_t gz_write(goio_writer *w, const void *p, size_t len)
+static ssize_t gz_write(goio_io_writer *w, const void *p, size_t len)
 {
     gz_writer *g = (gz_writer *)w;
     if (g->err)
@@ -404,7 +405,7 @@ static ssize_t gz_write(goio_writer *w, const void *p, size_t len)
     return (ssize_t)len;
 }
 
-static int gz_flush(goio_writer *w)
+static int gz_flush(goio_io_writer *w)
 {
     gz_writer *g = (gz_writer *)w;
     if (g->err || g->finished)
@@ -412,11 +413,11 @@ static int gz_flush(goio_writer *w)
     int rc = g->nthreads ? parallel_drain(g, false)
                          : serial_deflate(g, Z_SYNC_FLUSH);
     if (!rc)
-        rc = goio_flush(g->dst);
+        rc = goio_io_flush(g->dst);
     return rc ? (g->err = rc) : 0;
 }
 
-static int gz_finish(goio_writer *w)
+static int gz_finish(goio_io_writer *w)
 {
     gz_writer *g = (gz_writer *)w;
     if (g->err || g->finished)
@@ -446,22 +447,22 @@ static void gz_destroy(gz_writer *g)
     goio_free(g);
 }
 
-static int gz_close(goio_writer *w)
+static int gz_close(goio_io_writer *w)
 {
     int rc = gz_finish(w);
     gz_destroy((gz_writer *)w);
     return rc;
 }
 
-static const goio_writer_ops gz_ops = {gz_write, gz_flush, gz_close};
+static const goio_io_writer_ops gz_ops = {gz_write, gz_flush, gz_close};
 
-void goio__gzip_abort(goio_writer *w)
+void goio__gzip_abort(goio_io_writer *w)
 {
     if (w)
         gz_destroy((gz_writer *)w);
 }
 
-void goio_gzip_options_init(goio_gzip_options *opt)
+void goio_io_gzip_config_init(goio_io_gzip_config *opt)
 {
     if (!opt)
         return;
@@ -470,15 +471,15 @@ void goio_gzip_options_init(goio_gzip_options *opt)
     opt->block_size = 128 * 1024;
 }
 
-int goio_gzip_writer(goio_writer *dst, const goio_gzip_options *opt,
-                     goio_writer **out)
+int goio_io_gzip_writer_new(goio_io_writer *dst, const goio_io_gzip_config *opt,
+                            goio_io_writer **out)
 {
     if (!out)
         return GOIO_EINVAL;
     *out = NULL;
-    goio_gzip_options def;
+    goio_io_gzip_config def;
     if (!opt) {
-        goio_gzip_options_init(&def);
+        goio_io_gzip_config_init(&def);
         opt = &def;
     }
     /* block_size matters only with threads; one block is one deflate

@@ -1,5 +1,5 @@
 /*
- * Readers and writers: the generic helpers (goio_read, goio_write, ...)
+ * Readers and writers: the generic helpers (goio_io_read, goio_io_write, ...)
  * and the adapters for file descriptors, FILE*, memory and goio_buf.
  */
 #include "ioext_int.h"
@@ -9,12 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Bytes goio_copy moves per read: one large pool buffer. */
+/* Bytes goio_io_copy moves per read: one large pool buffer. */
 #define COPY_CHUNK GOIO_BUFPOOL_LARGE_MIN
 
 /* ---- generic helpers ----------------------------------------------------- */
 
-ssize_t goio_read(goio_reader *r, void *buf, size_t cap)
+ssize_t goio_io_read(goio_io_reader *r, void *buf, size_t cap)
 {
     if (!r || !r->ops || !r->ops->read || !buf || cap == 0)
         return GOIO_EINVAL;
@@ -32,7 +32,7 @@ ssize_t goio_read(goio_reader *r, void *buf, size_t cap)
     }
 }
 
-int goio_read_full(goio_reader *r, void *buf, size_t n, size_t *got)
+int goio_io_read_full(goio_io_reader *r, void *buf, size_t n, size_t *got)
 {
     size_t done = 0;
     int rc = 0;
@@ -41,7 +41,7 @@ int goio_read_full(goio_reader *r, void *buf, size_t n, size_t *got)
     if (!r || (!buf && n))
         return GOIO_EINVAL;
     while (done < n) {
-        ssize_t k = goio_read(r, (uint8_t *)buf + done, n - done);
+        ssize_t k = goio_io_read(r, (uint8_t *)buf + done, n - done);
         if (k < 0) {
             rc = (int)k;
             break;
@@ -56,20 +56,20 @@ int goio_read_full(goio_reader *r, void *buf, size_t n, size_t *got)
 }
 
 /* Reads once into the spare room of b, growing it by at least `want`. */
-static ssize_t read_into_buf(goio_reader *r, goio_buf *b, size_t want)
+static ssize_t read_into_buf(goio_io_reader *r, goio_buf *b, size_t want)
 {
     int rc = goio_buf_reserve(b, want);
     if (rc)
         return rc;
     /* goio_buf keeps one byte spare for the terminator. */
     size_t room = b->cap - b->len - 1;
-    ssize_t n = goio_read(r, b->data + b->len, room < want ? room : want);
+    ssize_t n = goio_io_read(r, b->data + b->len, room < want ? room : want);
     if (n > 0)
         b->len += (size_t)n;
     return n;
 }
 
-int goio_read_all(goio_reader *r, goio_buf *out, size_t limit)
+int goio_io_read_all(goio_io_reader *r, goio_buf *out, size_t limit)
 {
     if (!r || !out)
         return GOIO_EINVAL;
@@ -95,7 +95,7 @@ int goio_read_all(goio_reader *r, goio_buf *out, size_t limit)
     }
 }
 
-int goio_reader_close(goio_reader *r)
+int goio_io_reader_close(goio_io_reader *r)
 {
     if (!r)
         return 0;
@@ -104,7 +104,7 @@ int goio_reader_close(goio_reader *r)
     return r->ops->close(r);
 }
 
-int goio_write(goio_writer *w, const void *p, size_t len)
+int goio_io_write(goio_io_writer *w, const void *p, size_t len)
 {
     if (!w || !w->ops || !w->ops->write || (!p && len))
         return GOIO_EINVAL;
@@ -125,14 +125,14 @@ int goio_write(goio_writer *w, const void *p, size_t len)
     return 0;
 }
 
-int goio_flush(goio_writer *w)
+int goio_io_flush(goio_io_writer *w)
 {
     if (!w || !w->ops)
         return GOIO_EINVAL;
     return w->ops->flush ? w->ops->flush(w) : 0;
 }
 
-int goio_writer_close(goio_writer *w)
+int goio_io_writer_close(goio_io_writer *w)
 {
     if (!w)
         return 0;
@@ -145,8 +145,8 @@ int goio_writer_close(goio_writer *w)
 
 typedef struct fd_io {
     union {
-        goio_reader r;
-        goio_writer w;
+        goio_io_reader r;
+        goio_io_writer w;
     } base;
     int fd;
     bool own;
@@ -157,7 +157,7 @@ int goio__ioext_errno(int e)
     return e > 0 ? -e : GOIO_EIO;
 }
 
-static ssize_t fd_read(goio_reader *r, void *buf, size_t cap)
+static ssize_t fd_read(goio_io_reader *r, void *buf, size_t cap)
 {
     fd_io *f = (fd_io *)r;
     for (;;) {
@@ -169,7 +169,7 @@ static ssize_t fd_read(goio_reader *r, void *buf, size_t cap)
     }
 }
 
-static ssize_t fd_write(goio_writer *w, const void *p, size_t len)
+static ssize_t fd_write(goio_io_writer *w, const void *p, size_t len)
 {
     fd_io *f = (fd_io *)w;
     for (;;) {
@@ -191,18 +191,19 @@ static int fd_close_common(fd_io *f)
     return rc;
 }
 
-static int fd_reader_close(goio_reader *r)
+static int fd_reader_close(goio_io_reader *r)
 {
     return fd_close_common((fd_io *)r);
 }
 
-static int fd_writer_close(goio_writer *w)
+static int fd_writer_close(goio_io_writer *w)
 {
     return fd_close_common((fd_io *)w);
 }
 
-static const goio_reader_ops fd_reader_ops = {fd_read, fd_reader_close};
-static const goio_writer_ops fd_writer_ops = {fd_write, NULL, fd_writer_close};
+static const goio_io_reader_ops fd_reader_ops = {fd_read, fd_reader_close};
+static const goio_io_writer_ops fd_writer_ops = {fd_write, NULL,
+                                                 fd_writer_close};
 
 /* Allocates the adapter; the constructors set the direction's ops. */
 static int fd_new(int fd, bool own, fd_io **f)
@@ -216,7 +217,7 @@ static int fd_new(int fd, bool own, fd_io **f)
     return 0;
 }
 
-int goio_reader_fd(int fd, bool own_fd, goio_reader **out)
+int goio_io_reader_new_fd(int fd, bool own_fd, goio_io_reader **out)
 {
     fd_io *f = NULL;
     int rc = out ? fd_new(fd, own_fd, &f) : GOIO_EINVAL;
@@ -227,7 +228,7 @@ int goio_reader_fd(int fd, bool own_fd, goio_reader **out)
     return rc;
 }
 
-int goio_writer_fd(int fd, bool own_fd, goio_writer **out)
+int goio_io_writer_new_fd(int fd, bool own_fd, goio_io_writer **out)
 {
     fd_io *f = NULL;
     int rc = out ? fd_new(fd, own_fd, &f) : GOIO_EINVAL;
@@ -242,14 +243,14 @@ int goio_writer_fd(int fd, bool own_fd, goio_writer **out)
 
 typedef struct file_io {
     union {
-        goio_reader r;
-        goio_writer w;
+        goio_io_reader r;
+        goio_io_writer w;
     } base;
     FILE *f;
     bool own;
 } file_io;
 
-static ssize_t file_read(goio_reader *r, void *buf, size_t cap)
+static ssize_t file_read(goio_io_reader *r, void *buf, size_t cap)
 {
     file_io *fi = (file_io *)r;
     for (;;) {
@@ -266,7 +267,7 @@ static ssize_t file_read(goio_reader *r, void *buf, size_t cap)
     }
 }
 
-static ssize_t file_write(goio_writer *w, const void *p, size_t len)
+static ssize_t file_write(goio_io_writer *w, const void *p, size_t len)
 {
     file_io *fi = (file_io *)w;
     for (;;) {
@@ -281,7 +282,7 @@ static ssize_t file_write(goio_writer *w, const void *p, size_t len)
     }
 }
 
-static int file_flush(goio_writer *w)
+static int file_flush(goio_io_writer *w)
 {
     file_io *fi = (file_io *)w;
     for (;;) {
@@ -294,7 +295,7 @@ static int file_flush(goio_writer *w)
     }
 }
 
-static int file_reader_close(goio_reader *r)
+static int file_reader_close(goio_io_reader *r)
 {
     file_io *fi = (file_io *)r;
     int rc = 0;
@@ -304,7 +305,7 @@ static int file_reader_close(goio_reader *r)
     return rc;
 }
 
-static int file_writer_close(goio_writer *w)
+static int file_writer_close(goio_io_writer *w)
 {
     file_io *fi = (file_io *)w;
     int rc = fi->own ? 0 : file_flush(w);
@@ -314,9 +315,10 @@ static int file_writer_close(goio_writer *w)
     return rc;
 }
 
-static const goio_reader_ops file_reader_ops = {file_read, file_reader_close};
-static const goio_writer_ops file_writer_ops = {file_write, file_flush,
-                                                file_writer_close};
+static const goio_io_reader_ops file_reader_ops = {file_read,
+                                                   file_reader_close};
+static const goio_io_writer_ops file_writer_ops = {file_write, file_flush,
+                                                   file_writer_close};
 
 static int file_new(FILE *f, bool own, file_io **fi)
 {
@@ -329,7 +331,7 @@ static int file_new(FILE *f, bool own, file_io **fi)
     return 0;
 }
 
-int goio_reader_file(FILE *f, bool own_file, goio_reader **out)
+int goio_io_reader_new_file(FILE *f, bool own_file, goio_io_reader **out)
 {
     file_io *fi = NULL;
     int rc = out ? file_new(f, own_file, &fi) : GOIO_EINVAL;
@@ -340,7 +342,7 @@ int goio_reader_file(FILE *f, bool own_file, goio_reader **out)
     return rc;
 }
 
-int goio_writer_file(FILE *f, bool own_file, goio_writer **out)
+int goio_io_writer_new_file(FILE *f, bool own_file, goio_io_writer **out)
 {
     file_io *fi = NULL;
     int rc = out ? file_new(f, own_file, &fi) : GOIO_EINVAL;
@@ -354,12 +356,12 @@ int goio_writer_file(FILE *f, bool own_file, goio_writer **out)
 /* ---- memory -------------------------------------------------------------- */
 
 typedef struct mem_reader {
-    goio_reader base;
+    goio_io_reader base;
     const uint8_t *p;
     size_t len, off;
 } mem_reader;
 
-static ssize_t mem_read(goio_reader *r, void *buf, size_t cap)
+static ssize_t mem_read(goio_io_reader *r, void *buf, size_t cap)
 {
     mem_reader *m = (mem_reader *)r;
     size_t n = m->len - m->off;
@@ -371,15 +373,15 @@ static ssize_t mem_read(goio_reader *r, void *buf, size_t cap)
     return (ssize_t)n;
 }
 
-static int mem_close(goio_reader *r)
+static int mem_close(goio_io_reader *r)
 {
     goio_free(r);
     return 0;
 }
 
-static const goio_reader_ops mem_reader_ops = {mem_read, mem_close};
+static const goio_io_reader_ops mem_reader_ops = {mem_read, mem_close};
 
-int goio_reader_mem(const void *p, size_t len, goio_reader **out)
+int goio_io_reader_new_mem(const void *p, size_t len, goio_io_reader **out)
 {
     if (!out)
         return GOIO_EINVAL;
@@ -399,19 +401,19 @@ int goio_reader_mem(const void *p, size_t len, goio_reader **out)
 /* ---- goio_buf and discard ------------------------------------------------ */
 
 typedef struct buf_writer {
-    goio_writer base;
+    goio_io_writer base;
     goio_buf *b;
     uint64_t *counted;
 } buf_writer;
 
-static ssize_t buf_write(goio_writer *w, const void *p, size_t len)
+static ssize_t buf_write(goio_io_writer *w, const void *p, size_t len)
 {
     buf_writer *bw = (buf_writer *)w;
     int rc = goio_buf_append(bw->b, p, len);
     return rc ? rc : (ssize_t)len;
 }
 
-static ssize_t discard_write(goio_writer *w, const void *p, size_t len)
+static ssize_t discard_write(goio_io_writer *w, const void *p, size_t len)
 {
     (void)p;
     buf_writer *bw = (buf_writer *)w;
@@ -420,18 +422,18 @@ static ssize_t discard_write(goio_writer *w, const void *p, size_t len)
     return (ssize_t)len;
 }
 
-static int buf_close(goio_writer *w)
+static int buf_close(goio_io_writer *w)
 {
     goio_free(w);
     return 0;
 }
 
-static const goio_writer_ops buf_writer_ops = {buf_write, NULL, buf_close};
-static const goio_writer_ops discard_writer_ops = {discard_write, NULL,
-                                                   buf_close};
+static const goio_io_writer_ops buf_writer_ops = {buf_write, NULL, buf_close};
+static const goio_io_writer_ops discard_writer_ops = {discard_write, NULL,
+                                                      buf_close};
 
-static int buf_writer_new(const goio_writer_ops *ops, goio_buf *b,
-                          uint64_t *counted, goio_writer **out)
+static int buf_writer_new(const goio_io_writer_ops *ops, goio_buf *b,
+                          uint64_t *counted, goio_io_writer **out)
 {
     buf_writer *bw = goio_calloc(1, sizeof *bw);
     if (!bw)
@@ -443,7 +445,7 @@ static int buf_writer_new(const goio_writer_ops *ops, goio_buf *b,
     return 0;
 }
 
-int goio_writer_buf(goio_buf *b, goio_writer **out)
+int goio_io_writer_new_buf(goio_buf *b, goio_io_writer **out)
 {
     if (!out)
         return GOIO_EINVAL;
@@ -453,7 +455,7 @@ int goio_writer_buf(goio_buf *b, goio_writer **out)
     return buf_writer_new(&buf_writer_ops, b, NULL, out);
 }
 
-int goio_writer_discard(uint64_t *counted, goio_writer **out)
+int goio_io_writer_new_discard(uint64_t *counted, goio_io_writer **out)
 {
     if (!out)
         return GOIO_EINVAL;
@@ -464,10 +466,10 @@ int goio_writer_discard(uint64_t *counted, goio_writer **out)
 /* ---- copy ---------------------------------------------------------------- */
 
 /* A memory source needs no intermediate buffer: write its bytes as is. */
-static int copy_from_mem(goio_writer *dst, mem_reader *m, uint64_t *copied)
+static int copy_from_mem(goio_io_writer *dst, mem_reader *m, uint64_t *copied)
 {
     size_t n = m->len - m->off;
-    int rc = goio_write(dst, m->p + m->off, n);
+    int rc = goio_io_write(dst, m->p + m->off, n);
     if (rc)
         return rc; /* how much went out of a failed write is unknown */
     m->off += n;
@@ -476,7 +478,7 @@ static int copy_from_mem(goio_writer *dst, mem_reader *m, uint64_t *copied)
 }
 
 /* A goio_buf destination: read straight into its spare room. */
-static int copy_to_buf(buf_writer *bw, goio_reader *src, uint64_t *copied)
+static int copy_to_buf(buf_writer *bw, goio_io_reader *src, uint64_t *copied)
 {
     for (;;) {
         ssize_t n = read_into_buf(src, bw->b, COPY_CHUNK);
@@ -486,29 +488,30 @@ static int copy_to_buf(buf_writer *bw, goio_reader *src, uint64_t *copied)
     }
 }
 
-static int copy_pooled(goio_writer *dst, goio_reader *src, uint64_t *copied)
+static int copy_pooled(goio_io_writer *dst, goio_io_reader *src,
+                       uint64_t *copied)
 {
-    goio_bufpool *pool = goio_bufpool_default();
+    goio_io_bufpool *pool = goio_io_bufpool_default();
     size_t cap;
-    uint8_t *buf = goio_bufpool_get(pool, COPY_CHUNK, &cap);
+    uint8_t *buf = goio_io_bufpool_get(pool, COPY_CHUNK, &cap);
     if (!buf)
         return GOIO_ENOMEM;
     int rc;
     for (;;) {
-        ssize_t n = goio_read(src, buf, cap);
+        ssize_t n = goio_io_read(src, buf, cap);
         if (n <= 0) {
             rc = (int)n;
             break;
         }
-        if ((rc = goio_write(dst, buf, (size_t)n)))
+        if ((rc = goio_io_write(dst, buf, (size_t)n)))
             break;
         *copied += (uint64_t)n;
     }
-    goio_bufpool_put(pool, buf, cap);
+    goio_io_bufpool_put(pool, buf, cap);
     return rc;
 }
 
-int goio_copy(goio_writer *dst, goio_reader *src, uint64_t *copied)
+int goio_io_copy(goio_io_writer *dst, goio_io_reader *src, uint64_t *copied)
 {
     uint64_t local = 0;
     if (!copied)

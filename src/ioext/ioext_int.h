@@ -25,6 +25,6 @@ int goio__ioext_entry_name(const char *name, char *out, size_t cap);
 bool goio__ioext_link_inside(const char *name, const char *target);
 
 /* Frees a gzip writer without ending its stream (nothing more written). */
-void goio__gzip_abort(goio_writer *w);
+void goio__gzip_abort(goio_io_writer *w);
 
 #endif

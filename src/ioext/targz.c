@@ -12,39 +12,40 @@
 
 static const uint8_t zeros[BLOCK * 2];
 
-struct goio_targz_writer {
-    goio_writer *gz;
+struct goio_io_targz_writer {
+    goio_io_writer *gz;
     uint32_t mode;
     int64_t mtime;
     int err; /* sticky: after a failed write the archive is broken */
 };
 
-void goio_targz_options_init(goio_targz_options *opt)
+void goio_io_targz_config_init(goio_io_targz_config *opt)
 {
     if (!opt)
         return;
     opt->file_mode = 0644;
     opt->mtime = -1;
-    goio_gzip_options_init(&opt->gzip);
+    goio_io_gzip_config_init(&opt->gzip);
 }
 
-int goio_targz_writer_new(goio_writer *dst, const goio_targz_options *opt,
-                          goio_targz_writer **out)
+int goio_io_targz_writer_new(goio_io_writer *dst,
+                             const goio_io_targz_config *opt,
+                             goio_io_targz_writer **out)
 {
     if (!out)
         return GOIO_EINVAL;
     *out = NULL;
-    goio_targz_options def;
+    goio_io_targz_config def;
     if (!opt) {
-        goio_targz_options_init(&def);
+        goio_io_targz_config_init(&def);
         opt = &def;
     }
     if (!dst || opt->file_mode > 07777)
         return GOIO_EINVAL;
-    goio_targz_writer *w = goio_calloc(1, sizeof *w);
+    goio_io_targz_writer *w = goio_calloc(1, sizeof *w);
     if (!w)
         return GOIO_ENOMEM;
-    int rc = goio_gzip_writer(dst, &opt->gzip, &w->gz);
+    int rc = goio_io_gzip_writer_new(dst, &opt->gzip, &w->gz);
     if (rc) {
         goio_free(w);
         return rc;
@@ -125,22 +126,22 @@ static int pax_record(goio_buf *b, const char *key, const char *val)
     return goio_buf_appendf(b, "%zu %s=%s\n", len, key, val);
 }
 
-static int put(goio_targz_writer *w, const void *p, size_t n)
+static int put(goio_io_targz_writer *w, const void *p, size_t n)
 {
-    int rc = goio_write(w->gz, p, n);
+    int rc = goio_io_write(w->gz, p, n);
     if (rc)
         w->err = rc;
     return rc;
 }
 
-static int pad(goio_targz_writer *w, uint64_t size)
+static int pad(goio_io_targz_writer *w, uint64_t size)
 {
     size_t rem = (size_t)(size % BLOCK);
     return rem ? put(w, zeros, BLOCK - rem) : 0;
 }
 
 /* A pax extended header for names and sizes ustar cannot hold. */
-static int write_pax(goio_targz_writer *w, const char *name, size_t len,
+static int write_pax(goio_io_targz_writer *w, const char *name, size_t len,
                      uint64_t size)
 {
     bool long_name = len > 100 && !ustar_split(name, len);
@@ -154,7 +155,7 @@ static int write_pax(goio_targz_writer *w, const char *name, size_t len,
     if (!rc && big)
         rc = pax_record(&b, "size", num);
     if (rc) {
-        goio_buf_free(&b);
+        goio_buf_deinit(&b);
         return rc;
     }
     uint8_t h[BLOCK];
@@ -164,12 +165,12 @@ static int write_pax(goio_targz_writer *w, const char *name, size_t len,
         rc = put(w, b.data, b.len);
     if (!rc)
         rc = pad(w, b.len);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }
 
 /* Writes the headers of an entry named `name` (cleaned here). */
-static int begin_entry(goio_targz_writer *w, const char *name, uint64_t size)
+static int begin_entry(goio_io_targz_writer *w, const char *name, uint64_t size)
 {
     if (!w || !name)
         return GOIO_EINVAL;
@@ -189,8 +190,8 @@ static int begin_entry(goio_targz_writer *w, const char *name, uint64_t size)
     return rc;
 }
 
-int goio_targz_add(goio_targz_writer *w, const char *name, const void *data,
-                   size_t len)
+int goio_io_targz_writer_add(goio_io_targz_writer *w, const char *name,
+                             const void *data, size_t len)
 {
     if (!data && len)
         return GOIO_EINVAL;
@@ -203,27 +204,27 @@ int goio_targz_add(goio_targz_writer *w, const char *name, const void *data,
 }
 
 /* Copies exactly `size` bytes of r into the archive. */
-static int copy_exact(goio_targz_writer *w, goio_reader *r, uint64_t size)
+static int copy_exact(goio_io_targz_writer *w, goio_io_reader *r, uint64_t size)
 {
-    goio_bufpool *pool = goio_bufpool_default();
+    goio_io_bufpool *pool = goio_io_bufpool_default();
     size_t cap;
-    uint8_t *buf = goio_bufpool_get(pool, GOIO_BUFPOOL_LARGE_MIN, &cap);
+    uint8_t *buf = goio_io_bufpool_get(pool, GOIO_BUFPOOL_LARGE_MIN, &cap);
     if (!buf)
         return w->err = GOIO_ENOMEM;
     int rc = 0;
     while (!rc && size) {
-        ssize_t n = goio_read(r, buf, size < cap ? (size_t)size : cap);
+        ssize_t n = goio_io_read(r, buf, size < cap ? (size_t)size : cap);
         if (n <= 0)
             rc = w->err = n < 0 ? (int)n : GOIO_ETRUNCATED;
         else if (!(rc = put(w, buf, (size_t)n)))
             size -= (uint64_t)n;
     }
-    goio_bufpool_put(pool, buf, cap);
+    goio_io_bufpool_put(pool, buf, cap);
     return rc;
 }
 
-int goio_targz_add_reader(goio_targz_writer *w, const char *name,
-                          goio_reader *r, uint64_t size)
+int goio_io_targz_writer_add_reader(goio_io_targz_writer *w, const char *name,
+                                    goio_io_reader *r, uint64_t size)
 {
     if (!r)
         return GOIO_EINVAL;
@@ -235,7 +236,7 @@ int goio_targz_add_reader(goio_targz_writer *w, const char *name,
     return rc;
 }
 
-int goio_targz_close(goio_targz_writer *w)
+int goio_io_targz_writer_close(goio_io_targz_writer *w)
 {
     if (!w)
         return 0;
@@ -243,14 +244,14 @@ int goio_targz_close(goio_targz_writer *w)
     if (!rc)
         rc = put(w, zeros, sizeof zeros); /* the end-of-archive marker */
     if (!rc)
-        rc = goio_writer_close(w->gz);
+        rc = goio_io_writer_close(w->gz);
     else
         goio__gzip_abort(w->gz); /* no valid-looking end on a broken tar */
     goio_free(w);
     return rc;
 }
 
-void goio_targz_writer_free(goio_targz_writer *w)
+void goio_io_targz_writer_free(goio_io_targz_writer *w)
 {
     if (!w)
         return;

@@ -15,7 +15,7 @@ typedef struct tee_state {
     pthread_mutex_t mu;
     pthread_cond_t data;  /* secondary waits for bytes or an end */
     pthread_cond_t space; /* main waits for room */
-    goio_reader *in;      /* used by main only */
+    goio_io_reader *in;   /* used by main only */
     uint8_t *ring;        /* freed by main once secondary is closed */
     size_t cap, head, len;
     bool ended;   /* main saw end of stream or an error */
@@ -29,7 +29,7 @@ typedef struct tee_state {
 } tee_state;
 
 typedef struct tee_side {
-    goio_reader base;
+    goio_io_reader base;
     tee_state *st;
 } tee_side;
 
@@ -98,10 +98,10 @@ static void finish(tee_state *st, int code)
     pthread_mutex_unlock(&st->mu);
 }
 
-static ssize_t main_read(goio_reader *r, void *buf, size_t cap)
+static ssize_t main_read(goio_io_reader *r, void *buf, size_t cap)
 {
     tee_state *st = ((tee_side *)r)->st;
-    ssize_t n = goio_read(st->in, buf, cap);
+    ssize_t n = goio_io_read(st->in, buf, cap);
     if (n > 0)
         push(st, buf, (size_t)n, (size_t)n < cap);
     else
@@ -109,12 +109,12 @@ static ssize_t main_read(goio_reader *r, void *buf, size_t cap)
     return n;
 }
 
-static int main_close(goio_reader *r)
+static int main_close(goio_io_reader *r)
 {
     tee_state *st = ((tee_side *)r)->st;
     goio_free(r);
     /* Only main used `in`: close it before telling secondary. */
-    int rc = goio_reader_close(st->in);
+    int rc = goio_io_reader_close(st->in);
     pthread_mutex_lock(&st->mu);
     st->main_closed = true;
     pthread_cond_signal(&st->data);
@@ -125,7 +125,7 @@ static int main_close(goio_reader *r)
 
 /* ---- secondary ---------------------------------------------------------- */
 
-static ssize_t sec_read(goio_reader *r, void *buf, size_t cap)
+static ssize_t sec_read(goio_io_reader *r, void *buf, size_t cap)
 {
     tee_state *st = ((tee_side *)r)->st;
     pthread_mutex_lock(&st->mu);
@@ -159,7 +159,7 @@ static ssize_t sec_read(goio_reader *r, void *buf, size_t cap)
     return rc;
 }
 
-static int sec_close(goio_reader *r)
+static int sec_close(goio_io_reader *r)
 {
     tee_state *st = ((tee_side *)r)->st;
     goio_free(r);
@@ -172,19 +172,19 @@ static int sec_close(goio_reader *r)
     return 0;
 }
 
-static const goio_reader_ops main_ops = {main_read, main_close};
-static const goio_reader_ops sec_ops = {sec_read, sec_close};
+static const goio_io_reader_ops main_ops = {main_read, main_close};
+static const goio_io_reader_ops sec_ops = {sec_read, sec_close};
 
 /* ---- construction ----------------------------------------------------------
  */
 
-void goio_tee_config_init(goio_tee_config *cfg)
+void goio_io_tee_config_init(goio_io_tee_config *cfg)
 {
     if (cfg)
         cfg->buffer_size = GOIO_TEE_DEFAULT_BUFFER;
 }
 
-static tee_state *state_new(goio_reader *in, size_t cap)
+static tee_state *state_new(goio_io_reader *in, size_t cap)
 {
     tee_state *st = goio_calloc(1, sizeof *st);
     if (!st)
@@ -203,8 +203,8 @@ static tee_state *state_new(goio_reader *in, size_t cap)
     return st;
 }
 
-int goio_tee(goio_reader *in, const goio_tee_config *cfg, goio_reader **main,
-             goio_reader **secondary)
+int goio_io_tee_new(goio_io_reader *in, const goio_io_tee_config *cfg,
+                    goio_io_reader **main, goio_io_reader **secondary)
 {
     if (main)
         *main = NULL;

@@ -31,7 +31,7 @@ typedef struct zentry {
 } zentry;
 
 typedef struct zwriter {
-    goio_writer *dst;
+    goio_io_writer *dst;
     zentry *e;
     size_t n;
     int level;
@@ -90,7 +90,8 @@ typedef struct scratch {
 static int out_buffer(zentry *z, scratch *s, size_t bound)
 {
     if (!s) {
-        z->out = goio_bufpool_get(goio_bufpool_default(), bound, &z->out_cap);
+        z->out =
+            goio_io_bufpool_get(goio_io_bufpool_default(), bound, &z->out_cap);
         z->out_pooled = z->out != NULL;
         return z->out ? 0 : GOIO_ENOMEM;
     }
@@ -109,7 +110,7 @@ static int out_buffer(zentry *z, scratch *s, size_t bound)
 static void entry_done(zentry *z)
 {
     if (z->out_pooled)
-        goio_bufpool_put(goio_bufpool_default(), z->out, z->out_cap);
+        goio_io_bufpool_put(goio_io_bufpool_default(), z->out, z->out_cap);
     z->out = NULL;
     z->out_cap = 0;
     z->out_pooled = false;
@@ -175,7 +176,7 @@ static int deflate_init(z_stream *zs, int level)
 
 static int put(zwriter *w, const void *p, size_t n)
 {
-    int rc = goio_write(w->dst, p, n);
+    int rc = goio_io_write(w->dst, p, n);
     if (!rc)
         w->off += n;
     return rc;
@@ -403,7 +404,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const zentry *)a)->name, ((const zentry *)b)->name);
 }
 
-static int prepare(zwriter *w, const goio_zip_input *files, size_t n)
+static int prepare(zwriter *w, const goio_io_zip_input *files, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (!files[i].data && files[i].len)
@@ -423,7 +424,7 @@ static int prepare(zwriter *w, const goio_zip_input *files, size_t n)
     return 0;
 }
 
-void goio_zip_options_init(goio_zip_options *opt)
+void goio_io_zip_config_init(goio_io_zip_config *opt)
 {
     if (!opt)
         return;
@@ -432,12 +433,12 @@ void goio_zip_options_init(goio_zip_options *opt)
     opt->file_mode = 0644;
 }
 
-int goio_zip_compress_to(goio_writer *dst, const goio_zip_input *files,
-                         size_t n, const goio_zip_options *opt)
+int goio_io_zip_compress(goio_io_writer *dst, const goio_io_zip_input *files,
+                         size_t n, const goio_io_zip_config *opt)
 {
-    goio_zip_options def;
+    goio_io_zip_config def;
     if (!opt) {
-        goio_zip_options_init(&def);
+        goio_io_zip_config_init(&def);
         opt = &def;
     }
     if (!dst || (!files && n) || opt->level < 0 || opt->level > 9 ||

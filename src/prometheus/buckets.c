@@ -9,7 +9,7 @@
 static const double default_buckets[GOIO_PROM_DEFAULT_BUCKET_COUNT] = {
     .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
 
-const double *goio_prom_default_buckets(void)
+const double *goio_prom_buckets_default(void)
 {
     return default_buckets;
 }

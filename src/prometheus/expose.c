@@ -297,8 +297,8 @@ static void run_collectors(goio_prom_registry *reg, goio_prom_sink *s)
     goio__prom_collect_exit(&frame);
 }
 
-int goio_prom_write(goio_prom_registry *reg, goio_prom_format format,
-                    goio_buf *out)
+int goio_prom_registry_write(goio_prom_registry *reg, goio_prom_format format,
+                             goio_buf *out)
 {
     if (!out || (format != GOIO_PROM_TEXT && format != GOIO_PROM_OPENMETRICS))
         return GOIO_EINVAL;

@@ -178,7 +178,7 @@ static int child_new(goio__prom_family *f, const key *k, goio__prom_child **out)
         c->upper = f->bounds.upper;
         c->nb = f->bounds.nb;
     }
-    goio_buf_free(&lbl);
+    goio_buf_deinit(&lbl);
     if (!c)
         return rc ? rc : GOIO_ENOMEM;
     *out = c;
@@ -368,7 +368,7 @@ void goio__prom_family_free(goio__prom_family *f)
 }
 
 /* ns_subsystem_name with empty parts skipped. */
-static int full_name(const goio_prom_opts *o, char **out)
+static int full_name(const goio_prom_metric_config *o, char **out)
 {
     goio_buf b = GOIO_BUF_INIT;
     const char *parts[3] = {o->ns, o->subsystem, o->name};
@@ -384,7 +384,8 @@ static int full_name(const goio_prom_opts *o, char **out)
     return goio__prom_buf_str(&b, rc, out, NULL);
 }
 
-static int check_opts(goio_prom_type type, const goio_prom_opts *o, bool is_vec)
+static int check_opts(goio_prom_type type, const goio_prom_metric_config *o,
+                      bool is_vec)
 {
     if (!o || !o->name || !*o->name)
         return GOIO_EINVAL;
@@ -402,7 +403,7 @@ static int check_opts(goio_prom_type type, const goio_prom_opts *o, bool is_vec)
 
 /* Names, help, plan, bounds, table; the family is not linked anywhere. */
 static int family_fill(goio__prom_family *f, goio_prom_type type,
-                       const goio_prom_opts *o)
+                       const goio_prom_metric_config *o)
 {
     int rc = full_name(o, &f->name);
     if (rc)
@@ -426,7 +427,7 @@ static int family_fill(goio__prom_family *f, goio_prom_type type,
 }
 
 int goio__prom_family_new(goio_prom_registry *reg, goio_prom_type type,
-                          const goio_prom_opts *o, bool is_vec,
+                          const goio_prom_metric_config *o, bool is_vec,
                           goio__prom_family **out)
 {
     int rc = check_opts(type, o, is_vec);

@@ -39,7 +39,7 @@ int goio__prom_buf_str(goio_buf *b, int rc, char **out, size_t *len)
     if (!rc)
         rc = goio_buf_reserve(b, 0); /* the terminator, when b is empty */
     if (rc) {
-        goio_buf_free(b);
+        goio_buf_deinit(b);
         return rc;
     }
     goio_buf_cstr(b);

@@ -1,6 +1,6 @@
 /*
  * gzip for scrapes that ask for it (zlib, through goio's allocator so
- * goio_set_allocator covers it and failures are testable).
+ * goio_allocator_set covers it and failures are testable).
  */
 #include "prom_int.h"
 

@@ -18,19 +18,19 @@ static void fail_500(goio_http_response *res, int rc)
 void goio_prom_http_handler(goio_http_request *req, goio_http_response *res,
                             void *data)
 {
-    const goio_prom_handler_opts *o = data;
+    const goio_prom_handler_config *o = data;
     if (!req || !res)
         return;
-    const char *accept = goio_http_request_header(req, "Accept");
-    const char *encoding = goio_http_request_header(req, "Accept-Encoding");
+    const char *accept = goio_http_request_get_header(req, "Accept");
+    const char *encoding = goio_http_request_get_header(req, "Accept-Encoding");
     if (o && o->disable_openmetrics)
         accept = NULL;
     if (o && o->disable_gzip)
         encoding = NULL;
     goio_buf body = GOIO_BUF_INIT;
     goio_prom_encoding enc;
-    int rc =
-        goio_prom_render(o ? o->registry : NULL, accept, encoding, &body, &enc);
+    int rc = goio_prom_registry_render(o ? o->registry : NULL, accept, encoding,
+                                       &body, &enc);
     if (!rc)
         rc = goio_http_response_set_header(res, "Content-Type",
                                            enc.content_type);
@@ -43,7 +43,7 @@ void goio_prom_http_handler(goio_http_request *req, goio_http_response *res,
         fail_500(res, rc);
     else
         goio_http_respond(res, 200, NULL, body.data, body.len);
-    goio_buf_free(&body);
+    goio_buf_deinit(&body);
 }
 
 /* ---- a metrics-only server ----------------------------------------------- */
@@ -51,7 +51,7 @@ void goio_prom_http_handler(goio_http_request *req, goio_http_response *res,
 struct goio_prom_server {
     goio_http_server *http;
     goio_http_router *router;
-    goio_prom_handler_opts opts; /* the handler's data: lives here */
+    goio_prom_handler_config opts; /* the handler's data: lives here */
 };
 
 int goio_prom_server_config_init(goio_prom_server_config *cfg)
@@ -124,7 +124,7 @@ void goio_prom_server_free(goio_prom_server *srv)
 
 /* ---- request tracking ---------------------------------------------------- */
 
-static goio_prom_request labels_for(const goio_prom_tracker_opts *o,
+static goio_prom_request labels_for(const goio_prom_tracker_config *o,
                                     goio_http_request *req)
 {
     const char *path = o->path;
@@ -145,27 +145,27 @@ static int status_of(goio_http_response *res)
 
 /* Open, run, observe, close: the Go library's startTracker. */
 static void track(goio_http_request *req, goio_http_response *res,
-                  goio_http_handler next, const goio_prom_tracker_opts *o,
+                  goio_http_handler next, const goio_prom_tracker_config *o,
                   bool path_known)
 {
     int64_t start = goio_now_mono_ns();
     goio_prom_request r = labels_for(o, req);
     if (path_known)
-        goio_prom_open_request(&r);
+        goio_prom_request_open(&r);
     goio_http_handler_call(next, req, res);
     if (!path_known) {
         r = labels_for(o, req);
-        goio_prom_open_request(&r);
+        goio_prom_request_open(&r);
     }
     if (o->with_latency)
-        goio_prom_observe_duration(&r, start);
-    goio_prom_close_request(&r, status_of(res));
+        goio_prom_request_observe_duration(&r, start);
+    goio_prom_request_close(&r, status_of(res));
 }
 
 void goio_prom_http_track(goio_http_request *req, goio_http_response *res,
                           void *data)
 {
-    const goio_prom_tracker_opts *o = data;
+    const goio_prom_tracker_config *o = data;
     if (!req || !res || !o)
         return;
     /* Inside a route handler the router has set the route already. */
@@ -175,7 +175,7 @@ void goio_prom_http_track(goio_http_request *req, goio_http_response *res,
 void goio_prom_http_middleware(goio_http_request *req, goio_http_response *res,
                                goio_http_handler next, void *data)
 {
-    const goio_prom_tracker_opts *o = data;
+    const goio_prom_tracker_config *o = data;
     if (!o) {
         goio_http_handler_call(next, req, res);
         return;

@@ -198,7 +198,7 @@ struct goio__prom_family {
 };
 
 int goio__prom_family_new(goio_prom_registry *reg, goio_prom_type type,
-                          const goio_prom_opts *o, bool is_vec,
+                          const goio_prom_metric_config *o, bool is_vec,
                           goio__prom_family **out);
 void goio__prom_family_free(goio__prom_family *f);
 /* Lookup-or-create by values in declared order. */

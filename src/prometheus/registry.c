@@ -74,7 +74,7 @@ void goio_prom_registry_free(goio_prom_registry *reg)
 static _Atomic(goio_prom_registry *) default_reg;
 static pthread_mutex_t default_mu = PTHREAD_MUTEX_INITIALIZER;
 
-goio_prom_registry *goio_prom_default_registry(void)
+goio_prom_registry *goio_prom_registry_default(void)
 {
     goio_prom_registry *reg = atomic_load(&default_reg);
     if (reg)
@@ -83,7 +83,7 @@ goio_prom_registry *goio_prom_default_registry(void)
     /* Made under a lock rather than once, so an allocation failure is
      * retried on the next call instead of sticking. */
     if (!(reg = atomic_load(&default_reg)) && !goio_prom_registry_new(&reg)) {
-        if (goio_prom_register_process_collector(reg)) {
+        if (goio_prom_process_collector_register(reg)) {
             goio_prom_registry_free(reg);
             reg = NULL;
         } else {
@@ -97,7 +97,7 @@ goio_prom_registry *goio_prom_default_registry(void)
 
 goio_prom_registry *goio__prom_reg(goio_prom_registry *reg)
 {
-    return reg ? reg : goio_prom_default_registry();
+    return reg ? reg : goio_prom_registry_default();
 }
 
 /* Index of the first family whose name is >= name. */
@@ -136,7 +136,7 @@ static int insert_family(goio_prom_registry *reg, goio__prom_family *f)
 }
 
 static int register_family(goio_prom_registry *reg, goio_prom_type type,
-                           const goio_prom_opts *o, bool is_vec,
+                           const goio_prom_metric_config *o, bool is_vec,
                            goio__prom_family **out)
 {
     if (!out)
@@ -161,7 +161,7 @@ static int register_family(goio_prom_registry *reg, goio_prom_type type,
 }
 
 static int plain_new(goio_prom_registry *reg, goio_prom_type type,
-                     const goio_prom_opts *o, void **out)
+                     const goio_prom_metric_config *o, void **out)
 {
     goio__prom_family *f;
     int rc = register_family(reg, type, o, false, out ? &f : NULL);
@@ -170,26 +170,29 @@ static int plain_new(goio_prom_registry *reg, goio_prom_type type,
     return rc;
 }
 
-int goio_prom_counter_new(goio_prom_registry *reg, const goio_prom_opts *opts,
+int goio_prom_counter_new(goio_prom_registry *reg,
+                          const goio_prom_metric_config *opts,
                           goio_prom_counter **out)
 {
     return plain_new(reg, GOIO_PROM_COUNTER, opts, (void **)out);
 }
 
-int goio_prom_gauge_new(goio_prom_registry *reg, const goio_prom_opts *opts,
+int goio_prom_gauge_new(goio_prom_registry *reg,
+                        const goio_prom_metric_config *opts,
                         goio_prom_gauge **out)
 {
     return plain_new(reg, GOIO_PROM_GAUGE, opts, (void **)out);
 }
 
-int goio_prom_histogram_new(goio_prom_registry *reg, const goio_prom_opts *opts,
+int goio_prom_histogram_new(goio_prom_registry *reg,
+                            const goio_prom_metric_config *opts,
                             goio_prom_histogram **out)
 {
     return plain_new(reg, GOIO_PROM_HISTOGRAM, opts, (void **)out);
 }
 
 int goio_prom_vec_new(goio_prom_registry *reg, goio_prom_type type,
-                      const goio_prom_opts *opts, goio_prom_vec **out)
+                      const goio_prom_metric_config *opts, goio_prom_vec **out)
 {
     goio__prom_family *f;
     int rc = register_family(reg, type, opts, true, out ? &f : NULL);
@@ -198,7 +201,7 @@ int goio_prom_vec_new(goio_prom_registry *reg, goio_prom_type type,
     return rc;
 }
 
-int goio_prom_unregister(goio_prom_registry *reg, const char *name)
+int goio_prom_registry_unregister(goio_prom_registry *reg, const char *name)
 {
     if (!name)
         return GOIO_EINVAL;
@@ -256,7 +259,7 @@ int goio__prom_add_collector(goio_prom_registry *reg, goio_prom_collect_fn fn,
     return 0;
 }
 
-int goio_prom_register_collector(goio_prom_registry *reg,
+int goio_prom_collector_register(goio_prom_registry *reg,
                                  goio_prom_collect_fn fn, void *data,
                                  void (*destroy)(void *data),
                                  goio_prom_collector **out)
@@ -264,13 +267,13 @@ int goio_prom_register_collector(goio_prom_registry *reg,
     return goio__prom_add_collector(reg, fn, data, destroy, NULL, out);
 }
 
-int goio_prom_register_process_collector(goio_prom_registry *reg)
+int goio_prom_process_collector_register(goio_prom_registry *reg)
 {
     return goio__prom_add_collector(reg, goio__prom_collect_process, NULL, NULL,
                                     &goio__prom_process_kind, NULL);
 }
 
-int goio_prom_unregister_collector(goio_prom_registry *reg,
+int goio_prom_collector_unregister(goio_prom_registry *reg,
                                    goio_prom_collector *c)
 {
     if (!c)
@@ -297,7 +300,7 @@ int goio_prom_unregister_collector(goio_prom_registry *reg,
     return 0;
 }
 
-int goio_prom_opts_init(goio_prom_opts *o)
+int goio_prom_metric_config_init(goio_prom_metric_config *o)
 {
     if (!o)
         return GOIO_EINVAL;

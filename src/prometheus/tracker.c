@@ -41,15 +41,15 @@ static const char *const label_names[] = {"serviceName", "version", "method",
 static void unregister_first(goio_prom_registry *reg, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        goio_prom_unregister(reg, metrics[i].name);
+        goio_prom_registry_unregister(reg, metrics[i].name);
 }
 
 /* All three or, on failure, none. */
 static int register_all(tracker *t)
 {
     for (size_t i = 0; i < NMETRICS; i++) {
-        goio_prom_opts o;
-        goio_prom_opts_init(&o);
+        goio_prom_metric_config o;
+        goio_prom_metric_config_init(&o);
         o.name = metrics[i].name;
         o.help = metrics[i].help;
         o.label_names = label_names;
@@ -86,7 +86,7 @@ int goio_prom_tracker_init(goio_prom_registry *reg)
     return rc;
 }
 
-int goio_prom_tracker_shutdown(void)
+int goio_prom_tracker_deinit(void)
 {
     if (goio__prom_in_any_collect())
         return GOIO_EBUSY;
@@ -117,7 +117,7 @@ static int request_values(const goio_prom_request *req, const char **vals)
     return 0;
 }
 
-int goio_prom_open_request(const goio_prom_request *req)
+int goio_prom_request_open(const goio_prom_request *req)
 {
     const char *vals[5];
     goio_prom_gauge *g;
@@ -127,7 +127,8 @@ int goio_prom_open_request(const goio_prom_request *req)
     return rc ? rc : goio_prom_gauge_inc(g);
 }
 
-int goio_prom_observe_duration(const goio_prom_request *req, int64_t start_ns)
+int goio_prom_request_observe_duration(const goio_prom_request *req,
+                                       int64_t start_ns)
 {
     const char *vals[5];
     goio_prom_histogram *h;
@@ -141,7 +142,7 @@ int goio_prom_observe_duration(const goio_prom_request *req, int64_t start_ns)
                                                       : 0.0);
 }
 
-int goio_prom_close_request(const goio_prom_request *req, int status)
+int goio_prom_request_close(const goio_prom_request *req, int status)
 {
     const char *vals[5];
     char code[4];

@@ -125,6 +125,6 @@ int goio__redis_clear_namespace(goio_redis *r, goio_ctx *ctx)
     for (size_t i = 0; !rc && i < n; i++)
         rc = clear_node(r, ctx, nodes[i], &pat);
     goio_free(nodes);
-    goio_buf_free(&pat);
+    goio_buf_deinit(&pat);
     return rc;
 }

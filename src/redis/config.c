@@ -49,7 +49,7 @@ int goio__redis_addr_tcp(const char *host, size_t host_len, int port,
     int rc = goio_buf_appendf(&name, "%s%.*s%s:%d", v6 ? "[" : "",
                               (int)host_len, host, v6 ? "]" : "", port);
     a->name = rc ? NULL : (char *)goio_buf_detach(&name, NULL);
-    goio_buf_free(&name);
+    goio_buf_deinit(&name);
     a->port = port;
     if (!a->host || !a->name) {
         goio__redis_addr_free(a);

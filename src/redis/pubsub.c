@@ -98,7 +98,7 @@ const goio_pubsub_msg *goio_pubsub_msg_ref(const goio_pubsub_msg *msg)
     return msg;
 }
 
-void goio_pubsub_msg_free(const goio_pubsub_msg *msg)
+void goio_pubsub_msg_unref(const goio_pubsub_msg *msg)
 {
     goio__ps_msg_unref((goio__ps_msg *)msg);
 }
@@ -144,7 +144,7 @@ static int init_names(goio_pubsub *ps)
     goio_buf b = GOIO_BUF_INIT;
     if (goio_buf_reserve(&b, ps->prefix_len) ||
         goio__redis_glob_escape(ps->prefix, ps->prefix_len, &b)) {
-        goio_buf_free(&b);
+        goio_buf_deinit(&b);
         return GOIO_ENOMEM;
     }
     goio_buf_cstr(&b);
@@ -297,7 +297,8 @@ static bool names_valid(const char *const *names, size_t n)
 }
 
 static goio_pubsub_sub *sub_alloc(goio_pubsub *ps, bool pattern, size_t n,
-                                  size_t cap, const goio_pubsub_sub_opts *opts,
+                                  size_t cap,
+                                  const goio_pubsub_sub_config *opts,
                                   const goio__ps_hooks *hooks)
 {
     goio_pubsub_sub *s = goio_calloc(1, sizeof *s);
@@ -435,7 +436,7 @@ static int attach_all(goio_pubsub *ps, goio_pubsub_sub *s, bool raw,
 
 int goio__pubsub_subscribe_ex(goio_pubsub *ps, bool pattern, bool raw,
                               const char *const *names, size_t n,
-                              const goio_pubsub_sub_opts *opts,
+                              const goio_pubsub_sub_config *opts,
                               const goio__ps_hooks *hooks,
                               goio_pubsub_sub **out)
 {
@@ -471,7 +472,7 @@ int goio__pubsub_subscribe_ex(goio_pubsub *ps, bool pattern, bool raw,
 }
 
 int goio_pubsub_psubscribe(goio_pubsub *ps, const char *const *patterns,
-                           size_t n, const goio_pubsub_sub_opts *opts,
+                           size_t n, const goio_pubsub_sub_config *opts,
                            goio_pubsub_sub **out)
 {
     return goio__pubsub_subscribe_ex(ps, true, false, patterns, n, opts, NULL,
@@ -479,7 +480,7 @@ int goio_pubsub_psubscribe(goio_pubsub *ps, const char *const *patterns,
 }
 
 int goio_pubsub_subscribe(goio_pubsub *ps, const char *const *channels,
-                          size_t n, const goio_pubsub_sub_opts *opts,
+                          size_t n, const goio_pubsub_sub_config *opts,
                           goio_pubsub_sub **out)
 {
     return goio__pubsub_subscribe_ex(ps, false, false, channels, n, opts, NULL,
@@ -539,7 +540,7 @@ int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub, goio_ctx *ctx)
 static void drain_queue(goio_pubsub_sub *s)
 {
     while (s->len) {
-        goio_pubsub_msg_free(s->q[s->head]);
+        goio_pubsub_msg_unref(s->q[s->head]);
         s->head = (s->head + 1) % s->cap;
         s->len--;
     }

@@ -148,7 +148,7 @@ static int remote_get(coherent *c, const char *key, goio_buf *out, bool *hit)
         else if ((rc = goio_buf_set(out, v, vlen)) == 0)
             *hit = true; /* as the hybrid: Redis' TTL decides */
     }
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }
 
@@ -183,7 +183,7 @@ static int publish_key(coherent *c, const char *key, size_t len, int rc)
         prc = goio_pubsub_publish(c->ps, NULL, c->channel, payload.data,
                                   payload.len, NULL);
     }
-    goio_buf_free(&payload);
+    goio_buf_deinit(&payload);
     if (prc < 0)
         goio_log(GOIO_LOG_ERROR, "cache", "coherent_publish_failed",
                  len ? key : NULL, prc,
@@ -267,7 +267,7 @@ static bool tracking_fits(goio_pubsub *ps, goio_cache *remote)
 
 static int subscribe_all(coherent *c, bool server_assisted)
 {
-    goio_pubsub_sub_opts opts = {.callback = on_channel_msg, .data = c};
+    goio_pubsub_sub_config opts = {.callback = on_channel_msg, .data = c};
     goio__ps_hooks hooks = {.on_active = on_active};
     int rc = 0;
     if (c->explicit_inv) {

@@ -205,7 +205,7 @@ void goio__ps_close_subs(goio_pubsub *ps);
 /* Internal subscribe with hooks (raw_name: names are not namespaced). */
 int goio__pubsub_subscribe_ex(goio_pubsub *ps, bool pattern, bool raw_name,
                               const char *const *names, size_t n,
-                              const goio_pubsub_sub_opts *opts,
+                              const goio_pubsub_sub_config *opts,
                               const goio__ps_hooks *hooks,
                               goio_pubsub_sub **out);
 /* Whether sub is confirmed on the connection that is up now. */

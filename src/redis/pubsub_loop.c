@@ -156,7 +156,7 @@ static void on_write(uv_write_t *req, int status)
 {
     wreq *w = (wreq *)req;
     goio__ps_conn *c = req->handle->data;
-    goio_buf_free(&w->buf);
+    goio_buf_deinit(&w->buf);
     goio_free(w);
     if (status < 0 && !c->dead)
         conn_fail(c, map_uv(status), "writing");
@@ -183,7 +183,7 @@ static void flush(goio__ps_conn *c)
     uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
     int rc = uv_write(&w->req, &c->u.s, &b, 1, on_write);
     if (rc < 0) {
-        goio_buf_free(&w->buf);
+        goio_buf_deinit(&w->buf);
         goio_free(w);
         conn_fail(c, map_uv(rc), "writing");
     }
@@ -333,7 +333,7 @@ static void conn_maybe_free(goio__ps_conn *c)
         return;
     if (c->reader)
         redisReaderFree(c->reader);
-    goio_buf_free(&c->out);
+    goio_buf_deinit(&c->out);
     goio_free(c->fifo);
     goio_free(c);
 }

@@ -145,7 +145,7 @@ static int set_reply(goio_redis *r, goio_ctx *ctx, keycmd *kc, bool *was_set)
 
 int goio_redis_set_opt(goio_redis *r, goio_ctx *ctx, const char *key,
                        const void *value, size_t len,
-                       const goio_redis_set_opts *opts, bool *was_set)
+                       const goio_redis_set_config *opts, bool *was_set)
 {
     if (!r || !opts || (!value && len))
         return GOIO_EINVAL;
@@ -190,7 +190,7 @@ int goio_redis_set(goio_redis *r, goio_ctx *ctx, const char *key,
      * no key at all (SET rejects a zero expiry). DEL checks the key. */
     if (ttl_ms <= 0)
         return goio_redis_del(r, ctx, key, NULL);
-    goio_redis_set_opts o = {.ttl_ms = ttl_ms};
+    goio_redis_set_config o = {.ttl_ms = ttl_ms};
     return goio_redis_set_opt(r, ctx, key, value, len, &o, NULL);
 }
 

@@ -206,7 +206,8 @@ const goio_type goio_type_bool = {
 
 static const uint8_t pod_magic[4] = {'G', 'I', 'O', 'P'};
 
-int goio_pod_encode(const goio_type *type, const void *value, goio_buf *out)
+int goio_type_pod_encode(const goio_type *type, const void *value,
+                         goio_buf *out)
 {
     if (!type || !value || !out || type->size > UINT32_MAX)
         return GOIO_EINVAL;
@@ -223,8 +224,8 @@ int goio_pod_encode(const goio_type *type, const void *value, goio_buf *out)
     return rc;
 }
 
-int goio_pod_decode(const goio_type *type, const uint8_t *bytes, size_t len,
-                    void *value)
+int goio_type_pod_decode(const goio_type *type, const uint8_t *bytes,
+                         size_t len, void *value)
 {
     if (!type || !bytes || !value)
         return GOIO_EINVAL;

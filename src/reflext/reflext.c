@@ -45,8 +45,8 @@ static void move_into(const goio_type *type, void *dst, const void *tmp)
     memcpy(dst, tmp, type->size);
 }
 
-int goio_set(void *dst, const goio_type *dst_type, const void *src,
-             const goio_type *src_type)
+int goio_type_set(void *dst, const goio_type *dst_type, const void *src,
+                  const goio_type *src_type)
 {
     if (!dst || !src || goio_type_check(dst_type) || goio_type_check(src_type))
         return GOIO_EINVAL;

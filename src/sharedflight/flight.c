@@ -191,7 +191,7 @@ static int flight_new(goio_sharedflight *g, uint64_t hash, const char *key,
      * so neither can the flight: fn then gets a NULL ctx, which every
      * goio call accepts, and the flight costs no ctx. */
     if ((first->ctx || with_ctx) &&
-        goio_ctx_with_deadline(NULL, first->deadline, &f->ctx)) {
+        goio_ctx_new_with_deadline(NULL, first->deadline, &f->ctx)) {
         goio_free(f);
         return GOIO_ENOMEM;
     }

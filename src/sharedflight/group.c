@@ -197,7 +197,7 @@ size_t goio_sharedflight_inflight(goio_sharedflight *g)
 
 /* ---- results ---- */
 
-void *goio_sharedflight_value(const goio_sharedflight_result *r)
+void *goio_sharedflight_result_value(const goio_sharedflight_result *r)
 {
     return r ? r->value : NULL;
 }
@@ -219,7 +219,7 @@ void goio__sharedflight_flight_unref(sf_flight *f)
     goio_free(f);
 }
 
-void goio_sharedflight_result_release(goio_sharedflight_result *r)
+void goio_sharedflight_result_unref(goio_sharedflight_result *r)
 {
     if (r)
         goio__sharedflight_flight_unref(r);

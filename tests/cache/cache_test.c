@@ -148,7 +148,7 @@ void assert_cached(goio_cache *c, const char *key, const char *value)
     if (!hit)
         fail_msg("key %s missing, expected \"%s\"", key, value);
     assert_string_equal(goio_buf_cstr(&b), value);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 void assert_missing(goio_cache *c, const char *key)
@@ -159,7 +159,7 @@ void assert_missing(goio_cache *c, const char *key)
     if (hit)
         fail_msg("key %s present (\"%s\"), expected a miss", key,
                  goio_buf_cstr(&b));
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 bool reads_missing(goio_cache *c, const char *key)
@@ -167,7 +167,7 @@ bool reads_missing(goio_cache *c, const char *key)
     goio_buf b = GOIO_BUF_INIT;
     bool hit = true;
     assert_ok(goio_cache_get(c, key, &b, &hit));
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return !hit;
 }
 

@@ -44,7 +44,7 @@ static void *crowd_caller(void *p)
         atomic_fetch_add(&cr->wrong, 1);
     else
         atomic_fetch_add(&cr->sources[src], 1);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return NULL;
 }
 
@@ -112,7 +112,7 @@ static void fetch_error_is_returned_and_nothing_stored(void **state)
     assert_int_equal(st.fetches, 2);
     assert_int_equal(st.fetch_errors, 2);
     assert_int_equal(st.entries, 0);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(c);
 }
 
@@ -142,7 +142,7 @@ static void failed_store_is_logged_and_value_returned(void **state)
     assert_int_equal(log_capture_count("set_cache_error", "big", &err), 1);
     assert_int_equal(err, GOIO_E2BIG);
     log_capture_stop();
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(c);
 }
 
@@ -173,7 +173,7 @@ static void read_error_is_a_logged_miss(void **state)
     log_capture_stop();
     atomic_store(&f->fail_get, 0);
     assert_cached(&f->base, "k", "fetched");
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(&f->base);
 }
 
@@ -215,7 +215,7 @@ static void waiter_gives_up_on_its_deadline(void **state)
     assert_int_equal(pthread_create(&th, NULL, gated_caller, &g), 0);
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&g.entered), 5000));
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, 50, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 50, &ctx));
     goio_buf b = GOIO_BUF_INIT;
     int64_t start = goio_now_mono_ms();
     assert_goio(GOIO_ETIMEDOUT,
@@ -229,8 +229,8 @@ static void waiter_gives_up_on_its_deadline(void **state)
     assert_int_equal(g.src, GOIO_CACHE_FETCHED);
     assert_string_equal(goio_buf_cstr(&g.out), "late");
     assert_cached(g.c, "slow", "late");
-    goio_buf_free(&g.out);
-    goio_buf_free(&b);
+    goio_buf_deinit(&g.out);
+    goio_buf_deinit(&b);
     goio_cache_free(g.c);
 }
 
@@ -276,7 +276,7 @@ static void fetch_sees_cancellation(void **state)
     pthread_join(th, NULL);
     assert_missing(c, "k");
     goio_ctx_unref(ctx);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(c);
 }
 

@@ -30,7 +30,7 @@ static void put_envelope(goio_cache *c, const char *key, const char *value,
     assert_ok(goio_cache_envelope_encode(&env, goio_now_wall_ms() + fresh_ms,
                                          value, strlen(value)));
     assert_ok(goio_cache_set(c, key, env.data, env.len, HOUR));
-    goio_buf_free(&env);
+    goio_buf_deinit(&env);
 }
 
 static void set_writes_both_layers(void **state)
@@ -55,7 +55,7 @@ static void set_writes_both_layers(void **state)
     int remote_gets = atomic_load(&l.remote->gets);
     assert_cached(l.h, "k", "value");
     assert_int_equal(atomic_load(&l.remote->gets), remote_gets);
-    goio_buf_free(&raw);
+    goio_buf_deinit(&raw);
     goio_cache_free(l.h);
 }
 
@@ -131,7 +131,7 @@ static void remote_errors_and_bad_bytes(void **state)
     atomic_store(&l.remote->fail_set, GOIO_ECONNRESET);
     assert_goio(GOIO_ECONNRESET, goio_cache_set(l.h, "x", "1", 1, HOUR));
     log_capture_stop();
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(l.h);
 }
 
@@ -191,7 +191,7 @@ static void ttl_travels_between_processes(void **state)
     int64_t gone_after = goio_now_mono_ms() - set_at;
     assert_true(gone_after >= 250);
     assert_missing(h2, "k");
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(h1);
     goio_cache_free(h2);
     goio_cache_free(l1);
@@ -229,7 +229,7 @@ static void get_or_set_and_stats(void **state)
     assert_int_equal(st.sets, 1);
     assert_int_equal(st.fetches, 1);
     assert_int_equal(st.entries, 1); /* the local layer's */
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(l.h);
 }
 
@@ -274,7 +274,7 @@ static int op_hybrid_rw(void *arg)
     goio_buf b = GOIO_BUF_INIT;
     bool hit = false;
     rc = goio_cache_get(t->h, "k", &b, &hit);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc ? rc : hit ? 0 : GOIO_EIO;
 }
 

@@ -69,7 +69,7 @@ static void uc_destroy(goio_cache *c)
 {
     user_cache *u = (user_cache *)c;
     for (int i = 0; i < 8; i++)
-        goio_buf_free(&u->values[i]);
+        goio_buf_deinit(&u->values[i]);
     pthread_mutex_destroy(&u->mu);
     goio_free(u);
 }
@@ -123,7 +123,7 @@ static void user_cache_gets_the_defaults(void **state)
     assert_int_equal(st.fetches, 1);
     assert_int_equal(st.fetch_errors, 0);
     assert_int_equal(st.hits + st.entries, 0); /* no stats op: zeros */
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(c);
 }
 
@@ -403,7 +403,7 @@ static void envelope_format(void **state)
                 goio_cache_envelope_decode(b.data, b.len, NULL, &v, &len));
     assert_goio(GOIO_EINVAL, goio_cache_envelope_encode(NULL, 0, "x", 1));
     assert_goio(GOIO_EINVAL, goio_cache_envelope_encode(&b, 0, NULL, 1));
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 /* ---- allocation failures ---- */
@@ -440,7 +440,7 @@ static void cleanup_key(void *arg)
 {
     torture *t = arg;
     goio_cache_clear(t->out ? t->out : t->mem);
-    goio_buf_free(&t->buf);
+    goio_buf_deinit(&t->buf);
 }
 
 static int op_typed(void *arg)

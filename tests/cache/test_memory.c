@@ -75,7 +75,7 @@ static void binary_values_and_long_keys(void **state)
     assert_goio(GOIO_EINVAL, goio_cache_set(c, key, "v", 1, HOUR));
     assert_goio(GOIO_EINVAL, goio_cache_get(c, key, &b, &hit));
     assert_int_equal(stats_of(c).entries, 2);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(c);
 }
 
@@ -115,7 +115,7 @@ static void expired_entries_are_never_returned(void **state)
     goio_cache_stats st = stats_of(c);
     assert_int_equal(st.expirations, 1); /* removed by the get */
     assert_int_equal(st.entries, 1);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(c);
 }
 
@@ -182,7 +182,7 @@ static void byte_bound_holds_under_random_workload(void **state)
             goio_buf b = GOIO_BUF_INIT;
             bool hit;
             assert_ok(goio_cache_get(c, key, &b, &hit));
-            goio_buf_free(&b);
+            goio_buf_deinit(&b);
             break;
         }
         default: {
@@ -254,7 +254,7 @@ static void frequent_keys_survive_a_scan(void **state)
         kept += hit;
     }
     assert_true(kept >= 95);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(c);
 }
 
@@ -357,7 +357,7 @@ static void *mixed_worker(void *p)
         if (i % 5000 == 0 && w->id == 0)
             goio_cache_memory_reclaim(w->c);
     }
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return NULL;
 }
 
@@ -428,7 +428,7 @@ static void *tear_reader(void *p)
             if (b.data[j] != b.data[0])
                 atomic_fetch_add(&t->torn, 1);
     }
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return NULL;
 }
 
@@ -488,7 +488,7 @@ static int op_fill(void *arg)
     goio_buf b = GOIO_BUF_INIT;
     bool hit;
     int rc = goio_cache_get(t->c, "key7", &b, &hit);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return rc;
 }
 

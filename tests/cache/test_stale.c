@@ -47,7 +47,7 @@ static void stores_envelopes_under_the_stale_ttl(void **state)
     int64_t left = until - goio_now_wall_ms();
     assert_true(left > 0 && left <= 1000);
     assert_cached(s, "k", "v1");
-    goio_buf_free(&raw);
+    goio_buf_deinit(&raw);
     goio_cache_free(s); /* frees storage too */
 }
 
@@ -78,7 +78,7 @@ static void get_is_fresh_only_get_stale_is_not(void **state)
     assert_missing(mem, "k");
     assert_ok(goio_cache_clear(s));
     assert_missing(mem, "z");
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(s);
     goio_cache_free(mem); /* not owned */
 }
@@ -136,7 +136,7 @@ static void stale_served_when_the_fetch_fails(void **state)
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_string_equal(goio_buf_cstr(&b), "new");
     assert_cached(s, "k", "new");
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(s);
 }
 
@@ -156,7 +156,7 @@ static void no_stale_value_is_efetch(void **state)
     log_capture_stop();
     assert_null(b.data);
     assert_missing(s, "k");
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(s);
 }
 
@@ -184,7 +184,7 @@ static void storage_read_error_is_a_logged_miss(void **state)
     log_capture_stop();
     atomic_store(&f->fail_get, 0);
     assert_cached(s, "k", "new");
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(s);
 }
 
@@ -236,7 +236,7 @@ static void *crowd_caller(void *p)
         atomic_fetch_add(&cr->stale, 1);
     else
         atomic_fetch_add(&cr->wrong, 1);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return NULL;
 }
 

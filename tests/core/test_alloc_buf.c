@@ -6,14 +6,14 @@
 static void allocator_must_be_all_or_nothing(void **state)
 {
     (void)state;
-    assert_goio(GOIO_EINVAL, goio_set_allocator(malloc, NULL, realloc, free));
-    assert_ok(goio_set_allocator(NULL, NULL, NULL, NULL));
+    assert_goio(GOIO_EINVAL, goio_allocator_set(malloc, NULL, realloc, free));
+    assert_ok(goio_allocator_set(NULL, NULL, NULL, NULL));
     goio_test_alloc_install();
     long before = goio_test_alloc_count();
     void *p = goio_malloc(10);
     assert_int_equal(goio_test_alloc_count(), before + 1);
     goio_free(p);
-    assert_ok(goio_set_allocator(NULL, NULL, NULL, NULL));
+    assert_ok(goio_allocator_set(NULL, NULL, NULL, NULL));
 }
 
 static void allocation_sizes_are_overflow_checked(void **state)
@@ -60,7 +60,7 @@ static void buf_appends_and_grows(void **state)
     assert_null(b.data);
     assert_int_equal(b.cap, 0);
     goio_free(owned);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 static void buf_takes_bytes_from_itself(void **state)
@@ -76,7 +76,7 @@ static void buf_takes_bytes_from_itself(void **state)
         assert_int_equal(b.data[i], "abcdefgh"[i % 8]);
     assert_ok(goio_buf_set(&b, b.data + 3, 4));
     assert_string_equal(goio_buf_cstr(&b), "defg");
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 static void buf_rejects_bad_input_without_change(void **state)
@@ -97,8 +97,8 @@ static void buf_rejects_bad_input_without_change(void **state)
     assert_null(goio_buf_detach(NULL, NULL));
     goio_buf_init(NULL);
     goio_buf_clear(NULL);
-    goio_buf_free(NULL);
-    goio_buf_free(&b);
+    goio_buf_deinit(NULL);
+    goio_buf_deinit(&b);
 }
 
 static int build_buf(void *arg)
@@ -114,7 +114,7 @@ static int build_buf(void *arg)
 
 static void free_buf(void *arg)
 {
-    goio_buf_free(arg);
+    goio_buf_deinit(arg);
 }
 
 static void buf_out_of_memory_keeps_contents(void **state)
@@ -131,8 +131,8 @@ static void buf_out_of_memory_keeps_contents(void **state)
     goio_test_alloc_fail_at(0);
     assert_int_equal(b.len, 4);
     assert_memory_equal(b.data, "keep", 4);
-    goio_buf_free(&b);
-    goio_set_allocator(NULL, NULL, NULL, NULL);
+    goio_buf_deinit(&b);
+    goio_allocator_set(NULL, NULL, NULL, NULL);
 }
 
 static void clocks_move_forward(void **state)

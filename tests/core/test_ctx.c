@@ -23,7 +23,7 @@ static void null_arguments_are_rejected(void **state)
     goio_ctx *ctx = (goio_ctx *)1;
     int fd;
     assert_goio(GOIO_EINVAL, goio_ctx_new(NULL, NULL));
-    assert_goio(GOIO_EINVAL, goio_ctx_with_timeout(NULL, -1, &ctx));
+    assert_goio(GOIO_EINVAL, goio_ctx_new_with_timeout(NULL, -1, &ctx));
     assert_null(ctx);
     assert_goio(GOIO_EINVAL, goio_ctx_wait(NULL, 0));
     assert_goio(GOIO_EINVAL, goio_ctx_fd(NULL, &fd));
@@ -78,7 +78,7 @@ static void deadline_expires_lazily(void **state)
 {
     (void)state;
     goio_ctx *ctx, *child;
-    assert_ok(goio_ctx_with_timeout(NULL, 30, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 30, &ctx));
     assert_ok(goio_ctx_new(ctx, &child));
     assert_true(goio_ctx_remaining_ms(ctx) <= 30);
     assert_int_equal(goio_ctx_deadline(child), goio_ctx_deadline(ctx));
@@ -173,7 +173,7 @@ static void fd_polls_on_cancel_deadline_and_parent(void **state)
     goio_ctx_cancel(a);
     assert_true(fd_readable(fd, 1000));
 
-    assert_ok(goio_ctx_with_timeout(NULL, 20, &b));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 20, &b));
     assert_ok(goio_ctx_fd(b, &fd));
     assert_false(fd_readable(fd, 0));
     assert_true(fd_readable(fd, 2000));
@@ -204,13 +204,13 @@ static void extreme_times_are_handled(void **state)
     (void)state;
     goio_ctx *past, *waited;
     int fd;
-    assert_ok(goio_ctx_with_deadline(NULL, -5000, &past));
+    assert_ok(goio_ctx_new_with_deadline(NULL, -5000, &past));
     assert_goio(GOIO_ETIMEDOUT, goio_ctx_err(past));
     assert_ok(goio_ctx_fd(past, &fd));
     assert_true(fd_readable(fd, 1000));
     assert_ok(goio_ctx_wait(past, INT64_MAX));
 
-    assert_ok(goio_ctx_with_timeout(NULL, INT64_MAX, &waited));
+    assert_ok(goio_ctx_new_with_timeout(NULL, INT64_MAX, &waited));
     assert_int_equal(goio_ctx_deadline(waited), GOIO_NO_DEADLINE);
     assert_goio(GOIO_EAGAIN, goio_ctx_wait(waited, 0));
     waiter w = {waited, 99};
@@ -303,7 +303,7 @@ static atomic_int never_fired;
 static int make_tree(void *arg)
 {
     goio_ctx **out = arg;
-    int rc = goio_ctx_with_timeout(NULL, 1000, &out[0]);
+    int rc = goio_ctx_new_with_timeout(NULL, 1000, &out[0]);
     if (!rc)
         rc = goio_ctx_new(out[0], &out[1]);
     int fd;
@@ -327,7 +327,7 @@ static void ctx_out_of_memory(void **state)
     (void)state;
     goio_ctx *tree[2] = {NULL, NULL};
     assert_true(goio_test_alloc_torture(make_tree, free_tree, tree) > 2);
-    goio_set_allocator(NULL, NULL, NULL, NULL);
+    goio_allocator_set(NULL, NULL, NULL, NULL);
 }
 
 int main(void)

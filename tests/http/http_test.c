@@ -136,8 +136,8 @@ const char *ht_header(ht_resp *r, const char *name)
 
 void ht_resp_free(ht_resp *r)
 {
-    goio_buf_free(&r->body);
-    goio_buf_free(&r->headers);
+    goio_buf_deinit(&r->body);
+    goio_buf_deinit(&r->headers);
 }
 
 /* ---- raw sockets --------------------------------------------------------- */
@@ -234,13 +234,13 @@ bool ht_pattern_check(uint64_t off, const uint8_t *p, size_t n)
 /* ---- generated readers --------------------------------------------------- */
 
 typedef struct gen_reader {
-    goio_reader r;
+    goio_io_reader r;
     uint64_t total, fail_after, pos;
     int fail_err;
     ht_source_stats *stats;
 } gen_reader;
 
-static ssize_t gen_read(goio_reader *r, void *buf, size_t cap)
+static ssize_t gen_read(goio_io_reader *r, void *buf, size_t cap)
 {
     gen_reader *g = (gen_reader *)r;
     if (g->pos >= g->fail_after)
@@ -256,7 +256,7 @@ static ssize_t gen_read(goio_reader *r, void *buf, size_t cap)
     return (ssize_t)n;
 }
 
-static int gen_close(goio_reader *r)
+static int gen_close(goio_io_reader *r)
 {
     gen_reader *g = (gen_reader *)r;
     if (g->stats)
@@ -265,10 +265,10 @@ static int gen_close(goio_reader *r)
     return 0;
 }
 
-static const goio_reader_ops gen_ops = {gen_read, gen_close};
+static const goio_io_reader_ops gen_ops = {gen_read, gen_close};
 
-goio_reader *ht_gen_reader(uint64_t total, uint64_t fail_after, int fail_err,
-                           ht_source_stats *stats)
+goio_io_reader *ht_gen_reader(uint64_t total, uint64_t fail_after, int fail_err,
+                              ht_source_stats *stats)
 {
     gen_reader *g = goio_calloc(1, sizeof *g);
     assert_non_null(g);

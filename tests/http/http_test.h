@@ -98,8 +98,8 @@ typedef struct ht_source_stats {
  * `fail_after` bytes (UINT64_MAX: never) read returns `fail_err`. stats
  * (may be NULL) must outlive it.
  */
-goio_reader *ht_gen_reader(uint64_t total, uint64_t fail_after, int fail_err,
-                           ht_source_stats *stats);
+goio_io_reader *ht_gen_reader(uint64_t total, uint64_t fail_after, int fail_err,
+                              ht_source_stats *stats);
 
 /* Resident set size of this process, KiB. */
 long ht_rss_kib(void);

@@ -13,7 +13,7 @@
 /* Buffers writes; flush moves them to `delivered`. Counters are atomics
  * because the test thread reads them while the ticker flushes. */
 typedef struct rec_writer {
-    goio_writer w;
+    goio_io_writer w;
     atomic_size_t buffered, delivered;
     atomic_int flushes;
     atomic_llong delivered_at;
@@ -26,7 +26,7 @@ typedef struct rec_writer {
     bool in_write, released;
 } rec_writer;
 
-static ssize_t rec_write(goio_writer *w, const void *p, size_t len)
+static ssize_t rec_write(goio_io_writer *w, const void *p, size_t len)
 {
     rec_writer *r = (rec_writer *)w;
     (void)p;
@@ -42,7 +42,7 @@ static ssize_t rec_write(goio_writer *w, const void *p, size_t len)
     return (ssize_t)len;
 }
 
-static int rec_flush(goio_writer *w)
+static int rec_flush(goio_io_writer *w)
 {
     rec_writer *r = (rec_writer *)w;
     atomic_fetch_add(&r->flushes, 1);
@@ -56,14 +56,14 @@ static int rec_flush(goio_writer *w)
     return 0;
 }
 
-static int rec_close(goio_writer *w)
+static int rec_close(goio_io_writer *w)
 {
     atomic_store(&((rec_writer *)w)->closed, true);
     return 0; /* storage belongs to the test */
 }
 
-static const goio_writer_ops rec_ops = {rec_write, rec_flush, rec_close};
-static const goio_writer_ops noflush_ops = {rec_write, NULL, rec_close};
+static const goio_io_writer_ops rec_ops = {rec_write, rec_flush, rec_close};
+static const goio_io_writer_ops noflush_ops = {rec_write, NULL, rec_close};
 
 static void rec_init(rec_writer *r)
 {
@@ -80,12 +80,12 @@ static void test_latency_and_idle(void **state)
     (void)state;
     rec_writer r;
     rec_init(&r);
-    goio_writer *af;
-    assert_ok(goio_autoflusher_new(&r.w, 30, true, &af));
+    goio_io_writer *af;
+    assert_ok(goio_http_autoflusher_new(&r.w, 30, true, &af));
     for (int round = 0; round < 3; round++) {
         size_t want = atomic_load(&r.delivered) + 5;
         int64_t t0 = goio_now_mono_ms();
-        assert_ok(goio_write(af, "abcde", 5));
+        assert_ok(goio_io_write(af, "abcde", 5));
         assert_true(GOIO_WAIT_UNTIL(atomic_load(&r.delivered) == want, 3000));
         int64_t lat = atomic_load(&r.delivered_at) - t0;
         assert_true(lat <= 30 + SLACK_MS);
@@ -93,7 +93,7 @@ static void test_latency_and_idle(void **state)
         int f = atomic_load(&r.flushes);
         assert_false(GOIO_WAIT_UNTIL(atomic_load(&r.flushes) > f, 150));
     }
-    assert_ok(goio_writer_close(af));
+    assert_ok(goio_io_writer_close(af));
     assert_true(atomic_load(&r.closed)); /* own_dst */
 }
 
@@ -102,23 +102,23 @@ static void test_close_flushes(void **state)
     (void)state;
     rec_writer r;
     rec_init(&r);
-    goio_writer *af;
-    assert_ok(goio_autoflusher_new(&r.w, 100000, false, &af));
-    assert_ok(goio_write(af, "xyz", 3));
+    goio_io_writer *af;
+    assert_ok(goio_http_autoflusher_new(&r.w, 100000, false, &af));
+    assert_ok(goio_io_write(af, "xyz", 3));
     assert_int_equal(atomic_load(&r.delivered), 0);
-    assert_ok(goio_flush(af));
+    assert_ok(goio_io_flush(af));
     assert_int_equal(atomic_load(&r.delivered), 3);
-    assert_ok(goio_write(af, "12", 2));
-    assert_ok(goio_writer_close(af));
+    assert_ok(goio_io_write(af, "12", 2));
+    assert_ok(goio_io_writer_close(af));
     assert_int_equal(atomic_load(&r.delivered), 5);
     assert_false(atomic_load(&r.closed)); /* not owned */
 
     /* The longest interval means no timed flush (now + INT64_MAX was a
      * signed overflow); close still flushes. */
-    assert_ok(goio_autoflusher_new(&r.w, INT64_MAX, false, &af));
-    assert_ok(goio_write(af, "abc", 3));
+    assert_ok(goio_http_autoflusher_new(&r.w, INT64_MAX, false, &af));
+    assert_ok(goio_io_write(af, "abc", 3));
     assert_false(GOIO_WAIT_UNTIL(atomic_load(&r.delivered) > 5, 100));
-    assert_ok(goio_writer_close(af));
+    assert_ok(goio_io_writer_close(af));
     assert_int_equal(atomic_load(&r.delivered), 8);
 }
 
@@ -128,13 +128,13 @@ static void test_sticky_error(void **state)
     rec_writer r;
     rec_init(&r);
     r.flush_error = GOIO_EPIPE;
-    goio_writer *af;
-    assert_ok(goio_autoflusher_new(&r.w, 20, true, &af));
-    assert_ok(goio_write(af, "a", 1));
+    goio_io_writer *af;
+    assert_ok(goio_http_autoflusher_new(&r.w, 20, true, &af));
+    assert_ok(goio_io_write(af, "a", 1));
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&r.flushes) >= 1, 3000));
-    assert_goio(GOIO_EPIPE, goio_write(af, "b", 1));
-    assert_goio(GOIO_EPIPE, goio_flush(af));
-    assert_goio(GOIO_EPIPE, goio_writer_close(af));
+    assert_goio(GOIO_EPIPE, goio_io_write(af, "b", 1));
+    assert_goio(GOIO_EPIPE, goio_io_flush(af));
+    assert_goio(GOIO_EPIPE, goio_io_writer_close(af));
 }
 
 static void test_args(void **state)
@@ -142,12 +142,12 @@ static void test_args(void **state)
     (void)state;
     rec_writer r;
     rec_init(&r);
-    goio_writer *af;
-    assert_goio(GOIO_EINVAL, goio_autoflusher_new(NULL, 10, false, &af));
-    assert_goio(GOIO_EINVAL, goio_autoflusher_new(&r.w, 0, false, &af));
-    assert_goio(GOIO_EINVAL, goio_autoflusher_new(&r.w, 10, false, NULL));
+    goio_io_writer *af;
+    assert_goio(GOIO_EINVAL, goio_http_autoflusher_new(NULL, 10, false, &af));
+    assert_goio(GOIO_EINVAL, goio_http_autoflusher_new(&r.w, 0, false, &af));
+    assert_goio(GOIO_EINVAL, goio_http_autoflusher_new(&r.w, 10, false, NULL));
     r.w.ops = &noflush_ops;
-    assert_goio(GOIO_EINVAL, goio_autoflusher_new(&r.w, 10, false, &af));
+    assert_goio(GOIO_EINVAL, goio_http_autoflusher_new(&r.w, 10, false, &af));
 }
 
 static void test_many_flushers(void **state)
@@ -155,33 +155,34 @@ static void test_many_flushers(void **state)
     (void)state;
     enum { N = 50 };
     rec_writer *r = goio_calloc(N, sizeof *r);
-    goio_writer *af[N];
+    goio_io_writer *af[N];
     for (int i = 0; i < N; i++) {
         rec_init(&r[i]);
-        assert_ok(goio_autoflusher_new(&r[i].w, 20 + i % 5 * 10, true, &af[i]));
+        assert_ok(
+            goio_http_autoflusher_new(&r[i].w, 20 + i % 5 * 10, true, &af[i]));
     }
     int64_t t0 = goio_now_mono_ms();
     for (int i = 0; i < N; i++)
-        assert_ok(goio_write(af[i], "data", 4));
+        assert_ok(goio_io_write(af[i], "data", 4));
     for (int i = 0; i < N; i++) {
         assert_true(GOIO_WAIT_UNTIL(atomic_load(&r[i].delivered) == 4, 3000));
         assert_true(atomic_load(&r[i].delivered_at) - t0 <=
                     20 + i % 5 * 10 + SLACK_MS);
     }
     for (int i = 0; i < N; i++)
-        assert_ok(goio_writer_close(af[i]));
+        assert_ok(goio_io_writer_close(af[i]));
     goio_free(r);
 }
 
 typedef struct blocked_arg {
-    goio_writer *af;
+    goio_io_writer *af;
     int rc;
 } blocked_arg;
 
 static void *blocked_writer(void *arg)
 {
     blocked_arg *a = arg;
-    a->rc = goio_write(a->af, "slow", 4);
+    a->rc = goio_io_write(a->af, "slow", 4);
     return NULL;
 }
 
@@ -192,12 +193,12 @@ static void test_blocked_writer_does_not_stall_others(void **state)
     rec_init(&slow);
     rec_init(&fast);
     slow.block = true;
-    goio_writer *af_slow, *af_fast;
-    assert_ok(goio_autoflusher_new(&slow.w, 10, false, &af_slow));
-    assert_ok(goio_autoflusher_new(&fast.w, 10, false, &af_fast));
+    goio_io_writer *af_slow, *af_fast;
+    assert_ok(goio_http_autoflusher_new(&slow.w, 10, false, &af_slow));
+    assert_ok(goio_http_autoflusher_new(&fast.w, 10, false, &af_fast));
     /* Make the slow one due, then block a writer inside it. */
     slow.block = false;
-    assert_ok(goio_write(af_slow, "x", 1));
+    assert_ok(goio_io_write(af_slow, "x", 1));
     slow.block = true;
     blocked_arg a = {.af = af_slow};
     pthread_t t;
@@ -209,7 +210,7 @@ static void test_blocked_writer_does_not_stall_others(void **state)
     for (int i = 0; i < 5; i++) {
         int64_t t0 = goio_now_mono_ms();
         size_t want = atomic_load(&fast.delivered) + 2;
-        assert_ok(goio_write(af_fast, "ok", 2));
+        assert_ok(goio_io_write(af_fast, "ok", 2));
         assert_true(
             GOIO_WAIT_UNTIL(atomic_load(&fast.delivered) == want, 3000));
         assert_true(atomic_load(&fast.delivered_at) - t0 <= 10 + SLACK_MS);
@@ -222,8 +223,8 @@ static void test_blocked_writer_does_not_stall_others(void **state)
     assert_ok(a.rc);
     /* Once free again, the pending bytes of the slow one go out too. */
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&slow.delivered) == 5, 3000));
-    assert_ok(goio_writer_close(af_slow));
-    assert_ok(goio_writer_close(af_fast));
+    assert_ok(goio_io_writer_close(af_slow));
+    assert_ok(goio_io_writer_close(af_fast));
 }
 
 /* A real buffered writer: stdio on a pipe; bytes reach the reader only
@@ -236,19 +237,19 @@ static void test_stdio_pipe(void **state)
     FILE *f = fdopen(p[1], "w");
     assert_non_null(f);
     setvbuf(f, NULL, _IOFBF, 1 << 16);
-    goio_writer *fw, *af;
-    assert_ok(goio_writer_file(f, true, &fw));
-    assert_ok(goio_autoflusher_new(fw, 25, true, &af));
+    goio_io_writer *fw, *af;
+    assert_ok(goio_io_writer_new_file(f, true, &fw));
+    assert_ok(goio_http_autoflusher_new(fw, 25, true, &af));
     for (int i = 0; i < 3; i++) {
         int64_t t0 = goio_now_mono_ms();
-        assert_ok(goio_write(af, "line\n", 5));
+        assert_ok(goio_io_write(af, "line\n", 5));
         struct pollfd pf = {.fd = p[0], .events = POLLIN};
         assert_int_equal(poll(&pf, 1, 3000), 1);
         char buf[16];
         assert_int_equal(read(p[0], buf, sizeof buf), 5);
         assert_true(goio_now_mono_ms() - t0 <= 25 + SLACK_MS);
     }
-    assert_ok(goio_writer_close(af)); /* closes fw and the FILE */
+    assert_ok(goio_io_writer_close(af)); /* closes fw and the FILE */
     char c;
     assert_int_equal(read(p[0], &c, 1), 0); /* write end closed */
     close(p[0]);

@@ -30,8 +30,8 @@ static void h_gen(goio_http_request *req, goio_http_response *res, void *data)
                              &found) &&
         found)
         fail = strtoull(goio_buf_cstr(&v), NULL, 10);
-    goio_buf_free(&v);
-    goio_reader *src = ht_gen_reader(n, fail, GOIO_EIO, &stats);
+    goio_buf_deinit(&v);
+    goio_io_reader *src = ht_gen_reader(n, fail, GOIO_EIO, &stats);
     int rc =
         goio_http_render_chunked(res, "application/octet-stream", src, NULL);
     HT_CHECK(rc == 0 || fail != UINT64_MAX || n == UINT64_MAX);
@@ -169,13 +169,13 @@ typedef struct trickle_state {
 } trickle_state;
 
 typedef struct trickle_reader {
-    goio_reader r;
+    goio_io_reader r;
     trickle_state *t;
 } trickle_reader;
 
 /* Returns a piece only once the client holds the previous one: only the
  * auto-flush can carry a piece out while the source waits. */
-static ssize_t trickle_read(goio_reader *r, void *buf, size_t cap)
+static ssize_t trickle_read(goio_io_reader *r, void *buf, size_t cap)
 {
     trickle_state *t = ((trickle_reader *)r)->t;
     HT_CHECK(cap >= PIECE_LEN);
@@ -205,7 +205,7 @@ static ssize_t trickle_read(goio_reader *r, void *buf, size_t cap)
     return n;
 }
 
-static int trickle_close(goio_reader *r)
+static int trickle_close(goio_io_reader *r)
 {
     trickle_state *t = ((trickle_reader *)r)->t;
     pthread_mutex_lock(&t->mu);
@@ -215,7 +215,7 @@ static int trickle_close(goio_reader *r)
     return 0;
 }
 
-static const goio_reader_ops trickle_ops = {trickle_read, trickle_close};
+static const goio_io_reader_ops trickle_ops = {trickle_read, trickle_close};
 
 static void h_trickle(goio_http_request *req, goio_http_response *res,
                       void *data)
@@ -224,8 +224,8 @@ static void h_trickle(goio_http_request *req, goio_http_response *res,
     trickle_reader *r = goio_calloc(1, sizeof *r);
     r->r.ops = &trickle_ops;
     r->t = data;
-    goio_http_render_options o;
-    goio_http_render_options_init(&o);
+    goio_http_render_config o;
+    goio_http_render_config_init(&o);
     o.flush_interval_ms = 30;
     HT_CHECK(goio_http_render_chunked(res, "text/plain", &r->r, &o) == 0);
 }
@@ -337,7 +337,7 @@ static void test_source_error_curl_cli(void **state)
 static void test_client_disconnect(void **state)
 {
     (void)state;
-    goio_bufpool_trim(goio_bufpool_default());
+    goio_io_bufpool_trim(goio_io_bufpool_default());
     long before = goio_test_alloc_outstanding();
     ht_server s = {0};
     assert_ok(
@@ -355,13 +355,13 @@ static void test_client_disconnect(void **state)
     }
     check_size(s.port, 1 << 20);
     ht_stop(&s);
-    goio_bufpool_trim(goio_bufpool_default());
+    goio_io_bufpool_trim(goio_io_bufpool_default());
     assert_int_equal(goio_test_alloc_outstanding(), before);
 }
 
 /* A source blocked on the request ctx: a client leaving cancels it. */
 typedef struct ctx_reader {
-    goio_reader r;
+    goio_io_reader r;
     goio_ctx *ctx;
     int step;
 } ctx_reader;
@@ -369,7 +369,7 @@ typedef struct ctx_reader {
 static atomic_int ctx_read_result;
 static atomic_bool ctx_reader_closed;
 
-static ssize_t ctx_read(goio_reader *r, void *buf, size_t cap)
+static ssize_t ctx_read(goio_io_reader *r, void *buf, size_t cap)
 {
     ctx_reader *c = (ctx_reader *)r;
     (void)cap;
@@ -383,14 +383,14 @@ static ssize_t ctx_read(goio_reader *r, void *buf, size_t cap)
     return err ? err : GOIO_ETIMEDOUT;
 }
 
-static int ctx_close(goio_reader *r)
+static int ctx_close(goio_io_reader *r)
 {
     atomic_store(&ctx_reader_closed, true);
     goio_free(r);
     return 0;
 }
 
-static const goio_reader_ops ctx_ops = {ctx_read, ctx_close};
+static const goio_io_reader_ops ctx_ops = {ctx_read, ctx_close};
 
 static void h_blocked(goio_http_request *req, goio_http_response *res,
                       void *data)
@@ -473,8 +473,8 @@ static void test_send_timeout(void **state)
 static void h_odd(goio_http_request *req, goio_http_response *res, void *data)
 {
     (void)req;
-    goio_http_render_options o;
-    goio_http_render_options_init(&o);
+    goio_http_render_config o;
+    goio_http_render_config_init(&o);
     o.chunk_size = (size_t)(uintptr_t)data;
     HT_CHECK(goio_http_render_chunked(
                  res, NULL, ht_gen_reader(1 << 20, UINT64_MAX, 0, NULL), &o) ==
@@ -521,7 +521,7 @@ static void test_odd_chunk_size(void **state)
         }
         assert_int_equal(off, 1 << 20);
         assert_int_equal(biggest, 100000);
-        goio_buf_free(&reply);
+        goio_buf_deinit(&reply);
     }
     ht_stop(&s);
 }
@@ -545,11 +545,11 @@ static void test_head_and_args(void **state)
                 goio_http_render_chunked(
                     NULL, "x", ht_gen_reader(1, UINT64_MAX, 0, &st), NULL));
     assert_true(atomic_load(&st.closed)); /* consumed even on EINVAL */
-    assert_goio(GOIO_EINVAL, goio_http_render_options_init(NULL));
-    goio_writer *w = (goio_writer *)1;
-    assert_goio(GOIO_EINVAL, goio_http_response_writer(NULL, &w));
+    assert_goio(GOIO_EINVAL, goio_http_render_config_init(NULL));
+    goio_io_writer *w = (goio_io_writer *)1;
+    assert_goio(GOIO_EINVAL, goio_http_response_writer_new(NULL, &w));
     assert_null(w); /* *out is NULL on error */
-    assert_goio(GOIO_EINVAL, goio_http_response_writer(NULL, NULL));
+    assert_goio(GOIO_EINVAL, goio_http_response_writer_new(NULL, NULL));
 }
 
 /* ---- rendering onto a response writer that is not goio's server ---------- */
@@ -625,8 +625,8 @@ static void test_other_response_writer(void **state)
 {
     (void)state;
     my_response m = {.res.ops = &my_ops};
-    goio_http_render_options o;
-    goio_http_render_options_init(&o);
+    goio_http_render_config o;
+    goio_http_render_config_init(&o);
     o.status = 203;
     assert_ok(goio_http_render_chunked(
         &m.res, "text/csv", ht_gen_reader(200000, UINT64_MAX, 0, NULL), &o));
@@ -638,7 +638,7 @@ static void test_other_response_writer(void **state)
     assert_false(m.aborted);
     assert_int_equal(m.body.len, 200000);
     assert_true(ht_pattern_check(0, m.body.data, m.body.len));
-    goio_buf_free(&m.body);
+    goio_buf_deinit(&m.body);
 
     /* Content-Type already set stays (Go's rule); a failing source aborts
      * after handing over every byte it produced. */
@@ -652,7 +652,7 @@ static void test_other_response_writer(void **state)
     assert_true(f.aborted);
     assert_int_equal(f.aborted_with, GOIO_EIO);
     assert_int_equal(f.body.len, 100000);
-    goio_buf_free(&f.body);
+    goio_buf_deinit(&f.body);
 }
 
 int main(void)

@@ -94,7 +94,7 @@ static void expect_status(int port, const char *req, size_t len, int status)
     if (strncmp(got, want, strlen(want)))
         fail_msg("sent %.40s... expected %s, got %.60s", req, want, got);
     assert_non_null(strstr(got, "Connection: close\r\n"));
-    goio_buf_free(&reply);
+    goio_buf_deinit(&reply);
 }
 
 #define RAW(port, s, status) expect_status(port, s, sizeof(s) - 1, status)
@@ -128,7 +128,7 @@ static void test_malformed(void **state)
     const char *a = goio_buf_cstr(&reply);
     assert_true(!strncmp(a, "HTTP/1.1 200 ", 13));
     assert_non_null(strstr(a, "helloHTTP/1.1 400 "));
-    goio_buf_free(&reply);
+    goio_buf_deinit(&reply);
 
     /* An Upgrade (h2c) is ignored: answered in HTTP/1.1, and the request
      * after it on the connection is parsed as HTTP too. */
@@ -141,7 +141,7 @@ static void test_malformed(void **state)
     a = goio_buf_cstr(&reply);
     assert_true(!strncmp(a, "HTTP/1.1 200 ", 13));
     assert_non_null(strstr(a, "helloHTTP/1.1 200 "));
-    goio_buf_free(&reply);
+    goio_buf_deinit(&reply);
 
     /* A chunked request body is decoded. */
     static const char chunked[] = "POST /body HTTP/1.1\r\nHost: x\r\n"
@@ -153,7 +153,7 @@ static void test_malformed(void **state)
     assert_true(!strncmp(a, "HTTP/1.1 200 ", 13));
     assert_true(!strcmp(a + strlen(a) - 4, "\n\r\n7") ||
                 !strcmp(a + strlen(a) - 1, "7"));
-    goio_buf_free(&reply);
+    goio_buf_deinit(&reply);
 }
 
 static void test_oversized(void **state)
@@ -173,7 +173,7 @@ static void test_oversized(void **state)
         goio_buf_append_str(&req, "a");
     goio_buf_append_str(&req, " HTTP/1.1\r\nHost: x\r\n\r\n");
     expect_status(s->port, goio_buf_cstr(&req), req.len, 414);
-    goio_buf_free(&req);
+    goio_buf_deinit(&req);
 
     /* A declared body past max_body_bytes: answered before it is sent. */
     int fd = goio_test_connect(s->port);
@@ -184,7 +184,7 @@ static void test_oversized(void **state)
     assert_true(ht_read_until_eof(fd, &reply, 5000));
     assert_true(!strncmp(goio_buf_cstr(&reply), "HTTP/1.1 413 ", 13));
     close(fd);
-    goio_buf_free(&reply);
+    goio_buf_deinit(&reply);
 
     /* A chunked body that grows past it. */
     goio_buf_append_str(&req, "POST /body HTTP/1.1\r\nHost: x\r\n"
@@ -196,7 +196,7 @@ static void test_oversized(void **state)
         goio_buf_append_str(&req, "\r\n");
     }
     expect_status(s->port, goio_buf_cstr(&req), req.len, 413);
-    goio_buf_free(&req);
+    goio_buf_deinit(&req);
 
     /* Within the limits, libcurl's POST works. */
     size_t n = 60000;
@@ -259,7 +259,7 @@ static void test_slowloris(void **state)
     for (int i = 0; i < 5; i++) {
         if (fds[i] >= 0)
             close(fds[i]);
-        goio_buf_free(&replies[i]);
+        goio_buf_deinit(&replies[i]);
     }
 
     /* A body that stalls: request_timeout_ms. */
@@ -272,7 +272,7 @@ static void test_slowloris(void **state)
     assert_true(ht_read_until_eof(fd, &reply, 5000));
     assert_true(!strncmp(goio_buf_cstr(&reply), "HTTP/1.1 408 ", 13));
     close(fd);
-    goio_buf_free(&reply);
+    goio_buf_deinit(&reply);
 }
 
 static void test_idle(void **state)
@@ -294,7 +294,7 @@ static void test_idle(void **state)
     assert_true(!strncmp(goio_buf_cstr(&reply), "HTTP/1.1 200 ", 13));
     assert_null(strstr(goio_buf_cstr(&reply), "Connection: close"));
     close(fd);
-    goio_buf_free(&reply);
+    goio_buf_deinit(&reply);
     served(s->port);
 }
 
@@ -359,7 +359,7 @@ static void test_100_concurrent(void **state)
         goio_buf reply = GOIO_BUF_INIT;
         assert_true(ht_read_until_eof(idle[i], &reply, 5000));
         assert_true(!strncmp(goio_buf_cstr(&reply), "HTTP/1.1 200 ", 13));
-        goio_buf_free(&reply);
+        goio_buf_deinit(&reply);
         close(idle[i]);
     }
     teardown((void **)&s);
@@ -399,7 +399,7 @@ static void test_max_connections(void **state)
                                 5000));
     for (int i = 1; i < 5; i++)
         close(fds[i]);
-    goio_buf_free(&reply);
+    goio_buf_deinit(&reply);
     teardown((void **)&s);
 }
 

@@ -26,8 +26,8 @@ static void check_req1(goio_http_request *r)
     assert_string_equal(goio_http_request_method(r), "POST");
     assert_string_equal(goio_http_request_path(r), "/a/b%20c");
     assert_string_equal(goio_http_request_query(r), "x=1&y=two");
-    assert_string_equal(goio_http_request_header(r, "HOST"), "example");
-    assert_string_equal(goio_http_request_header(r, "X-MULTI"), "one");
+    assert_string_equal(goio_http_request_get_header(r, "HOST"), "example");
+    assert_string_equal(goio_http_request_get_header(r, "X-MULTI"), "one");
     assert_int_equal(goio_http_request_header_count(r), 4);
     const char *n, *v;
     assert_ok(goio_http_request_header_at(r, 2, &n, &v));
@@ -179,7 +179,7 @@ static void test_statuses(void **state)
         GOIO__HTTP_FEED_REQUEST);
     goio_http_request *tr = goio__http_parser_take(&tp);
     assert_int_equal(goio_http_request_header_count(tr), 1);
-    assert_null(goio_http_request_header(tr, "Trailer"));
+    assert_null(goio_http_request_get_header(tr, "Trailer"));
     size_t blen;
     assert_memory_equal(goio_http_request_body(tr, &blen), "abc", 3);
     assert_int_equal(blen, 3);

@@ -24,7 +24,7 @@ static void h_echo(goio_http_request *req, goio_http_response *res, void *data)
     (void)data;
     size_t len;
     const void *body = goio_http_request_body(req, &len);
-    const char *x = goio_http_request_header(req, "x-TEST");
+    const char *x = goio_http_request_get_header(req, "x-TEST");
     goio_http_response_set_header(res, "X-Body-Len", "set-below");
     char n[32];
     snprintf(n, sizeof n, "%zu", len);
@@ -48,7 +48,7 @@ static void h_item(goio_http_request *req, goio_http_response *res, void *data)
     goio_http_response_printf(res, "item id=%s y=%s",
                               goio_http_request_param(req, "id"),
                               found ? goio_buf_cstr(&y) : "-");
-    goio_buf_free(&y);
+    goio_buf_deinit(&y);
 }
 
 static void h_tag(goio_http_request *req, goio_http_response *res, void *data)
@@ -278,7 +278,7 @@ static void test_router_patterns(void **state)
         goio_buf_appendf(&many, "/{p%d}", i);
     assert_ok(
         goio_http_router_handle(r, "GET", goio_buf_cstr(&many), h_hello, NULL));
-    goio_buf_free(&many);
+    goio_buf_deinit(&many);
     assert_goio(GOIO_EINVAL,
                 goio_http_router_handle(r, "", "/a", h_hello, NULL));
     assert_goio(GOIO_EINVAL,
@@ -315,7 +315,7 @@ static void test_query_get(void **state)
     assert_goio(GOIO_EBADMSG, goio_http_query_get("a=%zz", "a", &v, &found));
     assert_goio(GOIO_EBADMSG, goio_http_query_get("a=%2", "a", &v, &found));
     assert_goio(GOIO_EINVAL, goio_http_query_get(NULL, "a", &v, &found));
-    goio_buf_free(&v);
+    goio_buf_deinit(&v);
     assert_string_equal(goio_http_status_text(404), "Not Found");
     assert_string_equal(goio_http_status_text(799), "Unknown");
 }
@@ -423,7 +423,7 @@ static void test_pipelining(void **state)
     assert_true(r1 < r2);
     assert_non_null(strstr(r2, "Connection: close\r\n"));
     assert_true(strlen(a) > 5 && !strcmp(a + strlen(a) - 5, "hello"));
-    goio_buf_free(&reply);
+    goio_buf_deinit(&reply);
 
     /* HTTP/1.0 keep-alive on request. */
     static const char old[] = "GET /hello HTTP/1.0\r\n"
@@ -433,7 +433,7 @@ static void test_pipelining(void **state)
     a = goio_buf_cstr(&reply);
     assert_non_null(strstr(a, "Connection: keep-alive\r\n"));
     assert_non_null(strstr(strstr(a, "hello"), "Connection: close\r\n"));
-    goio_buf_free(&reply);
+    goio_buf_deinit(&reply);
 }
 
 /* ---- middleware ---------------------------------------------------------- */
@@ -465,7 +465,7 @@ static void mw_deny(goio_http_request *req, goio_http_response *res,
                     goio_http_handler next, void *data)
 {
     (void)data;
-    if (goio_http_request_header(req, "X-Deny"))
+    if (goio_http_request_get_header(req, "X-Deny"))
         goio_http_respond(res, 401, "text/plain", "no", 2);
     else
         goio_http_handler_call(next, req, res);
@@ -631,7 +631,7 @@ static void test_stop_graceful(void **state)
     assert_true(ht_read_until_eof(idle, &junk, 5000));
     assert_int_equal(junk.len, 0);
     close(idle);
-    goio_buf_free(&junk);
+    goio_buf_deinit(&junk);
     assert_true(GOIO_WAIT_UNTIL(ht_port_closed(s.port), 5000));
     pthread_mutex_lock(&g.mu);
     g.released = true;

@@ -120,8 +120,8 @@ static bool snapshot(const char *name, hc_res *snap, hc_res **live)
 
 static void record(hc_res *live, goio_http_request *req)
 {
-    const char *inm = goio_http_request_header(req, "If-None-Match");
-    const char *ims = goio_http_request_header(req, "If-Modified-Since");
+    const char *inm = goio_http_request_get_header(req, "If-None-Match");
+    const char *ims = goio_http_request_get_header(req, "If-Modified-Since");
     pthread_mutex_lock(&lock);
     snprintf(live->last_inm, HC_STR, "%s", inm ? inm : "");
     snprintf(live->last_ims, HC_STR, "%s", ims ? ims : "");
@@ -195,7 +195,7 @@ static void text_body(goio_buf *b, const hc_res *s, int hit,
     snprintf(names, sizeof names, "%s", s->vary);
     for (char *n = strtok_r(names, ", ", &save); n;
          n = strtok_r(NULL, ", ", &save)) {
-        const char *v = goio_http_request_header(req, n);
+        const char *v = goio_http_request_get_header(req, n);
         goio_buf_appendf(b, " %s=%s", n, v ? v : "-");
     }
 }
@@ -220,7 +220,7 @@ static void answer_200(goio_http_response *res, const hc_res *s, int hit,
         text_body(&body, s, hit, req);
     }
     goio_http_respond(res, s->status, "text/plain", body.data, body.len);
-    goio_buf_free(&body);
+    goio_buf_deinit(&body);
 }
 
 static void answer_unsafe(goio_http_response *res, hc_res *live,
@@ -254,8 +254,8 @@ static void handle(goio_http_request *req, goio_http_response *res, void *data)
         atomic_fetch_add(&live->heads, 1);
     if (s->block)
         wait_release(live);
-    const char *inm = goio_http_request_header(req, "If-None-Match");
-    const char *ims = goio_http_request_header(req, "If-Modified-Since");
+    const char *inm = goio_http_request_get_header(req, "If-None-Match");
+    const char *ims = goio_http_request_get_header(req, "If-Modified-Since");
     if (inm || ims)
         atomic_fetch_add(&live->conditional, 1);
     if (s->fail_status) {

@@ -224,7 +224,7 @@ static void test_cancel(void **state)
 
     /* a deadline */
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, 200, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 200, &ctx));
     goio_http_cache_response *resp = NULL;
     t0 = goio_now_mono_ms();
     assert_goio(GOIO_ETIMEDOUT, hc_try_get(c, url, ctx, &resp));
@@ -351,7 +351,7 @@ static void test_bounded_memory(void **state)
         assert_ok(goio_cache_get(storage, key, &b, &hit));
         if (hit)
             kept = i;
-        goio_buf_free(&b);
+        goio_buf_deinit(&b);
         goio_free(key);
     }
     assert_true(kept >= 0);
@@ -389,7 +389,7 @@ static void test_max_age_cap(void **state)
         5000));
     hc_expect(hc_get(c, URL("cap")), GOIO_HTTP_CACHE_NETWORK);
     assert_int_equal(atomic_load(&r->conditional), 0);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_free(key);
     goio_http_cache_free(c);
 }
@@ -475,7 +475,7 @@ static void test_big_bodies(void **state)
     assert_ok(goio_http_cache_invalidate(c, URL("large")));
     assert_ok(goio_cache_stats_get(storage, &cs));
     assert_int_equal(cs.entries, 0);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_free(key);
     goio_http_cache_free(c);
 }
@@ -591,8 +591,8 @@ static void test_errors(void **state)
     assert_goio(GOIO_EINVAL, goio_http_cache_invalidate(c, "nope"));
     assert_goio(GOIO_EINVAL, goio_http_cache_invalidate(NULL, URL("e")));
     assert_goio(GOIO_EINVAL, goio_http_cache_stats_get(c, NULL));
-    assert_null(goio_http_cache_response_header(NULL, "x"));
-    assert_null(goio_http_cache_response_header(NULL, NULL));
+    assert_null(goio_http_cache_response_get_header(NULL, "x"));
+    assert_null(goio_http_cache_response_get_header(NULL, NULL));
     assert_null(goio_http_cache_storage(NULL));
     goio_http_cache_response_free(NULL);
     goio_http_cache_free(NULL);
@@ -729,7 +729,7 @@ static void test_nginx_origin(void **state)
     goio_http_cache *c = hc_client(NULL);
     goio_http_cache_response *resp = hc_get(c, url);
     assert_int_equal(resp->body_len, 100000);
-    assert_non_null(goio_http_cache_response_header(resp, "ETag"));
+    assert_non_null(goio_http_cache_response_get_header(resp, "ETag"));
     hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
     hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_HIT);
     resp = hc_get(c, url, "Cache-Control", "no-cache");

@@ -27,20 +27,21 @@ static void test_max_age(void **state)
     goio_http_cache_response *resp = hc_get(c, URL("a"));
     assert_int_equal(resp->status, 200);
     assert_string_equal(hc_body(resp), "a #1");
-    assert_null(goio_http_cache_response_header(resp, "Age"));
+    assert_null(goio_http_cache_response_get_header(resp, "Age"));
     hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
 
     resp = hc_get(c, URL("a"));
     assert_string_equal(hc_body(resp), "a #1");
-    assert_true(atoi(goio_http_cache_response_header(resp, "age")) <= 1);
-    assert_string_equal(goio_http_cache_response_header(resp, "Cache-Control"),
-                        "max-age=60");
+    assert_true(atoi(goio_http_cache_response_get_header(resp, "age")) <= 1);
+    assert_string_equal(
+        goio_http_cache_response_get_header(resp, "Cache-Control"),
+        "max-age=60");
     assert_false(resp->shared);
     hc_expect(resp, GOIO_HTTP_CACHE_HIT);
 
     hc_clock_advance(30000);
     resp = hc_get(c, URL("a"));
-    const char *age = goio_http_cache_response_header(resp, "Age");
+    const char *age = goio_http_cache_response_get_header(resp, "Age");
     assert_true(atoi(age) >= 30 && atoi(age) <= 31);
     hc_expect(resp, GOIO_HTTP_CACHE_HIT);
     assert_int_equal(atomic_load(&r->hits), 1);
@@ -196,7 +197,7 @@ static void test_age_and_date(void **state)
     hc_expect(hc_get(c, URL("dated")), GOIO_HTTP_CACHE_NETWORK);
     hc_clock_advance(5000);
     goio_http_cache_response *resp = hc_get(c, URL("aged"));
-    const char *age = goio_http_cache_response_header(resp, "Age");
+    const char *age = goio_http_cache_response_get_header(resp, "Age");
     assert_true(atoi(age) >= 55 && atoi(age) <= 56);
     hc_expect(resp, GOIO_HTTP_CACHE_HIT);
     hc_clock_advance(15000);

@@ -516,7 +516,7 @@ static void test_entry_roundtrip(void **state)
     assert_int_equal(v.body_len, 11);
     assert_memory_equal(v.body, "hello\0world", 11);
     goio__hc_view_free(&v);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 /* The documented version-1 layout, byte by byte. */
@@ -558,7 +558,7 @@ static void test_entry_format(void **state)
     assert_ok(goio__hc_entry_encode(&b, &in));
     assert_int_equal(b.len, sizeof bytes);
     assert_memory_equal(b.data, bytes, sizeof bytes);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 /* Every truncation, a trailing byte and every single-byte change: decode
@@ -606,7 +606,7 @@ static void test_entry_corrupt(void **state)
     b.data[2] = 1;
     b.data[3] = 'V';
     assert_int_equal(goio__hc_entry_decode(b.data, b.len, &v), GOIO_EBADMSG);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 /* A response entry whose body lives apart, and the body entry. */
@@ -636,7 +636,7 @@ static void test_body_apart(void **state)
     /* unknown flags are refused */
     b.data[6] |= 0x02;
     assert_int_equal(goio__hc_entry_decode(b.data, b.len, &v), GOIO_EBADMSG);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 
     goio_buf body = GOIO_BUF_INIT;
     assert_ok(goio_buf_append(&body, "hello", 5));
@@ -651,7 +651,7 @@ static void test_body_apart(void **state)
     assert_false(goio__hc_body_check(body.data, 3, in.body_id, 5));
     body.data[body.len - 1] = 'R';
     assert_false(goio__hc_body_check(body.data, body.len, in.body_id, 5));
-    goio_buf_free(&body);
+    goio_buf_deinit(&body);
 }
 
 static void test_index(void **state)
@@ -673,7 +673,7 @@ static void test_index(void **state)
         assert_int_equal(goio__hc_index_decode(b.data, n, &ix), GOIO_EBADMSG);
     goio__hc_view v;
     assert_int_equal(goio__hc_entry_decode(b.data, b.len, &v), GOIO_EBADMSG);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 /* ---- Vary, merging, validators ------------------------------------------- */
@@ -710,7 +710,7 @@ static void test_vary(void **state)
     assert_string_equal(goio_buf_cstr(&v), "");
     assert_ok(goio__hc_request_value(req, 4, "z", &v, &present));
     assert_false(present);
-    goio_buf_free(&v);
+    goio_buf_deinit(&v);
 }
 
 static void test_merge_304(void **state)

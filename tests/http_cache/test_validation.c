@@ -25,10 +25,10 @@ static void test_etag_304_merge(void **state)
     goio_http_cache *c = hc_client(NULL);
 
     goio_http_cache_response *resp = hc_get(c, URL("m"));
-    assert_string_equal(goio_http_cache_response_header(resp, "X-Version"),
+    assert_string_equal(goio_http_cache_response_get_header(resp, "X-Version"),
                         "1");
-    assert_string_equal(goio_http_cache_response_header(resp, "Content-Length"),
-                        "4");
+    assert_string_equal(
+        goio_http_cache_response_get_header(resp, "Content-Length"), "4");
     hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
 
     /* the 304 refreshes it for 100 s and updates X-Version, never the
@@ -38,15 +38,16 @@ static void test_etag_304_merge(void **state)
     resp = hc_get(c, URL("m"));
     assert_int_equal(resp->status, 200);
     assert_string_equal(hc_body(resp), "m #1");
-    assert_string_equal(goio_http_cache_response_header(resp, "X-Version"),
+    assert_string_equal(goio_http_cache_response_get_header(resp, "X-Version"),
                         "2");
-    assert_string_equal(goio_http_cache_response_header(resp, "Cache-Control"),
-                        "max-age=100");
-    assert_string_equal(goio_http_cache_response_header(resp, "Content-Length"),
-                        "4");
-    assert_string_equal(goio_http_cache_response_header(resp, "ETag"),
+    assert_string_equal(
+        goio_http_cache_response_get_header(resp, "Cache-Control"),
+        "max-age=100");
+    assert_string_equal(
+        goio_http_cache_response_get_header(resp, "Content-Length"), "4");
+    assert_string_equal(goio_http_cache_response_get_header(resp, "ETag"),
                         "\"v1\"");
-    assert_true(atoi(goio_http_cache_response_header(resp, "Age")) <= 1);
+    assert_true(atoi(goio_http_cache_response_get_header(resp, "Age")) <= 1);
     hc_expect(resp, GOIO_HTTP_CACHE_REVALIDATED);
     char inm[HC_STR];
     HC_RES_GET(r, last_inm, inm);
@@ -54,7 +55,7 @@ static void test_etag_304_merge(void **state)
 
     hc_clock_advance(90000);
     resp = hc_get(c, URL("m"));
-    assert_string_equal(goio_http_cache_response_header(resp, "X-Version"),
+    assert_string_equal(goio_http_cache_response_get_header(resp, "X-Version"),
                         "2");
     hc_expect(resp, GOIO_HTTP_CACHE_HIT);
     assert_int_equal(atomic_load(&r->hits), 2);
@@ -98,7 +99,7 @@ static void test_changed_resource(void **state)
     hc_clock_advance(6000);
     goio_http_cache_response *resp = hc_get(c, URL("ch"));
     assert_string_equal(hc_body(resp), "ch #2");
-    assert_string_equal(goio_http_cache_response_header(resp, "ETag"),
+    assert_string_equal(goio_http_cache_response_get_header(resp, "ETag"),
                         "\"v2\"");
     hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
     resp = hc_get(c, URL("ch"));
@@ -150,7 +151,7 @@ static void test_stale_if_error_5xx(void **state)
     assert_string_equal(hc_body(resp), "sie #1");
     assert_int_equal(resp->origin_status, 503);
     assert_int_equal(resp->origin_error, 0);
-    int age = atoi(goio_http_cache_response_header(resp, "Age"));
+    int age = atoi(goio_http_cache_response_get_header(resp, "Age"));
     assert_true(age >= 15 && age <= 16);
     hc_expect(resp, GOIO_HTTP_CACHE_STALE);
     assert_int_equal(hc_log_count("used_stale_cache"), 1);

@@ -254,7 +254,8 @@ static void test_head(void **state)
     assert_int_equal(resp->status, 200);
     assert_int_equal(resp->body_len, 0);
     assert_non_null(resp->body);
-    assert_string_equal(goio_http_cache_response_header(resp, "X-Thing"), "42");
+    assert_string_equal(goio_http_cache_response_get_header(resp, "X-Thing"),
+                        "42");
     hc_expect(resp, GOIO_HTTP_CACHE_HIT);
     assert_int_equal(atomic_load(&r->heads), 0);
 

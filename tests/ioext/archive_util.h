@@ -120,10 +120,10 @@ static inline int t_count_dir(const char *path)
 }
 
 /* A writer over a goio_buf, closed by the caller. */
-static inline goio_writer *t_buf_writer(goio_buf *b)
+static inline goio_io_writer *t_buf_writer(goio_buf *b)
 {
-    goio_writer *w;
-    assert_ok(goio_writer_buf(b, &w));
+    goio_io_writer *w;
+    assert_ok(goio_io_writer_new_buf(b, &w));
     return w;
 }
 

@@ -24,24 +24,24 @@ static void gzip_with(unsigned threads, size_t block, size_t len, bool flush)
 {
     uint8_t *data = t_pattern(len, (unsigned)len);
     goio_buf out = GOIO_BUF_INIT;
-    goio_writer *bw = t_buf_writer(&out), *gz;
-    goio_gzip_options opt;
-    goio_gzip_options_init(&opt);
+    goio_io_writer *bw = t_buf_writer(&out), *gz;
+    goio_io_gzip_config opt;
+    goio_io_gzip_config_init(&opt);
     opt.threads = threads;
     opt.block_size = block;
-    assert_ok(goio_gzip_writer(bw, &opt, &gz));
+    assert_ok(goio_io_gzip_writer_new(bw, &opt, &gz));
     /* Odd-sized writes, and a flush half-way when asked. */
     size_t off = 0, step = 1;
     while (off < len) {
         size_t n = len - off < step ? len - off : step;
-        assert_ok(goio_write(gz, data + off, n));
+        assert_ok(goio_io_write(gz, data + off, n));
         off += n;
         step = step * 3 + 1;
         if (flush && off > len / 2 && off - n <= len / 2)
-            assert_ok(goio_flush(gz));
+            assert_ok(goio_io_flush(gz));
     }
-    assert_ok(goio_writer_close(gz));
-    goio_writer_close(bw);
+    assert_ok(goio_io_writer_close(gz));
+    goio_io_writer_close(bw);
     char *gzpath = t_path(tmp, "x.gz");
     assert_int_equal(goio_test_write_file(gzpath, out.data, out.len), 0);
     /* gzip -t checks the CRC and length trailer too. */
@@ -54,7 +54,7 @@ static void gzip_with(unsigned threads, size_t block, size_t len, bool flush)
             goio_test_system("pigz -dc '%s' | cmp -s - '%s/x'", gzpath, tmp),
             0);
     goio_free(gzpath);
-    goio_buf_free(&out);
+    goio_buf_deinit(&out);
     goio_free(data);
 }
 
@@ -78,16 +78,16 @@ static void gzip_parallel_ratio_is_close_to_serial(void **state)
     size_t sizes[2];
     for (int t = 0; t < 2; t++) {
         goio_buf out = GOIO_BUF_INIT;
-        goio_writer *bw = t_buf_writer(&out), *gz;
-        goio_gzip_options opt;
-        goio_gzip_options_init(&opt);
+        goio_io_writer *bw = t_buf_writer(&out), *gz;
+        goio_io_gzip_config opt;
+        goio_io_gzip_config_init(&opt);
         opt.threads = t ? 2 : 1;
-        assert_ok(goio_gzip_writer(bw, &opt, &gz));
-        assert_ok(goio_write(gz, data, len));
-        assert_ok(goio_writer_close(gz));
-        goio_writer_close(bw);
+        assert_ok(goio_io_gzip_writer_new(bw, &opt, &gz));
+        assert_ok(goio_io_write(gz, data, len));
+        assert_ok(goio_io_writer_close(gz));
+        goio_io_writer_close(bw);
         sizes[t] = out.len;
-        goio_buf_free(&out);
+        goio_buf_deinit(&out);
     }
     /* The dictionary carried between blocks keeps the loss small. */
     assert_true(sizes[1] < sizes[0] + sizes[0] / 50);
@@ -98,28 +98,28 @@ static void gzip_bad_options(void **state)
 {
     (void)state;
     goio_buf out = GOIO_BUF_INIT;
-    goio_writer *bw = t_buf_writer(&out), *gz = (goio_writer *)1;
-    goio_gzip_options opt;
-    goio_gzip_options_init(&opt);
+    goio_io_writer *bw = t_buf_writer(&out), *gz = (goio_io_writer *)1;
+    goio_io_gzip_config opt;
+    goio_io_gzip_config_init(&opt);
     opt.level = 10;
-    assert_goio(GOIO_EINVAL, goio_gzip_writer(bw, &opt, &gz));
+    assert_goio(GOIO_EINVAL, goio_io_gzip_writer_new(bw, &opt, &gz));
     assert_null(gz);
-    goio_gzip_options_init(&opt);
+    goio_io_gzip_config_init(&opt);
     opt.threads = 2;
     opt.block_size = 1000;
-    assert_goio(GOIO_EINVAL, goio_gzip_writer(bw, &opt, &gz));
+    assert_goio(GOIO_EINVAL, goio_io_gzip_writer_new(bw, &opt, &gz));
     opt.block_size = ((size_t)1 << 30) + 1;
-    assert_goio(GOIO_EINVAL, goio_gzip_writer(bw, &opt, &gz));
+    assert_goio(GOIO_EINVAL, goio_io_gzip_writer_new(bw, &opt, &gz));
     /* One thread has no blocks: their size does not matter (a large one
      * was refused). */
     opt.threads = 1;
-    assert_ok(goio_gzip_writer(bw, &opt, &gz));
-    assert_ok(goio_writer_close(gz));
+    assert_ok(goio_io_gzip_writer_new(bw, &opt, &gz));
+    assert_ok(goio_io_writer_close(gz));
     assert_true(out.len > 0);
-    assert_goio(GOIO_EINVAL, goio_gzip_writer(NULL, NULL, &gz));
-    assert_goio(GOIO_EINVAL, goio_gzip_writer(bw, NULL, NULL));
-    goio_writer_close(bw);
-    goio_buf_free(&out);
+    assert_goio(GOIO_EINVAL, goio_io_gzip_writer_new(NULL, NULL, &gz));
+    assert_goio(GOIO_EINVAL, goio_io_gzip_writer_new(bw, NULL, NULL));
+    goio_io_writer_close(bw);
+    goio_buf_deinit(&out);
 }
 
 /* ---- tar.gz writing ---------------------------------------------------------
@@ -142,30 +142,32 @@ static goio_buf write_targz(const tfile *files, size_t n, unsigned threads,
                             uint32_t mode)
 {
     goio_buf out = GOIO_BUF_INIT;
-    goio_writer *bw = t_buf_writer(&out);
-    goio_targz_options opt;
-    goio_targz_options_init(&opt);
+    goio_io_writer *bw = t_buf_writer(&out);
+    goio_io_targz_config opt;
+    goio_io_targz_config_init(&opt);
     assert_int_equal(opt.file_mode, 0644);
     opt.gzip.threads = threads;
     opt.mtime = 1600000000;
     if (mode)
         opt.file_mode = mode;
-    goio_targz_writer *w;
-    assert_ok(goio_targz_writer_new(bw, &opt, &w));
+    goio_io_targz_writer *w;
+    assert_ok(goio_io_targz_writer_new(bw, &opt, &w));
     for (size_t i = 0; i < n; i++) {
         uint8_t *d = t_pattern(files[i].len, (unsigned)i);
         if (i % 2) {
-            assert_ok(goio_targz_add(w, files[i].name, d, files[i].len));
+            assert_ok(
+                goio_io_targz_writer_add(w, files[i].name, d, files[i].len));
         } else {
-            goio_reader *r;
-            assert_ok(goio_reader_mem(d, files[i].len, &r));
-            assert_ok(goio_targz_add_reader(w, files[i].name, r, files[i].len));
-            goio_reader_close(r);
+            goio_io_reader *r;
+            assert_ok(goio_io_reader_new_mem(d, files[i].len, &r));
+            assert_ok(goio_io_targz_writer_add_reader(w, files[i].name, r,
+                                                      files[i].len));
+            goio_io_reader_close(r);
         }
         goio_free(d);
     }
-    assert_ok(goio_targz_close(w));
-    goio_writer_close(bw);
+    assert_ok(goio_io_targz_writer_close(w));
+    goio_io_writer_close(bw);
     return out;
 }
 
@@ -182,12 +184,12 @@ static void check_tree(const char *dir, const tfile *files, size_t n)
 static void check_extracted(const void *tgz, size_t len, const tfile *files,
                             size_t n)
 {
-    goio_archive_files *got;
-    assert_ok(goio_targz_extract(tgz, len, NULL, 0, NULL, &got));
+    goio_io_archive_files *got;
+    assert_ok(goio_io_targz_extract(tgz, len, NULL, 0, NULL, &got));
     assert_int_equal(got->count, n);
     for (size_t i = 0; i < n; i++) {
-        const goio_archive_file *f =
-            goio_archive_files_find(got, files[i].path);
+        const goio_io_archive_file *f =
+            goio_io_archive_files_find(got, files[i].path);
         assert_non_null(f);
         uint8_t *d = t_pattern(files[i].len, (unsigned)i);
         assert_int_equal(f->len, files[i].len);
@@ -195,7 +197,7 @@ static void check_extracted(const void *tgz, size_t len, const tfile *files,
             assert_memory_equal(f->data, d, f->len);
         goio_free(d);
     }
-    goio_archive_files_free(got);
+    goio_io_archive_files_free(got);
 }
 
 static void tar_and_bsdtar_read_what_goio_writes(void **state)
@@ -244,7 +246,7 @@ static void tar_and_bsdtar_read_what_goio_writes(void **state)
         goio_free(gx);
         goio_free(bx);
         goio_free(path);
-        goio_buf_free(&tgz);
+        goio_buf_deinit(&tgz);
     }
 }
 
@@ -260,16 +262,16 @@ static void file_mode_is_configurable(void **state)
     assert_non_null(strstr(list, "-rwxr-xr-x"));
     goio_free(list);
     goio_free(path);
-    goio_buf_free(&tgz);
+    goio_buf_deinit(&tgz);
 }
 
 static void names_are_normalized_or_refused(void **state)
 {
     (void)state;
     goio_buf out = GOIO_BUF_INIT;
-    goio_writer *bw = t_buf_writer(&out);
-    goio_targz_writer *w;
-    assert_ok(goio_targz_writer_new(bw, NULL, &w));
+    goio_io_writer *bw = t_buf_writer(&out);
+    goio_io_targz_writer *w;
+    assert_ok(goio_io_targz_writer_new(bw, NULL, &w));
     struct {
         const char *in;
         int rc;
@@ -287,12 +289,13 @@ static void names_are_normalized_or_refused(void **state)
         {"./x/./y/", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        assert_goio(cases[i].rc, goio_targz_add(w, cases[i].in, "z", 1));
-    assert_goio(GOIO_EINVAL, goio_targz_add(w, NULL, "z", 1));
-    assert_goio(GOIO_EINVAL, goio_targz_add(w, "n", NULL, 1));
-    assert_goio(GOIO_EINVAL, goio_targz_add_reader(w, "n", NULL, 1));
-    assert_ok(goio_targz_close(w)); /* the refusals broke nothing */
-    goio_writer_close(bw);
+        assert_goio(cases[i].rc,
+                    goio_io_targz_writer_add(w, cases[i].in, "z", 1));
+    assert_goio(GOIO_EINVAL, goio_io_targz_writer_add(w, NULL, "z", 1));
+    assert_goio(GOIO_EINVAL, goio_io_targz_writer_add(w, "n", NULL, 1));
+    assert_goio(GOIO_EINVAL, goio_io_targz_writer_add_reader(w, "n", NULL, 1));
+    assert_ok(goio_io_targz_writer_close(w)); /* the refusals broke nothing */
+    goio_io_writer_close(bw);
     char *path = t_path(tmp, "n.tar.gz");
     assert_int_equal(goio_test_write_file(path, out.data, out.len), 0);
     int st;
@@ -301,53 +304,54 @@ static void names_are_normalized_or_refused(void **state)
     assert_string_equal(list, "./fine\n./x/y\n");
     goio_free(list);
     goio_free(path);
-    goio_buf_free(&out);
+    goio_buf_deinit(&out);
 }
 
 static void short_reader_breaks_the_archive(void **state)
 {
     (void)state;
     goio_buf out = GOIO_BUF_INIT;
-    goio_writer *bw = t_buf_writer(&out);
-    goio_targz_writer *w;
-    assert_ok(goio_targz_writer_new(bw, NULL, &w));
-    assert_ok(goio_targz_add(w, "first", "hello", 5));
-    goio_reader *r;
-    assert_ok(goio_reader_mem("12345", 5, &r));
-    assert_goio(GOIO_ETRUNCATED, goio_targz_add_reader(w, "second", r, 6));
-    goio_reader_close(r);
-    /* Sticky: the archive is broken, later calls say so. */
-    assert_goio(GOIO_ETRUNCATED, goio_targz_add(w, "third", "x", 1));
-    assert_goio(GOIO_ETRUNCATED, goio_targz_close(w));
-    goio_writer_close(bw);
-    /* What was written is not a complete tar.gz: readers refuse it. */
-    goio_archive_files *got;
+    goio_io_writer *bw = t_buf_writer(&out);
+    goio_io_targz_writer *w;
+    assert_ok(goio_io_targz_writer_new(bw, NULL, &w));
+    assert_ok(goio_io_targz_writer_add(w, "first", "hello", 5));
+    goio_io_reader *r;
+    assert_ok(goio_io_reader_new_mem("12345", 5, &r));
     assert_goio(GOIO_ETRUNCATED,
-                goio_targz_extract(out.data, out.len, NULL, 0, NULL, &got));
+                goio_io_targz_writer_add_reader(w, "second", r, 6));
+    goio_io_reader_close(r);
+    /* Sticky: the archive is broken, later calls say so. */
+    assert_goio(GOIO_ETRUNCATED, goio_io_targz_writer_add(w, "third", "x", 1));
+    assert_goio(GOIO_ETRUNCATED, goio_io_targz_writer_close(w));
+    goio_io_writer_close(bw);
+    /* What was written is not a complete tar.gz: readers refuse it. */
+    goio_io_archive_files *got;
+    assert_goio(GOIO_ETRUNCATED,
+                goio_io_targz_extract(out.data, out.len, NULL, 0, NULL, &got));
     assert_null(got);
-    goio_buf_free(&out);
+    goio_buf_deinit(&out);
 
     /* Abandoning a writer writes nothing more. */
     goio_buf out2 = GOIO_BUF_INIT;
     bw = t_buf_writer(&out2);
-    assert_ok(goio_targz_writer_new(bw, NULL, &w));
-    assert_ok(goio_targz_add(w, "first", "hello", 5));
+    assert_ok(goio_io_targz_writer_new(bw, NULL, &w));
+    assert_ok(goio_io_targz_writer_add(w, "first", "hello", 5));
     size_t before = out2.len;
-    goio_targz_writer_free(w);
+    goio_io_targz_writer_free(w);
     assert_int_equal(out2.len, before);
-    goio_writer_close(bw);
-    goio_buf_free(&out2);
-    assert_ok(goio_targz_close(NULL));
-    goio_targz_writer_free(NULL);
+    goio_io_writer_close(bw);
+    goio_buf_deinit(&out2);
+    assert_ok(goio_io_targz_writer_close(NULL));
+    goio_io_targz_writer_free(NULL);
 }
 
 /* A writer that fails after `budget` bytes. */
 typedef struct failing_writer {
-    goio_writer base;
+    goio_io_writer base;
     size_t budget;
 } failing_writer;
 
-static ssize_t failing_write(goio_writer *w, const void *p, size_t n)
+static ssize_t failing_write(goio_io_writer *w, const void *p, size_t n)
 {
     (void)p;
     failing_writer *f = (failing_writer *)w;
@@ -359,7 +363,7 @@ static ssize_t failing_write(goio_writer *w, const void *p, size_t n)
     return (ssize_t)n;
 }
 
-static const goio_writer_ops failing_ops = {failing_write, NULL, NULL};
+static const goio_io_writer_ops failing_ops = {failing_write, NULL, NULL};
 
 static void destination_errors_come_back(void **state)
 {
@@ -367,16 +371,16 @@ static void destination_errors_come_back(void **state)
     uint8_t *big = t_random(3 << 20, 1);
     for (unsigned threads = 1; threads <= 2; threads++) {
         failing_writer f = {{&failing_ops}, 100000};
-        goio_targz_options opt;
-        goio_targz_options_init(&opt);
+        goio_io_targz_config opt;
+        goio_io_targz_config_init(&opt);
         opt.gzip.threads = threads;
-        goio_targz_writer *w;
-        assert_ok(goio_targz_writer_new(&f.base, &opt, &w));
-        int rc = goio_targz_add(w, "big", big, 3 << 20);
+        goio_io_targz_writer *w;
+        assert_ok(goio_io_targz_writer_new(&f.base, &opt, &w));
+        int rc = goio_io_targz_writer_add(w, "big", big, 3 << 20);
         if (!rc) /* parallel: the failure may surface at close */
-            rc = goio_targz_close(w);
+            rc = goio_io_targz_writer_close(w);
         else
-            assert_goio(GOIO_ENOTCONN, goio_targz_close(w));
+            assert_goio(GOIO_ENOTCONN, goio_io_targz_writer_close(w));
         assert_goio(GOIO_ENOTCONN, rc);
     }
     goio_free(big);
@@ -417,19 +421,19 @@ static void goio_reads_what_tar_bsdtar_and_pigz_write(void **state)
         size_t len;
         uint8_t *data = goio_test_read_file(tgz, &len);
         check_extracted(data, len, files, n);
-        goio_archive_files *got;
+        goio_io_archive_files *got;
         /* Only some names. */
         const char *want[] = {"d1/empty", "not/there"};
-        assert_ok(goio_targz_extract(data, len, want, 2, NULL, &got));
+        assert_ok(goio_io_targz_extract(data, len, want, 2, NULL, &got));
         assert_int_equal(got->count, 1);
         assert_string_equal(got->files[0].name, "d1/empty");
-        goio_archive_files_free(got);
+        goio_io_archive_files_free(got);
         /* To a directory, streamed from a file descriptor. */
         char *out = t_path(tmp, "out");
-        goio_reader *r;
-        assert_ok(goio_reader_fd(open(tgz, O_RDONLY), true, &r));
-        assert_ok(goio_targz_extract_to_dir(r, out, NULL));
-        goio_reader_close(r);
+        goio_io_reader *r;
+        assert_ok(goio_io_reader_new_fd(open(tgz, O_RDONLY), true, &r));
+        assert_ok(goio_io_targz_extract_to_dir(r, out, NULL));
+        goio_io_reader_close(r);
         check_tree(out, files, n);
         assert_int_equal(goio_test_system("diff -r '%s' '%s'", src, out), 0);
         /* The hidden temporary directory is gone: only src, out, t.*. */
@@ -446,9 +450,9 @@ static void goio_reads_what_tar_bsdtar_and_pigz_write(void **state)
 static int extract_op(void *arg)
 {
     goio_buf *tgz = arg;
-    goio_archive_files *got;
-    int rc = goio_targz_extract(tgz->data, tgz->len, NULL, 0, NULL, &got);
-    goio_archive_files_free(got);
+    goio_io_archive_files *got;
+    int rc = goio_io_targz_extract(tgz->data, tgz->len, NULL, 0, NULL, &got);
+    goio_io_archive_files_free(got);
     return rc;
 }
 
@@ -456,26 +460,26 @@ static int write_op(void *arg)
 {
     (void)arg;
     goio_buf out = GOIO_BUF_INIT;
-    goio_writer *bw;
-    int rc = goio_writer_buf(&out, &bw);
-    goio_targz_writer *w = NULL;
+    goio_io_writer *bw;
+    int rc = goio_io_writer_new_buf(&out, &bw);
+    goio_io_targz_writer *w = NULL;
     if (!rc)
-        rc = goio_targz_writer_new(bw, NULL, &w);
+        rc = goio_io_targz_writer_new(bw, NULL, &w);
     if (!rc)
-        rc = goio_targz_add(w, "a/b", "hello", 5);
+        rc = goio_io_targz_writer_add(w, "a/b", "hello", 5);
     if (w) {
-        int crc = goio_targz_close(w);
+        int crc = goio_io_targz_writer_close(w);
         rc = rc ? rc : crc;
     }
-    goio_writer_close(bw);
-    goio_buf_free(&out);
+    goio_io_writer_close(bw);
+    goio_buf_deinit(&out);
     return rc;
 }
 
 static void trim_pool(void *arg)
 {
     (void)arg;
-    goio_bufpool_trim(goio_bufpool_default());
+    goio_io_bufpool_trim(goio_io_bufpool_default());
 }
 
 static void allocation_failures_are_enomem(void **state)
@@ -483,10 +487,10 @@ static void allocation_failures_are_enomem(void **state)
     (void)state;
     const tfile files[] = {{"a", "a", 100}, {"b/c", "b/c", 70000}};
     goio_buf tgz = write_targz(files, 2, 1, 0);
-    goio_bufpool_trim(goio_bufpool_default());
+    goio_io_bufpool_trim(goio_io_bufpool_default());
     assert_true(goio_test_alloc_torture(write_op, trim_pool, NULL) > 3);
     assert_true(goio_test_alloc_torture(extract_op, trim_pool, &tgz) > 3);
-    goio_buf_free(&tgz);
+    goio_buf_deinit(&tgz);
 }
 
 int main(void)

@@ -22,7 +22,7 @@ static uint8_t *pattern(size_t n, unsigned seed)
 /* A source over memory with a counter of bytes handed out (read by the
  * secondary thread to check back-pressure), that may fail part way. */
 typedef struct source {
-    goio_reader base;
+    goio_io_reader base;
     const uint8_t *p;
     size_t len, step, fail_after;
     atomic_size_t off;
@@ -30,7 +30,7 @@ typedef struct source {
     atomic_bool closed;
 } source;
 
-static ssize_t source_read(goio_reader *r, void *buf, size_t cap)
+static ssize_t source_read(goio_io_reader *r, void *buf, size_t cap)
 {
     source *s = (source *)r;
     size_t off = atomic_load(&s->off);
@@ -46,13 +46,13 @@ static ssize_t source_read(goio_reader *r, void *buf, size_t cap)
     return (ssize_t)n;
 }
 
-static int source_close(goio_reader *r)
+static int source_close(goio_io_reader *r)
 {
     atomic_store(&((source *)r)->closed, true);
     return 0;
 }
 
-static const goio_reader_ops source_ops = {source_read, source_close};
+static const goio_io_reader_ops source_ops = {source_read, source_close};
 
 static void source_init(source *s, const uint8_t *p, size_t len, size_t step)
 {
@@ -63,19 +63,19 @@ static void source_init(source *s, const uint8_t *p, size_t len, size_t step)
     s->step = step;
 }
 
-static void make_tee(source *src, size_t bufsize, goio_reader **m,
-                     goio_reader **s)
+static void make_tee(source *src, size_t bufsize, goio_io_reader **m,
+                     goio_io_reader **s)
 {
-    goio_tee_config cfg;
-    goio_tee_config_init(&cfg);
+    goio_io_tee_config cfg;
+    goio_io_tee_config_init(&cfg);
     assert_int_equal(cfg.buffer_size, GOIO_TEE_DEFAULT_BUFFER);
     cfg.buffer_size = bufsize;
-    assert_ok(goio_tee(&src->base, &cfg, m, s));
+    assert_ok(goio_io_tee_new(&src->base, &cfg, m, s));
 }
 
 /* Reads r to the end in chunks of `chunk`; returns the final code. */
 typedef struct drain {
-    goio_reader *r;
+    goio_io_reader *r;
     size_t chunk;
     goio_buf out;
     int rc;
@@ -90,7 +90,7 @@ static void *drain_all(void *arg)
     drain *d = arg;
     uint8_t *buf = goio_malloc(d->chunk);
     for (;;) {
-        ssize_t n = goio_read(d->r, buf, d->chunk);
+        ssize_t n = goio_io_read(d->r, buf, d->chunk);
         if (n <= 0) {
             d->rc = (int)n;
             break;
@@ -112,7 +112,7 @@ static void run_pair(size_t len, size_t step, size_t bufsize, size_t main_chunk,
     uint8_t *data = pattern(len, (unsigned)bufsize);
     source src;
     source_init(&src, data, len, step);
-    goio_reader *m, *s;
+    goio_io_reader *m, *s;
     make_tee(&src, bufsize, &m, &s);
     atomic_int violations = 0;
     drain dm = {m, main_chunk, GOIO_BUF_INIT, -1, NULL, 0, NULL, false};
@@ -137,11 +137,11 @@ static void run_pair(size_t len, size_t step, size_t bufsize, size_t main_chunk,
     assert_memory_equal(dm.out.data, data, len);
     assert_memory_equal(ds.out.data, data, len);
     assert_int_equal(atomic_load(&violations), 0);
-    assert_ok(goio_reader_close(s));
-    assert_ok(goio_reader_close(m));
+    assert_ok(goio_io_reader_close(s));
+    assert_ok(goio_io_reader_close(m));
     assert_true(atomic_load(&src.closed));
-    goio_buf_free(&dm.out);
-    goio_buf_free(&ds.out);
+    goio_buf_deinit(&dm.out);
+    goio_buf_deinit(&ds.out);
     goio_free(data);
 }
 
@@ -161,21 +161,21 @@ static void eof_reaches_secondary_after_it_drains(void **state)
     uint8_t *data = pattern(10000, 1);
     source src;
     source_init(&src, data, 10000, 3000);
-    goio_reader *m, *s;
+    goio_io_reader *m, *s;
     make_tee(&src, 20000, &m, &s); /* all fits: one thread is enough */
     goio_buf a = GOIO_BUF_INIT, b = GOIO_BUF_INIT;
-    assert_ok(goio_read_all(m, &a, 0));
-    assert_ok(goio_read_all(s, &b, 0));
+    assert_ok(goio_io_read_all(m, &a, 0));
+    assert_ok(goio_io_read_all(s, &b, 0));
     assert_int_equal(b.len, 10000);
     assert_memory_equal(b.data, data, 10000);
     char c;
-    assert_int_equal(goio_read(s, &c, 1), 0); /* stays at EOF */
+    assert_int_equal(goio_io_read(s, &c, 1), 0); /* stays at EOF */
     /* Closing main after EOF is not an early close. */
-    assert_ok(goio_reader_close(m));
-    assert_int_equal(goio_read(s, &c, 1), 0);
-    assert_ok(goio_reader_close(s));
-    goio_buf_free(&a);
-    goio_buf_free(&b);
+    assert_ok(goio_io_reader_close(m));
+    assert_int_equal(goio_io_read(s, &c, 1), 0);
+    assert_ok(goio_io_reader_close(s));
+    goio_buf_deinit(&a);
+    goio_buf_deinit(&b);
     goio_free(data);
 }
 
@@ -187,20 +187,20 @@ static void errors_reach_secondary_after_the_bytes(void **state)
     source_init(&src, data, 10000, 1000);
     src.fail = GOIO_ECONNRESET;
     src.fail_after = 4000;
-    goio_reader *m, *s;
+    goio_io_reader *m, *s;
     make_tee(&src, 20000, &m, &s);
     goio_buf a = GOIO_BUF_INIT, b = GOIO_BUF_INIT;
-    assert_goio(GOIO_ECONNRESET, goio_read_all(m, &a, 0));
+    assert_goio(GOIO_ECONNRESET, goio_io_read_all(m, &a, 0));
     /* read_all keeps nothing on error; secondary still has 4000 bytes. */
     uint8_t got[5000];
     size_t n;
-    assert_goio(GOIO_ECONNRESET, goio_read_full(s, got, sizeof got, &n));
+    assert_goio(GOIO_ECONNRESET, goio_io_read_full(s, got, sizeof got, &n));
     assert_int_equal(n, 4000);
     assert_memory_equal(got, data, 4000);
-    assert_ok(goio_reader_close(m));
-    assert_ok(goio_reader_close(s));
-    goio_buf_free(&a);
-    goio_buf_free(&b);
+    assert_ok(goio_io_reader_close(m));
+    assert_ok(goio_io_reader_close(s));
+    goio_buf_deinit(&a);
+    goio_buf_deinit(&b);
     goio_free(data);
 }
 
@@ -210,18 +210,18 @@ static void closing_main_early_fails_secondary(void **state)
     uint8_t *data = pattern(10000, 3);
     source src;
     source_init(&src, data, 10000, 1000);
-    goio_reader *m, *s;
+    goio_io_reader *m, *s;
     make_tee(&src, 20000, &m, &s);
     uint8_t buf[2500];
     size_t n;
-    assert_ok(goio_read_full(m, buf, sizeof buf, &n));
+    assert_ok(goio_io_read_full(m, buf, sizeof buf, &n));
     assert_int_equal(n, 2500);
-    assert_ok(goio_reader_close(m));
+    assert_ok(goio_io_reader_close(m));
     assert_true(atomic_load(&src.closed)); /* main closes in */
     /* Bytes are buffered, but the stream was cut: the distinct error. */
-    assert_int_equal(goio_read(s, buf, sizeof buf), GOIO_EEARLYCLOSE);
-    assert_int_equal(goio_read(s, buf, sizeof buf), GOIO_EEARLYCLOSE);
-    assert_ok(goio_reader_close(s));
+    assert_int_equal(goio_io_read(s, buf, sizeof buf), GOIO_EEARLYCLOSE);
+    assert_int_equal(goio_io_read(s, buf, sizeof buf), GOIO_EEARLYCLOSE);
+    assert_ok(goio_io_reader_close(s));
     goio_free(data);
 }
 
@@ -229,7 +229,7 @@ static void *read_one(void *arg)
 {
     drain *d = arg;
     uint8_t b[10];
-    d->rc = (int)goio_read(d->r, b, sizeof b);
+    d->rc = (int)goio_io_read(d->r, b, sizeof b);
     atomic_store(&d->done, true);
     return NULL;
 }
@@ -240,17 +240,17 @@ static void closing_main_wakes_a_waiting_secondary(void **state)
     uint8_t data[1] = {0};
     source src;
     source_init(&src, data, 1, 1);
-    goio_reader *m, *s;
+    goio_io_reader *m, *s;
     make_tee(&src, 100, &m, &s);
     drain d = {s, 0, GOIO_BUF_INIT, 1, NULL, 0, NULL, false};
     pthread_t th;
     pthread_create(&th, NULL, read_one, &d); /* nothing to read yet */
     goio_test_sleep_ms(20);                  /* let it block */
-    assert_ok(goio_reader_close(m));
+    assert_ok(goio_io_reader_close(m));
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&d.done), 5000)); /* no hang */
     pthread_join(th, NULL);
     assert_int_equal(d.rc, GOIO_EEARLYCLOSE);
-    assert_ok(goio_reader_close(s));
+    assert_ok(goio_io_reader_close(s));
 }
 
 static void closing_secondary_wakes_a_blocked_main(void **state)
@@ -260,7 +260,7 @@ static void closing_secondary_wakes_a_blocked_main(void **state)
     uint8_t *data = pattern(len, 5);
     source src;
     source_init(&src, data, len, 4096);
-    goio_reader *m, *s;
+    goio_io_reader *m, *s;
     make_tee(&src, 16, &m, &s);
     /* Main alone on a thread: its first read fills the 16 bytes of buffer
      * and waits for room that only secondary can make. */
@@ -270,14 +270,14 @@ static void closing_secondary_wakes_a_blocked_main(void **state)
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&src.off) > 0, 5000));
     goio_test_sleep_ms(20); /* let it block */
     assert_false(atomic_load(&dm.done));
-    assert_ok(goio_reader_close(s));
+    assert_ok(goio_io_reader_close(s));
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&dm.done), 5000)); /* no hang */
     pthread_join(th, NULL);
     assert_int_equal(dm.rc, 0);
     assert_int_equal(dm.out.len, len);
     assert_memory_equal(dm.out.data, data, len);
-    assert_ok(goio_reader_close(m));
-    goio_buf_free(&dm.out);
+    assert_ok(goio_io_reader_close(m));
+    goio_buf_deinit(&dm.out);
     goio_free(data);
 }
 
@@ -288,45 +288,45 @@ static void closing_secondary_early_leaves_main_alone(void **state)
     uint8_t *data = pattern(len, 4);
     source src;
     source_init(&src, data, len, 4096);
-    goio_reader *m, *s;
+    goio_io_reader *m, *s;
     make_tee(&src, 16, &m, &s); /* tiny buffer: main would block */
     uint8_t buf[8];
-    assert_int_equal(goio_read(m, buf, 8), 8);
-    assert_int_equal(goio_read(s, buf, 8), 8);
-    assert_ok(goio_reader_close(s));
+    assert_int_equal(goio_io_read(m, buf, 8), 8);
+    assert_int_equal(goio_io_read(s, buf, 8), 8);
+    assert_ok(goio_io_reader_close(s));
     goio_buf a = GOIO_BUF_INIT;
-    assert_ok(goio_read_all(m, &a, 0)); /* never blocks on the closed side */
+    assert_ok(goio_io_read_all(m, &a, 0)); /* never blocks on the closed side */
     assert_int_equal(a.len, len - 8);
     assert_memory_equal(a.data, data + 8, len - 8);
-    assert_ok(goio_reader_close(m));
-    goio_buf_free(&a);
+    assert_ok(goio_io_reader_close(m));
+    goio_buf_deinit(&a);
     goio_free(data);
 }
 
 static void bad_arguments(void **state)
 {
     (void)state;
-    goio_reader *m = (goio_reader *)1, *s = (goio_reader *)1;
-    assert_goio(GOIO_EINVAL, goio_tee(NULL, NULL, &m, &s));
+    goio_io_reader *m = (goio_io_reader *)1, *s = (goio_io_reader *)1;
+    assert_goio(GOIO_EINVAL, goio_io_tee_new(NULL, NULL, &m, &s));
     assert_null(m);
     assert_null(s);
     source src;
     source_init(&src, (const uint8_t *)"x", 1, 1);
-    goio_tee_config cfg = {0};
-    assert_goio(GOIO_EINVAL, goio_tee(&src.base, &cfg, &m, &s));
-    assert_goio(GOIO_EINVAL, goio_tee(&src.base, NULL, NULL, &s));
-    goio_tee_config_init(NULL);
+    goio_io_tee_config cfg = {0};
+    assert_goio(GOIO_EINVAL, goio_io_tee_new(&src.base, &cfg, &m, &s));
+    assert_goio(GOIO_EINVAL, goio_io_tee_new(&src.base, NULL, NULL, &s));
+    goio_io_tee_config_init(NULL);
 }
 
 static int tee_op(void *arg)
 {
     source *src = arg;
-    goio_reader *m, *s;
-    int rc = goio_tee(&src->base, NULL, &m, &s);
+    goio_io_reader *m, *s;
+    int rc = goio_io_tee_new(&src->base, NULL, &m, &s);
     if (rc)
         return rc;
-    goio_reader_close(m);
-    goio_reader_close(s);
+    goio_io_reader_close(m);
+    goio_io_reader_close(s);
     return 0;
 }
 

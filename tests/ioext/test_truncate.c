@@ -20,21 +20,21 @@ static goio_buf small_archive(fmt f)
 {
     uint8_t *mid = t_pattern(3000, 1);
     goio_buf out = GOIO_BUF_INIT;
-    goio_writer *w = t_buf_writer(&out);
+    goio_io_writer *w = t_buf_writer(&out);
     if (f == ZIP) {
-        goio_zip_input in[] = {{"a.txt", "hello, world\n", 13},
-                               {"dir/mid.bin", mid, 3000},
-                               {"dir/empty", "", 0}};
-        assert_ok(goio_zip_compress_to(w, in, 3, NULL));
+        goio_io_zip_input in[] = {{"a.txt", "hello, world\n", 13},
+                                  {"dir/mid.bin", mid, 3000},
+                                  {"dir/empty", "", 0}};
+        assert_ok(goio_io_zip_compress(w, in, 3, NULL));
     } else {
-        goio_targz_writer *t;
-        assert_ok(goio_targz_writer_new(w, NULL, &t));
-        assert_ok(goio_targz_add(t, "a.txt", "hello, world\n", 13));
-        assert_ok(goio_targz_add(t, "dir/mid.bin", mid, 3000));
-        assert_ok(goio_targz_add(t, "dir/empty", "", 0));
-        assert_ok(goio_targz_close(t));
+        goio_io_targz_writer *t;
+        assert_ok(goio_io_targz_writer_new(w, NULL, &t));
+        assert_ok(goio_io_targz_writer_add(t, "a.txt", "hello, world\n", 13));
+        assert_ok(goio_io_targz_writer_add(t, "dir/mid.bin", mid, 3000));
+        assert_ok(goio_io_targz_writer_add(t, "dir/empty", "", 0));
+        assert_ok(goio_io_targz_writer_close(t));
     }
-    goio_writer_close(w);
+    goio_io_writer_close(w);
     goio_free(mid);
     return out;
 }
@@ -44,22 +44,22 @@ static int run(fmt f, const uint8_t *p, size_t len, const char *dir,
 {
     int rc;
     if (!dir) {
-        goio_archive_files *got;
-        rc = f == ZIP ? goio_zip_extract(p, len, NULL, 0, NULL, &got)
-                      : goio_targz_extract(p, len, NULL, 0, NULL, &got);
+        goio_io_archive_files *got;
+        rc = f == ZIP ? goio_io_zip_extract(p, len, NULL, 0, NULL, &got)
+                      : goio_io_targz_extract(p, len, NULL, 0, NULL, &got);
         if (!rc)
             *files = got->count;
         else
             assert_null(got);
-        goio_archive_files_free(got);
+        goio_io_archive_files_free(got);
         return rc;
     }
     if (f == ZIP)
-        return goio_zip_extract_to_dir(p, len, dir, NULL);
-    goio_reader *r;
-    assert_ok(goio_reader_mem(p, len, &r));
-    rc = goio_targz_extract_to_dir(r, dir, NULL);
-    goio_reader_close(r);
+        return goio_io_zip_extract_to_dir(p, len, dir, NULL);
+    goio_io_reader *r;
+    assert_ok(goio_io_reader_new_mem(p, len, &r));
+    rc = goio_io_targz_extract_to_dir(r, dir, NULL);
+    goio_io_reader_close(r);
     return rc;
 }
 
@@ -90,7 +90,7 @@ static void every_cut_is_an_error(fmt f)
     goio_free(out);
     goio_test_rm_rf(box);
     goio_free(box);
-    goio_buf_free(&a);
+    goio_buf_deinit(&a);
 }
 
 static void every_tar_gz_cut_is_an_error(void **state)
@@ -139,7 +139,7 @@ static void every_corruption_is_survived(fmt f)
     goio_free(out);
     goio_test_rm_rf(box);
     goio_free(box);
-    goio_buf_free(&a);
+    goio_buf_deinit(&a);
 }
 
 static void tar_gz_corruption_is_survived(void **state)

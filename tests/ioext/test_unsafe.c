@@ -103,32 +103,33 @@ static goio_buf make(fmt f, const craft *c, size_t n)
 /* ---- checking a refusal
  * ------------------------------------------------------ */
 
-static int extract_mem(fmt f, const goio_buf *b, const goio_extract_options *o,
-                       goio_archive_files **out)
+static int extract_mem(fmt f, const goio_buf *b,
+                       const goio_io_extract_config *o,
+                       goio_io_archive_files **out)
 {
     *out = NULL;
-    return f == ZIP ? goio_zip_extract(b->data, b->len, NULL, 0, o, out)
-                    : goio_targz_extract(b->data, b->len, NULL, 0, o, out);
+    return f == ZIP ? goio_io_zip_extract(b->data, b->len, NULL, 0, o, out)
+                    : goio_io_targz_extract(b->data, b->len, NULL, 0, o, out);
 }
 
 static int extract_dir(fmt f, const goio_buf *b, const char *dir,
-                       const goio_extract_options *o)
+                       const goio_io_extract_config *o)
 {
     if (f == ZIP)
-        return goio_zip_extract_to_dir(b->data, b->len, dir, o);
-    goio_reader *r;
-    assert_ok(goio_reader_mem(b->data, b->len, &r));
-    int rc = goio_targz_extract_to_dir(r, dir, o);
-    goio_reader_close(r);
+        return goio_io_zip_extract_to_dir(b->data, b->len, dir, o);
+    goio_io_reader *r;
+    assert_ok(goio_io_reader_new_mem(b->data, b->len, &r));
+    int rc = goio_io_targz_extract_to_dir(r, dir, o);
+    goio_io_reader_close(r);
     return rc;
 }
 
 /* The sandbox holds only "out" (a would-be destination) under "box":
  * anything else appearing there escaped. */
 static void expect_refused_with(fmt f, const goio_buf *b, int code,
-                                const goio_extract_options *o)
+                                const goio_io_extract_config *o)
 {
-    goio_archive_files *got;
+    goio_io_archive_files *got;
     assert_goio(code, extract_mem(f, b, o, &got));
     assert_null(got);
     char *box = t_path(tmp, "box");
@@ -148,11 +149,11 @@ static void expect_refused_with(fmt f, const goio_buf *b, int code,
 }
 
 static void expect_refused(fmt f, const craft *c, size_t n, int code,
-                           const goio_extract_options *o)
+                           const goio_io_extract_config *o)
 {
     goio_buf b = make(f, c, n);
     expect_refused_with(f, &b, code, o);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 #define N(a) (sizeof(a) / sizeof *(a))
@@ -172,8 +173,8 @@ static void bad_names_are_unsafe(void **state)
 static void links_pointing_outside_are_unsafe(void **state)
 {
     (void)state;
-    goio_extract_options allow;
-    goio_extract_options_init(&allow);
+    goio_io_extract_config allow;
+    goio_io_extract_config_init(&allow);
     allow.allow_symlinks = true;
     const craft shapes[][3] = {
         {{SYMLINK, "l", "/etc/passwd", 0}},
@@ -205,8 +206,8 @@ static void links_pointing_outside_are_unsafe(void **state)
 static void nothing_is_written_through_a_symlink(void **state)
 {
     (void)state;
-    goio_extract_options allow;
-    goio_extract_options_init(&allow);
+    goio_io_extract_config allow;
+    goio_io_extract_config_init(&allow);
     allow.allow_symlinks = true;
     /* "l" -> "sub" stays inside, but "l/x" would be created through it. */
     craft c[] = {{DIR_, "sub", NULL, 0},
@@ -235,17 +236,17 @@ static void special_entries_are_unsupported(void **state)
      * reader takes only directories and symlinks from zip modes: it comes
      * out as a plain file, never a fifo. */
     goio_buf z = GOIO_BUF_INIT;
-    goio_writer *w = t_buf_writer(&z);
-    goio_zip_input in[] = {{"pipe", "x", 1}};
-    assert_ok(goio_zip_compress_to(w, in, 1, NULL));
-    goio_writer_close(w);
+    goio_io_writer *w = t_buf_writer(&z);
+    goio_io_zip_input in[] = {{"pipe", "x", 1}};
+    assert_ok(goio_io_zip_compress(w, in, 1, NULL));
+    goio_io_writer_close(w);
     uint8_t *cd = memmem(z.data, z.len, "PK\1\2", 4);
     assert_non_null(cd);
     uint32_t attr = 0010644u << 16; /* S_IFIFO | 0644 */
     for (int i = 0; i < 4; i++)
         cd[38 + i] = (uint8_t)(attr >> (8 * i));
     char *out = t_path(tmp, "fifo");
-    assert_ok(goio_zip_extract_to_dir(z.data, z.len, out, NULL));
+    assert_ok(goio_io_zip_extract_to_dir(z.data, z.len, out, NULL));
     char *p = t_path(out, "pipe");
     struct stat st;
     assert_int_equal(lstat(p, &st), 0);
@@ -253,14 +254,14 @@ static void special_entries_are_unsupported(void **state)
     goio_free(p);
     goio_test_rm_rf(out);
     goio_free(out);
-    goio_buf_free(&z);
+    goio_buf_deinit(&z);
 }
 
 static void allowed_symlinks_are_created(void **state)
 {
     (void)state;
-    goio_extract_options allow;
-    goio_extract_options_init(&allow);
+    goio_io_extract_config allow;
+    goio_io_extract_config_init(&allow);
     allow.allow_symlinks = true;
     craft c[] = {{DIR_, "d", NULL, 0},
                  {REG, "d/file", "hello", 0},
@@ -280,13 +281,13 @@ static void allowed_symlinks_are_created(void **state)
         t_assert_file(out, "d/up", "top!", 4);
         goio_free(p);
         /* In memory links are checked and skipped. */
-        goio_archive_files *got;
+        goio_io_archive_files *got;
         assert_ok(extract_mem(f ? ZIP : TARGZ, &b, &allow, &got));
         assert_int_equal(got->count, 2);
-        goio_archive_files_free(got);
+        goio_io_archive_files_free(got);
         goio_test_rm_rf(out);
         goio_free(out);
-        goio_buf_free(&b);
+        goio_buf_deinit(&b);
     }
 }
 
@@ -310,7 +311,7 @@ static void setuid_and_world_writable_bits_are_dropped(void **state)
     goio_free(p);
     goio_test_rm_rf(out);
     goio_free(out);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 static void duplicates_are_defined(void **state)
@@ -321,24 +322,24 @@ static void duplicates_are_defined(void **state)
     expect_refused(TARGZ, dup, N(dup), GOIO_EEXIST, NULL);
     expect_refused(ZIP, dup, N(dup), GOIO_EEXIST, NULL);
     /* Last wins when asked: in place of the first, with the new bytes. */
-    goio_extract_options last;
-    goio_extract_options_init(&last);
+    goio_io_extract_config last;
+    goio_io_extract_config_init(&last);
     last.duplicates = GOIO_DUP_LAST_WINS;
     for (int f = 0; f < 2; f++) {
         goio_buf b = make(f ? ZIP : TARGZ, dup, N(dup));
-        goio_archive_files *got;
+        goio_io_archive_files *got;
         assert_ok(extract_mem(f ? ZIP : TARGZ, &b, &last, &got));
         assert_int_equal(got->count, 2);
         assert_string_equal(got->files[0].name, "a");
         assert_int_equal(got->files[0].len, 6);
         assert_memory_equal(got->files[0].data, "second", 6);
-        goio_archive_files_free(got);
+        goio_io_archive_files_free(got);
         char *out = t_path(tmp, "dup");
         assert_ok(extract_dir(f ? ZIP : TARGZ, &b, out, &last));
         t_assert_file(out, "a", "second", 6);
         goio_test_rm_rf(out);
         goio_free(out);
-        goio_buf_free(&b);
+        goio_buf_deinit(&b);
     }
     /* A file and a directory of the same name: never fine. */
     const craft conflicts[][2] = {
@@ -355,10 +356,10 @@ static void duplicates_are_defined(void **state)
     craft dirs[] = {
         {DIR_, "d", NULL, 0}, {REG, "d/f", "1", 0}, {DIR_, "d/", NULL, 0}};
     goio_buf b = make(TARGZ, dirs, N(dirs));
-    goio_archive_files *got;
+    goio_io_archive_files *got;
     assert_ok(extract_mem(TARGZ, &b, NULL, &got));
-    goio_archive_files_free(got);
-    goio_buf_free(&b);
+    goio_io_archive_files_free(got);
+    goio_buf_deinit(&b);
 }
 
 static void limits_are_enforced(void **state)
@@ -370,22 +371,22 @@ static void limits_are_enforced(void **state)
         snprintf(names[i], sizeof names[i], "f%d", i);
         many[i] = (craft){REG, names[i], "0123456789", 0};
     }
-    goio_extract_options o;
-    goio_extract_options_init(&o);
+    goio_io_extract_config o;
+    goio_io_extract_config_init(&o);
     o.max_entries = 11;
     expect_refused(TARGZ, many, 12, GOIO_ELIMIT, &o);
     expect_refused(ZIP, many, 12, GOIO_ELIMIT, &o);
     o.max_entries = 12;
     goio_buf b = make(TARGZ, many, 12);
-    goio_archive_files *got;
+    goio_io_archive_files *got;
     assert_ok(extract_mem(TARGZ, &b, &o, &got));
-    goio_archive_files_free(got);
+    goio_io_archive_files_free(got);
     o.max_total_bytes = 119; /* 12 x 10 bytes */
     expect_refused_with(TARGZ, &b, GOIO_ELIMIT, &o);
     o.max_total_bytes = 120;
     assert_ok(extract_mem(TARGZ, &b, &o, &got));
-    goio_archive_files_free(got);
-    goio_buf_free(&b);
+    goio_io_archive_files_free(got);
+    goio_buf_deinit(&b);
 }
 
 static void zip_bombs_stop_early(void **state)
@@ -393,43 +394,43 @@ static void zip_bombs_stop_early(void **state)
     (void)state;
     size_t len = 64 << 20; /* 64 MiB of zeros: ~1000:1 */
     uint8_t *zeros = goio_calloc(1, len);
-    goio_zip_input in[] = {{"bomb", zeros, len}};
+    goio_io_zip_input in[] = {{"bomb", zeros, len}};
     goio_buf z = GOIO_BUF_INIT;
-    goio_writer *w = t_buf_writer(&z);
-    goio_zip_options zo;
-    goio_zip_options_init(&zo);
+    goio_io_writer *w = t_buf_writer(&z);
+    goio_io_zip_config zo;
+    goio_io_zip_config_init(&zo);
     zo.level = 1;
-    assert_ok(goio_zip_compress_to(w, in, 1, &zo));
-    goio_writer_close(w);
+    assert_ok(goio_io_zip_compress(w, in, 1, &zo));
+    goio_io_writer_close(w);
     goio_buf t = GOIO_BUF_INIT;
     w = t_buf_writer(&t);
-    goio_targz_options to;
-    goio_targz_options_init(&to);
+    goio_io_targz_config to;
+    goio_io_targz_config_init(&to);
     to.gzip.level = 1;
-    goio_targz_writer *tw;
-    assert_ok(goio_targz_writer_new(w, &to, &tw));
-    assert_ok(goio_targz_add(tw, "bomb", zeros, len));
-    assert_ok(goio_targz_close(tw));
-    goio_writer_close(w);
+    goio_io_targz_writer *tw;
+    assert_ok(goio_io_targz_writer_new(w, &to, &tw));
+    assert_ok(goio_io_targz_writer_add(tw, "bomb", zeros, len));
+    assert_ok(goio_io_targz_writer_close(tw));
+    goio_io_writer_close(w);
     /* The default ratio (200) stops both long before 64 MiB come out. */
     int64_t t0 = goio_now_mono_ms();
     expect_refused_with(ZIP, &z, GOIO_ELIMIT, NULL);
     expect_refused_with(TARGZ, &t, GOIO_ELIMIT, NULL);
     /* Raising the ratio lets it through; the byte cap still holds. */
-    goio_extract_options o;
-    goio_extract_options_init(&o);
+    goio_io_extract_config o;
+    goio_io_extract_config_init(&o);
     o.max_ratio = 0;
     o.max_total_bytes = 1 << 20;
     expect_refused_with(ZIP, &z, GOIO_ELIMIT, &o);
     o.max_total_bytes = len;
-    goio_archive_files *got;
+    goio_io_archive_files *got;
     assert_ok(extract_mem(ZIP, &z, &o, &got));
     assert_int_equal(got->files[0].len, len);
-    goio_archive_files_free(got);
+    goio_io_archive_files_free(got);
     (void)t0;
     goio_free(zeros);
-    goio_buf_free(&z);
-    goio_buf_free(&t);
+    goio_buf_deinit(&z);
+    goio_buf_deinit(&t);
 }
 
 static void lying_sizes_are_refused(void **state)
@@ -440,49 +441,49 @@ static void lying_sizes_are_refused(void **state)
     craft c[] = {{REG, "liar", "0123456789", 0}};
     goio_buf tar = make(TAR_RAW, c, 1);
     goio_buf t = GOIO_BUF_INIT;
-    goio_writer *bw = t_buf_writer(&t), *gz;
-    assert_ok(goio_gzip_writer(bw, NULL, &gz));
-    assert_ok(goio_write(gz, tar.data, 512)); /* the header alone */
-    assert_ok(goio_writer_close(gz));
-    goio_writer_close(bw);
+    goio_io_writer *bw = t_buf_writer(&t), *gz;
+    assert_ok(goio_io_gzip_writer_new(bw, NULL, &gz));
+    assert_ok(goio_io_write(gz, tar.data, 512)); /* the header alone */
+    assert_ok(goio_io_writer_close(gz));
+    goio_io_writer_close(bw);
     expect_refused_with(TARGZ, &t, GOIO_ETRUNCATED, NULL);
-    goio_buf_free(&t);
-    goio_buf_free(&tar);
+    goio_buf_deinit(&t);
+    goio_buf_deinit(&tar);
 
     /* A zip whose central directory says 10 bytes for a 5-byte file. */
     goio_buf z = GOIO_BUF_INIT;
     bw = t_buf_writer(&z);
-    goio_zip_input in[] = {{"liar", "hello", 5}};
-    assert_ok(goio_zip_compress_to(bw, in, 1, NULL));
-    goio_writer_close(bw);
+    goio_io_zip_input in[] = {{"liar", "hello", 5}};
+    assert_ok(goio_io_zip_compress(bw, in, 1, NULL));
+    goio_io_writer_close(bw);
     uint8_t *cd = memmem(z.data, z.len, "PK\1\2", 4);
     cd[24] = 10; /* uncompressed size */
     expect_refused_with(ZIP, &z, GOIO_EBADMSG, NULL);
-    goio_buf_free(&z);
+    goio_buf_deinit(&z);
 }
 
 static void corrupt_data_is_refused(void **state)
 {
     (void)state;
     goio_buf z = GOIO_BUF_INIT;
-    goio_writer *bw = t_buf_writer(&z);
-    goio_zip_input in[] = {{"stored", "0123456789", 10}};
-    goio_zip_options o;
-    goio_zip_options_init(&o);
+    goio_io_writer *bw = t_buf_writer(&z);
+    goio_io_zip_input in[] = {{"stored", "0123456789", 10}};
+    goio_io_zip_config o;
+    goio_io_zip_config_init(&o);
     o.level = 0;
-    assert_ok(goio_zip_compress_to(bw, in, 1, &o));
-    goio_writer_close(bw);
+    assert_ok(goio_io_zip_compress(bw, in, 1, &o));
+    goio_io_writer_close(bw);
     uint8_t *data = memmem(z.data, z.len, "0123456789", 10);
     data[3] = 'X'; /* the CRC no longer matches */
     expect_refused_with(ZIP, &z, GOIO_EBADMSG, NULL);
-    goio_buf_free(&z);
+    goio_buf_deinit(&z);
 
     /* Trailing garbage after the gzip stream. */
     craft c[] = {{REG, "a", "x", 0}};
     goio_buf t = make(TARGZ, c, 1);
     goio_buf_append(&t, "garbage", 7);
     expect_refused_with(TARGZ, &t, GOIO_EBADMSG, NULL);
-    goio_buf_free(&t);
+    goio_buf_deinit(&t);
     /* Not an archive at all; empty input. */
     goio_buf junk = GOIO_BUF_INIT;
     goio_buf_append_str(&junk, "this is not an archive, not even close");
@@ -491,7 +492,7 @@ static void corrupt_data_is_refused(void **state)
     junk.len = 0;
     expect_refused_with(ZIP, &junk, GOIO_EBADMSG, NULL);
     expect_refused_with(TARGZ, &junk, GOIO_ETRUNCATED, NULL);
-    goio_buf_free(&junk);
+    goio_buf_deinit(&junk);
 }
 
 static void encrypted_zip_entries_are_unsupported(void **state)
@@ -510,7 +511,7 @@ static void encrypted_zip_entries_are_unsupported(void **state)
     goio_buf_append(&z, d, len);
     expect_refused_with(ZIP, &z, GOIO_EUNSUPPORTED_ENTRY, NULL);
     goio_free(d);
-    goio_buf_free(&z);
+    goio_buf_deinit(&z);
     goio_free(zp);
     goio_free(src);
 }
@@ -539,8 +540,8 @@ static void refusals_leave_nothing_behind_at_any_depth(void **state)
         expect_refused(TARGZ, c, N(c), GOIO_EEXIST, NULL);
         expect_refused(ZIP, c, N(c), GOIO_EEXIST, NULL);
     }
-    goio_buf_free(&deep);
-    goio_buf_free(&lng);
+    goio_buf_deinit(&deep);
+    goio_buf_deinit(&lng);
 }
 
 static void destination_rules(void **state)
@@ -550,43 +551,48 @@ static void destination_rules(void **state)
     goio_buf b = make(ZIP, c, 1);
     char *out = t_path(tmp, "dest");
     t_mkdirs(out); /* an empty directory is fine */
-    assert_ok(goio_zip_extract_to_dir(b.data, b.len, out, NULL));
+    assert_ok(goio_io_zip_extract_to_dir(b.data, b.len, out, NULL));
     t_assert_file(out, "f", "x", 1);
-    assert_goio(GOIO_EEXIST, goio_zip_extract_to_dir(b.data, b.len, out, NULL));
+    assert_goio(GOIO_EEXIST,
+                goio_io_zip_extract_to_dir(b.data, b.len, out, NULL));
     char *file = t_path(out, "f");
     assert_goio(GOIO_EEXIST,
-                goio_zip_extract_to_dir(b.data, b.len, file, NULL));
+                goio_io_zip_extract_to_dir(b.data, b.len, file, NULL));
     char *missing = t_path(tmp, "no/such/parent");
     assert_goio(GOIO_ENOENT,
-                goio_zip_extract_to_dir(b.data, b.len, missing, NULL));
-    assert_goio(GOIO_EINVAL, goio_zip_extract_to_dir(b.data, b.len, "", NULL));
+                goio_io_zip_extract_to_dir(b.data, b.len, missing, NULL));
     assert_goio(GOIO_EINVAL,
-                goio_zip_extract_to_dir(b.data, b.len, "/tmp/..", NULL));
-    assert_goio(GOIO_EINVAL, goio_targz_extract_to_dir(NULL, out, NULL));
-    goio_archive_files *got = (goio_archive_files *)1;
-    assert_goio(GOIO_EINVAL, goio_zip_extract(NULL, 3, NULL, 0, NULL, &got));
+                goio_io_zip_extract_to_dir(b.data, b.len, "", NULL));
+    assert_goio(GOIO_EINVAL,
+                goio_io_zip_extract_to_dir(b.data, b.len, "/tmp/..", NULL));
+    assert_goio(GOIO_EINVAL, goio_io_targz_extract_to_dir(NULL, out, NULL));
+    goio_io_archive_files *got = (goio_io_archive_files *)1;
+    assert_goio(GOIO_EINVAL, goio_io_zip_extract(NULL, 3, NULL, 0, NULL, &got));
     assert_null(got);
     assert_goio(GOIO_EINVAL,
-                goio_zip_extract(b.data, b.len, NULL, 2, NULL, &got));
+                goio_io_zip_extract(b.data, b.len, NULL, 2, NULL, &got));
     assert_goio(GOIO_EINVAL,
-                goio_zip_extract(b.data, b.len, NULL, 0, NULL, NULL));
-    got = (goio_archive_files *)1;
-    assert_goio(GOIO_EINVAL, goio_targz_extract(NULL, 3, NULL, 0, NULL, &got));
-    assert_null(got);
-    got = (goio_archive_files *)1;
+                goio_io_zip_extract(b.data, b.len, NULL, 0, NULL, NULL));
+    got = (goio_io_archive_files *)1;
     assert_goio(GOIO_EINVAL,
-                goio_targz_extract_reader(NULL, NULL, 0, NULL, &got));
+                goio_io_targz_extract(NULL, 3, NULL, 0, NULL, &got));
     assert_null(got);
-    goio_reader *r;
-    assert_ok(goio_reader_mem(b.data, b.len, &r));
-    assert_goio(GOIO_EINVAL, goio_targz_extract_reader(r, NULL, 1, NULL, &got));
-    assert_goio(GOIO_EINVAL, goio_targz_extract_reader(r, NULL, 0, NULL, NULL));
-    goio_reader_close(r);
+    got = (goio_io_archive_files *)1;
+    assert_goio(GOIO_EINVAL,
+                goio_io_targz_extract_reader(NULL, NULL, 0, NULL, &got));
+    assert_null(got);
+    goio_io_reader *r;
+    assert_ok(goio_io_reader_new_mem(b.data, b.len, &r));
+    assert_goio(GOIO_EINVAL,
+                goio_io_targz_extract_reader(r, NULL, 1, NULL, &got));
+    assert_goio(GOIO_EINVAL,
+                goio_io_targz_extract_reader(r, NULL, 0, NULL, NULL));
+    goio_io_reader_close(r);
     goio_free(missing);
     goio_free(file);
     goio_test_rm_rf(out);
     goio_free(out);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 int main(void)

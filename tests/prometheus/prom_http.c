@@ -44,8 +44,8 @@ void prom_get(int port, const char *path, const char *const *headers, bool head,
 
 void prom_resp_free(prom_resp *r)
 {
-    goio_buf_free(&r->body);
-    goio_buf_free(&r->headers);
+    goio_buf_deinit(&r->body);
+    goio_buf_deinit(&r->headers);
 }
 
 bool prom_resp_header(const prom_resp *r, const char *name, char *buf,
@@ -69,7 +69,7 @@ bool prom_resp_header(const prom_resp *r, const char *name, char *buf,
 }
 
 goio_http_server *prom_serve(goio_http_router *router, int workers,
-                             goio_prom_tracker_opts *opts)
+                             goio_prom_tracker_config *opts)
 {
     goio_http_server_config cfg;
     goio_http_server *srv;

@@ -28,7 +28,7 @@ void prom_resp_free(prom_resp *r);
  * request, as a service would). Asserts it worked.
  */
 goio_http_server *prom_serve(goio_http_router *router, int workers,
-                             goio_prom_tracker_opts *opts);
+                             goio_prom_tracker_config *opts);
 /* A response header's value (case-insensitive name) copied into buf;
  * false when absent. */
 bool prom_resp_header(const prom_resp *r, const char *name, char *buf,

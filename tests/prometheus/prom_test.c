@@ -6,10 +6,10 @@
 #include <string.h>
 #include <zlib.h>
 
-goio_prom_opts prom_opts(const char *name, const char *help)
+goio_prom_metric_config prom_opts(const char *name, const char *help)
 {
-    goio_prom_opts o;
-    goio_prom_opts_init(&o);
+    goio_prom_metric_config o;
+    goio_prom_metric_config_init(&o);
     o.name = name;
     o.help = help;
     return o;
@@ -225,7 +225,7 @@ bool prom_sample(const char *text, const char *series, double *value)
 char *prom_render_text(goio_prom_registry *reg, goio_prom_format fmt)
 {
     goio_buf b = GOIO_BUF_INIT;
-    assert_ok(goio_prom_write(reg, fmt, &b));
+    assert_ok(goio_prom_registry_write(reg, fmt, &b));
     assert_ok(goio_buf_reserve(&b, 1));
     goio_buf_cstr(&b);
     return (char *)goio_buf_detach(&b, NULL);

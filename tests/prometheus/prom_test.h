@@ -11,7 +11,7 @@
 #include <goio/prometheus.h>
 
 /* Options with just a name and help (zero-filled otherwise). */
-goio_prom_opts prom_opts(const char *name, const char *help);
+goio_prom_metric_config prom_opts(const char *name, const char *help);
 
 /*
  * Runs `promtool check metrics` on text; returns its exit status (0 clean,

@@ -55,7 +55,7 @@ static void held_handle_updates_sum_exactly(void **state)
     goio_prom_registry *reg;
     assert_ok(goio_prom_registry_new(&reg));
     held h;
-    goio_prom_opts o = prom_opts("c_total", "Test.");
+    goio_prom_metric_config o = prom_opts("c_total", "Test.");
     assert_ok(goio_prom_counter_new(reg, &o, &h.c));
     o = prom_opts("g", "Test.");
     assert_ok(goio_prom_gauge_new(reg, &o, &h.g));
@@ -132,7 +132,7 @@ static goio_prom_vec *five_label_vec(goio_prom_registry *reg, const char *name)
 {
     static const char *labels[] = {"serviceName", "version", "method", "path",
                                    "status"};
-    goio_prom_opts o = prom_opts(name, "Test.");
+    goio_prom_metric_config o = prom_opts(name, "Test.");
     o.label_names = labels;
     o.label_count = 5;
     goio_prom_vec *v;
@@ -278,7 +278,7 @@ static void lookups_race_safely_without_membarrier(void **state)
 {
     goio_prom_registry *reg;
     assert_ok(goio_prom_registry_new(&reg));
-    goio_prom_opts o = prom_opts("first_total", "Test.");
+    goio_prom_metric_config o = prom_opts("first_total", "Test.");
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(reg, &o, &c)); /* a lookup */
     goio_prom_registry_free(reg);
@@ -390,8 +390,8 @@ static void *scrape_loop(void *arg)
     while (!atomic_load(s->stop) || s->scrapes < 3) {
         goio_buf b = GOIO_BUF_INIT;
         goio_prom_encoding e;
-        if (goio_prom_render(s->reg, "application/openmetrics-text",
-                             s->scrapes % 2 ? "gzip" : NULL, &b, &e))
+        if (goio_prom_registry_render(s->reg, "application/openmetrics-text",
+                                      s->scrapes % 2 ? "gzip" : NULL, &b, &e))
             return (void *)1;
         if (!e.gzip) {
             goio_buf_reserve(&b, 1);
@@ -399,7 +399,7 @@ static void *scrape_loop(void *arg)
             if (p && !s->problem)
                 s->problem = p;
         }
-        goio_buf_free(&b);
+        goio_buf_deinit(&b);
         s->scrapes++;
     }
     return NULL;
@@ -410,9 +410,9 @@ static void scrapes_race_with_updates(void **state)
     (void)state;
     goio_prom_registry *reg;
     assert_ok(goio_prom_registry_new(&reg));
-    assert_ok(goio_prom_register_process_collector(reg));
+    assert_ok(goio_prom_process_collector_register(reg));
     static const char *labels[] = {"path"};
-    goio_prom_opts o = prom_opts("lat_seconds", "Test.");
+    goio_prom_metric_config o = prom_opts("lat_seconds", "Test.");
     o.label_names = labels;
     o.label_count = 1;
     goio_prom_vec *hist;

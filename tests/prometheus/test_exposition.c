@@ -29,8 +29,8 @@ static goio_prom_registry *golden_registry(void)
     assert_ok(goio_prom_registry_new(&reg));
     static const char *req_labels[] = {"path", "method"};
     static const goio_prom_label svc[] = {{"svc", "api"}};
-    goio_prom_opts o = prom_opts("app_requests_total",
-                                 "Requests \"served\" \\ by path\nsecond");
+    goio_prom_metric_config o = prom_opts(
+        "app_requests_total", "Requests \"served\" \\ by path\nsecond");
     o.label_names = req_labels;
     o.label_count = 2;
     o.const_labels = svc;
@@ -162,7 +162,7 @@ static void numbers_render_exactly(void **state)
     goio_prom_registry *reg;
     assert_ok(goio_prom_registry_new(&reg));
     static const char *k[] = {"k"};
-    goio_prom_opts o = prom_opts("num", "Numbers.");
+    goio_prom_metric_config o = prom_opts("num", "Numbers.");
     o.label_names = k;
     o.label_count = 1;
     goio_prom_vec *v;
@@ -214,7 +214,7 @@ static const char *const awkward_values[] = {
 static void fill_every_type(goio_prom_registry *reg)
 {
     static const char *labels[] = {"value"};
-    goio_prom_opts o =
+    goio_prom_metric_config o =
         prom_opts("awkward_total", "Help with \\ and \" and\nnl");
     o.label_names = labels;
     o.label_count = 1;
@@ -277,7 +277,8 @@ static void promtool_lint_warnings_are_the_expected_ones(void **state)
     (void)state;
     goio_prom_registry *reg;
     assert_ok(goio_prom_registry_new(&reg));
-    goio_prom_opts o = prom_opts("requests", NULL); /* no _total, no help */
+    goio_prom_metric_config o =
+        prom_opts("requests", NULL); /* no _total, no help */
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(reg, &o, &c));
     char *text = prom_render_text(reg, GOIO_PROM_TEXT);
@@ -301,7 +302,8 @@ static goio_prom_registry *ordered_registry(bool reverse)
     static const char *labels[] = {"a", "b"};
     const char *names[] = {"zeta_total", "alpha_total", "mid_total"};
     for (int k = 0; k < 3; k++) {
-        goio_prom_opts o = prom_opts(names[reverse ? 2 - k : k], "Help.");
+        goio_prom_metric_config o =
+            prom_opts(names[reverse ? 2 - k : k], "Help.");
         o.label_names = labels;
         o.label_count = 2;
         goio_prom_vec *v;
@@ -411,8 +413,8 @@ static void render_gzips_when_asked(void **state)
     goio_buf out = GOIO_BUF_INIT;
     assert_ok(goio_buf_append(&out, "prefix", 6)); /* render appends */
     goio_prom_encoding e;
-    assert_ok(goio_prom_render(reg, "application/openmetrics-text",
-                               "gzip, deflate", &out, &e));
+    assert_ok(goio_prom_registry_render(reg, "application/openmetrics-text",
+                                        "gzip, deflate", &out, &e));
     assert_true(e.gzip);
     assert_int_equal(e.format, GOIO_PROM_OPENMETRICS);
     assert_memory_equal(out.data, "prefix", 6);
@@ -421,17 +423,20 @@ static void render_gzips_when_asked(void **state)
     assert_text_equal(unz, plain);
     goio_free(unz);
     goio_buf_clear(&out);
-    assert_ok(goio_prom_render(reg, NULL, NULL, &out, NULL));
+    assert_ok(goio_prom_registry_render(reg, NULL, NULL, &out, NULL));
     char *text = prom_render_text(reg, GOIO_PROM_TEXT);
     assert_int_equal(out.len, strlen(text));
     assert_memory_equal(out.data, text, out.len);
     goio_free(text);
     goio_free(plain);
-    goio_buf_free(&out);
-    assert_goio(GOIO_EINVAL, goio_prom_render(reg, NULL, NULL, NULL, &e));
-    assert_goio(GOIO_EINVAL, goio_prom_write(reg, GOIO_PROM_TEXT, NULL));
+    goio_buf_deinit(&out);
+    assert_goio(GOIO_EINVAL,
+                goio_prom_registry_render(reg, NULL, NULL, NULL, &e));
+    assert_goio(GOIO_EINVAL,
+                goio_prom_registry_write(reg, GOIO_PROM_TEXT, NULL));
     goio_buf b = GOIO_BUF_INIT;
-    assert_goio(GOIO_EINVAL, goio_prom_write(reg, (goio_prom_format)7, &b));
+    assert_goio(GOIO_EINVAL,
+                goio_prom_registry_write(reg, (goio_prom_format)7, &b));
     goio_prom_registry_free(reg);
 }
 
@@ -510,16 +515,16 @@ static void collectors_merge_in_name_order(void **state)
     (void)state;
     goio_prom_registry *reg;
     assert_ok(goio_prom_registry_new(&reg));
-    goio_prom_opts o = prom_opts("registered_gauge", "Registered.");
+    goio_prom_metric_config o = prom_opts("registered_gauge", "Registered.");
     goio_prom_gauge *g;
     assert_ok(goio_prom_gauge_new(reg, &o, &g));
     int calls = 0;
     goio_prom_collector *c1, *c3;
-    assert_ok(goio_prom_register_collector(reg, cache_stats, &calls,
+    assert_ok(goio_prom_collector_register(reg, cache_stats, &calls,
                                            destroy_counter, &c1));
     assert_ok(
-        goio_prom_register_collector(reg, second_collector, NULL, NULL, NULL));
-    assert_ok(goio_prom_register_collector(reg, failing_collector, NULL,
+        goio_prom_collector_register(reg, second_collector, NULL, NULL, NULL));
+    assert_ok(goio_prom_collector_register(reg, failing_collector, NULL,
                                            destroy_counter, &c3));
     g_log.codes[0] = '\0';
     goio_log_set_sink(log_sink, NULL);
@@ -561,14 +566,14 @@ static void collectors_merge_in_name_order(void **state)
     assert_non_null(strstr(text, "# TYPE cache_lookups counter\n"));
     goio_free(text);
 
-    assert_ok(goio_prom_unregister_collector(reg, c3));
+    assert_ok(goio_prom_collector_unregister(reg, c3));
     assert_int_equal(destroyed, 1);
-    assert_ok(goio_prom_unregister_collector(reg, c1));
+    assert_ok(goio_prom_collector_unregister(reg, c1));
     assert_int_equal(destroyed, 2);
-    assert_goio(GOIO_ENOENT, goio_prom_unregister_collector(reg, c1));
-    assert_goio(GOIO_EINVAL, goio_prom_unregister_collector(reg, NULL));
+    assert_goio(GOIO_ENOENT, goio_prom_collector_unregister(reg, c1));
+    assert_goio(GOIO_EINVAL, goio_prom_collector_unregister(reg, NULL));
     assert_goio(GOIO_EINVAL,
-                goio_prom_register_collector(reg, NULL, NULL, NULL, NULL));
+                goio_prom_collector_register(reg, NULL, NULL, NULL, NULL));
     goio_prom_registry_free(reg);
 }
 
@@ -629,7 +634,7 @@ static void sink_rejects_invalid_samples(void **state)
     assert_ok(goio_prom_registry_new(&reg));
     sink_case sc = {{0}, 0};
     assert_ok(
-        goio_prom_register_collector(reg, invalid_sink_calls, &sc, NULL, NULL));
+        goio_prom_collector_register(reg, invalid_sink_calls, &sc, NULL, NULL));
     char *text = prom_render_text(reg, GOIO_PROM_TEXT);
     const int want[] = {GOIO_EINVAL, GOIO_EINVAL, GOIO_EINVAL, GOIO_EINVAL,
                         GOIO_EINVAL, GOIO_EINVAL, GOIO_EINVAL, GOIO_EINVAL,
@@ -666,19 +671,19 @@ static int reentrant_collector(goio_prom_sink *s, void *data)
 {
     (void)s;
     busy *b = data;
-    goio_prom_opts o = prom_opts("late", "x");
+    goio_prom_metric_config o = prom_opts("late", "x");
     goio_prom_gauge *g;
     goio_prom_vec *v;
     goio_buf out = GOIO_BUF_INIT;
     b->rc[0] = goio_prom_gauge_new(b->reg, &o, &g);
     b->rc[1] = goio_prom_vec_new(b->reg, GOIO_PROM_GAUGE, &o, &v);
-    b->rc[2] = goio_prom_unregister(b->reg, "existing");
-    b->rc[3] = goio_prom_register_collector(b->reg, reentrant_collector, b,
+    b->rc[2] = goio_prom_registry_unregister(b->reg, "existing");
+    b->rc[3] = goio_prom_collector_register(b->reg, reentrant_collector, b,
                                             NULL, NULL);
-    b->rc[4] = goio_prom_write(b->reg, GOIO_PROM_TEXT, &out);
-    b->rc[5] = goio_prom_register_process_collector(b->reg);
+    b->rc[4] = goio_prom_registry_write(b->reg, GOIO_PROM_TEXT, &out);
+    b->rc[5] = goio_prom_process_collector_register(b->reg);
     goio_prom_registry_free(b->reg); /* a no-op in here */
-    goio_buf_free(&out);
+    goio_buf_deinit(&out);
     return 0;
 }
 
@@ -687,20 +692,20 @@ static void collectors_cannot_change_their_registry(void **state)
     (void)state;
     busy b;
     assert_ok(goio_prom_registry_new(&b.reg));
-    goio_prom_opts o = prom_opts("existing", "x");
+    goio_prom_metric_config o = prom_opts("existing", "x");
     goio_prom_gauge *g;
     assert_ok(goio_prom_gauge_new(b.reg, &o, &g));
     goio_prom_collector *c;
     assert_ok(
-        goio_prom_register_collector(b.reg, reentrant_collector, &b, NULL, &c));
+        goio_prom_collector_register(b.reg, reentrant_collector, &b, NULL, &c));
     char *text = prom_render_text(b.reg, GOIO_PROM_TEXT);
     for (int i = 0; i < 6; i++)
         assert_goio(GOIO_EBUSY, b.rc[i]);
     /* The registry survived its collector's free, and outside the
      * collector the same calls work. */
     assert_non_null(strstr(text, "\nexisting 0\n"));
-    assert_ok(goio_prom_unregister_collector(b.reg, c));
-    assert_ok(goio_prom_unregister(b.reg, "existing"));
+    assert_ok(goio_prom_collector_unregister(b.reg, c));
+    assert_ok(goio_prom_registry_unregister(b.reg, "existing"));
     goio_free(text);
     goio_prom_registry_free(b.reg);
 }
@@ -717,8 +722,8 @@ static int b_scrapes_a(goio_prom_sink *s, void *data)
 {
     pair *p = data;
     goio_buf out = GOIO_BUF_INIT;
-    p->b_writes_a = goio_prom_write(p->a, GOIO_PROM_TEXT, &out);
-    goio_buf_free(&out);
+    p->b_writes_a = goio_prom_registry_write(p->a, GOIO_PROM_TEXT, &out);
+    goio_buf_deinit(&out);
     int rc = goio_prom_sink_family(s, GOIO_PROM_GAUGE, "from_b", "B.", NULL, 0);
     return rc ? rc : goio_prom_sink_value(s, NULL, 2);
 }
@@ -727,10 +732,10 @@ static int a_scrapes_b(goio_prom_sink *s, void *data)
 {
     pair *p = data;
     goio_buf out = GOIO_BUF_INIT;
-    p->a_writes_b = goio_prom_write(p->b, GOIO_PROM_TEXT, &out);
-    goio_buf_free(&out);
+    p->a_writes_b = goio_prom_registry_write(p->b, GOIO_PROM_TEXT, &out);
+    goio_buf_deinit(&out);
     /* Still inside A's collector: A may not change. */
-    goio_prom_opts o = prom_opts("late", "x");
+    goio_prom_metric_config o = prom_opts("late", "x");
     goio_prom_gauge *g;
     p->a_registers_after = goio_prom_gauge_new(p->a, &o, &g);
     int rc = goio_prom_sink_family(s, GOIO_PROM_GAUGE, "from_a", "A.", NULL, 0);
@@ -743,8 +748,8 @@ static void collectors_may_scrape_other_registries(void **state)
     pair p = {NULL, NULL, 1, 1, 1};
     assert_ok(goio_prom_registry_new(&p.a));
     assert_ok(goio_prom_registry_new(&p.b));
-    assert_ok(goio_prom_register_collector(p.a, a_scrapes_b, &p, NULL, NULL));
-    assert_ok(goio_prom_register_collector(p.b, b_scrapes_a, &p, NULL, NULL));
+    assert_ok(goio_prom_collector_register(p.a, a_scrapes_b, &p, NULL, NULL));
+    assert_ok(goio_prom_collector_register(p.b, b_scrapes_a, &p, NULL, NULL));
     char *text = prom_render_text(p.a, GOIO_PROM_TEXT);
     assert_ok(p.a_writes_b);
     assert_goio(GOIO_EBUSY, p.b_writes_a);
@@ -754,7 +759,7 @@ static void collectors_may_scrape_other_registries(void **state)
                             "from_a 1\n");
     goio_free(text);
     /* After the scrape, both registries take changes again. */
-    goio_prom_opts o = prom_opts("late", "x");
+    goio_prom_metric_config o = prom_opts("late", "x");
     goio_prom_gauge *g;
     assert_ok(goio_prom_gauge_new(p.a, &o, &g));
     assert_ok(goio_prom_gauge_new(p.b, &o, &g));
@@ -768,12 +773,12 @@ static void registry_free_destroys_collectors(void **state)
     goio_prom_registry *reg;
     assert_ok(goio_prom_registry_new(&reg));
     destroyed = 0;
-    assert_ok(goio_prom_register_collector(reg, second_collector, NULL,
+    assert_ok(goio_prom_collector_register(reg, second_collector, NULL,
                                            destroy_counter, NULL));
-    assert_ok(goio_prom_register_collector(reg, second_collector, NULL,
+    assert_ok(goio_prom_collector_register(reg, second_collector, NULL,
                                            destroy_counter, NULL));
-    assert_ok(goio_prom_register_process_collector(reg));
-    assert_goio(GOIO_EEXIST, goio_prom_register_process_collector(reg));
+    assert_ok(goio_prom_process_collector_register(reg));
+    assert_goio(GOIO_EEXIST, goio_prom_process_collector_register(reg));
     goio_prom_registry_free(reg);
     assert_int_equal(destroyed, 2);
 }

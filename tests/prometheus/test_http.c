@@ -17,7 +17,7 @@ static int group_setup(void **state)
     (void)state;
     if (goio_prom_registry_new(&reg) || goio_prom_tracker_init(reg))
         return -1;
-    goio_prom_opts o = prom_opts("app_jobs_total", "Jobs done.");
+    goio_prom_metric_config o = prom_opts("app_jobs_total", "Jobs done.");
     goio_prom_counter *c;
     if (goio_prom_counter_new(reg, &o, &c) || goio_prom_counter_add(c, 42))
         return -1;
@@ -182,13 +182,13 @@ static void quick_handler(goio_http_request *req, goio_http_response *res,
     goio_http_respond(res, 200, "text/plain", "ok\n", 3);
 }
 
-static goio_prom_tracker_opts slow_route = {
+static goio_prom_tracker_config slow_route = {
     "route-svc", "1.0", NULL, true, {slow_handler, NULL}};
-static goio_prom_tracker_opts quick_route = {
+static goio_prom_tracker_config quick_route = {
     "status-svc", "1.0", "/fixed", false, {quick_handler, NULL}};
-static goio_prom_tracker_opts server_wide = {
+static goio_prom_tracker_config server_wide = {
     "mw-svc", "2.0", NULL, true, {NULL, NULL}};
-static goio_prom_handler_opts mounted = {NULL, false, false};
+static goio_prom_handler_config mounted = {NULL, false, false};
 
 typedef struct user_server {
     goio_http_server *srv;

@@ -23,11 +23,11 @@ static double metric(const char *name)
 static void default_registry_has_process_metrics(void **state)
 {
     (void)state;
-    goio_prom_registry *reg = goio_prom_default_registry();
+    goio_prom_registry *reg = goio_prom_registry_default();
     assert_non_null(reg);
-    assert_ptr_equal(goio_prom_default_registry(), reg);
+    assert_ptr_equal(goio_prom_registry_default(), reg);
     goio_prom_registry_free(reg); /* a no-op for the default registry */
-    assert_goio(GOIO_EEXIST, goio_prom_register_process_collector(NULL));
+    assert_goio(GOIO_EEXIST, goio_prom_process_collector_register(NULL));
     char *text = prom_render_text(NULL, GOIO_PROM_TEXT);
     const char *names[] = {
         "# TYPE process_cpu_seconds_total counter",

@@ -25,7 +25,7 @@ static int teardown(void **state)
 static void plain_metrics_count_gauge_and_observe(void **state)
 {
     goio_prom_registry *reg = *state;
-    goio_prom_opts o = prom_opts("jobs_total", "Jobs.");
+    goio_prom_metric_config o = prom_opts("jobs_total", "Jobs.");
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(reg, &o, &c));
     assert_ok(goio_prom_counter_inc(c));
@@ -81,7 +81,7 @@ static void plain_metrics_count_gauge_and_observe(void **state)
 
 static void counters_reject_negative_and_nan(void **state)
 {
-    goio_prom_opts o = prom_opts("c_total", "C.");
+    goio_prom_metric_config o = prom_opts("c_total", "C.");
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(*state, &o, &c));
     assert_ok(goio_prom_counter_add(c, 1));
@@ -104,7 +104,7 @@ static void counters_reject_negative_and_nan(void **state)
 
 static void full_names_join_namespace_and_subsystem(void **state)
 {
-    goio_prom_opts o = prom_opts("requests_total", "R.");
+    goio_prom_metric_config o = prom_opts("requests_total", "R.");
     o.ns = "app";
     o.subsystem = "http";
     goio_prom_counter *c;
@@ -113,8 +113,8 @@ static void full_names_join_namespace_and_subsystem(void **state)
     assert_ok(goio_prom_counter_new(*state, &o, &c));
     /* app_requests_total now exists; the same again is a duplicate. */
     assert_goio(GOIO_EEXIST, goio_prom_counter_new(*state, &o, &c));
-    assert_ok(goio_prom_unregister(*state, "app_http_requests_total"));
-    assert_ok(goio_prom_unregister(*state, "app_requests_total"));
+    assert_ok(goio_prom_registry_unregister(*state, "app_http_requests_total"));
+    assert_ok(goio_prom_registry_unregister(*state, "app_requests_total"));
     /* The joined name is what gets validated. */
     o.ns = "9app";
     assert_goio(GOIO_EINVAL, goio_prom_counter_new(*state, &o, &c));
@@ -127,14 +127,14 @@ static void metric_names_follow_the_data_model(void **state)
     const char *good[] = {"a", "_a", ":a", "a:b_c9", "A_Z", "__reserved_ok"};
     goio_prom_gauge *g;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        goio_prom_opts o = prom_opts(bad[i], "x");
+        goio_prom_metric_config o = prom_opts(bad[i], "x");
         assert_goio(GOIO_EINVAL, goio_prom_gauge_new(*state, &o, &g));
     }
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
-        goio_prom_opts o = prom_opts(good[i], "x");
+        goio_prom_metric_config o = prom_opts(good[i], "x");
         assert_ok(goio_prom_gauge_new(*state, &o, &g));
     }
-    goio_prom_opts o = prom_opts(NULL, "x");
+    goio_prom_metric_config o = prom_opts(NULL, "x");
     assert_goio(GOIO_EINVAL, goio_prom_gauge_new(*state, &o, &g));
 }
 
@@ -142,7 +142,7 @@ static int vec_with_labels(goio_prom_registry *reg, goio_prom_type type,
                            const char *name, const char *const *labels,
                            size_t n)
 {
-    goio_prom_opts o = prom_opts(name, "x");
+    goio_prom_metric_config o = prom_opts(name, "x");
     o.label_names = labels;
     o.label_count = n;
     goio_prom_vec *v;
@@ -187,7 +187,7 @@ static void const_labels_are_validated(void **state)
     goio_prom_registry *reg = *state;
     const char *vars[] = {"a"};
     goio_prom_label consts[] = {{"a", "x"}};
-    goio_prom_opts o = prom_opts("m", "x");
+    goio_prom_metric_config o = prom_opts("m", "x");
     o.label_names = vars;
     o.label_count = 1;
     o.const_labels = consts;
@@ -230,7 +230,7 @@ static void options_that_do_not_fit_the_type_are_rejected(void **state)
     goio_prom_registry *reg = *state;
     const char *labels[] = {"a"};
     double b[] = {1, 2};
-    goio_prom_opts o = prom_opts("m", "x");
+    goio_prom_metric_config o = prom_opts("m", "x");
     goio_prom_counter *c;
     goio_prom_vec *v;
     o.label_names = labels;
@@ -250,12 +250,12 @@ static void options_that_do_not_fit_the_type_are_rejected(void **state)
     o.help = "fine";
     assert_goio(GOIO_EINVAL, goio_prom_counter_new(reg, &o, NULL));
     assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, NULL));
-    assert_goio(GOIO_EINVAL, goio_prom_opts_init(NULL));
+    assert_goio(GOIO_EINVAL, goio_prom_metric_config_init(NULL));
     /* Nothing half-registered by the failures above. */
     goio_buf out = GOIO_BUF_INIT;
-    assert_ok(goio_prom_write(reg, GOIO_PROM_TEXT, &out));
+    assert_ok(goio_prom_registry_write(reg, GOIO_PROM_TEXT, &out));
     assert_int_equal(out.len, 0);
-    goio_buf_free(&out);
+    goio_buf_deinit(&out);
 }
 
 static void histogram_buckets_are_validated(void **state)
@@ -277,7 +277,7 @@ static void histogram_buckets_are_validated(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char name[16];
         snprintf(name, sizeof name, "h%zu", i);
-        goio_prom_opts o = prom_opts(name, "x");
+        goio_prom_metric_config o = prom_opts(name, "x");
         o.buckets = cases[i].b;
         o.bucket_count = cases[i].n;
         assert_goio(cases[i].rc, goio_prom_histogram_new(reg, &o, &h));
@@ -287,7 +287,7 @@ static void histogram_buckets_are_validated(void **state)
             assert_int_equal(nb, cases[i].buckets);
         }
     }
-    goio_prom_opts o = prom_opts("hnull", "x");
+    goio_prom_metric_config o = prom_opts("hnull", "x");
     o.bucket_count = 2; /* count without the array */
     assert_goio(GOIO_EINVAL, goio_prom_histogram_new(reg, &o, &h));
     o.bucket_count = 0; /* defaults */
@@ -315,7 +315,7 @@ static void bucket_helpers(void **state)
     for (int i = 0; i < 5; i++)
         assert_true(fabs(b[i] - (double)(1 << (2 * i)) / (1 << i)) < 1e-9);
     assert_true(b[4] == 16);
-    const double *d = goio_prom_default_buckets();
+    const double *d = goio_prom_buckets_default();
     assert_true(d[0] == .005 && d[GOIO_PROM_DEFAULT_BUCKET_COUNT - 1] == 10);
 
     assert_goio(GOIO_EINVAL, goio_prom_buckets_linear(1, 0, 3, b));
@@ -337,7 +337,7 @@ static void bucket_helpers(void **state)
 static void duplicate_registration_is_an_error(void **state)
 {
     goio_prom_registry *reg = *state, *other;
-    goio_prom_opts o = prom_opts("dup_total", "D.");
+    goio_prom_metric_config o = prom_opts("dup_total", "D.");
     goio_prom_counter *c;
     goio_prom_gauge *g;
     goio_prom_vec *v;
@@ -353,9 +353,9 @@ static void duplicate_registration_is_an_error(void **state)
     assert_ok(goio_prom_vec_new(other, GOIO_PROM_COUNTER, &o, &v));
     goio_prom_registry_free(other);
     /* Unregister frees the name. */
-    assert_goio(GOIO_ENOENT, goio_prom_unregister(reg, "nope"));
-    assert_goio(GOIO_EINVAL, goio_prom_unregister(reg, NULL));
-    assert_ok(goio_prom_unregister(reg, "dup_total"));
+    assert_goio(GOIO_ENOENT, goio_prom_registry_unregister(reg, "nope"));
+    assert_goio(GOIO_EINVAL, goio_prom_registry_unregister(reg, NULL));
+    assert_ok(goio_prom_registry_unregister(reg, "dup_total"));
     assert_ok(goio_prom_vec_new(reg, GOIO_PROM_COUNTER, &o, &v));
 }
 
@@ -363,7 +363,7 @@ static goio_prom_vec *make_vec(goio_prom_registry *reg, goio_prom_type t,
                                const char *name)
 {
     static const char *labels[] = {"method", "path", "code"};
-    goio_prom_opts o = prom_opts(name, "x");
+    goio_prom_metric_config o = prom_opts(name, "x");
     o.label_names = labels;
     o.label_count = 3;
     goio_prom_vec *v;
@@ -569,7 +569,7 @@ static void null_handles_are_rejected(void **state)
     assert_goio(GOIO_EINVAL, goio_prom_histogram_bucket(NULL, 0, &v, &n));
     assert_goio(GOIO_EINVAL, goio_prom_registry_new(NULL));
     goio_prom_registry_free(NULL);
-    goio_prom_opts o = prom_opts("x", "x");
+    goio_prom_metric_config o = prom_opts("x", "x");
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(*state, &o, &c));
     assert_goio(GOIO_EINVAL, goio_prom_counter_value(c, NULL));
@@ -591,7 +591,7 @@ static int create_registry_and_vec(void *arg)
     int rc = goio_prom_registry_new(&t->reg);
     if (rc)
         return rc;
-    goio_prom_opts o = prom_opts("tortured", "Help \\ text");
+    goio_prom_metric_config o = prom_opts("tortured", "Help \\ text");
     o.label_names = labels;
     o.label_count = 2;
     o.const_labels = consts;
@@ -627,8 +627,8 @@ static void creation_survives_every_allocation_failure(void **state)
 static int render_once(void *arg)
 {
     torture *t = arg;
-    int rc = goio_prom_render(t->reg, "application/openmetrics-text", "gzip",
-                              &t->out, NULL);
+    int rc = goio_prom_registry_render(t->reg, "application/openmetrics-text",
+                                       "gzip", &t->out, NULL);
     /* A failure leaves out as it was; success must produce bytes. */
     if (rc)
         assert_int_equal(t->out.len, 0);
@@ -639,7 +639,7 @@ static int render_once(void *arg)
 
 static void free_out(void *arg)
 {
-    goio_buf_free(&((torture *)arg)->out);
+    goio_buf_deinit(&((torture *)arg)->out);
 }
 
 static int collect_something(goio_prom_sink *s, void *data)
@@ -658,9 +658,9 @@ static void render_survives_every_allocation_failure(void **state)
     torture t = {0};
     goio_test_alloc_install();
     assert_ok(create_registry_and_vec(&t));
-    assert_ok(goio_prom_register_collector(t.reg, collect_something, NULL, NULL,
+    assert_ok(goio_prom_collector_register(t.reg, collect_something, NULL, NULL,
                                            NULL));
-    assert_ok(goio_prom_register_process_collector(t.reg));
+    assert_ok(goio_prom_process_collector_register(t.reg));
     /* Warm-up: the first scrape builds the families' sorted child arrays,
      * which stay (a cache, not a leak). */
     assert_ok(render_once(&t));

@@ -32,8 +32,8 @@ typedef struct world {
     int prom_port;
 } world;
 
-static goio_prom_handler_opts om_opts, text_opts;
-static goio_prom_tracker_opts tracking = {
+static goio_prom_handler_config om_opts, text_opts;
+static goio_prom_tracker_config tracking = {
     "scrape-test", "0.1", NULL, false, {NULL, NULL}};
 
 static int collect(goio_prom_sink *s, void *data)
@@ -53,7 +53,7 @@ static int collect(goio_prom_sink *s, void *data)
 
 static void fill(goio_prom_registry *reg)
 {
-    goio_prom_opts o = prom_opts("app_jobs_total", "Jobs.");
+    goio_prom_metric_config o = prom_opts("app_jobs_total", "Jobs.");
     goio_prom_counter *c;
     assert_ok(goio_prom_counter_new(reg, &o, &c));
     assert_ok(goio_prom_counter_add(c, 42));
@@ -82,7 +82,7 @@ static void fill(goio_prom_registry *reg)
     assert_ok(goio_prom_histogram_observe(h, 1));
     assert_ok(goio_prom_histogram_observe(h, 9));
 
-    assert_ok(goio_prom_register_collector(reg, collect, NULL, NULL, NULL));
+    assert_ok(goio_prom_collector_register(reg, collect, NULL, NULL, NULL));
 }
 
 static void start_servers(world *w)
@@ -243,7 +243,7 @@ static void prometheus_scrapes_what_we_set(void **state)
     assert_true(eventually(&w, "process_open_fds{job=\"goio_default\"}") > 3);
 
     /* A value changed now shows up in a later scrape. */
-    goio_prom_opts o =
+    goio_prom_metric_config o =
         prom_opts("app_late", "Registered after the first scrapes.");
     goio_prom_gauge *g;
     assert_ok(goio_prom_gauge_new(w.reg, &o, &g));

@@ -19,10 +19,10 @@ static const goio_prom_request req_b = {"catalog", "1.2.3", "POST", "/items"};
 static void everything_is_rejected_before_init(void **state)
 {
     (void)state;
-    assert_goio(GOIO_EINVAL, goio_prom_open_request(&req_a));
+    assert_goio(GOIO_EINVAL, goio_prom_request_open(&req_a));
     assert_goio(GOIO_EINVAL,
-                goio_prom_observe_duration(&req_a, goio_now_mono_ns()));
-    assert_goio(GOIO_EINVAL, goio_prom_close_request(&req_a, 200));
+                goio_prom_request_observe_duration(&req_a, goio_now_mono_ns()));
+    assert_goio(GOIO_EINVAL, goio_prom_request_close(&req_a, 200));
 }
 
 static void init_fails_cleanly_when_a_name_is_taken(void **state)
@@ -30,14 +30,14 @@ static void init_fails_cleanly_when_a_name_is_taken(void **state)
     (void)state;
     goio_prom_registry *taken;
     assert_ok(goio_prom_registry_new(&taken));
-    goio_prom_opts o = prom_opts("io_http_requests_current", NULL);
+    goio_prom_metric_config o = prom_opts("io_http_requests_current", NULL);
     goio_prom_gauge *g;
     assert_ok(goio_prom_gauge_new(taken, &o, &g));
     assert_goio(GOIO_EEXIST, goio_prom_tracker_init(taken));
     /* The metric registered before the clash was taken back. */
     assert_goio(GOIO_ENOENT,
-                goio_prom_unregister(taken, "io_http_requests_total"));
-    assert_goio(GOIO_EINVAL, goio_prom_open_request(&req_a));
+                goio_prom_registry_unregister(taken, "io_http_requests_total"));
+    assert_goio(GOIO_EINVAL, goio_prom_request_open(&req_a));
     goio_prom_registry_free(taken);
     /* The same when the last one clashes: both before it go. */
     assert_ok(goio_prom_registry_new(&taken));
@@ -45,9 +45,9 @@ static void init_fails_cleanly_when_a_name_is_taken(void **state)
     assert_ok(goio_prom_gauge_new(taken, &o, &g));
     assert_goio(GOIO_EEXIST, goio_prom_tracker_init(taken));
     assert_goio(GOIO_ENOENT,
-                goio_prom_unregister(taken, "io_http_requests_total"));
-    assert_goio(GOIO_ENOENT,
-                goio_prom_unregister(taken, "io_http_requests_current"));
+                goio_prom_registry_unregister(taken, "io_http_requests_total"));
+    assert_goio(GOIO_ENOENT, goio_prom_registry_unregister(
+                                 taken, "io_http_requests_current"));
     goio_prom_registry_free(taken);
 }
 
@@ -64,12 +64,12 @@ static void requests_are_tracked_with_the_go_names(void **state)
 {
     (void)state;
     int64_t start = goio_now_mono_ns() - 30 * 1000000; /* 30 ms ago */
-    assert_ok(goio_prom_open_request(&req_a));
-    assert_ok(goio_prom_open_request(&req_a));
-    assert_ok(goio_prom_observe_duration(&req_a, start));
-    assert_ok(goio_prom_close_request(&req_a, 200));
-    assert_ok(goio_prom_close_request(&req_a, 503));
-    assert_ok(goio_prom_open_request(&req_b));
+    assert_ok(goio_prom_request_open(&req_a));
+    assert_ok(goio_prom_request_open(&req_a));
+    assert_ok(goio_prom_request_observe_duration(&req_a, start));
+    assert_ok(goio_prom_request_close(&req_a, 200));
+    assert_ok(goio_prom_request_close(&req_a, 503));
+    assert_ok(goio_prom_request_open(&req_b));
     char *text = prom_render_text(reg, GOIO_PROM_TEXT);
 #define A "method=\"GET\",path=\"/items/{id}\",serviceName=\"catalog\""
 #define B "method=\"POST\",path=\"/items\",serviceName=\"catalog\""
@@ -152,24 +152,24 @@ static void bad_requests_change_nothing(void **state)
     (void)state;
     char *before = prom_render_text(reg, GOIO_PROM_TEXT);
     goio_prom_request bad = req_a;
-    assert_goio(GOIO_EINVAL, goio_prom_open_request(NULL));
-    assert_goio(GOIO_EINVAL, goio_prom_observe_duration(NULL, 0));
-    assert_goio(GOIO_EINVAL, goio_prom_close_request(NULL, 200));
-    assert_goio(GOIO_EINVAL, goio_prom_close_request(&req_a, 99));
-    assert_goio(GOIO_EINVAL, goio_prom_close_request(&req_a, 1000));
+    assert_goio(GOIO_EINVAL, goio_prom_request_open(NULL));
+    assert_goio(GOIO_EINVAL, goio_prom_request_observe_duration(NULL, 0));
+    assert_goio(GOIO_EINVAL, goio_prom_request_close(NULL, 200));
+    assert_goio(GOIO_EINVAL, goio_prom_request_close(&req_a, 99));
+    assert_goio(GOIO_EINVAL, goio_prom_request_close(&req_a, 1000));
     bad.path = NULL;
-    assert_goio(GOIO_EINVAL, goio_prom_open_request(&bad));
+    assert_goio(GOIO_EINVAL, goio_prom_request_open(&bad));
     bad = req_a;
     bad.service_name = NULL;
-    assert_goio(GOIO_EINVAL, goio_prom_close_request(&bad, 200));
+    assert_goio(GOIO_EINVAL, goio_prom_request_close(&bad, 200));
     bad = req_a;
     bad.version = NULL;
-    assert_goio(GOIO_EINVAL, goio_prom_observe_duration(&bad, 0));
+    assert_goio(GOIO_EINVAL, goio_prom_request_observe_duration(&bad, 0));
     bad = req_a;
     bad.method = "G\xffT";
-    assert_goio(GOIO_EINVAL, goio_prom_open_request(&bad));
-    assert_goio(GOIO_EINVAL, goio_prom_observe_duration(&bad, 0));
-    assert_goio(GOIO_EINVAL, goio_prom_close_request(&bad, 200));
+    assert_goio(GOIO_EINVAL, goio_prom_request_open(&bad));
+    assert_goio(GOIO_EINVAL, goio_prom_request_observe_duration(&bad, 0));
+    assert_goio(GOIO_EINVAL, goio_prom_request_close(&bad, 200));
     char *after = prom_render_text(reg, GOIO_PROM_TEXT);
     assert_string_equal(before, after);
     goio_free(before);
@@ -182,7 +182,7 @@ static int shuts_down_the_tracker(goio_prom_sink *s, void *data)
 {
     (void)s;
     (void)data;
-    shutdown_rc = goio_prom_tracker_shutdown();
+    shutdown_rc = goio_prom_tracker_deinit();
     init_rc = goio_prom_tracker_init(data);
     return 0;
 }
@@ -196,9 +196,9 @@ static void shutdown_from_a_collector_is_refused(void **state)
     goio_prom_registry *other;
     assert_ok(goio_prom_registry_new(&other));
     goio_prom_collector *c;
-    assert_ok(goio_prom_register_collector(reg, shuts_down_the_tracker, other,
+    assert_ok(goio_prom_collector_register(reg, shuts_down_the_tracker, other,
                                            NULL, &c));
-    assert_ok(goio_prom_register_collector(other, shuts_down_the_tracker, other,
+    assert_ok(goio_prom_collector_register(other, shuts_down_the_tracker, other,
                                            NULL, NULL));
     char *text = prom_render_text(reg, GOIO_PROM_TEXT);
     assert_goio(GOIO_EBUSY, shutdown_rc);
@@ -210,10 +210,10 @@ static void shutdown_from_a_collector_is_refused(void **state)
     assert_goio(GOIO_EBUSY, init_rc);
     goio_free(text);
     goio_prom_registry_free(other);
-    assert_ok(goio_prom_unregister_collector(reg, c));
+    assert_ok(goio_prom_collector_unregister(reg, c));
     /* Nothing was taken down. */
-    assert_ok(goio_prom_open_request(&req_b));
-    assert_ok(goio_prom_close_request(&req_b, 200));
+    assert_ok(goio_prom_request_open(&req_b));
+    assert_ok(goio_prom_request_close(&req_b, 200));
     assert_goio(GOIO_EALREADY, goio_prom_tracker_init(reg));
 }
 
@@ -225,9 +225,9 @@ static void *serve_requests(void *arg)
     goio_prom_request r = {"load", "2", method, "/x"};
     for (int i = 0; i < PER_THREAD; i++) {
         int64_t start = goio_now_mono_ns();
-        if (goio_prom_open_request(&r) ||
-            goio_prom_observe_duration(&r, start) ||
-            goio_prom_close_request(&r, i % 3 ? 200 : 404))
+        if (goio_prom_request_open(&r) ||
+            goio_prom_request_observe_duration(&r, start) ||
+            goio_prom_request_close(&r, i % 3 ? 200 : 404))
             return (void *)1;
     }
     return NULL;
@@ -276,18 +276,18 @@ static void concurrent_requests_balance(void **state)
 static void shutdown_lets_the_registry_go(void **state)
 {
     (void)state;
-    assert_ok(goio_prom_tracker_shutdown());
-    assert_goio(GOIO_EINVAL, goio_prom_tracker_shutdown());
-    assert_goio(GOIO_EINVAL, goio_prom_open_request(&req_a));
+    assert_ok(goio_prom_tracker_deinit());
+    assert_goio(GOIO_EINVAL, goio_prom_tracker_deinit());
+    assert_goio(GOIO_EINVAL, goio_prom_request_open(&req_a));
     assert_goio(GOIO_ENOENT,
-                goio_prom_unregister(reg, "io_http_requests_total"));
+                goio_prom_registry_unregister(reg, "io_http_requests_total"));
     goio_prom_registry_free(reg);
     /* A new registry can take the tracker again. */
     assert_ok(goio_prom_registry_new(&reg));
     assert_ok(goio_prom_tracker_init(reg));
-    assert_ok(goio_prom_open_request(&req_a));
-    assert_ok(goio_prom_close_request(&req_a, 200));
-    assert_ok(goio_prom_tracker_shutdown());
+    assert_ok(goio_prom_request_open(&req_a));
+    assert_ok(goio_prom_request_close(&req_a, 200));
+    assert_ok(goio_prom_tracker_deinit());
     goio_prom_registry_free(reg);
     reg = NULL;
 }

@@ -171,7 +171,7 @@ static inline void pst_close(pst_handle *h)
 static inline void pst_wait_sub(goio_pubsub_sub *s, int64_t ms)
 {
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, ms, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, ms, &ctx));
     assert_ok(goio_pubsub_wait_subscribed(s, ctx));
     goio_ctx_unref(ctx);
 }
@@ -180,7 +180,7 @@ static inline void pst_wait_sub(goio_pubsub_sub *s, int64_t ms)
 static inline const goio_pubsub_msg *pst_recv(goio_pubsub_sub *s, int64_t ms)
 {
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, ms, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, ms, &ctx));
     const goio_pubsub_msg *m = NULL;
     int rc = goio_pubsub_receive(s, ctx, &m);
     goio_ctx_unref(ctx);
@@ -202,7 +202,7 @@ static inline void pst_expect(goio_pubsub_sub *s, const char *channel,
         assert_null(m->pattern);
     assert_int_equal(m->len, strlen(payload));
     assert_memory_equal(m->data, payload, m->len + 1);
-    goio_pubsub_msg_free(m);
+    goio_pubsub_msg_unref(m);
 }
 
 static inline goio_pubsub_stats pst_stats(goio_pubsub *ps)

@@ -36,7 +36,7 @@ static void invalid_arguments_are_rejected(void **state)
                 goio_pubsub_psubscribe(h.ps, null_name, 2, NULL, &s));
     assert_goio(GOIO_EINVAL,
                 goio_pubsub_subscribe(h.ps, too_long, 1, NULL, &s));
-    goio_pubsub_sub_opts big = {.queue_capacity = GOIO_PUBSUB_MAX_QUEUE + 1};
+    goio_pubsub_sub_config big = {.queue_capacity = GOIO_PUBSUB_MAX_QUEUE + 1};
     assert_goio(GOIO_EINVAL, goio_pubsub_psubscribe(h.ps, ok, 1, &big, &s));
     const char **many = goio_calloc(65537, sizeof *many); /* one too many */
     for (size_t i = 0; i < 65537; i++)
@@ -69,11 +69,11 @@ static void invalid_arguments_are_rejected(void **state)
     assert_goio(GOIO_EINVAL, goio_pubsub_publish(h.ps, NULL, "", "x", 1, NULL));
     assert_goio(GOIO_EINVAL,
                 goio_pubsub_publish(h.ps, NULL, "c", NULL, 1, NULL));
-    goio_pubsub_msg_free(NULL);
+    goio_pubsub_msg_unref(NULL);
     goio_pubsub_free(NULL);
 
     /* A callback subscription has no queue to receive from. */
-    goio_pubsub_sub_opts cbo = {.callback = (goio_pubsub_msg_fn)1};
+    goio_pubsub_sub_config cbo = {.callback = (goio_pubsub_msg_fn)1};
     assert_ok(goio_pubsub_psubscribe(h.ps, ok, 1, &cbo, &s));
     assert_goio(GOIO_EINVAL, goio_pubsub_receive(s, NULL, &m));
     assert_goio(GOIO_EINVAL, goio_pubsub_try_receive(s, &m));
@@ -181,7 +181,7 @@ static void hundred_local_subscribers_share_one_psubscribe(void **state)
         assert_int_equal(m->len, sizeof bin);
         assert_memory_equal(m->data, bin, sizeof bin);
         assert_int_equal(m->data[m->len], 0);
-        goio_pubsub_msg_free(m);
+        goio_pubsub_msg_unref(m);
         for (int j = 0; j < 5; j++) { /* in order */
             char p[16];
             snprintf(p, sizeof p, "m%d", j);
@@ -233,8 +233,8 @@ static void overlapping_patterns_and_channels(void **state)
     assert_true(
         (!strcmp(m1->pattern, "a.*") && !strcmp(m2->pattern, "a.b.*")) ||
         (!strcmp(m1->pattern, "a.b.*") && !strcmp(m2->pattern, "a.*")));
-    goio_pubsub_msg_free(m1);
-    goio_pubsub_msg_free(m2);
+    goio_pubsub_msg_unref(m1);
+    goio_pubsub_msg_unref(m2);
     pst_expect(b, "a.b.c", "a.b.*", "x");
     pst_expect(c, "a.b.c", NULL, "x");
 
@@ -336,7 +336,7 @@ static void *reader_thread(void *p)
         char exp[16];
         snprintf(exp, sizeof exp, "%d", a->got);
         a->in_order &= !strcmp((const char *)m->data, exp);
-        goio_pubsub_msg_free(m);
+        goio_pubsub_msg_unref(m);
         a->got++;
     }
     return NULL;
@@ -350,8 +350,8 @@ static void slow_consumer_drops_are_counted_fast_ones_get_all(void **state)
     pst_open(&h, "slow");
     enum { MSGS = 300, SLOW_CAP = 5 };
     const char *pat[] = {"q.*"};
-    goio_pubsub_sub_opts fast_o = {.queue_capacity = MSGS};
-    goio_pubsub_sub_opts slow_o = {.queue_capacity = SLOW_CAP};
+    goio_pubsub_sub_config fast_o = {.queue_capacity = MSGS};
+    goio_pubsub_sub_config slow_o = {.queue_capacity = SLOW_CAP};
     goio_pubsub_sub *fast, *slow, *fast_small;
     assert_ok(goio_pubsub_psubscribe(h.ps, pat, 1, &fast_o, &fast));
     assert_ok(goio_pubsub_psubscribe(h.ps, pat, 1, &slow_o, &slow));
@@ -453,7 +453,7 @@ static void callbacks_can_unsubscribe_themselves(void **state)
     pst_open(&h, "cb");
     cb_state st = {.stop_after = 3, .ps = h.ps};
     const char *pat[] = {"e.*"};
-    goio_pubsub_sub_opts o = {.callback = self_unsubscribing_cb, .data = &st};
+    goio_pubsub_sub_config o = {.callback = self_unsubscribing_cb, .data = &st};
     assert_ok(goio_pubsub_psubscribe(h.ps, pat, 1, &o, &st.self));
     pst_wait_sub(st.self, 5000);
     /* Everything goes in one write, so the 4th..10th are already read
@@ -475,7 +475,7 @@ static void callbacks_can_unsubscribe_themselves(void **state)
     pst_expect(st.spawned, "sentinel", NULL, "s");
     assert_int_equal(atomic_load(&st.calls), 3);
     assert_string_equal((const char *)st.kept->data, "0");
-    goio_pubsub_msg_free(st.kept);
+    goio_pubsub_msg_unref(st.kept);
     assert_true(GOIO_WAIT_UNTIL(pst_numpat() == 0, 5000));
     assert_ok(goio_pubsub_unsubscribe(st.spawned));
     pst_close(&h);
@@ -515,7 +515,7 @@ static void unsubscribe_waits_for_a_running_callback(void **state)
     pst_open(&h, "cbw");
     busy_cb b = {0};
     const char *ch[] = {"c"};
-    goio_pubsub_sub_opts o = {.callback = blocking_cb, .data = &b};
+    goio_pubsub_sub_config o = {.callback = blocking_cb, .data = &b};
     goio_pubsub_sub *s;
     assert_ok(goio_pubsub_subscribe(h.ps, ch, 1, &o, &s));
     pst_wait_sub(s, 5000);
@@ -557,10 +557,10 @@ static void fd_is_readable_exactly_while_messages_are_queued(void **state)
     assert_true(GOIO_WAIT_UNTIL(pst_sub_stats(s).queued == 2, 5000));
     const goio_pubsub_msg *m;
     assert_ok(goio_pubsub_try_receive(s, &m));
-    goio_pubsub_msg_free(m);
+    goio_pubsub_msg_unref(m);
     assert_true(fd_readable(fd, 0)); /* one still queued */
     assert_ok(goio_pubsub_try_receive(s, &m));
-    goio_pubsub_msg_free(m);
+    goio_pubsub_msg_unref(m);
     assert_false(fd_readable(fd, 0));
     assert_goio(GOIO_EAGAIN, goio_pubsub_try_receive(s, &m));
     assert_ok(goio_pubsub_unsubscribe(s));
@@ -582,7 +582,7 @@ static void *blocked_receiver(void *p)
     const goio_pubsub_msg *m = NULL;
     atomic_store(&a->started, true);
     a->rc = goio_pubsub_receive(a->sub, a->ctx, &m);
-    goio_pubsub_msg_free(m);
+    goio_pubsub_msg_unref(m);
     return NULL;
 }
 
@@ -597,7 +597,7 @@ static void receive_honours_deadlines_cancellation_and_unsubscribe(void **s)
     const goio_pubsub_msg *m;
 
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, 50, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 50, &ctx));
     int64_t t0 = goio_now_mono_ms();
     assert_goio(GOIO_ETIMEDOUT, goio_pubsub_receive(sub, ctx, &m));
     assert_true(goio_now_mono_ms() - t0 >= 45);
@@ -642,7 +642,7 @@ static void subscriptions_outlive_the_handle(void **state)
     assert_true(GOIO_WAIT_UNTIL(pst_sub_stats(s).queued == 1, 5000));
     const goio_pubsub_msg *m;
     assert_ok(goio_pubsub_try_receive(idle, &m));
-    goio_pubsub_msg_free(m);
+    goio_pubsub_msg_unref(m);
     pst_close(&h);
     pst_expect(s, "c", NULL, "kept");
     assert_goio(GOIO_ECLOSED, goio_pubsub_receive(s, NULL, &m));

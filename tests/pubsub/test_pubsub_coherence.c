@@ -93,7 +93,7 @@ static bool reads(const inst *i, const char *key, const char *want)
     bool ok = rc == 0 && (want ? hit && b.len == strlen(want) &&
                                      !memcmp(b.data, want, b.len)
                                : !hit);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return ok;
 }
 
@@ -102,7 +102,7 @@ static bool local_has(const inst *i, const char *key)
     goio_buf b = GOIO_BUF_INIT;
     bool hit = false;
     goio_cache_get(i->mem, key, &b, &hit);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return hit;
 }
 
@@ -196,7 +196,7 @@ static void cli_set(const char *raw_key, const char *v)
                      0);
     goio_test_rm_rf(dir);
     goio_free(dir);
-    goio_buf_free(&env);
+    goio_buf_deinit(&env);
 }
 
 static void cli(const char *args)
@@ -310,8 +310,8 @@ static void server_assisted_sees_writes_by_any_client(void **state)
     freeReplyObject(r);
     all_see(in, 2, "m1", "A");
     all_see(in, 2, "m2", "B");
-    goio_buf_free(&e1);
-    goio_buf_free(&e2);
+    goio_buf_deinit(&e1);
+    goio_buf_deinit(&e2);
 
     /* DEL by redis-cli. */
     warm(in, 2, "k", "from-cli");
@@ -367,7 +367,7 @@ static void a_reconnect_drops_the_local_layer(void **state)
         bool hit = true;
         assert_true(goio_cache_get(in[k].coh, "k", &b, &hit) < 0);
         assert_false(hit);
-        goio_buf_free(&b);
+        goio_buf_deinit(&b);
         assert_true(cstats(&in[k]).bypassed_reads >= 1);
     }
     assert_int_equal(goio_test_redis_restart(&srv), 0);
@@ -460,7 +460,7 @@ static void *race_reader(void *p)
             goio_cache_get(r->in[k].coh, "hot", &b, &hit);
         }
     }
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return NULL;
 }
 
@@ -501,7 +501,7 @@ static void readers_racing_a_writer_converge(void **state)
             if (!GOIO_WAIT_UNTIL(reads(&in[k], "hot", last), BOUND_MS))
                 fail_msg("round %d: instance %d kept an old value", round, k);
     }
-    goio_buf_free(&env);
+    goio_buf_deinit(&env);
     redisFree(raw);
     atomic_store(&r.stop, true);
     for (int i = 0; i < 3; i++)

@@ -150,7 +150,7 @@ static void recovers_after_sigstop_through_the_pong_deadline(void **state)
     assert_true(GOIO_WAIT_UNTIL(pst_stats(h.ps).reply_timeouts >= 3, 10000));
     assert_false(pst_stats(h.ps).connected);
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, 100, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 100, &ctx));
     assert_goio(GOIO_ETIMEDOUT, goio_pubsub_wait_subscribed(p, ctx));
     goio_ctx_unref(ctx);
     goio_test_redis_resume(&srv);
@@ -215,7 +215,7 @@ static void connects_once_the_server_appears(void **state)
     /* One WARN for the run of failures, the rest at DEBUG. */
     assert_true(pst_logs_count("pubsub_connect_failed", NULL) >= 3);
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, 50, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 50, &ctx));
     assert_goio(GOIO_ETIMEDOUT, goio_pubsub_wait_subscribed(s, ctx));
     goio_ctx_unref(ctx);
 

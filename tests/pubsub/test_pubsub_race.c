@@ -71,7 +71,7 @@ static void *churn_worker(void *p)
         goio_pubsub_sub *s;
         if ((i + w->id) % 2 == 0) {
             cb_data *d = goio_calloc(1, sizeof *d);
-            goio_pubsub_sub_opts o = {.callback = counting_cb, .data = d};
+            goio_pubsub_sub_config o = {.callback = counting_cb, .data = d};
             assert_ok(goio_pubsub_psubscribe(w->ps, pats, 1, &o, &s));
             if (i % 4 == 0)
                 goio_test_sleep_ms(1); /* sometimes let messages come */
@@ -81,13 +81,13 @@ static void *churn_worker(void *p)
             (void)seen;
             goio_free(d);
         } else {
-            goio_pubsub_sub_opts o = {.queue_capacity = 4};
+            goio_pubsub_sub_config o = {.queue_capacity = 4};
             assert_ok(i % 3 ? goio_pubsub_psubscribe(w->ps, pats, 1, &o, &s)
                             : goio_pubsub_subscribe(w->ps, chans, 1, &o, &s));
             const goio_pubsub_msg *m;
             for (int k = 0; k < 3; k++)
                 if (goio_pubsub_try_receive(s, &m) == 0)
-                    goio_pubsub_msg_free(m);
+                    goio_pubsub_msg_unref(m);
             assert_ok(goio_pubsub_unsubscribe(s)); /* queue may be full */
         }
     }
@@ -103,7 +103,7 @@ static void unsubscribe_races_delivery(void **state)
     /* One long-lived subscriber so the flood is always being read. */
     const char *pats[] = {"race.*"};
     goio_pubsub_sub *anchor;
-    goio_pubsub_sub_opts big = {.queue_capacity = 1};
+    goio_pubsub_sub_config big = {.queue_capacity = 1};
     assert_ok(goio_pubsub_psubscribe(h.ps, pats, 1, &big, &anchor));
     pst_wait_sub(anchor, 5000);
 
@@ -147,7 +147,7 @@ static void *shared_receiver(void *p)
     shared *s = p;
     for (;;) {
         goio_ctx *ctx;
-        assert_ok(goio_ctx_with_timeout(NULL, 200, &ctx));
+        assert_ok(goio_ctx_new_with_timeout(NULL, 200, &ctx));
         const goio_pubsub_msg *m;
         int rc = goio_pubsub_receive(s->sub, ctx, &m);
         goio_ctx_unref(ctx);
@@ -160,7 +160,7 @@ static void *shared_receiver(void *p)
         assert_true(i >= 0 && i < SHARED_MSGS);
         assert_int_equal(atomic_fetch_add(&s->seen[i], 1), 0);
         atomic_fetch_add(&s->got, 1);
-        goio_pubsub_msg_free(m);
+        goio_pubsub_msg_unref(m);
     }
 }
 
@@ -172,7 +172,7 @@ static void receivers_share_one_queue(void **state)
     static shared s;
     memset(&s, 0, sizeof s);
     const char *ch[] = {"c"};
-    goio_pubsub_sub_opts o = {.queue_capacity = SHARED_MSGS};
+    goio_pubsub_sub_config o = {.queue_capacity = SHARED_MSGS};
     assert_ok(goio_pubsub_subscribe(h.ps, ch, 1, &o, &s.sub));
     pst_wait_sub(s.sub, 5000);
     pthread_t t[4];
@@ -276,7 +276,7 @@ static void free_waits_for_running_callbacks(void **state)
     pst_open(&h, "fr");
     const char *pats[] = {"race.*"};
     goio_pubsub_sub *subs[3];
-    goio_pubsub_sub_opts o = {.callback = slow_cb};
+    goio_pubsub_sub_config o = {.callback = slow_cb};
     for (int i = 0; i < 3; i++)
         assert_ok(goio_pubsub_psubscribe(h.ps, pats, 1, &o, &subs[i]));
     for (int i = 0; i < 3; i++)

@@ -152,7 +152,7 @@ static inline void test_keys_check(const test_keys *t, int every)
 static inline void test_keys_free(test_keys *t)
 {
     for (int i = 0; i < t->n; i++)
-        goio_buf_free(&t->bufs[i]);
+        goio_buf_deinit(&t->bufs[i]);
 }
 
 /* ---- raw protocol ---- */

@@ -88,7 +88,7 @@ static void the_interface_contract_holds(void **state)
     assert_int_equal(st.sets, 1);
     assert_goio(GOIO_ENOTSUP,
                 goio_cache_get_stale(c, "k", &b, &hit, &(bool){false}));
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(c);
 }
 
@@ -158,7 +158,7 @@ static void get_or_set_fetches_once_for_32_threads(void **state)
         assert_int_equal(f.out[i].len, 13);
         assert_memory_equal(f.out[i].data, "fetched-value", 13);
         fetched += f.sources[i] == GOIO_CACHE_FETCHED;
-        goio_buf_free(&f.out[i]);
+        goio_buf_deinit(&f.out[i]);
     }
     assert_int_equal(fetched, 1);
     /* Stored in Redis with the TTL. */
@@ -173,7 +173,7 @@ static void get_or_set_fetches_once_for_32_threads(void **state)
     goio_cache_stats st;
     assert_ok(goio_cache_stats_get(f.c, &st));
     assert_int_equal(st.fetches, 1);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(f.c);
 }
 
@@ -187,7 +187,7 @@ static void a_failed_fetch_stores_nothing(void **state)
     assert_true(atomic_load(&f.fetches) >= 1);
     for (int i = 0; i < 32; i++) {
         assert_goio(GOIO_EIO, f.rcs[i]);
-        goio_buf_free(&f.out[i]);
+        goio_buf_deinit(&f.out[i]);
     }
     assert_int_equal(cli_long("EXISTS %s", "gosfail:shared"), 0);
     goio_cache_free(f.c);
@@ -274,8 +274,8 @@ static void stale_values_survive_in_redis_and_are_served_on_error(void **state)
                 goio_cache_get_or_set(s, "none", 1000, failing_fetch, &calls,
                                       NULL, &b, &src));
     logs_restore();
-    goio_buf_free(&raw);
-    goio_buf_free(&b);
+    goio_buf_deinit(&raw);
+    goio_buf_deinit(&b);
     goio_cache_free(s); /* frees the Redis cache too */
 }
 
@@ -333,7 +333,7 @@ static void hybrid_fills_local_from_redis_with_the_remaining_ttl(void **state)
     goio_cache_free(local2);
     goio_cache_free(remote1);
     goio_cache_free(remote2);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 static int ok_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
@@ -370,7 +370,7 @@ static void get_or_set_keeps_working_while_redis_is_down(void **state)
         goio_cache_get_or_set(c, "k", 60000, ok_fetch, &calls, NULL, &b, &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_int_equal(cli_long("EXISTS %s", "down:k"), 1);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_cache_free(c);
 }
 

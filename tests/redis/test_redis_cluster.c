@@ -146,7 +146,7 @@ static void keys_spread_over_every_master(void **state)
     assert_ok(goio_redis_del(r, NULL, "key-1", &e));
     assert_true(e);
     assert_ok(goio_redis_publish(r, NULL, "chan", "m", 1, &v));
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -272,8 +272,8 @@ static void ask_during_migration_moved_after(void **state)
     assert_true(hit);
     assert_int_equal(stats(fresh).moved, 0);
     for (int i = 0; i < 3; i++)
-        goio_buf_free(&bufs[i]);
-    goio_buf_free(&b);
+        goio_buf_deinit(&bufs[i]);
+    goio_buf_deinit(&b);
     goio_free(src_id);
     goio_free(dst_id);
     goio_redis_free(fresh);
@@ -344,7 +344,7 @@ static void clusterdown_is_retried_with_backoff_then_reported(void **state)
     assert_true(hit);
     assert_ok(goio_redis_get(r, NULL, "other", &b, &hit));
     assert_true(hit);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -397,7 +397,7 @@ static void check_named_keys(goio_redis *r, const char *prefix, int n)
         assert_true(hit);
         assert_int_equal(b.len, strlen(key));
     }
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 /* The master serving a namespaced key (and its slot). */
@@ -454,7 +454,7 @@ static void survives_a_master_failing_over_to_its_replica(void **state)
     assert_false(is_master(victim));
     assert_ok(goio_redis_get(r, NULL, "f0", &b, &hit));
     assert_true(hit && b.len == 3);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -489,7 +489,7 @@ static void survives_a_hung_master_replaced_by_its_replica(void **state)
     goio_test_redis_cluster_resume(&cl, victim);
     assert_true(goio_test_redis_cluster_wait_ok(&cl, 30000));
     assert_false(is_master(victim));
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -522,7 +522,7 @@ static void an_unreachable_seed_fails_cleanly(void **state)
     logs_restore();
     goio_redis_free(r2);
     goio_test_redis_stop(&plain);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -538,7 +538,7 @@ static void *get_k(void *arg)
     goio_buf b = GOIO_BUF_INIT;
     bool hit;
     g->rc = goio_redis_get(g->r, g->ctx, "k", &b, &hit);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return NULL;
 }
 
@@ -563,7 +563,7 @@ static void waiting_for_a_slot_map_reload_ends_at_the_ctx_deadline(void **s)
     assert_int_equal(pthread_create(&t, NULL, get_k, &first), 0);
     bool loading = GOIO_WAIT_UNTIL(stats(r).connects == 1, 5000);
     getter second = {.r = r};
-    assert_ok(goio_ctx_with_timeout(NULL, 150, &second.ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 150, &second.ctx));
     int64_t t0 = goio_now_mono_ms();
     get_k(&second);
     int64_t took = goio_now_mono_ms() - t0;

@@ -172,7 +172,7 @@ static void bad_call_arguments_are_rejected(void **state)
     assert_ok(goio_redis_multi_set(r, NULL, NULL, NULL, NULL, 0, 1000));
     /* A multi call with one invalid key stored none of them. */
     assert_int_equal(cli_long("EXISTS %s", "args:ok"), 0);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -217,7 +217,7 @@ static void values_are_binary_safe(void **state)
     assert_ok(goio_redis_get(r, NULL, "nope", &b, &hit));
     assert_false(hit);
     assert_int_equal(b.len, 0);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(slow);
     goio_redis_free(r);
 }
@@ -246,7 +246,7 @@ static void ttl_is_set_in_ms_and_capped_at_12h(void **state)
     assert_false(hit);
     assert_ok(goio_redis_set(r, NULL, "neg", "v", 1, -5));
     assert_int_equal(cli_long("EXISTS %s", "ttl:neg"), 0);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -254,7 +254,7 @@ static void set_opt_nx_and_expiry(void **state)
 {
     (void)state;
     goio_redis *r = open_ns("opt");
-    goio_redis_set_opts o = {.ttl_ms = 0, .if_not_exists = true};
+    goio_redis_set_config o = {.ttl_ms = 0, .if_not_exists = true};
     bool was_set = false;
     assert_ok(goio_redis_set_opt(r, NULL, "nx", "first", 5, &o, &was_set));
     assert_true(was_set);
@@ -265,7 +265,7 @@ static void set_opt_nx_and_expiry(void **state)
     goio_free(v);
     /* No TTL in set_opt means no expiry. */
     assert_int_equal(cli_long("PTTL %s", "opt:nx"), -1);
-    o = (goio_redis_set_opts){.ttl_ms = 30000, .if_not_exists = false};
+    o = (goio_redis_set_config){.ttl_ms = 30000, .if_not_exists = false};
     assert_ok(goio_redis_set_opt(r, NULL, "nx", "third", 5, &o, &was_set));
     assert_true(was_set);
     long pttl = cli_long("PTTL %s", "opt:nx");
@@ -325,7 +325,7 @@ static void error_replies_are_eproto_with_the_message_logged(void **state)
     assert_int_equal(st.closed_broken, 0);
     assert_ok(goio_redis_get(r, NULL, "text", &b, &hit));
     assert_true(hit);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -355,7 +355,7 @@ static void namespaces_isolate_keys(void **state)
     assert_int_equal(cli_long("EXISTS %s", "nsa:{user1}:cart"), 1);
     assert_int_equal(goio_redis_key_slot("nsa:{user1}:cart", 16),
                      goio_redis_key_slot("user1", 5));
-    goio_buf_free(&v);
+    goio_buf_deinit(&v);
     goio_redis_free(a);
     goio_redis_free(b);
     goio_redis_free(none);
@@ -458,7 +458,7 @@ static void time_tracker_sees_every_step(void **state)
     assert_int_equal(tracked_count(&t, "redis_get_connection"), 8);
     assert_int_equal(tracked_count(&t, "redis_close_connection"), 8);
     assert_true(t.ordered);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -604,7 +604,7 @@ static void cache_ops_map_to_redis(void **state)
     goio_redis *none = open_ns(NULL);
     goio_cache *nc = goio_redis_cache(none);
     assert_goio(GOIO_ENOTSUP, nc->ops->clear(nc));
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(none);
     goio_redis_free(other);
     goio_cache_free(c); /* frees r */
@@ -656,9 +656,9 @@ static int multi_op(void *arg)
 static void buf_cleanup(void *arg)
 {
     torture *t = arg;
-    goio_buf_free(&t->b);
+    goio_buf_deinit(&t->b);
     for (int i = 0; i < 3; i++)
-        goio_buf_free(&t->bufs[i]);
+        goio_buf_deinit(&t->bufs[i]);
 }
 
 static void allocation_failures_are_enomem_without_leaks(void **state)

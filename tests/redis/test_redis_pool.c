@@ -97,7 +97,7 @@ static void *hammer_thread(void *arg)
             goio_redis_get(h->r, NULL, key, &b, &hit))
             atomic_fetch_add(&h->errors, 1);
     }
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return NULL;
 }
 
@@ -172,7 +172,7 @@ static void *get_thread(void *arg)
     int64_t t0 = goio_now_mono_ms();
     h->rc = goio_redis_get(h->r, h->ctx, "held", &b, &hit);
     h->took_ms = elapsed_since(t0);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     return NULL;
 }
 
@@ -216,7 +216,7 @@ static void waiting_is_bounded_by_wait_timeout(void **state)
     goio_test_redis_resume(&srv);
     pthread_join(t, NULL);
     assert_ok(h.rc); /* the holder's reply came once the server woke up */
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -251,7 +251,7 @@ static void no_wait_means_ebusy(void **state)
     assert_goio(GOIO_EBUSY, goio_redis_get(r, NULL, "x", &b, &hit));
     goio_test_redis_resume(&srv);
     pthread_join(t, NULL);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -263,7 +263,7 @@ static void ctx_deadline_and_cancel_end_the_wait(void **state)
     goio_redis *r = one_connection_held(&h, &t, -1); /* wait unbounded */
     /* A deadline shorter than the (unbounded) wait timeout. */
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, 120, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 120, &ctx));
     goio_buf b = GOIO_BUF_INIT;
     bool hit;
     int64_t t0 = goio_now_mono_ms();
@@ -290,7 +290,7 @@ static void ctx_deadline_and_cancel_end_the_wait(void **state)
     goio_test_redis_resume(&srv);
     pthread_join(t, NULL);
     assert_ok(h.rc);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -304,7 +304,7 @@ static void a_huge_wait_timeout_is_bounded_by_the_ctx(void **state)
     pthread_t t;
     goio_redis *r = one_connection_held(&h, &t, INT64_MAX);
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, 120, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 120, &ctx));
     goio_buf b = GOIO_BUF_INIT;
     bool hit;
     int64_t t0 = goio_now_mono_ms();
@@ -317,7 +317,7 @@ static void a_huge_wait_timeout_is_bounded_by_the_ctx(void **state)
     assert_true(took >= 110 && took < 3000);
     assert_int_equal(stats(r).waits, 1);
     assert_ok(h.rc);
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -475,7 +475,7 @@ static void debug_sleep_timeout_discards_the_connection(void **state)
     assert_true(hit && b.len == 1 && b.data[0] == '2');
     assert_ok(goio_redis_get(r, NULL, "a", &b, &hit));
     assert_true(hit && b.len == 1 && b.data[0] == '1');
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 
@@ -500,7 +500,7 @@ static void sigstop_timeout_and_ctx_deadline(void **state)
     goio_redis *r2;
     assert_ok(goio_redis_new(&slow, &r2));
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, 100, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 100, &ctx));
     t0 = goio_now_mono_ms();
     assert_goio(GOIO_ETIMEDOUT, goio_redis_exists(r2, ctx, "k", &hit));
     took = elapsed_since(t0);
@@ -520,7 +520,7 @@ static int exists_paused(goio_redis *r, int64_t *took)
 {
     goio_test_redis_pause(&srv);
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, 150, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 150, &ctx));
     bool hit;
     int64_t t0 = goio_now_mono_ms();
     int rc = goio_redis_exists(r, ctx, "k", &hit);
@@ -581,7 +581,7 @@ static void a_ctx_deadline_longer_than_a_slow_reply_succeeds(void **state)
     goio_redis *r;
     assert_ok(goio_redis_new(&cfg, &r));
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, 2500, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 2500, &ctx));
     goio_test_redis_pause(&srv);
     pthread_t t;
     pthread_create(&t, NULL, pause_briefly, NULL);
@@ -659,7 +659,7 @@ static void server_restart_is_survived(void **state)
     assert_ok(goio_redis_set(r, NULL, "k", "v3", 2, 60000));
     assert_ok(goio_redis_get(r, NULL, "k", &b, &hit));
     assert_true(hit && b.len == 2 && !memcmp(b.data, "v3", 2));
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
     goio_redis_free(r);
 }
 

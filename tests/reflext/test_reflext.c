@@ -16,20 +16,20 @@ static void set_copies_and_checks_types(void **state)
     (void)state;
     int64_t a = 5, b = 0;
     double d = 0;
-    assert_ok(goio_set(&b, &goio_type_int64, &a, &goio_type_int64));
+    assert_ok(goio_type_set(&b, &goio_type_int64, &a, &goio_type_int64));
     assert_int_equal(b, 5);
     assert_goio(GOIO_ETYPE,
-                goio_set(&d, &goio_type_double, &a, &goio_type_int64));
+                goio_type_set(&d, &goio_type_double, &a, &goio_type_int64));
     assert_true(d == 0);
     assert_goio(GOIO_EINVAL,
-                goio_set(NULL, &goio_type_int64, &a, &goio_type_int64));
+                goio_type_set(NULL, &goio_type_int64, &a, &goio_type_int64));
     assert_goio(GOIO_EINVAL,
-                goio_set(&b, &goio_type_int64, NULL, &goio_type_int64));
-    assert_goio(GOIO_EINVAL, goio_set(&b, NULL, &a, &goio_type_int64));
-    assert_goio(GOIO_EINVAL, goio_set(&b, &goio_type_int64, &a, NULL));
+                goio_type_set(&b, &goio_type_int64, NULL, &goio_type_int64));
+    assert_goio(GOIO_EINVAL, goio_type_set(&b, NULL, &a, &goio_type_int64));
+    assert_goio(GOIO_EINVAL, goio_type_set(&b, &goio_type_int64, &a, NULL));
     goio_type broken = {"broken", 8, NULL, NULL, NULL, NULL, NULL};
-    assert_goio(GOIO_EINVAL, goio_set(&b, &broken, &a, &broken));
-    assert_ok(goio_set(&b, &goio_type_int64, &b, &goio_type_int64));
+    assert_goio(GOIO_EINVAL, goio_type_set(&b, &broken, &a, &broken));
+    assert_ok(goio_type_set(&b, &goio_type_int64, &b, &goio_type_int64));
     assert_int_equal(b, 5);
 }
 
@@ -37,7 +37,7 @@ static void set_deep_copies_owned_values(void **state)
 {
     (void)state;
     char *src = goio_strdup("hello"), *dst = goio_strdup("old");
-    assert_ok(goio_set(&dst, &goio_type_string, &src, &goio_type_string));
+    assert_ok(goio_type_set(&dst, &goio_type_string, &src, &goio_type_string));
     assert_string_equal(dst, "hello");
     assert_ptr_not_equal(dst, src);
     goio_type_destroy(&goio_type_string, &src);
@@ -46,16 +46,17 @@ static void set_deep_copies_owned_values(void **state)
     goio_type_destroy(&goio_type_string, &dst);
 
     goio_bytes in = {(uint8_t *)goio_memdup("a\0b", 3), 3}, out = {0};
-    assert_ok(goio_set(&out, &goio_type_bytes, &in, &goio_type_bytes));
+    assert_ok(goio_type_set(&out, &goio_type_bytes, &in, &goio_type_bytes));
     assert_int_equal(out.len, 3);
     assert_memory_equal(out.data, "a\0b", 3);
     goio_type_destroy(&goio_type_bytes, &in);
     goio_type_destroy(&goio_type_bytes, &out);
 
     struct point p = {1, 2, 0.5}, q = {0};
-    assert_ok(goio_set(&q, &point_type, &p, &point_type));
+    assert_ok(goio_type_set(&q, &point_type, &p, &point_type));
     assert_memory_equal(&p, &q, sizeof p);
-    assert_goio(GOIO_ETYPE, goio_set(&q, &point_type, &src, &goio_type_string));
+    assert_goio(GOIO_ETYPE,
+                goio_type_set(&q, &point_type, &src, &goio_type_string));
 }
 
 static void round_trip(const goio_type *t, const void *value, void *out,
@@ -66,7 +67,7 @@ static void round_trip(const goio_type *t, const void *value, void *out,
     if (expect_text)
         assert_string_equal(goio_buf_cstr(&b), expect_text);
     assert_ok(goio_type_decode(t, b.data, b.len, out));
-    goio_buf_free(&b);
+    goio_buf_deinit(&b);
 }
 
 static void builtins_round_trip(void **state)
@@ -177,7 +178,8 @@ static char *oom_dst;
 static int set_string(void *arg)
 {
     (void)arg;
-    return goio_set(&oom_dst, &goio_type_string, &oom_src, &goio_type_string);
+    return goio_type_set(&oom_dst, &goio_type_string, &oom_src,
+                         &goio_type_string);
 }
 
 static void free_dst(void *arg)
@@ -193,7 +195,7 @@ static void out_of_memory_is_an_error(void **state)
     oom_src = goio_strdup("a string to copy");
     assert_int_equal(goio_test_alloc_torture(set_string, free_dst, NULL), 2);
     goio_type_destroy(&goio_type_string, &oom_src);
-    goio_set_allocator(NULL, NULL, NULL, NULL);
+    goio_allocator_set(NULL, NULL, NULL, NULL);
 }
 
 int main(void)

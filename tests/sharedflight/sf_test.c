@@ -163,7 +163,7 @@ sf_probe *sf_probe_new(void)
 void sf_probe_release(sf_probe *p)
 {
     for (int i = 0; i < SF_PROBE_SLOTS; i++) {
-        goio_sharedflight_result_release(p->result[i]);
+        goio_sharedflight_result_unref(p->result[i]);
         p->result[i] = NULL;
     }
 }

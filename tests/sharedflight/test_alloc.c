@@ -20,7 +20,7 @@ static int value_fn(goio_ctx *ctx, void *arg, void **value)
 static int open_group(goio_sharedflight **g, goio_ctx **ctx)
 {
     int rc = goio_sharedflight_new(g);
-    if (!rc && (rc = goio_ctx_with_timeout(NULL, 60000, ctx)))
+    if (!rc && (rc = goio_ctx_new_with_timeout(NULL, 60000, ctx)))
         goio_sharedflight_free(*g);
     return rc;
 }
@@ -36,7 +36,7 @@ static int sync_op(void *arg)
     goio_sharedflight_result *r;
     rc = goio_sharedflight_do(g, "key", ctx, value_fn, NULL, free, &r, NULL);
     /* On a failure after the flight started, a result comes too. */
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     goio_ctx_unref(ctx);
     goio_sharedflight_free(g);
     return rc;
@@ -60,7 +60,7 @@ static void outcome_cb(int status, goio_sharedflight_result *r, bool shared,
 {
     (void)shared;
     outcome *o = data;
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     atomic_store(&o->status, status);
     atomic_store(&o->called, true);
 }

@@ -55,7 +55,7 @@ static void callback_runs_on_group_thread(void **state)
     assert_ok(p->status[0]);
     assert_false(p->shared[0]);
     assert_false(pthread_equal(p->thread[0], pthread_self()));
-    sf_value *v = goio_sharedflight_value(p->result[0]);
+    sf_value *v = goio_sharedflight_result_value(p->result[0]);
     assert_int_equal(v->execution, 1);
     /* An async flight always has a ctx: free() can give its callers up. */
     assert_non_null(atomic_load(&w->seen_ctx));
@@ -87,7 +87,7 @@ static void sync_and_async_callers_share_flights(void **state)
         assert_true(p->shared[i]);
     }
     assert_true(sync_call.shared);
-    goio_sharedflight_result_release(sync_call.result);
+    goio_sharedflight_result_unref(sync_call.result);
 
     /* And the other way round: an async caller starts, a sync one joins. */
     sf_work w2;
@@ -102,7 +102,7 @@ static void sync_and_async_callers_share_flights(void **state)
     assert_true(sf_probe_wait(p, 4));
     assert_ptr_equal(p->result[3], sync_call.result);
     assert_int_equal(atomic_load(&w2.executions), 1);
-    goio_sharedflight_result_release(sync_call.result);
+    goio_sharedflight_result_unref(sync_call.result);
     sf_probe_release(p); /* result 3's value points into w2 */
     sf_work_destroy(&w2);
 }
@@ -120,7 +120,7 @@ static void cancel_and_deadline_call_back_at_once(void **state)
     assert_true(sf_work_running(w, 1));
     assert_ok(sf_start(g, "k", cancelled, w, p, 1));
     int64_t begin = goio_now_mono_ms();
-    assert_ok(goio_ctx_with_timeout(NULL, 50, &timed));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 50, &timed));
     assert_ok(sf_start(g, "k", timed, w, p, 2));
     assert_true(sf_wait_callers(g, "k", 3));
     goio_ctx_cancel(cancelled);
@@ -155,7 +155,7 @@ static void moved_deadline_is_followed(void **state)
     assert_true(sf_work_running(w, 1));
     int64_t begin = goio_now_mono_ms();
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_deadline(NULL, begin + 100, &ctx));
+    assert_ok(goio_ctx_new_with_deadline(NULL, begin + 100, &ctx));
     assert_ok(sf_start(g, "k", ctx, w, p, 1));
     assert_ok(goio_ctx_set_deadline(ctx, begin + 400));
     assert_true(sf_probe_wait(p, 1));
@@ -242,7 +242,7 @@ static void workers_are_bounded(void **state)
     assert_true(sf_probe_wait(p, KEYS));
     assert_int_equal(atomic_load(&w->executions), KEYS);
     for (int i = 0; i < KEYS; i++) {
-        sf_value *v = goio_sharedflight_value(p->result[i]);
+        sf_value *v = goio_sharedflight_result_value(p->result[i]);
         assert_non_null(v);
     }
     sf_fix_free_group(fx);
@@ -264,7 +264,7 @@ static void free_closes_waiting_callers(void **state)
     w->until_done = true;
     w->rc = GOIO_ECANCELED;
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, 60000, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 60000, &ctx));
     assert_ok(sf_start(fx->g, "k", NULL, w, p, 0));
     assert_ok(sf_start(fx->g, "k", ctx, w, p, 1));
     assert_true(sf_work_running(w, 1));
@@ -287,7 +287,7 @@ static void count_cb(int status, goio_sharedflight_result *r, bool shared,
 {
     (void)shared;
     assert_ok(status);
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     atomic_fetch_add((atomic_int *)data, 1);
 }
 
@@ -302,7 +302,7 @@ static void reenter_cb(int status, goio_sharedflight_result *r, bool shared,
 {
     (void)shared;
     reentry *e = data;
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     atomic_store(&e->status, status);
     atomic_store(&e->rc,
                  goio_sharedflight_do_async(e->g, "again", NULL, sf_count_fn,
@@ -364,7 +364,7 @@ static void chain_cb(int status, goio_sharedflight_result *r, bool shared,
     (void)shared;
     chain *c = data;
     assert_ok(status);
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     if (atomic_fetch_add(&c->steps, 1) + 1 < 3)
         assert_ok(goio_sharedflight_do_async(c->g, "chain", NULL, sf_count_fn,
                                              &c->runs, NULL, chain_cb, c));

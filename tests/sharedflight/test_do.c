@@ -65,9 +65,9 @@ static void null_arguments_are_rejected(void **state)
     assert_int_equal(n, 0);
     assert_goio(GOIO_EINVAL, goio_sharedflight_callers(g, "", &n));
     assert_int_equal(goio_sharedflight_inflight(NULL), 0);
-    assert_null(goio_sharedflight_value(NULL));
+    assert_null(goio_sharedflight_result_value(NULL));
     assert_null(goio_sharedflight_result_ref(NULL));
-    goio_sharedflight_result_release(NULL);
+    goio_sharedflight_result_unref(NULL);
     goio_sharedflight_config_init(NULL);
     /* Forgetting a key nobody asked for is fine. */
     assert_ok(goio_sharedflight_forget(g, "nobody"));
@@ -85,21 +85,21 @@ static void one_caller_gets_value_and_code(void **state)
     assert_ok(goio_sharedflight_do(g, "k", NULL, sf_work_fn, w,
                                    sf_destroy_value, &r, &shared));
     assert_false(shared);
-    sf_value *v = goio_sharedflight_value(r);
+    sf_value *v = goio_sharedflight_result_value(r);
     assert_int_equal(v->execution, 1);
     /* fn saw no ctx: a caller with a NULL ctx never gives up. */
     assert_null(atomic_load(&w->seen_ctx));
     /* Extra references keep the value; the last release frees it. */
     assert_ptr_equal(goio_sharedflight_result_ref(r), r);
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     assert_int_equal(atomic_load(&w->destroyed), 0);
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     assert_int_equal(atomic_load(&w->destroyed), 1);
     /* The next call is a new flight. */
     assert_ok(goio_sharedflight_do(g, "k", NULL, sf_work_fn, w,
                                    sf_destroy_value, &r, NULL));
     assert_int_equal(atomic_load(&w->executions), 2);
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
 }
 
@@ -126,7 +126,7 @@ static void error_and_value_reach_every_caller(void **state)
     }
     assert_int_equal(atomic_load(&w->executions), 1);
     for (int i = 0; i < 3; i++)
-        goio_sharedflight_result_release(calls[i].result);
+        goio_sharedflight_result_unref(calls[i].result);
     assert_int_equal(atomic_load(&w->destroyed), 1);
 
     /* An error without a value: the result's value is NULL. */
@@ -136,8 +136,8 @@ static void error_and_value_reach_every_caller(void **state)
     assert_goio(GOIO_EIO, goio_sharedflight_do(g, "err", NULL, sf_work_fn, w,
                                                sf_destroy_value, &r, NULL));
     assert_non_null(r);
-    assert_null(goio_sharedflight_value(r));
-    goio_sharedflight_result_release(r);
+    assert_null(goio_sharedflight_result_value(r));
+    goio_sharedflight_result_unref(r);
 }
 
 /* 1000 threads on one key: fn waits until all of them share its flight,
@@ -161,10 +161,10 @@ static void thousand_callers_share_one_execution(void **state)
         assert_true(calls[i].shared);
     }
     assert_int_equal(atomic_load(&w->executions), 1);
-    sf_value *v = goio_sharedflight_value(calls[0].result);
+    sf_value *v = goio_sharedflight_result_value(calls[0].result);
     assert_int_equal(v->execution, 1);
     for (int i = 0; i < N; i++)
-        goio_sharedflight_result_release(calls[i].result);
+        goio_sharedflight_result_unref(calls[i].result);
     assert_int_equal(atomic_load(&w->destroyed), 1);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
     free(calls);
@@ -208,12 +208,12 @@ static void *many_main(void *arg)
         snprintf(key, sizeof key, "key-%d", (i * 7 + a->thread) % 13);
         goio_ctx *ctx = NULL;
         if (i % 3 == 0)
-            assert_ok(goio_ctx_with_timeout(NULL, 10000, &ctx));
+            assert_ok(goio_ctx_new_with_timeout(NULL, 10000, &ctx));
         goio_sharedflight_result *r;
         assert_ok(
             goio_sharedflight_do(a->g, key, ctx, key_fn, key, free, &r, NULL));
-        assert_string_equal(goio_sharedflight_value(r), key);
-        goio_sharedflight_result_release(r);
+        assert_string_equal(goio_sharedflight_result_value(r), key);
+        goio_sharedflight_result_unref(r);
         goio_ctx_unref(ctx);
     }
     return NULL;
@@ -245,7 +245,7 @@ static void *race_main(void *arg)
         goio_ctx *ctx = NULL;
         int timeout = (i + a->thread) % 5;
         if (timeout < 4)
-            assert_ok(goio_ctx_with_timeout(NULL, timeout, &ctx));
+            assert_ok(goio_ctx_new_with_timeout(NULL, timeout, &ctx));
         goio_sharedflight_result *r;
         int rc =
             goio_sharedflight_do(a->g, key, ctx, nap_fn, key, free, &r, NULL);
@@ -254,8 +254,8 @@ static void *race_main(void *arg)
             assert_goio(GOIO_ETIMEDOUT, rc);
             assert_null(r);
         } else {
-            assert_string_equal(goio_sharedflight_value(r), key);
-            goio_sharedflight_result_release(r);
+            assert_string_equal(goio_sharedflight_result_value(r), key);
+            goio_sharedflight_result_unref(r);
         }
         goio_ctx_unref(ctx);
     }
@@ -311,7 +311,7 @@ static void one_caller_cancels_others_get_result(void **state)
     assert_false(calls[2].shared);
     assert_ok(atomic_load(&w->ctx_err_at_end));
     assert_int_equal(atomic_load(&w->executions), 1);
-    goio_sharedflight_result_release(calls[2].result);
+    goio_sharedflight_result_unref(calls[2].result);
     assert_int_equal(atomic_load(&w->destroyed), 1);
     for (int i = 0; i < 3; i++)
         goio_ctx_unref(ctx[i]);
@@ -367,7 +367,7 @@ static void waiter_deadline_returns_etimedout(void **state)
     sf_call leader, waiter;
     sf_call_lead(&leader, g, "k", NULL, w);
     int64_t start = goio_now_mono_ms();
-    assert_ok(goio_ctx_with_timeout(NULL, 50, &short_ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 50, &short_ctx));
     sf_call_start(&waiter, g, "k", short_ctx, w);
     sf_call_join(&waiter);
     assert_goio(GOIO_ETIMEDOUT, waiter.rc);
@@ -377,7 +377,7 @@ static void waiter_deadline_returns_etimedout(void **state)
     sf_call_join(&leader);
     assert_ok(leader.rc);
     assert_false(leader.shared);
-    goio_sharedflight_result_release(leader.result);
+    goio_sharedflight_result_unref(leader.result);
     goio_ctx_unref(short_ctx);
 }
 
@@ -394,8 +394,8 @@ static void moved_waiter_deadlines(void **state)
     sf_call_lead(&leader, g, "k", NULL, w);
     int64_t begin = goio_now_mono_ms();
     goio_ctx *later_ctx, *earlier_ctx;
-    assert_ok(goio_ctx_with_deadline(NULL, begin + 500, &later_ctx));
-    assert_ok(goio_ctx_with_deadline(NULL, begin + 700, &earlier_ctx));
+    assert_ok(goio_ctx_new_with_deadline(NULL, begin + 500, &later_ctx));
+    assert_ok(goio_ctx_new_with_deadline(NULL, begin + 700, &earlier_ctx));
     sf_call_start(&later, g, "k", later_ctx, w);
     sf_call_start(&earlier, g, "k", earlier_ctx, w);
     assert_true(sf_wait_callers(g, "k", 3));
@@ -413,7 +413,7 @@ static void moved_waiter_deadlines(void **state)
     sf_call_join(&leader);
     assert_ok(leader.rc);
     assert_false(leader.shared);
-    goio_sharedflight_result_release(leader.result);
+    goio_sharedflight_result_unref(leader.result);
     goio_ctx_unref(later_ctx);
     goio_ctx_unref(earlier_ctx);
 }
@@ -429,8 +429,8 @@ static void deadline_follows_latest_live_caller(void **state)
     w->rc = GOIO_ETIMEDOUT;
     int64_t now = goio_now_mono_ms();
     goio_ctx *a, *b, *c;
-    assert_ok(goio_ctx_with_deadline(NULL, now + 300, &a));
-    assert_ok(goio_ctx_with_deadline(NULL, now + 60000, &b));
+    assert_ok(goio_ctx_new_with_deadline(NULL, now + 300, &a));
+    assert_ok(goio_ctx_new_with_deadline(NULL, now + 60000, &b));
     assert_ok(goio_ctx_new(NULL, &c));
     sf_call ca, cb, cc;
     sf_call_lead(&ca, g, "k", a, w);
@@ -497,7 +497,7 @@ static void late_caller_gets_fresh_flight(void **state)
     assert_false(atomic_load(&old->seen_ctx) == atomic_load(&fresh.seen_ctx));
     assert_ok(atomic_load(&fresh.ctx_err_at_end));
     assert_int_equal(goio_sharedflight_inflight(g), 1); /* the old one */
-    goio_sharedflight_result_release(cc.result);
+    goio_sharedflight_result_unref(cc.result);
 
     sf_work_open(old);
     sf_call_join(&ca);
@@ -518,7 +518,7 @@ static void late_caller_after_deadlines_gets_fresh_flight(void **state)
     sf_work_init(&fresh);
     old->gated = true;
     goio_ctx *a;
-    assert_ok(goio_ctx_with_timeout(NULL, 30, &a));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 30, &a));
     sf_call ca, cc;
     sf_call_lead(&ca, g, "k", a, old);
     goio_ctx *doomed = atomic_load(&old->seen_ctx);
@@ -526,7 +526,7 @@ static void late_caller_after_deadlines_gets_fresh_flight(void **state)
     assert_goio(GOIO_ETIMEDOUT, goio_ctx_err(doomed));
 
     goio_ctx *c;
-    assert_ok(goio_ctx_with_timeout(NULL, 60000, &c));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 60000, &c));
     sf_call_start(&cc, g, "k", c, &fresh);
     sf_call_join(&cc);
     assert_ok(cc.rc);
@@ -534,7 +534,7 @@ static void late_caller_after_deadlines_gets_fresh_flight(void **state)
     assert_ok(atomic_load(&fresh.ctx_err_at_end));
     /* The old flight's ctx stayed timed out. */
     assert_goio(GOIO_ETIMEDOUT, goio_ctx_err(doomed));
-    goio_sharedflight_result_release(cc.result);
+    goio_sharedflight_result_unref(cc.result);
     sf_work_open(old);
     sf_call_join(&ca);
     assert_goio(GOIO_ETIMEDOUT, ca.rc);
@@ -583,7 +583,7 @@ static void forget_starts_new_flight_and_old_one_keeps_out(void **state)
     assert_int_equal(atomic_load(&second.executions), 1);
     sf_call *all[] = {&c1, &c1b, &c2, &c2b};
     for (int i = 0; i < 4; i++)
-        goio_sharedflight_result_release(all[i]->result);
+        goio_sharedflight_result_unref(all[i]->result);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
     sf_work_destroy(&second);
 }
@@ -601,11 +601,11 @@ static void ten_thousand_keys_leave_nothing(void **state)
         snprintf(key, sizeof key, "distinct-%d", i);
         goio_ctx *ctx = NULL;
         if (i % 2)
-            assert_ok(goio_ctx_with_timeout(NULL, 60000, &ctx));
+            assert_ok(goio_ctx_new_with_timeout(NULL, 60000, &ctx));
         goio_sharedflight_result *r;
         assert_ok(goio_sharedflight_do(g, key, ctx, sf_count_fn, &runs, NULL,
                                        &r, NULL));
-        goio_sharedflight_result_release(r);
+        goio_sharedflight_result_unref(r);
         goio_ctx_unref(ctx);
     }
     assert_int_equal(atomic_load(&runs), 10000);
@@ -635,7 +635,7 @@ static int nest_keys_fn(goio_ctx *ctx, void *arg, void **value)
         goio_sharedflight_result *r;
         assert_ok(goio_sharedflight_do(l->g, l->keys[l->at], ctx, nest_keys_fn,
                                        l, free, &r, NULL));
-        goio_sharedflight_result_release(r);
+        goio_sharedflight_result_unref(r);
     }
     return 0;
 }
@@ -667,8 +667,8 @@ static void any_string_is_a_key(void **state)
     assert_ok(goio_sharedflight_do(g, keys[0], NULL, nest_keys_fn, &l, free, &r,
                                    NULL));
     assert_int_equal(l.at, n); /* one flight per key, none shared */
-    assert_string_equal(goio_sharedflight_value(r), keys[0]);
-    goio_sharedflight_result_release(r);
+    assert_string_equal(goio_sharedflight_result_value(r), keys[0]);
+    goio_sharedflight_result_unref(r);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
     for (int i = 0; i < n; i++)
         free(keys[i]);
@@ -684,9 +684,9 @@ static void result_outlives_group(void **state)
     assert_ok(goio_sharedflight_do(g, "k", NULL, sf_work_fn, w,
                                    sf_destroy_value, &r, NULL));
     sf_fix_free_group(fx);
-    sf_value *v = goio_sharedflight_value(r);
+    sf_value *v = goio_sharedflight_result_value(r);
     assert_int_equal(v->execution, 1);
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     assert_int_equal(atomic_load(&w->destroyed), 1);
 }
 
@@ -703,7 +703,7 @@ static void done_ctx_returns_at_once(void **state)
                                                      NULL, NULL, &r, NULL));
     assert_null(r);
     goio_ctx_unref(ctx);
-    assert_ok(goio_ctx_with_deadline(NULL, 0, &ctx));
+    assert_ok(goio_ctx_new_with_deadline(NULL, 0, &ctx));
     assert_goio(GOIO_ETIMEDOUT, goio_sharedflight_do(g, "k", ctx, never_run,
                                                      NULL, NULL, &r, NULL));
     goio_ctx_unref(ctx);
@@ -718,7 +718,7 @@ static void leader_deadline_passes_during_fn(void **state)
     sf_work *w = &fx->w;
     w->until_done = true;
     goio_ctx *ctx;
-    assert_ok(goio_ctx_with_timeout(NULL, 20, &ctx));
+    assert_ok(goio_ctx_new_with_timeout(NULL, 20, &ctx));
     goio_sharedflight_result *r;
     assert_goio(GOIO_ETIMEDOUT,
                 goio_sharedflight_do(g, "k", ctx, sf_work_fn, w,
@@ -757,8 +757,8 @@ static void fn_ending_its_thread_wakes_waiters(void **state)
     /* Like any finished flight: the code plus a result (no value). */
     assert_goio(GOIO_ECANCELED, waiter.rc);
     assert_non_null(waiter.result);
-    assert_null(goio_sharedflight_value(waiter.result));
-    goio_sharedflight_result_release(waiter.result);
+    assert_null(goio_sharedflight_result_value(waiter.result));
+    goio_sharedflight_result_unref(waiter.result);
     pthread_join(leader, NULL);
     assert_int_equal(goio_sharedflight_inflight(g), 0);
     goio_log_set_sink(goio_log_stderr_sink, NULL);
@@ -781,7 +781,7 @@ static int nested_fn(goio_ctx *ctx, void *arg, void **value)
     /* Another key is fine. */
     assert_ok(
         goio_sharedflight_do(n->g, "other", ctx, ok_fn, NULL, NULL, &r, NULL));
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     return 0;
 }
 
@@ -793,7 +793,7 @@ static void fn_waiting_for_its_own_key_fails(void **state)
     assert_ok(
         goio_sharedflight_do(n.g, "self", NULL, nested_fn, &n, NULL, &r, NULL));
     assert_goio(GOIO_EBUSY, n.inner_rc);
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     assert_int_equal(goio_sharedflight_inflight(n.g), 0);
 }
 

@@ -60,7 +60,7 @@ int main()
     leader.join();
     CHECK(rc == GOIO_ECANCELED);
     CHECK(r != nullptr);
-    goio_sharedflight_result_release(r);
+    goio_sharedflight_result_unref(r);
     CHECK(caught);
     CHECK(goio_sharedflight_inflight(s.g) == 0);
     goio_sharedflight_free(s.g);

@@ -61,7 +61,7 @@ static void t_free(void *p)
 
 void goio_test_alloc_install(void)
 {
-    goio_set_allocator(t_malloc, t_calloc, t_realloc, t_free);
+    goio_allocator_set(t_malloc, t_calloc, t_realloc, t_free);
 }
 
 void goio_test_alloc_fail_at(long n)
