@@ -2,6 +2,7 @@
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/goio DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(TARGETS goio EXPORT goioTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 

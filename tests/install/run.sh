@@ -5,6 +5,7 @@ build=$1 src=$2 work=$3/install-test cc=$4
 rm -rf "$work"
 mkdir -p "$work"
 cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
+test -f "$work/prefix/share/doc/goio/LICENSE" || { echo "LICENSE not installed"; exit 1; }
 
 echo "== find_package(goio)"
 cmake -S "$src" -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$work/prefix" \
