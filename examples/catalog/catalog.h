@@ -58,8 +58,8 @@ typedef struct catalog {
 } catalog;
 
 /* origin.c */
-int catalog_origin_fetch(goio_ctx *ctx, const char *key, void *arg,
-                         goio_buf *out);
+int catalog_origin_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                         void *arg);
 void catalog_admin_origin(goio_http_request *req, goio_http_response *res,
                           void *data);
 

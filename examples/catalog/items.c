@@ -52,9 +52,9 @@ void catalog_get_item(goio_http_request *req, goio_http_response *res,
     const char *layer = layer_of(c, key);
     goio_buf body = GOIO_BUF_INIT;
     goio_cache_source source = GOIO_CACHE_HIT;
-    int rc = goio_cache_get_or_set(c->items, key, c->opt.ttl_ms,
-                                   catalog_origin_fetch, c,
-                                   goio_http_request_ctx(req), &body, &source);
+    int rc = goio_cache_get_or_set(c->items, goio_http_request_ctx(req), key,
+                                   c->opt.ttl_ms, catalog_origin_fetch, c,
+                                   &body, &source);
     goio_http_response_set_header(res, "X-Instance", c->opt.name);
     if (rc) {
         answer_error(res, rc == GOIO_EFETCH ? 502 : 503, rc);

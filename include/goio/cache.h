@@ -67,8 +67,8 @@ typedef enum goio_cache_source {
  * however many callers wait, under a ctx that is cancelled only when every
  * waiting caller has given up.
  */
-typedef int (*goio_cache_fetch_fn)(goio_ctx *ctx, const char *key, void *arg,
-                                   goio_buf *out);
+typedef int (*goio_cache_fetch_fn)(goio_ctx *ctx, const char *key,
+                                   goio_buf *out, void *data);
 
 /*
  * The interface. Keys reach these already validated (non-NULL, non-empty,
@@ -89,8 +89,8 @@ typedef struct goio_cache_ops {
     int (*del)(goio_cache *c, const char *key);
     int (*get_stale)(goio_cache *c, const char *key, goio_buf *out, bool *hit,
                      bool *stale);
-    int (*get_or_set)(goio_cache *c, const char *key, int64_t ttl_ms,
-                      goio_cache_fetch_fn fetch, void *arg, goio_ctx *ctx,
+    int (*get_or_set)(goio_cache *c, goio_ctx *ctx, const char *key,
+                      int64_t ttl_ms, goio_cache_fetch_fn fetch, void *data,
                       goio_buf *out, goio_cache_source *source);
     int (*stats)(goio_cache *c, goio_cache_stats *out);
     int (*clear)(goio_cache *c);
@@ -173,10 +173,10 @@ GOIO_EXTERN int goio_cache_get_stale(goio_cache *c, const char *key,
  * fetch does (the fetch's ctx is cancelled once no caller waits any
  * more). GOIO_EINVAL also for a NULL fetch.
  */
-GOIO_EXTERN int goio_cache_get_or_set(goio_cache *c, const char *key,
-                                      int64_t ttl_ms, goio_cache_fetch_fn fetch,
-                                      void *arg, goio_ctx *ctx, goio_buf *out,
-                                      goio_cache_source *source);
+GOIO_EXTERN int goio_cache_get_or_set(goio_cache *c, goio_ctx *ctx,
+                                      const char *key, int64_t ttl_ms,
+                                      goio_cache_fetch_fn fetch, void *data,
+                                      goio_buf *out, goio_cache_source *source);
 /* Fills *out (zeros where a cache cannot tell). */
 GOIO_EXTERN int goio_cache_stats_get(goio_cache *c, goio_cache_stats *out);
 /* Drops every entry (GOIO_ENOTSUP where a cache cannot). */
@@ -210,13 +210,13 @@ GOIO_EXTERN int goio_cache_set_typed(goio_cache *c, const char *key,
  * so leave it valid (zero or a complete value).
  */
 typedef int (*goio_cache_fetch_typed_fn)(goio_ctx *ctx, const char *key,
-                                         void *arg, void *value);
+                                         void *value, void *data);
 /* goio_cache_get_or_set with a typed fetch and a typed result. */
-GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, const char *key,
-                                            int64_t ttl_ms,
+GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx,
+                                            const char *key, int64_t ttl_ms,
                                             const goio_type *type,
                                             goio_cache_fetch_typed_fn fetch,
-                                            void *arg, goio_ctx *ctx, void *dst,
+                                            void *data, void *dst,
                                             goio_cache_source *source);
 
 /* ---- memory cache -------------------------------------------------------- */

@@ -26,7 +26,7 @@ int goio_cache_init(goio_cache *c, const goio_cache_ops *ops)
     if (!c || !ops || !ops->get || !ops->set || !ops->del || !ops->destroy)
         return GOIO_EINVAL;
     goio_sharedflight *g = NULL;
-    int rc = goio_sharedflight_new(&g);
+    int rc = goio_sharedflight_new(NULL, &g);
     if (rc < 0)
         return rc;
     c->ops = ops;
@@ -134,8 +134,8 @@ int goio_cache_clear(goio_cache *c)
 
 /* ---- get_or_set ---------------------------------------------------------- */
 
-int goio_cache_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
-                          goio_cache_fetch_fn fetch, void *arg, goio_ctx *ctx,
+int goio_cache_get_or_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                          int64_t ttl_ms, goio_cache_fetch_fn fetch, void *data,
                           goio_buf *out, goio_cache_source *source)
 {
     if (!c || !goio_cache_key_valid(key) || !fetch || !out)
@@ -145,8 +145,9 @@ int goio_cache_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
         source = &ignored;
     *source = GOIO_CACHE_HIT;
     if (c->ops->get_or_set)
-        return c->ops->get_or_set(c, key, ttl_ms, fetch, arg, ctx, out, source);
-    return goio__cache_default_get_or_set(c, key, ttl_ms, fetch, arg, ctx, out,
+        return c->ops->get_or_set(c, ctx, key, ttl_ms, fetch, data, out,
+                                  source);
+    return goio__cache_default_get_or_set(c, ctx, key, ttl_ms, fetch, data, out,
                                           source);
 }
 
@@ -173,7 +174,7 @@ void goio__cache_log_read_error(const char *key, int rc)
              "reading the cache failed; treating it as a miss");
 }
 
-int goio__cache_flight(goio_ctx *ctx, void *arg, void **value)
+int goio__cache_flight(goio_ctx *ctx, void **value, void *arg)
 {
     goio__cache_job *j = arg;
     j->ran = true;
@@ -186,7 +187,7 @@ int goio__cache_flight(goio_ctx *ctx, void *arg, void **value)
         return 0;
     }
     goio_buf_clear(&v->buf);
-    int rc = j->fetch(ctx, j->key, j->arg, &v->buf);
+    int rc = j->fetch(ctx, j->key, &v->buf, j->data);
     goio_cache_count_fetch(j->c, rc);
     if (rc != 0) {
         goio__cache_value_free(v);
@@ -213,10 +214,10 @@ static bool reread(goio__cache_job *j, goio_buf *out)
     return rc == 0 && hit;
 }
 
-int goio__cache_default_get_or_set(goio_cache *c, const char *key,
-                                   int64_t ttl_ms, goio_cache_fetch_fn fetch,
-                                   void *arg, goio_ctx *ctx, goio_buf *out,
-                                   goio_cache_source *source)
+int goio__cache_default_get_or_set(goio_cache *c, goio_ctx *ctx,
+                                   const char *key, int64_t ttl_ms,
+                                   goio_cache_fetch_fn fetch, void *data,
+                                   goio_buf *out, goio_cache_source *source)
 {
     bool hit = false;
     int rc = c->ops->get(c, key, out, &hit);
@@ -229,9 +230,9 @@ int goio__cache_default_get_or_set(goio_cache *c, const char *key,
     if (rc < 0)
         goio__cache_log_read_error(key, rc);
 
-    goio__cache_job job = {c, key, ttl_ms, fetch, arg, reread, false};
+    goio__cache_job job = {c, key, ttl_ms, fetch, data, reread, false};
     goio_sharedflight_result *res = NULL;
-    rc = goio_sharedflight_do(c->_flights, key, ctx, goio__cache_flight, &job,
+    rc = goio_sharedflight_do(c->_flights, ctx, key, goio__cache_flight, &job,
                               goio__cache_value_free, &res, NULL);
     if (rc < 0) {
         goio_sharedflight_result_unref(res);

@@ -158,9 +158,10 @@ static int fall_back(stale_cache *s, const char *key, int rc, goio_buf *old,
     return 0;
 }
 
-static int stale_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
-                            goio_cache_fetch_fn fetch, void *arg, goio_ctx *ctx,
-                            goio_buf *out, goio_cache_source *source)
+static int stale_get_or_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                            int64_t ttl_ms, goio_cache_fetch_fn fetch,
+                            void *data, goio_buf *out,
+                            goio_cache_source *source)
 {
     stale_cache *s = (stale_cache *)c;
     goio_buf old = GOIO_BUF_INIT;
@@ -178,9 +179,9 @@ static int stale_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
         return 0;
     }
     bump(&s->misses);
-    goio__cache_job job = {c, key, ttl_ms, fetch, arg, stale_reread, false};
+    goio__cache_job job = {c, key, ttl_ms, fetch, data, stale_reread, false};
     goio_sharedflight_result *res = NULL;
-    rc = goio_sharedflight_do(c->_flights, key, ctx, goio__cache_flight, &job,
+    rc = goio_sharedflight_do(c->_flights, ctx, key, goio__cache_flight, &job,
                               goio__cache_value_free, &res, NULL);
     if (rc == 0) {
         const goio__cache_value *v = goio_sharedflight_result_value(res);

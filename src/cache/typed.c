@@ -45,18 +45,18 @@ int goio_cache_set_typed(goio_cache *c, const char *key, const goio_type *type,
 typedef struct typed_fetch {
     const goio_type *type;
     goio_cache_fetch_typed_fn fn;
-    void *arg;
+    void *data;
 } typed_fetch;
 
 /* Runs the typed fetch into a zero-filled variable and encodes it. */
-static int typed_fetch_run(goio_ctx *ctx, const char *key, void *arg,
-                           goio_buf *out)
+static int typed_fetch_run(goio_ctx *ctx, const char *key, goio_buf *out,
+                           void *data)
 {
-    typed_fetch *tf = arg;
+    typed_fetch *tf = data;
     void *tmp = goio_calloc(1, tf->type->size ? tf->type->size : 1);
     if (!tmp)
         return GOIO_ENOMEM;
-    int rc = tf->fn(ctx, key, tf->arg, tmp);
+    int rc = tf->fn(ctx, key, tmp, tf->data);
     if (rc == 0)
         rc = goio_type_encode(tf->type, tmp, out);
     goio_type_destroy(tf->type, tmp);
@@ -64,19 +64,18 @@ static int typed_fetch_run(goio_ctx *ctx, const char *key, void *arg,
     return rc;
 }
 
-int goio_cache_get_or_set_typed(goio_cache *c, const char *key, int64_t ttl_ms,
-                                const goio_type *type,
-                                goio_cache_fetch_typed_fn fetch, void *arg,
-                                goio_ctx *ctx, void *dst,
-                                goio_cache_source *source)
+int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx, const char *key,
+                                int64_t ttl_ms, const goio_type *type,
+                                goio_cache_fetch_typed_fn fetch, void *data,
+                                void *dst, goio_cache_source *source)
 {
     if (!c || !goio_cache_key_valid(key) || goio_type_check(type) || !fetch ||
         !dst)
         return GOIO_EINVAL;
-    typed_fetch tf = {type, fetch, arg};
+    typed_fetch tf = {type, fetch, data};
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src = GOIO_CACHE_HIT;
-    int rc = goio_cache_get_or_set(c, key, ttl_ms, typed_fetch_run, &tf, ctx,
+    int rc = goio_cache_get_or_set(c, ctx, key, ttl_ms, typed_fetch_run, &tf,
                                    &b, &src);
     if (rc == 0)
         rc = decode_into(type, &b, dst);

@@ -468,7 +468,7 @@ static bool fresh_for(goio__hc_call *k, const goio__hc_stored *st)
 
 /* The flight's work: look again, else ask the origin. Runs on the first
  * caller's thread. */
-static int flight_fn(goio_ctx *ctx, void *arg, void **value)
+static int flight_fn(goio_ctx *ctx, void **value, void *arg)
 {
     goio__hc_call *k = arg;
     k->ran = true;
@@ -528,7 +528,7 @@ static int fly(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
     if (rc)
         return rc;
     goio_sharedflight_result *res = NULL;
-    rc = goio_sharedflight_do(k->c->flights, key, ctx, flight_fn, k,
+    rc = goio_sharedflight_do(k->c->flights, ctx, key, flight_fn, k,
                               result_free, &res, NULL);
     goio_free(key);
     if (!rc)
@@ -571,7 +571,7 @@ static void invalidate_ref(goio__hc_call *k, const char *field,
     const char *ref = goio__hc_header_get(ex->resp.v, ex->resp.n, field);
     char *url = NULL;
     if (ref && goio__hc_url_same_origin(k->url, ref, &url) == 0 && url)
-        goio_http_cache_invalidate(k->c, url);
+        goio_http_cache_invalidate(k->c, NULL, url);
     goio_free(url);
 }
 
@@ -592,7 +592,7 @@ static int forward(goio__hc_call *k, goio_ctx *ctx,
     ex.body_len = k->body_len;
     int rc = perform(k, &ex, ctx);
     if (!rc && !is_safe(k->method) && ex.status >= 200 && ex.status < 400) {
-        goio_http_cache_invalidate(k->c, k->url);
+        goio_http_cache_invalidate(k->c, NULL, k->url);
         invalidate_ref(k, "Location", &ex);
         invalidate_ref(k, "Content-Location", &ex);
     }
@@ -782,8 +782,9 @@ static void count_served(goio_http_cache *c, const goio_http_cache_response *r)
     }
 }
 
-int goio_http_cache_do(goio_http_cache *c, const goio_http_cache_request *req,
-                       goio_ctx *ctx, goio_http_cache_response **out)
+int goio_http_cache_do(goio_http_cache *c, goio_ctx *ctx,
+                       const goio_http_cache_request *req,
+                       goio_http_cache_response **out)
 {
     if (out)
         *out = NULL;
@@ -808,20 +809,21 @@ int goio_http_cache_do(goio_http_cache *c, const goio_http_cache_request *req,
     return rc;
 }
 
-int goio_http_cache_get(goio_http_cache *c, const char *url,
+int goio_http_cache_get(goio_http_cache *c, goio_ctx *ctx, const char *url,
                         const goio_http_cache_header *headers,
-                        size_t header_count, goio_ctx *ctx,
-                        goio_http_cache_response **out)
+                        size_t header_count, goio_http_cache_response **out)
 {
     goio_http_cache_request req = {.method = "GET",
                                    .url = url,
                                    .headers = headers,
                                    .header_count = header_count};
-    return goio_http_cache_do(c, &req, ctx, out);
+    return goio_http_cache_do(c, ctx, &req, out);
 }
 
-int goio_http_cache_invalidate(goio_http_cache *c, const char *url)
+int goio_http_cache_invalidate(goio_http_cache *c, goio_ctx *ctx,
+                               const char *url)
 {
+    (void)ctx; /* TODO(step 2) */
     if (!c || !url)
         return GOIO_EINVAL;
     char *norm = NULL, *key = NULL;
@@ -844,10 +846,10 @@ int goio_http_cache_invalidate(goio_http_cache *c, const char *url)
 
 /* ---- the client ---------------------------------------------------------- */
 
-int goio_http_cache_config_init(goio_http_cache_config *cfg)
+void goio_http_cache_config_init(goio_http_cache_config *cfg)
 {
     if (!cfg)
-        return GOIO_EINVAL;
+        return;
     *cfg = (goio_http_cache_config){.max_size_mib = 64,
                                     .max_age_ms = 3600000,
                                     .heuristic_max_ms = 86400000,
@@ -856,7 +858,6 @@ int goio_http_cache_config_init(goio_http_cache_config *cfg)
                                     .max_body_bytes = 64u << 20,
                                     .max_idle_handles = 16,
                                     .key_prefix = "http_cache:"};
-    return 0;
 }
 
 static bool config_valid(const goio_http_cache_config *cfg)
@@ -891,7 +892,7 @@ static int client_setup(goio_http_cache *c, const goio_http_cache_config *cfg)
                                   .stale_if_error_ms = cfg->stale_if_error_ms,
                                   .max_age_ms = cfg->max_age_ms};
     c->now_fn = cfg->now_fn;
-    c->now_arg = cfg->now_arg;
+    c->now_data = cfg->now_data;
     c->prefix = goio_strdup(cfg->key_prefix ? cfg->key_prefix : "");
     if (!c->prefix)
         return GOIO_ENOMEM;
@@ -901,10 +902,10 @@ static int client_setup(goio_http_cache *c, const goio_http_cache_config *cfg)
                                     .max_body_bytes = cfg->max_body_bytes,
                                     .max_idle = cfg->max_idle_handles,
                                     .now_fn = cfg->now_fn,
-                                    .now_arg = cfg->now_arg};
+                                    .now_data = cfg->now_data};
     int rc = goio__hc_transport_new(&tc, &c->transport);
     if (!rc)
-        rc = goio_sharedflight_new(&c->flights);
+        rc = goio_sharedflight_new(NULL, &c->flights);
     if (!rc)
         rc = make_storage(c, cfg);
     return rc;

@@ -211,7 +211,7 @@ typedef struct goio__hc_transport_config {
     size_t max_body_bytes;
     unsigned max_idle;
     goio_http_cache_now_fn now_fn;
-    void *now_arg;
+    void *now_data;
 } goio__hc_transport_config;
 
 int goio__hc_transport_new(const goio__hc_transport_config *cfg,
@@ -264,7 +264,7 @@ struct goio_http_cache {
     goio__hc_policy policy;
     char *prefix;
     goio_http_cache_now_fn now_fn;
-    void *now_arg;
+    void *now_data;
     goio__hc_transport *transport;
     goio_sharedflight *flights;
     _Atomic uint64_t requests, hits, revalidated, stale_served, origin_requests,

@@ -16,7 +16,7 @@ void goio__hc_bump(_Atomic uint64_t *counter)
 
 int64_t goio__hc_now(const goio_http_cache *c)
 {
-    return c->now_fn ? c->now_fn(c->now_arg) : goio_now_wall_ms();
+    return c->now_fn ? c->now_fn(c->now_data) : goio_now_wall_ms();
 }
 
 int goio__hc_key_take(goio_buf *b, size_t max, char **out)

@@ -143,6 +143,12 @@ static int set_reply(goio_redis *r, goio_ctx *ctx, keycmd *kc, bool *was_set)
     return 0;
 }
 
+void goio_redis_set_config_init(goio_redis_set_config *cfg)
+{
+    if (cfg)
+        *cfg = (goio_redis_set_config){.ttl_ms = 0, .if_not_exists = false};
+}
+
 int goio_redis_set_opt(goio_redis *r, goio_ctx *ctx, const char *key,
                        const void *value, size_t len,
                        const goio_redis_set_config *opts, bool *was_set)

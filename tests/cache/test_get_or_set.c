@@ -23,7 +23,7 @@ typedef struct crowd {
 
 /* Holds the fetch until every caller has joined its flight (or 10 s), so
  * they all share it. */
-static int slow_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int slow_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     crowd *cr = arg;
@@ -38,7 +38,7 @@ static void *crowd_caller(void *p)
     crowd *cr = p;
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src = GOIO_CACHE_STALE;
-    int rc = goio_cache_get_or_set(cr->c, "the-key", HOUR, slow_fetch, cr, NULL,
+    int rc = goio_cache_get_or_set(cr->c, NULL, "the-key", HOUR, slow_fetch, cr,
                                    &b, &src);
     if (rc || strcmp(goio_buf_cstr(&b), "value of the-key"))
         atomic_fetch_add(&cr->wrong, 1);
@@ -82,8 +82,8 @@ static void thousand_callers_one_fetch(void **state)
 
 /* ---- errors ---- */
 
-static int failing_fetch(goio_ctx *ctx, const char *key, void *arg,
-                         goio_buf *out)
+static int failing_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                         void *arg)
 {
     (void)ctx;
     (void)key;
@@ -99,13 +99,14 @@ static void fetch_error_is_returned_and_nothing_stored(void **state)
     goio_buf_append_str(&b, "untouched");
     int code = GOIO_ECONNREFUSED;
     assert_goio(GOIO_ECONNREFUSED,
-                goio_cache_get_or_set(c, "k", HOUR, failing_fetch, &code, NULL,
+                goio_cache_get_or_set(c, NULL, "k", HOUR, failing_fetch, &code,
                                       &b, NULL));
     assert_string_equal(goio_buf_cstr(&b), "untouched");
     assert_missing(c, "k");
     code = 3; /* not a goio code: reported as a failed fetch */
-    assert_goio(GOIO_EFETCH, goio_cache_get_or_set(c, "k", HOUR, failing_fetch,
-                                                   &code, NULL, &b, NULL));
+    assert_goio(GOIO_EFETCH,
+                goio_cache_get_or_set(c, NULL, "k", HOUR, failing_fetch, &code,
+                                      &b, NULL));
     assert_missing(c, "k");
     goio_cache_stats st;
     assert_ok(goio_cache_stats_get(c, &st));
@@ -116,7 +117,7 @@ static void fetch_error_is_returned_and_nothing_stored(void **state)
     goio_cache_free(c);
 }
 
-static int big_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int big_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -135,7 +136,7 @@ static void failed_store_is_logged_and_value_returned(void **state)
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src;
     assert_ok(
-        goio_cache_get_or_set(c, "big", HOUR, big_fetch, NULL, NULL, &b, &src));
+        goio_cache_get_or_set(c, NULL, "big", HOUR, big_fetch, NULL, &b, &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_int_equal(b.len, 4096);
     int err = 0;
@@ -146,7 +147,7 @@ static void failed_store_is_logged_and_value_returned(void **state)
     goio_cache_free(c);
 }
 
-static int ok_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int ok_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -163,7 +164,7 @@ static void read_error_is_a_logged_miss(void **state)
     log_capture_start();
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src;
-    assert_ok(goio_cache_get_or_set(&f->base, "k", HOUR, ok_fetch, NULL, NULL,
+    assert_ok(goio_cache_get_or_set(&f->base, NULL, "k", HOUR, ok_fetch, NULL,
                                     &b, &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_string_equal(goio_buf_cstr(&b), "fetched");
@@ -187,7 +188,7 @@ typedef struct gate {
     goio_buf out;
 } gate;
 
-static int gated_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int gated_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -200,7 +201,7 @@ static int gated_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
 static void *gated_caller(void *p)
 {
     gate *g = p;
-    g->rc = goio_cache_get_or_set(g->c, "slow", HOUR, gated_fetch, g, NULL,
+    g->rc = goio_cache_get_or_set(g->c, NULL, "slow", HOUR, gated_fetch, g,
                                   &g->out, &g->src);
     return NULL;
 }
@@ -219,7 +220,7 @@ static void waiter_gives_up_on_its_deadline(void **state)
     goio_buf b = GOIO_BUF_INIT;
     int64_t start = goio_now_mono_ms();
     assert_goio(GOIO_ETIMEDOUT,
-                goio_cache_get_or_set(g.c, "slow", HOUR, gated_fetch, &g, ctx,
+                goio_cache_get_or_set(g.c, ctx, "slow", HOUR, gated_fetch, &g,
                                       &b, NULL));
     assert_true(goio_now_mono_ms() - start < 5000);
     goio_ctx_unref(ctx);
@@ -234,8 +235,8 @@ static void waiter_gives_up_on_its_deadline(void **state)
     goio_cache_free(g.c);
 }
 
-static int ctx_watching_fetch(goio_ctx *ctx, const char *key, void *arg,
-                              goio_buf *out)
+static int ctx_watching_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                              void *arg)
 {
     (void)key;
     (void)out;
@@ -271,8 +272,8 @@ static void fetch_sees_cancellation(void **state)
     assert_int_equal(pthread_create(&th, NULL, cancel_when_entered, &k), 0);
     goio_buf b = GOIO_BUF_INIT;
     assert_goio(GOIO_ECANCELED,
-                goio_cache_get_or_set(c, "k", HOUR, ctx_watching_fetch,
-                                      &entered, ctx, &b, NULL));
+                goio_cache_get_or_set(c, ctx, "k", HOUR, ctx_watching_fetch,
+                                      &entered, &b, NULL));
     pthread_join(th, NULL);
     assert_missing(c, "k");
     goio_ctx_unref(ctx);

@@ -199,7 +199,7 @@ static void ttl_travels_between_processes(void **state)
     goio_cache_free(remote);
 }
 
-static int fetch_v(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int fetch_v(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -215,11 +215,11 @@ static void get_or_set_and_stats(void **state)
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src;
     assert_ok(
-        goio_cache_get_or_set(l.h, "k", HOUR, fetch_v, &calls, NULL, &b, &src));
+        goio_cache_get_or_set(l.h, NULL, "k", HOUR, fetch_v, &calls, &b, &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_cached(l.local->inner, "k", "fetched");
     assert_ok(
-        goio_cache_get_or_set(l.h, "k", HOUR, fetch_v, &calls, NULL, &b, &src));
+        goio_cache_get_or_set(l.h, NULL, "k", HOUR, fetch_v, &calls, &b, &src));
     assert_int_equal(src, GOIO_CACHE_HIT);
     assert_int_equal(calls, 1);
     goio_cache_stats st;

@@ -91,7 +91,7 @@ static goio_cache *user_cache_new(void)
     return &u->base;
 }
 
-static int fetch_hello(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int fetch_hello(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -110,11 +110,11 @@ static void user_cache_gets_the_defaults(void **state)
     assert_goio(GOIO_ENOTSUP, goio_cache_clear(c));
     int calls = 0;
     goio_cache_source src = GOIO_CACHE_STALE;
-    assert_ok(goio_cache_get_or_set(c, "k", HOUR, fetch_hello, &calls, NULL, &b,
+    assert_ok(goio_cache_get_or_set(c, NULL, "k", HOUR, fetch_hello, &calls, &b,
                                     &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_string_equal(goio_buf_cstr(&b), "hello");
-    assert_ok(goio_cache_get_or_set(c, "k", HOUR, fetch_hello, &calls, NULL, &b,
+    assert_ok(goio_cache_get_or_set(c, NULL, "k", HOUR, fetch_hello, &calls, &b,
                                     &src));
     assert_int_equal(src, GOIO_CACHE_HIT);
     assert_int_equal(calls, 1);
@@ -160,7 +160,7 @@ static void keys_are_validated(void **state)
     assert_true(goio_cache_key_valid("k"));
 }
 
-static int fetch_int64(goio_ctx *ctx, const char *key, void *arg, void *value)
+static int fetch_int64(goio_ctx *ctx, const char *key, void *value, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -189,15 +189,16 @@ static void every_invalid_input(void **state)
         assert_false(hit);
         assert_goio(GOIO_EINVAL, goio_cache_del(c, k));
         assert_goio(GOIO_EINVAL, goio_cache_get_stale(c, k, &b, &hit, &stale));
-        assert_goio(GOIO_EINVAL, goio_cache_get_or_set(c, k, HOUR, fetch_hello,
-                                                       &calls, NULL, &b, NULL));
+        assert_goio(GOIO_EINVAL,
+                    goio_cache_get_or_set(c, NULL, k, HOUR, fetch_hello, &calls,
+                                          &b, NULL));
         assert_goio(GOIO_EINVAL,
                     goio_cache_set_typed(c, k, &goio_type_int64, &i64, HOUR));
         assert_goio(GOIO_EINVAL,
                     goio_cache_get_typed(c, k, &goio_type_int64, &i64, &hit));
         assert_goio(GOIO_EINVAL, goio_cache_get_or_set_typed(
-                                     c, k, HOUR, &goio_type_int64, fetch_int64,
-                                     &calls, NULL, &i64, NULL));
+                                     c, NULL, k, HOUR, &goio_type_int64,
+                                     fetch_int64, &calls, &i64, NULL));
     }
     assert_int_equal(i64, 5);
     /* NULL cache, outputs, value, fetch. */
@@ -211,12 +212,14 @@ static void every_invalid_input(void **state)
     assert_goio(GOIO_EINVAL, goio_cache_get_stale(c, "k", NULL, &hit, &stale));
     assert_goio(GOIO_EINVAL, goio_cache_get_stale(c, "k", &b, NULL, &stale));
     assert_goio(GOIO_EINVAL, goio_cache_get_stale(c, "k", &b, &hit, NULL));
-    assert_goio(GOIO_EINVAL, goio_cache_get_or_set(NULL, "k", HOUR, fetch_hello,
-                                                   &calls, NULL, &b, NULL));
-    assert_goio(GOIO_EINVAL, goio_cache_get_or_set(c, "k", HOUR, NULL, &calls,
-                                                   NULL, &b, NULL));
-    assert_goio(GOIO_EINVAL, goio_cache_get_or_set(c, "k", HOUR, fetch_hello,
-                                                   &calls, NULL, NULL, NULL));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_get_or_set(NULL, NULL, "k", HOUR, fetch_hello,
+                                      &calls, &b, NULL));
+    assert_goio(GOIO_EINVAL, goio_cache_get_or_set(c, NULL, "k", HOUR, NULL,
+                                                   &calls, &b, NULL));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_get_or_set(c, NULL, "k", HOUR, fetch_hello, &calls,
+                                      NULL, NULL));
     goio_cache_stats st;
     assert_goio(GOIO_EINVAL, goio_cache_stats_get(NULL, &st));
     assert_goio(GOIO_EINVAL, goio_cache_stats_get(c, NULL));
@@ -307,7 +310,7 @@ static void typed_mismatch_is_etype(void **state)
     goio_cache_free(c);
 }
 
-static int fetch_answer(goio_ctx *ctx, const char *key, void *arg, void *value)
+static int fetch_answer(goio_ctx *ctx, const char *key, void *value, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -317,8 +320,8 @@ static int fetch_answer(goio_ctx *ctx, const char *key, void *arg, void *value)
     return 0;
 }
 
-static int fetch_typed_fails(goio_ctx *ctx, const char *key, void *arg,
-                             void *value)
+static int fetch_typed_fails(goio_ctx *ctx, const char *key, void *value,
+                             void *arg)
 {
     (void)ctx;
     (void)key;
@@ -334,32 +337,32 @@ static void typed_get_or_set(void **state)
     int calls = 0;
     int64_t v = 0;
     goio_cache_source src;
-    assert_ok(goio_cache_get_or_set_typed(
-        c, "a", HOUR, &goio_type_int64, fetch_answer, &calls, NULL, &v, &src));
+    assert_ok(goio_cache_get_or_set_typed(c, NULL, "a", HOUR, &goio_type_int64,
+                                          fetch_answer, &calls, &v, &src));
     assert_int_equal(v, 42);
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     v = 0;
-    assert_ok(goio_cache_get_or_set_typed(
-        c, "a", HOUR, &goio_type_int64, fetch_answer, &calls, NULL, &v, &src));
+    assert_ok(goio_cache_get_or_set_typed(c, NULL, "a", HOUR, &goio_type_int64,
+                                          fetch_answer, &calls, &v, &src));
     assert_int_equal(v, 42);
     assert_int_equal(src, GOIO_CACHE_HIT);
     assert_int_equal(calls, 1);
     /* The stored value does not decode as a POD struct. */
     struct point p = {5, 5};
-    assert_goio(GOIO_ETYPE, goio_cache_get_or_set_typed(
-                                c, "a", HOUR, &point_type, fetch_answer, &calls,
-                                NULL, &p, NULL));
+    assert_goio(GOIO_ETYPE,
+                goio_cache_get_or_set_typed(c, NULL, "a", HOUR, &point_type,
+                                            fetch_answer, &calls, &p, NULL));
     assert_int_equal(p.x, 5);
     /* A failing typed fetch: its code, nothing stored, dst untouched. */
     char *s = NULL;
     assert_goio(GOIO_ENOENT, goio_cache_get_or_set_typed(
-                                 c, "b", HOUR, &goio_type_string,
-                                 fetch_typed_fails, NULL, NULL, &s, NULL));
+                                 c, NULL, "b", HOUR, &goio_type_string,
+                                 fetch_typed_fails, NULL, &s, NULL));
     assert_null(s);
     assert_missing(c, "b");
-    assert_goio(GOIO_EINVAL,
-                goio_cache_get_or_set_typed(c, "b", HOUR, &goio_type_string,
-                                            NULL, NULL, NULL, &s, NULL));
+    assert_goio(GOIO_EINVAL, goio_cache_get_or_set_typed(c, NULL, "b", HOUR,
+                                                         &goio_type_string,
+                                                         NULL, NULL, &s, NULL));
     goio_cache_free(c);
 }
 
@@ -431,8 +434,8 @@ static int op_get_or_set(void *arg)
 {
     torture *t = arg;
     goio_cache_source src;
-    return goio_cache_get_or_set(t->out ? t->out : t->mem, "k", HOUR,
-                                 fetch_hello, &t->calls, NULL, &t->buf, &src);
+    return goio_cache_get_or_set(t->out ? t->out : t->mem, NULL, "k", HOUR,
+                                 fetch_hello, &t->calls, &t->buf, &src);
 }
 
 /* clear, not del: it also frees the shard tables the op grew. */

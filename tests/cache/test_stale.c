@@ -83,8 +83,8 @@ static void get_is_fresh_only_get_stale_is_not(void **state)
     goio_cache_free(mem); /* not owned */
 }
 
-static int failing_fetch(goio_ctx *ctx, const char *key, void *arg,
-                         goio_buf *out)
+static int failing_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                         void *arg)
 {
     (void)ctx;
     (void)key;
@@ -93,7 +93,7 @@ static int failing_fetch(goio_ctx *ctx, const char *key, void *arg,
     return GOIO_ECONNREFUSED;
 }
 
-static int fresh_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int fresh_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -110,13 +110,13 @@ static void stale_served_when_the_fetch_fails(void **state)
     goio_cache_source src;
     assert_ok(goio_cache_set(s, "k", "old", 3, 20));
     /* Fresh: no fetch. */
-    assert_ok(goio_cache_get_or_set(s, "k", HOUR, failing_fetch, &calls, NULL,
+    assert_ok(goio_cache_get_or_set(s, NULL, "k", HOUR, failing_fetch, &calls,
                                     &b, &src));
     assert_int_equal(src, GOIO_CACHE_HIT);
     assert_int_equal(atomic_load(&calls), 0);
     wait_stale(s, "k");
     log_capture_start();
-    assert_ok(goio_cache_get_or_set(s, "k", HOUR, failing_fetch, &calls, NULL,
+    assert_ok(goio_cache_get_or_set(s, NULL, "k", HOUR, failing_fetch, &calls,
                                     &b, &src));
     assert_int_equal(src, GOIO_CACHE_STALE);
     assert_string_equal(goio_buf_cstr(&b), "old");
@@ -131,7 +131,7 @@ static void stale_served_when_the_fetch_fails(void **state)
     assert_int_equal(st.fetches, 1);
     assert_int_equal(st.fetch_errors, 1);
     /* A fetch that works replaces the stale value. */
-    assert_ok(goio_cache_get_or_set(s, "k", HOUR, fresh_fetch, &calls, NULL, &b,
+    assert_ok(goio_cache_get_or_set(s, NULL, "k", HOUR, fresh_fetch, &calls, &b,
                                     &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_string_equal(goio_buf_cstr(&b), "new");
@@ -147,8 +147,9 @@ static void no_stale_value_is_efetch(void **state)
     atomic_int calls = 0;
     goio_buf b = GOIO_BUF_INIT;
     log_capture_start();
-    assert_goio(GOIO_EFETCH, goio_cache_get_or_set(s, "k", HOUR, failing_fetch,
-                                                   &calls, NULL, &b, NULL));
+    assert_goio(GOIO_EFETCH,
+                goio_cache_get_or_set(s, NULL, "k", HOUR, failing_fetch, &calls,
+                                      &b, NULL));
     int err = 0;
     assert_int_equal(log_capture_count("fetch_failed", "k", &err), 1);
     assert_int_equal(err, GOIO_ECONNREFUSED);
@@ -176,7 +177,7 @@ static void storage_read_error_is_a_logged_miss(void **state)
     log_capture_start();
     atomic_int calls = 0;
     goio_cache_source src;
-    assert_ok(goio_cache_get_or_set(s, "k", HOUR, fresh_fetch, &calls, NULL, &b,
+    assert_ok(goio_cache_get_or_set(s, NULL, "k", HOUR, fresh_fetch, &calls, &b,
                                     &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_string_equal(goio_buf_cstr(&b), "new");
@@ -213,8 +214,8 @@ typedef struct crowd {
 } crowd;
 
 /* Fails once every caller has joined its flight (or after 10 s). */
-static int slow_failing_fetch(goio_ctx *ctx, const char *key, void *arg,
-                              goio_buf *out)
+static int slow_failing_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                              void *arg)
 {
     (void)ctx;
     (void)out;
@@ -230,8 +231,8 @@ static void *crowd_caller(void *p)
     crowd *cr = p;
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src;
-    int rc = goio_cache_get_or_set(cr->s, "hot", HOUR, slow_failing_fetch, cr,
-                                   NULL, &b, &src);
+    int rc = goio_cache_get_or_set(cr->s, NULL, "hot", HOUR, slow_failing_fetch,
+                                   cr, &b, &src);
     if (rc == 0 && src == GOIO_CACHE_STALE && !strcmp(goio_buf_cstr(&b), "old"))
         atomic_fetch_add(&cr->stale, 1);
     else

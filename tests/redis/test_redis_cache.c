@@ -103,7 +103,7 @@ typedef struct flight {
     goio_buf out[32];
 } flight;
 
-static int slow_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int slow_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -128,7 +128,7 @@ static void *call_get_or_set(void *arg)
     flight *f = c->f;
     atomic_fetch_add(&f->started, 1);
     f->rcs[c->i] =
-        goio_cache_get_or_set(f->c, "shared", 30000, slow_fetch, f, NULL,
+        goio_cache_get_or_set(f->c, NULL, "shared", 30000, slow_fetch, f,
                               &f->out[c->i], &f->sources[c->i]);
     return NULL;
 }
@@ -167,7 +167,7 @@ static void get_or_set_fetches_once_for_32_threads(void **state)
     /* The next call is a hit. */
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src;
-    assert_ok(goio_cache_get_or_set(f.c, "shared", 30000, slow_fetch, &f, NULL,
+    assert_ok(goio_cache_get_or_set(f.c, NULL, "shared", 30000, slow_fetch, &f,
                                     &b, &src));
     assert_int_equal(src, GOIO_CACHE_HIT);
     goio_cache_stats st;
@@ -219,8 +219,8 @@ static void typed_values_are_what_redis_commands_see(void **state)
 
 /* ---- stale-on-error over Redis ---- */
 
-static int failing_fetch(goio_ctx *ctx, const char *key, void *arg,
-                         goio_buf *out)
+static int failing_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                         void *arg)
 {
     (void)ctx;
     (void)key;
@@ -257,7 +257,7 @@ static void stale_values_survive_in_redis_and_are_served_on_error(void **state)
     atomic_int calls = 0;
     goio_cache_source src;
     logs_capture();
-    assert_ok(goio_cache_get_or_set(s, "k", 1000, failing_fetch, &calls, NULL,
+    assert_ok(goio_cache_get_or_set(s, NULL, "k", 1000, failing_fetch, &calls,
                                     &b, &src));
     assert_true(logs_have("used_stale_cache", "k", NULL));
     logs_restore();
@@ -271,8 +271,8 @@ static void stale_values_survive_in_redis_and_are_served_on_error(void **state)
     /* Without a stale value the fetch failure is returned. */
     logs_capture();
     assert_goio(GOIO_EFETCH,
-                goio_cache_get_or_set(s, "none", 1000, failing_fetch, &calls,
-                                      NULL, &b, &src));
+                goio_cache_get_or_set(s, NULL, "none", 1000, failing_fetch,
+                                      &calls, &b, &src));
     logs_restore();
     goio_buf_deinit(&raw);
     goio_buf_deinit(&b);
@@ -336,7 +336,7 @@ static void hybrid_fills_local_from_redis_with_the_remaining_ttl(void **state)
     goio_buf_deinit(&b);
 }
 
-static int ok_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int ok_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -358,7 +358,7 @@ static void get_or_set_keeps_working_while_redis_is_down(void **state)
     /* The read error is a miss and the failed store is logged: the
      * caller still gets its value. */
     assert_ok(
-        goio_cache_get_or_set(c, "k", 1000, ok_fetch, &calls, NULL, &b, &src));
+        goio_cache_get_or_set(c, NULL, "k", 1000, ok_fetch, &calls, &b, &src));
     assert_true(logs_have("get_from_cache_error", "k", NULL));
     assert_true(logs_have("set_cache_error", "k", NULL));
     logs_restore();
@@ -367,7 +367,7 @@ static void get_or_set_keeps_working_while_redis_is_down(void **state)
     assert_int_equal(goio_test_redis_restart(&srv), 0);
     /* Back up: stored this time. */
     assert_ok(
-        goio_cache_get_or_set(c, "k", 60000, ok_fetch, &calls, NULL, &b, &src));
+        goio_cache_get_or_set(c, NULL, "k", 60000, ok_fetch, &calls, &b, &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_int_equal(cli_long("EXISTS %s", "down:k"), 1);
     goio_buf_deinit(&b);

@@ -254,7 +254,12 @@ static void set_opt_nx_and_expiry(void **state)
 {
     (void)state;
     goio_redis *r = open_ns("opt");
-    goio_redis_set_config o = {.ttl_ms = 0, .if_not_exists = true};
+    goio_redis_set_config o;
+    goio_redis_set_config_init(&o);
+    assert_int_equal(o.ttl_ms, 0);
+    assert_false(o.if_not_exists);
+    goio_redis_set_config_init(NULL); /* a no-op */
+    o.if_not_exists = true;
     bool was_set = false;
     assert_ok(goio_redis_set_opt(r, NULL, "nx", "first", 5, &o, &was_set));
     assert_true(was_set);
