@@ -27,7 +27,7 @@ static const char *layer_of(catalog *c, const char *key)
 {
     goio_buf peek = GOIO_BUF_INIT;
     bool hit = false;
-    goio_cache_get(c->local, key, &peek, &hit);
+    goio_cache_get(c->local, NULL, key, &peek, &hit);
     goio_buf_deinit(&peek);
     return hit ? "local" : "remote";
 }
@@ -80,7 +80,7 @@ void catalog_invalidate_item(goio_http_request *req, goio_http_response *res,
     }
     /* Deletes here and in Redis; with pub/sub, every other instance drops
      * its local copy too. */
-    int rc = goio_cache_del(c->items, key);
+    int rc = goio_cache_del(c->items, NULL, key);
     goio_http_response_set_header(res, "X-Instance", c->opt.name);
     if (rc)
         answer_error(res, 503, rc);

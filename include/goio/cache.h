@@ -80,20 +80,27 @@ typedef int (*goio_cache_fetch_fn)(goio_ctx *ctx, const char *key,
  * fetch counters (goio's generic get_or_set) to what `stats` reports, so
  * a `stats` op leaves fetches and fetch_errors alone unless its own
  * get_or_set counts them. Ops are called concurrently from any thread.
+ *
+ * ctx: every op that may block gets the caller's ctx (NULL = no deadline)
+ * and returns soon after it is done (GOIO_ETIMEDOUT / GOIO_ECANCELED, or
+ * the ctx's error as the implementation reports it); a layer passes it on
+ * to the layers and connections below it.
  */
 typedef struct goio_cache_ops {
     const char *name;
-    int (*get)(goio_cache *c, const char *key, goio_buf *out, bool *hit);
-    int (*set)(goio_cache *c, const char *key, const void *value, size_t len,
-               int64_t ttl_ms);
-    int (*del)(goio_cache *c, const char *key);
-    int (*get_stale)(goio_cache *c, const char *key, goio_buf *out, bool *hit,
-                     bool *stale);
+    int (*get)(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
+               bool *hit);
+    int (*set)(goio_cache *c, goio_ctx *ctx, const char *key, const void *value,
+               size_t len, int64_t ttl_ms);
+    int (*del)(goio_cache *c, goio_ctx *ctx, const char *key);
+    int (*get_stale)(goio_cache *c, goio_ctx *ctx, const char *key,
+                     goio_buf *out, bool *hit, bool *stale);
     int (*get_or_set)(goio_cache *c, goio_ctx *ctx, const char *key,
                       int64_t ttl_ms, goio_cache_fetch_fn fetch, void *data,
                       goio_buf *out, goio_cache_source *source);
+    /* Reads counters only: never blocks, takes no ctx. */
     int (*stats)(goio_cache *c, goio_cache_stats *out);
-    int (*clear)(goio_cache *c);
+    int (*clear)(goio_cache *c, goio_ctx *ctx);
     /* Frees the implementation (the memory holding the goio_cache too). */
     void (*destroy)(goio_cache *c);
 } goio_cache_ops;
@@ -128,34 +135,42 @@ GOIO_EXTERN bool goio_cache_key_valid(const char *key);
 /* ---- the calls ----------------------------------------------------------- */
 
 /*
- * Common errors of the calls below: GOIO_EINVAL for a NULL cache, an
- * invalid key or a NULL out pointer (nothing is read or stored then);
+ * Common rules of the calls below: ctx (may be NULL: no deadline, never
+ * cancelled) comes right after the cache and bounds every layer the call
+ * reaches (a Redis cache's pool wait, connect, write and read included):
+ * a call whose ctx is cancelled or whose deadline passes returns
+ * GOIO_ECANCELED / GOIO_ETIMEDOUT soon after (within a few ms), whatever
+ * layer it was blocked in. Common errors: GOIO_EINVAL for a NULL cache,
+ * an invalid key or a NULL out pointer (nothing is read or stored then);
  * GOIO_ENOMEM; and whatever the implementation reports (a Redis cache's
  * connection errors, for instance). On an error *out is left as it was
  * and *hit is false.
  */
 
 /* Copies the value into *out (replacing its contents) and sets *hit. */
-GOIO_EXTERN int goio_cache_get(goio_cache *c, const char *key, goio_buf *out,
-                               bool *hit);
+GOIO_EXTERN int goio_cache_get(goio_cache *c, goio_ctx *ctx, const char *key,
+                               goio_buf *out, bool *hit);
 /*
  * Stores a copy of value[0..len) for ttl_ms milliseconds. A ttl_ms <= 0
  * stores a value that is already expired: the key reads as missing
  * afterwards (as the Go library's zero duration).
  */
-GOIO_EXTERN int goio_cache_set(goio_cache *c, const char *key,
+GOIO_EXTERN int goio_cache_set(goio_cache *c, goio_ctx *ctx, const char *key,
                                const void *value, size_t len, int64_t ttl_ms);
 /* Removes the key; removing a missing key is not an error. */
-GOIO_EXTERN int goio_cache_del(goio_cache *c, const char *key);
+GOIO_EXTERN int goio_cache_del(goio_cache *c, goio_ctx *ctx, const char *key);
 /* Fresh or expired-but-kept value; *stale says which. GOIO_ENOTSUP where
  * the cache keeps no expired values. */
-GOIO_EXTERN int goio_cache_get_stale(goio_cache *c, const char *key,
-                                     goio_buf *out, bool *hit, bool *stale);
+GOIO_EXTERN int goio_cache_get_stale(goio_cache *c, goio_ctx *ctx,
+                                     const char *key, goio_buf *out, bool *hit,
+                                     bool *stale);
 /*
  * A fresh hit, else one fetch per key (shared by every concurrent caller)
  * whose value is stored for ttl_ms and returned to all. A fetch error is
  * returned (nothing stored) unless a stale layer serves an old value.
- * `source` (may be NULL) says which happened. ctx may be NULL.
+ * `source` (may be NULL) says which happened. ctx (may be NULL) bounds
+ * the reads, the wait for another caller's fetch and the store; the
+ * fetch gets the flight's ctx (see below).
  *
  * The generic version (caches without their own get_or_set op, the
  * memory cache and the hybrid included): a read error is logged
@@ -180,7 +195,7 @@ GOIO_EXTERN int goio_cache_get_or_set(goio_cache *c, goio_ctx *ctx,
 /* Fills *out (zeros where a cache cannot tell). */
 GOIO_EXTERN int goio_cache_stats_get(goio_cache *c, goio_cache_stats *out);
 /* Drops every entry (GOIO_ENOTSUP where a cache cannot). */
-GOIO_EXTERN int goio_cache_clear(goio_cache *c);
+GOIO_EXTERN int goio_cache_clear(goio_cache *c, goio_ctx *ctx);
 /* Frees the cache; NULL is a no-op. No call may be in progress. */
 GOIO_EXTERN void goio_cache_free(goio_cache *c);
 
@@ -197,12 +212,12 @@ GOIO_EXTERN void goio_cache_free(goio_cache *c);
  * receives a value of the wrong type. GOIO_EINVAL for an invalid
  * descriptor (goio_type_check) or NULL pointers.
  */
-GOIO_EXTERN int goio_cache_get_typed(goio_cache *c, const char *key,
-                                     const goio_type *type, void *dst,
-                                     bool *hit);
-GOIO_EXTERN int goio_cache_set_typed(goio_cache *c, const char *key,
-                                     const goio_type *type, const void *value,
-                                     int64_t ttl_ms);
+GOIO_EXTERN int goio_cache_get_typed(goio_cache *c, goio_ctx *ctx,
+                                     const char *key, const goio_type *type,
+                                     void *dst, bool *hit);
+GOIO_EXTERN int goio_cache_set_typed(goio_cache *c, goio_ctx *ctx,
+                                     const char *key, const goio_type *type,
+                                     const void *value, int64_t ttl_ms);
 /*
  * Produces the value of a missing key into *value, a zero-filled variable
  * of the type. Returns 0 or a negative code, as goio_cache_fetch_fn. The
@@ -378,6 +393,13 @@ GOIO_EXTERN int goio_cache_envelope_decode(const uint8_t *bytes, size_t len,
  *    GOIO_ENOMEM when memory ran out) and logs the fetch's own error
  *    (code fetch_failed). A storage read error is logged
  *    (get_from_cache_error) and treated as a miss.
+ *    The caller's deadline counts as a failed fetch: when it passes (while
+ *    the fetch runs, while waiting for another caller's fetch, or while
+ *    storing) and a stale value was read, that value is returned with
+ *    source GOIO_CACHE_STALE (stale_served and used_stale_cache with
+ *    error GOIO_ETIMEDOUT), not GOIO_ETIMEDOUT. Without one, or when the
+ *    deadline passed before storage answered the first read, the call
+ *    returns GOIO_ETIMEDOUT. A cancelled ctx returns GOIO_ECANCELED.
  *  - del and clear go to storage; stats are storage's, with this layer's
  *    hits/misses/sets/deletes, fetch counters and stale_served.
  *
@@ -420,9 +442,10 @@ GOIO_EXTERN int goio_cache_hybrid_new(goio_cache *local, goio_cache *remote,
  * is not a hybrid or the key is invalid; otherwise the local layer's del
  * result.
  */
-GOIO_EXTERN int goio_cache_hybrid_invalidate(goio_cache *h, const char *key);
+GOIO_EXTERN int goio_cache_hybrid_invalidate(goio_cache *h, goio_ctx *ctx,
+                                             const char *key);
 /* Drops every local entry (the local layer's clear result). */
-GOIO_EXTERN int goio_cache_hybrid_invalidate_all(goio_cache *h);
+GOIO_EXTERN int goio_cache_hybrid_invalidate_all(goio_cache *h, goio_ctx *ctx);
 /* The layers (NULL when h is not a hybrid). */
 GOIO_EXTERN goio_cache *goio_cache_hybrid_local(goio_cache *h);
 GOIO_EXTERN goio_cache *goio_cache_hybrid_remote(goio_cache *h);

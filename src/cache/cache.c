@@ -64,35 +64,36 @@ void goio_cache_free(goio_cache *c)
 
 /* ---- the plain calls ----------------------------------------------------- */
 
-int goio_cache_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+int goio_cache_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
+                   bool *hit)
 {
     if (hit)
         *hit = false;
     if (!c || !goio_cache_key_valid(key) || !out || !hit)
         return GOIO_EINVAL;
-    int rc = c->ops->get(c, key, out, hit);
+    int rc = c->ops->get(c, ctx, key, out, hit);
     if (rc < 0)
         *hit = false;
     return rc;
 }
 
-int goio_cache_set(goio_cache *c, const char *key, const void *value,
-                   size_t len, int64_t ttl_ms)
+int goio_cache_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                   const void *value, size_t len, int64_t ttl_ms)
 {
     if (!c || !goio_cache_key_valid(key) || (!value && len))
         return GOIO_EINVAL;
-    return c->ops->set(c, key, value ? value : "", len, ttl_ms);
+    return c->ops->set(c, ctx, key, value ? value : "", len, ttl_ms);
 }
 
-int goio_cache_del(goio_cache *c, const char *key)
+int goio_cache_del(goio_cache *c, goio_ctx *ctx, const char *key)
 {
     if (!c || !goio_cache_key_valid(key))
         return GOIO_EINVAL;
-    return c->ops->del(c, key);
+    return c->ops->del(c, ctx, key);
 }
 
-int goio_cache_get_stale(goio_cache *c, const char *key, goio_buf *out,
-                         bool *hit, bool *stale)
+int goio_cache_get_stale(goio_cache *c, goio_ctx *ctx, const char *key,
+                         goio_buf *out, bool *hit, bool *stale)
 {
     if (hit)
         *hit = false;
@@ -102,7 +103,7 @@ int goio_cache_get_stale(goio_cache *c, const char *key, goio_buf *out,
         return GOIO_EINVAL;
     if (!c->ops->get_stale)
         return GOIO_ENOTSUP;
-    int rc = c->ops->get_stale(c, key, out, hit, stale);
+    int rc = c->ops->get_stale(c, ctx, key, out, hit, stale);
     if (rc < 0)
         *hit = *stale = false;
     return rc;
@@ -125,11 +126,11 @@ int goio_cache_stats_get(goio_cache *c, goio_cache_stats *out)
     return 0;
 }
 
-int goio_cache_clear(goio_cache *c)
+int goio_cache_clear(goio_cache *c, goio_ctx *ctx)
 {
     if (!c)
         return GOIO_EINVAL;
-    return c->ops->clear ? c->ops->clear(c) : GOIO_ENOTSUP;
+    return c->ops->clear ? c->ops->clear(c, ctx) : GOIO_ENOTSUP;
 }
 
 /* ---- get_or_set ---------------------------------------------------------- */
@@ -181,7 +182,7 @@ int goio__cache_flight(goio_ctx *ctx, void **value, void *arg)
     goio__cache_value *v = goio_calloc(1, sizeof *v);
     if (!v)
         return GOIO_ENOMEM;
-    if (j->reread(j, &v->buf)) {
+    if (j->reread(j, ctx, &v->buf)) {
         v->hit = true;
         *value = v;
         return 0;
@@ -194,8 +195,9 @@ int goio__cache_flight(goio_ctx *ctx, void **value, void *arg)
         return rc > 0 ? GOIO_EFETCH : rc;
     }
     static const uint8_t empty[1];
-    int src = j->c->ops->set(j->c, j->key, v->buf.data ? v->buf.data : empty,
-                             v->buf.len, j->ttl_ms);
+    int src =
+        j->c->ops->set(j->c, ctx, j->key, v->buf.data ? v->buf.data : empty,
+                       v->buf.len, j->ttl_ms);
     if (src < 0)
         goio_log(GOIO_LOG_WARN, "cache", "set_cache_error", j->key, src,
                  "storing the fetched value failed; returning it anyway");
@@ -205,11 +207,11 @@ int goio__cache_flight(goio_ctx *ctx, void **value, void *arg)
 
 /* Re-read: a flight that stored the value may have ended between this
  * caller's miss and the start of this flight. */
-static bool reread(goio__cache_job *j, goio_buf *out)
+static bool reread(goio__cache_job *j, goio_ctx *ctx, goio_buf *out)
 {
     bool hit = false;
-    int rc = j->c->ops->get(j->c, j->key, out, &hit);
-    if (rc < 0 && rc != GOIO_ENOMEM)
+    int rc = j->c->ops->get(j->c, ctx, j->key, out, &hit);
+    if (rc < 0 && rc != GOIO_ENOMEM && !goio_ctx_err(ctx))
         goio__cache_log_read_error(j->key, rc);
     return rc == 0 && hit;
 }
@@ -220,13 +222,16 @@ int goio__cache_default_get_or_set(goio_cache *c, goio_ctx *ctx,
                                    goio_buf *out, goio_cache_source *source)
 {
     bool hit = false;
-    int rc = c->ops->get(c, key, out, &hit);
+    int rc = c->ops->get(c, ctx, key, out, &hit);
     if (rc == 0 && hit) {
         *source = GOIO_CACHE_HIT;
         return 0;
     }
     if (rc == GOIO_ENOMEM)
         return rc;
+    int done = goio_ctx_err(ctx);
+    if (done) /* the read failed because this caller's time is up */
+        return done;
     if (rc < 0)
         goio__cache_log_read_error(key, rc);
 

@@ -26,7 +26,7 @@ struct goio__cache_job {
     void *data;
     /* The flight's second look: whether a value stored since this
      * caller's miss is there to serve (then in *out). */
-    bool (*reread)(goio__cache_job *j, goio_buf *out);
+    bool (*reread)(goio__cache_job *j, goio_ctx *ctx, goio_buf *out);
     bool ran; /* this caller's thread ran the flight */
 };
 

@@ -12,8 +12,8 @@ static int decode_into(const goio_type *type, const goio_buf *b, void *dst)
     return rc == GOIO_EBADMSG ? GOIO_ETYPE : rc;
 }
 
-int goio_cache_get_typed(goio_cache *c, const char *key, const goio_type *type,
-                         void *dst, bool *hit)
+int goio_cache_get_typed(goio_cache *c, goio_ctx *ctx, const char *key,
+                         const goio_type *type, void *dst, bool *hit)
 {
     if (hit)
         *hit = false;
@@ -22,22 +22,23 @@ int goio_cache_get_typed(goio_cache *c, const char *key, const goio_type *type,
         return GOIO_EINVAL;
     goio_buf b = GOIO_BUF_INIT;
     bool found = false;
-    int rc = goio_cache_get(c, key, &b, &found);
+    int rc = goio_cache_get(c, ctx, key, &b, &found);
     if (rc == 0 && found && (rc = decode_into(type, &b, dst)) == 0)
         *hit = true;
     goio_buf_deinit(&b);
     return rc;
 }
 
-int goio_cache_set_typed(goio_cache *c, const char *key, const goio_type *type,
-                         const void *value, int64_t ttl_ms)
+int goio_cache_set_typed(goio_cache *c, goio_ctx *ctx, const char *key,
+                         const goio_type *type, const void *value,
+                         int64_t ttl_ms)
 {
     if (!c || !goio_cache_key_valid(key) || goio_type_check(type) || !value)
         return GOIO_EINVAL;
     goio_buf b = GOIO_BUF_INIT;
     int rc = goio_type_encode(type, value, &b);
     if (rc == 0)
-        rc = goio_cache_set(c, key, b.data, b.len, ttl_ms);
+        rc = goio_cache_set(c, ctx, key, b.data, b.len, ttl_ms);
     goio_buf_deinit(&b);
     return rc;
 }

@@ -475,6 +475,8 @@ static int flight_fn(goio_ctx *ctx, void **value, void *arg)
     result *r = goio_calloc(1, sizeof *r);
     if (!r)
         return GOIO_ENOMEM;
+    goio_ctx *own = k->ctx;
+    k->ctx = ctx; /* storage calls inside the flight: the flight's ctx */
     goio__hc_stored st;
     k->quiet = true;
     int rc = goio__hc_lookup(k, &st);
@@ -489,6 +491,7 @@ static int flight_fn(goio_ctx *ctx, void **value, void *arg)
         rc = ask_origin(k, &st, ctx, r);
     }
     goio__hc_stored_free(&st);
+    k->ctx = own;
     if (rc) {
         result_free(r);
         return rc;
@@ -571,7 +574,7 @@ static void invalidate_ref(goio__hc_call *k, const char *field,
     const char *ref = goio__hc_header_get(ex->resp.v, ex->resp.n, field);
     char *url = NULL;
     if (ref && goio__hc_url_same_origin(k->url, ref, &url) == 0 && url)
-        goio_http_cache_invalidate(k->c, NULL, url);
+        goio_http_cache_invalidate(k->c, k->ctx, url);
     goio_free(url);
 }
 
@@ -592,7 +595,7 @@ static int forward(goio__hc_call *k, goio_ctx *ctx,
     ex.body_len = k->body_len;
     int rc = perform(k, &ex, ctx);
     if (!rc && !is_safe(k->method) && ex.status >= 200 && ex.status < 400) {
-        goio_http_cache_invalidate(k->c, NULL, k->url);
+        goio_http_cache_invalidate(k->c, k->ctx, k->url);
         invalidate_ref(k, "Location", &ex);
         invalidate_ref(k, "Content-Location", &ex);
     }
@@ -796,6 +799,7 @@ int goio_http_cache_do(goio_http_cache *c, goio_ctx *ctx,
     goio__hc_bump(&c->requests);
     goio__hc_call k;
     int rc = call_init(c, req, &k);
+    k.ctx = ctx;
     if (!rc) {
         bool cacheable = !strcmp(k.method, "GET") || !strcmp(k.method, "HEAD");
         rc = cacheable && !k.body && !bypasses(&k) ? cached(&k, ctx, out)
@@ -823,7 +827,6 @@ int goio_http_cache_get(goio_http_cache *c, goio_ctx *ctx, const char *url,
 int goio_http_cache_invalidate(goio_http_cache *c, goio_ctx *ctx,
                                const char *url)
 {
-    (void)ctx; /* TODO(step 2) */
     if (!c || !url)
         return GOIO_EINVAL;
     char *norm = NULL, *key = NULL;
@@ -834,7 +837,7 @@ int goio_http_cache_invalidate(goio_http_cache *c, goio_ctx *ctx,
      * become unreachable, and a new index gets a new generation. A URL
      * too long for a key has nothing stored. */
     if (!rc)
-        rc = goio__hc_invalidate_key(c, key);
+        rc = goio__hc_invalidate_key(c, ctx, key);
     else if (rc == GOIO_E2BIG)
         rc = 0;
     if (!rc)

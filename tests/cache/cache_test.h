@@ -5,7 +5,10 @@
  * real memory cache never fails a get or a set when asked to, and the
  * hybrid and stale layers must be tested against layers that do. It
  * forwards every call to an inner memory cache unless told to fail, and
- * counts calls.
+ * counts calls. With `hang` set, get and set block like a server that
+ * stopped answering until their ctx is done (forever with a NULL ctx: the
+ * tests never do that), and return the ctx's error; last_ctx records the
+ * ctx the last get received, to check that layers pass it down.
  */
 #ifndef GOIO_TEST_CACHE_TEST_H
 #define GOIO_TEST_CACHE_TEST_H
@@ -20,6 +23,8 @@ typedef struct fault_cache {
     atomic_int fail_get, fail_set, fail_del; /* 0: forward, else return it */
     atomic_int gets, sets, dels;
     atomic_llong last_set_ttl;
+    atomic_bool hang;
+    _Atomic(goio_ctx *) last_ctx;
 } fault_cache;
 
 /* A new fault cache over a fresh memory cache; free with goio_cache_free. */

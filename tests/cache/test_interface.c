@@ -29,8 +29,10 @@ static int uc_find(user_cache *u, const char *key)
     return -1;
 }
 
-static int uc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+static int uc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
+                  bool *hit)
 {
+    (void)ctx;
     user_cache *u = (user_cache *)c;
     pthread_mutex_lock(&u->mu);
     int i = uc_find(u, key), rc = 0;
@@ -42,9 +44,10 @@ static int uc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
     return rc;
 }
 
-static int uc_set(goio_cache *c, const char *key, const void *value, size_t len,
-                  int64_t ttl_ms)
+static int uc_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                  const void *value, size_t len, int64_t ttl_ms)
 {
+    (void)ctx;
     (void)ttl_ms;
     user_cache *u = (user_cache *)c;
     pthread_mutex_lock(&u->mu);
@@ -58,9 +61,10 @@ static int uc_set(goio_cache *c, const char *key, const void *value, size_t len,
     return rc;
 }
 
-static int uc_del(goio_cache *c, const char *key)
+static int uc_del(goio_cache *c, goio_ctx *ctx, const char *key)
 {
     (void)c;
+    (void)ctx;
     (void)key;
     return 0;
 }
@@ -106,8 +110,9 @@ static void user_cache_gets_the_defaults(void **state)
     goio_cache *c = user_cache_new();
     goio_buf b = GOIO_BUF_INIT;
     bool hit, stale;
-    assert_goio(GOIO_ENOTSUP, goio_cache_get_stale(c, "k", &b, &hit, &stale));
-    assert_goio(GOIO_ENOTSUP, goio_cache_clear(c));
+    assert_goio(GOIO_ENOTSUP,
+                goio_cache_get_stale(c, NULL, "k", &b, &hit, &stale));
+    assert_goio(GOIO_ENOTSUP, goio_cache_clear(c, NULL));
     int calls = 0;
     goio_cache_source src = GOIO_CACHE_STALE;
     assert_ok(goio_cache_get_or_set(c, NULL, "k", HOUR, fetch_hello, &calls, &b,
@@ -184,34 +189,39 @@ static void every_invalid_input(void **state)
     int64_t i64 = 5;
     for (size_t i = 0; i < 3; i++) {
         const char *k = bad_keys[i];
-        assert_goio(GOIO_EINVAL, goio_cache_set(c, k, "v", 1, HOUR));
-        assert_goio(GOIO_EINVAL, goio_cache_get(c, k, &b, &hit));
+        assert_goio(GOIO_EINVAL, goio_cache_set(c, NULL, k, "v", 1, HOUR));
+        assert_goio(GOIO_EINVAL, goio_cache_get(c, NULL, k, &b, &hit));
         assert_false(hit);
-        assert_goio(GOIO_EINVAL, goio_cache_del(c, k));
-        assert_goio(GOIO_EINVAL, goio_cache_get_stale(c, k, &b, &hit, &stale));
+        assert_goio(GOIO_EINVAL, goio_cache_del(c, NULL, k));
+        assert_goio(GOIO_EINVAL,
+                    goio_cache_get_stale(c, NULL, k, &b, &hit, &stale));
         assert_goio(GOIO_EINVAL,
                     goio_cache_get_or_set(c, NULL, k, HOUR, fetch_hello, &calls,
                                           &b, NULL));
-        assert_goio(GOIO_EINVAL,
-                    goio_cache_set_typed(c, k, &goio_type_int64, &i64, HOUR));
-        assert_goio(GOIO_EINVAL,
-                    goio_cache_get_typed(c, k, &goio_type_int64, &i64, &hit));
+        assert_goio(GOIO_EINVAL, goio_cache_set_typed(
+                                     c, NULL, k, &goio_type_int64, &i64, HOUR));
+        assert_goio(GOIO_EINVAL, goio_cache_get_typed(
+                                     c, NULL, k, &goio_type_int64, &i64, &hit));
         assert_goio(GOIO_EINVAL, goio_cache_get_or_set_typed(
                                      c, NULL, k, HOUR, &goio_type_int64,
                                      fetch_int64, &calls, &i64, NULL));
     }
     assert_int_equal(i64, 5);
     /* NULL cache, outputs, value, fetch. */
-    assert_goio(GOIO_EINVAL, goio_cache_set(NULL, "k", "v", 1, HOUR));
-    assert_goio(GOIO_EINVAL, goio_cache_set(c, "k", NULL, 1, HOUR));
-    assert_goio(GOIO_EINVAL, goio_cache_get(NULL, "k", &b, &hit));
-    assert_goio(GOIO_EINVAL, goio_cache_get(c, "k", NULL, &hit));
-    assert_goio(GOIO_EINVAL, goio_cache_get(c, "k", &b, NULL));
-    assert_goio(GOIO_EINVAL, goio_cache_del(NULL, "k"));
-    assert_goio(GOIO_EINVAL, goio_cache_get_stale(NULL, "k", &b, &hit, &stale));
-    assert_goio(GOIO_EINVAL, goio_cache_get_stale(c, "k", NULL, &hit, &stale));
-    assert_goio(GOIO_EINVAL, goio_cache_get_stale(c, "k", &b, NULL, &stale));
-    assert_goio(GOIO_EINVAL, goio_cache_get_stale(c, "k", &b, &hit, NULL));
+    assert_goio(GOIO_EINVAL, goio_cache_set(NULL, NULL, "k", "v", 1, HOUR));
+    assert_goio(GOIO_EINVAL, goio_cache_set(c, NULL, "k", NULL, 1, HOUR));
+    assert_goio(GOIO_EINVAL, goio_cache_get(NULL, NULL, "k", &b, &hit));
+    assert_goio(GOIO_EINVAL, goio_cache_get(c, NULL, "k", NULL, &hit));
+    assert_goio(GOIO_EINVAL, goio_cache_get(c, NULL, "k", &b, NULL));
+    assert_goio(GOIO_EINVAL, goio_cache_del(NULL, NULL, "k"));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_get_stale(NULL, NULL, "k", &b, &hit, &stale));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_get_stale(c, NULL, "k", NULL, &hit, &stale));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_get_stale(c, NULL, "k", &b, NULL, &stale));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_get_stale(c, NULL, "k", &b, &hit, NULL));
     assert_goio(GOIO_EINVAL,
                 goio_cache_get_or_set(NULL, NULL, "k", HOUR, fetch_hello,
                                       &calls, &b, NULL));
@@ -223,7 +233,7 @@ static void every_invalid_input(void **state)
     goio_cache_stats st;
     assert_goio(GOIO_EINVAL, goio_cache_stats_get(NULL, &st));
     assert_goio(GOIO_EINVAL, goio_cache_stats_get(c, NULL));
-    assert_goio(GOIO_EINVAL, goio_cache_clear(NULL));
+    assert_goio(GOIO_EINVAL, goio_cache_clear(NULL, NULL));
     assert_int_equal(calls, 0);
     assert_ok(goio_cache_stats_get(c, &st));
     assert_int_equal(st.entries, 0);
@@ -250,23 +260,24 @@ static void typed_round_trips_and_interoperates(void **state)
     goio_cache *c = memory_cache(1 << 20, 0, 0);
     int64_t n = -42, n2 = 0;
     bool hit = false;
-    assert_ok(goio_cache_set_typed(c, "n", &goio_type_int64, &n, HOUR));
-    assert_ok(goio_cache_get_typed(c, "n", &goio_type_int64, &n2, &hit));
+    assert_ok(goio_cache_set_typed(c, NULL, "n", &goio_type_int64, &n, HOUR));
+    assert_ok(goio_cache_get_typed(c, NULL, "n", &goio_type_int64, &n2, &hit));
     assert_true(hit);
     assert_int_equal(n2, -42);
     /* Values stay the encoding: the bytes are the decimal. */
     assert_cached(c, "n", "-42");
     char *s = NULL;
-    assert_ok(goio_cache_get_typed(c, "n", &goio_type_string, &s, &hit));
+    assert_ok(goio_cache_get_typed(c, NULL, "n", &goio_type_string, &s, &hit));
     assert_string_equal(s, "-42");
     goio_type_destroy(&goio_type_string, &s);
     struct point p = {3, -4}, q = {0, 0};
-    assert_ok(goio_cache_set_typed(c, "p", &point_type, &p, HOUR));
-    assert_ok(goio_cache_get_typed(c, "p", &point_type, &q, &hit));
+    assert_ok(goio_cache_set_typed(c, NULL, "p", &point_type, &p, HOUR));
+    assert_ok(goio_cache_get_typed(c, NULL, "p", &point_type, &q, &hit));
     assert_true(hit && q.x == 3 && q.y == -4);
     /* A miss leaves the variable alone. */
     n2 = 7;
-    assert_ok(goio_cache_get_typed(c, "none", &goio_type_int64, &n2, &hit));
+    assert_ok(
+        goio_cache_get_typed(c, NULL, "none", &goio_type_int64, &n2, &hit));
     assert_false(hit);
     assert_int_equal(n2, 7);
     goio_cache_free(c);
@@ -277,36 +288,40 @@ static void typed_mismatch_is_etype(void **state)
     (void)state;
     goio_cache *c = memory_cache(1 << 20, 0, 0);
     char *text = "not a number";
-    assert_ok(goio_cache_set_typed(c, "s", &goio_type_string, &text, HOUR));
+    assert_ok(
+        goio_cache_set_typed(c, NULL, "s", &goio_type_string, &text, HOUR));
     int64_t n = 99;
     bool hit = true;
     assert_goio(GOIO_ETYPE,
-                goio_cache_get_typed(c, "s", &goio_type_int64, &n, &hit));
+                goio_cache_get_typed(c, NULL, "s", &goio_type_int64, &n, &hit));
     assert_false(hit);
     assert_int_equal(n, 99);
     struct point p = {1, 2};
     struct other o = {2.5, 0};
-    assert_ok(goio_cache_set_typed(c, "p", &point_type, &p, HOUR));
+    assert_ok(goio_cache_set_typed(c, NULL, "p", &point_type, &p, HOUR));
     assert_goio(GOIO_ETYPE,
-                goio_cache_get_typed(c, "p", &other_type, &o, &hit));
+                goio_cache_get_typed(c, NULL, "p", &other_type, &o, &hit));
     assert_true(o.d == 2.5);
     bool flag = true;
-    assert_goio(GOIO_ETYPE,
-                goio_cache_get_typed(c, "p", &goio_type_bool, &flag, &hit));
+    assert_goio(GOIO_ETYPE, goio_cache_get_typed(c, NULL, "p", &goio_type_bool,
+                                                 &flag, &hit));
     assert_true(flag);
     /* Invalid descriptors and NULLs. */
     goio_type broken = {"broken", 8, NULL, NULL, NULL, NULL, NULL};
-    assert_goio(GOIO_EINVAL, goio_cache_get_typed(c, "p", &broken, &n, &hit));
-    assert_goio(GOIO_EINVAL, goio_cache_get_typed(c, "p", NULL, &n, &hit));
     assert_goio(GOIO_EINVAL,
-                goio_cache_get_typed(c, "p", &goio_type_int64, NULL, &hit));
+                goio_cache_get_typed(c, NULL, "p", &broken, &n, &hit));
     assert_goio(GOIO_EINVAL,
-                goio_cache_get_typed(c, "p", &goio_type_int64, &n, NULL));
-    assert_goio(GOIO_EINVAL, goio_cache_set_typed(c, "p", &broken, &n, HOUR));
+                goio_cache_get_typed(c, NULL, "p", NULL, &n, &hit));
+    assert_goio(GOIO_EINVAL, goio_cache_get_typed(
+                                 c, NULL, "p", &goio_type_int64, NULL, &hit));
     assert_goio(GOIO_EINVAL,
-                goio_cache_set_typed(c, "p", &goio_type_int64, NULL, HOUR));
+                goio_cache_get_typed(c, NULL, "p", &goio_type_int64, &n, NULL));
     assert_goio(GOIO_EINVAL,
-                goio_cache_set_typed(NULL, "p", &goio_type_int64, &n, HOUR));
+                goio_cache_set_typed(c, NULL, "p", &broken, &n, HOUR));
+    assert_goio(GOIO_EINVAL, goio_cache_set_typed(
+                                 c, NULL, "p", &goio_type_int64, NULL, HOUR));
+    assert_goio(GOIO_EINVAL, goio_cache_set_typed(NULL, NULL, "p",
+                                                  &goio_type_int64, &n, HOUR));
     goio_cache_free(c);
 }
 
@@ -442,7 +457,7 @@ static int op_get_or_set(void *arg)
 static void cleanup_key(void *arg)
 {
     torture *t = arg;
-    goio_cache_clear(t->out ? t->out : t->mem);
+    goio_cache_clear(t->out ? t->out : t->mem, NULL);
     goio_buf_deinit(&t->buf);
 }
 
@@ -451,9 +466,11 @@ static int op_typed(void *arg)
     torture *t = arg;
     char *in = "typed value", *back = NULL;
     bool hit;
-    int rc = goio_cache_set_typed(t->mem, "t", &goio_type_string, &in, HOUR);
+    int rc =
+        goio_cache_set_typed(t->mem, NULL, "t", &goio_type_string, &in, HOUR);
     if (rc == 0)
-        rc = goio_cache_get_typed(t->mem, "t", &goio_type_string, &back, &hit);
+        rc = goio_cache_get_typed(t->mem, NULL, "t", &goio_type_string, &back,
+                                  &hit);
     if (rc == 0 && (!hit || strcmp(back, in)))
         rc = GOIO_EIO;
     goio_type_destroy(&goio_type_string, &back);
@@ -462,7 +479,7 @@ static int op_typed(void *arg)
 
 static void cleanup_typed(void *arg)
 {
-    goio_cache_clear(((torture *)arg)->mem);
+    goio_cache_clear(((torture *)arg)->mem, NULL);
 }
 
 static void allocation_failures(void **state)

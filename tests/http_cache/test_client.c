@@ -348,7 +348,7 @@ static void test_bounded_memory(void **state)
         assert_ok(goio__hc_flight_key(c, URL(name), &key));
         goio_buf b = GOIO_BUF_INIT;
         bool hit = false;
-        assert_ok(goio_cache_get(storage, key, &b, &hit));
+        assert_ok(goio_cache_get(storage, NULL, key, &b, &hit));
         if (hit)
             kept = i;
         goio_buf_deinit(&b);
@@ -385,7 +385,8 @@ static void test_max_age_cap(void **state)
     goio_buf b = GOIO_BUF_INIT;
     bool hit = true;
     assert_true(GOIO_WAIT_UNTIL(
-        goio_cache_get(goio_http_cache_storage(c), key, &b, &hit) == 0 && !hit,
+        goio_cache_get(goio_http_cache_storage(c), NULL, key, &b, &hit) == 0 &&
+            !hit,
         5000));
     hc_expect(hc_get(c, URL("cap")), GOIO_HTTP_CACHE_NETWORK);
     assert_int_equal(atomic_load(&r->conditional), 0);
@@ -450,7 +451,7 @@ static void test_big_bodies(void **state)
     assert_ok(goio__hc_flight_key(c, URL("large"), &key));
     goio_buf b = GOIO_BUF_INIT;
     bool hit;
-    assert_ok(goio_cache_get(storage, key, &b, &hit));
+    assert_ok(goio_cache_get(storage, NULL, key, &b, &hit));
     assert_true(hit);
     goio__hc_view v;
     assert_ok(goio__hc_entry_decode(b.data, b.len, &v));
@@ -459,9 +460,9 @@ static void test_big_bodies(void **state)
     snprintf(body_key, sizeof body_key, "%s\x1d%016llx", key,
              (unsigned long long)v.body_id);
     goio__hc_view_free(&v);
-    assert_ok(goio_cache_get(storage, body_key, &b, &hit));
+    assert_ok(goio_cache_get(storage, NULL, body_key, &b, &hit));
     assert_true(hit);
-    assert_ok(goio_cache_del(storage, body_key));
+    assert_ok(goio_cache_del(storage, NULL, body_key));
     hc_clock_reset();
     int before = atomic_load(&r->hits);
     resp = hc_get(c, URL("large"));
@@ -505,7 +506,7 @@ static void test_shared_storage(void **state)
     /* bytes that are not an entry are a miss, and logged */
     char *key;
     assert_ok(goio__hc_flight_key(a, URL("sh"), &key));
-    assert_ok(goio_cache_set(storage, key, "garbage", 7, 60000));
+    assert_ok(goio_cache_set(storage, NULL, key, "garbage", 7, 60000));
     hc_expect(hc_get(a, URL("sh")), GOIO_HTTP_CACHE_NETWORK);
     assert_int_equal(hc_log_count("bad_cache_entry"), 1);
     hc_expect(hc_get(a, URL("sh")), GOIO_HTTP_CACHE_HIT);
