@@ -57,7 +57,12 @@ void catalog_get_item(goio_http_request *req, goio_http_response *res,
                                    &body, &source);
     goio_http_response_set_header(res, "X-Instance", c->opt.name);
     if (rc) {
-        answer_error(res, rc == GOIO_EFETCH ? 502 : 503, rc);
+        /* The fetch's own error reaches us (the origin's), else our
+         * deadline or memory: cache read errors are logged misses. */
+        int status = rc == GOIO_ETIMEDOUT                        ? 504
+                     : rc == GOIO_ENOMEM || rc == GOIO_ECANCELED ? 503
+                                                                 : 502;
+        answer_error(res, status, rc);
     } else {
         if (source == GOIO_CACHE_FETCHED || source == GOIO_CACHE_SHARED)
             layer = "origin";

@@ -26,10 +26,13 @@
  * of these codes: get_from_cache_error (a storage read failed; treated as
  * a miss), set_cache_error (storing a fetched value failed; the value is
  * still returned), fetch_failed (a fetch failed and no stale value was
- * available), used_stale_cache (a fetch failed and an expired value was
- * served), bad_cache_envelope (stored bytes are not a goio envelope;
- * treated as a miss), get_local_error / set_local_error /
- * get_remote_error (a hybrid layer failed).
+ * available), used_stale_cache (a fetch failed, or the caller's deadline
+ * passed, and an expired value was served), bad_cache_envelope (stored
+ * bytes are not a goio envelope; treated as a miss), bad_cache_value
+ * (stored bytes are not of the type a typed get_or_set asked for; treated
+ * as a miss and overwritten), get_local_error / set_local_error /
+ * get_remote_error (a hybrid layer failed; a remote read that failed only
+ * because the caller's ctx was done is not logged).
  */
 #ifndef GOIO_CACHE_H
 #define GOIO_CACHE_H
@@ -208,8 +211,11 @@ GOIO_EXTERN void goio_cache_free(goio_cache *c);
  * valid variable of `type` (an all-zero one is); on success its old value
  * is destroyed and replaced, on any error it is left exactly as it was.
  * Stored bytes that do not decode as `type` (a string read as an int64, a
- * different POD struct) are GOIO_ETYPE: the caller's variable never
- * receives a value of the wrong type. GOIO_EINVAL for an invalid
+ * different POD struct): the caller's variable never receives a value of
+ * the wrong type. goio_cache_get_typed returns GOIO_ETYPE and leaves the
+ * stored value alone (no silent data loss), except that a hybrid's local
+ * copy of it is dropped (also under stale wrappers), so a remote value of
+ * the wrong type is never kept locally. GOIO_EINVAL for an invalid
  * descriptor (goio_type_check) or NULL pointers.
  */
 GOIO_EXTERN int goio_cache_get_typed(goio_cache *c, goio_ctx *ctx,
@@ -226,7 +232,16 @@ GOIO_EXTERN int goio_cache_set_typed(goio_cache *c, goio_ctx *ctx,
  */
 typedef int (*goio_cache_fetch_typed_fn)(goio_ctx *ctx, const char *key,
                                          void *value, void *data);
-/* goio_cache_get_or_set with a typed fetch and a typed result. */
+/*
+ * goio_cache_get_or_set with a typed fetch and a typed result. Stored
+ * bytes of another type are a miss that heals: a WARN record with code
+ * bad_cache_value (category cache, error GOIO_ETYPE) is logged, a
+ * hybrid's local copy is dropped, and the fetch runs (once for every
+ * caller that met the bytes at the same time) and its value overwrites
+ * them in every layer (source FETCHED / SHARED). A failing fetch returns
+ * its own code and leaves the bytes in place. GOIO_ETYPE only when the
+ * fetch's own value does not decode (encode and decode disagree).
+ */
 GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx,
                                             const char *key, int64_t ttl_ms,
                                             const goio_type *type,
@@ -389,16 +404,15 @@ GOIO_EXTERN int goio_cache_envelope_decode(const uint8_t *bytes, size_t len,
  *    SHARED). When the fetch fails and a stale value exists, that value is
  *    returned with source GOIO_CACHE_STALE, stale_served is counted and a
  *    WARN record with code used_stale_cache, the key and the fetch's error
- *    is logged. Without a stale value the call returns GOIO_EFETCH (or
- *    GOIO_ENOMEM when memory ran out) and logs the fetch's own error
- *    (code fetch_failed). A storage read error is logged
- *    (get_from_cache_error) and treated as a miss.
- *    The caller's deadline counts as a failed fetch: when it passes (while
- *    the fetch runs, while waiting for another caller's fetch, or while
- *    storing) and a stale value was read, that value is returned with
- *    source GOIO_CACHE_STALE (stale_served and used_stale_cache with
- *    error GOIO_ETIMEDOUT), not GOIO_ETIMEDOUT. Without one, or when the
- *    deadline passed before storage answered the first read, the call
+ *    is logged. Without a stale value the call returns the fetch's own
+ *    code (GOIO_EFETCH when it returned a positive value), as every
+ *    layer does, and logs it (code fetch_failed). A storage read error is
+ * logged (get_from_cache_error) and treated as a miss. The caller's deadline
+ * counts as a failed fetch: when it passes (while the fetch runs, while waiting
+ * for another caller's fetch, or while storing) and a stale value was read,
+ * that value is returned with source GOIO_CACHE_STALE (stale_served and
+ * used_stale_cache with error GOIO_ETIMEDOUT), not GOIO_ETIMEDOUT. Without one,
+ * or when the deadline passed before storage answered the first read, the call
  *    returns GOIO_ETIMEDOUT. A cancelled ctx returns GOIO_ECANCELED.
  *  - del and clear go to storage; stats are storage's, with this layer's
  *    hits/misses/sets/deletes, fetch counters and stale_served.

@@ -48,6 +48,9 @@ void goio__cache_value_free(void *p);
 goio_cache_source goio__cache_job_source(const goio__cache_job *j,
                                          const goio__cache_value *v);
 
+/* The storage under a stale wrapper (NULL when c is not one). */
+goio_cache *goio__cache_stale_storage(goio_cache *c);
+
 /* Logs a storage read error that is treated as a miss. */
 void goio__cache_log_read_error(const char *key, int rc);
 

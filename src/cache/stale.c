@@ -154,7 +154,7 @@ static int fall_back(stale_cache *s, const char *key, int rc, bool timed_out,
     if (!found) {
         goio_log(GOIO_LOG_ERROR, "cache", "fetch_failed", key, rc,
                  "fetching failed and no stale value was found");
-        return rc == GOIO_ENOMEM ? rc : GOIO_EFETCH;
+        return rc; /* the fetch's own code (GOIO_EFETCH for a positive) */
     }
     move_buf(out, old);
     *source = GOIO_CACHE_STALE;
@@ -207,6 +207,11 @@ static int stale_get_or_set(goio_cache *c, goio_ctx *ctx, const char *key,
     goio_sharedflight_result_unref(res);
     goio_buf_deinit(&old);
     return rc;
+}
+
+goio_cache *goio__cache_stale_storage(goio_cache *c)
+{
+    return c && c->ops == &stale_ops ? ((stale_cache *)c)->storage : NULL;
 }
 
 static void stale_destroy(goio_cache *c)

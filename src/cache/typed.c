@@ -12,6 +12,21 @@ static int decode_into(const goio_type *type, const goio_buf *b, void *dst)
     return rc == GOIO_EBADMSG ? GOIO_ETYPE : rc;
 }
 
+/*
+ * Bytes of another type met by a typed call: drops the copy a hybrid's
+ * local layer holds (under any stale wrappers), so that a remote value of
+ * the wrong type never stays in the local layer.
+ */
+static void forget_local(goio_cache *c, goio_ctx *ctx, const char *key)
+{
+    goio_cache *s;
+    while ((s = goio__cache_stale_storage(c)) != NULL)
+        c = s;
+    goio_cache *local = goio_cache_hybrid_local(c);
+    if (local)
+        goio_cache_del(local, ctx, key);
+}
+
 int goio_cache_get_typed(goio_cache *c, goio_ctx *ctx, const char *key,
                          const goio_type *type, void *dst, bool *hit)
 {
@@ -25,6 +40,8 @@ int goio_cache_get_typed(goio_cache *c, goio_ctx *ctx, const char *key,
     int rc = goio_cache_get(c, ctx, key, &b, &found);
     if (rc == 0 && found && (rc = decode_into(type, &b, dst)) == 0)
         *hit = true;
+    if (rc == GOIO_ETYPE) /* reported, and never kept locally */
+        forget_local(c, ctx, key);
     goio_buf_deinit(&b);
     return rc;
 }
@@ -65,6 +82,45 @@ static int typed_fetch_run(goio_ctx *ctx, const char *key, goio_buf *out,
     return rc;
 }
 
+/* Never matches: the healing flight must fetch, not find the bad bytes. */
+static bool no_reread(goio__cache_job *j, goio_ctx *ctx, goio_buf *out)
+{
+    (void)j;
+    (void)ctx;
+    (void)out;
+    return false;
+}
+
+/*
+ * The value under key did not decode as the type: fetch and overwrite, one
+ * fetch for every caller that met it at once (a flight of the cache's
+ * group under a key no plain get_or_set uses).
+ */
+static int heal(goio_cache *c, goio_ctx *ctx, const char *key, int64_t ttl_ms,
+                typed_fetch *tf, goio_buf *out, goio_cache_source *source)
+{
+    goio_buf fkey = GOIO_BUF_INIT;
+    int rc = goio_buf_appendf(&fkey, "\001bad_cache_value\001%s", key);
+    if (rc < 0) {
+        goio_buf_deinit(&fkey);
+        return rc;
+    }
+    goio__cache_job job = {c,  key,       ttl_ms, typed_fetch_run,
+                           tf, no_reread, false};
+    goio_sharedflight_result *res = NULL;
+    rc = goio_sharedflight_do(c->_flights, ctx, goio_buf_cstr(&fkey),
+                              goio__cache_flight, &job, goio__cache_value_free,
+                              &res, NULL);
+    goio_buf_deinit(&fkey);
+    if (rc == 0) {
+        const goio__cache_value *v = goio_sharedflight_result_value(res);
+        rc = goio_buf_set(out, v->buf.data, v->buf.len);
+        *source = goio__cache_job_source(&job, v);
+    }
+    goio_sharedflight_result_unref(res);
+    return rc;
+}
+
 int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx, const char *key,
                                 int64_t ttl_ms, const goio_type *type,
                                 goio_cache_fetch_typed_fn fetch, void *data,
@@ -80,6 +136,19 @@ int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx, const char *key,
                                    &b, &src);
     if (rc == 0)
         rc = decode_into(type, &b, dst);
+    if (rc == GOIO_ETYPE && src != GOIO_CACHE_FETCHED &&
+        src != GOIO_CACHE_SHARED) {
+        /* Stored bytes of another type: a miss that overwrites them (a
+         * value this call's own fetch produced is the fetch's bug). */
+        goio_log(GOIO_LOG_WARN, "cache", "bad_cache_value", key, rc,
+                 "the stored value is not a %s; fetching a new one",
+                 type->name ? type->name : "value of this type");
+        forget_local(c, ctx, key);
+        goio_buf_clear(&b);
+        rc = heal(c, ctx, key, ttl_ms, &tf, &b, &src);
+        if (rc == 0)
+            rc = decode_into(type, &b, dst);
+    }
     if (rc == 0 && source)
         *source = src;
     goio_buf_deinit(&b);

@@ -126,6 +126,57 @@ static int big_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
     return goio_buf_append(out, big, sizeof big);
 }
 
+static int typed_failing_fetch(goio_ctx *ctx, const char *key, void *value,
+                               void *arg)
+{
+    (void)ctx;
+    (void)key;
+    *(int64_t *)value = 1;
+    return *(int *)arg;
+}
+
+/* One rule in every layer: the fetch's own negative code reaches the
+ * caller, GOIO_EFETCH only for a positive one. */
+static void every_layer_returns_the_fetchs_own_code(void **state)
+{
+    (void)state;
+    goio_cache *h, *stale, *h2, *stale_h;
+    assert_ok(goio_cache_hybrid_new(memory_cache(1 << 20, 0, 0),
+                                    memory_cache(1 << 20, 0, 0), true, &h));
+    assert_ok(
+        goio_cache_stale_new(memory_cache(1 << 20, 0, 0), HOUR, true, &stale));
+    assert_ok(goio_cache_hybrid_new(memory_cache(1 << 20, 0, 0),
+                                    memory_cache(1 << 20, 0, 0), true, &h2));
+    assert_ok(goio_cache_stale_new(h2, HOUR, true, &stale_h));
+    goio_cache *mem = memory_cache(1 << 20, 0, 0);
+    goio_cache *layers[] = {mem, h, stale, stale_h};
+    const int codes[][2] = {{GOIO_ECONNREFUSED, GOIO_ECONNREFUSED},
+                            {GOIO_ETIMEDOUT, GOIO_ETIMEDOUT},
+                            {GOIO_ENOENT, GOIO_ENOENT},
+                            {7, GOIO_EFETCH}};
+    goio_buf b = GOIO_BUF_INIT;
+    log_capture_start();
+    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++) {
+        for (size_t k = 0; k < sizeof codes / sizeof *codes; k++) {
+            int code = codes[k][0];
+            assert_goio(codes[k][1],
+                        goio_cache_get_or_set(layers[i], NULL, "k", HOUR,
+                                              failing_fetch, &code, &b, NULL));
+            int64_t v = 0;
+            assert_goio(codes[k][1],
+                        goio_cache_get_or_set_typed(
+                            layers[i], NULL, "t", HOUR, &goio_type_int64,
+                            typed_failing_fetch, &code, &v, NULL));
+            assert_int_equal(v, 0);
+        }
+        assert_missing(layers[i], "k");
+    }
+    log_capture_stop();
+    goio_buf_deinit(&b);
+    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
+        goio_cache_free(layers[i]);
+}
+
 /* A value the cache cannot keep is still returned; the failure is
  * logged. */
 static void failed_store_is_logged_and_value_returned(void **state)
@@ -286,6 +337,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(thousand_callers_one_fetch),
         cmocka_unit_test(fetch_error_is_returned_and_nothing_stored),
+        cmocka_unit_test(every_layer_returns_the_fetchs_own_code),
         cmocka_unit_test(failed_store_is_logged_and_value_returned),
         cmocka_unit_test(read_error_is_a_logged_miss),
         cmocka_unit_test(waiter_gives_up_on_its_deadline),
