@@ -295,14 +295,14 @@ GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx,
  *
  * Expiry: TTLs are measured on the coarse monotonic clock
  * (goio_now_mono_coarse_ms: a few ms of granularity, and no clock read
- * cost on the read path to speak of). An expired entry is never returned;
- * it is removed when a get finds it, when eviction meets it, and by a
- * background reclaim thread (one per cache) so that memory is freed for
- * keys nobody reads again. Every reclaim_interval_ms the thread looks at
- * each shard whose earliest expiry has passed: at least an eighth of its
- * slots, and on to the end of the shard while a quarter or more of what
- * it finds has expired (locks held for 512 slots at a time). Mass expiry
- * is reclaimed within one interval, a lone expired entry within eight.
+ * cost on the read path to speak of), or on the config's now_ms. An expired
+ * entry is never returned; it is removed when a get finds it, when eviction
+ * meets it, and by a background reclaim thread (one per cache) so that memory
+ * is freed for keys nobody reads again. Every reclaim_interval_ms the thread
+ * looks at each shard whose earliest expiry has passed: at least an eighth of
+ * its slots, and on to the end of the shard while a quarter or more of what it
+ * finds has expired (locks held for 512 slots at a time). Mass expiry is
+ * reclaimed within one interval, a lone expired entry within eight.
  *
  * Hashing: keys are hashed with a per-cache random seed, so crafted keys
  * cannot be aimed at one shard, one table run or one sketch counter.
@@ -331,6 +331,11 @@ typedef struct goio_cache_memory_config {
      * Default 1000; 0 starts no thread (expired entries are then reclaimed
      * only when met by a get, a set or eviction); < 0 is GOIO_EINVAL. */
     int64_t reclaim_interval_ms;
+    /* The clock TTLs are measured on, in ms (tests, simulations): called
+     * from any thread, concurrently, and must never go backwards. NULL
+     * (default): goio_now_mono_coarse_ms. now_data is passed to it. */
+    int64_t (*now_ms)(void *data);
+    void *now_data;
 } goio_cache_memory_config;
 
 /* Fills the documented defaults. */

@@ -73,13 +73,18 @@ static const goio_cache_ops fc_ops = {
     .destroy = fc_destroy,
 };
 
-fault_cache *fault_cache_new(void)
+fault_cache *fault_cache_new_clocked(test_clock *t)
 {
     fault_cache *f = goio_calloc(1, sizeof *f);
     assert_non_null(f);
     assert_ok(goio_cache_init(&f->base, &fc_ops));
-    assert_ok(goio_cache_memory_new(NULL, &f->inner));
+    f->inner = memory_cache_clocked((size_t)64 << 20, 0, 1000, t);
     return f;
+}
+
+fault_cache *fault_cache_new(void)
+{
+    return fault_cache_new_clocked(NULL);
 }
 
 /* ---- log capture ---- */
@@ -144,11 +149,26 @@ int log_capture_count(const char *code, const char *key, int *error)
 goio_cache *memory_cache(size_t max_bytes, size_t max_entries,
                          int64_t reclaim_ms)
 {
+    return memory_cache_clocked(max_bytes, max_entries, reclaim_ms, NULL);
+}
+
+int64_t test_clock_read(void *data)
+{
+    return atomic_load(&((test_clock *)data)->now);
+}
+
+goio_cache *memory_cache_clocked(size_t max_bytes, size_t max_entries,
+                                 int64_t reclaim_ms, test_clock *t)
+{
     goio_cache_memory_config cfg;
     goio_cache_memory_config_init(&cfg);
     cfg.max_bytes = max_bytes;
     cfg.max_entries = max_entries;
     cfg.reclaim_interval_ms = reclaim_ms;
+    if (t) {
+        cfg.now_ms = test_clock_read;
+        cfg.now_data = t;
+    }
     goio_cache *c = NULL;
     assert_ok(goio_cache_memory_new(&cfg, &c));
     return c;

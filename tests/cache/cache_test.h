@@ -41,6 +41,22 @@ int log_capture_count(const char *code, const char *key, int *error);
 /* A memory cache with the given bounds and reclaim interval. */
 goio_cache *memory_cache(size_t max_bytes, size_t max_entries,
                          int64_t reclaim_ms);
+
+/* A clock the test moves (ms), for memory caches' TTLs: no test waits for
+ * a TTL on the real clock. */
+typedef struct test_clock {
+    atomic_llong now;
+} test_clock;
+int64_t test_clock_read(void *data);
+static inline void test_clock_advance(test_clock *t, int64_t ms)
+{
+    atomic_fetch_add(&t->now, ms);
+}
+/* memory_cache on the clock t. */
+goio_cache *memory_cache_clocked(size_t max_bytes, size_t max_entries,
+                                 int64_t reclaim_ms, test_clock *t);
+/* fault_cache_new with its inner memory cache on the clock t. */
+fault_cache *fault_cache_new_clocked(test_clock *t);
 /* Asserts that key reads as `value` (NUL-terminated) / as a miss. */
 void assert_cached(goio_cache *c, const char *key, const char *value);
 void assert_missing(goio_cache *c, const char *key);

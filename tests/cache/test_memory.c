@@ -96,33 +96,28 @@ static void ttl_zero_or_negative_is_expired_at_once(void **state)
 static void expired_entries_are_never_returned(void **state)
 {
     (void)state;
-    goio_cache *c = memory_cache(1 << 20, 0, 0);
+    test_clock clk = {1000};
+    goio_cache *c = memory_cache_clocked(1 << 20, 0, 0, &clk);
     assert_ok(goio_cache_set(c, NULL, "short", "s", 1, 30));
     assert_ok(goio_cache_set(c, NULL, "long", "l", 1, HOUR));
     assert_cached(c, "short", "s");
-    int64_t start = goio_now_mono_ms();
-    goio_buf b = GOIO_BUF_INIT;
-    bool hit = true;
-    while (hit) {
-        assert_ok(goio_cache_get(c, NULL, "short", &b, &hit));
-        assert_true(goio_now_mono_ms() - start < 5000);
-    }
-    /* It expired no earlier than its TTL (the coarse clock is a few ms
-     * coarse: allow that much). */
-    assert_true(goio_now_mono_ms() - start >= 30 - 10);
+    /* Fresh up to its TTL, expired at it. */
+    test_clock_advance(&clk, 29);
+    assert_cached(c, "short", "s");
+    test_clock_advance(&clk, 1);
     assert_missing(c, "short");
     assert_cached(c, "long", "l");
     goio_cache_stats st = stats_of(c);
     assert_int_equal(st.expirations, 1); /* removed by the get */
     assert_int_equal(st.entries, 1);
-    goio_buf_deinit(&b);
     goio_cache_free(c);
 }
 
 static void expiry_is_reclaimed_without_reads(void **state)
 {
     (void)state;
-    goio_cache *c = memory_cache(64 << 20, 0, 10);
+    test_clock clk = {1000};
+    goio_cache *c = memory_cache_clocked(64 << 20, 0, 10, &clk);
     char key[32];
     for (int i = 0; i < 20000; i++) {
         snprintf(key, sizeof key, "gone:%d", i);
@@ -134,6 +129,8 @@ static void expiry_is_reclaimed_without_reads(void **state)
         assert_ok(goio_cache_set(c, NULL, key, "payload", 7, HOUR));
         kept_bytes += (uint64_t)n + 7 + GOIO_CACHE_ENTRY_OVERHEAD;
     }
+    test_clock_advance(&clk, 20);
+    /* The background thread (every 10 ms, real time) finds them. */
     assert_true(GOIO_WAIT_UNTIL(stats_of(c).entries == 100, 5000));
     goio_cache_stats st = stats_of(c);
     assert_int_equal(st.expirations, 20000);
@@ -145,13 +142,13 @@ static void expiry_is_reclaimed_without_reads(void **state)
 static void reclaim_can_run_on_demand(void **state)
 {
     (void)state;
-    goio_cache *c = memory_cache(1 << 20, 0, 0); /* no thread */
+    test_clock clk = {1000};
+    goio_cache *c = memory_cache_clocked(1 << 20, 0, 0, &clk); /* no thread */
     assert_ok(goio_cache_set(c, NULL, "a", "1", 1, 1));
     assert_ok(goio_cache_set(c, NULL, "b", "2", 1, HOUR));
-    int64_t removed = 0;
-    assert_true(
-        GOIO_WAIT_UNTIL((removed = goio_cache_memory_reclaim(c)) != 0, 5000));
-    assert_int_equal(removed, 1);
+    assert_int_equal(goio_cache_memory_reclaim(c), 0);
+    test_clock_advance(&clk, 1);
+    assert_int_equal(goio_cache_memory_reclaim(c), 1);
     assert_int_equal(stats_of(c).entries, 1);
     assert_goio(GOIO_EINVAL, (int)goio_cache_memory_reclaim(NULL));
     goio_cache_free(c);
@@ -386,11 +383,15 @@ static void concurrent_readers_and_writers(void **state)
 static void same_size_overwrite_updates_value_and_ttl(void **state)
 {
     (void)state;
-    goio_cache *c = memory_cache(1 << 20, 0, 0);
+    test_clock clk = {1000};
+    goio_cache *c = memory_cache_clocked(1 << 20, 0, 0, &clk);
     assert_ok(goio_cache_set(c, NULL, "k", "aaaa", 4, HOUR));
     assert_ok(goio_cache_set(c, NULL, "k", "bbbb", 4, 20));
     assert_cached(c, "k", "bbbb");
-    assert_true(GOIO_WAIT_UNTIL(reads_missing(c, "k"), 5000));
+    test_clock_advance(&clk, 19);
+    assert_cached(c, "k", "bbbb");
+    test_clock_advance(&clk, 1);
+    assert_missing(c, "k");
     assert_ok(goio_cache_set(c, NULL, "k", "cccc", 4, HOUR));
     assert_ok(goio_cache_set(c, NULL, "k", "dd", 2, HOUR)); /* other size */
     assert_cached(c, "k", "dd");
