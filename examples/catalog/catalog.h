@@ -32,6 +32,9 @@ typedef struct catalog_options {
     int64_t origin_delay_ms;
     const char *port_file; /* where to write the bound port, or NULL */
     bool client_tracking;  /* also drop local copies on any client's write */
+    /* Each item request's deadline, passed to every cache call it makes
+     * (and so to Redis): past it the caller gets the stale copy, or 504. */
+    int64_t deadline_ms;
 } catalog_options;
 
 /* The pretend backend: slow, and failing on request (origin.c). */
