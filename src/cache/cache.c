@@ -175,9 +175,9 @@ void goio__cache_log_read_error(const char *key, int rc)
              "reading the cache failed; treating it as a miss");
 }
 
-int goio__cache_flight(goio_ctx *ctx, void **value, void *arg)
+int goio__cache_flight(goio_ctx *ctx, void **value, void *data)
 {
-    goio__cache_job *j = arg;
+    goio__cache_job *j = data;
     j->ran = true;
     goio__cache_value *v = goio_calloc(1, sizeof *v);
     if (!v)

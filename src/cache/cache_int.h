@@ -41,7 +41,7 @@ typedef struct goio__cache_value {
  * op (a failed store is logged, the value still returned). Fails with the
  * fetch's negative code, GOIO_EFETCH for a positive one.
  */
-int goio__cache_flight(goio_ctx *ctx, void **value, void *arg);
+int goio__cache_flight(goio_ctx *ctx, void **value, void *data);
 /* Frees a goio__cache_value (the flight's destroy function). */
 void goio__cache_value_free(void *p);
 /* How this caller got a finished flight's value. */
