@@ -175,7 +175,8 @@ static goio_cache *filled_cache(const char *keys, size_t n)
     char value[VALUE_LEN];
     memset(value, 'v', sizeof value);
     for (size_t i = 0; i < n; i++)
-        if ((rc = goio_cache_set(c, KEY(keys, i), value, sizeof value, TTL_MS)))
+        if ((rc = goio_cache_set(c, NULL, KEY(keys, i), value, sizeof value,
+                                 TTL_MS)))
             die("set", rc);
     return c;
 }
@@ -200,7 +201,7 @@ static void bench_get_hit_1t(size_t nkeys, size_t ops, size_t reps)
     for (size_t r = 0; r < reps; r++) {
         double t0 = bench_now_s(), c0 = thread_cpu_s();
         for (size_t i = 0; i < ops; i++) {
-            goio_cache_get(c, KEY(keys, seq[i]), &out, &hit);
+            goio_cache_get(c, NULL, KEY(keys, seq[i]), &out, &hit);
             hits += hit;
         }
         double ns = (bench_now_s() - t0) * 1e9 / (double)ops;
@@ -244,9 +245,9 @@ static void *mixed_thread(void *p)
     for (size_t i = 0; i < a->ops; i++) {
         const char *k = KEY(a->keys, a->seq[i]);
         if (i % 10 == 0)
-            goio_cache_set(a->c, k, value, sizeof value, TTL_MS);
+            goio_cache_set(a->c, NULL, k, value, sizeof value, TTL_MS);
         else
-            goio_cache_get(a->c, k, &out, &hit);
+            goio_cache_get(a->c, NULL, k, &out, &hit);
     }
     goio_buf_deinit(&out);
     return NULL;
@@ -317,11 +318,11 @@ static double replay(goio_cache *c, const uint64_t *ids, size_t n,
     for (size_t i = 0; i < n; i++) {
         snprintf(key, sizeof key, "%llu", (unsigned long long)ids[i]);
         bool hit = false;
-        goio_cache_get(c, key, &out, &hit);
+        goio_cache_get(c, NULL, key, &out, &hit);
         if (hit)
             hits++;
         else
-            goio_cache_set(c, key, value, vlens ? vlens[i] : 8, TTL_MS);
+            goio_cache_set(c, NULL, key, value, vlens ? vlens[i] : 8, TTL_MS);
     }
     goio_buf_deinit(&out);
     return n ? (double)hits / (double)n : 0;
@@ -508,7 +509,7 @@ static double goio_overhead(size_t n)
         for (size_t i = 0; i < n; i++) {
             int klen = snprintf(key, sizeof key, "key:%zu", i);
             size_t vlen = 16 + rng_next(&rng) % 49;
-            goio_cache_set(c, key, value, vlen, TTL_MS);
+            goio_cache_set(c, NULL, key, value, vlen, TTL_MS);
             payload += klen + (long long)vlen;
         }
         double per = (double)(heap_bytes - before - payload) / (double)n;

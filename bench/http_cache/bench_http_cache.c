@@ -134,7 +134,7 @@ static double goio_ns(goio_http_cache *c, const char *url, double seconds,
         /* a batch between clock reads: a hit is much cheaper than one */
         for (int i = 0; i < 16; i++) {
             goio_http_cache_response *r;
-            int rc = goio_http_cache_get(c, url, NULL, 0, NULL, &r);
+            int rc = goio_http_cache_get(c, NULL, url, NULL, 0, &r);
             if (rc)
                 die("get", rc);
             if (r->served != want) {
@@ -154,7 +154,7 @@ static double goio_ns(goio_http_cache *c, const char *url, double seconds,
 static void warm(goio_http_cache *c, const char *url)
 {
     goio_http_cache_response *r;
-    int rc = goio_http_cache_get(c, url, NULL, 0, NULL, &r);
+    int rc = goio_http_cache_get(c, NULL, url, NULL, 0, &r);
     if (rc)
         die("first get", rc);
     goio_http_cache_response_free(r);

@@ -85,7 +85,7 @@ static char *run_anchor(const char *args)
 
 /* ---- uncontended ---- */
 
-static int trivial_fn(goio_ctx *ctx, void *arg, void **value)
+static int trivial_fn(goio_ctx *ctx, void **value, void *arg)
 {
     (void)ctx;
     *value = arg;
@@ -97,7 +97,7 @@ static int trivial_fn(goio_ctx *ctx, void *arg, void **value)
 static double goio_uncontended(long ops, long rounds, goio_ctx *ctx)
 {
     goio_sharedflight *g;
-    if (goio_sharedflight_new(&g))
+    if (goio_sharedflight_new(NULL, &g))
         exit(1);
     static int one = 1;
     double best = 0;
@@ -106,7 +106,7 @@ static double goio_uncontended(long ops, long rounds, goio_ctx *ctx)
         double start = bench_now_s();
         for (long i = 0; i < n; i++) {
             goio_sharedflight_result *res;
-            if (goio_sharedflight_do(g, "key", ctx, trivial_fn, &one, NULL,
+            if (goio_sharedflight_do(g, ctx, "key", trivial_fn, &one, NULL,
                                      &res, NULL))
                 exit(1);
             goio_sharedflight_result_unref(res);
@@ -172,7 +172,7 @@ static void futex_wake_all(atomic_uint *w)
     syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-static int sleepy_fn(goio_ctx *ctx, void *arg, void **value)
+static int sleepy_fn(goio_ctx *ctx, void **value, void *arg)
 {
     (void)ctx, (void)value;
     herd *h = arg;
@@ -194,7 +194,7 @@ static void *herd_caller(void *arg)
         if (atomic_load(&h->stop))
             return NULL;
         goio_sharedflight_result *r;
-        if (!h->noop && goio_sharedflight_do(h->g, "herd", NULL, sleepy_fn, h,
+        if (!h->noop && goio_sharedflight_do(h->g, NULL, "herd", sleepy_fn, h,
                                              NULL, &r, NULL))
             exit(1);
         if (!h->noop)
@@ -229,7 +229,7 @@ static double herd_async_round(herd *h, int *executions)
     unsigned fin = atomic_load(&h->finished);
     double start = bench_now_s();
     for (int i = 0; i < h->n; i++)
-        if (goio_sharedflight_do_async(h->g, "herd", NULL, sleepy_fn, h, NULL,
+        if (goio_sharedflight_do_async(h->g, NULL, "herd", sleepy_fn, h, NULL,
                                        herd_cb, h))
             exit(1);
     while (atomic_load(&h->finished) == fin)
@@ -281,7 +281,7 @@ static void bench_herd(void)
     free(out);
 
     herd h = {.n = n, .fn_ms = fn_ms};
-    if (goio_sharedflight_new(&h.g))
+    if (goio_sharedflight_new(NULL, &h.g))
         exit(1);
     pthread_t *threads = malloc(sizeof *threads * (size_t)n);
     pthread_attr_t attr;

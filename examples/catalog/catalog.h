@@ -32,6 +32,9 @@ typedef struct catalog_options {
     int64_t origin_delay_ms;
     const char *port_file; /* where to write the bound port, or NULL */
     bool client_tracking;  /* also drop local copies on any client's write */
+    /* Each item request's deadline, passed to every cache call it makes
+     * (and so to Redis): past it the caller gets the stale copy, or 504. */
+    int64_t deadline_ms;
 } catalog_options;
 
 /* The pretend backend: slow, and failing on request (origin.c). */
@@ -58,8 +61,8 @@ typedef struct catalog {
 } catalog;
 
 /* origin.c */
-int catalog_origin_fetch(goio_ctx *ctx, const char *key, void *arg,
-                         goio_buf *out);
+int catalog_origin_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                         void *arg);
 void catalog_admin_origin(goio_http_request *req, goio_http_response *res,
                           void *data);
 

@@ -23,11 +23,11 @@ static int item_key(goio_http_request *req, char *key, size_t size)
 
 /* Where a cached answer came from: the local layer has it already, or the
  * hybrid is about to copy it down from Redis. */
-static const char *layer_of(catalog *c, const char *key)
+static const char *layer_of(catalog *c, goio_ctx *ctx, const char *key)
 {
     goio_buf peek = GOIO_BUF_INIT;
     bool hit = false;
-    goio_cache_get(c->local, key, &peek, &hit);
+    goio_cache_get(c->local, ctx, key, &peek, &hit);
     goio_buf_deinit(&peek);
     return hit ? "local" : "remote";
 }
@@ -40,6 +40,14 @@ static void answer_error(goio_http_response *res, int status, int rc)
                               goio_err_name(rc), goio_strerror(rc));
 }
 
+/* The request's ctx (cancelled when the client goes away) with the
+ * request's deadline on top: what every cache call of the request gets. */
+static int request_ctx(catalog *c, goio_http_request *req, goio_ctx **out)
+{
+    return goio_ctx_new_with_timeout(goio_http_request_ctx(req),
+                                     c->opt.deadline_ms, out);
+}
+
 void catalog_get_item(goio_http_request *req, goio_http_response *res,
                       void *data)
 {
@@ -49,15 +57,26 @@ void catalog_get_item(goio_http_request *req, goio_http_response *res,
         answer_error(res, 400, GOIO_EINVAL);
         return;
     }
-    const char *layer = layer_of(c, key);
+    goio_ctx *ctx;
+    int rc = request_ctx(c, req, &ctx);
+    if (rc) {
+        answer_error(res, 503, rc);
+        return;
+    }
+    const char *layer = layer_of(c, ctx, key);
     goio_buf body = GOIO_BUF_INIT;
     goio_cache_source source = GOIO_CACHE_HIT;
-    int rc = goio_cache_get_or_set(c->items, key, c->opt.ttl_ms,
-                                   catalog_origin_fetch, c,
-                                   goio_http_request_ctx(req), &body, &source);
+    rc = goio_cache_get_or_set(c->items, ctx, key, c->opt.ttl_ms,
+                               catalog_origin_fetch, c, &body, &source);
+    goio_ctx_unref(ctx);
     goio_http_response_set_header(res, "X-Instance", c->opt.name);
     if (rc) {
-        answer_error(res, rc == GOIO_EFETCH ? 502 : 503, rc);
+        /* The fetch's own error reaches us (the origin's), else our
+         * deadline or memory: cache read errors are logged misses. */
+        int status = rc == GOIO_ETIMEDOUT                        ? 504
+                     : rc == GOIO_ENOMEM || rc == GOIO_ECANCELED ? 503
+                                                                 : 502;
+        answer_error(res, status, rc);
     } else {
         if (source == GOIO_CACHE_FETCHED || source == GOIO_CACHE_SHARED)
             layer = "origin";
@@ -80,7 +99,12 @@ void catalog_invalidate_item(goio_http_request *req, goio_http_response *res,
     }
     /* Deletes here and in Redis; with pub/sub, every other instance drops
      * its local copy too. */
-    int rc = goio_cache_del(c->items, key);
+    goio_ctx *ctx;
+    int rc = request_ctx(c, req, &ctx);
+    if (!rc) {
+        rc = goio_cache_del(c->items, ctx, key);
+        goio_ctx_unref(ctx);
+    }
     goio_http_response_set_header(res, "X-Instance", c->opt.name);
     if (rc)
         answer_error(res, 503, rc);

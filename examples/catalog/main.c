@@ -29,7 +29,8 @@ static void usage(void)
                     "               [--namespace NS] [--ttl-ms N] "
                     "[--stale-ttl-ms N]\n"
                     "               [--origin-delay-ms N] [--port-file PATH] "
-                    "[--client-tracking]\n");
+                    "[--client-tracking]\n"
+                    "               [--deadline-ms N]\n");
     exit(2);
 }
 
@@ -49,6 +50,7 @@ static void parse_options(int argc, char **argv, catalog_options *o)
 {
     *o = (catalog_options){"127.0.0.1", 8080,  NULL, "catalog", "catalog",
                            2000,        60000, 300,  NULL};
+    o->deadline_ms = 5000;
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"redis", required_argument, NULL, 'r'},
@@ -59,6 +61,7 @@ static void parse_options(int argc, char **argv, catalog_options *o)
         {"origin-delay-ms", required_argument, NULL, 'd'},
         {"port-file", required_argument, NULL, 'p'},
         {"client-tracking", no_argument, NULL, 'T'},
+        {"deadline-ms", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -90,11 +93,15 @@ static void parse_options(int argc, char **argv, catalog_options *o)
         case 'T':
             o->client_tracking = true;
             break;
+        case 'D':
+            o->deadline_ms = atoll(optarg);
+            break;
         default:
             usage();
         }
     }
-    if (optind != argc || o->ttl_ms <= 0 || o->stale_ttl_ms <= o->ttl_ms)
+    if (optind != argc || o->ttl_ms <= 0 || o->stale_ttl_ms <= o->ttl_ms ||
+        o->deadline_ms <= 0)
         usage();
 }
 

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int catalog_origin_fetch(goio_ctx *ctx, const char *key, void *arg,
-                         goio_buf *out)
+int catalog_origin_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                         void *arg)
 {
     catalog *c = arg;
     long call = atomic_fetch_add(&c->origin.calls, 1) + 1;

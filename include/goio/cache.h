@@ -26,10 +26,13 @@
  * of these codes: get_from_cache_error (a storage read failed; treated as
  * a miss), set_cache_error (storing a fetched value failed; the value is
  * still returned), fetch_failed (a fetch failed and no stale value was
- * available), used_stale_cache (a fetch failed and an expired value was
- * served), bad_cache_envelope (stored bytes are not a goio envelope;
- * treated as a miss), get_local_error / set_local_error /
- * get_remote_error (a hybrid layer failed).
+ * available), used_stale_cache (a fetch failed, or the caller's deadline
+ * passed, and an expired value was served), bad_cache_envelope (stored
+ * bytes are not a goio envelope; treated as a miss), bad_cache_value
+ * (stored bytes are not of the type a typed get_or_set asked for; treated
+ * as a miss and overwritten), get_local_error / set_local_error /
+ * get_remote_error (a hybrid layer failed; a remote read that failed only
+ * because the caller's ctx was done is not logged).
  */
 #ifndef GOIO_CACHE_H
 #define GOIO_CACHE_H
@@ -67,8 +70,8 @@ typedef enum goio_cache_source {
  * however many callers wait, under a ctx that is cancelled only when every
  * waiting caller has given up.
  */
-typedef int (*goio_cache_fetch_fn)(goio_ctx *ctx, const char *key, void *arg,
-                                   goio_buf *out);
+typedef int (*goio_cache_fetch_fn)(goio_ctx *ctx, const char *key,
+                                   goio_buf *out, void *data);
 
 /*
  * The interface. Keys reach these already validated (non-NULL, non-empty,
@@ -80,20 +83,27 @@ typedef int (*goio_cache_fetch_fn)(goio_ctx *ctx, const char *key, void *arg,
  * fetch counters (goio's generic get_or_set) to what `stats` reports, so
  * a `stats` op leaves fetches and fetch_errors alone unless its own
  * get_or_set counts them. Ops are called concurrently from any thread.
+ *
+ * ctx: every op that may block gets the caller's ctx (NULL = no deadline)
+ * and returns soon after it is done (GOIO_ETIMEDOUT / GOIO_ECANCELED, or
+ * the ctx's error as the implementation reports it); a layer passes it on
+ * to the layers and connections below it.
  */
 typedef struct goio_cache_ops {
     const char *name;
-    int (*get)(goio_cache *c, const char *key, goio_buf *out, bool *hit);
-    int (*set)(goio_cache *c, const char *key, const void *value, size_t len,
-               int64_t ttl_ms);
-    int (*del)(goio_cache *c, const char *key);
-    int (*get_stale)(goio_cache *c, const char *key, goio_buf *out, bool *hit,
-                     bool *stale);
-    int (*get_or_set)(goio_cache *c, const char *key, int64_t ttl_ms,
-                      goio_cache_fetch_fn fetch, void *arg, goio_ctx *ctx,
+    int (*get)(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
+               bool *hit);
+    int (*set)(goio_cache *c, goio_ctx *ctx, const char *key, const void *value,
+               size_t len, int64_t ttl_ms);
+    int (*del)(goio_cache *c, goio_ctx *ctx, const char *key);
+    int (*get_stale)(goio_cache *c, goio_ctx *ctx, const char *key,
+                     goio_buf *out, bool *hit, bool *stale);
+    int (*get_or_set)(goio_cache *c, goio_ctx *ctx, const char *key,
+                      int64_t ttl_ms, goio_cache_fetch_fn fetch, void *data,
                       goio_buf *out, goio_cache_source *source);
+    /* Reads counters only: never blocks, takes no ctx. */
     int (*stats)(goio_cache *c, goio_cache_stats *out);
-    int (*clear)(goio_cache *c);
+    int (*clear)(goio_cache *c, goio_ctx *ctx);
     /* Frees the implementation (the memory holding the goio_cache too). */
     void (*destroy)(goio_cache *c);
 } goio_cache_ops;
@@ -128,34 +138,42 @@ GOIO_EXTERN bool goio_cache_key_valid(const char *key);
 /* ---- the calls ----------------------------------------------------------- */
 
 /*
- * Common errors of the calls below: GOIO_EINVAL for a NULL cache, an
- * invalid key or a NULL out pointer (nothing is read or stored then);
+ * Common rules of the calls below: ctx (may be NULL: no deadline, never
+ * cancelled) comes right after the cache and bounds every layer the call
+ * reaches (a Redis cache's pool wait, connect, write and read included):
+ * a call whose ctx is cancelled or whose deadline passes returns
+ * GOIO_ECANCELED / GOIO_ETIMEDOUT soon after (within a few ms), whatever
+ * layer it was blocked in. Common errors: GOIO_EINVAL for a NULL cache,
+ * an invalid key or a NULL out pointer (nothing is read or stored then);
  * GOIO_ENOMEM; and whatever the implementation reports (a Redis cache's
  * connection errors, for instance). On an error *out is left as it was
  * and *hit is false.
  */
 
 /* Copies the value into *out (replacing its contents) and sets *hit. */
-GOIO_EXTERN int goio_cache_get(goio_cache *c, const char *key, goio_buf *out,
-                               bool *hit);
+GOIO_EXTERN int goio_cache_get(goio_cache *c, goio_ctx *ctx, const char *key,
+                               goio_buf *out, bool *hit);
 /*
  * Stores a copy of value[0..len) for ttl_ms milliseconds. A ttl_ms <= 0
  * stores a value that is already expired: the key reads as missing
  * afterwards (as the Go library's zero duration).
  */
-GOIO_EXTERN int goio_cache_set(goio_cache *c, const char *key,
+GOIO_EXTERN int goio_cache_set(goio_cache *c, goio_ctx *ctx, const char *key,
                                const void *value, size_t len, int64_t ttl_ms);
 /* Removes the key; removing a missing key is not an error. */
-GOIO_EXTERN int goio_cache_del(goio_cache *c, const char *key);
+GOIO_EXTERN int goio_cache_del(goio_cache *c, goio_ctx *ctx, const char *key);
 /* Fresh or expired-but-kept value; *stale says which. GOIO_ENOTSUP where
  * the cache keeps no expired values. */
-GOIO_EXTERN int goio_cache_get_stale(goio_cache *c, const char *key,
-                                     goio_buf *out, bool *hit, bool *stale);
+GOIO_EXTERN int goio_cache_get_stale(goio_cache *c, goio_ctx *ctx,
+                                     const char *key, goio_buf *out, bool *hit,
+                                     bool *stale);
 /*
  * A fresh hit, else one fetch per key (shared by every concurrent caller)
  * whose value is stored for ttl_ms and returned to all. A fetch error is
  * returned (nothing stored) unless a stale layer serves an old value.
- * `source` (may be NULL) says which happened. ctx may be NULL.
+ * `source` (may be NULL) says which happened. ctx (may be NULL) bounds
+ * the reads, the wait for another caller's fetch and the store; the
+ * fetch gets the flight's ctx (see below).
  *
  * The generic version (caches without their own get_or_set op, the
  * memory cache and the hybrid included): a read error is logged
@@ -173,14 +191,14 @@ GOIO_EXTERN int goio_cache_get_stale(goio_cache *c, const char *key,
  * fetch does (the fetch's ctx is cancelled once no caller waits any
  * more). GOIO_EINVAL also for a NULL fetch.
  */
-GOIO_EXTERN int goio_cache_get_or_set(goio_cache *c, const char *key,
-                                      int64_t ttl_ms, goio_cache_fetch_fn fetch,
-                                      void *arg, goio_ctx *ctx, goio_buf *out,
-                                      goio_cache_source *source);
+GOIO_EXTERN int goio_cache_get_or_set(goio_cache *c, goio_ctx *ctx,
+                                      const char *key, int64_t ttl_ms,
+                                      goio_cache_fetch_fn fetch, void *data,
+                                      goio_buf *out, goio_cache_source *source);
 /* Fills *out (zeros where a cache cannot tell). */
 GOIO_EXTERN int goio_cache_stats_get(goio_cache *c, goio_cache_stats *out);
 /* Drops every entry (GOIO_ENOTSUP where a cache cannot). */
-GOIO_EXTERN int goio_cache_clear(goio_cache *c);
+GOIO_EXTERN int goio_cache_clear(goio_cache *c, goio_ctx *ctx);
 /* Frees the cache; NULL is a no-op. No call may be in progress. */
 GOIO_EXTERN void goio_cache_free(goio_cache *c);
 
@@ -193,16 +211,19 @@ GOIO_EXTERN void goio_cache_free(goio_cache *c);
  * valid variable of `type` (an all-zero one is); on success its old value
  * is destroyed and replaced, on any error it is left exactly as it was.
  * Stored bytes that do not decode as `type` (a string read as an int64, a
- * different POD struct) are GOIO_ETYPE: the caller's variable never
- * receives a value of the wrong type. GOIO_EINVAL for an invalid
+ * different POD struct): the caller's variable never receives a value of
+ * the wrong type. goio_cache_get_typed returns GOIO_ETYPE and leaves the
+ * stored value alone (no silent data loss), except that a hybrid's local
+ * copy of it is dropped (also under stale wrappers), so a remote value of
+ * the wrong type is never kept locally. GOIO_EINVAL for an invalid
  * descriptor (goio_type_check) or NULL pointers.
  */
-GOIO_EXTERN int goio_cache_get_typed(goio_cache *c, const char *key,
-                                     const goio_type *type, void *dst,
-                                     bool *hit);
-GOIO_EXTERN int goio_cache_set_typed(goio_cache *c, const char *key,
-                                     const goio_type *type, const void *value,
-                                     int64_t ttl_ms);
+GOIO_EXTERN int goio_cache_get_typed(goio_cache *c, goio_ctx *ctx,
+                                     const char *key, const goio_type *type,
+                                     void *dst, bool *hit);
+GOIO_EXTERN int goio_cache_set_typed(goio_cache *c, goio_ctx *ctx,
+                                     const char *key, const goio_type *type,
+                                     const void *value, int64_t ttl_ms);
 /*
  * Produces the value of a missing key into *value, a zero-filled variable
  * of the type. Returns 0 or a negative code, as goio_cache_fetch_fn. The
@@ -210,13 +231,22 @@ GOIO_EXTERN int goio_cache_set_typed(goio_cache *c, const char *key,
  * so leave it valid (zero or a complete value).
  */
 typedef int (*goio_cache_fetch_typed_fn)(goio_ctx *ctx, const char *key,
-                                         void *arg, void *value);
-/* goio_cache_get_or_set with a typed fetch and a typed result. */
-GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, const char *key,
-                                            int64_t ttl_ms,
+                                         void *value, void *data);
+/*
+ * goio_cache_get_or_set with a typed fetch and a typed result. Stored
+ * bytes of another type are a miss that heals: a WARN record with code
+ * bad_cache_value (category cache, error GOIO_ETYPE) is logged, a
+ * hybrid's local copy is dropped, and the fetch runs (once for every
+ * caller that met the bytes at the same time) and its value overwrites
+ * them in every layer (source FETCHED / SHARED). A failing fetch returns
+ * its own code and leaves the bytes in place. GOIO_ETYPE only when the
+ * fetch's own value does not decode (encode and decode disagree).
+ */
+GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx,
+                                            const char *key, int64_t ttl_ms,
                                             const goio_type *type,
                                             goio_cache_fetch_typed_fn fetch,
-                                            void *arg, goio_ctx *ctx, void *dst,
+                                            void *data, void *dst,
                                             goio_cache_source *source);
 
 /* ---- memory cache -------------------------------------------------------- */
@@ -265,14 +295,14 @@ GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, const char *key,
  *
  * Expiry: TTLs are measured on the coarse monotonic clock
  * (goio_now_mono_coarse_ms: a few ms of granularity, and no clock read
- * cost on the read path to speak of). An expired entry is never returned;
- * it is removed when a get finds it, when eviction meets it, and by a
- * background reclaim thread (one per cache) so that memory is freed for
- * keys nobody reads again. Every reclaim_interval_ms the thread looks at
- * each shard whose earliest expiry has passed: at least an eighth of its
- * slots, and on to the end of the shard while a quarter or more of what
- * it finds has expired (locks held for 512 slots at a time). Mass expiry
- * is reclaimed within one interval, a lone expired entry within eight.
+ * cost on the read path to speak of), or on the config's now_ms. An expired
+ * entry is never returned; it is removed when a get finds it, when eviction
+ * meets it, and by a background reclaim thread (one per cache) so that memory
+ * is freed for keys nobody reads again. Every reclaim_interval_ms the thread
+ * looks at each shard whose earliest expiry has passed: at least an eighth of
+ * its slots, and on to the end of the shard while a quarter or more of what it
+ * finds has expired (locks held for 512 slots at a time). Mass expiry is
+ * reclaimed within one interval, a lone expired entry within eight.
  *
  * Hashing: keys are hashed with a per-cache random seed, so crafted keys
  * cannot be aimed at one shard, one table run or one sketch counter.
@@ -301,6 +331,11 @@ typedef struct goio_cache_memory_config {
      * Default 1000; 0 starts no thread (expired entries are then reclaimed
      * only when met by a get, a set or eviction); < 0 is GOIO_EINVAL. */
     int64_t reclaim_interval_ms;
+    /* The clock TTLs are measured on, in ms (tests, simulations): called
+     * from any thread, concurrently, and must never go backwards. NULL
+     * (default): goio_now_mono_coarse_ms. now_data is passed to it. */
+    int64_t (*now_ms)(void *data);
+    void *now_data;
 } goio_cache_memory_config;
 
 /* Fills the documented defaults. */
@@ -374,10 +409,16 @@ GOIO_EXTERN int goio_cache_envelope_decode(const uint8_t *bytes, size_t len,
  *    SHARED). When the fetch fails and a stale value exists, that value is
  *    returned with source GOIO_CACHE_STALE, stale_served is counted and a
  *    WARN record with code used_stale_cache, the key and the fetch's error
- *    is logged. Without a stale value the call returns GOIO_EFETCH (or
- *    GOIO_ENOMEM when memory ran out) and logs the fetch's own error
- *    (code fetch_failed). A storage read error is logged
- *    (get_from_cache_error) and treated as a miss.
+ *    is logged. Without a stale value the call returns the fetch's own
+ *    code (GOIO_EFETCH when it returned a positive value), as every
+ *    layer does, and logs it (code fetch_failed). A storage read error is
+ * logged (get_from_cache_error) and treated as a miss. The caller's deadline
+ * counts as a failed fetch: when it passes (while the fetch runs, while waiting
+ * for another caller's fetch, or while storing) and a stale value was read,
+ * that value is returned with source GOIO_CACHE_STALE (stale_served and
+ * used_stale_cache with error GOIO_ETIMEDOUT), not GOIO_ETIMEDOUT. Without one,
+ * or when the deadline passed before storage answered the first read, the call
+ *    returns GOIO_ETIMEDOUT. A cancelled ctx returns GOIO_ECANCELED.
  *  - del and clear go to storage; stats are storage's, with this layer's
  *    hits/misses/sets/deletes, fetch counters and stale_served.
  *
@@ -420,9 +461,10 @@ GOIO_EXTERN int goio_cache_hybrid_new(goio_cache *local, goio_cache *remote,
  * is not a hybrid or the key is invalid; otherwise the local layer's del
  * result.
  */
-GOIO_EXTERN int goio_cache_hybrid_invalidate(goio_cache *h, const char *key);
+GOIO_EXTERN int goio_cache_hybrid_invalidate(goio_cache *h, goio_ctx *ctx,
+                                             const char *key);
 /* Drops every local entry (the local layer's clear result). */
-GOIO_EXTERN int goio_cache_hybrid_invalidate_all(goio_cache *h);
+GOIO_EXTERN int goio_cache_hybrid_invalidate_all(goio_cache *h, goio_ctx *ctx);
 /* The layers (NULL when h is not a hybrid). */
 GOIO_EXTERN goio_cache *goio_cache_hybrid_local(goio_cache *h);
 GOIO_EXTERN goio_cache *goio_cache_hybrid_remote(goio_cache *h);

@@ -279,7 +279,7 @@ GOIO_EXTERN const char *goio_http_cache_served_name(goio_http_cache_served s);
 /* ---- configuration ------------------------------------------------------- */
 
 /* The wall clock a client reads (ms since the Unix epoch). */
-typedef int64_t (*goio_http_cache_now_fn)(void *arg);
+typedef int64_t (*goio_http_cache_now_fn)(void *data);
 
 typedef struct goio_http_cache_config {
     /* Where responses are stored; NULL (default): a new goio memory cache
@@ -321,11 +321,11 @@ typedef struct goio_http_cache_config {
     /* The wall clock for freshness (tests, simulations); NULL (default):
      * goio_now_wall_ms. Must be thread-safe. */
     goio_http_cache_now_fn now_fn;
-    void *now_arg;
+    void *now_data;
 } goio_http_cache_config;
 
-/* Fills the defaults above. GOIO_EINVAL for NULL. */
-GOIO_EXTERN int goio_http_cache_config_init(goio_http_cache_config *cfg);
+/* Fills the defaults above (NULL is a no-op). */
+GOIO_EXTERN void goio_http_cache_config_init(goio_http_cache_config *cfg);
 
 /*
  * A new client (cfg NULL: the defaults). Initialises libcurl
@@ -406,16 +406,16 @@ typedef struct goio_http_cache_response {
  * wait for goes on for them; when this call's thread is the one
  * performing it, the call returns when it ends - see "concurrency").
  */
-GOIO_EXTERN int goio_http_cache_get(goio_http_cache *c, const char *url,
+GOIO_EXTERN int goio_http_cache_get(goio_http_cache *c, goio_ctx *ctx,
+                                    const char *url,
                                     const goio_http_cache_header *headers,
-                                    size_t header_count, goio_ctx *ctx,
+                                    size_t header_count,
                                     goio_http_cache_response **out);
 
 /* Any method: GET as goio_http_cache_get, HEAD from stored GET responses,
  * others forwarded, unsafe ones invalidating (see above). */
-GOIO_EXTERN int goio_http_cache_do(goio_http_cache *c,
+GOIO_EXTERN int goio_http_cache_do(goio_http_cache *c, goio_ctx *ctx,
                                    const goio_http_cache_request *req,
-                                   goio_ctx *ctx,
                                    goio_http_cache_response **out);
 
 /*
@@ -431,9 +431,11 @@ GOIO_EXTERN void goio_http_cache_response_free(goio_http_cache_response *r);
 
 /*
  * Drops what is stored for url (every variant). 0 also when nothing was
- * stored; GOIO_EINVAL for a bad URL; the storage's error otherwise.
+ * stored; GOIO_EINVAL for a bad URL; the storage's error otherwise. ctx
+ * (may be NULL) bounds the storage calls.
  */
-GOIO_EXTERN int goio_http_cache_invalidate(goio_http_cache *c, const char *url);
+GOIO_EXTERN int goio_http_cache_invalidate(goio_http_cache *c, goio_ctx *ctx,
+                                           const char *url);
 
 /* ---- stats --------------------------------------------------------------- */
 

@@ -199,6 +199,10 @@ typedef struct goio_pubsub_sub_config {
     void *data; /* passed to callback; goio never touches it */
 } goio_pubsub_sub_config;
 
+/* Fills the defaults: queue mode with the handle's default capacity
+ * (NULL is a no-op). */
+GOIO_EXTERN void goio_pubsub_sub_config_init(goio_pubsub_sub_config *cfg);
+
 /*
  * Subscribes to n glob patterns (Redis PSUBSCRIBE syntax: * ? [..] \) and
  * returns a new subscription in *out. Duplicate names in one call count

@@ -172,6 +172,9 @@ typedef struct goio_redis_set_config {
     bool if_not_exists; /* SET NX */
 } goio_redis_set_config;
 
+/* Fills the defaults: no expiry, unconditional (NULL is a no-op). */
+GOIO_EXTERN void goio_redis_set_config_init(goio_redis_set_config *cfg);
+
 /*
  * SET with options (Go's SetOpt). Unlike goio_redis_set, ttl_ms <= 0 here
  * means "keep without expiry". *was_set (may be NULL) tells whether the

@@ -67,13 +67,13 @@ typedef struct goio_sharedflight_result goio_sharedflight_result;
  * flight can never be cancelled). It may set *value (from then on owned by
  * the result and freed by `destroy`, even when no caller receives it) and
  * returns 0 or a negative GOIO_E* code; value and code both reach every
- * caller. The fn, arg and destroy of the caller that starts a flight are
+ * caller. The fn, data and destroy of the caller that starts a flight are
  * used; a joining caller's are ignored, so callers of one key should pass
  * equivalent ones. fn may call into the group (other keys, or the same key
  * after goio_sharedflight_forget); goio_sharedflight_do on its own flight's
  * key returns GOIO_EBUSY instead of waiting for itself forever.
  */
-typedef int (*goio_sharedflight_fn)(goio_ctx *ctx, void *arg, void **value);
+typedef int (*goio_sharedflight_fn)(goio_ctx *ctx, void **value, void *data);
 /* Frees a value fn set; called once, when the last reference goes. */
 typedef void (*goio_sharedflight_destroy_fn)(void *value);
 
@@ -90,13 +90,12 @@ typedef struct goio_sharedflight_config {
 GOIO_EXTERN void goio_sharedflight_config_init(goio_sharedflight_config *cfg);
 
 /*
- * A group with the default config. Starts no thread: the async form's
- * threads start on first use. GOIO_EINVAL for NULL out, GOIO_ENOMEM.
+ * A new group with `cfg` (NULL: the defaults). Starts no thread: the async
+ * form's threads start on first use. GOIO_EINVAL for NULL out or a bad
+ * config, GOIO_ENOMEM.
  */
-GOIO_EXTERN int goio_sharedflight_new(goio_sharedflight **out);
-/* A group with `cfg` (NULL: defaults). GOIO_EINVAL for a bad config. */
-GOIO_EXTERN int goio_sharedflight_new_with(const goio_sharedflight_config *cfg,
-                                           goio_sharedflight **out);
+GOIO_EXTERN int goio_sharedflight_new(const goio_sharedflight_config *cfg,
+                                      goio_sharedflight **out);
 /*
  * Frees the group. No goio_sharedflight_do call may be in progress and no
  * other call may start. Async callers still waiting get their callback
@@ -122,9 +121,9 @@ GOIO_EXTERN void goio_sharedflight_free(goio_sharedflight *g);
  * GOIO_EBUSY when called from the fn of key's own current flight,
  * GOIO_ENOMEM.
  */
-GOIO_EXTERN int goio_sharedflight_do(goio_sharedflight *g, const char *key,
-                                     goio_ctx *ctx, goio_sharedflight_fn fn,
-                                     void *arg,
+GOIO_EXTERN int goio_sharedflight_do(goio_sharedflight *g, goio_ctx *ctx,
+                                     const char *key, goio_sharedflight_fn fn,
+                                     void *data,
                                      goio_sharedflight_destroy_fn destroy,
                                      goio_sharedflight_result **result,
                                      bool *shared);
@@ -150,7 +149,8 @@ typedef void (*goio_sharedflight_cb)(int status,
  * one of the group's worker threads (at most cfg.max_workers at once; an
  * async fn that blocks until another async flight of the group finishes
  * can therefore wait forever when every worker does the same) and
- * `cb` is called when the caller's outcome is known. The caller gives up
+ * `cb` is called (with `data`) when the caller's outcome is known; fn
+ * gets fn_data. The caller gives up
  * when ctx is cancelled or its deadline passes (the callback then comes
  * at once with the error). Sync and async callers of a key share flights.
  *
@@ -161,9 +161,10 @@ typedef void (*goio_sharedflight_cb)(int status,
  * thread could be started), GOIO_ECLOSED (called from a callback or an
  * fn while goio_sharedflight_free runs).
  */
-GOIO_EXTERN int goio_sharedflight_do_async(goio_sharedflight *g,
-                                           const char *key, goio_ctx *ctx,
-                                           goio_sharedflight_fn fn, void *arg,
+GOIO_EXTERN int goio_sharedflight_do_async(goio_sharedflight *g, goio_ctx *ctx,
+                                           const char *key,
+                                           goio_sharedflight_fn fn,
+                                           void *fn_data,
                                            goio_sharedflight_destroy_fn destroy,
                                            goio_sharedflight_cb cb, void *data);
 

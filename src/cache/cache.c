@@ -26,7 +26,7 @@ int goio_cache_init(goio_cache *c, const goio_cache_ops *ops)
     if (!c || !ops || !ops->get || !ops->set || !ops->del || !ops->destroy)
         return GOIO_EINVAL;
     goio_sharedflight *g = NULL;
-    int rc = goio_sharedflight_new(&g);
+    int rc = goio_sharedflight_new(NULL, &g);
     if (rc < 0)
         return rc;
     c->ops = ops;
@@ -64,35 +64,36 @@ void goio_cache_free(goio_cache *c)
 
 /* ---- the plain calls ----------------------------------------------------- */
 
-int goio_cache_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+int goio_cache_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
+                   bool *hit)
 {
     if (hit)
         *hit = false;
     if (!c || !goio_cache_key_valid(key) || !out || !hit)
         return GOIO_EINVAL;
-    int rc = c->ops->get(c, key, out, hit);
+    int rc = c->ops->get(c, ctx, key, out, hit);
     if (rc < 0)
         *hit = false;
     return rc;
 }
 
-int goio_cache_set(goio_cache *c, const char *key, const void *value,
-                   size_t len, int64_t ttl_ms)
+int goio_cache_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                   const void *value, size_t len, int64_t ttl_ms)
 {
     if (!c || !goio_cache_key_valid(key) || (!value && len))
         return GOIO_EINVAL;
-    return c->ops->set(c, key, value ? value : "", len, ttl_ms);
+    return c->ops->set(c, ctx, key, value ? value : "", len, ttl_ms);
 }
 
-int goio_cache_del(goio_cache *c, const char *key)
+int goio_cache_del(goio_cache *c, goio_ctx *ctx, const char *key)
 {
     if (!c || !goio_cache_key_valid(key))
         return GOIO_EINVAL;
-    return c->ops->del(c, key);
+    return c->ops->del(c, ctx, key);
 }
 
-int goio_cache_get_stale(goio_cache *c, const char *key, goio_buf *out,
-                         bool *hit, bool *stale)
+int goio_cache_get_stale(goio_cache *c, goio_ctx *ctx, const char *key,
+                         goio_buf *out, bool *hit, bool *stale)
 {
     if (hit)
         *hit = false;
@@ -102,7 +103,7 @@ int goio_cache_get_stale(goio_cache *c, const char *key, goio_buf *out,
         return GOIO_EINVAL;
     if (!c->ops->get_stale)
         return GOIO_ENOTSUP;
-    int rc = c->ops->get_stale(c, key, out, hit, stale);
+    int rc = c->ops->get_stale(c, ctx, key, out, hit, stale);
     if (rc < 0)
         *hit = *stale = false;
     return rc;
@@ -125,17 +126,17 @@ int goio_cache_stats_get(goio_cache *c, goio_cache_stats *out)
     return 0;
 }
 
-int goio_cache_clear(goio_cache *c)
+int goio_cache_clear(goio_cache *c, goio_ctx *ctx)
 {
     if (!c)
         return GOIO_EINVAL;
-    return c->ops->clear ? c->ops->clear(c) : GOIO_ENOTSUP;
+    return c->ops->clear ? c->ops->clear(c, ctx) : GOIO_ENOTSUP;
 }
 
 /* ---- get_or_set ---------------------------------------------------------- */
 
-int goio_cache_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
-                          goio_cache_fetch_fn fetch, void *arg, goio_ctx *ctx,
+int goio_cache_get_or_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                          int64_t ttl_ms, goio_cache_fetch_fn fetch, void *data,
                           goio_buf *out, goio_cache_source *source)
 {
     if (!c || !goio_cache_key_valid(key) || !fetch || !out)
@@ -145,8 +146,9 @@ int goio_cache_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
         source = &ignored;
     *source = GOIO_CACHE_HIT;
     if (c->ops->get_or_set)
-        return c->ops->get_or_set(c, key, ttl_ms, fetch, arg, ctx, out, source);
-    return goio__cache_default_get_or_set(c, key, ttl_ms, fetch, arg, ctx, out,
+        return c->ops->get_or_set(c, ctx, key, ttl_ms, fetch, data, out,
+                                  source);
+    return goio__cache_default_get_or_set(c, ctx, key, ttl_ms, fetch, data, out,
                                           source);
 }
 
@@ -173,28 +175,29 @@ void goio__cache_log_read_error(const char *key, int rc)
              "reading the cache failed; treating it as a miss");
 }
 
-int goio__cache_flight(goio_ctx *ctx, void *arg, void **value)
+int goio__cache_flight(goio_ctx *ctx, void **value, void *data)
 {
-    goio__cache_job *j = arg;
+    goio__cache_job *j = data;
     j->ran = true;
     goio__cache_value *v = goio_calloc(1, sizeof *v);
     if (!v)
         return GOIO_ENOMEM;
-    if (j->reread(j, &v->buf)) {
+    if (j->reread(j, ctx, &v->buf)) {
         v->hit = true;
         *value = v;
         return 0;
     }
     goio_buf_clear(&v->buf);
-    int rc = j->fetch(ctx, j->key, j->arg, &v->buf);
+    int rc = j->fetch(ctx, j->key, &v->buf, j->data);
     goio_cache_count_fetch(j->c, rc);
     if (rc != 0) {
         goio__cache_value_free(v);
         return rc > 0 ? GOIO_EFETCH : rc;
     }
     static const uint8_t empty[1];
-    int src = j->c->ops->set(j->c, j->key, v->buf.data ? v->buf.data : empty,
-                             v->buf.len, j->ttl_ms);
+    int src =
+        j->c->ops->set(j->c, ctx, j->key, v->buf.data ? v->buf.data : empty,
+                       v->buf.len, j->ttl_ms);
     if (src < 0)
         goio_log(GOIO_LOG_WARN, "cache", "set_cache_error", j->key, src,
                  "storing the fetched value failed; returning it anyway");
@@ -204,34 +207,37 @@ int goio__cache_flight(goio_ctx *ctx, void *arg, void **value)
 
 /* Re-read: a flight that stored the value may have ended between this
  * caller's miss and the start of this flight. */
-static bool reread(goio__cache_job *j, goio_buf *out)
+static bool reread(goio__cache_job *j, goio_ctx *ctx, goio_buf *out)
 {
     bool hit = false;
-    int rc = j->c->ops->get(j->c, j->key, out, &hit);
-    if (rc < 0 && rc != GOIO_ENOMEM)
+    int rc = j->c->ops->get(j->c, ctx, j->key, out, &hit);
+    if (rc < 0 && rc != GOIO_ENOMEM && !goio_ctx_err(ctx))
         goio__cache_log_read_error(j->key, rc);
     return rc == 0 && hit;
 }
 
-int goio__cache_default_get_or_set(goio_cache *c, const char *key,
-                                   int64_t ttl_ms, goio_cache_fetch_fn fetch,
-                                   void *arg, goio_ctx *ctx, goio_buf *out,
-                                   goio_cache_source *source)
+int goio__cache_default_get_or_set(goio_cache *c, goio_ctx *ctx,
+                                   const char *key, int64_t ttl_ms,
+                                   goio_cache_fetch_fn fetch, void *data,
+                                   goio_buf *out, goio_cache_source *source)
 {
     bool hit = false;
-    int rc = c->ops->get(c, key, out, &hit);
+    int rc = c->ops->get(c, ctx, key, out, &hit);
     if (rc == 0 && hit) {
         *source = GOIO_CACHE_HIT;
         return 0;
     }
     if (rc == GOIO_ENOMEM)
         return rc;
+    int done = goio_ctx_err(ctx);
+    if (done) /* the read failed because this caller's time is up */
+        return done;
     if (rc < 0)
         goio__cache_log_read_error(key, rc);
 
-    goio__cache_job job = {c, key, ttl_ms, fetch, arg, reread, false};
+    goio__cache_job job = {c, key, ttl_ms, fetch, data, reread, false};
     goio_sharedflight_result *res = NULL;
-    rc = goio_sharedflight_do(c->_flights, key, ctx, goio__cache_flight, &job,
+    rc = goio_sharedflight_do(c->_flights, ctx, key, goio__cache_flight, &job,
                               goio__cache_value_free, &res, NULL);
     if (rc < 0) {
         goio_sharedflight_result_unref(res);

@@ -7,10 +7,10 @@
 #include <goio/cache.h>
 
 /* The generic get_or_set (cache.c), for caches without their own. */
-int goio__cache_default_get_or_set(goio_cache *c, const char *key,
-                                   int64_t ttl_ms, goio_cache_fetch_fn fetch,
-                                   void *arg, goio_ctx *ctx, goio_buf *out,
-                                   goio_cache_source *source);
+int goio__cache_default_get_or_set(goio_cache *c, goio_ctx *ctx,
+                                   const char *key, int64_t ttl_ms,
+                                   goio_cache_fetch_fn fetch, void *data,
+                                   goio_buf *out, goio_cache_source *source);
 
 /*
  * A get_or_set flight (the generic one in cache.c, the stale wrapper's):
@@ -23,10 +23,10 @@ struct goio__cache_job {
     const char *key;
     int64_t ttl_ms;
     goio_cache_fetch_fn fetch;
-    void *arg;
+    void *data;
     /* The flight's second look: whether a value stored since this
      * caller's miss is there to serve (then in *out). */
-    bool (*reread)(goio__cache_job *j, goio_buf *out);
+    bool (*reread)(goio__cache_job *j, goio_ctx *ctx, goio_buf *out);
     bool ran; /* this caller's thread ran the flight */
 };
 
@@ -41,12 +41,15 @@ typedef struct goio__cache_value {
  * op (a failed store is logged, the value still returned). Fails with the
  * fetch's negative code, GOIO_EFETCH for a positive one.
  */
-int goio__cache_flight(goio_ctx *ctx, void *arg, void **value);
+int goio__cache_flight(goio_ctx *ctx, void **value, void *data);
 /* Frees a goio__cache_value (the flight's destroy function). */
 void goio__cache_value_free(void *p);
 /* How this caller got a finished flight's value. */
 goio_cache_source goio__cache_job_source(const goio__cache_job *j,
                                          const goio__cache_value *v);
+
+/* The storage under a stale wrapper (NULL when c is not one). */
+goio_cache *goio__cache_stale_storage(goio_cache *c);
 
 /* Logs a storage read error that is treated as a miss. */
 void goio__cache_log_read_error(const char *key, int rc);

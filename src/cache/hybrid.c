@@ -28,22 +28,24 @@ static hybrid_cache *as_hybrid(goio_cache *c)
 
 /* A remote hit (an envelope, unwrapped in place in *b): keep it locally
  * for what is left of its freshness, if anything is. */
-static void fill_local(hybrid_cache *h, const char *key, const goio_buf *b,
-                       int64_t fresh_until)
+static void fill_local(hybrid_cache *h, goio_ctx *ctx, const char *key,
+                       const goio_buf *b, int64_t fresh_until)
 {
     int64_t now = goio_now_wall_ms();
     if (fresh_until <= now)
         return; /* clocks disagree or it just expired: never a ttl <= 0 */
-    int rc = goio_cache_set(h->local, key, b->data, b->len, fresh_until - now);
+    int rc =
+        goio_cache_set(h->local, ctx, key, b->data, b->len, fresh_until - now);
     if (rc < 0)
         goio_log(GOIO_LOG_WARN, "cache", "set_local_error", key, rc,
                  "storing a remote value in the local layer failed");
 }
 
-static int hybrid_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+static int hybrid_get(goio_cache *c, goio_ctx *ctx, const char *key,
+                      goio_buf *out, bool *hit)
 {
     hybrid_cache *h = (hybrid_cache *)c;
-    int rc = goio_cache_get(h->local, key, out, hit);
+    int rc = goio_cache_get(h->local, ctx, key, out, hit);
     if (rc == 0 && *hit) {
         bump(&h->hits);
         return 0;
@@ -54,7 +56,7 @@ static int hybrid_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
     goio_buf b = GOIO_BUF_INIT;
     bool rhit = false;
     int64_t until = 0;
-    rc = goio_cache_get(h->remote, key, &b, &rhit);
+    rc = goio_cache_get(h->remote, ctx, key, &b, &rhit);
     if (rc == 0 && rhit) {
         int bad = goio__cache_envelope_unwrap(&b, &until);
         if (bad < 0) {
@@ -63,14 +65,14 @@ static int hybrid_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
         }
     }
     if (rc == 0 && rhit) {
-        fill_local(h, key, &b, until);
+        fill_local(h, ctx, key, &b, until);
         goio_buf_deinit(out);
         *out = b;
         *hit = true;
         bump(&h->hits);
         return 0;
     }
-    if (rc < 0)
+    if (rc < 0 && !goio_ctx_err(ctx)) /* not just this caller's deadline */
         goio_log(GOIO_LOG_ERROR, "cache", "get_remote_error", key, rc,
                  "reading the remote layer failed");
     else
@@ -79,12 +81,12 @@ static int hybrid_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
     return rc;
 }
 
-static int hybrid_set(goio_cache *c, const char *key, const void *value,
-                      size_t len, int64_t ttl_ms)
+static int hybrid_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                      const void *value, size_t len, int64_t ttl_ms)
 {
     hybrid_cache *h = (hybrid_cache *)c;
     bump(&h->sets);
-    int rc = goio_cache_set(h->local, key, value, len, ttl_ms);
+    int rc = goio_cache_set(h->local, ctx, key, value, len, ttl_ms);
     if (rc < 0)
         goio_log(GOIO_LOG_WARN, "cache", "set_local_error", key, rc,
                  "storing in the local layer failed");
@@ -92,25 +94,25 @@ static int hybrid_set(goio_cache *c, const char *key, const void *value,
     rc = goio_cache_envelope_encode(&env, goio__cache_fresh_until(ttl_ms),
                                     value, len);
     if (rc == 0)
-        rc = goio_cache_set(h->remote, key, env.data, env.len, ttl_ms);
+        rc = goio_cache_set(h->remote, ctx, key, env.data, env.len, ttl_ms);
     goio_buf_deinit(&env);
     return rc;
 }
 
-static int hybrid_del(goio_cache *c, const char *key)
+static int hybrid_del(goio_cache *c, goio_ctx *ctx, const char *key)
 {
     hybrid_cache *h = (hybrid_cache *)c;
     bump(&h->deletes);
-    int rl = goio_cache_del(h->local, key);
-    int rr = goio_cache_del(h->remote, key);
+    int rl = goio_cache_del(h->local, ctx, key);
+    int rr = goio_cache_del(h->remote, ctx, key);
     return rl < 0 ? rl : rr;
 }
 
-static int hybrid_clear(goio_cache *c)
+static int hybrid_clear(goio_cache *c, goio_ctx *ctx)
 {
     hybrid_cache *h = (hybrid_cache *)c;
-    int rl = goio_cache_clear(h->local);
-    int rr = goio_cache_clear(h->remote);
+    int rl = goio_cache_clear(h->local, ctx);
+    int rr = goio_cache_clear(h->remote, ctx);
     return rl < 0 ? rl : rr;
 }
 
@@ -171,18 +173,18 @@ int goio_cache_hybrid_new(goio_cache *local, goio_cache *remote,
     return 0;
 }
 
-int goio_cache_hybrid_invalidate(goio_cache *c, const char *key)
+int goio_cache_hybrid_invalidate(goio_cache *c, goio_ctx *ctx, const char *key)
 {
     hybrid_cache *h = as_hybrid(c);
     if (!h || !goio_cache_key_valid(key))
         return GOIO_EINVAL;
-    return goio_cache_del(h->local, key);
+    return goio_cache_del(h->local, ctx, key);
 }
 
-int goio_cache_hybrid_invalidate_all(goio_cache *c)
+int goio_cache_hybrid_invalidate_all(goio_cache *c, goio_ctx *ctx)
 {
     hybrid_cache *h = as_hybrid(c);
-    return h ? goio_cache_clear(h->local) : GOIO_EINVAL;
+    return h ? goio_cache_clear(h->local, ctx) : GOIO_EINVAL;
 }
 
 goio_cache *goio_cache_hybrid_local(goio_cache *c)

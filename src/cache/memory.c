@@ -57,6 +57,8 @@ typedef struct mc {
     mc_shard *shards;
     mc_stripe *stripes;
     void *mem; /* holds shards and stripes, 64-byte aligned */
+    int64_t (*now_ms)(void *data); /* NULL: goio_now_mono_coarse_ms */
+    void *now_data;
     pthread_mutex_t pl;
     /* under pl */
     mc_policy policy;
@@ -237,14 +239,24 @@ static bool remove_key(mc *m, const char *key, size_t klen, uint64_t h,
 
 /* ---- ops ---------------------------------------------------------------- */
 
-static int mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+/* The TTL clock: the config's, else the coarse monotonic one. */
+static inline int64_t mc_now(const mc *m)
 {
+    return m->now_ms ? m->now_ms(m->now_data) : goio_now_mono_coarse_ms();
+}
+
+/* The memory cache never blocks on anything but its own short locks: its
+ * ops ignore ctx. */
+static int mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
+                  bool *hit)
+{
+    (void)ctx;
     mc *m = (mc *)c;
     size_t klen = strlen(key);
     uint64_t h = goio_hash64(key, klen, m->seed);
     mc_shard *s = shard_of(m, h);
     mc_stripe *st = my_stripe(m);
-    int64_t now = goio_now_mono_coarse_ms();
+    int64_t now = mc_now(m);
     *hit = false;
     for (;;) {
         pthread_mutex_lock(&s->mu);
@@ -356,13 +368,14 @@ static bool overwrite(mc *m, const char *key, size_t klen, uint64_t h,
     return done;
 }
 
-static int mc_set(goio_cache *c, const char *key, const void *value, size_t len,
-                  int64_t ttl_ms)
+static int mc_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                  const void *value, size_t len, int64_t ttl_ms)
 {
+    (void)ctx;
     mc *m = (mc *)c;
     size_t klen = strlen(key);
     uint64_t h = goio_hash64(key, klen, m->seed);
-    int64_t now = goio_now_mono_coarse_ms();
+    int64_t now = mc_now(m);
     if (ttl_ms <= 0 || len > GOIO_CACHE_MEMORY_MAX_VALUE ||
         klen + len + GOIO_CACHE_ENTRY_OVERHEAD > m->policy.max_bytes) {
         /* Expired at once, or too big to keep: either way the key must
@@ -397,8 +410,9 @@ static int mc_set(goio_cache *c, const char *key, const void *value, size_t len,
     return rc;
 }
 
-static int mc_del(goio_cache *c, const char *key)
+static int mc_del(goio_cache *c, goio_ctx *ctx, const char *key)
 {
+    (void)ctx;
     mc *m = (mc *)c;
     size_t klen = strlen(key);
     uint64_t h = goio_hash64(key, klen, m->seed);
@@ -429,8 +443,9 @@ static void empty_shard(mc *m, mc_shard *s)
     goio__mc_table_free(&t);
 }
 
-static int mc_clear(goio_cache *c)
+static int mc_clear(goio_cache *c, goio_ctx *ctx)
 {
+    (void)ctx;
     mc *m = (mc *)c;
     pthread_mutex_lock(&m->pl);
     for (unsigned i = 0; i <= m->shard_mask; i++)
@@ -536,7 +551,7 @@ static int64_t sweep_shard(mc *m, mc_shard *s, int64_t now)
 
 static int64_t sweep(mc *m)
 {
-    int64_t now = goio_now_mono_coarse_ms(), removed = 0;
+    int64_t now = mc_now(m), removed = 0;
     for (unsigned i = 0; i <= m->shard_mask; i++)
         removed += sweep_shard(m, &m->shards[i], now);
     return removed;
@@ -723,6 +738,8 @@ int goio_cache_memory_new(const goio_cache_memory_config *cfg, goio_cache **out)
     pthread_mutex_init(&m->rmu, NULL);
     m->seed = goio_random_u64();
     m->interval_ms = cfg->reclaim_interval_ms;
+    m->now_ms = cfg->now_ms;
+    m->now_data = cfg->now_data;
     int rc = goio_cache_init(&m->base, &mc_ops);
     if (rc == 0)
         rc = alloc_parts(m, cfg->shards ? cfg->shards : default_shards(),

@@ -37,12 +37,12 @@ static void move_buf(goio_buf *to, goio_buf *from)
  * *fresh: it is still fresh. Returns storage errors; bytes that are not
  * an envelope are logged and read as a miss.
  */
-static int stale_read(stale_cache *s, const char *key, goio_buf *b, bool *found,
-                      bool *fresh)
+static int stale_read(stale_cache *s, goio_ctx *ctx, const char *key,
+                      goio_buf *b, bool *found, bool *fresh)
 {
     *found = *fresh = false;
     bool hit = false;
-    int rc = goio_cache_get(s->storage, key, b, &hit);
+    int rc = goio_cache_get(s->storage, ctx, key, b, &hit);
     if (rc < 0 || !hit)
         return rc;
     int64_t until;
@@ -57,13 +57,13 @@ static int stale_read(stale_cache *s, const char *key, goio_buf *b, bool *found,
     return 0;
 }
 
-static int stale_lookup(goio_cache *c, const char *key, goio_buf *out,
-                        bool *hit, bool *stale, bool stale_ok)
+static int stale_lookup(goio_cache *c, goio_ctx *ctx, const char *key,
+                        goio_buf *out, bool *hit, bool *stale, bool stale_ok)
 {
     stale_cache *s = (stale_cache *)c;
     goio_buf b = GOIO_BUF_INIT;
     bool found, fresh;
-    int rc = stale_read(s, key, &b, &found, &fresh);
+    int rc = stale_read(s, ctx, key, &b, &found, &fresh);
     if (rc == 0 && found && (fresh || stale_ok)) {
         move_buf(out, &b);
         *hit = true;
@@ -75,19 +75,20 @@ static int stale_lookup(goio_cache *c, const char *key, goio_buf *out,
     return rc;
 }
 
-static int stale_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+static int stale_get(goio_cache *c, goio_ctx *ctx, const char *key,
+                     goio_buf *out, bool *hit)
 {
-    return stale_lookup(c, key, out, hit, NULL, false);
+    return stale_lookup(c, ctx, key, out, hit, NULL, false);
 }
 
-static int stale_get_stale(goio_cache *c, const char *key, goio_buf *out,
-                           bool *hit, bool *stale)
+static int stale_get_stale(goio_cache *c, goio_ctx *ctx, const char *key,
+                           goio_buf *out, bool *hit, bool *stale)
 {
-    return stale_lookup(c, key, out, hit, stale, true);
+    return stale_lookup(c, ctx, key, out, hit, stale, true);
 }
 
-static int stale_set(goio_cache *c, const char *key, const void *value,
-                     size_t len, int64_t ttl_ms)
+static int stale_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                     const void *value, size_t len, int64_t ttl_ms)
 {
     stale_cache *s = (stale_cache *)c;
     goio_buf env = GOIO_BUF_INIT;
@@ -95,23 +96,23 @@ static int stale_set(goio_cache *c, const char *key, const void *value,
                                         value, len);
     if (rc == 0) {
         int64_t keep = ttl_ms > s->stale_ttl_ms ? ttl_ms : s->stale_ttl_ms;
-        rc = goio_cache_set(s->storage, key, env.data, env.len, keep);
+        rc = goio_cache_set(s->storage, ctx, key, env.data, env.len, keep);
     }
     goio_buf_deinit(&env);
     bump(&s->sets);
     return rc;
 }
 
-static int stale_del(goio_cache *c, const char *key)
+static int stale_del(goio_cache *c, goio_ctx *ctx, const char *key)
 {
     stale_cache *s = (stale_cache *)c;
     bump(&s->deletes);
-    return goio_cache_del(s->storage, key);
+    return goio_cache_del(s->storage, ctx, key);
 }
 
-static int stale_clear(goio_cache *c)
+static int stale_clear(goio_cache *c, goio_ctx *ctx)
 {
-    return goio_cache_clear(((stale_cache *)c)->storage);
+    return goio_cache_clear(((stale_cache *)c)->storage, ctx);
 }
 
 static int stale_stats(goio_cache *c, goio_cache_stats *out)
@@ -134,42 +135,54 @@ static int stale_stats(goio_cache *c, goio_cache_stats *out)
 /* ---- get_or_set ---------------------------------------------------------- */
 
 /* The flight's second look: a fresh value stored since the miss. */
-static bool stale_reread(goio__cache_job *j, goio_buf *out)
+static bool stale_reread(goio__cache_job *j, goio_ctx *ctx, goio_buf *out)
 {
     bool found, fresh;
-    return stale_read((stale_cache *)j->c, j->key, out, &found, &fresh) == 0 &&
+    return stale_read((stale_cache *)j->c, ctx, j->key, out, &found, &fresh) ==
+               0 &&
            fresh;
 }
 
-/* The fetch failed (rc): serve this caller's stale copy if it has one. */
-static int fall_back(stale_cache *s, const char *key, int rc, goio_buf *old,
-                     bool found, goio_buf *out, goio_cache_source *source)
+/* The fetch failed (rc), or this caller's deadline passed first (rc is
+ * GOIO_ETIMEDOUT, timed_out): serve its stale copy if it has one. */
+static int fall_back(stale_cache *s, const char *key, int rc, bool timed_out,
+                     goio_buf *old, bool found, goio_buf *out,
+                     goio_cache_source *source)
 {
+    if (!found && timed_out)
+        return rc;
     if (!found) {
         goio_log(GOIO_LOG_ERROR, "cache", "fetch_failed", key, rc,
                  "fetching failed and no stale value was found");
-        return rc == GOIO_ENOMEM ? rc : GOIO_EFETCH;
+        return rc; /* the fetch's own code (GOIO_EFETCH for a positive) */
     }
     move_buf(out, old);
     *source = GOIO_CACHE_STALE;
     bump(&s->stale_served);
     goio_log(GOIO_LOG_WARN, "cache", "used_stale_cache", key, rc,
-             "fetching failed; serving a stale value");
+             timed_out ? "the deadline passed; serving a stale value"
+                       : "fetching failed; serving a stale value");
     return 0;
 }
 
-static int stale_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
-                            goio_cache_fetch_fn fetch, void *arg, goio_ctx *ctx,
-                            goio_buf *out, goio_cache_source *source)
+static int stale_get_or_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                            int64_t ttl_ms, goio_cache_fetch_fn fetch,
+                            void *data, goio_buf *out,
+                            goio_cache_source *source)
 {
     stale_cache *s = (stale_cache *)c;
     goio_buf old = GOIO_BUF_INIT;
     bool found, fresh;
-    int rc = stale_read(s, key, &old, &found, &fresh);
+    int rc = stale_read(s, ctx, key, &old, &found, &fresh);
     if (rc < 0) {
+        found = fresh = false;
+        int done = goio_ctx_err(ctx);
+        if (done) { /* the read failed because this caller's time is up */
+            goio_buf_deinit(&old);
+            return done;
+        }
         if (rc != GOIO_ENOMEM)
             goio__cache_log_read_error(key, rc);
-        found = fresh = false;
     }
     if (found && fresh) {
         bump(&s->hits);
@@ -178,20 +191,27 @@ static int stale_get_or_set(goio_cache *c, const char *key, int64_t ttl_ms,
         return 0;
     }
     bump(&s->misses);
-    goio__cache_job job = {c, key, ttl_ms, fetch, arg, stale_reread, false};
+    goio__cache_job job = {c, key, ttl_ms, fetch, data, stale_reread, false};
     goio_sharedflight_result *res = NULL;
-    rc = goio_sharedflight_do(c->_flights, key, ctx, goio__cache_flight, &job,
+    rc = goio_sharedflight_do(c->_flights, ctx, key, goio__cache_flight, &job,
                               goio__cache_value_free, &res, NULL);
     if (rc == 0) {
         const goio__cache_value *v = goio_sharedflight_result_value(res);
         rc = goio_buf_set(out, v->buf.data, v->buf.len);
         *source = goio__cache_job_source(&job, v);
     } else if (res) { /* the flight ran and its fetch failed */
-        rc = fall_back(s, key, rc, &old, found, out, source);
+        rc = fall_back(s, key, rc, false, &old, found, out, source);
+    } else if (rc == GOIO_ETIMEDOUT) { /* this caller's deadline passed */
+        rc = fall_back(s, key, rc, true, &old, found, out, source);
     }
     goio_sharedflight_result_unref(res);
     goio_buf_deinit(&old);
     return rc;
+}
+
+goio_cache *goio__cache_stale_storage(goio_cache *c)
+{
+    return c && c->ops == &stale_ops ? ((stale_cache *)c)->storage : NULL;
 }
 
 static void stale_destroy(goio_cache *c)

@@ -12,8 +12,23 @@ static int decode_into(const goio_type *type, const goio_buf *b, void *dst)
     return rc == GOIO_EBADMSG ? GOIO_ETYPE : rc;
 }
 
-int goio_cache_get_typed(goio_cache *c, const char *key, const goio_type *type,
-                         void *dst, bool *hit)
+/*
+ * Bytes of another type met by a typed call: drops the copy a hybrid's
+ * local layer holds (under any stale wrappers), so that a remote value of
+ * the wrong type never stays in the local layer.
+ */
+static void forget_local(goio_cache *c, goio_ctx *ctx, const char *key)
+{
+    goio_cache *s;
+    while ((s = goio__cache_stale_storage(c)) != NULL)
+        c = s;
+    goio_cache *local = goio_cache_hybrid_local(c);
+    if (local)
+        goio_cache_del(local, ctx, key);
+}
+
+int goio_cache_get_typed(goio_cache *c, goio_ctx *ctx, const char *key,
+                         const goio_type *type, void *dst, bool *hit)
 {
     if (hit)
         *hit = false;
@@ -22,22 +37,25 @@ int goio_cache_get_typed(goio_cache *c, const char *key, const goio_type *type,
         return GOIO_EINVAL;
     goio_buf b = GOIO_BUF_INIT;
     bool found = false;
-    int rc = goio_cache_get(c, key, &b, &found);
+    int rc = goio_cache_get(c, ctx, key, &b, &found);
     if (rc == 0 && found && (rc = decode_into(type, &b, dst)) == 0)
         *hit = true;
+    if (rc == GOIO_ETYPE) /* reported, and never kept locally */
+        forget_local(c, ctx, key);
     goio_buf_deinit(&b);
     return rc;
 }
 
-int goio_cache_set_typed(goio_cache *c, const char *key, const goio_type *type,
-                         const void *value, int64_t ttl_ms)
+int goio_cache_set_typed(goio_cache *c, goio_ctx *ctx, const char *key,
+                         const goio_type *type, const void *value,
+                         int64_t ttl_ms)
 {
     if (!c || !goio_cache_key_valid(key) || goio_type_check(type) || !value)
         return GOIO_EINVAL;
     goio_buf b = GOIO_BUF_INIT;
     int rc = goio_type_encode(type, value, &b);
     if (rc == 0)
-        rc = goio_cache_set(c, key, b.data, b.len, ttl_ms);
+        rc = goio_cache_set(c, ctx, key, b.data, b.len, ttl_ms);
     goio_buf_deinit(&b);
     return rc;
 }
@@ -45,18 +63,18 @@ int goio_cache_set_typed(goio_cache *c, const char *key, const goio_type *type,
 typedef struct typed_fetch {
     const goio_type *type;
     goio_cache_fetch_typed_fn fn;
-    void *arg;
+    void *data;
 } typed_fetch;
 
 /* Runs the typed fetch into a zero-filled variable and encodes it. */
-static int typed_fetch_run(goio_ctx *ctx, const char *key, void *arg,
-                           goio_buf *out)
+static int typed_fetch_run(goio_ctx *ctx, const char *key, goio_buf *out,
+                           void *data)
 {
-    typed_fetch *tf = arg;
+    typed_fetch *tf = data;
     void *tmp = goio_calloc(1, tf->type->size ? tf->type->size : 1);
     if (!tmp)
         return GOIO_ENOMEM;
-    int rc = tf->fn(ctx, key, tf->arg, tmp);
+    int rc = tf->fn(ctx, key, tmp, tf->data);
     if (rc == 0)
         rc = goio_type_encode(tf->type, tmp, out);
     goio_type_destroy(tf->type, tmp);
@@ -64,22 +82,73 @@ static int typed_fetch_run(goio_ctx *ctx, const char *key, void *arg,
     return rc;
 }
 
-int goio_cache_get_or_set_typed(goio_cache *c, const char *key, int64_t ttl_ms,
-                                const goio_type *type,
-                                goio_cache_fetch_typed_fn fetch, void *arg,
-                                goio_ctx *ctx, void *dst,
-                                goio_cache_source *source)
+/* Never matches: the healing flight must fetch, not find the bad bytes. */
+static bool no_reread(goio__cache_job *j, goio_ctx *ctx, goio_buf *out)
+{
+    (void)j;
+    (void)ctx;
+    (void)out;
+    return false;
+}
+
+/*
+ * The value under key did not decode as the type: fetch and overwrite, one
+ * fetch for every caller that met it at once (a flight of the cache's
+ * group under a key no plain get_or_set uses).
+ */
+static int heal(goio_cache *c, goio_ctx *ctx, const char *key, int64_t ttl_ms,
+                typed_fetch *tf, goio_buf *out, goio_cache_source *source)
+{
+    goio_buf fkey = GOIO_BUF_INIT;
+    int rc = goio_buf_appendf(&fkey, "\001bad_cache_value\001%s", key);
+    if (rc < 0) {
+        goio_buf_deinit(&fkey);
+        return rc;
+    }
+    goio__cache_job job = {c,  key,       ttl_ms, typed_fetch_run,
+                           tf, no_reread, false};
+    goio_sharedflight_result *res = NULL;
+    rc = goio_sharedflight_do(c->_flights, ctx, goio_buf_cstr(&fkey),
+                              goio__cache_flight, &job, goio__cache_value_free,
+                              &res, NULL);
+    goio_buf_deinit(&fkey);
+    if (rc == 0) {
+        const goio__cache_value *v = goio_sharedflight_result_value(res);
+        rc = goio_buf_set(out, v->buf.data, v->buf.len);
+        *source = goio__cache_job_source(&job, v);
+    }
+    goio_sharedflight_result_unref(res);
+    return rc;
+}
+
+int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx, const char *key,
+                                int64_t ttl_ms, const goio_type *type,
+                                goio_cache_fetch_typed_fn fetch, void *data,
+                                void *dst, goio_cache_source *source)
 {
     if (!c || !goio_cache_key_valid(key) || goio_type_check(type) || !fetch ||
         !dst)
         return GOIO_EINVAL;
-    typed_fetch tf = {type, fetch, arg};
+    typed_fetch tf = {type, fetch, data};
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src = GOIO_CACHE_HIT;
-    int rc = goio_cache_get_or_set(c, key, ttl_ms, typed_fetch_run, &tf, ctx,
+    int rc = goio_cache_get_or_set(c, ctx, key, ttl_ms, typed_fetch_run, &tf,
                                    &b, &src);
     if (rc == 0)
         rc = decode_into(type, &b, dst);
+    if (rc == GOIO_ETYPE && src != GOIO_CACHE_FETCHED &&
+        src != GOIO_CACHE_SHARED) {
+        /* Stored bytes of another type: a miss that overwrites them (a
+         * value this call's own fetch produced is the fetch's bug). */
+        goio_log(GOIO_LOG_WARN, "cache", "bad_cache_value", key, rc,
+                 "the stored value is not a %s; fetching a new one",
+                 type->name ? type->name : "value of this type");
+        forget_local(c, ctx, key);
+        goio_buf_clear(&b);
+        rc = heal(c, ctx, key, ttl_ms, &tf, &b, &src);
+        if (rc == 0)
+            rc = decode_into(type, &b, dst);
+    }
     if (rc == 0 && source)
         *source = src;
     goio_buf_deinit(&b);

@@ -468,13 +468,15 @@ static bool fresh_for(goio__hc_call *k, const goio__hc_stored *st)
 
 /* The flight's work: look again, else ask the origin. Runs on the first
  * caller's thread. */
-static int flight_fn(goio_ctx *ctx, void *arg, void **value)
+static int flight_fn(goio_ctx *ctx, void **value, void *arg)
 {
     goio__hc_call *k = arg;
     k->ran = true;
     result *r = goio_calloc(1, sizeof *r);
     if (!r)
         return GOIO_ENOMEM;
+    goio_ctx *own = k->ctx;
+    k->ctx = ctx; /* storage calls inside the flight: the flight's ctx */
     goio__hc_stored st;
     k->quiet = true;
     int rc = goio__hc_lookup(k, &st);
@@ -489,6 +491,7 @@ static int flight_fn(goio_ctx *ctx, void *arg, void **value)
         rc = ask_origin(k, &st, ctx, r);
     }
     goio__hc_stored_free(&st);
+    k->ctx = own;
     if (rc) {
         result_free(r);
         return rc;
@@ -528,7 +531,7 @@ static int fly(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
     if (rc)
         return rc;
     goio_sharedflight_result *res = NULL;
-    rc = goio_sharedflight_do(k->c->flights, key, ctx, flight_fn, k,
+    rc = goio_sharedflight_do(k->c->flights, ctx, key, flight_fn, k,
                               result_free, &res, NULL);
     goio_free(key);
     if (!rc)
@@ -571,7 +574,7 @@ static void invalidate_ref(goio__hc_call *k, const char *field,
     const char *ref = goio__hc_header_get(ex->resp.v, ex->resp.n, field);
     char *url = NULL;
     if (ref && goio__hc_url_same_origin(k->url, ref, &url) == 0 && url)
-        goio_http_cache_invalidate(k->c, url);
+        goio_http_cache_invalidate(k->c, k->ctx, url);
     goio_free(url);
 }
 
@@ -592,7 +595,7 @@ static int forward(goio__hc_call *k, goio_ctx *ctx,
     ex.body_len = k->body_len;
     int rc = perform(k, &ex, ctx);
     if (!rc && !is_safe(k->method) && ex.status >= 200 && ex.status < 400) {
-        goio_http_cache_invalidate(k->c, k->url);
+        goio_http_cache_invalidate(k->c, k->ctx, k->url);
         invalidate_ref(k, "Location", &ex);
         invalidate_ref(k, "Content-Location", &ex);
     }
@@ -782,8 +785,9 @@ static void count_served(goio_http_cache *c, const goio_http_cache_response *r)
     }
 }
 
-int goio_http_cache_do(goio_http_cache *c, const goio_http_cache_request *req,
-                       goio_ctx *ctx, goio_http_cache_response **out)
+int goio_http_cache_do(goio_http_cache *c, goio_ctx *ctx,
+                       const goio_http_cache_request *req,
+                       goio_http_cache_response **out)
 {
     if (out)
         *out = NULL;
@@ -795,6 +799,7 @@ int goio_http_cache_do(goio_http_cache *c, const goio_http_cache_request *req,
     goio__hc_bump(&c->requests);
     goio__hc_call k;
     int rc = call_init(c, req, &k);
+    k.ctx = ctx;
     if (!rc) {
         bool cacheable = !strcmp(k.method, "GET") || !strcmp(k.method, "HEAD");
         rc = cacheable && !k.body && !bypasses(&k) ? cached(&k, ctx, out)
@@ -808,19 +813,19 @@ int goio_http_cache_do(goio_http_cache *c, const goio_http_cache_request *req,
     return rc;
 }
 
-int goio_http_cache_get(goio_http_cache *c, const char *url,
+int goio_http_cache_get(goio_http_cache *c, goio_ctx *ctx, const char *url,
                         const goio_http_cache_header *headers,
-                        size_t header_count, goio_ctx *ctx,
-                        goio_http_cache_response **out)
+                        size_t header_count, goio_http_cache_response **out)
 {
     goio_http_cache_request req = {.method = "GET",
                                    .url = url,
                                    .headers = headers,
                                    .header_count = header_count};
-    return goio_http_cache_do(c, &req, ctx, out);
+    return goio_http_cache_do(c, ctx, &req, out);
 }
 
-int goio_http_cache_invalidate(goio_http_cache *c, const char *url)
+int goio_http_cache_invalidate(goio_http_cache *c, goio_ctx *ctx,
+                               const char *url)
 {
     if (!c || !url)
         return GOIO_EINVAL;
@@ -832,7 +837,7 @@ int goio_http_cache_invalidate(goio_http_cache *c, const char *url)
      * become unreachable, and a new index gets a new generation. A URL
      * too long for a key has nothing stored. */
     if (!rc)
-        rc = goio__hc_invalidate_key(c, key);
+        rc = goio__hc_invalidate_key(c, ctx, key);
     else if (rc == GOIO_E2BIG)
         rc = 0;
     if (!rc)
@@ -844,10 +849,10 @@ int goio_http_cache_invalidate(goio_http_cache *c, const char *url)
 
 /* ---- the client ---------------------------------------------------------- */
 
-int goio_http_cache_config_init(goio_http_cache_config *cfg)
+void goio_http_cache_config_init(goio_http_cache_config *cfg)
 {
     if (!cfg)
-        return GOIO_EINVAL;
+        return;
     *cfg = (goio_http_cache_config){.max_size_mib = 64,
                                     .max_age_ms = 3600000,
                                     .heuristic_max_ms = 86400000,
@@ -856,7 +861,6 @@ int goio_http_cache_config_init(goio_http_cache_config *cfg)
                                     .max_body_bytes = 64u << 20,
                                     .max_idle_handles = 16,
                                     .key_prefix = "http_cache:"};
-    return 0;
 }
 
 static bool config_valid(const goio_http_cache_config *cfg)
@@ -891,7 +895,7 @@ static int client_setup(goio_http_cache *c, const goio_http_cache_config *cfg)
                                   .stale_if_error_ms = cfg->stale_if_error_ms,
                                   .max_age_ms = cfg->max_age_ms};
     c->now_fn = cfg->now_fn;
-    c->now_arg = cfg->now_arg;
+    c->now_data = cfg->now_data;
     c->prefix = goio_strdup(cfg->key_prefix ? cfg->key_prefix : "");
     if (!c->prefix)
         return GOIO_ENOMEM;
@@ -901,10 +905,10 @@ static int client_setup(goio_http_cache *c, const goio_http_cache_config *cfg)
                                     .max_body_bytes = cfg->max_body_bytes,
                                     .max_idle = cfg->max_idle_handles,
                                     .now_fn = cfg->now_fn,
-                                    .now_arg = cfg->now_arg};
+                                    .now_data = cfg->now_data};
     int rc = goio__hc_transport_new(&tc, &c->transport);
     if (!rc)
-        rc = goio_sharedflight_new(&c->flights);
+        rc = goio_sharedflight_new(NULL, &c->flights);
     if (!rc)
         rc = make_storage(c, cfg);
     return rc;

@@ -211,7 +211,7 @@ typedef struct goio__hc_transport_config {
     size_t max_body_bytes;
     unsigned max_idle;
     goio_http_cache_now_fn now_fn;
-    void *now_arg;
+    void *now_data;
 } goio__hc_transport_config;
 
 int goio__hc_transport_new(const goio__hc_transport_config *cfg,
@@ -264,7 +264,7 @@ struct goio_http_cache {
     goio__hc_policy policy;
     char *prefix;
     goio_http_cache_now_fn now_fn;
-    void *now_arg;
+    void *now_data;
     goio__hc_transport *transport;
     goio_sharedflight *flights;
     _Atomic uint64_t requests, hits, revalidated, stale_served, origin_requests,
@@ -287,6 +287,9 @@ typedef struct goio__hc_call {
     bool auth;      /* carries Authorization */
     bool ran;       /* this caller's thread ran the flight */
     bool quiet;     /* a second look: what the first logged stays unsaid */
+    /* Bounds the storage calls: the caller's ctx, the flight's inside a
+     * flight. */
+    goio_ctx *ctx;
 } goio__hc_call;
 
 /* What storage holds for a call. */
@@ -344,7 +347,7 @@ void goio__hc_remove(goio__hc_call *k, const goio__hc_stored *st);
 /* Removes only st's separate body (after a new one replaced it). */
 void goio__hc_remove_body(goio__hc_call *k, const goio__hc_stored *st);
 /* Drops what is stored at the URL's key (and its separate body). */
-int goio__hc_invalidate_key(goio_http_cache *c, const char *key);
+int goio__hc_invalidate_key(goio_http_cache *c, goio_ctx *ctx, const char *key);
 
 /* ---- for tests ----------------------------------------------------------- */
 

@@ -16,7 +16,7 @@ void goio__hc_bump(_Atomic uint64_t *counter)
 
 int64_t goio__hc_now(const goio_http_cache *c)
 {
-    return c->now_fn ? c->now_fn(c->now_arg) : goio_now_wall_ms();
+    return c->now_fn ? c->now_fn(c->now_data) : goio_now_wall_ms();
 }
 
 int goio__hc_key_take(goio_buf *b, size_t max, char **out)
@@ -38,7 +38,7 @@ static int read_key(const goio__hc_call *k, const char *key, goio_buf *b,
                     bool *hit)
 {
     *hit = false;
-    int rc = goio_cache_get(k->c->storage, key, b, hit);
+    int rc = goio_cache_get(k->c->storage, k->ctx, key, b, hit);
     if (rc == GOIO_ENOMEM)
         return rc;
     if (rc && !k->quiet)
@@ -247,10 +247,10 @@ void goio__hc_stored_free(goio__hc_stored *st)
 
 /* ---- writing ------------------------------------------------------------- */
 
-static void write_key(goio_http_cache *c, const char *key, const goio_buf *b,
-                      int64_t ttl_ms)
+static void write_key(goio_http_cache *c, goio_ctx *ctx, const char *key,
+                      const goio_buf *b, int64_t ttl_ms)
 {
-    int rc = goio_cache_set(c->storage, key, b->data, b->len, ttl_ms);
+    int rc = goio_cache_set(c->storage, ctx, key, b->data, b->len, ttl_ms);
     if (rc == 0) {
         goio__hc_bump(&c->stores);
         return;
@@ -262,52 +262,53 @@ static void write_key(goio_http_cache *c, const char *key, const goio_buf *b,
              "storing the response failed; it is still returned");
 }
 
-static void del_key(goio_http_cache *c, const char *key)
+static void del_key(goio_http_cache *c, goio_ctx *ctx, const char *key)
 {
-    int rc = goio_cache_del(c->storage, key);
+    int rc = goio_cache_del(c->storage, ctx, key);
     if (rc)
         goio_log(GOIO_LOG_WARN, "http_cache", "set_cache_error", key, rc,
                  "removing a stored response failed");
 }
 
-static void del_body(goio_http_cache *c, const char *key, uint64_t id)
+static void del_body(goio_http_cache *c, goio_ctx *ctx, const char *key,
+                     uint64_t id)
 {
     char *bk = NULL;
     if (body_key(key, id, &bk) == 0)
-        del_key(c, bk);
+        del_key(c, ctx, bk);
     goio_free(bk);
 }
 
 void goio__hc_remove_body(goio__hc_call *k, const goio__hc_stored *st)
 {
     if (st->key && st->view.body_ref)
-        del_body(k->c, st->key, st->view.body_id);
+        del_body(k->c, k->ctx, st->key, st->view.body_id);
 }
 
 void goio__hc_remove(goio__hc_call *k, const goio__hc_stored *st)
 {
     if (!st->key)
         return;
-    del_key(k->c, st->key);
+    del_key(k->c, k->ctx, st->key);
     goio__hc_remove_body(k, st);
 }
 
-int goio__hc_invalidate_key(goio_http_cache *c, const char *key)
+int goio__hc_invalidate_key(goio_http_cache *c, goio_ctx *ctx, const char *key)
 {
     /* A response entry's separate body goes too; a Vary index's variants
      * (and their bodies) become unreachable and age out of storage. */
     goio_buf b = GOIO_BUF_INIT;
     bool hit = false;
     goio__hc_view v;
-    int rc = goio_cache_get(c->storage, key, &b, &hit);
+    int rc = goio_cache_get(c->storage, ctx, key, &b, &hit);
     if (!rc && hit && goio__hc_entry_kind(b.data, b.len) == 'R' &&
         goio__hc_entry_decode(b.data, b.len, &v) == 0) {
         if (v.body_ref)
-            del_body(c, key, v.body_id);
+            del_body(c, ctx, key, v.body_id);
         goio__hc_view_free(&v);
     }
     goio_buf_deinit(&b);
-    return goio_cache_del(c->storage, key);
+    return goio_cache_del(c->storage, ctx, key);
 }
 
 static bool same_names(const goio__hc_stored *st, char *const *names, size_t n)
@@ -321,19 +322,19 @@ static bool same_names(const goio__hc_stored *st, char *const *names, size_t n)
 }
 
 /* Writes the body entry (if apart) and then the response entry at key. */
-static void write_entry(goio_http_cache *c, const char *key,
+static void write_entry(goio_http_cache *c, goio_ctx *ctx, const char *key,
                         const goio__hc_encoded *e, int64_t keep_ms)
 {
     if (e->body.len) {
         char *bk = NULL;
         int rc = body_key(key, e->body_id, &bk);
         if (!rc)
-            write_key(c, bk, &e->body, keep_ms);
+            write_key(c, ctx, bk, &e->body, keep_ms);
         goio_free(bk);
         if (rc)
             return; /* no room for the body's key: not stored */
     }
-    write_key(c, key, &e->meta, keep_ms);
+    write_key(c, ctx, key, &e->meta, keep_ms);
 }
 
 /* Writes (or refreshes) the URL's index and the variant for k. */
@@ -356,8 +357,8 @@ static void store_variant(goio__hc_call *k, goio__hc_stored *st,
     if (!rc) {
         /* The index lives the whole max age, so it never expires before
          * a variant it leads to. */
-        write_key(c, k->primary, &index, c->policy.max_age_ms);
-        write_entry(c, key, e, keep_ms);
+        write_key(c, k->ctx, k->primary, &index, c->policy.max_age_ms);
+        write_entry(c, k->ctx, key, e, keep_ms);
     } else if (rc != GOIO_E2BIG) {
         goio_log(GOIO_LOG_WARN, "http_cache", "set_cache_error", k->url, rc,
                  "storing a Vary'd response failed; it is still returned");
@@ -373,5 +374,5 @@ void goio__hc_store(goio__hc_call *k, goio__hc_stored *st, char *const *names,
     if (nnames)
         store_variant(k, st, names, nnames, e, keep_ms);
     else
-        write_entry(k->c, k->primary, e, keep_ms);
+        write_entry(k->c, k->ctx, k->primary, e, keep_ms);
 }

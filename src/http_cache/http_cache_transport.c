@@ -495,7 +495,7 @@ static int run(goio__hc_transport *t, slot *s, goio__hc_exchange *ex,
 
 static int64_t wall_now(const goio__hc_transport *t)
 {
-    return t->cfg.now_fn ? t->cfg.now_fn(t->cfg.now_arg) : goio_now_wall_ms();
+    return t->cfg.now_fn ? t->cfg.now_fn(t->cfg.now_data) : goio_now_wall_ms();
 }
 
 int goio__hc_transport_perform(goio__hc_transport *t, goio__hc_exchange *ex,

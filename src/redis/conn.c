@@ -179,6 +179,7 @@ static int apply_timeouts(const goio__redis_opts *o, goio__redis_conn *c)
         set_sock_timeout(fd, SO_SNDTIMEO, o->write_timeout_ms))
         return GOIO_EIO;
     c->rcv_timeout_ms = o->read_timeout_ms;
+    c->snd_timeout_ms = o->write_timeout_ms;
     /* Dead peers behind a silent network are noticed by TCP keepalive. */
     if (c->rc->connection_type == REDIS_CONN_TCP)
         redisEnableKeepAlive(c->rc);
@@ -217,23 +218,31 @@ int goio__redis_connect(const goio__redis_opts *o, const goio__redis_addr *a,
     return 0;
 }
 
+/* Sets one socket timeout when it differs from what is applied (*now). */
+static int apply_timeout(goio__redis_conn *c, int opt, int64_t want,
+                         int64_t *now)
+{
+    if (want == *now)
+        return 0;
+    *now = want;
+    return set_sock_timeout(c->rc->fd, opt, want);
+}
+
 int goio__redis_conn_prepare(const goio__redis_opts *o, goio__redis_conn *c,
                              goio_ctx *ctx)
 {
-    if (!ctx) {
-        if (c->rcv_timeout_ms == o->read_timeout_ms)
-            return 0;
-        c->rcv_timeout_ms = o->read_timeout_ms;
-        return set_sock_timeout(c->rc->fd, SO_RCVTIMEO, c->rcv_timeout_ms);
+    int64_t rcv = o->read_timeout_ms, snd = o->write_timeout_ms;
+    if (ctx) {
+        int rc = goio_ctx_err(ctx);
+        if (rc)
+            return rc;
+        /* A paused server still takes a small request into the socket
+         * buffer, but a full buffer blocks the write: both are cut. */
+        rcv = cut_to_ctx(rcv, ctx);
+        snd = cut_to_ctx(snd, ctx);
     }
-    int rc = goio_ctx_err(ctx);
-    if (rc)
-        return rc;
-    int64_t want = cut_to_ctx(o->read_timeout_ms, ctx);
-    if (want == c->rcv_timeout_ms)
-        return 0;
-    c->rcv_timeout_ms = want;
-    return set_sock_timeout(c->rc->fd, SO_RCVTIMEO, want);
+    int rc = apply_timeout(c, SO_RCVTIMEO, rcv, &c->rcv_timeout_ms);
+    return rc ? rc : apply_timeout(c, SO_SNDTIMEO, snd, &c->snd_timeout_ms);
 }
 
 bool goio__redis_conn_alive(const goio__redis_conn *c)

@@ -118,6 +118,12 @@ void goio_pubsub_config_init(goio_pubsub_config *cfg)
     cfg->reconnect_max_ms = 5000;
 }
 
+void goio_pubsub_sub_config_init(goio_pubsub_sub_config *cfg)
+{
+    if (cfg)
+        memset(cfg, 0, sizeof *cfg);
+}
+
 static bool config_valid(const goio_pubsub_config *c)
 {
     return c->queue_capacity >= 1 &&

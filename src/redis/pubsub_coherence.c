@@ -59,7 +59,7 @@ static void drop_key(coherent *c, const char *key, size_t len)
         return; /* not a key goio could have cached */
     _Atomic uint64_t *s = &c->seq[slot_of(key, len)];
     bump(s);
-    goio_cache_hybrid_invalidate(c->h, key);
+    goio_cache_hybrid_invalidate(c->h, NULL, key);
     bump(s);
     bump(&c->invalidations);
 }
@@ -67,7 +67,7 @@ static void drop_key(coherent *c, const char *key, size_t len)
 static void drop_all(coherent *c)
 {
     bump(&c->all_seq);
-    goio_cache_hybrid_invalidate_all(c->h);
+    goio_cache_hybrid_invalidate_all(c->h, NULL);
     bump(&c->all_seq);
     bump(&c->flushes);
 }
@@ -131,11 +131,12 @@ static bool live(coherent *c)
 
 /* While invalidations are not being received: straight to the remote
  * layer, nothing kept locally. */
-static int remote_get(coherent *c, const char *key, goio_buf *out, bool *hit)
+static int remote_get(coherent *c, goio_ctx *ctx, const char *key,
+                      goio_buf *out, bool *hit)
 {
     goio_buf b = GOIO_BUF_INIT;
     bool rhit = false;
-    int rc = goio_cache_get(c->remote, key, &b, &rhit);
+    int rc = goio_cache_get(c->remote, ctx, key, &b, &rhit);
     *hit = false;
     if (rc == 0 && rhit) {
         int64_t until;
@@ -152,25 +153,28 @@ static int remote_get(coherent *c, const char *key, goio_buf *out, bool *hit)
     return rc;
 }
 
-static int coh_get(goio_cache *cc, const char *key, goio_buf *out, bool *hit)
+static int coh_get(goio_cache *cc, goio_ctx *ctx, const char *key,
+                   goio_buf *out, bool *hit)
 {
     coherent *c = (coherent *)cc;
     if (!live(c)) {
         bump(&c->bypassed);
-        return remote_get(c, key, out, hit);
+        return remote_get(c, ctx, key, out, hit);
     }
     _Atomic uint64_t *s = &c->seq[slot_of(key, strlen(key))];
     uint64_t s0 = atomic_load(s), a0 = atomic_load(&c->all_seq);
-    int rc = goio_cache_get(c->h, key, out, hit);
+    int rc = goio_cache_get(c->h, ctx, key, out, hit);
     uint64_t s1 = atomic_load(s), a1 = atomic_load(&c->all_seq);
     if (s0 != s1 || a0 != a1 || ((s0 | a0) & 1)) {
-        goio_cache_hybrid_invalidate(c->h, key); /* the fill may be old */
+        /* the fill may be old */
+        goio_cache_hybrid_invalidate(c->h, NULL, key);
         bump(&c->race_drops);
     }
     return rc;
 }
 
-static int publish_key(coherent *c, const char *key, size_t len, int rc)
+static int publish_key(coherent *c, goio_ctx *ctx, const char *key, size_t len,
+                       int rc)
 {
     if (!c->explicit_inv)
         return rc;
@@ -180,7 +184,7 @@ static int publish_key(coherent *c, const char *key, size_t len, int rc)
         goio_buf_append(&payload, key, len);
         goio_buf_append(&payload, "", 1);
         goio_buf_append(&payload, c->sender, sizeof c->sender - 1);
-        prc = goio_pubsub_publish(c->ps, NULL, c->channel, payload.data,
+        prc = goio_pubsub_publish(c->ps, ctx, c->channel, payload.data,
                                   payload.len, NULL);
     }
     goio_buf_deinit(&payload);
@@ -192,28 +196,28 @@ static int publish_key(coherent *c, const char *key, size_t len, int rc)
     return rc < 0 ? rc : prc;
 }
 
-static int coh_set(goio_cache *cc, const char *key, const void *value,
-                   size_t len, int64_t ttl_ms)
+static int coh_set(goio_cache *cc, goio_ctx *ctx, const char *key,
+                   const void *value, size_t len, int64_t ttl_ms)
 {
     coherent *c = (coherent *)cc;
-    int rc = goio_cache_set(c->h, key, value, len, ttl_ms);
+    int rc = goio_cache_set(c->h, ctx, key, value, len, ttl_ms);
     if (rc < 0) /* the local layer may now be ahead of the remote one */
-        goio_cache_hybrid_invalidate(c->h, key);
-    return publish_key(c, key, strlen(key), rc);
+        goio_cache_hybrid_invalidate(c->h, NULL, key);
+    return publish_key(c, ctx, key, strlen(key), rc);
 }
 
-static int coh_del(goio_cache *cc, const char *key)
+static int coh_del(goio_cache *cc, goio_ctx *ctx, const char *key)
 {
     coherent *c = (coherent *)cc;
-    int rc = goio_cache_del(c->h, key);
-    return publish_key(c, key, strlen(key), rc);
+    int rc = goio_cache_del(c->h, ctx, key);
+    return publish_key(c, ctx, key, strlen(key), rc);
 }
 
-static int coh_clear(goio_cache *cc)
+static int coh_clear(goio_cache *cc, goio_ctx *ctx)
 {
     coherent *c = (coherent *)cc;
-    int rc = goio_cache_clear(c->h);
-    return publish_key(c, "", 0, rc); /* empty payload: everything */
+    int rc = goio_cache_clear(c->h, ctx);
+    return publish_key(c, ctx, "", 0, rc); /* empty payload: everything */
 }
 
 static int coh_stats(goio_cache *cc, goio_cache_stats *out)

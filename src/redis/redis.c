@@ -143,6 +143,12 @@ static int set_reply(goio_redis *r, goio_ctx *ctx, keycmd *kc, bool *was_set)
     return 0;
 }
 
+void goio_redis_set_config_init(goio_redis_set_config *cfg)
+{
+    if (cfg)
+        *cfg = (goio_redis_set_config){.ttl_ms = 0, .if_not_exists = false};
+}
+
 int goio_redis_set_opt(goio_redis *r, goio_ctx *ctx, const char *key,
                        const void *value, size_t len,
                        const goio_redis_set_config *opts, bool *was_set)
@@ -281,20 +287,21 @@ int goio_redis_stats_get(goio_redis *r, goio_redis_stats *out)
 
 /* ---- the goio_cache implementation --------------------------------------- */
 
-static int cache_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+static int cache_get(goio_cache *c, goio_ctx *ctx, const char *key,
+                     goio_buf *out, bool *hit)
 {
-    return goio_redis_get(from_cache(c), NULL, key, out, hit);
+    return goio_redis_get(from_cache(c), ctx, key, out, hit);
 }
 
-static int cache_set(goio_cache *c, const char *key, const void *value,
-                     size_t len, int64_t ttl_ms)
+static int cache_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                     const void *value, size_t len, int64_t ttl_ms)
 {
-    return goio_redis_set(from_cache(c), NULL, key, value, len, ttl_ms);
+    return goio_redis_set(from_cache(c), ctx, key, value, len, ttl_ms);
 }
 
-static int cache_del(goio_cache *c, const char *key)
+static int cache_del(goio_cache *c, goio_ctx *ctx, const char *key)
 {
-    return goio_redis_del(from_cache(c), NULL, key, NULL);
+    return goio_redis_del(from_cache(c), ctx, key, NULL);
 }
 
 static int cache_stats(goio_cache *c, goio_cache_stats *out)
@@ -308,9 +315,9 @@ static int cache_stats(goio_cache *c, goio_cache_stats *out)
     return 0;
 }
 
-static int cache_clear(goio_cache *c)
+static int cache_clear(goio_cache *c, goio_ctx *ctx)
 {
-    return goio__redis_clear_namespace(from_cache(c), NULL);
+    return goio__redis_clear_namespace(from_cache(c), ctx);
 }
 
 static void cache_destroy(goio_cache *c)

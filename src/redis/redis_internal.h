@@ -115,6 +115,7 @@ typedef struct goio__redis_conn {
     struct goio__redis_conn *next; /* free lists */
     int64_t idle_since_ms;         /* monotonic, when last put back */
     int64_t rcv_timeout_ms;        /* SO_RCVTIMEO currently applied */
+    int64_t snd_timeout_ms;        /* SO_SNDTIMEO currently applied */
     bool reused;                   /* came from the idle list */
 } goio__redis_conn;
 
@@ -126,8 +127,9 @@ typedef struct goio__redis_conn {
 int goio__redis_connect(const goio__redis_opts *o, const goio__redis_addr *a,
                         goio_ctx *ctx, goio__redis_conn **out);
 void goio__redis_conn_close(goio__redis_conn *c);
-/* Applies the read timeout for the next command: opts' read timeout cut
- * to the ctx deadline. GOIO_ETIMEDOUT / GOIO_ECANCELED when ctx is done. */
+/* Applies the read and write timeouts for the next command: opts' read
+ * and write timeouts cut to the ctx deadline. GOIO_ETIMEDOUT /
+ * GOIO_ECANCELED when ctx is done. */
 int goio__redis_conn_prepare(const goio__redis_opts *o, goio__redis_conn *c,
                              goio_ctx *ctx);
 /* Translates a failed context (c->rc->err) into a GOIO_E* code. */

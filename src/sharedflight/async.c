@@ -652,9 +652,10 @@ static void start_flight(sf_pool *p, sf_flight *f)
     }
 }
 
-int goio_sharedflight_do_async(goio_sharedflight *g, const char *key,
-                               goio_ctx *ctx, goio_sharedflight_fn fn,
-                               void *arg, goio_sharedflight_destroy_fn destroy,
+int goio_sharedflight_do_async(goio_sharedflight *g, goio_ctx *ctx,
+                               const char *key, goio_sharedflight_fn fn,
+                               void *fn_data,
+                               goio_sharedflight_destroy_fn destroy,
                                goio_sharedflight_cb cb, void *data)
 {
     if (!g || !key || !*key || !fn || !cb)
@@ -672,7 +673,7 @@ int goio_sharedflight_do_async(goio_sharedflight *g, const char *key,
         return rc;
     }
     bool started;
-    rc = goio__sharedflight_join(g, key, strlen(key), &a->caller, fn, arg,
+    rc = goio__sharedflight_join(g, key, strlen(key), &a->caller, fn, fn_data,
                                  destroy, true, &started);
     if (rc) {
         record_drop(a); /* neither the callback nor this call need it */

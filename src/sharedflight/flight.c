@@ -202,7 +202,7 @@ static int flight_new(goio_sharedflight *g, uint64_t hash, const char *key,
 /* Makes and registers a new flight for the caller that will start it. */
 static int flight_start(goio_sharedflight *g, sf_shard *s, uint64_t hash,
                         const char *key, size_t len, const sf_caller *c,
-                        goio_sharedflight_fn fn, void *arg,
+                        goio_sharedflight_fn fn, void *data,
                         goio_sharedflight_destroy_fn destroy, bool with_ctx,
                         sf_flight **out)
 {
@@ -211,7 +211,7 @@ static int flight_start(goio_sharedflight *g, sf_shard *s, uint64_t hash,
     if (rc)
         return rc;
     f->fn = fn;
-    f->arg = arg;
+    f->data = data;
     f->destroy = destroy;
     if (!c->async) { /* a worker records itself when it starts */
         f->runner = pthread_self();
@@ -224,7 +224,7 @@ static int flight_start(goio_sharedflight *g, sf_shard *s, uint64_t hash,
 }
 
 int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
-                            sf_caller *c, goio_sharedflight_fn fn, void *arg,
+                            sf_caller *c, goio_sharedflight_fn fn, void *data,
                             goio_sharedflight_destroy_fn destroy, bool with_ctx,
                             bool *started)
 {
@@ -242,7 +242,7 @@ int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
     if (f && !c->async && f->has_runner &&
         pthread_equal(f->runner, pthread_self()))
         rc = GOIO_EBUSY; /* fn waiting for its own flight: never ends */
-    else if (!f && !(rc = flight_start(g, s, hash, key, len, c, fn, arg,
+    else if (!f && !(rc = flight_start(g, s, hash, key, len, c, fn, data,
                                        destroy, with_ctx, &f)))
         *started = true;
     if (!rc)
@@ -385,7 +385,7 @@ void goio__sharedflight_run(sf_flight *f, const sf_caller *self)
     }
     run_guard guard __attribute__((cleanup(run_unwound))) = {f, self, true};
     void *value = NULL;
-    int rc = f->fn(f->ctx, f->arg, &value);
+    int rc = f->fn(f->ctx, &value, f->data);
     guard.running = false;
     goio__sharedflight_publish(f, rc, value, self);
 }
@@ -468,8 +468,8 @@ static void wait_outcome(sf_caller *me)
     goio_ctx_watch_remove(me->ctx, watch);
 }
 
-int goio_sharedflight_do(goio_sharedflight *g, const char *key, goio_ctx *ctx,
-                         goio_sharedflight_fn fn, void *arg,
+int goio_sharedflight_do(goio_sharedflight *g, goio_ctx *ctx, const char *key,
+                         goio_sharedflight_fn fn, void *data,
                          goio_sharedflight_destroy_fn destroy,
                          goio_sharedflight_result **result, bool *shared)
 {
@@ -487,7 +487,7 @@ int goio_sharedflight_do(goio_sharedflight *g, const char *key, goio_ctx *ctx,
                         ctx ? goio_ctx_deadline(ctx) : GOIO_NO_DEADLINE};
     atomic_init(&me.outcome, SF_PENDING);
     bool started;
-    err = goio__sharedflight_join(g, key, strlen(key), &me, fn, arg, destroy,
+    err = goio__sharedflight_join(g, key, strlen(key), &me, fn, data, destroy,
                                   false, &started);
     if (err)
         return err;

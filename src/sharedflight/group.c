@@ -46,8 +46,8 @@ static void group_destroy(goio_sharedflight *g, int shards)
     goio_free(g);
 }
 
-int goio_sharedflight_new_with(const goio_sharedflight_config *cfg,
-                               goio_sharedflight **out)
+int goio_sharedflight_new(const goio_sharedflight_config *cfg,
+                          goio_sharedflight **out)
 {
     if (!out)
         return GOIO_EINVAL;
@@ -74,11 +74,6 @@ int goio_sharedflight_new_with(const goio_sharedflight_config *cfg,
     }
     *out = g;
     return 0;
-}
-
-int goio_sharedflight_new(goio_sharedflight **out)
-{
-    return goio_sharedflight_new_with(NULL, out);
 }
 
 void goio_sharedflight_free(goio_sharedflight *g)

@@ -70,7 +70,7 @@ struct goio_sharedflight_result {
     goio_ctx *ctx;
     /* the work, from the caller that started the flight */
     goio_sharedflight_fn fn;
-    void *arg;
+    void *data;
     goio_sharedflight_destroy_fn destroy;
     /* the result, written before any outcome is published */
     int status;
@@ -174,7 +174,7 @@ void goio__sharedflight_flight_unref(sf_flight *f);
  * flights can be given up by goio_sharedflight_free). Returns 0 or GOIO_ENOMEM.
  */
 int goio__sharedflight_join(goio_sharedflight *g, const char *key, size_t len,
-                            sf_caller *c, goio_sharedflight_fn fn, void *arg,
+                            sf_caller *c, goio_sharedflight_fn fn, void *data,
                             goio_sharedflight_destroy_fn destroy, bool with_ctx,
                             bool *started);
 

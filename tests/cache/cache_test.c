@@ -6,35 +6,49 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+/* A server that stopped answering: blocks until ctx is done. */
+static int fc_hang(goio_ctx *ctx)
+{
+    while (!goio_ctx_err(ctx))
+        goio_ctx_wait(ctx, 1000);
+    return goio_ctx_err(ctx);
+}
+
+static int fc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
+                  bool *hit)
 {
     fault_cache *f = (fault_cache *)c;
     atomic_fetch_add(&f->gets, 1);
+    atomic_store(&f->last_ctx, ctx);
+    if (atomic_load(&f->hang))
+        return fc_hang(ctx);
     int rc = atomic_load(&f->fail_get);
-    return rc ? rc : goio_cache_get(f->inner, key, out, hit);
+    return rc ? rc : goio_cache_get(f->inner, ctx, key, out, hit);
 }
 
-static int fc_set(goio_cache *c, const char *key, const void *value, size_t len,
-                  int64_t ttl_ms)
+static int fc_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                  const void *value, size_t len, int64_t ttl_ms)
 {
     fault_cache *f = (fault_cache *)c;
     atomic_fetch_add(&f->sets, 1);
     atomic_store(&f->last_set_ttl, ttl_ms);
+    if (atomic_load(&f->hang))
+        return fc_hang(ctx);
     int rc = atomic_load(&f->fail_set);
-    return rc ? rc : goio_cache_set(f->inner, key, value, len, ttl_ms);
+    return rc ? rc : goio_cache_set(f->inner, ctx, key, value, len, ttl_ms);
 }
 
-static int fc_del(goio_cache *c, const char *key)
+static int fc_del(goio_cache *c, goio_ctx *ctx, const char *key)
 {
     fault_cache *f = (fault_cache *)c;
     atomic_fetch_add(&f->dels, 1);
     int rc = atomic_load(&f->fail_del);
-    return rc ? rc : goio_cache_del(f->inner, key);
+    return rc ? rc : goio_cache_del(f->inner, ctx, key);
 }
 
-static int fc_clear(goio_cache *c)
+static int fc_clear(goio_cache *c, goio_ctx *ctx)
 {
-    return goio_cache_clear(((fault_cache *)c)->inner);
+    return goio_cache_clear(((fault_cache *)c)->inner, ctx);
 }
 
 static int fc_stats(goio_cache *c, goio_cache_stats *out)
@@ -59,13 +73,18 @@ static const goio_cache_ops fc_ops = {
     .destroy = fc_destroy,
 };
 
-fault_cache *fault_cache_new(void)
+fault_cache *fault_cache_new_clocked(test_clock *t)
 {
     fault_cache *f = goio_calloc(1, sizeof *f);
     assert_non_null(f);
     assert_ok(goio_cache_init(&f->base, &fc_ops));
-    assert_ok(goio_cache_memory_new(NULL, &f->inner));
+    f->inner = memory_cache_clocked((size_t)64 << 20, 0, 1000, t);
     return f;
+}
+
+fault_cache *fault_cache_new(void)
+{
+    return fault_cache_new_clocked(NULL);
 }
 
 /* ---- log capture ---- */
@@ -130,11 +149,26 @@ int log_capture_count(const char *code, const char *key, int *error)
 goio_cache *memory_cache(size_t max_bytes, size_t max_entries,
                          int64_t reclaim_ms)
 {
+    return memory_cache_clocked(max_bytes, max_entries, reclaim_ms, NULL);
+}
+
+int64_t test_clock_read(void *data)
+{
+    return atomic_load(&((test_clock *)data)->now);
+}
+
+goio_cache *memory_cache_clocked(size_t max_bytes, size_t max_entries,
+                                 int64_t reclaim_ms, test_clock *t)
+{
     goio_cache_memory_config cfg;
     goio_cache_memory_config_init(&cfg);
     cfg.max_bytes = max_bytes;
     cfg.max_entries = max_entries;
     cfg.reclaim_interval_ms = reclaim_ms;
+    if (t) {
+        cfg.now_ms = test_clock_read;
+        cfg.now_data = t;
+    }
     goio_cache *c = NULL;
     assert_ok(goio_cache_memory_new(&cfg, &c));
     return c;
@@ -144,7 +178,7 @@ void assert_cached(goio_cache *c, const char *key, const char *value)
 {
     goio_buf b = GOIO_BUF_INIT;
     bool hit = false;
-    assert_ok(goio_cache_get(c, key, &b, &hit));
+    assert_ok(goio_cache_get(c, NULL, key, &b, &hit));
     if (!hit)
         fail_msg("key %s missing, expected \"%s\"", key, value);
     assert_string_equal(goio_buf_cstr(&b), value);
@@ -155,7 +189,7 @@ void assert_missing(goio_cache *c, const char *key)
 {
     goio_buf b = GOIO_BUF_INIT;
     bool hit = true;
-    assert_ok(goio_cache_get(c, key, &b, &hit));
+    assert_ok(goio_cache_get(c, NULL, key, &b, &hit));
     if (hit)
         fail_msg("key %s present (\"%s\"), expected a miss", key,
                  goio_buf_cstr(&b));
@@ -166,7 +200,7 @@ bool reads_missing(goio_cache *c, const char *key)
 {
     goio_buf b = GOIO_BUF_INIT;
     bool hit = true;
-    assert_ok(goio_cache_get(c, key, &b, &hit));
+    assert_ok(goio_cache_get(c, NULL, key, &b, &hit));
     goio_buf_deinit(&b);
     return !hit;
 }

@@ -23,7 +23,7 @@ typedef struct crowd {
 
 /* Holds the fetch until every caller has joined its flight (or 10 s), so
  * they all share it. */
-static int slow_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int slow_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     crowd *cr = arg;
@@ -38,7 +38,7 @@ static void *crowd_caller(void *p)
     crowd *cr = p;
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src = GOIO_CACHE_STALE;
-    int rc = goio_cache_get_or_set(cr->c, "the-key", HOUR, slow_fetch, cr, NULL,
+    int rc = goio_cache_get_or_set(cr->c, NULL, "the-key", HOUR, slow_fetch, cr,
                                    &b, &src);
     if (rc || strcmp(goio_buf_cstr(&b), "value of the-key"))
         atomic_fetch_add(&cr->wrong, 1);
@@ -82,8 +82,8 @@ static void thousand_callers_one_fetch(void **state)
 
 /* ---- errors ---- */
 
-static int failing_fetch(goio_ctx *ctx, const char *key, void *arg,
-                         goio_buf *out)
+static int failing_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                         void *arg)
 {
     (void)ctx;
     (void)key;
@@ -99,13 +99,14 @@ static void fetch_error_is_returned_and_nothing_stored(void **state)
     goio_buf_append_str(&b, "untouched");
     int code = GOIO_ECONNREFUSED;
     assert_goio(GOIO_ECONNREFUSED,
-                goio_cache_get_or_set(c, "k", HOUR, failing_fetch, &code, NULL,
+                goio_cache_get_or_set(c, NULL, "k", HOUR, failing_fetch, &code,
                                       &b, NULL));
     assert_string_equal(goio_buf_cstr(&b), "untouched");
     assert_missing(c, "k");
     code = 3; /* not a goio code: reported as a failed fetch */
-    assert_goio(GOIO_EFETCH, goio_cache_get_or_set(c, "k", HOUR, failing_fetch,
-                                                   &code, NULL, &b, NULL));
+    assert_goio(GOIO_EFETCH,
+                goio_cache_get_or_set(c, NULL, "k", HOUR, failing_fetch, &code,
+                                      &b, NULL));
     assert_missing(c, "k");
     goio_cache_stats st;
     assert_ok(goio_cache_stats_get(c, &st));
@@ -116,13 +117,64 @@ static void fetch_error_is_returned_and_nothing_stored(void **state)
     goio_cache_free(c);
 }
 
-static int big_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int big_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
     (void)arg;
     static const char big[4096];
     return goio_buf_append(out, big, sizeof big);
+}
+
+static int typed_failing_fetch(goio_ctx *ctx, const char *key, void *value,
+                               void *arg)
+{
+    (void)ctx;
+    (void)key;
+    *(int64_t *)value = 1;
+    return *(int *)arg;
+}
+
+/* One rule in every layer: the fetch's own negative code reaches the
+ * caller, GOIO_EFETCH only for a positive one. */
+static void every_layer_returns_the_fetchs_own_code(void **state)
+{
+    (void)state;
+    goio_cache *h, *stale, *h2, *stale_h;
+    assert_ok(goio_cache_hybrid_new(memory_cache(1 << 20, 0, 0),
+                                    memory_cache(1 << 20, 0, 0), true, &h));
+    assert_ok(
+        goio_cache_stale_new(memory_cache(1 << 20, 0, 0), HOUR, true, &stale));
+    assert_ok(goio_cache_hybrid_new(memory_cache(1 << 20, 0, 0),
+                                    memory_cache(1 << 20, 0, 0), true, &h2));
+    assert_ok(goio_cache_stale_new(h2, HOUR, true, &stale_h));
+    goio_cache *mem = memory_cache(1 << 20, 0, 0);
+    goio_cache *layers[] = {mem, h, stale, stale_h};
+    const int codes[][2] = {{GOIO_ECONNREFUSED, GOIO_ECONNREFUSED},
+                            {GOIO_ETIMEDOUT, GOIO_ETIMEDOUT},
+                            {GOIO_ENOENT, GOIO_ENOENT},
+                            {7, GOIO_EFETCH}};
+    goio_buf b = GOIO_BUF_INIT;
+    log_capture_start();
+    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++) {
+        for (size_t k = 0; k < sizeof codes / sizeof *codes; k++) {
+            int code = codes[k][0];
+            assert_goio(codes[k][1],
+                        goio_cache_get_or_set(layers[i], NULL, "k", HOUR,
+                                              failing_fetch, &code, &b, NULL));
+            int64_t v = 0;
+            assert_goio(codes[k][1],
+                        goio_cache_get_or_set_typed(
+                            layers[i], NULL, "t", HOUR, &goio_type_int64,
+                            typed_failing_fetch, &code, &v, NULL));
+            assert_int_equal(v, 0);
+        }
+        assert_missing(layers[i], "k");
+    }
+    log_capture_stop();
+    goio_buf_deinit(&b);
+    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
+        goio_cache_free(layers[i]);
 }
 
 /* A value the cache cannot keep is still returned; the failure is
@@ -135,7 +187,7 @@ static void failed_store_is_logged_and_value_returned(void **state)
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src;
     assert_ok(
-        goio_cache_get_or_set(c, "big", HOUR, big_fetch, NULL, NULL, &b, &src));
+        goio_cache_get_or_set(c, NULL, "big", HOUR, big_fetch, NULL, &b, &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_int_equal(b.len, 4096);
     int err = 0;
@@ -146,7 +198,7 @@ static void failed_store_is_logged_and_value_returned(void **state)
     goio_cache_free(c);
 }
 
-static int ok_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int ok_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -163,7 +215,7 @@ static void read_error_is_a_logged_miss(void **state)
     log_capture_start();
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src;
-    assert_ok(goio_cache_get_or_set(&f->base, "k", HOUR, ok_fetch, NULL, NULL,
+    assert_ok(goio_cache_get_or_set(&f->base, NULL, "k", HOUR, ok_fetch, NULL,
                                     &b, &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_string_equal(goio_buf_cstr(&b), "fetched");
@@ -187,7 +239,7 @@ typedef struct gate {
     goio_buf out;
 } gate;
 
-static int gated_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int gated_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -200,7 +252,7 @@ static int gated_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
 static void *gated_caller(void *p)
 {
     gate *g = p;
-    g->rc = goio_cache_get_or_set(g->c, "slow", HOUR, gated_fetch, g, NULL,
+    g->rc = goio_cache_get_or_set(g->c, NULL, "slow", HOUR, gated_fetch, g,
                                   &g->out, &g->src);
     return NULL;
 }
@@ -219,7 +271,7 @@ static void waiter_gives_up_on_its_deadline(void **state)
     goio_buf b = GOIO_BUF_INIT;
     int64_t start = goio_now_mono_ms();
     assert_goio(GOIO_ETIMEDOUT,
-                goio_cache_get_or_set(g.c, "slow", HOUR, gated_fetch, &g, ctx,
+                goio_cache_get_or_set(g.c, ctx, "slow", HOUR, gated_fetch, &g,
                                       &b, NULL));
     assert_true(goio_now_mono_ms() - start < 5000);
     goio_ctx_unref(ctx);
@@ -234,8 +286,8 @@ static void waiter_gives_up_on_its_deadline(void **state)
     goio_cache_free(g.c);
 }
 
-static int ctx_watching_fetch(goio_ctx *ctx, const char *key, void *arg,
-                              goio_buf *out)
+static int ctx_watching_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                              void *arg)
 {
     (void)key;
     (void)out;
@@ -271,8 +323,8 @@ static void fetch_sees_cancellation(void **state)
     assert_int_equal(pthread_create(&th, NULL, cancel_when_entered, &k), 0);
     goio_buf b = GOIO_BUF_INIT;
     assert_goio(GOIO_ECANCELED,
-                goio_cache_get_or_set(c, "k", HOUR, ctx_watching_fetch,
-                                      &entered, ctx, &b, NULL));
+                goio_cache_get_or_set(c, ctx, "k", HOUR, ctx_watching_fetch,
+                                      &entered, &b, NULL));
     pthread_join(th, NULL);
     assert_missing(c, "k");
     goio_ctx_unref(ctx);
@@ -285,6 +337,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(thousand_callers_one_fetch),
         cmocka_unit_test(fetch_error_is_returned_and_nothing_stored),
+        cmocka_unit_test(every_layer_returns_the_fetchs_own_code),
         cmocka_unit_test(failed_store_is_logged_and_value_returned),
         cmocka_unit_test(read_error_is_a_logged_miss),
         cmocka_unit_test(waiter_gives_up_on_its_deadline),

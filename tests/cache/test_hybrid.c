@@ -29,7 +29,7 @@ static void put_envelope(goio_cache *c, const char *key, const char *value,
     goio_buf env = GOIO_BUF_INIT;
     assert_ok(goio_cache_envelope_encode(&env, goio_now_wall_ms() + fresh_ms,
                                          value, strlen(value)));
-    assert_ok(goio_cache_set(c, key, env.data, env.len, HOUR));
+    assert_ok(goio_cache_set(c, NULL, key, env.data, env.len, HOUR));
     goio_buf_deinit(&env);
 }
 
@@ -37,13 +37,13 @@ static void set_writes_both_layers(void **state)
 {
     (void)state;
     layers l = make_layers();
-    assert_ok(goio_cache_set(l.h, "k", "value", 5, 60000));
+    assert_ok(goio_cache_set(l.h, NULL, "k", "value", 5, 60000));
     assert_int_equal(atomic_load(&l.local->last_set_ttl), 60000);
     assert_int_equal(atomic_load(&l.remote->last_set_ttl), 60000);
     assert_cached(l.local->inner, "k", "value"); /* plain locally */
     goio_buf raw = GOIO_BUF_INIT;
     bool hit;
-    assert_ok(goio_cache_get(l.remote->inner, "k", &raw, &hit));
+    assert_ok(goio_cache_get(l.remote->inner, NULL, "k", &raw, &hit));
     int64_t until;
     const uint8_t *v;
     size_t len;
@@ -62,14 +62,20 @@ static void set_writes_both_layers(void **state)
 static void remote_hit_fills_local_with_remaining_ttl(void **state)
 {
     (void)state;
-    layers l = make_layers();
+    test_clock clk = {1000};
+    layers l = {fault_cache_new_clocked(&clk), fault_cache_new(), NULL};
+    assert_ok(
+        goio_cache_hybrid_new(&l.local->base, &l.remote->base, true, &l.h));
     put_envelope(&l.remote->base, "k", "from-remote", 400);
     assert_cached(l.h, "k", "from-remote");
     int64_t ttl = atomic_load(&l.local->last_set_ttl);
     assert_true(ttl > 0 && ttl <= 400);
     assert_cached(l.local->inner, "k", "from-remote");
     /* It expires locally when it stops being fresh, not an hour later. */
-    assert_true(GOIO_WAIT_UNTIL(reads_missing(l.local->inner, "k"), 5000));
+    test_clock_advance(&clk, ttl - 1);
+    assert_cached(l.local->inner, "k", "from-remote");
+    test_clock_advance(&clk, 1);
+    assert_missing(l.local->inner, "k");
     goio_cache_free(l.h);
 }
 
@@ -92,7 +98,7 @@ static void local_failure_falls_back_to_remote(void **state)
 {
     (void)state;
     layers l = make_layers();
-    assert_ok(goio_cache_set(l.h, "k", "v", 1, HOUR));
+    assert_ok(goio_cache_set(l.h, NULL, "k", "v", 1, HOUR));
     atomic_store(&l.local->fail_get, GOIO_EIO);
     atomic_store(&l.local->fail_set, GOIO_ENOMEM);
     log_capture_start();
@@ -103,7 +109,7 @@ static void local_failure_falls_back_to_remote(void **state)
     assert_int_equal(log_capture_count("set_local_error", "k", &err), 1);
     assert_int_equal(err, GOIO_ENOMEM);
     /* A set still reaches the remote layer and succeeds. */
-    assert_ok(goio_cache_set(l.h, "k2", "v2", 2, HOUR));
+    assert_ok(goio_cache_set(l.h, NULL, "k2", "v2", 2, HOUR));
     assert_int_equal(log_capture_count("set_local_error", "k2", NULL), 1);
     log_capture_stop();
     atomic_store(&l.local->fail_get, 0);
@@ -121,15 +127,15 @@ static void remote_errors_and_bad_bytes(void **state)
     log_capture_start();
     goio_buf b = GOIO_BUF_INIT;
     bool hit = true;
-    assert_goio(GOIO_ECONNREFUSED, goio_cache_get(l.h, "k", &b, &hit));
+    assert_goio(GOIO_ECONNREFUSED, goio_cache_get(l.h, NULL, "k", &b, &hit));
     assert_false(hit);
     assert_int_equal(log_capture_count("get_remote_error", "k", NULL), 1);
     atomic_store(&l.remote->fail_get, 0);
-    assert_ok(goio_cache_set(l.remote->inner, "raw", "plain", 5, HOUR));
+    assert_ok(goio_cache_set(l.remote->inner, NULL, "raw", "plain", 5, HOUR));
     assert_missing(l.h, "raw");
     assert_int_equal(log_capture_count("bad_cache_envelope", "raw", NULL), 1);
     atomic_store(&l.remote->fail_set, GOIO_ECONNRESET);
-    assert_goio(GOIO_ECONNRESET, goio_cache_set(l.h, "x", "1", 1, HOUR));
+    assert_goio(GOIO_ECONNRESET, goio_cache_set(l.h, NULL, "x", "1", 1, HOUR));
     log_capture_stop();
     goio_buf_deinit(&b);
     goio_cache_free(l.h);
@@ -139,30 +145,31 @@ static void invalidation_drops_local_only(void **state)
 {
     (void)state;
     layers l = make_layers();
-    assert_ok(goio_cache_set(l.h, "a", "1", 1, HOUR));
-    assert_ok(goio_cache_set(l.h, "b", "2", 1, HOUR));
-    assert_ok(goio_cache_hybrid_invalidate(l.h, "a"));
+    assert_ok(goio_cache_set(l.h, NULL, "a", "1", 1, HOUR));
+    assert_ok(goio_cache_set(l.h, NULL, "b", "2", 1, HOUR));
+    assert_ok(goio_cache_hybrid_invalidate(l.h, NULL, "a"));
     assert_missing(l.local->inner, "a");
     assert_cached(l.local->inner, "b", "2");
     assert_cached(l.h, "a", "1"); /* refetched from remote */
     assert_cached(l.local->inner, "a", "1");
-    assert_ok(goio_cache_hybrid_invalidate_all(l.h));
+    assert_ok(goio_cache_hybrid_invalidate_all(l.h, NULL));
     assert_missing(l.local->inner, "a");
     assert_missing(l.local->inner, "b");
     assert_cached(l.h, "b", "2");
     /* Not a hybrid, or a bad key. */
-    assert_goio(GOIO_EINVAL, goio_cache_hybrid_invalidate(&l.local->base, "a"));
-    assert_goio(GOIO_EINVAL, goio_cache_hybrid_invalidate(l.h, ""));
-    assert_goio(GOIO_EINVAL, goio_cache_hybrid_invalidate(NULL, "a"));
-    assert_goio(GOIO_EINVAL, goio_cache_hybrid_invalidate_all(NULL));
+    assert_goio(GOIO_EINVAL,
+                goio_cache_hybrid_invalidate(&l.local->base, NULL, "a"));
+    assert_goio(GOIO_EINVAL, goio_cache_hybrid_invalidate(l.h, NULL, ""));
+    assert_goio(GOIO_EINVAL, goio_cache_hybrid_invalidate(NULL, NULL, "a"));
+    assert_goio(GOIO_EINVAL, goio_cache_hybrid_invalidate_all(NULL, NULL));
     assert_ptr_equal(goio_cache_hybrid_local(l.h), &l.local->base);
     assert_ptr_equal(goio_cache_hybrid_remote(l.h), &l.remote->base);
     assert_null(goio_cache_hybrid_local(&l.local->base));
     assert_null(goio_cache_hybrid_remote(NULL));
     /* del and clear reach both layers. */
-    assert_ok(goio_cache_del(l.h, "a"));
+    assert_ok(goio_cache_del(l.h, NULL, "a"));
     assert_missing(l.remote->inner, "a");
-    assert_ok(goio_cache_clear(l.h));
+    assert_ok(goio_cache_clear(l.h, NULL));
     assert_missing(l.remote->inner, "b");
     goio_cache_free(l.h);
 }
@@ -178,14 +185,14 @@ static void ttl_travels_between_processes(void **state)
     goio_cache *h1, *h2;
     assert_ok(goio_cache_hybrid_new(l1, remote, false, &h1));
     assert_ok(goio_cache_hybrid_new(l2, remote, false, &h2));
-    assert_ok(goio_cache_set(h1, "k", "shared", 6, 300));
+    assert_ok(goio_cache_set(h1, NULL, "k", "shared", 6, 300));
     int64_t set_at = goio_now_mono_ms();
     assert_cached(h2, "k", "shared");
     assert_cached(l2, "k", "shared");
     goio_buf b = GOIO_BUF_INIT;
     bool hit = true;
     while (hit) {
-        assert_ok(goio_cache_get(l2, "k", &b, &hit));
+        assert_ok(goio_cache_get(l2, NULL, "k", &b, &hit));
         assert_true(goio_now_mono_ms() - set_at < 5000);
     }
     int64_t gone_after = goio_now_mono_ms() - set_at;
@@ -199,7 +206,7 @@ static void ttl_travels_between_processes(void **state)
     goio_cache_free(remote);
 }
 
-static int fetch_v(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int fetch_v(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -215,11 +222,11 @@ static void get_or_set_and_stats(void **state)
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src;
     assert_ok(
-        goio_cache_get_or_set(l.h, "k", HOUR, fetch_v, &calls, NULL, &b, &src));
+        goio_cache_get_or_set(l.h, NULL, "k", HOUR, fetch_v, &calls, &b, &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_cached(l.local->inner, "k", "fetched");
     assert_ok(
-        goio_cache_get_or_set(l.h, "k", HOUR, fetch_v, &calls, NULL, &b, &src));
+        goio_cache_get_or_set(l.h, NULL, "k", HOUR, fetch_v, &calls, &b, &src));
     assert_int_equal(src, GOIO_CACHE_HIT);
     assert_int_equal(calls, 1);
     goio_cache_stats st;
@@ -267,13 +274,13 @@ static void cleanup_hybrid(void *arg)
 static int op_hybrid_rw(void *arg)
 {
     torture *t = arg;
-    int rc = goio_cache_set(t->h, "k", "value", 5, HOUR);
+    int rc = goio_cache_set(t->h, NULL, "k", "value", 5, HOUR);
     if (rc)
         return rc;
-    goio_cache_hybrid_invalidate(t->h, "k");
+    goio_cache_hybrid_invalidate(t->h, NULL, "k");
     goio_buf b = GOIO_BUF_INIT;
     bool hit = false;
-    rc = goio_cache_get(t->h, "k", &b, &hit);
+    rc = goio_cache_get(t->h, NULL, "k", &b, &hit);
     goio_buf_deinit(&b);
     return rc ? rc : hit ? 0 : GOIO_EIO;
 }
@@ -281,7 +288,7 @@ static int op_hybrid_rw(void *arg)
 /* clear, not del: it also frees the shard tables the op grew. */
 static void cleanup_rw(void *arg)
 {
-    goio_cache_clear(((torture *)arg)->h);
+    goio_cache_clear(((torture *)arg)->h, NULL);
 }
 
 static void allocation_failures(void **state)

@@ -25,15 +25,15 @@ static void set_get_del_and_stats(void **state)
     goio_cache *c = memory_cache(1 << 20, 0, 1000);
     assert_true(goio_cache_is_memory(c));
     assert_missing(c, "a");
-    assert_ok(goio_cache_set(c, "a", "one", 3, HOUR));
+    assert_ok(goio_cache_set(c, NULL, "a", "one", 3, HOUR));
     assert_cached(c, "a", "one");
-    assert_ok(goio_cache_set(c, "a", "uno!", 4, HOUR)); /* replace */
+    assert_ok(goio_cache_set(c, NULL, "a", "uno!", 4, HOUR)); /* replace */
     assert_cached(c, "a", "uno!");
-    assert_ok(goio_cache_set(c, "empty", NULL, 0, HOUR));
+    assert_ok(goio_cache_set(c, NULL, "empty", NULL, 0, HOUR));
     assert_cached(c, "empty", "");
-    assert_ok(goio_cache_del(c, "a"));
+    assert_ok(goio_cache_del(c, NULL, "a"));
     assert_missing(c, "a");
-    assert_ok(goio_cache_del(c, "never-there"));
+    assert_ok(goio_cache_del(c, NULL, "never-there"));
     goio_cache_stats st = stats_of(c);
     assert_int_equal(st.hits, 3);
     assert_int_equal(st.misses, 2);
@@ -47,7 +47,7 @@ static void set_get_del_and_stats(void **state)
     goio_buf b = GOIO_BUF_INIT;
     bool hit = true, stale = true;
     assert_goio(GOIO_ENOTSUP,
-                goio_cache_get_stale(c, "empty", &b, &hit, &stale));
+                goio_cache_get_stale(c, NULL, "empty", &b, &hit, &stale));
     assert_false(hit);
     goio_cache_free(c);
 }
@@ -57,10 +57,10 @@ static void binary_values_and_long_keys(void **state)
     (void)state;
     goio_cache *c = memory_cache(1 << 20, 0, 0);
     const uint8_t bin[] = {0, 1, 0xff, 0, 7};
-    assert_ok(goio_cache_set(c, "bin", bin, sizeof bin, HOUR));
+    assert_ok(goio_cache_set(c, NULL, "bin", bin, sizeof bin, HOUR));
     goio_buf b = GOIO_BUF_INIT;
     bool hit;
-    assert_ok(goio_cache_get(c, "bin", &b, &hit));
+    assert_ok(goio_cache_get(c, NULL, "bin", &b, &hit));
     assert_true(hit);
     assert_int_equal(b.len, sizeof bin);
     assert_memory_equal(b.data, bin, sizeof bin);
@@ -68,12 +68,12 @@ static void binary_values_and_long_keys(void **state)
     char key[GOIO_CACHE_MAX_KEY + 2];
     memset(key, 'k', sizeof key);
     key[GOIO_CACHE_MAX_KEY] = '\0';
-    assert_ok(goio_cache_set(c, key, "v", 1, HOUR));
+    assert_ok(goio_cache_set(c, NULL, key, "v", 1, HOUR));
     assert_cached(c, key, "v");
     key[GOIO_CACHE_MAX_KEY] = 'k';
     key[GOIO_CACHE_MAX_KEY + 1] = '\0';
-    assert_goio(GOIO_EINVAL, goio_cache_set(c, key, "v", 1, HOUR));
-    assert_goio(GOIO_EINVAL, goio_cache_get(c, key, &b, &hit));
+    assert_goio(GOIO_EINVAL, goio_cache_set(c, NULL, key, "v", 1, HOUR));
+    assert_goio(GOIO_EINVAL, goio_cache_get(c, NULL, key, &b, &hit));
     assert_int_equal(stats_of(c).entries, 2);
     goio_buf_deinit(&b);
     goio_cache_free(c);
@@ -83,10 +83,10 @@ static void ttl_zero_or_negative_is_expired_at_once(void **state)
 {
     (void)state;
     goio_cache *c = memory_cache(1 << 20, 0, 0);
-    assert_ok(goio_cache_set(c, "k", "old", 3, HOUR));
-    assert_ok(goio_cache_set(c, "k", "new", 3, 0));
+    assert_ok(goio_cache_set(c, NULL, "k", "old", 3, HOUR));
+    assert_ok(goio_cache_set(c, NULL, "k", "new", 3, 0));
     assert_missing(c, "k");
-    assert_ok(goio_cache_set(c, "n", "x", 1, -5));
+    assert_ok(goio_cache_set(c, NULL, "n", "x", 1, -5));
     assert_missing(c, "n");
     assert_int_equal(stats_of(c).entries, 0);
     assert_int_equal(stats_of(c).sets, 3);
@@ -96,44 +96,41 @@ static void ttl_zero_or_negative_is_expired_at_once(void **state)
 static void expired_entries_are_never_returned(void **state)
 {
     (void)state;
-    goio_cache *c = memory_cache(1 << 20, 0, 0);
-    assert_ok(goio_cache_set(c, "short", "s", 1, 30));
-    assert_ok(goio_cache_set(c, "long", "l", 1, HOUR));
+    test_clock clk = {1000};
+    goio_cache *c = memory_cache_clocked(1 << 20, 0, 0, &clk);
+    assert_ok(goio_cache_set(c, NULL, "short", "s", 1, 30));
+    assert_ok(goio_cache_set(c, NULL, "long", "l", 1, HOUR));
     assert_cached(c, "short", "s");
-    int64_t start = goio_now_mono_ms();
-    goio_buf b = GOIO_BUF_INIT;
-    bool hit = true;
-    while (hit) {
-        assert_ok(goio_cache_get(c, "short", &b, &hit));
-        assert_true(goio_now_mono_ms() - start < 5000);
-    }
-    /* It expired no earlier than its TTL (the coarse clock is a few ms
-     * coarse: allow that much). */
-    assert_true(goio_now_mono_ms() - start >= 30 - 10);
+    /* Fresh up to its TTL, expired at it. */
+    test_clock_advance(&clk, 29);
+    assert_cached(c, "short", "s");
+    test_clock_advance(&clk, 1);
     assert_missing(c, "short");
     assert_cached(c, "long", "l");
     goio_cache_stats st = stats_of(c);
     assert_int_equal(st.expirations, 1); /* removed by the get */
     assert_int_equal(st.entries, 1);
-    goio_buf_deinit(&b);
     goio_cache_free(c);
 }
 
 static void expiry_is_reclaimed_without_reads(void **state)
 {
     (void)state;
-    goio_cache *c = memory_cache(64 << 20, 0, 10);
+    test_clock clk = {1000};
+    goio_cache *c = memory_cache_clocked(64 << 20, 0, 10, &clk);
     char key[32];
     for (int i = 0; i < 20000; i++) {
         snprintf(key, sizeof key, "gone:%d", i);
-        assert_ok(goio_cache_set(c, key, "payload", 7, 20));
+        assert_ok(goio_cache_set(c, NULL, key, "payload", 7, 20));
     }
     uint64_t kept_bytes = 0;
     for (int i = 0; i < 100; i++) {
         int n = snprintf(key, sizeof key, "stays:%d", i);
-        assert_ok(goio_cache_set(c, key, "payload", 7, HOUR));
+        assert_ok(goio_cache_set(c, NULL, key, "payload", 7, HOUR));
         kept_bytes += (uint64_t)n + 7 + GOIO_CACHE_ENTRY_OVERHEAD;
     }
+    test_clock_advance(&clk, 20);
+    /* The background thread (every 10 ms, real time) finds them. */
     assert_true(GOIO_WAIT_UNTIL(stats_of(c).entries == 100, 5000));
     goio_cache_stats st = stats_of(c);
     assert_int_equal(st.expirations, 20000);
@@ -145,13 +142,13 @@ static void expiry_is_reclaimed_without_reads(void **state)
 static void reclaim_can_run_on_demand(void **state)
 {
     (void)state;
-    goio_cache *c = memory_cache(1 << 20, 0, 0); /* no thread */
-    assert_ok(goio_cache_set(c, "a", "1", 1, 1));
-    assert_ok(goio_cache_set(c, "b", "2", 1, HOUR));
-    int64_t removed = 0;
-    assert_true(
-        GOIO_WAIT_UNTIL((removed = goio_cache_memory_reclaim(c)) != 0, 5000));
-    assert_int_equal(removed, 1);
+    test_clock clk = {1000};
+    goio_cache *c = memory_cache_clocked(1 << 20, 0, 0, &clk); /* no thread */
+    assert_ok(goio_cache_set(c, NULL, "a", "1", 1, 1));
+    assert_ok(goio_cache_set(c, NULL, "b", "2", 1, HOUR));
+    assert_int_equal(goio_cache_memory_reclaim(c), 0);
+    test_clock_advance(&clk, 1);
+    assert_int_equal(goio_cache_memory_reclaim(c), 1);
     assert_int_equal(stats_of(c).entries, 1);
     assert_goio(GOIO_EINVAL, (int)goio_cache_memory_reclaim(NULL));
     goio_cache_free(c);
@@ -174,14 +171,14 @@ static void byte_bound_holds_under_random_workload(void **state)
         snprintf(key, sizeof key, "k%u", (r >> 12) % 3000);
         switch (r % 10) {
         case 0:
-            assert_ok(goio_cache_del(c, key));
+            assert_ok(goio_cache_del(c, NULL, key));
             break;
         case 1:
         case 2:
         case 3: {
             goio_buf b = GOIO_BUF_INIT;
             bool hit;
-            assert_ok(goio_cache_get(c, key, &b, &hit));
+            assert_ok(goio_cache_get(c, NULL, key, &b, &hit));
             goio_buf_deinit(&b);
             break;
         }
@@ -189,7 +186,7 @@ static void byte_bound_holds_under_random_workload(void **state)
             /* Mostly small values, sometimes large ones. */
             size_t len = r % 7 ? (r >> 8) % 300 : (r >> 8) % sizeof value;
             int64_t ttl = r % 5 ? HOUR : 1 + (r >> 4) % 20;
-            assert_ok(goio_cache_set(c, key, value, len, ttl));
+            assert_ok(goio_cache_set(c, NULL, key, value, len, ttl));
         }
         }
         goio_cache_stats st = stats_of(c);
@@ -201,9 +198,10 @@ static void byte_bound_holds_under_random_workload(void **state)
     assert_true(st.evictions > 0);
     assert_true(st.entries > 0);
     /* A value bigger than the whole bound is refused, nothing kept. */
-    assert_ok(goio_cache_set(c, "big", "small", 5, HOUR));
+    assert_ok(goio_cache_set(c, NULL, "big", "small", 5, HOUR));
     static uint8_t huge[300 * 1024];
-    assert_goio(GOIO_E2BIG, goio_cache_set(c, "big", huge, sizeof huge, HOUR));
+    assert_goio(GOIO_E2BIG,
+                goio_cache_set(c, NULL, "big", huge, sizeof huge, HOUR));
     assert_missing(c, "big");
     goio_cache_free(c);
 }
@@ -215,7 +213,7 @@ static void entry_bound_holds(void **state)
     char key[32];
     for (int i = 0; i < 1000; i++) {
         snprintf(key, sizeof key, "k%d", i);
-        assert_ok(goio_cache_set(c, key, "v", 1, HOUR));
+        assert_ok(goio_cache_set(c, NULL, key, "v", 1, HOUR));
         assert_true(stats_of(c).entries <= 100);
     }
     goio_cache_stats st = stats_of(c);
@@ -236,21 +234,21 @@ static void frequent_keys_survive_a_scan(void **state)
     for (int round = 0; round < 20; round++) {
         for (int i = 0; i < 100; i++) {
             snprintf(key, sizeof key, "hot%d", i);
-            assert_ok(goio_cache_get(c, key, &b, &hit));
+            assert_ok(goio_cache_get(c, NULL, key, &b, &hit));
             if (!hit)
-                assert_ok(goio_cache_set(c, key, "h", 1, HOUR));
+                assert_ok(goio_cache_set(c, NULL, key, "h", 1, HOUR));
         }
     }
     for (int i = 0; i < 5000; i++) {
         snprintf(key, sizeof key, "scan%d", i);
-        assert_ok(goio_cache_get(c, key, &b, &hit));
+        assert_ok(goio_cache_get(c, NULL, key, &b, &hit));
         assert_false(hit);
-        assert_ok(goio_cache_set(c, key, "s", 1, HOUR));
+        assert_ok(goio_cache_set(c, NULL, key, "s", 1, HOUR));
     }
     int kept = 0;
     for (int i = 0; i < 100; i++) {
         snprintf(key, sizeof key, "hot%d", i);
-        assert_ok(goio_cache_get(c, key, &b, &hit));
+        assert_ok(goio_cache_get(c, NULL, key, &b, &hit));
         kept += hit;
     }
     assert_true(kept >= 95);
@@ -265,14 +263,14 @@ static void clear_drops_everything(void **state)
     char key[32];
     for (int i = 0; i < 500; i++) {
         snprintf(key, sizeof key, "k%d", i);
-        assert_ok(goio_cache_set(c, key, "v", 1, HOUR));
+        assert_ok(goio_cache_set(c, NULL, key, "v", 1, HOUR));
     }
-    assert_ok(goio_cache_clear(c));
+    assert_ok(goio_cache_clear(c, NULL));
     goio_cache_stats st = stats_of(c);
     assert_int_equal(st.entries, 0);
     assert_int_equal(st.bytes, 0);
     assert_missing(c, "k1");
-    assert_ok(goio_cache_set(c, "k1", "again", 5, HOUR));
+    assert_ok(goio_cache_set(c, NULL, "k1", "again", 5, HOUR));
     assert_cached(c, "k1", "again");
     goio_cache_free(c);
 }
@@ -300,7 +298,7 @@ static void config_is_validated(void **state)
     assert_goio(GOIO_EINVAL, goio_cache_memory_new(&cfg, &c));
     cfg.reclaim_interval_ms = 0;
     assert_ok(goio_cache_memory_new(&cfg, &c));
-    assert_ok(goio_cache_set(c, "one-shard", "ok", 2, HOUR));
+    assert_ok(goio_cache_set(c, NULL, "one-shard", "ok", 2, HOUR));
     assert_cached(c, "one-shard", "ok");
     goio_cache_free(c);
     assert_ok(goio_cache_memory_new(NULL, &c)); /* defaults */
@@ -341,12 +339,12 @@ static void *mixed_worker(void *p)
         bool hit;
         if (r % 8 == 0) {
             int n = snprintf(value, sizeof value, "%s=%u", key, r % 1000);
-            assert_ok(
-                goio_cache_set(w->c, key, value, (size_t)n, r % 16 ? HOUR : 1));
+            assert_ok(goio_cache_set(w->c, NULL, key, value, (size_t)n,
+                                     r % 16 ? HOUR : 1));
         } else if (r % 29 == 0) {
-            assert_ok(goio_cache_del(w->c, key));
+            assert_ok(goio_cache_del(w->c, NULL, key));
         } else {
-            assert_ok(goio_cache_get(w->c, key, &b, &hit));
+            assert_ok(goio_cache_get(w->c, NULL, key, &b, &hit));
             /* A hit is always a value written for this very key. */
             if (hit) {
                 size_t kl = strlen(key);
@@ -385,13 +383,17 @@ static void concurrent_readers_and_writers(void **state)
 static void same_size_overwrite_updates_value_and_ttl(void **state)
 {
     (void)state;
-    goio_cache *c = memory_cache(1 << 20, 0, 0);
-    assert_ok(goio_cache_set(c, "k", "aaaa", 4, HOUR));
-    assert_ok(goio_cache_set(c, "k", "bbbb", 4, 20));
+    test_clock clk = {1000};
+    goio_cache *c = memory_cache_clocked(1 << 20, 0, 0, &clk);
+    assert_ok(goio_cache_set(c, NULL, "k", "aaaa", 4, HOUR));
+    assert_ok(goio_cache_set(c, NULL, "k", "bbbb", 4, 20));
     assert_cached(c, "k", "bbbb");
-    assert_true(GOIO_WAIT_UNTIL(reads_missing(c, "k"), 5000));
-    assert_ok(goio_cache_set(c, "k", "cccc", 4, HOUR));
-    assert_ok(goio_cache_set(c, "k", "dd", 2, HOUR)); /* other size */
+    test_clock_advance(&clk, 19);
+    assert_cached(c, "k", "bbbb");
+    test_clock_advance(&clk, 1);
+    assert_missing(c, "k");
+    assert_ok(goio_cache_set(c, NULL, "k", "cccc", 4, HOUR));
+    assert_ok(goio_cache_set(c, NULL, "k", "dd", 2, HOUR)); /* other size */
     assert_cached(c, "k", "dd");
     goio_cache_stats st = stats_of(c);
     assert_int_equal(st.entries, 1);
@@ -412,7 +414,7 @@ static void *overwriter(void *p)
     uint8_t value[200];
     for (int i = 0; !atomic_load(&t->stop); i++) {
         memset(value, 'a' + i % 26, sizeof value);
-        assert_ok(goio_cache_set(t->c, "x", value, sizeof value, HOUR));
+        assert_ok(goio_cache_set(t->c, NULL, "x", value, sizeof value, HOUR));
     }
     return NULL;
 }
@@ -423,7 +425,7 @@ static void *tear_reader(void *p)
     goio_buf b = GOIO_BUF_INIT;
     bool hit;
     for (long i = 0; i < t->reads; i++) {
-        assert_ok(goio_cache_get(t->c, "x", &b, &hit));
+        assert_ok(goio_cache_get(t->c, NULL, "x", &b, &hit));
         for (size_t j = 1; hit && j < b.len; j++)
             if (b.data[j] != b.data[0])
                 atomic_fetch_add(&t->torn, 1);
@@ -439,7 +441,7 @@ static void overwrites_are_never_torn(void **state)
     tearing t = {.c = memory_cache(1 << 20, 0, 0), .reads = 50000};
     uint8_t value[200];
     memset(value, 'a', sizeof value);
-    assert_ok(goio_cache_set(t.c, "x", value, sizeof value, HOUR));
+    assert_ok(goio_cache_set(t.c, NULL, "x", value, sizeof value, HOUR));
     pthread_t w, r[2];
     assert_int_equal(pthread_create(&w, NULL, overwriter, &t), 0);
     for (int i = 0; i < 2; i++)
@@ -481,20 +483,20 @@ static int op_fill(void *arg)
     char key[32];
     for (int i = 0; i < 200; i++) {
         snprintf(key, sizeof key, "key%d", i);
-        int rc = goio_cache_set(t->c, key, "value", 5, HOUR);
+        int rc = goio_cache_set(t->c, NULL, key, "value", 5, HOUR);
         if (rc)
             return rc;
     }
     goio_buf b = GOIO_BUF_INIT;
     bool hit;
-    int rc = goio_cache_get(t->c, "key7", &b, &hit);
+    int rc = goio_cache_get(t->c, NULL, "key7", &b, &hit);
     goio_buf_deinit(&b);
     return rc;
 }
 
 static void cleanup_clear(void *arg)
 {
-    goio_cache_clear(((torture *)arg)->c);
+    goio_cache_clear(((torture *)arg)->c, NULL);
 }
 
 static void allocation_failures(void **state)
@@ -508,11 +510,11 @@ static void allocation_failures(void **state)
     assert_ok(goio_cache_memory_new(&cfg, &t.c));
     goio_test_alloc_torture(op_fill, cleanup_clear, &t);
     /* A get whose buffer cannot grow fails cleanly, buffer untouched. */
-    assert_ok(goio_cache_set(t.c, "k", "0123456789", 10, HOUR));
+    assert_ok(goio_cache_set(t.c, NULL, "k", "0123456789", 10, HOUR));
     goio_buf b = GOIO_BUF_INIT;
     bool hit = true;
     goio_test_alloc_fail_at(1);
-    assert_goio(GOIO_ENOMEM, goio_cache_get(t.c, "k", &b, &hit));
+    assert_goio(GOIO_ENOMEM, goio_cache_get(t.c, NULL, "k", &b, &hit));
     goio_test_alloc_fail_at(0);
     assert_false(hit);
     assert_null(b.data);

@@ -28,15 +28,15 @@ static void stores_envelopes_under_the_stale_ttl(void **state)
     (void)state;
     fault_cache *f = fault_cache_new();
     goio_cache *s = stale_over(&f->base, true);
-    assert_ok(goio_cache_set(s, "k", "v1", 2, 1000));
+    assert_ok(goio_cache_set(s, NULL, "k", "v1", 2, 1000));
     assert_int_equal(atomic_load(&f->last_set_ttl), HOUR);
     /* A TTL longer than the stale one wins. */
-    assert_ok(goio_cache_set(s, "long", "v", 1, 2 * HOUR));
+    assert_ok(goio_cache_set(s, NULL, "long", "v", 1, 2 * HOUR));
     assert_int_equal(atomic_load(&f->last_set_ttl), 2 * HOUR);
     /* Storage holds an envelope, fresh for ~1 s from now. */
     goio_buf raw = GOIO_BUF_INIT;
     bool hit;
-    assert_ok(goio_cache_get(f->inner, "k", &raw, &hit));
+    assert_ok(goio_cache_get(f->inner, NULL, "k", &raw, &hit));
     assert_true(hit);
     int64_t until;
     const uint8_t *v;
@@ -56,35 +56,35 @@ static void get_is_fresh_only_get_stale_is_not(void **state)
     (void)state;
     goio_cache *mem = memory_cache(1 << 20, 0, 0);
     goio_cache *s = stale_over(mem, false);
-    assert_ok(goio_cache_set(s, "k", "old", 3, 20));
+    assert_ok(goio_cache_set(s, NULL, "k", "old", 3, 20));
     goio_buf b = GOIO_BUF_INIT;
     bool hit = false, stale = true;
-    assert_ok(goio_cache_get_stale(s, "k", &b, &hit, &stale));
+    assert_ok(goio_cache_get_stale(s, NULL, "k", &b, &hit, &stale));
     assert_true(hit);
     assert_false(stale);
     wait_stale(s, "k");
-    assert_ok(goio_cache_get_stale(s, "k", &b, &hit, &stale));
+    assert_ok(goio_cache_get_stale(s, NULL, "k", &b, &hit, &stale));
     assert_true(hit && stale);
     assert_string_equal(goio_buf_cstr(&b), "old");
     /* ttl <= 0: stale at once, but kept for the stale TTL. */
-    assert_ok(goio_cache_set(s, "z", "zero", 4, 0));
+    assert_ok(goio_cache_set(s, NULL, "z", "zero", 4, 0));
     assert_missing(s, "z");
-    assert_ok(goio_cache_get_stale(s, "z", &b, &hit, &stale));
+    assert_ok(goio_cache_get_stale(s, NULL, "z", &b, &hit, &stale));
     assert_true(hit && stale);
-    assert_ok(goio_cache_get_stale(s, "none", &b, &hit, &stale));
+    assert_ok(goio_cache_get_stale(s, NULL, "none", &b, &hit, &stale));
     assert_false(hit || stale);
     /* del and clear reach the storage. */
-    assert_ok(goio_cache_del(s, "k"));
+    assert_ok(goio_cache_del(s, NULL, "k"));
     assert_missing(mem, "k");
-    assert_ok(goio_cache_clear(s));
+    assert_ok(goio_cache_clear(s, NULL));
     assert_missing(mem, "z");
     goio_buf_deinit(&b);
     goio_cache_free(s);
     goio_cache_free(mem); /* not owned */
 }
 
-static int failing_fetch(goio_ctx *ctx, const char *key, void *arg,
-                         goio_buf *out)
+static int failing_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                         void *arg)
 {
     (void)ctx;
     (void)key;
@@ -93,7 +93,7 @@ static int failing_fetch(goio_ctx *ctx, const char *key, void *arg,
     return GOIO_ECONNREFUSED;
 }
 
-static int fresh_fetch(goio_ctx *ctx, const char *key, void *arg, goio_buf *out)
+static int fresh_fetch(goio_ctx *ctx, const char *key, goio_buf *out, void *arg)
 {
     (void)ctx;
     (void)key;
@@ -108,15 +108,15 @@ static void stale_served_when_the_fetch_fails(void **state)
     atomic_int calls = 0;
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src;
-    assert_ok(goio_cache_set(s, "k", "old", 3, 20));
+    assert_ok(goio_cache_set(s, NULL, "k", "old", 3, 20));
     /* Fresh: no fetch. */
-    assert_ok(goio_cache_get_or_set(s, "k", HOUR, failing_fetch, &calls, NULL,
+    assert_ok(goio_cache_get_or_set(s, NULL, "k", HOUR, failing_fetch, &calls,
                                     &b, &src));
     assert_int_equal(src, GOIO_CACHE_HIT);
     assert_int_equal(atomic_load(&calls), 0);
     wait_stale(s, "k");
     log_capture_start();
-    assert_ok(goio_cache_get_or_set(s, "k", HOUR, failing_fetch, &calls, NULL,
+    assert_ok(goio_cache_get_or_set(s, NULL, "k", HOUR, failing_fetch, &calls,
                                     &b, &src));
     assert_int_equal(src, GOIO_CACHE_STALE);
     assert_string_equal(goio_buf_cstr(&b), "old");
@@ -131,7 +131,7 @@ static void stale_served_when_the_fetch_fails(void **state)
     assert_int_equal(st.fetches, 1);
     assert_int_equal(st.fetch_errors, 1);
     /* A fetch that works replaces the stale value. */
-    assert_ok(goio_cache_get_or_set(s, "k", HOUR, fresh_fetch, &calls, NULL, &b,
+    assert_ok(goio_cache_get_or_set(s, NULL, "k", HOUR, fresh_fetch, &calls, &b,
                                     &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_string_equal(goio_buf_cstr(&b), "new");
@@ -140,15 +140,17 @@ static void stale_served_when_the_fetch_fails(void **state)
     goio_cache_free(s);
 }
 
-static void no_stale_value_is_efetch(void **state)
+/* Without a stale value: the fetch's own code, as in every layer. */
+static void no_stale_value_returns_the_fetch_error(void **state)
 {
     (void)state;
     goio_cache *s = stale_over(memory_cache(1 << 20, 0, 0), true);
     atomic_int calls = 0;
     goio_buf b = GOIO_BUF_INIT;
     log_capture_start();
-    assert_goio(GOIO_EFETCH, goio_cache_get_or_set(s, "k", HOUR, failing_fetch,
-                                                   &calls, NULL, &b, NULL));
+    assert_goio(GOIO_ECONNREFUSED,
+                goio_cache_get_or_set(s, NULL, "k", HOUR, failing_fetch, &calls,
+                                      &b, NULL));
     int err = 0;
     assert_int_equal(log_capture_count("fetch_failed", "k", &err), 1);
     assert_int_equal(err, GOIO_ECONNREFUSED);
@@ -160,6 +162,92 @@ static void no_stale_value_is_efetch(void **state)
     goio_cache_free(s);
 }
 
+/* An origin that never answers: waits until its ctx is done. */
+static int hanging_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                         void *arg)
+{
+    (void)key;
+    (void)out;
+    atomic_fetch_add((atomic_int *)arg, 1);
+    while (!goio_ctx_err(ctx))
+        goio_ctx_wait(ctx, 1000);
+    return goio_ctx_err(ctx);
+}
+
+static void deadline_passing_serves_stale(void **state)
+{
+    (void)state;
+    goio_cache *s = stale_over(memory_cache(1 << 20, 0, 0), true);
+    atomic_int calls = 0;
+    goio_buf b = GOIO_BUF_INIT;
+    goio_cache_source src;
+    assert_ok(goio_cache_set(s, NULL, "k", "old", 3, 0)); /* stale at once */
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_new_with_timeout(NULL, 20, &ctx));
+    log_capture_start();
+    int64_t t0 = goio_now_mono_ms();
+    assert_ok(goio_cache_get_or_set(s, ctx, "k", HOUR, hanging_fetch, &calls,
+                                    &b, &src));
+    int64_t took = goio_now_mono_ms() - t0;
+    assert_int_equal(src, GOIO_CACHE_STALE);
+    assert_string_equal(goio_buf_cstr(&b), "old");
+    assert_int_equal(atomic_load(&calls), 1);
+    assert_true(took >= 19 && took < 1000);
+    int err = 0;
+    assert_int_equal(log_capture_count("used_stale_cache", "k", &err), 1);
+    assert_int_equal(err, GOIO_ETIMEDOUT);
+    goio_ctx_unref(ctx);
+    /* Without a stale value the caller gets its deadline's error. */
+    assert_ok(goio_ctx_new_with_timeout(NULL, 20, &ctx));
+    assert_goio(GOIO_ETIMEDOUT,
+                goio_cache_get_or_set(s, ctx, "none", HOUR, hanging_fetch,
+                                      &calls, &b, &src));
+    assert_int_equal(log_capture_count("fetch_failed", "none", NULL), 0);
+    log_capture_stop();
+    goio_ctx_unref(ctx);
+    goio_cache_stats st;
+    assert_ok(goio_cache_stats_get(s, &st));
+    assert_int_equal(st.stale_served, 1);
+    goio_buf_deinit(&b);
+    goio_cache_free(s);
+}
+
+/* Fault injection: a remote layer that stopped answering. The caller's
+ * ctx reaches it through stale -> hybrid, and ends the call. */
+static void layers_pass_the_ctx_down(void **state)
+{
+    (void)state;
+    fault_cache *f = fault_cache_new();
+    goio_cache *h, *s;
+    assert_ok(
+        goio_cache_hybrid_new(memory_cache(1 << 20, 0, 0), &f->base, true, &h));
+    s = stale_over(h, true);
+    atomic_store(&f->hang, true);
+    atomic_int calls = 0;
+    goio_buf b = GOIO_BUF_INIT;
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_new_with_timeout(NULL, 20, &ctx));
+    int64_t t0 = goio_now_mono_ms();
+    assert_goio(GOIO_ETIMEDOUT,
+                goio_cache_get_or_set(s, ctx, "k", HOUR, fresh_fetch, &calls,
+                                      &b, NULL));
+    int64_t took = goio_now_mono_ms() - t0;
+    assert_true(took >= 19 && took < 1000);
+    assert_ptr_equal(atomic_load(&f->last_ctx), ctx);
+    assert_int_equal(atomic_load(&calls), 0); /* the read used it all */
+    goio_ctx_unref(ctx);
+    /* A cancelled ctx ends a plain get the same way. */
+    assert_ok(goio_ctx_new(NULL, &ctx));
+    goio_ctx_cancel(ctx);
+    bool hit = true;
+    assert_goio(GOIO_ECANCELED, goio_cache_get(s, ctx, "k", &b, &hit));
+    assert_false(hit);
+    goio_ctx_unref(ctx);
+    atomic_store(&f->hang, false);
+    goio_buf_deinit(&b);
+    goio_cache_free(s);
+}
+
 /* Fault injection: the storage fails reads. get reports it; get_or_set
  * logs it and fetches as on a miss. */
 static void storage_read_error_is_a_logged_miss(void **state)
@@ -167,16 +255,16 @@ static void storage_read_error_is_a_logged_miss(void **state)
     (void)state;
     fault_cache *f = fault_cache_new();
     goio_cache *s = stale_over(&f->base, true);
-    assert_ok(goio_cache_set(s, "k", "old", 3, HOUR));
+    assert_ok(goio_cache_set(s, NULL, "k", "old", 3, HOUR));
     atomic_store(&f->fail_get, GOIO_EIO);
     goio_buf b = GOIO_BUF_INIT;
     bool hit = true;
-    assert_goio(GOIO_EIO, goio_cache_get(s, "k", &b, &hit));
+    assert_goio(GOIO_EIO, goio_cache_get(s, NULL, "k", &b, &hit));
     assert_false(hit);
     log_capture_start();
     atomic_int calls = 0;
     goio_cache_source src;
-    assert_ok(goio_cache_get_or_set(s, "k", HOUR, fresh_fetch, &calls, NULL, &b,
+    assert_ok(goio_cache_get_or_set(s, NULL, "k", HOUR, fresh_fetch, &calls, &b,
                                     &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
     assert_string_equal(goio_buf_cstr(&b), "new");
@@ -193,7 +281,7 @@ static void non_envelope_bytes_are_a_logged_miss(void **state)
     (void)state;
     goio_cache *mem = memory_cache(1 << 20, 0, 0);
     goio_cache *s = stale_over(mem, true);
-    assert_ok(goio_cache_set(mem, "raw", "plain bytes", 11, HOUR));
+    assert_ok(goio_cache_set(mem, NULL, "raw", "plain bytes", 11, HOUR));
     log_capture_start();
     assert_missing(s, "raw");
     int err = 0;
@@ -213,8 +301,8 @@ typedef struct crowd {
 } crowd;
 
 /* Fails once every caller has joined its flight (or after 10 s). */
-static int slow_failing_fetch(goio_ctx *ctx, const char *key, void *arg,
-                              goio_buf *out)
+static int slow_failing_fetch(goio_ctx *ctx, const char *key, goio_buf *out,
+                              void *arg)
 {
     (void)ctx;
     (void)out;
@@ -230,8 +318,8 @@ static void *crowd_caller(void *p)
     crowd *cr = p;
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src;
-    int rc = goio_cache_get_or_set(cr->s, "hot", HOUR, slow_failing_fetch, cr,
-                                   NULL, &b, &src);
+    int rc = goio_cache_get_or_set(cr->s, NULL, "hot", HOUR, slow_failing_fetch,
+                                   cr, &b, &src);
     if (rc == 0 && src == GOIO_CACHE_STALE && !strcmp(goio_buf_cstr(&b), "old"))
         atomic_fetch_add(&cr->stale, 1);
     else
@@ -244,7 +332,7 @@ static void one_failed_fetch_serves_every_caller_stale(void **state)
 {
     (void)state;
     crowd cr = {.s = stale_over(memory_cache(1 << 20, 0, 0), true)};
-    assert_ok(goio_cache_set(cr.s, "hot", "old", 3, -1));
+    assert_ok(goio_cache_set(cr.s, NULL, "hot", "old", 3, -1));
     goio_log_set_sink(NULL, NULL); /* 200 used_stale_cache records */
     pthread_t th[CALLERS];
     for (int i = 0; i < CALLERS; i++)
@@ -281,11 +369,11 @@ static void stats_are_this_layers(void **state)
 {
     (void)state;
     goio_cache *s = stale_over(memory_cache(1 << 20, 0, 0), true);
-    assert_ok(goio_cache_set(s, "a", "1", 1, HOUR));
-    assert_ok(goio_cache_set(s, "b", "2", 1, -1));
+    assert_ok(goio_cache_set(s, NULL, "a", "1", 1, HOUR));
+    assert_ok(goio_cache_set(s, NULL, "b", "2", 1, -1));
     assert_cached(s, "a", "1");
     assert_missing(s, "b");
-    assert_ok(goio_cache_del(s, "a"));
+    assert_ok(goio_cache_del(s, NULL, "a"));
     goio_cache_stats st;
     assert_ok(goio_cache_stats_get(s, &st));
     assert_int_equal(st.hits, 1);
@@ -303,7 +391,9 @@ int main(void)
         cmocka_unit_test(stores_envelopes_under_the_stale_ttl),
         cmocka_unit_test(get_is_fresh_only_get_stale_is_not),
         cmocka_unit_test(stale_served_when_the_fetch_fails),
-        cmocka_unit_test(no_stale_value_is_efetch),
+        cmocka_unit_test(no_stale_value_returns_the_fetch_error),
+        cmocka_unit_test(deadline_passing_serves_stale),
+        cmocka_unit_test(layers_pass_the_ctx_down),
         cmocka_unit_test(storage_read_error_is_a_logged_miss),
         cmocka_unit_test(non_envelope_bytes_are_a_logged_miss),
         cmocka_unit_test(one_failed_fetch_serves_every_caller_stale),

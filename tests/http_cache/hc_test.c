@@ -452,7 +452,7 @@ int hc_try_get_(goio_http_cache *c, const char *url, goio_ctx *ctx,
     va_start(ap, out);
     size_t n = collect(ap, h, 8);
     va_end(ap);
-    return goio_http_cache_get(c, url, n ? h : NULL, n, ctx, out);
+    return goio_http_cache_get(c, ctx, url, n ? h : NULL, n, out);
 }
 
 goio_http_cache_response *hc_get_(goio_http_cache *c, const char *url, ...)
@@ -463,7 +463,7 @@ goio_http_cache_response *hc_get_(goio_http_cache *c, const char *url, ...)
     size_t n = collect(ap, h, 8);
     va_end(ap);
     goio_http_cache_response *r = NULL;
-    assert_ok(goio_http_cache_get(c, url, n ? h : NULL, n, NULL, &r));
+    assert_ok(goio_http_cache_get(c, NULL, url, n ? h : NULL, n, &r));
     assert_non_null(r);
     return r;
 }

@@ -350,8 +350,14 @@ static void slow_consumer_drops_are_counted_fast_ones_get_all(void **state)
     pst_open(&h, "slow");
     enum { MSGS = 300, SLOW_CAP = 5 };
     const char *pat[] = {"q.*"};
-    goio_pubsub_sub_config fast_o = {.queue_capacity = MSGS};
-    goio_pubsub_sub_config slow_o = {.queue_capacity = SLOW_CAP};
+    goio_pubsub_sub_config fast_o, slow_o;
+    goio_pubsub_sub_config_init(&fast_o);
+    assert_int_equal(fast_o.queue_capacity, 0); /* the handle's default */
+    assert_null(fast_o.callback);
+    goio_pubsub_sub_config_init(NULL); /* a no-op */
+    fast_o.queue_capacity = MSGS;
+    goio_pubsub_sub_config_init(&slow_o);
+    slow_o.queue_capacity = SLOW_CAP;
     goio_pubsub_sub *fast, *slow, *fast_small;
     assert_ok(goio_pubsub_psubscribe(h.ps, pat, 1, &fast_o, &fast));
     assert_ok(goio_pubsub_psubscribe(h.ps, pat, 1, &slow_o, &slow));

@@ -89,7 +89,7 @@ static bool reads(const inst *i, const char *key, const char *want)
 {
     goio_buf b = GOIO_BUF_INIT;
     bool hit = false;
-    int rc = goio_cache_get(i->coh, key, &b, &hit);
+    int rc = goio_cache_get(i->coh, NULL, key, &b, &hit);
     bool ok = rc == 0 && (want ? hit && b.len == strlen(want) &&
                                      !memcmp(b.data, want, b.len)
                                : !hit);
@@ -101,7 +101,7 @@ static bool local_has(const inst *i, const char *key)
 {
     goio_buf b = GOIO_BUF_INIT;
     bool hit = false;
-    goio_cache_get(i->mem, key, &b, &hit);
+    goio_cache_get(i->mem, NULL, key, &b, &hit);
     goio_buf_deinit(&b);
     return hit;
 }
@@ -159,7 +159,7 @@ static void wait_reports(inst *insts, int n, settle st, int via,
 static void set_via(inst *insts, int n, int via, const char *key, const char *v)
 {
     settle st = before_write(insts, n);
-    assert_ok(goio_cache_set(insts[via].coh, key, v, strlen(v), 60000));
+    assert_ok(goio_cache_set(insts[via].coh, NULL, key, v, strlen(v), 60000));
     wait_reports(insts, n, st, via, 1);
 }
 
@@ -220,7 +220,7 @@ static void explicit_invalidation_between_goio_instances(void **state)
     warm(in, 2, "k", "v1");
 
     /* all_see: the next read after the write, polled until the bound. */
-    assert_ok(goio_cache_set(in[0].coh, "k", "v2", 2, 60000));
+    assert_ok(goio_cache_set(in[0].coh, NULL, "k", "v2", 2, 60000));
     all_see(in, 2, "k", "v2");
     /* in[1] hears both sets; the writer skips its own messages, so its
      * local copy stays. */
@@ -229,14 +229,14 @@ static void explicit_invalidation_between_goio_instances(void **state)
     assert_true(local_has(&in[0], "k"));
     warm(in, 2, "k", "v2");
 
-    assert_ok(goio_cache_del(in[1].coh, "k"));
+    assert_ok(goio_cache_del(in[1].coh, NULL, "k"));
     all_see(in, 2, "k", NULL);
 
     set_via(in, 2, 1, "a", "1");
     set_via(in, 2, 1, "b", "2");
     warm(in, 2, "a", "1");
     uint64_t flushes = cstats(&in[0]).flushes;
-    assert_ok(goio_cache_clear(in[1].coh)); /* SCAN+UNLINK, then "" */
+    assert_ok(goio_cache_clear(in[1].coh, NULL)); /* SCAN+UNLINK, then "" */
     assert_true(GOIO_WAIT_UNTIL(cstats(&in[0]).flushes > flushes, BOUND_MS));
     all_see(in, 2, "a", NULL);
     all_see(in, 2, "b", NULL);
@@ -365,7 +365,7 @@ static void a_reconnect_drops_the_local_layer(void **state)
     for (int k = 0; k < 2; k++) {
         goio_buf b = GOIO_BUF_INIT;
         bool hit = true;
-        assert_true(goio_cache_get(in[k].coh, "k", &b, &hit) < 0);
+        assert_true(goio_cache_get(in[k].coh, NULL, "k", &b, &hit) < 0);
         assert_false(hit);
         goio_buf_deinit(&b);
         assert_true(cstats(&in[k]).bypassed_reads >= 1);
@@ -406,23 +406,24 @@ static goio_cache *inner(goio_cache *c)
 {
     return ((slow_local *)c)->mem;
 }
-static int sl_get(goio_cache *c, const char *k, goio_buf *out, bool *hit)
+static int sl_get(goio_cache *c, goio_ctx *ctx, const char *k, goio_buf *out,
+                  bool *hit)
 {
-    return goio_cache_get(inner(c), k, out, hit);
+    return goio_cache_get(inner(c), ctx, k, out, hit);
 }
-static int sl_set(goio_cache *c, const char *k, const void *v, size_t n,
-                  int64_t ttl)
+static int sl_set(goio_cache *c, goio_ctx *ctx, const char *k, const void *v,
+                  size_t n, int64_t ttl)
 {
     goio_test_sleep_ms(1);
-    return goio_cache_set(inner(c), k, v, n, ttl);
+    return goio_cache_set(inner(c), ctx, k, v, n, ttl);
 }
-static int sl_del(goio_cache *c, const char *k)
+static int sl_del(goio_cache *c, goio_ctx *ctx, const char *k)
 {
-    return goio_cache_del(inner(c), k);
+    return goio_cache_del(inner(c), ctx, k);
 }
-static int sl_clear(goio_cache *c)
+static int sl_clear(goio_cache *c, goio_ctx *ctx)
 {
-    return goio_cache_clear(inner(c));
+    return goio_cache_clear(inner(c), ctx);
 }
 static void sl_destroy(goio_cache *c)
 {
@@ -457,7 +458,7 @@ static void *race_reader(void *p)
     while (!atomic_load(&r->stop)) {
         for (int k = 0; k < 2; k++) {
             bool hit;
-            goio_cache_get(r->in[k].coh, "hot", &b, &hit);
+            goio_cache_get(r->in[k].coh, NULL, "hot", &b, &hit);
         }
     }
     goio_buf_deinit(&b);

@@ -254,7 +254,12 @@ static void set_opt_nx_and_expiry(void **state)
 {
     (void)state;
     goio_redis *r = open_ns("opt");
-    goio_redis_set_config o = {.ttl_ms = 0, .if_not_exists = true};
+    goio_redis_set_config o;
+    goio_redis_set_config_init(&o);
+    assert_int_equal(o.ttl_ms, 0);
+    assert_false(o.if_not_exists);
+    goio_redis_set_config_init(NULL); /* a no-op */
+    o.if_not_exists = true;
     bool was_set = false;
     assert_ok(goio_redis_set_opt(r, NULL, "nx", "first", 5, &o, &was_set));
     assert_true(was_set);
@@ -563,11 +568,11 @@ static void cache_ops_map_to_redis(void **state)
     assert_string_equal(c->ops->name, "redis");
     goio_buf b = GOIO_BUF_INIT;
     bool hit;
-    assert_ok(c->ops->set(c, "k", "value", 5, 60000));
-    assert_ok(c->ops->get(c, "k", &b, &hit));
+    assert_ok(c->ops->set(c, NULL, "k", "value", 5, 60000));
+    assert_ok(c->ops->get(c, NULL, "k", &b, &hit));
     assert_true(hit && b.len == 5);
-    assert_ok(c->ops->del(c, "k"));
-    assert_ok(c->ops->get(c, "k", &b, &hit));
+    assert_ok(c->ops->del(c, NULL, "k"));
+    assert_ok(c->ops->get(c, NULL, "k", &b, &hit));
     assert_false(hit);
     goio_cache_stats st;
     assert_ok(c->ops->stats(c, &st));
@@ -581,13 +586,13 @@ static void cache_ops_map_to_redis(void **state)
     for (int i = 0; i < 2500; i++) { /* more than one SCAN batch */
         char k[16];
         snprintf(k, sizeof k, "c%d", i);
-        assert_ok(c->ops->set(c, k, "v", 1, 60000));
+        assert_ok(c->ops->set(c, NULL, k, "v", 1, 60000));
     }
     char *out =
         cli("--raw EVAL \"return #redis.call('keys','cops:*')\" 0%s", "");
     assert_int_equal(atoi(out), 2500);
     goio_free(out);
-    assert_ok(c->ops->clear(c));
+    assert_ok(c->ops->clear(c, NULL));
     out = cli("--raw EVAL \"return #redis.call('keys','cops:*')\" 0%s", "");
     assert_int_equal(atoi(out), 0);
     goio_free(out);
@@ -596,14 +601,14 @@ static void cache_ops_map_to_redis(void **state)
     goio_redis *glob = open_ns("g*"), *gx = open_ns("gX");
     assert_ok(goio_redis_set(glob, NULL, "k", "v", 1, 60000));
     assert_ok(goio_redis_set(gx, NULL, "k", "v", 1, 60000));
-    assert_ok(goio_cache_clear(goio_redis_cache(glob)));
+    assert_ok(goio_cache_clear(goio_redis_cache(glob), NULL));
     assert_int_equal(cli_long("EXISTS '%s'", "g*:k"), 0);
     assert_int_equal(cli_long("EXISTS '%s'", "gX:k"), 1);
     goio_redis_free(glob);
     goio_redis_free(gx);
     goio_redis *none = open_ns(NULL);
     goio_cache *nc = goio_redis_cache(none);
-    assert_goio(GOIO_ENOTSUP, nc->ops->clear(nc));
+    assert_goio(GOIO_ENOTSUP, nc->ops->clear(nc, NULL));
     goio_buf_deinit(&b);
     goio_redis_free(none);
     goio_redis_free(other);

@@ -36,7 +36,7 @@ static void wait_gate(sf_work *w)
     pthread_mutex_unlock(&w->lock);
 }
 
-int sf_work_fn(goio_ctx *ctx, void *arg, void **value)
+int sf_work_fn(goio_ctx *ctx, void **value, void *arg)
 {
     sf_work *w = arg;
     int execution = atomic_fetch_add(&w->executions, 1) + 1;
@@ -74,7 +74,7 @@ bool sf_work_running(sf_work *w, int n)
     return GOIO_WAIT_UNTIL(atomic_load(&w->running) >= n, 10000);
 }
 
-int sf_count_fn(goio_ctx *ctx, void *arg, void **value)
+int sf_count_fn(goio_ctx *ctx, void **value, void *arg)
 {
     (void)ctx, (void)value;
     atomic_fetch_add((atomic_int *)arg, 1);
@@ -84,7 +84,7 @@ int sf_count_fn(goio_ctx *ctx, void *arg, void **value)
 static void *call_main(void *arg)
 {
     sf_call *c = arg;
-    c->rc = goio_sharedflight_do(c->g, c->key, c->ctx, sf_work_fn, c->work,
+    c->rc = goio_sharedflight_do(c->g, c->ctx, c->key, sf_work_fn, c->work,
                                  sf_destroy_value, &c->result, &c->shared);
     c->returned_at = goio_now_mono_ms();
     atomic_store(&c->done, true);
@@ -214,7 +214,7 @@ int sf_start(goio_sharedflight *g, const char *key, goio_ctx *ctx, sf_work *w,
     probe_slot *s = malloc(sizeof *s);
     assert_non_null(s);
     *s = (probe_slot){p, i};
-    int rc = goio_sharedflight_do_async(g, key, ctx, sf_work_fn, w,
+    int rc = goio_sharedflight_do_async(g, ctx, key, sf_work_fn, w,
                                         sf_destroy_value, probe_cb, s);
     if (rc)
         free(s);
@@ -224,7 +224,7 @@ int sf_start(goio_sharedflight *g, const char *key, goio_ctx *ctx, sf_work *w,
 int sf_setup(void **state)
 {
     sf_fix *fx = calloc(1, sizeof *fx);
-    if (!fx || goio_sharedflight_new(&fx->g)) {
+    if (!fx || goio_sharedflight_new(NULL, &fx->g)) {
         free(fx);
         return -1;
     }
@@ -249,7 +249,7 @@ void sf_fix_regroup(sf_fix *fx, const goio_sharedflight_config *cfg)
 {
     goio_sharedflight_free(fx->g);
     fx->g = NULL;
-    assert_ok(goio_sharedflight_new_with(cfg, &fx->g));
+    assert_ok(goio_sharedflight_new(cfg, &fx->g));
     fx->w.group = fx->g;
 }
 

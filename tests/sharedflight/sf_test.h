@@ -48,13 +48,13 @@ typedef struct sf_value {
 void sf_work_init(sf_work *w);
 void sf_work_destroy(sf_work *w);
 void sf_work_open(sf_work *w);
-int sf_work_fn(goio_ctx *ctx, void *arg, void **value);
+int sf_work_fn(goio_ctx *ctx, void **value, void *arg);
 void sf_destroy_value(void *value);
 /* Waits (10 s) until at least n of w's fns run at once. */
 bool sf_work_running(sf_work *w, int n);
 
 /* A work function that counts its runs in the atomic_int at arg. */
-int sf_count_fn(goio_ctx *ctx, void *arg, void **value);
+int sf_count_fn(goio_ctx *ctx, void **value, void *arg);
 
 /* One caller of goio_sharedflight_do on its own thread. */
 typedef struct sf_call {

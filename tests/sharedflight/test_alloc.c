@@ -9,7 +9,7 @@
 
 #include <stdlib.h>
 
-static int value_fn(goio_ctx *ctx, void *arg, void **value)
+static int value_fn(goio_ctx *ctx, void **value, void *arg)
 {
     (void)ctx, (void)arg;
     *value = malloc(16); /* the C library's: not counted, not failed */
@@ -19,7 +19,7 @@ static int value_fn(goio_ctx *ctx, void *arg, void **value)
 /* A group and a ctx for one run; nothing is left when it fails. */
 static int open_group(goio_sharedflight **g, goio_ctx **ctx)
 {
-    int rc = goio_sharedflight_new(g);
+    int rc = goio_sharedflight_new(NULL, g);
     if (!rc && (rc = goio_ctx_new_with_timeout(NULL, 60000, ctx)))
         goio_sharedflight_free(*g);
     return rc;
@@ -34,7 +34,7 @@ static int sync_op(void *arg)
     if (rc)
         return rc;
     goio_sharedflight_result *r;
-    rc = goio_sharedflight_do(g, "key", ctx, value_fn, NULL, free, &r, NULL);
+    rc = goio_sharedflight_do(g, ctx, "key", value_fn, NULL, free, &r, NULL);
     /* On a failure after the flight started, a result comes too. */
     goio_sharedflight_result_unref(r);
     goio_ctx_unref(ctx);
@@ -74,7 +74,7 @@ static int async_op(void *arg)
     if (rc)
         return rc;
     outcome o = {.status = 99};
-    rc = goio_sharedflight_do_async(g, "key", ctx, value_fn, NULL, free,
+    rc = goio_sharedflight_do_async(g, ctx, "key", value_fn, NULL, free,
                                     outcome_cb, &o);
     if (!rc) {
         /* Scheduled: the callback says how it went. */

@@ -21,25 +21,25 @@ static void bad_calls_fail_without_callback(void **state)
     sf_fix *fx = *state;
     goio_sharedflight *g = fx->g;
     assert_goio(GOIO_EINVAL,
-                goio_sharedflight_do_async(NULL, "k", NULL, sf_work_fn, NULL,
+                goio_sharedflight_do_async(NULL, NULL, "k", sf_work_fn, NULL,
                                            NULL, never_cb, NULL));
     assert_goio(GOIO_EINVAL,
-                goio_sharedflight_do_async(g, "", NULL, sf_work_fn, NULL, NULL,
+                goio_sharedflight_do_async(g, NULL, "", sf_work_fn, NULL, NULL,
                                            never_cb, NULL));
     assert_goio(GOIO_EINVAL,
                 goio_sharedflight_do_async(g, NULL, NULL, sf_work_fn, NULL,
                                            NULL, never_cb, NULL));
     assert_goio(GOIO_EINVAL,
-                goio_sharedflight_do_async(g, "k", NULL, NULL, NULL, NULL,
+                goio_sharedflight_do_async(g, NULL, "k", NULL, NULL, NULL,
                                            never_cb, NULL));
     assert_goio(GOIO_EINVAL,
-                goio_sharedflight_do_async(g, "k", NULL, sf_work_fn, NULL, NULL,
+                goio_sharedflight_do_async(g, NULL, "k", sf_work_fn, NULL, NULL,
                                            NULL, NULL));
     goio_ctx *ctx;
     assert_ok(goio_ctx_new(NULL, &ctx));
     goio_ctx_cancel(ctx);
     assert_goio(GOIO_ECANCELED,
-                goio_sharedflight_do_async(g, "k", ctx, sf_work_fn, NULL, NULL,
+                goio_sharedflight_do_async(g, ctx, "k", sf_work_fn, NULL, NULL,
                                            never_cb, NULL));
     goio_ctx_unref(ctx);
 }
@@ -305,7 +305,7 @@ static void reenter_cb(int status, goio_sharedflight_result *r, bool shared,
     goio_sharedflight_result_unref(r);
     atomic_store(&e->status, status);
     atomic_store(&e->rc,
-                 goio_sharedflight_do_async(e->g, "again", NULL, sf_count_fn,
+                 goio_sharedflight_do_async(e->g, NULL, "again", sf_count_fn,
                                             &e->runs, NULL, never_cb, NULL));
 }
 
@@ -316,7 +316,7 @@ static void callback_during_free_is_refused(void **state)
     w->until_done = true;
     w->rc = GOIO_ECANCELED;
     reentry e = {.g = fx->g, .status = 99, .rc = 99};
-    assert_ok(goio_sharedflight_do_async(fx->g, "k", NULL, sf_work_fn, w,
+    assert_ok(goio_sharedflight_do_async(fx->g, NULL, "k", sf_work_fn, w,
                                          sf_destroy_value, reenter_cb, &e));
     assert_true(sf_work_running(w, 1));
     sf_fix_free_group(fx);
@@ -342,7 +342,7 @@ static void idle_threads_exit_and_nothing_is_left(void **state)
         for (int i = 0; i < 5000; i++) {
             snprintf(key, sizeof key, "distinct-%d-%d", round, i);
             assert_ok(goio_sharedflight_do_async(
-                fx->g, key, NULL, sf_count_fn, &runs, NULL, count_cb, &calls));
+                fx->g, NULL, key, sf_count_fn, &runs, NULL, count_cb, &calls));
         }
         assert_true(
             GOIO_WAIT_UNTIL(atomic_load(&calls) == 5000 * (round + 1), 20000));
@@ -366,7 +366,7 @@ static void chain_cb(int status, goio_sharedflight_result *r, bool shared,
     assert_ok(status);
     goio_sharedflight_result_unref(r);
     if (atomic_fetch_add(&c->steps, 1) + 1 < 3)
-        assert_ok(goio_sharedflight_do_async(c->g, "chain", NULL, sf_count_fn,
+        assert_ok(goio_sharedflight_do_async(c->g, NULL, "chain", sf_count_fn,
                                              &c->runs, NULL, chain_cb, c));
 }
 
@@ -374,7 +374,7 @@ static void callback_may_call_again(void **state)
 {
     sf_fix *fx = *state;
     chain c = {.g = fx->g};
-    assert_ok(goio_sharedflight_do_async(c.g, "chain", NULL, sf_count_fn,
+    assert_ok(goio_sharedflight_do_async(c.g, NULL, "chain", sf_count_fn,
                                          &c.runs, NULL, chain_cb, &c));
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&c.steps) == 3, 10000));
     assert_int_equal(atomic_load(&c.runs), 3);

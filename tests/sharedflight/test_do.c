@@ -9,14 +9,14 @@
 #include <string.h>
 #include <time.h>
 
-static int never_run(goio_ctx *ctx, void *arg, void **value)
+static int never_run(goio_ctx *ctx, void **value, void *arg)
 {
     (void)ctx, (void)arg, (void)value;
     fail_msg("fn must not run");
     return 0;
 }
 
-static int ok_fn(goio_ctx *ctx, void *arg, void **value)
+static int ok_fn(goio_ctx *ctx, void **value, void *arg)
 {
     (void)ctx, (void)arg, (void)value;
     return 0;
@@ -29,30 +29,30 @@ static void null_arguments_are_rejected(void **state)
     goio_sharedflight_result *r = (void *)1;
     bool shared = true;
     size_t n = 7;
-    assert_goio(GOIO_EINVAL, goio_sharedflight_new(NULL));
+    assert_goio(GOIO_EINVAL, goio_sharedflight_new(NULL, NULL));
     goio_sharedflight_config cfg;
     goio_sharedflight_config_init(&cfg);
     cfg.max_workers = 0;
     g = (void *)1;
-    assert_goio(GOIO_EINVAL, goio_sharedflight_new_with(&cfg, &g));
+    assert_goio(GOIO_EINVAL, goio_sharedflight_new(&cfg, &g));
     assert_null(g);
     goio_sharedflight_config_init(&cfg);
     cfg.idle_ms = -1;
     g = (void *)1;
-    assert_goio(GOIO_EINVAL, goio_sharedflight_new_with(&cfg, &g));
+    assert_goio(GOIO_EINVAL, goio_sharedflight_new(&cfg, &g));
     assert_null(g);
-    assert_ok(goio_sharedflight_new(&g));
-    assert_goio(GOIO_EINVAL, goio_sharedflight_do(NULL, "k", NULL, never_run,
+    assert_ok(goio_sharedflight_new(NULL, &g));
+    assert_goio(GOIO_EINVAL, goio_sharedflight_do(NULL, NULL, "k", never_run,
                                                   NULL, NULL, &r, &shared));
     assert_null(r);
     assert_false(shared);
     assert_goio(GOIO_EINVAL, goio_sharedflight_do(g, NULL, NULL, never_run,
                                                   NULL, NULL, &r, NULL));
-    assert_goio(GOIO_EINVAL, goio_sharedflight_do(g, "", NULL, never_run, NULL,
+    assert_goio(GOIO_EINVAL, goio_sharedflight_do(g, NULL, "", never_run, NULL,
                                                   NULL, &r, NULL));
     assert_goio(GOIO_EINVAL,
-                goio_sharedflight_do(g, "k", NULL, NULL, NULL, NULL, &r, NULL));
-    assert_goio(GOIO_EINVAL, goio_sharedflight_do(g, "k", NULL, never_run, NULL,
+                goio_sharedflight_do(g, NULL, "k", NULL, NULL, NULL, &r, NULL));
+    assert_goio(GOIO_EINVAL, goio_sharedflight_do(g, NULL, "k", never_run, NULL,
                                                   NULL, NULL, NULL));
     assert_goio(GOIO_EINVAL, goio_sharedflight_forget(NULL, "k"));
     assert_goio(GOIO_EINVAL, goio_sharedflight_forget(g, NULL));
@@ -82,7 +82,7 @@ static void one_caller_gets_value_and_code(void **state)
     sf_work *w = &fx->w;
     goio_sharedflight_result *r;
     bool shared = true;
-    assert_ok(goio_sharedflight_do(g, "k", NULL, sf_work_fn, w,
+    assert_ok(goio_sharedflight_do(g, NULL, "k", sf_work_fn, w,
                                    sf_destroy_value, &r, &shared));
     assert_false(shared);
     sf_value *v = goio_sharedflight_result_value(r);
@@ -96,7 +96,7 @@ static void one_caller_gets_value_and_code(void **state)
     goio_sharedflight_result_unref(r);
     assert_int_equal(atomic_load(&w->destroyed), 1);
     /* The next call is a new flight. */
-    assert_ok(goio_sharedflight_do(g, "k", NULL, sf_work_fn, w,
+    assert_ok(goio_sharedflight_do(g, NULL, "k", sf_work_fn, w,
                                    sf_destroy_value, &r, NULL));
     assert_int_equal(atomic_load(&w->executions), 2);
     goio_sharedflight_result_unref(r);
@@ -133,7 +133,7 @@ static void error_and_value_reach_every_caller(void **state)
     w->with_value = false;
     w->gated = false;
     goio_sharedflight_result *r;
-    assert_goio(GOIO_EIO, goio_sharedflight_do(g, "err", NULL, sf_work_fn, w,
+    assert_goio(GOIO_EIO, goio_sharedflight_do(g, NULL, "err", sf_work_fn, w,
                                                sf_destroy_value, &r, NULL));
     assert_non_null(r);
     assert_null(goio_sharedflight_result_value(r));
@@ -181,7 +181,7 @@ static void run_key_threads(void *(*fn)(void *))
 {
     enum { T = 8 };
     goio_sharedflight *g;
-    assert_ok(goio_sharedflight_new(&g));
+    assert_ok(goio_sharedflight_new(NULL, &g));
     key_thread args[T];
     for (int i = 0; i < T; i++)
         args[i] = (key_thread){g, i};
@@ -190,7 +190,7 @@ static void run_key_threads(void *(*fn)(void *))
     goio_sharedflight_free(g);
 }
 
-static int key_fn(goio_ctx *ctx, void *arg, void **value)
+static int key_fn(goio_ctx *ctx, void **value, void *arg)
 {
     (void)ctx;
     *value = strdup(arg);
@@ -211,7 +211,7 @@ static void *many_main(void *arg)
             assert_ok(goio_ctx_new_with_timeout(NULL, 10000, &ctx));
         goio_sharedflight_result *r;
         assert_ok(
-            goio_sharedflight_do(a->g, key, ctx, key_fn, key, free, &r, NULL));
+            goio_sharedflight_do(a->g, ctx, key, key_fn, key, free, &r, NULL));
         assert_string_equal(goio_sharedflight_result_value(r), key);
         goio_sharedflight_result_unref(r);
         goio_ctx_unref(ctx);
@@ -229,11 +229,11 @@ static void many_keys_in_parallel(void **state)
  * and publishes cross all the time. Every call must end, with the result
  * or GOIO_ETIMEDOUT. A fifth of the callers have no deadline and must get
  * the result: a lost wake-up would hang one past the test's wait. */
-static int nap_fn(goio_ctx *ctx, void *arg, void **value)
+static int nap_fn(goio_ctx *ctx, void **value, void *arg)
 {
     struct timespec ts = {0, 1000000};
     nanosleep(&ts, NULL);
-    return key_fn(ctx, arg, value);
+    return key_fn(ctx, value, arg);
 }
 
 static void *race_main(void *arg)
@@ -248,7 +248,7 @@ static void *race_main(void *arg)
             assert_ok(goio_ctx_new_with_timeout(NULL, timeout, &ctx));
         goio_sharedflight_result *r;
         int rc =
-            goio_sharedflight_do(a->g, key, ctx, nap_fn, key, free, &r, NULL);
+            goio_sharedflight_do(a->g, ctx, key, nap_fn, key, free, &r, NULL);
         if (rc) {
             assert_non_null(ctx); /* only a caller with a deadline gives up */
             assert_goio(GOIO_ETIMEDOUT, rc);
@@ -603,7 +603,7 @@ static void ten_thousand_keys_leave_nothing(void **state)
         if (i % 2)
             assert_ok(goio_ctx_new_with_timeout(NULL, 60000, &ctx));
         goio_sharedflight_result *r;
-        assert_ok(goio_sharedflight_do(g, key, ctx, sf_count_fn, &runs, NULL,
+        assert_ok(goio_sharedflight_do(g, ctx, key, sf_count_fn, &runs, NULL,
                                        &r, NULL));
         goio_sharedflight_result_unref(r);
         goio_ctx_unref(ctx);
@@ -625,7 +625,7 @@ typedef struct key_list {
     int n, at;
 } key_list;
 
-static int nest_keys_fn(goio_ctx *ctx, void *arg, void **value)
+static int nest_keys_fn(goio_ctx *ctx, void **value, void *arg)
 {
     key_list *l = arg;
     const char *mine = l->keys[l->at];
@@ -633,7 +633,7 @@ static int nest_keys_fn(goio_ctx *ctx, void *arg, void **value)
     if (++l->at < l->n) {
         /* Still inside this flight: the next key must get its own. */
         goio_sharedflight_result *r;
-        assert_ok(goio_sharedflight_do(l->g, l->keys[l->at], ctx, nest_keys_fn,
+        assert_ok(goio_sharedflight_do(l->g, ctx, l->keys[l->at], nest_keys_fn,
                                        l, free, &r, NULL));
         goio_sharedflight_result_unref(r);
     }
@@ -664,7 +664,7 @@ static void any_string_is_a_key(void **state)
     goio_sharedflight *g = fx->g;
     key_list l = {g, keys, n, 0};
     goio_sharedflight_result *r;
-    assert_ok(goio_sharedflight_do(g, keys[0], NULL, nest_keys_fn, &l, free, &r,
+    assert_ok(goio_sharedflight_do(g, NULL, keys[0], nest_keys_fn, &l, free, &r,
                                    NULL));
     assert_int_equal(l.at, n); /* one flight per key, none shared */
     assert_string_equal(goio_sharedflight_result_value(r), keys[0]);
@@ -681,7 +681,7 @@ static void result_outlives_group(void **state)
     goio_sharedflight *g = fx->g;
     sf_work *w = &fx->w;
     goio_sharedflight_result *r;
-    assert_ok(goio_sharedflight_do(g, "k", NULL, sf_work_fn, w,
+    assert_ok(goio_sharedflight_do(g, NULL, "k", sf_work_fn, w,
                                    sf_destroy_value, &r, NULL));
     sf_fix_free_group(fx);
     sf_value *v = goio_sharedflight_result_value(r);
@@ -699,12 +699,12 @@ static void done_ctx_returns_at_once(void **state)
     assert_ok(goio_ctx_new(NULL, &ctx));
     goio_ctx_cancel(ctx);
     goio_sharedflight_result *r;
-    assert_goio(GOIO_ECANCELED, goio_sharedflight_do(g, "k", ctx, never_run,
+    assert_goio(GOIO_ECANCELED, goio_sharedflight_do(g, ctx, "k", never_run,
                                                      NULL, NULL, &r, NULL));
     assert_null(r);
     goio_ctx_unref(ctx);
     assert_ok(goio_ctx_new_with_deadline(NULL, 0, &ctx));
-    assert_goio(GOIO_ETIMEDOUT, goio_sharedflight_do(g, "k", ctx, never_run,
+    assert_goio(GOIO_ETIMEDOUT, goio_sharedflight_do(g, ctx, "k", never_run,
                                                      NULL, NULL, &r, NULL));
     goio_ctx_unref(ctx);
 }
@@ -721,7 +721,7 @@ static void leader_deadline_passes_during_fn(void **state)
     assert_ok(goio_ctx_new_with_timeout(NULL, 20, &ctx));
     goio_sharedflight_result *r;
     assert_goio(GOIO_ETIMEDOUT,
-                goio_sharedflight_do(g, "k", ctx, sf_work_fn, w,
+                goio_sharedflight_do(g, ctx, "k", sf_work_fn, w,
                                      sf_destroy_value, &r, NULL));
     assert_null(r);
     assert_goio(GOIO_ETIMEDOUT, atomic_load(&w->ctx_err_at_end));
@@ -734,7 +734,7 @@ static void *exiting_leader(void *arg)
 {
     sf_work *w = arg;
     goio_sharedflight_result *r;
-    goio_sharedflight_do(w->group, w->key, NULL, sf_work_fn, w, NULL, &r, NULL);
+    goio_sharedflight_do(w->group, NULL, w->key, sf_work_fn, w, NULL, &r, NULL);
     fail_msg("pthread_exit returned");
     return NULL;
 }
@@ -770,17 +770,17 @@ typedef struct nested {
     int inner_rc;
 } nested;
 
-static int nested_fn(goio_ctx *ctx, void *arg, void **value)
+static int nested_fn(goio_ctx *ctx, void **value, void *arg)
 {
     (void)value;
     nested *n = arg;
     goio_sharedflight_result *r;
     n->inner_rc =
-        goio_sharedflight_do(n->g, "self", ctx, nested_fn, n, NULL, &r, NULL);
+        goio_sharedflight_do(n->g, ctx, "self", nested_fn, n, NULL, &r, NULL);
     assert_null(r);
     /* Another key is fine. */
     assert_ok(
-        goio_sharedflight_do(n->g, "other", ctx, ok_fn, NULL, NULL, &r, NULL));
+        goio_sharedflight_do(n->g, ctx, "other", ok_fn, NULL, NULL, &r, NULL));
     goio_sharedflight_result_unref(r);
     return 0;
 }
@@ -791,7 +791,7 @@ static void fn_waiting_for_its_own_key_fails(void **state)
     nested n = {.g = fx->g};
     goio_sharedflight_result *r;
     assert_ok(
-        goio_sharedflight_do(n.g, "self", NULL, nested_fn, &n, NULL, &r, NULL));
+        goio_sharedflight_do(n.g, NULL, "self", nested_fn, &n, NULL, &r, NULL));
     assert_goio(GOIO_EBUSY, n.inner_rc);
     goio_sharedflight_result_unref(r);
     assert_int_equal(goio_sharedflight_inflight(n.g), 0);

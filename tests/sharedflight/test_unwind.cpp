@@ -23,7 +23,7 @@ struct state {
     std::atomic<bool> in_fn{false};
 };
 
-static int throwing_fn(goio_ctx *, void *arg, void **)
+static int throwing_fn(goio_ctx *, void **, void *arg)
 {
     state *s = static_cast<state *>(arg);
     s->in_fn = true;
@@ -40,13 +40,12 @@ int main()
 {
     goio_log_set_sink(nullptr, nullptr); // the flight_abandoned record
     state s;
-    CHECK(goio_sharedflight_new(&s.g) == 0);
+    CHECK(goio_sharedflight_new(NULL, &s.g) == 0);
     bool caught = false;
     std::thread leader([&] {
         goio_sharedflight_result *r = nullptr;
         try {
-            goio_sharedflight_do(s.g, "k", nullptr, throwing_fn, &s, nullptr,
-                                 &r, nullptr);
+            goio_sharedflight_do(s.g, nullptr, "k", throwing_fn, &s, nullptr, &r, nullptr);
         } catch (const std::runtime_error &e) {
             caught = std::string(e.what()) == "fetch exploded";
         }
@@ -55,8 +54,7 @@ int main()
     while (!s.in_fn && goio_now_mono_ms() < end)
         std::this_thread::yield();
     goio_sharedflight_result *r = nullptr;
-    int rc = goio_sharedflight_do(s.g, "k", nullptr, throwing_fn, &s, nullptr,
-                                  &r, nullptr);
+    int rc = goio_sharedflight_do(s.g, nullptr, "k", throwing_fn, &s, nullptr, &r, nullptr);
     leader.join();
     CHECK(rc == GOIO_ECANCELED);
     CHECK(r != nullptr);
