@@ -22,16 +22,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char usage_text[] =
+    "usage: catalog [options]\n"
+    "A small catalog service on goio: GET /items/{id} through a "
+    "stale-on-error\n"
+    "cache (memory, or memory + Redis kept coherent by pub/sub), a streamed\n"
+    "/export.tar.gz, /metrics, and /admin/origin to steer the pretend origin.\n"
+    "\n"
+    "  --listen HOST:PORT      where to listen (default 127.0.0.1:8080; port "
+    "0:\n"
+    "                          any free port, see --port-file)\n"
+    "  --redis HOST:PORT|URL   Redis as the remote layer (redis://, "
+    "rediss://,\n"
+    "                          unix:// URLs too); without it: memory only\n"
+    "  --name NAME             instance name, sent as X-Instance "
+    "(catalog)\n"
+    "  --namespace NS          Redis key namespace (catalog)\n"
+    "  --ttl-ms N              freshness of a cached item (2000)\n"
+    "  --stale-ttl-ms N        how long a stale copy is kept, > ttl (60000)\n"
+    "  --origin-delay-ms N     the pretend origin's latency (300)\n"
+    "  --deadline-ms N         each item request's deadline (5000)\n"
+    "  --port-file PATH        write the bound port there once listening\n"
+    "  --client-tracking       also drop local copies on Redis CLIENT "
+    "TRACKING\n"
+    "  -h, --help              this text\n";
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: catalog [--listen HOST:PORT] [--redis HOST:PORT] "
-                    "[--name NAME]\n"
-                    "               [--namespace NS] [--ttl-ms N] "
-                    "[--stale-ttl-ms N]\n"
-                    "               [--origin-delay-ms N] [--port-file PATH] "
-                    "[--client-tracking]\n"
-                    "               [--deadline-ms N]\n");
+    fputs(usage_text, stderr);
     exit(2);
+}
+
+static void help(void)
+{
+    fputs(usage_text, stdout);
+    exit(0);
 }
 
 static void parse_listen(const char *arg, catalog_options *o)
@@ -62,9 +87,10 @@ static void parse_options(int argc, char **argv, catalog_options *o)
         {"port-file", required_argument, NULL, 'p'},
         {"client-tracking", no_argument, NULL, 'T'},
         {"deadline-ms", required_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int ch;
-    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'l':
             parse_listen(optarg, o);
@@ -95,6 +121,9 @@ static void parse_options(int argc, char **argv, catalog_options *o)
             break;
         case 'D':
             o->deadline_ms = atoll(optarg);
+            break;
+        case 'h':
+            help();
             break;
         default:
             usage();
