@@ -92,21 +92,19 @@ static void fuzz_sandbox_remove(void)
     rmdir(fuzz_top);
 }
 
+/* Makes the sandbox for one run; fuzz_sandbox_remove after it (libFuzzer
+ * ends without running atexit handlers). */
 static bool fuzz_sandbox(void)
 {
-    if (fuzz_box[0])
-        return true;
-    const char *t = getenv("TMPDIR");
-    snprintf(fuzz_top, sizeof fuzz_top, "%s/goio-fuzz-%d", t && *t ? t : "/tmp",
-             (int)getpid());
-    if (mkdir(fuzz_top, 0700) && errno != EEXIST)
-        return false;
-    snprintf(fuzz_box, sizeof fuzz_box, "%s/box", fuzz_top);
-    if (mkdir(fuzz_box, 0700) && errno != EEXIST)
-        return false;
-    snprintf(fuzz_dest, sizeof fuzz_dest, "%s/out", fuzz_box);
-    atexit(fuzz_sandbox_remove);
-    return true;
+    if (!fuzz_box[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(fuzz_top, sizeof fuzz_top, "%s/goio-fuzz-%d",
+                 t && *t ? t : "/tmp", (int)getpid());
+        snprintf(fuzz_box, sizeof fuzz_box, "%s/box", fuzz_top);
+        snprintf(fuzz_dest, sizeof fuzz_dest, "%s/out", fuzz_box);
+    }
+    return (!mkdir(fuzz_top, 0700) || errno == EEXIST) &&
+           (!mkdir(fuzz_box, 0700) || errno == EEXIST);
 }
 
 /* Removes what dir (open as fd) holds, counting regular files; dirs are
@@ -200,6 +198,7 @@ static void fuzz_extract_to_dir(fuzz_extract_dir_fn to_dir, const uint8_t *data,
     int n = fuzz_count_in(fuzz_box, "out", &only);
     if (rc) {
         fuzz_check(n == 0, "a failed extraction leaves nothing");
+        fuzz_sandbox_remove();
         return;
     }
     fuzz_check(n == 1 && only, "nothing is written outside the destination");
@@ -212,6 +211,7 @@ static void fuzz_extract_to_dir(fuzz_extract_dir_fn to_dir, const uint8_t *data,
     fuzz_check(fd >= 0 && fuzz_clear(fd, &files) == 0 && !rmdir(fuzz_dest),
                "the sandbox can be cleared");
     fuzz_check(files == mem->count, "directory holds what memory returned");
+    fuzz_sandbox_remove();
 }
 
 /* Extracts data to memory with limits small enough to keep each run fast,
