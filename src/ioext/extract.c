@@ -153,11 +153,13 @@ static void gz_source_destroy(gz_source *s)
 
 /*
  * The names seen so far, as a tree: a node is one path component under its
- * parent node, so a name costs only the components no earlier name had
- * (a 2040-level prefix shared by 1000 entries is stored and hashed once
- * per entry's own components, not once per prefix). Nodes live in one
- * array (index 0 is the root), their component bytes in one arena, and
- * an open-addressing table maps (parent, component) to a node.
+ * parent node, so a name stores only the components no earlier name had
+ * (a 2040-level prefix shared by 1000 entries is stored once), and adding
+ * a name costs one lookup per component, each hashing that component
+ * only: linear in the name's length, where a set of whole prefixes was
+ * quadratic. Nodes live in one array (index 0 is the root), their
+ * component bytes in one arena, and an open-addressing table maps
+ * (parent, component) to a node.
  */
 typedef struct seen_node {
     uint32_t parent;
