@@ -1,6 +1,6 @@
 /*
- * libFuzzer target: zip extraction from memory (goio_io_zip_extract); see
- * archive_extract.h.
+ * libFuzzer target: zip extraction from memory (goio_io_zip_extract) and
+ * into a directory; see archive_extract.h for the properties.
  */
 #include "archive_extract.h"
 
@@ -8,5 +8,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    return fuzz_extract(goio_io_zip_extract, data, size);
+    return fuzz_extract(goio_io_zip_extract, goio_io_zip_extract_to_dir, data,
+                        size);
 }

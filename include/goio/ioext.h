@@ -406,20 +406,32 @@ GOIO_EXTERN int goio_io_zip_compress(goio_io_writer *dst,
  *   that is a file in one entry and a directory in another (or the parent
  *   of a later entry) is GOIO_EEXIST either way. Repeated directories are
  *   fine.
- * - Limits (GOIO_ELIMIT): entries (directories count), total bytes
- *   extracted, and the ratio of bytes extracted to archive bytes (the
- *   zip-bomb check, applied once more than ratio_grace_bytes came out;
- *   for a stream, against the compressed bytes read so far). The bytes are
- *   counted as they are inflated, never taken from headers, which can lie.
+ * - Limits (GOIO_ELIMIT): entries (every archive entry, and every parent
+ *   directory a name implies that no earlier entry made: "a/b/c" alone is
+ *   three), the bytes of the distinct path components remembered
+ *   (max_name_bytes), total bytes extracted, and the ratio of bytes
+ *   extracted to archive bytes (the zip-bomb check, applied once more
+ *   than ratio_grace_bytes came out; for a stream, against the compressed
+ *   bytes read so far). The bytes are counted as they are inflated, never
+ *   taken from headers, which can lie; bytes inflated after a tar's
+ *   end-of-archive marker (read to check the gzip CRC) count as extracted
+ *   too.
  * - Any libarchive warning is a failure; corrupt data is GOIO_EBADMSG,
  *   data that ends early (a cut file, a short gzip stream, an entry
  *   shorter than its header says) GOIO_ETRUNCATED where it can be told
  *   apart, else GOIO_EBADMSG. Zip archives must have their central
- *   directory (as unzip requires).
- * - Every archive entry is checked, also those not among `names`: an
- *   archive with one unsafe entry is refused as a whole.
+ *   directory (as unzip requires), and each entry's name there must be
+ *   the one in its local header (GOIO_EBADMSG otherwise). Compression
+ *   methods libarchive cannot inflate (Deflate64, unknown ones) and sparse
+ *   files are GOIO_EUNSUPPORTED_ENTRY. A gzip stream of nothing is an
+ *   empty archive.
+ * - Every archive entry is checked, also those not among `names`: their
+ *   data is inflated (within the limits, counted as extracted bytes) and
+ *   checked (CRC, size), then dropped. An archive with one unsafe or
+ *   corrupt entry is refused as a whole.
  * The reason for a refusal goes to the log sink (category "ioext", code
- * "archive_refused", key = the entry name).
+ * "archive_refused", key = the refused entry's name, as in the archive
+ * when it could not be cleaned; NULL when no entry is at fault).
  * Thread-safety: every extraction (and goio_io_zip_compress) is
  * self-contained; any number may run at once on different threads.
  * Names are handled as UTF-8 whatever the process locale (extraction
@@ -430,6 +442,8 @@ typedef enum goio_io_dup_policy {
     GOIO_DUP_LAST_WINS = 1, /* the later file replaces the earlier */
 } goio_io_dup_policy;
 
+#define GOIO_EXTRACT_NAME_BYTES (4 * 1024 * 1024)
+
 typedef struct goio_io_extract_config {
     uint64_t max_entries;          /* default 10000 */
     uint64_t max_total_bytes;      /* default 1 GiB */
@@ -438,7 +452,10 @@ typedef struct goio_io_extract_config {
     uint64_t ratio_grace_bytes;    /* default 1 MiB */
     bool allow_symlinks;           /* default false */
     goio_io_dup_policy duplicates; /* default GOIO_DUP_ERROR */
-    goio_io_bufpool *pool; /* buffers for memory extraction; NULL: default */
+    goio_io_bufpool *pool;   /* buffers for memory extraction; NULL: default */
+    uint64_t max_name_bytes; /* distinct path components remembered, in
+                                bytes; default (and 0)
+                                GOIO_EXTRACT_NAME_BYTES, 4 MiB */
 } goio_io_extract_config;
 
 GOIO_EXTERN void goio_io_extract_config_init(goio_io_extract_config *opt);
@@ -471,7 +488,9 @@ goio_io_archive_files_find(const goio_io_archive_files *list, const char *name);
  * nnames 0), else those whose cleaned name is among names (given in
  * cleaned form, "a/b"); a wanted name the archive lacks is simply absent
  * from the result, as in the Go version. Directories and (allowed)
- * symlinks are checked and skipped. *out is NULL on error.
+ * symlinks are checked and skipped; a symlink that replaces a file
+ * (GOIO_DUP_LAST_WINS) removes it from the result, as extraction to a
+ * directory leaves the link there. *out is NULL on error.
  * opt NULL: defaults.
  */
 GOIO_EXTERN int goio_io_zip_extract(const void *data, size_t len,

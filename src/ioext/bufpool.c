@@ -8,6 +8,29 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+/*
+ * Under AddressSanitizer a buffer resting in the pool is poisoned: a
+ * use after goio_io_bufpool_put is reported (use-after-poison) as a use
+ * after free would be, although the memory is still allocated. It is
+ * unpoisoned when get hands it out again and before it is freed.
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(POOL_ASAN)
+#define POOL_ASAN 1
+#endif
+#ifdef POOL_ASAN
+#include <sanitizer/asan_interface.h>
+#define POOL_POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define POOL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POOL_POISON(p, n)   ((void)(p), (void)(n))
+#define POOL_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 /* Class 0 is the regular 4 KiB class; 1..5 are 64 KiB .. 1 MiB. */
 #define NCLASSES   6
 #define MAX_KEEP   256 /* hard cap per class per shard, whatever the config */
@@ -93,11 +116,13 @@ static bool stack_push(stack *s, void *b)
     return true;
 }
 
-/* Frees the `n` oldest buffers of s. */
-static void stack_drop_oldest(stack *s, unsigned n)
+/* Frees the `n` oldest buffers of s (of class size `size`). */
+static void stack_drop_oldest(stack *s, unsigned n, size_t size)
 {
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
+        POOL_UNPOISON(s->items[i], size);
         goio_free(s->items[i]);
+    }
     memmove(s->items, s->items + n, (s->count - n) * sizeof *s->items);
     s->count -= n;
 }
@@ -117,7 +142,7 @@ static void shard_idle_check(goio_io_bufpool *p, shard *sh)
     for (int c = 0; c < NCLASSES; c++) {
         stack *s = &sh->cls[c];
         sh->trimmed += s->low;
-        stack_drop_oldest(s, s->low);
+        stack_drop_oldest(s, s->low, class_size(c));
         s->low = s->count;
     }
     sh->idle_check_at = goio_time_add_ms(now, p->cfg.idle_ms);
@@ -167,7 +192,9 @@ void *goio_io_bufpool_get(goio_io_bufpool *p, size_t size, size_t *cap)
         return b;
     }
     void *b = take_pooled(p, c);
-    if (!b)
+    if (b)
+        POOL_UNPOISON(b, class_size(c));
+    else
         b = goio_malloc(class_size(c));
     *cap = b ? class_size(c) : 0;
     return b;
@@ -182,6 +209,9 @@ void goio_io_bufpool_put(goio_io_bufpool *p, void *buf, size_t cap)
         return;
     }
     int c = class_for_cap(cap);
+    /* Poisoned before another thread can take it from the stack. */
+    if (c >= 0)
+        POOL_POISON(buf, cap);
     shard *sh = my_shard(p);
     pthread_mutex_lock(&sh->mu);
     sh->puts++;
@@ -190,8 +220,11 @@ void goio_io_bufpool_put(goio_io_bufpool *p, void *buf, size_t cap)
         sh->dropped++;
     shard_idle_check(p, sh);
     pthread_mutex_unlock(&sh->mu);
-    if (!kept)
+    if (!kept) {
+        if (c >= 0)
+            POOL_UNPOISON(buf, cap);
         goio_free(buf);
+    }
 }
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -245,7 +278,7 @@ static void shard_destroy(shard *sh, bool mutex_ready)
     for (int c = 0; c < NCLASSES; c++) {
         stack *s = &sh->cls[c];
         if (s->items)
-            stack_drop_oldest(s, s->count);
+            stack_drop_oldest(s, s->count, class_size(c));
         goio_free(s->items);
     }
     if (mutex_ready)
@@ -338,7 +371,7 @@ void goio_io_bufpool_trim(goio_io_bufpool *p)
         for (int c = 0; c < NCLASSES; c++) {
             stack *s = &sh->cls[c];
             sh->trimmed += s->count;
-            stack_drop_oldest(s, s->count);
+            stack_drop_oldest(s, s->count, class_size(c));
             s->low = 0;
         }
         pthread_mutex_unlock(&sh->mu);

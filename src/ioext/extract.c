@@ -148,134 +148,214 @@ static void gz_source_destroy(gz_source *s)
     goio_free(s->out);
 }
 
-/* After the tar's end: read the rest so the gzip CRC and length are
- * checked too (libarchive may stop at the end-of-archive blocks). */
-static int gz_drain(gz_source *s)
-{
-    ssize_t n;
-    while ((n = gz_fill(s)) > 0) {
-    }
-    return n < 0 ? s->err : 0;
-}
-
 /* ---- names: the wanted list and the seen set ------------------------------
  */
 
+/*
+ * The names seen so far, as a tree: a node is one path component under its
+ * parent node, so a name stores only the components no earlier name had
+ * (a 2040-level prefix shared by 1000 entries is stored once), and adding
+ * a name costs one lookup per component, each hashing that component
+ * only: linear in the name's length, where a set of whole prefixes was
+ * quadratic. Nodes live in one array (index 0 is the root), their
+ * component bytes in one arena, and an open-addressing table maps
+ * (parent, component) to a node.
+ */
+typedef struct seen_node {
+    uint32_t parent;
+    uint32_t len; /* component bytes */
+    uint64_t off; /* in the arena */
+    uint8_t type; /* xtype */
+} seen_node;
+
 typedef struct seen_set {
-    char **names;
-    uint8_t *types;
-    size_t cap, count;
+    seen_node *nodes;
+    size_t count, alloc; /* nodes, the root included */
+    uint32_t *slots;     /* node index, 0: empty */
+    size_t cap;
+    char *arena;
+    size_t arena_len, arena_alloc;
+    uint64_t max_bytes; /* the arena's bound (max_name_bytes) */
     /* Names come from untrusted archives: a secret seed keeps them from
      * being aimed at one probe chain. */
     uint64_t seed;
 } seen_set;
 
-static void seen_init(seen_set *set)
+static void seen_init(seen_set *set, uint64_t max_bytes)
 {
     memset(set, 0, sizeof *set);
     set->seed = goio_random_u64();
+    set->max_bytes = max_bytes;
 }
 
-/* The slot for name[0..n): where it is, or where it would go. */
-static size_t seen_slot(const seen_set *set, const char *name, size_t n)
+static uint64_t seen_hash(const seen_set *set, uint32_t parent, const char *c,
+                          size_t n)
 {
-    size_t i = (size_t)goio_hash64(name, n, set->seed) & (set->cap - 1);
-    while (set->names[i] &&
-           (strncmp(set->names[i], name, n) || set->names[i][n]))
+    return goio_hash64(c, n, set->seed ^ (parent * 0x9e3779b97f4a7c15ULL));
+}
+
+/* The slot of (parent, c[0..n)): where it is, or where it would go. */
+static size_t seen_slot(const seen_set *set, uint32_t parent, const char *c,
+                        size_t n)
+{
+    size_t i = (size_t)seen_hash(set, parent, c, n) & (set->cap - 1);
+    for (;;) {
+        uint32_t k = set->slots[i];
+        if (!k)
+            return i;
+        const seen_node *nd = &set->nodes[k];
+        if (nd->parent == parent && nd->len == n &&
+            !memcmp(set->arena + nd->off, c, n))
+            return i;
         i = (i + 1) & (set->cap - 1);
-    return i;
+    }
 }
 
 static int seen_grow(seen_set *set)
 {
     size_t cap = set->cap ? set->cap * 2 : 64;
-    seen_set bigger = {goio_calloc(cap, sizeof(char *)), goio_calloc(cap, 1),
-                       cap, set->count, set->seed};
-    if (!bigger.names || !bigger.types) {
-        goio_free(bigger.names);
-        goio_free(bigger.types);
+    uint32_t *slots = goio_calloc(cap, sizeof *slots);
+    if (!slots)
         return GOIO_ENOMEM;
+    uint32_t *old = set->slots;
+    set->slots = slots;
+    set->cap = cap;
+    for (size_t k = 1; k < set->count; k++) {
+        const seen_node *nd = &set->nodes[k];
+        slots[seen_slot(set, nd->parent, set->arena + nd->off, nd->len)] =
+            (uint32_t)k;
     }
-    for (size_t i = 0; i < set->cap; i++) {
-        if (!set->names[i])
-            continue;
-        size_t j = seen_slot(&bigger, set->names[i], strlen(set->names[i]));
-        bigger.names[j] = set->names[i];
-        bigger.types[j] = set->types[i];
-    }
-    goio_free(set->names);
-    goio_free(set->types);
-    *set = bigger;
+    goio_free(old);
     return 0;
 }
 
-/* The type recorded for name[0..n), 0 when none; *slot for seen_put. */
-static int seen_get(seen_set *set, const char *name, size_t n, size_t *slot)
+/* The node of (parent, c[0..n)), 0 when none; *slot for seen_put. */
+static int seen_get(seen_set *set, uint32_t parent, const char *c, size_t n,
+                    size_t *slot, uint32_t *node)
 {
-    if ((set->count + 1) * 2 > set->cap) {
+    if (set->count * 2 + 2 > set->cap) {
         int rc = seen_grow(set);
         if (rc)
             return rc;
     }
-    *slot = seen_slot(set, name, n);
-    return set->names[*slot] ? set->types[*slot] : 0;
+    *slot = seen_slot(set, parent, c, n);
+    *node = set->slots[*slot];
+    return 0;
 }
 
-static int seen_put(seen_set *set, size_t slot, const char *name, size_t n,
-                    xtype t)
+/* A new node at slot; GOIO_ELIMIT when the names' bytes would pass the
+ * bound. */
+static int seen_put(seen_set *set, size_t slot, uint32_t parent, const char *c,
+                    size_t n, xtype t, uint32_t *node)
 {
-    if (!set->names[slot]) {
-        if (!(set->names[slot] = goio_strndup(name, n)))
+    if (set->arena_len + n > set->max_bytes || set->count >= UINT32_MAX)
+        return GOIO_ELIMIT;
+    if (set->arena_len + n > set->arena_alloc) {
+        size_t want = set->arena_alloc ? set->arena_alloc * 2 : 4096;
+        while (want < set->arena_len + n)
+            want *= 2;
+        char *a = goio_realloc(set->arena, want);
+        if (!a)
             return GOIO_ENOMEM;
-        set->count++;
+        set->arena = a;
+        set->arena_alloc = want;
     }
-    set->types[slot] = (uint8_t)t;
+    if (set->count == set->alloc) {
+        size_t want = set->alloc ? set->alloc * 2 : 64;
+        seen_node *nd = goio_reallocarray(set->nodes, want, sizeof *nd);
+        if (!nd)
+            return GOIO_ENOMEM;
+        set->nodes = nd;
+        set->alloc = want;
+    }
+    memcpy(set->arena + set->arena_len, c, n);
+    set->nodes[set->count] =
+        (seen_node){parent, (uint32_t)n, set->arena_len, (uint8_t)t};
+    set->arena_len += n;
+    *node = (uint32_t)set->count;
+    set->slots[slot] = (uint32_t)set->count++;
     return 0;
 }
 
 static void seen_free(seen_set *set)
 {
-    for (size_t i = 0; i < set->cap; i++)
-        goio_free(set->names[i]);
-    goio_free(set->names);
-    goio_free(set->types);
+    goio_free(set->nodes);
+    goio_free(set->slots);
+    goio_free(set->arena);
 }
+
+/* What seen_add counts against the limits and says about a refusal. */
+typedef struct seen_budget {
+    uint64_t *entries; /* incremented per implicit directory */
+    uint64_t max_entries;
+    const char *why; /* set on a refusal */
+} seen_budget;
 
 /*
  * Records `name` as type t and its parents as directories, applying the
  * duplicate rules; sets *replace when a file or link is to be replaced.
+ * A parent directory seen for the first time counts as an entry.
  */
 static int seen_add(seen_set *set, const char *name, xtype t,
-                    goio_io_dup_policy dup, bool *replace)
+                    goio_io_dup_policy dup, bool *replace, seen_budget *bud)
 {
     *replace = false;
+    if (!set->count) { /* the root node: index 0 means "no node" */
+        if (!(set->nodes = goio_calloc(64, sizeof *set->nodes)))
+            return GOIO_ENOMEM;
+        set->alloc = 64;
+        set->nodes[set->count++] = (seen_node){0, 0, 0, X_DIR};
+    }
+    uint32_t parent = 0, node;
     size_t slot;
-    for (const char *p = strchr(name, '/'); p; p = strchr(p + 1, '/')) {
-        size_t n = (size_t)(p - name);
-        int have = seen_get(set, name, n, &slot);
-        if (have < 0)
-            return have;
-        if (have == X_LINK)
-            return GOIO_EUNSAFEPATH; /* would be created through a link */
-        if (have == X_FILE)
-            return GOIO_EEXIST; /* a file cannot be a directory too */
-        int rc = have ? 0 : seen_put(set, slot, name, n, X_DIR);
+    const char *c = name;
+    for (const char *p = strchr(c, '/'); p; c = p + 1, p = strchr(c, '/')) {
+        size_t n = (size_t)(p - c);
+        int rc = seen_get(set, parent, c, n, &slot, &node);
         if (rc)
             return rc;
+        if (!node) {
+            if (++*bud->entries > bud->max_entries) {
+                bud->why = "max_entries (implicit directory)";
+                return GOIO_ELIMIT;
+            }
+            if ((rc = seen_put(set, slot, parent, c, n, X_DIR, &node))) {
+                bud->why = rc == GOIO_ELIMIT ? "max_name_bytes" : NULL;
+                return rc;
+            }
+        } else if (set->nodes[node].type == X_LINK) {
+            bud->why = "through link"; /* would be created through a link */
+            return GOIO_EUNSAFEPATH;
+        } else if (set->nodes[node].type == X_FILE) {
+            bud->why = "duplicate"; /* a file cannot be a directory too */
+            return GOIO_EEXIST;
+        }
+        parent = node;
     }
-    size_t n = strlen(name);
-    int have = seen_get(set, name, n, &slot);
-    if (have < 0)
-        return have;
+    size_t n = strlen(c);
+    int rc = seen_get(set, parent, c, n, &slot, &node);
+    if (rc)
+        return rc;
+    if (!node) {
+        rc = seen_put(set, slot, parent, c, n, t, &node);
+        bud->why = rc == GOIO_ELIMIT ? "max_name_bytes" : NULL;
+        return rc;
+    }
+    int have = set->nodes[node].type;
     if (have == X_DIR || t == X_DIR) {
-        if (have && have != (int)t)
+        if (have != (int)t) {
+            bud->why = "duplicate";
             return GOIO_EEXIST;
-    } else if (have) {
-        if (dup != GOIO_DUP_LAST_WINS)
+        }
+    } else {
+        if (dup != GOIO_DUP_LAST_WINS) {
+            bud->why = "duplicate";
             return GOIO_EEXIST;
+        }
         *replace = true;
     }
-    return seen_put(set, slot, name, n, t);
+    set->nodes[node].type = (uint8_t)t;
+    return 0;
 }
 
 static bool wanted(const xjob *job, const char *name)
@@ -321,6 +401,9 @@ static int archive_fail(xrun *x)
     x->what = msg ? msg : "archive error";
     if (e == ENOMEM)
         return GOIO_ENOMEM;
+    /* Deflate64, and methods this libarchive lacks or does not know. */
+    if (msg && strstr(msg, "Unsupported ZIP compression method"))
+        return GOIO_EUNSUPPORTED_ENTRY;
     if (msg && (strstr(msg, "runcat") || strstr(msg, "remature end")))
         return GOIO_ETRUNCATED;
     return GOIO_EBADMSG;
@@ -392,7 +475,12 @@ static int classify(xrun *x, struct archive_entry *e, xentry *out)
     }
 }
 
-static int read_entry_data(xrun *x, struct archive_entry *e)
+/*
+ * Reads the entry's data, counted against the limits and checked against
+ * its header's size; handed to the sink only when `deliver` (entries not
+ * wanted, directories and links are read and checked all the same).
+ */
+static int read_entry_data(xrun *x, struct archive_entry *e, bool deliver)
 {
     const xjob *job = x->job;
     uint64_t got = 0;
@@ -401,43 +489,62 @@ static int read_entry_data(xrun *x, struct archive_entry *e)
         size_t size;
         la_int64_t off;
         int r = archive_read_data_block(x->a, &buf, &size, &off);
-        if (r == ARCHIVE_EOF)
+        if (r == ARCHIVE_EOF) {
+            /* A sparse file's trailing hole shows only here: its end
+             * offset lies past the data. */
+            if (off > 0 && (uint64_t)off > got)
+                return refuse(x, GOIO_EUNSUPPORTED_ENTRY, "sparse file");
             break;
+        }
         if (r != ARCHIVE_OK) /* warnings included */
             return archive_fail(x);
         if (off < 0 || (uint64_t)off != got)
             return refuse(x, GOIO_EUNSUPPORTED_ENTRY, "sparse file");
         int rc = count_bytes(x, size);
-        if (!rc && size)
+        if (!rc && size && deliver)
             rc = job->ops->data(job->sink, buf, size);
         if (rc)
             return rc;
         got += size;
     }
-    if (archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) != got)
+    if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size_is_set(e) &&
+        (uint64_t)archive_entry_size(e) != got)
         return refuse(x, GOIO_ETRUNCATED, "size differs from header");
     return 0;
+}
+
+/* The refused entry's name for the log record when it could not be
+ * cleaned: the raw name, cut to fit. */
+static void keep_raw_name(xrun *x, const char *raw)
+{
+    size_t n = raw ? strnlen(raw, sizeof x->name - 1) : 0;
+    memcpy(x->name, raw ? raw : "", n);
+    x->name[n] = '\0';
 }
 
 static int handle_entry(xrun *x, struct archive_entry *e)
 {
     const xjob *job = x->job;
-    if (++x->entries > x->opt.max_entries)
-        return refuse(x, GOIO_ELIMIT, "max_entries");
     const char *raw = archive_entry_pathname(e);
     int rc = goio__ioext_entry_name(raw, x->name, sizeof x->name);
-    if (rc)
+    if (rc) {
+        keep_raw_name(x, raw);
         return refuse(x, rc, "name");
+    }
+    if (++x->entries > x->opt.max_entries)
+        return refuse(x, GOIO_ELIMIT, "max_entries");
     xentry xe = {.name = x->name};
     if ((rc = classify(x, e, &xe)))
         return rc;
     if (!x->name[0]) /* the root itself ("./") */
-        return xe.type == X_DIR ? 0 : refuse(x, GOIO_EUNSAFEPATH, "name");
+        return xe.type == X_DIR ? read_entry_data(x, e, false)
+                                : refuse(x, GOIO_EUNSAFEPATH, "name");
+    seen_budget bud = {&x->entries, x->opt.max_entries, NULL};
     if ((rc = seen_add(&x->seen, x->name, xe.type, x->opt.duplicates,
-                       &xe.replace)))
-        return refuse(x, rc, rc == GOIO_EEXIST ? "duplicate" : "through link");
-    if (xe.type != X_FILE ? false : !wanted(job, x->name))
-        return 0; /* libarchive skips the data on the next header */
+                       &xe.replace, &bud)))
+        return bud.why ? refuse(x, rc, bud.why) : rc;
+    if (xe.type == X_FILE && !wanted(job, x->name))
+        return read_entry_data(x, e, false); /* checked all the same */
     xe.mode = (uint32_t)archive_entry_perm(e);
     xe.mtime = archive_entry_mtime_is_set(e) ? archive_entry_mtime(e) : 0;
     xe.size_hint =
@@ -446,8 +553,8 @@ static int handle_entry(xrun *x, struct archive_entry *e)
     if (xe.size_hint > left)
         xe.size_hint = left; /* headers can lie: never trust them further */
     rc = job->ops->begin(job->sink, &xe);
-    if (!rc && xe.type == X_FILE)
-        rc = read_entry_data(x, e);
+    if (!rc)
+        rc = read_entry_data(x, e, xe.type == X_FILE);
     if (!rc)
         rc = job->ops->end(job->sink);
     else
@@ -461,6 +568,140 @@ static bool zip_is_empty(const uint8_t *p, size_t len)
 {
     return len >= 22 && !memcmp(p, "PK\5\6", 4) && !p[10] && !p[11] &&
            (size_t)(22 + (p[20] | p[21] << 8)) == len;
+}
+
+/* ---- zip: central and local names agree ------------------------------- */
+
+static uint32_t le16(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return le16(p) | le16(p + 2) << 16;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* The extra field `id` in x[0..n): its data and size, or NULL. */
+static const uint8_t *zip_extra(const uint8_t *x, size_t n, uint32_t id,
+                                size_t *size)
+{
+    while (n >= 4) {
+        size_t k = le16(x + 2);
+        if (k > n - 4)
+            return NULL;
+        if (le16(x) == id) {
+            *size = k;
+            return x + 4;
+        }
+        x += 4 + k;
+        n -= 4 + k;
+    }
+    return NULL;
+}
+
+/* Whether both or neither extra blocks carry field id, with equal data. */
+static bool zip_extra_same(const uint8_t *a, size_t an, const uint8_t *b,
+                           size_t bn, uint32_t id)
+{
+    size_t as = 0, bs = 0;
+    const uint8_t *pa = zip_extra(a, an, id, &as);
+    const uint8_t *pb = zip_extra(b, bn, id, &bs);
+    if (!pa || !pb)
+        return !pa && !pb;
+    return as == bs && !memcmp(pa, pb, as);
+}
+
+/* The central directory entry's local header offset (zip64 aware);
+ * UINT64_MAX when it cannot be read. */
+static uint64_t zip_local_offset(const uint8_t *c)
+{
+    uint64_t off = le32(c + 42);
+    if (off != 0xFFFFFFFFu)
+        return off;
+    size_t n;
+    const uint8_t *z =
+        zip_extra(c + 46 + le16(c + 28), le16(c + 30), 0x0001, &n);
+    if (!z)
+        return UINT64_MAX;
+    size_t at = (le32(c + 24) == 0xFFFFFFFFu ? 8 : 0) +
+                (le32(c + 20) == 0xFFFFFFFFu ? 8 : 0);
+    return at + 8 <= n ? le64(z + at) : UINT64_MAX;
+}
+
+/*
+ * libarchive takes entry names from the local headers, but the central
+ * directory is what unzip and most tools list: an archive whose two
+ * disagree ("../../x.txt" in one, "safe.txt" in the other) means
+ * different things to different readers and is refused (GOIO_EBADMSG),
+ * as mismatched sizes and CRCs are. The Info-ZIP Unicode path field,
+ * which overrides the name, must agree too. Structures this pass cannot
+ * read are left to libarchive, which refuses them on its own.
+ */
+static int zip_check_names(xrun *x)
+{
+    const uint8_t *p = x->job->data;
+    size_t len = x->job->len;
+    if (len < 22)
+        return 0;
+    size_t eocd = len - 22, stop = len > 22 + 65535 ? len - 22 - 65535 : 0;
+    while (memcmp(p + eocd, "PK\5\6", 4)) {
+        if (eocd == stop)
+            return 0;
+        eocd--;
+    }
+    uint64_t count = le16(p + eocd + 10), cd_size = le32(p + eocd + 12);
+    uint64_t cd_off = le32(p + eocd + 16), cd_end = eocd;
+    if ((count == 0xFFFF || cd_size == 0xFFFFFFFFu || cd_off == 0xFFFFFFFFu) &&
+        eocd >= 20 && !memcmp(p + eocd - 20, "PK\6\7", 4)) {
+        uint64_t z = le64(p + eocd - 20 + 8);
+        if (z > len || len - z < 56 || memcmp(p + z, "PK\6\6", 4))
+            return 0;
+        count = le64(p + z + 32);
+        cd_size = le64(p + z + 40);
+        cd_off = le64(p + z + 48);
+        cd_end = z;
+    }
+    if (cd_size > cd_end || cd_end - cd_size < cd_off)
+        return 0;
+    /* Bytes prepended to the zip (a self-extractor) shift every offset. */
+    uint64_t shift = cd_end - cd_size - cd_off;
+    const uint8_t *c = p + (cd_end - cd_size), *end = p + cd_end;
+    for (uint64_t i = 0; i < count; i++) {
+        if (end - c < 46 || memcmp(c, "PK\1\2", 4))
+            return 0;
+        size_t nlen = le16(c + 28), xlen = le16(c + 30);
+        size_t rec = 46 + nlen + xlen + le16(c + 32);
+        if ((size_t)(end - c) < rec)
+            return 0;
+        uint64_t lo = zip_local_offset(c);
+        if (lo == UINT64_MAX || lo > len - shift)
+            return 0;
+        lo += shift;
+        const uint8_t *l = p + lo;
+        bool same = len - lo >= 30 && !memcmp(l, "PK\3\4", 4) &&
+                    le16(l + 26) == nlen && len - lo - 30 >= nlen &&
+                    !memcmp(l + 30, c + 46, nlen);
+        if (same) {
+            size_t lx = le16(l + 28);
+            same =
+                len - lo - 30 - nlen >= lx &&
+                zip_extra_same(c + 46 + nlen, xlen, l + 30 + nlen, lx, 0x7075);
+        }
+        if (!same) {
+            size_t n = nlen < sizeof x->name - 1 ? nlen : sizeof x->name - 1;
+            memcpy(x->name, c + 46, n);
+            x->name[n] = '\0';
+            return refuse(x, GOIO_EBADMSG, "central and local names differ");
+        }
+        c += rec;
+    }
+    return 0;
 }
 
 static int open_archive(xrun *x)
@@ -477,11 +718,16 @@ static int open_archive(xrun *x)
         /* The central directory is the truth (as for unzip): a cut zip,
          * which lacks it, is refused rather than half-read. */
         archive_read_support_format_zip_seekable(x->a);
+        int rc = zip_check_names(x);
+        if (rc)
+            return rc;
         if (archive_read_open_memory(x->a, job->data, job->len) != ARCHIVE_OK)
             return archive_fail(x);
         return 0;
     }
     archive_read_support_format_tar(x->a);
+    /* A valid gzip of nothing is an empty archive. */
+    archive_read_support_format_empty(x->a);
     int rc = gz_source_init(&x->gz, job->reader);
     x->gz_used = true;
     if (rc)
@@ -492,13 +738,36 @@ static int open_archive(xrun *x)
     return 0;
 }
 
+/*
+ * After the tar's end-of-archive blocks: the rest of the gzip stream is
+ * read so its CRC and length are checked too (libarchive stops at the end
+ * marker). What it inflates to counts as extracted bytes, against
+ * max_total_bytes and max_ratio: a few KiB of zeros that tar writers pad
+ * with pass, a gigabyte hidden after the end marker does not.
+ */
+static int drain_trailing(xrun *x)
+{
+    ssize_t n;
+    while ((n = gz_fill(&x->gz)) > 0) {
+        int rc = count_bytes(x, (size_t)n);
+        if (rc)
+            return refuse(x, rc,
+                          !strcmp(x->what, "max_ratio")
+                              ? "max_ratio (data after the end of the tar)"
+                              : "max_total_bytes (data after the end of the "
+                                "tar)");
+    }
+    return n < 0 ? refuse(x, x->gz.err, "compressed stream") : 0;
+}
+
 static int run_entries(xrun *x)
 {
     while (!x->empty) {
         struct archive_entry *e;
+        x->name[0] = '\0'; /* no entry yet: the log record names none */
         int r = archive_read_next_header(x->a, &e);
         if (r == ARCHIVE_EOF)
-            return x->gz_used ? gz_drain(&x->gz) : 0;
+            return x->gz_used ? drain_trailing(x) : 0;
         if (r != ARCHIVE_OK) /* warnings included */
             return archive_fail(x);
         int rc = handle_entry(x, e);
@@ -538,11 +807,13 @@ int goio__ioext_extract(const xjob *job)
     locale_t utf8 = utf8_locale();
     locale_t saved = utf8 ? uselocale(utf8) : (locale_t)0;
     x->job = job;
-    seen_init(&x->seen);
     if (job->opt)
         x->opt = *job->opt;
     else
         goio_io_extract_config_init(&x->opt);
+    if (!x->opt.max_name_bytes)
+        x->opt.max_name_bytes = GOIO_EXTRACT_NAME_BYTES;
+    seen_init(&x->seen, x->opt.max_name_bytes);
     int rc = open_archive(x);
     if (!rc)
         rc = run_entries(x);
@@ -570,6 +841,7 @@ void goio_io_extract_config_init(goio_io_extract_config *opt)
     opt->max_total_bytes = 1ULL << 30;
     opt->max_ratio = 200;
     opt->ratio_grace_bytes = 1 << 20;
+    opt->max_name_bytes = GOIO_EXTRACT_NAME_BYTES;
     opt->allow_symlinks = false;
     opt->duplicates = GOIO_DUP_ERROR;
 }
@@ -583,17 +855,31 @@ typedef struct mem_sink {
     size_t replace_at;        /* index of the file it replaces, or SIZE_MAX */
 } mem_sink;
 
+static void file_release(goio_io_bufpool *pool, goio_io_archive_file *f);
+
+/* The index of the listed file named `name`, or SIZE_MAX. */
+static size_t mem_index(const goio_io_archive_files *l, const char *name)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (!strcmp(l->files[i].name, name))
+            return i;
+    return SIZE_MAX;
+}
+
 static int mem_begin(void *sink, const xentry *e)
 {
     mem_sink *m = sink;
+    goio_io_archive_files *l = m->list;
+    m->replace_at = e->replace ? mem_index(l, e->name) : SIZE_MAX;
+    if (e->type == X_LINK && m->replace_at != SIZE_MAX) {
+        /* A link replacing a file: on disk the file is gone, so here. */
+        file_release(m->pool, &l->files[m->replace_at]);
+        memmove(&l->files[m->replace_at], &l->files[m->replace_at + 1],
+                (l->count - m->replace_at - 1) * sizeof *l->files);
+        l->count--;
+    }
     if (e->type != X_FILE)
         return 0; /* directories and links have no place in memory */
-    m->replace_at = SIZE_MAX;
-    if (e->replace) {
-        for (size_t i = 0; i < m->list->count; i++)
-            if (!strcmp(m->list->files[i].name, e->name))
-                m->replace_at = i;
-    }
     m->cur.name = goio_strdup(e->name);
     /* The hint is within the limits: big files get their exact size at
      * once (no regrowing), small ones a pool buffer. */

@@ -85,16 +85,21 @@ static int parent_of(dir_sink *d, const char *name, const char **leaf)
     if (!slash)
         return d->root;
     size_t n = (size_t)(slash - name);
-    if (d->parent_path && strlen(d->parent_path) == n &&
-        !memcmp(d->parent_path, name, n))
+    size_t have = d->parent_path ? strlen(d->parent_path) : 0;
+    if (d->parent_path && have == n && !memcmp(d->parent_path, name, n))
         return d->parent_fd;
+    /* Going deeper below the last parent (a/, a/b/, a/b/c/ ...): start
+     * there, not at the root, so a deep chain costs O(depth) in all. */
+    bool below = d->parent_path && have < n && name[have] == '/' &&
+                 !memcmp(d->parent_path, name, have);
+    int fd;
+    int rc = below ? open_dirs(d->parent_fd, name + have + 1, n - have - 1, &fd)
+                   : open_dirs(d->root, name, n, &fd);
     if (d->parent_path) {
         close(d->parent_fd);
         goio_free(d->parent_path);
         d->parent_path = NULL;
     }
-    int fd;
-    int rc = open_dirs(d->root, name, n, &fd);
     if (rc)
         return rc;
     if (!(d->parent_path = goio_strndup(name, n))) {
