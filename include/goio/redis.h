@@ -43,7 +43,18 @@
  * protocol error or timeout is closed, never reused (hiredis 0.14 keeps a
  * sticky error state, and a late reply would otherwise answer the next
  * command). A connection whose peer has closed it (a restarted server) is
- * noticed before reuse, so the first call after a restart succeeds.
+ * noticed before reuse.
+ *
+ * Reconnect backoff. After a failed connect (refused, unreachable, timed
+ * out, or AUTH / SELECT refused) the server (each cluster node on its own)
+ * is marked down for an interval starting at 50 ms and doubling to 2 s,
+ * jittered to between half and all of it. Meanwhile a call that needs a
+ * new connection fails at once with the last connect error instead of
+ * connecting (idle connections are still used); after the interval one
+ * caller at a time tries to connect, the others keep failing at once. So
+ * after a server comes back, calls succeed within at most 2 s. Failures
+ * caused by the caller's ctx do not count. Logged once per outage as
+ * "redis_node_down" (WARN) and "redis_node_up" (INFO).
  *
  * ctx: a deadline bounds the wait for a connection, the connect (AUTH and
  * SELECT included), the test-on-borrow PING, the wait for a cluster slot

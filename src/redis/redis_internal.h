@@ -180,7 +180,18 @@ typedef struct goio__redis_pool {
     int n_idle;
     int n_open; /* idle + borrowed + being opened */
     int waiters;
+    /* Reconnect backoff: after a failed connect the server is "down" until
+     * down_until_ms; meanwhile no connection is opened and callers that
+     * would open one fail at once with down_err. Past it, one caller at a
+     * time (probing) tries to connect. down_backoff_ms is the current
+     * interval (GOIO__REDIS_DOWN_MIN_MS doubling to _MAX_MS, jittered). */
+    atomic_int down_err; /* 0 = up; read without the lock */
+    int64_t down_until_ms, down_backoff_ms;
+    bool probing;
 } goio__redis_pool;
+
+#define GOIO__REDIS_DOWN_MIN_MS 50
+#define GOIO__REDIS_DOWN_MAX_MS 2000
 
 int goio__redis_pool_init(goio__redis_pool *p, const goio__redis_opts *o,
                           const goio__redis_addr *a, goio__redis_counters *c);
