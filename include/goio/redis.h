@@ -31,7 +31,10 @@
  *  - GOIO_ETIMEDOUT a connect, read or write timeout, the pool wait
  *    timeout or the ctx deadline; GOIO_ECANCELED the ctx was cancelled;
  *  - GOIO_EBUSY the pool is exhausted and wait_timeout_ms is 0;
- *  - GOIO_EACCES the password was refused.
+ *  - GOIO_EACCES the login (user / password) was refused, or Redis
+ *    answered NOPERM: the ACL user may not run the command or touch the
+ *    key (logged as an error reply, like GOIO_EPROTO's). NOAUTH (no
+ *    password configured for a server that wants one) stays GOIO_EPROTO.
  * Every failure is also logged with its context.
  *
  * Pool. Each server (each cluster node) has a pool of at most max_active
@@ -111,8 +114,12 @@ typedef struct goio_redis_config {
     const char *endpoint;
     bool cluster;              /* Redis Cluster mode; default false */
     const char *key_namespace; /* prefix "<ns>:"; NULL or "" = none */
-    const char *password;      /* AUTH on connect; NULL = none */
-    int database;              /* SELECT on connect; default 0 */
+    /* ACL user (Redis 6+): AUTH <username> <password> on connect; NULL or
+     * "" = AUTH <password> (the default user), or no AUTH without a
+     * password. */
+    const char *username;
+    const char *password; /* AUTH on connect; NULL = none */
+    int database;         /* SELECT on connect; default 0 */
 
     goio_redis_time_tracker_fn time_tracker; /* NULL = none */
     void *time_tracker_data;

@@ -108,6 +108,7 @@ void goio__redis_opts_free(goio__redis_opts *o)
     goio__redis_addr_free(&o->seed);
     goio_free(o->ns);
     goio_free(o->password);
+    goio_free(o->username);
     memset(o, 0, sizeof *o);
 }
 
@@ -167,7 +168,10 @@ int goio__redis_opts_from_config(const goio_redis_config *cfg,
     o->ns = goio_strdup(cfg->key_namespace ? cfg->key_namespace : "");
     if (cfg->password && *cfg->password)
         o->password = goio_strdup(cfg->password);
-    if (!o->ns || (cfg->password && *cfg->password && !o->password)) {
+    if (cfg->username && *cfg->username)
+        o->username = goio_strdup(cfg->username);
+    if (!o->ns || (cfg->password && *cfg->password && !o->password) ||
+        (cfg->username && *cfg->username && !o->username)) {
         goio__redis_opts_free(o);
         return GOIO_ENOMEM;
     }

@@ -135,7 +135,8 @@ static int setup_command(goio__redis_conn *c, const goio__redis_addr *a,
     if (reply->type == REDIS_REPLY_ERROR) {
         bool auth = !strcmp(argv[0], "AUTH") ||
                     !strncmp(reply->str, "NOAUTH", 6) ||
-                    !strncmp(reply->str, "WRONGPASS", 9);
+                    !strncmp(reply->str, "WRONGPASS", 9) ||
+                    !strncmp(reply->str, "NOPERM", 6);
         rc = auth ? GOIO_EACCES : GOIO_EPROTO;
         goio_log(GOIO_LOG_ERROR, "redis", "redis_connect_failed", a->name, rc,
                  "%s on connect refused: %.*s", argv[0], (int)reply->len,
@@ -148,14 +149,21 @@ static int setup_command(goio__redis_conn *c, const goio__redis_addr *a,
 static int authenticate(const goio__redis_opts *o, goio__redis_conn *c,
                         const goio__redis_addr *a, goio_ctx *ctx)
 {
-    if (!o->password && o->database == 0)
+    if (!o->password && !o->username && o->database == 0)
         return 0;
     /* A paused server accepts the connection and then answers nothing:
      * the ctx deadline bounds these replies as it bounds any command's. */
     int rc = goio__redis_conn_prepare(o, c, ctx);
     if (rc)
         return rc;
-    if (o->password) {
+    const char *pass = o->password ? o->password : "";
+    if (o->username) { /* ACL user; a nopass user takes any password */
+        const char *argv[] = {"AUTH", o->username, pass};
+        size_t lens[] = {4, strlen(o->username), strlen(pass)};
+        rc = setup_command(c, a, 3, argv, lens);
+        if (rc)
+            return rc;
+    } else if (o->password) {
         const char *argv[] = {"AUTH", o->password};
         size_t lens[] = {4, strlen(o->password)};
         rc = setup_command(c, a, 2, argv, lens);

@@ -70,10 +70,14 @@ goio__redis_redirect goio__redis_parse_redirect(const redisReply *reply,
 int goio__redis_error_reply(const redisReply *reply, const char *log_key,
                             const goio__redis_node *node)
 {
-    goio_log(GOIO_LOG_WARN, "redis", "redis_error_reply", log_key, GOIO_EPROTO,
+    /* An ACL refusal is a permission problem the operator fixes on the
+     * server, not a protocol error: GOIO_EACCES, as a refused login. */
+    bool denied = reply->len >= 6 && !memcmp(reply->str, "NOPERM", 6);
+    int rc = denied ? GOIO_EACCES : GOIO_EPROTO;
+    goio_log(GOIO_LOG_WARN, "redis", "redis_error_reply", log_key, rc,
              "redis %s replied: %.*s", node ? node->addr.name : "server",
              (int)reply->len, reply->str);
-    return GOIO_EPROTO;
+    return rc;
 }
 
 int goio__redis_backoff(const goio__redis_opts *o, goio_ctx *ctx, int attempt)

@@ -766,7 +766,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void send_handshake(goio__ps_conn *c)
 {
     goio_pubsub *ps = c->ps;
-    if (ps->o->password) {
+    if (ps->o->username) { /* ACL user */
+        const char *argv[] = {"AUTH", ps->o->username,
+                              ps->o->password ? ps->o->password : ""};
+        cmd(c, 3, argv, NULL);
+        expect(c, K_AUTH, NULL);
+    } else if (ps->o->password) {
         const char *argv[] = {"AUTH", ps->o->password};
         cmd(c, 2, argv, NULL);
         expect(c, K_AUTH, NULL);

@@ -65,6 +65,7 @@ typedef struct goio__redis_opts {
     bool cluster;
     char *ns; /* "" when none */
     size_t ns_len;
+    char *username; /* ACL user; NULL when none */
     char *password; /* NULL when none */
     int database;
     goio_redis_time_tracker_fn tracker;
@@ -306,7 +307,8 @@ goio__redis_redirect goio__redis_parse_redirect(const redisReply *reply,
                                                 unsigned *slot,
                                                 const char **host,
                                                 size_t *host_len, int *port);
-/* Logs an error reply (code redis_error_reply) and returns GOIO_EPROTO. */
+/* Logs an error reply (code redis_error_reply) and returns GOIO_EPROTO,
+ * or GOIO_EACCES for an ACL refusal (NOPERM). */
 int goio__redis_error_reply(const redisReply *reply, const char *log_key,
                             const goio__redis_node *node);
 /* Sleeps the cluster backoff for `attempt` (0-based), bounded by ctx.
