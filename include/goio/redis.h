@@ -144,10 +144,66 @@ typedef struct goio_redis_config {
      * 5) and the first retry's backoff, doubled each time (default 10). */
     int cluster_max_attempts;
     int64_t cluster_retry_backoff_ms;
+
+    /* TLS for every connection (pool, cluster nodes, pub/sub). The peer's
+     * certificate is verified against tls_ca_file / tls_ca_dir (PEM; both
+     * NULL = the system store) and its name against tls_server_name (NULL =
+     * the endpoint's host, also sent as SNI). */
+    bool tls;                    /* default false */
+    const char *tls_ca_file;     /* NULL = none */
+    const char *tls_ca_dir;      /* NULL = none (hashed dir, c_rehash) */
+    const char *tls_cert_file;   /* client certificate (mutual TLS), PEM */
+    const char *tls_key_file;    /* its key, PEM; required with the cert */
+    const char *tls_server_name; /* NULL = endpoint host */
+    bool tls_skip_verify;        /* no certificate checks at all (tests) */
+    bool tls_skip_hostname;      /* chain checked, name not */
+    int tls_min_version;         /* 12 = TLS 1.2 (default, also 0), 13 */
+
+    /* Set by goio_redis_config_from_url: the strings it made, released by
+     * goio_redis_config_deinit. Not for the caller. */
+    void *url_storage;
 } goio_redis_config;
 
 /* Fills *cfg with the defaults above (endpoint NULL). */
 GOIO_EXTERN void goio_redis_config_init(goio_redis_config *cfg);
+
+/*
+ * Sets cfg's connection settings from a URL, as go-redis' ParseURL reads
+ * it. cfg must have been set up with goio_redis_config_init; fields the
+ * URL does not name keep their values. On error cfg is unchanged.
+ *
+ *   redis://[[user][:password]@]host[:port][/db][?options]
+ *   rediss://...                  the same over TLS (cfg->tls = true)
+ *   unix://[[user][:password]@]/path/to/socket[?db=N&options]
+ *
+ * host is a name, an IPv4 address or a [bracketed] IPv6 address (default
+ * "localhost"); port defaults to 6379. user, password, the path and option
+ * values are percent-decoded. Options (go-redis names; durations are
+ * whole seconds, or Go durations such as 500ms, 1.5s, 2m; a number <= 0
+ * disables the timeout): db, dial_timeout (connect_timeout_ms),
+ * read_timeout, write_timeout, pool_timeout (wait_timeout_ms),
+ * pool_size and max_active_conns (max_active), max_idle_conns (max_idle),
+ * conn_max_idle_time or idle_timeout (idle_timeout_ms), skip_verify
+ * (tls_skip_verify); go-redis options goio has no use for are accepted
+ * and ignored (min_idle_conns, max_retries, min_retry_backoff,
+ * max_retry_backoff, pool_fifo, conn_max_lifetime, client_name,
+ * protocol, max_concurrent_dials). goio's own: cluster (true/false),
+ * tls_ca_file, tls_ca_dir, tls_cert_file, tls_key_file, tls_server_name,
+ * tls_min_version (1.2 or 1.3), tls_skip_hostname. Booleans are
+ * true/false/1/0.
+ *
+ * The strings cfg then points at belong to cfg until
+ * goio_redis_config_deinit (or the next goio_redis_config_from_url).
+ * GOIO_EINVAL (NULL arguments, a URL over 4096 bytes, a bad scheme, host,
+ * port, db, escape, option name or value: a "redis_bad_url" WARN record
+ * names the part, never the password), GOIO_ENOMEM. Not thread-safe on
+ * one cfg.
+ */
+GOIO_EXTERN int goio_redis_config_from_url(goio_redis_config *cfg,
+                                           const char *url);
+/* Releases what goio_redis_config_from_url allocated (the strings cfg
+ * points at become invalid: make the handle first). NULL is a no-op. */
+GOIO_EXTERN void goio_redis_config_deinit(goio_redis_config *cfg);
 
 /*
  * Creates a handle. Copies everything it needs from cfg (strings

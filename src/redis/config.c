@@ -125,6 +125,13 @@ static int validate(const goio_redis_config *cfg)
         return GOIO_EINVAL; /* Redis Cluster has only database 0 */
     if (cfg->cluster_max_attempts < 0 || cfg->cluster_retry_backoff_ms < 0)
         return GOIO_EINVAL;
+    if (cfg->tls_min_version != 0 && cfg->tls_min_version != 12 &&
+        cfg->tls_min_version != 13)
+        return GOIO_EINVAL;
+    if (!cfg->tls_cert_file != !cfg->tls_key_file)
+        return GOIO_EINVAL; /* a certificate without its key or the reverse */
+    if (cfg->tls)
+        return GOIO_ENOTSUP; /* not built yet */
     return 0;
 }
 
