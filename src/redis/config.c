@@ -109,6 +109,7 @@ void goio__redis_opts_free(goio__redis_opts *o)
     goio_free(o->ns);
     goio_free(o->password);
     goio_free(o->username);
+    goio__redis_tls_free(o);
     memset(o, 0, sizeof *o);
 }
 
@@ -130,8 +131,6 @@ static int validate(const goio_redis_config *cfg)
         return GOIO_EINVAL;
     if (!cfg->tls_cert_file != !cfg->tls_key_file)
         return GOIO_EINVAL; /* a certificate without its key or the reverse */
-    if (cfg->tls)
-        return GOIO_ENOTSUP; /* not built yet */
     return 0;
 }
 
@@ -167,9 +166,18 @@ int goio__redis_opts_from_config(const goio_redis_config *cfg,
     rc = goio__redis_addr_parse(cfg->endpoint, &o->seed);
     if (rc)
         return rc;
-    if (cfg->cluster && o->seed.unix_path) {
+    if ((cfg->cluster || cfg->tls) && o->seed.unix_path) {
+        /* cluster nodes announce TCP addresses; TLS over a local socket
+         * protects nothing */
         goio__redis_opts_free(o);
-        return GOIO_EINVAL; /* cluster nodes announce TCP addresses */
+        return GOIO_EINVAL;
+    }
+    if (cfg->tls) {
+        rc = goio__redis_tls_setup(cfg, o);
+        if (rc) {
+            goio__redis_opts_free(o);
+            return rc;
+        }
     }
     copy_numbers(cfg, o);
     o->ns = goio_strdup(cfg->key_namespace ? cfg->key_namespace : "");

@@ -130,12 +130,13 @@ static int roundtrip(goio_redis *r, goio_ctx *ctx, const goio__redis_cmd *cmd,
         redisAppendCommand(c->rc, "ASKING");
         redisAppendCommandArgv(c->rc, cmd->argc, cmd->argv, cmd->argvlen);
         void *ok = NULL;
-        if (redisGetReply(c->rc, &ok) == REDIS_OK) {
+        if (goio__redis_conn_get_reply(c, &ok) == REDIS_OK) {
             freeReplyObject(ok);
-            redisGetReply(c->rc, (void **)reply);
+            goio__redis_conn_get_reply(c, (void **)reply);
         }
     } else {
-        *reply = redisCommandArgv(c->rc, cmd->argc, cmd->argv, cmd->argvlen);
+        *reply = goio__redis_conn_command_argv(c, cmd->argc, cmd->argv,
+                                               cmd->argvlen);
     }
     goio__redis_track(o, cmd->kpi, t0);
     bool broken = *reply == NULL;

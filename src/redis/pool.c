@@ -131,7 +131,9 @@ static bool ping_ok(goio__redis_pool *p, goio__redis_conn *c, goio_ctx *ctx)
     int64_t t0 = goio__redis_track_start(p->opts);
     if (goio__redis_conn_prepare(p->opts, c, ctx))
         return false;
-    redisReply *reply = redisCommand(c->rc, "PING");
+    const char *argv[] = {"PING"};
+    size_t lens[] = {4};
+    redisReply *reply = goio__redis_conn_command_argv(c, 1, argv, lens);
     goio__redis_track(p->opts, "redis_command_ping", t0);
     bool ok = reply && reply->type == REDIS_REPLY_STATUS;
     if (reply)
