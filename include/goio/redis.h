@@ -79,6 +79,16 @@
  * A connection that broke before an answer is retried once for commands
  * whose repetition is harmless (GET, SET without NX, EXISTS, DEL, multi).
  *
+ * TLS (`tls` and the tls_* settings, or a rediss:// URL): every connection
+ * (pool, cluster nodes, pub/sub) runs over TLS 1.2+ with the peer's
+ * certificate and name verified by default. The handshake is part of the
+ * connect (connect_timeout_ms, ctx). A certificate problem - theirs
+ * untrusted, expired or for another name, ours refused or missing - is
+ * GOIO_EACCES; another handshake failure (a peer that does not speak TLS,
+ * no common version) is GOIO_EPROTO; OpenSSL's reason is in the log record
+ * ("redis_tls_failed", "pubsub_tls_failed"). A plaintext client on a TLS
+ * port sees GOIO_ECONNRESET.
+ *
  * Thread-safety: a goio_redis handle is safe for concurrent use by any
  * number of threads. The time tracker and the log sink are called from
  * the calling threads.

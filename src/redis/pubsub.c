@@ -207,8 +207,8 @@ int goio_pubsub_new(goio_redis *r, const goio_pubsub_config *cfg,
     if (!r || !out || !config_valid(cfg))
         return GOIO_EINVAL;
     *out = NULL;
-    if ((cfg->client_tracking && r->opts.cluster) || r->opts.tls)
-        return GOIO_ENOTSUP; /* the subscriber loop has no TLS yet */
+    if (cfg->client_tracking && r->opts.cluster)
+        return GOIO_ENOTSUP;
     goio_pubsub *ps = goio_calloc(1, sizeof *ps);
     if (!ps)
         return GOIO_ENOMEM;

@@ -167,6 +167,14 @@ int goio__redis_conn_flush(goio__redis_conn *c, int *done);
  * OpenSSL's reason (a missing or bad file); GOIO_ENOMEM. */
 int goio__redis_tls_setup(const goio_redis_config *cfg, goio__redis_opts *o);
 void goio__redis_tls_free(goio__redis_opts *o);
+/* A new SSL (SSL *) for a connection to `a`: SNI and the name to verify
+ * set. GOIO_ENOMEM (*out may be set: SSL_free it). */
+int goio__redis_tls_ssl_new(const goio__redis_opts *o,
+                            const goio__redis_addr *a, void **out);
+/* After an SSL call failed with SSL_ERROR_SSL: GOIO_EACCES for a
+ * certificate problem, else GOIO_EPROTO; OpenSSL's reason in why. Clears
+ * the thread's OpenSSL error queue. */
+int goio__redis_tls_classify(void *ssl, char *why, size_t len);
 /* Runs the handshake on c's connected socket until deadline_ms (monotonic
  * ms) or the ctx ends; sets c->ssl. Certificate problems (ours refused or
  * theirs not trusted, expired, for another name) are GOIO_EACCES, other

@@ -157,16 +157,8 @@ static int fail(goio__redis_conn *c, int ret, const char *what)
         /* OpenSSL queued a reason: as below */
         __attribute__((fallthrough));
     default: {
-        unsigned long e = ERR_peek_last_error();
         char why[200];
-        long vr = SSL_get_verify_result(ssl);
-        if (vr != X509_V_OK)
-            snprintf(why, sizeof why, "certificate verify failed: %s",
-                     X509_verify_cert_error_string(vr));
-        else
-            ssl_reason(why, sizeof why);
-        c->tls_err = certificate_problem(ssl, e) ? GOIO_EACCES : GOIO_EPROTO;
-        ERR_clear_error();
+        c->tls_err = goio__redis_tls_classify(ssl, why, sizeof why);
         rc->err = REDIS_ERR_OTHER;
         snprintf(rc->errstr, sizeof rc->errstr, "TLS %.12s: %.100s", what, why);
         return c->tls_err;
@@ -221,16 +213,13 @@ static int handshake(goio__redis_conn *c, int64_t deadline_ms, goio_ctx *ctx)
     }
 }
 
-int goio__redis_tls_connect(const goio__redis_opts *o,
-                            const goio__redis_addr *a, goio__redis_conn *c,
-                            int64_t deadline_ms, goio_ctx *ctx)
+int goio__redis_tls_ssl_new(const goio__redis_opts *o,
+                            const goio__redis_addr *a, void **out)
 {
     ERR_clear_error();
     SSL *ssl = SSL_new(o->tls_ctx);
+    *out = ssl;
     if (!ssl)
-        return GOIO_ENOMEM;
-    c->ssl = ssl;
-    if (!SSL_set_fd(ssl, c->rc->fd))
         return GOIO_ENOMEM;
     const char *name = o->tls_server_name ? o->tls_server_name : a->host;
     bool ip = is_ip(name);
@@ -245,7 +234,34 @@ int goio__redis_tls_connect(const goio__redis_opts *o,
         if (!ok)
             return GOIO_ENOMEM;
     }
-    int rc = set_nonblocking(c->rc->fd, true);
+    return 0;
+}
+
+int goio__redis_tls_classify(void *ssl_, char *why, size_t len)
+{
+    SSL *ssl = ssl_;
+    unsigned long e = ERR_peek_last_error();
+    long vr = SSL_get_verify_result(ssl);
+    if (vr != X509_V_OK)
+        snprintf(why, len, "certificate verify failed: %s",
+                 X509_verify_cert_error_string(vr));
+    else
+        ssl_reason(why, len);
+    int rc = certificate_problem(ssl, e) ? GOIO_EACCES : GOIO_EPROTO;
+    ERR_clear_error();
+    return rc;
+}
+
+int goio__redis_tls_connect(const goio__redis_opts *o,
+                            const goio__redis_addr *a, goio__redis_conn *c,
+                            int64_t deadline_ms, goio_ctx *ctx)
+{
+    int rc = goio__redis_tls_ssl_new(o, a, &c->ssl);
+    if (rc)
+        return rc;
+    if (!SSL_set_fd(c->ssl, c->rc->fd))
+        return GOIO_ENOMEM;
+    rc = set_nonblocking(c->rc->fd, true);
     if (!rc)
         rc = handshake(c, deadline_ms, ctx);
     int rc2 = set_nonblocking(c->rc->fd, false);

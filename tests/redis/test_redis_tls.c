@@ -11,8 +11,6 @@
 #include "redis_test_util.h"
 #include "test_redis.h"
 
-#include <goio/pubsub.h>
-
 static char *dir;
 static goio_test_redis srv, mtls, expired;
 static int srv_tls, mtls_tls, expired_tls;
@@ -404,12 +402,6 @@ static void bad_tls_settings(void **state)
     tls_config(&cfg, srv_tls, "cfg");
     cfg.tls_min_version = 13;
     expect_failure(&cfg, 0, 900, NULL, NULL);
-    /* Pub/sub has no TLS yet: refused, not silently plaintext. */
-    tls_config(&cfg, srv_tls, "cfg");
-    assert_ok(goio_redis_new(&cfg, &r));
-    goio_pubsub *ps;
-    assert_goio(GOIO_ENOTSUP, goio_pubsub_new(r, NULL, &ps));
-    goio_redis_free(r);
 }
 
 int main(void)
