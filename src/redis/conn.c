@@ -299,7 +299,7 @@ bool goio__redis_conn_alive(const goio__redis_conn *c)
      * closed it (EOF) or sent something we never asked for. */
     char b;
     ssize_t n = recv(c->rc->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0 && c->ssl)
+    if (c->ssl && (n > 0 || goio__redis_tls_buffered(c)))
         return goio__redis_tls_alive(c); /* maybe a session ticket */
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }

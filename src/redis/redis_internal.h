@@ -189,6 +189,8 @@ int goio__redis_tls_get_reply(goio__redis_conn *c, void **reply);
 int goio__redis_tls_flush(goio__redis_conn *c, int *done);
 /* Whether an idle TLS connection is still open (see conn_alive). */
 bool goio__redis_tls_alive(const goio__redis_conn *c);
+/* Whether OpenSSL holds received bytes not yet read (read-ahead). */
+bool goio__redis_tls_buffered(const goio__redis_conn *c);
 void goio__redis_tls_close(goio__redis_conn *c);
 /* Whether the peer has not closed an idle connection (no syscall wait). */
 bool goio__redis_conn_alive(const goio__redis_conn *c);

@@ -72,6 +72,9 @@ int goio__redis_tls_setup(const goio_redis_config *cfg, goio__redis_opts *o)
         if (SSL_CTX_check_private_key(ctx) != 1)
             return config_error("client key does not match", cfg->tls_key_file);
     }
+    /* One recv per burst of records instead of two per record (header,
+     * then body). */
+    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_verify(
         ctx, cfg->tls_skip_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
     o->tls_check_name = !cfg->tls_skip_verify && !cfg->tls_skip_hostname;
@@ -368,6 +371,11 @@ redisReply *goio__redis_tls_command(goio__redis_conn *c, int argc,
     if (goio__redis_tls_get_reply(c, &reply) != REDIS_OK)
         return NULL;
     return reply;
+}
+
+bool goio__redis_tls_buffered(const goio__redis_conn *c)
+{
+    return SSL_has_pending(c->ssl) == 1;
 }
 
 bool goio__redis_tls_alive(const goio__redis_conn *c)
