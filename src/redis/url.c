@@ -186,7 +186,19 @@ static bool parse_duration(const char *s, int64_t *ms)
         num[nlen] = '\0';
         if (!strcmp(num, "."))
             return false;
-        double v = strtod(num, NULL);
+        /* By hand: strtod follows the process locale's decimal point. */
+        double v = 0, scale = 1;
+        bool frac = false;
+        for (const char *d = num; *d; d++) {
+            if (*d == '.') {
+                frac = true;
+            } else if (frac) {
+                scale /= 10;
+                v += (*d - '0') * scale;
+            } else {
+                v = v * 10 + (*d - '0');
+            }
+        }
         size_t best = 0, best_i = 0;
         for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
             size_t ul = strlen(units[i].name);
