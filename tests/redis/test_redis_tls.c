@@ -267,6 +267,51 @@ static void expect_failure(goio_redis_config *cfg, int want, int64_t max_ms,
     goio_redis_free(r);
 }
 
+static void a_restart_is_survived_over_tls(void **state)
+{
+    (void)state;
+    goio_redis_config cfg;
+    tls_config(&cfg, srv_tls, "restart");
+    goio_redis *r;
+    assert_ok(goio_redis_new(&cfg, &r));
+    assert_ok(goio_redis_set(r, NULL, "k", "v", 1, 60000));
+    assert_int_equal(goio_test_redis_restart(&srv), 0);
+    /* The pooled TLS connection is dead; a new handshake follows (within
+     * the reconnect backoff if a connect failed meanwhile). */
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit = true;
+    logs_capture();
+    assert_true(
+        GOIO_WAIT_UNTIL(goio_redis_get(r, NULL, "k", &b, &hit) == 0, 2500));
+    logs_restore();
+    assert_false(hit); /* no persistence */
+    assert_ok(goio_redis_set(r, NULL, "k", "v", 1, 60000));
+    goio_buf_deinit(&b);
+    goio_redis_free(r);
+}
+
+static void a_ca_directory(void **state)
+{
+    (void)state;
+    /* A hashed directory (openssl rehash) holding only our CA. */
+    assert_int_equal(goio_test_system("mkdir -p '%s/cadir' && cp '%s' "
+                                      "'%s/cadir/' && openssl rehash "
+                                      "'%s/cadir' >/dev/null 2>&1",
+                                      dir, ca, dir, dir),
+                     0);
+    char cadir[600];
+    snprintf(cadir, sizeof cadir, "%s/cadir", dir);
+    goio_redis_config cfg;
+    tls_config(&cfg, srv_tls, "cadir");
+    cfg.tls_ca_file = NULL;
+    cfg.tls_ca_dir = cadir;
+    expect_failure(&cfg, 0, 900, NULL, NULL);
+    /* The system store alone does not know our CA. */
+    cfg.tls_ca_dir = NULL;
+    expect_failure(&cfg, GOIO_EACCES, 900, "redis_tls_failed",
+                   "certificate verify failed");
+}
+
 static void certificate_problems_are_eacces(void **state)
 {
     (void)state;
@@ -412,6 +457,8 @@ int main(void)
         cmocka_unit_test(pipelined_multi_with_large_values),
         cmocka_unit_test(a_rediss_url),
         cmocka_unit_test(certificate_problems_are_eacces),
+        cmocka_unit_test(a_restart_is_survived_over_tls),
+        cmocka_unit_test(a_ca_directory),
         cmocka_unit_test(mutual_tls),
         cmocka_unit_test(wrong_protocol_on_either_side),
         cmocka_unit_test(the_ctx_bounds_a_stalled_handshake),
