@@ -3,7 +3,7 @@
 # so consumers of an installed goio find exactly what the build used.
 #
 # goio_find_dep(<name>) defines goio_deps::<name> for one of:
-#   hiredis libuv zlib libarchive libcurl http_parser
+#   hiredis libuv zlib libarchive libcurl http_parser openssl
 include_guard(GLOBAL)
 find_package(PkgConfig REQUIRED)
 
@@ -12,6 +12,7 @@ set(_goio_pc_libuv libuv)
 set(_goio_pc_zlib zlib)
 set(_goio_pc_libarchive libarchive)
 set(_goio_pc_libcurl libcurl)
+set(_goio_pc_openssl openssl)
 
 function(goio_find_dep name)
   if(TARGET goio_deps::${name})

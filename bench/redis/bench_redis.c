@@ -13,11 +13,20 @@
  *   multi_get_100           one pipelined multi-get of 100 keys vs 100
  *                           single gets, both goio; keys/s (redis-benchmark
  *                           -c 1 -P 16 GET printed alongside for context)
+ *   single_get_tls          one thread, GET over TLS, goio vs
+ *                           redis-benchmark --tls -c 1 (same certificates);
+ *                           ops/s; plain= is goio's plaintext single_get in
+ *                           the same run, tls_cost= plain/TLS
+ *   pool_8t_tls             8 threads through goio's TLS pool vs
+ *                           redis-benchmark --tls -c 8; GET ops/s; plain=
+ *                           and tls_cost= as above for goio's pool_8t
  *
  * Environment: GOIO_BENCH_REDIS_ENDPOINT (host:port, required),
  * GOIO_BENCH_REDIS_SECONDS (per side and case, default 1),
  * GOIO_BENCH_REDIS_ANCHOR (the Go anchor binary; pool cases are skipped
- * without it). Every case takes the best of three interleaved rounds per
+ * without it), GOIO_BENCH_REDIS_TLS_ENDPOINT and GOIO_BENCH_REDIS_TLS_CA
+ * (a TLS port of the same server and its CA file; TLS cases are skipped
+ * without them). Every case takes the best of three interleaved rounds per
  * side, to be fair to both on a busy machine.
  */
 #include "bench.h"
@@ -33,6 +42,8 @@
 
 typedef struct env {
     const char *endpoint;
+    const char *tls_endpoint, *tls_ca; /* NULL: no TLS cases */
+    bool tls;                          /* open_goio over TLS */
     char host[64];
     int port;
     double seconds;
@@ -44,8 +55,10 @@ static goio_redis *open_goio(const env *e)
 {
     goio_redis_config cfg;
     goio_redis_config_init(&cfg);
-    cfg.endpoint = e->endpoint;
+    cfg.endpoint = e->tls ? e->tls_endpoint : e->endpoint;
     cfg.key_namespace = "bench";
+    cfg.tls = e->tls;
+    cfg.tls_ca_file = e->tls ? e->tls_ca : NULL;
     goio_redis *r;
     if (goio_redis_new(&cfg, &r)) {
         fprintf(stderr, "goio_redis_new failed\n");
@@ -292,6 +305,93 @@ static void multi_case(const env *e)
     goio_redis_free(r);
 }
 
+/* ---- TLS ---- */
+
+/* redis-benchmark --tls GET with `clients` connections, no pipelining,
+ * n requests. Its -q output repeats progress lines ("GET: rps=...") before
+ * the result ("GET: <rps> requests per second"): the last one counts. */
+static double redis_benchmark_tls_rps(const env *e, int clients, long n)
+{
+    const char *colon = strrchr(e->tls_endpoint, ':');
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "redis-benchmark --tls --cacert '%s' -h 127.0.0.1 -p %s -c %d "
+             "-t get -d %d -n %ld -q 2>/dev/null | tr '\\r' '\\n' | "
+             "grep 'requests per second'",
+             e->tls_ca, colon + 1, clients, VALUE_LEN, n < 1000 ? 1000 : n);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return 0;
+    char buf[4096];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    pclose(f);
+    buf[len] = 0;
+    double rps = 0;
+    for (char *p = buf; (p = strstr(p, "GET: ")); p += 5)
+        rps = atof(p + 5);
+    return rps;
+}
+
+/* As many requests as goio made in a round (capped: redis-benchmark's TLS
+ * mode is much slower here), so both sides run for similar times. */
+static long anchor_requests(double goio_ops_s, double secs)
+{
+    long n = (long)(goio_ops_s * secs);
+    return n > 20000 ? 20000 : n;
+}
+
+static void tls_cases(env *e, bool single_tls, bool pool_tls)
+{
+    if (!e->tls_endpoint || !e->tls_ca) {
+        printf("# TLS cases skipped: GOIO_BENCH_REDIS_TLS_ENDPOINT / _CA "
+               "not set\n");
+        return;
+    }
+    char extra[256];
+    if (single_tls) {
+        double tls = 0, plain = 0, anchor = 0;
+        for (int round = 0; round < 3; round++) {
+            e->tls = true;
+            goio_redis *r = open_goio(e);
+            double x = goio_loop(r, e, false, e->seconds / 3);
+            goio_redis_free(r);
+            e->tls = false;
+            r = open_goio(e);
+            double y = goio_loop(r, e, false, e->seconds / 3);
+            goio_redis_free(r);
+            double z = redis_benchmark_tls_rps(
+                e, 1, anchor_requests(x, e->seconds / 3));
+            tls = x > tls ? x : tls;
+            plain = y > plain ? y : plain;
+            anchor = z > anchor ? z : anchor;
+        }
+        snprintf(extra, sizeof extra,
+                 "anchor_is=redis_benchmark_tls_c1 plain=%.0f tls_cost=%.2f",
+                 plain, tls > 0 ? plain / tls : 0);
+        bench_line("single_get_tls", tls, anchor, "ops/s", true, extra);
+    }
+    if (pool_tls) {
+        double tls = 0, plain = 0, anchor = 0, cpu;
+        for (int round = 0; round < 3; round++) {
+            double x, y;
+            e->tls = true;
+            goio_pool(e, e->seconds / 3, &x, &cpu);
+            e->tls = false;
+            goio_pool(e, e->seconds / 3, &y, &cpu);
+            double z = redis_benchmark_tls_rps(
+                e, THREADS, anchor_requests(x, e->seconds / 3));
+            tls = x > tls ? x : tls;
+            plain = y > plain ? y : plain;
+            anchor = z > anchor ? z : anchor;
+        }
+        snprintf(extra, sizeof extra,
+                 "anchor_is=redis_benchmark_tls_c8 plain=%.0f tls_cost=%.2f",
+                 plain, tls > 0 ? plain / tls : 0);
+        bench_line("pool_8t_tls", tls, anchor, "ops/s", true, extra);
+    }
+    e->tls = false;
+}
+
 static void parse_env(env *e)
 {
     e->endpoint = getenv("GOIO_BENCH_REDIS_ENDPOINT");
@@ -308,6 +408,10 @@ static void parse_env(env *e)
     e->anchor = getenv("GOIO_BENCH_REDIS_ANCHOR");
     if (e->anchor && !*e->anchor)
         e->anchor = NULL;
+    e->tls_endpoint = getenv("GOIO_BENCH_REDIS_TLS_ENDPOINT");
+    e->tls_ca = getenv("GOIO_BENCH_REDIS_TLS_CA");
+    if (!e->tls_endpoint || !*e->tls_endpoint || !strrchr(e->tls_endpoint, ':'))
+        e->tls_endpoint = NULL;
     memset(e->value, 'x', VALUE_LEN);
 }
 
@@ -329,5 +433,9 @@ int main(int argc, char **argv)
         pool_cases(&e, tput, cpu);
     if (bench_selected(argc, argv, "multi_get_100"))
         multi_case(&e);
+    bool single_tls = bench_selected(argc, argv, "single_get_tls");
+    bool pool_tls = bench_selected(argc, argv, "pool_8t_tls");
+    if (single_tls || pool_tls)
+        tls_cases(&e, single_tls, pool_tls);
     return 0;
 }

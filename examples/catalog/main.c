@@ -145,9 +145,16 @@ static int build_redis_layers(catalog *c)
 {
     goio_redis_config rcfg;
     goio_redis_config_init(&rcfg);
-    rcfg.endpoint = c->opt.redis;
+    int rc = 0;
+    if (strstr(c->opt.redis, "://"))
+        rc = goio_redis_config_from_url(&rcfg, c->opt.redis);
+    else
+        rcfg.endpoint = c->opt.redis;
     rcfg.key_namespace = c->opt.namespace;
-    int rc = goio_redis_new(&rcfg, &c->redis);
+    if (!rc) {
+        rc = goio_redis_new(&rcfg, &c->redis);
+        goio_redis_config_deinit(&rcfg); /* the handle keeps its own copy */
+    }
     if (!rc)
         rc = goio_cache_hybrid_new(c->local, goio_redis_cache(c->redis), true,
                                    &c->layers);

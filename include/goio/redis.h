@@ -31,7 +31,10 @@
  *  - GOIO_ETIMEDOUT a connect, read or write timeout, the pool wait
  *    timeout or the ctx deadline; GOIO_ECANCELED the ctx was cancelled;
  *  - GOIO_EBUSY the pool is exhausted and wait_timeout_ms is 0;
- *  - GOIO_EACCES the password was refused.
+ *  - GOIO_EACCES the login (user / password) was refused, or Redis
+ *    answered NOPERM: the ACL user may not run the command or touch the
+ *    key (logged as an error reply, like GOIO_EPROTO's). NOAUTH (no
+ *    password configured for a server that wants one) stays GOIO_EPROTO.
  * Every failure is also logged with its context.
  *
  * Pool. Each server (each cluster node) has a pool of at most max_active
@@ -43,7 +46,18 @@
  * protocol error or timeout is closed, never reused (hiredis 0.14 keeps a
  * sticky error state, and a late reply would otherwise answer the next
  * command). A connection whose peer has closed it (a restarted server) is
- * noticed before reuse, so the first call after a restart succeeds.
+ * noticed before reuse.
+ *
+ * Reconnect backoff. After a failed connect (refused, unreachable, timed
+ * out, or AUTH / SELECT refused) the server (each cluster node on its own)
+ * is marked down for an interval starting at 50 ms and doubling to 2 s,
+ * jittered to between half and all of it. Meanwhile a call that needs a
+ * new connection fails at once with the last connect error instead of
+ * connecting (idle connections are still used); after the interval one
+ * caller at a time tries to connect, the others keep failing at once. So
+ * after a server comes back, calls succeed within at most 2 s. Failures
+ * caused by the caller's ctx do not count. Logged once per outage as
+ * "redis_node_down" (WARN) and "redis_node_up" (INFO).
  *
  * ctx: a deadline bounds the wait for a connection, the connect (AUTH and
  * SELECT included), the test-on-borrow PING, the wait for a cluster slot
@@ -64,6 +78,16 @@
  * Retries. Commands are never retried after a timeout (they may have run).
  * A connection that broke before an answer is retried once for commands
  * whose repetition is harmless (GET, SET without NX, EXISTS, DEL, multi).
+ *
+ * TLS (`tls` and the tls_* settings, or a rediss:// URL): every connection
+ * (pool, cluster nodes, pub/sub) runs over TLS 1.2+ with the peer's
+ * certificate and name verified by default. The handshake is part of the
+ * connect (connect_timeout_ms, ctx). A certificate problem - theirs
+ * untrusted, expired or for another name, ours refused or missing - is
+ * GOIO_EACCES; another handshake failure (a peer that does not speak TLS,
+ * no common version) is GOIO_EPROTO; OpenSSL's reason is in the log record
+ * ("redis_tls_failed", "pubsub_tls_failed"). A plaintext client on a TLS
+ * port sees GOIO_ECONNRESET.
  *
  * Thread-safety: a goio_redis handle is safe for concurrent use by any
  * number of threads. The time tracker and the log sink are called from
@@ -100,8 +124,12 @@ typedef struct goio_redis_config {
     const char *endpoint;
     bool cluster;              /* Redis Cluster mode; default false */
     const char *key_namespace; /* prefix "<ns>:"; NULL or "" = none */
-    const char *password;      /* AUTH on connect; NULL = none */
-    int database;              /* SELECT on connect; default 0 */
+    /* ACL user (Redis 6+): AUTH <username> <password> on connect; NULL or
+     * "" = AUTH <password> (the default user), or no AUTH without a
+     * password. */
+    const char *username;
+    const char *password; /* AUTH on connect; NULL = none */
+    int database;         /* SELECT on connect; default 0 */
 
     goio_redis_time_tracker_fn time_tracker; /* NULL = none */
     void *time_tracker_data;
@@ -126,10 +154,66 @@ typedef struct goio_redis_config {
      * 5) and the first retry's backoff, doubled each time (default 10). */
     int cluster_max_attempts;
     int64_t cluster_retry_backoff_ms;
+
+    /* TLS for every connection (pool, cluster nodes, pub/sub). The peer's
+     * certificate is verified against tls_ca_file / tls_ca_dir (PEM; both
+     * NULL = the system store) and its name against tls_server_name (NULL =
+     * the endpoint's host, also sent as SNI). */
+    bool tls;                    /* default false */
+    const char *tls_ca_file;     /* NULL = none */
+    const char *tls_ca_dir;      /* NULL = none (hashed dir, c_rehash) */
+    const char *tls_cert_file;   /* client certificate (mutual TLS), PEM */
+    const char *tls_key_file;    /* its key, PEM; required with the cert */
+    const char *tls_server_name; /* NULL = endpoint host */
+    bool tls_skip_verify;        /* no certificate checks at all (tests) */
+    bool tls_skip_hostname;      /* chain checked, name not */
+    int tls_min_version;         /* 12 = TLS 1.2 (default, also 0), 13 */
+
+    /* Set by goio_redis_config_from_url: the strings it made, released by
+     * goio_redis_config_deinit. Not for the caller. */
+    void *url_storage;
 } goio_redis_config;
 
 /* Fills *cfg with the defaults above (endpoint NULL). */
 GOIO_EXTERN void goio_redis_config_init(goio_redis_config *cfg);
+
+/*
+ * Sets cfg's connection settings from a URL, as go-redis' ParseURL reads
+ * it. cfg must have been set up with goio_redis_config_init; fields the
+ * URL does not name keep their values. On error cfg is unchanged.
+ *
+ *   redis://[[user][:password]@]host[:port][/db][?options]
+ *   rediss://...                  the same over TLS (cfg->tls = true)
+ *   unix://[[user][:password]@]/path/to/socket[?db=N&options]
+ *
+ * host is a name, an IPv4 address or a [bracketed] IPv6 address (default
+ * "localhost"); port defaults to 6379. user, password, the path and option
+ * values are percent-decoded. Options (go-redis names; durations are
+ * whole seconds, or Go durations such as 500ms, 1.5s, 2m; a number <= 0
+ * disables the timeout): db, dial_timeout (connect_timeout_ms),
+ * read_timeout, write_timeout, pool_timeout (wait_timeout_ms),
+ * pool_size and max_active_conns (max_active), max_idle_conns (max_idle),
+ * conn_max_idle_time or idle_timeout (idle_timeout_ms), skip_verify
+ * (tls_skip_verify); go-redis options goio has no use for are accepted
+ * and ignored (min_idle_conns, max_retries, min_retry_backoff,
+ * max_retry_backoff, pool_fifo, conn_max_lifetime, client_name,
+ * protocol, max_concurrent_dials). goio's own: cluster (true/false),
+ * tls_ca_file, tls_ca_dir, tls_cert_file, tls_key_file, tls_server_name,
+ * tls_min_version (1.2 or 1.3), tls_skip_hostname. Booleans are
+ * true/false/1/0.
+ *
+ * The strings cfg then points at belong to cfg until
+ * goio_redis_config_deinit (or the next goio_redis_config_from_url).
+ * GOIO_EINVAL (NULL arguments, a URL over 4096 bytes, a bad scheme, host,
+ * port, db, escape, option name or value: a "redis_bad_url" WARN record
+ * names the part, never the password), GOIO_ENOMEM. Not thread-safe on
+ * one cfg.
+ */
+GOIO_EXTERN int goio_redis_config_from_url(goio_redis_config *cfg,
+                                           const char *url);
+/* Releases what goio_redis_config_from_url allocated (the strings cfg
+ * points at become invalid: make the handle first). NULL is a no-op. */
+GOIO_EXTERN void goio_redis_config_deinit(goio_redis_config *cfg);
 
 /*
  * Creates a handle. Copies everything it needs from cfg (strings

@@ -28,7 +28,7 @@ static int unlink_batch(goio__redis_conn *c, const redisReply *keys)
     }
     for (size_t i = 0; i < keys->elements; i++) {
         void *reply;
-        if (redisGetReply(c->rc, &reply) != REDIS_OK)
+        if (goio__redis_conn_get_reply(c, &reply) != REDIS_OK)
             return goio__redis_conn_error(c);
         freeReplyObject(reply);
     }
@@ -42,7 +42,7 @@ static int scan_step(goio__redis_conn *c, const goio_buf *pat, char *cursor,
     const char *argv[] = {"SCAN",  cursor, "MATCH", (const char *)pat->data,
                           "COUNT", "1000"};
     size_t lens[] = {4, strlen(cursor), 5, pat->len, 5, 4};
-    redisReply *reply = redisCommandArgv(c->rc, 6, argv, lens);
+    redisReply *reply = goio__redis_conn_command_argv(c, 6, argv, lens);
     if (!reply)
         return goio__redis_conn_error(c);
     int rc = GOIO_EPROTO;
@@ -72,7 +72,8 @@ static int clear_node(goio_redis *r, goio_ctx *ctx, goio__redis_node *node,
         if (!rc)
             rc = scan_step(c, pat, cursor, sizeof cursor);
     } while (!rc && strcmp(cursor, "0"));
-    goio__redis_pool_put(&node->pool, c, rc && rc != GOIO_EPROTO);
+    goio__redis_pool_put(&node->pool, c,
+                         rc && rc != GOIO_EPROTO && rc != GOIO_EACCES);
     return rc;
 }
 

@@ -233,7 +233,9 @@ static int fetch_slots(goio_redis *r, goio_ctx *ctx, goio__redis_node *node,
         return rc;
     }
     int64_t t0 = goio__redis_track_start(&r->opts);
-    *reply = redisCommand(c->rc, "CLUSTER SLOTS");
+    const char *argv[] = {"CLUSTER", "SLOTS"};
+    size_t lens[] = {7, 5};
+    *reply = goio__redis_conn_command_argv(c, 2, argv, lens);
     goio__redis_track(&r->opts, "redis_command_cluster_slots", t0);
     if (!*reply) {
         rc = goio__redis_conn_error(c);

@@ -108,6 +108,8 @@ void goio__redis_opts_free(goio__redis_opts *o)
     goio__redis_addr_free(&o->seed);
     goio_free(o->ns);
     goio_free(o->password);
+    goio_free(o->username);
+    goio__redis_tls_free(o);
     memset(o, 0, sizeof *o);
 }
 
@@ -124,6 +126,11 @@ static int validate(const goio_redis_config *cfg)
         return GOIO_EINVAL; /* Redis Cluster has only database 0 */
     if (cfg->cluster_max_attempts < 0 || cfg->cluster_retry_backoff_ms < 0)
         return GOIO_EINVAL;
+    if (cfg->tls_min_version != 0 && cfg->tls_min_version != 12 &&
+        cfg->tls_min_version != 13)
+        return GOIO_EINVAL;
+    if (!cfg->tls_cert_file != !cfg->tls_key_file)
+        return GOIO_EINVAL; /* a certificate without its key or the reverse */
     return 0;
 }
 
@@ -159,15 +166,27 @@ int goio__redis_opts_from_config(const goio_redis_config *cfg,
     rc = goio__redis_addr_parse(cfg->endpoint, &o->seed);
     if (rc)
         return rc;
-    if (cfg->cluster && o->seed.unix_path) {
+    if ((cfg->cluster || cfg->tls) && o->seed.unix_path) {
+        /* cluster nodes announce TCP addresses; TLS over a local socket
+         * protects nothing */
         goio__redis_opts_free(o);
-        return GOIO_EINVAL; /* cluster nodes announce TCP addresses */
+        return GOIO_EINVAL;
+    }
+    if (cfg->tls) {
+        rc = goio__redis_tls_setup(cfg, o);
+        if (rc) {
+            goio__redis_opts_free(o);
+            return rc;
+        }
     }
     copy_numbers(cfg, o);
     o->ns = goio_strdup(cfg->key_namespace ? cfg->key_namespace : "");
     if (cfg->password && *cfg->password)
         o->password = goio_strdup(cfg->password);
-    if (!o->ns || (cfg->password && *cfg->password && !o->password)) {
+    if (cfg->username && *cfg->username)
+        o->username = goio_strdup(cfg->username);
+    if (!o->ns || (cfg->password && *cfg->password && !o->password) ||
+        (cfg->username && *cfg->username && !o->username)) {
         goio__redis_opts_free(o);
         return GOIO_ENOMEM;
     }

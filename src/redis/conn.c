@@ -86,6 +86,8 @@ static int ctx_error(const redisContext *rc, int saved_errno)
 
 int goio__redis_conn_error(const goio__redis_conn *c)
 {
+    if (c->tls_err)
+        return c->tls_err;
     int rc = ctx_error(c->rc, errno);
     return rc ? rc : GOIO_EIO;
 }
@@ -94,6 +96,7 @@ void goio__redis_conn_close(goio__redis_conn *c)
 {
     if (!c)
         return;
+    goio__redis_tls_close(c);
     if (c->rc)
         redisFree(c->rc);
     goio_free(c);
@@ -124,7 +127,7 @@ static redisContext *open_ctx(const goio__redis_addr *a, int64_t timeout_ms)
 static int setup_command(goio__redis_conn *c, const goio__redis_addr *a,
                          int argc, const char **argv, const size_t *lens)
 {
-    redisReply *reply = redisCommandArgv(c->rc, argc, argv, lens);
+    redisReply *reply = goio__redis_conn_command_argv(c, argc, argv, lens);
     if (!reply) {
         int rc = goio__redis_conn_error(c);
         goio_log(GOIO_LOG_WARN, "redis", "redis_connect_failed", a->name, rc,
@@ -135,7 +138,8 @@ static int setup_command(goio__redis_conn *c, const goio__redis_addr *a,
     if (reply->type == REDIS_REPLY_ERROR) {
         bool auth = !strcmp(argv[0], "AUTH") ||
                     !strncmp(reply->str, "NOAUTH", 6) ||
-                    !strncmp(reply->str, "WRONGPASS", 9);
+                    !strncmp(reply->str, "WRONGPASS", 9) ||
+                    !strncmp(reply->str, "NOPERM", 6);
         rc = auth ? GOIO_EACCES : GOIO_EPROTO;
         goio_log(GOIO_LOG_ERROR, "redis", "redis_connect_failed", a->name, rc,
                  "%s on connect refused: %.*s", argv[0], (int)reply->len,
@@ -148,14 +152,24 @@ static int setup_command(goio__redis_conn *c, const goio__redis_addr *a,
 static int authenticate(const goio__redis_opts *o, goio__redis_conn *c,
                         const goio__redis_addr *a, goio_ctx *ctx)
 {
-    if (!o->password && o->database == 0)
+    /* Over TLS a PING at least: a server that refuses our certificate
+     * says so after the handshake (TLS 1.3), and that belongs to the
+     * connect, not to the first command. */
+    if (!o->password && !o->username && o->database == 0 && !c->ssl)
         return 0;
     /* A paused server accepts the connection and then answers nothing:
      * the ctx deadline bounds these replies as it bounds any command's. */
     int rc = goio__redis_conn_prepare(o, c, ctx);
     if (rc)
         return rc;
-    if (o->password) {
+    const char *pass = o->password ? o->password : "";
+    if (o->username) { /* ACL user; a nopass user takes any password */
+        const char *argv[] = {"AUTH", o->username, pass};
+        size_t lens[] = {4, strlen(o->username), strlen(pass)};
+        rc = setup_command(c, a, 3, argv, lens);
+        if (rc)
+            return rc;
+    } else if (o->password) {
         const char *argv[] = {"AUTH", o->password};
         size_t lens[] = {4, strlen(o->password)};
         rc = setup_command(c, a, 2, argv, lens);
@@ -168,6 +182,18 @@ static int authenticate(const goio__redis_opts *o, goio__redis_conn *c,
         const char *argv[] = {"SELECT", db};
         size_t lens[] = {6, (size_t)n};
         return setup_command(c, a, 2, argv, lens);
+    }
+    if (c->ssl && !o->password && !o->username) {
+        const char *argv[] = {"PING"};
+        size_t lens[] = {4};
+        redisReply *reply = goio__redis_conn_command_argv(c, 1, argv, lens);
+        if (!reply) {
+            rc = goio__redis_conn_error(c);
+            goio_log(GOIO_LOG_WARN, "redis", "redis_connect_failed", a->name,
+                     rc, "PING on connect failed: %s", c->rc->errstr);
+            return rc;
+        }
+        freeReplyObject(reply); /* -NOAUTH is the next command's business */
     }
     return 0;
 }
@@ -196,7 +222,11 @@ int goio__redis_connect(const goio__redis_opts *o, const goio__redis_addr *a,
     goio__redis_conn *c = goio_calloc(1, sizeof *c);
     if (!c)
         return GOIO_ENOMEM;
-    c->rc = open_ctx(a, cut_to_ctx(o->connect_timeout_ms, ctx));
+    int64_t timeout = cut_to_ctx(o->connect_timeout_ms, ctx);
+    int64_t deadline = timeout > 0
+                           ? goio_time_add_ms(goio_now_mono_ms(), timeout)
+                           : GOIO_NO_DEADLINE;
+    c->rc = open_ctx(a, timeout);
     if (!c->rc) {
         goio_free(c);
         return GOIO_ENOMEM;
@@ -206,7 +236,10 @@ int goio__redis_connect(const goio__redis_opts *o, const goio__redis_addr *a,
         goio_log(GOIO_LOG_WARN, "redis", "redis_connect_failed", a->name, rc,
                  "connecting to %s failed: %s", a->name, c->rc->errstr);
     } else {
-        rc = apply_timeouts(o, c);
+        /* The handshake shares the connect timeout. */
+        rc = o->tls ? goio__redis_tls_connect(o, a, c, deadline, ctx) : 0;
+        if (!rc)
+            rc = apply_timeouts(o, c);
         if (!rc)
             rc = authenticate(o, c, a, ctx);
     }
@@ -245,6 +278,28 @@ int goio__redis_conn_prepare(const goio__redis_opts *o, goio__redis_conn *c,
     return rc ? rc : apply_timeout(c, SO_SNDTIMEO, snd, &c->snd_timeout_ms);
 }
 
+redisReply *goio__redis_conn_command_argv(goio__redis_conn *c, int argc,
+                                          const char **argv, const size_t *lens)
+{
+    if (c->ssl)
+        return goio__redis_tls_command(c, argc, argv, lens);
+    return redisCommandArgv(c->rc, argc, argv, lens);
+}
+
+int goio__redis_conn_get_reply(goio__redis_conn *c, void **reply)
+{
+    if (c->ssl)
+        return goio__redis_tls_get_reply(c, reply);
+    return redisGetReply(c->rc, reply);
+}
+
+int goio__redis_conn_flush(goio__redis_conn *c, int *done)
+{
+    if (c->ssl)
+        return goio__redis_tls_flush(c, done);
+    return redisBufferWrite(c->rc, done);
+}
+
 bool goio__redis_conn_alive(const goio__redis_conn *c)
 {
     if (c->rc->err)
@@ -253,5 +308,7 @@ bool goio__redis_conn_alive(const goio__redis_conn *c)
      * closed it (EOF) or sent something we never asked for. */
     char b;
     ssize_t n = recv(c->rc->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (c->ssl && (n > 0 || goio__redis_tls_buffered(c)))
+        return goio__redis_tls_alive(c); /* maybe a session ticket */
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }

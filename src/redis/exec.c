@@ -70,10 +70,14 @@ goio__redis_redirect goio__redis_parse_redirect(const redisReply *reply,
 int goio__redis_error_reply(const redisReply *reply, const char *log_key,
                             const goio__redis_node *node)
 {
-    goio_log(GOIO_LOG_WARN, "redis", "redis_error_reply", log_key, GOIO_EPROTO,
+    /* An ACL refusal is a permission problem the operator fixes on the
+     * server, not a protocol error: GOIO_EACCES, as a refused login. */
+    bool denied = reply->len >= 6 && !memcmp(reply->str, "NOPERM", 6);
+    int rc = denied ? GOIO_EACCES : GOIO_EPROTO;
+    goio_log(GOIO_LOG_WARN, "redis", "redis_error_reply", log_key, rc,
              "redis %s replied: %.*s", node ? node->addr.name : "server",
              (int)reply->len, reply->str);
-    return GOIO_EPROTO;
+    return rc;
 }
 
 int goio__redis_backoff(const goio__redis_opts *o, goio_ctx *ctx, int attempt)
@@ -126,12 +130,13 @@ static int roundtrip(goio_redis *r, goio_ctx *ctx, const goio__redis_cmd *cmd,
         redisAppendCommand(c->rc, "ASKING");
         redisAppendCommandArgv(c->rc, cmd->argc, cmd->argv, cmd->argvlen);
         void *ok = NULL;
-        if (redisGetReply(c->rc, &ok) == REDIS_OK) {
+        if (goio__redis_conn_get_reply(c, &ok) == REDIS_OK) {
             freeReplyObject(ok);
-            redisGetReply(c->rc, (void **)reply);
+            goio__redis_conn_get_reply(c, (void **)reply);
         }
     } else {
-        *reply = redisCommandArgv(c->rc, cmd->argc, cmd->argv, cmd->argvlen);
+        *reply = goio__redis_conn_command_argv(c, cmd->argc, cmd->argv,
+                                               cmd->argvlen);
     }
     goio__redis_track(o, cmd->kpi, t0);
     bool broken = *reply == NULL;

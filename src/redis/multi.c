@@ -181,7 +181,7 @@ static void send_all(mop *m)
         mgroup *grp = &m->groups[g];
         int done = 0;
         while (!done && !grp->broken)
-            if (redisBufferWrite(grp->conn->rc, &done) != REDIS_OK)
+            if (goio__redis_conn_flush(grp->conn, &done) != REDIS_OK)
                 grp->broken = true;
     }
 }
@@ -229,7 +229,8 @@ static void read_group(mop *m, mgroup *grp)
     for (size_t k = 0; k < grp->count; k++) {
         mitem *it = &m->items[grp->first + k];
         void *reply = NULL;
-        if (!grp->broken && redisGetReply(grp->conn->rc, &reply) != REDIS_OK) {
+        if (!grp->broken &&
+            goio__redis_conn_get_reply(grp->conn, &reply) != REDIS_OK) {
             grp->broken = true;
             int rc = goio__redis_conn_error(grp->conn);
             goio_log(GOIO_LOG_WARN, "redis", "redis_io_error", m->keys[it->i],

@@ -131,7 +131,9 @@ static bool ping_ok(goio__redis_pool *p, goio__redis_conn *c, goio_ctx *ctx)
     int64_t t0 = goio__redis_track_start(p->opts);
     if (goio__redis_conn_prepare(p->opts, c, ctx))
         return false;
-    redisReply *reply = redisCommand(c->rc, "PING");
+    const char *argv[] = {"PING"};
+    size_t lens[] = {4};
+    redisReply *reply = goio__redis_conn_command_argv(c, 1, argv, lens);
     goio__redis_track(p->opts, "redis_command_ping", t0);
     bool ok = reply && reply->type == REDIS_REPLY_STATUS;
     if (reply)
@@ -189,11 +191,85 @@ static int64_t wait_deadline(const goio__redis_pool *p, goio_ctx *ctx,
     return cd < d ? cd : d;
 }
 
+/*
+ * Reconnect backoff. A failed connect marks the server down for a
+ * jittered interval that doubles with each further failure; callers that
+ * would open a connection meanwhile fail at once with the last connect
+ * error instead of each paying a connect (a connect timeout against a
+ * dead host). Past the interval one caller probes; the others keep
+ * failing fast until it succeeds or sets a new interval. Idle connections
+ * are still used while down (they are checked before use).
+ */
+
+/* Under the lock: 0 to go ahead and connect (*probe set when the server
+ * is down and this caller is its probe), or the error to fail with. */
+static int down_gate_locked(goio__redis_pool *p, int64_t now, bool *probe)
+{
+    *probe = false;
+    if (!p->down_err)
+        return 0;
+    if (now < p->down_until_ms || p->probing)
+        return p->down_err;
+    p->probing = true;
+    *probe = true;
+    return 0;
+}
+
+/* The next down interval: base/2 plus up to base/2 of jitter, so callers
+ * of many processes do not reconnect in lockstep. */
+static int64_t down_interval(int64_t base)
+{
+    int64_t half = base / 2;
+    return half + (int64_t)(goio_random_u64() % (uint64_t)(half + 1));
+}
+
+/* After open_new: clears the down state on success, (re)arms it after a
+ * connect failure. A failure the ctx caused (deadline, cancel) or an
+ * allocation failure says nothing about the server. */
+static void down_record(goio__redis_pool *p, goio_ctx *ctx, bool probe, int rc)
+{
+    bool server_fault = rc && rc != GOIO_ENOMEM && rc != GOIO_ECANCELED &&
+                        goio_ctx_err(ctx) == 0;
+    if (!probe && !server_fault && !p->down_err)
+        return; /* the common path: up, and still up; no lock */
+    int64_t now = goio_now_mono_ms();
+    bool went_down = false, came_up = false;
+    int64_t interval = 0;
+    pthread_mutex_lock(&p->mu);
+    if (probe)
+        p->probing = false;
+    if (!rc) {
+        came_up = p->down_err != 0;
+        p->down_err = 0;
+        p->down_backoff_ms = 0;
+    } else if (server_fault) {
+        went_down = p->down_err == 0;
+        int64_t b = p->down_backoff_ms;
+        b = b <= 0 ? GOIO__REDIS_DOWN_MIN_MS : b * 2;
+        if (b > GOIO__REDIS_DOWN_MAX_MS)
+            b = GOIO__REDIS_DOWN_MAX_MS;
+        p->down_backoff_ms = b;
+        p->down_err = rc;
+        interval = down_interval(b);
+        p->down_until_ms = goio_time_add_ms(now, interval);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (went_down)
+        goio_log(GOIO_LOG_WARN, "redis", "redis_node_down", p->addr->name, rc,
+                 "%s marked down: no new connection for %lld ms, calls "
+                 "fail at once meanwhile",
+                 p->addr->name, (long long)interval);
+    else if (came_up)
+        goio_log(GOIO_LOG_INFO, "redis", "redis_node_up", p->addr->name, 0,
+                 "%s reachable again", p->addr->name);
+}
+
 typedef struct borrow {
     goio__redis_pool *p;
     goio_ctx *ctx;
     goio_ctx_watch *watch;
     bool watching, waited;
+    bool probe;       /* this borrow is the one reconnect probe */
     int64_t deadline; /* -1 until the first wait */
 } borrow;
 
@@ -254,7 +330,9 @@ static int reserve(borrow *b, goio__redis_conn **out, int64_t *now)
             break;
         }
         if (p->opts->max_active <= 0 || p->n_open < p->opts->max_active) {
-            p->n_open++;
+            rc = down_gate_locked(p, *now, &b->probe);
+            if (!rc)
+                p->n_open++;
             break;
         }
         rc = wait_once(b);
@@ -279,6 +357,7 @@ int goio__redis_pool_get(goio__redis_pool *p, goio_ctx *ctx,
             break;
         if (!c) {
             rc = open_new(p, ctx, out);
+            down_record(p, ctx, b.probe, rc);
             break;
         }
         if (usable(p, c, now, ctx)) {

@@ -22,8 +22,17 @@
  * completes. Any failure closes the stream, resets every entry to "not
  * subscribed" (bumping ps->serial so subscriptions stop being live) and
  * schedules a new attempt with backoff.
+ *
+ * TLS: the stream carries TLS records; an SSL object with memory BIOs
+ * sits between it and the RESP bytes (received bytes go into its read
+ * BIO, decrypted ones into the reader; commands go through SSL_write and
+ * the write BIO's output is what uv_write sends). The TLS handshake runs
+ * in PH_CONNECTING, under the connect deadline.
  */
 #include "pubsub_int.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +67,8 @@ typedef struct goio__ps_conn {
     uv_getaddrinfo_t gai;
     uv_connect_t creq;
     redisReader *reader;
+    SSL *ssl;    /* TLS: NULL for plaintext */
+    bool tls_up; /* its handshake is done */
     pending *fifo;
     size_t fhead, flen, fcap;
     goio_buf out;
@@ -162,6 +173,58 @@ static void on_write(uv_write_t *req, int status)
         conn_fail(c, map_uv(status), "writing");
 }
 
+/* Writes *b (taken over, left empty) to the stream. */
+static void raw_write(goio__ps_conn *c, goio_buf *b_in)
+{
+    wreq *w = goio_malloc(sizeof *w);
+    if (!w) {
+        goio_buf_deinit(b_in);
+        conn_fail(c, GOIO_ENOMEM, "writing");
+        return;
+    }
+    w->buf = *b_in;
+    goio_buf_init(b_in);
+    uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
+    int rc = uv_write(&w->req, &c->u.s, &b, 1, on_write);
+    if (rc < 0) {
+        goio_buf_deinit(&w->buf);
+        goio_free(w);
+        conn_fail(c, map_uv(rc), "writing");
+    }
+}
+
+/* Sends the TLS records OpenSSL produced. */
+static void tls_pump_out(goio__ps_conn *c)
+{
+    BIO *wbio = SSL_get_wbio(c->ssl);
+    size_t n;
+    while (!c->dead && (n = BIO_ctrl_pending(wbio)) > 0) {
+        goio_buf b = GOIO_BUF_INIT;
+        if (goio_buf_reserve(&b, n)) {
+            conn_fail(c, GOIO_ENOMEM, "writing");
+            return;
+        }
+        int got = BIO_read(wbio, b.data, (int)n);
+        if (got <= 0) {
+            goio_buf_deinit(&b);
+            return;
+        }
+        b.len = (size_t)got;
+        raw_write(c, &b);
+    }
+}
+
+/* A fatal TLS error: logged with OpenSSL's reason, the connection fails
+ * with GOIO_EACCES (certificate problem) or GOIO_EPROTO. */
+static void tls_fail(goio__ps_conn *c, const char *what)
+{
+    char why[256];
+    int err = goio__redis_tls_classify(c->ssl, why, sizeof why);
+    goio_log(GOIO_LOG_WARN, "pubsub", "pubsub_tls_failed", endpoint(c->ps), err,
+             "TLS %s with %s failed: %s", what, endpoint(c->ps), why);
+    conn_fail(c, err, what);
+}
+
 /* Sends what the last callback queued, in one write. */
 static void flush(goio__ps_conn *c)
 {
@@ -173,20 +236,21 @@ static void flush(goio__ps_conn *c)
     }
     if (c->out.len == 0)
         return;
-    wreq *w = goio_malloc(sizeof *w);
-    if (!w) {
-        conn_fail(c, GOIO_ENOMEM, "writing");
+    if (c->ssl) {
+        if (!c->tls_up)
+            return; /* sent once the handshake is done */
+        ERR_clear_error();
+        /* Memory BIO: the whole buffer is taken at once. */
+        int n = SSL_write(c->ssl, c->out.data, (int)c->out.len);
+        if (n <= 0 || (size_t)n != c->out.len) {
+            tls_fail(c, "writing");
+            return;
+        }
+        goio_buf_clear(&c->out);
+        tls_pump_out(c);
         return;
     }
-    w->buf = c->out;
-    goio_buf_init(&c->out);
-    uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
-    int rc = uv_write(&w->req, &c->u.s, &b, 1, on_write);
-    if (rc < 0) {
-        goio_buf_deinit(&w->buf);
-        goio_free(w);
-        conn_fail(c, map_uv(rc), "writing");
-    }
+    raw_write(c, &c->out);
 }
 
 static void send_entry(goio__ps_conn *c, goio__ps_entry *e, bool subscribe)
@@ -333,6 +397,8 @@ static void conn_maybe_free(goio__ps_conn *c)
         return;
     if (c->reader)
         redisReaderFree(c->reader);
+    if (c->ssl)
+        SSL_free(c->ssl);
     goio_buf_deinit(&c->out);
     goio_free(c->fifo);
     goio_free(c);
@@ -739,6 +805,69 @@ static void process_replies(goio__ps_conn *c)
     }
 }
 
+static void send_handshake(goio__ps_conn *c);
+
+/* Advances the TLS handshake; once done, the Redis handshake starts. */
+static void tls_step(goio__ps_conn *c)
+{
+    ERR_clear_error();
+    int ret = SSL_do_handshake(c->ssl);
+    if (ret == 1) {
+        c->tls_up = true;
+        tls_pump_out(c);
+        if (c->dead)
+            return;
+        uv_timer_stop(&c->ps->t_deadline);
+        c->phase = PH_HANDSHAKE;
+        send_handshake(c);
+        return;
+    }
+    int kind = SSL_get_error(c->ssl, ret);
+    if (kind == SSL_ERROR_WANT_READ || kind == SSL_ERROR_WANT_WRITE) {
+        tls_pump_out(c);
+        return;
+    }
+    tls_fail(c, "handshake");
+}
+
+/* Received TLS bytes: decrypts what it can into the reader. Returns false
+ * when there is nothing (more) to process or c failed. */
+static bool tls_feed(goio__ps_conn *c, const char *data, size_t len)
+{
+    if (BIO_write(SSL_get_rbio(c->ssl), data, (int)len) != (int)len) {
+        conn_fail(c, GOIO_ENOMEM, "reading");
+        return false;
+    }
+    if (!c->tls_up) {
+        tls_step(c);
+        if (c->dead || !c->tls_up)
+            return false;
+    }
+    char plain[16 * 1024];
+    for (;;) {
+        ERR_clear_error();
+        int n = SSL_read(c->ssl, plain, sizeof plain);
+        if (n > 0) {
+            if (redisReaderFeed(c->reader, plain, (size_t)n) != REDIS_OK) {
+                conn_fail(c, GOIO_ENOMEM, "reading");
+                return false;
+            }
+            continue;
+        }
+        int kind = SSL_get_error(c->ssl, n);
+        if (kind == SSL_ERROR_WANT_READ || kind == SSL_ERROR_WANT_WRITE)
+            break;
+        if (kind == SSL_ERROR_ZERO_RETURN) {
+            conn_fail(c, GOIO_ECONNRESET, "reading");
+            return false;
+        }
+        tls_fail(c, "reading");
+        return false;
+    }
+    tls_pump_out(c); /* key updates and the like */
+    return !c->dead;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     goio__ps_conn *c = s->data;
@@ -749,7 +878,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->last_rx_ms = goio_now_mono_ms();
-    if (redisReaderFeed(c->reader, buf->base, (size_t)nread) != REDIS_OK) {
+    if (c->ssl) {
+        if (!tls_feed(c, buf->base, (size_t)nread))
+            return;
+    } else if (redisReaderFeed(c->reader, buf->base, (size_t)nread) !=
+               REDIS_OK) {
         conn_fail(c, GOIO_ENOMEM, "reading");
         return;
     }
@@ -766,7 +899,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void send_handshake(goio__ps_conn *c)
 {
     goio_pubsub *ps = c->ps;
-    if (ps->o->password) {
+    if (ps->o->username) { /* ACL user */
+        const char *argv[] = {"AUTH", ps->o->username,
+                              ps->o->password ? ps->o->password : ""};
+        cmd(c, 3, argv, NULL);
+        expect(c, K_AUTH, NULL);
+    } else if (ps->o->password) {
         const char *argv[] = {"AUTH", ps->o->password};
         cmd(c, 2, argv, NULL);
         expect(c, K_AUTH, NULL);
@@ -788,6 +926,30 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     if (status < 0) {
         conn_fail(c, map_uv(status), "connecting");
+        return;
+    }
+    goio_pubsub *ps = c->ps;
+    if (ps->o->tls) {
+        /* The connect deadline keeps running through the TLS handshake. */
+        const goio__redis_addr *a = ps->addr ? ps->addr : &ps->o->seed;
+        void *ssl = NULL;
+        int rc = goio__redis_tls_ssl_new(ps->o, a, &ssl);
+        c->ssl = ssl;
+        BIO *rb = rc ? NULL : BIO_new(BIO_s_mem());
+        BIO *wb = rb ? BIO_new(BIO_s_mem()) : NULL;
+        if (!wb) {
+            BIO_free(rb);
+            conn_fail(c, GOIO_ENOMEM, "TLS setup");
+            return;
+        }
+        SSL_set_bio(c->ssl, rb, wb);
+        SSL_set_connect_state(c->ssl);
+        rc = uv_read_start(&c->u.s, on_alloc, on_read);
+        if (rc < 0) {
+            conn_fail(c, map_uv(rc), "reading");
+            return;
+        }
+        tls_step(c);
         return;
     }
     uv_timer_stop(&c->ps->t_deadline);

@@ -65,6 +65,7 @@ typedef struct goio__redis_opts {
     bool cluster;
     char *ns; /* "" when none */
     size_t ns_len;
+    char *username; /* ACL user; NULL when none */
     char *password; /* NULL when none */
     int database;
     goio_redis_time_tracker_fn tracker;
@@ -74,6 +75,12 @@ typedef struct goio__redis_opts {
     int64_t wait_timeout_ms, test_on_borrow_ms, idle_timeout_ms;
     int cluster_max_attempts;
     int64_t cluster_retry_backoff_ms;
+    /* TLS: tls_ctx is an SSL_CTX (CA store, client certificate, minimum
+     * version, verify mode) shared by every connection of the handle. */
+    bool tls;
+    void *tls_ctx;
+    char *tls_server_name; /* NULL = each node's host */
+    bool tls_check_name;   /* verify the host name (or IP) */
 } goio__redis_opts;
 
 /* Validates cfg and copies it into *o (GOIO_EINVAL / GOIO_ENOMEM; *o is
@@ -112,6 +119,9 @@ int goio__redis_glob_escape(const char *s, size_t len, goio_buf *out);
 
 typedef struct goio__redis_conn {
     redisContext *rc;
+    void *ssl;   /* SSL *, NULL for plaintext: goio does the socket I/O and
+                  * feeds rc->reader; rc->obuf still collects requests */
+    int tls_err; /* GOIO_E* of a TLS failure (rc->err says REDIS_ERR_OTHER) */
     struct goio__redis_conn *next; /* free lists */
     int64_t idle_since_ms;         /* monotonic, when last put back */
     int64_t rcv_timeout_ms;        /* SO_RCVTIMEO currently applied */
@@ -134,6 +144,56 @@ int goio__redis_conn_prepare(const goio__redis_opts *o, goio__redis_conn *c,
                              goio_ctx *ctx);
 /* Translates a failed context (c->rc->err) into a GOIO_E* code. */
 int goio__redis_conn_error(const goio__redis_conn *c);
+
+/*
+ * The I/O of a connection, plaintext or TLS. Use these, never hiredis'
+ * redisCommand*, redisGetReply or redisBufferWrite on c->rc (those read
+ * and write the socket directly, which a TLS connection must not);
+ * redisAppendCommand* on c->rc only formats and is fine. Same results as
+ * the hiredis calls they replace (errors in c->rc->err, see
+ * goio__redis_conn_error).
+ */
+redisReply *goio__redis_conn_command_argv(goio__redis_conn *c, int argc,
+                                          const char **argv,
+                                          const size_t *lens);
+/* Sends what was appended, then reads one reply (redisGetReply). */
+int goio__redis_conn_get_reply(goio__redis_conn *c, void **reply);
+/* Writes some of what was appended; *done = 1 when all (redisBufferWrite). */
+int goio__redis_conn_flush(goio__redis_conn *c, int *done);
+
+/* ---- TLS (tls.c) ----------------------------------------------------------
+ */
+
+/* Builds o->tls_ctx from cfg (CA store, client certificate and key,
+ * minimum version). GOIO_EINVAL with a "redis_tls_config" record naming
+ * OpenSSL's reason (a missing or bad file); GOIO_ENOMEM. */
+int goio__redis_tls_setup(const goio_redis_config *cfg, goio__redis_opts *o);
+void goio__redis_tls_free(goio__redis_opts *o);
+/* A new SSL (SSL *) for a connection to `a`: SNI and the name to verify
+ * set. GOIO_ENOMEM (*out may be set: SSL_free it). */
+int goio__redis_tls_ssl_new(const goio__redis_opts *o,
+                            const goio__redis_addr *a, void **out);
+/* After an SSL call failed with SSL_ERROR_SSL: GOIO_EACCES for a
+ * certificate problem, else GOIO_EPROTO; OpenSSL's reason in why. Clears
+ * the thread's OpenSSL error queue. */
+int goio__redis_tls_classify(void *ssl, char *why, size_t len);
+/* Runs the handshake on c's connected socket until deadline_ms (monotonic
+ * ms) or the ctx ends; sets c->ssl. Certificate problems (ours refused or
+ * theirs not trusted, expired, for another name) are GOIO_EACCES, other
+ * handshake failures (a plaintext peer, no common version) GOIO_EPROTO;
+ * both logged with OpenSSL's reason. */
+int goio__redis_tls_connect(const goio__redis_opts *o,
+                            const goio__redis_addr *a, goio__redis_conn *c,
+                            int64_t deadline_ms, goio_ctx *ctx);
+redisReply *goio__redis_tls_command(goio__redis_conn *c, int argc,
+                                    const char **argv, const size_t *lens);
+int goio__redis_tls_get_reply(goio__redis_conn *c, void **reply);
+int goio__redis_tls_flush(goio__redis_conn *c, int *done);
+/* Whether an idle TLS connection is still open (see conn_alive). */
+bool goio__redis_tls_alive(const goio__redis_conn *c);
+/* Whether OpenSSL holds received bytes not yet read (read-ahead). */
+bool goio__redis_tls_buffered(const goio__redis_conn *c);
+void goio__redis_tls_close(goio__redis_conn *c);
 /* Whether the peer has not closed an idle connection (no syscall wait). */
 bool goio__redis_conn_alive(const goio__redis_conn *c);
 
@@ -182,7 +242,18 @@ typedef struct goio__redis_pool {
     int n_idle;
     int n_open; /* idle + borrowed + being opened */
     int waiters;
+    /* Reconnect backoff: after a failed connect the server is "down" until
+     * down_until_ms; meanwhile no connection is opened and callers that
+     * would open one fail at once with down_err. Past it, one caller at a
+     * time (probing) tries to connect. down_backoff_ms is the current
+     * interval (GOIO__REDIS_DOWN_MIN_MS doubling to _MAX_MS, jittered). */
+    atomic_int down_err; /* 0 = up; read without the lock */
+    int64_t down_until_ms, down_backoff_ms;
+    bool probing;
 } goio__redis_pool;
+
+#define GOIO__REDIS_DOWN_MIN_MS 50
+#define GOIO__REDIS_DOWN_MAX_MS 2000
 
 int goio__redis_pool_init(goio__redis_pool *p, const goio__redis_opts *o,
                           const goio__redis_addr *a, goio__redis_counters *c);
@@ -297,7 +368,8 @@ goio__redis_redirect goio__redis_parse_redirect(const redisReply *reply,
                                                 unsigned *slot,
                                                 const char **host,
                                                 size_t *host_len, int *port);
-/* Logs an error reply (code redis_error_reply) and returns GOIO_EPROTO. */
+/* Logs an error reply (code redis_error_reply) and returns GOIO_EPROTO,
+ * or GOIO_EACCES for an ACL refusal (NOPERM). */
 int goio__redis_error_reply(const redisReply *reply, const char *log_key,
                             const goio__redis_node *node);
 /* Sleeps the cluster backoff for `attempt` (0-based), bounded by ctx.

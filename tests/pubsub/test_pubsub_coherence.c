@@ -376,8 +376,10 @@ static void a_reconnect_drops_the_local_layer(void **state)
     assert_true(cstats(&in[1]).flushes > f1);
     assert_false(local_has(&in[0], "k"));
     assert_false(local_has(&in[1], "k"));
-    assert_true(reads(&in[0], "k", NULL));
-    assert_true(reads(&in[1], "k", NULL));
+    /* Reads reach Redis again once the reconnect backoff the failed reads
+     * started has passed (at most 2 s). */
+    assert_true(GOIO_WAIT_UNTIL(reads(&in[0], "k", NULL), 2500));
+    assert_true(GOIO_WAIT_UNTIL(reads(&in[1], "k", NULL), 2500));
 
     /* And the new connections invalidate as before. */
     set_via(in, 2, 1, "k", "new");

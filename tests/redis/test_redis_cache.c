@@ -366,7 +366,11 @@ static void get_or_set_keeps_working_while_redis_is_down(void **state)
     assert_int_equal(atomic_load(&calls), 1);
     assert_memory_equal(b.data, "computed", 8);
     assert_int_equal(goio_test_redis_restart(&srv), 0);
-    /* Back up: stored this time. */
+    /* Back up once the reconnect backoff has passed: stored this time. */
+    bool ex;
+    assert_true(GOIO_WAIT_UNTIL(
+        goio_redis_exists(goio_redis_from_cache(c), NULL, "k", &ex) == 0,
+        2500));
     assert_ok(
         goio_cache_get_or_set(c, NULL, "k", 60000, ok_fetch, &calls, &b, &src));
     assert_int_equal(src, GOIO_CACHE_FETCHED);
