@@ -340,13 +340,14 @@ GOIO_EXTERN int goio_ctx_wait(goio_ctx *ctx, int64_t timeout_ms);
 GOIO_EXTERN int goio_ctx_fd(goio_ctx *ctx, int *fd);
 
 /*
- * Calls fn(arg) once when ctx is cancelled (at once, on this thread, if it
- * already is). Deadlines do not trigger it. `*watch` (may be NULL if the
- * caller never removes it) identifies the registration.
+ * Calls fn(data) once when ctx is cancelled (at once, on this thread, if
+ * it already is). Deadlines do not trigger it. `*watch` (may be NULL if
+ * the caller never removes it) identifies the registration.
  */
 typedef struct goio_ctx_watch goio_ctx_watch;
-GOIO_EXTERN int goio_ctx_on_cancel(goio_ctx *ctx, void (*fn)(void *arg),
-                                   void *arg, goio_ctx_watch **watch);
+typedef void (*goio_ctx_cancel_fn)(void *data);
+GOIO_EXTERN int goio_ctx_on_cancel(goio_ctx *ctx, goio_ctx_cancel_fn fn,
+                                   void *data, goio_ctx_watch **watch);
 /*
  * Unregisters; when it returns fn is not running and will not run. Must not
  * be called from inside fn itself. NULL watch is a no-op.

@@ -414,7 +414,7 @@ int goio_ctx_fd(goio_ctx *ctx, int *fd)
     return rc;
 }
 
-int goio_ctx_on_cancel(goio_ctx *ctx, void (*fn)(void *arg), void *arg,
+int goio_ctx_on_cancel(goio_ctx *ctx, goio_ctx_cancel_fn fn, void *data,
                        goio_ctx_watch **watch)
 {
     if (watch)
@@ -425,7 +425,7 @@ int goio_ctx_on_cancel(goio_ctx *ctx, void (*fn)(void *arg), void *arg,
     if (!w)
         return GOIO_ENOMEM;
     w->fn = fn;
-    w->arg = arg;
+    w->arg = data;
     w->user_owned = watch != NULL;
     pthread_mutex_lock(&ctx->lock);
     bool cancelled = atomic_load(&ctx->err) != 0;
@@ -443,7 +443,7 @@ int goio_ctx_on_cancel(goio_ctx *ctx, void (*fn)(void *arg), void *arg,
     pthread_mutex_unlock(&ctx->lock);
     if (cancelled) {
         goio_free(w);
-        fn(arg);
+        fn(data);
     }
     return 0;
 }
