@@ -397,6 +397,53 @@ static void children_are_stable_handles(void **state)
     assert_int_equal(n, 4);
 }
 
+/* Histogram children by name/value pairs: any order finds the child the
+ * values give, a new pair set makes one, and bad sets are refused. */
+static void histogram_children_by_label_pairs(void **state)
+{
+    goio_prom_vec *v = make_vec(*state, GOIO_PROM_HISTOGRAM, "lat_seconds");
+    const char *vals[] = {"GET", "/x", "200"};
+    goio_prom_histogram *h, *h2, *h3;
+    assert_ok(goio_prom_vec_histogram(v, vals, 3, &h));
+    goio_prom_label la[] = {{"path", "/x"}, {"code", "200"}, {"method", "GET"}};
+    assert_ok(goio_prom_vec_histogram_with(v, la, 3, &h2));
+    assert_ptr_equal(h, h2);
+    assert_ok(goio_prom_histogram_observe(h2, 0.3));
+    uint64_t count;
+    double sum;
+    assert_ok(goio_prom_histogram_value(h, &count, &sum));
+    assert_int_equal(count, 1);
+    assert_true(sum == 0.3);
+
+    /* A new set by pairs, then found by values. */
+    goio_prom_label lb[] = {{"code", "500"}, {"method", "PUT"}, {"path", "/"}};
+    assert_ok(goio_prom_vec_histogram_with(v, lb, 3, &h3));
+    assert_ptr_not_equal(h3, h);
+    const char *vb[] = {"PUT", "/", "500"};
+    assert_ok(goio_prom_vec_histogram(v, vb, 3, &h2));
+    assert_ptr_equal(h3, h2);
+    size_t n;
+    assert_ok(goio_prom_vec_len(v, &n));
+    assert_int_equal(n, 2);
+
+    goio_prom_label unknown[] = {
+        {"path", "/x"}, {"code", "200"}, {"verb", "GET"}};
+    goio_prom_label repeated[] = {
+        {"path", "/x"}, {"path", "/y"}, {"method", "GET"}};
+    h2 = NULL;
+    assert_goio(GOIO_EINVAL, goio_prom_vec_histogram_with(v, unknown, 3, &h2));
+    assert_goio(GOIO_EINVAL, goio_prom_vec_histogram_with(v, repeated, 3, &h2));
+    assert_goio(GOIO_EINVAL, goio_prom_vec_histogram_with(v, la, 2, &h2));
+    assert_goio(GOIO_EINVAL, goio_prom_vec_histogram_with(v, la, 3, NULL));
+    assert_goio(GOIO_EINVAL, goio_prom_vec_histogram_with(v, NULL, 3, &h2));
+    assert_goio(GOIO_EINVAL, goio_prom_vec_histogram_with(NULL, la, 3, &h2));
+    assert_null(h2);
+    goio_prom_vec *c = make_vec(*state, GOIO_PROM_COUNTER, "other_total");
+    assert_goio(GOIO_ETYPE, goio_prom_vec_histogram_with(c, la, 3, &h2));
+    assert_ok(goio_prom_vec_len(v, &n));
+    assert_int_equal(n, 2);
+}
+
 /* Values of every length up to 40, and long values that differ only
  * before their last 16 bytes, are distinct children; equal ones are the
  * same child. */
@@ -691,6 +738,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test(bucket_helpers),
         cmocka_unit_test_setup_teardown(duplicate_registration_is_an_error,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(histogram_children_by_label_pairs,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(children_are_stable_handles, setup,
                                         teardown),
