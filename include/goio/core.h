@@ -128,7 +128,8 @@ typedef void (*goio_log_sink_fn)(const goio_log_record *rec, void *data);
 /*
  * Routes every record at or above the minimum level (goio_log_set_level) to
  * `sink`. NULL silences goio. The sink may be called from any goio thread at
- * once and must be thread-safe; it must not call goio_log_set_sink.
+ * once and must be thread-safe; it must not call goio_log_set_sink or
+ * goio_log_config_set.
  */
 GOIO_EXTERN void goio_log_set_sink(goio_log_sink_fn sink, void *data);
 /* The default sink: one logfmt line per record on stderr. */

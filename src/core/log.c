@@ -53,21 +53,25 @@ typedef struct {
 
 #define RLX memory_order_relaxed
 
+/*
+ * Sequentially consistent loads and stores (plain moves on x86): a reader
+ * that sees any field a writer stored also sees the writer's odd sequence
+ * number, or a later one, when it re-reads it, so it retries.
+ */
 static void settings_read(settings *s)
 {
     for (;;) {
-        unsigned seq = atomic_load_explicit(&cfg_seq, memory_order_acquire);
+        unsigned seq = atomic_load(&cfg_seq);
         if (seq & 1)
             continue; /* a writer is between its two bumps: a few stores */
-        s->sink = atomic_load_explicit(&cfg_sink, RLX);
-        s->sink_data = atomic_load_explicit(&cfg_sink_data, RLX);
-        s->limit = atomic_load_explicit(&cfg_limit, RLX);
-        s->interval = atomic_load_explicit(&cfg_interval, RLX);
-        s->every = atomic_load_explicit(&cfg_every, RLX);
-        s->clock = atomic_load_explicit(&cfg_clock, RLX);
-        s->clock_data = atomic_load_explicit(&cfg_clock_data, RLX);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&cfg_seq, RLX) == seq)
+        s->sink = atomic_load(&cfg_sink);
+        s->sink_data = atomic_load(&cfg_sink_data);
+        s->limit = atomic_load(&cfg_limit);
+        s->interval = atomic_load(&cfg_interval);
+        s->every = atomic_load(&cfg_every);
+        s->clock = atomic_load(&cfg_clock);
+        s->clock_data = atomic_load(&cfg_clock_data);
+        if (atomic_load(&cfg_seq) == seq)
             return;
     }
 }
@@ -75,15 +79,12 @@ static void settings_read(settings *s)
 /* Called with cfg_lock held, around the stores of a writer. */
 static void write_begin(void)
 {
-    atomic_store_explicit(&cfg_seq, atomic_load_explicit(&cfg_seq, RLX) + 1,
-                          RLX);
-    atomic_thread_fence(memory_order_release);
+    atomic_fetch_add(&cfg_seq, 1);
 }
 
 static void write_end(void)
 {
-    atomic_store_explicit(&cfg_seq, atomic_load_explicit(&cfg_seq, RLX) + 1,
-                          memory_order_release);
+    atomic_fetch_add(&cfg_seq, 1);
 }
 
 /* ---- the rate-limit table ---- */
@@ -283,8 +284,8 @@ void goio_log_set_sink(goio_log_sink_fn sink, void *data)
 {
     pthread_mutex_lock(&cfg_lock);
     write_begin();
-    atomic_store_explicit(&cfg_sink, sink, RLX);
-    atomic_store_explicit(&cfg_sink_data, data, RLX);
+    atomic_store(&cfg_sink, sink);
+    atomic_store(&cfg_sink_data, data);
     write_end();
     pthread_mutex_unlock(&cfg_lock);
 }
@@ -340,11 +341,11 @@ int goio_log_config_set(const goio_log_config *cfg)
     goio_log_flush();
     pthread_mutex_lock(&cfg_lock);
     write_begin();
-    atomic_store_explicit(&cfg_limit, cfg->limit, RLX);
-    atomic_store_explicit(&cfg_interval, cfg->interval_ms, RLX);
-    atomic_store_explicit(&cfg_every, cfg->every_record, RLX);
-    atomic_store_explicit(&cfg_clock, cfg->clock_fn, RLX);
-    atomic_store_explicit(&cfg_clock_data, cfg->clock_data, RLX);
+    atomic_store(&cfg_limit, cfg->limit);
+    atomic_store(&cfg_interval, cfg->interval_ms);
+    atomic_store(&cfg_every, cfg->every_record);
+    atomic_store(&cfg_clock, cfg->clock_fn);
+    atomic_store(&cfg_clock_data, cfg->clock_data);
     write_end();
     /* Windows measured on the old clock mean nothing on the new one. */
     for (unsigned i = 0; i < SLOTS; i++)
