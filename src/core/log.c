@@ -19,6 +19,7 @@
 #include <goio/core.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,8 +63,10 @@ static void settings_read(settings *s)
 {
     for (;;) {
         unsigned seq = atomic_load(&cfg_seq);
-        if (seq & 1)
-            continue; /* a writer is between its two bumps: a few stores */
+        if (seq & 1) { /* a writer is between its two bumps: a few stores */
+            sched_yield();
+            continue;
+        }
         s->sink = atomic_load(&cfg_sink);
         s->sink_data = atomic_load(&cfg_sink_data);
         s->limit = atomic_load(&cfg_limit);
