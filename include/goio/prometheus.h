@@ -294,6 +294,8 @@ GOIO_EXTERN int goio_prom_histogram_bucket(const goio_prom_histogram *h,
 typedef struct goio_prom_sink goio_prom_sink;
 typedef struct goio_prom_collector goio_prom_collector;
 typedef int (*goio_prom_collect_fn)(goio_prom_sink *sink, void *data);
+/* Releases a collector's data when the collector goes away. */
+typedef void (*goio_prom_data_free_fn)(void *data);
 
 /*
  * Registers fn. destroy(data) (may be NULL) runs when the collector is
@@ -303,7 +305,7 @@ typedef int (*goio_prom_collect_fn)(goio_prom_sink *sink, void *data);
 GOIO_EXTERN int goio_prom_collector_register(goio_prom_registry *reg,
                                              goio_prom_collect_fn fn,
                                              void *data,
-                                             void (*destroy)(void *data),
+                                             goio_prom_data_free_fn destroy,
                                              goio_prom_collector **out);
 /* Removes and frees c (destroy runs). GOIO_ENOENT when not registered. */
 GOIO_EXTERN int goio_prom_collector_unregister(goio_prom_registry *reg,

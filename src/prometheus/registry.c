@@ -261,7 +261,7 @@ int goio__prom_add_collector(goio_prom_registry *reg, goio_prom_collect_fn fn,
 
 int goio_prom_collector_register(goio_prom_registry *reg,
                                  goio_prom_collect_fn fn, void *data,
-                                 void (*destroy)(void *data),
+                                 goio_prom_data_free_fn destroy,
                                  goio_prom_collector **out)
 {
     return goio__prom_add_collector(reg, fn, data, destroy, NULL, out);
