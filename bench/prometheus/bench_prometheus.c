@@ -314,7 +314,7 @@ static void expo_body(job *j)
     goio_buf b = GOIO_BUF_INIT;
     for (long i = 0; i < j->n; i++) {
         goio_buf_clear(&b);
-        if (goio_prom_registry_write(j->target, GOIO_PROM_TEXT, &b))
+        if (goio_prom_registry_write(j->target, NULL, GOIO_PROM_TEXT, &b))
             abort();
     }
     goio_buf_deinit(&b);

@@ -128,7 +128,8 @@ typedef void (*goio_log_sink_fn)(const goio_log_record *rec, void *data);
 /*
  * Routes every record at or above the minimum level (goio_log_set_level) to
  * `sink`. NULL silences goio. The sink may be called from any goio thread at
- * once and must be thread-safe; it must not call goio_log_set_sink.
+ * once and must be thread-safe; it must not call goio_log_set_sink or
+ * goio_log_config_set.
  */
 GOIO_EXTERN void goio_log_set_sink(goio_log_sink_fn sink, void *data);
 /* The default sink: one logfmt line per record on stderr. */
@@ -138,7 +139,8 @@ GOIO_EXTERN int goio_log_set_level(goio_log_level level);
 GOIO_EXTERN goio_log_level goio_log_get_level(void);
 /* True when a record at `level` would reach a sink (skip costly messages). */
 GOIO_EXTERN bool goio_log_enabled(goio_log_level level);
-/* Emits a record; goio modules log through this and so may applications. */
+/* Emits a record, subject to the rate limit below; goio modules log through
+ * this and so may applications. */
 GOIO_EXTERN void goio_log(goio_log_level level, const char *category,
                           const char *code, const char *key, int error,
                           const char *fmt, ...) GOIO_PRINTF(6, 7);
@@ -146,6 +148,42 @@ GOIO_EXTERN void goio_log(goio_log_level level, const char *category,
  * length it needed, like snprintf. */
 GOIO_EXTERN size_t goio_log_format(const goio_log_record *rec, char *out,
                                    size_t size);
+
+/*
+ * Rate limit. At most `limit` records per (category, code) pair reach the
+ * sink per window of `interval_ms` (a window opens with the pair's first
+ * record after the previous one ended); the rest are counted, not
+ * formatted. The first record of the pair after its window ends - or any
+ * record once the window is an interval old, or goio_log_flush - brings one
+ * summary record first: the same category, code "log_suppressed", the
+ * suppressed code as key, the highest suppressed level, and "N records
+ * suppressed" in the message. The table of pairs is fixed (512 pairs); pairs
+ * beyond it share one budget, summarized as category "core" with no key.
+ */
+typedef int64_t (*goio_log_clock_fn)(void *data);
+
+typedef struct goio_log_config {
+    uint32_t limit;      /* records per pair per window, 1..1000000; 10 */
+    int64_t interval_ms; /* window length, 1..86400000; 1000 */
+    bool every_record;   /* true: no limit, the sink sees every record */
+    /* Monotonic milliseconds for the windows (tests); NULL (default):
+     * goio_now_mono_coarse_ms. Called from any logging thread. */
+    goio_log_clock_fn clock_fn;
+    void *clock_data;
+} goio_log_config;
+
+/* Fills the defaults: 10 records per pair per 1000 ms. */
+GOIO_EXTERN void goio_log_config_init(goio_log_config *cfg);
+/*
+ * Applies `cfg` (NULL: the defaults) to every later record; first reports
+ * what the old settings suppressed, then starts every pair's window afresh.
+ * GOIO_EINVAL for a limit or interval out of range. Thread-safe.
+ */
+GOIO_EXTERN int goio_log_config_set(const goio_log_config *cfg);
+/* Copies the current settings into *out; GOIO_EINVAL for NULL. */
+GOIO_EXTERN int goio_log_config_get(goio_log_config *out);
+/* Emits the summary records still pending (e.g. before exit). */
+GOIO_EXTERN void goio_log_flush(void);
 
 /* ---- memory ------------------------------------------------------------ */
 
@@ -303,13 +341,14 @@ GOIO_EXTERN int goio_ctx_wait(goio_ctx *ctx, int64_t timeout_ms);
 GOIO_EXTERN int goio_ctx_fd(goio_ctx *ctx, int *fd);
 
 /*
- * Calls fn(arg) once when ctx is cancelled (at once, on this thread, if it
- * already is). Deadlines do not trigger it. `*watch` (may be NULL if the
- * caller never removes it) identifies the registration.
+ * Calls fn(data) once when ctx is cancelled (at once, on this thread, if
+ * it already is). Deadlines do not trigger it. `*watch` (may be NULL if
+ * the caller never removes it) identifies the registration.
  */
 typedef struct goio_ctx_watch goio_ctx_watch;
-GOIO_EXTERN int goio_ctx_on_cancel(goio_ctx *ctx, void (*fn)(void *arg),
-                                   void *arg, goio_ctx_watch **watch);
+typedef void (*goio_ctx_cancel_fn)(void *data);
+GOIO_EXTERN int goio_ctx_on_cancel(goio_ctx *ctx, goio_ctx_cancel_fn fn,
+                                   void *data, goio_ctx_watch **watch);
 /*
  * Unregisters; when it returns fn is not running and will not run. Must not
  * be called from inside fn itself. NULL watch is a no-op.

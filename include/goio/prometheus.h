@@ -8,7 +8,7 @@
  * the scraper asks for it, OpenMetrics 1.0, gzipped when asked.
  *
  * Prefix. The module's functions are goio_prom_* (short for the module
- * name, as goio_http_* is for ioext's server).
+ * name).
  *
  * Handles. Constructors register the metric in a registry (NULL: the
  * default registry) and return a handle owned by that registry: it stays
@@ -40,7 +40,7 @@
  * collector of that registry.
  *
  * HTTP. The /metrics endpoint and the request-tracking middleware run on
- * goio's HTTP server (goio/http.h, module ioext); goio_prom_registry_render
+ * goio's HTTP server (goio/http.h, module http); goio_prom_registry_render
  * serves any other server.
  *
  * Logging category "prometheus"; codes `collector_failed`,
@@ -127,8 +127,8 @@ typedef struct goio_prom_metric_config {
     size_t bucket_count;
 } goio_prom_metric_config;
 
-/* Zero-fills (no buckets means the defaults). GOIO_EINVAL for NULL. */
-GOIO_EXTERN int goio_prom_metric_config_init(goio_prom_metric_config *o);
+/* Zero-fills (no buckets means the defaults); NULL is a no-op. */
+GOIO_EXTERN void goio_prom_metric_config_init(goio_prom_metric_config *cfg);
 
 /* client_golang's DefBuckets: .005 .01 .025 .05 .1 .25 .5 1 2.5 5 10. */
 #define GOIO_PROM_DEFAULT_BUCKET_COUNT 11
@@ -160,27 +160,27 @@ typedef struct goio_prom_histogram goio_prom_histogram;
 typedef struct goio_prom_vec goio_prom_vec;
 
 /*
- * Creates and registers a plain metric (opts->label_count must be 0) and
+ * Creates and registers a plain metric (cfg->label_count must be 0) and
  * returns its only child. GOIO_EEXIST when the registry has a metric of
  * that name already; GOIO_EINVAL for invalid options (see the top).
  */
 GOIO_EXTERN int goio_prom_counter_new(goio_prom_registry *reg,
-                                      const goio_prom_metric_config *opts,
+                                      const goio_prom_metric_config *cfg,
                                       goio_prom_counter **out);
 GOIO_EXTERN int goio_prom_gauge_new(goio_prom_registry *reg,
-                                    const goio_prom_metric_config *opts,
+                                    const goio_prom_metric_config *cfg,
                                     goio_prom_gauge **out);
 GOIO_EXTERN int goio_prom_histogram_new(goio_prom_registry *reg,
-                                        const goio_prom_metric_config *opts,
+                                        const goio_prom_metric_config *cfg,
                                         goio_prom_histogram **out);
 
 /*
  * Creates and registers a vector of `type` (counter, gauge or histogram;
- * GOIO_EINVAL for untyped) with opts->label_names. A vector with children
+ * GOIO_EINVAL for untyped) with cfg->label_names. A vector with children
  * is exposed; an empty one is not.
  */
 GOIO_EXTERN int goio_prom_vec_new(goio_prom_registry *reg, goio_prom_type type,
-                                  const goio_prom_metric_config *opts,
+                                  const goio_prom_metric_config *cfg,
                                   goio_prom_vec **out);
 
 /*
@@ -276,7 +276,8 @@ GOIO_EXTERN int goio_prom_histogram_bucket(const goio_prom_histogram *h,
 /*
  * A collector adds samples at scrape time, the way a service exports
  * numbers it keeps elsewhere (cache statistics, pub/sub counters): goio
- * calls fn(sink, data) during every exposition of the registry, and fn
+ * calls fn(sink, data) during every exposition of the registry (the
+ * scrape's ctx: goio_prom_sink_ctx), and fn
  * describes families and their samples through the sink. Collected
  * families are merged with registered metrics in name order; one whose
  * name another family already uses is dropped (logged), as is a sample
@@ -293,6 +294,8 @@ GOIO_EXTERN int goio_prom_histogram_bucket(const goio_prom_histogram *h,
 typedef struct goio_prom_sink goio_prom_sink;
 typedef struct goio_prom_collector goio_prom_collector;
 typedef int (*goio_prom_collect_fn)(goio_prom_sink *sink, void *data);
+/* Releases a collector's data when the collector goes away. */
+typedef void (*goio_prom_data_free_fn)(void *data);
 
 /*
  * Registers fn. destroy(data) (may be NULL) runs when the collector is
@@ -302,11 +305,15 @@ typedef int (*goio_prom_collect_fn)(goio_prom_sink *sink, void *data);
 GOIO_EXTERN int goio_prom_collector_register(goio_prom_registry *reg,
                                              goio_prom_collect_fn fn,
                                              void *data,
-                                             void (*destroy)(void *data),
+                                             goio_prom_data_free_fn destroy,
                                              goio_prom_collector **out);
 /* Removes and frees c (destroy runs). GOIO_ENOENT when not registered. */
 GOIO_EXTERN int goio_prom_collector_unregister(goio_prom_registry *reg,
                                                goio_prom_collector *c);
+
+/* The ctx of the scrape running the collector (NULL: none, or a NULL
+ * sink), for a collector that waits on something. */
+GOIO_EXTERN goio_ctx *goio_prom_sink_ctx(const goio_prom_sink *sink);
 
 /*
  * Starts a family: later samples belong to it. Validated like a
@@ -362,9 +369,11 @@ typedef struct goio_prom_encoding {
 /*
  * Appends every metric of the registry in `format`: families in name
  * order, children in the order of their label sets, so equal states
- * render equal bytes. On error out is left as it was.
+ * render equal bytes. ctx (NULL: none) is handed to the collectors; once
+ * it is done no further collector runs and its code (GOIO_ECANCELED,
+ * GOIO_ETIMEDOUT) is returned. On error out is left as it was.
  */
-GOIO_EXTERN int goio_prom_registry_write(goio_prom_registry *reg,
+GOIO_EXTERN int goio_prom_registry_write(goio_prom_registry *reg, goio_ctx *ctx,
                                          goio_prom_format format,
                                          goio_buf *out);
 
@@ -380,13 +389,14 @@ GOIO_EXTERN int goio_prom_negotiate(const char *accept,
                                     goio_prom_encoding *out);
 
 /*
- * Negotiates, then appends the registry's exposition to out, gzipped when
- * chosen, so any HTTP server can answer a scrape: send out's bytes with
- * enc->content_type and, when set, enc->content_encoding. enc may be
- * NULL. On error out is left as it was.
+ * Negotiates, then appends the registry's exposition (as
+ * goio_prom_registry_write, ctx included) to out, gzipped when chosen, so any
+ * HTTP server can answer a scrape: send out's bytes with enc->content_type and,
+ * when set, enc->content_encoding. enc may be NULL. On error out is left as it
+ * was.
  */
 GOIO_EXTERN int goio_prom_registry_render(goio_prom_registry *reg,
-                                          const char *accept,
+                                          goio_ctx *ctx, const char *accept,
                                           const char *accept_encoding,
                                           goio_buf *out,
                                           goio_prom_encoding *enc);
@@ -449,11 +459,16 @@ typedef struct goio_prom_handler_config {
     bool disable_gzip;
 } goio_prom_handler_config;
 
+/* Fills the defaults: the default registry, OpenMetrics and gzip when the
+ * scraper asks for them (all zero). NULL is a no-op. */
+GOIO_EXTERN void goio_prom_handler_config_init(goio_prom_handler_config *cfg);
+
 /*
  * A goio_http_handler_fn answering a scrape: negotiates from the request's
  * Accept and Accept-Encoding, renders, and sends 200 with Content-Type,
  * Content-Encoding when gzipped and Vary: Accept-Encoding; 500 (logged as
- * `metrics_render_failed`) when rendering fails. `data` is a
+ * `metrics_render_failed`) when rendering fails. Collectors get the
+ * request's ctx. `data` is a
  * goio_prom_handler_config that outlives the route, or NULL for the
  * defaults. Mount it on your own router:
  *   goio_http_router_handle(r, "GET", "/metrics", goio_prom_http_handler,
@@ -472,19 +487,33 @@ typedef struct goio_prom_server_config {
     goio_prom_handler_config handler;
 } goio_prom_server_config;
 
-/* Fills the defaults above (port 0). GOIO_EINVAL for NULL. */
-GOIO_EXTERN int goio_prom_server_config_init(goio_prom_server_config *cfg);
+/* Fills the defaults above (port 0). NULL is a no-op. */
+GOIO_EXTERN void goio_prom_server_config_init(goio_prom_server_config *cfg);
 
 /*
- * Listens on host:port and serves GET (and HEAD) on path until freed.
- * The config is copied. Address errors (GOIO_EADDRINUSE, ...) are
- * returned here. Free with goio_prom_server_free.
+ * Creates a stopped server for cfg (copied; NULL: the defaults); nothing
+ * listens until goio_prom_server_start. GOIO_EINVAL for a NULL out or a
+ * port outside 0..65535. Free with goio_prom_server_free.
  */
-GOIO_EXTERN int goio_prom_server_start(const goio_prom_server_config *cfg,
-                                       goio_prom_server **out);
-/* The bound port, or a negative GOIO_E* code. */
+GOIO_EXTERN int goio_prom_server_new(const goio_prom_server_config *cfg,
+                                     goio_prom_server **out);
+/*
+ * Binds host:port and serves GET (and HEAD) on path; returns once it
+ * accepts connections. Address errors (GOIO_EADDRINUSE, ...) are returned
+ * here (start may then be retried). Once per server: GOIO_EALREADY when
+ * started or stopped. GOIO_EINVAL for NULL.
+ */
+GOIO_EXTERN int goio_prom_server_start(goio_prom_server *srv);
+/* The bound port (also after stop); 0 before start or for NULL. */
 GOIO_EXTERN int goio_prom_server_port(const goio_prom_server *srv);
-/* Stops (in-flight scrapes get 1 s) and frees. NULL is a no-op. */
+/*
+ * Stops listening; in-flight scrapes get up to timeout_ms (0: none), then
+ * are aborted (goio_http_server_stop). Idempotent; a stopped server cannot
+ * start again. GOIO_EINVAL for NULL.
+ */
+GOIO_EXTERN int goio_prom_server_stop(goio_prom_server *srv,
+                                      int64_t timeout_ms);
+/* Stops (in-flight scrapes get 1 s) if needed and frees. NULL is a no-op. */
 GOIO_EXTERN void goio_prom_server_free(goio_prom_server *srv);
 
 /* ---- request-tracking middleware (goio's HTTP server) -------------------- */
@@ -508,8 +537,12 @@ typedef struct goio_prom_tracker_config {
     goio_http_handler next;
 } goio_prom_tracker_config;
 
+/* Fills the defaults: all zero (path NULL: the route pattern; no latency;
+ * no next). NULL is a no-op. */
+GOIO_EXTERN void goio_prom_tracker_config_init(goio_prom_tracker_config *cfg);
+
 /*
- * A route handler that tracks the handler in opts->next, as gin's
+ * A route handler that tracks the handler in cfg->next, as gin's
  * per-route middleware: io_http_requests_current counts the request
  * while it runs. data: a goio_prom_tracker_config that outlives the route.
  *   static goio_prom_tracker_config items = {"catalog", "1.0", NULL, true,
@@ -522,8 +555,8 @@ GOIO_EXTERN void goio_prom_http_track(goio_http_request *req,
 
 /*
  * The same as a server-wide middleware (goio_http_server_use(srv,
- * goio_prom_http_middleware, &opts); opts->next unused). With a fixed
- * opts->path it is exact. With path NULL the route is only known once the
+ * goio_prom_http_middleware, &cfg); cfg->next unused). With a fixed
+ * cfg->path it is exact. With path NULL the route is only known once the
  * router ran, so the request is opened and closed after the handler:
  * totals and durations are exact, but io_http_requests_current cannot
  * show such requests in flight (use goio_prom_http_track for that).

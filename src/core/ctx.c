@@ -11,7 +11,7 @@
  * Locking: each ctx has its own mutex. Where two are held, the parent's is
  * taken first. Watches and child cancellation run with no lock held.
  */
-#include <goio/core.h>
+#include "core_int.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,6 +40,7 @@ struct goio_ctx {
     pthread_cond_t cond;
     goio_ctx_watch *watches;
     goio_ctx_watch *firing; /* the watch whose fn is running */
+    int waiters;            /* threads blocked in goio_ctx_wait */
     int epfd, evfd, tfd;    /* the pollable fd, made on demand */
 };
 
@@ -345,6 +346,7 @@ int goio_ctx_wait(goio_ctx *ctx, int64_t timeout_ms)
         end = goio_time_add_ms(goio_now_mono_ms(), timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&ctx->lock);
+    ctx->waiters++;
     while (!goio_ctx_err(ctx)) {
         int64_t wake = min64(end, goio_ctx_deadline(ctx));
         if (wake == GOIO_NO_DEADLINE) {
@@ -358,8 +360,17 @@ int goio_ctx_wait(goio_ctx *ctx, int64_t timeout_ms)
         struct timespec ts = {wake / 1000, (wake % 1000) * 1000000};
         pthread_cond_timedwait(&ctx->cond, &ctx->lock, &ts);
     }
+    ctx->waiters--;
     pthread_mutex_unlock(&ctx->lock);
     return rc;
+}
+
+int goio__core_ctx_waiters(goio_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->lock);
+    int n = ctx->waiters;
+    pthread_mutex_unlock(&ctx->lock);
+    return n;
 }
 
 static int epoll_add(int epfd, int fd)
@@ -414,7 +425,7 @@ int goio_ctx_fd(goio_ctx *ctx, int *fd)
     return rc;
 }
 
-int goio_ctx_on_cancel(goio_ctx *ctx, void (*fn)(void *arg), void *arg,
+int goio_ctx_on_cancel(goio_ctx *ctx, goio_ctx_cancel_fn fn, void *data,
                        goio_ctx_watch **watch)
 {
     if (watch)
@@ -425,7 +436,7 @@ int goio_ctx_on_cancel(goio_ctx *ctx, void (*fn)(void *arg), void *arg,
     if (!w)
         return GOIO_ENOMEM;
     w->fn = fn;
-    w->arg = arg;
+    w->arg = data;
     w->user_owned = watch != NULL;
     pthread_mutex_lock(&ctx->lock);
     bool cancelled = atomic_load(&ctx->err) != 0;
@@ -443,7 +454,7 @@ int goio_ctx_on_cancel(goio_ctx *ctx, void (*fn)(void *arg), void *arg,
     pthread_mutex_unlock(&ctx->lock);
     if (cancelled) {
         goio_free(w);
-        fn(arg);
+        fn(data);
     }
     return 0;
 }

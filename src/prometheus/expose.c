@@ -280,11 +280,14 @@ static int render_merged(goio_buf *b, goio_prom_registry *reg,
 }
 
 /* Runs every collector into s; a failing one's output is dropped. */
-static void run_collectors(goio_prom_registry *reg, goio_prom_sink *s)
+static int run_collectors(goio_prom_registry *reg, goio_prom_sink *s)
 {
     goio__prom_collecting frame;
+    int done = 0;
     goio__prom_collect_enter(&frame, reg);
     for (goio_prom_collector *c = reg->collectors; c && !s->oom; c = c->next) {
+        if ((done = goio_ctx_err(s->ctx)))
+            break;
         size_t mark = s->n;
         int rc = c->fn(s, c->data);
         if (rc && !s->oom) {
@@ -295,10 +298,11 @@ static void run_collectors(goio_prom_registry *reg, goio_prom_sink *s)
         s->cur = -1;
     }
     goio__prom_collect_exit(&frame);
+    return done;
 }
 
-int goio_prom_registry_write(goio_prom_registry *reg, goio_prom_format format,
-                             goio_buf *out)
+int goio_prom_registry_write(goio_prom_registry *reg, goio_ctx *ctx,
+                             goio_prom_format format, goio_buf *out)
 {
     if (!out || (format != GOIO_PROM_TEXT && format != GOIO_PROM_OPENMETRICS))
         return GOIO_EINVAL;
@@ -307,10 +311,11 @@ int goio_prom_registry_write(goio_prom_registry *reg, goio_prom_format format,
     if (goio__prom_in_collect(reg))
         return GOIO_EBUSY;
     size_t orig = out->len;
-    goio_prom_sink s = {.cur = -1};
+    goio_prom_sink s = {.cur = -1, .ctx = ctx};
     pthread_mutex_lock(&reg->mu);
-    run_collectors(reg, &s);
-    int rc = s.oom ? GOIO_ENOMEM : 0;
+    int rc = run_collectors(reg, &s);
+    if (!rc && s.oom)
+        rc = GOIO_ENOMEM;
     if (!rc) {
         goio__prom_sink_sort(&s);
         rc = render_merged(out, reg, &s, format == GOIO_PROM_OPENMETRICS);

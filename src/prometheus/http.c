@@ -29,8 +29,9 @@ void goio_prom_http_handler(goio_http_request *req, goio_http_response *res,
         encoding = NULL;
     goio_buf body = GOIO_BUF_INIT;
     goio_prom_encoding enc;
-    int rc = goio_prom_registry_render(o ? o->registry : NULL, accept, encoding,
-                                       &body, &enc);
+    int rc = goio_prom_registry_render(o ? o->registry : NULL,
+                                       goio_http_request_ctx(req), accept,
+                                       encoding, &body, &enc);
     if (!rc)
         rc = goio_http_response_set_header(res, "Content-Type",
                                            enc.content_type);
@@ -51,16 +52,32 @@ void goio_prom_http_handler(goio_http_request *req, goio_http_response *res,
 struct goio_prom_server {
     goio_http_server *http;
     goio_http_router *router;
-    goio_prom_handler_config opts; /* the handler's data: lives here */
+    goio_prom_handler_config handler; /* the handler's data: lives here */
+    char *host;                       /* NULL: the HTTP server's default */
+    int port;
+    bool listening; /* bound (the HTTP server listens once) */
+    bool started;   /* started or stopped: never again */
 };
 
-int goio_prom_server_config_init(goio_prom_server_config *cfg)
+void goio_prom_handler_config_init(goio_prom_handler_config *cfg)
+{
+    if (cfg)
+        memset(cfg, 0, sizeof *cfg);
+}
+
+void goio_prom_tracker_config_init(goio_prom_tracker_config *cfg)
+{
+    if (cfg)
+        memset(cfg, 0, sizeof *cfg);
+}
+
+void goio_prom_server_config_init(goio_prom_server_config *cfg)
 {
     if (!cfg)
-        return GOIO_EINVAL;
+        return;
     memset(cfg, 0, sizeof *cfg);
     cfg->path = "/metrics";
-    return 0;
+    goio_prom_handler_config_init(&cfg->handler);
 }
 
 static int server_setup(goio_prom_server *s, const goio_prom_server_config *c)
@@ -69,7 +86,7 @@ static int server_setup(goio_prom_server *s, const goio_prom_server_config *c)
     if (!rc)
         rc = goio_http_router_handle(s->router, "GET",
                                      c->path ? c->path : "/metrics",
-                                     goio_prom_http_handler, &s->opts);
+                                     goio_prom_http_handler, &s->handler);
     goio_http_server_config hc;
     if (!rc)
         rc = goio_http_server_config_init(&hc);
@@ -78,24 +95,29 @@ static int server_setup(goio_prom_server *s, const goio_prom_server_config *c)
     hc.handler = goio_http_router_serve;
     hc.handler_data = s->router;
     hc.worker_threads = 2; /* scrapes are rare and short */
-    rc = goio_http_server_new(&hc, &s->http);
-    if (!rc)
-        rc = goio_http_server_listen(s->http, c->host, c->port);
-    if (!rc)
-        rc = goio_http_server_start(s->http);
-    return rc;
+    return goio_http_server_new(&hc, &s->http);
 }
 
-int goio_prom_server_start(const goio_prom_server_config *cfg,
-                           goio_prom_server **out)
+int goio_prom_server_new(const goio_prom_server_config *cfg,
+                         goio_prom_server **out)
 {
-    if (!cfg || !out || cfg->port < 0 || cfg->port > 65535)
+    goio_prom_server_config defaults;
+    if (!cfg) {
+        goio_prom_server_config_init(&defaults);
+        cfg = &defaults;
+    }
+    if (!out || cfg->port < 0 || cfg->port > 65535)
         return GOIO_EINVAL;
     goio_prom_server *s = goio_calloc(1, sizeof *s);
     if (!s)
         return GOIO_ENOMEM;
-    s->opts = cfg->handler;
-    int rc = server_setup(s, cfg);
+    s->handler = cfg->handler;
+    s->port = cfg->port;
+    int rc = 0;
+    if (cfg->host && !(s->host = goio_strdup(cfg->host)))
+        rc = GOIO_ENOMEM;
+    if (!rc)
+        rc = server_setup(s, cfg);
     if (rc) {
         goio_prom_server_free(s);
         return rc;
@@ -104,11 +126,40 @@ int goio_prom_server_start(const goio_prom_server_config *cfg,
     return 0;
 }
 
+int goio_prom_server_start(goio_prom_server *srv)
+{
+    if (!srv)
+        return GOIO_EINVAL;
+    if (srv->started)
+        return GOIO_EALREADY;
+    if (!srv->listening) {
+        int rc = goio_http_server_listen(srv->http, srv->host, srv->port);
+        if (rc)
+            return rc; /* nothing bound: start may be retried */
+        srv->listening = true;
+    }
+    int rc = goio_http_server_start(srv->http);
+    if (!rc)
+        srv->started = true;
+    return rc;
+}
+
 int goio_prom_server_port(const goio_prom_server *srv)
 {
-    if (!srv || !srv->http)
+    if (!srv || !srv->listening)
+        return 0;
+    int port = goio_http_server_port(srv->http);
+    return port > 0 ? port : 0;
+}
+
+int goio_prom_server_stop(goio_prom_server *srv, int64_t timeout_ms)
+{
+    if (!srv || timeout_ms < 0)
         return GOIO_EINVAL;
-    return goio_http_server_port(srv->http);
+    int rc = goio_http_server_stop(srv->http, timeout_ms);
+    if (!rc)
+        srv->started = true; /* stopped for good */
+    return rc;
 }
 
 void goio_prom_server_free(goio_prom_server *srv)
@@ -119,6 +170,7 @@ void goio_prom_server_free(goio_prom_server *srv)
         goio_http_server_stop(srv->http, 1000);
     goio_http_server_free(srv->http); /* before its router */
     goio_http_router_free(srv->router);
+    goio_free(srv->host);
     goio_free(srv);
 }
 

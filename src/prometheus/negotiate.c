@@ -170,9 +170,9 @@ int goio_prom_negotiate(const char *accept, const char *accept_encoding,
     return 0;
 }
 
-int goio_prom_registry_render(goio_prom_registry *reg, const char *accept,
-                              const char *accept_encoding, goio_buf *out,
-                              goio_prom_encoding *enc)
+int goio_prom_registry_render(goio_prom_registry *reg, goio_ctx *ctx,
+                              const char *accept, const char *accept_encoding,
+                              goio_buf *out, goio_prom_encoding *enc)
 {
     goio_prom_encoding e;
     if (!out)
@@ -181,7 +181,7 @@ int goio_prom_registry_render(goio_prom_registry *reg, const char *accept,
     goio_buf *dst = out, plain = GOIO_BUF_INIT;
     if (e.gzip)
         dst = &plain;
-    int rc = goio_prom_registry_write(reg, e.format, dst);
+    int rc = goio_prom_registry_write(reg, ctx, e.format, dst);
     if (!rc && e.gzip)
         rc = goio__prom_gzip(plain.data, plain.len, out);
     goio_buf_deinit(&plain);

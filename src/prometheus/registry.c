@@ -171,31 +171,31 @@ static int plain_new(goio_prom_registry *reg, goio_prom_type type,
 }
 
 int goio_prom_counter_new(goio_prom_registry *reg,
-                          const goio_prom_metric_config *opts,
+                          const goio_prom_metric_config *cfg,
                           goio_prom_counter **out)
 {
-    return plain_new(reg, GOIO_PROM_COUNTER, opts, (void **)out);
+    return plain_new(reg, GOIO_PROM_COUNTER, cfg, (void **)out);
 }
 
 int goio_prom_gauge_new(goio_prom_registry *reg,
-                        const goio_prom_metric_config *opts,
+                        const goio_prom_metric_config *cfg,
                         goio_prom_gauge **out)
 {
-    return plain_new(reg, GOIO_PROM_GAUGE, opts, (void **)out);
+    return plain_new(reg, GOIO_PROM_GAUGE, cfg, (void **)out);
 }
 
 int goio_prom_histogram_new(goio_prom_registry *reg,
-                            const goio_prom_metric_config *opts,
+                            const goio_prom_metric_config *cfg,
                             goio_prom_histogram **out)
 {
-    return plain_new(reg, GOIO_PROM_HISTOGRAM, opts, (void **)out);
+    return plain_new(reg, GOIO_PROM_HISTOGRAM, cfg, (void **)out);
 }
 
 int goio_prom_vec_new(goio_prom_registry *reg, goio_prom_type type,
-                      const goio_prom_metric_config *opts, goio_prom_vec **out)
+                      const goio_prom_metric_config *cfg, goio_prom_vec **out)
 {
     goio__prom_family *f;
-    int rc = register_family(reg, type, opts, true, out ? &f : NULL);
+    int rc = register_family(reg, type, cfg, true, out ? &f : NULL);
     if (!rc)
         *out = (goio_prom_vec *)(void *)f;
     return rc;
@@ -261,7 +261,7 @@ int goio__prom_add_collector(goio_prom_registry *reg, goio_prom_collect_fn fn,
 
 int goio_prom_collector_register(goio_prom_registry *reg,
                                  goio_prom_collect_fn fn, void *data,
-                                 void (*destroy)(void *data),
+                                 goio_prom_data_free_fn destroy,
                                  goio_prom_collector **out)
 {
     return goio__prom_add_collector(reg, fn, data, destroy, NULL, out);
@@ -300,10 +300,8 @@ int goio_prom_collector_unregister(goio_prom_registry *reg,
     return 0;
 }
 
-int goio_prom_metric_config_init(goio_prom_metric_config *o)
+void goio_prom_metric_config_init(goio_prom_metric_config *cfg)
 {
-    if (!o)
-        return GOIO_EINVAL;
-    memset(o, 0, sizeof *o);
-    return 0;
+    if (cfg)
+        memset(cfg, 0, sizeof *cfg);
 }

@@ -72,6 +72,11 @@ static int family_fill(goio__prom_cfam *f, goio_prom_type type,
                                  type == GOIO_PROM_HISTOGRAM);
 }
 
+goio_ctx *goio_prom_sink_ctx(const goio_prom_sink *sink)
+{
+    return sink ? sink->ctx : NULL;
+}
+
 int goio_prom_sink_family(goio_prom_sink *s, goio_prom_type type,
                           const char *name, const char *help,
                           const char *const *label_names, size_t label_count)

@@ -33,8 +33,9 @@ typedef struct goio__prom_cfam {
 struct goio_prom_sink {
     goio__prom_cfam *fams;
     size_t n, cap;
-    long cur; /* the family samples go to, -1 for none */
-    bool oom; /* an allocation failed: the scrape fails */
+    long cur;      /* the family samples go to, -1 for none */
+    bool oom;      /* an allocation failed: the scrape fails */
+    goio_ctx *ctx; /* the scrape's, for collectors (goio_prom_sink_ctx) */
 };
 
 /* Drops families from index mark on (a failed collector's output). */

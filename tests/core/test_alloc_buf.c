@@ -36,6 +36,89 @@ static void allocation_sizes_are_overflow_checked(void **state)
     goio_free(s);
 }
 
+/* goio_realloc keeps the contents, goes through the configured allocator,
+ * and leaves the block as it was when it fails. */
+static void realloc_keeps_contents_and_fails_cleanly(void **state)
+{
+    (void)state;
+    goio_test_alloc_install();
+    long live = goio_test_alloc_outstanding();
+    char *p = goio_realloc(NULL, 4); /* NULL: a new block */
+    assert_non_null(p);
+    assert_int_equal(goio_test_alloc_outstanding(), live + 1);
+    memcpy(p, "abc", 4);
+    p = goio_realloc(p, 1 << 20); /* grows, moves likely */
+    assert_non_null(p);
+    assert_string_equal(p, "abc");
+    memset(p + 4, 'x', (1 << 20) - 4);
+    p = goio_realloc(p, 2); /* shrinks: the prefix stays */
+    assert_non_null(p);
+    assert_memory_equal(p, "ab", 2);
+    assert_int_equal(goio_test_alloc_outstanding(), live + 1);
+    char *z = goio_realloc(p, 0); /* zero: still a live block */
+    assert_non_null(z);
+    assert_int_equal(goio_test_alloc_outstanding(), live + 1);
+    z[0] = 'q';
+    goio_test_alloc_fail_at(1);
+    assert_null(goio_realloc(z, 64));
+    goio_test_alloc_fail_at(0);
+    assert_int_equal(z[0], 'q'); /* untouched, still ours */
+    goio_free(z);
+    assert_int_equal(goio_test_alloc_outstanding(), live);
+    assert_ok(goio_allocator_set(NULL, NULL, NULL, NULL));
+}
+
+static int vappend(goio_buf *b, const char *fmt, ...) GOIO_PRINTF(2, 3);
+static int vappend(goio_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = goio_buf_vappendf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* The same without the format attribute, to pass a NULL format. */
+static int vappend_unchecked(goio_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = goio_buf_vappendf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static void buf_vappendf_formats_through_a_va_list(void **state)
+{
+    (void)state;
+    goio_buf b = GOIO_BUF_INIT;
+    assert_ok(vappend(&b, "%s=%d", "n", 42));
+    assert_string_equal(goio_buf_cstr(&b), "n=42");
+    /* Longer than the buffer: it measures, grows, then formats. */
+    char big[3000];
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_ok(vappend(&b, ";%s;%05.1f", big, 2.25));
+    assert_int_equal(b.len, 4 + 1 + 2999 + 1 + 5);
+    assert_memory_equal(b.data, "n=42;yyy", 8);
+    assert_string_equal((char *)b.data + b.len - 6, ";002.2");
+    assert_int_equal(b.data[b.len], '\0');
+    assert_ok(vappend(&b, "%s", ""));
+    assert_int_equal(b.len, 4 + 1 + 2999 + 1 + 5);
+    assert_goio(GOIO_EINVAL, vappend(NULL, "x"));
+    assert_goio(GOIO_EINVAL, vappend_unchecked(&b, NULL));
+    /* Out of memory: contents as they were. */
+    goio_test_alloc_install();
+    size_t len = b.len;
+    goio_test_alloc_fail_at(1);
+    assert_goio(GOIO_ENOMEM, vappend(&b, "%4000d", 1));
+    goio_test_alloc_fail_at(0);
+    assert_int_equal(b.len, len);
+    assert_memory_equal(b.data, "n=42;yyy", 8);
+    goio_buf_deinit(&b);
+    assert_ok(goio_allocator_set(NULL, NULL, NULL, NULL));
+}
+
 static void buf_appends_and_grows(void **state)
 {
     (void)state;
@@ -152,6 +235,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(allocator_must_be_all_or_nothing),
         cmocka_unit_test(allocation_sizes_are_overflow_checked),
+        cmocka_unit_test(realloc_keeps_contents_and_fails_cleanly),
+        cmocka_unit_test(buf_vappendf_formats_through_a_va_list),
         cmocka_unit_test(buf_appends_and_grows),
         cmocka_unit_test(buf_takes_bytes_from_itself),
         cmocka_unit_test(buf_rejects_bad_input_without_change),

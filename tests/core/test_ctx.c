@@ -1,6 +1,10 @@
 #include "test_util.h"
 
+#include "../../src/core/core_int.h"
+
 #include <poll.h>
+#include <sched.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -132,11 +136,20 @@ static void cancel_wakes_many_waiters(void **state)
         w[i] = (waiter){i % 2 ? root : child, 99};
         pthread_create(&t[i], NULL, wait_forever, &w[i]);
     }
+    /* Every waiter is inside goio_ctx_wait, blocked, before the cancel:
+     * the cancel is what wakes them, on the ctx and through the parent. */
+    assert_true(GOIO_WAIT_UNTIL(goio__core_ctx_waiters(root) == 8 &&
+                                    goio__core_ctx_waiters(child) == 8,
+                                5000));
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(w[i].rc, 99);
     goio_ctx_cancel(root);
     for (int i = 0; i < 16; i++) {
         pthread_join(t[i], NULL);
         assert_int_equal(w[i].rc, 0);
     }
+    assert_int_equal(goio__core_ctx_waiters(root), 0);
+    assert_int_equal(goio__core_ctx_waiters(child), 0);
     goio_ctx_unref(child);
     goio_ctx_unref(root);
 }
@@ -254,48 +267,194 @@ static void watches_fire_once_and_can_be_removed(void **state)
 }
 
 /* Many threads race cancel, watch removal and child creation; tsan checks
- * the ordering, the counts check nothing fires twice or after removal. */
+ * the ordering. Each watch has its own counter, so the test knows for each
+ * one exactly what must have happened: it fired at most once; it fired if
+ * its ctx was cancelled before it was registered; it did not fire if the
+ * ctx was still live once the removal returned; and it never fired after
+ * the removal returned. */
+#define RACERS 4
+#define ROUNDS 200
+
 typedef struct {
     goio_ctx *root;
     atomic_int fired;
-    atomic_int after_remove;
+    atomic_int count[RACERS][ROUNDS];  /* each watch's firings */
+    int at_remove[RACERS][ROUNDS];     /* count once removal returned */
+    atomic_int wrong;                  /* broken properties */
+    atomic_int before, between, after; /* when the cancel came */
 } race;
+
+typedef struct {
+    race *r;
+    int id;
+} racer_arg;
+
+static race *the_race;
+
+static void bump_both(void *arg)
+{
+    atomic_fetch_add((atomic_int *)arg, 1);
+    atomic_fetch_add(&the_race->fired, 1);
+}
 
 static void *racer(void *arg)
 {
-    race *r = arg;
-    for (int i = 0; i < 200; i++) {
+    racer_arg *a = arg;
+    race *r = a->r;
+    for (int i = 0; i < ROUNDS; i++) {
         goio_ctx *child;
         goio_ctx_watch *w;
+        atomic_int *count = &r->count[a->id][i];
+        /* A racer that got this far ahead of the canceller waits for it,
+         * so its last rounds surely meet a cancelled root. */
+        if (i == ROUNDS - 20 && !GOIO_WAIT_UNTIL(goio_ctx_err(r->root), 5000))
+            atomic_fetch_add(&r->wrong, 1);
         if (goio_ctx_new(r->root, &child))
             abort();
-        goio_ctx_on_cancel(child, bump, &r->fired, &w);
+        int pre = goio_ctx_err(child);
+        goio_ctx_on_cancel(child, bump_both, count, &w);
         goio_ctx_watch_remove(child, w);
+        int post = goio_ctx_err(child);
+        int n = atomic_load(count);
+        r->at_remove[a->id][i] = n;
+        if (n > 1 || (pre && n != 1) || (!post && n != 0))
+            atomic_fetch_add(&r->wrong, 1);
+        atomic_fetch_add(pre ? &r->before : post ? &r->between : &r->after, 1);
         goio_ctx_unref(child);
     }
     return NULL;
 }
 
+/* Cancels once the racers are half-way, so both sides of the race run. */
 static void *canceller(void *arg)
 {
-    goio_ctx_cancel(((race *)arg)->root);
+    race *r = arg;
+    while (atomic_load(&r->before) + atomic_load(&r->between) +
+               atomic_load(&r->after) <
+           RACERS * ROUNDS / 2)
+        sched_yield();
+    goio_ctx_cancel(r->root);
     return NULL;
 }
 
 static void cancel_races_child_churn(void **state)
 {
     (void)state;
-    race r = {0};
-    assert_ok(goio_ctx_new(NULL, &r.root));
-    pthread_t t[5];
-    for (int i = 0; i < 4; i++)
-        pthread_create(&t[i], NULL, racer, &r);
-    pthread_create(&t[4], NULL, canceller, &r);
-    for (int i = 0; i < 5; i++)
+    race *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    the_race = r;
+    assert_ok(goio_ctx_new(NULL, &r->root));
+    pthread_t t[RACERS + 1];
+    racer_arg args[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        args[i] = (racer_arg){r, i};
+        pthread_create(&t[i], NULL, racer, &args[i]);
+    }
+    pthread_create(&t[RACERS], NULL, canceller, r);
+    for (int i = 0; i <= RACERS; i++)
         pthread_join(t[i], NULL);
-    assert_goio(GOIO_ECANCELED, goio_ctx_err(r.root));
-    assert_true(atomic_load(&r.fired) <= 800);
-    goio_ctx_unref(r.root);
+    assert_goio(GOIO_ECANCELED, goio_ctx_err(r->root));
+    assert_int_equal(atomic_load(&r->wrong), 0);
+    /* Nothing fired after its removal returned, and the total is exactly
+     * the watches that fired. */
+    int expected = 0;
+    for (int i = 0; i < RACERS; i++)
+        for (int j = 0; j < ROUNDS; j++) {
+            assert_int_equal(atomic_load(&r->count[i][j]), r->at_remove[i][j]);
+            expected += r->at_remove[i][j];
+        }
+    assert_int_equal(atomic_load(&r->fired), expected);
+    assert_int_equal(atomic_load(&r->before) + atomic_load(&r->between) +
+                         atomic_load(&r->after),
+                     RACERS * ROUNDS);
+    /* Both sides of the race were reached; every watch registered on an
+     * already cancelled ctx fired. */
+    assert_true(atomic_load(&r->before) >= RACERS * 20);
+    assert_true(atomic_load(&r->after) >= RACERS * ROUNDS / 2);
+    assert_true(expected >= atomic_load(&r->before));
+    printf("  cancel came before %d, between %d, after %d watches\n",
+           atomic_load(&r->before), atomic_load(&r->between),
+           atomic_load(&r->after));
+    goio_ctx_unref(r->root);
+    free(r);
+}
+
+/* goio_ctx_watch_remove while the watch's fn is provably running: it
+ * waits for fn to return. The fn's data is heap memory the remover frees
+ * as soon as remove returns, so returning early is also a use-after-free
+ * ASan reports. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool open;
+    atomic_int running, finished;
+} slow_watch;
+
+static void slow_fn(void *data)
+{
+    slow_watch *s = data;
+    atomic_store(&s->running, 1);
+    int64_t end = goio_now_mono_ms() + 10000;
+    pthread_mutex_lock(&s->mu);
+    while (!s->open && goio_now_mono_ms() < end) {
+        pthread_mutex_unlock(&s->mu);
+        goio_test_sleep_ms(1);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    atomic_store(&s->finished, 1);
+}
+
+typedef struct {
+    goio_ctx *ctx;
+    goio_ctx_watch *w;
+    slow_watch *s;
+    atomic_int calling, returned;
+    int finished_at_return;
+} remover;
+
+static void *remove_and_free(void *arg)
+{
+    remover *r = arg;
+    atomic_store(&r->calling, 1);
+    goio_ctx_watch_remove(r->ctx, r->w);
+    r->finished_at_return = atomic_load(&r->s->finished);
+    pthread_mutex_destroy(&r->s->mu);
+    free(r->s);
+    atomic_store(&r->returned, 1);
+    return NULL;
+}
+
+static void *cancel_ctx(void *arg)
+{
+    goio_ctx_cancel(arg);
+    return NULL;
+}
+
+static void watch_remove_waits_for_running_fn(void **state)
+{
+    (void)state;
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_new(NULL, &ctx));
+    slow_watch *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    pthread_mutex_init(&s->mu, NULL);
+    remover r = {.ctx = ctx, .s = s};
+    assert_ok(goio_ctx_on_cancel(ctx, slow_fn, s, &r.w));
+    pthread_t canceller_t, remover_t;
+    pthread_create(&canceller_t, NULL, cancel_ctx, ctx);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&s->running), 5000));
+    pthread_create(&remover_t, NULL, remove_and_free, &r);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&r.calling), 5000));
+    /* fn is running (blocked on the gate): remove must not return. */
+    assert_false(GOIO_WAIT_UNTIL(atomic_load(&r.returned), 100));
+    pthread_mutex_lock(&s->mu);
+    s->open = true;
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(remover_t, NULL);
+    pthread_join(canceller_t, NULL);
+    assert_int_equal(r.finished_at_return, 1);
+    goio_ctx_unref(ctx);
 }
 
 static atomic_int never_fired;
@@ -339,6 +498,7 @@ int main(void)
         cmocka_unit_test(deadline_expires_lazily),
         cmocka_unit_test(wait_times_out_on_live_ctx),
         cmocka_unit_test(cancel_wakes_many_waiters),
+        cmocka_unit_test(watch_remove_waits_for_running_fn),
         cmocka_unit_test(set_deadline_moves_waiters),
         cmocka_unit_test(fd_polls_on_cancel_deadline_and_parent),
         cmocka_unit_test(extreme_times_are_handled),

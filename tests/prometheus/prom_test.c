@@ -225,7 +225,7 @@ bool prom_sample(const char *text, const char *series, double *value)
 char *prom_render_text(goio_prom_registry *reg, goio_prom_format fmt)
 {
     goio_buf b = GOIO_BUF_INIT;
-    assert_ok(goio_prom_registry_write(reg, fmt, &b));
+    assert_ok(goio_prom_registry_write(reg, NULL, fmt, &b));
     assert_ok(goio_buf_reserve(&b, 1));
     goio_buf_cstr(&b);
     return (char *)goio_buf_detach(&b, NULL);

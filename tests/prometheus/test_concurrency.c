@@ -390,7 +390,8 @@ static void *scrape_loop(void *arg)
     while (!atomic_load(s->stop) || s->scrapes < 3) {
         goio_buf b = GOIO_BUF_INIT;
         goio_prom_encoding e;
-        if (goio_prom_registry_render(s->reg, "application/openmetrics-text",
+        if (goio_prom_registry_render(s->reg, NULL,
+                                      "application/openmetrics-text",
                                       s->scrapes % 2 ? "gzip" : NULL, &b, &e))
             return (void *)1;
         if (!e.gzip) {

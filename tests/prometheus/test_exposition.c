@@ -413,8 +413,8 @@ static void render_gzips_when_asked(void **state)
     goio_buf out = GOIO_BUF_INIT;
     assert_ok(goio_buf_append(&out, "prefix", 6)); /* render appends */
     goio_prom_encoding e;
-    assert_ok(goio_prom_registry_render(reg, "application/openmetrics-text",
-                                        "gzip, deflate", &out, &e));
+    assert_ok(goio_prom_registry_render(
+        reg, NULL, "application/openmetrics-text", "gzip, deflate", &out, &e));
     assert_true(e.gzip);
     assert_int_equal(e.format, GOIO_PROM_OPENMETRICS);
     assert_memory_equal(out.data, "prefix", 6);
@@ -423,7 +423,7 @@ static void render_gzips_when_asked(void **state)
     assert_text_equal(unz, plain);
     goio_free(unz);
     goio_buf_clear(&out);
-    assert_ok(goio_prom_registry_render(reg, NULL, NULL, &out, NULL));
+    assert_ok(goio_prom_registry_render(reg, NULL, NULL, NULL, &out, NULL));
     char *text = prom_render_text(reg, GOIO_PROM_TEXT);
     assert_int_equal(out.len, strlen(text));
     assert_memory_equal(out.data, text, out.len);
@@ -431,12 +431,12 @@ static void render_gzips_when_asked(void **state)
     goio_free(plain);
     goio_buf_deinit(&out);
     assert_goio(GOIO_EINVAL,
-                goio_prom_registry_render(reg, NULL, NULL, NULL, &e));
+                goio_prom_registry_render(reg, NULL, NULL, NULL, NULL, &e));
     assert_goio(GOIO_EINVAL,
-                goio_prom_registry_write(reg, GOIO_PROM_TEXT, NULL));
+                goio_prom_registry_write(reg, NULL, GOIO_PROM_TEXT, NULL));
     goio_buf b = GOIO_BUF_INIT;
     assert_goio(GOIO_EINVAL,
-                goio_prom_registry_write(reg, (goio_prom_format)7, &b));
+                goio_prom_registry_write(reg, NULL, (goio_prom_format)7, &b));
     goio_prom_registry_free(reg);
 }
 
@@ -501,6 +501,66 @@ static int failing_collector(goio_prom_sink *s, void *data)
         goio_prom_sink_family(s, GOIO_PROM_GAUGE, "half_done", "H.", NULL, 0));
     assert_ok(goio_prom_sink_value(s, NULL, 1));
     return GOIO_EIO;
+}
+
+typedef struct {
+    int calls;
+    goio_ctx *seen;
+} ctx_probe;
+
+static int records_ctx(goio_prom_sink *s, void *data)
+{
+    ctx_probe *p = data;
+    p->calls++;
+    p->seen = goio_prom_sink_ctx(s);
+    assert_ok(goio_prom_sink_family(s, GOIO_PROM_GAUGE, "probe_calls", "Calls.",
+                                    NULL, 0));
+    return goio_prom_sink_value(s, NULL, p->calls);
+}
+
+/* Collectors see the scrape's ctx; a done ctx stops the scrape before any
+ * collector runs and leaves out as it was. */
+static void collectors_get_the_scrape_ctx(void **state)
+{
+    (void)state;
+    goio_prom_registry *reg;
+    assert_ok(goio_prom_registry_new(&reg));
+    ctx_probe p = {0, NULL};
+    assert_ok(goio_prom_collector_register(reg, records_ctx, &p, NULL, NULL));
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_new(NULL, &ctx));
+    goio_buf out = GOIO_BUF_INIT;
+    assert_ok(goio_prom_registry_write(reg, ctx, GOIO_PROM_TEXT, &out));
+    assert_int_equal(p.calls, 1);
+    assert_ptr_equal(p.seen, ctx);
+    assert_non_null(strstr(goio_buf_cstr(&out), "probe_calls 1\n"));
+    assert_ok(goio_prom_registry_write(reg, NULL, GOIO_PROM_TEXT, &out));
+    assert_int_equal(p.calls, 2);
+    assert_null(p.seen);
+    goio_prom_encoding enc;
+    assert_ok(goio_prom_registry_render(reg, ctx, NULL, NULL, &out, &enc));
+    assert_int_equal(p.calls, 3);
+    assert_ptr_equal(p.seen, ctx);
+
+    size_t len = out.len;
+    goio_ctx_cancel(ctx);
+    assert_goio(GOIO_ECANCELED,
+                goio_prom_registry_write(reg, ctx, GOIO_PROM_TEXT, &out));
+    assert_goio(GOIO_ECANCELED,
+                goio_prom_registry_render(reg, ctx, NULL, "gzip", &out, &enc));
+    assert_int_equal(p.calls, 3);
+    assert_int_equal(out.len, len);
+    goio_ctx_unref(ctx);
+
+    goio_ctx *expired;
+    assert_ok(goio_ctx_new_with_timeout(NULL, 0, &expired));
+    assert_goio(GOIO_ETIMEDOUT,
+                goio_prom_registry_write(reg, expired, GOIO_PROM_TEXT, &out));
+    assert_int_equal(p.calls, 3);
+    goio_ctx_unref(expired);
+    assert_null(goio_prom_sink_ctx(NULL));
+    goio_buf_deinit(&out);
+    goio_prom_registry_free(reg);
 }
 
 static int destroyed;
@@ -680,7 +740,7 @@ static int reentrant_collector(goio_prom_sink *s, void *data)
     b->rc[2] = goio_prom_registry_unregister(b->reg, "existing");
     b->rc[3] = goio_prom_collector_register(b->reg, reentrant_collector, b,
                                             NULL, NULL);
-    b->rc[4] = goio_prom_registry_write(b->reg, GOIO_PROM_TEXT, &out);
+    b->rc[4] = goio_prom_registry_write(b->reg, NULL, GOIO_PROM_TEXT, &out);
     b->rc[5] = goio_prom_process_collector_register(b->reg);
     goio_prom_registry_free(b->reg); /* a no-op in here */
     goio_buf_deinit(&out);
@@ -722,7 +782,7 @@ static int b_scrapes_a(goio_prom_sink *s, void *data)
 {
     pair *p = data;
     goio_buf out = GOIO_BUF_INIT;
-    p->b_writes_a = goio_prom_registry_write(p->a, GOIO_PROM_TEXT, &out);
+    p->b_writes_a = goio_prom_registry_write(p->a, NULL, GOIO_PROM_TEXT, &out);
     goio_buf_deinit(&out);
     int rc = goio_prom_sink_family(s, GOIO_PROM_GAUGE, "from_b", "B.", NULL, 0);
     return rc ? rc : goio_prom_sink_value(s, NULL, 2);
@@ -732,7 +792,7 @@ static int a_scrapes_b(goio_prom_sink *s, void *data)
 {
     pair *p = data;
     goio_buf out = GOIO_BUF_INIT;
-    p->a_writes_b = goio_prom_registry_write(p->b, GOIO_PROM_TEXT, &out);
+    p->a_writes_b = goio_prom_registry_write(p->b, NULL, GOIO_PROM_TEXT, &out);
     goio_buf_deinit(&out);
     /* Still inside A's collector: A may not change. */
     goio_prom_metric_config o = prom_opts("late", "x");
@@ -795,6 +855,7 @@ int main(void)
         cmocka_unit_test(negotiation_follows_accept_headers),
         cmocka_unit_test(render_gzips_when_asked),
         cmocka_unit_test(collectors_merge_in_name_order),
+        cmocka_unit_test(collectors_get_the_scrape_ctx),
         cmocka_unit_test(sink_rejects_invalid_samples),
         cmocka_unit_test(collectors_cannot_change_their_registry),
         cmocka_unit_test(collectors_may_scrape_other_registries),

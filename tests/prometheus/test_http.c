@@ -6,9 +6,14 @@
  */
 #include "prom_http.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static goio_prom_registry *reg; /* the tracker's, for the whole process */
 
@@ -32,12 +37,14 @@ static char *render(goio_prom_format f)
 static goio_prom_server *start_metrics_server(bool no_om, bool no_gzip)
 {
     goio_prom_server_config cfg;
-    assert_ok(goio_prom_server_config_init(&cfg));
+    goio_prom_server_config_init(&cfg);
     cfg.handler.registry = reg;
     cfg.handler.disable_openmetrics = no_om;
     cfg.handler.disable_gzip = no_gzip;
     goio_prom_server *s;
-    assert_ok(goio_prom_server_start(&cfg, &s));
+    assert_ok(goio_prom_server_new(&cfg, &s));
+    assert_int_equal(goio_prom_server_port(s), 0); /* not listening yet */
+    assert_ok(goio_prom_server_start(s));
     assert_true(goio_prom_server_port(s) > 0);
     return s;
 }
@@ -124,31 +131,83 @@ static void server_config_errors(void **state)
     (void)state;
     goio_prom_server_config cfg;
     goio_prom_server *s, *s2;
-    assert_goio(GOIO_EINVAL, goio_prom_server_config_init(NULL));
-    assert_ok(goio_prom_server_config_init(&cfg));
+    goio_prom_handler_config hc;
+    memset(&hc, 0x5a, sizeof hc);
+    goio_prom_handler_config_init(&hc);
+    assert_null(hc.registry);
+    assert_false(hc.disable_openmetrics);
+    assert_false(hc.disable_gzip);
+    goio_prom_handler_config_init(NULL);
+    goio_prom_tracker_config tc;
+    memset(&tc, 0x5a, sizeof tc);
+    goio_prom_tracker_config_init(&tc);
+    assert_null(tc.service_name);
+    assert_null(tc.version);
+    assert_null(tc.path);
+    assert_false(tc.with_latency);
+    assert_null(tc.next.fn);
+    assert_null(tc.next.data);
+    goio_prom_tracker_config_init(NULL);
+    goio_prom_server_config_init(NULL); /* a no-op */
+    memset(&cfg, 0x5a, sizeof cfg);
+    goio_prom_server_config_init(&cfg);
+    assert_null(cfg.host);
+    assert_int_equal(cfg.port, 0);
     assert_string_equal(cfg.path, "/metrics");
-    assert_goio(GOIO_EINVAL, goio_prom_server_start(NULL, &s));
-    assert_goio(GOIO_EINVAL, goio_prom_server_start(&cfg, NULL));
+    assert_null(cfg.handler.registry);
+    assert_false(cfg.handler.disable_openmetrics);
+    assert_false(cfg.handler.disable_gzip);
+    assert_goio(GOIO_EINVAL, goio_prom_server_new(&cfg, NULL));
     cfg.port = -1;
-    assert_goio(GOIO_EINVAL, goio_prom_server_start(&cfg, &s));
+    assert_goio(GOIO_EINVAL, goio_prom_server_new(&cfg, &s));
     cfg.port = 70000;
-    assert_goio(GOIO_EINVAL, goio_prom_server_start(&cfg, &s));
+    assert_goio(GOIO_EINVAL, goio_prom_server_new(&cfg, &s));
     cfg.port = 0;
     cfg.path = "no-slash";
-    assert_goio(GOIO_EINVAL, goio_prom_server_start(&cfg, &s));
+    assert_goio(GOIO_EINVAL, goio_prom_server_new(&cfg, &s));
     cfg.path = "/m";
-    assert_ok(goio_prom_server_start(&cfg, &s));
+    assert_ok(goio_prom_server_new(&cfg, &s));
+    assert_ok(goio_prom_server_start(s));
+    assert_goio(GOIO_EALREADY, goio_prom_server_start(s));
     cfg.port = goio_prom_server_port(s);
-    assert_goio(GOIO_EADDRINUSE, goio_prom_server_start(&cfg, &s2));
-    assert_goio(GOIO_EINVAL, goio_prom_server_port(NULL));
+    assert_true(cfg.port > 0);
+    /* An address in use: start fails, may be retried, and free is clean. */
+    assert_ok(goio_prom_server_new(&cfg, &s2));
+    assert_goio(GOIO_EADDRINUSE, goio_prom_server_start(s2));
+    assert_int_equal(goio_prom_server_port(s2), 0);
+    assert_goio(GOIO_EADDRINUSE, goio_prom_server_start(s2));
+    goio_prom_server_free(s2);
+    assert_goio(GOIO_EINVAL, goio_prom_server_start(NULL));
+    assert_int_equal(goio_prom_server_port(NULL), 0);
+    assert_goio(GOIO_EINVAL, goio_prom_server_stop(NULL, 0));
+    assert_goio(GOIO_EINVAL, goio_prom_server_stop(s, -1));
     /* The default registry, on a custom path. */
     prom_resp r;
     prom_get(cfg.port, "/m", NULL, false, &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr((char *)r.body.data, "process_open_fds "));
     prom_resp_free(&r);
+    /* Stopped: nothing listens, the port stays known, no restart. */
+    assert_ok(goio_prom_server_stop(s, 1000));
+    assert_ok(goio_prom_server_stop(s, 1000));
+    assert_int_equal(goio_prom_server_port(s), cfg.port);
+    assert_goio(GOIO_EALREADY, goio_prom_server_start(s));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)cfg.port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), -1);
+    assert_int_equal(errno, ECONNREFUSED);
+    close(fd);
     goio_prom_server_free(s);
     goio_prom_server_free(NULL);
+    /* A NULL config: the defaults (any free port, /metrics). */
+    assert_ok(goio_prom_server_new(NULL, &s));
+    assert_ok(goio_prom_server_start(s));
+    prom_get(goio_prom_server_port(s), "/metrics", NULL, false, &r);
+    assert_int_equal(r.status, 200);
+    prom_resp_free(&r);
+    goio_prom_server_free(s);
 }
 
 /* ---- a user's server: routes, the mounted handler, tracking -------------- */

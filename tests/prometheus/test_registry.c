@@ -250,10 +250,10 @@ static void options_that_do_not_fit_the_type_are_rejected(void **state)
     o.help = "fine";
     assert_goio(GOIO_EINVAL, goio_prom_counter_new(reg, &o, NULL));
     assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, NULL));
-    assert_goio(GOIO_EINVAL, goio_prom_metric_config_init(NULL));
+    goio_prom_metric_config_init(NULL); /* a no-op */
     /* Nothing half-registered by the failures above. */
     goio_buf out = GOIO_BUF_INIT;
-    assert_ok(goio_prom_registry_write(reg, GOIO_PROM_TEXT, &out));
+    assert_ok(goio_prom_registry_write(reg, NULL, GOIO_PROM_TEXT, &out));
     assert_int_equal(out.len, 0);
     goio_buf_deinit(&out);
 }
@@ -395,6 +395,53 @@ static void children_are_stable_handles(void **state)
     size_t n;
     assert_ok(goio_prom_vec_len(v, &n));
     assert_int_equal(n, 4);
+}
+
+/* Histogram children by name/value pairs: any order finds the child the
+ * values give, a new pair set makes one, and bad sets are refused. */
+static void histogram_children_by_label_pairs(void **state)
+{
+    goio_prom_vec *v = make_vec(*state, GOIO_PROM_HISTOGRAM, "lat_seconds");
+    const char *vals[] = {"GET", "/x", "200"};
+    goio_prom_histogram *h, *h2, *h3;
+    assert_ok(goio_prom_vec_histogram(v, vals, 3, &h));
+    goio_prom_label la[] = {{"path", "/x"}, {"code", "200"}, {"method", "GET"}};
+    assert_ok(goio_prom_vec_histogram_with(v, la, 3, &h2));
+    assert_ptr_equal(h, h2);
+    assert_ok(goio_prom_histogram_observe(h2, 0.3));
+    uint64_t count;
+    double sum;
+    assert_ok(goio_prom_histogram_value(h, &count, &sum));
+    assert_int_equal(count, 1);
+    assert_true(sum == 0.3);
+
+    /* A new set by pairs, then found by values. */
+    goio_prom_label lb[] = {{"code", "500"}, {"method", "PUT"}, {"path", "/"}};
+    assert_ok(goio_prom_vec_histogram_with(v, lb, 3, &h3));
+    assert_ptr_not_equal(h3, h);
+    const char *vb[] = {"PUT", "/", "500"};
+    assert_ok(goio_prom_vec_histogram(v, vb, 3, &h2));
+    assert_ptr_equal(h3, h2);
+    size_t n;
+    assert_ok(goio_prom_vec_len(v, &n));
+    assert_int_equal(n, 2);
+
+    goio_prom_label unknown[] = {
+        {"path", "/x"}, {"code", "200"}, {"verb", "GET"}};
+    goio_prom_label repeated[] = {
+        {"path", "/x"}, {"path", "/y"}, {"method", "GET"}};
+    h2 = NULL;
+    assert_goio(GOIO_EINVAL, goio_prom_vec_histogram_with(v, unknown, 3, &h2));
+    assert_goio(GOIO_EINVAL, goio_prom_vec_histogram_with(v, repeated, 3, &h2));
+    assert_goio(GOIO_EINVAL, goio_prom_vec_histogram_with(v, la, 2, &h2));
+    assert_goio(GOIO_EINVAL, goio_prom_vec_histogram_with(v, la, 3, NULL));
+    assert_goio(GOIO_EINVAL, goio_prom_vec_histogram_with(v, NULL, 3, &h2));
+    assert_goio(GOIO_EINVAL, goio_prom_vec_histogram_with(NULL, la, 3, &h2));
+    assert_null(h2);
+    goio_prom_vec *c = make_vec(*state, GOIO_PROM_COUNTER, "other_total");
+    assert_goio(GOIO_ETYPE, goio_prom_vec_histogram_with(c, la, 3, &h2));
+    assert_ok(goio_prom_vec_len(v, &n));
+    assert_int_equal(n, 2);
 }
 
 /* Values of every length up to 40, and long values that differ only
@@ -627,8 +674,8 @@ static void creation_survives_every_allocation_failure(void **state)
 static int render_once(void *arg)
 {
     torture *t = arg;
-    int rc = goio_prom_registry_render(t->reg, "application/openmetrics-text",
-                                       "gzip", &t->out, NULL);
+    int rc = goio_prom_registry_render(
+        t->reg, NULL, "application/openmetrics-text", "gzip", &t->out, NULL);
     /* A failure leaves out as it was; success must produce bytes. */
     if (rc)
         assert_int_equal(t->out.len, 0);
@@ -691,6 +738,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test(bucket_helpers),
         cmocka_unit_test_setup_teardown(duplicate_registration_is_an_error,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(histogram_children_by_label_pairs,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(children_are_stable_handles, setup,
                                         teardown),

@@ -100,8 +100,9 @@ static void start_servers(world *w)
     w->srv = prom_serve(w->router, 2, &tracking);
 
     goio_prom_server_config dc;
-    assert_ok(goio_prom_server_config_init(&dc));
-    assert_ok(goio_prom_server_start(&dc, &w->defsrv)); /* default reg */
+    goio_prom_server_config_init(&dc);
+    assert_ok(goio_prom_server_new(&dc, &w->defsrv)); /* default reg */
+    assert_ok(goio_prom_server_start(w->defsrv));
 }
 
 static void start_prometheus(world *w)

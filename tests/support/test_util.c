@@ -12,6 +12,22 @@
 #include <time.h>
 #include <unistd.h>
 
+void goio_test_log_every_record(bool on)
+{
+    goio_log_config cfg;
+    goio_log_config_get(&cfg);
+    cfg.every_record = on;
+    goio_log_config_set(&cfg);
+}
+
+/* Tests count log records: the sink sees every one unless a test turns
+ * the rate limit back on. Runs in every test linking this file (all that
+ * use GOIO_WAIT_UNTIL or any helper here). */
+__attribute__((constructor)) static void log_every_record_in_tests(void)
+{
+    goio_test_log_every_record(true);
+}
+
 void goio_test_sleep_ms(int64_t ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};

@@ -45,6 +45,14 @@ bool goio_test_wait_until(bool (*pred)(void *arg), void *arg,
 
 void goio_test_sleep_ms(int64_t ms);
 
+/*
+ * Turns core's log rate limit off (on = true: the sink sees every record)
+ * or back on, keeping the other log settings. Every test binary that links
+ * test_util.c starts with it off, since tests count records; a test of the
+ * limit itself sets its own goio_log_config.
+ */
+void goio_test_log_every_record(bool on);
+
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int goio_test_free_port(void);
 
