@@ -279,9 +279,9 @@ static void window_grows_when_recency_wins(void **state)
             rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
             snprintf(key, sizeof key, "p%d:%d", ph,
                      (int)((rng >> 33) % (uint64_t)keys));
-            assert_ok(goio_cache_get(c, key, &b, &hit));
+            assert_ok(goio_cache_get(c, NULL, key, &b, &hit));
             if (!hit)
-                assert_ok(goio_cache_set(c, key, "v", 1, HOUR));
+                assert_ok(goio_cache_set(c, NULL, key, "v", 1, HOUR));
             if (ph >= phases / 2) {
                 late++;
                 late_hits += hit;
