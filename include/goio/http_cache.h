@@ -74,10 +74,11 @@
  * If-None-Match (its ETag) and If-Modified-Since (its Last-Modified,
  * verbatim). A 304 updates the stored response (section 3.2 / 4.3.4):
  * every field of the 304 replaces the stored fields of that name, except
- * Content-Length and the hop-by-hop fields; the stored Age is dropped
- * (the 304's own Age, if any, is the new age_value); request_time and
- * response_time become the 304 exchange's. A 304 whose ETag (weak
- * comparison) or Last-Modified differs from the stored one does not
+ * those describing the stored body's bytes (Content-Length,
+ * Content-Encoding, Content-Range, Content-MD5) and the hop-by-hop fields; the
+ * stored Age is dropped (the 304's own Age, if any, is the new age_value);
+ * request_time and response_time become the 304 exchange's. A 304 whose ETag
+ * (weak comparison) or Last-Modified differs from the stored one does not
  * describe the stored response: goio repeats the request unconditionally
  * once. A 304 without validators updates the stored response (it is the
  * only one goio asked about).

@@ -385,7 +385,8 @@ static int serve_stale_on_error(goio__hc_call *k, goio__hc_stored *st, int rc,
                                 int status, result *r)
 {
     goio_http_cache *c = k->c;
-    if (!st->found)
+    /* a stored error is no better than the origin's */
+    if (!st->found || st->view.status >= 500)
         return 0;
     goio__hc_fresh f;
     stored_freshness(c, &st->view, &f);

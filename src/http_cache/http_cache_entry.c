@@ -564,10 +564,17 @@ int goio__hc_request_value(const goio_http_cache_header *h, size_t n,
 
 /* ---- 304 ----------------------------------------------------------------- */
 
+/* A 304 does not replace the fields that describe the stored body's bytes
+ * (length, coding, range, digest): it cannot change those bytes (RFC 9111
+ * section 3.2 keeps Content-Length and the fields the stored response
+ * depends on). */
 static bool merge_skips(const goio_http_cache_header *fresh, size_t nfresh,
                         const char *name)
 {
     return !strcasecmp(name, "Content-Length") ||
+           !strcasecmp(name, "Content-Encoding") ||
+           !strcasecmp(name, "Content-Range") ||
+           !strcasecmp(name, "Content-MD5") ||
            goio__hc_hop_by_hop(fresh, nfresh, name);
 }
 

@@ -352,20 +352,36 @@ static int64_t add_sat(int64_t a, int64_t b)
     return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-/* Age: the first member of the list; anything but digits is ignored
- * (RFC 9111 section 5.1). */
+/*
+ * Age (RFC 9111 section 5.1): one field line holding one delta-seconds.
+ * Anything else - a list, several lines, a sign, a fraction, a parameter,
+ * no digits - says nothing goio can trust about the response's age, so it
+ * counts as infinitely old: the response is stale and gets revalidated,
+ * which a cache may always do (what the conformance suite's age-parse
+ * tests expect; RFC 9111 would use a list's first member and ignore an
+ * invalid value, which could serve a response older than it looks).
+ */
 static int64_t age_value_ms(const goio_http_cache_header *h, size_t n)
 {
-    const char *v = goio__hc_header_get(h, n, "Age");
+    const char *v = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(h[i].name, "Age"))
+            continue;
+        if (v)
+            return INT64_MAX; /* a second line */
+        v = h[i].value;
+    }
     if (!v)
         return 0;
     while (is_ows(*v))
         v++;
-    size_t len = 0;
-    while (v[len] && v[len] != ',' && !is_ows(v[len]))
-        len++;
+    size_t len = strlen(v);
+    while (len && is_ows(v[len - 1]))
+        len--;
+    if (len == 0 || v[0] == '"')
+        return INT64_MAX;
     int64_t s = parse_delta(v, len);
-    return s < 0 ? 0 : s * 1000;
+    return s < 0 ? INT64_MAX : s * 1000;
 }
 
 static bool header_date(const goio_http_cache_header *h, size_t n,
@@ -497,7 +513,12 @@ bool goio__hc_storable(const goio__hc_policy *p, const goio__hc_cc *req,
                        bool req_auth, int status, const goio__hc_fresh *f)
 {
     unsigned fl = f->cc.flags;
-    if (!goio__hc_status_understood(status))
+    bool understood = goio__hc_status_understood(status);
+    /* Any final status may be stored with explicit freshness (RFC 9111
+     * section 3), except 206 (goio does not combine ranges) and 304; with
+     * must-understand only the statuses goio understands. */
+    if (status < 200 || status > 999 || status == 206 || status == 304 ||
+        ((fl & GOIO__HC_MUST_UNDERSTAND) && !understood))
         return false;
     /* must-understand: a cache that understands the status ignores
      * no-store (RFC 9111 section 5.2.2.3); a request's no-store stays. */
@@ -510,8 +531,9 @@ bool goio__hc_storable(const goio__hc_policy *p, const goio__hc_cc *req,
         !(fl & (GOIO__HC_PUBLIC | GOIO__HC_MUST_REVALIDATE)) &&
         f->cc.s_maxage == GOIO__HC_ABSENT)
         return false;
-    return f->explicit_fresh || (fl & GOIO__HC_PUBLIC) ||
-           (!p->shared && (fl & GOIO__HC_PRIVATE)) ||
+    return f->explicit_fresh ||
+           (understood && ((fl & GOIO__HC_PUBLIC) ||
+                           (!p->shared && (fl & GOIO__HC_PRIVATE)))) ||
            goio__hc_status_heuristic(status);
 }
 

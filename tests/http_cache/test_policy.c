@@ -265,12 +265,22 @@ static void test_current_age(void **state)
     goio_http_cache_header c[] = {H("Date", date)};
     f = fresh_of(&private_policy, 200, c, 1, t, t, t - 5000);
     assert_int_equal(f.age_ms, 0);
-    /* invalid Age is ignored; a list uses its first member */
-    goio_http_cache_header d[] = {H("Age", "x")};
-    assert_int_equal(fresh_of(&private_policy, 200, d, 1, t, t, t).age_ms, 0);
-    goio_http_cache_header e[] = {H("Age", " 7, 9")};
-    assert_int_equal(fresh_of(&private_policy, 200, e, 1, t, t, t).age_ms,
+    /* an Age that is not one delta-seconds makes the response as old as
+     * can be: invalid, signed, fractional, with a parameter, a list, two
+     * lines (the conformance suite's age-parse tests) */
+    static const char *const bad[] = {"x",    "-7200",  "7200.0", "7200;a=1",
+                                      "0, 0", "0,7200", "\"5\"",  ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        goio_http_cache_header d[] = {H("Age", bad[i])};
+        assert_int_equal(fresh_of(&private_policy, 200, d, 1, t, t, t).age_ms,
+                         INT64_MAX);
+    }
+    goio_http_cache_header e[] = {H("Age", " 7 "), H("X", "1")};
+    assert_int_equal(fresh_of(&private_policy, 200, e, 2, t, t, t).age_ms,
                      7000);
+    goio_http_cache_header e2[] = {H("Age", "0"), H("age", "0")};
+    assert_int_equal(fresh_of(&private_policy, 200, e2, 2, t, t, t).age_ms,
+                     INT64_MAX);
     /* without Date, response_time stands in */
     goio_http_cache_header g[] = {H("Cache-Control", "max-age=60")};
     assert_int_equal(fresh_of(&private_policy, 200, g, 1, t, t, t + 1).age_ms,
@@ -415,10 +425,17 @@ static void test_storable(void **state)
     assert_false(storable(pp, "", false, 302, ""));
     assert_true(storable(pp, "", false, 302, "max-age=5"));
     assert_true(storable(pp, "", false, 307, "public"));
-    assert_false(storable(pp, "", false, 500, "max-age=60"));
-    assert_false(storable(pp, "", false, 503, "max-age=60"));
+    /* any final status with explicit freshness (RFC 9111 section 3) */
+    assert_true(storable(pp, "", false, 500, "max-age=60"));
+    assert_true(storable(pp, "", false, 503, "max-age=60"));
+    assert_true(storable(pp, "", false, 201, "max-age=60"));
+    assert_true(storable(sp, "", false, 599, "s-maxage=60"));
+    assert_false(storable(pp, "", false, 500, ""));
+    assert_false(storable(pp, "", false, 299, "public"));
+    assert_false(storable(pp, "", false, 599, "max-age=60, must-understand"));
     assert_false(storable(pp, "", false, 206, "max-age=60"));
-    assert_false(storable(pp, "", false, 201, "max-age=60"));
+    assert_false(storable(pp, "", false, 304, "max-age=60"));
+    assert_false(storable(pp, "", false, 103, "max-age=60"));
     assert_false(storable(pp, "", false, 200, "no-store"));
     assert_false(storable(pp, "no-store", false, 200, "max-age=60"));
     assert_true(storable(pp, "", false, 200, "no-store, must-understand"));
