@@ -15,14 +15,16 @@
  * responses are not stored. Other methods are always forwarded.
  *
  * Storing (RFC 9111 section 3). A response is stored when all hold:
- *  - its status is one goio understands: 200, 203, 204, 300, 301, 302,
- *    303, 307, 308, 404, 405, 410, 414 or 501. Of these, the heuristically
- *    cacheable set of RFC 9110 section 15.1 (200, 203, 204, 300, 301, 308,
- *    404, 405, 410, 414, 501) may be stored without explicit freshness;
- *    302, 303 and 307 only with explicit freshness (max-age, s-maxage,
- *    Expires). 206 is never stored: goio does not combine ranges, and a
- *    request with a Range header bypasses the cache. 5xx other than 501
- *    are never stored (they are what stale-if-error serves around);
+ *  - its status is final (200-999) and not 206 or 304. The heuristically
+ *    cacheable set of RFC 9110 section 15.1 (200, 203, 204, 300, 301,
+ *    308, 404, 405, 410, 414, 501) may be stored without explicit
+ *    freshness (and with public/private alone); any other final status
+ *    only with explicit freshness (max-age, s-maxage, Expires), a 500
+ *    with max-age=60 included (RFC 9111 section 3). With must-understand
+ *    only the statuses goio understands (the heuristic set and 302, 303,
+ *    307) are stored. 206 is never stored: goio does not combine ranges,
+ *    and a request with a Range header bypasses the cache. A stored 5xx is
+ *    never served stale when the origin fails;
  *  - neither the request nor the response has Cache-Control: no-store
  *    (must-understand overrides no-store for the statuses above);
  *  - in a shared cache (config.shared): no private directive, and for a
@@ -47,7 +49,11 @@
  * explicit expiry is present (section 4.2.2); 0 without Last-Modified.
  * Invalid values make a response stale: a non-numeric max-age, an Expires
  * that is not an HTTP-date ("0"); the first of duplicated directives
- * counts; delta-seconds saturate at 2^31. current_age is the RFC's
+ * counts; delta-seconds saturate at 2^31. An Age field that is not one
+ * field line holding one delta-seconds (a list, a sign, a fraction, a
+ * parameter) makes the response stale: its age is unknown, and a cache
+ * may always revalidate (RFC 9111 would take a list's first member and
+ * ignore an invalid value). current_age is the RFC's
  * (section 4.2.3): apparent_age = max(0, response_time - date_value),
  * corrected_age_value = age_value + (response_time - request_time),
  * corrected_initial_age = max of the two, current_age =
@@ -63,11 +69,20 @@
  * for that much remaining freshness, max-stale accepts a stale response
  * without contacting the origin, no-store keeps the response out of the
  * cache, only-if-cached answers 504 (served GOIO_HTTP_CACHE_GENERATED)
- * when nothing stored may be used. Requests that carry their own
- * conditional headers (If-None-Match, If-Modified-Since, If-Match,
- * If-Unmodified-Since, If-Range) or Range bypass the cache: they are
+ * when nothing stored may be used.
+ *
+ * Conditional requests. A GET or HEAD with If-None-Match or
+ * If-Modified-Since is served by the cache as if it had neither (from a
+ * fresh stored response, or after the cache's own revalidation or a full
+ * request, whose answer is stored as usual); a 200 so obtained becomes a
+ * 304 (no body, the stored fields, `served` unchanged) when the
+ * condition says "not modified" (RFC 9110 section 13.2.2):
+ * If-None-Match ("*" or a list, weak comparison with the ETag) and, only
+ * without it, If-Modified-Since (a valid HTTP-date not earlier than
+ * Last-Modified, or Date without one). Requests with If-Match,
+ * If-Unmodified-Since, If-Range or Range bypass the cache: they are
  * forwarded and their responses are not stored, so the caller sees the
- * origin's own 304/412/206.
+ * origin's own 412/206.
  *
  * Validation (section 4.3). A stored response that is stale (or marked
  * no-cache, or a request that asks for validation) is revalidated with

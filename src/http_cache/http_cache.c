@@ -712,12 +712,12 @@ static bool headers_valid(const goio_http_cache_header *h, size_t n)
 }
 
 /* Requests the cache stays out of: a range, or the caller's own
- * conditionals (their 304/412 answers are the caller's to read). */
+ * preconditions that can fail with 412 (If-None-Match and
+ * If-Modified-Since are answered by the cache, see below). */
 static bool bypasses(const goio__hc_call *k)
 {
-    static const char *const fields[] = {
-        "Range",    "If-None-Match",       "If-Modified-Since",
-        "If-Match", "If-Unmodified-Since", "If-Range"};
+    static const char *const fields[] = {"Range", "If-Match",
+                                         "If-Unmodified-Since", "If-Range"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (goio__hc_header_get(k->headers, k->nheaders, fields[i]))
             return true;
@@ -786,6 +786,114 @@ static void count_served(goio_http_cache *c, const goio_http_cache_response *r)
     }
 }
 
+/* ---- conditional requests answered by the cache ---------------------------
+ *
+ * A GET or HEAD with If-None-Match or If-Modified-Since goes through the
+ * cache without them (the cache revalidates with its own validators when
+ * it must); the 200 it gets (fresh from storage, revalidated or from the
+ * origin) is then turned into a 304 when the caller's condition says "not
+ * modified" (RFC 9110 section 13.2.2: If-None-Match, weak comparison, and
+ * only without it If-Modified-Since against Last-Modified, else Date). */
+
+/* Whether the entity-tag list `inm` ("*" or tags) matches etag (weak
+ * comparison, RFC 9110 section 8.8.3.2). */
+static bool inm_matches(const char *inm, const char *etag)
+{
+    const char *p = inm;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '*')
+        return true;
+    if (!etag)
+        return false;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *start = p;
+        if (!strncmp(p, "W/", 2))
+            p += 2;
+        if (*p == '"') {
+            const char *q = strchr(p + 1, '"');
+            p = q ? q + 1 : p + strlen(p);
+        }
+        while (*p && *p != ',')
+            p++;
+        char tag[256];
+        size_t len = (size_t)(p - start);
+        if (len && len < sizeof tag) {
+            memcpy(tag, start, len);
+            tag[len] = '\0';
+            if (goio__hc_etag_weak_eq(tag, etag))
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool not_modified(const char *inm, const char *ims,
+                         const goio_http_cache_response *r)
+{
+    if (inm)
+        return inm_matches(inm, goio_http_cache_response_get_header(r, "ETag"));
+    const char *lm = goio_http_cache_response_get_header(r, "Last-Modified");
+    if (!lm)
+        lm = goio_http_cache_response_get_header(r, "Date");
+    int64_t since, modified;
+    return lm && !goio__hc_parse_date(ims, &since) &&
+           !goio__hc_parse_date(lm, &modified) && modified <= since;
+}
+
+/* The request's fields without If-None-Match and If-Modified-Since (a new
+ * array in *out), and those two. */
+static int strip_conditionals(const goio_http_cache_request *req,
+                              goio_http_cache_header **out, size_t *n,
+                              const char **inm, const char **ims)
+{
+    const goio_http_cache_header *h = req->headers;
+    size_t count = req->header_count;
+    *inm = goio__hc_header_get(h, count, "If-None-Match");
+    *ims = goio__hc_header_get(h, count, "If-Modified-Since");
+    *out = NULL;
+    *n = 0;
+    if (!*inm && !*ims)
+        return 0;
+    *out = goio_calloc(count, sizeof **out);
+    if (!*out)
+        return GOIO_ENOMEM;
+    for (size_t i = 0; i < count; i++)
+        if (strcasecmp(h[i].name, "If-None-Match") &&
+            strcasecmp(h[i].name, "If-Modified-Since"))
+            (*out)[(*n)++] = h[i];
+    return 0;
+}
+
+static int cached_conditional(goio__hc_call *k,
+                              const goio_http_cache_request *req, goio_ctx *ctx,
+                              goio_http_cache_response **out)
+{
+    goio_http_cache_header *h;
+    size_t n;
+    const char *inm, *ims;
+    int rc = strip_conditionals(req, &h, &n, &inm, &ims);
+    if (rc)
+        return rc;
+    if (h) {
+        k->headers = h;
+        k->nheaders = n;
+    }
+    rc = cached(k, ctx, out);
+    k->headers = req->headers;
+    k->nheaders = req->header_count;
+    goio_free(h);
+    if (!rc && (inm || ims) && (*out)->status == 200 &&
+        not_modified(inm, ims, *out)) {
+        (*out)->status = 304;
+        (*out)->body = (const uint8_t *)"";
+        (*out)->body_len = 0;
+    }
+    return rc;
+}
+
 int goio_http_cache_do(goio_http_cache *c, goio_ctx *ctx,
                        const goio_http_cache_request *req,
                        goio_http_cache_response **out)
@@ -803,8 +911,9 @@ int goio_http_cache_do(goio_http_cache *c, goio_ctx *ctx,
     k.ctx = ctx;
     if (!rc) {
         bool cacheable = !strcmp(k.method, "GET") || !strcmp(k.method, "HEAD");
-        rc = cacheable && !k.body && !bypasses(&k) ? cached(&k, ctx, out)
-                                                   : forward(&k, ctx, out);
+        rc = cacheable && !k.body && !bypasses(&k)
+                 ? cached_conditional(&k, req, ctx, out)
+                 : forward(&k, ctx, out);
     }
     call_free(&k);
     if (rc)

@@ -294,9 +294,73 @@ static void test_timeout_stale(void **state)
     goio_http_cache_free(c);
 }
 
+/* If-None-Match / If-Modified-Since answered from a fresh stored response
+ * (304 when not modified, RFC 9110 section 13.2.2 precedence, weak ETag
+ * comparison), and after the cache's own revalidation of a stale one. */
+static void test_conditional_from_cache(void **state)
+{
+    (void)state;
+    char lm[64], before[64];
+    hc_http_date(-3600, lm);
+    hc_http_date(-7200, before);
+    hc_res *r = hc_res_add("cond");
+    SET(r, cache_control, "max-age=60");
+    SET(r, etag, "\"v1\"");
+    SET(r, last_modified, lm);
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("cond")), GOIO_HTTP_CACHE_NETWORK);
+
+    static const struct {
+        const char *inm, *ims;
+        int status;
+    } cases[] = {
+        {"\"v1\"", NULL, 304},
+        {"W/\"v1\"", NULL, 304},
+        {"\"x\", W/\"v1\"", NULL, 304},
+        {"*", NULL, 304},
+        {"\"v2\"", NULL, 200},
+        {NULL, NULL, 304},     /* IMS = Last-Modified (filled below) */
+        {NULL, "", 200},       /* IMS before Last-Modified (filled below) */
+        {"\"v2\"", NULL, 200}, /* INM mismatch wins over a matching IMS */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        goio_http_cache_header h[2];
+        size_t n = 0;
+        if (cases[i].inm)
+            h[n++] = (goio_http_cache_header){"If-None-Match", cases[i].inm};
+        if (i == 5 || i == 7)
+            h[n++] = (goio_http_cache_header){"If-Modified-Since", lm};
+        if (i == 6)
+            h[n++] = (goio_http_cache_header){"If-Modified-Since", before};
+        goio_http_cache_response *resp;
+        assert_ok(goio_http_cache_get(c, NULL, URL("cond"), h, n, &resp));
+        if (resp->status != cases[i].status)
+            fail_msg("case %zu: status %d", i, resp->status);
+        assert_int_equal(resp->body_len, cases[i].status == 304 ? 0 : 4 + 3);
+        hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+    }
+    assert_int_equal(atomic_load(&r->hits), 1);
+
+    /* stale: the cache revalidates with its own validators, then answers
+     * the caller's condition */
+    hc_clock_advance(61000);
+    goio_http_cache_response *resp =
+        hc_get(c, URL("cond"), "If-None-Match", "\"v1\"");
+    assert_int_equal(resp->status, 304);
+    hc_expect(resp, GOIO_HTTP_CACHE_REVALIDATED);
+    assert_int_equal(atomic_load(&r->hits), 2);
+    assert_int_equal(atomic_load(&r->conditional), 1);
+    char inm[HC_STR];
+    HC_RES_GET(r, last_inm, inm);
+    assert_string_equal(inm, "\"v1\"");
+    goio_http_cache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_conditional_from_cache, hc_setup,
+                                        hc_teardown),
         cmocka_unit_test_setup_teardown(test_etag_304_merge, hc_setup,
                                         hc_teardown),
         cmocka_unit_test_setup_teardown(test_last_modified_only, hc_setup,
