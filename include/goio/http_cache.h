@@ -155,6 +155,11 @@
  * (bounded by config.timeout_ms, and by the latest of the waiters'
  * deadlines when they all have one).
  *
+ * Framing. goio decodes chunked bodies itself (libcurl's transfer
+ * decoding is off: libcurl fails a transfer coding it does not know); a
+ * response whose last transfer coding is not chunked is read until the
+ * connection closes (RFC 9112 section 6.3) and stored as received.
+ *
  * Transfers. Each transfer borrows a slot (a libcurl easy handle in its
  * own multi handle) from a pool; a slot keeps its connections, so
  * keep-alive connections are reused across requests, and at most
