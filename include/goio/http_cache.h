@@ -47,8 +47,11 @@
  * Date - Last-Modified, capped at config.heuristic_max_ms, only for the
  * heuristically cacheable statuses or a public response and only when no
  * explicit expiry is present (section 4.2.2); 0 without Last-Modified.
- * Invalid values make a response stale: a non-numeric max-age, an Expires
- * that is not an HTTP-date ("0"); the first of duplicated directives
+ * Invalid values make a response stale: a non-numeric max-age, one with
+ * whitespace around '=' ("max-age =5"), an Expires that is no date ("0");
+ * Expires is also read in the lenient forms caches meet in practice (any
+ * case, no comma, '-' or '.' separators, a one-digit hour, a two-digit
+ * year, any zone name read as GMT); the first of duplicated directives
  * counts; delta-seconds saturate at 2^31. An Age field that is not one
  * field line holding one delta-seconds (a list, a sign, a fraction, a
  * parameter) makes the response stale: its age is unknown, and a cache

@@ -124,14 +124,15 @@ static void parse_one(goio__hc_cc *cc, const char *s)
         while (*s && *s != '=' && *s != ',' && !is_ows(*s))
             s++;
         size_t nlen = (size_t)(s - name);
-        while (is_ows(*s))
-            s++;
+        /* No whitespace around '=' (RFC 9111 section 5.2: token [ "="
+         * ( token / quoted-string ) ]): "max-age =5" is max-age without
+         * its argument, "max-age= 5" one with an empty argument - both
+         * invalid, so the response is stale. */
         const char *v = NULL;
         size_t vlen = 0;
         bool has_v = *s == '=';
         if (has_v) {
-            for (s++; is_ows(*s); s++)
-                ;
+            s++;
             v = s;
             s = scan_value(s);
             vlen = (size_t)(s - v);
@@ -302,6 +303,91 @@ int goio__hc_parse_date(const char *s, int64_t *ms)
     return GOIO_EBADMSG;
 }
 
+/*
+ * Expires is also read in the forms browsers and caches take in practice
+ * (the conformance suite's expires-parse checks): fields in any case, no
+ * comma, several spaces, '-' between date parts, '.' in the time, a
+ * one-digit hour, a two-digit year (70-99: 19xx, else 20xx) and any
+ * alphabetic zone, read as GMT. It must still have a day, a month name,
+ * a year and a time, so "0" and other junk stay invalid (stale).
+ */
+static bool lenient_time(const char *t, size_t len, int *h, int *mi, int *sec)
+{
+    int part[3] = {0, 0, 0}, n = 0, nd = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (t[i] >= '0' && t[i] <= '9' && nd < 2) {
+            part[n] = part[n] * 10 + (t[i] - '0');
+            nd++;
+        } else if ((t[i] == ':' || t[i] == '.') && nd && n < 2) {
+            n++;
+            nd = 0;
+        } else {
+            return false;
+        }
+    }
+    *h = part[0];
+    *mi = part[1];
+    *sec = part[2];
+    return n == 2 && nd && *h < 24 && *mi < 60 && *sec <= 60;
+}
+
+static int lenient_month(const char *t, size_t len)
+{
+    if (len != 3)
+        return 0;
+    for (int i = 0; i < 12; i++)
+        if (!strncasecmp(t, month_names[i], 3))
+            return i + 1;
+    return 0;
+}
+
+static int parse_date_lenient(const char *s, int64_t *ms)
+{
+    int d = -1, mon = 0, y = -1, h = -1, mi = 0, sec = 0;
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ',' || *s == '-')
+            s++;
+        const char *t = s;
+        while (*s && *s != ' ' && *s != '\t' && *s != ',' && *s != '-')
+            s++;
+        size_t len = (size_t)(s - t);
+        if (!len)
+            break;
+        bool alpha = true, num = true;
+        for (size_t i = 0; i < len; i++) {
+            bool a =
+                (t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z');
+            alpha = alpha && a;
+            num = num && t[i] >= '0' && t[i] <= '9';
+        }
+        int v = 0;
+        if (alpha) {
+            int m = lenient_month(t, len);
+            if (m && mon)
+                return GOIO_EBADMSG;
+            if (m)
+                mon = m; /* anything else: a day name or a zone */
+        } else if (num && len <= 4 && digits(t, (int)len, &v)) {
+            if (len <= 2 && d < 0)
+                d = v;
+            else if (y < 0)
+                y = len <= 2 ? (v < 70 ? 2000 + v : 1900 + v) : v;
+            else
+                return GOIO_EBADMSG;
+        } else if (h >= 0 || !lenient_time(t, len, &h, &mi, &sec)) {
+            return GOIO_EBADMSG;
+        }
+    }
+    if (d < 0 || !mon || y < 0 || h < 0)
+        return GOIO_EBADMSG;
+    return finish_date(y, mon, d, h, mi, sec, ms);
+}
+
+static int parse_expires(const char *s, int64_t *ms)
+{
+    return goio__hc_parse_date(s, ms) == 0 ? 0 : parse_date_lenient(s, ms);
+}
+
 /* ---- statuses ------------------------------------------------------------ */
 
 bool goio__hc_status_heuristic(int status)
@@ -410,7 +496,7 @@ static int64_t lifetime_ms(const goio__hc_policy *p, int status,
     const char *expires = goio__hc_header_get(h, n, "Expires");
     if (expires) {
         int64_t exp_ms;
-        if (goio__hc_parse_date(expires, &exp_ms))
+        if (parse_expires(expires, &exp_ms))
             return 0; /* invalid Expires, "0" included: in the past */
         return exp_ms > date_ms ? sub_sat(exp_ms, date_ms) : 0;
     }

@@ -330,6 +330,25 @@ static void test_bad_age(void **state)
     goio_http_cache_free(c);
 }
 
+/* Against a real origin: a lenient Expires is used, "max-age =N" makes
+ * the response stale. */
+static void test_parsing_edges(void **state)
+{
+    (void)state;
+    hc_res *e = hc_res_add("exp-lenient");
+    SET(e, expires, "THU, 18 AUG 2050 2:01:18 utc");
+    hc_res *m = hc_res_add("cc-space");
+    SET(m, cache_control, "max-age =3600");
+    goio_http_cache_config cfg = shared_cfg();
+    goio_http_cache *c = hc_client(&cfg);
+    hc_expect(hc_get(c, URL("exp-lenient")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("exp-lenient")), GOIO_HTTP_CACHE_HIT);
+    hc_expect(hc_get(c, URL("cc-space")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("cc-space")), GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&m->hits), 2);
+    goio_http_cache_free(c);
+}
+
 static void test_request_directives(void **state)
 {
     (void)state;
@@ -425,6 +444,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_heuristic, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_statuses, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_bad_age, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_parsing_edges, hc_setup,
+                                        hc_teardown),
         cmocka_unit_test_setup_teardown(test_request_directives, hc_setup,
                                         hc_teardown),
         cmocka_unit_test_setup_teardown(test_response_no_cache, hc_setup,

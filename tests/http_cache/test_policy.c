@@ -242,6 +242,39 @@ static void test_heuristic(void **state)
                      0);
 }
 
+/* Cache-Control: no whitespace around '='; Expires in the lenient forms
+ * (conformance suite cc-parse and expires-parse). */
+static void test_lenient_and_strict_parsing(void **state)
+{
+    (void)state;
+    assert_int_equal(cc_of("max-age =5", NULL).max_age, GOIO__HC_INVALID);
+    assert_int_equal(cc_of("max-age= 5", NULL).max_age, GOIO__HC_INVALID);
+    assert_int_equal(cc_of("max-age=5 , public", NULL).max_age, 5);
+    const int64_t t = EXAMPLE_S * 1000;
+    static const char *const ok[] = {
+        "THU, 18 AUG 2050 02:01:18 gMT", "Thu, 18 Aug 2050 02:01:18 UTC",
+        "Thu 18 Aug 2050 02:01:18 GMT",  "Thu,  18 Aug  2050 02:01:18 GMT",
+        "Thu, 18-Aug-2050 02:01:18 GMT", "Thu, 18 Aug 2050 02.01.18 GMT",
+        "Thu, 18 Aug 2050 2:01:18 GMT",  "Thu, 18 Aug 50 02:01:18 AEST",
+        "Sun 21 Nov 2286 04:46:39 GMT"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        goio_http_cache_header h[] = {H("Expires", ok[i])};
+        if (fresh_of(&private_policy, 200, h, 1, t, t, t).lifetime_ms <= 0)
+            fail_msg("%s: not read", ok[i]);
+    }
+    static const char *const bad[] = {"0",
+                                      "Thu, 18 Aug 2050",
+                                      "18 Aug 2050",
+                                      "Thu, 31 Feb 2050 02:01:18 GMT",
+                                      "Thu, 18 Aug 2050 25:01:18 GMT",
+                                      "Thu, 18 Aug 2050 02:01:18 +0000"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        goio_http_cache_header h[] = {H("Expires", bad[i])};
+        if (fresh_of(&private_policy, 200, h, 1, t, t, t).lifetime_ms != 0)
+            fail_msg("%s: read as a date", bad[i]);
+    }
+}
+
 /* RFC 9111 section 4.2.3, worked through. */
 static void test_current_age(void **state)
 {
@@ -888,6 +921,7 @@ static void test_url_shortcut(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lenient_and_strict_parsing),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_cache_control),
         cmocka_unit_test(test_lifetime),
