@@ -112,8 +112,20 @@
  * when the response has must-revalidate or no-cache, nor, in a shared
  * cache, proxy-revalidate or s-maxage: those prohibit serving stale
  * (section 4.2.4 puts them above extensions such as RFC 5861's).
- * stale-while-revalidate is not implemented (a stale response is always
- * revalidated before it is returned).
+ * stale-while-revalidate=N (RFC 5861): a response stale by at most N
+ * seconds is served at once (GOIO_HTTP_CACHE_STALE) and revalidated in
+ * the background, one revalidation per stored response (a sharedflight
+ * that later callers join; the flight's outcome is stored as usual).
+ * Not under the same prohibitions as stale-if-error, a response no-cache,
+ * nor for a request asking for validation (no-cache, max-age,
+ * min-fresh). Background revalidations run on the sharedflight group's
+ * worker threads, bounded by config.timeout_ms; goio_http_cache_free
+ * waits for them.
+ *
+ * Stale entries without a validator are kept in storage (within
+ * max_age_ms) as long as a directive could still use them: the
+ * stale-if-error and stale-while-revalidate windows and, for a request's
+ * max-stale, config.max_stale_keep_ms.
  *
  * Vary (section 4.1). A response with Vary is stored under a key made of
  * the URL and the request's values of the listed fields (names compared
@@ -328,6 +340,11 @@ typedef struct goio_http_cache_config {
      * contract, RFC 9111 section 4.2.4), on top of the responses' own
      * stale-if-error. Default 0. */
     int64_t stale_if_error_ms;
+    /* How long a stale response without a validator stays stored so that
+     * a request's max-stale can still use it (entries with a validator
+     * stay max_age_ms anyway; stale-if-error and stale-while-revalidate
+     * windows are kept too). Default 60000; 0: only those windows. */
+    int64_t max_stale_keep_ms;
     /* TCP/TLS connect timeout. Default 10000; 0: libcurl's (300 s). */
     int64_t connect_timeout_ms;
     /* Whole-transfer timeout. Default 30000; 0: none (the ctx still
@@ -371,9 +388,10 @@ GOIO_EXTERN int goio_http_cache_new_memory(size_t max_size_mib,
                                            goio_http_cache **out);
 
 /*
- * Frees the client, its transfer slots and (when owned) its storage. No
- * request may be in progress. Responses already returned stay valid.
- * NULL is a no-op.
+ * Frees the client, its transfer slots and (when owned) its storage,
+ * after waiting for background revalidations (each bounded by
+ * config.timeout_ms). No request may be in progress. Responses already returned
+ * stay valid. NULL is a no-op.
  */
 GOIO_EXTERN void goio_http_cache_free(goio_http_cache *c);
 
@@ -472,6 +490,7 @@ typedef struct goio_http_cache_stats {
     uint64_t stores;          /* entries written to storage */
     uint64_t shared;          /* calls answered by another's flight */
     uint64_t invalidations;   /* URLs invalidated */
+    uint64_t background;      /* stale-while-revalidate revalidations */
     uint64_t errors;          /* calls that returned an error */
 } goio_http_cache_stats;
 

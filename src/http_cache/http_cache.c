@@ -610,11 +610,118 @@ static int forward(goio__hc_call *k, goio_ctx *ctx,
     return rc;
 }
 
-/* A stored response usable without the origin: fresh, or stale within the
- * request's max-stale. */
-static bool from_storage(goio__hc_call *k, goio__hc_stored *st,
-                         goio_http_cache_served *served, int64_t *age_ms)
+/* ---- stale-while-revalidate: background revalidations ------------------- */
+
+static int call_init(goio_http_cache *c, const goio_http_cache_request *req,
+                     goio__hc_call *k);
+static void call_free(goio__hc_call *k);
+
+/* A revalidation that outlives the request that started it: its own copy
+ * of the request. */
+typedef struct background {
+    goio__hc_call k;
+    goio_http_cache_header *headers;
+    size_t nheaders;
+} background;
+
+static void background_free(background *b)
 {
+    call_free(&b->k);
+    for (size_t i = 0; i < b->nheaders; i++) {
+        goio_free((char *)b->headers[i].name);
+        goio_free((char *)b->headers[i].value);
+    }
+    goio_free(b->headers);
+    goio_free(b);
+}
+
+static void background_end(goio_http_cache *c)
+{
+    pthread_mutex_lock(&c->bg_mu);
+    if (--c->bg_running == 0)
+        pthread_cond_broadcast(&c->bg_cv);
+    pthread_mutex_unlock(&c->bg_mu);
+}
+
+static void background_done(int status, goio_sharedflight_result *res,
+                            bool shared, void *data)
+{
+    (void)status;
+    (void)shared;
+    background *b = data;
+    goio_http_cache *c = b->k.c;
+    goio_sharedflight_result_unref(res);
+    background_free(b);
+    background_end(c);
+}
+
+static int background_new(const goio__hc_call *k, background **out)
+{
+    background *b = goio_calloc(1, sizeof *b);
+    if (!b)
+        return GOIO_ENOMEM;
+    b->headers = goio_calloc(k->nheaders ? k->nheaders : 1, sizeof *b->headers);
+    int rc = b->headers ? 0 : GOIO_ENOMEM;
+    for (size_t i = 0; !rc && i < k->nheaders; i++) {
+        b->headers[i].name = goio_strdup(k->headers[i].name);
+        b->headers[i].value = goio_strdup(k->headers[i].value);
+        b->nheaders = i + 1;
+        if (!b->headers[i].name || !b->headers[i].value)
+            rc = GOIO_ENOMEM;
+    }
+    goio_http_cache_request req = {.method = "GET",
+                                   .url = k->url,
+                                   .headers = b->headers,
+                                   .header_count = b->nheaders};
+    if (!rc)
+        rc = call_init(k->c, &req, &b->k);
+    if (rc) {
+        background_free(b);
+        return rc;
+    }
+    b->k.ctx = NULL;
+    *out = b;
+    return 0;
+}
+
+/* Starts the revalidation of st in the background, one per stored
+ * response: it joins a flight already on its way. Failures only cost the
+ * revalidation (the next request tries again). */
+static void revalidate_in_background(goio__hc_call *k, goio__hc_stored *st)
+{
+    goio_http_cache *c = k->c;
+    background *b = NULL;
+    char *key = NULL;
+    int rc = background_new(k, &b);
+    if (!rc)
+        rc = flight_key(&b->k, st->key, &key);
+    if (rc) {
+        if (b)
+            background_free(b);
+        return;
+    }
+    pthread_mutex_lock(&c->bg_mu);
+    c->bg_running++;
+    pthread_mutex_unlock(&c->bg_mu);
+    rc = goio_sharedflight_do_async(c->flights, NULL, key, flight_fn, &b->k,
+                                    result_free, background_done, b);
+    goio_free(key);
+    if (rc) {
+        background_free(b);
+        background_end(c);
+        return;
+    }
+    goio__hc_bump(&c->background);
+}
+
+/* A stored response usable without the origin: fresh, stale within the
+ * request's max-stale, or stale within its stale-while-revalidate window
+ * (*revalidate: start a background revalidation). */
+static bool from_storage(goio__hc_call *k, goio__hc_stored *st,
+                         goio_http_cache_served *served, int64_t *age_ms,
+                         bool *revalidate)
+{
+    *revalidate = false;
     if (!st->found)
         return false;
     goio__hc_fresh f;
@@ -626,6 +733,11 @@ static bool from_storage(goio__hc_call *k, goio__hc_stored *st,
     }
     if (!k->no_cache && goio__hc_max_stale_ok(&k->c->policy, &f, &k->cc)) {
         *served = GOIO_HTTP_CACHE_STALE;
+        return true;
+    }
+    if (!k->strict && st->key && goio__hc_swr_ok(&k->c->policy, &f)) {
+        *served = GOIO_HTTP_CACHE_STALE;
+        *revalidate = true;
         return true;
     }
     return false;
@@ -657,7 +769,10 @@ static int lookup_and_serve(goio__hc_call *k, goio__hc_stored *st,
 {
     goio_http_cache_served served;
     int64_t age_ms;
-    if (from_storage(k, st, &served, &age_ms)) {
+    bool revalidate;
+    if (from_storage(k, st, &served, &age_ms, &revalidate)) {
+        if (revalidate)
+            revalidate_in_background(k, st);
         bool done;
         int rc = serve_stored(k, st, served, age_ms, out, &done);
         if (rc || done)
@@ -970,6 +1085,7 @@ void goio_http_cache_config_init(goio_http_cache_config *cfg)
                                     .timeout_ms = 30000,
                                     .max_body_bytes = 64u << 20,
                                     .max_idle_handles = 16,
+                                    .max_stale_keep_ms = 60000,
                                     .key_prefix = "http_cache:"};
 }
 
@@ -979,8 +1095,9 @@ static bool config_valid(const goio_http_cache_config *cfg)
         (cfg->max_size_mib == 0 || cfg->max_size_mib > (SIZE_MAX >> 20)))
         return false;
     return cfg->max_age_ms > 0 && cfg->heuristic_max_ms >= 0 &&
-           cfg->stale_if_error_ms >= 0 && cfg->connect_timeout_ms >= 0 &&
-           cfg->timeout_ms >= 0 && cfg->max_body_bytes > 0 &&
+           cfg->stale_if_error_ms >= 0 && cfg->max_stale_keep_ms >= 0 &&
+           cfg->connect_timeout_ms >= 0 && cfg->timeout_ms >= 0 &&
+           cfg->max_body_bytes > 0 &&
            (!cfg->key_prefix || strlen(cfg->key_prefix) < GOIO_CACHE_MAX_KEY);
 }
 
@@ -1003,7 +1120,8 @@ static int client_setup(goio_http_cache *c, const goio_http_cache_config *cfg)
     c->policy = (goio__hc_policy){.shared = cfg->shared,
                                   .heuristic_max_ms = cfg->heuristic_max_ms,
                                   .stale_if_error_ms = cfg->stale_if_error_ms,
-                                  .max_age_ms = cfg->max_age_ms};
+                                  .max_age_ms = cfg->max_age_ms,
+                                  .max_stale_keep_ms = cfg->max_stale_keep_ms};
     c->now_fn = cfg->now_fn;
     c->now_data = cfg->now_data;
     c->prefix = goio_strdup(cfg->key_prefix ? cfg->key_prefix : "");
@@ -1039,6 +1157,8 @@ int goio_http_cache_new(const goio_http_cache_config *cfg,
     goio_http_cache *c = goio_calloc(1, sizeof *c);
     if (!c)
         return GOIO_ENOMEM;
+    pthread_mutex_init(&c->bg_mu, NULL);
+    pthread_cond_init(&c->bg_cv, NULL);
     int rc = client_setup(c, cfg);
     if (rc) {
         if (c->storage == cfg->storage)
@@ -1064,11 +1184,17 @@ void goio_http_cache_free(goio_http_cache *c)
 {
     if (!c)
         return;
+    pthread_mutex_lock(&c->bg_mu);
+    while (c->bg_running)
+        pthread_cond_wait(&c->bg_cv, &c->bg_mu);
+    pthread_mutex_unlock(&c->bg_mu);
     goio_sharedflight_free(c->flights);
     goio__hc_transport_free(c->transport);
     if (c->own_storage)
         goio_cache_free(c->storage);
     goio_free(c->prefix);
+    pthread_cond_destroy(&c->bg_cv);
+    pthread_mutex_destroy(&c->bg_mu);
     goio_free(c);
 }
 
@@ -1090,6 +1216,7 @@ int goio_http_cache_stats_get(goio_http_cache *c, goio_http_cache_stats *out)
         .stores = atomic_load(&c->stores),
         .shared = atomic_load(&c->shared),
         .invalidations = atomic_load(&c->invalidations),
+        .background = atomic_load(&c->background),
         .errors = atomic_load(&c->errors)};
     return 0;
 }

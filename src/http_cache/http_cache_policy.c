@@ -89,6 +89,8 @@ static void apply_directive(goio__hc_cc *cc, const char *name, size_t nlen,
         set_delta(&cc->min_fresh, v, vlen, has_v);
     else if (name_is(name, nlen, "stale-if-error"))
         set_delta(&cc->stale_if_error, v, vlen, has_v);
+    else if (name_is(name, nlen, "stale-while-revalidate"))
+        set_delta(&cc->stale_while_revalidate, v, vlen, has_v);
     else if (name_is(name, nlen, "max-stale")) {
         /* Without an argument: any staleness is acceptable. */
         if (cc->max_stale == GOIO__HC_ABSENT && !has_v)
@@ -149,7 +151,7 @@ void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
 {
     memset(cc, 0, sizeof *cc);
     cc->max_age = cc->s_maxage = cc->max_stale = cc->min_fresh =
-        cc->stale_if_error = GOIO__HC_ABSENT;
+        cc->stale_if_error = cc->stale_while_revalidate = GOIO__HC_ABSENT;
     for (size_t i = 0; i < n; i++)
         if (!strcasecmp(h[i].name, "Cache-Control"))
             parse_one(cc, h[i].value);
@@ -584,6 +586,14 @@ static int64_t error_window_ms(const goio__hc_policy *p,
     return w;
 }
 
+bool goio__hc_swr_ok(const goio__hc_policy *p, const goio__hc_fresh *f)
+{
+    return f->cc.stale_while_revalidate >= 0 &&
+           !(f->cc.flags & GOIO__HC_NO_CACHE) &&
+           !goio__hc_stale_prohibited(p, f) &&
+           staleness_ms(f) <= f->cc.stale_while_revalidate * 1000;
+}
+
 bool goio__hc_stale_if_error_ok(const goio__hc_policy *p,
                                 const goio__hc_fresh *f, const goio__hc_cc *req)
 {
@@ -632,9 +642,20 @@ int64_t goio__hc_keep_ms(const goio__hc_policy *p, const goio__hc_fresh *f)
     if (f->validators) {
         keep = p->max_age_ms;
     } else {
-        int64_t w =
-            goio__hc_stale_prohibited(p, f) ? -1 : error_window_ms(p, f, NULL);
-        keep = remaining + (w > 0 ? w : 0);
+        /* Kept stale as long as a directive could still use it: the
+         * stale-if-error and stale-while-revalidate windows, and a
+         * request's max-stale up to config.max_stale_keep_ms. */
+        int64_t w = -1;
+        if (!goio__hc_stale_prohibited(p, f)) {
+            w = error_window_ms(p, f, NULL);
+            if (f->cc.stale_while_revalidate >= 0 &&
+                f->cc.stale_while_revalidate * 1000 > w)
+                w = f->cc.stale_while_revalidate * 1000;
+            if (p->max_stale_keep_ms > w)
+                w = p->max_stale_keep_ms;
+        }
+        keep = w > 0 && remaining > INT64_MAX - w ? INT64_MAX
+                                                  : remaining + (w > 0 ? w : 0);
     }
     return keep < p->max_age_ms ? keep : p->max_age_ms;
 }

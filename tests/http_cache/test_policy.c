@@ -510,6 +510,15 @@ static void test_keep(void **state)
     f.lifetime_ms = 1000;
     f.cc.stale_if_error = GOIO__HC_ABSENT;
     assert_int_equal(goio__hc_keep_ms(&private_policy, &f), 0);
+    /* kept for max-stale, and for a stale-while-revalidate window */
+    goio__hc_policy keep = private_policy;
+    keep.max_stale_keep_ms = 30000;
+    f.age_ms = 0;
+    assert_int_equal(goio__hc_keep_ms(&keep, &f), 31000);
+    f.cc.stale_while_revalidate = 100;
+    assert_int_equal(goio__hc_keep_ms(&keep, &f), 101000);
+    f.cc.flags = GOIO__HC_MUST_REVALIDATE;
+    assert_int_equal(goio__hc_keep_ms(&keep, &f), 1000);
 }
 
 /* ---- entries ------------------------------------------------------------- */

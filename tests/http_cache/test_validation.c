@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/http_cache/http_cache_int.h"
 #include "hc_test.h"
 
 static void test_etag_304_merge(void **state)
@@ -356,9 +357,105 @@ static void test_conditional_from_cache(void **state)
     goio_http_cache_free(c);
 }
 
+/* stale-while-revalidate: the stale response at once, one background
+ * revalidation however many requests come meanwhile, its outcome stored;
+ * past the window a synchronous revalidation; free waits for a running
+ * background revalidation. */
+static void test_stale_while_revalidate(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("swr");
+    SET(r, cache_control, "max-age=10, stale-while-revalidate=60");
+    SET(r, etag, "\"s1\"");
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("swr")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(20000);
+    hc_res_block(r, true);
+    for (int i = 0; i < 5; i++) {
+        goio_http_cache_response *resp = hc_get(c, URL("swr"));
+        assert_string_equal(hc_body(resp), "swr #1");
+        hc_expect(resp, GOIO_HTTP_CACHE_STALE);
+        if (i == 0)
+            assert_true(GOIO_WAIT_UNTIL(atomic_load(&r->blocked) == 1, 10000));
+    }
+    /* one revalidation reached the origin */
+    assert_int_equal(atomic_load(&r->hits), 2);
+    assert_int_equal(atomic_load(&r->blocked), 1);
+    hc_origin_release();
+    assert_true(GOIO_WAIT_UNTIL(
+        goio_sharedflight_inflight(goio__hc_flights(c)) == 0, 10000));
+    assert_int_equal(atomic_load(&r->hits_304), 1);
+    /* the 304 made it fresh again */
+    hc_expect(hc_get(c, URL("swr")), GOIO_HTTP_CACHE_HIT);
+    goio_http_cache_stats st;
+    assert_ok(goio_http_cache_stats_get(c, &st));
+    assert_true(st.background >= 1);
+
+    /* past the window: revalidated before it is returned */
+    hc_clock_advance(100000);
+    hc_expect(hc_get(c, URL("swr")), GOIO_HTTP_CACHE_REVALIDATED);
+    assert_int_equal(atomic_load(&r->hits), 3);
+
+    /* free waits for a background revalidation in progress */
+    hc_origin_rearm();
+    hc_clock_advance(20000);
+    hc_expect(hc_get(c, URL("swr")), GOIO_HTTP_CACHE_STALE);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&r->blocked) == 1, 10000));
+    hc_origin_release();
+    goio_http_cache_free(c);
+    assert_int_equal(atomic_load(&r->hits_304), 3);
+}
+
+/* must-revalidate forbids serving stale, stale-while-revalidate or not. */
+static void test_swr_prohibited(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("swr-mr");
+    SET(r, cache_control,
+        "max-age=10, stale-while-revalidate=60, must-revalidate");
+    SET(r, etag, "\"m1\"");
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("swr-mr")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(20000);
+    hc_expect(hc_get(c, URL("swr-mr")), GOIO_HTTP_CACHE_REVALIDATED);
+    goio_http_cache_free(c);
+}
+
+/* A stale entry without a validator stays in storage for request
+ * max-stale, within config.max_stale_keep_ms. Storage TTLs run on the
+ * real clock, so this waits for real time to pass (2.2 s, twice). */
+static void max_stale_case(const char *name, int64_t keep_ms,
+                           goio_http_cache_served second)
+{
+    hc_res *r = hc_res_add(name);
+    SET(r, cache_control, "max-age=1");
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.max_stale_keep_ms = keep_ms;
+    goio_http_cache *c = hc_client(&cfg);
+    hc_expect(hc_get(c, URL(name)), GOIO_HTTP_CACHE_NETWORK);
+    int64_t until = goio_now_mono_ms() + 2200;
+    assert_true(GOIO_WAIT_UNTIL(goio_now_mono_ms() >= until, 5000));
+    hc_expect(hc_get(c, URL(name), "Cache-Control", "max-stale=20"), second);
+    goio_http_cache_free(c);
+}
+
+static void test_max_stale_keeps(void **state)
+{
+    (void)state;
+    max_stale_case("ms-keep", 30000, GOIO_HTTP_CACHE_STALE);
+    max_stale_case("ms-gone", 0, GOIO_HTTP_CACHE_NETWORK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_stale_while_revalidate, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_swr_prohibited, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_max_stale_keeps, hc_setup,
+                                        hc_teardown),
         cmocka_unit_test_setup_teardown(test_conditional_from_cache, hc_setup,
                                         hc_teardown),
         cmocka_unit_test_setup_teardown(test_etag_304_merge, hc_setup,
