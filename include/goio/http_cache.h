@@ -129,8 +129,10 @@
  *
  * Vary (section 4.1). A response with Vary is stored under a key made of
  * the URL and the request's values of the listed fields (names compared
- * case-insensitively, values after joining repeated fields with ", " and
- * trimming; an absent field only matches an absent field), so every
+ * case-insensitively; values normalised: the comma-separated members of
+ * every field line trimmed, empty ones dropped, joined with ", ", and for
+ * Accept-Language, Accept-Encoding and Accept-Charset also lowercased and
+ * sorted; an absent field only matches an absent field), so every
  * variant is kept side by side. The URL's key then holds a small index
  * (the Vary field names and a random generation number that is part of
  * every variant key, so invalidating the URL makes old variants

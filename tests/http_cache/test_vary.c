@@ -293,9 +293,39 @@ static void test_bypass(void **state)
     goio_http_cache_free(c);
 }
 
+/* Variants match after normalisation: members trimmed, empty ones
+ * dropped; Accept-Language members also case- and order-insensitive. */
+static void test_vary_normalised(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("vn");
+    SET(r, cache_control, "max-age=60");
+    SET(r, vary, "Accept-Language, X-Foo");
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("vn"), "Accept-Language", "en, de", "X-Foo", "a,b"),
+              GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(
+        hc_get(c, URL("vn"), "Accept-Language", " De ,EN", "X-Foo", " a ,  b"),
+        GOIO_HTTP_CACHE_HIT);
+    hc_expect(hc_get(c, URL("vn"), "Accept-Language", "de", "Accept-Language",
+                     "en", "X-Foo", "a", "X-Foo", "b"),
+              GOIO_HTTP_CACHE_HIT);
+    /* X-Foo keeps its order and case */
+    hc_expect(
+        hc_get(c, URL("vn"), "Accept-Language", "en, de", "X-Foo", "b, a"),
+        GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(
+        hc_get(c, URL("vn"), "Accept-Language", "en, de", "X-Foo", "A, b"),
+        GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&r->hits), 3);
+    goio_http_cache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_vary_normalised, hc_setup,
+                                        hc_teardown),
         cmocka_unit_test_setup_teardown(test_variants, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_vary_several, hc_setup,
                                         hc_teardown),
