@@ -80,7 +80,8 @@ done
 rm -f "$work/proxy.port"
 "$proxy_exe" --origin "http://127.0.0.1:$origin_port" --listen 127.0.0.1:0 \
   --port-file "$work/proxy.port" >"$work/proxy.log" 2>&1 &
-pids+=($!)
+proxy_pid=$!
+pids+=("$proxy_pid")
 if ! wait_until 10 test -s "$work/proxy.port"; then
   cat "$work/proxy.log"
   echo "conformance: FAIL: cache-proxy did not start"
@@ -93,4 +94,14 @@ timeout 110 node "$here/conformance.mjs" "$suite" "http://127.0.0.1:$proxy_port"
   "$baseline" "$work/results.json"
 rc=$?
 [ $rc -eq 124 ] && echo "conformance: FAIL: the suite did not finish in 110 s"
+# The proxy must stop cleanly on SIGTERM (a sanitizer report or a leak
+# makes its exit code non-zero).
+kill -TERM "$proxy_pid"
+wait "$proxy_pid"
+prc=$?
+if [ $prc -ne 0 ]; then
+  grep -v "^level=" "$work/proxy.log" | tail -40
+  echo "conformance: FAIL: cache-proxy exited with $prc"
+  rc=1
+fi
 exit $rc
