@@ -11,8 +11,12 @@
  * ---- what is cached, and when it is reused ---------------------------------
  *
  * Only GET responses are stored. A HEAD request is answered from a fresh
- * stored GET response (headers, no body) and otherwise forwarded; HEAD
- * responses are not stored. Other methods are always forwarded.
+ * stored GET response (headers, no body) and otherwise forwarded; a 200
+ * to it updates the stored GET response as a 304 would when its
+ * validators and Content-Length (those it has) match, and removes it
+ * otherwise (RFC 9111 section 4.3.5; the caller then gets the merged
+ * fields, served GOIO_HTTP_CACHE_REVALIDATED). Other methods are always
+ * forwarded.
  *
  * Storing (RFC 9111 section 3). A response is stored when all hold:
  *  - its status is final (200-999) and not 206 or 304. The heuristically

@@ -763,6 +763,60 @@ static int serve_stored(goio__hc_call *k, goio__hc_stored *st,
     return rc;
 }
 
+/* Whether a 200 to a HEAD describes the stored response (RFC 9111
+ * section 4.3.5): the validators it has match (as for a 304), and its
+ * Content-Length, if any, is the stored response's (its field, else its
+ * body's length). */
+static bool head_matches(const goio__hc_stored *st, const goio__hc_exchange *ex)
+{
+    const goio__hc_view *v = &st->view;
+    const char *a =
+        goio__hc_header_get(ex->resp.v, ex->resp.n, "Content-Length");
+    const char *b =
+        goio__hc_header_get(v->headers, v->nheaders, "Content-Length");
+    char len[32];
+    if (a && !b) {
+        snprintf(len, sizeof len, "%llu", (unsigned long long)v->body_len);
+        b = len;
+    }
+    if (a && strcmp(a, b))
+        return false;
+    return validators_match(st, ex);
+}
+
+/*
+ * A HEAD the stored response cannot answer goes to the origin; a 200 that
+ * describes the stored GET response updates it as a 304 would (RFC 9111
+ * section 4.3.5: fields, freshness) and the caller gets the merged
+ * fields; one that does not (other validators or length) removes it.
+ */
+static int head_through(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
+                        goio_http_cache_response **out)
+{
+    if (!st->found || !st->key)
+        return forward(k, ctx, out);
+    goio__hc_exchange ex;
+    exchange_init(k, "HEAD", &ex);
+    int rc = perform(k, &ex, ctx);
+    bool update = !rc && ex.status == 200 && head_matches(st, &ex);
+    if (update) {
+        rc = goio__hc_load_body(k, st);
+        update = !rc && st->found;
+    } else if (!rc && ex.status == 200 && !(k->cc.flags & GOIO__HC_NO_STORE)) {
+        goio__hc_remove(k, st);
+    }
+    result r = {.served = GOIO_HTTP_CACHE_NETWORK};
+    if (!rc && update)
+        rc = revalidated(k, st, &ex, &r);
+    else if (!rc)
+        rc = encode_exchange(k, &ex, NULL, &r.e);
+    if (!rc)
+        rc = response_take(k, &r, out);
+    result_clear(&r);
+    goio__hc_exchange_free(&ex);
+    return rc;
+}
+
 /* GET and HEAD: from storage when allowed, else from the origin. */
 static int lookup_and_serve(goio__hc_call *k, goio__hc_stored *st,
                             goio_ctx *ctx, goio_http_cache_response **out)
@@ -781,7 +835,7 @@ static int lookup_and_serve(goio__hc_call *k, goio__hc_stored *st,
     if (k->cc.flags & GOIO__HC_ONLY_IF_CACHED)
         return generated_504(k, out);
     if (!strcmp(k->method, "HEAD"))
-        return forward(k, ctx, out);
+        return head_through(k, st, ctx, out);
     if ((k->cc.flags & GOIO__HC_NO_STORE) || !st->key)
         return solo(k, st, ctx, out);
     return fly(k, st, ctx, out);
