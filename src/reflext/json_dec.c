@@ -128,7 +128,9 @@ static int scan_value(const uint8_t **pp, const uint8_t *end, size_t max_depth)
                 goto out;
             }
             if (depth == sizeof small && stack == small) {
-                stack = goio_malloc(max_depth);
+                /* no deeper than the input is long */
+                size_t cap = (size_t)(end - p) + depth;
+                stack = goio_malloc(cap < max_depth ? cap : max_depth);
                 if (!stack) {
                     stack = small;
                     rc = GOIO_ENOMEM;
@@ -443,19 +445,25 @@ static void replace_bytes(const goio_type *t, goio_bytes *dst, goio_bytes nb)
 
 static int decode_into(dec *d, const goio_type *t, void *v, int type_depth);
 
-/* Zero-filled storage -> Go's zero value: times become 0001-01-01. */
-static void go_zero(const goio_type *t, void *v, int type_depth)
+/* Zero-filled storage -> Go's zero value: times become 0001-01-01. Also
+ * walks the whole type once: GOIO_EINVAL for a malformed descriptor or
+ * one nested too deep (one that contains itself). */
+static int go_zero(const goio_type *t, void *v, int type_depth)
 {
     if (t == &goio_type_json_time) {
         ((goio_type_json_time_value *)v)->sec = GOIO_TYPE_JSON_TIME_GO_ZERO_SEC;
-        return;
+        return 0;
     }
+    if (t->encode != goio_type_json_struct_encode)
+        return 0;
     const goio_type_json_struct *s = goio__json_struct_desc(t);
     if (!s || type_depth >= GOIO__JSON_MAX_TYPE_DEPTH)
-        return;
-    for (size_t i = 0; i < s->count; i++)
-        go_zero(s->fields[i].type, (char *)v + s->fields[i].offset,
-                type_depth + 1);
+        return GOIO_EINVAL;
+    int rc = 0;
+    for (size_t i = 0; i < s->count && !rc; i++)
+        rc = go_zero(s->fields[i].type, (char *)v + s->fields[i].offset,
+                     type_depth + 1);
+    return rc;
 }
 
 /* Go's case-insensitive key match for an ASCII name, with the Kelvin sign
@@ -535,7 +543,7 @@ static int decode_struct(dec *d, const goio_type *t, char *base, int type_depth)
             if (*d->p == 'n') { /* null: Go's nil pointer */
                 d->p += 4;
                 goio_type_destroy(f->type, fv);
-                go_zero(f->type, fv, type_depth + 1);
+                (void)go_zero(f->type, fv, type_depth + 1); /* walked */
                 *present = false;
             } else {
                 *present = true;
@@ -602,8 +610,6 @@ static int decode_number(dec *d, const goio_type *t, void *v)
     }
     return 0;
 }
-
-static int decode_number(dec *d, const goio_type *t, void *v);
 
 /* A JSON array of numbers 0..255 into a goio_bytes, as Go reads []uint8. */
 static int decode_byte_array(dec *d, goio_bytes *v)
@@ -753,8 +759,9 @@ int goio__json_decode_zeroed(const goio_type *type,
         return rc;
     dec d = {p, p + n, 0, {0}};
     goio_buf_init(&d.tmp);
-    go_zero(type, value, 0);
-    rc = decode_into(&d, type, value, 0);
+    rc = go_zero(type, value, 0);
+    if (!rc)
+        rc = decode_into(&d, type, value, 0);
     if (!rc)
         rc = d.err;
     goio_buf_deinit(&d.tmp);

@@ -428,43 +428,78 @@ int goio_type_json_struct_decode(const goio_type *type, const uint8_t *bytes,
     return goio__json_decode_zeroed(type, &cfg, bytes, len, value);
 }
 
-void goio_type_json_struct_destroy(const goio_type *type, void *value)
+/* destroy and copy recurse into struct members here, not through their
+ * callbacks, so that a descriptor that contains itself stops at the depth
+ * limit instead of exhausting the stack. */
+static void destroy_struct(const goio_type *type, void *value, int depth)
 {
     const goio_type_json_struct *d = goio__json_struct_desc(type);
-    if (!d || !value)
+    if (!d || depth >= GOIO__JSON_MAX_TYPE_DEPTH)
         return;
     for (size_t i = 0; i < d->count; i++) {
         const goio_type_json_field *f = &d->fields[i];
-        if (f->type->destroy)
-            f->type->destroy(f->type, (char *)value + f->offset);
+        void *fv = (char *)value + f->offset;
+        if (f->type->encode == goio_type_json_struct_encode)
+            destroy_struct(f->type, fv, depth + 1);
+        else if (f->type->destroy)
+            f->type->destroy(f->type, fv);
     }
 }
 
-int goio_type_json_struct_copy(const goio_type *type, void *dst,
-                               const void *src)
+void goio_type_json_struct_destroy(const goio_type *type, void *value)
+{
+    if (value)
+        destroy_struct(type, value, 0);
+}
+
+/* Zeroes the described members (recursively) so a failed copy can be
+ * destroyed safely. */
+static void zero_members(const goio_type *type, void *v, int depth)
 {
     const goio_type_json_struct *d = goio__json_struct_desc(type);
-    if (!d || !dst || !src)
+    if (!d || depth >= GOIO__JSON_MAX_TYPE_DEPTH)
+        return;
+    for (size_t i = 0; i < d->count; i++)
+        memset((char *)v + d->fields[i].offset, 0, d->fields[i].type->size);
+}
+
+/* Deep copy of the described members into dst, whose described members
+ * are zero. */
+static int copy_members(const goio_type *type, void *dst, const void *src,
+                        int depth)
+{
+    const goio_type_json_struct *d = goio__json_struct_desc(type);
+    if (!d || depth >= GOIO__JSON_MAX_TYPE_DEPTH)
         return GOIO_EINVAL;
-    /* Plain members first, then a deep copy over each described one. */
-    memcpy(dst, src, type->size);
-    for (size_t i = 0; i < d->count; i++) {
-        const goio_type_json_field *f = &d->fields[i];
-        char *fd = (char *)dst + d->fields[i].offset;
-        memset(fd, 0, f->type->size);
-    }
     int rc = 0;
     for (size_t i = 0; i < d->count && !rc; i++) {
         const goio_type_json_field *f = &d->fields[i];
         char *fd = (char *)dst + f->offset;
         const char *fs = (const char *)src + f->offset;
-        if (f->type->copy)
+        if (f->type->encode == goio_type_json_struct_encode) {
+            memcpy(fd, fs, f->type->size); /* its plain members */
+            zero_members(f->type, fd, depth + 1);
+            rc = copy_members(f->type, fd, fs, depth + 1);
+        } else if (f->type->copy) {
             rc = f->type->copy(f->type, fd, fs);
-        else
+        } else {
             memcpy(fd, fs, f->type->size);
+        }
     }
+    return rc;
+}
+
+int goio_type_json_struct_copy(const goio_type *type, void *dst,
+                               const void *src)
+{
+    if (!goio__json_struct_desc(type) || !dst || !src)
+        return GOIO_EINVAL;
+    /* plain members first, then a deep copy over each described one */
+    memcpy(dst, src, type->size);
+    zero_members(type, dst, 0);
+    int rc = copy_members(type, dst, src, 0);
     if (rc) {
-        goio_type_json_struct_destroy(type, dst);
+        destroy_struct(type, dst, 0);
         memset(dst, 0, type->size);
     }
     return rc;
