@@ -18,6 +18,16 @@
 //	                 cache); answers the stored bytes
 //	G HEX            the stored bytes HEX read back through go-io's stale
 //	                 wrapper: "ok <fresh 0|1> <marshal of the item>" or "err ..."
+//
+// With arguments it is a go-io Redis client instead (namespace "catalog"):
+//
+//	redis-write ENDPOINT ITEMHEX   r.Set("plain", "hello", 1m);
+//	                               r.Set("raw", []byte{0,1,255}, 1m);
+//	                               WithStaleFallback(r, 1h).Set("item:1",
+//	                               item, 1m); prints "ok"
+//	redis-read ENDPOINT            reads what goio wrote: "plain <json>",
+//	                               "raw <hex>", "item <fresh 0|1> <json>",
+//	                               one line each ("... err <msg>" on error)
 package main
 
 import (
@@ -33,6 +43,7 @@ import (
 	"time"
 
 	"github.com/vtex/go-io/cache"
+	goioredis "github.com/vtex/go-io/redis"
 )
 
 type Inner struct {
@@ -217,7 +228,72 @@ func answer(f []string) string {
 	return "err request"
 }
 
+func redisMain(args []string) int {
+	r := goioredis.New(goioredis.RedisConfig{Endpoint: args[1], KeyNamespace: "catalog"})
+	stale := cache.WithStaleFallback(r, time.Hour)
+	switch args[0] {
+	case "redis-write":
+		raw, err := hex.DecodeString(args[2])
+		if err != nil {
+			fmt.Println("err", err)
+			return 1
+		}
+		var item Item
+		if err := json.Unmarshal(raw, &item); err != nil {
+			fmt.Println("err", err)
+			return 1
+		}
+		if err := r.Set("plain", "hello", time.Minute); err != nil {
+			fmt.Println("err", err)
+			return 1
+		}
+		if err := r.Set("raw", []byte{0, 1, 255}, time.Minute); err != nil {
+			fmt.Println("err", err)
+			return 1
+		}
+		if err := stale.Set("item:1", item, time.Minute); err != nil {
+			fmt.Println("err", err)
+			return 1
+		}
+		fmt.Println("ok")
+	case "redis-read":
+		var s string
+		if hit, err := r.Get("c:plain", &s); err != nil || !hit {
+			fmt.Println("plain err", hit, err)
+		} else {
+			fmt.Println("plain", marshal(s))
+		}
+		var b []byte
+		if hit, err := r.Get("c:raw", &b); err != nil || !hit {
+			fmt.Println("raw err", hit, err)
+		} else {
+			fmt.Println("raw", hex.EncodeToString(b))
+		}
+		var item Item
+		fresh, err := stale.Get("c:item", &item)
+		if err != nil {
+			fmt.Println("item err", err)
+		} else if !fresh {
+			var old Item
+			if hit, err := stale.GetStale("c:item", &old); err != nil || !hit {
+				fmt.Println("item err", hit, err)
+			} else {
+				fmt.Println("item 0", marshal(old))
+			}
+		} else {
+			fmt.Println("item 1", marshal(item))
+		}
+	default:
+		fmt.Println("err usage")
+		return 2
+	}
+	return 0
+}
+
 func main() {
+	if len(os.Args) > 2 {
+		os.Exit(redisMain(os.Args[1:]))
+	}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 64<<20)
 	out := bufio.NewWriter(os.Stdout)
