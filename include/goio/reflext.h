@@ -20,6 +20,8 @@
  *  - double: shortest decimal that round-trips ("%.17g"), "nan", "inf",
  *            "-inf".
  *  - bool:   "true" / "false" (as JSON and Go's strconv write them).
+ *  - struct types made with GOIO_TYPE_JSON_STRUCT, goio_type_json_time and
+ *    goio_type_json_raw: their JSON (below).
  *
  * Descriptors are immutable; everything here is thread-safe as long as
  * the variables passed in are not shared without synchronization.
@@ -56,7 +58,8 @@ struct goio_type {
     const void *user;
 };
 
-/* The bytes type's variable: owns data (goio_malloc). */
+/* The bytes type's variable: owns data (goio_malloc). data NULL with len 0
+ * is "no value" (Go's nil slice); copies keep it NULL. */
 typedef struct goio_bytes {
     uint8_t *data;
     size_t len;
