@@ -5,6 +5,7 @@
  */
 #include "json_int.h"
 
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -113,7 +114,34 @@ int goio__json_append_string(goio_buf *out, const uint8_t *s, size_t n)
     return rc;
 }
 
-/* ---- floats ---- */
+/* ---- numbers ---- */
+
+/* Writes v in decimal at out (room for 20 digits); returns the length. */
+static int u64_digits(uint64_t v, char *out)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static int append_i64(goio_buf *out, int64_t v, bool is_signed, uint64_t u)
+{
+    char text[24];
+    int n = 0;
+    if (is_signed) {
+        if (v < 0)
+            text[n++] = '-';
+        u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    }
+    n += u64_digits(u, text + n);
+    return goio_buf_append(out, text, (size_t)n);
+}
 
 /* Splits "%.*e" output ("d.ddde+XX") into digits and exponent. */
 static void split_sci(const char *text, char *digits, int *ndigits, int *exp10)
@@ -161,31 +189,97 @@ static void step_digits(char *digits, int n, int *exp10, int dir)
 }
 
 /*
- * The shortest decimal digits that read back as x (x finite, > 0), as Go's
- * strconv.FormatFloat(x, fmt, -1, 64) picks them: the fewest digits, and
- * among those the closest to x. Checked against glibc's exact printf and
- * strtod; at each length the correctly rounded candidate is tried, then
- * its neighbour on the other side of x (which can read back when x sits
- * on a power of two, where the gap to the next double below is smaller).
+ * Whether some p-digit decimal reads back as x; if so, the closest one.
+ * Only the two p-digit decimals around x can: the correctly rounded one
+ * (glibc's printf is exact), tried first, then its neighbour on the other
+ * side of x (which can read back when the gap to the double below x is
+ * half the gap above, at a power of two).
  */
-static void shortest_digits(double x, char *digits, int *ndigits, int *exp10)
+static bool digits_at(double x, int p, char *digits, int *ndigits, int *exp10)
 {
     char text[40];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(text, sizeof text, "%.*e", p - 1, x);
-        split_sci(text, digits, ndigits, exp10);
-        double back = strtod(text, NULL);
-        if (back == x)
-            break;
-        char other[20];
-        int other_exp = *exp10;
-        memcpy(other, digits, (size_t)p);
-        step_digits(other, p, &other_exp, back < x ? 1 : -1);
-        if (digits_value(other, p, other_exp) == x) {
-            memcpy(digits, other, (size_t)p);
-            *exp10 = other_exp;
-            break;
+    snprintf(text, sizeof text, "%.*e", p - 1, x);
+    split_sci(text, digits, ndigits, exp10);
+    double back = strtod(text, NULL);
+    if (back == x)
+        return true;
+    char other[20];
+    int other_exp = *exp10;
+    memcpy(other, digits, (size_t)p);
+    step_digits(other, p, &other_exp, back < x ? 1 : -1);
+    if (digits_value(other, p, other_exp) != x)
+        return false;
+    memcpy(digits, other, (size_t)p);
+    *exp10 = other_exp;
+    return true;
+}
+
+/*
+ * The shortest decimal digits that read back as x (x finite, > 0), as Go's
+ * strconv.FormatFloat(x, fmt, -1, 64) picks them: the fewest digits, and
+ * among those the closest to x.
+ *
+ * The gap between doubles is at most 2^-52 (2.2e-16) of x, while 15-digit
+ * decimals lie at least 1e-15 of x apart: at most one 15-digit decimal
+ * reads back as x. So when one does, it is the shortest padded with zeros
+ * (a shorter one padded would be another): trimming its zeros gives the
+ * answer at the cost of one printf and one strtod. Otherwise the answer
+ * has 16 digits (the closest that reads back) or 17 (the correctly
+ * rounded one always reads back). Subnormals have fewer bits, so there
+ * the length is found by bisection over 1..17 ("some p-digit decimal reads
+ * back" holds for every p from the shortest up: pad it with zeros).
+ */
+/*
+ * A fast path for the doubles prices and ratios are made of: x = r / 10^k
+ * with r < 10^15 and k <= 22. Both r and 10^k are exact doubles and IEEE
+ * division rounds correctly, so r / 10^k == x says exactly what strtod of
+ * "r e-k" would; the smallest such k gives the fewest digits, and with at
+ * most 15 digits there is only one candidate (see below).
+ */
+static bool short_decimal(double x, char *digits, int *ndigits, int *exp10)
+{
+    static const double pow10[] = {
+        1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    if (x >= 1e15 || x < DBL_MIN)
+        return false;
+    for (int k = 0; k <= 22; k++) {
+        double y = x * pow10[k];
+        if (y >= 1e15)
+            return false;
+        double r = (double)(uint64_t)(y + 0.5); /* y < 1e15: exact */
+        if (r < 1 || r / pow10[k] != x)
+            continue;
+        int n = u64_digits((uint64_t)r, digits);
+        *ndigits = n;
+        *exp10 = n - 1 - k;
+        return true;
+    }
+    return false;
+}
+
+static void shortest_digits(double x, char *digits, int *ndigits, int *exp10)
+{
+    if (short_decimal(x, digits, ndigits, exp10)) {
+        /* done: integers below 1e15 and short decimals */
+    } else if (x < DBL_MIN) {
+        char d[20];
+        int nd, e, lo = 1, hi = 17;
+        digits_at(x, 17, digits, ndigits, exp10); /* 17 always reads back */
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (digits_at(x, mid, d, &nd, &e)) {
+                memcpy(digits, d, (size_t)nd);
+                *ndigits = nd;
+                *exp10 = e;
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
         }
+    } else if (!digits_at(x, 15, digits, ndigits, exp10) &&
+               !digits_at(x, 16, digits, ndigits, exp10)) {
+        digits_at(x, 17, digits, ndigits, exp10);
     }
     while (*ndigits > 1 && digits[*ndigits - 1] == '0')
         (*ndigits)--;
@@ -356,9 +450,9 @@ int goio__json_encode_value(const goio_type *t, const void *v, goio_buf *out,
                                         s ? strlen(s) : 0);
     }
     if (t == &goio_type_int64)
-        return goio_buf_appendf(out, "%" PRId64, *(const int64_t *)v);
+        return append_i64(out, *(const int64_t *)v, true, 0);
     if (t == &goio_type_uint64)
-        return goio_buf_appendf(out, "%" PRIu64, *(const uint64_t *)v);
+        return append_i64(out, 0, false, *(const uint64_t *)v);
     if (t == &goio_type_double)
         return append_double(out, *(const double *)v);
     if (t == &goio_type_bool)

@@ -40,6 +40,14 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 #define MIN_SEC (INT64_C(-62167219200))
 #define END_SEC (INT64_C(253402300800))
 
+/* Writes v as exactly `width` digits (zero-padded); returns width. */
+static int put_digits(char *out, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        out[i] = (char)('0' + v % 10);
+    return width;
+}
+
 int goio_type_json_time_format(goio_type_json_time_value t, goio_buf *out)
 {
     if (!out || t.nsec < 0 || t.nsec > 999999999 || t.offset % 60 ||
@@ -54,24 +62,34 @@ int goio_type_json_time_format(goio_type_json_time_value t, goio_buf *out)
     int m, d;
     civil_from_days(days, &y, &m, &d);
     char text[40];
-    int n =
-        snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, m,
-                 d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
-    if (t.nsec) {
+    int n = 0;
+    n += put_digits(text + n, (int)y, 4);
+    text[n++] = '-';
+    n += put_digits(text + n, m, 2);
+    text[n++] = '-';
+    n += put_digits(text + n, d, 2);
+    text[n++] = 'T';
+    n += put_digits(text + n, (int)(rem / 3600), 2);
+    text[n++] = ':';
+    n += put_digits(text + n, (int)(rem / 60 % 60), 2);
+    text[n++] = ':';
+    n += put_digits(text + n, (int)(rem % 60), 2);
+    if (t.nsec) { /* the fraction without its trailing zeros */
         int digits = 9;
         int32_t ns = t.nsec;
         while (ns % 10 == 0)
             ns /= 10, digits--;
-        n += snprintf(text + n, sizeof text - (size_t)n, ".%0*d", digits,
-                      (int)ns);
+        text[n++] = '.';
+        n += put_digits(text + n, (int)ns, digits);
     }
     if (t.offset == 0) {
         text[n++] = 'Z';
     } else {
         int32_t a = t.offset < 0 ? -t.offset : t.offset;
-        n += snprintf(text + n, sizeof text - (size_t)n, "%c%02d:%02d",
-                      t.offset < 0 ? '-' : '+', (int)(a / 3600),
-                      (int)(a / 60 % 60));
+        text[n++] = t.offset < 0 ? '-' : '+';
+        n += put_digits(text + n, (int)(a / 3600), 2);
+        text[n++] = ':';
+        n += put_digits(text + n, (int)(a / 60 % 60), 2);
     }
     return goio_buf_append(out, text, (size_t)n);
 }

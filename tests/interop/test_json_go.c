@@ -296,6 +296,20 @@ static void encode_matches_go(void **state)
         if (isfinite(d))
             add_double(&bt, d);
     }
+    for (int k = -1074; k <= 1023; k++) { /* every power of two, where */
+        double d = ldexp(1, k);           /* the gap below is the smaller */
+        add_double(&bt, d);
+        if (k % 7 == 0) {
+            add_double(&bt, nextafter(d, 0));
+            add_double(&bt, nextafter(d, INFINITY));
+        }
+    }
+    for (int i = 0; i < 500; i++) { /* subnormals */
+        uint64_t bits = rnd() >> (12 + rnd() % 40);
+        double d;
+        memcpy(&d, &bits, 8);
+        add_double(&bt, d);
+    }
     for (int i = 0; i < 3000; i++) {
         uint64_t bits = rnd();
         double d;
