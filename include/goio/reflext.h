@@ -253,6 +253,36 @@ GOIO_EXTERN int goio_type_json_decode(const goio_type *type,
                                       const uint8_t *json, size_t len,
                                       void *value);
 
+/* ---- go-io's cache envelope ----
+ *
+ * go-io's stale wrapper and hybrid cache store a value with its freshness
+ * as {"FreshUntil":"<RFC 3339 nano>","Value":<the value's JSON>}. When
+ * layers are stacked, Value is itself such an envelope (use
+ * goio_type_json_raw to pass it on without decoding it).
+ */
+
+/* Appends the envelope of *value (a type with a JSON form) fresh until
+ * fresh_until. Errors as goio_type_json_encode and
+ * goio_type_json_time_format; on error out keeps its old length. */
+GOIO_EXTERN int
+goio_type_json_envelope_encode(const goio_type *type, const void *value,
+                               goio_type_json_time_value fresh_until,
+                               goio_buf *out);
+/*
+ * Reads an envelope as go-io does: keys matched as json.Unmarshal matches
+ * them, others ignored, a missing FreshUntil is Go's zero time (stale).
+ * *fresh_until gets the time and *value (a valid goio_bytes variable,
+ * replaced on success) a copy of the Value's JSON text, ready for
+ * goio_type_json_decode. GOIO_EBADMSG for invalid JSON, a bad time or a
+ * missing Value (go-io fails on it too), GOIO_ETYPE when the document is
+ * not an object or FreshUntil is not a string, plus the decoder's limits
+ * (cfg NULL = defaults), GOIO_EINVAL, GOIO_ENOMEM. Nothing changes on
+ * error.
+ */
+GOIO_EXTERN int goio_type_json_envelope_decode(
+    const goio_type_json_config *cfg, const uint8_t *json, size_t len,
+    goio_type_json_time_value *fresh_until, goio_bytes *value);
+
 #ifdef __cplusplus
 }
 #endif

@@ -723,6 +723,20 @@ static void stale_envelope_both_ways(void **state)
     char *again = enc(&envelope_type, &env);
     assert_string_equal(again, got[0]);
     goio_free(again);
+    /* the same through the envelope helpers */
+    goio_type_json_time_value go_until;
+    goio_bytes value = {0};
+    assert_ok(goio_type_json_envelope_decode(
+        NULL, (const uint8_t *)got[0], strlen(got[0]), &go_until, &value));
+    assert_true(go_until.sec == env.fresh_until.sec &&
+                go_until.nsec == env.fresh_until.nsec);
+    goio_buf helper;
+    goio_buf_init(&helper);
+    assert_ok(
+        goio_type_json_envelope_encode(&item_type, &it, go_until, &helper));
+    assert_string_equal(goio_buf_cstr(&helper), got[0]);
+    goio_buf_deinit(&helper);
+    goio_type_destroy(&goio_type_json_raw, &value);
     batch_free(&bt, got);
 
     /* goio writes envelopes (fresh and expired), go-io's stale wrapper

@@ -392,6 +392,70 @@ static void hostile_input_is_bounded(void **state)
     goio_buf_deinit(&doc);
 }
 
+static void envelope_as_go_io(void **state)
+{
+    (void)state;
+    goio_buf b;
+    goio_buf_init(&b);
+    char *name = "lamp";
+    goio_type_json_time_value until = {1796655731, 714133749, 0}, got_until;
+    assert_ok(
+        goio_type_json_envelope_encode(&goio_type_string, &name, until, &b));
+    assert_string_equal(goio_buf_cstr(&b),
+                        "{\"FreshUntil\":\"2026-12-07T15:02:11.714133749Z\","
+                        "\"Value\":\"lamp\"}");
+    goio_bytes value = {0};
+    assert_ok(goio_type_json_envelope_decode(NULL, b.data, b.len, &got_until,
+                                             &value));
+    assert_true(got_until.sec == until.sec && got_until.nsec == until.nsec);
+    assert_int_equal(value.len, 6);
+    assert_memory_equal(value.data, "\"lamp\"", 6);
+    /* nested, as stale over hybrid stores it; keys as Go matches them */
+    static const char nested[] =
+        " {\"freshuntil\":\"2026-12-07T16:02:11+01:00\",\"x\":1,\"VALUE\":"
+        "{\"FreshUntil\":\"2026-12-07T15:02:11Z\",\"Value\":[1, 2]}} ";
+    assert_ok(goio_type_json_envelope_decode(
+        NULL, (const uint8_t *)nested, strlen(nested), &got_until, &value));
+    assert_int_equal(got_until.sec, 1796655731);
+    assert_int_equal(got_until.offset, 3600);
+    goio_bytes inner = {0};
+    assert_ok(goio_type_json_envelope_decode(NULL, value.data, value.len,
+                                             &got_until, &inner));
+    assert_int_equal(inner.len, 6);
+    assert_memory_equal(inner.data, "[1, 2]", 6);
+    /* no FreshUntil: Go's zero time (stale); no Value: an error */
+    assert_ok(goio_type_json_envelope_decode(
+        NULL, (const uint8_t *)"{\"Value\":null}", 14, &got_until, &value));
+    assert_true(got_until.sec == GOIO_TYPE_JSON_TIME_GO_ZERO_SEC);
+    assert_memory_equal(value.data, "null", 4);
+    static const char *const bad[] = {
+        "{\"FreshUntil\":\"2026-12-07T15:02:11Z\"}",
+        "{",
+        "[]",
+        "\"x\"",
+        "{\"FreshUntil\":5,\"Value\":1}",
+        "{\"FreshUntil\":\"x\",\"Value\":1}"};
+    static const int codes[] = {GOIO_EBADMSG, GOIO_EBADMSG, GOIO_ETYPE,
+                                GOIO_ETYPE,   GOIO_ETYPE,   GOIO_EBADMSG};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_goio(codes[i], goio_type_json_envelope_decode(
+                                  NULL, (const uint8_t *)bad[i], strlen(bad[i]),
+                                  &got_until, &value));
+    assert_memory_equal(value.data, "null", 4); /* untouched */
+    assert_goio(GOIO_EINVAL, goio_type_json_envelope_decode(
+                                 NULL, NULL, 1, &got_until, &value));
+    assert_goio(GOIO_EINVAL,
+                goio_type_json_envelope_encode(NULL, &name, until, &b));
+    size_t len = b.len;
+    until.nsec = -1;
+    assert_goio(GOIO_EINVAL, goio_type_json_envelope_encode(&goio_type_string,
+                                                            &name, until, &b));
+    assert_int_equal(b.len, len);
+    goio_type_destroy(&goio_type_json_raw, &value);
+    goio_type_destroy(&goio_type_json_raw, &inner);
+    goio_buf_deinit(&b);
+}
+
 struct point {
     int x;
 };
@@ -569,6 +633,7 @@ int main(void)
         cmocka_unit_test(times_as_go),
         cmocka_unit_test(structs_as_go),
         cmocka_unit_test(raw_json_is_compacted_and_captured),
+        cmocka_unit_test(envelope_as_go_io),
         cmocka_unit_test(hostile_input_is_bounded),
         cmocka_unit_test(bad_arguments),
         cmocka_unit_test(out_of_memory_is_an_error),
