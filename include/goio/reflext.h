@@ -220,7 +220,8 @@ GOIO_EXTERN int goio_type_json_struct_copy(const goio_type *type, void *dst,
 GOIO_EXTERN void goio_type_json_struct_destroy(const goio_type *type,
                                                void *value);
 
-/* Decoding limits; hostile input cannot exceed them. */
+/* Decoding limits; hostile input cannot exceed them. Zero in either is
+ * GOIO_EINVAL (use goio_type_json_config_init). */
 typedef struct goio_type_json_config {
     size_t max_depth; /* nesting of arrays/objects; default 10000 (as Go) */
     size_t max_bytes; /* input size; default 64 MiB */

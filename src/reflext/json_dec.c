@@ -783,7 +783,7 @@ int goio_type_json_decode(const goio_type *type,
         goio_type_json_config_init(&defaults);
         cfg = &defaults;
     }
-    if (!cfg->max_depth)
+    if (!cfg->max_depth || !cfg->max_bytes)
         return GOIO_EINVAL;
     void *tmp = goio_calloc(1, type->size);
     if (!tmp)
