@@ -199,8 +199,9 @@ typedef struct goio_type_json_struct {
  *          GOIO_TYPE_JSON_OMITEMPTY, 0}};
  *     static const goio_type_json_struct item_desc = {item_fields, 2};
  *     static GOIO_TYPE_JSON_STRUCT(item_type, struct item, item_desc);
- * A malformed descriptor (member outside T, NULL name or type) makes every
- * call on the type return GOIO_EINVAL.
+ * Members must not overlap. A malformed descriptor (member outside T, NULL
+ * name or type, struct types nested deeper than 64 or containing
+ * themselves) makes every call on the type return GOIO_EINVAL.
  */
 #define GOIO_TYPE_JSON_STRUCT(var, T, desc)                                    \
     const goio_type var = {#T,                                                 \
