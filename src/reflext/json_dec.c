@@ -532,8 +532,9 @@ static int decode_struct(dec *d, const goio_type *t, char *base, int type_depth)
         int rc = take_string(d);
         if (rc)
             return rc;
-        const goio_type_json_field *f =
-            find_field(s, (const uint8_t *)d->tmp.data, d->tmp.len);
+        /* an empty key leaves tmp without storage */
+        const uint8_t *key = d->tmp.data ? d->tmp.data : (const uint8_t *)"";
+        const goio_type_json_field *f = find_field(s, key, d->tmp.len);
         d->p = skip_ws(skip_ws(d->p, d->end) + 1, d->end); /* ':' */
         if (!f) {
             skip(d);
@@ -698,7 +699,8 @@ static int decode_into(dec *d, const goio_type *t, void *v, int type_depth)
     int rc = take_string(d);
     if (rc)
         return rc;
-    const uint8_t *s = (const uint8_t *)d->tmp.data;
+    /* an empty string leaves tmp without storage */
+    const uint8_t *s = d->tmp.data ? d->tmp.data : (const uint8_t *)"";
     size_t n = d->tmp.len;
     if (t == &goio_type_string) {
         if (memchr(s, '\0', n)) { /* a C string cannot hold it */

@@ -131,6 +131,8 @@ int goio_type_json_time_parse(const char *text, size_t len,
 {
     if ((!text && len) || !out)
         return GOIO_EINVAL;
+    if (!text)
+        text = "";
     const char *p = text, *end = text + len;
     int y, mo, d, h, mi, s;
     if (!digits(&p, end, 4, &y) || !lit(&p, end, '-') ||

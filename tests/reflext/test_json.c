@@ -309,6 +309,14 @@ static void structs_as_go(void **state)
     assert_ok(goio_type_decode(&item_type, a.data, a.len, &again));
     assert_string_equal(again.child.label, "l");
 
+    /* empty keys and strings (found by libFuzzer + UBSan) */
+    assert_ok(decode_str(&item_type, "{\"\":\"\",\"\":{},\"id\":1}", &again));
+    assert_int_equal(again.id, 1);
+    assert_goio(GOIO_EBADMSG,
+                decode_str(&item_type, "{\"when\":\"\"}", &again));
+    goio_type_json_time_value tv;
+    assert_goio(GOIO_EBADMSG, goio_type_json_time_parse(NULL, 0, &tv));
+
     /* errors leave the destination as it was */
     assert_goio(GOIO_ETYPE, decode_str(&item_type, "{\"id\":\"1\"}", &got));
     assert_goio(GOIO_ETYPE, decode_str(&item_type, "[]", &got));
