@@ -173,7 +173,7 @@ int main(int argc, char **argv)
                                         item_json.len, &got),
                   "decode");
         });
-        goio_type_destroy(&item_type, &got);
+        goio_type_value_deinit(&item_type, &got);
         bench_line("json_decode_item", ns, anchor_ns("json_decode_item", n),
                    "ns/op", false, NULL);
     }
@@ -235,8 +235,8 @@ int main(int argc, char **argv)
                                         e.value.len, &got),
                   "value");
         });
-        goio_type_destroy(&item_type, &got);
-        goio_type_destroy(&envelope_type, &e);
+        goio_type_value_deinit(&item_type, &got);
+        goio_type_value_deinit(&envelope_type, &e);
         bench_line("json_decode_envelope", ns,
                    anchor_ns("json_decode_envelope", n), "ns/op", false, NULL);
     }

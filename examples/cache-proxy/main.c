@@ -308,7 +308,8 @@ static int metrics_init(proxy *p)
     o.label_names = label;
     o.label_count = 1;
     goio_prom_vec *served;
-    if ((rc = goio_prom_vec_new(p->registry, GOIO_PROM_COUNTER, &o, &served)))
+    if ((rc = goio_prom_vec_register(p->registry, GOIO_PROM_COUNTER, &o,
+                                     &served)))
         return rc;
     for (int i = 0; i < 5 && !rc; i++) {
         const char *v = goio_http_cache_served_name((goio_http_cache_served)i);

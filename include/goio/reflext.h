@@ -112,7 +112,7 @@ GOIO_EXTERN int goio_type_encode(const goio_type *type, const void *value,
 GOIO_EXTERN int goio_type_decode(const goio_type *type, const uint8_t *bytes,
                                  size_t len, void *value);
 /* Destroys what *value owns and zero-fills it. NULL-safe. */
-GOIO_EXTERN void goio_type_destroy(const goio_type *type, void *value);
+GOIO_EXTERN void goio_type_value_deinit(const goio_type *type, void *value);
 
 /* ---- JSON, as Go's encoding/json writes and reads it ----
  *
@@ -209,7 +209,7 @@ typedef struct goio_type_json_struct {
                            goio_type_json_struct_encode,                       \
                            goio_type_json_struct_decode,                       \
                            goio_type_json_struct_copy,                         \
-                           goio_type_json_struct_destroy,                      \
+                           goio_type_json_struct_deinit,                       \
                            &(desc)}
 GOIO_EXTERN int goio_type_json_struct_encode(const goio_type *type,
                                              const void *value, goio_buf *out);
@@ -218,8 +218,8 @@ GOIO_EXTERN int goio_type_json_struct_decode(const goio_type *type,
                                              void *value);
 GOIO_EXTERN int goio_type_json_struct_copy(const goio_type *type, void *dst,
                                            const void *src);
-GOIO_EXTERN void goio_type_json_struct_destroy(const goio_type *type,
-                                               void *value);
+GOIO_EXTERN void goio_type_json_struct_deinit(const goio_type *type,
+                                              void *value);
 
 /* Decoding limits; hostile input cannot exceed them. Zero in either is
  * GOIO_EINVAL (use goio_type_json_config_init). */

@@ -543,7 +543,7 @@ static int decode_struct(dec *d, const goio_type *t, char *base, int type_depth)
             void *fv = base + f->offset;
             if (*d->p == 'n') { /* null: Go's nil pointer */
                 d->p += 4;
-                goio_type_destroy(f->type, fv);
+                goio_type_value_deinit(f->type, fv);
                 (void)go_zero(f->type, fv, type_depth + 1); /* walked */
                 *present = false;
             } else {

@@ -540,7 +540,7 @@ static void destroy_struct(const goio_type *type, void *value, int depth)
     }
 }
 
-void goio_type_json_struct_destroy(const goio_type *type, void *value)
+void goio_type_json_struct_deinit(const goio_type *type, void *value)
 {
     if (value)
         destroy_struct(type, value, 0);

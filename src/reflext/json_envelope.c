@@ -50,10 +50,10 @@ int goio_type_json_envelope_decode(const goio_type_json_config *cfg,
     if (rc)
         return rc;
     if (!e.value.data) { /* no Value: go-io's json.Unmarshal(nil) fails */
-        goio_type_destroy(&envelope_type, &e);
+        goio_type_value_deinit(&envelope_type, &e);
         return GOIO_EBADMSG;
     }
-    goio_type_destroy(&goio_type_json_raw, value);
+    goio_type_value_deinit(&goio_type_json_raw, value);
     *value = e.value;
     *fresh_until = e.fresh_until;
     return 0;

@@ -421,7 +421,7 @@ static char *judge(const char *kind, const char *doc, size_t n)
         sprintf(out, "ok %s", e);
         goio_free(e);
     }
-    goio_type_destroy(t, &v);
+    goio_type_value_deinit(t, &v);
     return out;
 }
 
@@ -736,7 +736,7 @@ static void stale_envelope_both_ways(void **state)
         goio_type_json_envelope_encode(&item_type, &it, go_until, &helper));
     assert_string_equal(goio_buf_cstr(&helper), got[0]);
     goio_buf_deinit(&helper);
-    goio_type_destroy(&goio_type_json_raw, &value);
+    goio_type_value_deinit(&goio_type_json_raw, &value);
     batch_free(&bt, got);
 
     /* goio writes envelopes (fresh and expired), go-io's stale wrapper
@@ -766,8 +766,8 @@ static void stale_envelope_both_ways(void **state)
     assert_int_equal(compare(&bt, got, "envelope"), 0);
     batch_free(&bt, got);
     goio_free(item_enc);
-    goio_type_destroy(&item_type, &it);
-    goio_type_destroy(&envelope_type, &env);
+    goio_type_value_deinit(&item_type, &it);
+    goio_type_value_deinit(&envelope_type, &env);
     goio_buf_deinit(&line);
 }
 

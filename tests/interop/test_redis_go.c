@@ -146,8 +146,8 @@ static void go_writes_goio_reads(void **state)
 
     goio_free(env_again);
     goio_free(again);
-    goio_type_destroy(&item_type, &got);
-    goio_type_destroy(&envelope_type, &env);
+    goio_type_value_deinit(&item_type, &got);
+    goio_type_value_deinit(&envelope_type, &env);
     goio_buf_deinit(&b);
     goio_free(h);
     goio_free(item_json);

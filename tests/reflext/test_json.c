@@ -159,7 +159,7 @@ static void scalars_and_bytes(void **state)
     assert_goio(GOIO_EBADMSG, decode_str(&goio_type_bytes, "\"Y===\"", &b));
     assert_goio(GOIO_ETYPE, decode_str(&goio_type_bytes, "[256]", &b));
     assert_memory_equal(b.data, "abc", 3); /* untouched on error */
-    goio_type_destroy(&goio_type_bytes, &b);
+    goio_type_value_deinit(&goio_type_bytes, &b);
 
     int64_t n = 5;
     assert_goio(GOIO_ETYPE, decode_str(&goio_type_int64, "1.5", &n));
@@ -188,7 +188,7 @@ static void scalars_and_bytes(void **state)
     assert_goio(GOIO_ETYPE, decode_str(&goio_type_string, "\"a\\u0000\"", &s));
     assert_goio(GOIO_EBADMSG, decode_str(&goio_type_string, "\"a\tb\"", &s));
     assert_goio(GOIO_EBADMSG, decode_str(&goio_type_string, "\"\\x\"", &s));
-    goio_type_destroy(&goio_type_string, &s);
+    goio_type_value_deinit(&goio_type_string, &s);
 }
 
 static void times_as_go(void **state)
@@ -331,9 +331,9 @@ static void structs_as_go(void **state)
     assert_false(got.has_child);
     assert_null(got.child.label);
 
-    goio_type_destroy(&item_type, &got);
-    goio_type_destroy(&item_type, &copy);
-    goio_type_destroy(&item_type, &again);
+    goio_type_value_deinit(&item_type, &got);
+    goio_type_value_deinit(&item_type, &copy);
+    goio_type_value_deinit(&item_type, &again);
     goio_buf_deinit(&a);
     goio_buf_deinit(&b);
 }
@@ -355,7 +355,7 @@ static void raw_json_is_compacted_and_captured(void **state)
     assert_ok(decode_str(&goio_type_json_raw, " [1, 2] ", &got));
     assert_int_equal(got.len, 6);
     assert_memory_equal(got.data, "[1, 2]", 6);
-    goio_type_destroy(&goio_type_json_raw, &got);
+    goio_type_value_deinit(&goio_type_json_raw, &got);
 }
 
 static void hostile_input_is_bounded(void **state)
@@ -396,7 +396,7 @@ static void hostile_input_is_bounded(void **state)
     assert_goio(
         GOIO_EINVAL,
         goio_type_json_decode(&item_type, &cfg, (const uint8_t *)"1", 1, &it));
-    goio_type_destroy(&item_type, &it);
+    goio_type_value_deinit(&item_type, &it);
     goio_buf_deinit(&doc);
 }
 
@@ -459,8 +459,8 @@ static void envelope_as_go_io(void **state)
     assert_goio(GOIO_EINVAL, goio_type_json_envelope_encode(&goio_type_string,
                                                             &name, until, &b));
     assert_int_equal(b.len, len);
-    goio_type_destroy(&goio_type_json_raw, &value);
-    goio_type_destroy(&goio_type_json_raw, &inner);
+    goio_type_value_deinit(&goio_type_json_raw, &value);
+    goio_type_value_deinit(&goio_type_json_raw, &inner);
     goio_buf_deinit(&b);
 }
 
@@ -502,7 +502,7 @@ static void bad_arguments(void **state)
                             goio_type_json_struct_encode,
                             goio_type_json_struct_decode,
                             goio_type_json_struct_copy,
-                            goio_type_json_struct_destroy,
+                            goio_type_json_struct_deinit,
                             &self_desc};
     assert_goio(GOIO_EINVAL, goio_type_json_encode(&self_type, &p, &b));
     assert_int_equal(b.len, 0);
@@ -527,7 +527,7 @@ static int torture_decode(void *arg)
 static void torture_cleanup(void *arg)
 {
     (void)arg;
-    goio_type_destroy(&item_type, &torture_item);
+    goio_type_value_deinit(&item_type, &torture_item);
 }
 
 static goio_buf torture_buf;
@@ -555,7 +555,7 @@ static void out_of_memory_is_an_error(void **state)
     assert_ok(torture_decode(&cfg));
     assert_true(goio_test_alloc_torture(torture_encode, torture_buf_cleanup,
                                         NULL) >= 1);
-    goio_type_destroy(&item_type, &torture_item);
+    goio_type_value_deinit(&item_type, &torture_item);
     goio_allocator_set(NULL, NULL, NULL, NULL);
 }
 
@@ -623,12 +623,12 @@ static void mutated_documents_are_safe(void **state)
                 assert_ok(goio_type_json_encode(&item_type, &again, &b));
                 assert_int_equal(a.len, b.len);
                 assert_memory_equal(a.data, b.data, a.len);
-                goio_type_destroy(&item_type, &again);
+                goio_type_value_deinit(&item_type, &again);
             }
             goio_buf_deinit(&a);
             goio_buf_deinit(&b);
         }
-        goio_type_destroy(&item_type, &it);
+        goio_type_value_deinit(&item_type, &it);
     }
 }
 
