@@ -10,12 +10,26 @@
  * block the worker (never the loop) until the client catches up, so
  * memory per response stays bounded however slow the client is.
  *
- * Requests. Parsed by libhttp-parser (never by hand). The body is read in
+ * Requests. Parsed by libhttp-parser, with goio's own strict RFC 9112
+ * check of the framing in front of it (request line, field lines, chunk
+ * framing): 400 for bare CR or LF, obs-fold, whitespace in or before a
+ * field name, extra spaces in the request line, a request line without a
+ * version (HTTP/0.9), a missing or repeated Host in HTTP/1.1, repeated or
+ * non-numeric Content-Length, Content-Length with Transfer-Encoding,
+ * Transfer-Encoding in HTTP/1.0, chunk data not followed by CRLF; 501 a
+ * transfer coding other than chunked. The body is read in
  * full (up to max_body_bytes, chunked bodies decoded; their trailers are
  * counted against max_header_bytes and dropped) before the handler runs;
  * "Expect: 100-continue" is answered when the headers are accepted.
+ * When the handler is goio_http_router_serve, a request with a body is
+ * routed as soon as its headers arrive: if no route takes its method and
+ * path, the body is never buffered - 404/405 (with Allow) is answered at
+ * once and the connection closed, or, when middleware is installed or
+ * the router has its own fallback, the body is read and dropped and the
+ * handler chain runs with an empty body.
  * Limits and errors answer and close: 400 malformed, 408 header/request
- * timeout, 413 body too large, 414 request line too long, 417 an Expect
+ * timeout, 413 body too large (a Content-Length beyond max_body_bytes is
+ * answered at once), 414 request line too long, 417 an Expect
  * other than 100-continue, 431 headers too large, 501 CONNECT, 503 out of
  * memory, 505 an HTTP version other than 1.0/1.1. An Upgrade header is
  * ignored (answered in HTTP/1.1). Idle connections are closed silently.
@@ -108,8 +122,13 @@ typedef struct goio_http_server_config {
     /* Request line plus headers. Default 16 KiB; capped at 80 KiB (the
      * parser's own limit). Beyond: 431 (414 when the line alone is). */
     size_t max_header_bytes;
-    /* Request body. Default 8 MiB. Beyond: 413. */
+    /* Request body. Default 8 MiB. Beyond: 413 (at once for a
+     * Content-Length). */
     size_t max_body_bytes;
+    /* Request body bytes buffered by the whole server at once (counted
+     * by allocated capacity, a Content-Length body in full as soon as its
+     * headers arrive). Default 64 MiB. Beyond: 503 and close. */
+    size_t max_buffered_body_bytes;
     /* A connection with no request in progress is closed after this long
      * (keep-alive idle time, also before the first request). Default
      * 60000. */

@@ -154,9 +154,12 @@ static void conn_answer_error(goio__http_conn *c, int status)
     size_t body = (size_t)snprintf(NULL, 0, "%d %s", status, text);
     goio_buf_appendf(&b,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain; "
-                     "charset=utf-8\r\nConnection: close\r\n"
-                     "Content-Length: %zu\r\n\r\n%d %s",
-                     status, text, body, status, text);
+                     "charset=utf-8\r\nConnection: close\r\n",
+                     status, text);
+    if (status == 405)
+        goio_buf_appendf(&b, "Allow: %s\r\n", c->allow);
+    goio_buf_appendf(&b, "Content-Length: %zu\r\n\r\n%d %s", body, status,
+                     text);
     goio__http_seg *s = b.len ? goio_calloc(1, sizeof *s) : NULL;
     if (!s) {
         goio_buf_deinit(&b);
@@ -498,12 +501,31 @@ static void format_peer(goio__http_conn *c)
     snprintf(c->remote, sizeof c->remote, "%s:%d", ip, port);
 }
 
+/* The parser's question when a request with a body has its headers:
+ * route it now, so a body no route takes is never buffered. */
+static int conn_head_check(void *data, goio_http_request *req)
+{
+    goio__http_conn *c = data;
+    int rc = goio__http_router_precheck(
+        cfg(c)->handler_data, goio_http_request_method(req),
+        goio_http_request_path(req), c->allow, sizeof c->allow);
+    /* Middleware must see every request: the router answers it then, and
+     * the body is read and dropped rather than kept. */
+    return rc >= 400 && c->srv->nmw ? 1 : rc;
+}
+
 static void conn_start(goio__http_conn *c)
 {
     uv_tcp_nodelay(&c->tcp, 1);
     format_peer(c);
     goio__http_parser_init(&c->rp, cfg(c)->max_header_bytes,
                            cfg(c)->max_body_bytes);
+    if (cfg(c)->handler == goio_http_router_serve && cfg(c)->handler_data) {
+        c->rp.head_fn = conn_head_check;
+        c->rp.head_data = c;
+    }
+    c->rp.budget = &c->srv->body_buffered;
+    c->rp.budget_max = cfg(c)->max_buffered_body_bytes;
     goio_http_server *srv = c->srv;
     c->next = srv->conns;
     if (srv->conns)

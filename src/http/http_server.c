@@ -22,6 +22,7 @@ int goio_http_server_config_init(goio_http_server_config *cfg)
     cfg->max_connections = 1024;
     cfg->max_header_bytes = 16 * 1024;
     cfg->max_body_bytes = 8 * 1024 * 1024;
+    cfg->max_buffered_body_bytes = 64 * 1024 * 1024;
     cfg->idle_timeout_ms = 60000;
     cfg->header_timeout_ms = 10000;
     cfg->request_timeout_ms = 60000;
@@ -36,7 +37,8 @@ int goio_http_server_config_init(goio_http_server_config *cfg)
 static bool config_valid(const goio_http_server_config *c)
 {
     return c->handler && c->worker_threads && c->max_connections &&
-           c->max_header_bytes && c->max_body_bytes && c->idle_timeout_ms > 0 &&
+           c->max_header_bytes && c->max_body_bytes &&
+           c->max_buffered_body_bytes && c->idle_timeout_ms > 0 &&
            c->header_timeout_ms > 0 && c->request_timeout_ms > 0 &&
            c->send_timeout_ms > 0 && c->linger_timeout_ms >= 0 &&
            c->chunk_size >= 512 && c->chunk_size <= GOIO_BUFPOOL_LARGE &&

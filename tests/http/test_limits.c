@@ -117,7 +117,8 @@ static void test_malformed(void **state)
     static const char nul[] = "GET / HTTP/1.1\r\nX: a\0b\r\n\r\n";
     expect_status(s->port, nul, sizeof nul - 1, 400);
     RAW(s->port, "CONNECT example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n", 501);
-    RAW(s->port, "GET /hello HTTP/1.1\r\nExpect: teapot\r\n\r\n", 417);
+    RAW(s->port, "GET /hello HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n",
+        417);
     served(s->port);
 
     /* A good request, then garbage on the same connection. */
@@ -136,7 +137,7 @@ static void test_malformed(void **state)
         "GET /hello HTTP/1.1\r\nHost: x\r\n"
         "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
         "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
-        "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n";
+        "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     assert_true(ht_raw(s->port, upgrade, sizeof upgrade - 1, &reply, 5000));
     a = goio_buf_cstr(&reply);
     assert_true(!strncmp(a, "HTTP/1.1 200 ", 13));
@@ -352,7 +353,7 @@ static void test_100_concurrent(void **state)
     assert_int_equal(ok, 100 * 10);
     /* The idle ones are still open (idle timeout 60 s): a request works. */
     static const char req[] =
-        "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n";
+        "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     for (int i = 0; i < 100; i++) {
         assert_int_equal(write(idle[i], req, sizeof req - 1),
                          (ssize_t)sizeof req - 1);
