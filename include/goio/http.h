@@ -32,7 +32,9 @@
  * answered at once), 414 request line too long, 417 an Expect
  * other than 100-continue, 431 headers too large, 501 CONNECT, 503 out of
  * memory, 505 an HTTP version other than 1.0/1.1. An Upgrade header is
- * ignored (answered in HTTP/1.1). Idle connections are closed silently.
+ * ignored (answered in HTTP/1.1). Idle connections are closed silently
+ * (on idle_timeout_ms, or evicted for a new connection when the table or
+ * the client's share of it is full: see max_connections).
  * Requests on one connection are handled one at a time, in order.
  *
  * Responses. Headers are sent when the first body bytes leave the
@@ -116,9 +118,17 @@ typedef struct goio_http_server_config {
     void *handler_data;
     /* Threads that run handlers. Default 16. */
     unsigned worker_threads;
-    /* Connections beyond this are accepted and closed at once. Default
-     * 1024. */
+    /* Open connections. When a new one would go beyond, the connection
+     * idle longest (between requests, or still sending its headers) is
+     * closed to make room; when none is, the new one is answered 503 and
+     * closed. Default 1024. */
     unsigned max_connections;
+    /* Open connections from one client IP address (IPv4, or the full
+     * IPv6 address). Beyond, that client's connection idle longest is
+     * closed, else the new one gets 503. Behind a proxy every client has
+     * its address: raise it there. Default 128 (1/8 of the default
+     * max_connections). */
+    unsigned max_connections_per_client;
     /* Request line plus headers. Default 16 KiB; capped at 80 KiB (the
      * parser's own limit). Beyond: 431 (414 when the line alone is). */
     size_t max_header_bytes;

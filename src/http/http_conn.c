@@ -192,6 +192,7 @@ static void conn_detach(goio__http_conn *c, int error)
 static void conn_next_request(goio__http_conn *c)
 {
     c->state = GOIO__CONN_IDLE;
+    c->since = ++c->srv->idle_seq;
     c->continue_sent = false;
     conn_parse_inbuf(c);
     if (c->state == GOIO__CONN_IDLE || c->state == GOIO__CONN_READING) {
@@ -397,9 +398,15 @@ static void on_close(uv_handle_t *h)
     goio__http_server_conn_gone(srv);
 }
 
+static void client_release(goio_http_server *srv, goio__http_client *cl);
+
 static void conn_unlink(goio__http_conn *c)
 {
     goio_http_server *srv = c->srv;
+    srv->nlinked--;
+    if (c->client)
+        client_release(srv, c->client);
+    c->client = NULL;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -441,6 +448,7 @@ static void conn_close_graceful(goio__http_conn *c)
      * written already; later writes fail. */
     conn_detach(c, c->ex ? GOIO_ECLOSED : 0);
     c->state = GOIO__CONN_LINGER;
+    c->since = ++c->srv->idle_seq;
     c->shutdown_req.data = c;
     if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown)) {
         conn_close_hard(c, 0);
@@ -480,27 +488,6 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- accepting ----------------------------------------------------------- */
 
-static void format_peer(goio__http_conn *c)
-{
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    char ip[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len)) {
-        if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-            uv_ip6_name(a, ip, sizeof ip);
-            port = ntohs(a->sin6_port);
-            snprintf(c->remote, sizeof c->remote, "[%s]:%d", ip, port);
-            return;
-        }
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        uv_ip4_name(a, ip, sizeof ip);
-        port = ntohs(a->sin_port);
-    }
-    snprintf(c->remote, sizeof c->remote, "%s:%d", ip, port);
-}
-
 /* The parser's question when a request with a body has its headers:
  * route it now, so a body no route takes is never buffered. */
 static int conn_head_check(void *data, goio_http_request *req)
@@ -514,10 +501,157 @@ static int conn_head_check(void *data, goio_http_request *req)
     return rc >= 400 && c->srv->nmw ? 1 : rc;
 }
 
-static void conn_start(goio__http_conn *c)
+/* ---- client addresses ---------------------------------------------------- */
+
+static size_t client_hash(const uint8_t *a, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ a[i]) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+/* The record of an address (created on first use), or NULL when memory
+ * is short: the connection is then not limited per client. */
+static goio__http_client *client_get(goio_http_server *srv, const uint8_t *a,
+                                     size_t len)
+{
+    if (!srv->clients) {
+        size_t n = 64;
+        while (n < srv->cfg.max_connections && n < (1u << 20))
+            n *= 2;
+        srv->clients = goio_calloc(n, sizeof *srv->clients);
+        if (!srv->clients)
+            return NULL;
+        srv->nclient_buckets = n;
+    }
+    size_t b = client_hash(a, len) & (srv->nclient_buckets - 1);
+    for (goio__http_client *cl = srv->clients[b]; cl; cl = cl->next)
+        if (cl->len == len && !memcmp(cl->addr, a, len))
+            return cl;
+    goio__http_client *cl = goio_calloc(1, sizeof *cl);
+    if (!cl)
+        return NULL;
+    memcpy(cl->addr, a, len);
+    cl->len = (uint8_t)len;
+    cl->next = srv->clients[b];
+    srv->clients[b] = cl;
+    return cl;
+}
+
+static void client_release(goio_http_server *srv, goio__http_client *cl)
+{
+    if (--cl->count)
+        return;
+    size_t b = client_hash(cl->addr, cl->len) & (srv->nclient_buckets - 1);
+    for (goio__http_client **p = &srv->clients[b]; *p; p = &(*p)->next) {
+        if (*p == cl) {
+            *p = cl->next;
+            goio_free(cl);
+            return;
+        }
+    }
+}
+
+void goio__http_clients_free(goio_http_server *srv)
+{
+    for (size_t b = 0; b < srv->nclient_buckets; b++) {
+        while (srv->clients[b]) {
+            goio__http_client *cl = srv->clients[b];
+            srv->clients[b] = cl->next;
+            goio_free(cl);
+        }
+    }
+    goio_free(srv->clients);
+    srv->clients = NULL;
+    srv->nclient_buckets = 0;
+}
+
+/*
+ * The connection to give up for a new one: lingering ones first (their
+ * answer is out), then the one idle longest - between requests or still
+ * sending its headers. A request being read past its headers or handled
+ * is never evicted. `of`: only that client's connections (NULL: any).
+ */
+static goio__http_conn *evictable(goio_http_server *srv, goio__http_client *of)
+{
+    goio__http_conn *best = NULL;
+    int best_class = 3;
+    for (goio__http_conn *c = srv->conns; c; c = c->next) {
+        if (of && c->client != of)
+            continue;
+        int cls;
+        if (c->state == GOIO__CONN_LINGER && !c->inflight)
+            cls = 0;
+        else if (c->state == GOIO__CONN_IDLE ||
+                 (c->state == GOIO__CONN_READING && !c->rp.headers_done))
+            cls = 1;
+        else
+            continue;
+        if (cls < best_class || (cls == best_class && c->since < best->since)) {
+            best = c;
+            best_class = cls;
+        }
+    }
+    return best;
+}
+
+/* ---- accepting ----------------------------------------------------------- */
+
+static void format_peer(goio__http_conn *c, const struct sockaddr_storage *ss)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        uv_ip6_name(a, ip, sizeof ip);
+        snprintf(c->remote, sizeof c->remote, "[%s]:%d", ip,
+                 ntohs(a->sin6_port));
+    } else if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        uv_ip4_name(a, ip, sizeof ip);
+        snprintf(c->remote, sizeof c->remote, "%s:%d", ip, ntohs(a->sin_port));
+    } else {
+        snprintf(c->remote, sizeof c->remote, "?:0");
+    }
+}
+
+/* Finds the peer's client record and makes room for the connection:
+ * false when nothing can be evicted (answer 503). */
+static bool conn_admit(goio__http_conn *c, const struct sockaddr_storage *ss)
+{
+    goio_http_server *srv = c->srv;
+    const uint8_t *a = NULL;
+    size_t len = 0;
+    if (ss->ss_family == AF_INET) {
+        a = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+        len = 4;
+    } else if (ss->ss_family == AF_INET6) {
+        a = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+        len = 16;
+    }
+    goio__http_client *cl = a ? client_get(srv, a, len) : NULL;
+    if (cl && cl->count >= srv->cfg.max_connections_per_client) {
+        goio__http_conn *v = evictable(srv, cl);
+        if (!v)
+            return false;
+        goio_log(GOIO_LOG_DEBUG, GOIO__HTTP_CAT, "http_conn_evicted", v->remote,
+                 GOIO_EBUSY, "client at its connection limit");
+        conn_close_hard(v, 0);
+    }
+    if (srv->nlinked >= srv->cfg.max_connections) {
+        goio__http_conn *v = evictable(srv, NULL);
+        if (!v)
+            return false;
+        goio_log(GOIO_LOG_DEBUG, GOIO__HTTP_CAT, "http_conn_evicted", v->remote,
+                 GOIO_EBUSY, "connection table full");
+        conn_close_hard(v, 0);
+    }
+    return true;
+}
+
+static void conn_start(goio__http_conn *c, bool admitted)
 {
     uv_tcp_nodelay(&c->tcp, 1);
-    format_peer(c);
     goio__http_parser_init(&c->rp, cfg(c)->max_header_bytes,
                            cfg(c)->max_body_bytes);
     if (cfg(c)->handler == goio_http_router_serve && cfg(c)->handler_data) {
@@ -531,7 +665,18 @@ static void conn_start(goio__http_conn *c)
     if (srv->conns)
         srv->conns->prev = c;
     srv->conns = c;
+    srv->nlinked++;
+    if (c->client)
+        c->client->count++;
     c->state = GOIO__CONN_IDLE;
+    c->since = ++srv->idle_seq;
+    if (!admitted) {
+        /* Nothing to evict: say so rather than close silently. */
+        goio_log(GOIO_LOG_DEBUG, GOIO__HTTP_CAT, "http_conn_refused", c->remote,
+                 GOIO_EBUSY, "no connection slot: 503");
+        conn_answer_error(c, 503);
+        return;
+    }
     conn_arm(c);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read))
         conn_close_hard(c, 0);
@@ -574,7 +719,10 @@ void goio__http_on_connection(uv_stream_t *listener, int status)
     c->tcp.data = c;
     c->open_handles = 1;
     srv->nconns++;
-    refuse = refuse || srv->nconns > srv->cfg.max_connections ||
+    /* Evicted connections still hold their record until their handles
+     * close (the next loop turn): a hard bound keeps a flood of new
+     * connections from piling those up. */
+    refuse = refuse || srv->nconns > 2 * srv->cfg.max_connections + 64 ||
              atomic_load(&srv->stopping);
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) || refuse) {
         c->state = GOIO__CONN_CLOSED;
@@ -584,7 +732,21 @@ void goio__http_on_connection(uv_stream_t *listener, int status)
     uv_timer_init(&srv->loop, &c->timer);
     c->timer.data = c;
     c->open_handles = 2;
-    conn_start(c);
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len))
+        ss.ss_family = AF_UNSPEC;
+    format_peer(c, &ss);
+    bool admitted = conn_admit(c, &ss);
+    if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+        /* conn_admit created the record; take it for this connection. */
+        const uint8_t *a =
+            ss.ss_family == AF_INET
+                ? (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr
+                : (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+        c->client = client_get(srv, a, ss.ss_family == AF_INET ? 4 : 16);
+    }
+    conn_start(c, admitted);
 }
 
 /* ---- stop ---------------------------------------------------------------- */

@@ -158,6 +158,14 @@ typedef enum goio__http_phase {
     GOIO__HTTP_STOPPED
 } goio__http_phase;
 
+/* Connections per client address (loop thread only). */
+typedef struct goio__http_client {
+    struct goio__http_client *next; /* in its hash bucket */
+    unsigned count;                 /* linked connections */
+    uint8_t addr[16];
+    uint8_t len; /* 4 or 16 */
+} goio__http_client;
+
 typedef struct goio__http_link {
     goio_http_server *srv;
     size_t i;
@@ -192,7 +200,11 @@ struct goio_http_server {
     goio__http_exchange *ready_tail;
     /* connections (loop thread only) */
     goio__http_conn *conns;
-    unsigned nconns;
+    unsigned nconns;             /* allocated, until their handles are closed */
+    unsigned nlinked;            /* in `conns`: open, not yet closed */
+    uint64_t idle_seq;           /* orders connections by when they went idle */
+    goio__http_client **clients; /* hash of client addresses */
+    size_t nclient_buckets;
     goio__http_conn *spare;      /* to accept and close when out of memory */
     atomic_size_t body_buffered; /* request body bytes held (capacity) */
     /* workers */
@@ -218,6 +230,8 @@ void goio__http_conn_process(goio__http_exchange *ex);
 void goio__http_conns_drain(goio_http_server *srv);
 /* Stop's deadline: fail in-flight exchanges and close everything. */
 void goio__http_conns_abort(goio_http_server *srv);
+/* Frees the client-address table (the server is stopped). */
+void goio__http_clients_free(goio_http_server *srv);
 /* http_server.c: hands a parsed request to the workers. */
 void goio__http_server_dispatch(goio_http_server *srv, goio__http_exchange *ex);
 /* http_server.c: a connection is gone (for the drain). */
@@ -335,7 +349,9 @@ struct goio__http_conn {
     goio__http_exchange *ex;
     goio__http_conn_state state;
     uint64_t msg_start; /* loop time of the request's first byte */
-    unsigned inflight;  /* uv_write requests */
+    uint64_t since;     /* srv->idle_seq when it became idle / lingering */
+    goio__http_client *client;
+    unsigned inflight; /* uv_write requests */
     int open_handles;
     bool reading;
     bool peer_eof;

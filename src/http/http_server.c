@@ -20,6 +20,7 @@ int goio_http_server_config_init(goio_http_server_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->worker_threads = 16;
     cfg->max_connections = 1024;
+    cfg->max_connections_per_client = 128;
     cfg->max_header_bytes = 16 * 1024;
     cfg->max_body_bytes = 8 * 1024 * 1024;
     cfg->max_buffered_body_bytes = 64 * 1024 * 1024;
@@ -37,12 +38,13 @@ int goio_http_server_config_init(goio_http_server_config *cfg)
 static bool config_valid(const goio_http_server_config *c)
 {
     return c->handler && c->worker_threads && c->max_connections &&
-           c->max_header_bytes && c->max_body_bytes &&
-           c->max_buffered_body_bytes && c->idle_timeout_ms > 0 &&
-           c->header_timeout_ms > 0 && c->request_timeout_ms > 0 &&
-           c->send_timeout_ms > 0 && c->linger_timeout_ms >= 0 &&
-           c->chunk_size >= 512 && c->chunk_size <= GOIO_BUFPOOL_LARGE &&
-           c->max_pending_bytes && c->backlog > 0;
+           c->max_connections_per_client && c->max_header_bytes &&
+           c->max_body_bytes && c->max_buffered_body_bytes &&
+           c->idle_timeout_ms > 0 && c->header_timeout_ms > 0 &&
+           c->request_timeout_ms > 0 && c->send_timeout_ms > 0 &&
+           c->linger_timeout_ms >= 0 && c->chunk_size >= 512 &&
+           c->chunk_size <= GOIO_BUFPOOL_LARGE && c->max_pending_bytes &&
+           c->backlog > 0;
 }
 
 static int init_sync(goio_http_server *srv)
@@ -559,6 +561,7 @@ void goio_http_server_free(goio_http_server *srv)
     }
     uv_run(&srv->loop, UV_RUN_NOWAIT);
     uv_loop_close(&srv->loop);
+    goio__http_clients_free(srv);
     destroy_sync(srv);
     goio_ctx_unref(srv->root_ctx);
     goio_free(srv->readbuf);
