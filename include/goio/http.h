@@ -149,8 +149,10 @@ typedef struct goio_http_server_config {
     /* From a request's first byte to the end of its body. Default 60000.
      * Beyond: 408 and close. */
     int64_t request_timeout_ms;
-    /* A response whose socket writes make no progress for this long is
-     * aborted. Default 60000. */
+    /* A response whose client takes no byte for this long is aborted.
+     * Progress is counted in bytes the kernel took and the peer
+     * acknowledged (Linux), so a steady slow reader is never cut however
+     * large the queued writes are. Default 60000. */
     int64_t send_timeout_ms;
     /* After a close with a FIN, unread request bytes are drained for at
      * most this long so the kernel does not answer them with a reset.

@@ -15,6 +15,10 @@
 
 #include <stdio.h>
 #include <string.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#endif
 
 typedef struct write_req {
     uv_write_t req;
@@ -48,6 +52,25 @@ static uint64_t remaining(goio__http_conn *c, int64_t timeout_ms)
 
 static void on_timer(uv_timer_t *t);
 
+/*
+ * Response bytes that left for the client so far: handed to the kernel
+ * (submitted minus what libuv still queues) and, where the kernel says,
+ * acknowledged by the peer (minus the socket's unsent/unacked queue). A
+ * steady slow reader moves it forward however large the writes are.
+ */
+static uint64_t conn_delivered(goio__http_conn *c)
+{
+    uint64_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+    uint64_t n = c->submitted > queued ? c->submitted - queued : 0;
+#ifdef SIOCOUTQ
+    uv_os_fd_t fd;
+    int outq = 0;
+    if (!uv_fileno((uv_handle_t *)&c->tcp, &fd) && !ioctl(fd, SIOCOUTQ, &outq))
+        n = (uint64_t)outq < n ? n - (uint64_t)outq : 0;
+#endif
+    return n;
+}
+
 /* (Re)arms the one timer according to the state. */
 static void conn_arm(goio__http_conn *c)
 {
@@ -71,10 +94,13 @@ static void conn_arm(goio__http_conn *c)
     case GOIO__CONN_CLOSED:
         break;
     }
-    if (ms < 0)
+    if (ms < 0) {
         uv_timer_stop(&c->timer);
-    else
-        uv_timer_start(&c->timer, on_timer, (uint64_t)ms, 0);
+        return;
+    }
+    if (c->inflight)
+        c->delivered_mark = conn_delivered(c);
+    uv_timer_start(&c->timer, on_timer, (uint64_t)ms, 0);
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -141,6 +167,7 @@ static void conn_write(goio__http_conn *c, goio__http_exchange *ex,
         return;
     }
     c->inflight++;
+    c->submitted += bytes;
     if (c->inflight == 1 &&
         (c->state == GOIO__CONN_HANDLING || c->state == GOIO__CONN_LINGER))
         conn_arm(c);
@@ -473,13 +500,20 @@ static void on_timer(uv_timer_t *t)
         conn_answer_error(c, 408);
         break;
     case GOIO__CONN_HANDLING:
+        if (c->inflight && conn_delivered(c) > c->delivered_mark) {
+            conn_arm(c); /* the client took bytes: progress */
+            break;
+        }
         goio_log(GOIO_LOG_WARN, GOIO__HTTP_CAT, "http_send_timeout", c->remote,
                  GOIO_ETIMEDOUT, "client took no bytes for %lld ms, closing",
                  (long long)cfg(c)->send_timeout_ms);
         conn_close_hard(c, GOIO_ETIMEDOUT);
         break;
     case GOIO__CONN_LINGER:
-        conn_close_hard(c, 0);
+        if (c->inflight && conn_delivered(c) > c->delivered_mark)
+            conn_arm(c); /* the last bytes are still moving */
+        else
+            conn_close_hard(c, 0);
         break;
     case GOIO__CONN_CLOSED:
         break;

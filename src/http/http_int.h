@@ -351,7 +351,9 @@ struct goio__http_conn {
     uint64_t msg_start; /* loop time of the request's first byte */
     uint64_t since;     /* srv->idle_seq when it became idle / lingering */
     goio__http_client *client;
-    unsigned inflight; /* uv_write requests */
+    unsigned inflight;       /* uv_write requests */
+    uint64_t submitted;      /* bytes given to uv_write */
+    uint64_t delivered_mark; /* conn_delivered() when the timer was armed */
     int open_handles;
     bool reading;
     bool peer_eof;
