@@ -8,7 +8,10 @@
  * stalling other connections. Bytes a handler writes are queued for the
  * loop thread; when a response has `max_pending_bytes` queued, its writes
  * block the worker (never the loop) until the client catches up, so
- * memory per response stays bounded however slow the client is.
+ * memory per response stays bounded however slow the client is. A
+ * worker blocked that way is replaced by another thread
+ * (max_waiting_workers), so slow readers do not keep other requests
+ * waiting.
  *
  * Requests. Parsed by libhttp-parser, with goio's own strict RFC 9112
  * check of the framing in front of it (request line, field lines, chunk
@@ -118,6 +121,12 @@ typedef struct goio_http_server_config {
     void *handler_data;
     /* Threads that run handlers. Default 16. */
     unsigned worker_threads;
+    /* A handler whose writes wait for a slow client (back-pressure) does
+     * not hold one of worker_threads: another thread is started in its
+     * place, up to this many more in all (started on demand, kept until
+     * stop). With the default, as many as max_connections, slow readers
+     * can never starve other requests. Default 1024. */
+    unsigned max_waiting_workers;
     /* Open connections. When a new one would go beyond, the connection
      * idle longest (between requests, or still sending its headers) is
      * closed to make room; when none is, the new one is answered 503 and

@@ -209,7 +209,9 @@ struct goio_http_server {
     atomic_size_t body_buffered; /* request body bytes held (capacity) */
     /* workers */
     pthread_t *workers;
-    unsigned nworkers;
+    unsigned nworkers;    /* started (under jobs_mu once running) */
+    unsigned workers_cap; /* worker_threads + max_waiting_workers */
+    unsigned waiting;     /* handlers waiting for a slow client */
     pthread_mutex_t jobs_mu;
     pthread_cond_t jobs_cond;
     goio__http_exchange *jobs_head;
@@ -234,6 +236,10 @@ void goio__http_conns_abort(goio_http_server *srv);
 void goio__http_clients_free(goio_http_server *srv);
 /* http_server.c: hands a parsed request to the workers. */
 void goio__http_server_dispatch(goio_http_server *srv, goio__http_exchange *ex);
+/* http_server.c: a handler starts (true) or stops (false) waiting for a
+ * slow client; another worker is started so that worker_threads stay
+ * free for other requests (up to max_waiting_workers more). */
+void goio__http_server_worker_waits(goio_http_server *srv, bool waits);
 /* http_server.c: a connection is gone (for the drain). */
 void goio__http_server_conn_gone(goio_http_server *srv);
 

@@ -19,6 +19,7 @@ int goio_http_server_config_init(goio_http_server_config *cfg)
         return GOIO_EINVAL;
     memset(cfg, 0, sizeof *cfg);
     cfg->worker_threads = 16;
+    cfg->max_waiting_workers = 1024;
     cfg->max_connections = 1024;
     cfg->max_connections_per_client = 128;
     cfg->max_header_bytes = 16 * 1024;
@@ -339,13 +340,33 @@ void goio__http_server_dispatch(goio_http_server *srv, goio__http_exchange *ex)
     pthread_mutex_unlock(&srv->jobs_mu);
 }
 
+void goio__http_server_worker_waits(goio_http_server *srv, bool waits)
+{
+    pthread_mutex_lock(&srv->jobs_mu);
+    if (!waits) {
+        srv->waiting--;
+    } else {
+        srv->waiting++;
+        /* Keep worker_threads threads free for other requests: a handler
+         * waiting for a slow client does not count (up to the budget). */
+        if (!srv->workers_quit &&
+            srv->nworkers - srv->waiting < srv->cfg.worker_threads &&
+            srv->nworkers < srv->workers_cap &&
+            !pthread_create(&srv->workers[srv->nworkers], NULL, worker_main,
+                            srv))
+            srv->nworkers++;
+    }
+    pthread_mutex_unlock(&srv->jobs_mu);
+}
+
 static void join_workers(goio_http_server *srv)
 {
     pthread_mutex_lock(&srv->jobs_mu);
     srv->workers_quit = true;
     pthread_cond_broadcast(&srv->jobs_cond);
+    unsigned n = srv->nworkers; /* none is added after workers_quit */
     pthread_mutex_unlock(&srv->jobs_mu);
-    for (unsigned i = 0; i < srv->nworkers; i++)
+    for (unsigned i = 0; i < n; i++)
         pthread_join(srv->workers[i], NULL);
     srv->nworkers = 0;
 }
@@ -435,7 +456,8 @@ static int start_threads(goio_http_server *srv)
      * workers_quit: the new ones must not quit at once. */
     srv->workers_quit = false;
     goio_free(srv->workers);
-    srv->workers = goio_calloc(srv->cfg.worker_threads, sizeof *srv->workers);
+    srv->workers_cap = srv->cfg.worker_threads + srv->cfg.max_waiting_workers;
+    srv->workers = goio_calloc(srv->workers_cap, sizeof *srv->workers);
     if (!srv->workers)
         return GOIO_ENOMEM;
     for (unsigned i = 0; i < srv->cfg.worker_threads; i++) {
