@@ -797,6 +797,12 @@ void goio__http_conns_drain(goio_http_server *srv)
 
 void goio__http_conns_abort(goio_http_server *srv)
 {
+    /* Every exchange fails first, then contexts are cancelled: a handler
+     * woken by its ctx cannot let its worker start a queued request that
+     * is being aborted too. */
+    for (goio__http_conn *c = srv->conns; c; c = c->next)
+        if (c->ex)
+            goio__http_exchange_sent(c->ex, 0, GOIO_ECANCELED);
     goio__http_conn *next;
     for (goio__http_conn *c = srv->conns; c; c = next) {
         next = c->next;

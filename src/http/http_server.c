@@ -404,8 +404,8 @@ static void on_stop_deadline(uv_timer_t *t)
                  GOIO_ECANCELED,
                  "stop deadline: aborting %u connection(s) in flight",
                  srv->nconns);
-    goio_ctx_cancel(srv->root_ctx);
     goio__http_conns_abort(srv);
+    goio_ctx_cancel(srv->root_ctx);
 }
 
 static void start_drain(goio_http_server *srv)
