@@ -107,6 +107,7 @@ typedef struct goio__http_parser {
     bool complete;
     bool disagreed; /* the strict scanner and http-parser framed differently */
     bool discard_body; /* of the message in progress: read, not kept */
+    size_t discarded;  /* its bytes so far (max_body_bytes still holds) */
     /* Asked when the headers of a request with a body are complete (the
      * server routes it there): 0 read the body, 1 read and discard it,
      * an HTTP status to answer at once without reading it. */

@@ -229,6 +229,7 @@ static int on_headers_complete(http_parser *p)
     }
     bool has_cl = (p->flags & F_CONTENTLENGTH) && p->content_length;
     rp->discard_body = false;
+    rp->discarded = 0;
     if ((has_cl || (p->flags & F_CHUNKED)) && rp->head_fn) {
         /* Routed before the body is read: a body nobody takes is never
          * buffered. */
@@ -248,8 +249,11 @@ static int on_body(http_parser *p, const char *at, size_t len)
 {
     goio__http_parser *rp = rp_of(p);
     goio_http_request *req = rp->cur;
-    if (rp->discard_body)
-        return 0;
+    if (rp->discard_body) {
+        /* Not kept, but still limited: reading it costs time. */
+        rp->discarded += len;
+        return rp->discarded > rp->max_body_bytes ? fail(rp, 413) : 0;
+    }
     if (req->body.len + len > rp->max_body_bytes)
         return fail(rp, 413);
     if (req->body.len + len >= req->body.cap) {
