@@ -57,7 +57,9 @@
  *
  * Logging category "http", codes: chunked_response_write_error (render),
  * http_bad_request, http_request_timeout (INFO), http_send_timeout,
- * http_stop_abort, http_accept_failed, http_free_from_handler.
+ * http_stop_abort, http_accept_failed, http_free_from_handler,
+ * http_conn_evicted and http_conn_refused (DEBUG: one per connection
+ * under a flood).
  *
  * Signals. SIGPIPE is blocked on the loop thread only (a client that left
  * makes the write fail instead of killing the process); the application's
