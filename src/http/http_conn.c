@@ -31,6 +31,7 @@ typedef struct write_req {
 
 static void conn_close_hard(goio__http_conn *c, int error);
 static void conn_close_graceful(goio__http_conn *c);
+static void conn_touch(goio__http_conn *c);
 static void conn_check_done(goio__http_conn *c);
 static void conn_parse_inbuf(goio__http_conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -219,7 +220,7 @@ static void conn_detach(goio__http_conn *c, int error)
 static void conn_next_request(goio__http_conn *c)
 {
     c->state = GOIO__CONN_IDLE;
-    c->since = ++c->srv->idle_seq;
+    conn_touch(c);
     c->continue_sent = false;
     conn_parse_inbuf(c);
     if (c->state == GOIO__CONN_IDLE || c->state == GOIO__CONN_READING) {
@@ -427,6 +428,43 @@ static void on_close(uv_handle_t *h)
 
 static void client_release(goio_http_server *srv, goio__http_client *cl);
 
+/* srv->conns is kept in the order connections went idle (oldest first),
+ * so the eviction candidate is found from the head. */
+static void list_remove(goio_http_server *srv, goio__http_conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        srv->conns_tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void list_append(goio_http_server *srv, goio__http_conn *c)
+{
+    c->next = NULL;
+    c->prev = srv->conns_tail;
+    if (srv->conns_tail)
+        srv->conns_tail->next = c;
+    else
+        srv->conns = c;
+    srv->conns_tail = c;
+}
+
+/* c goes idle (or starts lingering) now: the youngest. */
+static void conn_touch(goio__http_conn *c)
+{
+    goio_http_server *srv = c->srv;
+    c->since = ++srv->idle_seq;
+    if (c->state == GOIO__CONN_CLOSED)
+        return; /* unlinked */
+    list_remove(srv, c);
+    list_append(srv, c);
+}
+
 static void conn_unlink(goio__http_conn *c)
 {
     goio_http_server *srv = c->srv;
@@ -434,13 +472,7 @@ static void conn_unlink(goio__http_conn *c)
     if (c->client)
         client_release(srv, c->client);
     c->client = NULL;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
+    list_remove(srv, c);
 }
 
 /* Closes now. error != 0: the exchange in flight failed with it. */
@@ -475,7 +507,7 @@ static void conn_close_graceful(goio__http_conn *c)
      * written already; later writes fail. */
     conn_detach(c, c->ex ? GOIO_ECLOSED : 0);
     c->state = GOIO__CONN_LINGER;
-    c->since = ++c->srv->idle_seq;
+    conn_touch(c);
     c->shutdown_req.data = c;
     if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown)) {
         conn_close_hard(c, 0);
@@ -602,32 +634,24 @@ void goio__http_clients_free(goio_http_server *srv)
 }
 
 /*
- * The connection to give up for a new one: lingering ones first (their
- * answer is out), then the one idle longest - between requests or still
- * sending its headers. A request being read past its headers or handled
- * is never evicted. `of`: only that client's connections (NULL: any).
+ * The connection to give up for a new one: the one idle longest - between
+ * requests, still sending its headers, or lingering after its answer. A
+ * request being read past its headers or handled is never evicted. `of`:
+ * only that client's connections (NULL: any). The list is in idle order,
+ * so the walk stops at the first candidate: it passes only connections
+ * busy since before it went idle.
  */
 static goio__http_conn *evictable(goio_http_server *srv, goio__http_client *of)
 {
-    goio__http_conn *best = NULL;
-    int best_class = 3;
     for (goio__http_conn *c = srv->conns; c; c = c->next) {
         if (of && c->client != of)
             continue;
-        int cls;
-        if (c->state == GOIO__CONN_LINGER && !c->inflight)
-            cls = 0;
-        else if (c->state == GOIO__CONN_IDLE ||
-                 (c->state == GOIO__CONN_READING && !c->rp.headers_done))
-            cls = 1;
-        else
-            continue;
-        if (cls < best_class || (cls == best_class && c->since < best->since)) {
-            best = c;
-            best_class = cls;
-        }
+        if ((c->state == GOIO__CONN_LINGER && !c->inflight) ||
+            c->state == GOIO__CONN_IDLE ||
+            (c->state == GOIO__CONN_READING && !c->rp.headers_done))
+            return c;
     }
-    return best;
+    return NULL;
 }
 
 /* ---- accepting ----------------------------------------------------------- */
@@ -695,10 +719,7 @@ static void conn_start(goio__http_conn *c, bool admitted)
     c->rp.budget = &c->srv->body_buffered;
     c->rp.budget_max = cfg(c)->max_buffered_body_bytes;
     goio_http_server *srv = c->srv;
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
+    list_append(srv, c);
     srv->nlinked++;
     if (c->client)
         c->client->count++;

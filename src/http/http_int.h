@@ -200,7 +200,8 @@ struct goio_http_server {
     goio__http_exchange *ready_head;
     goio__http_exchange *ready_tail;
     /* connections (loop thread only) */
-    goio__http_conn *conns;
+    goio__http_conn *conns; /* oldest idle first (see conn_touch) */
+    goio__http_conn *conns_tail;
     unsigned nconns;             /* allocated, until their handles are closed */
     unsigned nlinked;            /* in `conns`: open, not yet closed */
     uint64_t idle_seq;           /* orders connections by when they went idle */
