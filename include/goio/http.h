@@ -179,8 +179,8 @@ typedef struct goio_http_server_config {
     int backlog;
 } goio_http_server_config;
 
-/* Fills the defaults above (handler NULL). GOIO_EINVAL for NULL. */
-GOIO_EXTERN int goio_http_server_config_init(goio_http_server_config *cfg);
+/* Fills the defaults above (handler NULL). NULL is a no-op. */
+GOIO_EXTERN void goio_http_server_config_init(goio_http_server_config *cfg);
 
 /*
  * Creates a stopped server (copies cfg). GOIO_EINVAL when cfg, out or the
@@ -417,7 +417,8 @@ typedef struct goio_http_render_config {
     int status;
 } goio_http_render_config;
 
-GOIO_EXTERN int goio_http_render_config_init(goio_http_render_config *o);
+/* Fills the defaults above. NULL is a no-op. */
+GOIO_EXTERN void goio_http_render_config_init(goio_http_render_config *cfg);
 
 /*
  * Streams src as the response body, as the Go library's ChunkedData:

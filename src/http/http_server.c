@@ -13,10 +13,10 @@
  * inside the server (it would wait for itself). */
 static _Thread_local goio_http_server *tls_server;
 
-int goio_http_server_config_init(goio_http_server_config *cfg)
+void goio_http_server_config_init(goio_http_server_config *cfg)
 {
     if (!cfg)
-        return GOIO_EINVAL;
+        return;
     memset(cfg, 0, sizeof *cfg);
     cfg->worker_threads = 16;
     cfg->max_waiting_workers = 1024;
@@ -33,7 +33,6 @@ int goio_http_server_config_init(goio_http_server_config *cfg)
     cfg->chunk_size = 64 * 1024;
     cfg->max_pending_bytes = 256 * 1024;
     cfg->backlog = 511;
-    return 0;
 }
 
 static bool config_valid(const goio_http_server_config *c)

@@ -549,7 +549,7 @@ static void test_head_and_args(void **state)
                 goio_http_render_chunked(
                     NULL, "x", ht_gen_reader(1, UINT64_MAX, 0, &st), NULL));
     assert_true(atomic_load(&st.closed)); /* consumed even on EINVAL */
-    assert_goio(GOIO_EINVAL, goio_http_render_config_init(NULL));
+    goio_http_render_config_init(NULL);   /* a no-op */
     goio_io_writer *w = (goio_io_writer *)1;
     assert_goio(GOIO_EINVAL, goio_http_response_writer_new(NULL, &w));
     assert_null(w); /* *out is NULL on error */

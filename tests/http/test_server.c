@@ -528,7 +528,7 @@ static void test_lifecycle_errors(void **state)
 {
     (void)state;
     goio_http_server_config cfg;
-    assert_goio(GOIO_EINVAL, goio_http_server_config_init(NULL));
+    goio_http_server_config_init(NULL); /* a no-op */
     ht_config(&cfg);
     goio_http_server *srv = (goio_http_server *)1;
     assert_goio(GOIO_EINVAL, goio_http_server_new(&cfg, &srv)); /* handler */
