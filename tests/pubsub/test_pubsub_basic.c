@@ -720,8 +720,13 @@ static void allocation_failures_return_enomem_and_leak_nothing(void **state)
     rc.endpoint = srv.endpoint;
     rc.key_namespace = "tor";
     assert_ok(goio_redis_new(&rc, &t.r));
-    int points = goio_test_alloc_torture(torture_op, torture_cleanup, &t);
-    assert_true(points > 10);
+    /* The loop thread's allocations depend on its timing: a run may end
+     * before the clean run's last points; most must be reached. */
+    goio_test_torture res;
+    goio_test_alloc_torture_ex(torture_op, torture_cleanup, &t,
+                               GOIO_TEST_TORTURE_VARIES, &res);
+    assert_true(res.points > 10);
+    assert_true(res.unreached < res.points / 4);
     goio_redis_free(t.r);
     pst_logs_restore();
 }
