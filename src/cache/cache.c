@@ -33,7 +33,23 @@ int goio_cache_init(goio_cache *c, const goio_cache_ops *ops)
     c->_flights = g;
     atomic_init(counter(&c->_fetches), 0);
     atomic_init(counter(&c->_fetch_errors), 0);
+    c->_wire = GOIO_CACHE_WIRE_GOIO;
     return 0;
+}
+
+int goio_cache_wire_set(goio_cache *c, goio_cache_wire wire, bool raw_bytes)
+{
+    if (!c || (wire != GOIO_CACHE_WIRE_GOIO && wire != GOIO_CACHE_WIRE_GO_IO))
+        return GOIO_EINVAL;
+    c->_wire = (unsigned)wire | (raw_bytes && wire == GOIO_CACHE_WIRE_GO_IO
+                                     ? GOIO__CACHE_RAW_BYTES
+                                     : 0u);
+    return 0;
+}
+
+goio_cache_wire goio_cache_wire_get(const goio_cache *c)
+{
+    return c ? (goio_cache_wire)(c->_wire & 0xffu) : GOIO_CACHE_WIRE_GOIO;
 }
 
 void goio_cache_deinit(goio_cache *c)

@@ -58,10 +58,18 @@ static int hybrid_get(goio_cache *c, goio_ctx *ctx, const char *key,
     int64_t until = 0;
     rc = goio_cache_get(h->remote, ctx, key, &b, &rhit);
     if (rc == 0 && rhit) {
-        int bad = goio__cache_envelope_unwrap(&b, &until);
-        if (bad < 0) {
+        int64_t left = 0;
+        int bad = goio_cache_wire_get(c) == GOIO_CACHE_WIRE_GO_IO
+                      ? goio__cache_wire_unwrap(&b, &left)
+                      : goio__cache_envelope_unwrap(&b, &until);
+        if (bad == GOIO_ENOMEM) {
+            rc = bad;
+            rhit = false;
+        } else if (bad < 0) {
             goio__cache_log_bad_envelope(key, bad);
             rhit = false;
+        } else if (goio_cache_wire_get(c) == GOIO_CACHE_WIRE_GO_IO) {
+            until = goio__cache_fresh_until(left); /* for fill_local */
         }
     }
     if (rc == 0 && rhit) {
@@ -85,17 +93,28 @@ static int hybrid_set(goio_cache *c, goio_ctx *ctx, const char *key,
                       const void *value, size_t len, int64_t ttl_ms)
 {
     hybrid_cache *h = (hybrid_cache *)c;
-    bump(&h->sets);
-    int rc = goio_cache_set(h->local, ctx, key, value, len, ttl_ms);
-    if (rc < 0)
-        goio_log(GOIO_LOG_WARN, "cache", "set_local_error", key, rc,
-                 "storing in the local layer failed");
-    goio_buf env = GOIO_BUF_INIT;
-    rc = goio_cache_envelope_encode(&env, goio__cache_fresh_until(ttl_ms),
-                                    value, len);
+    bool wire = goio_cache_wire_get(c) == GOIO_CACHE_WIRE_GO_IO;
+    goio_buf v = GOIO_BUF_INIT, env = GOIO_BUF_INIT;
+    int rc = 0;
+    if (wire) { /* go-io: the compacted JSON, never anything else */
+        rc = goio__cache_wire_compact(&v, value, len);
+        value = v.data;
+        len = v.len;
+    }
+    if (rc == 0) {
+        bump(&h->sets);
+        rc = goio_cache_set(h->local, ctx, key, value, len, ttl_ms);
+        if (rc < 0)
+            goio_log(GOIO_LOG_WARN, "cache", "set_local_error", key, rc,
+                     "storing in the local layer failed");
+        rc = wire ? goio__cache_wire_envelope(&env, ttl_ms, value, len)
+                  : goio_cache_envelope_encode(
+                        &env, goio__cache_fresh_until(ttl_ms), value, len);
+    }
     if (rc == 0)
         rc = goio_cache_set(h->remote, ctx, key, env.data, env.len, ttl_ms);
     goio_buf_deinit(&env);
+    goio_buf_deinit(&v);
     return rc;
 }
 
@@ -154,9 +173,18 @@ static const goio_cache_ops hybrid_ops = {
 int goio_cache_hybrid_new(goio_cache *local, goio_cache *remote,
                           bool own_layers, goio_cache **out)
 {
+    return goio_cache_hybrid_new_wire(local, remote, own_layers,
+                                      GOIO_CACHE_WIRE_GOIO, out);
+}
+
+int goio_cache_hybrid_new_wire(goio_cache *local, goio_cache *remote,
+                               bool own_layers, goio_cache_wire wire,
+                               goio_cache **out)
+{
     if (out)
         *out = NULL;
-    if (!local || !remote || local == remote || !out)
+    if (!local || !remote || local == remote || !out ||
+        (wire != GOIO_CACHE_WIRE_GOIO && wire != GOIO_CACHE_WIRE_GO_IO))
         return GOIO_EINVAL;
     hybrid_cache *h = goio_calloc(1, sizeof *h);
     if (!h)
@@ -166,6 +194,7 @@ int goio_cache_hybrid_new(goio_cache *local, goio_cache *remote,
         goio_free(h);
         return rc;
     }
+    goio_cache_wire_set(&h->base, wire, false);
     h->local = local;
     h->remote = remote;
     h->own_layers = own_layers;
