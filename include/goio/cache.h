@@ -132,6 +132,7 @@ struct goio_cache {
     goio_sharedflight *_flights;
     uint64_t _fetches, _fetch_errors; /* atomics, for the default stats */
     unsigned _wire;                   /* goio_cache_wire_set */
+    uint64_t *_flight_gens; /* completed stores per key slot (atomics) */
 };
 
 /*

@@ -28,7 +28,14 @@ struct goio__cache_job {
      * caller's miss is there to serve (then in *out). */
     bool (*reread)(goio__cache_job *j, goio_ctx *ctx, goio_buf *out);
     bool ran; /* this caller's thread ran the flight */
+    /* goio__cache_gen_load before this caller's first read: the flight
+     * re-reads only when a flight of a key of the same slot has stored a
+     * value since (a store it could have missed). */
+    uint64_t gen;
 };
+
+/* The completed-store count of key's slot (acquire). */
+uint64_t goio__cache_gen_load(goio_cache *c, const char *key);
 
 typedef struct goio__cache_value {
     goio_buf buf;

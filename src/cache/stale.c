@@ -187,6 +187,7 @@ static int stale_get_or_set(goio_cache *c, goio_ctx *ctx, const char *key,
     stale_cache *s = (stale_cache *)c;
     goio_buf old = GOIO_BUF_INIT;
     bool found, fresh;
+    uint64_t gen = goio__cache_gen_load(c, key);
     int rc = stale_read(s, ctx, key, &old, &found, &fresh);
     if (rc < 0) {
         found = fresh = false;
@@ -205,7 +206,8 @@ static int stale_get_or_set(goio_cache *c, goio_ctx *ctx, const char *key,
         return 0;
     }
     bump(&s->misses);
-    goio__cache_job job = {c, key, ttl_ms, fetch, data, stale_reread, false};
+    goio__cache_job job = {c,    key,          ttl_ms, fetch,
+                           data, stale_reread, false,  gen};
     goio_sharedflight_result *res = NULL;
     rc = goio_sharedflight_do(c->_flights, ctx, key, goio__cache_flight, &job,
                               goio__cache_value_free, &res, NULL);

@@ -148,7 +148,7 @@ static int heal(goio_cache *c, goio_ctx *ctx, const char *key, int64_t ttl_ms,
         return rc;
     }
     goio__cache_job job = {c,  key,       ttl_ms, typed_fetch_run,
-                           tf, no_reread, false};
+                           tf, no_reread, false,  0};
     goio_sharedflight_result *res = NULL;
     rc = goio_sharedflight_do(c->_flights, ctx, goio_buf_cstr(&fkey),
                               goio__cache_flight, &job, goio__cache_value_free,
