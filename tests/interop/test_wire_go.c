@@ -316,6 +316,15 @@ static void c_writes_go_reads(void **state)
     v = cli("TTL catalog:c:hybrid");
     assert_string_equal(v, "60\n");
     goio_free(v);
+    /* whole seconds, at least 1, at most go-io's 12 h */
+    assert_ok(goio_cache_set(redis_w, NULL, "c:short", "1", 1, 500));
+    v = cli("TTL catalog:c:short");
+    assert_string_equal(v, "1\n");
+    goio_free(v);
+    assert_ok(goio_cache_set(redis_w, NULL, "c:long", "1", 1, 24 * HOUR));
+    v = cli("TTL catalog:c:long");
+    assert_string_equal(v, "43200\n");
+    goio_free(v);
     v = cli("GET catalog:c:stale");
     assert_true(!strncmp(v, "{\"FreshUntil\":\"20", 17));
     assert_string_equal(after_time(v), ITEM_JSON "}\n");
@@ -508,6 +517,40 @@ static void c_publishes_go_receives(void **state)
     goio_free(dir);
 }
 
+/* goio's coherent wrapper tells Go subscribers of its channel which key
+ * changed: the key, then a NUL and the sender's id (go-io consumers that
+ * want the bare key cut at the NUL). */
+static void c_invalidates_go_sees_it(void **state)
+{
+    (void)state;
+    char *dir = goio_test_mkdtemp("wire_go");
+    char log[4096];
+    snprintf(log, sizeof log, "%s/inv.log", dir);
+    char *argv[] = {peer, "subscribe", srv.endpoint, "goio:cache:invalidate",
+                    "1",  NULL};
+    pid_t pid = goio_test_spawn(argv, log);
+    assert_true(pid > 0);
+    assert_true(goio_test_wait_until(go_subscribed, NULL, 10000));
+    goio_pubsub *ps = ps_new();
+    goio_cache *h = hybrid_new(), *coh = NULL;
+    assert_ok(goio_pubsub_coherent_new(ps, h, NULL, &coh));
+    struct witem it = {3, "new", 1};
+    assert_ok(
+        goio_cache_set_typed(coh, NULL, "inv:2", &witem_type, &it, MINUTE));
+    assert_true(GOIO_WAIT_UNTIL(goio_test_proc_exited(pid), 10000));
+    size_t len = 0;
+    uint8_t *got = goio_test_read_file(log, &len);
+    assert_non_null(got);
+    assert_true(len > 10 && !memcmp(got, "msg inv:2", 9));
+    assert_true(got[9] == '\0' || got[9] == '\n');
+    goio_free(got);
+    goio_cache_free(coh);
+    hybrid_free(h);
+    goio_pubsub_free(ps);
+    goio_test_rm_rf(dir);
+    goio_free(dir);
+}
+
 static bool reads_name(goio_cache *c, const char *name)
 {
     struct witem it = {0};
@@ -565,6 +608,7 @@ int main(void)
         cmocka_unit_test(formats_mixed_are_a_miss),
         cmocka_unit_test(go_publishes_c_receives),
         cmocka_unit_test(c_publishes_go_receives),
+        cmocka_unit_test(c_invalidates_go_sees_it),
         cmocka_unit_test(coherent_cache_takes_go_invalidations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
