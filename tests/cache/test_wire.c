@@ -114,6 +114,13 @@ static void freshness_from_any_rfc3339_time(void **state)
          " {\"freshuntil\":\"2999-01-01T00:00:00Z\",\"X\":0,"
          "\"value\":1} ",
          true},
+        /* the usual form up to its end, but Go keeps the last Value */
+        {"twice",
+         "{\"FreshUntil\":\"2999-01-01T00:00:00Z\",\"Value\":0,"
+         "\"Value\":1}",
+         true},
+        {"spaces", "{\"FreshUntil\":\"2999-01-01T00:00:00Z\",\"Value\": 1 }",
+         true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_ok(goio_cache_set(m, NULL, cases[i].key, cases[i].bytes,
