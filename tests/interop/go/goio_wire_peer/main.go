@@ -10,7 +10,7 @@
 //	                            Hybrid and publishes the bare key on
 //	                            "goio:cache:invalidate" (goio's coherent channel)
 //	subscribe ENDPOINT PATTERN N  prints "msg <data>" for N messages (10 s bound)
-//	bench ENDPOINT CASE N       N x GetOrSet through WithStaleFallback(Hybrid(
+//	bench ENDPOINT CASE N [ROUND]  N x GetOrSet through WithStaleFallback(Hybrid(
 //	                            NewMemory(), redis)), prints "ns_per_op <v> cpu_ns_per_op <v>"
 package main
 
@@ -157,18 +157,18 @@ func cpuNs() int64 {
 }
 
 // bench: the same three cases as bench/interop's goio side.
-func bench(endpoint, kind string, n int) {
+func bench(endpoint, kind string, n int, round string) {
 	r := goioredis.New(conf(endpoint))
 	c := cache.WithStaleFallback(cache.Hybrid(cache.NewMemory(), r), time.Hour)
 	fetch := func() (interface{}, error) { return item, nil }
 	key := func(i int) string {
 		switch kind {
 		case "local_hit":
-			return "bench:local"
+			return "bench:" + round + ":local"
 		case "remote_hit":
-			return "bench:remote:" + strconv.Itoa(i%1000)
+			return "bench:" + round + ":remote:" + strconv.Itoa(i%1000)
 		default:
-			return "bench:miss:" + strconv.Itoa(i)
+			return "bench:" + round + ":miss:" + strconv.Itoa(i)
 		}
 	}
 	var it Item
@@ -214,7 +214,11 @@ func main() {
 		subscribe(a[2], a[3], n)
 	case "bench":
 		n, _ := strconv.Atoi(a[4])
-		bench(a[2], a[3], n)
+		round := "0"
+		if len(a) > 5 {
+			round = a[5]
+		}
+		bench(a[2], a[3], n, round)
 	default:
 		os.Exit(2)
 	}
