@@ -524,6 +524,17 @@ GOIO_EXTERN int goio_cache_hybrid_invalidate(goio_cache *h, goio_ctx *ctx,
                                              const char *key);
 /* Drops every local entry (the local layer's clear result). */
 GOIO_EXTERN int goio_cache_hybrid_invalidate_all(goio_cache *h, goio_ctx *ctx);
+/*
+ * Reads key from the remote layer only, unwrapped from the hybrid's
+ * envelope (its wire), without touching the local layer (for wrappers
+ * that must bypass it). Bytes that are not an envelope are logged
+ * (bad_cache_envelope) and read as a miss. GOIO_EINVAL when h is not a
+ * hybrid, for an invalid key or NULL out/hit; else the remote layer's
+ * errors. Thread-safe.
+ */
+GOIO_EXTERN int goio_cache_hybrid_get_remote(goio_cache *h, goio_ctx *ctx,
+                                             const char *key, goio_buf *out,
+                                             bool *hit);
 /* The layers (NULL when h is not a hybrid). */
 GOIO_EXTERN goio_cache *goio_cache_hybrid_local(goio_cache *h);
 GOIO_EXTERN goio_cache *goio_cache_hybrid_remote(goio_cache *h);

@@ -41,6 +41,33 @@ static void fill_local(hybrid_cache *h, goio_ctx *ctx, const char *key,
                  "storing a remote value in the local layer failed");
 }
 
+/* The remote layer's envelope of key, unwrapped in the hybrid's wire into
+ * *b (the value); *until: its fresh-until instant, wall-clock ms. */
+static int remote_read(hybrid_cache *h, goio_ctx *ctx, const char *key,
+                       goio_buf *b, bool *found, int64_t *until)
+{
+    goio_cache *c = &h->base;
+    bool rhit = false;
+    int rc = goio_cache_get(h->remote, ctx, key, b, &rhit);
+    if (rc == 0 && rhit) {
+        int64_t left = 0;
+        int bad = goio_cache_wire_get(c) == GOIO_CACHE_WIRE_GO_IO
+                      ? goio__cache_wire_unwrap(b, &left)
+                      : goio__cache_envelope_unwrap(b, until);
+        if (bad == GOIO_ENOMEM) {
+            rc = bad;
+            rhit = false;
+        } else if (bad < 0) {
+            goio__cache_log_bad_envelope(key, bad);
+            rhit = false;
+        } else if (goio_cache_wire_get(c) == GOIO_CACHE_WIRE_GO_IO) {
+            *until = goio__cache_fresh_until(left);
+        }
+    }
+    *found = rc == 0 && rhit;
+    return rc;
+}
+
 static int hybrid_get(goio_cache *c, goio_ctx *ctx, const char *key,
                       goio_buf *out, bool *hit)
 {
@@ -56,22 +83,7 @@ static int hybrid_get(goio_cache *c, goio_ctx *ctx, const char *key,
     goio_buf b = GOIO_BUF_INIT;
     bool rhit = false;
     int64_t until = 0;
-    rc = goio_cache_get(h->remote, ctx, key, &b, &rhit);
-    if (rc == 0 && rhit) {
-        int64_t left = 0;
-        int bad = goio_cache_wire_get(c) == GOIO_CACHE_WIRE_GO_IO
-                      ? goio__cache_wire_unwrap(&b, &left)
-                      : goio__cache_envelope_unwrap(&b, &until);
-        if (bad == GOIO_ENOMEM) {
-            rc = bad;
-            rhit = false;
-        } else if (bad < 0) {
-            goio__cache_log_bad_envelope(key, bad);
-            rhit = false;
-        } else if (goio_cache_wire_get(c) == GOIO_CACHE_WIRE_GO_IO) {
-            until = goio__cache_fresh_until(left); /* for fill_local */
-        }
-    }
+    rc = remote_read(h, ctx, key, &b, &rhit, &until);
     if (rc == 0 && rhit) {
         fill_local(h, ctx, key, &b, until);
         goio_buf_deinit(out);
@@ -214,6 +226,28 @@ int goio_cache_hybrid_invalidate_all(goio_cache *c, goio_ctx *ctx)
 {
     hybrid_cache *h = as_hybrid(c);
     return h ? goio_cache_clear(h->local, ctx) : GOIO_EINVAL;
+}
+
+int goio_cache_hybrid_get_remote(goio_cache *c, goio_ctx *ctx, const char *key,
+                                 goio_buf *out, bool *hit)
+{
+    if (hit)
+        *hit = false;
+    hybrid_cache *h = as_hybrid(c);
+    if (!h || !goio_cache_key_valid(key) || !out || !hit)
+        return GOIO_EINVAL;
+    goio_buf b = GOIO_BUF_INIT;
+    int64_t until = 0;
+    bool found = false;
+    int rc = remote_read(h, ctx, key, &b, &found, &until);
+    if (rc == 0 && found) {
+        goio_buf_deinit(out);
+        *out = b;
+        *hit = true;
+        return 0;
+    }
+    goio_buf_deinit(&b);
+    return rc;
 }
 
 goio_cache *goio_cache_hybrid_local(goio_cache *c)

@@ -214,6 +214,41 @@ static void hybrid_local_value_remote_envelope(void **state)
     goio_cache_free(h);
 }
 
+static void get_remote_in_either_wire(void **state)
+{
+    (void)state;
+    for (int w = 0; w < 2; w++) {
+        goio_cache *local = memory_cache(1 << 20, 0, 0);
+        goio_cache *remote = memory_cache(1 << 20, 0, 0);
+        goio_cache *h = NULL;
+        assert_ok(goio_cache_hybrid_new_wire(local, remote, true,
+                                             (goio_cache_wire)w, &h));
+        assert_ok(goio_cache_set(h, NULL, "k", "[2]", 3, HOUR));
+        assert_ok(goio_cache_del(local, NULL, "k"));
+        goio_buf b = GOIO_BUF_INIT;
+        bool hit = false;
+        assert_ok(goio_cache_hybrid_get_remote(h, NULL, "k", &b, &hit));
+        assert_true(hit);
+        assert_int_equal(b.len, 3);
+        assert_memory_equal(b.data, "[2]", 3);
+        assert_missing(local, "k"); /* not filled */
+        assert_ok(goio_cache_set(remote, NULL, "plain", "[2]", 3, HOUR));
+        log_capture_start();
+        assert_ok(goio_cache_hybrid_get_remote(h, NULL, "plain", &b, &hit));
+        log_capture_stop();
+        assert_false(hit);
+        assert_int_equal(log_capture_count("bad_cache_envelope", "plain", NULL),
+                         1);
+        assert_int_equal(
+            goio_cache_hybrid_get_remote(local, NULL, "k", &b, &hit),
+            GOIO_EINVAL);
+        assert_int_equal(goio_cache_hybrid_get_remote(h, NULL, "", &b, &hit),
+                         GOIO_EINVAL);
+        goio_buf_deinit(&b);
+        goio_cache_free(h);
+    }
+}
+
 static void formats_never_misread(void **state)
 {
     (void)state;
@@ -278,6 +313,7 @@ int main(void)
         cmocka_unit_test(freshness_from_any_rfc3339_time),
         cmocka_unit_test(values_go_cannot_decode_are_refused),
         cmocka_unit_test(hybrid_local_value_remote_envelope),
+        cmocka_unit_test(get_remote_in_either_wire),
         cmocka_unit_test(formats_never_misread),
         cmocka_unit_test(typed_values_are_go_json),
     };

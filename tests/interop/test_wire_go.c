@@ -574,6 +574,14 @@ static void coherent_cache_takes_go_invalidations(void **state)
     assert_ok(
         goio_cache_set_typed(coh, NULL, "inv:1", &witem_type, &it, MINUTE));
     assert_true(reads_name(coh, "old")); /* now in the local layer */
+    /* the wrapper takes its hybrid's wire: typed values are go-io's JSON */
+    assert_int_equal(goio_cache_wire_get(coh), GOIO_CACHE_WIRE_GO_IO);
+    const char *hello = "hello";
+    assert_ok(goio_cache_set_typed(coh, NULL, "inv:s", &goio_type_string,
+                                   &hello, MINUTE));
+    char *v = cli("GET catalog:inv:s");
+    assert_string_equal(after_time(v), "\"hello\"}\n");
+    goio_free(v);
     char buf[256];
     snprintf(buf, sizeof buf, "invalidate %s inv:1 new", srv.endpoint);
     char *out = run_peer(buf);
