@@ -270,6 +270,22 @@ static void go_stale_entry_served_stale_by_c(void **state)
     item_free(&it);
 }
 
+/* The key was SET with EX secs just now: PTTL in (secs - 5 s, secs], > 0
+ * (SET ... PX with the ms would leave more than secs for c:frac). */
+static void assert_pttl(const char *key, long long secs)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "PTTL catalog:%s", key);
+    char *v = cli(cmd);
+    long long ms = strtoll(v, NULL, 10);
+    long long low = secs > 5 ? secs * 1000 - 5000 : 0;
+    if (ms > secs * 1000 || ms <= low)
+        printf("PTTL %s = %lld, want (%lld, %lld]\n", key, ms, low,
+               secs * 1000);
+    assert_true(ms <= secs * 1000 && ms > low);
+    goio_free(v);
+}
+
 /* The part of an envelope after "FreshUntil":"<time>" */
 static const char *after_time(const char *s)
 {
@@ -307,24 +323,17 @@ static void c_writes_go_reads(void **state)
     v = cli("GET catalog:c:typed");
     assert_string_equal(v, ITEM_JSON "\n");
     goio_free(v);
-    v = cli("TTL catalog:c:typed");
-    assert_string_equal(v, "60\n");
-    goio_free(v);
-    v = cli("TTL catalog:c:stale");
-    assert_string_equal(v, "3600\n");
-    goio_free(v);
-    v = cli("TTL catalog:c:hybrid");
-    assert_string_equal(v, "60\n");
-    goio_free(v);
-    /* whole seconds, at least 1, at most go-io's 12 h */
+    assert_pttl("c:typed", 60);
+    assert_pttl("c:stale", 3600); /* the stale TTL, as go-io */
+    assert_pttl("c:hybrid", 60);
+    /* whole seconds (truncated as Go's int(d.Seconds())), at least 1, at
+     * most go-io's 12 h */
+    assert_ok(goio_cache_set(redis_w, NULL, "c:frac", "1", 1, 1999));
+    assert_pttl("c:frac", 1);
     assert_ok(goio_cache_set(redis_w, NULL, "c:short", "1", 1, 500));
-    v = cli("TTL catalog:c:short");
-    assert_string_equal(v, "1\n");
-    goio_free(v);
+    assert_pttl("c:short", 1);
     assert_ok(goio_cache_set(redis_w, NULL, "c:long", "1", 1, 24 * HOUR));
-    v = cli("TTL catalog:c:long");
-    assert_string_equal(v, "43200\n");
-    goio_free(v);
+    assert_pttl("c:long", 43200);
     v = cli("GET catalog:c:stale");
     assert_true(!strncmp(v, "{\"FreshUntil\":\"20", 17));
     assert_string_equal(after_time(v), ITEM_JSON "}\n");
