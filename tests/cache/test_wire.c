@@ -8,6 +8,8 @@
 #include "cache_test.h"
 #include "test_util.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #define HOUR (60 * 60 * 1000)
@@ -305,6 +307,64 @@ static void typed_values_are_go_json(void **state)
     goio_cache_free(m);
 }
 
+/* ---- concurrent get_or_set over stale(hybrid(memory, memory)) ---------- */
+
+#define THREADS 4
+#define KEYS    64
+
+typedef struct conc {
+    goio_cache *top;
+    atomic_int fetches;
+    atomic_int bad;
+} conc;
+
+static int fetch_json(goio_ctx *ctx, const char *key, void *value, void *data)
+{
+    (void)ctx;
+    atomic_fetch_add(&((conc *)data)->fetches, 1);
+    *(char **)value = goio_strdup(key);
+    return *(char **)value ? 0 : GOIO_ENOMEM;
+}
+
+static void *conc_run(void *arg)
+{
+    conc *c = arg;
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < KEYS; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "key-%d", i);
+            char *v = NULL;
+            int rc = goio_cache_get_or_set_typed(c->top, NULL, key, HOUR,
+                                                 &goio_type_string, fetch_json,
+                                                 c, &v, NULL);
+            if (rc != 0 || !v || strcmp(v, key))
+                atomic_fetch_add(&c->bad, 1);
+            goio_free(v);
+        }
+    }
+    return NULL;
+}
+
+static void concurrent_callers_share_fetches(void **state)
+{
+    (void)state;
+    goio_cache *local = memory_cache(1 << 20, 0, 0);
+    goio_cache *remote = memory_cache(1 << 20, 0, 0);
+    goio_cache *h = NULL;
+    conc c;
+    memset(&c, 0, sizeof c);
+    assert_ok(goio_cache_hybrid_new_wire(local, remote, true, WIRE, &h));
+    assert_ok(goio_cache_stale_new_wire(h, HOUR, true, WIRE, &c.top));
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, conc_run, &c), 0);
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    assert_int_equal(atomic_load(&c.bad), 0);
+    assert_int_equal(atomic_load(&c.fetches), KEYS); /* one per key */
+    goio_cache_free(c.top);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +376,7 @@ int main(void)
         cmocka_unit_test(get_remote_in_either_wire),
         cmocka_unit_test(formats_never_misread),
         cmocka_unit_test(typed_values_are_go_json),
+        cmocka_unit_test(concurrent_callers_share_fetches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
