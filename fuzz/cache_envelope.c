@@ -87,7 +87,7 @@ static void decode_as(const goio_type *t, const uint8_t *p, size_t n)
     before = v;
     if (goio_type_decode(t, p, n, &v)) {
         fuzz_check(!memcmp(&v, &before, sizeof v), "failed decode wrote");
-        goio_type_destroy(t, &v);
+        goio_type_value_deinit(t, &v);
         return;
     }
     goio_buf b = GOIO_BUF_INIT;
@@ -101,9 +101,9 @@ static void decode_as(const goio_type *t, const uint8_t *p, size_t n)
                                 &again) == 0,
                "encoding does not decode");
     fuzz_check(same(t, &v, &again), "value does not round-trip");
-    goio_type_destroy(t, &again);
+    goio_type_value_deinit(t, &again);
     goio_buf_deinit(&b);
-    goio_type_destroy(t, &v);
+    goio_type_value_deinit(t, &v);
 }
 
 static void decode_all(const uint8_t *p, size_t n)

@@ -3,11 +3,17 @@
  * bench/README.md for the BENCH line).
  *
  *   get_hit_1t          ns per get hit, one thread, Zipf(1.01) over the
- *                       keys; anchor: patrickmn/go-cache as go-io makes it
+ *                       keys; anchor: patrickmn/go-cache as go-io makes it;
+ *                       caffeine= Caffeine; floor= a bare unsynchronized
+ *                       open-addressing table (same keys, same sequence,
+ *                       32-byte values copied out), floor_ratio=floor/goio
+ *                       (wall), floor_cpu_ratio the same on thread CPU
+ *   get_hit_1t_10k      the same over 10,000 keys
  *   zipf_mixed_2t       ops/s, 2 threads, 90% get / 10% set, Zipf(1.01);
- *                       anchor: go-cache
+ *                       anchor: go-cache; caffeine= Caffeine
  *   trace_<name>_<cap>  hit ratio on the shared traces at each listed
- *                       capacity (entries); anchor: LRU; opt= Belady
+ *                       capacity (entries); anchor: LRU; opt= Belady;
+ *                       caffeine= Caffeine maximumSize(cap)
  *   hit_ratio_zipf09/11 hit ratio, Zipf 0.9 / 1.1, same byte budget as LRU
  *   hit_ratio_scan      Zipf 0.9 with one-off scans mixed in, vs LRU
  *   overhead_per_entry  bytes per entry beyond key + value (allocator
@@ -22,7 +28,9 @@
  * thread CPU time per get, zipf_mixed_2t both sides' ops per process CPU
  * second x 2 (cpu_goio, cpu_anchor, cpu_ratio). GOIO_CACHE_ANCHOR names the
  * go-cache anchor binary (run.sh builds it); without it the go-cache cases say
- * so and print no line. GOIO_TRACES is the traces folder (default
+ * so and print no line. GOIO_CACHE_CAFFEINE is the folder of the compiled
+ * bench/anchors/java/CaffeineBench (run.sh builds it); without it no
+ * caffeine= field is printed. GOIO_TRACES is the traces folder (default
  * ../shared/traces beside the repository).
  */
 #define _GNU_SOURCE
@@ -160,6 +168,157 @@ static double anchor_run(const char *name, size_t keys, size_t ops, size_t reps,
     return v;
 }
 
+/* ---- the Caffeine anchor ------------------------------------------------- */
+
+/* Runs bench/anchors/java/CaffeineBench with `args` and collects its
+ * "RESULT <case> <v> [<cpu>]" lines into res (up to max); returns how many,
+ * or -1 (with a message) when the anchor is not built. */
+typedef struct caf_result {
+    char name[64];
+    double v, cpu;
+} caf_result;
+
+static int caffeine_run(const char *args, caf_result *res, int max)
+{
+    const char *dir = getenv("GOIO_CACHE_CAFFEINE");
+    if (!dir || !*dir) {
+        printf("# no Caffeine anchor (GOIO_CACHE_CAFFEINE); run "
+               "bench/cache/run.sh\n");
+        return -1;
+    }
+    char cmd[4096];
+    snprintf(
+        cmd, sizeof cmd,
+        "java -Xss8m -cp '%s':/usr/share/java/caffeine.jar CaffeineBench %s",
+        dir, args);
+    FILE *p = popen(cmd, "r");
+    int n = 0;
+    char line[512];
+    while (p && fgets(line, sizeof line, p)) {
+        caf_result r = {{0}, NAN, NAN};
+        if (n < max &&
+            sscanf(line, "RESULT %63s %lf %lf", r.name, &r.v, &r.cpu) >= 2)
+            res[n++] = r;
+    }
+    if (p)
+        pclose(p);
+    if (!n)
+        printf("# Caffeine anchor printed no result for: %s\n", args);
+    return n;
+}
+
+static double caffeine_one(const char *args, double *cpu)
+{
+    caf_result r;
+    if (caffeine_run(args, &r, 1) != 1) {
+        if (cpu)
+            *cpu = NAN;
+        return NAN;
+    }
+    if (cpu)
+        *cpu = r.cpu;
+    return r.v;
+}
+
+/* ---- the floor: a bare table --------------------------------------------- */
+
+/*
+ * What a get cannot cost less than: an unsynchronized open-addressing
+ * table (linear probing, at most half full, hash and entry pointer per
+ * slot) over individually allocated entries holding the same keys and
+ * 32-byte values, hashed with the same function; a get hashes the key,
+ * probes, compares the key and copies the value out.
+ */
+typedef struct floor_entry {
+    uint32_t klen;
+    char key[KEY_SLOT];
+    char value[VALUE_LEN];
+} floor_entry;
+
+typedef struct floor_slot {
+    uint64_t h;
+    floor_entry *e;
+} floor_slot;
+
+typedef struct floor_table {
+    floor_slot *slots;
+    size_t mask;
+    uint64_t seed;
+} floor_table;
+
+static floor_table floor_new(const char *keys, size_t n)
+{
+    floor_table t = {NULL, 0, 0x5eed};
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap <<= 1;
+    t.slots = calloc(cap, sizeof *t.slots);
+    t.mask = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        floor_entry *e = malloc(sizeof *e);
+        e->klen = (uint32_t)strlen(KEY(keys, i));
+        memcpy(e->key, KEY(keys, i), e->klen);
+        memset(e->value, 'v', VALUE_LEN);
+        uint64_t h = goio_hash64(e->key, e->klen, t.seed);
+        size_t j = h & t.mask;
+        while (t.slots[j].e)
+            j = (j + 1) & t.mask;
+        t.slots[j] = (floor_slot){h, e};
+    }
+    return t;
+}
+
+static bool floor_get(const floor_table *t, const char *key, char *out)
+{
+    size_t klen = strlen(key);
+    uint64_t h = goio_hash64(key, klen, t->seed);
+    for (size_t j = h & t->mask;; j = (j + 1) & t->mask) {
+        const floor_slot *s = &t->slots[j];
+        if (!s->e)
+            return false;
+        if (s->h == h && s->e->klen == klen && !memcmp(s->e->key, key, klen)) {
+            memcpy(out, s->e->value, VALUE_LEN);
+            return true;
+        }
+    }
+}
+
+static void floor_free(floor_table *t)
+{
+    for (size_t j = 0; j <= t->mask; j++)
+        free(t->slots[j].e);
+    free(t->slots);
+}
+
+static double thread_cpu_s(void);
+
+/* Best ns per get of the floor table over the same sequence, and in *cpu
+ * the best thread CPU ns per get. */
+static double floor_run(const char *keys, size_t nkeys, const uint32_t *seq,
+                        size_t ops, size_t reps, double *cpu)
+{
+    floor_table t = floor_new(keys, nkeys);
+    static char out[VALUE_LEN];
+    size_t hits = 0;
+    double best = INFINITY;
+    *cpu = INFINITY;
+    for (size_t r = 0; r < reps; r++) {
+        double t0 = bench_now_s(), c0 = thread_cpu_s();
+        for (size_t i = 0; i < ops; i++)
+            hits += floor_get(&t, KEY(keys, seq[i]), out);
+        double ns = (bench_now_s() - t0) * 1e9 / (double)ops;
+        double c = (thread_cpu_s() - c0) * 1e9 / (double)ops;
+        best = ns < best ? ns : best;
+        *cpu = c < *cpu ? c : *cpu;
+    }
+    /* Keep the copies observable. */
+    if (hits != ops * reps || out[0] != 'v')
+        printf("# floor: %zu of %zu gets missed\n", ops * reps - hits,
+               ops * reps);
+    floor_free(&t);
+    return best;
+}
+
 /* ---- throughput ---------------------------------------------------------- */
 
 static goio_cache *filled_cache(const char *keys, size_t n)
@@ -188,7 +347,8 @@ static double thread_cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void bench_get_hit_1t(size_t nkeys, size_t ops, size_t reps)
+static void bench_get_hit_1t(const char *name, size_t nkeys, size_t ops,
+                             size_t reps)
 {
     char *keys = make_keys(nkeys);
     goio_cache *c = filled_cache(keys, nkeys);
@@ -210,18 +370,29 @@ static void bench_get_hit_1t(size_t nkeys, size_t ops, size_t reps)
         best_cpu = cpu < best_cpu ? cpu : best_cpu;
     }
     if (hits != ops * reps)
-        printf("# get_hit_1t: %zu of %zu gets missed\n", ops * reps - hits,
+        printf("# %s: %zu of %zu gets missed\n", name, ops * reps - hits,
                ops * reps);
     goio_buf_deinit(&out);
     goio_cache_free(c);
+    double floor_cpu,
+        floor = floor_run(keys, nkeys, seq, ops, reps, &floor_cpu);
     free(seq);
     free(z.cdf);
     free(keys);
     double anchor = anchor_run("get_hit_1t", nkeys, ops, reps, NULL);
-    char extra[64];
-    snprintf(extra, sizeof extra, "cpu_ns=%.1f best_of=%zu", best_cpu, reps);
+    char args[128];
+    snprintf(args, sizeof args, "get_hit_1t %zu %zu %zu %s", nkeys, ops, reps,
+             name);
+    double caffeine = caffeine_one(args, NULL);
+    char extra[256];
+    snprintf(extra, sizeof extra,
+             "cpu_ns=%.1f best_of=%zu floor=%.1f floor_ratio=%.3f "
+             "floor_cpu_ns=%.1f floor_cpu_ratio=%.3f caffeine=%.1f "
+             "caffeine_ratio=%.3f",
+             best_cpu, reps, floor, floor / best, floor_cpu,
+             floor_cpu / best_cpu, caffeine, caffeine / best);
     if (!isnan(anchor))
-        bench_line("get_hit_1t", best, anchor, "ns/op", false, extra);
+        bench_line(name, best, anchor, "ns/op", false, extra);
 }
 
 typedef struct mixed_arg {
@@ -296,10 +467,16 @@ static void bench_zipf_mixed_2t(size_t nkeys, size_t ops, size_t reps)
     free(keys);
     double anchor_cpu;
     double anchor = anchor_run("zipf_mixed_2t", nkeys, ops, reps, &anchor_cpu);
-    char extra[128];
+    char args[128];
+    snprintf(args, sizeof args, "zipf_mixed_2t %zu %zu %zu", nkeys, ops, reps);
+    double caf_cpu, caffeine = caffeine_one(args, &caf_cpu);
+    char extra[256];
     snprintf(extra, sizeof extra,
-             "best_of=%zu cpu_goio=%.4g cpu_anchor=%.4g cpu_ratio=%.3f", reps,
-             best_cpu, anchor_cpu, best_cpu / anchor_cpu);
+             "best_of=%zu cpu_goio=%.4g cpu_anchor=%.4g cpu_ratio=%.3f "
+             "caffeine=%.4g caffeine_ratio=%.3f cpu_caffeine=%.4g "
+             "cpu_caffeine_ratio=%.3f",
+             reps, best_cpu, anchor_cpu, best_cpu / anchor_cpu, caffeine,
+             best / caffeine, caf_cpu, best_cpu / caf_cpu);
     if (!isnan(anchor))
         bench_line("zipf_mixed_2t", best, anchor, "ops/s", true, extra);
 }
@@ -342,8 +519,32 @@ static goio_cache *bounded_cache(size_t max_entries, size_t max_bytes)
     return c;
 }
 
-static double gap_sum;
+static double gap_sum, worst_vs_lru = INFINITY, worst_vs_caffeine = INFINITY;
 static int gap_cases;
+
+/* Caffeine's hit ratio for every capacity of a trace, in one JVM run. */
+static void caffeine_trace(const char *name, const size_t *caps, double *out)
+{
+    char args[1024];
+    const char *d = getenv("GOIO_TRACES");
+    int len = snprintf(args, sizeof args, "trace %s '%s/%s.gz' %s", name,
+                       d && *d ? d : GOIO_DEFAULT_TRACES, name,
+                       strcmp(name, "oltp") ? "lirs" : "arc");
+    int ncaps = 0;
+    for (const size_t *cap = caps; *cap; cap++, ncaps++) {
+        out[ncaps] = NAN;
+        len += snprintf(args + len, sizeof args - (size_t)len, " %zu", *cap);
+    }
+    caf_result res[16];
+    int n = caffeine_run(args, res, 16);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < ncaps; j++) {
+            char want[64];
+            snprintf(want, sizeof want, "trace_%s_%zu", name, caps[j]);
+            if (!strcmp(res[i].name, want))
+                out[j] = res[i].v;
+        }
+}
 
 static void trace_case(int argc, char **argv, const char *name,
                        const size_t *caps)
@@ -360,6 +561,8 @@ static void trace_case(int argc, char **argv, const char *name,
     uint64_t *ids = trace_load(name, &n);
     if (!ids)
         return;
+    double caffeine[16];
+    caffeine_trace(name, caps, caffeine);
     for (const size_t *cap = caps; *cap; cap++) {
         snprintf(case_name, sizeof case_name, "trace_%s_%zu", name, *cap);
         if (!bench_selected(argc, argv, case_name))
@@ -372,8 +575,16 @@ static void trace_case(int argc, char **argv, const char *name,
         double gap = opt > lru ? (goio - lru) / (opt - lru) : 1.0;
         gap_sum += gap;
         gap_cases++;
-        char extra[128];
-        snprintf(extra, sizeof extra, "opt=%.4f gap_closed=%.3f", opt, gap);
+        if (goio - lru < worst_vs_lru)
+            worst_vs_lru = goio - lru;
+        double caf = caffeine[cap - caps];
+        if (!isnan(caf) && goio - caf < worst_vs_caffeine)
+            worst_vs_caffeine = goio - caf;
+        char extra[160];
+        snprintf(extra, sizeof extra,
+                 "caffeine=%.4f opt=%.4f gap_closed=%.3f vs_lru=%+.2f "
+                 "vs_caffeine=%+.2f",
+                 caf, opt, gap, 100 * (goio - lru), 100 * (goio - caf));
         if (lru > 0) {
             bench_line(case_name, goio, lru, "hit_ratio", true, extra);
         } else {
@@ -550,18 +761,24 @@ int main(int argc, char **argv)
     if (bench_selected(argc, argv, "overhead_per_entry"))
         bench_overhead(nkeys / 5 ? nkeys / 5 : 1);
     if (bench_selected(argc, argv, "get_hit_1t"))
-        bench_get_hit_1t(nkeys, ops, reps);
+        bench_get_hit_1t("get_hit_1t", nkeys, ops, reps);
+    if (bench_selected(argc, argv, "get_hit_1t_10k"))
+        bench_get_hit_1t("get_hit_1t_10k", 10000, ops, reps);
     if (bench_selected(argc, argv, "zipf_mixed_2t"))
         bench_zipf_mixed_2t(nkeys, ops, reps);
     static const size_t oltp[] = {250, 500, 1000, 2000, 0};
     static const size_t gli[] = {250, 500, 1000, 1500, 2000, 0};
     static const size_t loop[] = {250, 500, 750, 1000, 0};
+    static const size_t scarab[] = {12500, 25000, 50000, 100000, 0};
     trace_case(argc, argv, "oltp", oltp);
     trace_case(argc, argv, "gli", gli);
     trace_case(argc, argv, "loop", loop);
+    trace_case(argc, argv, "scarab", scarab);
     if (gap_cases)
-        printf("# traces: %d cases, mean gap_closed=%.3f\n", gap_cases,
-               gap_sum / gap_cases);
+        printf("# traces: %d cases, mean gap_closed=%.3f, worst vs LRU %+.2f "
+               "points, worst vs Caffeine %+.2f points\n",
+               gap_cases, gap_sum / gap_cases, 100 * worst_vs_lru,
+               100 * worst_vs_caffeine);
     if (bench_selected(argc, argv, "hit_ratio_zipf09"))
         bench_zipf_hit_ratio("hit_ratio_zipf09", 0.9, nkeys, hr_ops);
     if (bench_selected(argc, argv, "hit_ratio_zipf11"))

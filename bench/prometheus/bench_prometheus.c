@@ -113,7 +113,7 @@ static goio_prom_vec *new_vec(goio_prom_registry *reg, goio_prom_type t,
     o.label_names = label_names;
     o.label_count = nlabels;
     goio_prom_vec *v;
-    if (goio_prom_vec_new(reg, t, &o, &v))
+    if (goio_prom_vec_register(reg, t, &o, &v))
         abort();
     return v;
 }
@@ -207,7 +207,7 @@ static void held_counter_inc(int threads)
     goio_prom_metric_config_init(&o);
     o.name = "c_total";
     goio_prom_counter *c;
-    if (goio_prom_counter_new(reg, &o, &c))
+    if (goio_prom_counter_register(reg, &o, &c))
         abort();
     double s = timed(threads, counter_body, c, ops);
     double v;
@@ -236,7 +236,7 @@ static void held_histogram_observe(int threads)
     goio_prom_metric_config_init(&o);
     o.name = "h_seconds";
     goio_prom_histogram *h;
-    if (goio_prom_histogram_new(reg, &o, &h))
+    if (goio_prom_histogram_register(reg, &o, &h))
         abort();
     double s = timed(threads, histogram_body, h, ops);
     report("held_histogram_observe", threads, s, ops);
@@ -331,7 +331,7 @@ static void exposition_10k(int threads)
     o.label_names = names;
     o.label_count = 2;
     goio_prom_vec *v;
-    if (goio_prom_vec_new(reg, GOIO_PROM_COUNTER, &o, &v))
+    if (goio_prom_vec_register(reg, GOIO_PROM_COUNTER, &o, &v))
         abort();
     for (int i = 0; i < 10000; i++) {
         char shard[16], key[32];

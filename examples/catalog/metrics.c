@@ -137,7 +137,8 @@ int catalog_metrics_init(catalog *c)
     o.label_names = label;
     o.label_count = 1;
     goio_prom_vec *served;
-    if ((rc = goio_prom_vec_new(c->registry, GOIO_PROM_COUNTER, &o, &served)))
+    if ((rc = goio_prom_vec_register(c->registry, GOIO_PROM_COUNTER, &o,
+                                     &served)))
         return rc;
     static const char *const sources[] = {"hit", "fetched", "shared", "stale"};
     for (int i = 0; i < 4 && !rc; i++)

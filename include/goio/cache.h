@@ -264,25 +264,19 @@ GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx,
  * GOIO_E2BIG (and the key's old value is removed). Fixed per-cache memory
  * (shard headers, read buffers, the sketch's 8 KiB minimum) is not charged.
  *
- * Eviction: W-TinyLFU with an adaptive window (the design of Caffeine):
- * new entries enter a small window; an entry leaving the window is
- * admitted to the main area (probation, and protected for entries read
- * again, at most 80% of it) only if a 4-bit count-min sketch of recent
- * accesses says it is used more often than the entry it would evict, so
- * one-off keys and scans never push out the working set; a hill climber
- * moves the window/main split every 10 x entries accesses towards the
- * higher hit ratio (a large window suits recency-heavy loads, a small one
- * frequency-heavy ones and loops). Segments are CLOCK-ordered: a read
- * only sets the entry's reference bit, and the policy acts on it when the
- * entry reaches the old end of its segment.
- * Chosen with the trace benchmark (bench/cache, trace_* cases): in a
- * simulator over the OLTP, glimpse and loop traces at every listed
- * capacity, S3-FIFO closed about 35% of the LRU-to-optimal gap on average
- * (nothing on loops smaller than the cache) and SIEVE fell below LRU on
- * OLTP, while W-TinyLFU was never below LRU; this cache closes about 77%
- * of the gap on average (smallest case: OLTP at 2000 entries, ~20%).
- * Exact LRU segments did no better than CLOCK ones there, and CLOCK keeps
- * list surgery and its cache misses off the read path.
+ * Eviction: W-TinyLFU with an adaptive window. New entries enter a
+ * window (LRU-like); an entry leaving it is admitted to the main area
+ * (probation, then protected for entries read again, at most 80% of it)
+ * only if a 4-bit count-min sketch of recent accesses says it is used more
+ * often than the entry it would evict, so one-off keys and scans do not
+ * push out the working set. The window starts at 1% of the capacity; once
+ * the cache is full a hill climber resizes it from the hit ratio of gets
+ * (window up to 99% when recency wins, down to one entry when frequency
+ * does), with a step that decays as it settles and restarts when the hit
+ * ratio jumps. Segments are CLOCK-ordered: a read only sets the entry's
+ * reference bit; the policy acts on it when the entry reaches the old end
+ * of its segment. Measured hit ratios against LRU, Caffeine and the
+ * optimum: docs/cache.md.
  *
  * Concurrency: the hash table is split into shards, each with its own
  * lock; a get takes only its key's shard lock, so reads of different

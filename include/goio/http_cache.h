@@ -11,18 +11,24 @@
  * ---- what is cached, and when it is reused ---------------------------------
  *
  * Only GET responses are stored. A HEAD request is answered from a fresh
- * stored GET response (headers, no body) and otherwise forwarded; HEAD
- * responses are not stored. Other methods are always forwarded.
+ * stored GET response (headers, no body) and otherwise forwarded; a 200
+ * to it updates the stored GET response as a 304 would when its
+ * validators and Content-Length (those it has) match, and removes it
+ * otherwise (RFC 9111 section 4.3.5; the caller then gets the merged
+ * fields, served GOIO_HTTP_CACHE_REVALIDATED). Other methods are always
+ * forwarded.
  *
  * Storing (RFC 9111 section 3). A response is stored when all hold:
- *  - its status is one goio understands: 200, 203, 204, 300, 301, 302,
- *    303, 307, 308, 404, 405, 410, 414 or 501. Of these, the heuristically
- *    cacheable set of RFC 9110 section 15.1 (200, 203, 204, 300, 301, 308,
- *    404, 405, 410, 414, 501) may be stored without explicit freshness;
- *    302, 303 and 307 only with explicit freshness (max-age, s-maxage,
- *    Expires). 206 is never stored: goio does not combine ranges, and a
- *    request with a Range header bypasses the cache. 5xx other than 501
- *    are never stored (they are what stale-if-error serves around);
+ *  - its status is final (200-999) and not 206 or 304. The heuristically
+ *    cacheable set of RFC 9110 section 15.1 (200, 203, 204, 300, 301,
+ *    308, 404, 405, 410, 414, 501) may be stored without explicit
+ *    freshness (and with public/private alone); any other final status
+ *    only with explicit freshness (max-age, s-maxage, Expires), a 500
+ *    with max-age=60 included (RFC 9111 section 3). With must-understand
+ *    only the statuses goio understands (the heuristic set and 302, 303,
+ *    307) are stored. 206 is never stored: goio does not combine ranges,
+ *    and a request with a Range header bypasses the cache. A stored 5xx is
+ *    never served stale when the origin fails;
  *  - neither the request nor the response has Cache-Control: no-store
  *    (must-understand overrides no-store for the statuses above);
  *  - in a shared cache (config.shared): no private directive, and for a
@@ -45,9 +51,16 @@
  * Date - Last-Modified, capped at config.heuristic_max_ms, only for the
  * heuristically cacheable statuses or a public response and only when no
  * explicit expiry is present (section 4.2.2); 0 without Last-Modified.
- * Invalid values make a response stale: a non-numeric max-age, an Expires
- * that is not an HTTP-date ("0"); the first of duplicated directives
- * counts; delta-seconds saturate at 2^31. current_age is the RFC's
+ * Invalid values make a response stale: a non-numeric max-age, one with
+ * whitespace around '=' ("max-age =5"), an Expires that is no date ("0");
+ * Expires is also read in the lenient forms caches meet in practice (any
+ * case, no comma, '-' or '.' separators, a one-digit hour, a two-digit
+ * year, any zone name read as GMT); the first of duplicated directives
+ * counts; delta-seconds saturate at 2^31. An Age field that is not one
+ * field line holding one delta-seconds (a list, a sign, a fraction, a
+ * parameter) makes the response stale: its age is unknown, and a cache
+ * may always revalidate (RFC 9111 would take a list's first member and
+ * ignore an invalid value). current_age is the RFC's
  * (section 4.2.3): apparent_age = max(0, response_time - date_value),
  * corrected_age_value = age_value + (response_time - request_time),
  * corrected_initial_age = max of the two, current_age =
@@ -63,21 +76,31 @@
  * for that much remaining freshness, max-stale accepts a stale response
  * without contacting the origin, no-store keeps the response out of the
  * cache, only-if-cached answers 504 (served GOIO_HTTP_CACHE_GENERATED)
- * when nothing stored may be used. Requests that carry their own
- * conditional headers (If-None-Match, If-Modified-Since, If-Match,
- * If-Unmodified-Since, If-Range) or Range bypass the cache: they are
+ * when nothing stored may be used.
+ *
+ * Conditional requests. A GET or HEAD with If-None-Match or
+ * If-Modified-Since is served by the cache as if it had neither (from a
+ * fresh stored response, or after the cache's own revalidation or a full
+ * request, whose answer is stored as usual); a 200 so obtained becomes a
+ * 304 (no body, the stored fields, `served` unchanged) when the
+ * condition says "not modified" (RFC 9110 section 13.2.2):
+ * If-None-Match ("*" or a list, weak comparison with the ETag) and, only
+ * without it, If-Modified-Since (a valid HTTP-date not earlier than
+ * Last-Modified, or Date without one). Requests with If-Match,
+ * If-Unmodified-Since, If-Range or Range bypass the cache: they are
  * forwarded and their responses are not stored, so the caller sees the
- * origin's own 304/412/206.
+ * origin's own 412/206.
  *
  * Validation (section 4.3). A stored response that is stale (or marked
  * no-cache, or a request that asks for validation) is revalidated with
  * If-None-Match (its ETag) and If-Modified-Since (its Last-Modified,
  * verbatim). A 304 updates the stored response (section 3.2 / 4.3.4):
  * every field of the 304 replaces the stored fields of that name, except
- * Content-Length and the hop-by-hop fields; the stored Age is dropped
- * (the 304's own Age, if any, is the new age_value); request_time and
- * response_time become the 304 exchange's. A 304 whose ETag (weak
- * comparison) or Last-Modified differs from the stored one does not
+ * those describing the stored body's bytes (Content-Length,
+ * Content-Encoding, Content-Range, Content-MD5) and the hop-by-hop fields; the
+ * stored Age is dropped (the 304's own Age, if any, is the new age_value);
+ * request_time and response_time become the 304 exchange's. A 304 whose ETag
+ * (weak comparison) or Last-Modified differs from the stored one does not
  * describe the stored response: goio repeats the request unconditionally
  * once. A 304 without validators updates the stored response (it is the
  * only one goio asked about).
@@ -93,13 +116,27 @@
  * when the response has must-revalidate or no-cache, nor, in a shared
  * cache, proxy-revalidate or s-maxage: those prohibit serving stale
  * (section 4.2.4 puts them above extensions such as RFC 5861's).
- * stale-while-revalidate is not implemented (a stale response is always
- * revalidated before it is returned).
+ * stale-while-revalidate=N (RFC 5861): a response stale by at most N
+ * seconds is served at once (GOIO_HTTP_CACHE_STALE) and revalidated in
+ * the background, one revalidation per stored response (a sharedflight
+ * that later callers join; the flight's outcome is stored as usual).
+ * Not under the same prohibitions as stale-if-error, a response no-cache,
+ * nor for a request asking for validation (no-cache, max-age,
+ * min-fresh). Background revalidations run on the sharedflight group's
+ * worker threads, bounded by config.timeout_ms; goio_http_cache_free
+ * waits for them.
+ *
+ * Stale entries without a validator are kept in storage (within
+ * max_age_ms) as long as a directive could still use them: the
+ * stale-if-error and stale-while-revalidate windows and, for a request's
+ * max-stale, config.max_stale_keep_ms.
  *
  * Vary (section 4.1). A response with Vary is stored under a key made of
  * the URL and the request's values of the listed fields (names compared
- * case-insensitively, values after joining repeated fields with ", " and
- * trimming; an absent field only matches an absent field), so every
+ * case-insensitively; values normalised: the comma-separated members of
+ * every field line trimmed, empty ones dropped, joined with ", ", and for
+ * Accept-Language, Accept-Encoding and Accept-Charset also lowercased and
+ * sorted; an absent field only matches an absent field), so every
  * variant is kept side by side. The URL's key then holds a small index
  * (the Vary field names and a random generation number that is part of
  * every variant key, so invalidating the URL makes old variants
@@ -138,6 +175,11 @@
  * performs it returns (GOIO_ECANCELED / GOIO_ETIMEDOUT) only when it ends
  * (bounded by config.timeout_ms, and by the latest of the waiters'
  * deadlines when they all have one).
+ *
+ * Framing. goio decodes chunked bodies itself (libcurl's transfer
+ * decoding is off: libcurl fails a transfer coding it does not know); a
+ * response whose last transfer coding is not chunked is read until the
+ * connection closes (RFC 9112 section 6.3) and stored as received.
  *
  * Transfers. Each transfer borrows a slot (a libcurl easy handle in its
  * own multi handle) from a pool; a slot keeps its connections, so
@@ -304,6 +346,11 @@ typedef struct goio_http_cache_config {
      * contract, RFC 9111 section 4.2.4), on top of the responses' own
      * stale-if-error. Default 0. */
     int64_t stale_if_error_ms;
+    /* How long a stale response without a validator stays stored so that
+     * a request's max-stale can still use it (entries with a validator
+     * stay max_age_ms anyway; stale-if-error and stale-while-revalidate
+     * windows are kept too). Default 60000; 0: only those windows. */
+    int64_t max_stale_keep_ms;
     /* TCP/TLS connect timeout. Default 10000; 0: libcurl's (300 s). */
     int64_t connect_timeout_ms;
     /* Whole-transfer timeout. Default 30000; 0: none (the ctx still
@@ -347,9 +394,10 @@ GOIO_EXTERN int goio_http_cache_new_memory(size_t max_size_mib,
                                            goio_http_cache **out);
 
 /*
- * Frees the client, its transfer slots and (when owned) its storage. No
- * request may be in progress. Responses already returned stay valid.
- * NULL is a no-op.
+ * Frees the client, its transfer slots and (when owned) its storage,
+ * after waiting for background revalidations (each bounded by
+ * config.timeout_ms). No request may be in progress. Responses already returned
+ * stay valid. NULL is a no-op.
  */
 GOIO_EXTERN void goio_http_cache_free(goio_http_cache *c);
 
@@ -448,6 +496,7 @@ typedef struct goio_http_cache_stats {
     uint64_t stores;          /* entries written to storage */
     uint64_t shared;          /* calls answered by another's flight */
     uint64_t invalidations;   /* URLs invalidated */
+    uint64_t background;      /* stale-while-revalidate revalidations */
     uint64_t errors;          /* calls that returned an error */
 } goio_http_cache_stats;
 

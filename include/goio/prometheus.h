@@ -117,22 +117,23 @@ typedef struct goio_prom_vec goio_prom_vec;
 /* Creates and registers a plain metric (cfg->label_count must be 0) and
  * returns its only child. GOIO_EEXIST when the registry has a metric of
  * that name already; GOIO_EINVAL for invalid options (see the top). */
-GOIO_EXTERN int goio_prom_counter_new(goio_prom_registry *reg,
-                                      const goio_prom_metric_config *cfg,
-                                      goio_prom_counter **out);
-GOIO_EXTERN int goio_prom_gauge_new(goio_prom_registry *reg,
-                                    const goio_prom_metric_config *cfg,
-                                    goio_prom_gauge **out);
-GOIO_EXTERN int goio_prom_histogram_new(goio_prom_registry *reg,
-                                        const goio_prom_metric_config *cfg,
-                                        goio_prom_histogram **out);
+GOIO_EXTERN int goio_prom_counter_register(goio_prom_registry *reg,
+                                           const goio_prom_metric_config *cfg,
+                                           goio_prom_counter **out);
+GOIO_EXTERN int goio_prom_gauge_register(goio_prom_registry *reg,
+                                         const goio_prom_metric_config *cfg,
+                                         goio_prom_gauge **out);
+GOIO_EXTERN int goio_prom_histogram_register(goio_prom_registry *reg,
+                                             const goio_prom_metric_config *cfg,
+                                             goio_prom_histogram **out);
 
 /* Creates and registers a vector of `type` (counter, gauge or histogram;
  * GOIO_EINVAL for untyped) with cfg->label_names. A vector with children
  * is exposed; an empty one is not. */
-GOIO_EXTERN int goio_prom_vec_new(goio_prom_registry *reg, goio_prom_type type,
-                                  const goio_prom_metric_config *cfg,
-                                  goio_prom_vec **out);
+GOIO_EXTERN int goio_prom_vec_register(goio_prom_registry *reg,
+                                       goio_prom_type type,
+                                       const goio_prom_metric_config *cfg,
+                                       goio_prom_vec **out);
 
 /*
  * The child for `values` (one per label name, in the vector's order),

@@ -143,9 +143,15 @@ typedef struct mc_policy {
     uint64_t window_max_bytes, window_max_count;
     uint64_t protected_max_bytes, protected_max_count;
     mc_sketch sketch;
-    /* hill climber */
+    /* hill climber (memory_policy.c, climb()) */
     uint64_t sample_hits, sample_misses;
-    double prev_hit_rate, step;
+    bool full;           /* has evicted: the climber may start */
+    unsigned quick;      /* short samples left */
+    uint64_t samples;    /* since the cache filled */
+    double rate0, rate1; /* the last two samples' hit ratios */
+    double base, step;   /* the window's base share; the climb's step */
+    double sign;         /* +1/-1: the probe's side this sample */
+    int dir;             /* the last move's direction, 0: none yet */
 } mc_policy;
 
 int goio__mc_policy_init(mc_policy *p, uint64_t seed, uint64_t max_bytes,

@@ -10,7 +10,8 @@
  * An entry pushed out of the window is a candidate for the main area: if
  * there is room it moves to probation, otherwise it is compared with
  * probation's oldest entry and the one the sketch says is used less often
- * is evicted. The hill climber resizes the window from the hit ratio.
+ * is evicted. The hill climber resizes the window from the hit ratio
+ * (see climb() below).
  *
  * Recency is tracked CLOCK-style: a read only sets the entry's reference
  * bit (the first read since the policy last cleared it also feeds the
@@ -27,12 +28,20 @@
 #include <string.h>
 
 #define PROTECTED_SHARE 0.8
-#define MAX_WINDOW      0.8
-#define START_WINDOW    0.01
-#define START_STEP      0.0625 /* of the capacity, per climb */
-#define STEP_DECAY      0.98
 #define SKETCH_MIN      4096 /* counters per row: small caches need them */
-#define SAMPLE_MIN      1024 /* accesses per climb, at least */
+/* The hill climber (fractions are of the capacity). */
+#define START_WINDOW    0.01
+#define MAX_WINDOW      0.99
+#define START_STEP      0.2   /* after the cache fills and after a restart */
+#define MIN_STEP        0.005 /* the step never decays below this */
+#define PROBE           0.03  /* the window alternates base +/- PROBE */
+#define REVERSE_DECAY   0.7   /* the step shrinks so when the slope turns */
+#define FLAT_DECAY      0.9   /* and so when it is lost in the noise */
+#define NOISE_SIGMAS    1.5   /* a slope smaller than this is noise */
+#define RESTART_SHIFT   0.15  /* a hit-ratio change this large restarts */
+#define SAMPLE_MIN      16384 /* accesses per sample, at least */
+#define SAMPLE_SHARE    0.5   /* and at least this x the capacity, */
+#define QUICK_SAMPLES   6     /* except for this many after a (re)start */
 
 /* ---- lists --------------------------------------------------------------- */
 
@@ -184,25 +193,69 @@ static uint64_t capacity_entries(const mc_policy *p)
 }
 
 /*
- * Every 10 x capacity accesses: keep moving the window's size in the same
- * direction while the hit ratio improves, turn back when it drops, with a
- * step that decays so the split settles.
+ * The hill climber: moves the window's share of the capacity (its base)
+ * towards the higher hit ratio, measured over samples of gets.
+ *
+ * A workload's hit ratio drifts on its own (phases, warm-up), often by
+ * more than a window change moves it, so comparing one sample with the
+ * previous one mostly measures the drift. Instead the window alternates
+ * between base + PROBE and base - PROBE from one sample to the next, and
+ * the slope comes from three consecutive samples r0, r1, r2 taken at
+ * signs -s, s, -s... : s * (r2 - 2 r1 + r0) is 4 x PROBE x the slope,
+ * and any drift linear over the three samples cancels out. The base then
+ * moves by `step` uphill when the slope clears the sampling noise
+ * (NOISE_SIGMAS binomial standard deviations); the step shrinks when the
+ * slope turns (REVERSE_DECAY) or is flat (FLAT_DECAY), and starts over at
+ * START_STEP when the hit ratio jumps by RESTART_SHIFT (a new workload).
+ *
+ * Nothing moves until the cache first fills (no eviction, no signal);
+ * then, and after each restart, QUICK_SAMPLES short samples (SAMPLE_MIN
+ * gets) let the split move within a few tens of thousands of reads, later
+ * ones cover at least SAMPLE_SHARE x the capacity.
  */
 static void climb(mc_policy *p)
 {
     uint64_t n = p->sample_hits + p->sample_misses;
     uint64_t cap = capacity_entries(p);
-    if (n < SAMPLE_MIN || n < 10 * cap)
+    double period = p->quick ? 0.0 : SAMPLE_SHARE * (double)cap;
+    if (n < SAMPLE_MIN || (double)n < period)
         return;
     double rate = (double)p->sample_hits / (double)n;
-    if (rate < p->prev_hit_rate)
-        p->step = -p->step;
-    p->prev_hit_rate = rate;
     p->sample_hits = p->sample_misses = 0;
-    double w = p->window_frac + p->step;
+    if (!p->full)
+        return;
+    if (p->quick)
+        p->quick--;
+    if (p->samples >= 2) {
+        double slope = p->sign * (rate - 2 * p->rate1 + p->rate0);
+        /* The slope's variance under binomial noise: 6 r (1 - r) / n. */
+        double var = 6 * rate * (1 - rate) / (double)n;
+        bool clear = slope * slope > NOISE_SIGMAS * NOISE_SIGMAS * var;
+        int dir = !clear ? 0 : slope > 0 ? 1 : -1;
+        double shift = rate - p->rate0;
+        if (shift > RESTART_SHIFT || shift < -RESTART_SHIFT) {
+            p->step = START_STEP;
+            p->quick = QUICK_SAMPLES;
+        }
+        if (dir) {
+            if (p->dir && dir != p->dir)
+                p->step *= REVERSE_DECAY;
+            p->dir = dir;
+            p->base += dir * p->step;
+        } else {
+            p->step *= FLAT_DECAY;
+        }
+        if (p->step < MIN_STEP)
+            p->step = MIN_STEP;
+    }
+    p->rate0 = p->rate1;
+    p->rate1 = rate;
+    p->samples++;
     double min = cap ? 1.0 / (double)cap : 0.0;
+    p->base = p->base < min ? min : p->base > MAX_WINDOW ? MAX_WINDOW : p->base;
+    p->sign = -p->sign;
+    double w = p->base + p->sign * PROBE;
     p->window_frac = w < min ? min : w > MAX_WINDOW ? MAX_WINDOW : w;
-    p->step *= STEP_DECAY;
     set_limits(p);
 }
 
@@ -215,8 +268,10 @@ int goio__mc_policy_init(mc_policy *p, uint64_t seed, uint64_t max_bytes,
     p->seed = seed;
     p->max_bytes = max_bytes;
     p->max_entries = max_entries;
-    p->window_frac = START_WINDOW;
-    p->step = -START_STEP;
+    p->window_frac = p->base = START_WINDOW;
+    p->step = START_STEP;
+    p->sign = 1;
+    p->quick = QUICK_SAMPLES;
     set_limits(p);
     uint64_t bound = entry_bound(max_bytes, max_entries);
     return sketch_size(&p->sketch, bound ? bound : SKETCH_MIN);
@@ -400,6 +455,7 @@ mc_entry *goio__mc_policy_evict(mc_policy *p)
                 move_to(p, cand, MC_PROBATION);
                 continue;
             }
+            p->full = true;
             mc_entry *victim = main_victim(p);
             if (!victim || !admit(p, cand, victim))
                 return evict_entry(p, cand);
@@ -407,6 +463,7 @@ mc_entry *goio__mc_policy_evict(mc_policy *p)
         }
         if (!goio__mc_policy_over(p) || !p->count)
             return NULL;
+        p->full = true;
         mc_entry *v = main_victim(p);
         return evict_entry(p, v ? v : window_oldest(p));
     }

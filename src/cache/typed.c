@@ -77,7 +77,7 @@ static int typed_fetch_run(goio_ctx *ctx, const char *key, goio_buf *out,
     int rc = tf->fn(ctx, key, tmp, tf->data);
     if (rc == 0)
         rc = goio_type_encode(tf->type, tmp, out);
-    goio_type_destroy(tf->type, tmp);
+    goio_type_value_deinit(tf->type, tmp);
     goio_free(tmp);
     return rc;
 }

@@ -385,7 +385,8 @@ static int serve_stale_on_error(goio__hc_call *k, goio__hc_stored *st, int rc,
                                 int status, result *r)
 {
     goio_http_cache *c = k->c;
-    if (!st->found)
+    /* a stored error is no better than the origin's */
+    if (!st->found || st->view.status >= 500)
         return 0;
     goio__hc_fresh f;
     stored_freshness(c, &st->view, &f);
@@ -609,11 +610,118 @@ static int forward(goio__hc_call *k, goio_ctx *ctx,
     return rc;
 }
 
-/* A stored response usable without the origin: fresh, or stale within the
- * request's max-stale. */
-static bool from_storage(goio__hc_call *k, goio__hc_stored *st,
-                         goio_http_cache_served *served, int64_t *age_ms)
+/* ---- stale-while-revalidate: background revalidations ------------------- */
+
+static int call_init(goio_http_cache *c, const goio_http_cache_request *req,
+                     goio__hc_call *k);
+static void call_free(goio__hc_call *k);
+
+/* A revalidation that outlives the request that started it: its own copy
+ * of the request. */
+typedef struct background {
+    goio__hc_call k;
+    goio_http_cache_header *headers;
+    size_t nheaders;
+} background;
+
+static void background_free(background *b)
 {
+    call_free(&b->k);
+    for (size_t i = 0; i < b->nheaders; i++) {
+        goio_free((char *)b->headers[i].name);
+        goio_free((char *)b->headers[i].value);
+    }
+    goio_free(b->headers);
+    goio_free(b);
+}
+
+static void background_end(goio_http_cache *c)
+{
+    pthread_mutex_lock(&c->bg_mu);
+    if (--c->bg_running == 0)
+        pthread_cond_broadcast(&c->bg_cv);
+    pthread_mutex_unlock(&c->bg_mu);
+}
+
+static void background_done(int status, goio_sharedflight_result *res,
+                            bool shared, void *data)
+{
+    (void)status;
+    (void)shared;
+    background *b = data;
+    goio_http_cache *c = b->k.c;
+    goio_sharedflight_result_unref(res);
+    background_free(b);
+    background_end(c);
+}
+
+static int background_new(const goio__hc_call *k, background **out)
+{
+    background *b = goio_calloc(1, sizeof *b);
+    if (!b)
+        return GOIO_ENOMEM;
+    b->headers = goio_calloc(k->nheaders ? k->nheaders : 1, sizeof *b->headers);
+    int rc = b->headers ? 0 : GOIO_ENOMEM;
+    for (size_t i = 0; !rc && i < k->nheaders; i++) {
+        b->headers[i].name = goio_strdup(k->headers[i].name);
+        b->headers[i].value = goio_strdup(k->headers[i].value);
+        b->nheaders = i + 1;
+        if (!b->headers[i].name || !b->headers[i].value)
+            rc = GOIO_ENOMEM;
+    }
+    goio_http_cache_request req = {.method = "GET",
+                                   .url = k->url,
+                                   .headers = b->headers,
+                                   .header_count = b->nheaders};
+    if (!rc)
+        rc = call_init(k->c, &req, &b->k);
+    if (rc) {
+        background_free(b);
+        return rc;
+    }
+    b->k.ctx = NULL;
+    *out = b;
+    return 0;
+}
+
+/* Starts the revalidation of st in the background, one per stored
+ * response: it joins a flight already on its way. Failures only cost the
+ * revalidation (the next request tries again). */
+static void revalidate_in_background(goio__hc_call *k, goio__hc_stored *st)
+{
+    goio_http_cache *c = k->c;
+    background *b = NULL;
+    char *key = NULL;
+    int rc = background_new(k, &b);
+    if (!rc)
+        rc = flight_key(&b->k, st->key, &key);
+    if (rc) {
+        if (b)
+            background_free(b);
+        return;
+    }
+    pthread_mutex_lock(&c->bg_mu);
+    c->bg_running++;
+    pthread_mutex_unlock(&c->bg_mu);
+    rc = goio_sharedflight_do_async(c->flights, NULL, key, flight_fn, &b->k,
+                                    result_free, background_done, b);
+    goio_free(key);
+    if (rc) {
+        background_free(b);
+        background_end(c);
+        return;
+    }
+    goio__hc_bump(&c->background);
+}
+
+/* A stored response usable without the origin: fresh, stale within the
+ * request's max-stale, or stale within its stale-while-revalidate window
+ * (*revalidate: start a background revalidation). */
+static bool from_storage(goio__hc_call *k, goio__hc_stored *st,
+                         goio_http_cache_served *served, int64_t *age_ms,
+                         bool *revalidate)
+{
+    *revalidate = false;
     if (!st->found)
         return false;
     goio__hc_fresh f;
@@ -625,6 +733,11 @@ static bool from_storage(goio__hc_call *k, goio__hc_stored *st,
     }
     if (!k->no_cache && goio__hc_max_stale_ok(&k->c->policy, &f, &k->cc)) {
         *served = GOIO_HTTP_CACHE_STALE;
+        return true;
+    }
+    if (!k->strict && st->key && goio__hc_swr_ok(&k->c->policy, &f)) {
+        *served = GOIO_HTTP_CACHE_STALE;
+        *revalidate = true;
         return true;
     }
     return false;
@@ -650,13 +763,70 @@ static int serve_stored(goio__hc_call *k, goio__hc_stored *st,
     return rc;
 }
 
+/* Whether a 200 to a HEAD describes the stored response (RFC 9111
+ * section 4.3.5): the validators it has match (as for a 304), and its
+ * Content-Length, if any, is the stored response's (its field, else its
+ * body's length). */
+static bool head_matches(const goio__hc_stored *st, const goio__hc_exchange *ex)
+{
+    const goio__hc_view *v = &st->view;
+    const char *a =
+        goio__hc_header_get(ex->resp.v, ex->resp.n, "Content-Length");
+    const char *b =
+        goio__hc_header_get(v->headers, v->nheaders, "Content-Length");
+    char len[32];
+    if (a && !b) {
+        snprintf(len, sizeof len, "%llu", (unsigned long long)v->body_len);
+        b = len;
+    }
+    if (a && strcmp(a, b))
+        return false;
+    return validators_match(st, ex);
+}
+
+/*
+ * A HEAD the stored response cannot answer goes to the origin; a 200 that
+ * describes the stored GET response updates it as a 304 would (RFC 9111
+ * section 4.3.5: fields, freshness) and the caller gets the merged
+ * fields; one that does not (other validators or length) removes it.
+ */
+static int head_through(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
+                        goio_http_cache_response **out)
+{
+    if (!st->found || !st->key)
+        return forward(k, ctx, out);
+    goio__hc_exchange ex;
+    exchange_init(k, "HEAD", &ex);
+    int rc = perform(k, &ex, ctx);
+    bool update = !rc && ex.status == 200 && head_matches(st, &ex);
+    if (update) {
+        rc = goio__hc_load_body(k, st);
+        update = !rc && st->found;
+    } else if (!rc && ex.status == 200 && !(k->cc.flags & GOIO__HC_NO_STORE)) {
+        goio__hc_remove(k, st);
+    }
+    result r = {.served = GOIO_HTTP_CACHE_NETWORK};
+    if (!rc && update)
+        rc = revalidated(k, st, &ex, &r);
+    else if (!rc)
+        rc = encode_exchange(k, &ex, NULL, &r.e);
+    if (!rc)
+        rc = response_take(k, &r, out);
+    result_clear(&r);
+    goio__hc_exchange_free(&ex);
+    return rc;
+}
+
 /* GET and HEAD: from storage when allowed, else from the origin. */
 static int lookup_and_serve(goio__hc_call *k, goio__hc_stored *st,
                             goio_ctx *ctx, goio_http_cache_response **out)
 {
     goio_http_cache_served served;
     int64_t age_ms;
-    if (from_storage(k, st, &served, &age_ms)) {
+    bool revalidate;
+    if (from_storage(k, st, &served, &age_ms, &revalidate)) {
+        if (revalidate)
+            revalidate_in_background(k, st);
         bool done;
         int rc = serve_stored(k, st, served, age_ms, out, &done);
         if (rc || done)
@@ -665,7 +835,7 @@ static int lookup_and_serve(goio__hc_call *k, goio__hc_stored *st,
     if (k->cc.flags & GOIO__HC_ONLY_IF_CACHED)
         return generated_504(k, out);
     if (!strcmp(k->method, "HEAD"))
-        return forward(k, ctx, out);
+        return head_through(k, st, ctx, out);
     if ((k->cc.flags & GOIO__HC_NO_STORE) || !st->key)
         return solo(k, st, ctx, out);
     return fly(k, st, ctx, out);
@@ -711,12 +881,12 @@ static bool headers_valid(const goio_http_cache_header *h, size_t n)
 }
 
 /* Requests the cache stays out of: a range, or the caller's own
- * conditionals (their 304/412 answers are the caller's to read). */
+ * preconditions that can fail with 412 (If-None-Match and
+ * If-Modified-Since are answered by the cache, see below). */
 static bool bypasses(const goio__hc_call *k)
 {
-    static const char *const fields[] = {
-        "Range",    "If-None-Match",       "If-Modified-Since",
-        "If-Match", "If-Unmodified-Since", "If-Range"};
+    static const char *const fields[] = {"Range", "If-Match",
+                                         "If-Unmodified-Since", "If-Range"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (goio__hc_header_get(k->headers, k->nheaders, fields[i]))
             return true;
@@ -785,6 +955,114 @@ static void count_served(goio_http_cache *c, const goio_http_cache_response *r)
     }
 }
 
+/* ---- conditional requests answered by the cache ---------------------------
+ *
+ * A GET or HEAD with If-None-Match or If-Modified-Since goes through the
+ * cache without them (the cache revalidates with its own validators when
+ * it must); the 200 it gets (fresh from storage, revalidated or from the
+ * origin) is then turned into a 304 when the caller's condition says "not
+ * modified" (RFC 9110 section 13.2.2: If-None-Match, weak comparison, and
+ * only without it If-Modified-Since against Last-Modified, else Date). */
+
+/* Whether the entity-tag list `inm` ("*" or tags) matches etag (weak
+ * comparison, RFC 9110 section 8.8.3.2). */
+static bool inm_matches(const char *inm, const char *etag)
+{
+    const char *p = inm;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '*')
+        return true;
+    if (!etag)
+        return false;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *start = p;
+        if (!strncmp(p, "W/", 2))
+            p += 2;
+        if (*p == '"') {
+            const char *q = strchr(p + 1, '"');
+            p = q ? q + 1 : p + strlen(p);
+        }
+        while (*p && *p != ',')
+            p++;
+        char tag[256];
+        size_t len = (size_t)(p - start);
+        if (len && len < sizeof tag) {
+            memcpy(tag, start, len);
+            tag[len] = '\0';
+            if (goio__hc_etag_weak_eq(tag, etag))
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool not_modified(const char *inm, const char *ims,
+                         const goio_http_cache_response *r)
+{
+    if (inm)
+        return inm_matches(inm, goio_http_cache_response_get_header(r, "ETag"));
+    const char *lm = goio_http_cache_response_get_header(r, "Last-Modified");
+    if (!lm)
+        lm = goio_http_cache_response_get_header(r, "Date");
+    int64_t since, modified;
+    return lm && !goio__hc_parse_date(ims, &since) &&
+           !goio__hc_parse_date(lm, &modified) && modified <= since;
+}
+
+/* The request's fields without If-None-Match and If-Modified-Since (a new
+ * array in *out), and those two. */
+static int strip_conditionals(const goio_http_cache_request *req,
+                              goio_http_cache_header **out, size_t *n,
+                              const char **inm, const char **ims)
+{
+    const goio_http_cache_header *h = req->headers;
+    size_t count = req->header_count;
+    *inm = goio__hc_header_get(h, count, "If-None-Match");
+    *ims = goio__hc_header_get(h, count, "If-Modified-Since");
+    *out = NULL;
+    *n = 0;
+    if (!*inm && !*ims)
+        return 0;
+    *out = goio_calloc(count, sizeof **out);
+    if (!*out)
+        return GOIO_ENOMEM;
+    for (size_t i = 0; i < count; i++)
+        if (strcasecmp(h[i].name, "If-None-Match") &&
+            strcasecmp(h[i].name, "If-Modified-Since"))
+            (*out)[(*n)++] = h[i];
+    return 0;
+}
+
+static int cached_conditional(goio__hc_call *k,
+                              const goio_http_cache_request *req, goio_ctx *ctx,
+                              goio_http_cache_response **out)
+{
+    goio_http_cache_header *h;
+    size_t n;
+    const char *inm, *ims;
+    int rc = strip_conditionals(req, &h, &n, &inm, &ims);
+    if (rc)
+        return rc;
+    if (h) {
+        k->headers = h;
+        k->nheaders = n;
+    }
+    rc = cached(k, ctx, out);
+    k->headers = req->headers;
+    k->nheaders = req->header_count;
+    goio_free(h);
+    if (!rc && (inm || ims) && (*out)->status == 200 &&
+        not_modified(inm, ims, *out)) {
+        (*out)->status = 304;
+        (*out)->body = (const uint8_t *)"";
+        (*out)->body_len = 0;
+    }
+    return rc;
+}
+
 int goio_http_cache_do(goio_http_cache *c, goio_ctx *ctx,
                        const goio_http_cache_request *req,
                        goio_http_cache_response **out)
@@ -802,8 +1080,9 @@ int goio_http_cache_do(goio_http_cache *c, goio_ctx *ctx,
     k.ctx = ctx;
     if (!rc) {
         bool cacheable = !strcmp(k.method, "GET") || !strcmp(k.method, "HEAD");
-        rc = cacheable && !k.body && !bypasses(&k) ? cached(&k, ctx, out)
-                                                   : forward(&k, ctx, out);
+        rc = cacheable && !k.body && !bypasses(&k)
+                 ? cached_conditional(&k, req, ctx, out)
+                 : forward(&k, ctx, out);
     }
     call_free(&k);
     if (rc)
@@ -860,6 +1139,7 @@ void goio_http_cache_config_init(goio_http_cache_config *cfg)
                                     .timeout_ms = 30000,
                                     .max_body_bytes = 64u << 20,
                                     .max_idle_handles = 16,
+                                    .max_stale_keep_ms = 60000,
                                     .key_prefix = "http_cache:"};
 }
 
@@ -869,8 +1149,9 @@ static bool config_valid(const goio_http_cache_config *cfg)
         (cfg->max_size_mib == 0 || cfg->max_size_mib > (SIZE_MAX >> 20)))
         return false;
     return cfg->max_age_ms > 0 && cfg->heuristic_max_ms >= 0 &&
-           cfg->stale_if_error_ms >= 0 && cfg->connect_timeout_ms >= 0 &&
-           cfg->timeout_ms >= 0 && cfg->max_body_bytes > 0 &&
+           cfg->stale_if_error_ms >= 0 && cfg->max_stale_keep_ms >= 0 &&
+           cfg->connect_timeout_ms >= 0 && cfg->timeout_ms >= 0 &&
+           cfg->max_body_bytes > 0 &&
            (!cfg->key_prefix || strlen(cfg->key_prefix) < GOIO_CACHE_MAX_KEY);
 }
 
@@ -893,7 +1174,8 @@ static int client_setup(goio_http_cache *c, const goio_http_cache_config *cfg)
     c->policy = (goio__hc_policy){.shared = cfg->shared,
                                   .heuristic_max_ms = cfg->heuristic_max_ms,
                                   .stale_if_error_ms = cfg->stale_if_error_ms,
-                                  .max_age_ms = cfg->max_age_ms};
+                                  .max_age_ms = cfg->max_age_ms,
+                                  .max_stale_keep_ms = cfg->max_stale_keep_ms};
     c->now_fn = cfg->now_fn;
     c->now_data = cfg->now_data;
     c->prefix = goio_strdup(cfg->key_prefix ? cfg->key_prefix : "");
@@ -929,6 +1211,8 @@ int goio_http_cache_new(const goio_http_cache_config *cfg,
     goio_http_cache *c = goio_calloc(1, sizeof *c);
     if (!c)
         return GOIO_ENOMEM;
+    pthread_mutex_init(&c->bg_mu, NULL);
+    pthread_cond_init(&c->bg_cv, NULL);
     int rc = client_setup(c, cfg);
     if (rc) {
         if (c->storage == cfg->storage)
@@ -954,11 +1238,17 @@ void goio_http_cache_free(goio_http_cache *c)
 {
     if (!c)
         return;
+    pthread_mutex_lock(&c->bg_mu);
+    while (c->bg_running)
+        pthread_cond_wait(&c->bg_cv, &c->bg_mu);
+    pthread_mutex_unlock(&c->bg_mu);
     goio_sharedflight_free(c->flights);
     goio__hc_transport_free(c->transport);
     if (c->own_storage)
         goio_cache_free(c->storage);
     goio_free(c->prefix);
+    pthread_cond_destroy(&c->bg_cv);
+    pthread_mutex_destroy(&c->bg_mu);
     goio_free(c);
 }
 
@@ -980,6 +1270,7 @@ int goio_http_cache_stats_get(goio_http_cache *c, goio_http_cache_stats *out)
         .stores = atomic_load(&c->stores),
         .shared = atomic_load(&c->shared),
         .invalidations = atomic_load(&c->invalidations),
+        .background = atomic_load(&c->background),
         .errors = atomic_load(&c->errors)};
     return 0;
 }

@@ -6,6 +6,7 @@
 #include "http_cache_int.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -537,37 +538,104 @@ int goio__hc_vary_names(const goio_http_cache_header *h, size_t n,
     return 0;
 }
 
-/* RFC 9111 section 4.1's normalisation: repeated fields joined with ", ",
- * each value trimmed of surrounding whitespace. */
+/* Fields whose members are case-insensitive and whose order goio
+ * ignores when matching variants (the suite's vary-normalise tests). */
+static bool unordered_field(const char *name)
+{
+    return !strcasecmp(name, "Accept-Language") ||
+           !strcasecmp(name, "Accept-Encoding") ||
+           !strcasecmp(name, "Accept-Charset");
+}
+
+static int cmp_member(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+#define VARY_MAX_MEMBERS 64
+
+/*
+ * RFC 9111 section 4.1's normalisation, a little further: the members of
+ * every field line (comma-separated) trimmed, empty ones dropped, joined
+ * with ", "; for Accept-Language, -Encoding and -Charset also lowercased
+ * and sorted (up to 64 members), so "en, de" matches "De,en".
+ */
 int goio__hc_request_value(const goio_http_cache_header *h, size_t n,
                            const char *name, goio_buf *out, bool *present)
 {
     goio_buf_clear(out);
     *present = false;
-    for (size_t i = 0; i < n; i++) {
+    bool unordered = unordered_field(name);
+    goio_buf tmp = GOIO_BUF_INIT; /* the members, each NUL-terminated */
+    size_t total = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
         if (strcasecmp(h[i].name, name))
             continue;
-        const char *v = h[i].value, *end = v + strlen(v);
-        while (is_ows(*v))
-            v++;
-        while (end > v && is_ows(end[-1]))
-            end--;
-        int rc = (*present ? goio_buf_append(out, ", ", 2) : 0);
-        if (!rc)
-            rc = goio_buf_append(out, v, (size_t)(end - v));
-        if (rc)
-            return rc;
         *present = true;
+        for (const char *p = h[i].value; *p && !rc;) {
+            const char *m = p;
+            while (*p && *p != ',')
+                p++;
+            const char *e = p;
+            if (*p)
+                p++;
+            while (m < e && is_ows(*m))
+                m++;
+            while (e > m && is_ows(e[-1]))
+                e--;
+            if (m == e)
+                continue;
+            rc = goio_buf_append(&tmp, m, (size_t)(e - m));
+            if (!rc)
+                rc = goio_buf_append(&tmp, "", 1);
+            total++;
+        }
     }
-    return goio_buf_reserve(out, 0); /* so goio_buf_cstr cannot fail */
+    const char *members[VARY_MAX_MEMBERS];
+    size_t count = 0;
+    for (size_t at = 0; !rc && at < tmp.len;) {
+        char *m = (char *)tmp.data + at;
+        size_t len = strlen(m);
+        at += len + 1;
+        if (unordered)
+            for (char *q = m; *q; q++)
+                if (*q >= 'A' && *q <= 'Z')
+                    *q = (char)(*q - 'A' + 'a');
+        if (unordered && total <= VARY_MAX_MEMBERS) {
+            members[count++] = m;
+            continue;
+        }
+        rc = out->len ? goio_buf_append(out, ", ", 2) : 0;
+        if (!rc)
+            rc = goio_buf_append(out, m, len);
+    }
+    if (!rc && count) {
+        qsort(members, count, sizeof members[0], cmp_member);
+        for (size_t j = 0; j < count && !rc; j++) {
+            rc = j ? goio_buf_append(out, ", ", 2) : 0;
+            if (!rc)
+                rc = goio_buf_append(out, members[j], strlen(members[j]));
+        }
+    }
+    goio_buf_deinit(&tmp);
+    return rc ? rc
+              : goio_buf_reserve(out, 0); /* so goio_buf_cstr cannot fail */
 }
 
 /* ---- 304 ----------------------------------------------------------------- */
 
+/* A 304 does not replace the fields that describe the stored body's bytes
+ * (length, coding, range, digest): it cannot change those bytes (RFC 9111
+ * section 3.2 keeps Content-Length and the fields the stored response
+ * depends on). */
 static bool merge_skips(const goio_http_cache_header *fresh, size_t nfresh,
                         const char *name)
 {
     return !strcasecmp(name, "Content-Length") ||
+           !strcasecmp(name, "Content-Encoding") ||
+           !strcasecmp(name, "Content-Range") ||
+           !strcasecmp(name, "Content-MD5") ||
            goio__hc_hop_by_hop(fresh, nfresh, name);
 }
 

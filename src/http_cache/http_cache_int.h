@@ -8,6 +8,8 @@
 
 #include <goio/http_cache.h>
 
+#include <pthread.h>
+
 /* ---- header lists (http_cache_entry.c) ----------------------------------- */
 
 /* A growable list of header fields whose strings it owns. */
@@ -49,7 +51,8 @@ bool goio__hc_hop_by_hop(const goio_http_cache_header *h, size_t n,
 /* Cache-Control directives of a request or a response. */
 typedef struct goio__hc_cc {
     unsigned flags;
-    int64_t max_age, s_maxage, max_stale, min_fresh, stale_if_error;
+    int64_t max_age, s_maxage, max_stale, min_fresh, stale_if_error,
+        stale_while_revalidate;
 } goio__hc_cc;
 
 /* Parses every Cache-Control field of h[0..n); the first occurrence of a
@@ -65,6 +68,7 @@ int goio__hc_parse_date(const char *s, int64_t *ms);
 typedef struct goio__hc_policy {
     bool shared;
     int64_t heuristic_max_ms, stale_if_error_ms, max_age_ms;
+    int64_t max_stale_keep_ms; /* stale entries kept for request max-stale */
 } goio__hc_policy;
 
 bool goio__hc_status_understood(int status);
@@ -96,6 +100,9 @@ bool goio__hc_stale_prohibited(const goio__hc_policy *p,
 bool goio__hc_max_stale_ok(const goio__hc_policy *p, const goio__hc_fresh *f,
                            const goio__hc_cc *req);
 /* Whether it may be served because the origin failed. */
+/* Whether a stale f may be served while it is revalidated in the
+ * background (RFC 5861 stale-while-revalidate). */
+bool goio__hc_swr_ok(const goio__hc_policy *p, const goio__hc_fresh *f);
 bool goio__hc_stale_if_error_ok(const goio__hc_policy *p,
                                 const goio__hc_fresh *f,
                                 const goio__hc_cc *req);
@@ -268,7 +275,11 @@ struct goio_http_cache {
     goio__hc_transport *transport;
     goio_sharedflight *flights;
     _Atomic uint64_t requests, hits, revalidated, stale_served, origin_requests,
-        stores, shared, invalidations, errors;
+        stores, shared, invalidations, errors, background;
+    /* background revalidations in progress; free waits for none */
+    pthread_mutex_t bg_mu;
+    pthread_cond_t bg_cv;
+    size_t bg_running;
 };
 
 /* One request as the client sees it. */

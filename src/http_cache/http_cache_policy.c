@@ -89,6 +89,8 @@ static void apply_directive(goio__hc_cc *cc, const char *name, size_t nlen,
         set_delta(&cc->min_fresh, v, vlen, has_v);
     else if (name_is(name, nlen, "stale-if-error"))
         set_delta(&cc->stale_if_error, v, vlen, has_v);
+    else if (name_is(name, nlen, "stale-while-revalidate"))
+        set_delta(&cc->stale_while_revalidate, v, vlen, has_v);
     else if (name_is(name, nlen, "max-stale")) {
         /* Without an argument: any staleness is acceptable. */
         if (cc->max_stale == GOIO__HC_ABSENT && !has_v)
@@ -124,14 +126,15 @@ static void parse_one(goio__hc_cc *cc, const char *s)
         while (*s && *s != '=' && *s != ',' && !is_ows(*s))
             s++;
         size_t nlen = (size_t)(s - name);
-        while (is_ows(*s))
-            s++;
+        /* No whitespace around '=' (RFC 9111 section 5.2: token [ "="
+         * ( token / quoted-string ) ]): "max-age =5" is max-age without
+         * its argument, "max-age= 5" one with an empty argument - both
+         * invalid, so the response is stale. */
         const char *v = NULL;
         size_t vlen = 0;
         bool has_v = *s == '=';
         if (has_v) {
-            for (s++; is_ows(*s); s++)
-                ;
+            s++;
             v = s;
             s = scan_value(s);
             vlen = (size_t)(s - v);
@@ -148,7 +151,7 @@ void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
 {
     memset(cc, 0, sizeof *cc);
     cc->max_age = cc->s_maxage = cc->max_stale = cc->min_fresh =
-        cc->stale_if_error = GOIO__HC_ABSENT;
+        cc->stale_if_error = cc->stale_while_revalidate = GOIO__HC_ABSENT;
     for (size_t i = 0; i < n; i++)
         if (!strcasecmp(h[i].name, "Cache-Control"))
             parse_one(cc, h[i].value);
@@ -302,6 +305,91 @@ int goio__hc_parse_date(const char *s, int64_t *ms)
     return GOIO_EBADMSG;
 }
 
+/*
+ * Expires is also read in the forms browsers and caches take in practice
+ * (the conformance suite's expires-parse checks): fields in any case, no
+ * comma, several spaces, '-' between date parts, '.' in the time, a
+ * one-digit hour, a two-digit year (70-99: 19xx, else 20xx) and any
+ * alphabetic zone, read as GMT. It must still have a day, a month name,
+ * a year and a time, so "0" and other junk stay invalid (stale).
+ */
+static bool lenient_time(const char *t, size_t len, int *h, int *mi, int *sec)
+{
+    int part[3] = {0, 0, 0}, n = 0, nd = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (t[i] >= '0' && t[i] <= '9' && nd < 2) {
+            part[n] = part[n] * 10 + (t[i] - '0');
+            nd++;
+        } else if ((t[i] == ':' || t[i] == '.') && nd && n < 2) {
+            n++;
+            nd = 0;
+        } else {
+            return false;
+        }
+    }
+    *h = part[0];
+    *mi = part[1];
+    *sec = part[2];
+    return n == 2 && nd && *h < 24 && *mi < 60 && *sec <= 60;
+}
+
+static int lenient_month(const char *t, size_t len)
+{
+    if (len != 3)
+        return 0;
+    for (int i = 0; i < 12; i++)
+        if (!strncasecmp(t, month_names[i], 3))
+            return i + 1;
+    return 0;
+}
+
+static int parse_date_lenient(const char *s, int64_t *ms)
+{
+    int d = -1, mon = 0, y = -1, h = -1, mi = 0, sec = 0;
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ',' || *s == '-')
+            s++;
+        const char *t = s;
+        while (*s && *s != ' ' && *s != '\t' && *s != ',' && *s != '-')
+            s++;
+        size_t len = (size_t)(s - t);
+        if (!len)
+            break;
+        bool alpha = true, num = true;
+        for (size_t i = 0; i < len; i++) {
+            bool a =
+                (t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z');
+            alpha = alpha && a;
+            num = num && t[i] >= '0' && t[i] <= '9';
+        }
+        int v = 0;
+        if (alpha) {
+            int m = lenient_month(t, len);
+            if (m && mon)
+                return GOIO_EBADMSG;
+            if (m)
+                mon = m; /* anything else: a day name or a zone */
+        } else if (num && len <= 4 && digits(t, (int)len, &v)) {
+            if (len <= 2 && d < 0)
+                d = v;
+            else if (y < 0)
+                y = len <= 2 ? (v < 70 ? 2000 + v : 1900 + v) : v;
+            else
+                return GOIO_EBADMSG;
+        } else if (h >= 0 || !lenient_time(t, len, &h, &mi, &sec)) {
+            return GOIO_EBADMSG;
+        }
+    }
+    if (d < 0 || !mon || y < 0 || h < 0)
+        return GOIO_EBADMSG;
+    return finish_date(y, mon, d, h, mi, sec, ms);
+}
+
+static int parse_expires(const char *s, int64_t *ms)
+{
+    return goio__hc_parse_date(s, ms) == 0 ? 0 : parse_date_lenient(s, ms);
+}
+
 /* ---- statuses ------------------------------------------------------------ */
 
 bool goio__hc_status_heuristic(int status)
@@ -352,20 +440,36 @@ static int64_t add_sat(int64_t a, int64_t b)
     return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-/* Age: the first member of the list; anything but digits is ignored
- * (RFC 9111 section 5.1). */
+/*
+ * Age (RFC 9111 section 5.1): one field line holding one delta-seconds.
+ * Anything else - a list, several lines, a sign, a fraction, a parameter,
+ * no digits - says nothing goio can trust about the response's age, so it
+ * counts as infinitely old: the response is stale and gets revalidated,
+ * which a cache may always do (what the conformance suite's age-parse
+ * tests expect; RFC 9111 would use a list's first member and ignore an
+ * invalid value, which could serve a response older than it looks).
+ */
 static int64_t age_value_ms(const goio_http_cache_header *h, size_t n)
 {
-    const char *v = goio__hc_header_get(h, n, "Age");
+    const char *v = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(h[i].name, "Age"))
+            continue;
+        if (v)
+            return INT64_MAX; /* a second line */
+        v = h[i].value;
+    }
     if (!v)
         return 0;
     while (is_ows(*v))
         v++;
-    size_t len = 0;
-    while (v[len] && v[len] != ',' && !is_ows(v[len]))
-        len++;
+    size_t len = strlen(v);
+    while (len && is_ows(v[len - 1]))
+        len--;
+    if (len == 0 || v[0] == '"')
+        return INT64_MAX;
     int64_t s = parse_delta(v, len);
-    return s < 0 ? 0 : s * 1000;
+    return s < 0 ? INT64_MAX : s * 1000;
 }
 
 static bool header_date(const goio_http_cache_header *h, size_t n,
@@ -394,7 +498,7 @@ static int64_t lifetime_ms(const goio__hc_policy *p, int status,
     const char *expires = goio__hc_header_get(h, n, "Expires");
     if (expires) {
         int64_t exp_ms;
-        if (goio__hc_parse_date(expires, &exp_ms))
+        if (parse_expires(expires, &exp_ms))
             return 0; /* invalid Expires, "0" included: in the past */
         return exp_ms > date_ms ? sub_sat(exp_ms, date_ms) : 0;
     }
@@ -482,6 +586,14 @@ static int64_t error_window_ms(const goio__hc_policy *p,
     return w;
 }
 
+bool goio__hc_swr_ok(const goio__hc_policy *p, const goio__hc_fresh *f)
+{
+    return f->cc.stale_while_revalidate >= 0 &&
+           !(f->cc.flags & GOIO__HC_NO_CACHE) &&
+           !goio__hc_stale_prohibited(p, f) &&
+           staleness_ms(f) <= f->cc.stale_while_revalidate * 1000;
+}
+
 bool goio__hc_stale_if_error_ok(const goio__hc_policy *p,
                                 const goio__hc_fresh *f, const goio__hc_cc *req)
 {
@@ -497,7 +609,12 @@ bool goio__hc_storable(const goio__hc_policy *p, const goio__hc_cc *req,
                        bool req_auth, int status, const goio__hc_fresh *f)
 {
     unsigned fl = f->cc.flags;
-    if (!goio__hc_status_understood(status))
+    bool understood = goio__hc_status_understood(status);
+    /* Any final status may be stored with explicit freshness (RFC 9111
+     * section 3), except 206 (goio does not combine ranges) and 304; with
+     * must-understand only the statuses goio understands. */
+    if (status < 200 || status > 999 || status == 206 || status == 304 ||
+        ((fl & GOIO__HC_MUST_UNDERSTAND) && !understood))
         return false;
     /* must-understand: a cache that understands the status ignores
      * no-store (RFC 9111 section 5.2.2.3); a request's no-store stays. */
@@ -510,8 +627,9 @@ bool goio__hc_storable(const goio__hc_policy *p, const goio__hc_cc *req,
         !(fl & (GOIO__HC_PUBLIC | GOIO__HC_MUST_REVALIDATE)) &&
         f->cc.s_maxage == GOIO__HC_ABSENT)
         return false;
-    return f->explicit_fresh || (fl & GOIO__HC_PUBLIC) ||
-           (!p->shared && (fl & GOIO__HC_PRIVATE)) ||
+    return f->explicit_fresh ||
+           (understood && ((fl & GOIO__HC_PUBLIC) ||
+                           (!p->shared && (fl & GOIO__HC_PRIVATE)))) ||
            goio__hc_status_heuristic(status);
 }
 
@@ -524,9 +642,20 @@ int64_t goio__hc_keep_ms(const goio__hc_policy *p, const goio__hc_fresh *f)
     if (f->validators) {
         keep = p->max_age_ms;
     } else {
-        int64_t w =
-            goio__hc_stale_prohibited(p, f) ? -1 : error_window_ms(p, f, NULL);
-        keep = remaining + (w > 0 ? w : 0);
+        /* Kept stale as long as a directive could still use it: the
+         * stale-if-error and stale-while-revalidate windows, and a
+         * request's max-stale up to config.max_stale_keep_ms. */
+        int64_t w = -1;
+        if (!goio__hc_stale_prohibited(p, f)) {
+            w = error_window_ms(p, f, NULL);
+            if (f->cc.stale_while_revalidate >= 0 &&
+                f->cc.stale_while_revalidate * 1000 > w)
+                w = f->cc.stale_while_revalidate * 1000;
+            if (p->max_stale_keep_ms > w)
+                w = p->max_stale_keep_ms;
+        }
+        keep = w > 0 && remaining > INT64_MAX - w ? INT64_MAX
+                                                  : remaining + (w > 0 ? w : 0);
     }
     return keep < p->max_age_ms ? keep : p->max_age_ms;
 }

@@ -172,11 +172,22 @@ static void slot_put(goio__hc_transport *t, slot *s)
 
 /* ---- callbacks ----------------------------------------------------------- */
 
+/* The chunked decoder's states (libcurl's transfer decoding is off, see
+ * setup; libcurl still finds the end of a chunked body, and hands over
+ * its bytes as they are). */
+enum { CH_SIZE, CH_EXT, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
+
 typedef struct xfer {
     goio__hc_exchange *ex;
     CURL *easy;
     size_t max_body;
-    int failure; /* a goio code a callback stopped the transfer with */
+    int failure;  /* a goio code a callback stopped the transfer with */
+    bool checked; /* framing looked at (first body bytes) */
+    bool chunked; /* Transfer-Encoding ends with chunked */
+    int state;    /* CH_* */
+    bool digits;  /* the chunk-size line had a digit */
+    uint64_t left;
+    size_t line; /* length of the current trailer line */
 } xfer;
 
 static bool is_ows(char ch)
@@ -242,16 +253,33 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
+/* Whether the last transfer coding of the response is chunked; any other
+ * coding means the body runs until the close (RFC 9112 section 6.3),
+ * which is what libcurl does with its decoding off. */
+static bool ends_chunked(const goio__hc_exchange *ex)
 {
-    xfer *x = arg;
-    size_t len = size * n;
+    const char *te = NULL;
+    for (size_t i = 0; i < ex->resp.n; i++)
+        if (!strcasecmp(ex->resp.v[i].name, "Transfer-Encoding"))
+            te = ex->resp.v[i].value; /* the last field line */
+    if (!te)
+        return false;
+    const char *last = strrchr(te, ',');
+    last = last ? last + 1 : te;
+    while (is_ows(*last))
+        last++;
+    size_t len = strlen(last);
+    while (len && is_ows(last[len - 1]))
+        len--;
+    return len == 7 && !strncasecmp(last, "chunked", 7);
+}
+
+static int body_add(xfer *x, const char *p, size_t len)
+{
     goio_buf *b = &x->ex->body_out;
-    if (len > x->max_body - b->len) {
-        x->failure = GOIO_ELIMIT;
-        return 0;
-    }
-    if (!b->cap) {
+    if (len > x->max_body - b->len)
+        return GOIO_ELIMIT;
+    if (!b->cap && !x->chunked) {
         /* One allocation for what Content-Length announces (within the
          * limit) instead of doubling up to it. */
         curl_off_t cl = -1;
@@ -260,8 +288,105 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
         if (cl > 0 && (uint64_t)cl <= x->max_body)
             goio_buf_reserve(b, (size_t)cl + GOIO__HC_BODY_TRAILER);
     }
-    if (goio_buf_append(b, p, len)) {
-        x->failure = GOIO_ENOMEM;
+    return goio_buf_append(b, p, len) ? GOIO_ENOMEM : 0;
+}
+
+static int hex_value(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* The end of a chunk-size line: data follows, or the trailer section. */
+static int size_line_end(xfer *x)
+{
+    if (!x->digits)
+        return GOIO_EPROTO;
+    x->state = x->left ? CH_DATA : CH_TRAILER;
+    x->line = 0;
+    return 0;
+}
+
+/* One byte of chunk framing (sizes, extensions, CRLFs, trailers). */
+static int chunk_frame(xfer *x, char ch)
+{
+    int d;
+    switch (x->state) {
+    case CH_SIZE:
+        if ((d = hex_value(ch)) >= 0) {
+            if (x->left > (UINT64_MAX >> 4))
+                return GOIO_EPROTO;
+            x->left = x->left * 16 + (uint64_t)d;
+            x->digits = true;
+            return 0;
+        }
+        if (ch == '\n')
+            return size_line_end(x);
+        x->state = CH_EXT; /* ";ext", spaces, CR */
+        return 0;
+    case CH_EXT:
+        return ch == '\n' ? size_line_end(x) : 0;
+    case CH_DATA_END:
+        if (ch == '\n') {
+            x->state = CH_SIZE;
+            x->left = 0;
+            x->digits = false;
+        }
+        return 0;
+    case CH_TRAILER:
+        if (ch == '\n') {
+            if (x->line == 0)
+                x->state = CH_DONE;
+            x->line = 0;
+        } else if (ch != '\r') {
+            x->line++;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int chunked_body(xfer *x, const char *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (x->state == CH_DATA) {
+            size_t n = len - i;
+            if ((uint64_t)n > x->left)
+                n = (size_t)x->left;
+            int rc = body_add(x, p + i, n);
+            if (rc)
+                return rc;
+            x->left -= n;
+            i += n;
+            if (!x->left)
+                x->state = CH_DATA_END;
+            continue;
+        }
+        int rc = chunk_frame(x, p[i++]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    xfer *x = arg;
+    size_t len = size * n;
+    if (!x->checked) {
+        x->checked = true;
+        x->chunked = ends_chunked(x->ex);
+    }
+    int rc = x->chunked ? chunked_body(x, p, len) : body_add(x, p, len);
+    if (rc) {
+        x->failure = rc;
         return 0;
     }
     return len;
@@ -356,6 +481,11 @@ static void setup(goio__hc_transport *t, CURL *e, goio__hc_exchange *ex,
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    /* Transfer codings are goio's (on_body): libcurl fails a coding it
+     * does not know (its error 61), where RFC 9112 section 6.3 reads the
+     * body until the close. Content codings are never decoded. */
+    curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 0L);
+    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)t->cfg.connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->cfg.timeout_ms);
@@ -476,7 +606,7 @@ static int run(goio__hc_transport *t, slot *s, goio__hc_exchange *ex,
     int rc = build_headers(ex, &hdrs);
     if (rc)
         return rc;
-    xfer x = {ex, s->easy, t->cfg.max_body_bytes, 0};
+    xfer x = {.ex = ex, .easy = s->easy, .max_body = t->cfg.max_body_bytes};
     setup(t, s->easy, ex, &x, hdrs);
     CURLcode result = CURLE_OK;
     rc = drive(s, ctx, &result);

@@ -170,29 +170,30 @@ static int plain_new(goio_prom_registry *reg, goio_prom_type type,
     return rc;
 }
 
-int goio_prom_counter_new(goio_prom_registry *reg,
-                          const goio_prom_metric_config *cfg,
-                          goio_prom_counter **out)
+int goio_prom_counter_register(goio_prom_registry *reg,
+                               const goio_prom_metric_config *cfg,
+                               goio_prom_counter **out)
 {
     return plain_new(reg, GOIO_PROM_COUNTER, cfg, (void **)out);
 }
 
-int goio_prom_gauge_new(goio_prom_registry *reg,
-                        const goio_prom_metric_config *cfg,
-                        goio_prom_gauge **out)
+int goio_prom_gauge_register(goio_prom_registry *reg,
+                             const goio_prom_metric_config *cfg,
+                             goio_prom_gauge **out)
 {
     return plain_new(reg, GOIO_PROM_GAUGE, cfg, (void **)out);
 }
 
-int goio_prom_histogram_new(goio_prom_registry *reg,
-                            const goio_prom_metric_config *cfg,
-                            goio_prom_histogram **out)
+int goio_prom_histogram_register(goio_prom_registry *reg,
+                                 const goio_prom_metric_config *cfg,
+                                 goio_prom_histogram **out)
 {
     return plain_new(reg, GOIO_PROM_HISTOGRAM, cfg, (void **)out);
 }
 
-int goio_prom_vec_new(goio_prom_registry *reg, goio_prom_type type,
-                      const goio_prom_metric_config *cfg, goio_prom_vec **out)
+int goio_prom_vec_register(goio_prom_registry *reg, goio_prom_type type,
+                           const goio_prom_metric_config *cfg,
+                           goio_prom_vec **out)
 {
     goio__prom_family *f;
     int rc = register_family(reg, type, cfg, true, out ? &f : NULL);

@@ -54,7 +54,8 @@ static int register_all(tracker *t)
         o.help = metrics[i].help;
         o.label_names = label_names;
         o.label_count = metrics[i].nlabels;
-        int rc = goio_prom_vec_new(t->reg, metrics[i].type, &o, &t->vec[i]);
+        int rc =
+            goio_prom_vec_register(t->reg, metrics[i].type, &o, &t->vec[i]);
         if (rc) {
             unregister_first(t->reg, i);
             return rc;

@@ -32,8 +32,8 @@ static int bytes_decode(const goio_type *t, const uint8_t *p, size_t n, void *v)
 static int bytes_copy(const goio_type *t, void *dst, const void *src)
 {
     const goio_bytes *s = src;
-    if (!s->data && s->len)
-        return GOIO_EINVAL;
+    if (!s->data) /* keep "no value" (JSON null, Go's nil) as it is */
+        return s->len ? GOIO_EINVAL : 0;
     return bytes_decode(t, s->data, s->len, dst);
 }
 

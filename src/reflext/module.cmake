@@ -1,2 +1,3 @@
 # reflext: type descriptors and checked assignment.
-goio_module_sources(reflext.c builtin_types.c)
+goio_module_sources(reflext.c builtin_types.c json_enc.c json_dec.c json_time.c
+                    json_envelope.c)

@@ -97,7 +97,7 @@ int goio_type_decode(const goio_type *type, const uint8_t *bytes, size_t len,
     return rc;
 }
 
-void goio_type_destroy(const goio_type *type, void *value)
+void goio_type_value_deinit(const goio_type *type, void *value)
 {
     if (goio_type_check(type) || !value)
         return;

@@ -270,7 +270,7 @@ static void typed_round_trips_and_interoperates(void **state)
     char *s = NULL;
     assert_ok(goio_cache_get_typed(c, NULL, "n", &goio_type_string, &s, &hit));
     assert_string_equal(s, "-42");
-    goio_type_destroy(&goio_type_string, &s);
+    goio_type_value_deinit(&goio_type_string, &s);
     struct point p = {3, -4}, q = {0, 0};
     assert_ok(goio_cache_set_typed(c, NULL, "p", &point_type, &p, HOUR));
     assert_ok(goio_cache_get_typed(c, NULL, "p", &point_type, &q, &hit));
@@ -573,7 +573,7 @@ static int op_typed(void *arg)
                                   &hit);
     if (rc == 0 && (!hit || strcmp(back, in)))
         rc = GOIO_EIO;
-    goio_type_destroy(&goio_type_string, &back);
+    goio_type_value_deinit(&goio_type_string, &back);
     return rc;
 }
 

@@ -256,6 +256,45 @@ static void frequent_keys_survive_a_scan(void **state)
     goio_cache_free(c);
 }
 
+/*
+ * A workload where recency wins: every phase reads a fresh set of 800 keys
+ * at random, 25 times each on average, and never reads them again. An LRU
+ * of 1000 entries misses only each key's first read (96% hits); a W-TinyLFU
+ * stuck with a small window keeps refusing the new keys, whose sketch
+ * counts start below those of the last phase's. The climber must grow the
+ * window until the hit ratio comes close to LRU's.
+ */
+static void window_grows_when_recency_wins(void **state)
+{
+    (void)state;
+    goio_cache *c = memory_cache(64 << 20, 1000, 0);
+    char key[32];
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    uint64_t rng = 12345;
+    size_t late_hits = 0, late = 0;
+    const int phases = 60, per_phase = 20000, keys = 800;
+    for (int ph = 0; ph < phases; ph++) {
+        for (int i = 0; i < per_phase; i++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            snprintf(key, sizeof key, "p%d:%d", ph,
+                     (int)((rng >> 33) % (uint64_t)keys));
+            assert_ok(goio_cache_get(c, NULL, key, &b, &hit));
+            if (!hit)
+                assert_ok(goio_cache_set(c, NULL, key, "v", 1, HOUR));
+            if (ph >= phases / 2) {
+                late++;
+                late_hits += hit;
+            }
+        }
+    }
+    double ratio = (double)late_hits / (double)late;
+    print_message("recency workload, second half: hit ratio %.4f\n", ratio);
+    assert_true(ratio >= 0.9);
+    goio_buf_deinit(&b);
+    goio_cache_free(c);
+}
+
 static void clear_drops_everything(void **state)
 {
     (void)state;
@@ -533,6 +572,7 @@ int main(void)
         cmocka_unit_test(byte_bound_holds_under_random_workload),
         cmocka_unit_test(entry_bound_holds),
         cmocka_unit_test(frequent_keys_survive_a_scan),
+        cmocka_unit_test(window_grows_when_recency_wins),
         cmocka_unit_test(clear_drops_everything),
         cmocka_unit_test(config_is_validated),
         cmocka_unit_test(free_is_prompt),

@@ -7,7 +7,13 @@
  * are a miss, keep-alive connections are reused, errors are exact, and
  * every allocation failure returns GOIO_ENOMEM without a leak.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -749,10 +755,114 @@ static void test_nginx_origin(void **state)
     hc_nginx_stop(&n);
 }
 
+/* ---- a raw origin: bytes no goio server would send ---------------------- */
+
+typedef struct raw_origin {
+    int fd, port;
+    const char *reply; /* sent after each request's header, then close */
+    atomic_int served;
+    pthread_t thread;
+} raw_origin;
+
+static void *raw_main(void *p)
+{
+    raw_origin *o = p;
+    for (;;) {
+        int c = accept(o->fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[4096];
+        size_t got = 0;
+        while (got < sizeof buf - 1) {
+            ssize_t n = read(c, buf + got, sizeof buf - 1 - got);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+            buf[got] = 0;
+            if (strstr(buf, "\r\n\r\n"))
+                break;
+        }
+        size_t len = strlen(o->reply);
+        assert_int_equal(write(c, o->reply, len), (ssize_t)len);
+        atomic_fetch_add(&o->served, 1);
+        close(c); /* the body ends with the connection */
+    }
+}
+
+static void raw_start(raw_origin *o, const char *reply)
+{
+    o->reply = reply;
+    o->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(o->fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(o->fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(o->fd, 8), 0);
+    socklen_t al = sizeof a;
+    assert_int_equal(getsockname(o->fd, (struct sockaddr *)&a, &al), 0);
+    o->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&o->thread, NULL, raw_main, o), 0);
+}
+
+static void raw_stop(raw_origin *o)
+{
+    shutdown(o->fd, SHUT_RDWR); /* wakes accept */
+    pthread_join(o->thread, NULL);
+    close(o->fd);
+}
+
+/* An unknown Transfer-Encoding: the body is what comes until the close
+ * (RFC 9112 section 6.3), stored without the hop-by-hop field. */
+static void test_unknown_transfer_coding(void **state)
+{
+    (void)state;
+    raw_origin o = {0};
+    raw_start(&o, "HTTP/1.1 200 OK\r\n"
+                  "Transfer-Encoding: foo\r\n"
+                  "Cache-Control: max-age=60\r\n"
+                  "Connection: close\r\n"
+                  "\r\n"
+                  "raw body, until close");
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/te", o.port);
+    goio_http_cache *c = hc_client(NULL);
+    goio_http_cache_response *resp = hc_get(c, url);
+    assert_int_equal(resp->status, 200);
+    assert_string_equal(hc_body(resp), "raw body, until close");
+    assert_null(goio_http_cache_response_get_header(resp, "Transfer-Encoding"));
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    resp = hc_get(c, url);
+    assert_string_equal(hc_body(resp), "raw body, until close");
+    hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(atomic_load(&o.served), 1);
+    raw_stop(&o);
+
+    /* chunked (goio decodes it): sizes with extensions, a trailer */
+    raw_origin ch = {0};
+    raw_start(&ch, "HTTP/1.1 200 OK\r\n"
+                   "Transfer-Encoding: chunked\r\n"
+                   "Cache-Control: max-age=60\r\n"
+                   "\r\n"
+                   "5;ext=1\r\nhello\r\n"
+                   "A\r\n, chunked!\r\n"
+                   "0\r\nX-Trailer: 1\r\n\r\n");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/chunked", ch.port);
+    resp = hc_get(c, url);
+    assert_string_equal(hc_body(resp), "hello, chunked!");
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    resp = hc_get(c, url);
+    assert_string_equal(hc_body(resp), "hello, chunked!");
+    hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+    goio_http_cache_free(c);
+    raw_stop(&ch);
+}
+
 int main(void)
 {
     goio_test_alloc_install(); /* before any other goio call */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_unknown_transfer_coding, hc_setup,
+                                        hc_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_misses, hc_setup,
                                         hc_teardown),
         cmocka_unit_test_setup_teardown(test_parallel_urls, hc_setup,

@@ -4,6 +4,7 @@
  * no-cache, which statuses are stored, and the request directives. Time
  * moves through the client's clock (hc_clock_advance), never by sleeping.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,9 +268,14 @@ static void test_statuses(void **state)
         const char *cc;
         bool stored;
     } cases[] = {
-        {"st-500", 500, "max-age=60", false},
-        {"st-503", 503, "max-age=60", false},
-        {"st-201", 201, "max-age=60", false},
+        /* any final status with explicit freshness */
+        {"st-500", 500, "max-age=60", true},
+        {"st-503", 503, "max-age=60", true},
+        {"st-201", 201, "max-age=60", true},
+        {"st-599", 599, "max-age=60", true},
+        {"st-599-mu", 599, "max-age=60, must-understand", false},
+        {"st-500-plain", 500, "", false},
+        {"st-299-public", 299, "public", false},
         {"st-302", 302, "max-age=60", true},
         {"st-307", 307, "max-age=60", true},
         {"st-301", 301, "max-age=60", true},
@@ -295,6 +301,51 @@ static void test_statuses(void **state)
                      goio_http_cache_served_name(resp->served));
         goio_http_cache_response_free(resp);
     }
+    goio_http_cache_free(c);
+}
+
+/* An Age that is not one delta-seconds makes the response stale: it is
+ * not served from storage (the conformance suite's age-parse tests). */
+static void test_bad_age(void **state)
+{
+    (void)state;
+    static const char *const ages[] = {"abc", "-7200", "7200.0", "0, 0",
+                                       "7200;foo=bar"};
+    goio_http_cache *c = hc_client(NULL);
+    for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "age-%zu", i);
+        hc_res *r = hc_res_add(name);
+        SET(r, cache_control, "max-age=3600");
+        SET(r, age, ages[i]);
+        hc_expect(hc_get(c, URL(name)), GOIO_HTTP_CACHE_NETWORK);
+        hc_expect(hc_get(c, URL(name)), GOIO_HTTP_CACHE_NETWORK);
+        assert_int_equal(atomic_load(&r->hits), 2);
+    }
+    hc_res *ok = hc_res_add("age-ok");
+    SET(ok, cache_control, "max-age=3600");
+    SET(ok, age, " 10 ");
+    hc_expect(hc_get(c, URL("age-ok")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("age-ok")), GOIO_HTTP_CACHE_HIT);
+    goio_http_cache_free(c);
+}
+
+/* Against a real origin: a lenient Expires is used, "max-age =N" makes
+ * the response stale. */
+static void test_parsing_edges(void **state)
+{
+    (void)state;
+    hc_res *e = hc_res_add("exp-lenient");
+    SET(e, expires, "THU, 18 AUG 2050 2:01:18 utc");
+    hc_res *m = hc_res_add("cc-space");
+    SET(m, cache_control, "max-age =3600");
+    goio_http_cache_config cfg = shared_cfg();
+    goio_http_cache *c = hc_client(&cfg);
+    hc_expect(hc_get(c, URL("exp-lenient")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("exp-lenient")), GOIO_HTTP_CACHE_HIT);
+    hc_expect(hc_get(c, URL("cc-space")), GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(c, URL("cc-space")), GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&m->hits), 2);
     goio_http_cache_free(c);
 }
 
@@ -392,6 +443,9 @@ int main(void)
                                         hc_teardown),
         cmocka_unit_test_setup_teardown(test_heuristic, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_statuses, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_age, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_parsing_edges, hc_setup,
+                                        hc_teardown),
         cmocka_unit_test_setup_teardown(test_request_directives, hc_setup,
                                         hc_teardown),
         cmocka_unit_test_setup_teardown(test_response_no_cache, hc_setup,

@@ -242,6 +242,39 @@ static void test_heuristic(void **state)
                      0);
 }
 
+/* Cache-Control: no whitespace around '='; Expires in the lenient forms
+ * (conformance suite cc-parse and expires-parse). */
+static void test_lenient_and_strict_parsing(void **state)
+{
+    (void)state;
+    assert_int_equal(cc_of("max-age =5", NULL).max_age, GOIO__HC_INVALID);
+    assert_int_equal(cc_of("max-age= 5", NULL).max_age, GOIO__HC_INVALID);
+    assert_int_equal(cc_of("max-age=5 , public", NULL).max_age, 5);
+    const int64_t t = EXAMPLE_S * 1000;
+    static const char *const ok[] = {
+        "THU, 18 AUG 2050 02:01:18 gMT", "Thu, 18 Aug 2050 02:01:18 UTC",
+        "Thu 18 Aug 2050 02:01:18 GMT",  "Thu,  18 Aug  2050 02:01:18 GMT",
+        "Thu, 18-Aug-2050 02:01:18 GMT", "Thu, 18 Aug 2050 02.01.18 GMT",
+        "Thu, 18 Aug 2050 2:01:18 GMT",  "Thu, 18 Aug 50 02:01:18 AEST",
+        "Sun 21 Nov 2286 04:46:39 GMT"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        goio_http_cache_header h[] = {H("Expires", ok[i])};
+        if (fresh_of(&private_policy, 200, h, 1, t, t, t).lifetime_ms <= 0)
+            fail_msg("%s: not read", ok[i]);
+    }
+    static const char *const bad[] = {"0",
+                                      "Thu, 18 Aug 2050",
+                                      "18 Aug 2050",
+                                      "Thu, 31 Feb 2050 02:01:18 GMT",
+                                      "Thu, 18 Aug 2050 25:01:18 GMT",
+                                      "Thu, 18 Aug 2050 02:01:18 +0000"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        goio_http_cache_header h[] = {H("Expires", bad[i])};
+        if (fresh_of(&private_policy, 200, h, 1, t, t, t).lifetime_ms != 0)
+            fail_msg("%s: read as a date", bad[i]);
+    }
+}
+
 /* RFC 9111 section 4.2.3, worked through. */
 static void test_current_age(void **state)
 {
@@ -265,12 +298,22 @@ static void test_current_age(void **state)
     goio_http_cache_header c[] = {H("Date", date)};
     f = fresh_of(&private_policy, 200, c, 1, t, t, t - 5000);
     assert_int_equal(f.age_ms, 0);
-    /* invalid Age is ignored; a list uses its first member */
-    goio_http_cache_header d[] = {H("Age", "x")};
-    assert_int_equal(fresh_of(&private_policy, 200, d, 1, t, t, t).age_ms, 0);
-    goio_http_cache_header e[] = {H("Age", " 7, 9")};
-    assert_int_equal(fresh_of(&private_policy, 200, e, 1, t, t, t).age_ms,
+    /* an Age that is not one delta-seconds makes the response as old as
+     * can be: invalid, signed, fractional, with a parameter, a list, two
+     * lines (the conformance suite's age-parse tests) */
+    static const char *const bad[] = {"x",    "-7200",  "7200.0", "7200;a=1",
+                                      "0, 0", "0,7200", "\"5\"",  ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        goio_http_cache_header d[] = {H("Age", bad[i])};
+        assert_int_equal(fresh_of(&private_policy, 200, d, 1, t, t, t).age_ms,
+                         INT64_MAX);
+    }
+    goio_http_cache_header e[] = {H("Age", " 7 "), H("X", "1")};
+    assert_int_equal(fresh_of(&private_policy, 200, e, 2, t, t, t).age_ms,
                      7000);
+    goio_http_cache_header e2[] = {H("Age", "0"), H("age", "0")};
+    assert_int_equal(fresh_of(&private_policy, 200, e2, 2, t, t, t).age_ms,
+                     INT64_MAX);
     /* without Date, response_time stands in */
     goio_http_cache_header g[] = {H("Cache-Control", "max-age=60")};
     assert_int_equal(fresh_of(&private_policy, 200, g, 1, t, t, t + 1).age_ms,
@@ -415,10 +458,17 @@ static void test_storable(void **state)
     assert_false(storable(pp, "", false, 302, ""));
     assert_true(storable(pp, "", false, 302, "max-age=5"));
     assert_true(storable(pp, "", false, 307, "public"));
-    assert_false(storable(pp, "", false, 500, "max-age=60"));
-    assert_false(storable(pp, "", false, 503, "max-age=60"));
+    /* any final status with explicit freshness (RFC 9111 section 3) */
+    assert_true(storable(pp, "", false, 500, "max-age=60"));
+    assert_true(storable(pp, "", false, 503, "max-age=60"));
+    assert_true(storable(pp, "", false, 201, "max-age=60"));
+    assert_true(storable(sp, "", false, 599, "s-maxage=60"));
+    assert_false(storable(pp, "", false, 500, ""));
+    assert_false(storable(pp, "", false, 299, "public"));
+    assert_false(storable(pp, "", false, 599, "max-age=60, must-understand"));
     assert_false(storable(pp, "", false, 206, "max-age=60"));
-    assert_false(storable(pp, "", false, 201, "max-age=60"));
+    assert_false(storable(pp, "", false, 304, "max-age=60"));
+    assert_false(storable(pp, "", false, 103, "max-age=60"));
     assert_false(storable(pp, "", false, 200, "no-store"));
     assert_false(storable(pp, "no-store", false, 200, "max-age=60"));
     assert_true(storable(pp, "", false, 200, "no-store, must-understand"));
@@ -460,6 +510,15 @@ static void test_keep(void **state)
     f.lifetime_ms = 1000;
     f.cc.stale_if_error = GOIO__HC_ABSENT;
     assert_int_equal(goio__hc_keep_ms(&private_policy, &f), 0);
+    /* kept for max-stale, and for a stale-while-revalidate window */
+    goio__hc_policy keep = private_policy;
+    keep.max_stale_keep_ms = 30000;
+    f.age_ms = 0;
+    assert_int_equal(goio__hc_keep_ms(&keep, &f), 31000);
+    f.cc.stale_while_revalidate = 100;
+    assert_int_equal(goio__hc_keep_ms(&keep, &f), 101000);
+    f.cc.flags = GOIO__HC_MUST_REVALIDATE;
+    assert_int_equal(goio__hc_keep_ms(&keep, &f), 1000);
 }
 
 /* ---- entries ------------------------------------------------------------- */
@@ -871,6 +930,7 @@ static void test_url_shortcut(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lenient_and_strict_parsing),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_cache_control),
         cmocka_unit_test(test_lifetime),

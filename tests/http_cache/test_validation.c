@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/http_cache/http_cache_int.h"
 #include "hc_test.h"
 
 static void test_etag_304_merge(void **state)
@@ -294,9 +295,169 @@ static void test_timeout_stale(void **state)
     goio_http_cache_free(c);
 }
 
+/* If-None-Match / If-Modified-Since answered from a fresh stored response
+ * (304 when not modified, RFC 9110 section 13.2.2 precedence, weak ETag
+ * comparison), and after the cache's own revalidation of a stale one. */
+static void test_conditional_from_cache(void **state)
+{
+    (void)state;
+    char lm[64], before[64];
+    hc_http_date(-3600, lm);
+    hc_http_date(-7200, before);
+    hc_res *r = hc_res_add("cond");
+    SET(r, cache_control, "max-age=60");
+    SET(r, etag, "\"v1\"");
+    SET(r, last_modified, lm);
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("cond")), GOIO_HTTP_CACHE_NETWORK);
+
+    static const struct {
+        const char *inm, *ims;
+        int status;
+    } cases[] = {
+        {"\"v1\"", NULL, 304},
+        {"W/\"v1\"", NULL, 304},
+        {"\"x\", W/\"v1\"", NULL, 304},
+        {"*", NULL, 304},
+        {"\"v2\"", NULL, 200},
+        {NULL, NULL, 304},     /* IMS = Last-Modified (filled below) */
+        {NULL, "", 200},       /* IMS before Last-Modified (filled below) */
+        {"\"v2\"", NULL, 200}, /* INM mismatch wins over a matching IMS */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        goio_http_cache_header h[2];
+        size_t n = 0;
+        if (cases[i].inm)
+            h[n++] = (goio_http_cache_header){"If-None-Match", cases[i].inm};
+        if (i == 5 || i == 7)
+            h[n++] = (goio_http_cache_header){"If-Modified-Since", lm};
+        if (i == 6)
+            h[n++] = (goio_http_cache_header){"If-Modified-Since", before};
+        goio_http_cache_response *resp;
+        assert_ok(goio_http_cache_get(c, NULL, URL("cond"), h, n, &resp));
+        if (resp->status != cases[i].status)
+            fail_msg("case %zu: status %d", i, resp->status);
+        assert_int_equal(resp->body_len, cases[i].status == 304 ? 0 : 4 + 3);
+        hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+    }
+    assert_int_equal(atomic_load(&r->hits), 1);
+
+    /* stale: the cache revalidates with its own validators, then answers
+     * the caller's condition */
+    hc_clock_advance(61000);
+    goio_http_cache_response *resp =
+        hc_get(c, URL("cond"), "If-None-Match", "\"v1\"");
+    assert_int_equal(resp->status, 304);
+    hc_expect(resp, GOIO_HTTP_CACHE_REVALIDATED);
+    assert_int_equal(atomic_load(&r->hits), 2);
+    assert_int_equal(atomic_load(&r->conditional), 1);
+    char inm[HC_STR];
+    HC_RES_GET(r, last_inm, inm);
+    assert_string_equal(inm, "\"v1\"");
+    goio_http_cache_free(c);
+}
+
+/* stale-while-revalidate: the stale response at once, one background
+ * revalidation however many requests come meanwhile, its outcome stored;
+ * past the window a synchronous revalidation; free waits for a running
+ * background revalidation. */
+static void test_stale_while_revalidate(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("swr");
+    SET(r, cache_control, "max-age=10, stale-while-revalidate=60");
+    SET(r, etag, "\"s1\"");
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("swr")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(20000);
+    hc_res_block(r, true);
+    for (int i = 0; i < 5; i++) {
+        goio_http_cache_response *resp = hc_get(c, URL("swr"));
+        assert_string_equal(hc_body(resp), "swr #1");
+        hc_expect(resp, GOIO_HTTP_CACHE_STALE);
+        if (i == 0)
+            assert_true(GOIO_WAIT_UNTIL(atomic_load(&r->blocked) == 1, 10000));
+    }
+    /* one revalidation reached the origin */
+    assert_int_equal(atomic_load(&r->hits), 2);
+    assert_int_equal(atomic_load(&r->blocked), 1);
+    hc_origin_release();
+    assert_true(GOIO_WAIT_UNTIL(
+        goio_sharedflight_inflight(goio__hc_flights(c)) == 0, 10000));
+    assert_int_equal(atomic_load(&r->hits_304), 1);
+    /* the 304 made it fresh again */
+    hc_expect(hc_get(c, URL("swr")), GOIO_HTTP_CACHE_HIT);
+    goio_http_cache_stats st;
+    assert_ok(goio_http_cache_stats_get(c, &st));
+    assert_true(st.background >= 1);
+
+    /* past the window: revalidated before it is returned */
+    hc_clock_advance(100000);
+    hc_expect(hc_get(c, URL("swr")), GOIO_HTTP_CACHE_REVALIDATED);
+    assert_int_equal(atomic_load(&r->hits), 3);
+
+    /* free waits for a background revalidation in progress */
+    hc_origin_rearm();
+    hc_clock_advance(20000);
+    hc_expect(hc_get(c, URL("swr")), GOIO_HTTP_CACHE_STALE);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&r->blocked) == 1, 10000));
+    hc_origin_release();
+    goio_http_cache_free(c);
+    assert_int_equal(atomic_load(&r->hits_304), 3);
+}
+
+/* must-revalidate forbids serving stale, stale-while-revalidate or not. */
+static void test_swr_prohibited(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("swr-mr");
+    SET(r, cache_control,
+        "max-age=10, stale-while-revalidate=60, must-revalidate");
+    SET(r, etag, "\"m1\"");
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, URL("swr-mr")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(20000);
+    hc_expect(hc_get(c, URL("swr-mr")), GOIO_HTTP_CACHE_REVALIDATED);
+    goio_http_cache_free(c);
+}
+
+/* A stale entry without a validator stays in storage for request
+ * max-stale, within config.max_stale_keep_ms. Storage TTLs run on the
+ * real clock, so this waits for real time to pass (2.2 s, twice). */
+static void max_stale_case(const char *name, int64_t keep_ms,
+                           goio_http_cache_served second)
+{
+    hc_res *r = hc_res_add(name);
+    SET(r, cache_control, "max-age=1");
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.max_stale_keep_ms = keep_ms;
+    goio_http_cache *c = hc_client(&cfg);
+    hc_expect(hc_get(c, URL(name)), GOIO_HTTP_CACHE_NETWORK);
+    int64_t until = goio_now_mono_ms() + 2200;
+    assert_true(GOIO_WAIT_UNTIL(goio_now_mono_ms() >= until, 5000));
+    hc_expect(hc_get(c, URL(name), "Cache-Control", "max-stale=20"), second);
+    goio_http_cache_free(c);
+}
+
+static void test_max_stale_keeps(void **state)
+{
+    (void)state;
+    max_stale_case("ms-keep", 30000, GOIO_HTTP_CACHE_STALE);
+    max_stale_case("ms-gone", 0, GOIO_HTTP_CACHE_NETWORK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_stale_while_revalidate, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_swr_prohibited, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_max_stale_keeps, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_conditional_from_cache, hc_setup,
+                                        hc_teardown),
         cmocka_unit_test_setup_teardown(test_etag_304_merge, hc_setup,
                                         hc_teardown),
         cmocka_unit_test_setup_teardown(test_last_modified_only, hc_setup,

@@ -56,14 +56,14 @@ static void held_handle_updates_sum_exactly(void **state)
     assert_ok(goio_prom_registry_new(&reg));
     held h;
     goio_prom_metric_config o = prom_opts("c_total", "Test.");
-    assert_ok(goio_prom_counter_new(reg, &o, &h.c));
+    assert_ok(goio_prom_counter_register(reg, &o, &h.c));
     o = prom_opts("g", "Test.");
-    assert_ok(goio_prom_gauge_new(reg, &o, &h.g));
+    assert_ok(goio_prom_gauge_register(reg, &o, &h.g));
     double bounds[] = {0.5, 1, 2};
     o = prom_opts("h", "Test.");
     o.buckets = bounds;
     o.bucket_count = 3;
-    assert_ok(goio_prom_histogram_new(reg, &o, &h.h));
+    assert_ok(goio_prom_histogram_register(reg, &o, &h.h));
     held args[THREADS];
     for (int i = 0; i < THREADS; i++)
         args[i] = h;
@@ -136,7 +136,7 @@ static goio_prom_vec *five_label_vec(goio_prom_registry *reg, const char *name)
     o.label_names = labels;
     o.label_count = 5;
     goio_prom_vec *v;
-    assert_ok(goio_prom_vec_new(reg, GOIO_PROM_COUNTER, &o, &v));
+    assert_ok(goio_prom_vec_register(reg, GOIO_PROM_COUNTER, &o, &v));
     return v;
 }
 
@@ -280,7 +280,7 @@ static void lookups_race_safely_without_membarrier(void **state)
     assert_ok(goio_prom_registry_new(&reg));
     goio_prom_metric_config o = prom_opts("first_total", "Test.");
     goio_prom_counter *c;
-    assert_ok(goio_prom_counter_new(reg, &o, &c)); /* a lookup */
+    assert_ok(goio_prom_counter_register(reg, &o, &c)); /* a lookup */
     goio_prom_registry_free(reg);
     bool had = atomic_exchange(&goio__prom_use_membarrier, false);
     lookups_race_safely_with_removal(state);
@@ -417,7 +417,7 @@ static void scrapes_race_with_updates(void **state)
     o.label_names = labels;
     o.label_count = 1;
     goio_prom_vec *hist;
-    assert_ok(goio_prom_vec_new(reg, GOIO_PROM_HISTOGRAM, &o, &hist));
+    assert_ok(goio_prom_vec_register(reg, GOIO_PROM_HISTOGRAM, &o, &hist));
     atomic_bool stop = false;
     scraper s = {reg, hist, &stop, 0, NULL};
     pthread_t scr, w[3];

@@ -36,7 +36,7 @@ static goio_prom_registry *golden_registry(void)
     o.const_labels = svc;
     o.const_label_count = 1;
     goio_prom_vec *req;
-    assert_ok(goio_prom_vec_new(reg, GOIO_PROM_COUNTER, &o, &req));
+    assert_ok(goio_prom_vec_register(reg, GOIO_PROM_COUNTER, &o, &req));
     goio_prom_counter *c;
     const char *b_get[] = {"/b", "GET"}, *a_post[] = {"/a", "POST"};
     const char *odd[] = {AWKWARD, UTF8};
@@ -49,7 +49,7 @@ static goio_prom_registry *golden_registry(void)
 
     o = prom_opts("app_temperature_celsius", "Temperature.");
     goio_prom_gauge *g;
-    assert_ok(goio_prom_gauge_new(reg, &o, &g));
+    assert_ok(goio_prom_gauge_register(reg, &o, &g));
     assert_ok(goio_prom_gauge_set(g, -3.25));
 
     static const char *op[] = {"op"};
@@ -60,7 +60,7 @@ static goio_prom_registry *golden_registry(void)
     o.buckets = bounds;
     o.bucket_count = 3;
     goio_prom_vec *lat;
-    assert_ok(goio_prom_vec_new(reg, GOIO_PROM_HISTOGRAM, &o, &lat));
+    assert_ok(goio_prom_vec_register(reg, GOIO_PROM_HISTOGRAM, &o, &lat));
     goio_prom_histogram *h;
     const char *read[] = {"read"};
     assert_ok(goio_prom_vec_histogram(lat, read, 1, &h));
@@ -72,7 +72,7 @@ static goio_prom_registry *golden_registry(void)
     o.label_names = op;
     o.label_count = 1;
     goio_prom_vec *empty; /* no children: not exposed */
-    assert_ok(goio_prom_vec_new(reg, GOIO_PROM_COUNTER, &o, &empty));
+    assert_ok(goio_prom_vec_register(reg, GOIO_PROM_COUNTER, &o, &empty));
     return reg;
 }
 
@@ -166,7 +166,7 @@ static void numbers_render_exactly(void **state)
     o.label_names = k;
     o.label_count = 1;
     goio_prom_vec *v;
-    assert_ok(goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    assert_ok(goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, &v));
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char key[8], series[64];
         snprintf(key, sizeof key, "%02zu", i);
@@ -184,7 +184,7 @@ static void numbers_render_exactly(void **state)
     /* A counter beyond 2^53 keeps every digit of its integer part. */
     o = prom_opts("big_total", "Big.");
     goio_prom_counter *c;
-    assert_ok(goio_prom_counter_new(reg, &o, &c));
+    assert_ok(goio_prom_counter_register(reg, &o, &c));
     assert_ok(goio_prom_counter_add(c, 1152921504606846976.0));
     assert_ok(goio_prom_counter_inc(c));
     char *text = prom_render_text(reg, GOIO_PROM_TEXT);
@@ -219,11 +219,11 @@ static void fill_every_type(goio_prom_registry *reg)
     o.label_names = labels;
     o.label_count = 1;
     goio_prom_vec *c, *g, *h;
-    assert_ok(goio_prom_vec_new(reg, GOIO_PROM_COUNTER, &o, &c));
+    assert_ok(goio_prom_vec_register(reg, GOIO_PROM_COUNTER, &o, &c));
     o.name = "awkward_level";
-    assert_ok(goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &g));
+    assert_ok(goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, &g));
     o.name = "awkward_seconds";
-    assert_ok(goio_prom_vec_new(reg, GOIO_PROM_HISTOGRAM, &o, &h));
+    assert_ok(goio_prom_vec_register(reg, GOIO_PROM_HISTOGRAM, &o, &h));
     size_t n = sizeof awkward_values / sizeof *awkward_values;
     for (size_t i = 0; i < n; i++) {
         const char *vals[] = {awkward_values[i]};
@@ -280,7 +280,7 @@ static void promtool_lint_warnings_are_the_expected_ones(void **state)
     goio_prom_metric_config o =
         prom_opts("requests", NULL); /* no _total, no help */
     goio_prom_counter *c;
-    assert_ok(goio_prom_counter_new(reg, &o, &c));
+    assert_ok(goio_prom_counter_register(reg, &o, &c));
     char *text = prom_render_text(reg, GOIO_PROM_TEXT);
     assert_text_equal(text, "# TYPE requests counter\nrequests 0\n");
     char *out = NULL;
@@ -307,7 +307,7 @@ static goio_prom_registry *ordered_registry(bool reverse)
         o.label_names = labels;
         o.label_count = 2;
         goio_prom_vec *v;
-        assert_ok(goio_prom_vec_new(reg, GOIO_PROM_COUNTER, &o, &v));
+        assert_ok(goio_prom_vec_register(reg, GOIO_PROM_COUNTER, &o, &v));
         for (int i = 0; i < 50; i++) {
             int j = reverse ? 49 - i : (i * 7) % 50;
             char a[8], b[8];
@@ -577,7 +577,7 @@ static void collectors_merge_in_name_order(void **state)
     assert_ok(goio_prom_registry_new(&reg));
     goio_prom_metric_config o = prom_opts("registered_gauge", "Registered.");
     goio_prom_gauge *g;
-    assert_ok(goio_prom_gauge_new(reg, &o, &g));
+    assert_ok(goio_prom_gauge_register(reg, &o, &g));
     int calls = 0;
     goio_prom_collector *c1, *c3;
     assert_ok(goio_prom_collector_register(reg, cache_stats, &calls,
@@ -735,8 +735,8 @@ static int reentrant_collector(goio_prom_sink *s, void *data)
     goio_prom_gauge *g;
     goio_prom_vec *v;
     goio_buf out = GOIO_BUF_INIT;
-    b->rc[0] = goio_prom_gauge_new(b->reg, &o, &g);
-    b->rc[1] = goio_prom_vec_new(b->reg, GOIO_PROM_GAUGE, &o, &v);
+    b->rc[0] = goio_prom_gauge_register(b->reg, &o, &g);
+    b->rc[1] = goio_prom_vec_register(b->reg, GOIO_PROM_GAUGE, &o, &v);
     b->rc[2] = goio_prom_registry_unregister(b->reg, "existing");
     b->rc[3] = goio_prom_collector_register(b->reg, reentrant_collector, b,
                                             NULL, NULL);
@@ -754,7 +754,7 @@ static void collectors_cannot_change_their_registry(void **state)
     assert_ok(goio_prom_registry_new(&b.reg));
     goio_prom_metric_config o = prom_opts("existing", "x");
     goio_prom_gauge *g;
-    assert_ok(goio_prom_gauge_new(b.reg, &o, &g));
+    assert_ok(goio_prom_gauge_register(b.reg, &o, &g));
     goio_prom_collector *c;
     assert_ok(
         goio_prom_collector_register(b.reg, reentrant_collector, &b, NULL, &c));
@@ -797,7 +797,7 @@ static int a_scrapes_b(goio_prom_sink *s, void *data)
     /* Still inside A's collector: A may not change. */
     goio_prom_metric_config o = prom_opts("late", "x");
     goio_prom_gauge *g;
-    p->a_registers_after = goio_prom_gauge_new(p->a, &o, &g);
+    p->a_registers_after = goio_prom_gauge_register(p->a, &o, &g);
     int rc = goio_prom_sink_family(s, GOIO_PROM_GAUGE, "from_a", "A.", NULL, 0);
     return rc ? rc : goio_prom_sink_value(s, NULL, 1);
 }
@@ -821,8 +821,8 @@ static void collectors_may_scrape_other_registries(void **state)
     /* After the scrape, both registries take changes again. */
     goio_prom_metric_config o = prom_opts("late", "x");
     goio_prom_gauge *g;
-    assert_ok(goio_prom_gauge_new(p.a, &o, &g));
-    assert_ok(goio_prom_gauge_new(p.b, &o, &g));
+    assert_ok(goio_prom_gauge_register(p.a, &o, &g));
+    assert_ok(goio_prom_gauge_register(p.b, &o, &g));
     goio_prom_registry_free(p.a);
     goio_prom_registry_free(p.b);
 }

@@ -24,7 +24,7 @@ static int group_setup(void **state)
         return -1;
     goio_prom_metric_config o = prom_opts("app_jobs_total", "Jobs done.");
     goio_prom_counter *c;
-    if (goio_prom_counter_new(reg, &o, &c) || goio_prom_counter_add(c, 42))
+    if (goio_prom_counter_register(reg, &o, &c) || goio_prom_counter_add(c, 42))
         return -1;
     return 0;
 }

@@ -27,7 +27,7 @@ static void plain_metrics_count_gauge_and_observe(void **state)
     goio_prom_registry *reg = *state;
     goio_prom_metric_config o = prom_opts("jobs_total", "Jobs.");
     goio_prom_counter *c;
-    assert_ok(goio_prom_counter_new(reg, &o, &c));
+    assert_ok(goio_prom_counter_register(reg, &o, &c));
     assert_ok(goio_prom_counter_inc(c));
     assert_ok(goio_prom_counter_add(c, 2));
     assert_ok(goio_prom_counter_add(c, 0.5));
@@ -37,7 +37,7 @@ static void plain_metrics_count_gauge_and_observe(void **state)
 
     o = prom_opts("temperature", "T.");
     goio_prom_gauge *g;
-    assert_ok(goio_prom_gauge_new(reg, &o, &g));
+    assert_ok(goio_prom_gauge_register(reg, &o, &g));
     assert_ok(goio_prom_gauge_set(g, 10));
     assert_ok(goio_prom_gauge_inc(g));
     assert_ok(goio_prom_gauge_dec(g));
@@ -55,7 +55,7 @@ static void plain_metrics_count_gauge_and_observe(void **state)
     o.buckets = bounds;
     o.bucket_count = 3;
     goio_prom_histogram *h;
-    assert_ok(goio_prom_histogram_new(reg, &o, &h));
+    assert_ok(goio_prom_histogram_register(reg, &o, &h));
     double obs[] = {0.5, 1, 1.5, 2, 4.9, 5, 6, -3};
     for (size_t i = 0; i < sizeof obs / sizeof *obs; i++)
         assert_ok(goio_prom_histogram_observe(h, obs[i]));
@@ -83,7 +83,7 @@ static void counters_reject_negative_and_nan(void **state)
 {
     goio_prom_metric_config o = prom_opts("c_total", "C.");
     goio_prom_counter *c;
-    assert_ok(goio_prom_counter_new(*state, &o, &c));
+    assert_ok(goio_prom_counter_register(*state, &o, &c));
     assert_ok(goio_prom_counter_add(c, 1));
     assert_goio(GOIO_EINVAL, goio_prom_counter_add(c, -1));
     assert_goio(GOIO_EINVAL, goio_prom_counter_add(c, -0.001));
@@ -95,7 +95,7 @@ static void counters_reject_negative_and_nan(void **state)
 
     o = prom_opts("h", "H.");
     goio_prom_histogram *h;
-    assert_ok(goio_prom_histogram_new(*state, &o, &h));
+    assert_ok(goio_prom_histogram_register(*state, &o, &h));
     assert_goio(GOIO_EINVAL, goio_prom_histogram_observe(h, NAN));
     uint64_t n;
     assert_ok(goio_prom_histogram_value(h, &n, NULL));
@@ -108,16 +108,16 @@ static void full_names_join_namespace_and_subsystem(void **state)
     o.ns = "app";
     o.subsystem = "http";
     goio_prom_counter *c;
-    assert_ok(goio_prom_counter_new(*state, &o, &c));
+    assert_ok(goio_prom_counter_register(*state, &o, &c));
     o.subsystem = "";
-    assert_ok(goio_prom_counter_new(*state, &o, &c));
+    assert_ok(goio_prom_counter_register(*state, &o, &c));
     /* app_requests_total now exists; the same again is a duplicate. */
-    assert_goio(GOIO_EEXIST, goio_prom_counter_new(*state, &o, &c));
+    assert_goio(GOIO_EEXIST, goio_prom_counter_register(*state, &o, &c));
     assert_ok(goio_prom_registry_unregister(*state, "app_http_requests_total"));
     assert_ok(goio_prom_registry_unregister(*state, "app_requests_total"));
     /* The joined name is what gets validated. */
     o.ns = "9app";
-    assert_goio(GOIO_EINVAL, goio_prom_counter_new(*state, &o, &c));
+    assert_goio(GOIO_EINVAL, goio_prom_counter_register(*state, &o, &c));
 }
 
 static void metric_names_follow_the_data_model(void **state)
@@ -128,14 +128,14 @@ static void metric_names_follow_the_data_model(void **state)
     goio_prom_gauge *g;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         goio_prom_metric_config o = prom_opts(bad[i], "x");
-        assert_goio(GOIO_EINVAL, goio_prom_gauge_new(*state, &o, &g));
+        assert_goio(GOIO_EINVAL, goio_prom_gauge_register(*state, &o, &g));
     }
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         goio_prom_metric_config o = prom_opts(good[i], "x");
-        assert_ok(goio_prom_gauge_new(*state, &o, &g));
+        assert_ok(goio_prom_gauge_register(*state, &o, &g));
     }
     goio_prom_metric_config o = prom_opts(NULL, "x");
-    assert_goio(GOIO_EINVAL, goio_prom_gauge_new(*state, &o, &g));
+    assert_goio(GOIO_EINVAL, goio_prom_gauge_register(*state, &o, &g));
 }
 
 static int vec_with_labels(goio_prom_registry *reg, goio_prom_type type,
@@ -146,7 +146,7 @@ static int vec_with_labels(goio_prom_registry *reg, goio_prom_type type,
     o.label_names = labels;
     o.label_count = n;
     goio_prom_vec *v;
-    return goio_prom_vec_new(reg, type, &o, &v);
+    return goio_prom_vec_register(reg, type, &o, &v);
 }
 
 static void label_names_follow_the_data_model(void **state)
@@ -194,32 +194,39 @@ static void const_labels_are_validated(void **state)
     o.const_label_count = 1;
     goio_prom_vec *v;
     /* the same name as a variable label */
-    assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    assert_goio(GOIO_EINVAL,
+                goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, &v));
     goio_prom_label bad_value[] = {{"b", "\xff"}};
     o.const_labels = bad_value;
-    assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    assert_goio(GOIO_EINVAL,
+                goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, &v));
     goio_prom_label null_value[] = {{"b", NULL}};
     o.const_labels = null_value;
-    assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    assert_goio(GOIO_EINVAL,
+                goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, &v));
     goio_prom_label le[] = {{"le", "1"}};
     o.const_labels = le;
     assert_goio(GOIO_EINVAL,
-                goio_prom_vec_new(reg, GOIO_PROM_HISTOGRAM, &o, &v));
+                goio_prom_vec_register(reg, GOIO_PROM_HISTOGRAM, &o, &v));
     goio_prom_label reserved[] = {{"__b", "1"}};
     o.const_labels = reserved;
-    assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    assert_goio(GOIO_EINVAL,
+                goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, &v));
     o.const_labels = NULL;
-    assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    assert_goio(GOIO_EINVAL,
+                goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, &v));
     /* Counts whose sum wraps around are too many, not a few. */
     goio_prom_label good[] = {{"b", "ok"}};
     o.const_labels = good;
     o.const_label_count = SIZE_MAX;
-    assert_goio(GOIO_E2BIG, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    assert_goio(GOIO_E2BIG,
+                goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, &v));
     o.label_count = SIZE_MAX;
     o.const_label_count = 1;
-    assert_goio(GOIO_E2BIG, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    assert_goio(GOIO_E2BIG,
+                goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, &v));
     o.label_count = 1;
-    assert_ok(goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    assert_ok(goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, &v));
     goio_prom_label with[] = {{"a", "1"}};
     goio_prom_gauge *g;
     assert_ok(goio_prom_vec_gauge_with(v, with, 1, &g));
@@ -235,21 +242,25 @@ static void options_that_do_not_fit_the_type_are_rejected(void **state)
     goio_prom_vec *v;
     o.label_names = labels;
     o.label_count = 1;
-    assert_goio(GOIO_EINVAL, goio_prom_counter_new(reg, &o, &c));
+    assert_goio(GOIO_EINVAL, goio_prom_counter_register(reg, &o, &c));
     o = prom_opts("m", "x");
     o.buckets = b;
     o.bucket_count = 2;
-    assert_goio(GOIO_EINVAL, goio_prom_counter_new(reg, &o, &c));
-    assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &v));
+    assert_goio(GOIO_EINVAL, goio_prom_counter_register(reg, &o, &c));
+    assert_goio(GOIO_EINVAL,
+                goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, &v));
     o = prom_opts("m", "x");
-    assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_UNTYPED, &o, &v));
-    assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, (goio_prom_type)9, &o, &v));
+    assert_goio(GOIO_EINVAL,
+                goio_prom_vec_register(reg, GOIO_PROM_UNTYPED, &o, &v));
+    assert_goio(GOIO_EINVAL,
+                goio_prom_vec_register(reg, (goio_prom_type)9, &o, &v));
     o.help = "bad \xc3\x28 utf-8";
-    assert_goio(GOIO_EINVAL, goio_prom_counter_new(reg, &o, &c));
-    assert_goio(GOIO_EINVAL, goio_prom_counter_new(reg, NULL, &c));
+    assert_goio(GOIO_EINVAL, goio_prom_counter_register(reg, &o, &c));
+    assert_goio(GOIO_EINVAL, goio_prom_counter_register(reg, NULL, &c));
     o.help = "fine";
-    assert_goio(GOIO_EINVAL, goio_prom_counter_new(reg, &o, NULL));
-    assert_goio(GOIO_EINVAL, goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, NULL));
+    assert_goio(GOIO_EINVAL, goio_prom_counter_register(reg, &o, NULL));
+    assert_goio(GOIO_EINVAL,
+                goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, NULL));
     goio_prom_metric_config_init(NULL); /* a no-op */
     /* Nothing half-registered by the failures above. */
     goio_buf out = GOIO_BUF_INIT;
@@ -280,7 +291,7 @@ static void histogram_buckets_are_validated(void **state)
         goio_prom_metric_config o = prom_opts(name, "x");
         o.buckets = cases[i].b;
         o.bucket_count = cases[i].n;
-        assert_goio(cases[i].rc, goio_prom_histogram_new(reg, &o, &h));
+        assert_goio(cases[i].rc, goio_prom_histogram_register(reg, &o, &h));
         if (!cases[i].rc) {
             size_t nb;
             assert_ok(goio_prom_histogram_bucket_count(h, &nb));
@@ -289,9 +300,9 @@ static void histogram_buckets_are_validated(void **state)
     }
     goio_prom_metric_config o = prom_opts("hnull", "x");
     o.bucket_count = 2; /* count without the array */
-    assert_goio(GOIO_EINVAL, goio_prom_histogram_new(reg, &o, &h));
+    assert_goio(GOIO_EINVAL, goio_prom_histogram_register(reg, &o, &h));
     o.bucket_count = 0; /* defaults */
-    assert_ok(goio_prom_histogram_new(reg, &o, &h));
+    assert_ok(goio_prom_histogram_register(reg, &o, &h));
     size_t nb;
     assert_ok(goio_prom_histogram_bucket_count(h, &nb));
     assert_int_equal(nb, GOIO_PROM_DEFAULT_BUCKET_COUNT + 1);
@@ -341,22 +352,23 @@ static void duplicate_registration_is_an_error(void **state)
     goio_prom_counter *c;
     goio_prom_gauge *g;
     goio_prom_vec *v;
-    assert_ok(goio_prom_counter_new(reg, &o, &c));
-    assert_goio(GOIO_EEXIST, goio_prom_counter_new(reg, &o, &c));
-    assert_goio(GOIO_EEXIST, goio_prom_gauge_new(reg, &o, &g));
+    assert_ok(goio_prom_counter_register(reg, &o, &c));
+    assert_goio(GOIO_EEXIST, goio_prom_counter_register(reg, &o, &c));
+    assert_goio(GOIO_EEXIST, goio_prom_gauge_register(reg, &o, &g));
     const char *labels[] = {"a"};
     o.label_names = labels;
     o.label_count = 1;
-    assert_goio(GOIO_EEXIST, goio_prom_vec_new(reg, GOIO_PROM_COUNTER, &o, &v));
+    assert_goio(GOIO_EEXIST,
+                goio_prom_vec_register(reg, GOIO_PROM_COUNTER, &o, &v));
     /* Other registries are independent. */
     assert_ok(goio_prom_registry_new(&other));
-    assert_ok(goio_prom_vec_new(other, GOIO_PROM_COUNTER, &o, &v));
+    assert_ok(goio_prom_vec_register(other, GOIO_PROM_COUNTER, &o, &v));
     goio_prom_registry_free(other);
     /* Unregister frees the name. */
     assert_goio(GOIO_ENOENT, goio_prom_registry_unregister(reg, "nope"));
     assert_goio(GOIO_EINVAL, goio_prom_registry_unregister(reg, NULL));
     assert_ok(goio_prom_registry_unregister(reg, "dup_total"));
-    assert_ok(goio_prom_vec_new(reg, GOIO_PROM_COUNTER, &o, &v));
+    assert_ok(goio_prom_vec_register(reg, GOIO_PROM_COUNTER, &o, &v));
 }
 
 static goio_prom_vec *make_vec(goio_prom_registry *reg, goio_prom_type t,
@@ -367,7 +379,7 @@ static goio_prom_vec *make_vec(goio_prom_registry *reg, goio_prom_type t,
     o.label_names = labels;
     o.label_count = 3;
     goio_prom_vec *v;
-    assert_ok(goio_prom_vec_new(reg, t, &o, &v));
+    assert_ok(goio_prom_vec_register(reg, t, &o, &v));
     return v;
 }
 
@@ -618,7 +630,7 @@ static void null_handles_are_rejected(void **state)
     goio_prom_registry_free(NULL);
     goio_prom_metric_config o = prom_opts("x", "x");
     goio_prom_counter *c;
-    assert_ok(goio_prom_counter_new(*state, &o, &c));
+    assert_ok(goio_prom_counter_register(*state, &o, &c));
     assert_goio(GOIO_EINVAL, goio_prom_counter_value(c, NULL));
 }
 
@@ -643,7 +655,7 @@ static int create_registry_and_vec(void *arg)
     o.label_count = 2;
     o.const_labels = consts;
     o.const_label_count = 1;
-    if ((rc = goio_prom_vec_new(t->reg, GOIO_PROM_HISTOGRAM, &o, &t->vec)))
+    if ((rc = goio_prom_vec_register(t->reg, GOIO_PROM_HISTOGRAM, &o, &t->vec)))
         return rc;
     goio_prom_histogram *h;
     for (int i = 0; i < 20 && !rc; i++) {

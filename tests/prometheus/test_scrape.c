@@ -55,7 +55,7 @@ static void fill(goio_prom_registry *reg)
 {
     goio_prom_metric_config o = prom_opts("app_jobs_total", "Jobs.");
     goio_prom_counter *c;
-    assert_ok(goio_prom_counter_new(reg, &o, &c));
+    assert_ok(goio_prom_counter_register(reg, &o, &c));
     assert_ok(goio_prom_counter_add(c, 42));
 
     static const char *v[] = {"v"};
@@ -63,7 +63,7 @@ static void fill(goio_prom_registry *reg)
     o.label_names = v;
     o.label_count = 1;
     goio_prom_vec *levels;
-    assert_ok(goio_prom_vec_new(reg, GOIO_PROM_GAUGE, &o, &levels));
+    assert_ok(goio_prom_vec_register(reg, GOIO_PROM_GAUGE, &o, &levels));
     const char *awk[] = {AWKWARD}, *utf[] = {UTF8};
     goio_prom_gauge *g;
     assert_ok(goio_prom_vec_gauge(levels, awk, 1, &g));
@@ -77,7 +77,7 @@ static void fill(goio_prom_registry *reg)
     o.buckets = bounds;
     o.bucket_count = 3;
     goio_prom_histogram *h;
-    assert_ok(goio_prom_histogram_new(reg, &o, &h));
+    assert_ok(goio_prom_histogram_register(reg, &o, &h));
     assert_ok(goio_prom_histogram_observe(h, 0.25));
     assert_ok(goio_prom_histogram_observe(h, 1));
     assert_ok(goio_prom_histogram_observe(h, 9));
@@ -247,7 +247,7 @@ static void prometheus_scrapes_what_we_set(void **state)
     goio_prom_metric_config o =
         prom_opts("app_late", "Registered after the first scrapes.");
     goio_prom_gauge *g;
-    assert_ok(goio_prom_gauge_new(w.reg, &o, &g));
+    assert_ok(goio_prom_gauge_register(w.reg, &o, &g));
     assert_ok(goio_prom_gauge_set(g, 1234.5));
     assert_true(eventually(&w, "app_late{job=\"goio_om\"}") == 1234.5);
 

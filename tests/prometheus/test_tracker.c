@@ -32,7 +32,7 @@ static void init_fails_cleanly_when_a_name_is_taken(void **state)
     assert_ok(goio_prom_registry_new(&taken));
     goio_prom_metric_config o = prom_opts("io_http_requests_current", NULL);
     goio_prom_gauge *g;
-    assert_ok(goio_prom_gauge_new(taken, &o, &g));
+    assert_ok(goio_prom_gauge_register(taken, &o, &g));
     assert_goio(GOIO_EEXIST, goio_prom_tracker_init(taken));
     /* The metric registered before the clash was taken back. */
     assert_goio(GOIO_ENOENT,
@@ -42,7 +42,7 @@ static void init_fails_cleanly_when_a_name_is_taken(void **state)
     /* The same when the last one clashes: both before it go. */
     assert_ok(goio_prom_registry_new(&taken));
     o.name = "io_http_request_duration_seconds";
-    assert_ok(goio_prom_gauge_new(taken, &o, &g));
+    assert_ok(goio_prom_gauge_register(taken, &o, &g));
     assert_goio(GOIO_EEXIST, goio_prom_tracker_init(taken));
     assert_goio(GOIO_ENOENT,
                 goio_prom_registry_unregister(taken, "io_http_requests_total"));

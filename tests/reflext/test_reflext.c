@@ -40,17 +40,17 @@ static void set_deep_copies_owned_values(void **state)
     assert_ok(goio_type_set(&dst, &goio_type_string, &src, &goio_type_string));
     assert_string_equal(dst, "hello");
     assert_ptr_not_equal(dst, src);
-    goio_type_destroy(&goio_type_string, &src);
+    goio_type_value_deinit(&goio_type_string, &src);
     assert_null(src);
     assert_string_equal(dst, "hello");
-    goio_type_destroy(&goio_type_string, &dst);
+    goio_type_value_deinit(&goio_type_string, &dst);
 
     goio_bytes in = {(uint8_t *)goio_memdup("a\0b", 3), 3}, out = {0};
     assert_ok(goio_type_set(&out, &goio_type_bytes, &in, &goio_type_bytes));
     assert_int_equal(out.len, 3);
     assert_memory_equal(out.data, "a\0b", 3);
-    goio_type_destroy(&goio_type_bytes, &in);
-    goio_type_destroy(&goio_type_bytes, &out);
+    goio_type_value_deinit(&goio_type_bytes, &in);
+    goio_type_value_deinit(&goio_type_bytes, &out);
 
     struct point p = {1, 2, 0.5}, q = {0};
     assert_ok(goio_type_set(&q, &point_type, &p, &point_type));
@@ -91,15 +91,15 @@ static void builtins_round_trip(void **state)
     char *s = "text", *s2 = NULL;
     round_trip(&goio_type_string, &s, &s2, "text");
     assert_string_equal(s2, "text");
-    goio_type_destroy(&goio_type_string, &s2);
+    goio_type_value_deinit(&goio_type_string, &s2);
     char *empty = NULL;
     round_trip(&goio_type_string, &empty, &s2, "");
     assert_string_equal(s2, "");
-    goio_type_destroy(&goio_type_string, &s2);
+    goio_type_value_deinit(&goio_type_string, &s2);
     goio_bytes none = {0}, none2 = {0};
     round_trip(&goio_type_bytes, &none, &none2, "");
     assert_int_equal(none2.len, 0);
-    goio_type_destroy(&goio_type_bytes, &none2);
+    goio_type_value_deinit(&goio_type_bytes, &none2);
     struct point p = {-3, 4, 1.25}, p2 = {0};
     round_trip(&point_type, &p, &p2, NULL);
     assert_memory_equal(&p, &p2, sizeof p);
@@ -157,7 +157,7 @@ static void decode_replaces_only_on_success(void **state)
     assert_ok(
         goio_type_decode(&goio_type_string, (const uint8_t *)"new", 3, &s));
     assert_string_equal(s, "new");
-    goio_type_destroy(&goio_type_string, &s);
+    goio_type_value_deinit(&goio_type_string, &s);
     assert_goio(GOIO_EINVAL, goio_type_decode(NULL, NULL, 0, &s));
     assert_goio(GOIO_EINVAL, goio_type_decode(&goio_type_string, NULL, 3, &s));
     assert_goio(GOIO_EINVAL, goio_type_decode(&goio_type_string,
@@ -168,8 +168,8 @@ static void decode_replaces_only_on_success(void **state)
     goio_bytes bad = {NULL, 4};
     assert_goio(GOIO_EINVAL, goio_type_encode(&goio_type_bytes, &bad, &b));
     assert_int_equal(b.len, 0);
-    goio_type_destroy(NULL, &s);
-    goio_type_destroy(&goio_type_string, NULL);
+    goio_type_value_deinit(NULL, &s);
+    goio_type_value_deinit(&goio_type_string, NULL);
 }
 
 static char *oom_src;
@@ -185,7 +185,7 @@ static int set_string(void *arg)
 static void free_dst(void *arg)
 {
     (void)arg;
-    goio_type_destroy(&goio_type_string, &oom_dst);
+    goio_type_value_deinit(&goio_type_string, &oom_dst);
 }
 
 static void out_of_memory_is_an_error(void **state)
@@ -194,7 +194,7 @@ static void out_of_memory_is_an_error(void **state)
     goio_test_alloc_install();
     oom_src = goio_strdup("a string to copy");
     assert_int_equal(goio_test_alloc_torture(set_string, free_dst, NULL), 2);
-    goio_type_destroy(&goio_type_string, &oom_src);
+    goio_type_value_deinit(&goio_type_string, &oom_src);
     goio_allocator_set(NULL, NULL, NULL, NULL);
 }
 

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# usage: bench/http_cache/run.sh [case...]
+# 1. bench_http_cache (in-process cases: fresh hits vs plain libcurl,
+#    304 revalidation vs a full 200), given the case names it knows.
+# 2. examples/cache-proxy vs nginx proxy_cache on fresh hits, same origin
+#    (an nginx static server with "expires 1h"), same objects, wrk with
+#    GOIO_BENCH_HC_CONNS connections (default 50) for
+#    GOIO_BENCH_HC_WRK_SECONDS (default 3) per side:
+#      proxy_fresh_1k, proxy_fresh_64k   requests/s, ratio goio/nginx
+#    Both caches are warmed with one request first. nginx runs one worker
+#    (GOIO_BENCH_HC_NGINX_WORKERS), goio its default 16 handler threads.
+# Environment: GOIO_BUILD (default build/release).
+set -euo pipefail
+root=${GOIO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${GOIO_BUILD:-$root/build/release}
+prog=$build/bench/http_cache/bench_http_cache
+proxy=$build/examples/cache-proxy/cache-proxy
+secs=${GOIO_BENCH_HC_WRK_SECONDS:-3}
+conns=${GOIO_BENCH_HC_CONNS:-50}
+cases=("$@")
+proxy_cases=() prog_cases=()
+for c in "${cases[@]}"; do
+  case $c in proxy_*) proxy_cases+=("$c") ;; *) prog_cases+=("$c") ;; esac
+done
+if ((${#cases[@]} == 0)); then
+  proxy_cases=(proxy_fresh_1k proxy_fresh_64k)
+  "$prog"
+elif ((${#prog_cases[@]})); then
+  "$prog" "${prog_cases[@]}"
+fi
+((${#proxy_cases[@]})) || exit 0
+[ -x "$proxy" ] || { echo "missing $proxy" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 1; }
+command -v nginx >/dev/null || { echo "nginx is not installed" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/goio-bench-hc.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { for _ in $(seq 1 200); do port_busy "$1" && return 0; sleep 0.05; done; return 1; }
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 30000))
+    port_busy "$p" || { echo "$p"; return; }
+  done
+  return 1
+}
+
+mkdir -p "$tmp/www"
+head -c 1024 /dev/urandom >"$tmp/www/1k"
+head -c 65536 /dev/urandom >"$tmp/www/64k"
+origin_port=$(free_port)
+nginx_port=$(free_port)
+user_line=""
+[ "$(id -u)" = 0 ] && user_line="user root;"
+cat >"$tmp/nginx.conf" <<CONF
+$user_line
+worker_processes ${GOIO_BENCH_HC_NGINX_WORKERS:-1};
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx.err warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $tmp/cb;
+  proxy_temp_path $tmp/px;
+  fastcgi_temp_path $tmp/fc;
+  uwsgi_temp_path $tmp/uw;
+  scgi_temp_path $tmp/sc;
+  types { }
+  default_type application/octet-stream;
+  proxy_cache_path $tmp/cache keys_zone=c:10m;
+  upstream origin { server 127.0.0.1:$origin_port; keepalive 32; }
+  server {
+    listen 127.0.0.1:$origin_port;
+    root $tmp/www;
+    expires 1h;
+  }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache c;
+    }
+  }
+}
+CONF
+nginx -c "$tmp/nginx.conf" 2>"$tmp/nginx.out" &
+pids+=($!)
+wait_port "$nginx_port" || { cat "$tmp/nginx.out" "$tmp/nginx.err" >&2; exit 1; }
+wait_port "$origin_port"
+"$proxy" --origin "http://127.0.0.1:$origin_port" --listen 127.0.0.1:0 \
+  --port-file "$tmp/goio.port" >"$tmp/goio.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 200); do [ -s "$tmp/goio.port" ] && break; sleep 0.05; done
+goio_port=$(cat "$tmp/goio.port")
+wait_port "$goio_port"
+
+rps() { # url -> requests/s
+  curl -s -o /dev/null "$1"
+  curl -s -o /dev/null "$1"
+  wrk -t2 -c"$conns" -d"${secs}s" "$1" | awk '/^Requests\/sec/ {print $2}'
+}
+for c in "${proxy_cases[@]}"; do
+  case $c in
+  proxy_fresh_1k) obj=1k ;;
+  proxy_fresh_64k) obj=64k ;;
+  *) echo "unknown case $c" >&2; continue ;;
+  esac
+  g=$(rps "http://127.0.0.1:$goio_port/$obj")
+  n=$(rps "http://127.0.0.1:$nginx_port/$obj")
+  ratio=$(awk -v g="$g" -v n="$n" 'BEGIN { printf "%.2f", (n > 0 ? g / n : 0) }')
+  echo "BENCH $c goio=$g anchor=$n unit=req/s ratio=$ratio conns=$conns anchor_name=nginx-proxy_cache"
+done
