@@ -5,7 +5,13 @@
  * bounds. The input is fed twice: whole, and cut at a point taken from
  * its first byte, so fragmented callbacks are exercised too. Every
  * request that comes out is read through the public accessors.
+ *
+ * Property: the strict RFC 9112 scanner (http_strict.c) and http-parser
+ * never disagree about where a message ends - on input both accept, the
+ * framing is the same; a disagreement aborts.
  */
+#include <stdlib.h>
+
 #include "../src/http/http_int.h"
 
 #include <stdint.h>
@@ -47,6 +53,8 @@ static void run(const uint8_t *data, size_t size, size_t cut)
         goio__http_feed f = goio__http_parser_feed(
             &rp, (const char *)data + from, to - from, &used);
         from += used;
+        if (rp.disagreed)
+            abort(); /* scanner and http-parser framed differently */
         if (f == GOIO__HTTP_FEED_ERROR)
             break;
         if (f == GOIO__HTTP_FEED_REQUEST) {

@@ -8,14 +8,31 @@
  *     GET /small              "Hello, World!" (13 bytes, Content-Length)
  *   bench_http write-file <path> <bytes>
  *                             writes the same bytes /big sends, for nginx
+ *   bench_http attack <port> <slowloris> <slow-readers>
+ *                             holds that many slowloris connections
+ *                             (headers never finished, a byte every 2 s,
+ *                             from 127.0.0.10-17 so no address is over
+ *                             the per-client limit) and slow readers of
+ *                             /big (1 KiB/s each, from 127.0.0.9) until
+ *                             stdin closes; reconnects what the server
+ *                             closes; prints "attached" once all are
+ *                             connected
  *
  * Environment: GOIO_BENCH_HTTP_WORKERS (worker threads, default 4).
  */
 #include <goio/http.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BLOCK (1 << 20)
@@ -132,6 +149,128 @@ static int write_file(const char *path, uint64_t n)
     return fclose(f) ? 1 : 0;
 }
 
+/* ---- attack ---------------------------------------------------------- */
+
+typedef struct attacker {
+    int fd;
+    bool reader;
+    int src;      /* last byte of the source address */
+    int64_t next; /* ms: next byte to send / bytes to read */
+} attacker;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int attack_connect(int port, int src, bool reader)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    if (reader) {
+        int rcv = 4096; /* small steps on loopback, as on a real path */
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    }
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(0x7f000000u | (unsigned)src);
+    struct sockaddr_in to = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) ||
+        connect(fd, (struct sockaddr *)&to, sizeof to)) {
+        close(fd);
+        return -1;
+    }
+    const char *req = reader ? "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"
+                             : "GET /small HTTP/1.1\r\nHost: x\r\nX-a: ";
+    if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
+        close(fd);
+        return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+static int attack(int port, int nslow, int nread)
+{
+    struct rlimit rl;
+    if (!getrlimit(RLIMIT_NOFILE, &rl) &&
+        rl.rlim_cur < (rlim_t)(nslow + nread + 64)) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    int n = nslow + nread;
+    attacker *a = goio_calloc((size_t)n + 1, sizeof *a);
+    struct pollfd *p = goio_calloc((size_t)n + 1, sizeof *p);
+    if (!a || !p)
+        return 1;
+    int64_t t0 = now_ms();
+    for (int i = 0; i < n; i++) {
+        a[i].reader = i >= nslow;
+        a[i].src = a[i].reader ? 9 : 10 + i % 8;
+        a[i].fd = attack_connect(port, a[i].src, a[i].reader);
+        a[i].next = t0 + 100 + i % 2000; /* spread the bytes over 2 s */
+    }
+    printf("attached\n");
+    fflush(stdout);
+    uint64_t reconnects = 0;
+    char buf[1024];
+    for (;;) {
+        /* Slowloris connections are watched for the server's answer;
+         * readers are paced by the clock (their data is always there). */
+        for (int i = 0; i < n; i++)
+            p[i] = (struct pollfd){.fd = a[i].reader ? -1 : a[i].fd,
+                                   .events = POLLIN};
+        p[n] = (struct pollfd){.fd = 0, .events = POLLIN};
+        poll(p, (nfds_t)n + 1, 50);
+        if (p[n].revents) {
+            ssize_t r = read(0, buf, sizeof buf);
+            if (r <= 0)
+                break;
+        }
+        int64_t now = now_ms();
+        for (int i = 0; i < n; i++) {
+            attacker *x = &a[i];
+            bool dead = x->fd < 0;
+            if (!dead && !x->reader && (p[i].revents & POLLIN)) {
+                /* A 408 or an eviction: the server let go. */
+                ssize_t r = recv(x->fd, buf, sizeof buf, 0);
+                dead = r == 0 || (r < 0 && errno != EAGAIN);
+                dead = dead || r > 0;
+            }
+            if (!dead && now >= x->next) {
+                if (x->reader) {
+                    /* 1 KiB/s: 100 bytes every 100 ms. */
+                    ssize_t r = recv(x->fd, buf, 100, 0);
+                    dead = r == 0 || (r < 0 && errno != EAGAIN);
+                    x->next = now + 100;
+                } else {
+                    dead = send(x->fd, "a", 1, MSG_NOSIGNAL) < 0 &&
+                           errno != EAGAIN;
+                    x->next = now + 2000;
+                }
+            }
+            if (dead) {
+                if (x->fd >= 0)
+                    close(x->fd);
+                x->fd = attack_connect(port, x->src, x->reader);
+                reconnects++;
+            }
+        }
+    }
+    fprintf(stderr, "attack: %llu reconnects\n",
+            (unsigned long long)reconnects);
+    for (int i = 0; i < n; i++)
+        if (a[i].fd >= 0)
+            close(a[i].fd);
+    goio_free(a);
+    goio_free(p);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     block_init();
@@ -139,6 +278,9 @@ int main(int argc, char **argv)
         return serve();
     if (argc >= 4 && !strcmp(argv[1], "write-file"))
         return write_file(argv[2], strtoull(argv[3], NULL, 10));
-    fprintf(stderr, "usage: bench_http serve | write-file <path> <bytes>\n");
+    if (argc >= 5 && !strcmp(argv[1], "attack"))
+        return attack(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+    fprintf(stderr, "usage: bench_http serve | write-file <path> <bytes> | "
+                    "attack <port> <slowloris> <slow-readers>\n");
     return 2;
 }

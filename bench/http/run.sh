@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: bench/http/run.sh [chunked_1gib] [small_rps]
+# usage: bench/http/run.sh [chunked_1gib] [small_rps] [small_rps_under_attack]
 # goio's server vs nginx (Debian, sendfile) on 127.0.0.1, both started
 # here on free ports, serving the same bytes: goio renders a generated
 # source through goio_http_render_chunked (64 KiB chunks), nginx sends a
@@ -8,6 +8,11 @@
 #                 GOIO_BENCH_HTTP_RUNS (default 3)
 #   small_rps     wrk requests/s for a 13-byte body, GOIO_BENCH_HTTP_SECONDS
 #                 (default 3) per side, GOIO_BENCH_HTTP_CONNS (default 50)
+#   small_rps_under_attack
+#                 goio's small_rps while `bench_http attack` holds 1,000
+#                 slowloris connections and 64 slow readers of /big
+#                 (1 KiB/s) on it; anchor: goio's small_rps without them
+#                 (same run), so ratio = the share of throughput kept
 # Environment: GOIO_BUILD (default build/release),
 #   GOIO_BENCH_HTTP_BYTES (default 1073741824; the case keeps its name),
 #   GOIO_BENCH_HTTP_WORKERS (goio worker threads, default 4),
@@ -22,12 +27,13 @@ runs=${GOIO_BENCH_HTTP_RUNS:-3}
 secs=${GOIO_BENCH_HTTP_SECONDS:-3}
 conns=${GOIO_BENCH_HTTP_CONNS:-50}
 cases=("$@")
-((${#cases[@]})) || cases=(chunked_1gib small_rps)
+((${#cases[@]})) || cases=(chunked_1gib small_rps small_rps_under_attack)
 want() { local c; for c in "${cases[@]}"; do [ "$c" = "$1" ] && return 0; done; return 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/goio-bench-http.XXXXXX")
-goio_pid= nginx_pid=
+goio_pid= nginx_pid= attack_pid=
 cleanup() {
+  [ -n "$attack_pid" ] && { exec 4>&-; wait "$attack_pid" 2>/dev/null; }
   [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
   [ -n "$goio_pid" ] && { exec 3>&-; wait "$goio_pid" 2>/dev/null; }
   rm -rf "$tmp"
@@ -112,8 +118,23 @@ if want chunked_1gib; then
   n=$(download "http://127.0.0.1:$nginx_port/big")
   echo "BENCH chunked_1gib goio=$g anchor=$n unit=MiB/s ratio=$(ratio "$g" "$n") bytes=$bytes runs=$runs chunk=64KiB"
 fi
+small_goio=
 if want small_rps; then
-  g=$(rps "http://127.0.0.1:$goio_port/small")
+  small_goio=$(rps "http://127.0.0.1:$goio_port/small")
   n=$(rps "http://127.0.0.1:$nginx_port/small")
-  echo "BENCH small_rps goio=$g anchor=$n unit=req/s ratio=$(ratio "$g" "$n") conns=$conns seconds=$secs"
+  echo "BENCH small_rps goio=$small_goio anchor=$n unit=req/s ratio=$(ratio "$small_goio" "$n") conns=$conns seconds=$secs"
+fi
+if want small_rps_under_attack; then
+  [ -n "$small_goio" ] || small_goio=$(rps "http://127.0.0.1:$goio_port/small")
+  mkfifo "$tmp/attack_ctl"
+  "$bench" attack "$goio_port" "${GOIO_BENCH_HTTP_SLOWLORIS:-1000}" "${GOIO_BENCH_HTTP_SLOW_READERS:-64}" <"$tmp/attack_ctl" >"$tmp/attack.out" 2>"$tmp/attack.log" &
+  attack_pid=$!
+  exec 4>"$tmp/attack_ctl"
+  for _ in $(seq 1 200); do grep -q attached "$tmp/attack.out" 2>/dev/null && break; sleep 0.05; done
+  sleep 1 # the slow readers' streams fill their queues and block
+  a=$(rps "http://127.0.0.1:$goio_port/small")
+  exec 4>&-
+  wait "$attack_pid" 2>/dev/null || true
+  attack_pid=
+  echo "BENCH small_rps_under_attack goio=$a anchor=$small_goio unit=req/s ratio=$(ratio "$a" "$small_goio") conns=$conns seconds=$secs slowloris=${GOIO_BENCH_HTTP_SLOWLORIS:-1000} slow_readers=${GOIO_BENCH_HTTP_SLOW_READERS:-64} $(cat "$tmp/attack.log" | tr ' ' '_')"
 fi

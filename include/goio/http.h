@@ -8,17 +8,36 @@
  * stalling other connections. Bytes a handler writes are queued for the
  * loop thread; when a response has `max_pending_bytes` queued, its writes
  * block the worker (never the loop) until the client catches up, so
- * memory per response stays bounded however slow the client is.
+ * memory per response stays bounded however slow the client is. A
+ * worker blocked that way is replaced by another thread
+ * (max_waiting_workers), so slow readers do not keep other requests
+ * waiting.
  *
- * Requests. Parsed by libhttp-parser (never by hand). The body is read in
+ * Requests. Parsed by libhttp-parser, with goio's own strict RFC 9112
+ * check of the framing in front of it (request line, field lines, chunk
+ * framing): 400 for bare CR or LF, obs-fold, whitespace in or before a
+ * field name, extra spaces in the request line, a request line without a
+ * version (HTTP/0.9), a missing or repeated Host in HTTP/1.1, repeated or
+ * non-numeric Content-Length, Content-Length with Transfer-Encoding,
+ * Transfer-Encoding in HTTP/1.0, chunk data not followed by CRLF; 501 a
+ * transfer coding other than chunked. The body is read in
  * full (up to max_body_bytes, chunked bodies decoded; their trailers are
  * counted against max_header_bytes and dropped) before the handler runs;
  * "Expect: 100-continue" is answered when the headers are accepted.
+ * When the handler is goio_http_router_serve, a request with a body is
+ * routed as soon as its headers arrive: if no route takes its method and
+ * path, the body is never buffered - 404/405 (with Allow) is answered at
+ * once and the connection closed, or, when middleware is installed or
+ * the router has its own fallback, the body is read and dropped and the
+ * handler chain runs with an empty body.
  * Limits and errors answer and close: 400 malformed, 408 header/request
- * timeout, 413 body too large, 414 request line too long, 417 an Expect
+ * timeout, 413 body too large (a Content-Length beyond max_body_bytes is
+ * answered at once), 414 request line too long, 417 an Expect
  * other than 100-continue, 431 headers too large, 501 CONNECT, 503 out of
  * memory, 505 an HTTP version other than 1.0/1.1. An Upgrade header is
- * ignored (answered in HTTP/1.1). Idle connections are closed silently.
+ * ignored (answered in HTTP/1.1). Idle connections are closed silently
+ * (on idle_timeout_ms, or evicted for a new connection when the table or
+ * the client's share of it is full: see max_connections).
  * Requests on one connection are handled one at a time, in order.
  *
  * Responses. Headers are sent when the first body bytes leave the
@@ -38,7 +57,9 @@
  *
  * Logging category "http", codes: chunked_response_write_error (render),
  * http_bad_request, http_request_timeout (INFO), http_send_timeout,
- * http_stop_abort, http_accept_failed, http_free_from_handler.
+ * http_stop_abort, http_accept_failed, http_free_from_handler,
+ * http_conn_evicted and http_conn_refused (DEBUG: one per connection
+ * under a flood).
  *
  * Signals. SIGPIPE is blocked on the loop thread only (a client that left
  * makes the write fail instead of killing the process); the application's
@@ -102,14 +123,33 @@ typedef struct goio_http_server_config {
     void *handler_data;
     /* Threads that run handlers. Default 16. */
     unsigned worker_threads;
-    /* Connections beyond this are accepted and closed at once. Default
-     * 1024. */
+    /* A handler whose writes wait for a slow client (back-pressure) does
+     * not hold one of worker_threads: another thread is started in its
+     * place, up to this many more in all (started on demand, kept until
+     * stop). With the default, as many as max_connections, slow readers
+     * can never starve other requests. Default 1024. */
+    unsigned max_waiting_workers;
+    /* Open connections. When a new one would go beyond, the connection
+     * idle longest (between requests, or still sending its headers) is
+     * closed to make room; when none is, the new one is answered 503 and
+     * closed. Default 1024. */
     unsigned max_connections;
+    /* Open connections from one client IP address (IPv4, or the full
+     * IPv6 address). Beyond, that client's connection idle longest is
+     * closed, else the new one gets 503. Behind a proxy every client has
+     * its address: raise it there. Default 128 (1/8 of the default
+     * max_connections). */
+    unsigned max_connections_per_client;
     /* Request line plus headers. Default 16 KiB; capped at 80 KiB (the
      * parser's own limit). Beyond: 431 (414 when the line alone is). */
     size_t max_header_bytes;
-    /* Request body. Default 8 MiB. Beyond: 413. */
+    /* Request body. Default 8 MiB. Beyond: 413 (at once for a
+     * Content-Length). */
     size_t max_body_bytes;
+    /* Request body bytes buffered by the whole server at once (counted
+     * by allocated capacity, a Content-Length body in full as soon as its
+     * headers arrive). Default 64 MiB. Beyond: 503 and close. */
+    size_t max_buffered_body_bytes;
     /* A connection with no request in progress is closed after this long
      * (keep-alive idle time, also before the first request). Default
      * 60000. */
@@ -120,8 +160,10 @@ typedef struct goio_http_server_config {
     /* From a request's first byte to the end of its body. Default 60000.
      * Beyond: 408 and close. */
     int64_t request_timeout_ms;
-    /* A response whose socket writes make no progress for this long is
-     * aborted. Default 60000. */
+    /* A response whose client takes no byte for this long is aborted.
+     * Progress is counted in bytes the kernel took and the peer
+     * acknowledged (Linux), so a steady slow reader is never cut however
+     * large the queued writes are. Default 60000. */
     int64_t send_timeout_ms;
     /* After a close with a FIN, unread request bytes are drained for at
      * most this long so the kernel does not answer them with a reset.
@@ -137,8 +179,8 @@ typedef struct goio_http_server_config {
     int backlog;
 } goio_http_server_config;
 
-/* Fills the defaults above (handler NULL). GOIO_EINVAL for NULL. */
-GOIO_EXTERN int goio_http_server_config_init(goio_http_server_config *cfg);
+/* Fills the defaults above (handler NULL). NULL is a no-op. */
+GOIO_EXTERN void goio_http_server_config_init(goio_http_server_config *cfg);
 
 /*
  * Creates a stopped server (copies cfg). GOIO_EINVAL when cfg, out or the
@@ -375,7 +417,8 @@ typedef struct goio_http_render_config {
     int status;
 } goio_http_render_config;
 
-GOIO_EXTERN int goio_http_render_config_init(goio_http_render_config *o);
+/* Fills the defaults above. NULL is a no-op. */
+GOIO_EXTERN void goio_http_render_config_init(goio_http_render_config *cfg);
 
 /*
  * Streams src as the response body, as the Go library's ChunkedData:

@@ -277,14 +277,14 @@ int goio_http_autoflusher_new(goio_io_writer *dst, int64_t interval_ms,
 
 /* ---- chunked rendering --------------------------------------------------- */
 
-int goio_http_render_config_init(goio_http_render_config *o)
+void goio_http_render_config_init(goio_http_render_config *cfg)
 {
-    if (!o)
-        return GOIO_EINVAL;
-    o->chunk_size = 64 * 1024;
-    o->flush_interval_ms = 50;
-    o->status = 200;
-    return 0;
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->chunk_size = 64 * 1024;
+    cfg->flush_interval_ms = 50;
+    cfg->status = 200;
 }
 
 /* Sets the headers and sends them, so the client sees the response start

@@ -15,6 +15,10 @@
 
 #include <stdio.h>
 #include <string.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#endif
 
 typedef struct write_req {
     uv_write_t req;
@@ -27,6 +31,7 @@ typedef struct write_req {
 
 static void conn_close_hard(goio__http_conn *c, int error);
 static void conn_close_graceful(goio__http_conn *c);
+static void conn_touch(goio__http_conn *c);
 static void conn_check_done(goio__http_conn *c);
 static void conn_parse_inbuf(goio__http_conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -47,6 +52,25 @@ static uint64_t remaining(goio__http_conn *c, int64_t timeout_ms)
 }
 
 static void on_timer(uv_timer_t *t);
+
+/*
+ * Response bytes that left for the client so far: handed to the kernel
+ * (submitted minus what libuv still queues) and, where the kernel says,
+ * acknowledged by the peer (minus the socket's unsent/unacked queue). A
+ * steady slow reader moves it forward however large the writes are.
+ */
+static uint64_t conn_delivered(goio__http_conn *c)
+{
+    uint64_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+    uint64_t n = c->submitted > queued ? c->submitted - queued : 0;
+#ifdef SIOCOUTQ
+    uv_os_fd_t fd;
+    int outq = 0;
+    if (!uv_fileno((uv_handle_t *)&c->tcp, &fd) && !ioctl(fd, SIOCOUTQ, &outq))
+        n = (uint64_t)outq < n ? n - (uint64_t)outq : 0;
+#endif
+    return n;
+}
 
 /* (Re)arms the one timer according to the state. */
 static void conn_arm(goio__http_conn *c)
@@ -71,10 +95,13 @@ static void conn_arm(goio__http_conn *c)
     case GOIO__CONN_CLOSED:
         break;
     }
-    if (ms < 0)
+    if (ms < 0) {
         uv_timer_stop(&c->timer);
-    else
-        uv_timer_start(&c->timer, on_timer, (uint64_t)ms, 0);
+        return;
+    }
+    if (c->inflight)
+        c->delivered_mark = conn_delivered(c);
+    uv_timer_start(&c->timer, on_timer, (uint64_t)ms, 0);
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -141,6 +168,7 @@ static void conn_write(goio__http_conn *c, goio__http_exchange *ex,
         return;
     }
     c->inflight++;
+    c->submitted += bytes;
     if (c->inflight == 1 &&
         (c->state == GOIO__CONN_HANDLING || c->state == GOIO__CONN_LINGER))
         conn_arm(c);
@@ -154,9 +182,12 @@ static void conn_answer_error(goio__http_conn *c, int status)
     size_t body = (size_t)snprintf(NULL, 0, "%d %s", status, text);
     goio_buf_appendf(&b,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain; "
-                     "charset=utf-8\r\nConnection: close\r\n"
-                     "Content-Length: %zu\r\n\r\n%d %s",
-                     status, text, body, status, text);
+                     "charset=utf-8\r\nConnection: close\r\n",
+                     status, text);
+    if (status == 405)
+        goio_buf_appendf(&b, "Allow: %s\r\n", c->allow);
+    goio_buf_appendf(&b, "Content-Length: %zu\r\n\r\n%d %s", body, status,
+                     text);
     goio__http_seg *s = b.len ? goio_calloc(1, sizeof *s) : NULL;
     if (!s) {
         goio_buf_deinit(&b);
@@ -189,6 +220,7 @@ static void conn_detach(goio__http_conn *c, int error)
 static void conn_next_request(goio__http_conn *c)
 {
     c->state = GOIO__CONN_IDLE;
+    conn_touch(c);
     c->continue_sent = false;
     conn_parse_inbuf(c);
     if (c->state == GOIO__CONN_IDLE || c->state == GOIO__CONN_READING) {
@@ -394,16 +426,53 @@ static void on_close(uv_handle_t *h)
     goio__http_server_conn_gone(srv);
 }
 
-static void conn_unlink(goio__http_conn *c)
+static void client_release(goio_http_server *srv, goio__http_client *cl);
+
+/* srv->conns is kept in the order connections went idle (oldest first),
+ * so the eviction candidate is found from the head. */
+static void list_remove(goio_http_server *srv, goio__http_conn *c)
 {
-    goio_http_server *srv = c->srv;
     if (c->prev)
         c->prev->next = c->next;
     else
         srv->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    else
+        srv->conns_tail = c->prev;
     c->prev = c->next = NULL;
+}
+
+static void list_append(goio_http_server *srv, goio__http_conn *c)
+{
+    c->next = NULL;
+    c->prev = srv->conns_tail;
+    if (srv->conns_tail)
+        srv->conns_tail->next = c;
+    else
+        srv->conns = c;
+    srv->conns_tail = c;
+}
+
+/* c goes idle (or starts lingering) now: the youngest. */
+static void conn_touch(goio__http_conn *c)
+{
+    goio_http_server *srv = c->srv;
+    c->since = ++srv->idle_seq;
+    if (c->state == GOIO__CONN_CLOSED)
+        return; /* unlinked */
+    list_remove(srv, c);
+    list_append(srv, c);
+}
+
+static void conn_unlink(goio__http_conn *c)
+{
+    goio_http_server *srv = c->srv;
+    srv->nlinked--;
+    if (c->client)
+        client_release(srv, c->client);
+    c->client = NULL;
+    list_remove(srv, c);
 }
 
 /* Closes now. error != 0: the exchange in flight failed with it. */
@@ -438,6 +507,7 @@ static void conn_close_graceful(goio__http_conn *c)
      * written already; later writes fail. */
     conn_detach(c, c->ex ? GOIO_ECLOSED : 0);
     c->state = GOIO__CONN_LINGER;
+    conn_touch(c);
     c->shutdown_req.data = c;
     if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown)) {
         conn_close_hard(c, 0);
@@ -462,13 +532,20 @@ static void on_timer(uv_timer_t *t)
         conn_answer_error(c, 408);
         break;
     case GOIO__CONN_HANDLING:
+        if (c->inflight && conn_delivered(c) > c->delivered_mark) {
+            conn_arm(c); /* the client took bytes: progress */
+            break;
+        }
         goio_log(GOIO_LOG_WARN, GOIO__HTTP_CAT, "http_send_timeout", c->remote,
                  GOIO_ETIMEDOUT, "client took no bytes for %lld ms, closing",
                  (long long)cfg(c)->send_timeout_ms);
         conn_close_hard(c, GOIO_ETIMEDOUT);
         break;
     case GOIO__CONN_LINGER:
-        conn_close_hard(c, 0);
+        if (c->inflight && conn_delivered(c) > c->delivered_mark)
+            conn_arm(c); /* the last bytes are still moving */
+        else
+            conn_close_hard(c, 0);
         break;
     case GOIO__CONN_CLOSED:
         break;
@@ -477,39 +554,184 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- accepting ----------------------------------------------------------- */
 
-static void format_peer(goio__http_conn *c)
+/* The parser's question when a request with a body has its headers:
+ * route it now, so a body no route takes is never buffered. */
+static int conn_head_check(void *data, goio_http_request *req)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    char ip[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len)) {
-        if (ss.ss_family == AF_INET6) {
-            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-            uv_ip6_name(a, ip, sizeof ip);
-            port = ntohs(a->sin6_port);
-            snprintf(c->remote, sizeof c->remote, "[%s]:%d", ip, port);
-            return;
-        }
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        uv_ip4_name(a, ip, sizeof ip);
-        port = ntohs(a->sin_port);
-    }
-    snprintf(c->remote, sizeof c->remote, "%s:%d", ip, port);
+    goio__http_conn *c = data;
+    int rc = goio__http_router_precheck(
+        cfg(c)->handler_data, goio_http_request_method(req),
+        goio_http_request_path(req), c->allow, sizeof c->allow);
+    /* Middleware must see every request: the router answers it then, and
+     * the body is read and dropped rather than kept. */
+    return rc >= 400 && c->srv->nmw ? 1 : rc;
 }
 
-static void conn_start(goio__http_conn *c)
+/* ---- client addresses ---------------------------------------------------- */
+
+static size_t client_hash(const uint8_t *a, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ a[i]) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+/* The record of an address (created on first use), or NULL when memory
+ * is short: the connection is then not limited per client. */
+static goio__http_client *client_get(goio_http_server *srv, const uint8_t *a,
+                                     size_t len)
+{
+    if (!srv->clients) {
+        size_t n = 64;
+        while (n < srv->cfg.max_connections && n < (1u << 20))
+            n *= 2;
+        srv->clients = goio_calloc(n, sizeof *srv->clients);
+        if (!srv->clients)
+            return NULL;
+        srv->nclient_buckets = n;
+    }
+    size_t b = client_hash(a, len) & (srv->nclient_buckets - 1);
+    for (goio__http_client *cl = srv->clients[b]; cl; cl = cl->next)
+        if (cl->len == len && !memcmp(cl->addr, a, len))
+            return cl;
+    goio__http_client *cl = goio_calloc(1, sizeof *cl);
+    if (!cl)
+        return NULL;
+    memcpy(cl->addr, a, len);
+    cl->len = (uint8_t)len;
+    cl->next = srv->clients[b];
+    srv->clients[b] = cl;
+    return cl;
+}
+
+static void client_release(goio_http_server *srv, goio__http_client *cl)
+{
+    if (--cl->count)
+        return;
+    size_t b = client_hash(cl->addr, cl->len) & (srv->nclient_buckets - 1);
+    for (goio__http_client **p = &srv->clients[b]; *p; p = &(*p)->next) {
+        if (*p == cl) {
+            *p = cl->next;
+            goio_free(cl);
+            return;
+        }
+    }
+}
+
+void goio__http_clients_free(goio_http_server *srv)
+{
+    for (size_t b = 0; b < srv->nclient_buckets; b++) {
+        while (srv->clients[b]) {
+            goio__http_client *cl = srv->clients[b];
+            srv->clients[b] = cl->next;
+            goio_free(cl);
+        }
+    }
+    goio_free(srv->clients);
+    srv->clients = NULL;
+    srv->nclient_buckets = 0;
+}
+
+/*
+ * The connection to give up for a new one: the one idle longest - between
+ * requests, still sending its headers, or lingering after its answer. A
+ * request being read past its headers or handled is never evicted. `of`:
+ * only that client's connections (NULL: any). The list is in idle order,
+ * so the walk stops at the first candidate: it passes only connections
+ * busy since before it went idle.
+ */
+static goio__http_conn *evictable(goio_http_server *srv, goio__http_client *of)
+{
+    for (goio__http_conn *c = srv->conns; c; c = c->next) {
+        if (of && c->client != of)
+            continue;
+        if ((c->state == GOIO__CONN_LINGER && !c->inflight) ||
+            c->state == GOIO__CONN_IDLE ||
+            (c->state == GOIO__CONN_READING && !c->rp.headers_done))
+            return c;
+    }
+    return NULL;
+}
+
+/* ---- accepting ----------------------------------------------------------- */
+
+static void format_peer(goio__http_conn *c, const struct sockaddr_storage *ss)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        uv_ip6_name(a, ip, sizeof ip);
+        snprintf(c->remote, sizeof c->remote, "[%s]:%d", ip,
+                 ntohs(a->sin6_port));
+    } else if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        uv_ip4_name(a, ip, sizeof ip);
+        snprintf(c->remote, sizeof c->remote, "%s:%d", ip, ntohs(a->sin_port));
+    } else {
+        snprintf(c->remote, sizeof c->remote, "?:0");
+    }
+}
+
+/* Finds the peer's client record and makes room for the connection:
+ * false when nothing can be evicted (answer 503). */
+static bool conn_admit(goio__http_conn *c, const struct sockaddr_storage *ss)
+{
+    goio_http_server *srv = c->srv;
+    const uint8_t *a = NULL;
+    size_t len = 0;
+    if (ss->ss_family == AF_INET) {
+        a = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+        len = 4;
+    } else if (ss->ss_family == AF_INET6) {
+        a = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+        len = 16;
+    }
+    goio__http_client *cl = a ? client_get(srv, a, len) : NULL;
+    if (cl && cl->count >= srv->cfg.max_connections_per_client) {
+        goio__http_conn *v = evictable(srv, cl);
+        if (!v)
+            return false;
+        goio_log(GOIO_LOG_DEBUG, GOIO__HTTP_CAT, "http_conn_evicted", v->remote,
+                 GOIO_EBUSY, "client at its connection limit");
+        conn_close_hard(v, 0);
+    }
+    if (srv->nlinked >= srv->cfg.max_connections) {
+        goio__http_conn *v = evictable(srv, NULL);
+        if (!v)
+            return false;
+        goio_log(GOIO_LOG_DEBUG, GOIO__HTTP_CAT, "http_conn_evicted", v->remote,
+                 GOIO_EBUSY, "connection table full");
+        conn_close_hard(v, 0);
+    }
+    return true;
+}
+
+static void conn_start(goio__http_conn *c, bool admitted)
 {
     uv_tcp_nodelay(&c->tcp, 1);
-    format_peer(c);
     goio__http_parser_init(&c->rp, cfg(c)->max_header_bytes,
                            cfg(c)->max_body_bytes);
+    if (cfg(c)->handler == goio_http_router_serve && cfg(c)->handler_data) {
+        c->rp.head_fn = conn_head_check;
+        c->rp.head_data = c;
+    }
+    c->rp.budget = &c->srv->body_buffered;
+    c->rp.budget_max = cfg(c)->max_buffered_body_bytes;
     goio_http_server *srv = c->srv;
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
+    list_append(srv, c);
+    srv->nlinked++;
+    if (c->client)
+        c->client->count++;
     c->state = GOIO__CONN_IDLE;
+    c->since = ++srv->idle_seq;
+    if (!admitted) {
+        /* Nothing to evict: say so rather than close silently. */
+        goio_log(GOIO_LOG_DEBUG, GOIO__HTTP_CAT, "http_conn_refused", c->remote,
+                 GOIO_EBUSY, "no connection slot: 503");
+        conn_answer_error(c, 503);
+        return;
+    }
     conn_arm(c);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read))
         conn_close_hard(c, 0);
@@ -552,7 +774,10 @@ void goio__http_on_connection(uv_stream_t *listener, int status)
     c->tcp.data = c;
     c->open_handles = 1;
     srv->nconns++;
-    refuse = refuse || srv->nconns > srv->cfg.max_connections ||
+    /* Evicted connections still hold their record until their handles
+     * close (the next loop turn): a hard bound keeps a flood of new
+     * connections from piling those up. */
+    refuse = refuse || srv->nconns > 2 * srv->cfg.max_connections + 64 ||
              atomic_load(&srv->stopping);
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) || refuse) {
         c->state = GOIO__CONN_CLOSED;
@@ -562,7 +787,21 @@ void goio__http_on_connection(uv_stream_t *listener, int status)
     uv_timer_init(&srv->loop, &c->timer);
     c->timer.data = c;
     c->open_handles = 2;
-    conn_start(c);
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len))
+        ss.ss_family = AF_UNSPEC;
+    format_peer(c, &ss);
+    bool admitted = conn_admit(c, &ss);
+    if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+        /* conn_admit created the record; take it for this connection. */
+        const uint8_t *a =
+            ss.ss_family == AF_INET
+                ? (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr
+                : (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+        c->client = client_get(srv, a, ss.ss_family == AF_INET ? 4 : 16);
+    }
+    conn_start(c, admitted);
 }
 
 /* ---- stop ---------------------------------------------------------------- */
@@ -579,6 +818,12 @@ void goio__http_conns_drain(goio_http_server *srv)
 
 void goio__http_conns_abort(goio_http_server *srv)
 {
+    /* Every exchange fails first, then contexts are cancelled: a handler
+     * woken by its ctx cannot let its worker start a queued request that
+     * is being aborted too. */
+    for (goio__http_conn *c = srv->conns; c; c = c->next)
+        if (c->ex)
+            goio__http_exchange_sent(c->ex, 0, GOIO_ECANCELED);
     goio__http_conn *next;
     for (goio__http_conn *c = srv->conns; c; c = next) {
         next = c->next;

@@ -398,8 +398,12 @@ static int write_state(goio__http_exchange *ex)
 static int wait_for_room(goio__http_exchange *ex)
 {
     size_t limit = cfg_of(ex)->max_pending_bytes;
+    if (write_state(ex) || ex->pending <= limit)
+        return write_state(ex);
+    goio__http_server_worker_waits(ex->srv, true);
     while (!write_state(ex) && ex->pending > limit)
         pthread_cond_wait(&ex->cond, &ex->mu);
+    goio__http_server_worker_waits(ex->srv, false);
     return write_state(ex);
 }
 

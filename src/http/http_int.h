@@ -44,6 +44,8 @@ struct goio_http_request {
     bool keep_alive;
     bool expect_continue;
     goio_buf body;
+    atomic_size_t *budget; /* the server's buffered-body count, or NULL */
+    size_t charged;        /* bytes of it this request holds (body.cap) */
     char remote[64];
     goio_ctx *ctx;
     const char *route;     /* the router's pattern (lives as long as it) */
@@ -58,8 +60,40 @@ typedef enum goio__http_feed {
     GOIO__HTTP_FEED_ERROR = 2    /* answer parser->status and close */
 } goio__http_feed;
 
+/*
+ * The strict RFC 9112 framing scanner (http_strict.c): walks the bytes of
+ * a request before http-parser does and stops at the first violation or
+ * at the end of a message.
+ */
+typedef struct goio__http_strict {
+    int state;
+    int status; /* the answer to a violation: 400, 413, 501 */
+    int field;  /* which framing field is being read */
+    int major, minor;
+    unsigned vpos;       /* position in "HTTP/x.y" */
+    unsigned hosts;      /* Host fields seen */
+    unsigned hex_digits; /* of the chunk size */
+    bool has_cl, has_te, te_chunked, trailers;
+    bool name_long, val_long;
+    size_t name_len, val_len;
+    uint64_t remaining; /* body or chunk bytes still to come */
+    char name[20];      /* lower-cased start of the field name */
+    char val[24];       /* start of a framing field's value */
+} goio__http_strict;
+
+void goio__http_strict_init(goio__http_strict *s);
+/*
+ * Scans p[0..len). *result: 0 every byte was fine and the message goes on
+ * (returns len); 1 a message ended (returns its bytes in p, the scanner is
+ * ready for the next); -1 a violation at p[return value] (s->status says
+ * the answer; later calls keep failing).
+ */
+size_t goio__http_strict_scan(goio__http_strict *s, const uint8_t *p,
+                              size_t len, int *result);
+
 typedef struct goio__http_parser {
     http_parser p;
+    goio__http_strict strict;
     size_t max_header_bytes;
     size_t max_body_bytes;
     goio_http_request *cur; /* being parsed, or complete (REQUEST) */
@@ -71,6 +105,18 @@ typedef struct goio__http_parser {
     bool in_message;   /* first byte seen, not complete */
     bool headers_done; /* of the message in progress */
     bool complete;
+    bool disagreed; /* the strict scanner and http-parser framed differently */
+    bool discard_body; /* of the message in progress: read, not kept */
+    size_t discarded;  /* its bytes so far (max_body_bytes still holds) */
+    /* Asked when the headers of a request with a body are complete (the
+     * server routes it there): 0 read the body, 1 read and discard it,
+     * an HTTP status to answer at once without reading it. */
+    int (*head_fn)(void *data, goio_http_request *req);
+    void *head_data;
+    /* Server-wide count of buffered body bytes and its cap (NULL: none);
+     * beyond the cap a request is answered 503. */
+    atomic_size_t *budget;
+    size_t budget_max;
 } goio__http_parser;
 
 void goio__http_parser_init(goio__http_parser *rp, size_t max_header_bytes,
@@ -90,6 +136,16 @@ int goio__http_request_set_route(goio_http_request *req, const char *route,
                                  const char *const *values,
                                  const size_t *value_lens, size_t n);
 
+/*
+ * The router's verdict for a request before its body is read (lock-free,
+ * like matching): 0 a route takes it, 404 no route and the default
+ * fallback, 405 the path is routed for other methods (allow gets the
+ * Allow value), 1 a custom fallback or an Allow too long for allow_cap
+ * will answer it (read and discard the body).
+ */
+int goio__http_router_precheck(goio_http_router *r, const char *method,
+                               const char *path, char *allow, size_t allow_cap);
+
 /* ---- server internals (http_server.c, http_conn.c) ----------------------- */
 
 typedef struct goio__http_exchange goio__http_exchange;
@@ -102,6 +158,14 @@ typedef enum goio__http_phase {
     GOIO__HTTP_EXITING,  /* stop: workers joined, the loop closes up */
     GOIO__HTTP_STOPPED
 } goio__http_phase;
+
+/* Connections per client address (loop thread only). */
+typedef struct goio__http_client {
+    struct goio__http_client *next; /* in its hash bucket */
+    unsigned count;                 /* linked connections */
+    uint8_t addr[16];
+    uint8_t len; /* 4 or 16 */
+} goio__http_client;
 
 typedef struct goio__http_link {
     goio_http_server *srv;
@@ -136,12 +200,20 @@ struct goio_http_server {
     goio__http_exchange *ready_head;
     goio__http_exchange *ready_tail;
     /* connections (loop thread only) */
-    goio__http_conn *conns;
-    unsigned nconns;
-    goio__http_conn *spare; /* to accept and close when out of memory */
+    goio__http_conn *conns; /* oldest idle first (see conn_touch) */
+    goio__http_conn *conns_tail;
+    unsigned nconns;             /* allocated, until their handles are closed */
+    unsigned nlinked;            /* in `conns`: open, not yet closed */
+    uint64_t idle_seq;           /* orders connections by when they went idle */
+    goio__http_client **clients; /* hash of client addresses */
+    size_t nclient_buckets;
+    goio__http_conn *spare;      /* to accept and close when out of memory */
+    atomic_size_t body_buffered; /* request body bytes held (capacity) */
     /* workers */
     pthread_t *workers;
-    unsigned nworkers;
+    unsigned nworkers;    /* started (under jobs_mu once running) */
+    unsigned workers_cap; /* worker_threads + max_waiting_workers */
+    unsigned waiting;     /* handlers waiting for a slow client */
     pthread_mutex_t jobs_mu;
     pthread_cond_t jobs_cond;
     goio__http_exchange *jobs_head;
@@ -162,8 +234,14 @@ void goio__http_conn_process(goio__http_exchange *ex);
 void goio__http_conns_drain(goio_http_server *srv);
 /* Stop's deadline: fail in-flight exchanges and close everything. */
 void goio__http_conns_abort(goio_http_server *srv);
+/* Frees the client-address table (the server is stopped). */
+void goio__http_clients_free(goio_http_server *srv);
 /* http_server.c: hands a parsed request to the workers. */
 void goio__http_server_dispatch(goio_http_server *srv, goio__http_exchange *ex);
+/* http_server.c: a handler starts (true) or stops (false) waiting for a
+ * slow client; another worker is started so that worker_threads stay
+ * free for other requests (up to max_waiting_workers more). */
+void goio__http_server_worker_waits(goio_http_server *srv, bool waits);
 /* http_server.c: a connection is gone (for the drain). */
 void goio__http_server_conn_gone(goio_http_server *srv);
 
@@ -279,12 +357,17 @@ struct goio__http_conn {
     goio__http_exchange *ex;
     goio__http_conn_state state;
     uint64_t msg_start; /* loop time of the request's first byte */
-    unsigned inflight;  /* uv_write requests */
+    uint64_t since;     /* srv->idle_seq when it became idle / lingering */
+    goio__http_client *client;
+    unsigned inflight;       /* uv_write requests */
+    uint64_t submitted;      /* bytes given to uv_write */
+    uint64_t delivered_mark; /* conn_delivered() when the timer was armed */
     int open_handles;
     bool reading;
     bool peer_eof;
     bool continue_sent;
     char remote[64];
+    char allow[256]; /* the Allow header of a 405 answered by the loop */
 };
 
 #endif

@@ -179,6 +179,33 @@ static bool header_has_token(const char *v, const char *token)
     return false;
 }
 
+/*
+ * Makes room for `len` body bytes (plus a NUL), charging the server's
+ * buffered-body budget for the whole capacity first: 503 beyond it.
+ */
+static int body_grow(goio__http_parser *rp, goio_http_request *req, size_t len)
+{
+    size_t cap = len + 1;
+    if (cap <= req->body.cap)
+        return 0;
+    size_t delta = cap - req->body.cap;
+    if (rp->budget) {
+        size_t before = atomic_fetch_add(rp->budget, delta);
+        if (before + delta > rp->budget_max) {
+            atomic_fetch_sub(rp->budget, delta);
+            return fail(rp, 503);
+        }
+        req->budget = rp->budget;
+    }
+    req->charged += delta;
+    uint8_t *data = goio_realloc(req->body.data, cap);
+    if (!data)
+        return fail(rp, 503); /* charged: released with the request */
+    req->body.data = data;
+    req->body.cap = cap;
+    return 0;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     goio__http_parser *rp = rp_of(p);
@@ -200,6 +227,20 @@ static int on_headers_complete(http_parser *p)
             return fail(rp, 417);
         req->expect_continue = req->version == 11;
     }
+    bool has_cl = (p->flags & F_CONTENTLENGTH) && p->content_length;
+    rp->discard_body = false;
+    rp->discarded = 0;
+    if ((has_cl || (p->flags & F_CHUNKED)) && rp->head_fn) {
+        /* Routed before the body is read: a body nobody takes is never
+         * buffered. */
+        int st = rp->head_fn(rp->head_data, req);
+        if (st >= 400)
+            return fail(rp, st);
+        rp->discard_body = st == 1;
+    }
+    if (has_cl && !rp->discard_body &&
+        body_grow(rp, req, (size_t)p->content_length))
+        return -1;
     rp->headers_done = true;
     return 0;
 }
@@ -208,9 +249,27 @@ static int on_body(http_parser *p, const char *at, size_t len)
 {
     goio__http_parser *rp = rp_of(p);
     goio_http_request *req = rp->cur;
+    if (rp->discard_body) {
+        /* Not kept, but still limited: reading it costs time. */
+        rp->discarded += len;
+        return rp->discarded > rp->max_body_bytes ? fail(rp, 413) : 0;
+    }
     if (req->body.len + len > rp->max_body_bytes)
         return fail(rp, 413);
-    return goio_buf_append(&req->body, at, len) ? fail(rp, 503) : 0;
+    if (req->body.len + len >= req->body.cap) {
+        /* Chunked: grow by doubling, up to the limit. */
+        size_t want = req->body.cap * 2;
+        want = want > rp->max_body_bytes ? rp->max_body_bytes : want;
+        want = want < 16384 ? 16384 : want;
+        if (want < req->body.len + len)
+            want = req->body.len + len;
+        if (body_grow(rp, req, want))
+            return -1;
+    }
+    memcpy(req->body.data + req->body.len, at, len);
+    req->body.len += len;
+    req->body.data[req->body.len] = 0;
+    return 0;
 }
 
 static int on_message_complete(http_parser *p)
@@ -239,6 +298,7 @@ void goio__http_parser_init(goio__http_parser *rp, size_t max_header_bytes,
     memset(rp, 0, sizeof *rp);
     http_parser_init(&rp->p, HTTP_REQUEST);
     rp->p.data = rp;
+    goio__http_strict_init(&rp->strict);
     rp->max_header_bytes = max_header_bytes < PARSER_MAX_HEADER
                                ? max_header_bytes
                                : PARSER_MAX_HEADER;
@@ -257,6 +317,15 @@ static int status_of_errno(enum http_errno e)
     }
 }
 
+/* The strict scanner and http-parser disagree about where a message
+ * ends: a framing neither should guess about. */
+static goio__http_feed disagree(goio__http_parser *rp)
+{
+    rp->status = 400;
+    rp->disagreed = true;
+    return GOIO__HTTP_FEED_ERROR;
+}
+
 goio__http_feed goio__http_parser_feed(goio__http_parser *rp, const char *data,
                                        size_t len, size_t *used)
 {
@@ -267,17 +336,28 @@ goio__http_feed goio__http_parser_feed(goio__http_parser *rp, const char *data,
         return GOIO__HTTP_FEED_REQUEST;
     if (!len)
         return GOIO__HTTP_FEED_MORE; /* 0 bytes would mean EOF to the parser */
-    size_t n = http_parser_execute(&rp->p, &settings, data, len);
-    enum http_errno e = HTTP_PARSER_ERRNO(&rp->p);
-    *used = n;
+    /* The strict scanner goes first; http-parser sees only the bytes it
+     * passed (up to a message's end, or up to a violation, so that a
+     * limit http-parser finds earlier keeps its own status). */
+    int sr;
+    size_t n =
+        goio__http_strict_scan(&rp->strict, (const uint8_t *)data, len, &sr);
+    size_t fed = n ? http_parser_execute(&rp->p, &settings, data, n) : 0;
+    enum http_errno e = n ? HTTP_PARSER_ERRNO(&rp->p) : HPE_OK;
+    *used = fed;
+    if (rp->status)
+        return GOIO__HTTP_FEED_ERROR;
     if (e == HPE_PAUSED && rp->complete)
-        return GOIO__HTTP_FEED_REQUEST;
-    if (e != HPE_OK || rp->status) {
-        if (!rp->status)
-            rp->status = status_of_errno(e);
+        return sr == 1 && fed == n ? GOIO__HTTP_FEED_REQUEST : disagree(rp);
+    if (e != HPE_OK) {
+        rp->status = status_of_errno(e);
         return GOIO__HTTP_FEED_ERROR;
     }
-    return GOIO__HTTP_FEED_MORE;
+    if (sr < 0) {
+        rp->status = rp->strict.status;
+        return GOIO__HTTP_FEED_ERROR;
+    }
+    return sr == 1 ? disagree(rp) : GOIO__HTTP_FEED_MORE;
 }
 
 goio_http_request *goio__http_parser_take(goio__http_parser *rp)
@@ -301,6 +381,8 @@ void goio__http_request_free(goio_http_request *req)
 {
     if (!req)
         return;
+    if (req->budget && req->charged)
+        atomic_fetch_sub(req->budget, req->charged);
     goio_buf_deinit(&req->strs);
     goio_buf_deinit(&req->body);
     goio_buf_deinit(&req->param_values);

@@ -5,6 +5,7 @@
  */
 #include "http_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* {name} segments per pattern: a match keeps them on the stack. */
@@ -299,4 +300,38 @@ void goio_http_router_serve(goio_http_request *req, goio_http_response *res,
         return;
     }
     best->fn(req, res, best->data);
+}
+
+int goio__http_router_precheck(goio_http_router *r, const char *method,
+                               const char *path, char *allow, size_t allow_cap)
+{
+    bool path_matched = false;
+    match m;
+    for (size_t i = 0; i < r->n; i++) {
+        const route *rt = &r->routes[i];
+        m.n = 0;
+        if (!match_path(rt, path, &m))
+            continue;
+        if (match_method(rt, method))
+            return 0;
+        path_matched = true;
+    }
+    if (!path_matched)
+        return r->fallback == not_found ? 404 : 1;
+    /* The Allow list, as method_not_allowed writes it. */
+    size_t n = 0;
+    allow[0] = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const route *rt = &r->routes[i];
+        if (!rt->method || !match_path(rt, path, &m))
+            continue;
+        int w = snprintf(allow + n, allow_cap - n, "%s%s%s", n ? ", " : "",
+                         rt->method, strcmp(rt->method, "GET") ? "" : ", HEAD");
+        if (w < 0 || (size_t)w >= allow_cap - n) {
+            allow[n] = 0; /* too long for the loop's answer: let the */
+            return 1;     /* handler answer it, discarding the body */
+        }
+        n += (size_t)w;
+    }
+    return 405;
 }

@@ -13,15 +13,18 @@
  * inside the server (it would wait for itself). */
 static _Thread_local goio_http_server *tls_server;
 
-int goio_http_server_config_init(goio_http_server_config *cfg)
+void goio_http_server_config_init(goio_http_server_config *cfg)
 {
     if (!cfg)
-        return GOIO_EINVAL;
+        return;
     memset(cfg, 0, sizeof *cfg);
     cfg->worker_threads = 16;
+    cfg->max_waiting_workers = 1024;
     cfg->max_connections = 1024;
+    cfg->max_connections_per_client = 128;
     cfg->max_header_bytes = 16 * 1024;
     cfg->max_body_bytes = 8 * 1024 * 1024;
+    cfg->max_buffered_body_bytes = 64 * 1024 * 1024;
     cfg->idle_timeout_ms = 60000;
     cfg->header_timeout_ms = 10000;
     cfg->request_timeout_ms = 60000;
@@ -30,17 +33,18 @@ int goio_http_server_config_init(goio_http_server_config *cfg)
     cfg->chunk_size = 64 * 1024;
     cfg->max_pending_bytes = 256 * 1024;
     cfg->backlog = 511;
-    return 0;
 }
 
 static bool config_valid(const goio_http_server_config *c)
 {
     return c->handler && c->worker_threads && c->max_connections &&
-           c->max_header_bytes && c->max_body_bytes && c->idle_timeout_ms > 0 &&
-           c->header_timeout_ms > 0 && c->request_timeout_ms > 0 &&
-           c->send_timeout_ms > 0 && c->linger_timeout_ms >= 0 &&
-           c->chunk_size >= 512 && c->chunk_size <= GOIO_BUFPOOL_LARGE &&
-           c->max_pending_bytes && c->backlog > 0;
+           c->max_connections_per_client && c->max_header_bytes &&
+           c->max_body_bytes && c->max_buffered_body_bytes &&
+           c->idle_timeout_ms > 0 && c->header_timeout_ms > 0 &&
+           c->request_timeout_ms > 0 && c->send_timeout_ms > 0 &&
+           c->linger_timeout_ms >= 0 && c->chunk_size >= 512 &&
+           c->chunk_size <= GOIO_BUFPOOL_LARGE && c->max_pending_bytes &&
+           c->backlog > 0;
 }
 
 static int init_sync(goio_http_server *srv)
@@ -335,13 +339,33 @@ void goio__http_server_dispatch(goio_http_server *srv, goio__http_exchange *ex)
     pthread_mutex_unlock(&srv->jobs_mu);
 }
 
+void goio__http_server_worker_waits(goio_http_server *srv, bool waits)
+{
+    pthread_mutex_lock(&srv->jobs_mu);
+    if (!waits) {
+        srv->waiting--;
+    } else {
+        srv->waiting++;
+        /* Keep worker_threads threads free for other requests: a handler
+         * waiting for a slow client does not count (up to the budget). */
+        if (!srv->workers_quit &&
+            srv->nworkers - srv->waiting < srv->cfg.worker_threads &&
+            srv->nworkers < srv->workers_cap &&
+            !pthread_create(&srv->workers[srv->nworkers], NULL, worker_main,
+                            srv))
+            srv->nworkers++;
+    }
+    pthread_mutex_unlock(&srv->jobs_mu);
+}
+
 static void join_workers(goio_http_server *srv)
 {
     pthread_mutex_lock(&srv->jobs_mu);
     srv->workers_quit = true;
     pthread_cond_broadcast(&srv->jobs_cond);
+    unsigned n = srv->nworkers; /* none is added after workers_quit */
     pthread_mutex_unlock(&srv->jobs_mu);
-    for (unsigned i = 0; i < srv->nworkers; i++)
+    for (unsigned i = 0; i < n; i++)
         pthread_join(srv->workers[i], NULL);
     srv->nworkers = 0;
 }
@@ -379,8 +403,8 @@ static void on_stop_deadline(uv_timer_t *t)
                  GOIO_ECANCELED,
                  "stop deadline: aborting %u connection(s) in flight",
                  srv->nconns);
-    goio_ctx_cancel(srv->root_ctx);
     goio__http_conns_abort(srv);
+    goio_ctx_cancel(srv->root_ctx);
 }
 
 static void start_drain(goio_http_server *srv)
@@ -431,7 +455,8 @@ static int start_threads(goio_http_server *srv)
      * workers_quit: the new ones must not quit at once. */
     srv->workers_quit = false;
     goio_free(srv->workers);
-    srv->workers = goio_calloc(srv->cfg.worker_threads, sizeof *srv->workers);
+    srv->workers_cap = srv->cfg.worker_threads + srv->cfg.max_waiting_workers;
+    srv->workers = goio_calloc(srv->workers_cap, sizeof *srv->workers);
     if (!srv->workers)
         return GOIO_ENOMEM;
     for (unsigned i = 0; i < srv->cfg.worker_threads; i++) {
@@ -557,6 +582,7 @@ void goio_http_server_free(goio_http_server *srv)
     }
     uv_run(&srv->loop, UV_RUN_NOWAIT);
     uv_loop_close(&srv->loop);
+    goio__http_clients_free(srv);
     destroy_sync(srv);
     goio_ctx_unref(srv->root_ctx);
     goio_free(srv->readbuf);

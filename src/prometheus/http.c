@@ -87,11 +87,10 @@ static int server_setup(goio_prom_server *s, const goio_prom_server_config *c)
         rc = goio_http_router_handle(s->router, "GET",
                                      c->path ? c->path : "/metrics",
                                      goio_prom_http_handler, &s->handler);
-    goio_http_server_config hc;
-    if (!rc)
-        rc = goio_http_server_config_init(&hc);
     if (rc)
         return rc;
+    goio_http_server_config hc;
+    goio_http_server_config_init(&hc);
     hc.handler = goio_http_router_serve;
     hc.handler_data = s->router;
     hc.worker_threads = 2; /* scrapes are rare and short */

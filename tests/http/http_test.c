@@ -280,6 +280,19 @@ goio_io_reader *ht_gen_reader(uint64_t total, uint64_t fail_after, int fail_err,
     return &g->r;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void ht_latency_stats(int64_t *v, size_t n, int64_t *median, int64_t *max)
+{
+    qsort(v, n, sizeof *v, cmp_i64);
+    *median = n ? v[n / 2] : 0;
+    *max = n ? v[n - 1] : 0;
+}
+
 long ht_rss_kib(void)
 {
     FILE *f = fopen("/proc/self/status", "r");

@@ -101,6 +101,19 @@ typedef struct ht_source_stats {
 goio_io_reader *ht_gen_reader(uint64_t total, uint64_t fail_after, int fail_err,
                               ht_source_stats *stats);
 
+/* ---- timing bounds ------------------------------------------------------- */
+
+/*
+ * Latency bounds for timed behaviour (auto-flush intervals): the median
+ * of many samples is bounded tightly, so a regression of a few ms shows,
+ * and only the worst sample gets the loose slack a loaded, sanitized run
+ * needs.
+ */
+#define HT_MEDIAN_SLACK_MS 15
+#define HT_TAIL_SLACK_MS   250
+/* Sorts v[0..n) and reports its median and maximum. */
+void ht_latency_stats(int64_t *v, size_t n, int64_t *median, int64_t *max);
+
 /* Resident set size of this process, KiB. */
 long ht_rss_kib(void);
 

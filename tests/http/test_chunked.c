@@ -156,7 +156,7 @@ static void test_one_gib(void **state)
 
 /* ---- a trickling source -------------------------------------------------- */
 
-#define PIECES    8
+#define PIECES    30
 #define PIECE_LEN 9
 
 typedef struct trickle_state {
@@ -164,7 +164,7 @@ typedef struct trickle_state {
     pthread_cond_t cond;
     int sent, received;
     int64_t sent_at[PIECES];
-    int64_t worst_ms;
+    int64_t lat[PIECES]; /* sent by the source to received by curl */
     bool closed;
 } trickle_state;
 
@@ -238,8 +238,7 @@ static size_t on_trickle(char *p, size_t size, size_t n, void *arg)
     for (size_t i = 0; i < size * n; i += PIECE_LEN) {
         int k = atoi(p + i + 6);
         assert_int_equal(k, t->received);
-        int64_t lat = goio_now_mono_ms() - t->sent_at[k];
-        t->worst_ms = lat > t->worst_ms ? lat : t->worst_ms;
+        t->lat[k] = goio_now_mono_ms() - t->sent_at[k];
         t->received++;
     }
     pthread_cond_broadcast(&t->cond);
@@ -265,10 +264,14 @@ static void test_trickle(void **state)
     curl_easy_cleanup(c);
     assert_int_equal(t.received, PIECES);
     assert_true(t.closed);
-    print_message("trickle: worst latency %lld ms (flush interval 30)\n",
-                  (long long)t.worst_ms);
-    /* 30 ms interval; the rest is slack for a loaded, sanitized run. */
-    assert_true(t.worst_ms <= 30 + 250);
+    int64_t med, max;
+    ht_latency_stats(t.lat, PIECES, &med, &max);
+    print_message("trickle: %d pieces, flush interval 30 ms: median %lld ms, "
+                  "max %lld ms\n",
+                  PIECES, (long long)med, (long long)max);
+    /* The median tight, the worst loose (a loaded, sanitized run). */
+    assert_true(med <= 30 + HT_MEDIAN_SLACK_MS);
+    assert_true(max <= 30 + HT_TAIL_SLACK_MS);
     ht_stop(&s);
 }
 
@@ -499,7 +502,8 @@ static void test_odd_chunk_size(void **state)
         char req[128];
         int n =
             snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nConnection: close\r\n\r\n", paths[i]);
+                     "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                     paths[i]);
         assert_true(ht_raw(s.port, req, (size_t)n, &reply, 10000));
         /* Walk the chunks: sizes at most chunk_size, bytes the pattern. */
         const char *p = strstr(goio_buf_cstr(&reply), "\r\n\r\n");
@@ -545,7 +549,7 @@ static void test_head_and_args(void **state)
                 goio_http_render_chunked(
                     NULL, "x", ht_gen_reader(1, UINT64_MAX, 0, &st), NULL));
     assert_true(atomic_load(&st.closed)); /* consumed even on EINVAL */
-    assert_goio(GOIO_EINVAL, goio_http_render_config_init(NULL));
+    goio_http_render_config_init(NULL);   /* a no-op */
     goio_io_writer *w = (goio_io_writer *)1;
     assert_goio(GOIO_EINVAL, goio_http_response_writer_new(NULL, &w));
     assert_null(w); /* *out is NULL on error */

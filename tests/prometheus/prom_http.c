@@ -73,7 +73,7 @@ goio_http_server *prom_serve(goio_http_router *router, int workers,
 {
     goio_http_server_config cfg;
     goio_http_server *srv;
-    assert_ok(goio_http_server_config_init(&cfg));
+    goio_http_server_config_init(&cfg);
     cfg.handler = goio_http_router_serve;
     cfg.handler_data = router;
     cfg.worker_threads = workers;
