@@ -463,6 +463,18 @@ static void mw_track(goio_http_request *req, goio_http_response *res,
     pthread_mutex_unlock(&t->mu);
 }
 
+/* Takes 20 ms of the handler's own time, so a middleware that times the
+ * call around `next` must see at least that. */
+static void h_nap(goio_http_request *req, goio_http_response *res, void *data)
+{
+    (void)req;
+    (void)data;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    while (nanosleep(&ts, &ts))
+        ;
+    goio_http_respond(res, 200, "text/plain", "nap", 3);
+}
+
 static void mw_deny(goio_http_request *req, goio_http_response *res,
                     goio_http_handler next, void *data)
 {
@@ -483,6 +495,7 @@ static void test_middleware(void **state)
     cfg.handler = goio_http_router_serve;
     cfg.handler_data = s.router;
     track t = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    assert_ok(goio_http_router_handle(s.router, "GET", "/nap", h_nap, NULL));
     assert_ok(goio_http_server_new(&cfg, &s.srv));
     assert_ok(goio_http_server_use(s.srv, mw_track, &t));
     assert_ok(goio_http_server_use(s.srv, mw_deny, NULL));
@@ -500,7 +513,18 @@ static void test_middleware(void **state)
     assert_string_equal(t.method, "GET");
     assert_string_equal(t.route, "/items/{id}");
     assert_int_equal(t.status, 200);
-    assert_true(t.ms >= 0);
+    pthread_mutex_unlock(&t.mu);
+
+    /* The middleware's timing wraps the handler: at least its 20 ms, at
+     * most what the client waited in all. */
+    int64_t t0 = goio_now_mono_ms();
+    ht_get(s.port, "/nap", &r);
+    int64_t client_ms = goio_now_mono_ms() - t0;
+    assert_int_equal(r.status, 200);
+    ht_resp_free(&r);
+    pthread_mutex_lock(&t.mu);
+    assert_string_equal(t.route, "/nap");
+    assert_in_range(t.ms, 20, client_ms);
     pthread_mutex_unlock(&t.mu);
 
     const char *deny[] = {"X-Deny: 1", NULL};
@@ -511,7 +535,7 @@ static void test_middleware(void **state)
     pthread_mutex_lock(&t.mu);
     assert_string_equal(t.route, "(none)"); /* the router never ran */
     assert_int_equal(t.status, 401);
-    assert_int_equal(t.calls, 2);
+    assert_int_equal(t.calls, 3);
     pthread_mutex_unlock(&t.mu);
 
     ht_get(s.port, "/missing", &r);

@@ -5,11 +5,28 @@
 #include "archive_util.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
-/* pigz is a benchmark dependency (scripts/deps --bench): its checks run
- * only where it is installed. */
+/* pigz is a test dependency (scripts/deps). Without it the pigz checks
+ * fail in CI (CI=true) and are skipped, with the reason printed,
+ * elsewhere: never dropped silently. */
 static bool have_pigz;
+
+static bool pigz_checks(void)
+{
+    if (have_pigz)
+        return true;
+    const char *ci = getenv("CI");
+    if (ci && !strcmp(ci, "true"))
+        fail_msg("pigz is not installed (scripts/deps installs it) and CI "
+                 "is true: the pigz checks must run");
+    static atomic_bool told;
+    if (!atomic_exchange(&told, true))
+        print_message("  SKIP pigz checks: pigz is not installed "
+                      "(scripts/deps installs it)\n");
+    return false;
+}
 
 static int setup(void **state)
 {
@@ -49,7 +66,7 @@ static void gzip_with(unsigned threads, size_t block, size_t len, bool flush)
     assert_int_equal(goio_test_system("gzip -dc '%s' > '%s/x'", gzpath, tmp),
                      0);
     t_assert_file(tmp, "x", data, len);
-    if (have_pigz)
+    if (pigz_checks())
         assert_int_equal(
             goio_test_system("pigz -dc '%s' | cmp -s - '%s/x'", gzpath, tmp),
             0);
@@ -414,7 +431,7 @@ static void goio_reads_what_tar_bsdtar_and_pigz_write(void **state)
         "'%1$s/t.tgz'",
     };
     for (size_t m = 0; m < sizeof makers / sizeof *makers; m++) {
-        if (strstr(makers[m], "pigz") && !have_pigz)
+        if (strstr(makers[m], "pigz") && !pigz_checks())
             continue;
         assert_int_equal(goio_test_system(makers[m], tmp, src), 0);
         char *tgz = t_path(tmp, "t.tgz");

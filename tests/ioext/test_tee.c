@@ -2,6 +2,7 @@
  * Tee: same bytes on both sides, EOF and errors passed on, early closes,
  * back-pressure, and main/secondary on two threads (run under tsan too).
  */
+#include "test_observe.h"
 #include "test_util.h"
 
 #include <goio/ioext.h>
@@ -83,11 +84,13 @@ typedef struct drain {
     size_t bound;  /* ... the most `in` may run ahead of us */
     atomic_int *violations;
     atomic_bool done; /* set when the reading thread returns */
+    atomic_int tid;   /* the reading thread's, once it runs */
 } drain;
 
 static void *drain_all(void *arg)
 {
     drain *d = arg;
+    atomic_store(&d->tid, goio_test_gettid());
     uint8_t *buf = goio_malloc(d->chunk);
     for (;;) {
         ssize_t n = goio_io_read(d->r, buf, d->chunk);
@@ -228,6 +231,7 @@ static void closing_main_early_fails_secondary(void **state)
 static void *read_one(void *arg)
 {
     drain *d = arg;
+    atomic_store(&d->tid, goio_test_gettid());
     uint8_t b[10];
     d->rc = (int)goio_io_read(d->r, b, sizeof b);
     atomic_store(&d->done, true);
@@ -245,7 +249,11 @@ static void closing_main_wakes_a_waiting_secondary(void **state)
     drain d = {s, 0, GOIO_BUF_INIT, 1, NULL, 0, NULL, false};
     pthread_t th;
     pthread_create(&th, NULL, read_one, &d); /* nothing to read yet */
-    goio_test_sleep_ms(20);                  /* let it block */
+    /* Blocked: asleep on the tee's condition variable. */
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&d.tid) &&
+                                    goio_test_thread_waits(atomic_load(&d.tid)),
+                                5000));
+    assert_false(atomic_load(&d.done));
     assert_ok(goio_io_reader_close(m));
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&d.done), 5000)); /* no hang */
     pthread_join(th, NULL);
@@ -268,7 +276,10 @@ static void closing_secondary_wakes_a_blocked_main(void **state)
     pthread_t th;
     pthread_create(&th, NULL, drain_all, &dm);
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&src.off) > 0, 5000));
-    goio_test_sleep_ms(20); /* let it block */
+    /* Blocked: asleep on the tee's condition variable. */
+    assert_true(GOIO_WAIT_UNTIL(
+        atomic_load(&dm.tid) && goio_test_thread_waits(atomic_load(&dm.tid)),
+        5000));
     assert_false(atomic_load(&dm.done));
     assert_ok(goio_io_reader_close(s));
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&dm.done), 5000)); /* no hang */

@@ -8,6 +8,7 @@
  * and allocation failures.
  */
 #include "pubsub_test.h"
+#include "test_observe.h"
 
 #include <poll.h>
 
@@ -490,7 +491,8 @@ static void callbacks_can_unsubscribe_themselves(void **state)
 /* Unsubscribing from another thread while the callback runs: it returns
  * only after the callback has finished. */
 typedef struct busy_cb {
-    atomic_bool inside, release, finished;
+    atomic_bool inside, release, finished, waited;
+    atomic_int unsubscriber; /* the thread calling unsubscribe */
 } busy_cb;
 
 static void blocking_cb(goio_pubsub_sub *sub, const goio_pubsub_msg *msg,
@@ -502,14 +504,16 @@ static void blocking_cb(goio_pubsub_sub *sub, const goio_pubsub_msg *msg,
     atomic_store(&b->inside, true);
     while (!atomic_load(&b->release))
         goio_test_sleep_ms(1);
-    goio_test_sleep_ms(50); /* widen the window unsubscribe must wait out */
     atomic_store(&b->finished, true);
 }
 
+/* Releases the callback once unsubscribe is asleep waiting for it. */
 static void *release_later(void *p)
 {
     busy_cb *b = p;
-    goio_test_sleep_ms(20);
+    atomic_store(&b->waited, GOIO_WAIT_UNTIL(goio_test_thread_waits(
+                                                 atomic_load(&b->unsubscriber)),
+                                             5000));
     atomic_store(&b->release, true);
     return NULL;
 }
@@ -527,11 +531,13 @@ static void unsubscribe_waits_for_a_running_callback(void **state)
     pst_wait_sub(s, 5000);
     assert_ok(goio_pubsub_publish(h.ps, NULL, "c", "x", 1, NULL));
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&b.inside), 5000));
+    atomic_store(&b.unsubscriber, goio_test_gettid());
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, release_later, &b), 0);
     assert_ok(goio_pubsub_unsubscribe(s));
     assert_true(atomic_load(&b.finished));
     pthread_join(t, NULL);
+    assert_true(atomic_load(&b.waited)); /* unsubscribe slept meanwhile */
     pst_close(&h);
 }
 
@@ -580,12 +586,14 @@ typedef struct recv_arg {
     goio_ctx *ctx;
     int rc;
     atomic_bool started;
+    atomic_int tid;
 } recv_arg;
 
 static void *blocked_receiver(void *p)
 {
     recv_arg *a = p;
     const goio_pubsub_msg *m = NULL;
+    atomic_store(&a->tid, goio_test_gettid());
     atomic_store(&a->started, true);
     a->rc = goio_pubsub_receive(a->sub, a->ctx, &m);
     goio_pubsub_msg_unref(m);
@@ -614,6 +622,8 @@ static void receive_honours_deadlines_cancellation_and_unsubscribe(void **s)
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, blocked_receiver, &a), 0);
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&a.started), 5000));
+    assert_true(GOIO_WAIT_UNTIL(goio_test_thread_waits(atomic_load(&a.tid)),
+                                5000)); /* blocked in receive */
     goio_ctx_cancel(a.ctx);
     pthread_join(t, NULL);
     assert_goio(GOIO_ECANCELED, a.rc);
@@ -623,7 +633,8 @@ static void receive_honours_deadlines_cancellation_and_unsubscribe(void **s)
     recv_arg b = {.sub = sub};
     assert_int_equal(pthread_create(&t, NULL, blocked_receiver, &b), 0);
     assert_true(GOIO_WAIT_UNTIL(atomic_load(&b.started), 5000));
-    goio_test_sleep_ms(20); /* let it block (either way it must end) */
+    assert_true(GOIO_WAIT_UNTIL(goio_test_thread_waits(atomic_load(&b.tid)),
+                                5000)); /* blocked in receive */
     assert_ok(goio_pubsub_unsubscribe(sub));
     pthread_join(t, NULL);
     assert_goio(GOIO_ECLOSED, b.rc);
@@ -720,8 +731,13 @@ static void allocation_failures_return_enomem_and_leak_nothing(void **state)
     rc.endpoint = srv.endpoint;
     rc.key_namespace = "tor";
     assert_ok(goio_redis_new(&rc, &t.r));
-    int points = goio_test_alloc_torture(torture_op, torture_cleanup, &t);
-    assert_true(points > 10);
+    /* The loop thread's allocations depend on its timing: a run may end
+     * before the clean run's last points; most must be reached. */
+    goio_test_torture res;
+    goio_test_alloc_torture_ex(torture_op, torture_cleanup, &t,
+                               GOIO_TEST_TORTURE_VARIES, &res);
+    assert_true(res.points > 10);
+    assert_true(res.unreached < res.points / 4);
     goio_redis_free(t.r);
     pst_logs_restore();
 }

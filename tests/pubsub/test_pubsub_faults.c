@@ -7,6 +7,7 @@
  * hangs.
  */
 #include "pubsub_test.h"
+#include "test_observe.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -386,8 +387,13 @@ static void free_mid_reconnect_is_clean(void **state)
     {
         long before;
         goio_pubsub_sub *left;
+        int unread = goio_test_tcp_unread(srv.port);
         goio_pubsub *ps = open_counted(r, &before, &left);
-        goio_test_sleep_ms(50); /* somewhere in connect or handshake */
+        /* Mid-handshake: connected, and its first command sits unread in
+         * the stopped server's socket. */
+        assert_true(
+            GOIO_WAIT_UNTIL(goio_test_tcp_unread(srv.port) > unread, 5000));
+        assert_false(pst_stats(ps).connected);
         free_and_check(ps, NULL, left, before);
     }
     {

@@ -7,6 +7,7 @@
  * freeing the handle while callbacks run.
  */
 #include "pubsub_test.h"
+#include "test_observe.h"
 
 #include <stdlib.h>
 
@@ -39,10 +40,12 @@ static void *flood_thread(void *p)
 
 /* ---- unsubscribe racing delivery ---- */
 
-static atomic_long violations, callbacks;
+/* raced: callbacks that ran while their subscription's unsubscribe was
+ * under way - the interleaving this test is about. */
+static atomic_long violations, callbacks, raced;
 
 typedef struct cb_data {
-    atomic_bool dead;
+    atomic_bool unsubscribing, dead;
     long seen;
 } cb_data;
 
@@ -53,6 +56,8 @@ static void counting_cb(goio_pubsub_sub *s, const goio_pubsub_msg *m, void *p)
     cb_data *d = p;
     if (atomic_load(&d->dead))
         atomic_fetch_add(&violations, 1);
+    else if (atomic_load(&d->unsubscribing))
+        atomic_fetch_add(&raced, 1);
     d->seen++; /* plain write: TSan sees a late callback racing free */
     atomic_fetch_add(&callbacks, 1);
 }
@@ -75,6 +80,7 @@ static void *churn_worker(void *p)
             assert_ok(goio_pubsub_psubscribe(w->ps, pats, 1, &o, &s));
             if (i % 4 == 0)
                 goio_test_sleep_ms(1); /* sometimes let messages come */
+            atomic_store(&d->unsubscribing, true);
             assert_ok(goio_pubsub_unsubscribe(s));
             atomic_store(&d->dead, true);
             long seen = d->seen; /* no callback may still be writing */
@@ -107,23 +113,34 @@ static void unsubscribe_races_delivery(void **state)
     assert_ok(goio_pubsub_psubscribe(h.ps, pats, 1, &big, &anchor));
     pst_wait_sub(anchor, 5000);
 
+    /* Churn until a callback ran during its unsubscribe (bounded): a run
+     * where the race never happened proves nothing. */
+    int reps = 0;
     flood f = {.channel = "race:race.x"};
-    pthread_t ft, wt[4];
-    assert_int_equal(pthread_create(&ft, NULL, flood_thread, &f), 0);
-    worker w[4];
-    for (int i = 0; i < 4; i++) {
-        w[i] = (worker){.ps = h.ps, .id = i, .rounds = 300};
-        assert_int_equal(pthread_create(&wt[i], NULL, churn_worker, &w[i]), 0);
-    }
-    for (int i = 0; i < 4; i++)
-        pthread_join(wt[i], NULL);
-    atomic_store(&f.stop, true);
-    pthread_join(ft, NULL);
+    do {
+        atomic_store(&f.stop, false);
+        pthread_t ft, wt[4];
+        assert_int_equal(pthread_create(&ft, NULL, flood_thread, &f), 0);
+        worker w[4];
+        for (int i = 0; i < 4; i++) {
+            w[i] = (worker){.ps = h.ps, .id = i, .rounds = 300};
+            assert_int_equal(pthread_create(&wt[i], NULL, churn_worker, &w[i]),
+                             0);
+        }
+        for (int i = 0; i < 4; i++)
+            pthread_join(wt[i], NULL);
+        atomic_store(&f.stop, true);
+        pthread_join(ft, NULL);
+        reps++;
+    } while (atomic_load(&raced) == 0 && reps < 20);
 
     assert_int_equal(atomic_load(&violations), 0);
-    print_message("  %ld published, %ld callbacks during churn\n",
-                  atomic_load(&f.sent), atomic_load(&callbacks));
+    print_message("  %ld published, %ld callbacks during churn, %ld during "
+                  "their unsubscribe (%d runs)\n",
+                  atomic_load(&f.sent), atomic_load(&callbacks),
+                  atomic_load(&raced), reps);
     assert_true(atomic_load(&f.sent) > 0);
+    assert_true(atomic_load(&raced) > 0);
     assert_int_equal(pst_stats(h.ps).subscriptions, 1);
     assert_ok(goio_pubsub_unsubscribe(anchor));
     assert_true(GOIO_WAIT_UNTIL(pst_numpat() == 0, 5000));
@@ -255,17 +272,34 @@ static void churn_leaves_redis_matching_local_state(void **state)
 
 /* ---- free while callbacks run ---- */
 
+/*
+ * Once the main thread says it is about to free the handle, the first
+ * callback to see it holds on until the main thread is asleep inside
+ * goio_pubsub_free (a futex: free is waiting, /proc tells), so free is
+ * provably called while a callback runs; then it writes to its heap data,
+ * which the test frees as soon as free returns: a callback still running
+ * then is a use-after-free for ASan, a race for TSan.
+ */
+typedef struct fr_data {
+    long seen;
+} fr_data;
+
 static atomic_long after_free;
-static atomic_bool freed;
+static atomic_bool freeing, freed, holding, proved;
+static atomic_int main_tid;
 
 static void slow_cb(goio_pubsub_sub *s, const goio_pubsub_msg *m, void *p)
 {
     (void)s;
     (void)m;
-    (void)p;
+    fr_data *d = p;
     if (atomic_load(&freed))
         atomic_fetch_add(&after_free, 1);
-    goio_test_sleep_ms(1);
+    if (atomic_load(&freeing) && !atomic_exchange(&holding, true))
+        atomic_store(&proved,
+                     GOIO_WAIT_UNTIL(
+                         goio_test_thread_waits(atomic_load(&main_tid)), 5000));
+    d->seen++;
 }
 
 static void free_waits_for_running_callbacks(void **state)
@@ -274,23 +308,31 @@ static void free_waits_for_running_callbacks(void **state)
     pst_logs_capture();
     pst_handle h;
     pst_open(&h, "fr");
+    atomic_store(&main_tid, goio_test_gettid());
     const char *pats[] = {"race.*"};
     goio_pubsub_sub *subs[3];
-    goio_pubsub_sub_config o = {.callback = slow_cb};
-    for (int i = 0; i < 3; i++)
+    fr_data *data[3];
+    for (int i = 0; i < 3; i++) {
+        data[i] = goio_calloc(1, sizeof *data[i]);
+        goio_pubsub_sub_config o = {.callback = slow_cb, .data = data[i]};
         assert_ok(goio_pubsub_psubscribe(h.ps, pats, 1, &o, &subs[i]));
+    }
     for (int i = 0; i < 3; i++)
         pst_wait_sub(subs[i], 5000);
     flood f = {.channel = "fr:race.x"};
     pthread_t ft;
     assert_int_equal(pthread_create(&ft, NULL, flood_thread, &f), 0);
     assert_true(GOIO_WAIT_UNTIL(pst_stats(h.ps).delivered > 10, 5000));
-    goio_pubsub_free(h.ps);
+    atomic_store(&freeing, true);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&holding), 5000));
+    goio_pubsub_free(h.ps); /* a callback is running */
     atomic_store(&freed, true);
-    goio_test_sleep_ms(20);
-    assert_int_equal(atomic_load(&after_free), 0);
+    assert_true(atomic_load(&proved)); /* free waited while it ran */
+    for (int i = 0; i < 3; i++)
+        goio_free(data[i]);
     atomic_store(&f.stop, true);
     pthread_join(ft, NULL);
+    assert_int_equal(atomic_load(&after_free), 0);
     for (int i = 0; i < 3; i++)
         assert_ok(goio_pubsub_unsubscribe(subs[i]));
     goio_redis_free(h.r);

@@ -90,9 +90,17 @@ static int async_op(void *arg)
 static void async_do_survives_every_allocation_failure(void **state)
 {
     (void)state;
-    int points = goio_test_alloc_torture(async_op, NULL, NULL);
-    print_message("async points %d\n", points);
+    /* The worker thread may still allocate after the callback reported
+     * (about one point in 40 runs: seen absorbed or not reached, as it
+     * races the op's return); every earlier point must be GOIO_ENOMEM. */
+    goio_test_torture res;
+    int points = goio_test_alloc_torture_ex(
+        async_op, NULL, NULL,
+        GOIO_TEST_TORTURE_ABSORBS | GOIO_TEST_TORTURE_VARIES, &res);
+    print_message("async points %d (absorbed %ld, not reached %ld)\n", points,
+                  res.absorbed, res.unreached);
     assert_true(points > 5);
+    assert_true(res.absorbed + res.unreached <= 2);
 }
 
 int main(void)

@@ -9,15 +9,18 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-static atomic_long allocs, frees, fail_countdown;
+static atomic_long allocs, frees, fail_countdown, calls, injected;
 
 static bool should_fail(void)
 {
+    atomic_fetch_add(&calls, 1);
     long left = atomic_load(&fail_countdown);
     if (left <= 0)
         return false;
-    if (left == 1)
+    if (left == 1) {
+        atomic_fetch_add(&injected, 1);
         return true; /* stays at 1: every later allocation fails too */
+    }
     atomic_fetch_sub(&fail_countdown, 1);
     return false;
 }
@@ -79,27 +82,70 @@ long goio_test_alloc_count(void)
     return atomic_load(&allocs);
 }
 
-int goio_test_alloc_torture(int (*op)(void *arg), void (*cleanup)(void *arg),
-                            void *arg)
+/* Runs op once with nothing failing and returns the allocation calls it
+ * made (realloc included), asserting success and no leak. */
+static long clean_run(int (*op)(void *arg), void (*cleanup)(void *arg),
+                      void *arg)
 {
+    goio_test_alloc_fail_at(0);
+    long before = goio_test_alloc_outstanding();
+    long start = atomic_load(&calls);
+    int rc = op(arg);
+    long points = atomic_load(&calls) - start;
+    if (cleanup)
+        cleanup(arg);
+    if (rc != 0)
+        fail_msg("the operation failed with %s with no allocation failing",
+                 goio_err_name(rc));
+    if (goio_test_alloc_outstanding() != before)
+        fail_msg("the clean run leaked %ld allocations",
+                 goio_test_alloc_outstanding() - before);
+    return points;
+}
+
+int goio_test_alloc_torture_ex(int (*op)(void *arg), void (*cleanup)(void *arg),
+                               void *arg, unsigned flags,
+                               goio_test_torture *out)
+{
+    goio_test_torture res = {0};
     goio_test_alloc_install();
-    for (long n = 1; n < 100000; n++) {
+    res.points = clean_run(op, cleanup, arg);
+    for (long n = 1; n <= res.points; n++) {
         long before = goio_test_alloc_outstanding();
+        long hit = atomic_load(&injected);
         goio_test_alloc_fail_at(n);
         int rc = op(arg);
         goio_test_alloc_fail_at(0);
         if (cleanup)
             cleanup(arg);
+        bool reached = atomic_load(&injected) != hit;
         if (goio_test_alloc_outstanding() != before)
             fail_msg("allocation point %ld leaked %ld allocations", n,
                      goio_test_alloc_outstanding() - before);
-        if (rc == 0)
-            return (int)n;
-        if (rc != GOIO_ENOMEM)
-            fail_msg("allocation point %ld returned %s, expected "
+        if (!reached && !(flags & GOIO_TEST_TORTURE_VARIES))
+            fail_msg("allocation point %ld of %ld was never reached: the "
+                     "operation allocates differently from run to run",
+                     n, res.points);
+        if (!reached && rc != 0)
+            fail_msg("allocation point %ld of %ld was never reached, yet "
+                     "the run returned %s",
+                     n, res.points, goio_err_name(rc));
+        if (!reached)
+            res.unreached++;
+        else if (rc == 0 && (flags & GOIO_TEST_TORTURE_ABSORBS))
+            res.absorbed++;
+        else if (rc != GOIO_ENOMEM)
+            fail_msg("allocation point %ld of %ld returned %s, expected "
                      "GOIO_ENOMEM",
-                     n, goio_err_name(rc));
+                     n, res.points, goio_err_name(rc));
     }
-    fail_msg("operation never succeeded");
-    return -1;
+    if (out)
+        *out = res;
+    return (int)res.points;
+}
+
+int goio_test_alloc_torture(int (*op)(void *arg), void (*cleanup)(void *arg),
+                            void *arg)
+{
+    return goio_test_alloc_torture_ex(op, cleanup, arg, 0, NULL);
 }
