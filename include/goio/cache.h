@@ -56,6 +56,24 @@ typedef struct goio_cache_stats {
     uint64_t fetches, fetch_errors, stale_served;
 } goio_cache_stats;
 
+/*
+ * The format a cache's values (and envelopes) have in shared storage.
+ * GOIO (the default) is goio's own: values are the bytes given, envelopes
+ * binary (see "envelope" below). GO_IO is byte-compatible with the Go
+ * library go-io, so C and Go services share one Redis namespace
+ * (docs/go-io-wire.md): values are JSON as Go's encoding/json writes them
+ * (the typed calls encode with reflext's JSON), envelopes are
+ * {"FreshUntil":"<RFC 3339 nano>","Value":<JSON>}, the Redis cache sends
+ * TTLs as whole seconds (EX) capped at 12 h, and the stale wrapper keeps
+ * entries for the stale TTL. Give every layer of a stack the same wire;
+ * bytes of the other format are logged (bad_cache_envelope /
+ * bad_cache_value) and read as a miss, never misread.
+ */
+typedef enum goio_cache_wire {
+    GOIO_CACHE_WIRE_GOIO = 0,
+    GOIO_CACHE_WIRE_GO_IO = 1
+} goio_cache_wire;
+
 /* How goio_cache_get_or_set produced its value. */
 typedef enum goio_cache_source {
     GOIO_CACHE_HIT = 0,     /* fresh value from the cache */
@@ -113,6 +131,8 @@ struct goio_cache {
     const goio_cache_ops *ops;
     goio_sharedflight *_flights;
     uint64_t _fetches, _fetch_errors; /* atomics, for the default stats */
+    unsigned _wire;                   /* goio_cache_wire_set */
+    uint64_t *_flight_gens; /* completed stores per key slot (atomics) */
 };
 
 /*
@@ -131,6 +151,17 @@ GOIO_EXTERN void goio_cache_deinit(goio_cache *c);
 /* For implementers: counts one fetch (and one fetch error when status is
  * non-zero) in the base's counters, which goio_cache_stats_get reports. */
 GOIO_EXTERN void goio_cache_count_fetch(goio_cache *c, int status);
+/*
+ * For implementers, after goio_cache_init and before the cache is shared:
+ * the wire its values are in (goio_cache_wire_get reports it and the typed
+ * calls follow it). raw_bytes (GO_IO only): goio_type_bytes values are
+ * stored as the bytes themselves, not as JSON (go-io's Redis cache stores
+ * []byte raw). GOIO_EINVAL for a NULL cache or an unknown wire.
+ */
+GOIO_EXTERN int goio_cache_wire_set(goio_cache *c, goio_cache_wire wire,
+                                    bool raw_bytes);
+/* The wire c's values are in (GOIO_CACHE_WIRE_GOIO for NULL). Thread-safe. */
+GOIO_EXTERN goio_cache_wire goio_cache_wire_get(const goio_cache *c);
 /* Whether `key` is a valid key (non-NULL, non-empty, at most
  * GOIO_CACHE_MAX_KEY bytes before its terminator). */
 GOIO_EXTERN bool goio_cache_key_valid(const char *key);
@@ -217,6 +248,11 @@ GOIO_EXTERN void goio_cache_free(goio_cache *c);
  * copy of it is dropped (also under stale wrappers), so a remote value of
  * the wrong type is never kept locally. GOIO_EINVAL for an invalid
  * descriptor (goio_type_check) or NULL pointers.
+ *
+ * On a cache whose wire is GOIO_CACHE_WIRE_GO_IO the stored bytes are the
+ * value's JSON (goio_type_json_encode / _decode; the bytes themselves for
+ * goio_type_bytes on a cache that keeps bytes raw, as go-io's Redis does):
+ * a type with no JSON form is GOIO_ENOTSUP and nothing is stored.
  */
 GOIO_EXTERN int goio_cache_get_typed(goio_cache *c, goio_ctx *ctx,
                                      const char *key, const goio_type *type,
@@ -422,6 +458,19 @@ GOIO_EXTERN int goio_cache_envelope_decode(const uint8_t *bytes, size_t len,
  */
 GOIO_EXTERN int goio_cache_stale_new(goio_cache *storage, int64_t stale_ttl_ms,
                                      bool own_storage, goio_cache **out);
+/*
+ * goio_cache_stale_new with a wire. GOIO_CACHE_WIRE_GO_IO (go-io's
+ * WithStaleFallback): values are JSON texts (set: anything that is not one
+ * JSON value is GOIO_EINVAL and nothing is written; it is stored
+ * compacted, as Go marshals it), the envelope is go-io's JSON one, and
+ * storage keeps it for stale_ttl_ms (not the longer of the two TTLs).
+ * GOIO_EINVAL also for an unknown wire.
+ */
+GOIO_EXTERN int goio_cache_stale_new_wire(goio_cache *storage,
+                                          int64_t stale_ttl_ms,
+                                          bool own_storage,
+                                          goio_cache_wire wire,
+                                          goio_cache **out);
 
 /* ---- hybrid: a local layer in front of a remote one (Go: Hybrid) -------- */
 
@@ -450,6 +499,16 @@ GOIO_EXTERN int goio_cache_stale_new(goio_cache *storage, int64_t stale_ttl_ms,
 GOIO_EXTERN int goio_cache_hybrid_new(goio_cache *local, goio_cache *remote,
                                       bool own_layers, goio_cache **out);
 /*
+ * goio_cache_hybrid_new with a wire. GOIO_CACHE_WIRE_GO_IO (go-io's
+ * Hybrid): values are JSON texts (set: anything else is GOIO_EINVAL and
+ * nothing is written); the local layer holds the compacted value, the
+ * remote one go-io's JSON envelope. GOIO_EINVAL also for an unknown wire.
+ */
+GOIO_EXTERN int goio_cache_hybrid_new_wire(goio_cache *local,
+                                           goio_cache *remote, bool own_layers,
+                                           goio_cache_wire wire,
+                                           goio_cache **out);
+/*
  * For invalidation messages (another process changed the key in the
  * remote layer): drops `key` from the local layer only. GOIO_EINVAL when h
  * is not a hybrid or the key is invalid; otherwise the local layer's del
@@ -459,6 +518,17 @@ GOIO_EXTERN int goio_cache_hybrid_invalidate(goio_cache *h, goio_ctx *ctx,
                                              const char *key);
 /* Drops every local entry (the local layer's clear result). */
 GOIO_EXTERN int goio_cache_hybrid_invalidate_all(goio_cache *h, goio_ctx *ctx);
+/*
+ * Reads key from the remote layer only, unwrapped from the hybrid's
+ * envelope (its wire), without touching the local layer (for wrappers
+ * that must bypass it). Bytes that are not an envelope are logged
+ * (bad_cache_envelope) and read as a miss. GOIO_EINVAL when h is not a
+ * hybrid, for an invalid key or NULL out/hit; else the remote layer's
+ * errors. Thread-safe.
+ */
+GOIO_EXTERN int goio_cache_hybrid_get_remote(goio_cache *h, goio_ctx *ctx,
+                                             const char *key, goio_buf *out,
+                                             bool *hit);
 /* The layers (NULL when h is not a hybrid). */
 GOIO_EXTERN goio_cache *goio_cache_hybrid_local(goio_cache *h);
 GOIO_EXTERN goio_cache *goio_cache_hybrid_remote(goio_cache *h);

@@ -86,6 +86,12 @@ typedef struct goio_redis_config {
     /* Set by goio_redis_config_from_url: the strings it made, released by
      * goio_redis_config_deinit. Not for the caller. */
     void *url_storage;
+
+    /* The cache interface's wire (goio/cache.h): GOIO_CACHE_WIRE_GOIO
+     * (default: TTLs in ms) or GOIO_CACHE_WIRE_GO_IO (go-io's: SET ... EX
+     * whole seconds, at least 1, at most 12 h; typed values as JSON,
+     * goio_type_bytes raw). goio_redis_set/set_opt are not affected. */
+    goio_cache_wire wire;
 } goio_redis_config;
 
 /* Fills *cfg with the defaults above (endpoint NULL). */

@@ -15,6 +15,22 @@ static _Atomic uint64_t *counter(uint64_t *p)
     return (_Atomic uint64_t *)p;
 }
 
+/* Slots of the completed-store counters (goio__cache_gen_load). */
+#define GEN_SLOTS 64
+
+static _Atomic uint64_t *gen_slot(goio_cache *c, const char *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return counter(&c->_flight_gens[h % GEN_SLOTS]);
+}
+
+uint64_t goio__cache_gen_load(goio_cache *c, const char *key)
+{
+    return atomic_load_explicit(gen_slot(c, key), memory_order_acquire);
+}
+
 bool goio_cache_key_valid(const char *key)
 {
     return key && key[0] &&
@@ -29,11 +45,34 @@ int goio_cache_init(goio_cache *c, const goio_cache_ops *ops)
     int rc = goio_sharedflight_new(NULL, &g);
     if (rc < 0)
         return rc;
+    c->_flight_gens = goio_calloc(GEN_SLOTS, sizeof *c->_flight_gens);
+    if (!c->_flight_gens) {
+        goio_sharedflight_free(g);
+        return GOIO_ENOMEM;
+    }
+    for (size_t i = 0; i < GEN_SLOTS; i++)
+        atomic_init(counter(&c->_flight_gens[i]), 0);
     c->ops = ops;
     c->_flights = g;
     atomic_init(counter(&c->_fetches), 0);
     atomic_init(counter(&c->_fetch_errors), 0);
+    c->_wire = GOIO_CACHE_WIRE_GOIO;
     return 0;
+}
+
+int goio_cache_wire_set(goio_cache *c, goio_cache_wire wire, bool raw_bytes)
+{
+    if (!c || (wire != GOIO_CACHE_WIRE_GOIO && wire != GOIO_CACHE_WIRE_GO_IO))
+        return GOIO_EINVAL;
+    c->_wire = (unsigned)wire | (raw_bytes && wire == GOIO_CACHE_WIRE_GO_IO
+                                     ? GOIO__CACHE_RAW_BYTES
+                                     : 0u);
+    return 0;
+}
+
+goio_cache_wire goio_cache_wire_get(const goio_cache *c)
+{
+    return c ? (goio_cache_wire)(c->_wire & 0xffu) : GOIO_CACHE_WIRE_GOIO;
 }
 
 void goio_cache_deinit(goio_cache *c)
@@ -42,6 +81,8 @@ void goio_cache_deinit(goio_cache *c)
         return;
     goio_sharedflight_free(c->_flights);
     c->_flights = NULL;
+    goio_free(c->_flight_gens);
+    c->_flight_gens = NULL;
 }
 
 void goio_cache_count_fetch(goio_cache *c, int status)
@@ -182,7 +223,10 @@ int goio__cache_flight(goio_ctx *ctx, void **value, void *data)
     goio__cache_value *v = goio_calloc(1, sizeof *v);
     if (!v)
         return GOIO_ENOMEM;
-    if (j->reread(j, ctx, &v->buf)) {
+    /* Only a flight that stored since this caller's miss can have left a
+     * value to find: otherwise the second read is one round trip lost. */
+    if (goio__cache_gen_load(j->c, j->key) != j->gen &&
+        j->reread(j, ctx, &v->buf)) {
         v->hit = true;
         *value = v;
         return 0;
@@ -201,6 +245,7 @@ int goio__cache_flight(goio_ctx *ctx, void **value, void *data)
     if (src < 0)
         goio_log(GOIO_LOG_WARN, "cache", "set_cache_error", j->key, src,
                  "storing the fetched value failed; returning it anyway");
+    atomic_fetch_add_explicit(gen_slot(j->c, j->key), 1, memory_order_release);
     *value = v;
     return 0;
 }
@@ -222,6 +267,7 @@ int goio__cache_default_get_or_set(goio_cache *c, goio_ctx *ctx,
                                    goio_buf *out, goio_cache_source *source)
 {
     bool hit = false;
+    uint64_t gen = goio__cache_gen_load(c, key);
     int rc = c->ops->get(c, ctx, key, out, &hit);
     if (rc == 0 && hit) {
         *source = GOIO_CACHE_HIT;
@@ -235,7 +281,7 @@ int goio__cache_default_get_or_set(goio_cache *c, goio_ctx *ctx,
     if (rc < 0)
         goio__cache_log_read_error(key, rc);
 
-    goio__cache_job job = {c, key, ttl_ms, fetch, data, reread, false};
+    goio__cache_job job = {c, key, ttl_ms, fetch, data, reread, false, gen};
     goio_sharedflight_result *res = NULL;
     rc = goio_sharedflight_do(c->_flights, ctx, key, goio__cache_flight, &job,
                               goio__cache_value_free, &res, NULL);

@@ -28,7 +28,14 @@ struct goio__cache_job {
      * caller's miss is there to serve (then in *out). */
     bool (*reread)(goio__cache_job *j, goio_ctx *ctx, goio_buf *out);
     bool ran; /* this caller's thread ran the flight */
+    /* goio__cache_gen_load before this caller's first read: the flight
+     * re-reads only when a flight of a key of the same slot has stored a
+     * value since (a store it could have missed). */
+    uint64_t gen;
 };
+
+/* The completed-store count of key's slot (acquire). */
+uint64_t goio__cache_gen_load(goio_cache *c, const char *key);
 
 typedef struct goio__cache_value {
     goio_buf buf;
@@ -54,9 +61,27 @@ goio_cache *goio__cache_stale_storage(goio_cache *c);
 /* Logs a storage read error that is treated as a miss. */
 void goio__cache_log_read_error(const char *key, int rc);
 
+/* goio_cache._wire: the goio_cache_wire in the low byte, and this flag. */
+#define GOIO__CACHE_RAW_BYTES 0x100u
+
 /* Envelope helpers (envelope.c). */
 int goio__cache_envelope_unwrap(goio_buf *b, int64_t *fresh_until_ms);
 void goio__cache_log_bad_envelope(const char *key, int rc);
 int64_t goio__cache_fresh_until(int64_t ttl_ms);
+
+/*
+ * go-io's envelope (wire GO_IO). Unwraps the JSON envelope held in b in
+ * place (b keeps the Value's JSON text); *left_ms: the fresh time left on
+ * the wall clock (<= 0: stale), saturating. GOIO_EBADMSG / GOIO_ETYPE for
+ * bytes that are not one, GOIO_ENOMEM.
+ */
+int goio__cache_wire_unwrap(goio_buf *b, int64_t *left_ms);
+/* Appends json[0..len) compacted (as Go marshals a json.RawMessage);
+ * GOIO_EINVAL when it is not one JSON value. */
+int goio__cache_wire_compact(goio_buf *out, const void *json, size_t len);
+/* Appends {"FreshUntil":"<now + ttl_ms>","Value":<json>}; json must be
+ * compact JSON (goio__cache_wire_compact). */
+int goio__cache_wire_envelope(goio_buf *out, int64_t ttl_ms, const void *json,
+                              size_t len);
 
 #endif

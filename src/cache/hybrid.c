@@ -41,6 +41,33 @@ static void fill_local(hybrid_cache *h, goio_ctx *ctx, const char *key,
                  "storing a remote value in the local layer failed");
 }
 
+/* The remote layer's envelope of key, unwrapped in the hybrid's wire into
+ * *b (the value); *until: its fresh-until instant, wall-clock ms. */
+static int remote_read(hybrid_cache *h, goio_ctx *ctx, const char *key,
+                       goio_buf *b, bool *found, int64_t *until)
+{
+    goio_cache *c = &h->base;
+    bool rhit = false;
+    int rc = goio_cache_get(h->remote, ctx, key, b, &rhit);
+    if (rc == 0 && rhit) {
+        int64_t left = 0;
+        int bad = goio_cache_wire_get(c) == GOIO_CACHE_WIRE_GO_IO
+                      ? goio__cache_wire_unwrap(b, &left)
+                      : goio__cache_envelope_unwrap(b, until);
+        if (bad == GOIO_ENOMEM) {
+            rc = bad;
+            rhit = false;
+        } else if (bad < 0) {
+            goio__cache_log_bad_envelope(key, bad);
+            rhit = false;
+        } else if (goio_cache_wire_get(c) == GOIO_CACHE_WIRE_GO_IO) {
+            *until = goio__cache_fresh_until(left);
+        }
+    }
+    *found = rc == 0 && rhit;
+    return rc;
+}
+
 static int hybrid_get(goio_cache *c, goio_ctx *ctx, const char *key,
                       goio_buf *out, bool *hit)
 {
@@ -56,14 +83,7 @@ static int hybrid_get(goio_cache *c, goio_ctx *ctx, const char *key,
     goio_buf b = GOIO_BUF_INIT;
     bool rhit = false;
     int64_t until = 0;
-    rc = goio_cache_get(h->remote, ctx, key, &b, &rhit);
-    if (rc == 0 && rhit) {
-        int bad = goio__cache_envelope_unwrap(&b, &until);
-        if (bad < 0) {
-            goio__cache_log_bad_envelope(key, bad);
-            rhit = false;
-        }
-    }
+    rc = remote_read(h, ctx, key, &b, &rhit, &until);
     if (rc == 0 && rhit) {
         fill_local(h, ctx, key, &b, until);
         goio_buf_deinit(out);
@@ -85,17 +105,28 @@ static int hybrid_set(goio_cache *c, goio_ctx *ctx, const char *key,
                       const void *value, size_t len, int64_t ttl_ms)
 {
     hybrid_cache *h = (hybrid_cache *)c;
-    bump(&h->sets);
-    int rc = goio_cache_set(h->local, ctx, key, value, len, ttl_ms);
-    if (rc < 0)
-        goio_log(GOIO_LOG_WARN, "cache", "set_local_error", key, rc,
-                 "storing in the local layer failed");
-    goio_buf env = GOIO_BUF_INIT;
-    rc = goio_cache_envelope_encode(&env, goio__cache_fresh_until(ttl_ms),
-                                    value, len);
+    bool wire = goio_cache_wire_get(c) == GOIO_CACHE_WIRE_GO_IO;
+    goio_buf v = GOIO_BUF_INIT, env = GOIO_BUF_INIT;
+    int rc = 0;
+    if (wire) { /* go-io: the compacted JSON, never anything else */
+        rc = goio__cache_wire_compact(&v, value, len);
+        value = v.data;
+        len = v.len;
+    }
+    if (rc == 0) {
+        bump(&h->sets);
+        rc = goio_cache_set(h->local, ctx, key, value, len, ttl_ms);
+        if (rc < 0)
+            goio_log(GOIO_LOG_WARN, "cache", "set_local_error", key, rc,
+                     "storing in the local layer failed");
+        rc = wire ? goio__cache_wire_envelope(&env, ttl_ms, value, len)
+                  : goio_cache_envelope_encode(
+                        &env, goio__cache_fresh_until(ttl_ms), value, len);
+    }
     if (rc == 0)
         rc = goio_cache_set(h->remote, ctx, key, env.data, env.len, ttl_ms);
     goio_buf_deinit(&env);
+    goio_buf_deinit(&v);
     return rc;
 }
 
@@ -154,9 +185,18 @@ static const goio_cache_ops hybrid_ops = {
 int goio_cache_hybrid_new(goio_cache *local, goio_cache *remote,
                           bool own_layers, goio_cache **out)
 {
+    return goio_cache_hybrid_new_wire(local, remote, own_layers,
+                                      GOIO_CACHE_WIRE_GOIO, out);
+}
+
+int goio_cache_hybrid_new_wire(goio_cache *local, goio_cache *remote,
+                               bool own_layers, goio_cache_wire wire,
+                               goio_cache **out)
+{
     if (out)
         *out = NULL;
-    if (!local || !remote || local == remote || !out)
+    if (!local || !remote || local == remote || !out ||
+        (wire != GOIO_CACHE_WIRE_GOIO && wire != GOIO_CACHE_WIRE_GO_IO))
         return GOIO_EINVAL;
     hybrid_cache *h = goio_calloc(1, sizeof *h);
     if (!h)
@@ -166,6 +206,7 @@ int goio_cache_hybrid_new(goio_cache *local, goio_cache *remote,
         goio_free(h);
         return rc;
     }
+    goio_cache_wire_set(&h->base, wire, false);
     h->local = local;
     h->remote = remote;
     h->own_layers = own_layers;
@@ -185,6 +226,28 @@ int goio_cache_hybrid_invalidate_all(goio_cache *c, goio_ctx *ctx)
 {
     hybrid_cache *h = as_hybrid(c);
     return h ? goio_cache_clear(h->local, ctx) : GOIO_EINVAL;
+}
+
+int goio_cache_hybrid_get_remote(goio_cache *c, goio_ctx *ctx, const char *key,
+                                 goio_buf *out, bool *hit)
+{
+    if (hit)
+        *hit = false;
+    hybrid_cache *h = as_hybrid(c);
+    if (!h || !goio_cache_key_valid(key) || !out || !hit)
+        return GOIO_EINVAL;
+    goio_buf b = GOIO_BUF_INIT;
+    int64_t until = 0;
+    bool found = false;
+    int rc = remote_read(h, ctx, key, &b, &found, &until);
+    if (rc == 0 && found) {
+        goio_buf_deinit(out);
+        *out = b;
+        *hit = true;
+        return 0;
+    }
+    goio_buf_deinit(&b);
+    return rc;
 }
 
 goio_cache *goio_cache_hybrid_local(goio_cache *c)

@@ -45,15 +45,19 @@ static int stale_read(stale_cache *s, goio_ctx *ctx, const char *key,
     int rc = goio_cache_get(s->storage, ctx, key, b, &hit);
     if (rc < 0 || !hit)
         return rc;
-    int64_t until;
-    rc = goio__cache_envelope_unwrap(b, &until);
+    int64_t until = 0, left = 0;
+    bool wire = goio_cache_wire_get(&s->base) == GOIO_CACHE_WIRE_GO_IO;
+    rc = wire ? goio__cache_wire_unwrap(b, &left)
+              : goio__cache_envelope_unwrap(b, &until);
+    if (rc == GOIO_ENOMEM)
+        return rc;
     if (rc < 0) {
         goio__cache_log_bad_envelope(key, rc);
         goio_buf_clear(b);
         return 0;
     }
     *found = true;
-    *fresh = goio_now_wall_ms() < until;
+    *fresh = wire ? left > 0 : goio_now_wall_ms() < until;
     return 0;
 }
 
@@ -92,12 +96,22 @@ static int stale_set(goio_cache *c, goio_ctx *ctx, const char *key,
 {
     stale_cache *s = (stale_cache *)c;
     goio_buf env = GOIO_BUF_INIT;
-    int rc = goio_cache_envelope_encode(&env, goio__cache_fresh_until(ttl_ms),
+    int rc;
+    int64_t keep = ttl_ms > s->stale_ttl_ms ? ttl_ms : s->stale_ttl_ms;
+    if (goio_cache_wire_get(c) == GOIO_CACHE_WIRE_GO_IO) {
+        /* go-io: compacted JSON in its envelope, kept for the stale TTL */
+        goio_buf v = GOIO_BUF_INIT;
+        rc = goio__cache_wire_compact(&v, value, len);
+        if (rc == 0)
+            rc = goio__cache_wire_envelope(&env, ttl_ms, v.data, v.len);
+        goio_buf_deinit(&v);
+        keep = s->stale_ttl_ms;
+    } else {
+        rc = goio_cache_envelope_encode(&env, goio__cache_fresh_until(ttl_ms),
                                         value, len);
-    if (rc == 0) {
-        int64_t keep = ttl_ms > s->stale_ttl_ms ? ttl_ms : s->stale_ttl_ms;
-        rc = goio_cache_set(s->storage, ctx, key, env.data, env.len, keep);
     }
+    if (rc == 0)
+        rc = goio_cache_set(s->storage, ctx, key, env.data, env.len, keep);
     goio_buf_deinit(&env);
     bump(&s->sets);
     return rc;
@@ -173,6 +187,7 @@ static int stale_get_or_set(goio_cache *c, goio_ctx *ctx, const char *key,
     stale_cache *s = (stale_cache *)c;
     goio_buf old = GOIO_BUF_INIT;
     bool found, fresh;
+    uint64_t gen = goio__cache_gen_load(c, key);
     int rc = stale_read(s, ctx, key, &old, &found, &fresh);
     if (rc < 0) {
         found = fresh = false;
@@ -191,7 +206,8 @@ static int stale_get_or_set(goio_cache *c, goio_ctx *ctx, const char *key,
         return 0;
     }
     bump(&s->misses);
-    goio__cache_job job = {c, key, ttl_ms, fetch, data, stale_reread, false};
+    goio__cache_job job = {c,    key,          ttl_ms, fetch,
+                           data, stale_reread, false,  gen};
     goio_sharedflight_result *res = NULL;
     rc = goio_sharedflight_do(c->_flights, ctx, key, goio__cache_flight, &job,
                               goio__cache_value_free, &res, NULL);
@@ -237,9 +253,18 @@ static const goio_cache_ops stale_ops = {
 int goio_cache_stale_new(goio_cache *storage, int64_t stale_ttl_ms,
                          bool own_storage, goio_cache **out)
 {
+    return goio_cache_stale_new_wire(storage, stale_ttl_ms, own_storage,
+                                     GOIO_CACHE_WIRE_GOIO, out);
+}
+
+int goio_cache_stale_new_wire(goio_cache *storage, int64_t stale_ttl_ms,
+                              bool own_storage, goio_cache_wire wire,
+                              goio_cache **out)
+{
     if (out)
         *out = NULL;
-    if (!storage || !out || stale_ttl_ms <= 0)
+    if (!storage || !out || stale_ttl_ms <= 0 ||
+        (wire != GOIO_CACHE_WIRE_GOIO && wire != GOIO_CACHE_WIRE_GO_IO))
         return GOIO_EINVAL;
     stale_cache *s = goio_calloc(1, sizeof *s);
     if (!s)
@@ -249,6 +274,7 @@ int goio_cache_stale_new(goio_cache *storage, int64_t stale_ttl_ms,
         goio_free(s);
         return rc;
     }
+    goio_cache_wire_set(&s->base, wire, false);
     s->storage = storage;
     s->stale_ttl_ms = stale_ttl_ms;
     s->own_storage = own_storage;

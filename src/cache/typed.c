@@ -5,11 +5,52 @@
  */
 #include "cache_int.h"
 
-/* Decodes bytes into *dst; bytes of another type are GOIO_ETYPE. */
-static int decode_into(const goio_type *type, const goio_buf *b, void *dst)
+#include <string.h>
+
+/* Whether c's values are go-io's JSON for this type (wire GO_IO, except
+ * []byte on a cache that keeps bytes raw). */
+static bool as_json(const goio_cache *c, const goio_type *type)
 {
-    int rc = goio_type_decode(type, b->data, b->len, dst);
-    return rc == GOIO_EBADMSG ? GOIO_ETYPE : rc;
+    if (goio_cache_wire_get(c) != GOIO_CACHE_WIRE_GO_IO)
+        return false;
+    return !(type == &goio_type_bytes && (c->_wire & GOIO__CACHE_RAW_BYTES));
+}
+
+/* Appends the stored form of *value. */
+static int encode_value(const goio_cache *c, const goio_type *type,
+                        const void *value, goio_buf *out)
+{
+    return as_json(c, type) ? goio_type_json_encode(type, value, out)
+                            : goio_type_encode(type, value, out);
+}
+
+/* JSON into a fresh variable (json.Unmarshal into a zero value), moved to
+ * *dst on success only. */
+static int json_decode(const goio_type *type, const goio_buf *b, void *dst)
+{
+    void *tmp = goio_calloc(1, type->size ? type->size : 1);
+    if (!tmp)
+        return GOIO_ENOMEM;
+    int rc = goio_type_json_decode(type, NULL, b->data, b->len, tmp);
+    if (rc == 0) {
+        goio_type_value_deinit(type, dst);
+        memcpy(dst, tmp, type->size);
+    } else {
+        goio_type_value_deinit(type, tmp);
+    }
+    goio_free(tmp);
+    return rc;
+}
+
+/* Decodes bytes into *dst; bytes of another type are GOIO_ETYPE. */
+static int decode_into(const goio_cache *c, const goio_type *type,
+                       const goio_buf *b, void *dst)
+{
+    int rc = as_json(c, type) ? json_decode(type, b, dst)
+                              : goio_type_decode(type, b->data, b->len, dst);
+    return rc == GOIO_EBADMSG || rc == GOIO_ELIMIT || rc == GOIO_EMSGSIZE
+               ? GOIO_ETYPE
+               : rc;
 }
 
 /*
@@ -38,7 +79,7 @@ int goio_cache_get_typed(goio_cache *c, goio_ctx *ctx, const char *key,
     goio_buf b = GOIO_BUF_INIT;
     bool found = false;
     int rc = goio_cache_get(c, ctx, key, &b, &found);
-    if (rc == 0 && found && (rc = decode_into(type, &b, dst)) == 0)
+    if (rc == 0 && found && (rc = decode_into(c, type, &b, dst)) == 0)
         *hit = true;
     if (rc == GOIO_ETYPE) /* reported, and never kept locally */
         forget_local(c, ctx, key);
@@ -53,7 +94,7 @@ int goio_cache_set_typed(goio_cache *c, goio_ctx *ctx, const char *key,
     if (!c || !goio_cache_key_valid(key) || goio_type_check(type) || !value)
         return GOIO_EINVAL;
     goio_buf b = GOIO_BUF_INIT;
-    int rc = goio_type_encode(type, value, &b);
+    int rc = encode_value(c, type, value, &b);
     if (rc == 0)
         rc = goio_cache_set(c, ctx, key, b.data, b.len, ttl_ms);
     goio_buf_deinit(&b);
@@ -61,6 +102,7 @@ int goio_cache_set_typed(goio_cache *c, goio_ctx *ctx, const char *key,
 }
 
 typedef struct typed_fetch {
+    const goio_cache *c;
     const goio_type *type;
     goio_cache_fetch_typed_fn fn;
     void *data;
@@ -76,7 +118,7 @@ static int typed_fetch_run(goio_ctx *ctx, const char *key, goio_buf *out,
         return GOIO_ENOMEM;
     int rc = tf->fn(ctx, key, tmp, tf->data);
     if (rc == 0)
-        rc = goio_type_encode(tf->type, tmp, out);
+        rc = encode_value(tf->c, tf->type, tmp, out);
     goio_type_value_deinit(tf->type, tmp);
     goio_free(tmp);
     return rc;
@@ -106,7 +148,7 @@ static int heal(goio_cache *c, goio_ctx *ctx, const char *key, int64_t ttl_ms,
         return rc;
     }
     goio__cache_job job = {c,  key,       ttl_ms, typed_fetch_run,
-                           tf, no_reread, false};
+                           tf, no_reread, false,  0};
     goio_sharedflight_result *res = NULL;
     rc = goio_sharedflight_do(c->_flights, ctx, goio_buf_cstr(&fkey),
                               goio__cache_flight, &job, goio__cache_value_free,
@@ -129,13 +171,13 @@ int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx, const char *key,
     if (!c || !goio_cache_key_valid(key) || goio_type_check(type) || !fetch ||
         !dst)
         return GOIO_EINVAL;
-    typed_fetch tf = {type, fetch, data};
+    typed_fetch tf = {c, type, fetch, data};
     goio_buf b = GOIO_BUF_INIT;
     goio_cache_source src = GOIO_CACHE_HIT;
     int rc = goio_cache_get_or_set(c, ctx, key, ttl_ms, typed_fetch_run, &tf,
                                    &b, &src);
     if (rc == 0)
-        rc = decode_into(type, &b, dst);
+        rc = decode_into(c, type, &b, dst);
     if (rc == GOIO_ETYPE && src != GOIO_CACHE_FETCHED &&
         src != GOIO_CACHE_SHARED) {
         /* Stored bytes of another type: a miss that overwrites them (a
@@ -147,7 +189,7 @@ int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx, const char *key,
         goio_buf_clear(&b);
         rc = heal(c, ctx, key, ttl_ms, &tf, &b, &src);
         if (rc == 0)
-            rc = decode_into(type, &b, dst);
+            rc = decode_into(c, type, &b, dst);
     }
     if (rc == 0 && source)
         *source = src;

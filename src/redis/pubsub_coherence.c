@@ -134,23 +134,8 @@ static bool live(coherent *c)
 static int remote_get(coherent *c, goio_ctx *ctx, const char *key,
                       goio_buf *out, bool *hit)
 {
-    goio_buf b = GOIO_BUF_INIT;
-    bool rhit = false;
-    int rc = goio_cache_get(c->remote, ctx, key, &b, &rhit);
-    *hit = false;
-    if (rc == 0 && rhit) {
-        int64_t until;
-        const uint8_t *v;
-        size_t vlen;
-        int bad = goio_cache_envelope_decode(b.data, b.len, &until, &v, &vlen);
-        if (bad < 0)
-            goio_log(GOIO_LOG_WARN, "cache", "bad_cache_envelope", key, bad,
-                     "remote bytes are not a goio envelope; read as a miss");
-        else if ((rc = goio_buf_set(out, v, vlen)) == 0)
-            *hit = true; /* as the hybrid: Redis' TTL decides */
-    }
-    goio_buf_deinit(&b);
-    return rc;
+    /* as the hybrid (either wire): Redis' TTL decides */
+    return goio_cache_hybrid_get_remote(c->h, ctx, key, out, hit);
 }
 
 static int coh_get(goio_cache *cc, goio_ctx *ctx, const char *key,
@@ -321,6 +306,8 @@ int goio_pubsub_coherent_new(goio_pubsub *ps, goio_cache *hybrid,
         goto fail;
     if ((rc = goio_cache_init(&c->base, &coherent_ops)) != 0)
         goto fail;
+    /* the hybrid's format: typed calls on the wrapper encode as it stores */
+    goio_cache_wire_set(&c->base, goio_cache_wire_get(hybrid), false);
     if ((rc = subscribe_all(c, cfg->server_assisted)) != 0) {
         goio_cache_deinit(&c->base);
         goto fail;

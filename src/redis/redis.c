@@ -293,9 +293,31 @@ static int cache_get(goio_cache *c, goio_ctx *ctx, const char *key,
     return goio_redis_get(from_cache(c), ctx, key, out, hit);
 }
 
+/* go-io's SET: EX in whole seconds (truncated, as Go's int(d.Seconds())),
+ * capped at 12 h; below one second go-io's SET fails, goio sends 1. */
+static int wire_set(goio_redis *r, goio_ctx *ctx, const char *key,
+                    const void *value, size_t len, int64_t ttl_ms)
+{
+    keycmd kc;
+    int rc = keycmd_init(r, &kc, "redis_command_set", "SET", key, true);
+    if (rc)
+        return rc;
+    int64_t sec =
+        (ttl_ms > GOIO_REDIS_MAX_TTL_MS ? GOIO_REDIS_MAX_TTL_MS : ttl_ms) /
+        1000;
+    char ex[32];
+    int n = snprintf(ex, sizeof ex, "%lld", (long long)(sec < 1 ? 1 : sec));
+    keycmd_arg(&kc, value, len);
+    keycmd_arg(&kc, "EX", 2);
+    keycmd_arg(&kc, ex, (size_t)n);
+    return set_reply(r, ctx, &kc, NULL);
+}
+
 static int cache_set(goio_cache *c, goio_ctx *ctx, const char *key,
                      const void *value, size_t len, int64_t ttl_ms)
 {
+    if (ttl_ms > 0 && goio_cache_wire_get(c) == GOIO_CACHE_WIRE_GO_IO)
+        return wire_set(from_cache(c), ctx, key, value, len, ttl_ms);
     return goio_redis_set(from_cache(c), ctx, key, value, len, ttl_ms);
 }
 
@@ -342,7 +364,8 @@ int goio_redis_new(const goio_redis_config *cfg, goio_redis **out)
     if (!out)
         return GOIO_EINVAL;
     *out = NULL;
-    if (!cfg)
+    if (!cfg || (cfg->wire != GOIO_CACHE_WIRE_GOIO &&
+                 cfg->wire != GOIO_CACHE_WIRE_GO_IO))
         return GOIO_EINVAL;
     goio_redis *r = goio_calloc(1, sizeof *r);
     if (!r)
@@ -363,6 +386,8 @@ int goio_redis_new(const goio_redis_config *cfg, goio_redis **out)
         redis_destroy(r);
         return rc;
     }
+    /* go-io's Redis cache stores []byte raw, everything else as JSON */
+    goio_cache_wire_set(&r->base, cfg->wire, true);
     *out = r;
     return 0;
 }
