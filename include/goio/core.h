@@ -47,10 +47,8 @@ GOIO_EXTERN const char *goio_version_string(void);
 
 /* ---- errors ------------------------------------------------------------ */
 
-/*
- * XX(NAME, value, message). errno-valued codes first; goio's own codes live
- * at -1000 and below so they never collide with errno values.
- */
+/* XX(NAME, value, message). errno-valued codes first; goio's own codes live
+ * at -1000 and below so they never collide with errno values. */
 #define GOIO_ERRNO_MAP(XX)                                                     \
     XX(EINVAL, -EINVAL, "invalid argument")                                    \
     XX(ENOMEM, -ENOMEM, "out of memory")                                       \
@@ -108,11 +106,9 @@ typedef enum goio_log_level {
     GOIO_LOG_OFF = 4
 } goio_log_level;
 
-/*
- * One log record. The field names follow the Go library's (category, code,
+/* One log record. The field names follow the Go library's (category, code,
  * key). Every pointer is valid only during the sink call; key and category
- * may be NULL.
- */
+ * may be NULL. */
 typedef struct goio_log_record {
     goio_log_level level;
     const char *category; /* module, e.g. "cache", "redis" */
@@ -125,12 +121,10 @@ typedef struct goio_log_record {
 
 typedef void (*goio_log_sink_fn)(const goio_log_record *rec, void *data);
 
-/*
- * Routes every record at or above the minimum level (goio_log_set_level) to
+/* Routes every record at or above the minimum level (goio_log_set_level) to
  * `sink`. NULL silences goio. The sink may be called from any goio thread at
  * once and must be thread-safe; it must not call goio_log_set_sink or
- * goio_log_config_set.
- */
+ * goio_log_config_set. */
 GOIO_EXTERN void goio_log_set_sink(goio_log_sink_fn sink, void *data);
 /* The default sink: one logfmt line per record on stderr. */
 GOIO_EXTERN void goio_log_stderr_sink(const goio_log_record *rec, void *data);
@@ -149,17 +143,10 @@ GOIO_EXTERN void goio_log(goio_log_level level, const char *category,
 GOIO_EXTERN size_t goio_log_format(const goio_log_record *rec, char *out,
                                    size_t size);
 
-/*
- * Rate limit. At most `limit` records per (category, code) pair reach the
- * sink per window of `interval_ms` (a window opens with the pair's first
- * record after the previous one ended); the rest are counted, not
- * formatted. The first record of the pair after its window ends - or any
- * record once the window is an interval old, or goio_log_flush - brings one
- * summary record first: the same category, code "log_suppressed", the
- * suppressed code as key, the highest suppressed level, and "N records
- * suppressed" in the message. The table of pairs is fixed (512 pairs); pairs
- * beyond it share one budget, summarized as category "core" with no key.
- */
+/* Rate limit: at most `limit` records per (category, code) pair per
+ * `interval_ms` window reach the sink; the rest are counted, then reported
+ * in one "log_suppressed" summary record (key = the suppressed code). 512
+ * pairs; pairs beyond share one budget. Details: docs/core.md. */
 typedef int64_t (*goio_log_clock_fn)(void *data);
 
 typedef struct goio_log_config {
@@ -174,11 +161,9 @@ typedef struct goio_log_config {
 
 /* Fills the defaults: 10 records per pair per 1000 ms. */
 GOIO_EXTERN void goio_log_config_init(goio_log_config *cfg);
-/*
- * Applies `cfg` (NULL: the defaults) to every later record; first reports
+/* Applies `cfg` (NULL: the defaults) to every later record; first reports
  * what the old settings suppressed, then starts every pair's window afresh.
- * GOIO_EINVAL for a limit or interval out of range. Thread-safe.
- */
+ * GOIO_EINVAL for a limit or interval out of range. Thread-safe. */
 GOIO_EXTERN int goio_log_config_set(const goio_log_config *cfg);
 /* Copies the current settings into *out; GOIO_EINVAL for NULL. */
 GOIO_EXTERN int goio_log_config_get(goio_log_config *out);
@@ -192,12 +177,10 @@ typedef void *(*goio_calloc_fn)(size_t count, size_t size);
 typedef void *(*goio_realloc_fn)(void *ptr, size_t size);
 typedef void (*goio_free_fn)(void *ptr);
 
-/*
- * Routes every allocation goio makes (libraries goio calls, such as hiredis,
+/* Routes every allocation goio makes (libraries goio calls, such as hiredis,
  * keep their own). Must be called before any other goio call, with
  * thread-safe functions; all four NULL restores the C library's. Returns
- * GOIO_EINVAL when only some are NULL.
- */
+ * GOIO_EINVAL when only some are NULL. */
 GOIO_EXTERN int goio_allocator_set(goio_malloc_fn m, goio_calloc_fn c,
                                    goio_realloc_fn r, goio_free_fn f);
 
@@ -214,11 +197,9 @@ GOIO_EXTERN void *goio_memdup(const void *p, size_t n);
 
 /* ---- byte buffer ------------------------------------------------------- */
 
-/*
- * A growable byte buffer owned by whoever holds it. `data` is NULL while
+/* A growable byte buffer owned by whoever holds it. `data` is NULL while
  * cap is 0. Appends keep one spare byte so data[len] can be NUL-terminated
- * (goio_buf_cstr). Not thread-safe.
- */
+ * (goio_buf_cstr). Not thread-safe. */
 typedef struct goio_buf {
     uint8_t *data;
     size_t len;
@@ -251,19 +232,15 @@ GOIO_EXTERN void goio_buf_deinit(goio_buf *b);
 
 /* ---- hashing ----------------------------------------------------------- */
 
-/*
- * A fast 64-bit hash of key[0..len) for hash tables (not cryptographic).
+/* A fast 64-bit hash of key[0..len) for hash tables (not cryptographic).
  * With a secret random seed, outsiders cannot aim keys at one bucket.
- * NULL key hashes like an empty one. Thread-safe.
- */
+ * NULL key hashes like an empty one. Thread-safe. */
 GOIO_EXTERN uint64_t goio_hash64(const void *key, size_t len, uint64_t seed);
 
-/*
- * 64 random bits from the kernel (getrandom), for hash seeds and ids; not
+/* 64 random bits from the kernel (getrandom), for hash seeds and ids; not
  * for cryptography. Where the kernel has none to give yet (early boot),
  * a mix of the clock, a counter and the process id keeps two calls apart.
- * Never blocks; thread-safe.
- */
+ * Never blocks; thread-safe. */
 GOIO_EXTERN uint64_t goio_random_u64(void);
 
 /* ---- clocks ------------------------------------------------------------ */
@@ -315,11 +292,9 @@ GOIO_EXTERN goio_ctx *goio_ctx_ref(goio_ctx *ctx);
 GOIO_EXTERN void goio_ctx_unref(goio_ctx *ctx);
 /* Cancels ctx and its children; idempotent; NULL is a no-op. */
 GOIO_EXTERN void goio_ctx_cancel(goio_ctx *ctx);
-/*
- * Moves this ctx's own deadline (not its parent's); GOIO_NO_DEADLINE
+/* Moves this ctx's own deadline (not its parent's); GOIO_NO_DEADLINE
  * removes it. For owners that merge several callers' deadlines into one
- * ctx (sharedflight). Waiters and the fd follow the new value.
- */
+ * ctx (sharedflight). Waiters and the fd follow the new value. */
 GOIO_EXTERN int goio_ctx_set_deadline(goio_ctx *ctx, int64_t deadline_ms);
 /* 0 while live; GOIO_ECANCELED or GOIO_ETIMEDOUT once done. NULL -> 0. */
 GOIO_EXTERN int goio_ctx_err(const goio_ctx *ctx);
@@ -327,32 +302,24 @@ GOIO_EXTERN int goio_ctx_err(const goio_ctx *ctx);
 GOIO_EXTERN int64_t goio_ctx_deadline(const goio_ctx *ctx);
 /* Milliseconds until the deadline (>= 0), or -1 when there is none. */
 GOIO_EXTERN int64_t goio_ctx_remaining_ms(const goio_ctx *ctx);
-/*
- * Blocks until ctx is done or timeout_ms passes (< 0: no timeout). Returns
+/* Blocks until ctx is done or timeout_ms passes (< 0: no timeout). Returns
  * 0 when ctx is done (goio_ctx_err says why), GOIO_EAGAIN when the timeout
- * passed first, GOIO_EINVAL for a NULL ctx.
- */
+ * passed first, GOIO_EINVAL for a NULL ctx. */
 GOIO_EXTERN int goio_ctx_wait(goio_ctx *ctx, int64_t timeout_ms);
-/*
- * A file descriptor that polls readable once ctx is done (cancel or
+/* A file descriptor that polls readable once ctx is done (cancel or
  * deadline), for event loops. Owned by ctx: do not read or close it. Made
- * on first use; GOIO_EINVAL for NULL, or a system error.
- */
+ * on first use; GOIO_EINVAL for NULL, or a system error. */
 GOIO_EXTERN int goio_ctx_fd(goio_ctx *ctx, int *fd);
 
-/*
- * Calls fn(data) once when ctx is cancelled (at once, on this thread, if
+/* Calls fn(data) once when ctx is cancelled (at once, on this thread, if
  * it already is). Deadlines do not trigger it. `*watch` (may be NULL if
- * the caller never removes it) identifies the registration.
- */
+ * the caller never removes it) identifies the registration. */
 typedef struct goio_ctx_watch goio_ctx_watch;
 typedef void (*goio_ctx_cancel_fn)(void *data);
 GOIO_EXTERN int goio_ctx_on_cancel(goio_ctx *ctx, goio_ctx_cancel_fn fn,
                                    void *data, goio_ctx_watch **watch);
-/*
- * Unregisters; when it returns fn is not running and will not run. Must not
- * be called from inside fn itself. NULL watch is a no-op.
- */
+/* Unregisters; when it returns fn is not running and will not run. Must not
+ * be called from inside fn itself. NULL watch is a no-op. */
 GOIO_EXTERN void goio_ctx_watch_remove(goio_ctx *ctx, goio_ctx_watch *watch);
 
 #ifdef __cplusplus

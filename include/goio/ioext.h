@@ -1,12 +1,8 @@
 /*
- * ioext: readers and writers, a buffer pool, Tee, and archives (gzip and
- * tar.gz writers, a zip writer, safe tar.gz and zip extraction).
- *
- * goio_io_reader and goio_io_writer are interfaces (vtables) that users can
- * implement: embed the struct as the first member of your own and fill
- * `ops`. goio's adapters wrap file descriptors, FILE*, memory and
- * goio_buf. A reader or writer is used by one thread at a time unless its
- * constructor says otherwise; the buffer pool is thread-safe.
+ * Readers and writers are vtable interfaces users can implement (embed the
+ * struct first, fill `ops`). Used by one thread at a time unless a
+ * constructor says otherwise. Errors: 0 or negative GOIO_E* (system errors
+ * as negated errno). Design notes and measurements: docs/ioext.md.
  */
 #ifndef GOIO_IOEXT_H
 #define GOIO_IOEXT_H
@@ -54,12 +50,8 @@ GOIO_EXTERN int goio_io_read_all(goio_io_reader *r, goio_buf *out,
 /* Closes and frees; NULL is a no-op returning 0. */
 GOIO_EXTERN int goio_io_reader_close(goio_io_reader *r);
 
-/*
- * Adapters. Errors: system errors come back as their negated errno
- * (GOIO_EPIPE, GOIO_EAGAIN on a non-blocking fd with nothing to do, -EBADF
- * ...); EINTR is retried. Each returns GOIO_EINVAL for a bad argument
- * (*out is then NULL) and GOIO_ENOMEM.
- */
+/* Adapters: system errors come back as negated errno; EINTR is retried.
+ * GOIO_EINVAL (*out NULL) for a bad argument, GOIO_ENOMEM. */
 /* Reads fd; closes it on goio_io_reader_close when own_fd. */
 GOIO_EXTERN int goio_io_reader_new_fd(int fd, bool own_fd,
                                       goio_io_reader **out);
@@ -111,24 +103,16 @@ GOIO_EXTERN int goio_io_writer_new_buf(goio_buf *b, goio_io_writer **out);
 GOIO_EXTERN int goio_io_writer_new_discard(uint64_t *counted,
                                            goio_io_writer **out);
 
-/*
- * Copies src to dst until end of stream through a pooled buffer (64 KiB
- * from goio_io_bufpool_default); *copied (may be NULL) counts the bytes
- * written. Neither is closed. A memory source is written without a copy
- * and a goio_buf destination is read into directly. Returns 0 at end of
- * stream, else the first read or write error.
- */
+/* Copies src to dst until end of stream through a pooled 64 KiB buffer;
+ * *copied (may be NULL) counts bytes. Neither is closed. 0 at end of stream,
+ * else the first read or write error. */
 GOIO_EXTERN int goio_io_copy(goio_io_writer *dst, goio_io_reader *src,
                              uint64_t *copied);
 
 /* ---- buffer pool --------------------------------------------------------- */
 
-/*
- * Reusable byte buffers in two classes, as the Go library's BufferPool:
- * regular (GOIO_BUFPOOL_SMALL bytes) and large (up to GOIO_BUFPOOL_LARGE).
- * Requests above the large size are allocated and freed, never kept.
- * Thread-safe; idle buffers beyond a bounded count are freed.
- */
+/* Reusable byte buffers (Go's BufferPool): regular GOIO_BUFPOOL_SMALL and
+ * large up to GOIO_BUFPOOL_LARGE. Thread-safe; idle buffers are freed. */
 #define GOIO_BUFPOOL_SMALL (4 * 1024)
 #define GOIO_BUFPOOL_LARGE (1024 * 1024)
 
@@ -143,31 +127,9 @@ GOIO_EXTERN void *goio_io_bufpool_get(goio_io_bufpool *p, size_t size,
 /* Returns a buffer (NULL is a no-op); the pool keeps or frees it. */
 GOIO_EXTERN void goio_io_bufpool_put(goio_io_bufpool *p, void *buf, size_t cap);
 
-/*
- * Size classes. A request of at most GOIO_BUFPOOL_SMALL bytes gets a
- * GOIO_BUFPOOL_SMALL buffer; a request above GOIO_BUFPOOL_LARGE_MIN / 2
- * (32 KiB) and up to GOIO_BUFPOOL_LARGE gets the next power of two from
- * GOIO_BUFPOOL_LARGE_MIN (64 KiB) to 1 MiB. Requests between 4 KiB and
- * 32 KiB, and above 1 MiB, get an exact allocation that put() frees: they
- * are too small to be worth a large buffer and too big for the regular
- * class. put() keeps a buffer only when `cap` is exactly a class size, so
- * a buffer that did not come from a pool is freed, not kept.
- *
- * How it scales: the pool has several shards (each with its own lock); a
- * thread always uses the same shard (assigned round-robin on first use),
- * so threads on different shards never contend, and a thread whose shard
- * is empty tries the others with trylock before allocating. There is no
- * global lock.
- *
- * Bounded retention: each shard keeps at most `small_keep` regular buffers
- * and `large_keep_bytes` bytes worth of each large size; a put beyond that
- * frees. Idle buffers are freed too: a buffer that stayed unused in the
- * pool for a whole `idle_ms` period is freed at the shard's next get/put
- * (Go's sync.Pool drops idle buffers at GC in the same spirit).
- * goio_io_bufpool_trim frees every idle buffer at once.
- *
- * The memory comes from goio_malloc (goio_allocator_set applies).
- */
+/* Size classes: up to 4 KiB -> a 4 KiB buffer; 32 KiB..1 MiB -> the next
+ * power of two from 64 KiB; other sizes are allocated exactly and freed on
+ * put. Sharded, bounded retention, idle buffers freed: docs/ioext.md. */
 #define GOIO_BUFPOOL_LARGE_MIN (64 * 1024)
 
 typedef struct goio_io_bufpool_config {
@@ -207,38 +169,12 @@ GOIO_EXTERN int goio_io_bufpool_stats_get(goio_io_bufpool *p,
 /* ---- Tee ------------------------------------------------------------- */
 
 /*
- * goio_io_tee_new splits one input into two readers. Reading `main` reads `in`
- * and hands the same bytes to `secondary` through a bounded buffer of
- * cfg.buffer_size bytes. Typical use: main streams a request body to its
- * destination while another thread hashes or stores it from secondary.
- *
- * - End of stream: once main reads EOF, secondary returns the buffered
- *   bytes, then EOF. An error main gets from `in` reaches secondary the
- *   same way, after the buffered bytes.
- * - Closing main before it saw EOF (or an error) makes secondary's next
- *   read, and every later one, fail with GOIO_EEARLYCLOSE at once, even
- *   with bytes still buffered: they are not the whole stream, and a
- *   consumer must not take a prefix for the stream.
- * - Closing secondary early lets main go on unaffected; bytes are no
- *   longer copied and the buffer is freed on main's next read.
- * - Batching: a secondary waiting for bytes is woken once a quarter of
- *   the buffer (at most 256 KiB) is filled, when main's read came back
- *   short of what its caller asked (a slow source: no bytes are held
- *   back), or at the end; main waiting for room likewise. Fewer wake-ups
- *   is what keeps Tee near a plain copy's speed.
- * - Back-pressure: when the buffer is full, main's read blocks until
- *   secondary reads (or is closed). Memory never grows past the buffer;
- *   the price is that secondary must be read concurrently, from another
- *   thread, unless the whole stream fits in the buffer. Reading main to
- *   the end first from the only thread that also reads secondary
- *   deadlocks once the buffer fills.
- *
- * Ownership: the tee owns `in` from a successful call on (on failure the
- * caller keeps it); closing main closes `in`. Both readers must be closed;
- * the shared state goes with the second close.
- * Thread-safety: main and secondary may be used from two different
- * threads at once; each one by one thread at a time.
- * Errors: GOIO_EINVAL (NULLs, buffer_size 0), GOIO_ENOMEM.
+ * Tee: splits `in` into two readers; reading `main` reads `in` and hands the
+ * bytes to `secondary` through a bounded buffer (back-pressure: main blocks
+ * while it is full, so read secondary from another thread). Closing main
+ * before EOF makes secondary fail with GOIO_EEARLYCLOSE. The tee owns `in`
+ * on success; closing main closes it; close both readers. main and
+ * secondary may be used from two threads. GOIO_EINVAL, GOIO_ENOMEM.
  */
 #define GOIO_TEE_DEFAULT_BUFFER (1024 * 1024)
 
@@ -256,22 +192,11 @@ GOIO_EXTERN int goio_io_tee_new(goio_io_reader *in,
 /* ---- gzip ------------------------------------------------------------ */
 
 /*
- * A goio_io_writer that gzips into dst (one gzip member; `gunzip` reads it).
- * goio_io_flush pushes everything written so far through to dst (a deflate
- * sync flush); goio_io_writer_close ends the stream (CRC and size trailer)
- * and frees the writer, never dst.
- *
- * threads > 1 compresses as pigz does: the input is cut into blocks of
- * block_size that worker threads deflate independently (each primed with
- * the previous 32 KiB, so the ratio barely moves) and the writer's thread
- * writes in order. Up to 2 x threads + 2 blocks are in flight: memory is
- * bounded, about that many blocks twice over. The output differs from
- * the one-thread output but decompresses to the same bytes.
- *
- * Thread-safety: one thread at a time, as any writer. Errors: GOIO_EINVAL
- * (level outside 0..9, threads above GOIO_GZIP_MAX_THREADS, block_size
- * under 32 KiB or over 1 GiB with threads > 1), GOIO_ENOMEM, or dst's
- * error. The first error sticks: later writes return it.
+ * A goio_io_writer that gzips into dst (one gzip member). flush = deflate
+ * sync flush; close writes the trailer and frees the writer, never dst.
+ * threads > 1 compresses blocks in parallel as pigz (bounded memory).
+ * GOIO_EINVAL (level, threads, block_size), GOIO_ENOMEM, dst's errors; the
+ * first error sticks. One thread at a time.
  */
 #define GOIO_GZIP_MAX_THREADS 64
 
@@ -290,29 +215,12 @@ GOIO_EXTERN int goio_io_gzip_writer_new(goio_io_writer *dst,
 /* ---- tar.gz writer ---------------------------------------------------- */
 
 /*
- * Writes a gzipped tar (ustar; a pax record when a name or a size does not
- * fit) to dst as entries are added: memory use does not depend on the
- * archive's size.
- *
- * Names are normalized as the Go library does, "./" + the cleaned path
- * (leading '/' dropped, "a//./b" -> "./a/b"; yarn needs the "./"), minus
- * its defects: a name that cleans to nothing ("", "/", ".") is refused
- * with GOIO_EINVAL where Go writes "./.", and a name whose ".." climbs
- * out ("../up", "a/../../b", "/../x") with GOIO_EUNSAFEPATH where Go
- * writes "./../up". Neither writes anything: the writer stays usable.
- *
- * Entries are regular files owned by uid/gid 0 with no user/group names,
- * mode file_mode, time mtime.
- * Why 0644 by default: the Go version writes 0777, so every extracted
- * file is executable and world-writable under a permissive umask; these
- * archives carry data (packages, bundles), which wants rw-r--r--. Set
- * file_mode 0755 for executables.
- *
- * Ownership: dst must outlive the writer and is never closed by it.
- * Thread-safety: one thread at a time.
- * Errors: GOIO_EINVAL, GOIO_ENOMEM, dst's errors. A failed write breaks
- * the archive: later calls return the same error and close writes no
- * end (a reader then sees a truncated archive, not a short valid one).
+ * Streams a tar.gz (ustar, pax when needed) to dst, which must outlive it
+ * and is never closed. Names become "./" + the cleaned path; empty names
+ * are GOIO_EINVAL, names climbing out GOIO_EUNSAFEPATH (nothing written).
+ * Entries: regular files, uid/gid 0, mode file_mode (default 0644), mtime.
+ * A failed write breaks the archive (later calls return the error). One
+ * thread at a time. GOIO_EINVAL, GOIO_ENOMEM, dst's errors.
  */
 typedef struct goio_io_targz_writer goio_io_targz_writer;
 
@@ -348,25 +256,11 @@ GOIO_EXTERN void goio_io_targz_writer_free(goio_io_targz_writer *w);
 /* ---- zip writer -------------------------------------------------------- */
 
 /*
- * Writes a zip of `n` in-memory files to dst, in a deterministic order:
- * sorted by name (byte order), whatever the input order (Go's version
- * follows map order, random per run). Same input, same options: same
- * bytes. Entries are deflated, or stored when deflate would not shrink
- * them; times are fixed at 1980-01-01 00:00 (DOS epoch) for the same
- * reason; Unix mode file_mode. Zip64 records are written only when sizes,
- * offsets or the count need them. Names are cleaned as for tar.gz but
- * without "./" (zip names are relative): "/a//b" -> "a/b"; empty and
- * escaping names are refused (GOIO_EINVAL, GOIO_EUNSAFEPATH) before
- * anything is written, and so are two files with the same cleaned name
- * (GOIO_EEXIST) and a cleaned name longer than zip's 65535 bytes
- * (GOIO_ENAMETOOLONG).
- *
- * zlib is used directly with one deflate state per thread, reset between
- * entries (libarchive's zip writer makes a new one per entry and is 3x
- * slower for it). threads > 1 deflates entries in parallel; at most
- * 4 x threads entries are compressed ahead of the writer.
- * dst is not flushed or closed. Errors: GOIO_EINVAL, GOIO_EUNSAFEPATH,
- * GOIO_EEXIST, GOIO_ENAMETOOLONG, GOIO_ENOMEM, dst's errors.
+ * Writes a zip of n in-memory files to dst, sorted by name, times fixed at
+ * 1980-01-01 (same input, same bytes); deflated or stored; Zip64 when
+ * needed; threads > 1 deflates in parallel. dst is not flushed or closed.
+ * GOIO_EINVAL, GOIO_EUNSAFEPATH, GOIO_EEXIST (same cleaned name twice),
+ * GOIO_ENAMETOOLONG, GOIO_ENOMEM, dst's errors. Thread-safe (self-contained).
  */
 typedef struct goio_io_zip_input {
     const char *name;
@@ -388,54 +282,14 @@ GOIO_EXTERN int goio_io_zip_compress(goio_io_writer *dst,
 /* ---- safe extraction ---------------------------------------------------- */
 
 /*
- * Extraction reads archives from untrusted sources. libarchive parses
- * them; goio decides what may come out:
- * - Only regular files and directories. Symlinks only with
- *   allow_symlinks and only when they stay inside the root (a target may
- *   start with "../" as far as the root, then only descend); devices,
- *   fifos, sockets and hard links: GOIO_EUNSUPPORTED_ENTRY. Encrypted zip
- *   entries too.
- * - Absolute names, any ".." component, and links pointing outside the
- *   root: GOIO_EUNSAFEPATH. Nothing is ever created through a symlink: a
- *   later entry "l/x" under a symlink "l" is GOIO_EUNSAFEPATH too.
- * - Names are cleaned ("./a//b" -> "a/b"); the root entry ("./") is
- *   skipped.
- * - Duplicates: the same cleaned name twice (a file or link) is
- *   GOIO_EEXIST, unless duplicates = GOIO_DUP_LAST_WINS, where the later
- *   file replaces the earlier (tar -r appends updates this way). A name
- *   that is a file in one entry and a directory in another (or the parent
- *   of a later entry) is GOIO_EEXIST either way. Repeated directories are
- *   fine.
- * - Limits (GOIO_ELIMIT): entries (every archive entry, and every parent
- *   directory a name implies that no earlier entry made: "a/b/c" alone is
- *   three), the bytes of the distinct path components remembered
- *   (max_name_bytes), total bytes extracted, and the ratio of bytes
- *   extracted to archive bytes (the zip-bomb check, applied once more
- *   than ratio_grace_bytes came out; for a stream, against the compressed
- *   bytes read so far). The bytes are counted as they are inflated, never
- *   taken from headers, which can lie; bytes inflated after a tar's
- *   end-of-archive marker (read to check the gzip CRC) count as extracted
- *   too.
- * - Any libarchive warning is a failure; corrupt data is GOIO_EBADMSG,
- *   data that ends early (a cut file, a short gzip stream, an entry
- *   shorter than its header says) GOIO_ETRUNCATED where it can be told
- *   apart, else GOIO_EBADMSG. Zip archives must have their central
- *   directory (as unzip requires), and each entry's name there must be
- *   the one in its local header (GOIO_EBADMSG otherwise). Compression
- *   methods libarchive cannot inflate (Deflate64, unknown ones) and sparse
- *   files are GOIO_EUNSUPPORTED_ENTRY. A gzip stream of nothing is an
- *   empty archive.
- * - Every archive entry is checked, also those not among `names`: their
- *   data is inflated (within the limits, counted as extracted bytes) and
- *   checked (CRC, size), then dropped. An archive with one unsafe or
- *   corrupt entry is refused as a whole.
- * The reason for a refusal goes to the log sink (category "ioext", code
- * "archive_refused", key = the refused entry's name, as in the archive
- * when it could not be cleaned; NULL when no entry is at fault).
- * Thread-safety: every extraction (and goio_io_zip_compress) is
- * self-contained; any number may run at once on different threads.
- * Names are handled as UTF-8 whatever the process locale (extraction
- * switches its own thread to C.UTF-8 while it runs, via uselocale).
+ * Safe extraction of untrusted archives: only files and directories
+ * (symlinks with allow_symlinks, inside the root); unsafe names
+ * GOIO_EUNSAFEPATH; other entry types GOIO_EUNSUPPORTED_ENTRY; duplicates
+ * GOIO_EEXIST unless GOIO_DUP_LAST_WINS; limits (entries, name bytes, total
+ * bytes, ratio) GOIO_ELIMIT; corrupt data GOIO_EBADMSG or GOIO_ETRUNCATED.
+ * Every entry is checked, also unwanted ones. Refusals are logged
+ * ("ioext"/"archive_refused", key = the entry). Any number of extractions
+ * may run at once. The full rules: docs/ioext.md.
  */
 typedef enum goio_io_dup_policy {
     GOIO_DUP_ERROR = 0,     /* a second entry with the same name: EEXIST */
@@ -483,16 +337,9 @@ GOIO_EXTERN void goio_io_archive_files_free(goio_io_archive_files *list);
 GOIO_EXTERN const goio_io_archive_file *
 goio_io_archive_files_find(const goio_io_archive_files *list, const char *name);
 
-/*
- * Extracts regular files to memory: all of them when names is NULL (or
- * nnames 0), else those whose cleaned name is among names (given in
- * cleaned form, "a/b"); a wanted name the archive lacks is simply absent
- * from the result, as in the Go version. Directories and (allowed)
- * symlinks are checked and skipped; a symlink that replaces a file
- * (GOIO_DUP_LAST_WINS) removes it from the result, as extraction to a
- * directory leaves the link there. *out is NULL on error.
- * opt NULL: defaults.
- */
+/* Extracts regular files to memory: all (names NULL) or those among
+ * `names` (cleaned form, "a/b"; missing ones are simply absent).
+ * *out is NULL on error. opt NULL: defaults. */
 GOIO_EXTERN int goio_io_zip_extract(const void *data, size_t len,
                                     const char *const *names, size_t nnames,
                                     const goio_io_extract_config *opt,
@@ -509,17 +356,9 @@ GOIO_EXTERN int goio_io_targz_extract_reader(goio_io_reader *r,
                                              const goio_io_extract_config *opt,
                                              goio_io_archive_files **out);
 
-/*
- * Extracts into directory `dir`, which must not exist or be empty
- * (GOIO_EEXIST otherwise); its parent must exist. Everything is written
- * into a new hidden directory next to `dir` and renamed to `dir` only
- * once the whole archive was read and checked: on any error nothing is
- * left behind, and `dir` is never seen half-written. Files get the
- * archive's permission bits masked with 0755 (never setuid/setgid/sticky,
- * never group- or world-writable; owner read/write always) and its
- * modification time; directories 0755; owners are not restored. Data is
- * not fsync'ed.
- */
+/* Extracts into `dir` (absent or empty, else GOIO_EEXIST; its parent must
+ * exist) through a hidden sibling renamed at the end: on error nothing is
+ * left. Modes masked with 0755; not fsync'ed. */
 GOIO_EXTERN int goio_io_zip_extract_to_dir(const void *data, size_t len,
                                            const char *dir,
                                            const goio_io_extract_config *opt);

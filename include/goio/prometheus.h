@@ -1,51 +1,17 @@
 /*
- * goio prometheus: a metrics registry with Prometheus exposition, process
- * metrics, custom collectors, and the Go library's HTTP request tracker.
+ * prometheus (goio_prom_*): a metrics registry (counters, gauges,
+ * histograms, vectors), text 0.0.4 / OpenMetrics / gzip exposition, process
+ * metrics, collectors, a /metrics endpoint and the Go library's request
+ * tracker.
  *
- * C has no client_golang, so this module is the registry too: counters,
- * gauges and histograms, each plain or as a vector (a family of children
- * told apart by label values), rendered as the text format 0.0.4 or, when
- * the scraper asks for it, OpenMetrics 1.0, gzipped when asked.
- *
- * Prefix. The module's functions are goio_prom_* (short for the module
- * name).
- *
- * Handles. Constructors register the metric in a registry (NULL: the
- * default registry) and return a handle owned by that registry: it stays
- * valid until the metric is unregistered or the registry freed. A child
- * handle (goio_prom_counter, _gauge, _histogram) looked up in a vector is
- * stable: the same label values always give the same pointer, so hot
- * paths look it up once and keep it. It stays valid until the child is
- * removed (goio_prom_vec_remove, goio_prom_vec_reset), the vector
- * unregistered or the registry freed; using it afterwards is a
- * use-after-free, as with any freed pointer.
- *
- * Threads. Everything is safe for concurrent use. Updates on a handle
- * (inc, add, set, observe) take no lock: C11 atomics, with doubles
- * updated by compare-and-swap on their bits. Looking up an existing child
- * by label values takes no lock either (a hash of the values over a table
- * whose memory is reclaimed only after concurrent readers are done);
- * only creating a child locks its vector. Exposition reads values with
- * relaxed atomics, so a scrape that races with updates sees each value
- * at some instant (a histogram's _sum may trail its buckets by the
- * observations in flight; _count is always the +Inf bucket).
- *
- * Errors. Every function returns 0 or a negative GOIO_E* code and never
- * aborts on bad input: GOIO_EINVAL for invalid names, label counts or
- * values (Prometheus' data model: metric names [a-zA-Z_:][a-zA-Z0-9_:]*,
- * label names [a-zA-Z_][a-zA-Z0-9_]* not starting with "__", no "le"
- * label on histograms, label values and help in UTF-8), GOIO_EEXIST for
- * a second metric with a registered name, GOIO_ETYPE for a lookup of the
- * wrong kind, GOIO_ENOMEM, GOIO_EBUSY for registry changes from inside a
- * collector of that registry.
- *
- * HTTP. The /metrics endpoint and the request-tracking middleware run on
- * goio's HTTP server (goio/http.h, module http); goio_prom_registry_render
- * serves any other server.
- *
- * Logging category "prometheus"; codes `collector_failed`,
- * `collected_family_dropped`, `collected_sample_dropped`,
- * `metrics_render_failed`, `membarrier_failed`.
+ * Handles belong to their registry (NULL: the default one): valid until the
+ * metric is unregistered, the child removed or the registry freed. A vector
+ * child is stable (same labels, same pointer): look it up once.
+ * Thread-safety: everything is safe for concurrent use; updates and lookups
+ * of existing children take no lock. Errors: GOIO_EINVAL (names, labels,
+ * values outside Prometheus' data model), GOIO_EEXIST (name taken),
+ * GOIO_ETYPE (wrong kind), GOIO_ENOMEM, GOIO_EBUSY (registry change from a
+ * collector). Logging category "prometheus". Details: docs/prometheus.md.
  */
 #ifndef GOIO_PROMETHEUS_H
 #define GOIO_PROMETHEUS_H
@@ -66,20 +32,16 @@ typedef struct goio_prom_registry goio_prom_registry;
  */
 GOIO_EXTERN int goio_prom_registry_new(goio_prom_registry **out);
 
-/*
- * Frees the registry, every metric registered in it (all their handles
+/* Frees the registry, every metric registered in it (all their handles
  * become invalid) and its collectors (their destroy callbacks run). No
  * other thread may be using it. NULL and the default registry are no-ops,
- * as is a call from inside one of the registry's own collectors.
- */
+ * as is a call from inside one of the registry's own collectors. */
 GOIO_EXTERN void goio_prom_registry_free(goio_prom_registry *reg);
 
-/*
- * The process-wide default registry, with the process collector
+/* The process-wide default registry, with the process collector
  * registered, as client_golang's. Made on first use and never freed;
  * NULL only when that first allocation fails. Every function taking a
- * registry uses it when passed NULL.
- */
+ * registry uses it when passed NULL. */
 GOIO_EXTERN goio_prom_registry *goio_prom_registry_default(void);
 
 /* ---- metric options ------------------------------------------------------ */
@@ -100,10 +62,8 @@ typedef struct goio_prom_label {
 /* Most labels a metric may have (variable plus constant). */
 #define GOIO_PROM_MAX_LABELS 32
 
-/*
- * Describes a metric. Strings are copied; nothing here must outlive the
- * constructor call.
- */
+/* Describes a metric. Strings are copied; nothing here must outlive the
+ * constructor call. */
 typedef struct goio_prom_metric_config {
     /* Full name = ns "_" subsystem "_" name, empty parts skipped, as
      * client_golang's BuildFQName. ns and subsystem may be NULL. */
@@ -135,14 +95,9 @@ GOIO_EXTERN void goio_prom_metric_config_init(goio_prom_metric_config *cfg);
 /* The default buckets (a static array of GOIO_PROM_DEFAULT_BUCKET_COUNT). */
 GOIO_EXTERN const double *goio_prom_buckets_default(void);
 
-/*
- * Bucket helpers writing `count` bounds into out[]. linear: start,
- * start+width, ... (width > 0). exponential: start, start*factor, ...
- * (start > 0, factor > 1). exponential_range: count bounds from min to
- * max, growing by a constant factor (0 < min < max, count >= 2).
- * GOIO_EINVAL for count 0, NULL out, non-finite or out-of-range
- * arguments.
- */
+/* Bucket helpers writing `count` bounds into out[]: linear (start + i *
+ * width), exponential (start * factor^i), exponential_range (count bounds
+ * from min to max). GOIO_EINVAL for bad arguments. */
 GOIO_EXTERN int goio_prom_buckets_linear(double start, double width,
                                          size_t count, double *out);
 GOIO_EXTERN int goio_prom_buckets_exponential(double start, double factor,
@@ -159,11 +114,9 @@ typedef struct goio_prom_histogram goio_prom_histogram;
 /* A vector: a family of children sharing a name and label names. */
 typedef struct goio_prom_vec goio_prom_vec;
 
-/*
- * Creates and registers a plain metric (cfg->label_count must be 0) and
+/* Creates and registers a plain metric (cfg->label_count must be 0) and
  * returns its only child. GOIO_EEXIST when the registry has a metric of
- * that name already; GOIO_EINVAL for invalid options (see the top).
- */
+ * that name already; GOIO_EINVAL for invalid options (see the top). */
 GOIO_EXTERN int goio_prom_counter_register(goio_prom_registry *reg,
                                            const goio_prom_metric_config *cfg,
                                            goio_prom_counter **out);
@@ -174,11 +127,9 @@ GOIO_EXTERN int goio_prom_histogram_register(goio_prom_registry *reg,
                                              const goio_prom_metric_config *cfg,
                                              goio_prom_histogram **out);
 
-/*
- * Creates and registers a vector of `type` (counter, gauge or histogram;
+/* Creates and registers a vector of `type` (counter, gauge or histogram;
  * GOIO_EINVAL for untyped) with cfg->label_names. A vector with children
- * is exposed; an empty one is not.
- */
+ * is exposed; an empty one is not. */
 GOIO_EXTERN int goio_prom_vec_register(goio_prom_registry *reg,
                                        goio_prom_type type,
                                        const goio_prom_metric_config *cfg,
@@ -201,10 +152,8 @@ GOIO_EXTERN int goio_prom_vec_histogram(goio_prom_vec *vec,
                                         const char *const *values, size_t count,
                                         goio_prom_histogram **out);
 
-/*
- * The same, by name/value pairs in any order, as client_golang's
- * With(Labels). GOIO_EINVAL when a name is unknown, repeated or missing.
- */
+/* The same, by name/value pairs in any order, as client_golang's
+ * With(Labels). GOIO_EINVAL when a name is unknown, repeated or missing. */
 GOIO_EXTERN int goio_prom_vec_counter_with(goio_prom_vec *vec,
                                            const goio_prom_label *labels,
                                            size_t count,
@@ -217,11 +166,9 @@ GOIO_EXTERN int goio_prom_vec_histogram_with(goio_prom_vec *vec,
                                              size_t count,
                                              goio_prom_histogram **out);
 
-/*
- * Removes the child with these values (its handle becomes invalid once
+/* Removes the child with these values (its handle becomes invalid once
  * this returns; it waits for concurrent lookups to finish). GOIO_ENOENT
- * when there is none.
- */
+ * when there is none. */
 GOIO_EXTERN int goio_prom_vec_remove(goio_prom_vec *vec,
                                      const char *const *values, size_t count);
 GOIO_EXTERN int goio_prom_vec_remove_with(goio_prom_vec *vec,
@@ -232,11 +179,9 @@ GOIO_EXTERN int goio_prom_vec_reset(goio_prom_vec *vec);
 /* How many children the vector has now. */
 GOIO_EXTERN int goio_prom_vec_len(goio_prom_vec *vec, size_t *out);
 
-/*
- * Unregisters and frees the metric or vector of that full name (every
+/* Unregisters and frees the metric or vector of that full name (every
  * handle into it becomes invalid; no other thread may still use them).
- * GOIO_ENOENT when it is not registered.
- */
+ * GOIO_ENOENT when it is not registered. */
 GOIO_EXTERN int goio_prom_registry_unregister(goio_prom_registry *reg,
                                               const char *name);
 
@@ -274,35 +219,19 @@ GOIO_EXTERN int goio_prom_histogram_bucket(const goio_prom_histogram *h,
 
 /* ---- custom collectors --------------------------------------------------- */
 
-/*
- * A collector adds samples at scrape time, the way a service exports
- * numbers it keeps elsewhere (cache statistics, pub/sub counters): goio
- * calls fn(sink, data) during every exposition of the registry (the
- * scrape's ctx: goio_prom_sink_ctx), and fn
- * describes families and their samples through the sink. Collected
- * families are merged with registered metrics in name order; one whose
- * name another family already uses is dropped (logged), as is a sample
- * repeating an earlier sample's label values. When fn returns non-zero,
- * everything it added in that call is dropped and logged.
- *
- * fn runs on the scraping thread with the registry's lock held: it must
- * not register, unregister or scrape on that registry (those calls return
- * GOIO_EBUSY from inside it, however deeply nested). Reading or updating
- * metrics is fine, and so is scraping another registry, provided no
- * collector there scrapes this one back: two threads scraping the pair
- * from opposite ends would each wait for the other's lock.
- */
+/* Collectors add samples at scrape time: fn(sink, data) runs during every
+ * exposition, on the scraping thread with the registry's lock held (it must
+ * not register, unregister or scrape that registry: GOIO_EBUSY). A non-zero
+ * return drops what that call added (logged). */
 typedef struct goio_prom_sink goio_prom_sink;
 typedef struct goio_prom_collector goio_prom_collector;
 typedef int (*goio_prom_collect_fn)(goio_prom_sink *sink, void *data);
 /* Releases a collector's data when the collector goes away. */
 typedef void (*goio_prom_data_free_fn)(void *data);
 
-/*
- * Registers fn. destroy(data) (may be NULL) runs when the collector is
+/* Registers fn. destroy(data) (may be NULL) runs when the collector is
  * unregistered or the registry freed. *out (may be NULL) identifies it
- * for goio_prom_collector_unregister. On failure destroy is not called.
- */
+ * for goio_prom_collector_unregister. On failure destroy is not called. */
 GOIO_EXTERN int goio_prom_collector_register(goio_prom_registry *reg,
                                              goio_prom_collect_fn fn,
                                              void *data,
@@ -316,11 +245,9 @@ GOIO_EXTERN int goio_prom_collector_unregister(goio_prom_registry *reg,
  * sink), for a collector that waits on something. */
 GOIO_EXTERN goio_ctx *goio_prom_sink_ctx(const goio_prom_sink *sink);
 
-/*
- * Starts a family: later samples belong to it. Validated like a
+/* Starts a family: later samples belong to it. Validated like a
  * registered metric (GOIO_EINVAL); after a failure, samples are refused
- * until the next valid family.
- */
+ * until the next valid family. */
 GOIO_EXTERN int goio_prom_sink_family(goio_prom_sink *sink, goio_prom_type type,
                                       const char *name, const char *help,
                                       const char *const *label_names,
@@ -331,11 +258,9 @@ GOIO_EXTERN int goio_prom_sink_family(goio_prom_sink *sink, goio_prom_type type,
 GOIO_EXTERN int goio_prom_sink_value(goio_prom_sink *sink,
                                      const char *const *label_values,
                                      double value);
-/*
- * A histogram sample: bucket_count upper bounds (strictly increasing; a
+/* A histogram sample: bucket_count upper bounds (strictly increasing; a
  * trailing +Inf is implied) with cumulative counts (non-decreasing), the
- * total count (>= the last cumulative count) and the sum.
- */
+ * total count (>= the last cumulative count) and the sum. */
 GOIO_EXTERN int goio_prom_sink_histogram(goio_prom_sink *sink,
                                          const char *const *label_values,
                                          const double *upper_bounds,
@@ -343,13 +268,8 @@ GOIO_EXTERN int goio_prom_sink_histogram(goio_prom_sink *sink,
                                          size_t bucket_count, uint64_t count,
                                          double sum);
 
-/*
- * Registers client_golang's process metrics, read from /proc at scrape
- * time: process_cpu_seconds_total, process_open_fds, process_max_fds,
- * process_virtual_memory_bytes, process_virtual_memory_max_bytes,
- * process_resident_memory_bytes, process_start_time_seconds. The default
- * registry has it already. GOIO_EEXIST when registered twice.
- */
+/* Registers client_golang's process_* metrics (read from /proc at scrape
+ * time); the default registry has them. GOIO_EEXIST when registered twice. */
 GOIO_EXTERN int goio_prom_process_collector_register(goio_prom_registry *reg);
 
 /* ---- exposition ---------------------------------------------------------- */
@@ -367,35 +287,22 @@ typedef struct goio_prom_encoding {
     const char *content_encoding; /* "gzip", or NULL: send no header */
 } goio_prom_encoding;
 
-/*
- * Appends every metric of the registry in `format`: families in name
- * order, children in the order of their label sets, so equal states
- * render equal bytes. ctx (NULL: none) is handed to the collectors; once
- * it is done no further collector runs and its code (GOIO_ECANCELED,
- * GOIO_ETIMEDOUT) is returned. On error out is left as it was.
- */
+/* Appends the registry's exposition in `format` (deterministic order). ctx
+ * (NULL: none) goes to collectors; once done, its code is returned. On
+ * error out is unchanged. */
 GOIO_EXTERN int goio_prom_registry_write(goio_prom_registry *reg, goio_ctx *ctx,
                                          goio_prom_format format,
                                          goio_buf *out);
 
-/*
- * Picks the format and encoding for the Accept and Accept-Encoding
- * header values (either may be NULL: absent). OpenMetrics when Accept
- * prefers application/openmetrics-text (version 1.0.0 or 0.0.1) over
- * text/plain by q-value, else text 0.0.4; gzip when Accept-Encoding
- * accepts gzip (or *) with q > 0.
- */
+/* Picks format and gzip from Accept / Accept-Encoding (either may be
+ * NULL): OpenMetrics when preferred by q-value, gzip when accepted. */
 GOIO_EXTERN int goio_prom_negotiate(const char *accept,
                                     const char *accept_encoding,
                                     goio_prom_encoding *out);
 
-/*
- * Negotiates, then appends the registry's exposition (as
- * goio_prom_registry_write, ctx included) to out, gzipped when chosen, so any
- * HTTP server can answer a scrape: send out's bytes with enc->content_type and,
- * when set, enc->content_encoding. enc may be NULL. On error out is left as it
- * was.
- */
+/* Negotiates, then appends the (maybe gzipped) exposition to out for any
+ * HTTP server; enc (may be NULL) gets the headers to send. On error out is
+ * unchanged. */
 GOIO_EXTERN int goio_prom_registry_render(goio_prom_registry *reg,
                                           goio_ctx *ctx, const char *accept,
                                           const char *accept_encoding,
@@ -412,26 +319,13 @@ typedef struct goio_prom_request {
     const char *path;
 } goio_prom_request;
 
-/*
- * Registers, in reg (NULL: default), the Go library's metrics:
- *   io_http_requests_total{serviceName,version,method,path,status}
- *   io_http_requests_current{serviceName,version,method,path}
- *   io_http_request_duration_seconds{serviceName,version,method,path}
- *     (histogram, default buckets)
- * Process-wide, as Go's InitClient: GOIO_EALREADY once initialized (Go
- * panics). On failure (GOIO_EEXIST: a name is taken; GOIO_EBUSY from
- * inside a collector) nothing stays registered and init may be retried.
- * After success reg must live until goio_prom_tracker_deinit (never
- * free it before, nor unregister these names).
- */
+/* Registers the Go library's io_http_requests_total,
+ * io_http_requests_current and io_http_request_duration_seconds in reg
+ * (NULL: default). Process-wide: GOIO_EALREADY once initialized; GOIO_EEXIST,
+ * GOIO_EBUSY leave nothing registered. reg must live until _deinit. */
 GOIO_EXTERN int goio_prom_tracker_init(goio_prom_registry *reg);
-/*
- * Undoes goio_prom_tracker_init: unregisters the three metrics and forgets
- * the registry, so it may be freed and init may run again (orderly
- * shutdown, tests). No request may be tracked while it runs; tracking
- * calls afterwards return GOIO_EINVAL. GOIO_EINVAL when not initialized,
- * GOIO_EBUSY (nothing changed) from inside a collector.
- */
+/* Undoes goio_prom_tracker_init (no request tracked meanwhile). GOIO_EINVAL
+ * when not initialized, GOIO_EBUSY from a collector. */
 GOIO_EXTERN int goio_prom_tracker_deinit(void);
 
 /* A request started: io_http_requests_current +1. GOIO_EINVAL before
@@ -451,10 +345,7 @@ GOIO_EXTERN int goio_prom_request_close(const goio_prom_request *req,
 typedef struct goio_prom_handler_config {
     /* The registry served; NULL: the default one. */
     goio_prom_registry *registry;
-    /* Serve text 0.0.4 even to scrapers asking for OpenMetrics (what
-     * client_golang's promhttp does by default). Mind that Prometheus 2.x
-     * stores le as sent: "1.0" from OpenMetrics, "1" from text, so
-     * switching an existing target's format splits its bucket series. */
+    /* Serve text 0.0.4 even to OpenMetrics scrapers (promhttp's default). */
     bool disable_openmetrics;
     /* Never gzip. */
     bool disable_gzip;
@@ -464,17 +355,9 @@ typedef struct goio_prom_handler_config {
  * scraper asks for them (all zero). NULL is a no-op. */
 GOIO_EXTERN void goio_prom_handler_config_init(goio_prom_handler_config *cfg);
 
-/*
- * A goio_http_handler_fn answering a scrape: negotiates from the request's
- * Accept and Accept-Encoding, renders, and sends 200 with Content-Type,
- * Content-Encoding when gzipped and Vary: Accept-Encoding; 500 (logged as
- * `metrics_render_failed`) when rendering fails. Collectors get the
- * request's ctx. `data` is a
- * goio_prom_handler_config that outlives the route, or NULL for the
- * defaults. Mount it on your own router:
- *   goio_http_router_handle(r, "GET", "/metrics", goio_prom_http_handler,
- *                           NULL);
- */
+/* A goio_http_handler_fn answering a scrape (negotiated format and gzip;
+ * 500 + `metrics_render_failed` on failure). data: a goio_prom_handler_config
+ * that outlives the route, or NULL. Collectors get the request's ctx. */
 GOIO_EXTERN void goio_prom_http_handler(goio_http_request *req,
                                         goio_http_response *res, void *data);
 
@@ -491,27 +374,21 @@ typedef struct goio_prom_server_config {
 /* Fills the defaults above (port 0). NULL is a no-op. */
 GOIO_EXTERN void goio_prom_server_config_init(goio_prom_server_config *cfg);
 
-/*
- * Creates a stopped server for cfg (copied; NULL: the defaults); nothing
+/* Creates a stopped server for cfg (copied; NULL: the defaults); nothing
  * listens until goio_prom_server_start. GOIO_EINVAL for a NULL out or a
- * port outside 0..65535. Free with goio_prom_server_free.
- */
+ * port outside 0..65535. Free with goio_prom_server_free. */
 GOIO_EXTERN int goio_prom_server_new(const goio_prom_server_config *cfg,
                                      goio_prom_server **out);
-/*
- * Binds host:port and serves GET (and HEAD) on path; returns once it
+/* Binds host:port and serves GET (and HEAD) on path; returns once it
  * accepts connections. Address errors (GOIO_EADDRINUSE, ...) are returned
  * here (start may then be retried). Once per server: GOIO_EALREADY when
- * started or stopped. GOIO_EINVAL for NULL.
- */
+ * started or stopped. GOIO_EINVAL for NULL. */
 GOIO_EXTERN int goio_prom_server_start(goio_prom_server *srv);
 /* The bound port (also after stop); 0 before start or for NULL. */
 GOIO_EXTERN int goio_prom_server_port(const goio_prom_server *srv);
-/*
- * Stops listening; in-flight scrapes get up to timeout_ms (0: none), then
+/* Stops listening; in-flight scrapes get up to timeout_ms (0: none), then
  * are aborted (goio_http_server_stop). Idempotent; a stopped server cannot
- * start again. GOIO_EINVAL for NULL.
- */
+ * start again. GOIO_EINVAL for NULL. */
 GOIO_EXTERN int goio_prom_server_stop(goio_prom_server *srv,
                                       int64_t timeout_ms);
 /* Stops (in-flight scrapes get 1 s) if needed and frees. NULL is a no-op. */
@@ -519,13 +396,8 @@ GOIO_EXTERN void goio_prom_server_free(goio_prom_server *srv);
 
 /* ---- request-tracking middleware (goio's HTTP server) -------------------- */
 
-/*
- * What the tracking middleware labels requests with, as the Go library's
- * gin middlewares RequestsStatusTracker (with_latency false) and
- * MetricsTracker (with_latency true). method is the request's; status the
- * one sent. Strings must outlive the server; goio_prom_tracker_init must
- * have run (until then the middleware tracks nothing).
- */
+/* Labels of the tracking middleware (the Go library's gin trackers).
+ * Strings must outlive the server; goio_prom_tracker_init must have run. */
 typedef struct goio_prom_tracker_config {
     const char *service_name;
     const char *version;
@@ -542,26 +414,14 @@ typedef struct goio_prom_tracker_config {
  * no next). NULL is a no-op. */
 GOIO_EXTERN void goio_prom_tracker_config_init(goio_prom_tracker_config *cfg);
 
-/*
- * A route handler that tracks the handler in cfg->next, as gin's
- * per-route middleware: io_http_requests_current counts the request
- * while it runs. data: a goio_prom_tracker_config that outlives the route.
- *   static goio_prom_tracker_config items = {"catalog", "1.0", NULL, true,
- *                                          {items_handler, NULL}};
- *   goio_http_router_handle(r, "GET", "/items/{id}", goio_prom_http_track,
- *                           &items);
- */
+/* A route handler tracking cfg->next (data: a goio_prom_tracker_config that
+ * outlives the route), as gin's per-route middleware. */
 GOIO_EXTERN void goio_prom_http_track(goio_http_request *req,
                                       goio_http_response *res, void *data);
 
-/*
- * The same as a server-wide middleware (goio_http_server_use(srv,
- * goio_prom_http_middleware, &cfg); cfg->next unused). With a fixed
- * cfg->path it is exact. With path NULL the route is only known once the
- * router ran, so the request is opened and closed after the handler:
- * totals and durations are exact, but io_http_requests_current cannot
- * show such requests in flight (use goio_prom_http_track for that).
- */
+/* The same as server-wide middleware (cfg->next unused). With path NULL the
+ * route is known only after the handler, so io_http_requests_current does
+ * not show such requests in flight. */
 GOIO_EXTERN void goio_prom_http_middleware(goio_http_request *req,
                                            goio_http_response *res,
                                            goio_http_handler next, void *data);
