@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Finds goio's system libraries and wraps each in an imported target
 # goio_deps::<name>. The installed goioConfig.cmake includes this same file,
 # so consumers of an installed goio find exactly what the build used.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers modules use from their src/<module>/module.cmake.
 include_guard(GLOBAL)
 

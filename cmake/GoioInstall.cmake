@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cmake --install: headers, libgoio.a, goio::goio for find_package, goio.pc.
 include(CMakePackageConfigHelpers)
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What the zip_extract and targz_extract libFuzzer targets share (a header:
  * fuzz/CMakeLists.txt makes every .c file in fuzz/ a target). A crash

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the bytes a cache reads back from shared storage
  * (Redis): the envelope of the stale wrapper and the hybrid cache

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What every libFuzzer target here shares (a header: fuzz/CMakeLists.txt
  * makes every .c file in fuzz/ a target).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for what http_cache reads back from its storage (any
  * goio_cache, e.g. a shared Redis another process writes to) and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the HTTP request-parsing layer (src/http): the
  * server feeds it bytes from the network, so any input must end in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the scrape negotiation of the /metrics endpoint
  * (goio_prom_negotiate): Accept and Accept-Encoding come from whoever

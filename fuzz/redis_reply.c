@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the parts of what Redis sends that goio reads
  * itself (src/redis/redis_internal.h): MOVED / ASK / TRYAGAIN /

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: tar.gz extraction from memory (goio_io_targz_extract)
  * and into a directory; see archive_extract.h for the properties.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: zip extraction from memory (goio_io_zip_extract) and
  * into a directory; see archive_extract.h for the properties.

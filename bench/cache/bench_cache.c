@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_cache: goio's memory cache against its anchors (see
  * bench/README.md for the BENCH line).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: bench/cache/run.sh [case...]
 # Builds the go-cache anchor (offline, Debian's golang packages) and the
 # Caffeine anchor (javac against Debian's libcaffeine-java) and runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Reference policies for the hit-ratio cases: LRU (by entries or by
  * charged bytes) and Belady's optimal (offline, from the trace's future).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The BENCH line every goio benchmark prints, one per measured case:
  *   BENCH <case> goio=<v> anchor=<v> unit=<u> ratio=<r> [extra]

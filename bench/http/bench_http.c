@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The goio side of the http benchmark (bench/http/run.sh drives it).
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: bench/http/run.sh [chunked_1gib] [small_rps] [small_rps_under_attack]
 # goio's server vs nginx (Debian, sendfile) on 127.0.0.1, both started
 # here on free ports, serving the same bytes: goio renders a generated

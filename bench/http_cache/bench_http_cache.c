@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_http_cache: what the caching client saves over going to the
  * origin, with the origin (goio's HTTP server) on loopback in this

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: bench/http_cache/run.sh [case...]
 # 1. bench_http_cache (in-process cases: fresh hits vs plain libcurl,
 #    304 revalidation vs a full 200), given the case names it knows.

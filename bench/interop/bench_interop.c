@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio's JSON (reflext) against Go's encoding/json on the same values:
  * ns per operation, measured in the same run (the anchor is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * get_or_set through stale(hybrid(memory, Redis)) in go-io wire mode
  * against go-io's WithStaleFallback(Hybrid(NewMemory(), redis)) on the same

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: bench/interop/run.sh [case...]
 # Builds the Go anchor (encoding/json only, offline) and runs bench_interop
 # against it. Env: GOIO_ROOT, GOIO_BUILD (default build/release).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: bench/interop/run_wire.sh [case...]
 # go-io wire mode against go-io itself: starts a private redis-server,
 # builds the Go peer (tests/interop/go/goio_wire_peer, from ../shared/peers,

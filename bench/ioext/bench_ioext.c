@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_ioext: goio's archives and Tee against the standard tools, on one
  * corpus this program makes (many files, text-like with some binary).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_prometheus: goio's metrics against client_golang 1.14, the
  * registry the Go library leans on, on the same workloads (see the anchor,

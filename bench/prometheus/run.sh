@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: bench/prometheus/run.sh [case...]
 # Builds the Go anchor (client_golang 1.14, offline, from Debian's
 # golang-github-prometheus-client-golang-dev) and runs bench_prometheus

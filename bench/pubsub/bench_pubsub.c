@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_pubsub: goio's subscriber against raw hiredis subscribers, same
  * server, same run (bench/pubsub/run.sh starts the server).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: bench/pubsub/run.sh [case...]
 # Starts a private redis-server on a free loopback port and runs
 # bench_pubsub (one_sub, hundred_subs, latency) against it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_redis: goio's Redis client against its anchors, same server, same
  * run (bench/redis/run.sh starts the server and builds the Go anchor).

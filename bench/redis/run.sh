@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: bench/redis/run.sh [case...]
 # Starts a private redis-server on a free loopback port, builds the Go
 # anchor (redigo Pool) offline and runs bench_redis against both.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_sharedflight: goio_sharedflight against Go's
  * golang.org/x/sync/singleflight, measured in the same run.

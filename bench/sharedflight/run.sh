@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: bench/sharedflight/run.sh [case...]
 # Builds the Go anchor (golang.org/x/sync/singleflight, offline, Debian's
 # golang-golang-x-sync-dev) and runs bench_sharedflight against it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cache-proxy: a caching reverse proxy built on goio. Requests go through
  * a goio_http_cache in shared mode (RFC 9111 shared-cache rules) to one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * GET /export.tar.gz: an archive of every item, generated while it is
  * sent. A goio_io_reader pulls the archive out of a tar.gz writer one file at

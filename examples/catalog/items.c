@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The item routes. Reads go through goio_cache_get_or_set on the stale
  * wrapper, so N concurrent requests for a missing item cost one origin

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * catalog: a small HTTP service built on goio (see catalog.h for the
  * routes). With --redis it runs memory + Redis layers and keeps every

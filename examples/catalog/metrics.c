@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * /metrics: the Go library's io_http_* request metrics (the tracking
  * middleware in main.c), a counter of how item requests were served, and

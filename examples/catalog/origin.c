@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The pretend backend behind the item cache: it takes origin.delay_ms to
  * answer and fails while origin.failing is set, so the tour can show one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The smallest goio program: a deadline, a log record and a typed value.
  */

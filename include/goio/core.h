@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio core: errors, logging, allocation, byte buffers, cancellation
  * contexts and clocks. Every other goio module builds on this header.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio: building blocks for C services (caches, Redis, I/O, archives,
  * HTTP, metrics). This umbrella header includes every module's header;

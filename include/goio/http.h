@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio http: an HTTP/1.1 server on libuv, a response-writer interface,
  * chunked rendering of a goio_io_reader with auto-flush, and an AutoFlusher.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio http_cache: a caching HTTP client on libcurl that follows RFC 9111
  * (HTTP Caching), storing responses in any goio_cache.

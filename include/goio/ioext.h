@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Readers and writers are vtable interfaces users can implement (embed the
  * struct first, fill `ops`). Used by one thread at a time unless a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * prometheus (goio_prom_*): a metrics registry (counters, gauges,
  * histograms, vectors), text 0.0.4 / OpenMetrics / gzip exposition, process

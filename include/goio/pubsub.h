@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pubsub: Redis pub/sub (patterns and channels) that survives faults, and
  * local caches kept coherent through Redis. Built on a goio_redis handle

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * redis: goio's cache interface over Redis (hiredis 0.14), with a bounded
  * connection pool, pipelined multi-key calls, Redis Cluster and TLS.

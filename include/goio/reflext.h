@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reflext: type descriptors and checked assignment.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sharedflight: concurrent callers of one key share one run of fn (a
  * "flight") and its result; each caller gives up on its own ctx, and fn's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by scripts that need a private redis-server (the benchmarks, the
 # demo tour). Defines:
 #   redis_start DIR   starts redis-server on a free loopback port, with its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The goio_cache base: argument checks, dispatch to the ops, the generic
  * deduplicated get_or_set (one fetch per key through the cache's

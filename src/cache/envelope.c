@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The envelope: a value with its fresh-until instant, in the versioned
  * byte format documented in goio/cache.h.

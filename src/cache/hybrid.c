@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The hybrid cache (Go: Hybrid(local, remote)): a local layer in front of
  * a remote one; the remote layer holds envelopes so a value's remaining

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The memory cache: sharded tables, read buffers, the policy lock and the
  * reclaim thread. The policy itself is in memory_policy.c, the tables in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Memory cache internals shared by memory.c (the cache, its locks, read
  * buffers and reclaim thread), memory_table.c (a shard's hash table) and

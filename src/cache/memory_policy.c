@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * W-TinyLFU with an adaptive window: the memory cache's eviction policy.
  * See goio/cache.h for why this policy, and memory_int.h for who calls

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The memory cache's key hash and a shard's hash table (see memory_int.h
  * for the layout).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The stale-on-error wrapper (Go: WithStaleFallback): values live in the
  * storage cache as envelopes for the longer stale TTL; fresh ones are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Typed variants: values stay the type's encoding (shared with other
  * processes), decoded into the caller's variable only when they decode as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The allocator hooks. This is the only file in src/ allowed to call the C
  * library's allocation functions (CI checks it).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include <goio/core.h>
 
 #include <stdio.h>

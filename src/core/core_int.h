@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core's internals shared with its tests (never in a public header).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Error names and messages, generated from the one list in core.h. */
 #include <goio/core.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio_hash64: keys are mixed 16 bytes at a time with a 64x64->128-bit
  * multiply folded to 64 bits, which diffuses every input bit across the

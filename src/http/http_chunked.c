@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Chunked rendering (the Go library's ChunkedData) and the AutoFlusher.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Connections, on the loop thread only: read and parse requests, hand
  * them to the workers, write what their responses queue, enforce the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The server's response writer. A worker writes into a pooled buffer of
  * chunk_size bytes; a full buffer (or a flush) becomes a segment queued

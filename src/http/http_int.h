@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Private to the http files of src/ioext: the request parser (bytes in,
  * requests out, no sockets: fuzzable), the exchange shared by the loop

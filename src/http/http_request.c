@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Requests: the parser layer over libhttp-parser (bytes in, requests out,
  * no sockets, so it is fuzzed on its own) and the request accessors.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The response-writer interface's public side: argument checks over the
  * vtable (so a user's implementation gets the same validation), helpers

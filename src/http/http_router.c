@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The router: method + exact path, {name} segments, or a prefix. Routes
  * are few and matching is a linear scan that ranks every match, which is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The server's life: config, listen, the loop thread, the worker pool,
  * the ready list that carries output from workers to the loop, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Strict RFC 9112 framing check, run over the bytes before libhttp-parser
  * sees them. Debian's http-parser is built lenient (bare LF, obs-fold,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # http: the HTTP/1.1 server on libuv, router, middleware, the
 # response-writer interface, chunked rendering and the auto-flusher
 # (include/goio/http.h).

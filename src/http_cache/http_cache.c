@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http_cache: the client, the request flow and responses (see
  * goio/http_cache.h for the rules). A GET looks in storage first; a fresh

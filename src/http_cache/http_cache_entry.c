@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Header-field helpers and the stored entry format of goio/http_cache.h
  * (version 1): response entries, Vary indexes, Vary'd request values and

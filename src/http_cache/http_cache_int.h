@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http_cache internals shared by src/cache/http_cache*.c: header lists,
  * the RFC 9111 policy (pure functions of headers and times), the stored

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The RFC 9111 rules of goio/http_cache.h as pure functions of header
  * fields and instants, so tests check them without a clock or a network:

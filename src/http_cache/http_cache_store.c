@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Where http_cache's entries live in the goio_cache: the URL's key holds
  * a response entry, or a Vary index whose generation and names lead to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The libcurl side of http_cache: a pool of transfer slots (an easy handle
  * in a multi handle of its own, which keeps that slot's connections

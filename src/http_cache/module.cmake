@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # http_cache: the RFC 9111 caching HTTP client on libcurl
 # (include/goio/http_cache.h), storing in any goio cache.
 goio_module_sources(http_cache.c http_cache_store.c http_cache_entry.c

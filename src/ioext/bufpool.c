@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The buffer pool: per-shard stacks of free buffers for each size class.
  * See ioext.h for the classes and the retention rules.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The extraction engine: libarchive parses, this file decides what is
  * allowed (see "safe extraction" in ioext.h) and feeds a sink (memory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The directory sink: entries are created with *at() calls relative to a
  * fresh temporary directory, never following a symlink (O_NOFOLLOW on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Archive extraction internals: the engine (extract.c) drives a sink. */
 #ifndef GOIO_EXTRACT_INT_H
 #define GOIO_EXTRACT_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A goio_io_writer that gzips into another writer.
  *

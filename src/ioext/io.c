@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Readers and writers: the generic helpers (goio_io_read, goio_io_write, ...)
  * and the adapters for file descriptors, FILE*, memory and goio_buf.

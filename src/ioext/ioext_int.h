@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ioext internals shared between its files (private: not installed). */
 #ifndef GOIO_IOEXT_INT_H
 #define GOIO_IOEXT_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Archive entry names: cleaning for the writers and safety checks for
  * extraction. Both work on '/'-separated names, lexically.

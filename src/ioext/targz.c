@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The tar.gz writer: ustar headers (a pax record when a name or size does
  * not fit) streamed through the gzip writer. Memory use is the gzip

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tee: one input read through `main`, the same bytes handed to `secondary`
  * through a bounded ring buffer. See ioext.h for the contract.

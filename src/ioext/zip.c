@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The zip writer: entries deflated with zlib directly, one deflate state
  * per thread reset between entries, written in sorted name order with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Histogram bucket bounds: defaults, helpers, validation, and the bound
  * texts rendered once per histogram instead of once per scrape.

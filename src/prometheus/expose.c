@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Exposition: text format 0.0.4 and OpenMetrics 1.0.0.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Families (a metric or a vector) and their children.
  *

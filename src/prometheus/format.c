@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Text pieces of the exposition: escaping and numbers. Numbers never
  * depend on the process locale (a service that set LC_NUMERIC to de_DE

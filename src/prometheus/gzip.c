@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gzip for scrapes that ask for it (zlib, through goio's allocator so
  * goio_allocator_set covers it and failures are testable).

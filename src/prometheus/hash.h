@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The hash of label values, inline: it runs on every child lookup.
  */

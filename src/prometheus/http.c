@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * prometheus on goio's HTTP server: the /metrics handler, a metrics-only
  * server, and the request-tracking middleware.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Label plans: a metric's constant and variable labels, validated once at
  * creation and sorted by name, so rendering a child is a walk over slots.

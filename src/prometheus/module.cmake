@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # prometheus: registry, metrics and vectors, exposition (text 0.0.4,
 # OpenMetrics, gzip), process metrics, collectors, request tracker.
 goio_module_sources(

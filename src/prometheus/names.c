@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Prometheus data-model checks (names, UTF-8) and the hash of label
  * values used by vectors' lookup tables.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Content negotiation for scrapes (Accept, Accept-Encoding) and the
  * render-for-any-server entry point.

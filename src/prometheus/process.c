@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Process metrics as client_golang's process collector exports them,
  * read from /proc at scrape time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Internals shared by the prometheus module's files. Nothing here is
  * public: include/goio/prometheus.h is the contract.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Grace periods for lock-free lookups (a small sleepable-RCU).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Registries: the families registered in them (sorted by name, so a
  * scrape needs no sort) and their collectors.

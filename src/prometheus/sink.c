@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The collector sink: what collectors add during a scrape, kept until the
  * scrape has merged it with the registered families.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What collectors add during one scrape (sink.c), read by the renderer
  * (expose.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The Go library's request tracker (its prometheus.InitClient,
  * OpenRequest, ObserveDuration, CloseRequest), with its metric names and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Updates and reads on child handles. No locks: counters keep integral
  * increments in a 64-bit integer (one atomic add, as client_golang does)

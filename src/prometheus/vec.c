@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The public vector API: typed child lookups by values or by name/value
  * pairs, removal and reset.

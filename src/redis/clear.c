@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio_cache_clear on Redis: delete the namespace's keys, never anything
  * else. SCAN MATCH "<ns>:*" on every master (the pattern is glob-escaped),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Configuration: defaults, validation, the owned copy, endpoint parsing
  * and key namespacing.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * One blocking hiredis connection: open (timeouts, AUTH, SELECT), per-
  * command read timeout, error translation and the liveness check.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Running one single-key command: borrow a connection from the node that
  * serves the key's slot, send, read, give the connection back (closed if

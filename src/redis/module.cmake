@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # redis: the cache over Redis (hiredis), pool, cluster. Pub/sub
 # (goio/pubsub.h) is listed in pubsub.cmake.
 goio_module_deps(hiredis openssl)

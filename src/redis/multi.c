@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Multi-key calls: keys are grouped by the node that serves them, each
  * group is pipelined on one connection, and every group's requests are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio/pubsub.h: the handle, subscriptions, queues and messages. The loop
  * thread that talks to Redis is in pubsub_loop.c, the registry of Redis

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Coherent local caches (goio/pubsub.h): a goio_cache wrapping a hybrid
  * cache whose local copies are dropped when Redis or another goio

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pubsub internals, shared by src/redis/pubsub*.c.
  *

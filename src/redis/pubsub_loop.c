@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The loop thread of a goio_pubsub: one libuv loop owning the subscriber
  * connection.

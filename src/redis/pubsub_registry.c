@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The registry of Redis-side subscriptions: a chained hash table of
  * entries keyed by (pattern or channel, name as sent to Redis). Every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The handle, the single-key calls and the goio_cache implementation.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * redis module internals, shared by the files of src/redis/ (and meant for
  * the pub/sub code in the same folder, which reuses the configuration, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Redis Cluster key hashing: CRC16 (XMODEM: polynomial 0x1021, initial 0,
  * no reflection) of the key, or of its hash tag, modulo 16384. The hash

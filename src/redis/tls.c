@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * TLS for the blocking connections (pool, cluster nodes) with OpenSSL.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio_redis_config_from_url: redis://, rediss:// and unix:// URLs with
  * go-redis' option names. Every part is checked; nothing is logged that

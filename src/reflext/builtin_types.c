@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The built-in type descriptors and their byte encodings (see reflext.h). */
 #include <goio/reflext.h>
 

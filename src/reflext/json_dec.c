@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * JSON decoding as Go's json.Unmarshal reads it. Two passes: the whole
  * input is validated first (iteratively, depth-bounded, so hostile nesting

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * JSON encoding as Go's encoding/json (Go 1.19) writes it: strings escaped
  * with HTML escaping on, floats in the shortest form that reads back the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* go-io's cache envelope {"FreshUntil":...,"Value":...} (see reflext.h). */
 #include "json_int.h"
 

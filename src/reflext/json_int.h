@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reflext's JSON internals shared between its files. */
 #ifndef GOIO_REFLEXT_JSON_INT_H
 #define GOIO_REFLEXT_JSON_INT_H

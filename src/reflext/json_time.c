@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Go's time.Time in JSON: RFC 3339 with nanoseconds ("RFC3339Nano"), the
  * fraction trimmed of trailing zeros, 'Z' for UTC. Civil dates come from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Checked assignment and decoding through type descriptors. Results are
  * built in scratch storage first and moved into the caller's variable only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The asynchronous form: goio_sharedflight_do_async.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Flights: joining, giving up, running fn and publishing the result, and
  * the blocking goio_sharedflight_do.

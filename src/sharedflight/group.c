@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The group: a sharded hash table of running flights, keyed by string.
  *

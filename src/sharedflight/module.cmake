@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # sharedflight: one execution per key, a shared result, shared cancellation.
 goio_module_sources(group.c flight.c async.c)
 # The cleanup handlers that publish a flight when fn ends its thread

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sharedflight internals shared by group.c, flight.c and async.c.
  *

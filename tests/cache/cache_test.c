@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "cache_test.h"
 
 #include "test_util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The generic get_or_set: one fetch per key however many callers wait,
  * sources, errors, cancellation, and the logged-and-tolerated failures.

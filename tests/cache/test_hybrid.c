@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The hybrid cache: local then remote, TTL carried by the envelope,
  * local failures (fault injection) falling back to remote, invalidation.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The goio_cache interface: argument checks on every call, a cache
  * implemented outside goio, the typed variants and the envelope format.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The memory cache: bounds, TTL, background reclaim, eviction policy,
  * concurrency, configuration and allocation failures.

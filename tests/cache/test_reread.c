@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * get_or_set's second look: a caller whose miss came just before another
  * caller's flight stored the value re-reads instead of fetching again, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The stale-on-error wrapper: envelopes under the stale TTL, fresh-only
  * get, get_stale, stale served when a fetch fails (flag, counter, log).

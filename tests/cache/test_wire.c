@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The go-io wire mode of the stale wrapper, the hybrid and the typed calls
  * (goio_cache_wire), on memory caches: go-io's JSON envelope, freshness

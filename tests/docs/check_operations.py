@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """docs/operations.md must list every (category, code) pair the library
 logs, and nothing it no longer logs.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Runs one documentation example: docs_runner plain|redis <exe>.
  * In redis mode a private redis-server is started first

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * One version everywhere: GOIO_VERSION_* in core.h, GOIO_VERSION_HEX,
  * goio_version_string() of the linked library, the CMake project version

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 # Writes the hostile archive seeds of issue 16 into fuzz/corpus/:
 #   tests/fuzz_replay/make_archive_seeds.py fuzz/corpus
 # (needs GNU tar for the sparse seed). The options a fuzz target uses

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A main for a libFuzzer target without libFuzzer: feeds it every file
  * named on the command line, or found in a directory named there (sorted,

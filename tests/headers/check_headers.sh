@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # usage: check_headers.sh CC CXX INCLUDE_DIR
 # Compiles each include/goio/*.h on its own in C11 and C++17.
 set -u

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers for the http tests: a server with a router on a free port, a
  * libcurl easy client, raw sockets for what curl will not send, a

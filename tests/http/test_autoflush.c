@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The AutoFlusher on its own, over writers that are not HTTP responses: a
  * stdio FILE on a pipe (bytes reach the reader only when flushed) and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Request bodies within a budget (issue 15 item 4): a request is routed
  * before its body is read, so a body no route takes is never buffered

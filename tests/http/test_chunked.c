@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio_http_render_chunked over the real server with libcurl and the curl
  * CLI: body sizes up to 1 GiB with bounded RSS, a trickling source, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What clients must not be able to do to the server: malformed and
  * oversized requests, slowloris and idle connections, too many

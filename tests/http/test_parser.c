@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The request-parsing layer on its own (bytes in, requests out): every
  * split of the input gives the same request, pipelined requests come out

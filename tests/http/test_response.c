@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The response accessors a handler and middleware use on a live response:
  * reading back the headers set so far, and aborting a response mid-body

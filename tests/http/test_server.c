@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The server with libcurl as the client: requests and their accessors,
  * routing, framing, keep-alive, pipelining, middleware, the Content-Type

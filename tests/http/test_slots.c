@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Connection slots (issue 15 item 3): one client address cannot take
  * more than max_connections_per_client slots, a full table makes room by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Slow readers (issue 15 items 1 and 2): a client that reads a stream
  * steadily but slowly is never cut by send_timeout_ms (progress counts in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * RFC 9112 strictness on real sockets (issue 15 item 5): each framing
  * violation a lenient parser would accept is answered 400 (or 413/501)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Runs the http-cache-tests suite (npm http-cache-tests 0.4.5) against a
 // proxy and grades the results.
 //

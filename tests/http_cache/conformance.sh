@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The public HTTP-cache conformance suite (npm http-cache-tests 0.4.5, the
 # suite behind cache-tests.fyi) against examples/cache-proxy:
 #   conformance.sh PROXY_EXE WORK_DIR BASELINE_FILE

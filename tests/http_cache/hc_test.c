@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "hc_test.h"
 
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers for the http_cache tests: a real origin (goio's HTTP server on a
  * free loopback port) whose resources are described by tables the tests

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The client as a whole: concurrent misses share one origin request,
  * different URLs transfer in parallel, ctx cancellation and deadlines end

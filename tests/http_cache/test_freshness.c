@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Freshness against a real origin: max-age, s-maxage (shared and private
  * caches), Expires, Age, Date, heuristic freshness, no-store, private,

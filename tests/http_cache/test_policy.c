@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The RFC 9111 rules and the stored byte format, tested as the pure
  * functions they are (private header): HTTP-dates, Cache-Control,

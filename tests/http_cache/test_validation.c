@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Revalidation and failure against a real origin: If-None-Match and
  * If-Modified-Since, how a 304 is merged into the stored response, a 304

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Vary (variants side by side, "Vary: *", normalisation), invalidation by
  * unsafe methods (the target, same-origin Location/Content-Location, not

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # usage: run.sh BUILD_DIR CONSUMER_SRC WORK_DIR CC  (CFLAGS/LDFLAGS honoured)
 set -eu
 build=$1 src=$2 work=$3/install-test cc=$4

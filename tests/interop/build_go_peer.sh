@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds the Go programs under tests/interop/go/ against go-io from the
 # peers folder, in a private GOPATH, offline (Debian's Go, GOPATH mode).
 #   build_go_peer.sh <peers dir> <source dir> <out dir>

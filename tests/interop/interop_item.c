@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Descriptors of the Go peer's Item and go-io's envelope. */
 #include "interop_item.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The struct the Go peer knows as Item, and go-io's stale envelope. */
 #ifndef GOIO_INTEROP_ITEM_H
 #define GOIO_INTEROP_ITEM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio's JSON against Go's encoding/json and go-io's stale envelope, byte
  * for byte. The Go peer (tests/interop/go/goio_json_peer) answers one line

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * One Redis namespace shared by go-io and goio: a Go program using go-io's
  * redis package and stale wrapper writes `catalog:*`, goio reads the raw

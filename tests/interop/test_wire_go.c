@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio's caches in go-io wire mode against go-io itself (the Go program
  * tests/interop/go/goio_wire_peer, built from ../shared/peers), both on

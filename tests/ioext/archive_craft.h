@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Crafting archives of any shape with libarchive's writer, for the tests
  * of unsafe and hostile archives (header-only; link goio_deps::libarchive).
  */

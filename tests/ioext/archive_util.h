@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by the archive tests (header-only: each test includes
  * it once). */
 #ifndef GOIO_TEST_ARCHIVE_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The buffer pool: size classes, reuse, bounded and idle retention, and
  * many threads at once (run under tsan too).

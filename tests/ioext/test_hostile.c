@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Hostile archive shapes (issue 16): costs no limit used to count and
  * places where the two extraction modes, the two formats or goio and the

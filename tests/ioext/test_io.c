@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Readers, writers and goio_io_copy: the adapters over real pipes, files and
  * memory, short reads and writes, EINTR, errors passed through.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gzip and tar.gz writing, and tar.gz reading, against the real tools:
  * gzip/pigz, GNU tar and bsdtar, both ways.

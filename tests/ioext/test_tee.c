@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tee: same bytes on both sides, EOF and errors passed on, early closes,
  * back-pressure, and main/secondary on two threads (run under tsan too).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Small archives cut at every length and corrupted at every byte: a cut
  * archive is always an error (never a shorter archive that looks fine),

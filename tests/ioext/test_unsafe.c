@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unsafe archives of every shape, crafted here with libarchive's writer
  * (or by patching bytes), must be refused with the right code, to memory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Zip writing and reading against the real zip and unzip, both ways;
  * deterministic order and bytes; extraction by name and to a directory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A small libcurl client for the prometheus HTTP tests (raw bodies: no
  * automatic decompression, so gzip is checked by the test).

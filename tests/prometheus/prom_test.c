@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "prom_test.h"
 
 #include <math.h>

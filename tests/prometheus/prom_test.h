@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers for the prometheus tests: promtool, a histogram structure check
  * (promtool accepts histograms without _bucket or +Inf lines), and sample

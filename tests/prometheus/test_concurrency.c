@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Many threads at once: updates on held handles sum exactly, concurrent
  * lookups agree on one child per label set, lookups race safely with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Exposition: exact text 0.0.4 and OpenMetrics output, promtool on every
  * metric type and awkward label values, histogram structure, ordering,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The /metrics endpoint and the tracking middleware on goio's HTTP
  * server, with libcurl as the client: negotiation and headers as sent on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Process metrics in the default registry, checked against what the
  * kernel says and against changes the test makes (fds, memory, CPU).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Registry, metrics and vectors: values, handles, and every validation
  * error path of the data model.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A real Prometheus server (Debian's prometheus 2.42, started on a free
  * loopback port with a temp storage dir and a 1 s scrape interval)

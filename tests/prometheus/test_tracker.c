@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The Go library's request tracker: init once, exact metric and label
  * names, values after open/observe/close, and promtool's lint of the Go

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the pubsub tests: a real redis-server, a raw hiredis
  * connection to ask it what it sees (PUBSUB NUMPAT ...), handles made the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Pub/sub against a real redis-server: argument checks, fan-out to many
  * local subscribers over one Redis PSUBSCRIBE (PUBSUB NUMPAT), overlapping

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Pub/sub on a real Redis Cluster (three masters, three replicas): one
  * subscriber connection receives messages published on every master, and

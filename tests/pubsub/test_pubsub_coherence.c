@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Coherent local caches against a real redis-server: two hybrid caches
  * (memory in front of Redis) in one process, each with its own Redis

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Pub/sub through faults of a real redis-server: CLIENT KILL TYPE pubsub,
  * a server restart (SIGKILL), a paused server (SIGSTOP: only the pong

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Concurrency: subscriptions made and ended while a publisher floods the
  * pattern they match (callback data freed the moment unsubscribe returns,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Pub/sub over TLS against a real redis-server started with --tls-port
  * (certificates made at test time with the openssl CLI): messages flow

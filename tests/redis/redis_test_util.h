@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the redis tests: a log sink that records what goio
  * logged, a time tracker that records KPI names, raw RESP over a socket.

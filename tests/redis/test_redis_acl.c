@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ACL users (Redis 6+) against a real redis-server whose users are made at
  * test time with ACL SETUSER: AUTH <user> <pass>, refused logins, a user

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Reconnect backoff against a real redis-server that is killed: while it
  * is down, 8 threads calling in a loop cause only a few connects (counted

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The Redis cache through the generic goio_cache layer (goio/cache.h):
  * the interface contract, get-or-set with one fetch for many threads,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio_redis in cluster mode against a real six-process Redis Cluster
  * (three masters, three replicas; tests/support/test_redis_cluster.h),

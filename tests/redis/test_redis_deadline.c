@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A caller's deadline against a Redis server that stopped answering
  * (SIGSTOP: it accepts connections, reads nothing, answers nothing): many

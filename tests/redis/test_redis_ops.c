@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Every goio_redis operation and option against a real redis-server:
  * values, TTLs and the 12 h cap, NX, namespaces, error replies, publish,

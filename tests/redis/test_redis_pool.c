@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The connection pool against a real redis-server: the max-active bound
  * under 16 threads (checked on the server with CLIENT LIST), waiting and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * TLS against real redis-servers started with --tls-port, certificates
  * made at test time with the openssl CLI: single calls, the pool under

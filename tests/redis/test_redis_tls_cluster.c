@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Redis Cluster over TLS: three masters started with --tls-port and
  * --tls-cluster yes (the cluster bus over TLS too), certificates made at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio_redis_config_from_url: a table of good URLs and what they set, a
  * table of bad ones (hostile included: overlong, broken escapes, NULs,

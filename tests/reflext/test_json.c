@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reflext's JSON on its own (tests/interop compares it with real Go): the
  * vectors below are what Go 1.19's encoding/json writes and reads.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The POD helpers and the descriptor check, called directly (the cache
  * tests only reach them through the typed calls). */
 #include "test_util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "sf_test.h"
 
 #include <dirent.h>

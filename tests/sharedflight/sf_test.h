@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers for the sharedflight tests: a controllable work function, caller
  * threads, a callback probe, a thread counter, and the fixture most tests

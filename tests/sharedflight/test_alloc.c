@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Allocation failures: every allocation sharedflight makes (group, flight,
  * shared ctx, ctx watch, async record, deadline heap, thread records) is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio_sharedflight_do_async: callbacks on the group's thread, giving up
  * by cancel and by deadline, bounded workers, threads that go away, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goio_sharedflight_do: one execution per key, shared results, shared
  * cancellation, forget, and what a finished flight leaves behind.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // fn leaving by a C++ exception: sharedflight is C built with unwind
 // tables and cleanup handlers, so the flight is still published (waiters
 // get GOIO_ECANCELED) and the exception reaches the first caller intact.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A counting allocator that can fail the n-th allocation: the torture loop
  * checks every allocation failure path returns GOIO_ENOMEM and leaks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Observing blocked threads and unread socket bytes through /proc: the
  * code under test exposes neither, and a test must not sleep and hope.

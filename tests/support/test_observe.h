@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * States a test waits for instead of sleeping, read from outside the code
  * under test (/proc): whether a thread is asleep in the kernel, whether a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Child processes for tests (servers, command-line tools). Every child
  * gets SIGKILL when the test process dies, and goio_test_proc_kill_all runs

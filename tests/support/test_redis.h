@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A real redis-server for tests, on a free loopback port and a unix socket
  * in its own temp dir, with persistence off. Stopped at exit even when a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "test_redis_cluster.h"
 #include "test_proc.h"
 #include "test_util.h"

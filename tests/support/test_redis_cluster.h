@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A real Redis Cluster for tests: six redis-server processes (three
  * masters, three replicas) on free loopback ports, each in its own temp

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by goio's tests. cmocka must be included after the usual
  * headers, so this header pulls in what cmocka needs, then cmocka.

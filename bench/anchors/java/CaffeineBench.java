@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // CaffeineBench: the Caffeine anchor of bench/cache (Debian's
 // libcaffeine-java, built with javac against /usr/share/java/caffeine.jar).
 // It prints "RESULT <case> <value> [<value>]" lines as the Go anchor does.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The anchor of bench/interop: Go's encoding/json on the values
 // bench_interop.c measures goio's JSON with. Usage: anchor CASE N;
 // prints "<ns per op>".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A program that uses an installed goio the way a service would. */
 #include <goio/goio.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // goio_json_peer: the Go side of goio's JSON interop test.
 //
 // It reads one request per line on stdin and answers one line on stdout, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // goio_wire_peer: the go-io side of goio's wire-mode interop tests
 // (tests/interop/test_wire_go.c) and benchmark (bench/interop). Every
 // command uses go-io's own cache layers on namespace "catalog":

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Command goio_bench_cache is the anchor of bench/cache: the Go library's
 // memory cache, patrickmn/go-cache, made the way go-io makes it
 // (cache.New(60*time.Minute, 10*time.Minute)), on the same workloads as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Command goio_bench_prometheus is the anchor of bench/prometheus:
 // client_golang 1.14 (Debian's golang-github-prometheus-client-golang-dev)
 // on the same workloads as goio's bench_prometheus. It prints

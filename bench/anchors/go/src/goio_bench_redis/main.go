@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Command goio_bench_redis is the Go anchor for bench/redis: the Go
 // library's own Redis stack (a redigo Pool with MaxIdle 10, MaxActive 20,
 // Wait, the same dial timeouts and test-on-borrow), driven by N

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The anchor for bench/sharedflight: golang.org/x/sync/singleflight (Debian
 // golang-golang-x-sync-dev), measured the same way as goio.
 //
