@@ -49,7 +49,9 @@
  * still buffered gets a Content-Length; a handler-set Content-Length is
  * honoured (writing more fails with GOIO_E2BIG, writing less closes the
  * connection); otherwise Transfer-Encoding: chunked (HTTP/1.0: the body
- * ends with the connection). HEAD, 204 and 304 send no body.
+ * ends with the connection). HEAD, 204 and 304 send no body. Interim
+ * 1xx responses (goio_http_response_write_interim) go out ahead of the
+ * final one.
  * Aborting (goio_http_response_abort) sends what was queued and closes
  * the connection with a FIN (not a reset) and without the final chunk,
  * so a client sees an incomplete body rather than a short success.
