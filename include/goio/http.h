@@ -128,7 +128,8 @@ typedef struct goio_http_server_config {
     void *handler_data;
     /* Threads that run handlers. Default 16. */
     unsigned worker_threads;
-    /* A handler whose writes wait for a slow client (back-pressure) does
+    /* A handler whose writes wait for a slow client (back-pressure), or
+     * whose streamed body read waits for a slow uploader, does
      * not hold one of worker_threads: another thread is started in its
      * place, up to this many more in all (started on demand, kept until
      * stop). With the default, as many as max_connections, slow readers
