@@ -137,8 +137,10 @@ typedef struct goio_http_server_config {
     unsigned max_waiting_workers;
     /* Open connections. When a new one would go beyond, the connection
      * idle longest (between requests, or still sending its headers) is
-     * closed to make room; when none is, the new one is answered 503 and
-     * closed. Default 1024. */
+     * closed to make room - once it has been idle 500 ms: until then the
+     * new one waits in the listen backlog (so a client that reconnects at
+     * once cannot churn the table); when none is, the new one is
+     * answered 503 and closed. Default 1024. */
     unsigned max_connections;
     /* Open connections from one client IP address (IPv4, or the full
      * IPv6 address). Beyond, that client's connection idle longest is

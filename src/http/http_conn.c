@@ -589,6 +589,7 @@ static void conn_touch(goio__http_conn *c)
 {
     goio_http_server *srv = c->srv;
     c->since = ++srv->idle_seq;
+    c->idle_at = uv_now(&srv->loop);
     if (c->state == GOIO__CONN_CLOSED)
         return; /* unlinked */
     list_remove(srv, c);
@@ -603,6 +604,9 @@ static void conn_unlink(goio__http_conn *c)
         client_release(srv, c->client);
     c->client = NULL;
     list_remove(srv, c);
+    /* A slot is free: take the deferred connection (next loop turn). */
+    if (srv->accept_deferred)
+        uv_timer_start(&srv->accept_timer, goio__http_accept_deferred, 0, 0);
 }
 
 /* Closes now. error != 0: the exchange in flight failed with it. */
@@ -862,6 +866,7 @@ static void conn_start(goio__http_conn *c, bool admitted)
         c->client->count++;
     c->state = GOIO__CONN_IDLE;
     c->since = ++srv->idle_seq;
+    c->idle_at = uv_now(&srv->loop);
     if (!admitted) {
         /* Nothing to evict: say so rather than close silently. */
         goio_log(GOIO_LOG_DEBUG, GOIO__HTTP_CAT, "http_conn_refused", c->remote,
@@ -894,6 +899,43 @@ static goio__http_conn *conn_alloc(goio_http_server *srv, bool *refuse)
     return c;
 }
 
+/*
+ * A full table whose eviction candidate went idle less than
+ * EVICT_MIN_AGE_MS ago: accepting now would close a connection whose
+ * client (an attacker holding the table) reconnects at once, and each
+ * reconnect evicts the next one - a churn as fast as the CPU allows. The
+ * connection waits in the kernel's backlog instead (libuv stops polling
+ * the listener until it is accepted) until the candidate is old enough or
+ * a slot frees, which bounds evictions to about max_connections per
+ * EVICT_MIN_AGE_MS.
+ */
+#define EVICT_MIN_AGE_MS 500
+
+static bool conn_defer_accept(goio_http_server *srv)
+{
+    if (srv->nlinked < srv->cfg.max_connections || atomic_load(&srv->stopping))
+        return false;
+    goio__http_conn *v = evictable(srv, NULL);
+    if (!v)
+        return false; /* 503 at once */
+    uint64_t age = uv_now(&srv->loop) - v->idle_at;
+    if (age >= EVICT_MIN_AGE_MS)
+        return false;
+    srv->accept_deferred = true;
+    uv_timer_start(&srv->accept_timer, goio__http_accept_deferred,
+                   EVICT_MIN_AGE_MS - age, 0);
+    return true;
+}
+
+void goio__http_accept_deferred(uv_timer_t *t)
+{
+    goio_http_server *srv = t->data;
+    if (!srv->accept_deferred || srv->drain_started)
+        return;
+    srv->accept_deferred = false;
+    goio__http_on_connection((uv_stream_t *)&srv->listener, 0);
+}
+
 void goio__http_on_connection(uv_stream_t *listener, int status)
 {
     goio_http_server *srv = listener->data;
@@ -902,6 +944,8 @@ void goio__http_on_connection(uv_stream_t *listener, int status)
                  status, "accept: %s", uv_strerror(status));
         return;
     }
+    if (conn_defer_accept(srv))
+        return;
     bool refuse = false;
     goio__http_conn *c = conn_alloc(srv, &refuse);
     if (!c)

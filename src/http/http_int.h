@@ -223,6 +223,8 @@ struct goio_http_server {
     uv_tcp_t listener;
     uv_async_t async;
     uv_timer_t stop_timer;
+    uv_timer_t accept_timer; /* a deferred accept (see conn_defer_accept) */
+    bool accept_deferred;
     bool listening;
     bool listener_closed;
     int port;
@@ -279,6 +281,8 @@ void goio__http_conn_process(goio__http_exchange *ex);
 void goio__http_conns_drain(goio_http_server *srv);
 /* Stop's deadline: fail in-flight exchanges and close everything. */
 void goio__http_conns_abort(goio_http_server *srv);
+/* The accept timer's callback: accepts what was deferred. */
+void goio__http_accept_deferred(uv_timer_t *t);
 /* Frees the client-address table (the server is stopped). */
 void goio__http_clients_free(goio_http_server *srv);
 /* http_server.c: hands a parsed request to the workers. */
@@ -404,6 +408,7 @@ struct goio__http_conn {
     goio__http_conn_state state;
     uint64_t msg_start; /* loop time of the request's first byte */
     uint64_t since;     /* srv->idle_seq when it became idle / lingering */
+    uint64_t idle_at;   /* loop time of the same moment */
     goio__http_client *client;
     unsigned inflight;       /* uv_write requests */
     uint64_t submitted;      /* bytes given to uv_write */
