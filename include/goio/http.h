@@ -23,7 +23,10 @@
  * Transfer-Encoding in HTTP/1.0, chunk data not followed by CRLF; 501 a
  * transfer coding other than chunked. The body is read in
  * full (up to max_body_bytes, chunked bodies decoded; their trailers are
- * counted against max_header_bytes and dropped) before the handler runs;
+ * counted against max_header_bytes and dropped) before the handler runs,
+ * except on routes added with goio_http_router_handle_streaming, whose
+ * handler runs with the headers and reads the body as it arrives
+ * (goio_http_request_body_read);
  * "Expect: 100-continue" is answered when the headers are accepted.
  * When the handler is goio_http_router_serve, a request with a body is
  * routed as soon as its headers arrive: if no route takes its method and
@@ -47,7 +50,9 @@
  * still buffered gets a Content-Length; a handler-set Content-Length is
  * honoured (writing more fails with GOIO_E2BIG, writing less closes the
  * connection); otherwise Transfer-Encoding: chunked (HTTP/1.0: the body
- * ends with the connection). HEAD, 204 and 304 send no body.
+ * ends with the connection). HEAD, 204 and 304 send no body. Interim
+ * 1xx responses (goio_http_response_write_interim) go out ahead of the
+ * final one.
  * Aborting (goio_http_response_abort) sends what was queued and closes
  * the connection with a FIN (not a reset) and without the final chunk,
  * so a client sees an incomplete body rather than a short success.
@@ -124,7 +129,8 @@ typedef struct goio_http_server_config {
     void *handler_data;
     /* Threads that run handlers. Default 16. */
     unsigned worker_threads;
-    /* A handler whose writes wait for a slow client (back-pressure) does
+    /* A handler whose writes wait for a slow client (back-pressure), or
+     * whose streamed body read waits for a slow uploader, does
      * not hold one of worker_threads: another thread is started in its
      * place, up to this many more in all (started on demand, kept until
      * stop). With the default, as many as max_connections, slow readers
@@ -132,8 +138,10 @@ typedef struct goio_http_server_config {
     unsigned max_waiting_workers;
     /* Open connections. When a new one would go beyond, the connection
      * idle longest (between requests, or still sending its headers) is
-     * closed to make room; when none is, the new one is answered 503 and
-     * closed. Default 1024. */
+     * closed to make room - once it has been idle 500 ms: until then the
+     * new one waits in the listen backlog (so a client that reconnects at
+     * once cannot churn the table); when none is, the new one is
+     * answered 503 and closed. Default 1024. */
     unsigned max_connections;
     /* Open connections from one client IP address (IPv4, or the full
      * IPv6 address). Beyond, that client's connection idle longest is
@@ -159,7 +167,9 @@ typedef struct goio_http_server_config {
      * 10000. Beyond: 408 and close (slowloris). */
     int64_t header_timeout_ms;
     /* From a request's first byte to the end of its body. Default 60000.
-     * Beyond: 408 and close. */
+     * Beyond: 408 and close. For a streamed body (whose size and pace
+     * the handler decides) it bounds instead each wait for the client's
+     * next bytes while the server is reading. */
     int64_t request_timeout_ms;
     /* A response whose client takes no byte for this long is aborted.
      * Progress is counted in bytes the kernel took and the peer
@@ -174,7 +184,9 @@ typedef struct goio_http_server_config {
      * (4 KiB chunks halve throughput). */
     size_t chunk_size;
     /* Bytes of one response queued for the socket before writes block the
-     * handler (back-pressure). Default 256 KiB. */
+     * handler (back-pressure); also the bytes of a streamed request body
+     * held ahead of its reader before the server stops reading the
+     * socket. Default 256 KiB. */
     size_t max_pending_bytes;
     /* listen(2) backlog. Default 511. */
     int backlog;
@@ -255,9 +267,47 @@ GOIO_EXTERN int goio_http_request_header_at(const goio_http_request *req,
                                             size_t i, const char **name,
                                             const char **value);
 /* The body (decoded from chunked if it was); *len may be NULL. Never NULL:
- * an empty body is "" with length 0. */
+ * an empty body is "" with length 0 (always, for a streamed body). */
 GOIO_EXTERN const void *goio_http_request_body(const goio_http_request *req,
                                                size_t *len);
+/*
+ * Reads the next bytes of the body into buf[0..cap): *n > 0 bytes, or
+ * *n == 0 at the end of the body. For a route added with
+ * goio_http_router_handle_streaming the body is not buffered: the
+ * handler runs as soon as the headers arrive and this call waits for the
+ * client (the server holds at most max_pending_bytes of it; beyond, it
+ * stops reading the socket until the handler reads on, so a client is
+ * held back, never buffered). For any other request it reads the
+ * buffered body (goio_http_request_body) from where the last read
+ * stopped. Errors of a streamed body (later calls repeat them):
+ * GOIO_EBADMSG malformed framing (bad chunk), GOIO_E2BIG beyond
+ * max_body_bytes, GOIO_ETIMEDOUT the client sent nothing for
+ * request_timeout_ms while the server waited for it, GOIO_ECONNRESET the
+ * client left (or the connection failed) before the end; a handler that
+ * then returns without answering gets the matching status (400, 413, 408)
+ * sent for it, and the connection is closed after the answer. Also the
+ * error of ctx (GOIO_ETIMEDOUT, GOIO_ECANCELED: nothing is lost, a later
+ * call goes on) and GOIO_EINVAL for NULLs or cap 0. A handler that
+ * returns before the end of a streamed body gets its connection closed
+ * after the answer. Call from the handler's thread (one reader at a
+ * time); a waiting reader does not hold one of worker_threads (see
+ * max_waiting_workers).
+ */
+GOIO_EXTERN int goio_http_request_body_read(goio_http_request *req,
+                                            goio_ctx *ctx, void *buf,
+                                            size_t cap, size_t *n);
+/* Whether the body is streamed (read it with goio_http_request_body_read
+ * or a body reader; goio_http_request_body is empty). */
+GOIO_EXTERN bool
+goio_http_request_body_is_streamed(const goio_http_request *req);
+/*
+ * A goio_io_reader over goio_http_request_body_read with the request's
+ * ctx (so it fails when the client leaves or the server stops), for
+ * goio_io_copy and the like. Closing it frees the adapter only; it must
+ * not outlive the request. GOIO_EINVAL for NULLs.
+ */
+GOIO_EXTERN int goio_http_request_body_reader_new(goio_http_request *req,
+                                                  goio_io_reader **out);
 /* The peer as "ip:port" ("[v6]:port" for IPv6). */
 GOIO_EXTERN const char *
 goio_http_request_remote_addr(const goio_http_request *req);
@@ -312,6 +362,18 @@ GOIO_EXTERN int goio_http_router_new(goio_http_router **out);
 GOIO_EXTERN int goio_http_router_handle(goio_http_router *r, const char *method,
                                         const char *pattern,
                                         goio_http_handler_fn fn, void *data);
+/*
+ * As goio_http_router_handle, for a handler that reads the body as a
+ * stream (goio_http_request_body_read / _body_reader_new) instead of
+ * having it buffered: it runs as soon as the headers arrive. Only when
+ * the server's handler is goio_http_router_serve itself (the router
+ * decides before the body is read); max_body_bytes still holds.
+ */
+GOIO_EXTERN int goio_http_router_handle_streaming(goio_http_router *r,
+                                                  const char *method,
+                                                  const char *pattern,
+                                                  goio_http_handler_fn fn,
+                                                  void *data);
 /* Replaces the 404 handler. */
 GOIO_EXTERN int goio_http_router_fallback(goio_http_router *r,
                                           goio_http_handler_fn fn, void *data);
@@ -344,6 +406,13 @@ GOIO_EXTERN void goio_http_router_free(goio_http_router *r);
  *    out, then the connection is closed so the client sees the body is
  *    incomplete (no final chunk). `error` says why (for logs).
  *  - status: the status sent or fixed so far, 0 before write_header.
+ *  - write_interim (optional; NULL: GOIO_ENOTSUP): sends an interim 1xx
+ *    response (status 100..199 but 101) with `n` fields given as name,
+ *    value pairs (fields[2*i], fields[2*i+1]) before the final one;
+ *    GOIO_EALREADY once write_header fixed the final status.
+ *  - set_reason (optional; NULL: GOIO_ENOTSUP): the reason phrase of the
+ *    final status line (NULL: the standard text); GOIO_EALREADY once
+ *    write_header fixed the status.
  *
  * goio's server response may be used from any thread (calls are
  * serialized inside); its write and flush may block for back-pressure.
@@ -359,6 +428,9 @@ typedef struct goio_http_response_ops {
     int (*flush)(goio_http_response *res);
     void (*abort)(goio_http_response *res, int error);
     int (*status)(goio_http_response *res);
+    int (*write_interim)(goio_http_response *res, int status,
+                         const char *const *fields, size_t n);
+    int (*set_reason)(goio_http_response *res, const char *reason);
 } goio_http_response_ops;
 
 struct goio_http_response {
@@ -389,6 +461,32 @@ GOIO_EXTERN int goio_http_response_flush(goio_http_response *res);
 GOIO_EXTERN void goio_http_response_abort(goio_http_response *res, int error);
 /* 0 before write_header; a negative GOIO_E* code for NULL. */
 GOIO_EXTERN int goio_http_response_status(goio_http_response *res);
+/*
+ * Sends an interim response now, e.g. 103 Early Hints:
+ *   const char *f[] = {"Link", "</app.css>; rel=preload; as=style"};
+ *   goio_http_response_write_interim(res, 103, f, 1);
+ * status 100..199 except 101 (no protocol switch); fields: n name/value
+ * pairs (NULL when n is 0), names tokens, values without CR, LF or NUL,
+ * else GOIO_EINVAL (nothing sent). Several may be sent, each before the
+ * final response: GOIO_EALREADY once write_header (or a write or flush)
+ * fixed it. Not sent to an HTTP/1.0 client (1xx did not exist there):
+ * returns 0. GOIO_ENOTSUP when the implementation has no write_interim;
+ * write errors as write.
+ */
+GOIO_EXTERN int goio_http_response_write_interim(goio_http_response *res,
+                                                 int status,
+                                                 const char *const *fields,
+                                                 size_t n);
+/*
+ * Sets the reason phrase of the final status line ("HTTP/1.1 200 Fine");
+ * NULL restores the standard text, "" sends none. GOIO_EINVAL for a
+ * control character other than HTAB (CR and LF included) or more than
+ * 256 bytes; GOIO_EALREADY once the status is fixed (write_header, a
+ * write or flush); GOIO_ENOTSUP when the implementation has no
+ * set_reason. HTTP/1.1 clients ignore the phrase (RFC 9112 4).
+ */
+GOIO_EXTERN int goio_http_response_set_reason(goio_http_response *res,
+                                              const char *reason);
 
 /*
  * A whole small response: status, Content-Type (Go's rule: only if not

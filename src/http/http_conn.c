@@ -31,6 +31,9 @@ typedef struct write_req {
 } write_req;
 
 static void conn_close_hard(goio__http_conn *c, int error);
+static void conn_stream_feed(goio__http_conn *c);
+static void conn_stream_flow(goio__http_conn *c);
+static void stop_reading(goio__http_conn *c);
 static void conn_close_graceful(goio__http_conn *c);
 static void conn_touch(goio__http_conn *c);
 static void conn_check_done(goio__http_conn *c);
@@ -87,7 +90,12 @@ static void conn_arm(goio__http_conn *c)
                                        : cfg(c)->header_timeout_ms);
         break;
     case GOIO__CONN_HANDLING:
-        ms = c->inflight ? cfg(c)->send_timeout_ms : -1;
+        /* Output first; else a streamed body the client must go on with
+         * (while the handler holds it back, the client is not late). */
+        if (c->inflight)
+            ms = cfg(c)->send_timeout_ms;
+        else if (c->rp.stream && c->reading)
+            ms = cfg(c)->request_timeout_ms;
         break;
     case GOIO__CONN_LINGER:
         /* Last bytes still going out: progress decides, then linger. */
@@ -211,6 +219,13 @@ static void conn_detach(goio__http_conn *c, int error)
         return;
     c->ex = NULL;
     ex->conn = NULL;
+    if (c->rp.stream) {
+        /* A body still arriving: its reader fails, the connection closes
+         * (the rest of the body is never parsed). */
+        goio__http_stream_end(c->rp.stream, error ? error : GOIO_ECLOSED, 0);
+        c->rp.stream = NULL;
+        c->body_failed = true;
+    }
     if (error) {
         goio__http_exchange_sent(ex, 0, error);
         goio_ctx_cancel(ex->req->ctx);
@@ -223,6 +238,7 @@ static void conn_next_request(goio__http_conn *c)
     c->state = GOIO__CONN_IDLE;
     conn_touch(c);
     c->continue_sent = false;
+    c->body_failed = false;
     conn_parse_inbuf(c);
     if (c->state == GOIO__CONN_IDLE || c->state == GOIO__CONN_READING) {
         conn_arm(c);
@@ -244,6 +260,9 @@ static void conn_check_done(goio__http_conn *c)
     pthread_mutex_unlock(&ex->mu);
     if (!done)
         return;
+    /* A streamed body not read to its end (or failed) ends the
+     * connection: the parser cannot find the next request. */
+    keep = keep && !c->rp.stream && !c->body_failed;
     conn_detach(c, 0);
     if (!keep || c->peer_eof || atomic_load(&c->srv->stopping))
         conn_close_graceful(c);
@@ -263,6 +282,9 @@ void goio__http_conn_process(goio__http_exchange *ex)
     }
     if (segs)
         conn_write(c, ex, segs, bytes);
+    /* The handler may have made room in a streamed body. */
+    if (c->state == GOIO__CONN_HANDLING && c->rp.stream && !c->reading)
+        conn_stream_feed(c);
     if (c->state != GOIO__CONN_CLOSED)
         conn_check_done(c);
 }
@@ -274,6 +296,8 @@ static void conn_dispatch(goio__http_conn *c, goio_http_request *req)
     memcpy(req->remote, c->remote, sizeof req->remote);
     if (goio_ctx_new(srv->root_ctx, &req->ctx) ||
         goio__http_exchange_new(srv, req, &ex)) {
+        if (req->stream && c->rp.stream == req->stream)
+            c->rp.stream = NULL;
         goio__http_request_free(req);
         conn_answer_error(c, 503);
         return;
@@ -308,9 +332,21 @@ static size_t conn_parse(goio__http_conn *c, const char *p, size_t len)
         c->msg_start = uv_now(&c->srv->loop);
     }
     switch (f) {
-    case GOIO__HTTP_FEED_REQUEST:
-        conn_dispatch(c, goio__http_parser_take(&c->rp));
+    case GOIO__HTTP_FEED_REQUEST: {
+        goio_http_request *req = goio__http_parser_take(&c->rp);
+        if (!req)
+            break;
+        /* A streamed body is asked for when the handler starts. */
+        if (c->rp.stream && req->expect_continue && !c->continue_sent)
+            send_continue(c);
+        if (c->state != GOIO__CONN_CLOSED)
+            conn_dispatch(c, req);
+        else
+            goio__http_request_free(req);
+        if (c->state == GOIO__CONN_HANDLING && c->rp.stream)
+            conn_stream_flow(c);
         break;
+    }
     case GOIO__HTTP_FEED_ERROR:
         goio_log(GOIO_LOG_INFO, GOIO__HTTP_CAT, "http_bad_request", c->remote,
                  GOIO_EPROTO, "answering %d and closing", c->rp.status);
@@ -372,6 +408,97 @@ static void read_while_handling(goio__http_conn *c, const char *p, ssize_t n)
         stop_reading(c);
 }
 
+/* A streamed body failed (malformed, too large, too slow, client gone):
+ * its reader gets the error, the connection reads no more and closes
+ * after the answer (the status, when the handler does not answer). */
+static void conn_stream_fail(goio__http_conn *c, int status, int error)
+{
+    goio_log(GOIO_LOG_INFO, GOIO__HTTP_CAT, "http_bad_request", c->remote,
+             error, "streamed body failed: %d", status);
+    goio__http_stream_end(c->rp.stream, error, status);
+    c->rp.stream = NULL;
+    c->body_failed = true;
+    stop_reading(c);
+    goio_buf_clear(&c->inbuf);
+}
+
+static int stream_error_of(int status)
+{
+    switch (status) {
+    case 408:
+        return GOIO_ETIMEDOUT;
+    case 413:
+        return GOIO_E2BIG;
+    case 503:
+        return GOIO_ENOMEM;
+    default:
+        return GOIO_EBADMSG;
+    }
+}
+
+/*
+ * Parses buffered body bytes of a streamed request, no more than its
+ * buffer has room for (framing bytes only shrink what a feed yields), so
+ * a handler that does not read holds the client back through TCP.
+ */
+static void conn_stream_feed(goio__http_conn *c)
+{
+    while (c->rp.stream && c->inbuf.len) {
+        size_t room = goio__http_stream_room(c->rp.stream);
+        if (!room)
+            break;
+        size_t n = room < c->inbuf.len ? room : c->inbuf.len, used = 0;
+        goio__http_feed f = goio__http_parser_feed(
+            &c->rp, (const char *)c->inbuf.data, n, &used);
+        memmove(c->inbuf.data, c->inbuf.data + used, c->inbuf.len - used);
+        c->inbuf.len -= used;
+        if (f == GOIO__HTTP_FEED_ERROR) {
+            conn_stream_fail(c, c->rp.status, stream_error_of(c->rp.status));
+            return;
+        }
+        if (f == GOIO__HTTP_FEED_REQUEST)
+            goio__http_parser_take(&c->rp); /* the body ended */
+    }
+    conn_stream_flow(c);
+}
+
+/* Reads from the socket while a streamed body has room (or is over). */
+static void conn_stream_flow(goio__http_conn *c)
+{
+    if (c->rp.stream) {
+        if (!goio__http_stream_room(c->rp.stream))
+            stop_reading(c); /* until the handler makes room */
+        else if (!c->reading && !c->peer_eof &&
+                 !uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read))
+            c->reading = true;
+    } else if (!c->body_failed) {
+        /* The body is complete: bytes after it wait for the next turn. */
+        if (c->inbuf.len > cfg(c)->max_header_bytes + c->srv->readbuf_len)
+            stop_reading(c);
+        else if (!c->reading && !c->peer_eof &&
+                 !uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read))
+            c->reading = true;
+    }
+    if (!c->inflight)
+        conn_arm(c);
+}
+
+/* Bytes of a streamed body while its handler runs. */
+static void conn_stream_read(goio__http_conn *c, const char *p, ssize_t n)
+{
+    if (n < 0) {
+        /* The client left before the body's end. */
+        conn_stream_fail(c, 400, GOIO_ECONNRESET);
+        read_while_handling(c, p, n);
+        return;
+    }
+    if (goio_buf_append(&c->inbuf, p, (size_t)n)) {
+        conn_close_hard(c, GOIO_ENOMEM);
+        return;
+    }
+    conn_stream_feed(c);
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     goio__http_conn *c = (goio__http_conn *)s;
@@ -389,7 +516,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         }
         return;
     case GOIO__CONN_HANDLING:
-        read_while_handling(c, buf->base, n);
+        if (c->rp.stream)
+            conn_stream_read(c, buf->base, n);
+        else
+            read_while_handling(c, buf->base, n);
         return;
     case GOIO__CONN_IDLE:
     case GOIO__CONN_READING:
@@ -460,6 +590,7 @@ static void conn_touch(goio__http_conn *c)
 {
     goio_http_server *srv = c->srv;
     c->since = ++srv->idle_seq;
+    c->idle_at = uv_now(&srv->loop);
     if (c->state == GOIO__CONN_CLOSED)
         return; /* unlinked */
     list_remove(srv, c);
@@ -474,6 +605,9 @@ static void conn_unlink(goio__http_conn *c)
         client_release(srv, c->client);
     c->client = NULL;
     list_remove(srv, c);
+    /* A slot is free: take the deferred connection (next loop turn). */
+    if (srv->accept_deferred)
+        uv_timer_start(&srv->accept_timer, goio__http_accept_deferred, 0, 0);
 }
 
 /* Closes now. error != 0: the exchange in flight failed with it. */
@@ -533,6 +667,12 @@ static void on_timer(uv_timer_t *t)
         conn_answer_error(c, 408);
         break;
     case GOIO__CONN_HANDLING:
+        if (!c->inflight && c->rp.stream) {
+            goio_log(GOIO_LOG_INFO, GOIO__HTTP_CAT, "http_request_timeout",
+                     c->remote, GOIO_ETIMEDOUT, "request body stalled");
+            conn_stream_fail(c, 408, GOIO_ETIMEDOUT);
+            break;
+        }
         if (c->inflight && conn_delivered(c) > c->delivered_mark) {
             conn_arm(c); /* the client took bytes: progress */
             break;
@@ -717,6 +857,7 @@ static void conn_start(goio__http_conn *c, bool admitted)
         c->rp.head_fn = conn_head_check;
         c->rp.head_data = c;
     }
+    c->rp.stream_cap = cfg(c)->max_pending_bytes;
     c->rp.budget = &c->srv->body_buffered;
     c->rp.budget_max = cfg(c)->max_buffered_body_bytes;
     goio_http_server *srv = c->srv;
@@ -726,6 +867,7 @@ static void conn_start(goio__http_conn *c, bool admitted)
         c->client->count++;
     c->state = GOIO__CONN_IDLE;
     c->since = ++srv->idle_seq;
+    c->idle_at = uv_now(&srv->loop);
     if (!admitted) {
         /* Nothing to evict: say so rather than close silently. */
         goio_log(GOIO_LOG_DEBUG, GOIO__HTTP_CAT, "http_conn_refused", c->remote,
@@ -758,6 +900,43 @@ static goio__http_conn *conn_alloc(goio_http_server *srv, bool *refuse)
     return c;
 }
 
+/*
+ * A full table whose eviction candidate went idle less than
+ * EVICT_MIN_AGE_MS ago: accepting now would close a connection whose
+ * client (an attacker holding the table) reconnects at once, and each
+ * reconnect evicts the next one - a churn as fast as the CPU allows. The
+ * connection waits in the kernel's backlog instead (libuv stops polling
+ * the listener until it is accepted) until the candidate is old enough or
+ * a slot frees, which bounds evictions to about max_connections per
+ * EVICT_MIN_AGE_MS.
+ */
+#define EVICT_MIN_AGE_MS 500
+
+static bool conn_defer_accept(goio_http_server *srv)
+{
+    if (srv->nlinked < srv->cfg.max_connections || atomic_load(&srv->stopping))
+        return false;
+    goio__http_conn *v = evictable(srv, NULL);
+    if (!v)
+        return false; /* 503 at once */
+    uint64_t age = uv_now(&srv->loop) - v->idle_at;
+    if (age >= EVICT_MIN_AGE_MS)
+        return false;
+    srv->accept_deferred = true;
+    uv_timer_start(&srv->accept_timer, goio__http_accept_deferred,
+                   EVICT_MIN_AGE_MS - age, 0);
+    return true;
+}
+
+void goio__http_accept_deferred(uv_timer_t *t)
+{
+    goio_http_server *srv = t->data;
+    if (!srv->accept_deferred || srv->drain_started)
+        return;
+    srv->accept_deferred = false;
+    goio__http_on_connection((uv_stream_t *)&srv->listener, 0);
+}
+
 void goio__http_on_connection(uv_stream_t *listener, int status)
 {
     goio_http_server *srv = listener->data;
@@ -766,6 +945,8 @@ void goio__http_on_connection(uv_stream_t *listener, int status)
                  status, "accept: %s", uv_strerror(status));
         return;
     }
+    if (conn_defer_accept(srv))
+        return;
     bool refuse = false;
     goio__http_conn *c = conn_alloc(srv, &refuse);
     if (!c)

@@ -44,6 +44,7 @@ int goio__http_exchange_new(goio_http_server *srv, goio_http_request *req,
     }
     ex->res.ops = &server_ops;
     ex->req = req;
+    req->ex = ex;
     ex->srv = srv;
     ex->declared_len = UINT64_MAX;
     atomic_init(&ex->refs, 1);
@@ -68,6 +69,7 @@ void goio__http_exchange_unref(goio__http_exchange *ex)
     for (size_t i = 0; i < ex->nhdrs * 2; i++)
         goio_free(ex->hdrs[i]);
     goio_free(ex->hdrs);
+    goio_free(ex->reason);
     goio__http_request_free(ex->req);
     pthread_cond_destroy(&ex->cond);
     pthread_mutex_destroy(&ex->mu);
@@ -273,7 +275,11 @@ static void fix_headers(goio__http_exchange *ex, int status)
         remove_header(ex, (size_t)i);
     }
     i = find_header(ex, "Connection", 0);
-    ex->keep_alive = ex->req->keep_alive &&
+    bool body_done = true;
+    int body_status;
+    if (ex->req->stream) /* lock order: ex->mu, then the stream's */
+        goio__http_stream_state(ex->req->stream, &body_done, &body_status);
+    ex->keep_alive = ex->req->keep_alive && body_done &&
                      !goio__http_server_stopping(ex->srv) &&
                      !(i >= 0 && !strcasecmp(ex->hdrs[2 * i + 1], "close"));
     if (i >= 0)
@@ -328,7 +334,8 @@ static int send_headers(goio__http_exchange *ex, bool final)
 {
     goio_buf b = GOIO_BUF_INIT;
     goio_buf_appendf(&b, "HTTP/1.1 %d %s\r\n", ex->status,
-                     goio_http_status_text(ex->status));
+                     ex->reason ? ex->reason
+                                : goio_http_status_text(ex->status));
     for (size_t i = 0; i < ex->nhdrs; i++)
         goio_buf_appendf(&b, "%s: %s\r\n", ex->hdrs[2 * i],
                          ex->hdrs[2 * i + 1]);
@@ -558,9 +565,26 @@ static int ex_status(goio_http_response *res)
 /* The handler returned: the rest of the body and the final chunk. */
 static void finish_locked(goio__http_exchange *ex)
 {
-    if (!ex->fixed)
-        fix_headers(ex, 200);
-    int rc = ex->headers_sent ? 0 : send_headers(ex, true);
+    int rc = 0;
+    if (!ex->fixed) {
+        /* A streamed body that failed, and the handler did not answer:
+         * the status of the failure (400, 408, 413). */
+        bool done = true;
+        int st = 0;
+        if (ex->req->stream)
+            goio__http_stream_state(ex->req->stream, &done, &st);
+        if (st && find_header(ex, "Content-Type", 0) < 0)
+            rc = append_header(ex, "Content-Type", "text/plain; charset=utf-8");
+        fix_headers(ex, st ? st : 200);
+        if (st && !rc && !ex->no_body) {
+            char body[64];
+            int n = snprintf(body, sizeof body, "%d %s", st,
+                             goio_http_status_text(st));
+            rc = copy_in(ex, (const uint8_t *)body, (size_t)n);
+        }
+    }
+    if (!rc)
+        rc = ex->headers_sent ? 0 : send_headers(ex, true);
     if (!rc)
         rc = seal(ex);
     if (!rc && ex->chunked && !ex->no_body) {
@@ -586,6 +610,62 @@ void goio__http_exchange_finish(goio__http_exchange *ex)
     pthread_mutex_unlock(&ex->mu);
 }
 
+/* An interim response goes out at once, ahead of the final one. */
+static int ex_write_interim(goio_http_response *res, int status,
+                            const char *const *fields, size_t n)
+{
+    goio__http_exchange *ex = ex_of(res);
+    if (status < 100 || status > 199 || status == 101)
+        return GOIO_EINVAL;
+    pthread_mutex_lock(&ex->mu);
+    int rc = write_state(ex);
+    if (!rc && ex->fixed)
+        rc = GOIO_EALREADY;
+    if (rc || ex->req->version < 11) {
+        pthread_mutex_unlock(&ex->mu);
+        return rc; /* HTTP/1.0 knows no 1xx: skipped */
+    }
+    goio_buf b = GOIO_BUF_INIT;
+    goio_buf_appendf(&b, "HTTP/1.1 %d %s\r\n", status,
+                     goio_http_status_text(status));
+    for (size_t i = 0; i < n; i++)
+        goio_buf_appendf(&b, "%s: %s\r\n", fields[2 * i], fields[2 * i + 1]);
+    rc = goio_buf_append(&b, "\r\n", 2);
+    goio__http_seg *s = rc ? NULL : goio_calloc(1, sizeof *s);
+    if (!s) {
+        goio_buf_deinit(&b);
+        rc = GOIO_ENOMEM;
+    } else {
+        s->kind = GOIO__SEG_HEAP;
+        s->data = goio_buf_detach(&b, &s->len);
+        enqueue(ex, s);
+        rc = wait_for_room(ex); /* bounded like any output */
+    }
+    pthread_mutex_unlock(&ex->mu);
+    return rc;
+}
+
+static int ex_set_reason(goio_http_response *res, const char *reason)
+{
+    goio__http_exchange *ex = ex_of(res);
+    char *copy = NULL;
+    for (const char *p = reason; p && *p; p++)
+        if (*p == '\r' || *p == '\n')
+            return GOIO_EINVAL;
+    if (reason && !(copy = goio_strdup(reason)))
+        return GOIO_ENOMEM;
+    pthread_mutex_lock(&ex->mu);
+    int rc = ex->fixed ? GOIO_EALREADY : 0;
+    if (!rc) {
+        goio_free(ex->reason);
+        ex->reason = copy;
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&ex->mu);
+    goio_free(copy);
+    return rc;
+}
+
 static const goio_http_response_ops server_ops = {
     .get_header = ex_get_header,
     .set_header = ex_set_header,
@@ -595,4 +675,6 @@ static const goio_http_response_ops server_ops = {
     .flush = ex_flush,
     .abort = ex_abort,
     .status = ex_status,
+    .write_interim = ex_write_interim,
+    .set_reason = ex_set_reason,
 };

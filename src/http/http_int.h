@@ -28,6 +28,39 @@
 
 /* ---- requests and their parser (http_request.c) -------------------------- */
 
+typedef struct goio__http_exchange goio__http_exchange;
+
+/*
+ * A streamed request body (http_body.c): the loop appends parsed body
+ * bytes, the handler reads them. Holds about `cap` bytes; the loop stops
+ * reading its socket while it is full (loop_waiting), and the reader
+ * notifies the loop once it has drained half of it. Owned by the request.
+ */
+typedef struct goio__http_stream {
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* bytes, end or failure (CLOCK_MONOTONIC) */
+    uint8_t *data;
+    size_t off, len, alloc;
+    size_t cap;
+    uint64_t total; /* body bytes appended so far */
+    int error;      /* < 0: the body failed (reader gets it) */
+    int status;     /* the HTTP answer to that failure, or 0 */
+    bool eof;       /* the body is complete */
+    bool loop_waiting;
+} goio__http_stream;
+
+int goio__http_stream_new(size_t cap, goio__http_stream **out);
+void goio__http_stream_free(goio__http_stream *st);
+/* Loop side. Appends (grows beyond cap only for bytes read ahead). */
+int goio__http_stream_append(goio__http_stream *st, const void *p, size_t n);
+/* Room left below cap; 0 marks the loop as waiting for the reader. */
+size_t goio__http_stream_room(goio__http_stream *st);
+/* The body ends: error 0 complete, else failed with error (and the HTTP
+ * status to answer when the handler did not). First call wins. */
+void goio__http_stream_end(goio__http_stream *st, int error, int status);
+void goio__http_stream_state(goio__http_stream *st, bool *complete,
+                             int *status);
+
 typedef struct goio__http_hdr {
     size_t name; /* offsets into req->strs, NUL-terminated */
     size_t value;
@@ -45,8 +78,11 @@ struct goio_http_request {
     bool keep_alive;
     bool expect_continue;
     goio_buf body;
-    atomic_size_t *budget; /* the server's buffered-body count, or NULL */
-    size_t charged;        /* bytes of it this request holds (body.cap) */
+    size_t body_read;          /* goio_http_request_body_read's position */
+    goio__http_stream *stream; /* a streamed body, or NULL (owned) */
+    goio__http_exchange *ex;   /* the exchange holding it (notify) */
+    atomic_size_t *budget;     /* the server's buffered-body count, or NULL */
+    size_t charged;            /* bytes of it this request holds (body.cap) */
     char remote[64];
     goio_ctx *ctx;
     const char *route;     /* the router's pattern (lives as long as it) */
@@ -56,9 +92,12 @@ struct goio_http_request {
 };
 
 typedef enum goio__http_feed {
-    GOIO__HTTP_FEED_MORE = 0,    /* every byte consumed, no request yet */
-    GOIO__HTTP_FEED_REQUEST = 1, /* a request is complete: take it */
-    GOIO__HTTP_FEED_ERROR = 2    /* answer parser->status and close */
+    GOIO__HTTP_FEED_MORE = 0, /* every byte consumed, no request yet */
+    /* A request is complete, or the headers of a streamed one are (the
+     * parser goes on with its body after the take); also the end of a
+     * streamed body (take returns NULL). */
+    GOIO__HTTP_FEED_REQUEST = 1,
+    GOIO__HTTP_FEED_ERROR = 2 /* answer parser->status and close */
 } goio__http_feed;
 
 /*
@@ -108,10 +147,15 @@ typedef struct goio__http_parser {
     bool complete;
     bool disagreed; /* the strict scanner and http-parser framed differently */
     bool discard_body; /* of the message in progress: read, not kept */
-    size_t discarded;  /* its bytes so far (max_body_bytes still holds) */
+    /* The message in progress streams its body into `stream` (its
+     * request's; cleared when the body ends or the exchange goes). */
+    goio__http_stream *stream;
+    size_t stream_cap;
+    size_t discarded; /* its bytes so far (max_body_bytes still holds) */
     /* Asked when the headers of a request with a body are complete (the
      * server routes it there): 0 read the body, 1 read and discard it,
-     * an HTTP status to answer at once without reading it. */
+     * 2 stream it (the request is handed out with its headers), an HTTP
+     * status to answer at once without reading it. */
     int (*head_fn)(void *data, goio_http_request *req);
     void *head_data;
     /* Server-wide count of buffered body bytes and its cap (NULL: none);
@@ -126,7 +170,8 @@ void goio__http_parser_init(goio__http_parser *rp, size_t max_header_bytes,
  * request completed: the parser then waits for goio__http_parser_take). */
 goio__http_feed goio__http_parser_feed(goio__http_parser *rp, const char *data,
                                        size_t len, size_t *used);
-/* The complete request (caller owns it) and resumes parsing. */
+/* The complete request (caller owns it) and resumes parsing; NULL at the
+ * end of a streamed body already taken (its stream is ended). */
 goio_http_request *goio__http_parser_take(goio__http_parser *rp);
 void goio__http_parser_reset(goio__http_parser *rp);
 
@@ -144,12 +189,12 @@ int goio__http_request_set_route(goio_http_request *req, const char *route,
  * Allow value), 1 a custom fallback or an Allow too long for allow_cap
  * will answer it (read and discard the body).
  */
+/* 2: a streaming route takes it. */
 int goio__http_router_precheck(goio_http_router *r, const char *method,
                                const char *path, char *allow, size_t allow_cap);
 
 /* ---- server internals (http_server.c, http_conn.c) ----------------------- */
 
-typedef struct goio__http_exchange goio__http_exchange;
 typedef struct goio__http_conn goio__http_conn;
 
 typedef enum goio__http_phase {
@@ -179,6 +224,8 @@ struct goio_http_server {
     uv_tcp_t listener;
     uv_async_t async;
     uv_timer_t stop_timer;
+    uv_timer_t accept_timer; /* a deferred accept (see conn_defer_accept) */
+    bool accept_deferred;
     bool listening;
     bool listener_closed;
     int port;
@@ -235,6 +282,8 @@ void goio__http_conn_process(goio__http_exchange *ex);
 void goio__http_conns_drain(goio_http_server *srv);
 /* Stop's deadline: fail in-flight exchanges and close everything. */
 void goio__http_conns_abort(goio_http_server *srv);
+/* The accept timer's callback: accepts what was deferred. */
+void goio__http_accept_deferred(uv_timer_t *t);
 /* Frees the client-address table (the server is stopped). */
 void goio__http_clients_free(goio_http_server *srv);
 /* http_server.c: hands a parsed request to the workers. */
@@ -284,7 +333,8 @@ struct goio__http_exchange {
     pthread_mutex_t mu;
     pthread_cond_t cond; /* room in the queue, or failure */
     /* response headers, status and framing (under mu) */
-    char **hdrs; /* name, value, name, value ... (owned) */
+    char **hdrs;  /* name, value, name, value ... (owned) */
+    char *reason; /* set_reason's phrase, or NULL (owned) */
     size_t nhdrs;
     size_t hdrs_cap;
     int status;
@@ -359,6 +409,7 @@ struct goio__http_conn {
     goio__http_conn_state state;
     uint64_t msg_start; /* loop time of the request's first byte */
     uint64_t since;     /* srv->idle_seq when it became idle / lingering */
+    uint64_t idle_at;   /* loop time of the same moment */
     goio__http_client *client;
     unsigned inflight;       /* uv_write requests */
     uint64_t submitted;      /* bytes given to uv_write */
@@ -367,6 +418,7 @@ struct goio__http_conn {
     bool reading;
     bool peer_eof;
     bool continue_sent;
+    bool body_failed; /* a streamed body failed: close after the answer */
     char remote[64];
     char allow[256]; /* the Allow header of a 405 answered by the loop */
 };

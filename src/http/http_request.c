@@ -238,8 +238,17 @@ static int on_headers_complete(http_parser *p)
         if (st >= 400)
             return fail(rp, st);
         rp->discard_body = st == 1;
+        if (st == 2) {
+            /* Streamed: the handler reads it through a bounded buffer. */
+            size_t cap = rp->stream_cap ? rp->stream_cap : 256 * 1024;
+            if (has_cl && p->content_length < cap)
+                cap = (size_t)p->content_length;
+            if (goio__http_stream_new(cap, &req->stream))
+                return fail(rp, 503);
+            rp->stream = req->stream;
+        }
     }
-    if (has_cl && !rp->discard_body &&
+    if (has_cl && !rp->discard_body && !rp->stream &&
         body_grow(rp, req, (size_t)p->content_length))
         return -1;
     rp->headers_done = true;
@@ -250,6 +259,12 @@ static int on_body(http_parser *p, const char *at, size_t len)
 {
     goio__http_parser *rp = rp_of(p);
     goio_http_request *req = rp->cur;
+    if (rp->stream) {
+        if (rp->stream->total + len > rp->max_body_bytes)
+            return fail(rp, 413);
+        return goio__http_stream_append(rp->stream, at, len) ? fail(rp, 503)
+                                                             : 0;
+    }
     if (rp->discard_body) {
         /* Not kept, but still limited: reading it costs time. */
         rp->discarded += len;
@@ -358,16 +373,29 @@ goio__http_feed goio__http_parser_feed(goio__http_parser *rp, const char *data,
         rp->status = rp->strict.status;
         return GOIO__HTTP_FEED_ERROR;
     }
-    return sr == 1 ? disagree(rp) : GOIO__HTTP_FEED_MORE;
+    if (sr == 1)
+        return disagree(rp);
+    /* A streamed request is handed out with its headers. */
+    return rp->stream && rp->cur && rp->headers_done ? GOIO__HTTP_FEED_REQUEST
+                                                     : GOIO__HTTP_FEED_MORE;
 }
 
 goio_http_request *goio__http_parser_take(goio__http_parser *rp)
 {
-    if (!rp->complete)
-        return NULL;
     goio_http_request *req = rp->cur;
+    if (!rp->complete) {
+        /* The headers of a streamed request: its body follows. */
+        if (!(rp->stream && req && rp->headers_done))
+            return NULL;
+        rp->cur = NULL;
+        return req;
+    }
     rp->cur = NULL;
     rp->complete = false;
+    if (rp->stream) {
+        goio__http_stream_end(rp->stream, 0, 0);
+        rp->stream = NULL;
+    }
     http_parser_pause(&rp->p, 0);
     return req;
 }
@@ -376,6 +404,7 @@ void goio__http_parser_reset(goio__http_parser *rp)
 {
     goio__http_request_free(rp->cur);
     rp->cur = NULL;
+    rp->stream = NULL;
 }
 
 void goio__http_request_free(goio_http_request *req)
@@ -386,6 +415,7 @@ void goio__http_request_free(goio_http_request *req)
         atomic_fetch_sub(req->budget, req->charged);
     goio_buf_deinit(&req->strs);
     goio_buf_deinit(&req->body);
+    goio__http_stream_free(req->stream);
     goio_buf_deinit(&req->param_values);
     goio_free(req->hdrs);
     goio_free(req->params);
@@ -581,6 +611,8 @@ int goio_http_query_get(const char *query, const char *name, goio_buf *out,
 const char *goio_http_status_text(int status)
 {
     switch (status) {
+    case 103: /* RFC 8297; not in http-parser's table */
+        return "Early Hints";
 #define XX(num, name, string)                                                  \
     case num:                                                                  \
         return #string;

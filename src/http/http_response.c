@@ -114,6 +114,55 @@ int goio_http_response_status(goio_http_response *res)
     return res->ops->status(res);
 }
 
+/* A header name: an RFC 9110 token. */
+static bool field_name_ok(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+              (c >= 'A' && c <= 'Z') || strchr("!#$%&'*+-.^_`|~", c)))
+            return false;
+    }
+    return true;
+}
+
+/* A field value or reason phrase: no CTL but HTAB (obs-text allowed). */
+static bool text_ok(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+int goio_http_response_write_interim(goio_http_response *res, int status,
+                                     const char *const *fields, size_t n)
+{
+    if (!ok(res) || status < 100 || status > 199 || status == 101 ||
+        (n && !fields) || n > 1024)
+        return GOIO_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!fields[2 * i] || !fields[2 * i + 1] ||
+            !field_name_ok(fields[2 * i]) || !text_ok(fields[2 * i + 1]))
+            return GOIO_EINVAL;
+    if (!res->ops->write_interim)
+        return GOIO_ENOTSUP;
+    return res->ops->write_interim(res, status, fields, n);
+}
+
+int goio_http_response_set_reason(goio_http_response *res, const char *reason)
+{
+    if (!ok(res) || (reason && (!text_ok(reason) || strlen(reason) > 256)))
+        return GOIO_EINVAL;
+    if (!res->ops->set_reason)
+        return GOIO_ENOTSUP;
+    return res->ops->set_reason(res, reason);
+}
+
 int goio_http_respond(goio_http_response *res, int status,
                       const char *content_type, const void *body, size_t len)
 {

@@ -24,6 +24,7 @@ typedef struct route {
     size_t prefix_len; /* ROUTE_PREFIX: pattern without the '*' */
     goio_http_handler_fn fn;
     void *data;
+    bool streaming; /* the body is streamed to the handler */
 } route;
 
 struct goio_http_router {
@@ -147,9 +148,9 @@ static bool same_method(const char *a, const char *b)
     return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-int goio_http_router_handle(goio_http_router *r, const char *method,
-                            const char *pattern, goio_http_handler_fn fn,
-                            void *data)
+static int add_route(goio_http_router *r, const char *method,
+                     const char *pattern, goio_http_handler_fn fn, void *data,
+                     bool streaming)
 {
     if (!r || !pattern || !fn || (method && !*method))
         return GOIO_EINVAL;
@@ -157,7 +158,7 @@ int goio_http_router_handle(goio_http_router *r, const char *method,
         if (!strcmp(r->routes[i].pattern, pattern) &&
             same_method(r->routes[i].method, method))
             return GOIO_EEXIST;
-    route rt = {.fn = fn, .data = data};
+    route rt = {.fn = fn, .data = data, .streaming = streaming};
     rt.pattern = goio_strdup(pattern);
     rt.method = method ? goio_strdup(method) : NULL;
     int rc = !rt.pattern || (method && !rt.method) ? GOIO_ENOMEM
@@ -173,6 +174,20 @@ int goio_http_router_handle(goio_http_router *r, const char *method,
     r->routes = routes;
     r->routes[r->n++] = rt;
     return 0;
+}
+
+int goio_http_router_handle(goio_http_router *r, const char *method,
+                            const char *pattern, goio_http_handler_fn fn,
+                            void *data)
+{
+    return add_route(r, method, pattern, fn, data, false);
+}
+
+int goio_http_router_handle_streaming(goio_http_router *r, const char *method,
+                                      const char *pattern,
+                                      goio_http_handler_fn fn, void *data)
+{
+    return add_route(r, method, pattern, fn, data, true);
 }
 
 int goio_http_router_fallback(goio_http_router *r, goio_http_handler_fn fn,
@@ -307,16 +322,19 @@ int goio__http_router_precheck(goio_http_router *r, const char *method,
                                const char *path, char *allow, size_t allow_cap)
 {
     bool path_matched = false;
+    const route *best = NULL;
     match m;
     for (size_t i = 0; i < r->n; i++) {
         const route *rt = &r->routes[i];
         m.n = 0;
         if (!match_path(rt, path, &m))
             continue;
-        if (match_method(rt, method))
-            return 0;
         path_matched = true;
+        if (match_method(rt, method) && better(rt, best))
+            best = rt;
     }
+    if (best)
+        return best->streaming ? 2 : 0;
     if (!path_matched)
         return r->fallback == not_found ? 404 : 1;
     /* The Allow list, as method_not_allowed writes it. */

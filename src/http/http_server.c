@@ -430,6 +430,7 @@ static void on_async(uv_async_t *a)
     if (phase == GOIO__HTTP_EXITING) {
         /* Workers are joined: nothing queues output any more. */
         uv_close((uv_handle_t *)&srv->stop_timer, NULL);
+        uv_close((uv_handle_t *)&srv->accept_timer, NULL);
         uv_close((uv_handle_t *)&srv->async, NULL);
     }
 }
@@ -502,6 +503,8 @@ int goio_http_server_start(goio_http_server *srv)
     srv->async.data = srv;
     uv_timer_init(&srv->loop, &srv->stop_timer);
     srv->stop_timer.data = srv;
+    uv_timer_init(&srv->loop, &srv->accept_timer);
+    srv->accept_timer.data = srv;
     pthread_mutex_lock(&srv->state_mu);
     srv->phase = GOIO__HTTP_RUNNING;
     pthread_mutex_unlock(&srv->state_mu);
@@ -512,6 +515,7 @@ int goio_http_server_start(goio_http_server *srv)
         pthread_mutex_unlock(&srv->state_mu);
         uv_close((uv_handle_t *)&srv->async, NULL);
         uv_close((uv_handle_t *)&srv->stop_timer, NULL);
+        uv_close((uv_handle_t *)&srv->accept_timer, NULL);
         uv_run(&srv->loop, UV_RUN_NOWAIT);
         return rc;
     }

@@ -4,5 +4,5 @@
 # (include/goio/http.h).
 goio_module_sources(http_request.c http_exchange.c http_conn.c
                     http_server.c http_router.c http_response.c
-                    http_chunked.c http_strict.c)
+                    http_chunked.c http_strict.c http_body.c)
 goio_module_deps(libuv http_parser)
