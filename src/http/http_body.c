@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Streamed request bodies: the loop thread parses body bytes into a
  * bounded buffer (goio__http_stream), a handler reads them out. When the

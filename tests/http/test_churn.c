@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Eviction churn (issue 15, bench small_rps_under_attack): an attacker
  * holding a full table of header-incomplete connections reconnects as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Interim responses and the reason phrase (issue 23 item 8):
  * goio_http_response_write_interim sends 1xx responses (103 Early Hints)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Streamed request bodies (issue 15 item 4): a route added with
  * goio_http_router_handle_streaming gets its handler run with the
