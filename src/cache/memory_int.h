@@ -12,47 +12,45 @@
 
 #include "cache_int.h"
 
+#include <stdatomic.h>
+
 /* Policy segments an entry can be in. */
 enum { MC_WINDOW = 0, MC_PROBATION = 1, MC_PROTECTED = 2, MC_DEAD = 3 };
 
 /*
- * One entry: a single allocation holding a 30-byte header, the key (klen
- * bytes, no terminator) and the value. The header holds the policy's list
- * links, the lengths, the expiry instant (48 bits of coarse monotonic ms),
- * the segment and the reference bit. The hash is not stored; the few
- * places that need it again (table growth, eviction) recompute it.
+ * One entry: a single allocation holding a 32-byte header, the key (klen
+ * bytes, no terminator, padded to 8) and the value (padded to 8, so
+ * lock-free readers can copy it as whole atomic words). The header holds
+ * the policy's list links, the expiry instant, the lengths, the segment
+ * and the reference bit. The hash is not stored; the few places that need
+ * it again (table growth, eviction) recompute it.
  *
- * Who may touch what: klen, vlen and the key never change; the value and
- * the expiry change only under the shard lock (same-size overwrites) and
- * are read only under it; prev/next/seg belong to the policy lock; `ref`
- * is set by readers and cleared by the policy, hence atomic. Each of these
- * groups is its own memory location (no shared bit-fields), so holders of
- * different locks never race.
+ * Who may touch what: klen, vlen and the key never change after the entry
+ * is published; the value words and the expiry change only under the
+ * shard lock (same-size overwrites, inside the shard's seqlock) and are
+ * read with atomic loads by lock-free readers; prev/next/seg belong to the
+ * policy lock (and `next` to whoever retires the entry once it left the
+ * policy); `ref` is set by readers and cleared by the policy, hence
+ * atomic. Each of these groups is its own memory location.
  */
 typedef struct mc_entry {
     struct mc_entry *prev, *next;
+    _Atomic int64_t expire; /* the entry is dead from this instant on */
     uint32_t vlen;
-    uint32_t expire_lo; /* the entry is dead from this instant on */
-    uint16_t expire_hi;
     uint16_t klen;
     uint8_t seg;         /* MC_WINDOW ... MC_DEAD */
     _Atomic uint8_t ref; /* read since the policy last looked */
-    char data[];         /* key, then value */
+    char data[];         /* key, padding, then value and padding */
 } mc_entry;
 
-#define MC_HEADER offsetof(mc_entry, data)
-#define MC_NEVER  (((int64_t)1 << 48) - 1)
+#define MC_HEADER  offsetof(mc_entry, data)
+#define MC_NEVER   (((int64_t)1 << 48) - 1)
+#define MC_PAD8(n) (((size_t)(n) + 7) & ~(size_t)7)
 
-/* The expiry instant (shard lock). */
+/* The expiry instant (writers, under the shard lock). */
 static inline int64_t mc_expire(const mc_entry *e)
 {
-    return (int64_t)((uint64_t)e->expire_hi << 32 | e->expire_lo);
-}
-static inline void mc_set_expire(mc_entry *e, int64_t at)
-{
-    uint64_t u = (uint64_t)(at < MC_NEVER ? at : MC_NEVER);
-    e->expire_lo = (uint32_t)u;
-    e->expire_hi = (uint16_t)(u >> 32);
+    return atomic_load_explicit(&((mc_entry *)e)->expire, memory_order_relaxed);
 }
 
 static inline const char *mc_key(const mc_entry *e)
@@ -61,7 +59,7 @@ static inline const char *mc_key(const mc_entry *e)
 }
 static inline const char *mc_value(const mc_entry *e)
 {
-    return e->data + e->klen;
+    return e->data + MC_PAD8(e->klen);
 }
 /* What an entry counts against max_bytes. */
 static inline uint64_t mc_charge(const mc_entry *e)
@@ -80,41 +78,102 @@ static inline uint64_t mc_charge(const mc_entry *e)
  * need not be a power of two and the table grows by half: it keeps at
  * most 7/8 of its slots used or deleted and is rebuilt 7/12 full
  * (9.1 bytes a slot, about 12.5 an entry).
+ *
+ * Lock-free readers (goio__mc_table_find without the shard lock, inside a
+ * read section, see below) may run during any change: tags, slots and the
+ * group array pointer are atomics; writers (one at a time: the shard lock)
+ * store slots and tags with release, a rebuild builds a new array and
+ * publishes it with one release store (the group count lives in the line
+ * before the groups, so a reader always pairs an array with its own
+ * count), and the old array goes to t->retired for the caller to free after
+ * a grace period. A tag becomes empty only in a group that already has an
+ * empty one, so a concurrent change never makes a probe stop before a key
+ * that stays in the table.
  */
 #define MC_GROUP_SLOTS 7
 
 typedef struct mc_group {
-    uint64_t tags;
-    mc_entry *slots[MC_GROUP_SLOTS];
+    _Atomic uint64_t tags;
+    mc_entry *_Atomic slots[MC_GROUP_SLOTS];
 } mc_group;
 
 typedef struct mc_table {
-    mc_group *groups; /* 64-byte aligned inside mem */
+    mc_group *_Atomic groups; /* 64-byte aligned inside mem; NULL: none */
     void *mem;
+    void *retired; /* a replaced array's mem, for the caller (grace period) */
     size_t ngroups;
     size_t cap; /* slots: ngroups * 7 */
     size_t used, deleted;
 } mc_table;
 
-/* Finds key; *slot (may be NULL) gets its position. */
+/* Finds key; *slot (may be NULL) gets its position. Safe without the
+ * shard lock inside a read section (then pass slot NULL). */
 mc_entry *goio__mc_table_find(const mc_table *t, uint64_t h, const char *key,
                               size_t klen, size_t *slot);
 /* Inserts e (whose key hashes to h), or replaces the entry with the same
- * key and hands it back in *old. Grows the table (GOIO_ENOMEM). */
+ * key and hands it back in *old. Grows the table (GOIO_ENOMEM); the old
+ * array is then left in t->retired. */
 int goio__mc_table_put(mc_table *t, uint64_t seed, uint64_t h, mc_entry *e,
                        mc_entry **old);
 /* Removes the entry at a slot. */
 void goio__mc_table_remove_at(mc_table *t, size_t slot);
 /* Removes exactly this entry (hashing to h); false if it is not there. */
 bool goio__mc_table_remove(mc_table *t, uint64_t h, const mc_entry *e);
-/* The entry at slot i (< cap), or NULL if it is empty or deleted. */
-static inline mc_entry *goio__mc_table_at(const mc_table *t, size_t i)
-{
-    const mc_group *g = &t->groups[i / MC_GROUP_SLOTS];
-    unsigned j = (unsigned)(i % MC_GROUP_SLOTS);
-    return ((g->tags >> (8 * j)) & 0xff) >= 2 ? g->slots[j] : NULL;
-}
+/* The entry at slot i (< cap), or NULL if it is empty or deleted (shard
+ * lock, or a table nobody else sees). */
+mc_entry *goio__mc_table_at(const mc_table *t, size_t i);
+/* Moves t's contents to *old (private to the caller) and empties t. */
+void goio__mc_table_detach(mc_table *t, mc_table *old);
 void goio__mc_table_free(mc_table *t);
+
+/* ---- read sections and grace periods (memory_rcu.c) ---------------------
+ *
+ * Lock-free gets run inside a read section; memory a reader may still see
+ * (removed entries, replaced group arrays) is freed only after a grace
+ * period: goio__mc_synchronize() returns once every read section that was
+ * running when it was called has ended. Each thread has a reader record
+ * (one of MC_READERS; a thread that finds none free takes the locked
+ * path) whose counter is odd inside a section; entering and leaving are
+ * plain stores to the thread's own line. The store-to-load order that an
+ * entering reader needs (its odd counter visible before it reads the
+ * table) is imposed from the writer's side by membarrier(2)'s
+ * MEMBARRIER_CMD_PRIVATE_EXPEDITED; without it (an old kernel, a seccomp
+ * filter) goio__mc_reader() returns NULL and every get takes the lock.
+ */
+#define MC_READERS 256
+
+typedef struct mc_reader {
+    _Atomic uint64_t ctr; /* odd: inside a read section */
+    unsigned id;          /* 0..MC_READERS-1, unique among live threads */
+    bool taken;           /* under the registry's lock */
+} __attribute__((aligned(64))) mc_reader;
+
+/* Whether lock-free reads can be used (membarrier works). */
+bool goio__mc_rcu_usable(void);
+/* This thread's record, registering it on first use; NULL: none (take the
+ * lock). */
+mc_reader *goio__mc_reader(void);
+
+static inline uint64_t goio__mc_read_enter(mc_reader *r)
+{
+    uint64_t c = atomic_load_explicit(&r->ctr, memory_order_relaxed) + 1;
+    /* Release: the previous section's reads happen before this store, so
+     * a synchronizer that sees it may free what they read. */
+    atomic_store_explicit(&r->ctr, c, memory_order_release);
+    /* Keeps the compiler from moving the section's loads above the store;
+     * the CPU is kept from it by the synchronizer's membarrier. */
+    atomic_signal_fence(memory_order_seq_cst);
+    return c;
+}
+
+static inline void goio__mc_read_exit(mc_reader *r, uint64_t c)
+{
+    atomic_store_explicit(&r->ctr, c + 1, memory_order_release);
+}
+
+/* Waits until every read section running now has ended. Never call it
+ * inside a read section. */
+void goio__mc_synchronize(void);
 
 /* ---- the policy (memory_policy.c) ---------------------------------------- */
 
