@@ -161,6 +161,25 @@ static void free_mems(void *mem)
     }
 }
 
+/* Appends entries (a list through `next`) and tables' memory (a list
+ * through the first word) to the limbo (lmu held). */
+static void limbo_add(mc *m, mc_entry *list, void *mems)
+{
+    while (list) {
+        mc_entry *next = list->next;
+        list->next = m->limbo;
+        m->limbo = list;
+        m->nlimbo++;
+        list = next;
+    }
+    while (mems) {
+        void *next = *(void **)mems;
+        *(void **)mems = m->limbo_mem;
+        m->limbo_mem = mems;
+        mems = next;
+    }
+}
+
 /*
  * Frees entries (a list through `next`, out of every table and list) and
  * a table's old memory (may be NULL) once no reader can hold them: they
@@ -174,18 +193,10 @@ static void retire(mc *m, mc_entry *list, void *mem)
         goio_free(mem);
         return;
     }
+    if (mem)
+        *(void **)mem = NULL;
     pthread_mutex_lock(&m->lmu);
-    while (list) {
-        mc_entry *next = list->next;
-        list->next = m->limbo;
-        m->limbo = list;
-        m->nlimbo++;
-        list = next;
-    }
-    if (mem) {
-        *(void **)mem = m->limbo_mem;
-        m->limbo_mem = mem;
-    }
+    limbo_add(m, list, mem);
     mc_entry *batch = NULL;
     void *mems = NULL;
     if (m->nlimbo >= LIMBO || m->limbo_mem) {
@@ -198,7 +209,13 @@ static void retire(mc *m, mc_entry *list, void *mem)
     pthread_mutex_unlock(&m->lmu);
     if (!batch && !mems)
         return;
-    goio__mc_synchronize();
+    if (!goio__mc_synchronize()) {
+        /* Not safe to free: back to the limbo (destroy frees it). */
+        pthread_mutex_lock(&m->lmu);
+        limbo_add(m, batch, mems);
+        pthread_mutex_unlock(&m->lmu);
+        return;
+    }
     free_list(batch);
     free_mems(mems);
 }
@@ -677,8 +694,14 @@ static int mc_clear(goio_cache *c, goio_ctx *ctx)
     m->limbo_mem = NULL;
     m->nlimbo = 0;
     pthread_mutex_unlock(&m->lmu);
-    if (m->lockfree)
-        goio__mc_synchronize();
+    if (m->lockfree && !goio__mc_synchronize()) {
+        /* Not safe to free: back to the limbo (destroy frees it). */
+        pthread_mutex_lock(&m->lmu);
+        limbo_add(m, dead, mems);
+        limbo_add(m, limbo, limbo_mem);
+        pthread_mutex_unlock(&m->lmu);
+        return 0;
+    }
     free_list(dead);
     free_mems(mems);
     free_list(limbo);

@@ -152,7 +152,12 @@ typedef struct mc_reader {
 bool goio__mc_rcu_usable(void);
 /* This thread's record, registering it on first use; NULL: none (take the
  * lock). */
-mc_reader *goio__mc_reader(void);
+mc_reader *goio__mc_reader_slow(void);
+extern _Thread_local mc_reader *goio__mc_mine;
+static inline mc_reader *goio__mc_reader(void)
+{
+    return goio__mc_mine ? goio__mc_mine : goio__mc_reader_slow();
+}
 
 static inline uint64_t goio__mc_read_enter(mc_reader *r)
 {
@@ -172,8 +177,9 @@ static inline void goio__mc_read_exit(mc_reader *r, uint64_t c)
 }
 
 /* Waits until every read section running now has ended. Never call it
- * inside a read section. */
-void goio__mc_synchronize(void);
+ * inside a read section. False if it cannot (membarrier failed): then
+ * nothing removed may be freed while readers may run. */
+bool goio__mc_synchronize(void);
 
 /* ---- the policy (memory_policy.c) ---------------------------------------- */
 

@@ -36,7 +36,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_key_t key;
 static bool usable; /* membarrier works and the key exists (set once) */
 
-static _Thread_local mc_reader *mine;
+_Thread_local mc_reader *goio__mc_mine; /* this thread's record */
 static _Thread_local bool tried;
 
 static long membarrier(int cmd)
@@ -52,7 +52,7 @@ static void release(void *p)
     pthread_mutex_lock(&reg_mu);
     r->taken = false;
     pthread_mutex_unlock(&reg_mu);
-    mine = NULL;
+    goio__mc_mine = NULL;
 }
 
 static void init_once(void)
@@ -72,10 +72,10 @@ bool goio__mc_rcu_usable(void)
     return usable;
 }
 
-mc_reader *goio__mc_reader(void)
+mc_reader *goio__mc_reader_slow(void)
 {
-    if (mine || tried)
-        return mine;
+    if (goio__mc_mine || tried)
+        return goio__mc_mine;
     tried = true;
     pthread_once(&once, init_once);
     if (!usable)
@@ -96,19 +96,25 @@ mc_reader *goio__mc_reader(void)
         release(r);
         r = NULL;
     }
-    mine = r;
+    goio__mc_mine = r;
     return r;
 }
 
-void goio__mc_synchronize(void)
+bool goio__mc_synchronize(void)
 {
     pthread_once(&once, init_once);
     if (!usable)
-        return; /* no reader ever entered a section */
+        return true; /* no reader ever entered a section */
     pthread_mutex_lock(&reg_mu);
-    /* Fails only for a process that did not register, and init_once did
-     * (usable is set only then). */
-    (void)membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+    /* Fails only for a process that is not registered; init_once
+     * registered it (and fork keeps it), so register again if it fails
+     * anyway, and report it if that does not help. */
+    if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) < 0 &&
+        (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) < 0 ||
+         membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) < 0)) {
+        pthread_mutex_unlock(&reg_mu);
+        return false;
+    }
     for (unsigned i = 0; i < readers_used; i++) {
         uint64_t c =
             atomic_load_explicit(&readers[i].ctr, memory_order_acquire);
@@ -118,4 +124,5 @@ void goio__mc_synchronize(void)
             sched_yield();
     }
     pthread_mutex_unlock(&reg_mu);
+    return true;
 }
