@@ -106,10 +106,147 @@ typedef struct mc_table {
     size_t used, deleted;
 } mc_table;
 
+/* The table's helpers and its lookup, inline: a get's whole path is one
+ * function. (memory_table.c has the writers' side.) */
+#include <string.h>
+
+#define MC_EMPTY   0
+#define MC_DELETED 1
+#define MC_LSB     0x0001010101010101ULL /* the 7 tag bytes */
+#define MC_MSB     0x0080808080808080ULL
+#define MC_UNUSED  0xff00000000000000ULL /* the 8th byte, never 0 or 1 */
+
+static inline uint8_t mc_tag_of(uint64_t h)
+{
+    uint8_t t = (uint8_t)(h >> 32);
+    return t < 2 ? (uint8_t)(t + 2) : t;
+}
+
+/* High bit set in (at least) every tag byte of w that is zero; exact as
+ * to whether there is one and for the lowest one, which is all callers
+ * rely on (higher candidates are checked again). */
+static inline uint64_t mc_zero_bytes(uint64_t w)
+{
+    return (w - MC_LSB) & ~w & MC_MSB;
+}
+
+#define MC_RLX memory_order_relaxed
+#define MC_ACQ memory_order_acquire
+#define MC_REL memory_order_release
+
+/* Writers read tags and slots relaxed (the shard lock orders them);
+ * readers without the lock read them with acquire. */
+static inline uint64_t mc_tags_of(const mc_group *g)
+{
+    return atomic_load_explicit(&((mc_group *)g)->tags, MC_ACQ);
+}
+
+static inline uint8_t mc_tag_at(const mc_group *g, unsigned j)
+{
+    return (uint8_t)(mc_tags_of(g) >> (8 * j));
+}
+
+static inline void mc_set_tag(mc_group *g, unsigned j, uint8_t tag)
+{
+    uint64_t w = atomic_load_explicit(&g->tags, MC_RLX);
+    w = (w & ~(0xffULL << (8 * j))) | (uint64_t)tag << (8 * j);
+    atomic_store_explicit(&g->tags, w, MC_REL);
+}
+
+static inline mc_entry *mc_slot_at(const mc_group *g, unsigned j)
+{
+    return atomic_load_explicit(&((mc_group *)g)->slots[j], MC_ACQ);
+}
+
+static inline void mc_set_slot(mc_group *g, unsigned j, mc_entry *e)
+{
+    atomic_store_explicit(&g->slots[j], e, MC_REL);
+}
+
+/* The array, for the writer (shard lock). */
+static inline mc_group *mc_wg(const mc_table *t)
+{
+    return atomic_load_explicit(&((mc_table *)t)->groups, MC_RLX);
+}
+
+/* The group count is kept in the 64 bytes before the groups, so a reader
+ * that loads the array pointer gets its count with it. */
+static inline size_t mc_count_of(const mc_group *groups)
+{
+    return ((const size_t *)groups)[-1];
+}
+
+/* The group a hash's probe starts at, from its low 32 bits. */
+static inline size_t mc_home_group(size_t ngroups, uint64_t h)
+{
+    return (size_t)(((h & 0xffffffffu) * ngroups) >> 32);
+}
+
+static inline size_t mc_next_group(size_t ngroups, size_t g)
+{
+    return g + 1 == ngroups ? 0 : g + 1;
+}
+
+/* Key equality without a call for keys up to 16 bytes (most): two
+ * overlapping loads of 8 (or 4) bytes per side, or up to 3 bytes. */
+static inline bool mc_key_eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        if (n > 16)
+            return !memcmp(a, b, n);
+        uint64_t x, y, u, v;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + n - 8, 8);
+        memcpy(&v, b + n - 8, 8);
+        return !((x ^ y) | (u ^ v));
+    }
+    if (n >= 4) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return !((x ^ y) | (u ^ v));
+    }
+    return !n || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
 /* Finds key; *slot (may be NULL) gets its position. Safe without the
  * shard lock inside a read section (then pass slot NULL). */
-mc_entry *goio__mc_table_find(const mc_table *t, uint64_t h, const char *key,
-                              size_t klen, size_t *slot);
+static inline mc_entry *goio__mc_table_find(const mc_table *t, uint64_t h,
+                                            const char *key, size_t klen,
+                                            size_t *slot)
+{
+    const mc_group *groups =
+        atomic_load_explicit(&((mc_table *)t)->groups, MC_ACQ);
+    if (!groups)
+        return NULL;
+    size_t ngroups = mc_count_of(groups);
+    uint8_t tag = mc_tag_of(h);
+    size_t g = mc_home_group(ngroups, h);
+    for (size_t probes = 0; probes < ngroups; probes++) {
+        const mc_group *gr = &groups[g];
+        uint64_t w = mc_tags_of(gr);
+        for (uint64_t m = mc_zero_bytes(w ^ (MC_LSB * tag)); m; m &= m - 1) {
+            unsigned j = (unsigned)__builtin_ctzll(m) >> 3;
+            if ((uint8_t)(w >> (8 * j)) != tag)
+                continue;
+            mc_entry *e = mc_slot_at(gr, j);
+            /* NULL: removed since the tags were read. */
+            if (e && e->klen == klen && mc_key_eq(e->data, key, klen)) {
+                if (slot)
+                    *slot = g * MC_GROUP_SLOTS + j;
+                return e;
+            }
+        }
+        if (mc_zero_bytes(w))
+            return NULL;
+        g = mc_next_group(ngroups, g);
+    }
+    return NULL;
+}
+
 /* Inserts e (whose key hashes to h), or replaces the entry with the same
  * key and hands it back in *old. Grows the table (GOIO_ENOMEM); the old
  * array is then left in t->retired. */
