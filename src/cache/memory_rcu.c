@@ -55,6 +55,34 @@ static void release(void *p)
     goio__mc_mine = NULL;
 }
 
+/* fork(): the child has only the forking thread; records of the others
+ * (maybe odd: a section the child will never finish) are freed, so that
+ * caches the child makes do not wait for them. The lock is held across
+ * the fork so no record is half updated. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&reg_mu);
+}
+
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&reg_mu);
+}
+
+static void fork_child(void)
+{
+    for (unsigned i = 0; i < readers_used; i++) {
+        if (&readers[i] == goio__mc_mine)
+            continue;
+        readers[i].taken = false;
+        uint64_t c =
+            atomic_load_explicit(&readers[i].ctr, memory_order_relaxed);
+        atomic_store_explicit(&readers[i].ctr, c & ~(uint64_t)1,
+                              memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
 static void init_once(void)
 {
     long q = membarrier(MEMBARRIER_CMD_QUERY);
@@ -63,6 +91,10 @@ static void init_once(void)
         return;
     if (pthread_key_create(&key, release))
         return;
+    if (pthread_atfork(fork_prepare, fork_parent, fork_child)) {
+        pthread_key_delete(key);
+        return;
+    }
     usable = true;
 }
 

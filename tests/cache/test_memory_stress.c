@@ -15,6 +15,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define KEYS    512
 #define READERS 3
@@ -222,11 +225,84 @@ static void gets_race_writers_unbounded(void **state)
     run(40000 * SCALE, 20000 * SCALE, 0);
 }
 
+static void *hot_reader(void *arg)
+{
+    goio_cache *c = arg;
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    while (!atomic_load(&stop))
+        goio_cache_get(c, NULL, "stress:1", &b, &hit);
+    goio_buf_deinit(&b);
+    return NULL;
+}
+
+/* What a forked child does: a cache of its own whose writes need grace
+ * periods (evictions fill the limbo, clear flushes it). */
+static int child_work(void)
+{
+    goio_cache_memory_config cfg;
+    goio_cache_memory_config_init(&cfg);
+    cfg.max_entries = 16;
+    cfg.reclaim_interval_ms = 0;
+    goio_cache *c;
+    if (goio_cache_memory_new(&cfg, &c))
+        return 1;
+    char name[32];
+    for (uint32_t i = 0; i < 2000; i++) {
+        key_name(name, sizeof name, i);
+        if (goio_cache_set(c, NULL, name, "v", 1, 3600 * 1000))
+            return 1;
+    }
+    goio_cache_clear(c, NULL);
+    goio_cache_free(c);
+    return 0;
+}
+
+/* A thread of the parent may be inside a read section when another one
+ * forks; the child never runs that thread, so its grace periods must not
+ * wait for it. Each round forks while a reader loops; a child that hangs
+ * is killed at the deadline and fails the test. */
+static void fork_while_reading(void **state)
+{
+    (void)state;
+#if defined(__SANITIZE_THREAD__)
+    skip(); /* TSan does not support fork() with running threads */
+#endif
+    goio_cache_memory_config cfg;
+    goio_cache_memory_config_init(&cfg);
+    cfg.reclaim_interval_ms = 0;
+    goio_cache *c;
+    assert_ok(goio_cache_memory_new(&cfg, &c));
+    assert_ok(goio_cache_set(c, NULL, "stress:1", "value", 5, 3600 * 1000));
+    atomic_store(&stop, false);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, hot_reader, c), 0);
+    for (int round = 0; round < 20; round++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+            _exit(child_work());
+        int status = 0;
+        bool done =
+            GOIO_WAIT_UNTIL(waitpid(pid, &status, WNOHANG) == pid, 10000);
+        if (!done) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+        }
+        assert_true(done);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    atomic_store(&stop, true);
+    pthread_join(th, NULL);
+    goio_cache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gets_race_writers_bounded),
         cmocka_unit_test(gets_race_writers_unbounded),
+        cmocka_unit_test(fork_while_reading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
