@@ -290,7 +290,7 @@ static void enforce_bounds(mc *m, int64_t now, mc_entry **dead)
 {
     mc_entry *e;
     while ((e = goio__mc_policy_evict(&m->policy))) {
-        uint64_t h = goio_hash64(e->data, e->klen, m->seed);
+        uint64_t h = goio_hash64(mc_key(e), e->klen, m->seed);
         mc_shard *s = shard_of(m, h);
         pthread_mutex_lock(&s->mu);
         goio__mc_table_remove(&s->table, h, e);
@@ -341,37 +341,39 @@ static inline int64_t mc_now(const mc *m)
     return m->now_ms ? m->now_ms(m->now_data) : goio_now_mono_coarse_ms();
 }
 
-/* Copies an entry's value out as whole words (the entry pads it to 8),
- * with acquire loads: a lock-free reader may race an overwrite, which the
+/* Copies an entry's value out with acquire loads, whole words and then
+ * the last vlen % 8 bytes one by one (the key follows the value, and it is
+ * never written): a lock-free reader may race an overwrite, which the
  * shard's sequence then reports. out has room for vlen bytes. */
 static void copy_value(void *to, const mc_entry *e)
 {
-    const _Atomic uint64_t *src = (const _Atomic uint64_t *)mc_value(e);
-    char *dst = to;
+    _Atomic uint64_t *words = (_Atomic uint64_t *)mc_value(e);
+    _Atomic unsigned char *bytes = (_Atomic unsigned char *)mc_value(e);
+    unsigned char *dst = to;
     size_t n = e->vlen, i = 0;
     for (; i + 8 <= n; i += 8) {
-        uint64_t w = atomic_load_explicit((_Atomic uint64_t *)&src[i / 8],
-                                          memory_order_acquire);
+        uint64_t w = atomic_load_explicit(&words[i / 8], memory_order_acquire);
         memcpy(dst + i, &w, 8);
     }
-    if (i < n) {
-        uint64_t w = atomic_load_explicit((_Atomic uint64_t *)&src[i / 8],
-                                          memory_order_acquire);
-        memcpy(dst + i, &w, n - i);
-    }
+    for (; i < n; i++)
+        dst[i] = atomic_load_explicit(&bytes[i], memory_order_acquire);
 }
 
-/* Stores a value into an entry as whole words with release (a same-size
+/* Stores a value into an entry the same way, with release (a same-size
  * overwrite, shard lock held, sequence odd). */
 static void store_value(mc_entry *e, const void *value, size_t len)
 {
-    _Atomic uint64_t *dst = (_Atomic uint64_t *)mc_value(e);
-    const char *v = value;
-    for (size_t i = 0; i < len; i += 8) {
-        uint64_t w = 0;
-        memcpy(&w, v + i, len - i < 8 ? len - i : 8);
-        atomic_store_explicit(&dst[i / 8], w, memory_order_release);
+    _Atomic uint64_t *words = (_Atomic uint64_t *)mc_value(e);
+    _Atomic unsigned char *bytes = (_Atomic unsigned char *)mc_value(e);
+    const unsigned char *v = value;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, v + i, 8);
+        atomic_store_explicit(&words[i / 8], w, memory_order_release);
     }
+    for (; i < len; i++)
+        atomic_store_explicit(&bytes[i], v[i], memory_order_release);
 }
 
 /* After a hit: the reference bit and, the first time, the sketch. Only
@@ -503,8 +505,7 @@ static int mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
 static mc_entry *entry_new(const char *key, size_t klen, const void *value,
                            size_t len, int64_t expire)
 {
-    size_t vpad = MC_PAD8(len);
-    mc_entry *e = goio_malloc(MC_HEADER + MC_PAD8(klen) + (vpad ? vpad : 8));
+    mc_entry *e = goio_malloc(MC_HEADER + len + klen);
     if (!e)
         return NULL;
     e->prev = e->next = NULL;
@@ -513,13 +514,9 @@ static mc_entry *entry_new(const char *key, size_t klen, const void *value,
     e->vlen = (uint32_t)len;
     e->seg = MC_DEAD;
     atomic_init(&e->ref, 0);
-    memcpy(e->data, key, klen);
-    /* Zeroed padding: readers copy whole words. */
-    memset(e->data + klen, 0, MC_PAD8(klen) - klen);
-    char *v = e->data + MC_PAD8(klen);
-    memset(v + (vpad ? vpad - 8 : 0), 0, 8);
     if (len)
-        memcpy(v, value, len);
+        memcpy(e->data, value, len);
+    memcpy(e->data + len, key, klen);
     return e;
 }
 

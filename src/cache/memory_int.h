@@ -18,9 +18,10 @@
 enum { MC_WINDOW = 0, MC_PROBATION = 1, MC_PROTECTED = 2, MC_DEAD = 3 };
 
 /*
- * One entry: a single allocation holding a 32-byte header, the key (klen
- * bytes, no terminator, padded to 8) and the value (padded to 8, so
- * lock-free readers can copy it as whole atomic words). The header holds
+ * One entry: a single allocation holding a 32-byte header, the value
+ * (8-aligned, so lock-free readers can copy it as atomic words and its
+ * last vlen % 8 bytes as atomic bytes) and the key (klen bytes, no
+ * terminator). The header holds
  * the policy's list links, the expiry instant, the lengths, the segment
  * and the reference bit. The hash is not stored; the few places that need
  * it again (table growth, eviction) recompute it.
@@ -40,7 +41,7 @@ typedef struct mc_entry {
     uint16_t klen;
     uint8_t seg;         /* MC_WINDOW ... MC_DEAD */
     _Atomic uint8_t ref; /* read since the policy last looked */
-    char data[];         /* key, padding, then value and padding */
+    char data[];         /* value, then key */
 } mc_entry;
 
 #define MC_HEADER  offsetof(mc_entry, data)
@@ -55,11 +56,11 @@ static inline int64_t mc_expire(const mc_entry *e)
 
 static inline const char *mc_key(const mc_entry *e)
 {
-    return e->data;
+    return e->data + e->vlen;
 }
 static inline const char *mc_value(const mc_entry *e)
 {
-    return e->data + MC_PAD8(e->klen);
+    return e->data;
 }
 /* What an entry counts against max_bytes. */
 static inline uint64_t mc_charge(const mc_entry *e)
@@ -234,7 +235,7 @@ static inline mc_entry *goio__mc_table_find(const mc_table *t, uint64_t h,
                 continue;
             mc_entry *e = mc_slot_at(gr, j);
             /* NULL: removed since the tags were read. */
-            if (e && e->klen == klen && mc_key_eq(e->data, key, klen)) {
+            if (e && e->klen == klen && mc_key_eq(mc_key(e), key, klen)) {
                 if (slot)
                     *slot = g * MC_GROUP_SLOTS + j;
                 return e;

@@ -69,7 +69,7 @@ static int rebuild(mc_table *t, uint64_t seed)
     for (size_t i = 0; i < t->cap; i++) {
         mc_entry *e = goio__mc_table_at(t, i);
         if (e)
-            place(&n, goio_hash64(e->data, e->klen, seed), e);
+            place(&n, goio_hash64(mc_key(e), e->klen, seed), e);
     }
     /* The caller collects it after every put (readers may hold it). */
     t->retired = t->mem;
@@ -86,7 +86,7 @@ int goio__mc_table_put(mc_table *t, uint64_t seed, uint64_t h, mc_entry *e,
                        mc_entry **old)
 {
     size_t i;
-    *old = goio__mc_table_find(t, h, e->data, e->klen, &i);
+    *old = goio__mc_table_find(t, h, mc_key(e), e->klen, &i);
     if (*old) {
         mc_set_slot(&mc_wg(t)[i / MC_GROUP_SLOTS],
                     (unsigned)(i % MC_GROUP_SLOTS), e);
@@ -120,7 +120,7 @@ void goio__mc_table_remove_at(mc_table *t, size_t i)
 bool goio__mc_table_remove(mc_table *t, uint64_t h, const mc_entry *e)
 {
     size_t i;
-    if (goio__mc_table_find(t, h, e->data, e->klen, &i) != e)
+    if (goio__mc_table_find(t, h, mc_key(e), e->klen, &i) != e)
         return false;
     goio__mc_table_remove_at(t, i);
     return true;
