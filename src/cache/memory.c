@@ -341,39 +341,43 @@ static inline int64_t mc_now(const mc *m)
     return m->now_ms ? m->now_ms(m->now_data) : goio_now_mono_coarse_ms();
 }
 
-/* Copies an entry's value out with acquire loads, whole words and then
- * the last vlen % 8 bytes one by one (the key follows the value, and it is
+/* Copies an entry's value out with acquire loads: bytes up to an 8-byte
+ * boundary, whole words, then bytes (the key follows the value and is
  * never written): a lock-free reader may race an overwrite, which the
  * shard's sequence then reports. out has room for vlen bytes. */
 static void copy_value(void *to, const mc_entry *e)
 {
-    _Atomic uint64_t *words = (_Atomic uint64_t *)mc_value(e);
-    _Atomic unsigned char *bytes = (_Atomic unsigned char *)mc_value(e);
+    _Atomic unsigned char *src = (_Atomic unsigned char *)mc_value(e);
     unsigned char *dst = to;
     size_t n = e->vlen, i = 0;
+    for (; i < n && ((uintptr_t)(src + i) & 7); i++)
+        dst[i] = atomic_load_explicit(&src[i], memory_order_acquire);
     for (; i + 8 <= n; i += 8) {
-        uint64_t w = atomic_load_explicit(&words[i / 8], memory_order_acquire);
+        uint64_t w = atomic_load_explicit((_Atomic uint64_t *)(src + i),
+                                          memory_order_acquire);
         memcpy(dst + i, &w, 8);
     }
     for (; i < n; i++)
-        dst[i] = atomic_load_explicit(&bytes[i], memory_order_acquire);
+        dst[i] = atomic_load_explicit(&src[i], memory_order_acquire);
 }
 
 /* Stores a value into an entry the same way, with release (a same-size
  * overwrite, shard lock held, sequence odd). */
 static void store_value(mc_entry *e, const void *value, size_t len)
 {
-    _Atomic uint64_t *words = (_Atomic uint64_t *)mc_value(e);
-    _Atomic unsigned char *bytes = (_Atomic unsigned char *)mc_value(e);
+    _Atomic unsigned char *dst = (_Atomic unsigned char *)mc_value(e);
     const unsigned char *v = value;
     size_t i = 0;
+    for (; i < len && ((uintptr_t)(dst + i) & 7); i++)
+        atomic_store_explicit(&dst[i], v[i], memory_order_release);
     for (; i + 8 <= len; i += 8) {
         uint64_t w;
         memcpy(&w, v + i, 8);
-        atomic_store_explicit(&words[i / 8], w, memory_order_release);
+        atomic_store_explicit((_Atomic uint64_t *)(dst + i), w,
+                              memory_order_release);
     }
     for (; i < len; i++)
-        atomic_store_explicit(&bytes[i], v[i], memory_order_release);
+        atomic_store_explicit(&dst[i], v[i], memory_order_release);
 }
 
 /* After a hit: the reference bit and, the first time, the sketch. Only
@@ -412,7 +416,7 @@ static int get_lockfree(mc *m, mc_shard *s, mc_reader *r, mc_stripe *st,
             count(m, st, &st->misses);
             return LF_DONE;
         }
-        int64_t exp = atomic_load_explicit(&e->expire, memory_order_acquire);
+        int64_t exp = mc_expire_mo(e, memory_order_acquire);
         size_t vlen = e->vlen;
         if (now >= exp) {
             goio__mc_read_exit(r, c);
@@ -509,7 +513,9 @@ static mc_entry *entry_new(const char *key, size_t klen, const void *value,
     if (!e)
         return NULL;
     e->prev = e->next = NULL;
-    atomic_init(&e->expire, expire < MC_NEVER ? expire : MC_NEVER);
+    atomic_init(&e->expire_lo, 0);
+    atomic_init(&e->expire_hi, 0);
+    mc_set_expire(e, expire);
     e->klen = (uint16_t)klen;
     e->vlen = (uint32_t)len;
     e->seg = MC_DEAD;
@@ -567,8 +573,7 @@ static bool overwrite(mc *m, const char *key, size_t klen, uint64_t h,
         uint64_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
         atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
         store_value(e, value, len);
-        atomic_store_explicit(&e->expire, expire < MC_NEVER ? expire : MC_NEVER,
-                              memory_order_release);
+        mc_set_expire(e, expire);
         atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
         note_expiry(s, expire);
         first = reference(e);
