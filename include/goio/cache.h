@@ -296,10 +296,12 @@ GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx,
  * of the frequency sketch; bench/cache's overhead_per_entry measures the
  * real figure), and the sum never exceeds max_bytes, nor the entry count
  * max_entries when that is set: a set that would pass a bound evicts
- * before it returns, and evicted, replaced or deleted entries are freed at
- * once. A value whose charge alone exceeds max_bytes is refused with
- * GOIO_E2BIG (and the key's old value is removed). Fixed per-cache memory
- * (shard headers, read buffers, the sketch's 8 KiB minimum) is not charged.
+ * before it returns; evicted, replaced or deleted entries stop counting at
+ * once and are freed after the next grace period (at most 256 of them wait;
+ * goio_cache_clear frees them all). A value whose charge alone exceeds
+ * max_bytes is refused with GOIO_E2BIG (and the key's old value is removed).
+ * Fixed per-cache memory (shard headers, read buffers, the sketch's 8 KiB
+ * minimum) is not charged.
  *
  * Eviction: W-TinyLFU with an adaptive window. New entries enter a
  * window (LRU-like); an entry leaving it is admitted to the main area
@@ -316,9 +318,12 @@ GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx,
  * optimum: docs/cache.md.
  *
  * Concurrency: the hash table is split into shards, each with its own
- * lock; a get takes only its key's shard lock, so reads of different
- * shards never wait for each other and never wait for eviction. Writes
- * (set, del, eviction, reclaim) also take one policy lock. The first read
+ * lock. A get takes no lock (Linux membarrier(2); without it, its shard's
+ * lock): it reads the table and copies the value with atomic loads and
+ * retries if a same-size overwrite of that shard ran meanwhile, and
+ * removed entries are freed after a grace period, in batches of 256.
+ * Writes (set, del, eviction, reclaim) take one policy lock and the
+ * shard's lock; a same-size overwrite only the shard's. The first read
  * of an entry since the policy last looked at it records the key's hash
  * in a lossy per-thread-stripe ring that feeds the sketch; whoever next
  * holds the policy lock (a writer, or a reader finding its ring half full

@@ -5,15 +5,30 @@
  * memory_table.c.
  *
  * Locks, always taken in this order: the policy lock `pl`, then at most
- * one shard lock. A get takes only its shard lock (and at most tries pl);
- * set, del, clear, eviction and reclaim take pl and then shard locks.
- * Entries are read only under their shard's lock, so an entry can be freed
- * as soon as it has left its table and the policy's lists.
+ * one shard lock. Set, del, clear, eviction and reclaim take pl and then
+ * shard locks; a same-size overwrite takes only its shard lock.
+ *
+ * A get takes no lock (when the kernel offers membarrier(2), see
+ * memory_rcu.c): inside a read section it looks the key up in the shard's
+ * table, checks the expiry and copies the value with atomic loads, between
+ * two reads of the shard's sequence number. Writers change a published
+ * entry's value and expiry only in a same-size overwrite, which makes the
+ * sequence odd before and even (+2) after; a reader that saw an odd or a
+ * changed sequence throws its copy away and tries again (then takes the
+ * shard lock). Everything else a writer does to what readers see is one
+ * atomic store (a slot, a tag word, the group array), and nothing a reader
+ * may hold is freed before a grace period: removed entries and replaced
+ * group arrays go to a limbo list that is freed in batches after
+ * goio__mc_synchronize(). The locked path (kept for threads without a
+ * reader record and for retries) is the one described above for writers.
  *
  * A get sets the entry's reference bit and, if it was clear, appends the
  * key's hash to its thread's stripe ring; whoever holds pl replays the
  * rings into the policy's frequency sketch. Rings are lossy: a full ring
  * drops the record, which only makes the sketch see one access fewer.
+ * Hits and misses are counted in the stripe too: a thread whose reader id
+ * is below the stripe count owns its stripe (a plain load and store), the
+ * others share the last stripe (atomic adds).
  */
 #include "memory_int.h"
 
@@ -26,18 +41,18 @@
 #include <unistd.h>
 
 #define RING       32  /* records per stripe */
+#define STRIPES    64  /* owned stripes, plus one shared */
+#define LIMBO      256 /* retired entries freed per grace period */
 #define SWEEP_STEP 512 /* slots looked at per lock hold when reclaiming */
 #define MAX_SHARDS 4096
 
 typedef struct mc_shard {
-    /* What every get (and in-place overwrite) writes, in one cache line:
-     * the lock, and the counters written under it by a plain load and
-     * store (no locked instruction on the read path; atomic because anyone
-     * may read them). */
+    /* Writers' line: the lock and what is counted under it. */
     pthread_mutex_t mu;
-    _Atomic uint64_t hits, misses, overwrites;
+    _Atomic uint64_t overwrites;
     /* Read by gets, written by writers. */
-    alignas(64) mc_table table;
+    alignas(64) _Atomic uint64_t seq; /* odd: an overwrite is running */
+    mc_table table;
     int64_t min_expire; /* no entry expires earlier (a lower bound) */
     int64_t pass_min;   /* earliest expiry seen by the current pass */
     size_t cursor;      /* the reclaim pass's next slot */
@@ -46,6 +61,7 @@ typedef struct mc_shard {
 
 /* A stripe's ring holds key hashes; 0 marks a slot not filled yet. */
 typedef struct mc_stripe {
+    _Atomic uint64_t hits, misses;     /* written by readers */
     _Atomic uint32_t tail;             /* written by readers */
     alignas(64) _Atomic uint32_t head; /* written by the drainer */
     alignas(64) _Atomic uint64_t ring[RING];
@@ -54,7 +70,8 @@ typedef struct mc_stripe {
 typedef struct mc {
     goio_cache base;
     uint64_t seed;
-    unsigned shard_mask, stripe_mask;
+    unsigned shard_mask, nstripes; /* stripes[nstripes] is the shared one */
+    bool lockfree;                 /* gets may run without the lock */
     mc_shard *shards;
     mc_stripe *stripes;
     void *mem; /* holds shards and stripes, 64-byte aligned */
@@ -66,6 +83,11 @@ typedef struct mc {
     uint64_t sets, deletes, evictions, expirations; /* sets: but overwrites */
     uint64_t seen_hits, seen_misses; /* shard totals at the last sample */
     uint64_t drains;
+    /* removed entries and tables waiting for a grace period */
+    pthread_mutex_t lmu;
+    mc_entry *limbo;
+    void *limbo_mem; /* tables' mem, linked through their first word */
+    size_t nlimbo;
     /* the reclaim thread */
     int64_t interval_ms;
     pthread_t thread;
@@ -83,36 +105,34 @@ static mc_shard *shard_of(const mc *m, uint64_t h)
     return &m->shards[(h >> 40) & m->shard_mask];
 }
 
-static _Atomic unsigned next_thread;
-static _Thread_local unsigned thread_slot; /* 0: not assigned yet */
-
-/* Threads spread over the stripes round-robin, so up to as many threads
- * as stripes never share one. */
-static mc_stripe *my_stripe(const mc *m)
+/* The thread's stripe: its own if its reader id is below the stripe
+ * count, else the shared one. */
+static mc_stripe *my_stripe(const mc *m, const mc_reader *r)
 {
-    if (!thread_slot)
-        thread_slot =
-            atomic_fetch_add_explicit(&next_thread, 1, memory_order_relaxed) +
-            1;
-    return &m->stripes[(thread_slot - 1) & m->stripe_mask];
+    return &m->stripes[r && r->id < m->nstripes ? r->id : m->nstripes];
 }
 
-/* Counts under the shard lock: the lock makes this thread the only
- * writer, so no locked instruction is needed. */
-static void count(_Atomic uint64_t *c)
+/* Counts in the thread's stripe: an owned stripe has one writer, so no
+ * locked instruction is needed. */
+static void count(const mc *m, mc_stripe *st, _Atomic uint64_t *c)
 {
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    if (st != &m->stripes[m->nstripes])
+        atomic_store_explicit(c,
+                              atomic_load_explicit(c, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
-/* Sum of every shard's hits and misses. */
+/* Sum of every stripe's hits and misses. */
 static void total_reads(const mc *m, uint64_t *hits, uint64_t *misses)
 {
     *hits = *misses = 0;
-    for (unsigned i = 0; i <= m->shard_mask; i++) {
-        *hits += atomic_load_explicit(&m->shards[i].hits, memory_order_relaxed);
+    for (unsigned i = 0; i <= m->nstripes; i++) {
+        *hits +=
+            atomic_load_explicit(&m->stripes[i].hits, memory_order_relaxed);
         *misses +=
-            atomic_load_explicit(&m->shards[i].misses, memory_order_relaxed);
+            atomic_load_explicit(&m->stripes[i].misses, memory_order_relaxed);
     }
 }
 
@@ -130,6 +150,82 @@ static void free_list(mc_entry *e)
         mc_entry *next = e->next;
         goio_free(e);
         e = next;
+    }
+}
+
+static void free_mems(void *mem)
+{
+    while (mem) {
+        void *next = *(void **)mem;
+        goio_free(mem);
+        mem = next;
+    }
+}
+
+/* Appends entries (a list through `next`) and tables' memory (a list
+ * through the first word) to the limbo (lmu held). */
+static void limbo_add(mc *m, mc_entry *list, void *mems)
+{
+    while (list) {
+        mc_entry *next = list->next;
+        list->next = m->limbo;
+        m->limbo = list;
+        m->nlimbo++;
+        list = next;
+    }
+    while (mems) {
+        void *next = *(void **)mems;
+        *(void **)mems = m->limbo_mem;
+        m->limbo_mem = mems;
+        mems = next;
+    }
+}
+
+/*
+ * Frees entries (a list through `next`, out of every table and list) and
+ * a table's old memory (may be NULL) once no reader can hold them: they
+ * wait in the limbo until LIMBO entries or a table are there, then one
+ * grace period covers the batch. Called without locks held.
+ */
+static void retire(mc *m, mc_entry *list, void *mem)
+{
+    if (!m->lockfree) {
+        free_list(list);
+        goio_free(mem);
+        return;
+    }
+    if (mem)
+        *(void **)mem = NULL;
+    pthread_mutex_lock(&m->lmu);
+    limbo_add(m, list, mem);
+    mc_entry *batch = NULL;
+    void *mems = NULL;
+    if (m->nlimbo >= LIMBO || m->limbo_mem) {
+        batch = m->limbo;
+        mems = m->limbo_mem;
+        m->limbo = NULL;
+        m->limbo_mem = NULL;
+        m->nlimbo = 0;
+    }
+    pthread_mutex_unlock(&m->lmu);
+    if (!batch && !mems)
+        return;
+    if (!goio__mc_synchronize()) {
+        /* Not safe to free: back to the limbo (destroy frees it). */
+        pthread_mutex_lock(&m->lmu);
+        limbo_add(m, batch, mems);
+        pthread_mutex_unlock(&m->lmu);
+        return;
+    }
+    free_list(batch);
+    free_mems(mems);
+}
+
+static void retire_one(mc *m, mc_entry *e)
+{
+    if (e) {
+        e->next = NULL;
+        retire(m, e, NULL);
     }
 }
 
@@ -155,7 +251,7 @@ static bool record(mc_stripe *st, uint64_t h)
  * that ring's replay until next time. */
 static void drain(mc *m)
 {
-    for (unsigned i = 0; i <= m->stripe_mask; i++) {
+    for (unsigned i = 0; i <= m->nstripes; i++) {
         mc_stripe *st = &m->stripes[i];
         uint32_t hd = atomic_load_explicit(&st->head, memory_order_relaxed);
         uint32_t t = atomic_load_explicit(&st->tail, memory_order_acquire);
@@ -195,7 +291,7 @@ static void enforce_bounds(mc *m, int64_t now, mc_entry **dead)
 {
     mc_entry *e;
     while ((e = goio__mc_policy_evict(&m->policy))) {
-        uint64_t h = goio_hash64(e->data, e->klen, m->seed);
+        uint64_t h = goio_hash64(mc_key(e), e->klen, m->seed);
         mc_shard *s = shard_of(m, h);
         pthread_mutex_lock(&s->mu);
         goio__mc_table_remove(&s->table, h, e);
@@ -234,7 +330,7 @@ static bool remove_key(mc *m, const char *key, size_t klen, uint64_t h,
     }
     pthread_mutex_unlock(&m->pl);
     bool removed = e != NULL;
-    goio_free(e);
+    retire_one(m, e);
     return removed;
 }
 
@@ -244,6 +340,117 @@ static bool remove_key(mc *m, const char *key, size_t klen, uint64_t h,
 static inline int64_t mc_now(const mc *m)
 {
     return m->now_ms ? m->now_ms(m->now_data) : goio_now_mono_coarse_ms();
+}
+
+/* Copies an entry's value out with acquire loads: bytes up to an 8-byte
+ * boundary, whole words, then bytes (the key follows the value and is
+ * never written): a lock-free reader may race an overwrite, which the
+ * shard's sequence then reports. out has room for vlen bytes. */
+static void copy_value(void *to, const mc_entry *e)
+{
+    _Atomic unsigned char *src = (_Atomic unsigned char *)mc_value(e);
+    unsigned char *dst = to;
+    size_t n = e->vlen, i = 0;
+    for (; i < n && ((uintptr_t)(src + i) & 7); i++)
+        dst[i] = atomic_load_explicit(&src[i], memory_order_acquire);
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = atomic_load_explicit((_Atomic uint64_t *)(src + i),
+                                          memory_order_acquire);
+        memcpy(dst + i, &w, 8);
+    }
+    for (; i < n; i++)
+        dst[i] = atomic_load_explicit(&src[i], memory_order_acquire);
+}
+
+/* Stores a value into an entry the same way, with release (a same-size
+ * overwrite, shard lock held, sequence odd). */
+static void store_value(mc_entry *e, const void *value, size_t len)
+{
+    _Atomic unsigned char *dst = (_Atomic unsigned char *)mc_value(e);
+    const unsigned char *v = value;
+    size_t i = 0;
+    for (; i < len && ((uintptr_t)(dst + i) & 7); i++)
+        atomic_store_explicit(&dst[i], v[i], memory_order_release);
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, v + i, 8);
+        atomic_store_explicit((_Atomic uint64_t *)(dst + i), w,
+                              memory_order_release);
+    }
+    for (; i < len; i++)
+        atomic_store_explicit(&dst[i], v[i], memory_order_release);
+}
+
+/* After a hit: the reference bit and, the first time, the sketch. Only
+ * the first read since the policy last looked sets the bit and reaches the
+ * sketch: hot entries' lines stay shared between cores and their sketch
+ * counters (saturated anyway) untouched. */
+static bool reference(mc_entry *e)
+{
+    if (atomic_load_explicit(&e->ref, memory_order_relaxed))
+        return false;
+    atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
+    return true;
+}
+
+enum { LF_DONE = 0, LF_LOCK = 1, LF_EXPIRED = 2 };
+
+/*
+ * The lock-free get (see the top of this file). Returns LF_DONE with *hit
+ * and out set (or a negative code), LF_EXPIRED for an expired entry, or
+ * LF_LOCK when the caller should take the shard lock (an overwrite kept
+ * running). Every load of what writers change is atomic; the entry cannot
+ * be freed before goio__mc_read_exit.
+ */
+static int get_lockfree(mc *m, mc_shard *s, mc_reader *r, mc_stripe *st,
+                        const char *key, size_t klen, uint64_t h, int64_t now,
+                        goio_buf *out, bool *hit)
+{
+    for (int tries = 0; tries < 4; tries++) {
+        uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+        if (seq & 1)
+            continue;
+        uint64_t c = goio__mc_read_enter(r);
+        mc_entry *e = goio__mc_table_find(&s->table, h, key, klen, NULL);
+        if (!e) {
+            goio__mc_read_exit(r, c);
+            count(m, st, &st->misses);
+            return LF_DONE;
+        }
+        int64_t exp = mc_expire_mo(e, memory_order_acquire);
+        size_t vlen = e->vlen;
+        if (now >= exp) {
+            goio__mc_read_exit(r, c);
+            /* An overwrite may have just renewed it: look again. */
+            if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
+                continue;
+            count(m, st, &st->misses);
+            return LF_EXPIRED;
+        }
+        if (out->cap <= vlen) {
+            goio__mc_read_exit(r, c);
+            int rc =
+                goio_buf_reserve(out, vlen > out->len ? vlen - out->len : 0);
+            if (rc < 0)
+                return rc;
+            tries--;
+            continue;
+        }
+        copy_value(out->data, e);
+        bool first = reference(e);
+        /* The copy's loads are acquire: this load cannot pass them. */
+        uint64_t again = atomic_load_explicit(&s->seq, memory_order_relaxed);
+        goio__mc_read_exit(r, c);
+        if (again != seq)
+            continue;
+        out->len = vlen;
+        count(m, st, &st->hits);
+        *hit = true;
+        if (first && record(st, h))
+            try_drain(m);
+        return LF_DONE;
+    }
+    return LF_LOCK;
 }
 
 /* The memory cache never blocks on anything but its own short locks: its
@@ -256,15 +463,23 @@ static int mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
     size_t klen = strlen(key);
     uint64_t h = goio_hash64(key, klen, m->seed);
     mc_shard *s = shard_of(m, h);
-    mc_stripe *st = my_stripe(m);
+    mc_reader *r = m->lockfree ? goio__mc_reader() : NULL;
+    mc_stripe *st = my_stripe(m, r);
     int64_t now = mc_now(m);
     *hit = false;
+    if (r) {
+        int rc = get_lockfree(m, s, r, st, key, klen, h, now, out, hit);
+        if (rc == LF_EXPIRED)
+            remove_key(m, key, klen, h, true, now);
+        if (rc != LF_LOCK)
+            return rc < 0 ? rc : 0;
+    }
     for (;;) {
         pthread_mutex_lock(&s->mu);
         mc_entry *e = goio__mc_table_find(&s->table, h, key, klen, NULL);
         if (!e || now >= mc_expire(e)) {
-            count(&s->misses);
             pthread_mutex_unlock(&s->mu);
+            count(m, st, &st->misses);
             if (e)
                 remove_key(m, key, klen, h, true, now);
             return 0;
@@ -282,14 +497,9 @@ static int mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
         }
         memcpy(out->data, mc_value(e), e->vlen);
         out->len = e->vlen;
-        /* Only the first read since the policy last looked sets the bit
-         * and reaches the sketch: hot entries' lines stay shared between
-         * cores and their sketch counters (saturated anyway) untouched. */
-        bool first = !atomic_load_explicit(&e->ref, memory_order_relaxed);
-        if (first)
-            atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
-        count(&s->hits);
+        bool first = reference(e);
         pthread_mutex_unlock(&s->mu);
+        count(m, st, &st->hits);
         *hit = true;
         if (first && record(st, h))
             try_drain(m);
@@ -300,18 +510,20 @@ static int mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
 static mc_entry *entry_new(const char *key, size_t klen, const void *value,
                            size_t len, int64_t expire)
 {
-    mc_entry *e = goio_malloc(MC_HEADER + klen + len);
+    mc_entry *e = goio_malloc(MC_HEADER + len + klen);
     if (!e)
         return NULL;
     e->prev = e->next = NULL;
+    atomic_init(&e->expire_lo, 0);
+    atomic_init(&e->expire_hi, 0);
     mc_set_expire(e, expire);
     e->klen = (uint16_t)klen;
     e->vlen = (uint32_t)len;
     e->seg = MC_DEAD;
     atomic_init(&e->ref, 0);
-    memcpy(e->data, key, klen);
     if (len)
-        memcpy(e->data + klen, value, len);
+        memcpy(e->data, value, len);
+    memcpy(e->data + len, key, klen);
     return e;
 }
 
@@ -324,15 +536,17 @@ static void note_expiry(mc_shard *s, int64_t expire)
         s->pass_min = expire;
 }
 
-/* Publishes e in its shard (pl held); *old gets a replaced entry. */
-static int publish(mc *m, mc_entry *e, uint64_t h, mc_entry **old)
+/* Publishes e in its shard (pl held); *old gets a replaced entry and
+ * *table a replaced group array's memory (retire both). */
+static int publish(mc *m, mc_entry *e, uint64_t h, mc_entry **old, void **table)
 {
     mc_shard *s = shard_of(m, h);
     pthread_mutex_lock(&s->mu);
-    const mc_group *groups = s->table.groups;
     int rc = goio__mc_table_put(&s->table, m->seed, h, e, old);
+    *table = s->table.retired;
+    s->table.retired = NULL;
     if (rc == 0) {
-        if (s->table.groups != groups && s->cursor)
+        if (*table && s->cursor)
             s->pass_dirty = true;
         note_expiry(s, mc_expire(e));
     }
@@ -343,8 +557,9 @@ static int publish(mc *m, mc_entry *e, uint64_t h, mc_entry **old)
 /*
  * A set of an existing key whose value has the same size rewrites the
  * entry in place under its shard lock alone: no allocation, no policy
- * lock, no list surgery, and readers (who copy under the same lock) never
- * see half of it. The entry keeps its place and counts as read.
+ * lock, no list surgery. Locked readers never see half of it; lock-free
+ * ones see the shard's sequence odd or changed and retry. The entry keeps
+ * its place and counts as read.
  */
 static bool overwrite(mc *m, const char *key, size_t klen, uint64_t h,
                       const void *value, size_t len, int64_t expire)
@@ -354,17 +569,23 @@ static bool overwrite(mc *m, const char *key, size_t klen, uint64_t h,
     mc_entry *e = goio__mc_table_find(&s->table, h, key, klen, NULL);
     bool done = e && e->vlen == len, first = false;
     if (done) {
-        if (len)
-            memcpy(e->data + klen, value, len);
+        /* Odd first (the release stores below cannot pass it), even +2
+         * last (release: a reader that sees it sees the whole value). */
+        uint64_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+        atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
+        store_value(e, value, len);
         mc_set_expire(e, expire);
+        atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
         note_expiry(s, expire);
-        first = !atomic_load_explicit(&e->ref, memory_order_relaxed);
-        if (first)
-            atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
-        count(&s->overwrites);
+        first = reference(e);
+        atomic_store_explicit(
+            &s->overwrites,
+            atomic_load_explicit(&s->overwrites, memory_order_relaxed) + 1,
+            memory_order_relaxed);
     }
     pthread_mutex_unlock(&s->mu);
-    if (first && record(my_stripe(m), h))
+    if (first &&
+        record(my_stripe(m, m->lockfree ? goio__mc_reader() : NULL), h))
         try_drain(m);
     return done;
 }
@@ -394,9 +615,10 @@ static int mc_set(goio_cache *c, goio_ctx *ctx, const char *key,
     if (!e)
         return GOIO_ENOMEM;
     mc_entry *dead = NULL;
+    void *table = NULL;
     pthread_mutex_lock(&m->pl);
     drain(m);
-    int rc = publish(m, e, h, &old);
+    int rc = publish(m, e, h, &old, &table);
     if (rc == 0) {
         if (old)
             goio__mc_policy_replace(&m->policy, old, e, h);
@@ -406,8 +628,13 @@ static int mc_set(goio_cache *c, goio_ctx *ctx, const char *key,
         enforce_bounds(m, now, &dead);
     }
     pthread_mutex_unlock(&m->pl);
-    goio_free(rc < 0 ? e : old);
-    free_list(dead);
+    if (rc < 0)
+        goio_free(e); /* never published */
+    if (old) {
+        old->next = dead;
+        dead = old;
+    }
+    retire(m, dead, table);
     return rc;
 }
 
@@ -424,12 +651,13 @@ static int mc_del(goio_cache *c, goio_ctx *ctx, const char *key)
     return 0;
 }
 
-/* Drops every entry of a shard (pl held). */
-static void empty_shard(mc *m, mc_shard *s)
+/* Drops every entry of a shard (pl held): they go to *dead, the table's
+ * memory to *mems (linked through its first word). */
+static void empty_shard(mc *m, mc_shard *s, mc_entry **dead, void **mems)
 {
+    mc_table t;
     pthread_mutex_lock(&s->mu);
-    mc_table t = s->table;
-    memset(&s->table, 0, sizeof s->table);
+    goio__mc_table_detach(&s->table, &t);
     s->min_expire = s->pass_min = INT64_MAX;
     s->cursor = 0;
     s->pass_dirty = false;
@@ -438,20 +666,49 @@ static void empty_shard(mc *m, mc_shard *s)
         mc_entry *e = goio__mc_table_at(&t, i);
         if (e) {
             goio__mc_policy_remove(&m->policy, e);
-            goio_free(e);
+            e->next = *dead;
+            *dead = e;
         }
     }
-    goio__mc_table_free(&t);
+    void *parts[2] = {t.mem, t.retired};
+    for (int i = 0; i < 2; i++)
+        if (parts[i]) {
+            *(void **)parts[i] = *mems;
+            *mems = parts[i];
+        }
 }
 
 static int mc_clear(goio_cache *c, goio_ctx *ctx)
 {
     (void)ctx;
     mc *m = (mc *)c;
+    mc_entry *dead = NULL;
+    void *mems = NULL;
     pthread_mutex_lock(&m->pl);
     for (unsigned i = 0; i <= m->shard_mask; i++)
-        empty_shard(m, &m->shards[i]);
+        empty_shard(m, &m->shards[i], &dead, &mems);
     pthread_mutex_unlock(&m->pl);
+    /* The limbo goes too: after a clear the cache holds no memory but its
+     * fixed parts. */
+    pthread_mutex_lock(&m->lmu);
+    mc_entry *limbo = m->limbo;
+    void *limbo_mem = m->limbo_mem;
+    m->limbo = NULL;
+    m->limbo_mem = NULL;
+    m->nlimbo = 0;
+    pthread_mutex_unlock(&m->lmu);
+    if (m->lockfree && !goio__mc_synchronize()) {
+        /* Not safe to free: back to the limbo (destroy frees it). */
+        pthread_mutex_lock(&m->lmu);
+        limbo_add(m, dead, mems);
+        limbo_add(m, limbo, limbo_mem);
+        pthread_mutex_unlock(&m->lmu);
+        return 0;
+    }
+    free_list(dead);
+    free_mems(mems);
+    free_list(limbo);
+    free_mems(limbo_mem);
     return 0;
 }
 
@@ -538,7 +795,7 @@ static int64_t sweep_shard(mc *m, mc_shard *s, int64_t now)
         done = sweep_step(m, s, now, &seen, &expired, &dead);
         pthread_mutex_unlock(&s->mu);
         pthread_mutex_unlock(&m->pl);
-        free_list(dead);
+        retire(m, dead, NULL);
         removed += (int64_t)(expired - before);
         looked += SWEEP_STEP;
         if (!done && looked >= eighth) {
@@ -660,13 +917,6 @@ static unsigned default_shards(void)
     return n < 16 ? 16 : n > 256 ? 256 : (unsigned)n;
 }
 
-static unsigned default_stripes(void)
-{
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    uint64_t n = next_pow2(cpus > 0 ? (uint64_t)cpus * 4 : 4);
-    return n > 64 ? 64 : (unsigned)n;
-}
-
 /* Frees what the structure holds; works on a partly built cache. */
 static void mc_teardown(mc *m)
 {
@@ -680,6 +930,10 @@ static void mc_teardown(mc *m)
             pthread_mutex_destroy(&m->shards[i].mu);
         }
     }
+    /* Nobody reads any more: the limbo needs no grace period. */
+    free_list(m->limbo);
+    free_mems(m->limbo_mem);
+    pthread_mutex_destroy(&m->lmu);
     goio__mc_policy_free(&m->policy);
     pthread_mutex_destroy(&m->pl);
     pthread_mutex_destroy(&m->rmu);
@@ -705,7 +959,8 @@ static int check_config(const goio_cache_memory_config *cfg)
 /* Shards and stripes share one allocation, aligned to cache lines. */
 static int alloc_parts(mc *m, unsigned nshards, unsigned nstripes)
 {
-    size_t size = nshards * sizeof(mc_shard) + nstripes * sizeof(mc_stripe);
+    size_t size =
+        nshards * sizeof(mc_shard) + (nstripes + 1) * sizeof(mc_stripe);
     m->mem = goio_calloc(1, size + 63);
     if (!m->mem)
         return GOIO_ENOMEM;
@@ -713,7 +968,7 @@ static int alloc_parts(mc *m, unsigned nshards, unsigned nstripes)
     m->shards = (mc_shard *)p;
     m->stripes = (mc_stripe *)(p + nshards * sizeof(mc_shard));
     m->shard_mask = nshards - 1;
-    m->stripe_mask = nstripes - 1;
+    m->nstripes = nstripes;
     for (unsigned i = 0; i < nshards; i++) {
         pthread_mutex_init(&m->shards[i].mu, NULL);
         m->shards[i].min_expire = m->shards[i].pass_min = INT64_MAX;
@@ -737,6 +992,7 @@ int goio_cache_memory_new(const goio_cache_memory_config *cfg, goio_cache **out)
         return GOIO_ENOMEM;
     pthread_mutex_init(&m->pl, NULL);
     pthread_mutex_init(&m->rmu, NULL);
+    pthread_mutex_init(&m->lmu, NULL);
     m->seed = goio_random_u64();
     m->interval_ms = cfg->reclaim_interval_ms;
     m->now_ms = cfg->now_ms;
@@ -744,12 +1000,14 @@ int goio_cache_memory_new(const goio_cache_memory_config *cfg, goio_cache **out)
     int rc = goio_cache_init(&m->base, &mc_ops);
     if (rc == 0)
         rc = alloc_parts(m, cfg->shards ? cfg->shards : default_shards(),
-                         default_stripes());
+                         STRIPES);
     if (rc == 0)
         rc = goio__mc_policy_init(&m->policy, m->seed, cfg->max_bytes,
                                   cfg->max_entries);
     if (rc == 0 && m->interval_ms > 0)
         rc = start_reclaim(m);
+    /* Lock-free gets need a reader record, which needs membarrier(2). */
+    m->lockfree = goio__mc_rcu_usable();
     if (rc < 0) {
         goio_cache_deinit(&m->base);
         mc_teardown(m);

@@ -9,99 +9,43 @@
 
 /* ---- table --------------------------------------------------------------- */
 
-#define EMPTY   0
-#define DELETED 1
-#define LSB     0x0001010101010101ULL /* the 7 tag bytes */
-#define MSB     0x0080808080808080ULL
-#define UNUSED  0xff00000000000000ULL /* the 8th byte, never 0 or 1 */
-
-static inline uint8_t tag_of(uint64_t h)
+mc_entry *goio__mc_table_at(const mc_table *t, size_t i)
 {
-    uint8_t t = (uint8_t)(h >> 32);
-    return t < 2 ? (uint8_t)(t + 2) : t;
-}
-
-/* High bit set in (at least) every tag byte of w that is zero; exact as
- * to whether there is one and for the lowest one, which is all callers
- * rely on (higher candidates are checked again). */
-static inline uint64_t zero_bytes(uint64_t w)
-{
-    return (w - LSB) & ~w & MSB;
-}
-
-static inline uint8_t tag_at(const mc_group *g, unsigned j)
-{
-    return (uint8_t)(g->tags >> (8 * j));
-}
-
-static inline void set_tag(mc_group *g, unsigned j, uint8_t tag)
-{
-    g->tags = (g->tags & ~(0xffULL << (8 * j))) | (uint64_t)tag << (8 * j);
-}
-
-/* The group a hash's probe starts at, from its low 32 bits. */
-static inline size_t home_group(const mc_table *t, uint64_t h)
-{
-    return (size_t)(((h & 0xffffffffu) * t->ngroups) >> 32);
-}
-
-static inline size_t next_group(const mc_table *t, size_t g)
-{
-    return g + 1 == t->ngroups ? 0 : g + 1;
-}
-
-mc_entry *goio__mc_table_find(const mc_table *t, uint64_t h, const char *key,
-                              size_t klen, size_t *slot)
-{
-    if (!t->ngroups)
-        return NULL;
-    uint8_t tag = tag_of(h);
-    size_t g = home_group(t, h);
-    for (size_t probes = 0; probes < t->ngroups; probes++) {
-        const mc_group *gr = &t->groups[g];
-        uint64_t w = gr->tags;
-        for (uint64_t m = zero_bytes(w ^ (LSB * tag)); m; m &= m - 1) {
-            unsigned j = (unsigned)__builtin_ctzll(m) >> 3;
-            mc_entry *e = gr->slots[j];
-            if (tag_at(gr, j) == tag && e->klen == klen &&
-                !memcmp(e->data, key, klen)) {
-                if (slot)
-                    *slot = g * MC_GROUP_SLOTS + j;
-                return e;
-            }
-        }
-        if (zero_bytes(w))
-            return NULL;
-        g = next_group(t, g);
-    }
-    return NULL;
+    const mc_group *g = &mc_wg(t)[i / MC_GROUP_SLOTS];
+    unsigned j = (unsigned)(i % MC_GROUP_SLOTS);
+    return mc_tag_at(g, j) >= 2 ? mc_slot_at(g, j) : NULL;
 }
 
 /* The first empty or deleted slot on h's probe path. */
 static size_t free_slot(const mc_table *t, uint64_t h)
 {
-    for (size_t g = home_group(t, h);; g = next_group(t, g)) {
+    for (size_t g = mc_home_group(t->ngroups, h);;
+         g = mc_next_group(t->ngroups, g)) {
         /* Bytes 0 and 1 both become 0 once the low bit is masked off. */
-        uint64_t m = zero_bytes(t->groups[g].tags & ~LSB);
+        uint64_t m = mc_zero_bytes(mc_tags_of(&mc_wg(t)[g]) & ~MC_LSB);
         if (m)
             return g * MC_GROUP_SLOTS + ((unsigned)__builtin_ctzll(m) >> 3);
     }
 }
 
+/* The slot first, then the tag: a reader that sees the tag finds the
+ * entry (or, in a reused slot, an entry whose key it checks anyway). */
 static void place(mc_table *t, uint64_t h, mc_entry *e)
 {
     size_t i = free_slot(t, h);
-    mc_group *g = &t->groups[i / MC_GROUP_SLOTS];
+    mc_group *g = &mc_wg(t)[i / MC_GROUP_SLOTS];
     unsigned j = (unsigned)(i % MC_GROUP_SLOTS);
-    if (tag_at(g, j) == DELETED)
+    if (mc_tag_at(g, j) == MC_DELETED)
         t->deleted--;
-    set_tag(g, j, tag_of(h));
-    g->slots[j] = e;
+    mc_set_slot(g, j, e);
+    mc_set_tag(g, j, mc_tag_of(h));
     t->used++;
 }
 
 /* Rebuilds into a table 7/12 full after one more insert (at least two
- * groups), so it grows by half before it is 7/8 full again. */
+ * groups), so it grows by half before it is 7/8 full again. The new array
+ * is filled privately and published with one store; the old one, still
+ * intact for readers that hold it, goes to t->retired. */
 static int rebuild(mc_table *t, uint64_t seed)
 {
     size_t want = (t->used + 1) * 12 / 7;
@@ -109,21 +53,33 @@ static int rebuild(mc_table *t, uint64_t seed)
     if (ngroups < 2)
         ngroups = 2;
     mc_table n = {0};
-    n.mem = goio_malloc(ngroups * sizeof(mc_group) + 63);
+    n.mem = goio_malloc((ngroups + 1) * sizeof(mc_group) + 63);
     if (!n.mem)
         return GOIO_ENOMEM;
-    n.groups = (mc_group *)(((uintptr_t)n.mem + 63) & ~(uintptr_t)63);
-    for (size_t g = 0; g < ngroups; g++)
-        n.groups[g].tags = UNUSED;
+    mc_group *groups =
+        (mc_group *)(((uintptr_t)n.mem + 63) & ~(uintptr_t)63) + 1;
+    ((size_t *)groups)[-1] = ngroups;
+    for (size_t g = 0; g < ngroups; g++) {
+        atomic_init(&groups[g].tags, MC_UNUSED);
+        for (unsigned j = 0; j < MC_GROUP_SLOTS; j++)
+            atomic_init(&groups[g].slots[j], NULL);
+    }
+    atomic_init(&n.groups, groups);
     n.ngroups = ngroups;
     n.cap = ngroups * MC_GROUP_SLOTS;
     for (size_t i = 0; i < t->cap; i++) {
         mc_entry *e = goio__mc_table_at(t, i);
         if (e)
-            place(&n, goio_hash64(e->data, e->klen, seed), e);
+            place(&n, goio_hash64(mc_key(e), e->klen, seed), e);
     }
-    goio_free(t->mem);
-    *t = n;
+    /* The caller collects it after every put (readers may hold it). */
+    t->retired = t->mem;
+    t->mem = n.mem;
+    t->ngroups = n.ngroups;
+    t->cap = n.cap;
+    t->used = n.used;
+    t->deleted = 0;
+    atomic_store_explicit(&t->groups, groups, MC_REL);
     return 0;
 }
 
@@ -131,9 +87,10 @@ int goio__mc_table_put(mc_table *t, uint64_t seed, uint64_t h, mc_entry *e,
                        mc_entry **old)
 {
     size_t i;
-    *old = goio__mc_table_find(t, h, e->data, e->klen, &i);
+    *old = goio__mc_table_find(t, h, mc_key(e), e->klen, &i);
     if (*old) {
-        t->groups[i / MC_GROUP_SLOTS].slots[i % MC_GROUP_SLOTS] = e;
+        mc_set_slot(&mc_wg(t)[i / MC_GROUP_SLOTS],
+                    (unsigned)(i % MC_GROUP_SLOTS), e);
         return 0;
     }
     if ((t->used + t->deleted + 1) * 8 > t->cap * 7) {
@@ -147,31 +104,49 @@ int goio__mc_table_put(mc_table *t, uint64_t seed, uint64_t h, mc_entry *e,
 
 void goio__mc_table_remove_at(mc_table *t, size_t i)
 {
-    mc_group *g = &t->groups[i / MC_GROUP_SLOTS];
+    mc_group *g = &mc_wg(t)[i / MC_GROUP_SLOTS];
     unsigned j = (unsigned)(i % MC_GROUP_SLOTS);
     /* A group with an empty slot never made a probe move on, so nothing
      * depends on this slot looking occupied: it can become empty. */
-    if (zero_bytes(g->tags)) {
-        set_tag(g, j, EMPTY);
+    if (mc_zero_bytes(mc_tags_of(g))) {
+        mc_set_tag(g, j, MC_EMPTY);
     } else {
-        set_tag(g, j, DELETED);
+        mc_set_tag(g, j, MC_DELETED);
         t->deleted++;
     }
-    g->slots[j] = NULL;
+    mc_set_slot(g, j, NULL);
     t->used--;
 }
 
 bool goio__mc_table_remove(mc_table *t, uint64_t h, const mc_entry *e)
 {
     size_t i;
-    if (goio__mc_table_find(t, h, e->data, e->klen, &i) != e)
+    if (goio__mc_table_find(t, h, mc_key(e), e->klen, &i) != e)
         return false;
     goio__mc_table_remove_at(t, i);
     return true;
 }
 
+void goio__mc_table_detach(mc_table *t, mc_table *old)
+{
+    memset(old, 0, sizeof *old);
+    atomic_init(&old->groups, atomic_load_explicit(&t->groups, MC_RLX));
+    old->mem = t->mem;
+    old->retired = t->retired;
+    old->ngroups = t->ngroups;
+    old->cap = t->cap;
+    old->used = t->used;
+    old->deleted = t->deleted;
+    atomic_store_explicit(&t->groups, NULL, MC_REL);
+    t->mem = t->retired = NULL;
+    t->ngroups = t->cap = t->used = t->deleted = 0;
+}
+
 void goio__mc_table_free(mc_table *t)
 {
     goio_free(t->mem);
-    memset(t, 0, sizeof *t);
+    goio_free(t->retired);
+    t->mem = t->retired = NULL;
+    atomic_store_explicit(&t->groups, NULL, MC_RLX);
+    t->ngroups = t->cap = t->used = t->deleted = 0;
 }
