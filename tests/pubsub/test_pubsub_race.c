@@ -264,7 +264,11 @@ static void churn_leaves_redis_matching_local_state(void **state)
     goio_pubsub_sub *s;
     assert_ok(goio_pubsub_psubscribe(h.ps, pats, 2, NULL, &s));
     pst_wait_sub(s, 5000);
-    assert_int_equal(pst_numpat(), 2);
+    /* Redis' NUMPAT may still move for a moment: the loop can have a
+     * churned PSUBSCRIBE + PUNSUBSCRIBE pair not yet sent when the count
+     * first read 0. It must settle at exactly the fresh two; a leaked
+     * pattern keeps it above and fails the wait. */
+    assert_true(GOIO_WAIT_UNTIL(pst_numpat() == 2, 5000));
     assert_ok(goio_pubsub_publish(h.ps, NULL, "f.1", "x", 1, NULL));
     pst_expect(s, "f.1", "f.?", "x");
     assert_ok(goio_pubsub_unsubscribe(s));
