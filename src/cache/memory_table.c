@@ -52,7 +52,8 @@ static int rebuild(mc_table *t, uint64_t seed)
     size_t ngroups = (want + MC_GROUP_SLOTS - 1) / MC_GROUP_SLOTS;
     if (ngroups < 2)
         ngroups = 2;
-    mc_table n = {0};
+    mc_table n;
+    memset(&n, 0, sizeof n);
     n.mem = goio_malloc((ngroups + 1) * sizeof(mc_group) + 63);
     if (!n.mem)
         return GOIO_ENOMEM;
