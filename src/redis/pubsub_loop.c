@@ -480,14 +480,15 @@ static void conn_fail(goio__ps_conn *c, int err, const char *what)
     pthread_cond_broadcast(&ps->cv);
     pthread_mutex_unlock(&ps->mu);
     if (was_ready) {
-        atomic_fetch_add(&ps->ctr.disconnects, 1);
         ps->down_since = goio_now_mono_ms();
         ps->attempts = 0;
     } else {
-        atomic_fetch_add(&ps->ctr.connect_errors, 1);
         ps->attempts++;
     }
+    /* Logged, then counted: whoever sees the counter sees the record. */
     log_failure(ps, was_ready, err, what);
+    atomic_fetch_add(was_ready ? &ps->ctr.disconnects : &ps->ctr.connect_errors,
+                     1);
     if (!ps->loop_stopping)
         uv_timer_start(&ps->t_retry, on_retry, was_ready ? 0 : backoff_ms(ps),
                        0);
@@ -501,12 +502,12 @@ static void on_ready(goio__ps_conn *c)
     atomic_fetch_add(&ps->ctr.connects, 1);
     bool again = ps->ever_ready;
     if (again) {
-        atomic_fetch_add(&ps->ctr.reconnects, 1);
         goio_log(GOIO_LOG_WARN, "pubsub", "pubsub_reconnected", endpoint(ps), 0,
                  "subscriber connection to %s is back after %lld ms and %d "
                  "failed attempts; messages published meanwhile are lost",
                  endpoint(ps), (long long)(goio_now_mono_ms() - ps->down_since),
                  ps->attempts);
+        atomic_fetch_add(&ps->ctr.reconnects, 1);
     }
     ps->ever_ready = true;
     ps->attempts = 0;
@@ -1038,9 +1039,9 @@ static void start_connect(goio_pubsub *ps)
     redisReader *reader = c ? redisReaderCreate() : NULL;
     if (!reader) {
         goio_free(c);
-        atomic_fetch_add(&ps->ctr.connect_errors, 1);
         ps->attempts++;
         log_failure(ps, false, GOIO_ENOMEM, "allocating");
+        atomic_fetch_add(&ps->ctr.connect_errors, 1);
         uv_timer_start(&ps->t_retry, on_retry, backoff_ms(ps), 0);
         return;
     }
