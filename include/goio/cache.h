@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/** @file
  * cache: the cache interface and goio's caches.
  *
  * A goio_cache maps string keys to byte values with a TTL. It is an
@@ -53,11 +53,11 @@ typedef struct goio_cache goio_cache;
 typedef struct goio_cache_stats {
     uint64_t hits, misses, sets, deletes;
     uint64_t evictions, expirations;
-    uint64_t entries, bytes; /* current (0 where a cache cannot tell) */
+    uint64_t entries, bytes; /**< current (0 where a cache cannot tell) */
     uint64_t fetches, fetch_errors, stale_served;
 } goio_cache_stats;
 
-/*
+/**
  * The format a cache's values (and envelopes) have in shared storage.
  * GOIO (the default) is goio's own: values are the bytes given, envelopes
  * binary (see "envelope" below). GO_IO is byte-compatible with the Go
@@ -75,15 +75,15 @@ typedef enum goio_cache_wire {
     GOIO_CACHE_WIRE_GO_IO = 1
 } goio_cache_wire;
 
-/* How goio_cache_get_or_set produced its value. */
+/** How goio_cache_get_or_set produced its value. */
 typedef enum goio_cache_source {
-    GOIO_CACHE_HIT = 0,     /* fresh value from the cache */
-    GOIO_CACHE_FETCHED = 1, /* this caller's fetch ran and was stored */
-    GOIO_CACHE_SHARED = 2,  /* another caller's fetch, waited for */
+    GOIO_CACHE_HIT = 0,     /**< fresh value from the cache */
+    GOIO_CACHE_FETCHED = 1, /**< this caller's fetch ran and was stored */
+    GOIO_CACHE_SHARED = 2,  /**< another caller's fetch, waited for */
     GOIO_CACHE_STALE = 3    /* the fetch failed; an expired value served */
 } goio_cache_source;
 
-/*
+/**
  * Produces the value for a missing key: appends it to `out` and returns 0,
  * or returns a negative code (nothing is stored then). Runs once per key
  * however many callers wait, under a ctx that is cancelled only when every
@@ -92,7 +92,7 @@ typedef enum goio_cache_source {
 typedef int (*goio_cache_fetch_fn)(goio_ctx *ctx, const char *key,
                                    goio_buf *out, void *data);
 
-/*
+/**
  * The interface. Keys reach these already validated (non-NULL, non-empty,
  * at most GOIO_CACHE_MAX_KEY bytes) and so do the other pointers; `out`
  * buffers are the caller's (replace their contents). Required: get, set,
@@ -120,39 +120,39 @@ typedef struct goio_cache_ops {
     int (*get_or_set)(goio_cache *c, goio_ctx *ctx, const char *key,
                       int64_t ttl_ms, goio_cache_fetch_fn fetch, void *data,
                       goio_buf *out, goio_cache_source *source);
-    /* Reads counters only: never blocks, takes no ctx. */
+    /** Reads counters only: never blocks, takes no ctx. */
     int (*stats)(goio_cache *c, goio_cache_stats *out);
     int (*clear)(goio_cache *c, goio_ctx *ctx);
-    /* Frees the implementation (the memory holding the goio_cache too). */
+    /** Frees the implementation (the memory holding the goio_cache too). */
     void (*destroy)(goio_cache *c);
 } goio_cache_ops;
 
-/* Embed as the first member of an implementation. Fields are private. */
+/** Embed as the first member of an implementation. Fields are private. */
 struct goio_cache {
     const goio_cache_ops *ops;
     goio_sharedflight *_flights;
-    uint64_t _fetches, _fetch_errors; /* atomics, for the default stats */
-    unsigned _wire;                   /* goio_cache_wire_set */
-    uint64_t *_flight_gens; /* completed stores per key slot (atomics) */
+    uint64_t _fetches, _fetch_errors; /**< atomics, for the default stats */
+    unsigned _wire;                   /**< goio_cache_wire_set */
+    uint64_t *_flight_gens; /**< completed stores per key slot (atomics) */
 };
 
-/*
+/**
  * For implementers: sets up the base, including the sharedflight group
  * the generic get_or_set runs its fetches in (GOIO_EINVAL for NULL
  * arguments or a missing required op, GOIO_ENOMEM). goio_cache_free
  * releases the base and then calls ops->destroy.
  */
 GOIO_EXTERN int goio_cache_init(goio_cache *c, const goio_cache_ops *ops);
-/*
+/**
  * For implementers whose constructor fails after goio_cache_init: releases
  * what goio_cache_init set up (without calling ops->destroy). Never call
  * it from ops->destroy. NULL is a no-op.
  */
 GOIO_EXTERN void goio_cache_deinit(goio_cache *c);
-/* For implementers: counts one fetch (and one fetch error when status is
+/** For implementers: counts one fetch (and one fetch error when status is
  * non-zero) in the base's counters, which goio_cache_stats_get reports. */
 GOIO_EXTERN void goio_cache_count_fetch(goio_cache *c, int status);
-/*
+/**
  * For implementers, after goio_cache_init and before the cache is shared:
  * the wire its values are in (goio_cache_wire_get reports it and the typed
  * calls follow it). raw_bytes (GO_IO only): goio_type_bytes values are
@@ -161,9 +161,9 @@ GOIO_EXTERN void goio_cache_count_fetch(goio_cache *c, int status);
  */
 GOIO_EXTERN int goio_cache_wire_set(goio_cache *c, goio_cache_wire wire,
                                     bool raw_bytes);
-/* The wire c's values are in (GOIO_CACHE_WIRE_GOIO for NULL). Thread-safe. */
+/** The wire c's values are in (GOIO_CACHE_WIRE_GOIO for NULL). Thread-safe. */
 GOIO_EXTERN goio_cache_wire goio_cache_wire_get(const goio_cache *c);
-/* Whether `key` is a valid key (non-NULL, non-empty, at most
+/** Whether `key` is a valid key (non-NULL, non-empty, at most
  * GOIO_CACHE_MAX_KEY bytes before its terminator). */
 GOIO_EXTERN bool goio_cache_key_valid(const char *key);
 
@@ -182,24 +182,24 @@ GOIO_EXTERN bool goio_cache_key_valid(const char *key);
  * and *hit is false.
  */
 
-/* Copies the value into *out (replacing its contents) and sets *hit. */
+/** Copies the value into *out (replacing its contents) and sets *hit. */
 GOIO_EXTERN int goio_cache_get(goio_cache *c, goio_ctx *ctx, const char *key,
                                goio_buf *out, bool *hit);
-/*
+/**
  * Stores a copy of value[0..len) for ttl_ms milliseconds. A ttl_ms <= 0
  * stores a value that is already expired: the key reads as missing
  * afterwards (as the Go library's zero duration).
  */
 GOIO_EXTERN int goio_cache_set(goio_cache *c, goio_ctx *ctx, const char *key,
                                const void *value, size_t len, int64_t ttl_ms);
-/* Removes the key; removing a missing key is not an error. */
+/** Removes the key; removing a missing key is not an error. */
 GOIO_EXTERN int goio_cache_del(goio_cache *c, goio_ctx *ctx, const char *key);
-/* Fresh or expired-but-kept value; *stale says which. GOIO_ENOTSUP where
+/** Fresh or expired-but-kept value; *stale says which. GOIO_ENOTSUP where
  * the cache keeps no expired values. */
 GOIO_EXTERN int goio_cache_get_stale(goio_cache *c, goio_ctx *ctx,
                                      const char *key, goio_buf *out, bool *hit,
                                      bool *stale);
-/*
+/**
  * A fresh hit, else one fetch per key (shared by every concurrent caller)
  * whose value is stored for ttl_ms and returned to all. A fetch error is
  * returned (nothing stored) unless a stale layer serves an old value.
@@ -227,16 +227,16 @@ GOIO_EXTERN int goio_cache_get_or_set(goio_cache *c, goio_ctx *ctx,
                                       const char *key, int64_t ttl_ms,
                                       goio_cache_fetch_fn fetch, void *data,
                                       goio_buf *out, goio_cache_source *source);
-/* Fills *out (zeros where a cache cannot tell). */
+/** Fills *out (zeros where a cache cannot tell). */
 GOIO_EXTERN int goio_cache_stats_get(goio_cache *c, goio_cache_stats *out);
-/* Drops every entry (GOIO_ENOTSUP where a cache cannot). */
+/** Drops every entry (GOIO_ENOTSUP where a cache cannot). */
 GOIO_EXTERN int goio_cache_clear(goio_cache *c, goio_ctx *ctx);
-/* Frees the cache; NULL is a no-op. No call may be in progress. */
+/** Frees the cache; NULL is a no-op. No call may be in progress. */
 GOIO_EXTERN void goio_cache_free(goio_cache *c);
 
 /* ---- typed variants ------------------------------------------------------ */
 
-/*
+/**
  * Values stay bytes: the typed calls store type->encode's bytes and decode
  * what they read with type->decode, so a value set as int64 can be read
  * by another process (or a Redis INCR) as the decimal it is. `dst` is a
@@ -261,7 +261,7 @@ GOIO_EXTERN int goio_cache_get_typed(goio_cache *c, goio_ctx *ctx,
 GOIO_EXTERN int goio_cache_set_typed(goio_cache *c, goio_ctx *ctx,
                                      const char *key, const goio_type *type,
                                      const void *value, int64_t ttl_ms);
-/*
+/**
  * Produces the value of a missing key into *value, a zero-filled variable
  * of the type. Returns 0 or a negative code, as goio_cache_fetch_fn. The
  * typed layer encodes the variable and then destroys it - on failure too,
@@ -269,7 +269,7 @@ GOIO_EXTERN int goio_cache_set_typed(goio_cache *c, goio_ctx *ctx,
  */
 typedef int (*goio_cache_fetch_typed_fn)(goio_ctx *ctx, const char *key,
                                          void *value, void *data);
-/*
+/**
  * goio_cache_get_or_set with a typed fetch and a typed result. Stored
  * bytes of another type are a miss that heals: a WARN record with code
  * bad_cache_value (category cache, error GOIO_ETYPE) is logged, a
@@ -349,34 +349,34 @@ GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx,
  * GOIO_ENOTSUP: expired entries are not kept.
  */
 
-/* Bytes charged per entry beyond its key and value (see above). */
+/** Bytes charged per entry beyond its key and value (see above). */
 #define GOIO_CACHE_ENTRY_OVERHEAD   64
-/* The largest value the memory cache stores (its length is 32-bit). */
+/** The largest value the memory cache stores (its length is 32-bit). */
 #define GOIO_CACHE_MEMORY_MAX_VALUE ((size_t)UINT32_MAX)
 
 typedef struct goio_cache_memory_config {
-    /* Bound on charged bytes. Default 64 MiB; 0 is GOIO_EINVAL. */
+    /** Bound on charged bytes. Default 64 MiB; 0 is GOIO_EINVAL. */
     size_t max_bytes;
-    /* Bound on entries; 0 (default) means only max_bytes bounds. */
+    /** Bound on entries; 0 (default) means only max_bytes bounds. */
     size_t max_entries;
-    /* Number of hash-table shards, a power of two up to 4096; 0 (default)
+    /** Number of hash-table shards, a power of two up to 4096; 0 (default)
      * picks 8 x the online CPUs rounded up to a power of two, at least 16
      * and at most 256. */
     unsigned shards;
-    /* How often the background thread reclaims expired entries, in ms.
+    /** How often the background thread reclaims expired entries, in ms.
      * Default 1000; 0 starts no thread (expired entries are then reclaimed
      * only when met by a get, a set or eviction); < 0 is GOIO_EINVAL. */
     int64_t reclaim_interval_ms;
-    /* The clock TTLs are measured on, in ms (tests, simulations): called
+    /** The clock TTLs are measured on, in ms (tests, simulations): called
      * from any thread, concurrently, and must never go backwards. NULL
      * (default): goio_now_mono_coarse_ms. now_data is passed to it. */
     int64_t (*now_ms)(void *data);
     void *now_data;
 } goio_cache_memory_config;
 
-/* Fills the documented defaults. */
+/** Fills the documented defaults. */
 GOIO_EXTERN void goio_cache_memory_config_init(goio_cache_memory_config *cfg);
-/*
+/**
  * A new memory cache (cfg NULL: the defaults). GOIO_EINVAL for a bad
  * config or NULL out, GOIO_ENOMEM, or a pthread error (as a negated
  * errno) when the reclaim thread cannot start. Free with goio_cache_free,
@@ -386,9 +386,9 @@ GOIO_EXTERN void goio_cache_memory_config_init(goio_cache_memory_config *cfg);
  */
 GOIO_EXTERN int goio_cache_memory_new(const goio_cache_memory_config *cfg,
                                       goio_cache **out);
-/* Whether c is a memory cache. */
+/** Whether c is a memory cache. */
 GOIO_EXTERN bool goio_cache_is_memory(const goio_cache *c);
-/*
+/**
  * Runs one reclaim sweep now on this thread (what the background thread
  * does every interval); returns the number of expired entries removed, or
  * GOIO_EINVAL when c is not a memory cache.
@@ -397,7 +397,7 @@ GOIO_EXTERN int64_t goio_cache_memory_reclaim(goio_cache *c);
 
 /* ---- envelope: a value with its fresh-until instant ---------------------- */
 
-/*
+/**
  * The stale wrapper and the hybrid store a value together with the
  * instant it stops being fresh, so that the instant travels with the value
  * through shared storage (Redis) to other processes. Byte format, version
@@ -416,11 +416,11 @@ GOIO_EXTERN int64_t goio_cache_memory_reclaim(goio_cache *c);
 #define GOIO_CACHE_ENVELOPE_VERSION 0x01
 #define GOIO_CACHE_ENVELOPE_HEADER  10
 
-/* Appends the envelope of value[0..len) fresh until fresh_until_ms. */
+/** Appends the envelope of value[0..len) fresh until fresh_until_ms. */
 GOIO_EXTERN int goio_cache_envelope_encode(goio_buf *out,
                                            int64_t fresh_until_ms,
                                            const void *value, size_t len);
-/* Parses an envelope; *value points into `bytes` (no copy). GOIO_EBADMSG
+/** Parses an envelope; *value points into `bytes` (no copy). GOIO_EBADMSG
  * for anything that is not a version-1 envelope, GOIO_EINVAL for NULLs. */
 GOIO_EXTERN int goio_cache_envelope_decode(const uint8_t *bytes, size_t len,
                                            int64_t *fresh_until_ms,
@@ -429,7 +429,7 @@ GOIO_EXTERN int goio_cache_envelope_decode(const uint8_t *bytes, size_t len,
 
 /* ---- stale-on-error wrapper (Go: WithStaleFallback) --------------------- */
 
-/*
+/**
  * Wraps `storage` (any goio_cache) so that an expired value is kept for
  * stale_ttl_ms and served when fetching a fresh one fails.
  *
@@ -464,7 +464,7 @@ GOIO_EXTERN int goio_cache_envelope_decode(const uint8_t *bytes, size_t len,
  */
 GOIO_EXTERN int goio_cache_stale_new(goio_cache *storage, int64_t stale_ttl_ms,
                                      bool own_storage, goio_cache **out);
-/*
+/**
  * goio_cache_stale_new with a wire. GOIO_CACHE_WIRE_GO_IO (go-io's
  * WithStaleFallback): values are JSON texts (set: anything that is not one
  * JSON value is GOIO_EINVAL and nothing is written; it is stored
@@ -480,7 +480,7 @@ GOIO_EXTERN int goio_cache_stale_new_wire(goio_cache *storage,
 
 /* ---- hybrid: a local layer in front of a remote one (Go: Hybrid) -------- */
 
-/*
+/**
  * Two layers, usually a memory cache in front of a Redis cache.
  *
  *  - get: a local hit returns. A local error is logged (get_local_error)
@@ -504,7 +504,7 @@ GOIO_EXTERN int goio_cache_stale_new_wire(goio_cache *storage,
  */
 GOIO_EXTERN int goio_cache_hybrid_new(goio_cache *local, goio_cache *remote,
                                       bool own_layers, goio_cache **out);
-/*
+/**
  * goio_cache_hybrid_new with a wire. GOIO_CACHE_WIRE_GO_IO (go-io's
  * Hybrid): values are JSON texts (set: anything else is GOIO_EINVAL and
  * nothing is written); the local layer holds the compacted value, the
@@ -514,7 +514,7 @@ GOIO_EXTERN int goio_cache_hybrid_new_wire(goio_cache *local,
                                            goio_cache *remote, bool own_layers,
                                            goio_cache_wire wire,
                                            goio_cache **out);
-/*
+/**
  * For invalidation messages (another process changed the key in the
  * remote layer): drops `key` from the local layer only. GOIO_EINVAL when h
  * is not a hybrid or the key is invalid; otherwise the local layer's del
@@ -522,9 +522,9 @@ GOIO_EXTERN int goio_cache_hybrid_new_wire(goio_cache *local,
  */
 GOIO_EXTERN int goio_cache_hybrid_invalidate(goio_cache *h, goio_ctx *ctx,
                                              const char *key);
-/* Drops every local entry (the local layer's clear result). */
+/** Drops every local entry (the local layer's clear result). */
 GOIO_EXTERN int goio_cache_hybrid_invalidate_all(goio_cache *h, goio_ctx *ctx);
-/*
+/**
  * Reads key from the remote layer only, unwrapped from the hybrid's
  * envelope (its wire), without touching the local layer (for wrappers
  * that must bypass it). Bytes that are not an envelope are logged
@@ -535,7 +535,7 @@ GOIO_EXTERN int goio_cache_hybrid_invalidate_all(goio_cache *h, goio_ctx *ctx);
 GOIO_EXTERN int goio_cache_hybrid_get_remote(goio_cache *h, goio_ctx *ctx,
                                              const char *key, goio_buf *out,
                                              bool *hit);
-/* The layers (NULL when h is not a hybrid). */
+/** The layers (NULL when h is not a hybrid). */
 GOIO_EXTERN goio_cache *goio_cache_hybrid_local(goio_cache *h);
 GOIO_EXTERN goio_cache *goio_cache_hybrid_remote(goio_cache *h);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/** @file
  * goio core: errors, logging, allocation, byte buffers, cancellation
  * contexts and clocks. Every other goio module builds on this header.
  *
@@ -43,12 +43,12 @@ extern "C" {
     ((GOIO_VERSION_MAJOR << 16) | (GOIO_VERSION_MINOR << 8) |                  \
      GOIO_VERSION_PATCH)
 
-/* "MAJOR.MINOR.PATCH" of the library actually linked; never NULL. */
+/** "MAJOR.MINOR.PATCH" of the library actually linked; never NULL. */
 GOIO_EXTERN const char *goio_version_string(void);
 
 /* ---- errors ------------------------------------------------------------ */
 
-/* XX(NAME, value, message). errno-valued codes first; goio's own codes live
+/** XX(NAME, value, message). errno-valued codes first; goio's own codes live
  * at -1000 and below so they never collide with errno values. */
 #define GOIO_ERRNO_MAP(XX)                                                     \
     XX(EINVAL, -EINVAL, "invalid argument")                                    \
@@ -92,9 +92,9 @@ enum goio_errno {
 #undef GOIO__ERR_ENUM
 };
 
-/* A sentence for a code; "unknown error" for codes goio does not define. */
+/** A sentence for a code; "unknown error" for codes goio does not define. */
 GOIO_EXTERN const char *goio_strerror(int code);
-/* The code's name ("GOIO_EINVAL"); "GOIO_UNKNOWN" for unknown codes. */
+/** The code's name ("GOIO_EINVAL"); "GOIO_UNKNOWN" for unknown codes. */
 GOIO_EXTERN const char *goio_err_name(int code);
 
 /* ---- logging ----------------------------------------------------------- */
@@ -107,68 +107,68 @@ typedef enum goio_log_level {
     GOIO_LOG_OFF = 4
 } goio_log_level;
 
-/* One log record. The field names follow the Go library's (category, code,
+/** One log record. The field names follow the Go library's (category, code,
  * key). Every pointer is valid only during the sink call; key and category
  * may be NULL. */
 typedef struct goio_log_record {
     goio_log_level level;
-    const char *category; /* module, e.g. "cache", "redis" */
+    const char *category; /**< module, e.g. "cache", "redis" */
     const char
-        *code; /* stable machine-readable event, e.g. "used_stale_cache" */
-    const char *key;     /* the key or name the event is about, or NULL */
-    int error;           /* a GOIO_E* code, or 0 */
-    const char *message; /* human-readable sentence */
+        *code; /**< stable machine-readable event, e.g. "used_stale_cache" */
+    const char *key;     /**< the key or name the event is about, or NULL */
+    int error;           /**< a GOIO_E* code, or 0 */
+    const char *message; /**< human-readable sentence */
 } goio_log_record;
 
 typedef void (*goio_log_sink_fn)(const goio_log_record *rec, void *data);
 
-/* Routes every record at or above the minimum level (goio_log_set_level) to
+/** Routes every record at or above the minimum level (goio_log_set_level) to
  * `sink`. NULL silences goio. The sink may be called from any goio thread at
  * once and must be thread-safe; it must not call goio_log_set_sink or
  * goio_log_config_set. */
 GOIO_EXTERN void goio_log_set_sink(goio_log_sink_fn sink, void *data);
-/* The default sink: one logfmt line per record on stderr. */
+/** The default sink: one logfmt line per record on stderr. */
 GOIO_EXTERN void goio_log_stderr_sink(const goio_log_record *rec, void *data);
-/* Minimum level delivered to the sink; default GOIO_LOG_WARN. */
+/** Minimum level delivered to the sink; default GOIO_LOG_WARN. */
 GOIO_EXTERN int goio_log_set_level(goio_log_level level);
 GOIO_EXTERN goio_log_level goio_log_get_level(void);
-/* True when a record at `level` would reach a sink (skip costly messages). */
+/** True when a record at `level` would reach a sink (skip costly messages). */
 GOIO_EXTERN bool goio_log_enabled(goio_log_level level);
-/* Emits a record, subject to the rate limit below; goio modules log through
+/** Emits a record, subject to the rate limit below; goio modules log through
  * this and so may applications. */
 GOIO_EXTERN void goio_log(goio_log_level level, const char *category,
                           const char *code, const char *key, int error,
                           const char *fmt, ...) GOIO_PRINTF(6, 7);
-/* Formats `rec` as one logfmt line (no newline) into out[size]; returns the
+/** Formats `rec` as one logfmt line (no newline) into out[size]; returns the
  * length it needed, like snprintf. */
 GOIO_EXTERN size_t goio_log_format(const goio_log_record *rec, char *out,
                                    size_t size);
 
-/* Rate limit: at most `limit` records per (category, code) pair per
+/** Rate limit: at most `limit` records per (category, code) pair per
  * `interval_ms` window reach the sink; the rest are counted, then reported
  * in one "log_suppressed" summary record (key = the suppressed code). 512
  * pairs; pairs beyond share one budget. Details: docs/core.md. */
 typedef int64_t (*goio_log_clock_fn)(void *data);
 
 typedef struct goio_log_config {
-    uint32_t limit;      /* records per pair per window, 1..1000000; 10 */
-    int64_t interval_ms; /* window length, 1..86400000; 1000 */
-    bool every_record;   /* true: no limit, the sink sees every record */
-    /* Monotonic milliseconds for the windows (tests); NULL (default):
+    uint32_t limit;      /**< records per pair per window, 1..1000000; 10 */
+    int64_t interval_ms; /**< window length, 1..86400000; 1000 */
+    bool every_record;   /**< true: no limit, the sink sees every record */
+    /** Monotonic milliseconds for the windows (tests); NULL (default):
      * goio_now_mono_coarse_ms. Called from any logging thread. */
     goio_log_clock_fn clock_fn;
     void *clock_data;
 } goio_log_config;
 
-/* Fills the defaults: 10 records per pair per 1000 ms. */
+/** Fills the defaults: 10 records per pair per 1000 ms. */
 GOIO_EXTERN void goio_log_config_init(goio_log_config *cfg);
-/* Applies `cfg` (NULL: the defaults) to every later record; first reports
+/** Applies `cfg` (NULL: the defaults) to every later record; first reports
  * what the old settings suppressed, then starts every pair's window afresh.
  * GOIO_EINVAL for a limit or interval out of range. Thread-safe. */
 GOIO_EXTERN int goio_log_config_set(const goio_log_config *cfg);
-/* Copies the current settings into *out; GOIO_EINVAL for NULL. */
+/** Copies the current settings into *out; GOIO_EINVAL for NULL. */
 GOIO_EXTERN int goio_log_config_get(goio_log_config *out);
-/* Emits the summary records still pending (e.g. before exit). */
+/** Emits the summary records still pending (e.g. before exit). */
 GOIO_EXTERN void goio_log_flush(void);
 
 /* ---- memory ------------------------------------------------------------ */
@@ -178,14 +178,14 @@ typedef void *(*goio_calloc_fn)(size_t count, size_t size);
 typedef void *(*goio_realloc_fn)(void *ptr, size_t size);
 typedef void (*goio_free_fn)(void *ptr);
 
-/* Routes every allocation goio makes (libraries goio calls, such as hiredis,
+/** Routes every allocation goio makes (libraries goio calls, such as hiredis,
  * keep their own). Must be called before any other goio call, with
  * thread-safe functions; all four NULL restores the C library's. Returns
  * GOIO_EINVAL when only some are NULL. */
 GOIO_EXTERN int goio_allocator_set(goio_malloc_fn m, goio_calloc_fn c,
                                    goio_realloc_fn r, goio_free_fn f);
 
-/* Allocation through the configured allocator. Sizes are overflow-checked;
+/** Allocation through the configured allocator. Sizes are overflow-checked;
  * zero-size requests return a unique pointer, NULL only on failure. */
 GOIO_EXTERN void *goio_malloc(size_t size);
 GOIO_EXTERN void *goio_calloc(size_t count, size_t size);
@@ -198,7 +198,7 @@ GOIO_EXTERN void *goio_memdup(const void *p, size_t n);
 
 /* ---- byte buffer ------------------------------------------------------- */
 
-/* A growable byte buffer owned by whoever holds it. `data` is NULL while
+/** A growable byte buffer owned by whoever holds it. `data` is NULL while
  * cap is 0. Appends keep one spare byte so data[len] can be NUL-terminated
  * (goio_buf_cstr). Not thread-safe. */
 typedef struct goio_buf {
@@ -213,32 +213,32 @@ typedef struct goio_buf {
     }
 
 GOIO_EXTERN void goio_buf_init(goio_buf *b);
-/* Ensures room for `extra` more bytes (plus the terminator byte). */
+/** Ensures room for `extra` more bytes (plus the terminator byte). */
 GOIO_EXTERN int goio_buf_reserve(goio_buf *b, size_t extra);
 GOIO_EXTERN int goio_buf_append(goio_buf *b, const void *p, size_t n);
 GOIO_EXTERN int goio_buf_append_str(goio_buf *b, const char *s);
 GOIO_EXTERN int goio_buf_appendf(goio_buf *b, const char *fmt, ...)
     GOIO_PRINTF(2, 3);
 GOIO_EXTERN int goio_buf_vappendf(goio_buf *b, const char *fmt, va_list ap);
-/* Replaces the contents with a copy of p[0..n). For append and set, p may
+/** Replaces the contents with a copy of p[0..n). For append and set, p may
  * point into b itself. */
 GOIO_EXTERN int goio_buf_set(goio_buf *b, const void *p, size_t n);
-/* NUL-terminates and returns the contents as a string ("" when empty). */
+/** NUL-terminates and returns the contents as a string ("" when empty). */
 GOIO_EXTERN const char *goio_buf_cstr(goio_buf *b);
-/* Forgets the contents, keeps the memory. */
+/** Forgets the contents, keeps the memory. */
 GOIO_EXTERN void goio_buf_clear(goio_buf *b);
-/* Hands the memory to the caller (free with goio_free) and empties b. */
+/** Hands the memory to the caller (free with goio_free) and empties b. */
 GOIO_EXTERN uint8_t *goio_buf_detach(goio_buf *b, size_t *len);
 GOIO_EXTERN void goio_buf_deinit(goio_buf *b);
 
 /* ---- hashing ----------------------------------------------------------- */
 
-/* A fast 64-bit hash of key[0..len) for hash tables (not cryptographic).
+/** A fast 64-bit hash of key[0..len) for hash tables (not cryptographic).
  * With a secret random seed, outsiders cannot aim keys at one bucket.
  * NULL key hashes like an empty one. Thread-safe. */
 GOIO_EXTERN uint64_t goio_hash64(const void *key, size_t len, uint64_t seed);
 
-/* 64 random bits from the kernel (getrandom), for hash seeds and ids; not
+/** 64 random bits from the kernel (getrandom), for hash seeds and ids; not
  * for cryptography. Where the kernel has none to give yet (early boot),
  * a mix of the clock, a counter and the process id keeps two calls apart.
  * Never blocks; thread-safe. */
@@ -246,22 +246,22 @@ GOIO_EXTERN uint64_t goio_random_u64(void);
 
 /* ---- clocks ------------------------------------------------------------ */
 
-/* Monotonic clock: for timeouts and deadlines. */
+/** Monotonic clock: for timeouts and deadlines. */
 GOIO_EXTERN int64_t goio_now_mono_ms(void);
 GOIO_EXTERN int64_t goio_now_mono_ns(void);
-/* Monotonic, read from the kernel's cached tick (a few ms coarse, ~5x
+/** Monotonic, read from the kernel's cached tick (a few ms coarse, ~5x
  * cheaper): for hot-path TTL checks. */
 GOIO_EXTERN int64_t goio_now_mono_coarse_ms(void);
-/* at_ms + ms, saturating at INT64_MAX (GOIO_NO_DEADLINE) and INT64_MIN:
+/** at_ms + ms, saturating at INT64_MAX (GOIO_NO_DEADLINE) and INT64_MIN:
  * deadlines from any timeout without overflow. */
 GOIO_EXTERN int64_t goio_time_add_ms(int64_t at_ms, int64_t ms);
-/* Wall clock, Unix epoch: only for instants shared across processes. */
+/** Wall clock, Unix epoch: only for instants shared across processes. */
 GOIO_EXTERN int64_t goio_now_wall_ms(void);
 GOIO_EXTERN int64_t goio_now_wall_ns(void);
 
 /* ---- cancellation contexts ----------------------------------------------- */
 
-/*
+/**
  * A goio_ctx is cancellation plus an optional deadline, like Go's context.
  * It is done once cancelled (by goio_ctx_cancel or because its parent is)
  * or once the monotonic clock reaches its deadline. Reference counted:
@@ -279,47 +279,47 @@ typedef struct goio_ctx goio_ctx;
 
 #define GOIO_NO_DEADLINE INT64_MAX
 
-/* A cancellable ctx; `parent` may be NULL. */
+/** A cancellable ctx; `parent` may be NULL. */
 GOIO_EXTERN int goio_ctx_new(goio_ctx *parent, goio_ctx **out);
-/* A ctx done at `deadline_ms` (monotonic) or when parent is done. */
+/** A ctx done at `deadline_ms` (monotonic) or when parent is done. */
 GOIO_EXTERN int goio_ctx_new_with_deadline(goio_ctx *parent,
                                            int64_t deadline_ms, goio_ctx **out);
-/* A ctx done `timeout_ms` from now (>= 0) or when parent is done. */
+/** A ctx done `timeout_ms` from now (>= 0) or when parent is done. */
 GOIO_EXTERN int goio_ctx_new_with_timeout(goio_ctx *parent, int64_t timeout_ms,
                                           goio_ctx **out);
-/* Takes another reference; returns ctx (NULL-safe). */
+/** Takes another reference; returns ctx (NULL-safe). */
 GOIO_EXTERN goio_ctx *goio_ctx_ref(goio_ctx *ctx);
-/* Releases a reference; NULL is a no-op. */
+/** Releases a reference; NULL is a no-op. */
 GOIO_EXTERN void goio_ctx_unref(goio_ctx *ctx);
-/* Cancels ctx and its children; idempotent; NULL is a no-op. */
+/** Cancels ctx and its children; idempotent; NULL is a no-op. */
 GOIO_EXTERN void goio_ctx_cancel(goio_ctx *ctx);
-/* Moves this ctx's own deadline (not its parent's); GOIO_NO_DEADLINE
+/** Moves this ctx's own deadline (not its parent's); GOIO_NO_DEADLINE
  * removes it. For owners that merge several callers' deadlines into one
  * ctx (sharedflight). Waiters and the fd follow the new value. */
 GOIO_EXTERN int goio_ctx_set_deadline(goio_ctx *ctx, int64_t deadline_ms);
-/* 0 while live; GOIO_ECANCELED or GOIO_ETIMEDOUT once done. NULL -> 0. */
+/** 0 while live; GOIO_ECANCELED or GOIO_ETIMEDOUT once done. NULL -> 0. */
 GOIO_EXTERN int goio_ctx_err(const goio_ctx *ctx);
-/* The earliest deadline of ctx and its ancestors, or GOIO_NO_DEADLINE. */
+/** The earliest deadline of ctx and its ancestors, or GOIO_NO_DEADLINE. */
 GOIO_EXTERN int64_t goio_ctx_deadline(const goio_ctx *ctx);
-/* Milliseconds until the deadline (>= 0), or -1 when there is none. */
+/** Milliseconds until the deadline (>= 0), or -1 when there is none. */
 GOIO_EXTERN int64_t goio_ctx_remaining_ms(const goio_ctx *ctx);
-/* Blocks until ctx is done or timeout_ms passes (< 0: no timeout). Returns
+/** Blocks until ctx is done or timeout_ms passes (< 0: no timeout). Returns
  * 0 when ctx is done (goio_ctx_err says why), GOIO_EAGAIN when the timeout
  * passed first, GOIO_EINVAL for a NULL ctx. */
 GOIO_EXTERN int goio_ctx_wait(goio_ctx *ctx, int64_t timeout_ms);
-/* A file descriptor that polls readable once ctx is done (cancel or
+/** A file descriptor that polls readable once ctx is done (cancel or
  * deadline), for event loops. Owned by ctx: do not read or close it. Made
  * on first use; GOIO_EINVAL for NULL, or a system error. */
 GOIO_EXTERN int goio_ctx_fd(goio_ctx *ctx, int *fd);
 
-/* Calls fn(data) once when ctx is cancelled (at once, on this thread, if
+/** Calls fn(data) once when ctx is cancelled (at once, on this thread, if
  * it already is). Deadlines do not trigger it. `*watch` (may be NULL if
  * the caller never removes it) identifies the registration. */
 typedef struct goio_ctx_watch goio_ctx_watch;
 typedef void (*goio_ctx_cancel_fn)(void *data);
 GOIO_EXTERN int goio_ctx_on_cancel(goio_ctx *ctx, goio_ctx_cancel_fn fn,
                                    void *data, goio_ctx_watch **watch);
-/* Unregisters; when it returns fn is not running and will not run. Must not
+/** Unregisters; when it returns fn is not running and will not run. Must not
  * be called from inside fn itself. NULL watch is a no-op. */
 GOIO_EXTERN void goio_ctx_watch_remove(goio_ctx *ctx, goio_ctx_watch *watch);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/** @file
  * goio: building blocks for C services (caches, Redis, I/O, archives,
  * HTTP, metrics). This umbrella header includes every module's header;
  * include the per-module headers instead to keep builds lean.

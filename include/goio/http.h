@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/** @file
  * goio http: an HTTP/1.1 server on libuv, a response-writer interface,
  * chunked rendering of a goio_io_reader with auto-flush, and an AutoFlusher.
  *
@@ -87,7 +87,7 @@ typedef struct goio_http_response goio_http_response;
 
 /* ---- handlers and middleware --------------------------------------------- */
 
-/*
+/**
  * Handles one request: reads `req`, writes `res`. Runs on a worker thread;
  * may block. When it returns the response is finished (buffered bytes
  * sent, final chunk written) unless it was aborted. `data` is the pointer
@@ -96,18 +96,18 @@ typedef struct goio_http_response goio_http_response;
 typedef void (*goio_http_handler_fn)(goio_http_request *req,
                                      goio_http_response *res, void *data);
 
-/* A handler and its data, passed by value. */
+/** A handler and its data, passed by value. */
 typedef struct goio_http_handler {
     goio_http_handler_fn fn;
     void *data;
 } goio_http_handler;
 
-/* Calls h.fn(req, res, h.data); does nothing when h.fn is NULL. */
+/** Calls h.fn(req, res, h.data); does nothing when h.fn is NULL. */
 GOIO_EXTERN void goio_http_handler_call(goio_http_handler h,
                                         goio_http_request *req,
                                         goio_http_response *res);
 
-/*
+/**
  * Wraps the handler chain (as Go's func(http.Handler) http.Handler):
  * runs code before and after `next`, which it calls with
  * goio_http_handler_call(next, req, res) (or not, to answer itself). It
@@ -123,93 +123,93 @@ typedef void (*goio_http_middleware_fn)(goio_http_request *req,
 /* ---- server -------------------------------------------------------------- */
 
 typedef struct goio_http_server_config {
-    /* Called for every request; required (a router: goio_http_router_serve
+    /** Called for every request; required (a router: goio_http_router_serve
      * with the router as data). */
     goio_http_handler_fn handler;
     void *handler_data;
-    /* Threads that run handlers. Default 16. */
+    /** Threads that run handlers. Default 16. */
     unsigned worker_threads;
-    /* A handler whose writes wait for a slow client (back-pressure), or
+    /** A handler whose writes wait for a slow client (back-pressure), or
      * whose streamed body read waits for a slow uploader, does
      * not hold one of worker_threads: another thread is started in its
      * place, up to this many more in all (started on demand, kept until
      * stop). With the default, as many as max_connections, slow readers
      * can never starve other requests. Default 1024. */
     unsigned max_waiting_workers;
-    /* Open connections. When a new one would go beyond, the connection
+    /** Open connections. When a new one would go beyond, the connection
      * idle longest (between requests, or still sending its headers) is
      * closed to make room - once it has been idle 500 ms: until then the
      * new one waits in the listen backlog (so a client that reconnects at
      * once cannot churn the table); when none is, the new one is
      * answered 503 and closed. Default 1024. */
     unsigned max_connections;
-    /* Open connections from one client IP address (IPv4, or the full
+    /** Open connections from one client IP address (IPv4, or the full
      * IPv6 address). Beyond, that client's connection idle longest is
      * closed, else the new one gets 503. Behind a proxy every client has
      * its address: raise it there. Default 128 (1/8 of the default
      * max_connections). */
     unsigned max_connections_per_client;
-    /* Request line plus headers. Default 16 KiB; capped at 80 KiB (the
+    /** Request line plus headers. Default 16 KiB; capped at 80 KiB (the
      * parser's own limit). Beyond: 431 (414 when the line alone is). */
     size_t max_header_bytes;
-    /* Request body. Default 8 MiB. Beyond: 413 (at once for a
+    /** Request body. Default 8 MiB. Beyond: 413 (at once for a
      * Content-Length). */
     size_t max_body_bytes;
-    /* Request body bytes buffered by the whole server at once (counted
+    /** Request body bytes buffered by the whole server at once (counted
      * by allocated capacity, a Content-Length body in full as soon as its
      * headers arrive). Default 64 MiB. Beyond: 503 and close. */
     size_t max_buffered_body_bytes;
-    /* A connection with no request in progress is closed after this long
+    /** A connection with no request in progress is closed after this long
      * (keep-alive idle time, also before the first request). Default
      * 60000. */
     int64_t idle_timeout_ms;
-    /* From a request's first byte to the end of its headers. Default
+    /** From a request's first byte to the end of its headers. Default
      * 10000. Beyond: 408 and close (slowloris). */
     int64_t header_timeout_ms;
-    /* From a request's first byte to the end of its body. Default 60000.
+    /** From a request's first byte to the end of its body. Default 60000.
      * Beyond: 408 and close. For a streamed body (whose size and pace
      * the handler decides) it bounds instead each wait for the client's
      * next bytes while the server is reading. */
     int64_t request_timeout_ms;
-    /* A response whose client takes no byte for this long is aborted.
+    /** A response whose client takes no byte for this long is aborted.
      * Progress is counted in bytes the kernel took and the peer
      * acknowledged (Linux), so a steady slow reader is never cut however
      * large the queued writes are. Default 60000. */
     int64_t send_timeout_ms;
-    /* After a close with a FIN, unread request bytes are drained for at
+    /** After a close with a FIN, unread request bytes are drained for at
      * most this long so the kernel does not answer them with a reset.
      * Default 2000. */
     int64_t linger_timeout_ms;
-    /* Response buffer size, hence the size of chunks sent. Default 64 KiB
+    /** Response buffer size, hence the size of chunks sent. Default 64 KiB
      * (4 KiB chunks halve throughput). */
     size_t chunk_size;
-    /* Bytes of one response queued for the socket before writes block the
+    /** Bytes of one response queued for the socket before writes block the
      * handler (back-pressure); also the bytes of a streamed request body
      * held ahead of its reader before the server stops reading the
      * socket. Default 256 KiB. */
     size_t max_pending_bytes;
-    /* listen(2) backlog. Default 511. */
+    /** listen(2) backlog. Default 511. */
     int backlog;
 } goio_http_server_config;
 
-/* Fills the defaults above (handler NULL). NULL is a no-op. */
+/** Fills the defaults above (handler NULL). NULL is a no-op. */
 GOIO_EXTERN void goio_http_server_config_init(goio_http_server_config *cfg);
 
-/*
+/**
  * Creates a stopped server (copies cfg). GOIO_EINVAL when cfg, out or the
  * handler is NULL or a limit is 0. Free with goio_http_server_free.
  */
 GOIO_EXTERN int goio_http_server_new(const goio_http_server_config *cfg,
                                      goio_http_server **out);
 
-/*
+/**
  * Adds a middleware around the handler; call before start. The first one
  * added is the outermost. GOIO_EBUSY once started.
  */
 GOIO_EXTERN int goio_http_server_use(goio_http_server *srv,
                                      goio_http_middleware_fn fn, void *data);
 
-/*
+/**
  * Binds and listens on host:port (IPv4 or IPv6 literal, or "localhost";
  * NULL = "127.0.0.1"), synchronously, so address errors
  * (GOIO_EADDRINUSE, GOIO_EACCES, ...) are returned here. port 0 picks a
@@ -219,16 +219,16 @@ GOIO_EXTERN int goio_http_server_use(goio_http_server *srv,
 GOIO_EXTERN int goio_http_server_listen(goio_http_server *srv, const char *host,
                                         int port);
 
-/* The bound port, or a negative GOIO_E* code before listen. */
+/** The bound port, or a negative GOIO_E* code before listen. */
 GOIO_EXTERN int goio_http_server_port(const goio_http_server *srv);
 
-/*
+/**
  * Starts the loop thread and the workers; returns once the server accepts
  * connections. GOIO_EINVAL before listen, GOIO_EALREADY when started.
  */
 GOIO_EXTERN int goio_http_server_start(goio_http_server *srv);
 
-/*
+/**
  * Graceful stop: stops accepting, closes idle connections, lets in-flight
  * requests finish for up to timeout_ms (0: none), then aborts the rest:
  * their request ctx is cancelled, writes fail and connections close
@@ -240,7 +240,7 @@ GOIO_EXTERN int goio_http_server_start(goio_http_server *srv);
 GOIO_EXTERN int goio_http_server_stop(goio_http_server *srv,
                                       int64_t timeout_ms);
 
-/* Stops (timeout 0) if needed and frees. NULL is a no-op. From one of the
+/** Stops (timeout 0) if needed and frees. NULL is a no-op. From one of the
  * server's own threads it logs http_free_from_handler and does nothing. */
 GOIO_EXTERN void goio_http_server_free(goio_http_server *srv);
 
@@ -250,27 +250,27 @@ GOIO_EXTERN void goio_http_server_free(goio_http_server *srv);
  * Accessors of a request; strings are NUL-terminated and valid while the
  * request is (until the handler returns). Safe from any thread.
  */
-/* "GET", "POST", ... */
+/** "GET", "POST", ... */
 GOIO_EXTERN const char *goio_http_request_method(const goio_http_request *req);
-/* The request target's path as sent (percent-encoding kept): "/items/42". */
+/** The request target's path as sent (percent-encoding kept): "/items/42". */
 GOIO_EXTERN const char *goio_http_request_path(const goio_http_request *req);
-/* The raw query string without '?', "" when there is none. */
+/** The raw query string without '?', "" when there is none. */
 GOIO_EXTERN const char *goio_http_request_query(const goio_http_request *req);
-/* The first value of a header, name matched case-insensitively; NULL when
+/** The first value of a header, name matched case-insensitively; NULL when
  * absent. */
 GOIO_EXTERN const char *
 goio_http_request_get_header(const goio_http_request *req, const char *name);
-/* Headers in the order received: count, then the i-th name and value.
+/** Headers in the order received: count, then the i-th name and value.
  * GOIO_ERANGE past the end. */
 GOIO_EXTERN size_t goio_http_request_header_count(const goio_http_request *req);
 GOIO_EXTERN int goio_http_request_header_at(const goio_http_request *req,
                                             size_t i, const char **name,
                                             const char **value);
-/* The body (decoded from chunked if it was); *len may be NULL. Never NULL:
+/** The body (decoded from chunked if it was); *len may be NULL. Never NULL:
  * an empty body is "" with length 0 (always, for a streamed body). */
 GOIO_EXTERN const void *goio_http_request_body(const goio_http_request *req,
                                                size_t *len);
-/*
+/**
  * Reads the next bytes of the body into buf[0..cap): *n > 0 bytes, or
  * *n == 0 at the end of the body. For a route added with
  * goio_http_router_handle_streaming the body is not buffered: the
@@ -296,11 +296,11 @@ GOIO_EXTERN const void *goio_http_request_body(const goio_http_request *req,
 GOIO_EXTERN int goio_http_request_body_read(goio_http_request *req,
                                             goio_ctx *ctx, void *buf,
                                             size_t cap, size_t *n);
-/* Whether the body is streamed (read it with goio_http_request_body_read
+/** Whether the body is streamed (read it with goio_http_request_body_read
  * or a body reader; goio_http_request_body is empty). */
 GOIO_EXTERN bool
 goio_http_request_body_is_streamed(const goio_http_request *req);
-/*
+/**
  * A goio_io_reader over goio_http_request_body_read with the request's
  * ctx (so it fails when the client leaves or the server stops), for
  * goio_io_copy and the like. Closing it frees the adapter only; it must
@@ -308,25 +308,25 @@ goio_http_request_body_is_streamed(const goio_http_request *req);
  */
 GOIO_EXTERN int goio_http_request_body_reader_new(goio_http_request *req,
                                                   goio_io_reader **out);
-/* The peer as "ip:port" ("[v6]:port" for IPv6). */
+/** The peer as "ip:port" ("[v6]:port" for IPv6). */
 GOIO_EXTERN const char *
 goio_http_request_remote_addr(const goio_http_request *req);
-/* 10 for HTTP/1.0, 11 for HTTP/1.1. */
+/** 10 for HTTP/1.0, 11 for HTTP/1.1. */
 GOIO_EXTERN int goio_http_request_version(const goio_http_request *req);
-/*
+/**
  * Cancelled when the client closes its connection or the server aborts
  * in-flight requests on stop; pass it to blocking calls. Borrowed: take a
  * reference (goio_ctx_ref) to keep it past the handler.
  */
 GOIO_EXTERN goio_ctx *goio_http_request_ctx(const goio_http_request *req);
-/* The route pattern that matched ("/items/{id}"), NULL before routing or
+/** The route pattern that matched ("/items/{id}"), NULL before routing or
  * when none did. */
 GOIO_EXTERN const char *goio_http_request_route(const goio_http_request *req);
-/* The value of a {name} segment of the matched route; NULL when absent. */
+/** The value of a {name} segment of the matched route; NULL when absent. */
 GOIO_EXTERN const char *goio_http_request_param(const goio_http_request *req,
                                                 const char *name);
 
-/*
+/**
  * Decodes the first `name` parameter of a query string ("a=1&b=x%20y"):
  * percent-escapes and '+' as space. Replaces out's contents; *found says
  * whether it was there. GOIO_EBADMSG for a bad escape, GOIO_EINVAL for
@@ -335,12 +335,12 @@ GOIO_EXTERN const char *goio_http_request_param(const goio_http_request *req,
 GOIO_EXTERN int goio_http_query_get(const char *query, const char *name,
                                     goio_buf *out, bool *found);
 
-/* "OK", "Not Found", ...; "Unknown" for codes it does not know. */
+/** "OK", "Not Found", ...; "Unknown" for codes it does not know. */
 GOIO_EXTERN const char *goio_http_status_text(int status);
 
 /* ---- router -------------------------------------------------------------- */
 
-/*
+/**
  * Routes by method and path. A pattern is one of:
  *   "/health"        exact path
  *   "/items/{id}"    segments, {name} matching one non-empty segment
@@ -357,12 +357,12 @@ GOIO_EXTERN const char *goio_http_status_text(int status);
 typedef struct goio_http_router goio_http_router;
 
 GOIO_EXTERN int goio_http_router_new(goio_http_router **out);
-/* GOIO_EINVAL for a pattern that is not one of the forms above,
+/** GOIO_EINVAL for a pattern that is not one of the forms above,
  * GOIO_EEXIST for a duplicate method+pattern. */
 GOIO_EXTERN int goio_http_router_handle(goio_http_router *r, const char *method,
                                         const char *pattern,
                                         goio_http_handler_fn fn, void *data);
-/*
+/**
  * As goio_http_router_handle, for a handler that reads the body as a
  * stream (goio_http_request_body_read / _body_reader_new) instead of
  * having it buffered: it runs as soon as the headers arrive. Only when
@@ -374,18 +374,18 @@ GOIO_EXTERN int goio_http_router_handle_streaming(goio_http_router *r,
                                                   const char *pattern,
                                                   goio_http_handler_fn fn,
                                                   void *data);
-/* Replaces the 404 handler. */
+/** Replaces the 404 handler. */
 GOIO_EXTERN int goio_http_router_fallback(goio_http_router *r,
                                           goio_http_handler_fn fn, void *data);
-/* A handler function: data is the router. */
+/** A handler function: data is the router. */
 GOIO_EXTERN void goio_http_router_serve(goio_http_request *req,
                                         goio_http_response *res, void *data);
-/* Frees; the server using it must be freed first. NULL is a no-op. */
+/** Frees; the server using it must be freed first. NULL is a no-op. */
 GOIO_EXTERN void goio_http_router_free(goio_http_router *r);
 
 /* ---- response writer interface ------------------------------------------- */
 
-/*
+/**
  * A response writer, as Go's http.ResponseWriter. goio's server implements
  * it; implement it for another server (embed goio_http_response as the
  * first member and fill ops) to use goio_http_render_chunked there.
@@ -437,7 +437,7 @@ struct goio_http_response {
     const goio_http_response_ops *ops;
 };
 
-/* Wrappers that validate arguments (GOIO_EINVAL for NULLs) and call ops. */
+/** Wrappers that validate arguments (GOIO_EINVAL for NULLs) and call ops. */
 GOIO_EXTERN const char *goio_http_response_get_header(goio_http_response *res,
                                                       const char *name);
 GOIO_EXTERN int goio_http_response_set_header(goio_http_response *res,
@@ -446,12 +446,12 @@ GOIO_EXTERN int goio_http_response_set_header(goio_http_response *res,
 GOIO_EXTERN int goio_http_response_add_header(goio_http_response *res,
                                               const char *name,
                                               const char *value);
-/* Go's rule: sets Content-Type only when the response has none yet. */
+/** Go's rule: sets Content-Type only when the response has none yet. */
 GOIO_EXTERN int goio_http_response_default_content_type(goio_http_response *res,
                                                         const char *type);
 GOIO_EXTERN int goio_http_response_write_header(goio_http_response *res,
                                                 int status);
-/* Writes all len bytes (retrying partial writes) or returns the error. */
+/** Writes all len bytes (retrying partial writes) or returns the error. */
 GOIO_EXTERN int goio_http_response_write(goio_http_response *res, const void *p,
                                          size_t len);
 GOIO_EXTERN int goio_http_response_printf(goio_http_response *res,
@@ -459,9 +459,9 @@ GOIO_EXTERN int goio_http_response_printf(goio_http_response *res,
     GOIO_PRINTF(2, 3);
 GOIO_EXTERN int goio_http_response_flush(goio_http_response *res);
 GOIO_EXTERN void goio_http_response_abort(goio_http_response *res, int error);
-/* 0 before write_header; a negative GOIO_E* code for NULL. */
+/** 0 before write_header; a negative GOIO_E* code for NULL. */
 GOIO_EXTERN int goio_http_response_status(goio_http_response *res);
-/*
+/**
  * Sends an interim response now, e.g. 103 Early Hints:
  *   const char *f[] = {"Link", "</app.css>; rel=preload; as=style"};
  *   goio_http_response_write_interim(res, 103, f, 1);
@@ -477,7 +477,7 @@ GOIO_EXTERN int goio_http_response_write_interim(goio_http_response *res,
                                                  int status,
                                                  const char *const *fields,
                                                  size_t n);
-/*
+/**
  * Sets the reason phrase of the final status line ("HTTP/1.1 200 Fine");
  * NULL restores the standard text, "" sends none. GOIO_EINVAL for a
  * control character other than HTAB (CR and LF included) or more than
@@ -488,7 +488,7 @@ GOIO_EXTERN int goio_http_response_write_interim(goio_http_response *res,
 GOIO_EXTERN int goio_http_response_set_reason(goio_http_response *res,
                                               const char *reason);
 
-/*
+/**
  * A whole small response: status, Content-Type (Go's rule: only if not
  * set; NULL leaves it), body. For errors and tiny answers.
  */
@@ -496,7 +496,7 @@ GOIO_EXTERN int goio_http_respond(goio_http_response *res, int status,
                                   const char *content_type, const void *body,
                                   size_t len);
 
-/*
+/**
  * A goio_io_writer over res (write, flush), for goio_io_copy, Tee, gzip ...
  * Closing it frees the adapter only: the response stays open. Not
  * thread-safe beyond what res is.
@@ -507,19 +507,19 @@ GOIO_EXTERN int goio_http_response_writer_new(goio_http_response *res,
 /* ---- chunked rendering --------------------------------------------------- */
 
 typedef struct goio_http_render_config {
-    /* Bytes read from the source per read. Default 64 KiB. */
+    /** Bytes read from the source per read. Default 64 KiB. */
     size_t chunk_size;
-    /* Buffered bytes are flushed at most this long after they were
+    /** Buffered bytes are flushed at most this long after they were
      * written. Default 50. */
     int64_t flush_interval_ms;
-    /* Status sent. Default 200. */
+    /** Status sent. Default 200. */
     int status;
 } goio_http_render_config;
 
-/* Fills the defaults above. NULL is a no-op. */
+/** Fills the defaults above. NULL is a no-op. */
 GOIO_EXTERN void goio_http_render_config_init(goio_http_render_config *cfg);
 
-/*
+/**
  * Streams src as the response body, as the Go library's ChunkedData:
  * sets Content-Type (Go's rule: only if not set; NULL leaves it) and
  * Transfer-Encoding: chunked, sends the headers with opts->status at once,
@@ -546,7 +546,7 @@ GOIO_EXTERN int goio_http_render_chunked(goio_http_response *res,
 
 /* ---- AutoFlusher --------------------------------------------------------- */
 
-/*
+/**
  * A goio_io_writer in front of `dst` (which must have a flush) that flushes
  * dst at most interval_ms after a write left bytes unflushed, as the Go
  * library's AutoFlusher. Writes, flushes and the timed flushes are

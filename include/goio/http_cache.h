@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/** @file
  * goio http_cache: a caching HTTP client on libcurl that follows RFC 9111
  * (HTTP Caching), storing responses in any goio_cache.
  *
@@ -293,89 +293,89 @@ extern "C" {
 
 typedef struct goio_http_cache goio_http_cache;
 
-/* A header field. In requests: name is a token, value has no CR, LF or
+/** A header field. In requests: name is a token, value has no CR, LF or
  * NUL. In responses: strings owned by the response. */
 typedef struct goio_http_cache_header {
     const char *name;
     const char *value;
 } goio_http_cache_header;
 
-/* How a response was produced. */
+/** How a response was produced. */
 typedef enum goio_http_cache_served {
-    /* From the origin (a miss, a forwarded request, or a stored response
+    /** From the origin (a miss, a forwarded request, or a stored response
      * replaced by a full 200). */
     GOIO_HTTP_CACHE_NETWORK = 0,
-    /* A fresh stored response; the origin was not contacted. */
+    /** A fresh stored response; the origin was not contacted. */
     GOIO_HTTP_CACHE_HIT = 1,
-    /* A stored response the origin confirmed with a 304. */
+    /** A stored response the origin confirmed with a 304. */
     GOIO_HTTP_CACHE_REVALIDATED = 2,
-    /* A stale stored response: the origin failed (stale-if-error) or the
+    /** A stale stored response: the origin failed (stale-if-error) or the
      * request's max-stale allowed it. */
     GOIO_HTTP_CACHE_STALE = 3,
-    /* Made by the cache itself: the 504 of only-if-cached. */
+    /** Made by the cache itself: the 504 of only-if-cached. */
     GOIO_HTTP_CACHE_GENERATED = 4
 } goio_http_cache_served;
 
-/* "network", "hit", "revalidated", "stale", "generated" ("unknown"). */
+/** "network", "hit", "revalidated", "stale", "generated" ("unknown"). */
 GOIO_EXTERN const char *goio_http_cache_served_name(goio_http_cache_served s);
 
 /* ---- configuration ------------------------------------------------------- */
 
-/* The wall clock a client reads (ms since the Unix epoch). */
+/** The wall clock a client reads (ms since the Unix epoch). */
 typedef int64_t (*goio_http_cache_now_fn)(void *data);
 
 typedef struct goio_http_cache_config {
-    /* Where responses are stored; NULL (default): a new goio memory cache
+    /** Where responses are stored; NULL (default): a new goio memory cache
      * bounded by max_size_mib, owned by the client. */
     goio_cache *storage;
-    /* Whether goio_http_cache_free frees `storage` (default false). */
+    /** Whether goio_http_cache_free frees `storage` (default false). */
     bool own_storage;
-    /* The default memory cache's bound in MiB (Go: maxCacheSizeMiB).
+    /** The default memory cache's bound in MiB (Go: maxCacheSizeMiB).
      * Default 64; ignored when storage is given; 0 is GOIO_EINVAL then. */
     size_t max_size_mib;
-    /* No entry is kept (so none served) longer than this after it was
+    /** No entry is kept (so none served) longer than this after it was
      * stored (Go: maxCacheAge). Default 3600000 (1 h); must be > 0. */
     int64_t max_age_ms;
-    /* Shared-cache semantics (s-maxage, proxy-revalidate, private and
+    /** Shared-cache semantics (s-maxage, proxy-revalidate, private and
      * Authorization rules); default false: a private cache, as Go's
      * httpcache. */
     bool shared;
-    /* Cap on heuristic freshness (10% of the Last-Modified age). Default
+    /** Cap on heuristic freshness (10% of the Last-Modified age). Default
      * 86400000 (24 h); 0 disables heuristic freshness. */
     int64_t heuristic_max_ms;
-    /* Stale-if-error allowance for every response (an out-of-band
+    /** Stale-if-error allowance for every response (an out-of-band
      * contract, RFC 9111 section 4.2.4), on top of the responses' own
      * stale-if-error. Default 0. */
     int64_t stale_if_error_ms;
-    /* How long a stale response without a validator stays stored so that
+    /** How long a stale response without a validator stays stored so that
      * a request's max-stale can still use it (entries with a validator
      * stay max_age_ms anyway; stale-if-error and stale-while-revalidate
      * windows are kept too). Default 60000; 0: only those windows. */
     int64_t max_stale_keep_ms;
-    /* TCP/TLS connect timeout. Default 10000; 0: libcurl's (300 s). */
+    /** TCP/TLS connect timeout. Default 10000; 0: libcurl's (300 s). */
     int64_t connect_timeout_ms;
-    /* Whole-transfer timeout. Default 30000; 0: none (the ctx still
+    /** Whole-transfer timeout. Default 30000; 0: none (the ctx still
      * applies). */
     int64_t timeout_ms;
-    /* Largest response body accepted (GOIO_ELIMIT beyond). Default 64 MiB;
+    /** Largest response body accepted (GOIO_ELIMIT beyond). Default 64 MiB;
      * must be > 0. */
     size_t max_body_bytes;
-    /* Idle transfer slots (easy handles with their connections) kept for
+    /** Idle transfer slots (easy handles with their connections) kept for
      * reuse. Default 16. */
     unsigned max_idle_handles;
-    /* Prefix of every storage key, so clients with different settings can
+    /** Prefix of every storage key, so clients with different settings can
      * share one storage. Default "http_cache:" (copied). */
     const char *key_prefix;
-    /* The wall clock for freshness (tests, simulations); NULL (default):
+    /** The wall clock for freshness (tests, simulations); NULL (default):
      * goio_now_wall_ms. Must be thread-safe. */
     goio_http_cache_now_fn now_fn;
     void *now_data;
 } goio_http_cache_config;
 
-/* Fills the defaults above (NULL is a no-op). */
+/** Fills the defaults above (NULL is a no-op). */
 GOIO_EXTERN void goio_http_cache_config_init(goio_http_cache_config *cfg);
 
-/*
+/**
  * A new client (cfg NULL: the defaults). Initialises libcurl
  * (curl_global_init, reference counted and thread-safe in libcurl >=
  * 7.84). GOIO_EINVAL for a bad config or NULL out, GOIO_ENOMEM, GOIO_EIO
@@ -385,7 +385,7 @@ GOIO_EXTERN void goio_http_cache_config_init(goio_http_cache_config *cfg);
 GOIO_EXTERN int goio_http_cache_new(const goio_http_cache_config *cfg,
                                     goio_http_cache **out);
 
-/*
+/**
  * The Go library's cache.HTTP(maxCacheSizeMiB, maxCacheAge): a client with
  * the defaults over a memory cache of max_size_mib MiB whose entries live
  * at most max_age_ms. GOIO_EINVAL for 0 / <= 0.
@@ -394,7 +394,7 @@ GOIO_EXTERN int goio_http_cache_new_memory(size_t max_size_mib,
                                            int64_t max_age_ms,
                                            goio_http_cache **out);
 
-/*
+/**
  * Frees the client, its transfer slots and (when owned) its storage,
  * after waiting for background revalidations (each bounded by
  * config.timeout_ms). No request may be in progress. Responses already returned
@@ -402,25 +402,25 @@ GOIO_EXTERN int goio_http_cache_new_memory(size_t max_size_mib,
  */
 GOIO_EXTERN void goio_http_cache_free(goio_http_cache *c);
 
-/* The storage (borrowed; for stats, clear, sharing). NULL for NULL. */
+/** The storage (borrowed; for stats, clear, sharing). NULL for NULL. */
 GOIO_EXTERN goio_cache *goio_http_cache_storage(goio_http_cache *c);
 
 /* ---- requests ------------------------------------------------------------ */
 
 typedef struct goio_http_cache_request {
-    /* "GET" (NULL means GET), "HEAD", or any other method (forwarded). */
+    /** "GET" (NULL means GET), "HEAD", or any other method (forwarded). */
     const char *method;
-    /* An absolute http:// or https:// URL. */
+    /** An absolute http:// or https:// URL. */
     const char *url;
-    /* Extra request header fields (may be NULL when header_count is 0). */
+    /** Extra request header fields (may be NULL when header_count is 0). */
     const goio_http_cache_header *headers;
     size_t header_count;
-    /* Request body for methods that send one (not for GET/HEAD). */
+    /** Request body for methods that send one (not for GET/HEAD). */
     const void *body;
     size_t body_len;
 } goio_http_cache_request;
 
-/*
+/**
  * A response. Every field is read-only and stays valid until
  * goio_http_cache_response_free, also after the client is freed. Safe to
  * read from any thread.
@@ -428,24 +428,24 @@ typedef struct goio_http_cache_request {
 typedef struct goio_http_cache_response {
     int status;
     goio_http_cache_served served;
-    /* Another caller's origin request produced it (a shared flight). */
+    /** Another caller's origin request produced it (a shared flight). */
     bool shared;
-    /* Header fields in the order received, hop-by-hop fields left out
+    /** Header fields in the order received, hop-by-hop fields left out
      * (after a 304: the merged set). Responses served from storage carry
      * an Age field with the current age in seconds (RFC 9111 section
      * 5.1). */
     const goio_http_cache_header *headers;
     size_t header_count;
-    /* The body ("" with length 0 for HEAD, 204, 304, ...). Never NULL. */
+    /** The body ("" with length 0 for HEAD, 204, 304, ...). Never NULL. */
     const uint8_t *body;
     size_t body_len;
-    /* For GOIO_HTTP_CACHE_STALE served because the origin failed: its
+    /** For GOIO_HTTP_CACHE_STALE served because the origin failed: its
      * error (a GOIO_E* code) or its 5xx status; 0 otherwise. */
     int origin_error;
     int origin_status;
 } goio_http_cache_response;
 
-/*
+/**
  * GET url with extra request headers (headers may be NULL when
  * header_count is 0). See the header comment for the caching rules and
  * the errors. On success *out is a response to free with
@@ -461,13 +461,13 @@ GOIO_EXTERN int goio_http_cache_get(goio_http_cache *c, goio_ctx *ctx,
                                     size_t header_count,
                                     goio_http_cache_response **out);
 
-/* Any method: GET as goio_http_cache_get, HEAD from stored GET responses,
+/** Any method: GET as goio_http_cache_get, HEAD from stored GET responses,
  * others forwarded, unsafe ones invalidating (see above). */
 GOIO_EXTERN int goio_http_cache_do(goio_http_cache *c, goio_ctx *ctx,
                                    const goio_http_cache_request *req,
                                    goio_http_cache_response **out);
 
-/*
+/**
  * The first value of a response header (name matched case-insensitively),
  * NULL when absent or for NULL arguments.
  */
@@ -475,10 +475,10 @@ GOIO_EXTERN const char *
 goio_http_cache_response_get_header(const goio_http_cache_response *r,
                                     const char *name);
 
-/* Frees a response; NULL is a no-op. */
+/** Frees a response; NULL is a no-op. */
 GOIO_EXTERN void goio_http_cache_response_free(goio_http_cache_response *r);
 
-/*
+/**
  * Drops what is stored for url (every variant). 0 also when nothing was
  * stored; GOIO_EINVAL for a bad URL; the storage's error otherwise. ctx
  * (may be NULL) bounds the storage calls.
@@ -489,19 +489,19 @@ GOIO_EXTERN int goio_http_cache_invalidate(goio_http_cache *c, goio_ctx *ctx,
 /* ---- stats --------------------------------------------------------------- */
 
 typedef struct goio_http_cache_stats {
-    uint64_t requests;        /* calls that reached the client */
-    uint64_t hits;            /* served fresh from storage */
-    uint64_t revalidated;     /* served after a 304 */
-    uint64_t stale_served;    /* served stale (origin failed, max-stale) */
-    uint64_t origin_requests; /* requests sent to origins */
-    uint64_t stores;          /* entries written to storage */
-    uint64_t shared;          /* calls answered by another's flight */
-    uint64_t invalidations;   /* URLs invalidated */
-    uint64_t background;      /* stale-while-revalidate revalidations */
-    uint64_t errors;          /* calls that returned an error */
+    uint64_t requests;        /**< calls that reached the client */
+    uint64_t hits;            /**< served fresh from storage */
+    uint64_t revalidated;     /**< served after a 304 */
+    uint64_t stale_served;    /**< served stale (origin failed, max-stale) */
+    uint64_t origin_requests; /**< requests sent to origins */
+    uint64_t stores;          /**< entries written to storage */
+    uint64_t shared;          /**< calls answered by another's flight */
+    uint64_t invalidations;   /**< URLs invalidated */
+    uint64_t background;      /**< stale-while-revalidate revalidations */
+    uint64_t errors;          /**< calls that returned an error */
 } goio_http_cache_stats;
 
-/* A snapshot of the counters (each read atomically). GOIO_EINVAL for
+/** A snapshot of the counters (each read atomically). GOIO_EINVAL for
  * NULLs. */
 GOIO_EXTERN int goio_http_cache_stats_get(goio_http_cache *c,
                                           goio_http_cache_stats *out);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/** @file
  * pubsub: Redis pub/sub (patterns and channels) that survives faults, and
  * local caches kept coherent through Redis. Built on a goio_redis handle
  * (endpoint, credentials, TLS, namespace: channel "c" is "<ns>:c" on Redis).
@@ -29,60 +29,60 @@ extern "C" {
 typedef struct goio_pubsub goio_pubsub;
 typedef struct goio_pubsub_sub goio_pubsub_sub;
 
-/* The largest queue capacity a subscription may ask for. */
+/** The largest queue capacity a subscription may ask for. */
 #define GOIO_PUBSUB_MAX_QUEUE (1u << 20)
 
-/* A received message, immutable and ref-counted: valid until
+/** A received message, immutable and ref-counted: valid until
  * goio_pubsub_msg_unref (callback mode: until the callback returns). */
 typedef struct goio_pubsub_msg {
-    const char *channel; /* namespace stripped; NUL-terminated */
-    size_t channel_len;  /* channels are binary-safe too */
-    /* The subscription's pattern that matched, as given; NULL for a
+    const char *channel; /**< namespace stripped; NUL-terminated */
+    size_t channel_len;  /**< channels are binary-safe too */
+    /** The subscription's pattern that matched, as given; NULL for a
      * message of a channel subscription. */
     const char *pattern;
-    const uint8_t *data; /* the payload; data[len] is a NUL (for text) */
+    const uint8_t *data; /**< the payload; data[len] is a NUL (for text) */
     size_t len;
 } goio_pubsub_msg;
 
-/* Called on the loop thread for each message (callback mode). */
+/** Called on the loop thread for each message (callback mode). */
 typedef void (*goio_pubsub_msg_fn)(goio_pubsub_sub *sub,
                                    const goio_pubsub_msg *msg, void *data);
-/* Called on the loop thread each time a connection is working again after
+/** Called on the loop thread each time a connection is working again after
  * a failure, once every subscription is re-established. */
 typedef void (*goio_pubsub_reconnect_fn)(goio_pubsub *ps, void *data);
 
 typedef struct goio_pubsub_config {
-    /* Default queue capacity of a subscription; default 10. */
+    /** Default queue capacity of a subscription; default 10. */
     size_t queue_capacity;
-    /* Keepalive PING interval; default 60000; <= 0 = none. */
+    /** Keepalive PING interval; default 60000; <= 0 = none. */
     int64_t ping_interval_ms;
-    /* Deadline for the answer to any command (PING, AUTH, subscriptions);
+    /** Deadline for the answer to any command (PING, AUTH, subscriptions);
      * default 5000; must be > 0. */
     int64_t pong_timeout_ms;
-    /* Connect deadline (resolution included); default (0): the goio_redis
+    /** Connect deadline (resolution included); default (0): the goio_redis
      * handle's connect_timeout_ms, or 1000 when that is <= 0. */
     int64_t connect_timeout_ms;
-    /* Reconnect backoff bounds; defaults 100 and 5000. */
+    /** Reconnect backoff bounds; defaults 100 and 5000. */
     int64_t reconnect_min_ms;
     int64_t reconnect_max_ms;
-    /* Enable Redis server-assisted client-side caching on the subscriber
+    /** Enable Redis server-assisted client-side caching on the subscriber
      * connection (CLIENT TRACKING ... BCAST PREFIX "<ns>:"), for coherent
      * caches with server_assisted. Default false. Needs Redis 6+. */
     bool client_tracking;
-    goio_pubsub_reconnect_fn on_reconnect; /* NULL = none */
+    goio_pubsub_reconnect_fn on_reconnect; /**< NULL = none */
     void *on_reconnect_data;
 } goio_pubsub_config;
 
-/* Fills the documented defaults (NULL is a no-op). */
+/** Fills the documented defaults (NULL is a no-op). */
 GOIO_EXTERN void goio_pubsub_config_init(goio_pubsub_config *cfg);
 
-/* Creates a handle on `r` (which must outlive it) and starts its loop
+/** Creates a handle on `r` (which must outlive it) and starts its loop
  * thread, which connects in the background (a server that is down is not an
  * error). cfg NULL = defaults. GOIO_EINVAL, GOIO_ENOTSUP (client_tracking in
  * cluster mode), GOIO_ENOMEM, or a libuv/pthread error. */
 GOIO_EXTERN int goio_pubsub_new(goio_redis *r, const goio_pubsub_config *cfg,
                                 goio_pubsub **out);
-/*
+/**
  * Stops the loop thread, closes the connection and frees the handle (waits
  * for a host name being resolved). Open subscriptions stay valid: queued
  * messages can still be received, then GOIO_ECLOSED; each must still be
@@ -91,7 +91,7 @@ GOIO_EXTERN int goio_pubsub_new(goio_redis *r, const goio_pubsub_config *cfg,
  */
 GOIO_EXTERN void goio_pubsub_free(goio_pubsub *ps);
 
-/* PUBLISH through the goio_redis pool on the namespaced channel (see
+/** PUBLISH through the goio_redis pool on the namespaced channel (see
  * goio_redis_publish); *receivers may be NULL. ctx may be NULL. */
 GOIO_EXTERN int goio_pubsub_publish(goio_pubsub *ps, goio_ctx *ctx,
                                     const char *channel, const void *data,
@@ -100,42 +100,42 @@ GOIO_EXTERN int goio_pubsub_publish(goio_pubsub *ps, goio_ctx *ctx,
 /* ---- subscriptions ------------------------------------------------------- */
 
 typedef struct goio_pubsub_sub_config {
-    /* Queue capacity; 0 = the handle's default. Ignored in callback mode. */
+    /** Queue capacity; 0 = the handle's default. Ignored in callback mode. */
     size_t queue_capacity;
-    /* Non-NULL: callback mode (no queue). */
+    /** Non-NULL: callback mode (no queue). */
     goio_pubsub_msg_fn callback;
-    void *data; /* passed to callback; goio never touches it */
+    void *data; /**< passed to callback; goio never touches it */
 } goio_pubsub_sub_config;
 
-/* Fills the defaults: queue mode with the handle's default capacity
+/** Fills the defaults: queue mode with the handle's default capacity
  * (NULL is a no-op). */
 GOIO_EXTERN void goio_pubsub_sub_config_init(goio_pubsub_sub_config *cfg);
 
-/* Subscribes to n glob patterns (PSUBSCRIBE syntax) in a new subscription
+/** Subscribes to n glob patterns (PSUBSCRIBE syntax) in a new subscription
  * *out; duplicates count once. Returns once registered locally; Redis
  * confirms later (goio_pubsub_wait_subscribed). opts NULL = queue mode. */
 GOIO_EXTERN int goio_pubsub_psubscribe(goio_pubsub *ps,
                                        const char *const *patterns, size_t n,
                                        const goio_pubsub_sub_config *opts,
                                        goio_pubsub_sub **out);
-/* The same for exact channel names (SUBSCRIBE). */
+/** The same for exact channel names (SUBSCRIBE). */
 GOIO_EXTERN int goio_pubsub_subscribe(goio_pubsub *ps,
                                       const char *const *channels, size_t n,
                                       const goio_pubsub_sub_config *opts,
                                       goio_pubsub_sub **out);
-/* Waits until Redis confirmed every name on the current connection, so
+/** Waits until Redis confirmed every name on the current connection, so
  * later publishes are delivered. Bounded by ctx (GOIO_ETIMEDOUT,
  * GOIO_ECANCELED). GOIO_EPROTO: Redis refused a name; GOIO_ECLOSED; GOIO_EBUSY
  * from a callback (it would wait on the loop thread). */
 GOIO_EXTERN int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub,
                                             goio_ctx *ctx);
-/* Ends and frees the subscription (queued messages released). On return no
+/** Ends and frees the subscription (queued messages released). On return no
  * message is delivered to it and none of its callbacks runs (except the one
  * calling this from the loop thread). Blocked receivers get GOIO_ECLOSED.
  * Works after goio_pubsub_free. GOIO_EINVAL for NULL. */
 GOIO_EXTERN int goio_pubsub_unsubscribe(goio_pubsub_sub *sub);
 
-/*
+/**
  * Takes the oldest queued message (release with goio_pubsub_msg_unref),
  * waiting while empty, bounded by ctx (NULL: forever): GOIO_ETIMEDOUT,
  * GOIO_ECANCELED, GOIO_ECLOSED (unsubscribed or freed, queue empty),
@@ -144,51 +144,51 @@ GOIO_EXTERN int goio_pubsub_unsubscribe(goio_pubsub_sub *sub);
  */
 GOIO_EXTERN int goio_pubsub_receive(goio_pubsub_sub *sub, goio_ctx *ctx,
                                     const goio_pubsub_msg **out);
-/* Non-blocking receive: GOIO_EAGAIN when the queue is empty. */
+/** Non-blocking receive: GOIO_EAGAIN when the queue is empty. */
 GOIO_EXTERN int goio_pubsub_try_receive(goio_pubsub_sub *sub,
                                         const goio_pubsub_msg **out);
-/* An fd readable exactly while messages are queued (level-triggered): poll
+/** An fd readable exactly while messages are queued (level-triggered): poll
  * it, then try_receive until GOIO_EAGAIN. Owned by the subscription.
  * GOIO_EINVAL in callback mode. */
 GOIO_EXTERN int goio_pubsub_sub_fd(goio_pubsub_sub *sub, int *fd);
 
-/* Another reference to a message (e.g. kept from a callback). */
+/** Another reference to a message (e.g. kept from a callback). */
 GOIO_EXTERN const goio_pubsub_msg *
 goio_pubsub_msg_ref(const goio_pubsub_msg *msg);
-/* Releases a reference; NULL is a no-op. */
+/** Releases a reference; NULL is a no-op. */
 GOIO_EXTERN void goio_pubsub_msg_unref(const goio_pubsub_msg *msg);
 
 /* ---- statistics ---------------------------------------------------------- */
 
 typedef struct goio_pubsub_sub_stats {
-    uint64_t delivered; /* queued or passed to the callback */
-    uint64_t dropped;   /* lost to a full queue */
-    size_t queued;      /* in the queue now */
-    size_t capacity;    /* 0 in callback mode */
+    uint64_t delivered; /**< queued or passed to the callback */
+    uint64_t dropped;   /**< lost to a full queue */
+    size_t queued;      /**< in the queue now */
+    size_t capacity;    /**< 0 in callback mode */
 } goio_pubsub_sub_stats;
 
-/* A consistent snapshot of one subscription; GOIO_EINVAL for NULLs. Works
+/** A consistent snapshot of one subscription; GOIO_EINVAL for NULLs. Works
  * after goio_pubsub_free too. */
 GOIO_EXTERN int goio_pubsub_sub_stats_get(goio_pubsub_sub *sub,
                                           goio_pubsub_sub_stats *out);
 
 typedef struct goio_pubsub_stats {
-    uint64_t messages;       /* messages read from Redis */
-    uint64_t delivered;      /* deliveries to subscriptions */
-    uint64_t dropped;        /* deliveries lost to full queues */
-    uint64_t connects;       /* connections that became ready */
-    uint64_t connect_errors; /* attempts that failed before ready */
-    uint64_t disconnects;    /* ready connections that were lost */
-    uint64_t reconnects;     /* connects after the first: gaps */
-    uint64_t pings;          /* keepalive PINGs sent */
-    uint64_t reply_timeouts; /* commands unanswered in pong_timeout_ms */
-    uint32_t subscriptions;  /* local subscriptions */
-    uint32_t patterns;       /* patterns subscribed on Redis now */
-    uint32_t channels;       /* channels subscribed on Redis now */
-    bool connected;          /* a connection is ready now */
+    uint64_t messages;       /**< messages read from Redis */
+    uint64_t delivered;      /**< deliveries to subscriptions */
+    uint64_t dropped;        /**< deliveries lost to full queues */
+    uint64_t connects;       /**< connections that became ready */
+    uint64_t connect_errors; /**< attempts that failed before ready */
+    uint64_t disconnects;    /**< ready connections that were lost */
+    uint64_t reconnects;     /**< connects after the first: gaps */
+    uint64_t pings;          /**< keepalive PINGs sent */
+    uint64_t reply_timeouts; /**< commands unanswered in pong_timeout_ms */
+    uint32_t subscriptions;  /**< local subscriptions */
+    uint32_t patterns;       /**< patterns subscribed on Redis now */
+    uint32_t channels;       /**< channels subscribed on Redis now */
+    bool connected;          /**< a connection is ready now */
 } goio_pubsub_stats;
 
-/* The handle's counters (each read atomically, not all at one instant) and
+/** The handle's counters (each read atomically, not all at one instant) and
  * its current state; GOIO_EINVAL for NULLs. */
 GOIO_EXTERN int goio_pubsub_stats_get(goio_pubsub *ps, goio_pubsub_stats *out);
 
@@ -204,21 +204,21 @@ GOIO_EXTERN int goio_pubsub_stats_get(goio_pubsub *ps, goio_pubsub_stats *out);
  */
 
 typedef struct goio_pubsub_coherent_config {
-    /* Publish and receive explicit invalidations; default true. */
+    /** Publish and receive explicit invalidations; default true. */
     bool explicit_invalidation;
-    /* The channel (namespaced like any channel); default
+    /** The channel (namespaced like any channel); default
      * "goio:cache:invalidate". */
     const char *channel;
-    /* Use the handle's CLIENT TRACKING invalidations; default false. */
+    /** Use the handle's CLIENT TRACKING invalidations; default false. */
     bool server_assisted;
-    /* Free the hybrid when the wrapper is freed; default false. */
+    /** Free the hybrid when the wrapper is freed; default false. */
     bool own_hybrid;
 } goio_pubsub_coherent_config;
 
-/* Fills the documented defaults (NULL is a no-op). */
+/** Fills the documented defaults (NULL is a no-op). */
 GOIO_EXTERN void
 goio_pubsub_coherent_config_init(goio_pubsub_coherent_config *cfg);
-/* Wraps `hybrid` (cfg NULL = defaults). GOIO_EINVAL (NULLs, not a hybrid,
+/** Wraps `hybrid` (cfg NULL = defaults). GOIO_EINVAL (NULLs, not a hybrid,
  * no mechanism, server_assisted without client_tracking or over another
  * remote/namespace), GOIO_ENOMEM, GOIO_ECLOSED. Free with goio_cache_free. */
 GOIO_EXTERN int goio_pubsub_coherent_new(goio_pubsub *ps, goio_cache *hybrid,
@@ -226,15 +226,15 @@ GOIO_EXTERN int goio_pubsub_coherent_new(goio_pubsub *ps, goio_cache *hybrid,
                                          goio_cache **out);
 
 typedef struct goio_pubsub_coherent_stats {
-    uint64_t invalidations;  /* keys dropped on notification */
-    uint64_t flushes;        /* whole local layer dropped */
-    uint64_t race_drops;     /* fills dropped because they raced */
-    uint64_t bypassed_reads; /* reads sent to the remote layer while the
+    uint64_t invalidations;  /**< keys dropped on notification */
+    uint64_t flushes;        /**< whole local layer dropped */
+    uint64_t race_drops;     /**< fills dropped because they raced */
+    uint64_t bypassed_reads; /**< reads sent to the remote layer while the
                                 subscriptions were not live */
-    bool live;               /* invalidations are being received now */
+    bool live;               /**< invalidations are being received now */
 } goio_pubsub_coherent_stats;
 
-/* The wrapper's counters and whether it is live now; GOIO_EINVAL for
+/** The wrapper's counters and whether it is live now; GOIO_EINVAL for
  * NULLs or when c is not a coherent wrapper. */
 GOIO_EXTERN int goio_pubsub_coherent_stats_get(goio_cache *c,
                                                goio_pubsub_coherent_stats *out);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/** @file
  * redis: goio's cache interface over Redis (hiredis 0.14), with a bounded
  * connection pool, pipelined multi-key calls, Redis Cluster and TLS.
  *
@@ -26,7 +26,7 @@ extern "C" {
 
 typedef struct goio_redis goio_redis;
 
-/* Called after each timed step with a KPI name ("redis_command_<cmd>",
+/** Called after each timed step with a KPI name ("redis_command_<cmd>",
  * "redis_get_connection", "redis_close_connection") and its start and end
  * (goio_now_mono_ns). Must be thread-safe, quick, and not call the handle. */
 typedef void (*goio_redis_time_tracker_fn)(const char *kpi, int64_t start_ns,
@@ -35,70 +35,70 @@ typedef void (*goio_redis_time_tracker_fn)(const char *kpi, int64_t start_ns,
 #define GOIO_REDIS_MAX_TTL_MS (12LL * 60 * 60 * 1000)
 
 typedef struct goio_redis_config {
-    /* "host:port" ("[v6addr]:port" for IPv6) or a unix socket path (starts
+    /** "host:port" ("[v6addr]:port" for IPv6) or a unix socket path (starts
      * with '/' or '.'). Required. In cluster mode: any node (the seed). */
     const char *endpoint;
-    bool cluster;              /* Redis Cluster mode; default false */
-    const char *key_namespace; /* prefix "<ns>:"; NULL or "" = none */
-    /* ACL user (Redis 6+): AUTH <username> <password> on connect; NULL or
+    bool cluster;              /**< Redis Cluster mode; default false */
+    const char *key_namespace; /**< prefix "<ns>:"; NULL or "" = none */
+    /** ACL user (Redis 6+): AUTH <username> <password> on connect; NULL or
      * "" = AUTH <password> (the default user), or no AUTH without a
      * password. */
     const char *username;
-    const char *password; /* AUTH on connect; NULL = none */
-    int database;         /* SELECT on connect; default 0 */
+    const char *password; /**< AUTH on connect; NULL = none */
+    int database;         /**< SELECT on connect; default 0 */
 
-    goio_redis_time_tracker_fn time_tracker; /* NULL = none */
+    goio_redis_time_tracker_fn time_tracker; /**< NULL = none */
     void *time_tracker_data;
 
-    int max_idle;   /* idle connections kept per node; default 10 */
-    int max_active; /* connections per node, 0 = unbounded; default 20 */
-    int64_t connect_timeout_ms; /* default 1000; <= 0 = none */
-    int64_t read_timeout_ms;    /* default 200; <= 0 = none */
-    int64_t write_timeout_ms;   /* default 200; <= 0 = none */
-    /* Wait for a free connection (ctx may cut it): default 1000; 0 = none
+    int max_idle;   /**< idle connections kept per node; default 10 */
+    int max_active; /**< connections per node, 0 = unbounded; default 20 */
+    int64_t connect_timeout_ms; /**< default 1000; <= 0 = none */
+    int64_t read_timeout_ms;    /**< default 200; <= 0 = none */
+    int64_t write_timeout_ms;   /**< default 200; <= 0 = none */
+    /** Wait for a free connection (ctx may cut it): default 1000; 0 = none
      * (GOIO_EBUSY); < 0 = as long as the ctx allows. */
     int64_t wait_timeout_ms;
-    /* PING a connection idle longer than this before reusing it; default
+    /** PING a connection idle longer than this before reusing it; default
      * 30000; < 0 = never. */
     int64_t test_on_borrow_ms;
-    /* Close connections idle longer than this; default 180000; <= 0 =
+    /** Close connections idle longer than this; default 180000; <= 0 =
      * never. */
     int64_t idle_timeout_ms;
 
-    /* Cluster: tries per command across redirects and retries (default
+    /** Cluster: tries per command across redirects and retries (default
      * 5) and the first retry's backoff, doubled each time (default 10). */
     int cluster_max_attempts;
     int64_t cluster_retry_backoff_ms;
 
-    /*
+    /**
      * TLS for every connection. CA: tls_ca_file/dir (both NULL = system
      * store); name checked: tls_server_name (NULL = endpoint host, also SNI).
      */
-    bool tls;                    /* default false */
-    const char *tls_ca_file;     /* NULL = none */
-    const char *tls_ca_dir;      /* NULL = none (hashed dir, c_rehash) */
-    const char *tls_cert_file;   /* client certificate (mutual TLS), PEM */
-    const char *tls_key_file;    /* its key, PEM; required with the cert */
-    const char *tls_server_name; /* NULL = endpoint host */
-    bool tls_skip_verify;        /* no certificate checks at all (tests) */
-    bool tls_skip_hostname;      /* chain checked, name not */
-    int tls_min_version;         /* 12 = TLS 1.2 (default, also 0), 13 */
+    bool tls;                    /**< default false */
+    const char *tls_ca_file;     /**< NULL = none */
+    const char *tls_ca_dir;      /**< NULL = none (hashed dir, c_rehash) */
+    const char *tls_cert_file;   /**< client certificate (mutual TLS), PEM */
+    const char *tls_key_file;    /**< its key, PEM; required with the cert */
+    const char *tls_server_name; /**< NULL = endpoint host */
+    bool tls_skip_verify;        /**< no certificate checks at all (tests) */
+    bool tls_skip_hostname;      /**< chain checked, name not */
+    int tls_min_version;         /**< 12 = TLS 1.2 (default, also 0), 13 */
 
-    /* Set by goio_redis_config_from_url: the strings it made, released by
+    /** Set by goio_redis_config_from_url: the strings it made, released by
      * goio_redis_config_deinit. Not for the caller. */
     void *url_storage;
 
-    /* The cache interface's wire (goio/cache.h): GOIO_CACHE_WIRE_GOIO
+    /** The cache interface's wire (goio/cache.h): GOIO_CACHE_WIRE_GOIO
      * (default: TTLs in ms) or GOIO_CACHE_WIRE_GO_IO (go-io's: SET ... EX
      * whole seconds, at least 1, at most 12 h; typed values as JSON,
      * goio_type_bytes raw). goio_redis_set/set_opt are not affected. */
     goio_cache_wire wire;
 } goio_redis_config;
 
-/* Fills *cfg with the defaults above (endpoint NULL). */
+/** Fills *cfg with the defaults above (endpoint NULL). */
 GOIO_EXTERN void goio_redis_config_init(goio_redis_config *cfg);
 
-/*
+/**
  * Sets cfg's connection settings from a redis://, rediss:// (TLS) or unix://
  * URL, as go-redis' ParseURL reads it (user, password, host, port, db and
  * the query options listed in docs/redis.md). cfg must be initialized with
@@ -109,46 +109,46 @@ GOIO_EXTERN void goio_redis_config_init(goio_redis_config *cfg);
  */
 GOIO_EXTERN int goio_redis_config_from_url(goio_redis_config *cfg,
                                            const char *url);
-/* Releases what goio_redis_config_from_url allocated (the strings cfg
+/** Releases what goio_redis_config_from_url allocated (the strings cfg
  * points at become invalid: make the handle first). NULL is a no-op. */
 GOIO_EXTERN void goio_redis_config_deinit(goio_redis_config *cfg);
 
-/* Creates a handle; copies what it needs from cfg. Does no I/O (a server
+/** Creates a handle; copies what it needs from cfg. Does no I/O (a server
  * that is down is not an error). GOIO_EINVAL for NULLs or a bad config
  * (endpoint, namespace with braces, negative sizes, cluster with database
  * != 0 or a unix socket), GOIO_ENOMEM. */
 GOIO_EXTERN int goio_redis_new(const goio_redis_config *cfg, goio_redis **out);
-/* Closes every connection and frees the handle (the same as
+/** Closes every connection and frees the handle (the same as
  * goio_cache_free(goio_redis_cache(r))). No call may be in progress. NULL
  * is a no-op. */
 GOIO_EXTERN void goio_redis_free(goio_redis *r);
 
-/* The handle as a goio_cache (same lifetime; free only one). clear needs a
+/** The handle as a goio_cache (same lifetime; free only one). clear needs a
  * namespace (SCAN + UNLINK; else GOIO_ENOTSUP); get_stale is GOIO_ENOTSUP. */
 GOIO_EXTERN goio_cache *goio_redis_cache(goio_redis *r);
-/* The handle behind a cache made by goio_redis_cache, or NULL when c is
+/** The handle behind a cache made by goio_redis_cache, or NULL when c is
  * another kind of cache (or NULL). */
 GOIO_EXTERN goio_redis *goio_redis_from_cache(goio_cache *c);
 
 /* ---- single-key calls (ctx may be NULL) ---------------------------------
  */
 
-/* GET: copies the value into *out (replacing its contents), sets *hit. */
+/** GET: copies the value into *out (replacing its contents), sets *hit. */
 GOIO_EXTERN int goio_redis_get(goio_redis *r, goio_ctx *ctx, const char *key,
                                goio_buf *out, bool *hit);
-/* SET with a TTL (capped at 12 h; <= 0 deletes the key). */
+/** SET with a TTL (capped at 12 h; <= 0 deletes the key). */
 GOIO_EXTERN int goio_redis_set(goio_redis *r, goio_ctx *ctx, const char *key,
                                const void *value, size_t len, int64_t ttl_ms);
 
 typedef struct goio_redis_set_config {
-    int64_t ttl_ms;     /* > 0: expire (capped at 12 h); <= 0: no expiry */
-    bool if_not_exists; /* SET NX */
+    int64_t ttl_ms;     /**< > 0: expire (capped at 12 h); <= 0: no expiry */
+    bool if_not_exists; /**< SET NX */
 } goio_redis_set_config;
 
-/* Fills the defaults: no expiry, unconditional (NULL is a no-op). */
+/** Fills the defaults: no expiry, unconditional (NULL is a no-op). */
 GOIO_EXTERN void goio_redis_set_config_init(goio_redis_set_config *cfg);
 
-/* SET with options (Go's SetOpt); here ttl_ms <= 0 means no expiry.
+/** SET with options (Go's SetOpt); here ttl_ms <= 0 means no expiry.
  * *was_set (may be NULL): false when if_not_exists found the key. */
 GOIO_EXTERN int goio_redis_set_opt(goio_redis *r, goio_ctx *ctx,
                                    const char *key, const void *value,
@@ -157,14 +157,14 @@ GOIO_EXTERN int goio_redis_set_opt(goio_redis *r, goio_ctx *ctx,
                                    bool *was_set);
 GOIO_EXTERN int goio_redis_exists(goio_redis *r, goio_ctx *ctx, const char *key,
                                   bool *exists);
-/* DEL; *deleted (may be NULL) says whether the key existed. */
+/** DEL; *deleted (may be NULL) says whether the key existed. */
 GOIO_EXTERN int goio_redis_del(goio_redis *r, goio_ctx *ctx, const char *key,
                                bool *deleted);
-/* INCR: *value (may be NULL) gets the new value. A missing key counts from
+/** INCR: *value (may be NULL) gets the new value. A missing key counts from
  * 0; a value that is not an integer is GOIO_EPROTO. */
 GOIO_EXTERN int goio_redis_incr(goio_redis *r, goio_ctx *ctx, const char *key,
                                 int64_t *value);
-/* PUBLISH on the namespaced channel; *receivers (may be NULL) gets how many
+/** PUBLISH on the namespaced channel; *receivers (may be NULL) gets how many
  * subscribers received it (of the node it went to, in cluster mode). */
 GOIO_EXTERN int goio_redis_publish(goio_redis *r, goio_ctx *ctx,
                                    const char *channel, const void *msg,
@@ -173,11 +173,11 @@ GOIO_EXTERN int goio_redis_publish(goio_redis *r, goio_ctx *ctx,
 /* Multi-key calls, pipelined: one round trip per node. n == 0 is a no-op;
  * on error the outputs are unspecified. */
 
-/* values[i] (caller-initialized buffers) and hits[i] for keys[i]. */
+/** values[i] (caller-initialized buffers) and hits[i] for keys[i]. */
 GOIO_EXTERN int goio_redis_multi_get(goio_redis *r, goio_ctx *ctx,
                                      const char *const *keys, size_t n,
                                      goio_buf *values, bool *hits);
-/* SET keys[i] = values[i][0..lens[i]) with one TTL (as goio_redis_set). */
+/** SET keys[i] = values[i][0..lens[i]) with one TTL (as goio_redis_set). */
 GOIO_EXTERN int goio_redis_multi_set(goio_redis *r, goio_ctx *ctx,
                                      const char *const *keys,
                                      const void *const *values,
@@ -186,27 +186,27 @@ GOIO_EXTERN int goio_redis_multi_set(goio_redis *r, goio_ctx *ctx,
 
 /* ---- introspection ------------------------------------------------------- */
 
-/* The Redis Cluster hash slot (0..16383) of a raw key as sent to Redis
+/** The Redis Cluster hash slot (0..16383) of a raw key as sent to Redis
  * (namespace included), honouring {hash tags}. */
 GOIO_EXTERN unsigned goio_redis_key_slot(const char *key, size_t len);
 
 typedef struct goio_redis_stats {
-    uint64_t connects;       /* connections opened */
-    uint64_t connect_errors; /* failed connects (AUTH/SELECT included) */
-    uint64_t closed_broken;  /* closed after an error or a dead peer */
-    uint64_t closed_idle;    /* closed after idle_timeout_ms */
-    uint64_t closed_excess;  /* closed because max_idle were idle */
-    uint64_t pings;          /* test-on-borrow PINGs */
-    uint64_t waits;          /* callers that had to wait for a connection */
-    uint64_t wait_timeouts;  /* ... and gave up */
-    uint64_t retries;        /* commands retried on a fresh connection */
-    uint64_t moved, ask;     /* cluster redirects followed */
-    uint64_t tryagain;       /* TRYAGAIN / CLUSTERDOWN backoffs */
-    uint64_t slot_refreshes; /* CLUSTER SLOTS reloads */
-    uint64_t pipelines;      /* multi-key round trips (one per node) */
-    uint32_t open;           /* connections open now, all nodes */
-    uint32_t idle;           /* of which idle */
-    uint32_t nodes;          /* nodes known (1 outside cluster mode) */
+    uint64_t connects;       /**< connections opened */
+    uint64_t connect_errors; /**< failed connects (AUTH/SELECT included) */
+    uint64_t closed_broken;  /**< closed after an error or a dead peer */
+    uint64_t closed_idle;    /**< closed after idle_timeout_ms */
+    uint64_t closed_excess;  /**< closed because max_idle were idle */
+    uint64_t pings;          /**< test-on-borrow PINGs */
+    uint64_t waits;          /**< callers that had to wait for a connection */
+    uint64_t wait_timeouts;  /**< ... and gave up */
+    uint64_t retries;        /**< commands retried on a fresh connection */
+    uint64_t moved, ask;     /**< cluster redirects followed */
+    uint64_t tryagain;       /**< TRYAGAIN / CLUSTERDOWN backoffs */
+    uint64_t slot_refreshes; /**< CLUSTER SLOTS reloads */
+    uint64_t pipelines;      /**< multi-key round trips (one per node) */
+    uint32_t open;           /**< connections open now, all nodes */
+    uint32_t idle;           /**< of which idle */
+    uint32_t nodes;          /**< nodes known (1 outside cluster mode) */
 } goio_redis_stats;
 
 GOIO_EXTERN int goio_redis_stats_get(goio_redis *r, goio_redis_stats *out);

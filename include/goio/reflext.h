@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/** @file
  * reflext: type descriptors and checked assignment.
  *
  * A goio_type describes how a C variable of one type is copied, destroyed,
@@ -40,10 +40,10 @@ typedef struct goio_type goio_type;
 
 struct goio_type {
     const char *name;
-    size_t size; /* sizeof the variable */
-    /* Appends the encoding of *value to out. Required. */
+    size_t size; /**< sizeof the variable */
+    /** Appends the encoding of *value to out. Required. */
     int (*encode)(const goio_type *type, const void *value, goio_buf *out);
-    /*
+    /**
      * Decodes bytes into *value, which is zero-filled storage of `size`
      * bytes (not the caller's variable: goio moves the result there only
      * on success). Must reject truncated or malformed input with
@@ -51,29 +51,29 @@ struct goio_type {
      */
     int (*decode)(const goio_type *type, const uint8_t *bytes, size_t len,
                   void *value);
-    /* Deep copy of *src into zero-filled *dst; NULL means memcpy. */
+    /** Deep copy of *src into zero-filled *dst; NULL means memcpy. */
     int (*copy)(const goio_type *type, void *dst, const void *src);
-    /* Releases what *value owns (not value itself); NULL means nothing. */
+    /** Releases what *value owns (not value itself); NULL means nothing. */
     void (*destroy)(const goio_type *type, void *value);
-    /* For user types: anything the callbacks need. */
+    /** For user types: anything the callbacks need. */
     const void *user;
 };
 
-/* The bytes type's variable: owns data (goio_malloc). data NULL with len 0
+/** The bytes type's variable: owns data (goio_malloc). data NULL with len 0
  * is "no value" (Go's nil slice); copies keep it NULL. */
 typedef struct goio_bytes {
     uint8_t *data;
     size_t len;
 } goio_bytes;
 
-GOIO_EXTERN extern const goio_type goio_type_bytes;  /* goio_bytes */
-GOIO_EXTERN extern const goio_type goio_type_string; /* char *, owned */
-GOIO_EXTERN extern const goio_type goio_type_int64;  /* int64_t */
-GOIO_EXTERN extern const goio_type goio_type_uint64; /* uint64_t */
-GOIO_EXTERN extern const goio_type goio_type_double; /* double */
-GOIO_EXTERN extern const goio_type goio_type_bool;   /* bool */
+GOIO_EXTERN extern const goio_type goio_type_bytes;  /**< goio_bytes */
+GOIO_EXTERN extern const goio_type goio_type_string; /**< char *, owned */
+GOIO_EXTERN extern const goio_type goio_type_int64;  /**< int64_t */
+GOIO_EXTERN extern const goio_type goio_type_uint64; /**< uint64_t */
+GOIO_EXTERN extern const goio_type goio_type_double; /**< double */
+GOIO_EXTERN extern const goio_type goio_type_bool;   /**< bool */
 
-/*
+/**
  * A plain-old-data struct type (no pointers inside): copied with memcpy,
  * encoded as a 4-byte magic "GIOP", a 4-byte little-endian size and the
  * struct's bytes; decoding checks both, so a different struct or a
@@ -91,10 +91,10 @@ GOIO_EXTERN int goio_type_pod_decode(const goio_type *type,
                                      const uint8_t *bytes, size_t len,
                                      void *value);
 
-/* Checks that a descriptor is usable (name, size, encode, decode). */
+/** Checks that a descriptor is usable (name, size, encode, decode). */
 GOIO_EXTERN int goio_type_check(const goio_type *type);
 
-/*
+/**
  * *dst = deep copy of *src. GOIO_EINVAL for NULL arguments or an invalid
  * descriptor, GOIO_ETYPE when the types differ, GOIO_ENOMEM. On success
  * the old value of *dst is destroyed; on failure *dst is untouched.
@@ -102,17 +102,17 @@ GOIO_EXTERN int goio_type_check(const goio_type *type);
 GOIO_EXTERN int goio_type_set(void *dst, const goio_type *dst_type,
                               const void *src, const goio_type *src_type);
 
-/* Appends the encoding of *value to out. */
+/** Appends the encoding of *value to out. */
 GOIO_EXTERN int goio_type_encode(const goio_type *type, const void *value,
                                  goio_buf *out);
-/*
+/**
  * Decodes bytes into *value (a valid variable of the type), replacing and
  * destroying its old value on success only. GOIO_EBADMSG for malformed or
  * truncated input.
  */
 GOIO_EXTERN int goio_type_decode(const goio_type *type, const uint8_t *bytes,
                                  size_t len, void *value);
-/* Destroys what *value owns and zero-fills it. NULL-safe. */
+/** Destroys what *value owns and zero-fills it. NULL-safe. */
 GOIO_EXTERN void goio_type_value_deinit(const goio_type *type, void *value);
 
 /* ---- JSON, as Go's encoding/json writes and reads it ----
@@ -130,7 +130,7 @@ GOIO_EXTERN void goio_type_value_deinit(const goio_type *type, void *value);
  * Any other type: GOIO_ENOTSUP. All functions are thread-safe.
  */
 
-/*
+/**
  * A time as Go's time.Time marshals it: the instant in seconds since
  * 1970-01-01 UTC (may be negative) and nanoseconds 0..999999999, plus the
  * UTC offset (seconds east, whole minutes, |offset| < 24 h) Go writes it
@@ -146,13 +146,13 @@ typedef struct goio_type_json_time_value {
 } goio_type_json_time_value;
 #define GOIO_TYPE_JSON_TIME_GO_ZERO_SEC INT64_C(-62135596800)
 
-/* goio_type_json_time_value; JSON and byte form: the RFC 3339 string. */
+/** goio_type_json_time_value; JSON and byte form: the RFC 3339 string. */
 GOIO_EXTERN extern const goio_type goio_type_json_time;
-/* goio_bytes holding one JSON value (json.RawMessage); encoded compacted,
+/** goio_bytes holding one JSON value (json.RawMessage); encoded compacted,
  * decoded as the exact source bytes. */
 GOIO_EXTERN extern const goio_type goio_type_json_raw;
 
-/*
+/**
  * Appends t as time.Time.MarshalJSON writes it, without the quotes:
  * "2026-12-07T15:02:11.7141337Z", "2026-12-07T16:02:11+01:00" (the local
  * time at t.offset; fraction trimmed of trailing zeros, none when zero).
@@ -161,7 +161,7 @@ GOIO_EXTERN extern const goio_type goio_type_json_raw;
  */
 GOIO_EXTERN int goio_type_json_time_format(goio_type_json_time_value t,
                                            goio_buf *out);
-/*
+/**
  * Parses RFC 3339 as time.Time.UnmarshalJSON does (without the quotes):
  * "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm)" into the instant and
  * the offset it was written with (digits beyond nanoseconds are dropped).
@@ -170,19 +170,19 @@ GOIO_EXTERN int goio_type_json_time_format(goio_type_json_time_value t,
 GOIO_EXTERN int goio_type_json_time_parse(const char *text, size_t len,
                                           goio_type_json_time_value *out);
 
-/* Field flags. */
+/** Field flags. */
 #define GOIO_TYPE_JSON_OMITEMPTY 0x1u /* Go's ",omitempty" */
-/* A Go pointer field (*T): `present_offset` locates a bool member that is
+/** A Go pointer field (*T): `present_offset` locates a bool member that is
  * false for Go's nil (written as null; null decodes to false). */
 #define GOIO_TYPE_JSON_OPTIONAL  0x2u
 
-/* One struct member, in the order Go declares (and writes) the fields. */
+/** One struct member, in the order Go declares (and writes) the fields. */
 typedef struct goio_type_json_field {
-    const char *name;      /* the JSON key (Go's tag name), not empty */
-    size_t offset;         /* offsetof(struct, member) */
-    const goio_type *type; /* the member's type (one with a JSON form) */
-    unsigned flags;        /* GOIO_TYPE_JSON_* */
-    size_t present_offset; /* GOIO_TYPE_JSON_OPTIONAL only: offsetof(bool) */
+    const char *name;      /**< the JSON key (Go's tag name), not empty */
+    size_t offset;         /**< offsetof(struct, member) */
+    const goio_type *type; /**< the member's type (one with a JSON form) */
+    unsigned flags;        /**< GOIO_TYPE_JSON_* */
+    size_t present_offset; /**< GOIO_TYPE_JSON_OPTIONAL only: offsetof(bool) */
 } goio_type_json_field;
 
 typedef struct goio_type_json_struct {
@@ -190,7 +190,7 @@ typedef struct goio_type_json_struct {
     size_t count;
 } goio_type_json_struct;
 
-/*
+/**
  * Defines the goio_type `var` for struct T described by `desc` (a
  * goio_type_json_struct that outlives it). Its byte form is its JSON, its
  * copy and destroy go field by field. Example:
@@ -222,17 +222,17 @@ GOIO_EXTERN int goio_type_json_struct_copy(const goio_type *type, void *dst,
 GOIO_EXTERN void goio_type_json_struct_deinit(const goio_type *type,
                                               void *value);
 
-/* Decoding limits; hostile input cannot exceed them. Zero in either is
+/** Decoding limits; hostile input cannot exceed them. Zero in either is
  * GOIO_EINVAL (use goio_type_json_config_init). */
 typedef struct goio_type_json_config {
-    size_t max_depth; /* nesting of arrays/objects; default 10000 (as Go) */
-    size_t max_bytes; /* input size; default 64 MiB */
+    size_t max_depth; /**< nesting of arrays/objects; default 10000 (as Go) */
+    size_t max_bytes; /**< input size; default 64 MiB */
 } goio_type_json_config;
 
-/* Fills the defaults. */
+/** Fills the defaults. */
 GOIO_EXTERN void goio_type_json_config_init(goio_type_json_config *cfg);
 
-/*
+/**
  * Appends *value as json.Marshal writes the matching Go value. GOIO_EINVAL
  * for NULL arguments or a malformed descriptor, GOIO_ENOTSUP for a type with
  * no JSON form, GOIO_ERANGE for NaN/Inf or a time outside years 0..9999,
@@ -240,7 +240,7 @@ GOIO_EXTERN void goio_type_json_config_init(goio_type_json_config *cfg);
  */
 GOIO_EXTERN int goio_type_json_encode(const goio_type *type, const void *value,
                                       goio_buf *out);
-/*
+/**
  * Decodes one JSON value (whitespace around it allowed) into *value (a valid
  * variable of the type), as json.Unmarshal does: unknown keys ignored, keys
  * matched exactly first, then case-insensitively; null leaves strings,
@@ -264,14 +264,14 @@ GOIO_EXTERN int goio_type_json_decode(const goio_type *type,
  * goio_type_json_raw to pass it on without decoding it).
  */
 
-/* Appends the envelope of *value (a type with a JSON form) fresh until
+/** Appends the envelope of *value (a type with a JSON form) fresh until
  * fresh_until. Errors as goio_type_json_encode and
  * goio_type_json_time_format; on error out keeps its old length. */
 GOIO_EXTERN int
 goio_type_json_envelope_encode(const goio_type *type, const void *value,
                                goio_type_json_time_value fresh_until,
                                goio_buf *out);
-/*
+/**
  * Reads an envelope as go-io does: keys matched as json.Unmarshal matches
  * them, others ignored, a missing FreshUntil is Go's zero time (stale).
  * *fresh_until gets the time and *value (a valid goio_bytes variable,
