@@ -41,11 +41,17 @@ extern "C" {
 
 /* ---- version ----------------------------------------------------------- */
 
-/** Version of the headers being compiled against (semver; before 1.0 a
- * minor release may break the API: CHANGELOG.md). */
+/** @def GOIO_VERSION_MAJOR
+ * Version of the headers being compiled against (semver; before 1.0 a
+ * minor release may break the API: CHANGELOG.md). The three lines are read
+ * by CMake and scripts as they are: keep them free of comments.
+ * @def GOIO_VERSION_MINOR
+ * See GOIO_VERSION_MAJOR.
+ * @def GOIO_VERSION_PATCH
+ * See GOIO_VERSION_MAJOR. */
 #define GOIO_VERSION_MAJOR 0
-#define GOIO_VERSION_MINOR 1 /**< see GOIO_VERSION_MAJOR */
-#define GOIO_VERSION_PATCH 0 /**< see GOIO_VERSION_MAJOR */
+#define GOIO_VERSION_MINOR 1
+#define GOIO_VERSION_PATCH 0
 /** The header version as 0xMMmmpp, for `#if GOIO_VERSION_HEX >= ...`. */
 #define GOIO_VERSION_HEX                                                       \
     ((GOIO_VERSION_MAJOR << 16) | (GOIO_VERSION_MINOR << 8) |                  \
