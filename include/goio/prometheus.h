@@ -112,7 +112,8 @@ GOIO_EXTERN int goio_prom_buckets_exponential_range(double min, double max,
 
 /* ---- metrics and vectors ------------------------------------------------- */
 
-/** Children: one time series (or one histogram) each. A counter child. */
+/** A counter child: one time series of a plain counter or a vector.
+ * Children are one time series (or one histogram) each. */
 typedef struct goio_prom_counter goio_prom_counter;
 /** A gauge child. */
 typedef struct goio_prom_gauge goio_prom_gauge;
@@ -215,7 +216,7 @@ GOIO_EXTERN int goio_prom_gauge_set(goio_prom_gauge *g, double v);
 GOIO_EXTERN int goio_prom_gauge_inc(goio_prom_gauge *g);
 /** Subtracts 1. */
 GOIO_EXTERN int goio_prom_gauge_dec(goio_prom_gauge *g);
-/** Adds v (atomically, as concurrent adds). */
+/** Adds v (concurrent adds are never lost). */
 GOIO_EXTERN int goio_prom_gauge_add(goio_prom_gauge *g, double v);
 /** Subtracts v. */
 GOIO_EXTERN int goio_prom_gauge_sub(goio_prom_gauge *g, double v);
