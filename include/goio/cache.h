@@ -46,14 +46,39 @@
 extern "C" {
 #endif
 
+/** The longest key, in bytes (without the terminator). */
 #define GOIO_CACHE_MAX_KEY 4096
 
 typedef struct goio_cache goio_cache;
 
+/** A cache's counters since it was made (goio_cache_stats_get); each
+ * cache says which it keeps, the others are 0. */
 typedef struct goio_cache_stats {
+    /** @var goio_cache_stats::hits
+     * reads that found a fresh value
+     * @var goio_cache_stats::misses
+     * reads that found none
+     * @var goio_cache_stats::sets
+     * values stored
+     * @var goio_cache_stats::deletes
+     * del calls */
     uint64_t hits, misses, sets, deletes;
+    /** @var goio_cache_stats::evictions
+     * entries removed to stay within the bounds
+     * @var goio_cache_stats::expirations
+     * expired entries removed */
     uint64_t evictions, expirations;
-    uint64_t entries, bytes; /**< current (0 where a cache cannot tell) */
+    /** @var goio_cache_stats::entries
+     * entries held now (0 where a cache cannot tell)
+     * @var goio_cache_stats::bytes
+     * bytes charged now (0 where a cache cannot tell) */
+    uint64_t entries, bytes;
+    /** @var goio_cache_stats::fetches
+     * fetches get_or_set ran
+     * @var goio_cache_stats::fetch_errors
+     * of which failed
+     * @var goio_cache_stats::stale_served
+     * expired values served for a failed or late fetch (stale wrapper) */
     uint64_t fetches, fetch_errors, stale_served;
 } goio_cache_stats;
 
@@ -64,15 +89,15 @@ typedef struct goio_cache_stats {
  * library go-io, so C and Go services share one Redis namespace
  * (docs/go-io-wire.md): values are JSON as Go's encoding/json writes them
  * (the typed calls encode with reflext's JSON), envelopes are
- * {"FreshUntil":"<RFC 3339 nano>","Value":<JSON>}, the Redis cache sends
+ * `{"FreshUntil":"<RFC 3339 nano>","Value":<JSON>}`, the Redis cache sends
  * TTLs as whole seconds (EX) capped at 12 h, and the stale wrapper keeps
  * entries for the stale TTL. Give every layer of a stack the same wire;
  * bytes of the other format are logged (bad_cache_envelope /
  * bad_cache_value) and read as a miss, never misread.
  */
 typedef enum goio_cache_wire {
-    GOIO_CACHE_WIRE_GOIO = 0,
-    GOIO_CACHE_WIRE_GO_IO = 1
+    GOIO_CACHE_WIRE_GOIO = 0, /**< goio's own (default) */
+    GOIO_CACHE_WIRE_GO_IO = 1 /**< byte-compatible with go-io */
 } goio_cache_wire;
 
 /** How goio_cache_get_or_set produced its value. */
@@ -80,7 +105,7 @@ typedef enum goio_cache_source {
     GOIO_CACHE_HIT = 0,     /**< fresh value from the cache */
     GOIO_CACHE_FETCHED = 1, /**< this caller's fetch ran and was stored */
     GOIO_CACHE_SHARED = 2,  /**< another caller's fetch, waited for */
-    GOIO_CACHE_STALE = 3    /* the fetch failed; an expired value served */
+    GOIO_CACHE_STALE = 3    /**< the fetch failed; an expired value served */
 } goio_cache_source;
 
 /**
@@ -109,19 +134,26 @@ typedef int (*goio_cache_fetch_fn)(goio_ctx *ctx, const char *key,
  * to the layers and connections below it.
  */
 typedef struct goio_cache_ops {
-    const char *name;
+    const char *name; /**< the implementation's name, e.g. "memory" */
+    /** goio_cache_get. Required. */
     int (*get)(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
                bool *hit);
+    /** goio_cache_set. Required. */
     int (*set)(goio_cache *c, goio_ctx *ctx, const char *key, const void *value,
                size_t len, int64_t ttl_ms);
+    /** goio_cache_del. Required. */
     int (*del)(goio_cache *c, goio_ctx *ctx, const char *key);
+    /** goio_cache_get_stale; NULL: GOIO_ENOTSUP. */
     int (*get_stale)(goio_cache *c, goio_ctx *ctx, const char *key,
                      goio_buf *out, bool *hit, bool *stale);
+    /** goio_cache_get_or_set; NULL: the generic one (get, a shared fetch,
+     * set). */
     int (*get_or_set)(goio_cache *c, goio_ctx *ctx, const char *key,
                       int64_t ttl_ms, goio_cache_fetch_fn fetch, void *data,
                       goio_buf *out, goio_cache_source *source);
     /** Reads counters only: never blocks, takes no ctx. */
     int (*stats)(goio_cache *c, goio_cache_stats *out);
+    /** goio_cache_clear; NULL: GOIO_ENOTSUP. */
     int (*clear)(goio_cache *c, goio_ctx *ctx);
     /** Frees the implementation (the memory holding the goio_cache too). */
     void (*destroy)(goio_cache *c);
@@ -129,9 +161,10 @@ typedef struct goio_cache_ops {
 
 /** Embed as the first member of an implementation. Fields are private. */
 struct goio_cache {
-    const goio_cache_ops *ops;
-    goio_sharedflight *_flights;
-    uint64_t _fetches, _fetch_errors; /**< atomics, for the default stats */
+    const goio_cache_ops *ops;   /**< the implementation's functions */
+    goio_sharedflight *_flights; /**< private: the generic get_or_set's */
+    /** private: fetches counted for the default stats (atomic) */
+    uint64_t _fetches, _fetch_errors; /**< private: fetch errors (atomic) */
     unsigned _wire;                   /**< goio_cache_wire_set */
     uint64_t *_flight_gens; /**< completed stores per key slot (atomics) */
 };
@@ -258,6 +291,8 @@ GOIO_EXTERN void goio_cache_free(goio_cache *c);
 GOIO_EXTERN int goio_cache_get_typed(goio_cache *c, goio_ctx *ctx,
                                      const char *key, const goio_type *type,
                                      void *dst, bool *hit);
+/** Stores type->encode's bytes of *value (or its JSON on a GO_IO cache)
+ * for ttl_ms, as goio_cache_set. */
 GOIO_EXTERN int goio_cache_set_typed(goio_cache *c, goio_ctx *ctx,
                                      const char *key, const goio_type *type,
                                      const void *value, int64_t ttl_ms);
@@ -288,72 +323,14 @@ GOIO_EXTERN int goio_cache_get_or_set_typed(goio_cache *c, goio_ctx *ctx,
 
 /* ---- memory cache -------------------------------------------------------- */
 
-/*
- * A bounded, concurrent, TTL-aware memory cache.
- *
- * Bound: every entry is charged key + value + GOIO_CACHE_ENTRY_OVERHEAD
- * bytes (its header, allocator rounding, its hash-table slot and its share
- * of the frequency sketch; bench/cache's overhead_per_entry measures the
- * real figure), and the sum never exceeds max_bytes, nor the entry count
- * max_entries when that is set: a set that would pass a bound evicts
- * before it returns; evicted, replaced or deleted entries stop counting at
- * once and are freed after the next grace period (at most 256 of them wait;
- * goio_cache_clear frees them all). A value whose charge alone exceeds
- * max_bytes is refused with GOIO_E2BIG (and the key's old value is removed).
- * Fixed per-cache memory (shard headers, read buffers, the sketch's 8 KiB
- * minimum) is not charged.
- *
- * Eviction: W-TinyLFU with an adaptive window. New entries enter a
- * window (LRU-like); an entry leaving it is admitted to the main area
- * (probation, then protected for entries read again, at most 80% of it)
- * only if a 4-bit count-min sketch of recent accesses says it is used more
- * often than the entry it would evict, so one-off keys and scans do not
- * push out the working set. The window starts at 1% of the capacity; once
- * the cache is full a hill climber resizes it from the hit ratio of gets
- * (window up to 99% when recency wins, down to one entry when frequency
- * does), with a step that decays as it settles and restarts when the hit
- * ratio jumps. Segments are CLOCK-ordered: a read only sets the entry's
- * reference bit; the policy acts on it when the entry reaches the old end
- * of its segment. Measured hit ratios against LRU, Caffeine and the
- * optimum: docs/cache.md.
- *
- * Concurrency: the hash table is split into shards, each with its own
- * lock. A get takes no lock (Linux membarrier(2); without it, its shard's
- * lock): it reads the table and copies the value with atomic loads and
- * retries if a same-size overwrite of that shard ran meanwhile, and
- * removed entries are freed after a grace period, in batches of 256.
- * Writes (set, del, eviction, reclaim) take one policy lock and the
- * shard's lock; a same-size overwrite only the shard's. The first read
- * of an entry since the policy last looked at it records the key's hash
- * in a lossy per-thread-stripe ring that feeds the sketch; whoever next
- * holds the policy lock (a writer, or a reader finding its ring half full
- * and the lock free) replays it.
- *
- * Expiry: TTLs are measured on the coarse monotonic clock
- * (goio_now_mono_coarse_ms: a few ms of granularity, and no clock read
- * cost on the read path to speak of), or on the config's now_ms. An expired
- * entry is never returned; it is removed when a get finds it, when eviction
- * meets it, and by a background reclaim thread (one per cache) so that memory
- * is freed for keys nobody reads again. Every reclaim_interval_ms the thread
- * looks at each shard whose earliest expiry has passed: at least an eighth of
- * its slots, and on to the end of the shard while a quarter or more of what it
- * finds has expired (locks held for 512 slots at a time). Mass expiry is
- * reclaimed within one interval, a lone expired entry within eight.
- *
- * Hashing: keys are hashed with a per-cache random seed, so crafted keys
- * cannot be aimed at one shard, one table run or one sketch counter.
- *
- * Stats: hits, misses, sets, deletes, evictions (capacity), expirations
- * (TTL), entries and bytes (charged), and the base's fetch counters.
- * stale_served is 0 (see the stale wrapper). goio_cache_get_stale is
- * GOIO_ENOTSUP: expired entries are not kept.
- */
-
-/** Bytes charged per entry beyond its key and value (see above). */
+/** Bytes charged per entry beyond its key and value (see
+ * goio_cache_memory_new). */
 #define GOIO_CACHE_ENTRY_OVERHEAD   64
 /** The largest value the memory cache stores (its length is 32-bit). */
 #define GOIO_CACHE_MEMORY_MAX_VALUE ((size_t)UINT32_MAX)
 
+/** Settings of a memory cache; goio_cache_memory_config_init fills the
+ * defaults. */
 typedef struct goio_cache_memory_config {
     /** Bound on charged bytes. Default 64 MiB; 0 is GOIO_EINVAL. */
     size_t max_bytes;
@@ -371,18 +348,52 @@ typedef struct goio_cache_memory_config {
      * from any thread, concurrently, and must never go backwards. NULL
      * (default): goio_now_mono_coarse_ms. now_data is passed to it. */
     int64_t (*now_ms)(void *data);
-    void *now_data;
+    void *now_data; /**< passed to now_ms */
 } goio_cache_memory_config;
 
-/** Fills the documented defaults. */
+/** Fills the documented defaults (NULL is a no-op). */
 GOIO_EXTERN void goio_cache_memory_config_init(goio_cache_memory_config *cfg);
 /**
- * A new memory cache (cfg NULL: the defaults). GOIO_EINVAL for a bad
- * config or NULL out, GOIO_ENOMEM, or a pthread error (as a negated
- * errno) when the reclaim thread cannot start. Free with goio_cache_free,
- * which stops and joins the reclaim thread promptly. A child process must
- * not use or free a cache created before fork() (its reclaim thread does
- * not exist there).
+ * A new bounded, concurrent, TTL-aware memory cache (cfg NULL: the
+ * defaults).
+ *
+ * Bound: every entry is charged key + value + GOIO_CACHE_ENTRY_OVERHEAD
+ * bytes (its header, allocator rounding, its hash-table slot and its share
+ * of the frequency sketch; bench/cache's overhead_per_entry measures the
+ * real figure), and the sum never exceeds max_bytes, nor the entry count
+ * max_entries when that is set: a set that would pass a bound evicts
+ * before it returns; evicted, replaced or deleted entries stop counting at
+ * once and are freed after the next grace period (at most 256 of them wait;
+ * goio_cache_clear frees them all). A value whose charge alone exceeds
+ * max_bytes is refused with GOIO_E2BIG (and the key's old value is removed).
+ * Fixed per-cache memory (shard headers, read buffers, the sketch's 8 KiB
+ * minimum) is not charged.
+ *
+ * Eviction: W-TinyLFU with an adaptive window, so one-off keys and scans
+ * do not push out the working set (how it works and measured hit ratios:
+ * docs/cache.md).
+ *
+ * Concurrency: a get takes no lock (Linux membarrier(2); without it, its
+ * shard's lock); writes take the policy lock and a shard lock.
+ *
+ * Expiry: TTLs are measured on the coarse monotonic clock
+ * (goio_now_mono_coarse_ms, a few ms of granularity) or on the config's
+ * now_ms. An expired entry is never returned; it is removed when a get
+ * finds it, when eviction meets it, and by a background reclaim thread
+ * (one per cache): mass expiry is reclaimed within one
+ * reclaim_interval_ms, a lone expired entry within eight. Keys are hashed
+ * with a per-cache random seed.
+ *
+ * Stats: hits, misses, sets, deletes, evictions (capacity), expirations
+ * (TTL), entries and bytes (charged), and the base's fetch counters.
+ * stale_served is 0 (see the stale wrapper). goio_cache_get_stale is
+ * GOIO_ENOTSUP: expired entries are not kept.
+ *
+ * GOIO_EINVAL for a bad config or NULL out, GOIO_ENOMEM, or a pthread error (as
+ * a negated errno) when the reclaim thread cannot start. Free with
+ * goio_cache_free, which stops and joins the reclaim thread promptly. A child
+ * process must not use or free a cache created before fork() (its reclaim
+ * thread does not exist there).
  */
 GOIO_EXTERN int goio_cache_memory_new(const goio_cache_memory_config *cfg,
                                       goio_cache **out);
@@ -413,8 +424,8 @@ GOIO_EXTERN int64_t goio_cache_memory_reclaim(goio_cache *c);
  * (GOIO_EBADMSG); later versions get a new version byte.
  */
 #define GOIO_CACHE_ENVELOPE_MAGIC   0xE7
-#define GOIO_CACHE_ENVELOPE_VERSION 0x01
-#define GOIO_CACHE_ENVELOPE_HEADER  10
+#define GOIO_CACHE_ENVELOPE_VERSION 0x01 /**< the version byte written */
+#define GOIO_CACHE_ENVELOPE_HEADER  10   /**< header bytes before the value */
 
 /** Appends the envelope of value[0..len) fresh until fresh_until_ms. */
 GOIO_EXTERN int goio_cache_envelope_encode(goio_buf *out,
@@ -535,8 +546,9 @@ GOIO_EXTERN int goio_cache_hybrid_invalidate_all(goio_cache *h, goio_ctx *ctx);
 GOIO_EXTERN int goio_cache_hybrid_get_remote(goio_cache *h, goio_ctx *ctx,
                                              const char *key, goio_buf *out,
                                              bool *hit);
-/** The layers (NULL when h is not a hybrid). */
+/** The local layer (NULL when h is not a hybrid). */
 GOIO_EXTERN goio_cache *goio_cache_hybrid_local(goio_cache *h);
+/** The remote layer (NULL when h is not a hybrid). */
 GOIO_EXTERN goio_cache *goio_cache_hybrid_remote(goio_cache *h);
 
 #ifdef __cplusplus

@@ -26,6 +26,11 @@
 extern "C" {
 #endif
 
+/** @def GOIO_EXTERN
+ * Marks a public goio symbol (default visibility under GCC and Clang).
+ * @def GOIO_PRINTF
+ * Lets the compiler check a printf-style format: `fmt` is the format's
+ * argument position, `args` that of the first variadic argument. */
 #if defined(__GNUC__)
 #define GOIO_EXTERN            __attribute__((visibility("default")))
 #define GOIO_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -36,9 +41,18 @@ extern "C" {
 
 /* ---- version ----------------------------------------------------------- */
 
+/** @def GOIO_VERSION_MAJOR
+ * Version of the headers being compiled against (semver; before 1.0 a
+ * minor release may break the API: CHANGELOG.md). The three lines are read
+ * by CMake and scripts as they are: keep them free of comments.
+ * @def GOIO_VERSION_MINOR
+ * See GOIO_VERSION_MAJOR.
+ * @def GOIO_VERSION_PATCH
+ * See GOIO_VERSION_MAJOR. */
 #define GOIO_VERSION_MAJOR 0
 #define GOIO_VERSION_MINOR 1
 #define GOIO_VERSION_PATCH 0
+/** The header version as 0xMMmmpp, for `#if GOIO_VERSION_HEX >= ...`. */
 #define GOIO_VERSION_HEX                                                       \
     ((GOIO_VERSION_MAJOR << 16) | (GOIO_VERSION_MINOR << 8) |                  \
      GOIO_VERSION_PATCH)
@@ -86,6 +100,8 @@ GOIO_EXTERN const char *goio_version_string(void);
     XX(EREDIRECT, -1007, "too many redirections")                              \
     XX(ETRUNCATED, -1008, "truncated data")
 
+/** The error codes: GOIO_<NAME> = value for each GOIO_ERRNO_MAP entry
+ * (GOIO_EINVAL, GOIO_ETIMEDOUT, ...). Functions return them negative. */
 enum goio_errno {
 #define GOIO__ERR_ENUM(name, value, msg) GOIO_##name = (value),
     GOIO_ERRNO_MAP(GOIO__ERR_ENUM)
@@ -99,6 +115,8 @@ GOIO_EXTERN const char *goio_err_name(int code);
 
 /* ---- logging ----------------------------------------------------------- */
 
+/** Severity of a log record, lowest first; GOIO_LOG_OFF as a minimum level
+ * silences everything. */
 typedef enum goio_log_level {
     GOIO_LOG_DEBUG = 0,
     GOIO_LOG_INFO = 1,
@@ -111,7 +129,7 @@ typedef enum goio_log_level {
  * key). Every pointer is valid only during the sink call; key and category
  * may be NULL. */
 typedef struct goio_log_record {
-    goio_log_level level;
+    goio_log_level level; /**< severity */
     const char *category; /**< module, e.g. "cache", "redis" */
     const char
         *code; /**< stable machine-readable event, e.g. "used_stale_cache" */
@@ -120,6 +138,8 @@ typedef struct goio_log_record {
     const char *message; /**< human-readable sentence */
 } goio_log_record;
 
+/** Receives a record that passed the level and the rate limit; `data` is
+ * the pointer given to goio_log_set_sink. */
 typedef void (*goio_log_sink_fn)(const goio_log_record *rec, void *data);
 
 /** Routes every record at or above the minimum level (goio_log_set_level) to
@@ -131,6 +151,7 @@ GOIO_EXTERN void goio_log_set_sink(goio_log_sink_fn sink, void *data);
 GOIO_EXTERN void goio_log_stderr_sink(const goio_log_record *rec, void *data);
 /** Minimum level delivered to the sink; default GOIO_LOG_WARN. */
 GOIO_EXTERN int goio_log_set_level(goio_log_level level);
+/** The current minimum level. */
 GOIO_EXTERN goio_log_level goio_log_get_level(void);
 /** True when a record at `level` would reach a sink (skip costly messages). */
 GOIO_EXTERN bool goio_log_enabled(goio_log_level level);
@@ -144,12 +165,14 @@ GOIO_EXTERN void goio_log(goio_log_level level, const char *category,
 GOIO_EXTERN size_t goio_log_format(const goio_log_record *rec, char *out,
                                    size_t size);
 
+/** A monotonic clock in milliseconds for the rate limit's windows;
+ * `data` is goio_log_config.clock_data. */
+typedef int64_t (*goio_log_clock_fn)(void *data);
+
 /** Rate limit: at most `limit` records per (category, code) pair per
  * `interval_ms` window reach the sink; the rest are counted, then reported
  * in one "log_suppressed" summary record (key = the suppressed code). 512
  * pairs; pairs beyond share one budget. Details: docs/core.md. */
-typedef int64_t (*goio_log_clock_fn)(void *data);
-
 typedef struct goio_log_config {
     uint32_t limit;      /**< records per pair per window, 1..1000000; 10 */
     int64_t interval_ms; /**< window length, 1..86400000; 1000 */
@@ -157,7 +180,7 @@ typedef struct goio_log_config {
     /** Monotonic milliseconds for the windows (tests); NULL (default):
      * goio_now_mono_coarse_ms. Called from any logging thread. */
     goio_log_clock_fn clock_fn;
-    void *clock_data;
+    void *clock_data; /**< passed to clock_fn */
 } goio_log_config;
 
 /** Fills the defaults: 10 records per pair per 1000 ms. */
@@ -173,10 +196,12 @@ GOIO_EXTERN void goio_log_flush(void);
 
 /* ---- memory ------------------------------------------------------------ */
 
+/** Allocator hooks for goio_allocator_set, with the C library's contracts
+ * (malloc, calloc, realloc, free). */
 typedef void *(*goio_malloc_fn)(size_t size);
-typedef void *(*goio_calloc_fn)(size_t count, size_t size);
-typedef void *(*goio_realloc_fn)(void *ptr, size_t size);
-typedef void (*goio_free_fn)(void *ptr);
+typedef void *(*goio_calloc_fn)(size_t count, size_t size); /**< as calloc */
+typedef void *(*goio_realloc_fn)(void *ptr, size_t size);   /**< as realloc */
+typedef void (*goio_free_fn)(void *ptr);                    /**< as free */
 
 /** Routes every allocation goio makes (libraries goio calls, such as hiredis,
  * keep their own). Must be called before any other goio call, with
@@ -188,12 +213,19 @@ GOIO_EXTERN int goio_allocator_set(goio_malloc_fn m, goio_calloc_fn c,
 /** Allocation through the configured allocator. Sizes are overflow-checked;
  * zero-size requests return a unique pointer, NULL only on failure. */
 GOIO_EXTERN void *goio_malloc(size_t size);
+/** count * size zeroed bytes; NULL when the product overflows. */
 GOIO_EXTERN void *goio_calloc(size_t count, size_t size);
+/** As realloc: on failure returns NULL and `ptr` stays valid. */
 GOIO_EXTERN void *goio_realloc(void *ptr, size_t size);
+/** goio_realloc to count * size bytes; NULL (ptr untouched) on overflow. */
 GOIO_EXTERN void *goio_reallocarray(void *ptr, size_t count, size_t size);
+/** Frees what any goio allocation returned; NULL is a no-op. */
 GOIO_EXTERN void goio_free(void *ptr);
+/** A goio_malloc'ed copy of `s`; NULL for a NULL `s` or no memory. */
 GOIO_EXTERN char *goio_strdup(const char *s);
+/** A copy of at most `n` bytes of `s`, always NUL-terminated. */
 GOIO_EXTERN char *goio_strndup(const char *s, size_t n);
+/** A goio_malloc'ed copy of p[0..n). */
 GOIO_EXTERN void *goio_memdup(const void *p, size_t n);
 
 /* ---- byte buffer ------------------------------------------------------- */
@@ -202,23 +234,30 @@ GOIO_EXTERN void *goio_memdup(const void *p, size_t n);
  * cap is 0. Appends keep one spare byte so data[len] can be NUL-terminated
  * (goio_buf_cstr). Not thread-safe. */
 typedef struct goio_buf {
-    uint8_t *data;
-    size_t len;
-    size_t cap;
+    uint8_t *data; /**< the bytes, goio_malloc'ed; NULL while cap is 0 */
+    size_t len;    /**< bytes in use */
+    size_t cap;    /**< bytes allocated */
 } goio_buf;
 
+/** Static initializer for an empty goio_buf (same as goio_buf_init). */
 #define GOIO_BUF_INIT                                                          \
     {                                                                          \
         NULL, 0, 0                                                             \
     }
 
+/** Makes b empty without allocating. */
 GOIO_EXTERN void goio_buf_init(goio_buf *b);
 /** Ensures room for `extra` more bytes (plus the terminator byte). */
 GOIO_EXTERN int goio_buf_reserve(goio_buf *b, size_t extra);
+/** Appends p[0..n). The appends return 0, GOIO_EINVAL (NULL b, or NULL p
+ * with n > 0) or GOIO_ENOMEM; on error b is unchanged. */
 GOIO_EXTERN int goio_buf_append(goio_buf *b, const void *p, size_t n);
+/** Appends the string `s` without its NUL. */
 GOIO_EXTERN int goio_buf_append_str(goio_buf *b, const char *s);
+/** Appends printf-formatted text. */
 GOIO_EXTERN int goio_buf_appendf(goio_buf *b, const char *fmt, ...)
     GOIO_PRINTF(2, 3);
+/** goio_buf_appendf with a va_list. */
 GOIO_EXTERN int goio_buf_vappendf(goio_buf *b, const char *fmt, va_list ap);
 /** Replaces the contents with a copy of p[0..n). For append and set, p may
  * point into b itself. */
@@ -229,6 +268,7 @@ GOIO_EXTERN const char *goio_buf_cstr(goio_buf *b);
 GOIO_EXTERN void goio_buf_clear(goio_buf *b);
 /** Hands the memory to the caller (free with goio_free) and empties b. */
 GOIO_EXTERN uint8_t *goio_buf_detach(goio_buf *b, size_t *len);
+/** Frees the memory and leaves b empty (reusable); NULL is a no-op. */
 GOIO_EXTERN void goio_buf_deinit(goio_buf *b);
 
 /* ---- hashing ----------------------------------------------------------- */
@@ -248,6 +288,7 @@ GOIO_EXTERN uint64_t goio_random_u64(void);
 
 /** Monotonic clock: for timeouts and deadlines. */
 GOIO_EXTERN int64_t goio_now_mono_ms(void);
+/** goio_now_mono_ms in nanoseconds, for measuring durations. */
 GOIO_EXTERN int64_t goio_now_mono_ns(void);
 /** Monotonic, read from the kernel's cached tick (a few ms coarse, ~5x
  * cheaper): for hot-path TTL checks. */
@@ -257,6 +298,7 @@ GOIO_EXTERN int64_t goio_now_mono_coarse_ms(void);
 GOIO_EXTERN int64_t goio_time_add_ms(int64_t at_ms, int64_t ms);
 /** Wall clock, Unix epoch: only for instants shared across processes. */
 GOIO_EXTERN int64_t goio_now_wall_ms(void);
+/** goio_now_wall_ms in nanoseconds. */
 GOIO_EXTERN int64_t goio_now_wall_ns(void);
 
 /* ---- cancellation contexts ----------------------------------------------- */
@@ -277,6 +319,7 @@ GOIO_EXTERN int64_t goio_now_wall_ns(void);
  */
 typedef struct goio_ctx goio_ctx;
 
+/** The deadline of a ctx that has none (goio_ctx_deadline). */
 #define GOIO_NO_DEADLINE INT64_MAX
 
 /** A cancellable ctx; `parent` may be NULL. */
@@ -312,11 +355,15 @@ GOIO_EXTERN int goio_ctx_wait(goio_ctx *ctx, int64_t timeout_ms);
  * on first use; GOIO_EINVAL for NULL, or a system error. */
 GOIO_EXTERN int goio_ctx_fd(goio_ctx *ctx, int *fd);
 
+/** A registration made by goio_ctx_on_cancel. */
+typedef struct goio_ctx_watch goio_ctx_watch;
+/** Called once with the `data` given to goio_ctx_on_cancel, on the thread
+ * that cancels (goio_ctx_cancel blocks until it returns, so keep it short). */
+typedef void (*goio_ctx_cancel_fn)(void *data);
 /** Calls fn(data) once when ctx is cancelled (at once, on this thread, if
  * it already is). Deadlines do not trigger it. `*watch` (may be NULL if
- * the caller never removes it) identifies the registration. */
-typedef struct goio_ctx_watch goio_ctx_watch;
-typedef void (*goio_ctx_cancel_fn)(void *data);
+ * the caller never removes it) identifies the registration. Returns 0,
+ * GOIO_EINVAL (NULL ctx or fn) or GOIO_ENOMEM. */
 GOIO_EXTERN int goio_ctx_on_cancel(goio_ctx *ctx, goio_ctx_cancel_fn fn,
                                    void *data, goio_ctx_watch **watch);
 /** Unregisters; when it returns fn is not running and will not run. Must not

@@ -14,26 +14,16 @@
  * (max_waiting_workers), so slow readers do not keep other requests
  * waiting.
  *
- * Requests. Parsed by libhttp-parser, with goio's own strict RFC 9112
- * check of the framing in front of it (request line, field lines, chunk
- * framing): 400 for bare CR or LF, obs-fold, whitespace in or before a
- * field name, extra spaces in the request line, a request line without a
- * version (HTTP/0.9), a missing or repeated Host in HTTP/1.1, repeated or
- * non-numeric Content-Length, Content-Length with Transfer-Encoding,
- * Transfer-Encoding in HTTP/1.0, chunk data not followed by CRLF; 501 a
- * transfer coding other than chunked. The body is read in
- * full (up to max_body_bytes, chunked bodies decoded; their trailers are
+ * Requests. Parsed by libhttp-parser behind goio's own strict RFC 9112
+ * check of the framing (every rule: docs/http.md); what it refuses is
+ * answered 400, a transfer coding other than chunked 501. The body is read
+ * in full (up to max_body_bytes; chunked bodies decoded, their trailers
  * counted against max_header_bytes and dropped) before the handler runs,
  * except on routes added with goio_http_router_handle_streaming, whose
- * handler runs with the headers and reads the body as it arrives
- * (goio_http_request_body_read);
- * "Expect: 100-continue" is answered when the headers are accepted.
- * When the handler is goio_http_router_serve, a request with a body is
- * routed as soon as its headers arrive: if no route takes its method and
- * path, the body is never buffered - 404/405 (with Allow) is answered at
- * once and the connection closed, or, when middleware is installed or
- * the router has its own fallback, the body is read and dropped and the
- * handler chain runs with an empty body.
+ * handler reads it as it arrives (goio_http_request_body_read).
+ * "Expect: 100-continue" is answered when the headers are accepted. With
+ * goio_http_router_serve as the handler, the body of a request no route
+ * takes is never buffered (docs/http.md).
  * Limits and errors answer and close: 400 malformed, 408 header/request
  * timeout, 413 body too large (a Content-Length beyond max_body_bytes is
  * answered at once), 414 request line too long, 417 an Expect
@@ -81,7 +71,10 @@
 extern "C" {
 #endif
 
+/** An HTTP/1.1 server: a loop thread and a pool of handler threads. */
 typedef struct goio_http_server goio_http_server;
+/** A parsed request, owned by the server, valid until the handler
+ * returns. */
 typedef struct goio_http_request goio_http_request;
 typedef struct goio_http_response goio_http_response;
 
@@ -98,8 +91,8 @@ typedef void (*goio_http_handler_fn)(goio_http_request *req,
 
 /** A handler and its data, passed by value. */
 typedef struct goio_http_handler {
-    goio_http_handler_fn fn;
-    void *data;
+    goio_http_handler_fn fn; /**< the handler; NULL: do nothing */
+    void *data;              /**< passed to fn */
 } goio_http_handler;
 
 /** Calls h.fn(req, res, h.data); does nothing when h.fn is NULL. */
@@ -122,11 +115,13 @@ typedef void (*goio_http_middleware_fn)(goio_http_request *req,
 
 /* ---- server -------------------------------------------------------------- */
 
+/** Settings of a server; goio_http_server_config_init fills the defaults
+ * (times in ms). */
 typedef struct goio_http_server_config {
     /** Called for every request; required (a router: goio_http_router_serve
      * with the router as data). */
     goio_http_handler_fn handler;
-    void *handler_data;
+    void *handler_data; /**< passed to handler */
     /** Threads that run handlers. Default 16. */
     unsigned worker_threads;
     /** A handler whose writes wait for a slow client (back-pressure), or
@@ -263,6 +258,8 @@ goio_http_request_get_header(const goio_http_request *req, const char *name);
 /** Headers in the order received: count, then the i-th name and value.
  * GOIO_ERANGE past the end. */
 GOIO_EXTERN size_t goio_http_request_header_count(const goio_http_request *req);
+/** The i-th header's name and value (i < goio_http_request_header_count);
+ * GOIO_EINVAL for NULLs. */
 GOIO_EXTERN int goio_http_request_header_at(const goio_http_request *req,
                                             size_t i, const char **name,
                                             const char **value);
@@ -356,6 +353,8 @@ GOIO_EXTERN const char *goio_http_status_text(int status);
  */
 typedef struct goio_http_router goio_http_router;
 
+/** An empty router (fallback: 404); GOIO_EINVAL, GOIO_ENOMEM. Free with
+ * goio_http_router_free. */
 GOIO_EXTERN int goio_http_router_new(goio_http_router **out);
 /** GOIO_EINVAL for a pattern that is not one of the forms above,
  * GOIO_EEXIST for a duplicate method+pattern. */
@@ -390,81 +389,92 @@ GOIO_EXTERN void goio_http_router_free(goio_http_router *r);
  * it; implement it for another server (embed goio_http_response as the
  * first member and fill ops) to use goio_http_render_chunked there.
  *
- * Contract of the ops (all required unless marked):
- *  - get_header: a set response header (case-insensitive name), NULL if
- *    none. The string is valid until the header changes.
- *  - set_header: replaces all values of name; value NULL removes it.
- *    add_header: adds a value. Both fail with GOIO_EALREADY once headers
- *    were sent and GOIO_EINVAL for names/values with CR, LF or NUL.
- *  - write_header: fixes the status (200..999) and the header set; later
- *    calls are ignored (GOIO_EALREADY). Implied by write/flush with 200.
- *  - write: body bytes; returns the count taken (> 0) or an error
- *    (GOIO_EPIPE/GOIO_ECONNRESET when the client is gone, GOIO_ECLOSED
- *    after abort).
- *  - flush: pushes buffered bytes (and the headers) to the client.
- *  - abort: ends the response as failed: already queued bytes still go
- *    out, then the connection is closed so the client sees the body is
- *    incomplete (no final chunk). `error` says why (for logs).
- *  - status: the status sent or fixed so far, 0 before write_header.
- *  - write_interim (optional; NULL: GOIO_ENOTSUP): sends an interim 1xx
- *    response (status 100..199 but 101) with `n` fields given as name,
- *    value pairs (fields[2*i], fields[2*i+1]) before the final one;
- *    GOIO_EALREADY once write_header fixed the final status.
- *  - set_reason (optional; NULL: GOIO_ENOTSUP): the reason phrase of the
- *    final status line (NULL: the standard text); GOIO_EALREADY once
- *    write_header fixed the status.
- *
- * goio's server response may be used from any thread (calls are
- * serialized inside); its write and flush may block for back-pressure.
+ * The ops are all required unless marked. goio's server response may be
+ * used from any thread (calls are serialized inside); its write and flush
+ * may block for back-pressure.
  */
 typedef struct goio_http_response_ops {
+    /** A set response header (case-insensitive name), NULL if none. The
+     * string is valid until the header changes. */
     const char *(*get_header)(goio_http_response *res, const char *name);
+    /** Replaces all values of name; value NULL removes it. GOIO_EALREADY
+     * once headers were sent, GOIO_EINVAL for names/values with CR, LF or
+     * NUL. */
     int (*set_header)(goio_http_response *res, const char *name,
                       const char *value);
+    /** Adds a value; errors as set_header. */
     int (*add_header)(goio_http_response *res, const char *name,
                       const char *value);
+    /** Fixes the status (200..999) and the header set; later calls are
+     * ignored (GOIO_EALREADY). Implied by write/flush with 200. */
     int (*write_header)(goio_http_response *res, int status);
+    /** Body bytes; returns the count taken (> 0) or an error
+     * (GOIO_EPIPE/GOIO_ECONNRESET when the client is gone, GOIO_ECLOSED
+     * after abort). */
     ssize_t (*write)(goio_http_response *res, const void *p, size_t len);
+    /** Pushes buffered bytes (and the headers) to the client. */
     int (*flush)(goio_http_response *res);
+    /** Ends the response as failed: already queued bytes still go out,
+     * then the connection is closed so the client sees the body is
+     * incomplete (no final chunk). `error` says why (for logs). */
     void (*abort)(goio_http_response *res, int error);
+    /** The status sent or fixed so far, 0 before write_header. */
     int (*status)(goio_http_response *res);
+    /** Optional (NULL: GOIO_ENOTSUP): sends an interim 1xx response
+     * (status 100..199 but 101) with `n` fields given as name, value pairs
+     * (fields[2*i], fields[2*i+1]) before the final one; GOIO_EALREADY
+     * once write_header fixed the final status. */
     int (*write_interim)(goio_http_response *res, int status,
                          const char *const *fields, size_t n);
+    /** Optional (NULL: GOIO_ENOTSUP): the reason phrase of the final
+     * status line (NULL: the standard text); GOIO_EALREADY once
+     * write_header fixed the status. */
     int (*set_reason)(goio_http_response *res, const char *reason);
 } goio_http_response_ops;
 
+/** A response writer: the first member of an implementation's struct. */
 struct goio_http_response {
-    const goio_http_response_ops *ops;
+    const goio_http_response_ops *ops; /**< the implementation's functions */
 };
 
-/** Wrappers that validate arguments (GOIO_EINVAL for NULLs) and call ops. */
+/* The goio_http_response_* calls below validate their arguments
+ * (GOIO_EINVAL for NULLs) and call the ops. */
+/** A set header's value, or NULL (also for NULL arguments). */
 GOIO_EXTERN const char *goio_http_response_get_header(goio_http_response *res,
                                                       const char *name);
+/** Replaces all values of name (value NULL removes it); see the op. */
 GOIO_EXTERN int goio_http_response_set_header(goio_http_response *res,
                                               const char *name,
                                               const char *value);
+/** Adds a value to name; see the op. */
 GOIO_EXTERN int goio_http_response_add_header(goio_http_response *res,
                                               const char *name,
                                               const char *value);
 /** Go's rule: sets Content-Type only when the response has none yet. */
 GOIO_EXTERN int goio_http_response_default_content_type(goio_http_response *res,
                                                         const char *type);
+/** Fixes the status (GOIO_EINVAL outside 200..999; 1xx: write_interim). */
 GOIO_EXTERN int goio_http_response_write_header(goio_http_response *res,
                                                 int status);
 /** Writes all len bytes (retrying partial writes) or returns the error. */
 GOIO_EXTERN int goio_http_response_write(goio_http_response *res, const void *p,
                                          size_t len);
+/** Writes printf-formatted text, as goio_http_response_write. */
 GOIO_EXTERN int goio_http_response_printf(goio_http_response *res,
                                           const char *fmt, ...)
     GOIO_PRINTF(2, 3);
+/** Sends the headers and buffered bytes now (see the op). */
 GOIO_EXTERN int goio_http_response_flush(goio_http_response *res);
+/** Ends the response as failed (see the op); NULL is a no-op. */
 GOIO_EXTERN void goio_http_response_abort(goio_http_response *res, int error);
 /** 0 before write_header; a negative GOIO_E* code for NULL. */
 GOIO_EXTERN int goio_http_response_status(goio_http_response *res);
 /**
- * Sends an interim response now, e.g. 103 Early Hints:
- *   const char *f[] = {"Link", "</app.css>; rel=preload; as=style"};
- *   goio_http_response_write_interim(res, 103, f, 1);
+ * Sends an interim response now, such as 103 Early Hints:
+ *
+ *     const char *f[] = {"Link", "</app.css>; rel=preload; as=style"};
+ *     goio_http_response_write_interim(res, 103, f, 1);
+ *
  * status 100..199 except 101 (no protocol switch); fields: n name/value
  * pairs (NULL when n is 0), names tokens, values without CR, LF or NUL,
  * else GOIO_EINVAL (nothing sent). Several may be sent, each before the
@@ -506,6 +516,8 @@ GOIO_EXTERN int goio_http_response_writer_new(goio_http_response *res,
 
 /* ---- chunked rendering --------------------------------------------------- */
 
+/** Options of goio_http_render_chunked; goio_http_render_config_init
+ * fills the defaults. */
 typedef struct goio_http_render_config {
     /** Bytes read from the source per read. Default 64 KiB. */
     size_t chunk_size;

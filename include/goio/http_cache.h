@@ -11,155 +11,44 @@
  *
  * ---- what is cached, and when it is reused ---------------------------------
  *
- * Only GET responses are stored. A HEAD request is answered from a fresh
- * stored GET response (headers, no body) and otherwise forwarded; a 200
- * to it updates the stored GET response as a 304 would when its
- * validators and Content-Length (those it has) match, and removes it
- * otherwise (RFC 9111 section 4.3.5; the caller then gets the merged
- * fields, served GOIO_HTTP_CACHE_REVALIDATED). Other methods are always
- * forwarded.
+ * The rules, section by section of RFC 9111, are in docs/http_cache.md
+ * ("Caching rules"); in short:
+ *  - Only GET responses are stored. HEAD is answered from a fresh stored
+ *    GET response; other methods are forwarded, and a 2xx/3xx response to
+ *    an unsafe method invalidates its URL (and a same-origin Location or
+ *    Content-Location).
+ *  - A response is stored under the rules of section 3: a final status
+ *    other than 206 and 304, no no-store, no private or Authorization
+ *    without public/must-revalidate/s-maxage in a shared cache
+ *    (config.shared), no "Vary: *", and explicit freshness, public,
+ *    private or a heuristically cacheable status. Freshness and age are
+ *    section 4.2's, heuristic freshness capped at config.heuristic_max_ms.
+ *  - Request directives no-cache, max-age, min-fresh, max-stale, no-store
+ *    and only-if-cached (a 504, served GOIO_HTTP_CACHE_GENERATED) are
+ *    honoured.
+ *  - If-None-Match / If-Modified-Since are answered by the cache (a 304
+ *    when not modified); If-Match, If-Unmodified-Since, If-Range and Range
+ *    bypass it (forwarded, not stored).
+ *  - A stale response is revalidated with its ETag / Last-Modified. It is
+ *    served stale (GOIO_HTTP_CACHE_STALE) under a request's max-stale;
+ *    within stale-while-revalidate (at once, then one background
+ *    revalidation per stored response); and when the origin fails
+ *    (transport error, 500, 502, 503, 504) within the largest of the
+ *    response's and the request's stale-if-error and
+ *    config.stale_if_error_ms. Never against must-revalidate or no-cache
+ *    (nor proxy-revalidate or s-maxage when shared); a stored 5xx is never
+ *    served stale.
+ *  - A response with Vary is stored per variant. Redirects are not
+ *    followed: each hop is returned and cached on its own. Bodies are
+ *    stored as received: no Accept-Encoding is added, nothing is decoded.
+ *  - Nothing older than config.max_age_ms is ever served.
  *
- * Storing (RFC 9111 section 3). A response is stored when all hold:
- *  - its status is final (200-999) and not 206 or 304. The heuristically
- *    cacheable set of RFC 9110 section 15.1 (200, 203, 204, 300, 301,
- *    308, 404, 405, 410, 414, 501) may be stored without explicit
- *    freshness (and with public/private alone); any other final status
- *    only with explicit freshness (max-age, s-maxage, Expires), a 500
- *    with max-age=60 included (RFC 9111 section 3). With must-understand
- *    only the statuses goio understands (the heuristic set and 302, 303,
- *    307) are stored. 206 is never stored: goio does not combine ranges,
- *    and a request with a Range header bypasses the cache. A stored 5xx is
- *    never served stale when the origin fails;
- *  - neither the request nor the response has Cache-Control: no-store
- *    (must-understand overrides no-store for the statuses above);
- *  - in a shared cache (config.shared): no private directive, and for a
- *    request with Authorization the response has public, must-revalidate
- *    or s-maxage (section 3.5);
- *  - it has explicit freshness (max-age, s-maxage when shared, Expires),
- *    public, private (private cache), or a heuristically cacheable status;
- *  - it has no "Vary: *" (section 4.1: such a response never matches, so
- *    it is not kept);
- *  - it is still useful: fresh for a while, or with a validator (ETag,
- *    Last-Modified) to revalidate it, or within a stale-if-error window.
- * Hop-by-hop fields (Connection and the fields it names, Keep-Alive,
- * Proxy-Connection, TE, Transfer-Encoding, Upgrade) are not stored
- * (section 3.1). A full response to a GET that is not stored (other than
- * a 5xx, or one to a no-store request) removes the one stored for that
- * request, which it supersedes.
- *
- * Freshness (section 4.2). freshness_lifetime is s-maxage (shared cache
- * only), else max-age, else Expires - Date, else heuristic: 10% of
- * Date - Last-Modified, capped at config.heuristic_max_ms, only for the
- * heuristically cacheable statuses or a public response and only when no
- * explicit expiry is present (section 4.2.2); 0 without Last-Modified.
- * Invalid values make a response stale: a non-numeric max-age, one with
- * whitespace around '=' ("max-age =5"), an Expires that is no date ("0");
- * Expires is also read in the lenient forms caches meet in practice (any
- * case, no comma, '-' or '.' separators, a one-digit hour, a two-digit
- * year, any zone name read as GMT); the first of duplicated directives
- * counts; delta-seconds saturate at 2^31. An Age field that is not one
- * field line holding one delta-seconds (a list, a sign, a fraction, a
- * parameter) makes the response stale: its age is unknown, and a cache
- * may always revalidate (RFC 9111 would take a list's first member and
- * ignore an invalid value). current_age is the RFC's
- * (section 4.2.3): apparent_age = max(0, response_time - date_value),
- * corrected_age_value = age_value + (response_time - request_time),
- * corrected_initial_age = max of the two, current_age =
- * corrected_initial_age + (now - response_time), in milliseconds, with
- * request_time/response_time read from goio's wall clock (config.now_fn)
- * around the transfer and date_value the Date field (response_time when
- * absent or invalid). A response is fresh while current_age <
- * freshness_lifetime and it has no no-cache directive.
- *
- * Request directives (section 5.2.1) are honoured: no-cache (and
- * "Pragma: no-cache" without Cache-Control) and max-age force
- * revalidation unless the stored response is young enough, min-fresh asks
- * for that much remaining freshness, max-stale accepts a stale response
- * without contacting the origin, no-store keeps the response out of the
- * cache, only-if-cached answers 504 (served GOIO_HTTP_CACHE_GENERATED)
- * when nothing stored may be used.
- *
- * Conditional requests. A GET or HEAD with If-None-Match or
- * If-Modified-Since is served by the cache as if it had neither (from a
- * fresh stored response, or after the cache's own revalidation or a full
- * request, whose answer is stored as usual); a 200 so obtained becomes a
- * 304 (no body, the stored fields, `served` unchanged) when the
- * condition says "not modified" (RFC 9110 section 13.2.2):
- * If-None-Match ("*" or a list, weak comparison with the ETag) and, only
- * without it, If-Modified-Since (a valid HTTP-date not earlier than
- * Last-Modified, or Date without one). Requests with If-Match,
- * If-Unmodified-Since, If-Range or Range bypass the cache: they are
- * forwarded and their responses are not stored, so the caller sees the
- * origin's own 412/206.
- *
- * Validation (section 4.3). A stored response that is stale (or marked
- * no-cache, or a request that asks for validation) is revalidated with
- * If-None-Match (its ETag) and If-Modified-Since (its Last-Modified,
- * verbatim). A 304 updates the stored response (section 3.2 / 4.3.4):
- * every field of the 304 replaces the stored fields of that name, except
- * those describing the stored body's bytes (Content-Length,
- * Content-Encoding, Content-Range, Content-MD5) and the hop-by-hop fields; the
- * stored Age is dropped (the 304's own Age, if any, is the new age_value);
- * request_time and response_time become the 304 exchange's. A 304 whose ETag
- * (weak comparison) or Last-Modified differs from the stored one does not
- * describe the stored response: goio repeats the request unconditionally
- * once. A 304 without validators updates the stored response (it is the
- * only one goio asked about).
- *
- * Stale responses (section 4.2.4, RFC 5861). A stale response is served
- * without contacting the origin only under a request's max-stale. When
- * the origin fails - a transport error (connection refused, reset,
- * timeout) or a 500, 502, 503 or 504 - a stale stored response is served
- * (served GOIO_HTTP_CACHE_STALE, counted, logged as used_stale_cache)
- * while its staleness is within the largest of: the response's
- * stale-if-error=N, the request's stale-if-error=N, and
- * config.stale_if_error_ms (an out-of-band allowance, default 0). Never
- * when the response has must-revalidate or no-cache, nor, in a shared
- * cache, proxy-revalidate or s-maxage: those prohibit serving stale
- * (section 4.2.4 puts them above extensions such as RFC 5861's).
- * stale-while-revalidate=N (RFC 5861): a response stale by at most N
- * seconds is served at once (GOIO_HTTP_CACHE_STALE) and revalidated in
- * the background, one revalidation per stored response (a sharedflight
- * that later callers join; the flight's outcome is stored as usual).
- * Not under the same prohibitions as stale-if-error, a response no-cache,
- * nor for a request asking for validation (no-cache, max-age,
- * min-fresh). Background revalidations run on the sharedflight group's
- * worker threads, bounded by config.timeout_ms; goio_http_cache_free
- * waits for them.
- *
- * Stale entries without a validator are kept in storage (within
- * max_age_ms) as long as a directive could still use them: the
- * stale-if-error and stale-while-revalidate windows and, for a request's
- * max-stale, config.max_stale_keep_ms.
- *
- * Vary (section 4.1). A response with Vary is stored under a key made of
- * the URL and the request's values of the listed fields (names compared
- * case-insensitively; values normalised: the comma-separated members of
- * every field line trimmed, empty ones dropped, joined with ", ", and for
- * Accept-Language, Accept-Encoding and Accept-Charset also lowercased and
- * sorted; an absent field only matches an absent field), so every
- * variant is kept side by side. The URL's key then holds a small index
- * (the Vary field names and a random generation number that is part of
- * every variant key, so invalidating the URL makes old variants
- * unreachable at once). The request's values are also stored in the entry
- * and compared on every read.
- *
- * Invalidation (section 4.4). A response with a non-error status (2xx,
- * 3xx) to an unsafe method (anything but GET, HEAD, OPTIONS, TRACE)
- * invalidates its target URL, and the URLs in its Location and
- * Content-Location when they have the same origin (scheme, host, port).
- * goio_http_cache_invalidate does the same on demand.
- *
- * Keys. Stored under config.key_prefix + the URL as libcurl's URL parser
- * normalises it (scheme and host lowercase, default port dropped, empty
- * path "/", fragment dropped). A request whose key would exceed
- * GOIO_CACHE_MAX_KEY is forwarded and not stored. Redirects are not
- * followed: a 301/302/307/308 is returned (and stored by the rules above);
- * the caller follows it, and each hop is cached on its own. Bodies are
- * stored as received: goio sends no Accept-Encoding of its own and
- * decodes nothing; libcurl's default Accept field is suppressed too, so
- * the request fields Vary is matched on are exactly those the caller
- * passed.
+ * Keys: config.key_prefix + the URL as libcurl normalises it; a request
+ * whose key would exceed GOIO_CACHE_MAX_KEY is forwarded and not stored.
+ * Entries are bytes in a versioned format (docs/http_cache.md, "Stored
+ * formats"), so another process sharing the storage (Redis) can read
+ * them; stored bytes that do not parse are logged (bad_cache_entry) and
+ * read as a miss.
  *
  * ---- concurrency ----------------------------------------------------------
  *
@@ -175,90 +64,9 @@
  * goes on while others still wait for it, so the caller whose thread
  * performs it returns (GOIO_ECANCELED / GOIO_ETIMEDOUT) only when it ends
  * (bounded by config.timeout_ms, and by the latest of the waiters'
- * deadlines when they all have one).
- *
- * Framing. goio decodes chunked bodies itself (libcurl's transfer
- * decoding is off: libcurl fails a transfer coding it does not know); a
- * response whose last transfer coding is not chunked is read until the
- * connection closes (RFC 9112 section 6.3) and stored as received.
- *
- * Transfers. Each transfer borrows a slot (a libcurl easy handle in its
- * own multi handle) from a pool; a slot keeps its connections, so
- * keep-alive connections are reused across requests, and at most
- * config.max_idle_handles idle slots are kept. libcurl's shared
- * connection cache is not used: it is not safe across concurrent threads
- * in libcurl 7.88 (curl issue 4915); the DNS cache and TLS sessions are
- * shared (CURLSH with locks). The multi API drives the transfer:
- * cancelling the ctx wakes curl_multi_poll at once (curl_multi_wakeup
- * from a goio_ctx_on_cancel callback), and a ctx deadline is checked on
- * every wake-up (at least every 100 ms), so a transfer ends promptly
- * either way with GOIO_ECANCELED / GOIO_ETIMEDOUT.
- *
- * ---- stored bytes -----------------------------------------------------------
- *
- * Entries are bytes in the goio_cache, so another process (a shared Redis)
- * can read them. Format version 1, integers little-endian, every string
- * followed by a NUL byte that its length does not count. Keys: K is the
- * URL's key (key_prefix + URL), or a variant key K + 0x1E + generation
- * (16 hex digits) + for each Vary'd field 0x1F name "=" value (0x1F name
- * "!" when absent); a separate body lives at its entry's key + 0x1D +
- * body id (16 hex digits).
- *
- *   response entry (at K or a variant key)
- *     0   2  magic 0xE8 0x48
- *     2   1  version 0x01
- *     3   1  kind 'R'
- *     4   2  status (uint16)
- *     6   2  flags (uint16): bit 0 = the body is stored apart; readers
- *            reject entries with other bits set
- *     8   8  request_time, ms since the Unix epoch (int64)
- *     16  8  response_time, ms since the Unix epoch (int64)
- *     24  4  URL length U, then U bytes + NUL
- *     .   4  count V of Vary'd request fields, then V times:
- *              2 name length N, N bytes + NUL (lowercase),
- *              4 value length L (0xFFFFFFFF: the field was absent),
- *              L bytes + NUL (nothing when absent)
- *     .   4  count H of response header fields, then H times:
- *              2 name length N, 4 value length L,
- *              N bytes + NUL, L bytes + NUL (as received, in order)
- *     .   8  body length B, then (bit 0 clear) B bytes, or (bit 0 set)
- *            8 body id; nothing may follow.
- *   body entry (bodies over 16 KiB, at the entry's key + 0x1D + id)
- *     0   B  the body
- *     B   8  body id (uint64), B+8 8 body length B,
- *     B+16 4 0xE8 0x48 0x01 'B' (a trailer, so the body is written where
- *            libcurl put it, without a copy)
- *   Vary index (at K when the response has Vary)
- *     0   2  magic 0xE8 0x48
- *     2   1  version 0x01
- *     3   1  kind 'V'
- *     4   8  generation (uint64)
- *     12  4  URL length U, then U bytes + NUL
- *     .   4  count V, then V times: 2 name length N, N bytes + NUL
- *              (lowercase, sorted, unique)
- *
- * Readers reject other magic, version or kind bytes, truncation, trailing
- * bytes, missing terminators, embedded NULs and a body entry whose id or
- * length is not the one its response entry names; such stored bytes are
- * logged (bad_cache_entry) and read as a miss (a response entry whose
- * body is gone is removed). A later format gets a new version byte.
- *
- * Why bodies over 16 KiB live apart: a 304 then rewrites only the small
- * response entry, so revalidating a large response costs its headers,
- * not its body, in storage writes and copies (bench/http_cache
- * revalidate_304). Small bodies stay inline: a fresh hit is one read.
- *
- * Storage TTLs. An entry is kept for min(config.max_age_ms, what is still
- * useful): until it stops being fresh, plus the stale-if-error window,
- * or - when it has a validator - the whole max age, since a stale
- * response with a validator saves a body transfer on revalidation. A
- * separate body keeps the TTL it was written with (a 304 does not rewrite
- * it), so it is never older than max_age_ms either; the index is kept
- * for max_age_ms. So, as in the Go version, nothing older than
- * max_age_ms is ever served, and the memory cache's byte bound bounds the
- * memory. Bodies replaced by a new response or removed with their URL
- * are deleted; those of variants made unreachable by an invalidation age
- * out of storage (TTL, eviction).
+ * deadlines when they all have one). A cancelled ctx or a passed deadline
+ * ends a transfer promptly. Background revalidations run on worker
+ * threads, bounded by config.timeout_ms.
  *
  * ---- errors, logging ------------------------------------------------------
  *
@@ -291,13 +99,14 @@
 extern "C" {
 #endif
 
+/** A caching HTTP client (goio_http_cache_new); safe for concurrent use. */
 typedef struct goio_http_cache goio_http_cache;
 
 /** A header field. In requests: name is a token, value has no CR, LF or
  * NUL. In responses: strings owned by the response. */
 typedef struct goio_http_cache_header {
-    const char *name;
-    const char *value;
+    const char *name;  /**< field name, matched case-insensitively */
+    const char *value; /**< field value */
 } goio_http_cache_header;
 
 /** How a response was produced. */
@@ -324,6 +133,8 @@ GOIO_EXTERN const char *goio_http_cache_served_name(goio_http_cache_served s);
 /** The wall clock a client reads (ms since the Unix epoch). */
 typedef int64_t (*goio_http_cache_now_fn)(void *data);
 
+/** Settings of a client; goio_http_cache_config_init fills the
+ * defaults. */
 typedef struct goio_http_cache_config {
     /** Where responses are stored; NULL (default): a new goio memory cache
      * bounded by max_size_mib, owned by the client. */
@@ -369,7 +180,7 @@ typedef struct goio_http_cache_config {
     /** The wall clock for freshness (tests, simulations); NULL (default):
      * goio_now_wall_ms. Must be thread-safe. */
     goio_http_cache_now_fn now_fn;
-    void *now_data;
+    void *now_data; /**< passed to now_fn */
 } goio_http_cache_config;
 
 /** Fills the defaults above (NULL is a no-op). */
@@ -407,6 +218,7 @@ GOIO_EXTERN goio_cache *goio_http_cache_storage(goio_http_cache *c);
 
 /* ---- requests ------------------------------------------------------------ */
 
+/** A request for goio_http_cache_do; the caller owns every pointer. */
 typedef struct goio_http_cache_request {
     /** "GET" (NULL means GET), "HEAD", or any other method (forwarded). */
     const char *method;
@@ -414,10 +226,10 @@ typedef struct goio_http_cache_request {
     const char *url;
     /** Extra request header fields (may be NULL when header_count is 0). */
     const goio_http_cache_header *headers;
-    size_t header_count;
+    size_t header_count; /**< entries in headers */
     /** Request body for methods that send one (not for GET/HEAD). */
     const void *body;
-    size_t body_len;
+    size_t body_len; /**< bytes of body */
 } goio_http_cache_request;
 
 /**
@@ -426,8 +238,8 @@ typedef struct goio_http_cache_request {
  * read from any thread.
  */
 typedef struct goio_http_cache_response {
-    int status;
-    goio_http_cache_served served;
+    int status;                    /**< the HTTP status */
+    goio_http_cache_served served; /**< how it was produced */
     /** Another caller's origin request produced it (a shared flight). */
     bool shared;
     /** Header fields in the order received, hop-by-hop fields left out
@@ -435,13 +247,14 @@ typedef struct goio_http_cache_response {
      * an Age field with the current age in seconds (RFC 9111 section
      * 5.1). */
     const goio_http_cache_header *headers;
-    size_t header_count;
+    size_t header_count; /**< entries in headers */
     /** The body ("" with length 0 for HEAD, 204, 304, ...). Never NULL. */
     const uint8_t *body;
-    size_t body_len;
+    size_t body_len; /**< bytes of body */
     /** For GOIO_HTTP_CACHE_STALE served because the origin failed: its
-     * error (a GOIO_E* code) or its 5xx status; 0 otherwise. */
+     * error (a GOIO_E* code), else 0. */
     int origin_error;
+    /** The same case: the origin's 5xx status, else 0. */
     int origin_status;
 } goio_http_cache_response;
 
@@ -488,6 +301,7 @@ GOIO_EXTERN int goio_http_cache_invalidate(goio_http_cache *c, goio_ctx *ctx,
 
 /* ---- stats --------------------------------------------------------------- */
 
+/** Counters since goio_http_cache_new (goio_http_cache_stats_get). */
 typedef struct goio_http_cache_stats {
     uint64_t requests;        /**< calls that reached the client */
     uint64_t hits;            /**< served fresh from storage */

@@ -21,6 +21,7 @@ extern "C" {
 
 typedef struct goio_io_reader goio_io_reader;
 
+/** A reader's functions; an implementation keeps one static table. */
 typedef struct goio_io_reader_ops {
     /** Reads up to cap bytes (cap > 0): returns the count (> 0), 0 at end
      * of stream, or a negative GOIO_E* code. May return fewer bytes than
@@ -31,8 +32,10 @@ typedef struct goio_io_reader_ops {
     int (*close)(goio_io_reader *r);
 } goio_io_reader_ops;
 
+/** A byte stream to read: the first member of an implementation's struct.
+ * Read with goio_io_read, end with goio_io_reader_close. */
 struct goio_io_reader {
-    const goio_io_reader_ops *ops;
+    const goio_io_reader_ops *ops; /**< the implementation's functions */
 };
 
 /** One read (EINTR retried by the adapters and by goio_io_read itself when a
@@ -67,6 +70,7 @@ GOIO_EXTERN int goio_io_reader_new_mem(const void *p, size_t len,
 
 typedef struct goio_io_writer goio_io_writer;
 
+/** A writer's functions; an implementation keeps one static table. */
 typedef struct goio_io_writer_ops {
     /** Writes up to len bytes (len > 0): returns the count written (> 0) or
      * a negative GOIO_E* code. */
@@ -77,14 +81,17 @@ typedef struct goio_io_writer_ops {
     int (*close)(goio_io_writer *w);
 } goio_io_writer_ops;
 
+/** A byte sink: the first member of an implementation's struct. Write
+ * with goio_io_write, end with goio_io_writer_close. */
 struct goio_io_writer {
-    const goio_io_writer_ops *ops;
+    const goio_io_writer_ops *ops; /**< the implementation's functions */
 };
 
 /** Writes all len bytes (retrying short writes and -EINTR) or returns an
  * error; a writer that makes no progress (returns 0) gives GOIO_EIO. On
  * error an unknown prefix of p may have been written. */
 GOIO_EXTERN int goio_io_write(goio_io_writer *w, const void *p, size_t len);
+/** Calls the writer's flush (0 when it has none); GOIO_EINVAL for NULL. */
 GOIO_EXTERN int goio_io_flush(goio_io_writer *w);
 /** Closes and frees; NULL is a no-op returning 0. */
 GOIO_EXTERN int goio_io_writer_close(goio_io_writer *w);
@@ -115,8 +122,10 @@ GOIO_EXTERN int goio_io_copy(goio_io_writer *dst, goio_io_reader *src,
 /** Reusable byte buffers (Go's BufferPool): regular GOIO_BUFPOOL_SMALL and
  * large up to GOIO_BUFPOOL_LARGE. Thread-safe; idle buffers are freed. */
 #define GOIO_BUFPOOL_SMALL (4 * 1024)
+/** The largest pooled size; bigger requests are allocated exactly. */
 #define GOIO_BUFPOOL_LARGE (1024 * 1024)
 
+/** A pool of reusable buffers (goio_io_bufpool_default or _new). */
 typedef struct goio_io_bufpool goio_io_bufpool;
 
 /** The process-wide pool (never freed). */
@@ -133,6 +142,8 @@ GOIO_EXTERN void goio_io_bufpool_put(goio_io_bufpool *p, void *buf, size_t cap);
  * put. Sharded, bounded retention, idle buffers freed: docs/ioext.md. */
 #define GOIO_BUFPOOL_LARGE_MIN (64 * 1024)
 
+/** Settings of a private pool; goio_io_bufpool_config_init fills the
+ * defaults. */
 typedef struct goio_io_bufpool_config {
     unsigned shards;         /**< 0: 2 x CPUs rounded to a power of 2, <= 64 */
     unsigned small_keep;     /**< regular buffers kept per shard; default 64 */
@@ -142,6 +153,7 @@ typedef struct goio_io_bufpool_config {
                                 < 0 never */
 } goio_io_bufpool_config;
 
+/** Fills the defaults above (NULL is a no-op). */
 GOIO_EXTERN void goio_io_bufpool_config_init(goio_io_bufpool_config *cfg);
 /** A private pool (cfg NULL: defaults). Free it with goio_io_bufpool_free once
  * no thread uses it; buffers still out may be put back only before. */
@@ -153,6 +165,7 @@ GOIO_EXTERN void goio_io_bufpool_free(goio_io_bufpool *p);
 /** Frees every buffer the pool holds now (they are all idle). */
 GOIO_EXTERN void goio_io_bufpool_trim(goio_io_bufpool *p);
 
+/** Counters of a pool (goio_io_bufpool_stats_get). */
 typedef struct goio_io_bufpool_stats {
     uint64_t gets;           /**< goio_io_bufpool_get calls */
     uint64_t hits;           /**< ... served from the pool */
@@ -169,22 +182,25 @@ GOIO_EXTERN int goio_io_bufpool_stats_get(goio_io_bufpool *p,
 
 /* ---- Tee ------------------------------------------------------------- */
 
+/** The default goio_io_tee_config.buffer_size (1 MiB). */
+#define GOIO_TEE_DEFAULT_BUFFER (1024 * 1024)
+
+/** Settings of a tee; goio_io_tee_config_init fills the defaults. */
+typedef struct goio_io_tee_config {
+    size_t buffer_size; /**< bytes buffered for secondary; default 1 MiB */
+} goio_io_tee_config;
+
+/** Fills the defaults (NULL is a no-op). */
+GOIO_EXTERN void goio_io_tee_config_init(goio_io_tee_config *cfg);
 /**
  * Tee: splits `in` into two readers; reading `main` reads `in` and hands the
  * bytes to `secondary` through a bounded buffer (back-pressure: main blocks
  * while it is full, so read secondary from another thread). Closing main
  * before EOF makes secondary fail with GOIO_EEARLYCLOSE. The tee owns `in`
  * on success; closing main closes it; close both readers. main and
- * secondary may be used from two threads. GOIO_EINVAL, GOIO_ENOMEM.
+ * secondary may be used from two threads. cfg NULL: defaults. GOIO_EINVAL,
+ * GOIO_ENOMEM.
  */
-#define GOIO_TEE_DEFAULT_BUFFER (1024 * 1024)
-
-typedef struct goio_io_tee_config {
-    size_t buffer_size; /**< bytes buffered for secondary; default 1 MiB */
-} goio_io_tee_config;
-
-GOIO_EXTERN void goio_io_tee_config_init(goio_io_tee_config *cfg);
-/** cfg NULL: defaults. */
 GOIO_EXTERN int goio_io_tee_new(goio_io_reader *in,
                                 const goio_io_tee_config *cfg,
                                 goio_io_reader **main,
@@ -192,23 +208,26 @@ GOIO_EXTERN int goio_io_tee_new(goio_io_reader *in,
 
 /* ---- gzip ------------------------------------------------------------ */
 
-/**
- * A goio_io_writer that gzips into dst (one gzip member). flush = deflate
- * sync flush; close writes the trailer and frees the writer, never dst.
- * threads > 1 compresses blocks in parallel as pigz (bounded memory).
- * GOIO_EINVAL (level, threads, block_size), GOIO_ENOMEM, dst's errors; the
- * first error sticks. One thread at a time.
- */
+/** The most compression threads a gzip or zip writer may use. */
 #define GOIO_GZIP_MAX_THREADS 64
 
+/** Settings of a gzip writer; goio_io_gzip_config_init fills the
+ * defaults. */
 typedef struct goio_io_gzip_config {
     int level;         /**< 0..9, default 6 (gzip -6) */
     unsigned threads;  /**< default 1: one deflate stream, no threads */
     size_t block_size; /**< with threads > 1; default 128 KiB */
 } goio_io_gzip_config;
 
+/** Fills the defaults (NULL is a no-op). */
 GOIO_EXTERN void goio_io_gzip_config_init(goio_io_gzip_config *opt);
-/** opt NULL: defaults. */
+/**
+ * A goio_io_writer that gzips into dst (one gzip member). flush = deflate
+ * sync flush; close writes the trailer and frees the writer, never dst.
+ * threads > 1 compresses blocks in parallel as pigz (bounded memory).
+ * opt NULL: defaults. GOIO_EINVAL (level, threads, block_size),
+ * GOIO_ENOMEM, dst's errors; the first error sticks. One thread at a time.
+ */
 GOIO_EXTERN int goio_io_gzip_writer_new(goio_io_writer *dst,
                                         const goio_io_gzip_config *opt,
                                         goio_io_writer **out);
@@ -225,6 +244,8 @@ GOIO_EXTERN int goio_io_gzip_writer_new(goio_io_writer *dst,
  */
 typedef struct goio_io_targz_writer goio_io_targz_writer;
 
+/** Settings of a tar.gz writer; goio_io_targz_config_init fills the
+ * defaults. */
 typedef struct goio_io_targz_config {
     uint32_t file_mode;       /**< default 0644; at most 07777 */
     int64_t mtime;            /**< seconds since the epoch; default -1: the
@@ -233,7 +254,9 @@ typedef struct goio_io_targz_config {
     goio_io_gzip_config gzip; /**< level 6, one thread */
 } goio_io_targz_config;
 
+/** Fills the defaults (NULL is a no-op). */
 GOIO_EXTERN void goio_io_targz_config_init(goio_io_targz_config *opt);
+/** Starts an archive on dst (opt NULL: defaults); writes nothing yet. */
 GOIO_EXTERN int goio_io_targz_writer_new(goio_io_writer *dst,
                                          const goio_io_targz_config *opt,
                                          goio_io_targz_writer **out);
@@ -256,33 +279,50 @@ GOIO_EXTERN void goio_io_targz_writer_free(goio_io_targz_writer *w);
 
 /* ---- zip writer -------------------------------------------------------- */
 
-/**
- * Writes a zip of n in-memory files to dst, sorted by name, times fixed at
- * 1980-01-01 (same input, same bytes); deflated or stored; Zip64 when
- * needed; threads > 1 deflates in parallel. dst is not flushed or closed.
- * GOIO_EINVAL, GOIO_EUNSAFEPATH, GOIO_EEXIST (same cleaned name twice),
- * GOIO_ENAMETOOLONG, GOIO_ENOMEM, dst's errors. Thread-safe (self-contained).
- */
+/** One file for goio_io_zip_compress; the caller owns the memory. */
 typedef struct goio_io_zip_input {
-    const char *name;
-    const void *data;
-    size_t len;
+    const char *name; /**< path in the archive (cleaned; must stay inside) */
+    const void *data; /**< the contents (NULL only with len 0) */
+    size_t len;       /**< bytes of data */
 } goio_io_zip_input;
 
+/** Settings of goio_io_zip_compress; goio_io_zip_config_init fills the
+ * defaults. */
 typedef struct goio_io_zip_config {
     int level;          /**< 0..9, default 6 (zip's default) */
     unsigned threads;   /**< default 1 */
     uint32_t file_mode; /**< default 0644 */
 } goio_io_zip_config;
 
+/** Fills the defaults (NULL is a no-op). */
 GOIO_EXTERN void goio_io_zip_config_init(goio_io_zip_config *opt);
+/**
+ * Writes a zip of n in-memory files to dst, sorted by name, times fixed at
+ * 1980-01-01 (same input, same bytes); deflated or stored; Zip64 when
+ * needed; threads > 1 deflates in parallel (opt NULL: defaults). dst is not
+ * flushed or closed. GOIO_EINVAL, GOIO_EUNSAFEPATH, GOIO_EEXIST (same
+ * cleaned name twice), GOIO_ENAMETOOLONG, GOIO_ENOMEM, dst's errors.
+ * Thread-safe (self-contained).
+ */
 GOIO_EXTERN int goio_io_zip_compress(goio_io_writer *dst,
                                      const goio_io_zip_input *files, size_t n,
                                      const goio_io_zip_config *opt);
 
 /* ---- safe extraction ---------------------------------------------------- */
 
+/** What an extraction does with a second entry of the same name. */
+typedef enum goio_io_dup_policy {
+    GOIO_DUP_ERROR = 0,     /**< a second entry with the same name: EEXIST */
+    GOIO_DUP_LAST_WINS = 1, /**< the later file replaces the earlier */
+} goio_io_dup_policy;
+
+/** The default goio_io_extract_config.max_name_bytes (4 MiB). */
+#define GOIO_EXTRACT_NAME_BYTES (4 * 1024 * 1024)
+
 /**
+ * Limits and options of an extraction; goio_io_extract_config_init fills
+ * the defaults.
+ *
  * Safe extraction of untrusted archives: only files and directories
  * (symlinks with allow_symlinks, inside the root); unsafe names
  * GOIO_EUNSAFEPATH; other entry types GOIO_EUNSUPPORTED_ENTRY; duplicates
@@ -292,13 +332,6 @@ GOIO_EXTERN int goio_io_zip_compress(goio_io_writer *dst,
  * ("ioext"/"archive_refused", key = the entry). Any number of extractions
  * may run at once. The full rules: docs/ioext.md.
  */
-typedef enum goio_io_dup_policy {
-    GOIO_DUP_ERROR = 0,     /**< a second entry with the same name: EEXIST */
-    GOIO_DUP_LAST_WINS = 1, /**< the later file replaces the earlier */
-} goio_io_dup_policy;
-
-#define GOIO_EXTRACT_NAME_BYTES (4 * 1024 * 1024)
-
 typedef struct goio_io_extract_config {
     uint64_t max_entries;          /**< default 10000 */
     uint64_t max_total_bytes;      /**< default 1 GiB */
@@ -313,23 +346,24 @@ typedef struct goio_io_extract_config {
                                 GOIO_EXTRACT_NAME_BYTES, 4 MiB */
 } goio_io_extract_config;
 
+/** Fills the defaults above (NULL is a no-op). */
 GOIO_EXTERN void goio_io_extract_config_init(goio_io_extract_config *opt);
 
 /** One extracted file; `data` comes from the options' pool. */
 typedef struct goio_io_archive_file {
-    char *name; /**< cleaned, no "./" */
-    uint8_t *data;
-    size_t len;
-    size_t _cap; /**< private: the pool buffer's size */
+    char *name;    /**< cleaned, no "./" */
+    uint8_t *data; /**< the contents (owned by the list) */
+    size_t len;    /**< bytes of data */
+    size_t _cap;   /**< private: the pool buffer's size */
 } goio_io_archive_file;
 
 /** Extracted files in archive order (a replaced duplicate keeps the place
  * of the first). */
 typedef struct goio_io_archive_files {
-    goio_io_archive_file *files;
-    size_t count;
-    size_t _alloc;          /**< private */
-    goio_io_bufpool *_pool; /**< private */
+    goio_io_archive_file *files; /**< count files */
+    size_t count;                /**< number of files */
+    size_t _alloc;               /**< private */
+    goio_io_bufpool *_pool;      /**< private */
 } goio_io_archive_files;
 
 /** Returns every buffer to the pool and frees the list; NULL is a no-op. */
@@ -345,6 +379,7 @@ GOIO_EXTERN int goio_io_zip_extract(const void *data, size_t len,
                                     const char *const *names, size_t nnames,
                                     const goio_io_extract_config *opt,
                                     goio_io_archive_files **out);
+/** goio_io_zip_extract for a tar.gz in memory. */
 GOIO_EXTERN int goio_io_targz_extract(const void *data, size_t len,
                                       const char *const *names, size_t nnames,
                                       const goio_io_extract_config *opt,
@@ -363,6 +398,8 @@ GOIO_EXTERN int goio_io_targz_extract_reader(goio_io_reader *r,
 GOIO_EXTERN int goio_io_zip_extract_to_dir(const void *data, size_t len,
                                            const char *dir,
                                            const goio_io_extract_config *opt);
+/** goio_io_zip_extract_to_dir for a tar.gz stream (r is read to the end of
+ * the gzip data, not closed). */
 GOIO_EXTERN int goio_io_targz_extract_to_dir(goio_io_reader *r, const char *dir,
                                              const goio_io_extract_config *opt);
 

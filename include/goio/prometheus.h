@@ -26,6 +26,7 @@ extern "C" {
 
 /* ---- registry ------------------------------------------------------------ */
 
+/** A set of metrics and collectors exposed together (one /metrics page). */
 typedef struct goio_prom_registry goio_prom_registry;
 
 /** An empty registry (no process metrics: see
@@ -47,17 +48,18 @@ GOIO_EXTERN goio_prom_registry *goio_prom_registry_default(void);
 
 /* ---- metric options ------------------------------------------------------ */
 
+/** The kind of a metric family. */
 typedef enum goio_prom_type {
-    GOIO_PROM_COUNTER = 0,
-    GOIO_PROM_GAUGE = 1,
-    GOIO_PROM_HISTOGRAM = 2,
-    GOIO_PROM_UNTYPED = 3 /* collectors only ("unknown" in OpenMetrics) */
+    GOIO_PROM_COUNTER = 0,   /**< only goes up */
+    GOIO_PROM_GAUGE = 1,     /**< goes up and down */
+    GOIO_PROM_HISTOGRAM = 2, /**< observations counted in buckets */
+    GOIO_PROM_UNTYPED = 3    /**< collectors only ("unknown" in OpenMetrics) */
 } goio_prom_type;
 
 /** A label name and value; both NUL-terminated. */
 typedef struct goio_prom_label {
-    const char *name;
-    const char *value;
+    const char *name;  /**< a valid label name */
+    const char *value; /**< any UTF-8 */
 } goio_prom_label;
 
 /** Most labels a metric may have (variable plus constant). */
@@ -69,23 +71,23 @@ typedef struct goio_prom_metric_config {
     /** Full name = ns "_" subsystem "_" name, empty parts skipped, as
      * client_golang's BuildFQName. ns and subsystem may be NULL. */
     const char *ns;
-    const char *subsystem;
-    const char *name; /**< required */
+    const char *subsystem; /**< the middle part of the name; may be NULL */
+    const char *name;      /**< required */
     /** Help text (UTF-8, any characters: it is escaped). NULL or "" means
      * no HELP line, which promtool lints. */
     const char *help;
     /** Vectors: the label names children are told apart by, in the order
      * lookups pass values. Plain metrics: none. */
     const char *const *label_names;
-    size_t label_count;
+    size_t label_count; /**< entries in label_names */
     /** Labels with a fixed value on every child. */
     const goio_prom_label *const_labels;
-    size_t const_label_count;
+    size_t const_label_count; /**< entries in const_labels */
     /** Histograms: upper bounds, strictly increasing, no NaN; a trailing
      * +Inf is implied (and dropped if given). NULL/0: the default
      * buckets. Other types: must be NULL/0. */
     const double *buckets;
-    size_t bucket_count;
+    size_t bucket_count; /**< entries in buckets */
 } goio_prom_metric_config;
 
 /** Zero-fills (no buckets means the defaults); NULL is a no-op. */
@@ -101,16 +103,21 @@ GOIO_EXTERN const double *goio_prom_buckets_default(void);
  * from min to max). GOIO_EINVAL for bad arguments. */
 GOIO_EXTERN int goio_prom_buckets_linear(double start, double width,
                                          size_t count, double *out);
+/** start * factor^i (start > 0, factor > 1). */
 GOIO_EXTERN int goio_prom_buckets_exponential(double start, double factor,
                                               size_t count, double *out);
+/** count (>= 2) bounds growing by one factor from min (> 0) to max. */
 GOIO_EXTERN int goio_prom_buckets_exponential_range(double min, double max,
                                                     size_t count, double *out);
 
 /* ---- metrics and vectors ------------------------------------------------- */
 
-/** Children: one time series (or one histogram) each. */
+/** A counter child: one time series of a plain counter or a vector.
+ * Children are one time series (or one histogram) each. */
 typedef struct goio_prom_counter goio_prom_counter;
+/** A gauge child. */
 typedef struct goio_prom_gauge goio_prom_gauge;
+/** A histogram child (its buckets, count and sum). */
 typedef struct goio_prom_histogram goio_prom_histogram;
 /** A vector: a family of children sharing a name and label names. */
 typedef struct goio_prom_vec goio_prom_vec;
@@ -121,9 +128,11 @@ typedef struct goio_prom_vec goio_prom_vec;
 GOIO_EXTERN int goio_prom_counter_register(goio_prom_registry *reg,
                                            const goio_prom_metric_config *cfg,
                                            goio_prom_counter **out);
+/** goio_prom_counter_register for a gauge. */
 GOIO_EXTERN int goio_prom_gauge_register(goio_prom_registry *reg,
                                          const goio_prom_metric_config *cfg,
                                          goio_prom_gauge **out);
+/** goio_prom_counter_register for a histogram (cfg->buckets). */
 GOIO_EXTERN int goio_prom_histogram_register(goio_prom_registry *reg,
                                              const goio_prom_metric_config *cfg,
                                              goio_prom_histogram **out);
@@ -146,9 +155,11 @@ GOIO_EXTERN int goio_prom_vec_register(goio_prom_registry *reg,
 GOIO_EXTERN int goio_prom_vec_counter(goio_prom_vec *vec,
                                       const char *const *values, size_t count,
                                       goio_prom_counter **out);
+/** goio_prom_vec_counter for a gauge vector. */
 GOIO_EXTERN int goio_prom_vec_gauge(goio_prom_vec *vec,
                                     const char *const *values, size_t count,
                                     goio_prom_gauge **out);
+/** goio_prom_vec_counter for a histogram vector. */
 GOIO_EXTERN int goio_prom_vec_histogram(goio_prom_vec *vec,
                                         const char *const *values, size_t count,
                                         goio_prom_histogram **out);
@@ -159,9 +170,11 @@ GOIO_EXTERN int goio_prom_vec_counter_with(goio_prom_vec *vec,
                                            const goio_prom_label *labels,
                                            size_t count,
                                            goio_prom_counter **out);
+/** goio_prom_vec_counter_with for a gauge vector. */
 GOIO_EXTERN int goio_prom_vec_gauge_with(goio_prom_vec *vec,
                                          const goio_prom_label *labels,
                                          size_t count, goio_prom_gauge **out);
+/** goio_prom_vec_counter_with for a histogram vector. */
 GOIO_EXTERN int goio_prom_vec_histogram_with(goio_prom_vec *vec,
                                              const goio_prom_label *labels,
                                              size_t count,
@@ -172,6 +185,7 @@ GOIO_EXTERN int goio_prom_vec_histogram_with(goio_prom_vec *vec,
  * when there is none. */
 GOIO_EXTERN int goio_prom_vec_remove(goio_prom_vec *vec,
                                      const char *const *values, size_t count);
+/** goio_prom_vec_remove by name/value pairs in any order. */
 GOIO_EXTERN int goio_prom_vec_remove_with(goio_prom_vec *vec,
                                           const goio_prom_label *labels,
                                           size_t count);
@@ -188,19 +202,27 @@ GOIO_EXTERN int goio_prom_registry_unregister(goio_prom_registry *reg,
 
 /* ---- updates (lock-free) ------------------------------------------------- */
 
-/** Counters only go up: add rejects negative values and NaN (GOIO_EINVAL). */
+/** Adds 1. Every update returns 0, or GOIO_EINVAL for a NULL handle. */
 GOIO_EXTERN int goio_prom_counter_inc(goio_prom_counter *c);
+/** Adds v; counters only go up: negative values and NaN are GOIO_EINVAL. */
 GOIO_EXTERN int goio_prom_counter_add(goio_prom_counter *c, double v);
+/** The current value into *out (GOIO_EINVAL for NULLs). */
 GOIO_EXTERN int goio_prom_counter_value(const goio_prom_counter *c,
                                         double *out);
 
+/** Sets the gauge to v. */
 GOIO_EXTERN int goio_prom_gauge_set(goio_prom_gauge *g, double v);
+/** Adds 1. */
 GOIO_EXTERN int goio_prom_gauge_inc(goio_prom_gauge *g);
+/** Subtracts 1. */
 GOIO_EXTERN int goio_prom_gauge_dec(goio_prom_gauge *g);
+/** Adds v (concurrent adds are never lost). */
 GOIO_EXTERN int goio_prom_gauge_add(goio_prom_gauge *g, double v);
+/** Subtracts v. */
 GOIO_EXTERN int goio_prom_gauge_sub(goio_prom_gauge *g, double v);
 /** Sets the gauge to the Unix time in seconds (wall clock). */
 GOIO_EXTERN int goio_prom_gauge_set_to_current_time(goio_prom_gauge *g);
+/** The current value into *out (GOIO_EINVAL for NULLs). */
 GOIO_EXTERN int goio_prom_gauge_value(const goio_prom_gauge *g, double *out);
 
 /** Counts v in the first bucket whose upper bound is >= v. GOIO_EINVAL for
@@ -220,12 +242,15 @@ GOIO_EXTERN int goio_prom_histogram_bucket(const goio_prom_histogram *h,
 
 /* ---- custom collectors --------------------------------------------------- */
 
+/** Where a collector writes its samples during one scrape; valid only
+ * inside the collect call. */
+typedef struct goio_prom_sink goio_prom_sink;
+/** A registered collector (goio_prom_collector_register). */
+typedef struct goio_prom_collector goio_prom_collector;
 /** Collectors add samples at scrape time: fn(sink, data) runs during every
  * exposition, on the scraping thread with the registry's lock held (it must
  * not register, unregister or scrape that registry: GOIO_EBUSY). A non-zero
  * return drops what that call added (logged). */
-typedef struct goio_prom_sink goio_prom_sink;
-typedef struct goio_prom_collector goio_prom_collector;
 typedef int (*goio_prom_collect_fn)(goio_prom_sink *sink, void *data);
 /** Releases a collector's data when the collector goes away. */
 typedef void (*goio_prom_data_free_fn)(void *data);
@@ -275,15 +300,16 @@ GOIO_EXTERN int goio_prom_process_collector_register(goio_prom_registry *reg);
 
 /* ---- exposition ---------------------------------------------------------- */
 
+/** An exposition format. */
 typedef enum goio_prom_format {
     GOIO_PROM_TEXT = 0,       /**< text format 0.0.4 */
-    GOIO_PROM_OPENMETRICS = 1 /* OpenMetrics 1.0.0 text */
+    GOIO_PROM_OPENMETRICS = 1 /**< OpenMetrics 1.0.0 text */
 } goio_prom_format;
 
 /** What to send, as chosen from a request's headers. Strings are static. */
 typedef struct goio_prom_encoding {
-    goio_prom_format format;
-    bool gzip;
+    goio_prom_format format;      /**< the format to write */
+    bool gzip;                    /**< gzip the body */
     const char *content_type;     /**< the Content-Type header value */
     const char *content_encoding; /**< "gzip", or NULL: send no header */
 } goio_prom_encoding;
@@ -314,10 +340,10 @@ GOIO_EXTERN int goio_prom_registry_render(goio_prom_registry *reg,
 
 /** One request's labels; all four required (UTF-8). */
 typedef struct goio_prom_request {
-    const char *service_name;
-    const char *version;
-    const char *method;
-    const char *path;
+    const char *service_name; /**< label `service_name` */
+    const char *version;      /**< label `version` */
+    const char *method;       /**< label `method`, e.g. "GET" */
+    const char *path;         /**< label `path`: a route, not the raw URL */
 } goio_prom_request;
 
 /** Registers the Go library's io_http_requests_total,
@@ -343,6 +369,8 @@ GOIO_EXTERN int goio_prom_request_close(const goio_prom_request *req,
 
 /* ---- the /metrics endpoint (goio's HTTP server) -------------------------- */
 
+/** What goio_prom_http_handler serves; goio_prom_handler_config_init
+ * fills the defaults. */
 typedef struct goio_prom_handler_config {
     /** The registry served; NULL: the default one. */
     goio_prom_registry *registry;
@@ -365,11 +393,13 @@ GOIO_EXTERN void goio_prom_http_handler(goio_http_request *req,
 /** A metrics-only HTTP server (its own goio_http_server and router). */
 typedef struct goio_prom_server goio_prom_server;
 
+/** Settings of a metrics server; goio_prom_server_config_init fills the
+ * defaults. */
 typedef struct goio_prom_server_config {
     const char *host; /**< NULL: "127.0.0.1"; "0.0.0.0" for remote scrapers */
     int port;         /**< 0: a free port (goio_prom_server_port) */
     const char *path; /**< default "/metrics" */
-    goio_prom_handler_config handler;
+    goio_prom_handler_config handler; /**< registry, format and gzip */
 } goio_prom_server_config;
 
 /** Fills the defaults above (port 0). NULL is a no-op. */
@@ -400,8 +430,8 @@ GOIO_EXTERN void goio_prom_server_free(goio_prom_server *srv);
 /** Labels of the tracking middleware (the Go library's gin trackers).
  * Strings must outlive the server; goio_prom_tracker_init must have run. */
 typedef struct goio_prom_tracker_config {
-    const char *service_name;
-    const char *version;
+    const char *service_name; /**< label `service_name` */
+    const char *version;      /**< label `version` */
     /** The path label. NULL: the route pattern that matched
      * (goio_http_request_route), "" when none did. */
     const char *path;

@@ -26,7 +26,11 @@
 extern "C" {
 #endif
 
+/** A pub/sub handle: one subscriber connection run by its own loop thread,
+ * reconnecting and resubscribing after faults (goio_pubsub_new). */
 typedef struct goio_pubsub goio_pubsub;
+/** One subscription (a set of channels or patterns) with its queue or
+ * callback; ended with goio_pubsub_unsubscribe. */
 typedef struct goio_pubsub_sub goio_pubsub_sub;
 
 /** The largest queue capacity a subscription may ask for. */
@@ -41,7 +45,7 @@ typedef struct goio_pubsub_msg {
      * message of a channel subscription. */
     const char *pattern;
     const uint8_t *data; /**< the payload; data[len] is a NUL (for text) */
-    size_t len;
+    size_t len;          /**< payload bytes */
 } goio_pubsub_msg;
 
 /** Called on the loop thread for each message (callback mode). */
@@ -51,6 +55,7 @@ typedef void (*goio_pubsub_msg_fn)(goio_pubsub_sub *sub,
  * a failure, once every subscription is re-established. */
 typedef void (*goio_pubsub_reconnect_fn)(goio_pubsub *ps, void *data);
 
+/** Settings of a handle; goio_pubsub_config_init fills the defaults. */
 typedef struct goio_pubsub_config {
     /** Default queue capacity of a subscription; default 10. */
     size_t queue_capacity;
@@ -62,15 +67,17 @@ typedef struct goio_pubsub_config {
     /** Connect deadline (resolution included); default (0): the goio_redis
      * handle's connect_timeout_ms, or 1000 when that is <= 0. */
     int64_t connect_timeout_ms;
-    /** Reconnect backoff bounds; defaults 100 and 5000. */
+    /** First reconnect delay (> 0), doubled per failure, +-25% jitter;
+     * default 100. */
     int64_t reconnect_min_ms;
+    /** Ceiling of that delay (>= reconnect_min_ms); default 5000. */
     int64_t reconnect_max_ms;
     /** Enable Redis server-assisted client-side caching on the subscriber
-     * connection (CLIENT TRACKING ... BCAST PREFIX "<ns>:"), for coherent
+     * connection (`CLIENT TRACKING ... BCAST PREFIX "<ns>:"`), for coherent
      * caches with server_assisted. Default false. Needs Redis 6+. */
     bool client_tracking;
     goio_pubsub_reconnect_fn on_reconnect; /**< NULL = none */
-    void *on_reconnect_data;
+    void *on_reconnect_data;               /**< passed to on_reconnect */
 } goio_pubsub_config;
 
 /** Fills the documented defaults (NULL is a no-op). */
@@ -99,6 +106,8 @@ GOIO_EXTERN int goio_pubsub_publish(goio_pubsub *ps, goio_ctx *ctx,
 
 /* ---- subscriptions ------------------------------------------------------- */
 
+/** Options of one subscription; goio_pubsub_sub_config_init fills the
+ * defaults. */
 typedef struct goio_pubsub_sub_config {
     /** Queue capacity; 0 = the handle's default. Ignored in callback mode. */
     size_t queue_capacity;
@@ -160,6 +169,7 @@ GOIO_EXTERN void goio_pubsub_msg_unref(const goio_pubsub_msg *msg);
 
 /* ---- statistics ---------------------------------------------------------- */
 
+/** Counters of one subscription (goio_pubsub_sub_stats_get). */
 typedef struct goio_pubsub_sub_stats {
     uint64_t delivered; /**< queued or passed to the callback */
     uint64_t dropped;   /**< lost to a full queue */
@@ -172,6 +182,8 @@ typedef struct goio_pubsub_sub_stats {
 GOIO_EXTERN int goio_pubsub_sub_stats_get(goio_pubsub_sub *sub,
                                           goio_pubsub_sub_stats *out);
 
+/** Counters since goio_pubsub_new and the current state
+ * (goio_pubsub_stats_get). */
 typedef struct goio_pubsub_stats {
     uint64_t messages;       /**< messages read from Redis */
     uint64_t delivered;      /**< deliveries to subscriptions */
@@ -203,6 +215,8 @@ GOIO_EXTERN int goio_pubsub_stats_get(goio_pubsub *ps, goio_pubsub_stats *out);
  * docs/pubsub.md.
  */
 
+/** Settings of a coherent wrapper; goio_pubsub_coherent_config_init fills
+ * the defaults. At least one mechanism must be on. */
 typedef struct goio_pubsub_coherent_config {
     /** Publish and receive explicit invalidations; default true. */
     bool explicit_invalidation;
@@ -225,6 +239,7 @@ GOIO_EXTERN int goio_pubsub_coherent_new(goio_pubsub *ps, goio_cache *hybrid,
                                          const goio_pubsub_coherent_config *cfg,
                                          goio_cache **out);
 
+/** Counters of a coherent wrapper (goio_pubsub_coherent_stats_get). */
 typedef struct goio_pubsub_coherent_stats {
     uint64_t invalidations;  /**< keys dropped on notification */
     uint64_t flushes;        /**< whole local layer dropped */

@@ -5,7 +5,7 @@
  *
  * goio_redis_cache() turns a handle into a goio_cache (goio/cache.h). Keys
  * are non-empty strings of at most GOIO_CACHE_MAX_KEY bytes, sent as
- * "<namespace>:<key>"; values are binary-safe; TTLs are ms, capped at 12 h.
+ * `<namespace>:<key>`; values are binary-safe; TTLs are ms, capped at 12 h.
  * Errors: GOIO_EINVAL, GOIO_ENOMEM, GOIO_EPROTO (error reply), GOIO_EACCES
  * (login refused, NOPERM, certificate), GOIO_ECONNREFUSED/EHOSTUNREACH/
  * ECONNRESET/EIO (network), GOIO_ETIMEDOUT/ECANCELED (timeouts, ctx),
@@ -24,6 +24,8 @@
 extern "C" {
 #endif
 
+/** A Redis (or Redis Cluster) client: a connection pool per node, made by
+ * goio_redis_new; safe for concurrent use. */
 typedef struct goio_redis goio_redis;
 
 /** Called after each timed step with a KPI name ("redis_command_<cmd>",
@@ -32,23 +34,26 @@ typedef struct goio_redis goio_redis;
 typedef void (*goio_redis_time_tracker_fn)(const char *kpi, int64_t start_ns,
                                            int64_t end_ns, void *data);
 
+/** The longest TTL goio_redis stores (12 h); longer ones are capped. */
 #define GOIO_REDIS_MAX_TTL_MS (12LL * 60 * 60 * 1000)
 
+/** Settings of a handle; goio_redis_config_init fills the defaults, the
+ * caller keeps the struct (goio_redis_new copies what it needs). */
 typedef struct goio_redis_config {
     /** "host:port" ("[v6addr]:port" for IPv6) or a unix socket path (starts
      * with '/' or '.'). Required. In cluster mode: any node (the seed). */
     const char *endpoint;
     bool cluster;              /**< Redis Cluster mode; default false */
-    const char *key_namespace; /**< prefix "<ns>:"; NULL or "" = none */
-    /** ACL user (Redis 6+): AUTH <username> <password> on connect; NULL or
-     * "" = AUTH <password> (the default user), or no AUTH without a
+    const char *key_namespace; /**< prefix `<ns>:`; NULL or "" = none */
+    /** ACL user (Redis 6+): `AUTH <username> <password>` on connect; NULL
+     * or "" = `AUTH <password>` (the default user), or no AUTH without a
      * password. */
     const char *username;
     const char *password; /**< AUTH on connect; NULL = none */
     int database;         /**< SELECT on connect; default 0 */
 
     goio_redis_time_tracker_fn time_tracker; /**< NULL = none */
-    void *time_tracker_data;
+    void *time_tracker_data;                 /**< passed to time_tracker */
 
     int max_idle;   /**< idle connections kept per node; default 10 */
     int max_active; /**< connections per node, 0 = unbounded; default 20 */
@@ -68,7 +73,7 @@ typedef struct goio_redis_config {
     /** Cluster: tries per command across redirects and retries (default
      * 5) and the first retry's backoff, doubled each time (default 10). */
     int cluster_max_attempts;
-    int64_t cluster_retry_backoff_ms;
+    int64_t cluster_retry_backoff_ms; /**< see cluster_max_attempts */
 
     /**
      * TLS for every connection. CA: tls_ca_file/dir (both NULL = system
@@ -140,6 +145,8 @@ GOIO_EXTERN int goio_redis_get(goio_redis *r, goio_ctx *ctx, const char *key,
 GOIO_EXTERN int goio_redis_set(goio_redis *r, goio_ctx *ctx, const char *key,
                                const void *value, size_t len, int64_t ttl_ms);
 
+/** Options of goio_redis_set_opt; goio_redis_set_config_init fills the
+ * defaults. */
 typedef struct goio_redis_set_config {
     int64_t ttl_ms;     /**< > 0: expire (capped at 12 h); <= 0: no expiry */
     bool if_not_exists; /**< SET NX */
@@ -155,6 +162,7 @@ GOIO_EXTERN int goio_redis_set_opt(goio_redis *r, goio_ctx *ctx,
                                    size_t len,
                                    const goio_redis_set_config *opts,
                                    bool *was_set);
+/** EXISTS: *exists (required) says whether the key is there. */
 GOIO_EXTERN int goio_redis_exists(goio_redis *r, goio_ctx *ctx, const char *key,
                                   bool *exists);
 /** DEL; *deleted (may be NULL) says whether the key existed. */
@@ -190,6 +198,8 @@ GOIO_EXTERN int goio_redis_multi_set(goio_redis *r, goio_ctx *ctx,
  * (namespace included), honouring {hash tags}. */
 GOIO_EXTERN unsigned goio_redis_key_slot(const char *key, size_t len);
 
+/** Counters since goio_redis_new (goio_redis_stats_get); the last three
+ * are gauges. docs/operations.md says what to watch. */
 typedef struct goio_redis_stats {
     uint64_t connects;       /**< connections opened */
     uint64_t connect_errors; /**< failed connects (AUTH/SELECT included) */
@@ -200,7 +210,8 @@ typedef struct goio_redis_stats {
     uint64_t waits;          /**< callers that had to wait for a connection */
     uint64_t wait_timeouts;  /**< ... and gave up */
     uint64_t retries;        /**< commands retried on a fresh connection */
-    uint64_t moved, ask;     /**< cluster redirects followed */
+    /** MOVED redirects followed (cluster) */
+    uint64_t moved, ask;     /**< ASK redirects followed (cluster) */
     uint64_t tryagain;       /**< TRYAGAIN / CLUSTERDOWN backoffs */
     uint64_t slot_refreshes; /**< CLUSTER SLOTS reloads */
     uint64_t pipelines;      /**< multi-key round trips (one per node) */
@@ -209,6 +220,8 @@ typedef struct goio_redis_stats {
     uint32_t nodes;          /**< nodes known (1 outside cluster mode) */
 } goio_redis_stats;
 
+/** Copies the handle's counters into *out; GOIO_EINVAL for NULLs.
+ * Thread-safe, takes no connection. */
 GOIO_EXTERN int goio_redis_stats_get(goio_redis *r, goio_redis_stats *out);
 
 #ifdef __cplusplus

@@ -38,9 +38,12 @@ extern "C" {
 
 typedef struct goio_type goio_type;
 
+/** A type descriptor: how a variable of one C type is copied, destroyed,
+ * encoded and decoded. Define one as a `const` object and pass its address;
+ * the address is the type's identity. */
 struct goio_type {
-    const char *name;
-    size_t size; /**< sizeof the variable */
+    const char *name; /**< for messages, e.g. "int64"; not empty */
+    size_t size;      /**< sizeof the variable */
     /** Appends the encoding of *value to out. Required. */
     int (*encode)(const goio_type *type, const void *value, goio_buf *out);
     /**
@@ -62,8 +65,8 @@ struct goio_type {
 /** The bytes type's variable: owns data (goio_malloc). data NULL with len 0
  * is "no value" (Go's nil slice); copies keep it NULL. */
 typedef struct goio_bytes {
-    uint8_t *data;
-    size_t len;
+    uint8_t *data; /**< goio_malloc'ed bytes, or NULL */
+    size_t len;    /**< bytes in data */
 } goio_bytes;
 
 GOIO_EXTERN extern const goio_type goio_type_bytes;  /**< goio_bytes */
@@ -85,8 +88,10 @@ GOIO_EXTERN extern const goio_type goio_type_bool;   /**< bool */
     const goio_type var = {                                                    \
         #T,   sizeof(T), goio_type_pod_encode, goio_type_pod_decode, NULL,     \
         NULL, NULL}
+/** The encode callback of GOIO_TYPE_POD types (not called directly). */
 GOIO_EXTERN int goio_type_pod_encode(const goio_type *type, const void *value,
                                      goio_buf *out);
+/** The decode callback of GOIO_TYPE_POD types (not called directly). */
 GOIO_EXTERN int goio_type_pod_decode(const goio_type *type,
                                      const uint8_t *bytes, size_t len,
                                      void *value);
@@ -119,15 +124,11 @@ GOIO_EXTERN void goio_type_value_deinit(const goio_type *type, void *value);
  *
  * goio_type_json_encode writes the bytes json.Marshal writes for the
  * matching Go value; goio_type_json_decode reads what json.Unmarshal reads
- * into it. docs/reflext.md has the full rules. Types with a JSON form:
- *   goio_type_string  <-> string   (NULL encodes as "")
- *   goio_type_int64   <-> int64,  goio_type_uint64 <-> uint64
- *   goio_type_double  <-> float64  (NaN/Inf: GOIO_ERANGE, as Go refuses them)
- *   goio_type_bool    <-> bool
- *   goio_type_bytes   <-> []byte   (base64; data NULL <-> null)
- *   goio_type_json_time <-> time.Time, goio_type_json_raw <-> json.RawMessage
- *   struct types made with GOIO_TYPE_JSON_STRUCT <-> Go structs
- * Any other type: GOIO_ENOTSUP. All functions are thread-safe.
+ * into it. Types with a JSON form: the built-ins (string, int64, uint64,
+ * double, bool, bytes as base64), goio_type_json_time, goio_type_json_raw
+ * and GOIO_TYPE_JSON_STRUCT types; any other type: GOIO_ENOTSUP. The
+ * mapping to Go types and the full rules: docs/reflext.md. All functions
+ * are thread-safe.
  */
 
 /**
@@ -140,10 +141,11 @@ GOIO_EXTERN void goio_type_value_deinit(const goio_type *type, void *value);
  * 0000..9999 of the local time only (as Go).
  */
 typedef struct goio_type_json_time_value {
-    int64_t sec;
-    int32_t nsec;
-    int32_t offset;
+    int64_t sec;    /**< seconds since 1970-01-01 UTC */
+    int32_t nsec;   /**< 0..999999999 */
+    int32_t offset; /**< UTC offset, seconds east, whole minutes */
 } goio_type_json_time_value;
+/** `sec` of Go's zero time.Time, 0001-01-01T00:00:00Z. */
 #define GOIO_TYPE_JSON_TIME_GO_ZERO_SEC INT64_C(-62135596800)
 
 /** goio_type_json_time_value; JSON and byte form: the RFC 3339 string. */
@@ -171,7 +173,7 @@ GOIO_EXTERN int goio_type_json_time_parse(const char *text, size_t len,
                                           goio_type_json_time_value *out);
 
 /** Field flags. */
-#define GOIO_TYPE_JSON_OMITEMPTY 0x1u /* Go's ",omitempty" */
+#define GOIO_TYPE_JSON_OMITEMPTY 0x1u /**< Go's ",omitempty" */
 /** A Go pointer field (*T): `present_offset` locates a bool member that is
  * false for Go's nil (written as null; null decodes to false). */
 #define GOIO_TYPE_JSON_OPTIONAL  0x2u
@@ -185,9 +187,11 @@ typedef struct goio_type_json_field {
     size_t present_offset; /**< GOIO_TYPE_JSON_OPTIONAL only: offsetof(bool) */
 } goio_type_json_field;
 
+/** The fields of a struct type for GOIO_TYPE_JSON_STRUCT; must outlive
+ * the type. */
 typedef struct goio_type_json_struct {
-    const goio_type_json_field *fields;
-    size_t count;
+    const goio_type_json_field *fields; /**< in Go's declaration order */
+    size_t count;                       /**< entries in fields */
 } goio_type_json_struct;
 
 /**
@@ -212,13 +216,18 @@ typedef struct goio_type_json_struct {
                            goio_type_json_struct_copy,                         \
                            goio_type_json_struct_deinit,                       \
                            &(desc)}
+/** The callbacks of GOIO_TYPE_JSON_STRUCT types (not called directly):
+ * encode. */
 GOIO_EXTERN int goio_type_json_struct_encode(const goio_type *type,
                                              const void *value, goio_buf *out);
+/** decode (GOIO_TYPE_JSON_STRUCT callback). */
 GOIO_EXTERN int goio_type_json_struct_decode(const goio_type *type,
                                              const uint8_t *bytes, size_t len,
                                              void *value);
+/** copy, field by field (GOIO_TYPE_JSON_STRUCT callback). */
 GOIO_EXTERN int goio_type_json_struct_copy(const goio_type *type, void *dst,
                                            const void *src);
+/** destroy, field by field (GOIO_TYPE_JSON_STRUCT callback). */
 GOIO_EXTERN void goio_type_json_struct_deinit(const goio_type *type,
                                               void *value);
 
@@ -259,7 +268,7 @@ GOIO_EXTERN int goio_type_json_decode(const goio_type *type,
 /* ---- go-io's cache envelope ----
  *
  * go-io's stale wrapper and hybrid cache store a value with its freshness
- * as {"FreshUntil":"<RFC 3339 nano>","Value":<the value's JSON>}. When
+ * as `{"FreshUntil":"<RFC 3339 nano>","Value":<the value's JSON>}`. When
  * layers are stacked, Value is itself such an envelope (use
  * goio_type_json_raw to pass it on without decoding it).
  */

@@ -14,6 +14,8 @@
 extern "C" {
 #endif
 
+/** A group of flights keyed by string (goio_sharedflight_new); safe for
+ * concurrent use. */
 typedef struct goio_sharedflight goio_sharedflight;
 
 /** A flight's result: ref-counted, valid after the group is freed. */
@@ -35,6 +37,7 @@ typedef struct goio_sharedflight_config {
     int64_t idle_ms;
 } goio_sharedflight_config;
 
+/** Fills the defaults above (NULL is a no-op). */
 GOIO_EXTERN void goio_sharedflight_config_init(goio_sharedflight_config *cfg);
 
 /** A new group (cfg NULL: defaults); starts no thread. GOIO_EINVAL,
