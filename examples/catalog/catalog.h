@@ -36,6 +36,7 @@ typedef struct catalog_options {
     /* Each item request's deadline, passed to every cache call it makes
      * (and so to Redis): past it the caller gets the stale copy, or 504. */
     int64_t deadline_ms;
+    int64_t redis_timeout_ms; /* Redis connect/read/write; 0: goio's default */
 } catalog_options;
 
 /* The pretend backend: slow, and failing on request (origin.c). */
