@@ -131,9 +131,22 @@ GOIO_EXTERN int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub,
                                             goio_ctx *ctx);
 /** Ends and frees the subscription (queued messages released). On return no
  * message is delivered to it and none of its callbacks runs (except the one
- * calling this from the loop thread). Blocked receivers get GOIO_ECLOSED.
- * Works after goio_pubsub_free. GOIO_EINVAL for NULL. */
+ * calling this from the loop thread); Redis is told later (goio_pubsub_sync
+ * waits for it). Blocked receivers get GOIO_ECLOSED. Works after
+ * goio_pubsub_free. GOIO_EINVAL for NULL. */
 GOIO_EXTERN int goio_pubsub_unsubscribe(goio_pubsub_sub *sub);
+/**
+ * Waits until Redis has applied every subscribe and unsubscribe made on the
+ * handle so far: the connection is ready, nothing is left to send and every
+ * (P)SUBSCRIBE/(P)UNSUBSCRIBE sent was answered (a name Redis refused counts
+ * as answered). Then Redis' view (PUBSUB NUMPAT/NUMSUB, who a PUBLISH
+ * reaches) matches the handle's subscriptions until the next change; changes
+ * other threads make meanwhile extend the wait. Bounded by ctx
+ * (GOIO_ETIMEDOUT, GOIO_ECANCELED; NULL: no deadline, and a server that
+ * stays down blocks). GOIO_EINVAL for NULL, GOIO_ECLOSED, GOIO_EBUSY from a
+ * callback (it would wait on the loop thread).
+ */
+GOIO_EXTERN int goio_pubsub_sync(goio_pubsub *ps, goio_ctx *ctx);
 
 /**
  * Takes the oldest queued message (release with goio_pubsub_msg_unref),

@@ -1142,6 +1142,8 @@ static void on_wake(uv_async_t *a)
         return;
     }
     size_t n = sync_dirty(ps, 0);
+    /* entries may have been removed unsent: goio_pubsub_sync waits on it */
+    pthread_cond_broadcast(&ps->cv);
     pthread_mutex_unlock(&ps->mu);
     run_active(ps, n);
     if (ps->conn)
