@@ -216,12 +216,26 @@ GOIO_EXTERN int goio_pubsub_stats_get(goio_pubsub *ps, goio_pubsub_stats *out);
  * docs/pubsub.md.
  */
 
+/** The payload of the explicit invalidation messages a coherent wrapper
+ * publishes (either is accepted on receipt): docs/pubsub.md. */
+typedef enum goio_pubsub_inv_format {
+    /** GOIO_PUBSUB_INV_BARE when the hybrid is in go-io wire mode
+     * (GOIO_CACHE_WIRE_GO_IO), GOIO_PUBSUB_INV_GOIO otherwise. */
+    GOIO_PUBSUB_INV_AUTO = 0,
+    /** The key, a NUL and the wrapper's random id. */
+    GOIO_PUBSUB_INV_GOIO = 1,
+    /** The key alone, as a go-io service publishes and reads it. */
+    GOIO_PUBSUB_INV_BARE = 2
+} goio_pubsub_inv_format;
+
 typedef struct goio_pubsub_coherent_config {
     /** Publish and receive explicit invalidations; default true. */
     bool explicit_invalidation;
     /** The channel (namespaced like any channel); default
      * "goio:cache:invalidate". */
     const char *channel;
+    /** What the wrapper publishes; default GOIO_PUBSUB_INV_AUTO. */
+    goio_pubsub_inv_format format;
     /** Use the handle's CLIENT TRACKING invalidations; default false. */
     bool server_assisted;
     /** Free the hybrid when the wrapper is freed; default false. */
@@ -233,7 +247,8 @@ GOIO_EXTERN void
 goio_pubsub_coherent_config_init(goio_pubsub_coherent_config *cfg);
 /** Wraps `hybrid` (cfg NULL = defaults). GOIO_EINVAL (NULLs, not a hybrid,
  * no mechanism, server_assisted without client_tracking or over another
- * remote/namespace), GOIO_ENOMEM, GOIO_ECLOSED. Free with goio_cache_free. */
+ * remote/namespace, an unknown format), GOIO_ENOMEM, GOIO_ECLOSED. Free with
+ * goio_cache_free. */
 GOIO_EXTERN int goio_pubsub_coherent_new(goio_pubsub *ps, goio_cache *hybrid,
                                          const goio_pubsub_coherent_config *cfg,
                                          goio_cache **out);
@@ -244,6 +259,7 @@ typedef struct goio_pubsub_coherent_stats {
     uint64_t race_drops;     /**< fills dropped because they raced */
     uint64_t bypassed_reads; /**< reads sent to the remote layer while the
                                 subscriptions were not live */
+    uint64_t own_skipped;    /**< messages of this wrapper's own, skipped */
     bool live;               /**< invalidations are being received now */
 } goio_pubsub_coherent_stats;
 
