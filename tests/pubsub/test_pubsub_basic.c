@@ -114,6 +114,12 @@ static void invalid_arguments_are_rejected(void **state)
     goio_pubsub_coherent_config_init(&cc);
     cc.channel = "";
     assert_goio(GOIO_EINVAL, goio_pubsub_coherent_new(h.ps, hyb, &cc, &coh));
+    goio_pubsub_coherent_config_init(&cc);
+    assert_int_equal(cc.format, GOIO_PUBSUB_INV_AUTO);
+    cc.format = (goio_pubsub_inv_format)3;
+    assert_goio(GOIO_EINVAL, goio_pubsub_coherent_new(h.ps, hyb, &cc, &coh));
+    cc.format = (goio_pubsub_inv_format)-1;
+    assert_goio(GOIO_EINVAL, goio_pubsub_coherent_new(h.ps, hyb, &cc, &coh));
     goio_pubsub_coherent_stats cst;
     assert_goio(GOIO_EINVAL, goio_pubsub_coherent_stats_get(hyb, &cst));
     goio_cache_free(hyb);
