@@ -339,6 +339,129 @@ static void bare_writers_racing_converge(void **state)
     inst_close(&in[1]);
 }
 
+/*
+ * The corner case of bare keys, made to happen: another writer's message
+ * for the key arrives while the wrapper's own message is in flight. The
+ * loop thread is held in a callback; the remote layer's set lets another
+ * client write a newer value and publish the bare key right after the
+ * wrapper's SET, before the wrapper counts and publishes its own. Once the
+ * loop runs again, the other's message is taken for the wrapper's own
+ * (skipped), the wrapper's own one then counts as another's and drops the
+ * copy: the wrapper reads the other's newer value.
+ */
+typedef struct hooked {
+    goio_cache base;
+    goio_cache *inner; /* the Redis cache, not owned */
+    bool armed;
+} hooked;
+
+static int hk_get(goio_cache *c, goio_ctx *ctx, const char *k, goio_buf *out,
+                  bool *hit)
+{
+    return goio_cache_get(((hooked *)c)->inner, ctx, k, out, hit);
+}
+static int hk_set(goio_cache *c, goio_ctx *ctx, const char *k, const void *v,
+                  size_t n, int64_t ttl)
+{
+    hooked *h = (hooked *)c;
+    int rc = goio_cache_set(h->inner, ctx, k, v, n, ttl);
+    if (h->armed) { /* another writer, just after this SET */
+        h->armed = false;
+        goio_buf env = GOIO_BUF_INIT;
+        envelope(&env, "theirs");
+        redisContext *raw = pst_raw();
+        redisReply *r =
+            redisCommand(raw, "SET swap:%s %b", k, env.data, env.len);
+        freeReplyObject(r);
+        r = redisCommand(raw, "PUBLISH swap:goio:cache:invalidate %s", k);
+        freeReplyObject(r);
+        redisFree(raw);
+        goio_buf_deinit(&env);
+    }
+    return rc;
+}
+static int hk_del(goio_cache *c, goio_ctx *ctx, const char *k)
+{
+    return goio_cache_del(((hooked *)c)->inner, ctx, k);
+}
+static int hk_clear(goio_cache *c, goio_ctx *ctx)
+{
+    return goio_cache_clear(((hooked *)c)->inner, ctx);
+}
+static void hk_destroy(goio_cache *c)
+{
+    goio_free(c);
+}
+static const goio_cache_ops hooked_ops = {.name = "hooked",
+                                          .get = hk_get,
+                                          .set = hk_set,
+                                          .del = hk_del,
+                                          .clear = hk_clear,
+                                          .destroy = hk_destroy};
+
+typedef struct hold {
+    atomic_bool inside, release;
+} hold;
+
+static void holding_cb(goio_pubsub_sub *sub, const goio_pubsub_msg *msg,
+                       void *data)
+{
+    (void)sub;
+    (void)msg;
+    hold *h = data;
+    atomic_store(&h->inside, true);
+    while (!atomic_load(&h->release))
+        goio_test_sleep_ms(1);
+}
+
+static void bare_message_of_another_while_ours_is_in_flight(void **state)
+{
+    (void)state;
+    pst_handle ph;
+    pst_open(&ph, "swap");
+    hooked *rem = goio_calloc(1, sizeof *rem);
+    assert_non_null(rem);
+    assert_ok(goio_cache_init(&rem->base, &hooked_ops));
+    rem->inner = goio_redis_cache(ph.r);
+    inst in = {.r = ph.r, .ps = ph.ps, .explicit = true};
+    assert_ok(goio_cache_memory_new(NULL, &in.mem));
+    assert_ok(goio_cache_hybrid_new(in.mem, &rem->base, false, &in.hyb));
+    goio_pubsub_coherent_config cc;
+    goio_pubsub_coherent_config_init(&cc);
+    cc.format = GOIO_PUBSUB_INV_BARE;
+    assert_ok(goio_pubsub_coherent_new(in.ps, in.hyb, &cc, &in.coh));
+    hold hd = {0};
+    const char *ch[] = {"hold"};
+    goio_pubsub_sub_config o = {.callback = holding_cb, .data = &hd};
+    goio_pubsub_sub *hs;
+    assert_ok(goio_pubsub_subscribe(in.ps, ch, 1, &o, &hs));
+    pst_wait_sub(hs, 5000);
+    assert_true(GOIO_WAIT_UNTIL(is_live(&in), 5000));
+
+    /* the loop thread is held: messages wait in the socket, in order */
+    assert_int_equal(pst_publish_raw("swap:hold", "h", 1), 1);
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&hd.inside), 5000));
+    rem->armed = true;
+    assert_ok(goio_cache_set(in.coh, NULL, "k", "mine", 4, 60000));
+    assert_false(rem->armed);
+    assert_true(local_has(&in, "k")); /* "mine", for now */
+    atomic_store(&hd.release, true);
+
+    /* theirs is skipped in place of ours, ours drops the copy */
+    assert_true(GOIO_WAIT_UNTIL(cstats(&in).own_skipped == 1 &&
+                                    cstats(&in).invalidations == 1,
+                                BOUND_MS));
+    assert_false(local_has(&in, "k"));
+    assert_true(reads(&in, "k", "theirs"));
+
+    assert_ok(goio_pubsub_unsubscribe(hs));
+    goio_cache_free(in.coh);
+    goio_cache_free(in.hyb);
+    goio_cache_free(in.mem);
+    goio_cache_free(&rem->base);
+    pst_close(&ph);
+}
+
 /* ---- server-assisted ---- */
 
 static void server_assisted_sees_writes_by_any_client(void **state)
@@ -622,6 +745,7 @@ int main(void)
         cmocka_unit_test(explicit_invalidation_between_goio_instances),
         cmocka_unit_test(bare_invalidation_between_goio_instances),
         cmocka_unit_test(bare_writers_racing_converge),
+        cmocka_unit_test(bare_message_of_another_while_ours_is_in_flight),
         cmocka_unit_test(server_assisted_sees_writes_by_any_client),
         cmocka_unit_test(a_reconnect_drops_the_local_layer),
         cmocka_unit_test(readers_racing_a_writer_converge),
