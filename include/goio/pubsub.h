@@ -140,9 +140,22 @@ GOIO_EXTERN int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub,
                                             goio_ctx *ctx);
 /** Ends and frees the subscription (queued messages released). On return no
  * message is delivered to it and none of its callbacks runs (except the one
- * calling this from the loop thread). Blocked receivers get GOIO_ECLOSED.
- * Works after goio_pubsub_free. GOIO_EINVAL for NULL. */
+ * calling this from the loop thread); Redis is told later (goio_pubsub_sync
+ * waits for it). Blocked receivers get GOIO_ECLOSED. Works after
+ * goio_pubsub_free. GOIO_EINVAL for NULL. */
 GOIO_EXTERN int goio_pubsub_unsubscribe(goio_pubsub_sub *sub);
+/**
+ * Waits until Redis has applied every subscribe and unsubscribe made on the
+ * handle so far: the connection is ready, nothing is left to send and every
+ * (P)SUBSCRIBE/(P)UNSUBSCRIBE sent was answered (a name Redis refused counts
+ * as answered). Then Redis' view (PUBSUB NUMPAT/NUMSUB, who a PUBLISH
+ * reaches) matches the handle's subscriptions until the next change; changes
+ * other threads make meanwhile extend the wait. Bounded by ctx
+ * (GOIO_ETIMEDOUT, GOIO_ECANCELED; NULL: no deadline, and a server that
+ * stays down blocks). GOIO_EINVAL for NULL, GOIO_ECLOSED, GOIO_EBUSY from a
+ * callback (it would wait on the loop thread).
+ */
+GOIO_EXTERN int goio_pubsub_sync(goio_pubsub *ps, goio_ctx *ctx);
 
 /**
  * Takes the oldest queued message (release with goio_pubsub_msg_unref),
@@ -215,6 +228,18 @@ GOIO_EXTERN int goio_pubsub_stats_get(goio_pubsub *ps, goio_pubsub_stats *out);
  * docs/pubsub.md.
  */
 
+/** The payload of the explicit invalidation messages a coherent wrapper
+ * publishes (either is accepted on receipt): docs/pubsub.md. */
+typedef enum goio_pubsub_inv_format {
+    /** GOIO_PUBSUB_INV_BARE when the hybrid is in go-io wire mode
+     * (GOIO_CACHE_WIRE_GO_IO), GOIO_PUBSUB_INV_GOIO otherwise. */
+    GOIO_PUBSUB_INV_AUTO = 0,
+    /** The key, a NUL and the wrapper's random id. */
+    GOIO_PUBSUB_INV_GOIO = 1,
+    /** The key alone, as a go-io service publishes and reads it. */
+    GOIO_PUBSUB_INV_BARE = 2
+} goio_pubsub_inv_format;
+
 /** Settings of a coherent wrapper; goio_pubsub_coherent_config_init fills
  * the defaults. At least one mechanism must be on. */
 typedef struct goio_pubsub_coherent_config {
@@ -223,6 +248,8 @@ typedef struct goio_pubsub_coherent_config {
     /** The channel (namespaced like any channel); default
      * "goio:cache:invalidate". */
     const char *channel;
+    /** What the wrapper publishes; default GOIO_PUBSUB_INV_AUTO. */
+    goio_pubsub_inv_format format;
     /** Use the handle's CLIENT TRACKING invalidations; default false. */
     bool server_assisted;
     /** Free the hybrid when the wrapper is freed; default false. */
@@ -234,7 +261,8 @@ GOIO_EXTERN void
 goio_pubsub_coherent_config_init(goio_pubsub_coherent_config *cfg);
 /** Wraps `hybrid` (cfg NULL = defaults). GOIO_EINVAL (NULLs, not a hybrid,
  * no mechanism, server_assisted without client_tracking or over another
- * remote/namespace), GOIO_ENOMEM, GOIO_ECLOSED. Free with goio_cache_free. */
+ * remote/namespace, an unknown format), GOIO_ENOMEM, GOIO_ECLOSED. Free with
+ * goio_cache_free. */
 GOIO_EXTERN int goio_pubsub_coherent_new(goio_pubsub *ps, goio_cache *hybrid,
                                          const goio_pubsub_coherent_config *cfg,
                                          goio_cache **out);
@@ -246,6 +274,7 @@ typedef struct goio_pubsub_coherent_stats {
     uint64_t race_drops;     /**< fills dropped because they raced */
     uint64_t bypassed_reads; /**< reads sent to the remote layer while the
                                 subscriptions were not live */
+    uint64_t own_skipped;    /**< messages of this wrapper's own, skipped */
     bool live;               /**< invalidations are being received now */
 } goio_pubsub_coherent_stats;
 

@@ -541,6 +541,38 @@ int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub, goio_ctx *ctx)
     return rc;
 }
 
+int goio_pubsub_sync(goio_pubsub *ps, goio_ctx *ctx)
+{
+    if (!ps)
+        return GOIO_EINVAL;
+    goio_ctx_watch *w = NULL;
+    if (ctx) {
+        int rc = goio_ctx_on_cancel(ctx, wake_ps, ps, &w);
+        if (rc)
+            return rc;
+    }
+    int rc;
+    pthread_mutex_lock(&ps->mu);
+    for (;;) {
+        if (ps->closed || ps->stopping) {
+            rc = GOIO_ECLOSED;
+            break;
+        }
+        if ((rc = goio__ps_settled(ps)) != GOIO_EAGAIN)
+            break;
+        if ((rc = goio_ctx_err(ctx)) != 0)
+            break;
+        if (goio__ps_on_loop(ps)) { /* only the loop could end the wait */
+            rc = GOIO_EBUSY;
+            break;
+        }
+        goio__redis_cond_wait(&ps->cv, &ps->mu, goio_ctx_deadline(ctx));
+    }
+    pthread_mutex_unlock(&ps->mu);
+    goio_ctx_watch_remove(ctx, w);
+    return rc;
+}
+
 /* ---- unsubscribing --------------------------------------------------------
  */
 

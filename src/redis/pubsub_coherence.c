@@ -14,6 +14,21 @@
  * key (odd while in progress, like a seqlock); a read that sees its
  * slot's number change, or odd, drops the key again after its fill. Whole
  * flushes use one more sequence number the same way.
+ *
+ * Own messages. A wrapper skips its own explicit invalidations: the local
+ * copy it just wrote is the newest there is. In goio's format they carry
+ * its random id. Bare keys (go-io's format) carry nothing, so the wrapper
+ * counts, per key, the messages it has published and not yet received
+ * back ("own" table, counted before the PUBLISH is sent) and skips that
+ * many messages of the key. A message of another instance that arrives
+ * while one of ours is in flight may be skipped in its place; ours then
+ * arrives after it and drops the key, so the copy is dropped no later
+ * than our own message's arrival (during or just after the set that
+ * published it). A publish that fails un-counts itself (if it was sent
+ * after all, it arrives as another's and drops our copy); a reconnect empties
+ * the table (messages published in the gap are lost and the local layer is
+ * dropped anyway); a full table publishes uncounted (the wrapper then drops its
+ * own copy: one more remote read).
  */
 #include "pubsub_int.h"
 
@@ -23,6 +38,17 @@
 #define SLOTS 1024 /* per-key-slot sequence numbers: 8 KiB */
 
 #define DEFAULT_CHANNEL "goio:cache:invalidate"
+
+#define OWN_BUCKETS 256  /* own table: keys published, not yet received */
+#define OWN_MAX     4096 /* at most this many keys in flight are counted */
+
+typedef struct own_rec {
+    struct own_rec *next;
+    uint64_t hash;
+    uint32_t count; /* messages of this key published, not received */
+    size_t len;
+    char key[];
+} own_rec;
 
 typedef struct coherent {
     goio_cache base;
@@ -34,9 +60,14 @@ typedef struct coherent {
     char *channel;
     char sender[17]; /* random id after the key in our messages (hex) */
     bool explicit_inv, own;
+    bool bare; /* we publish bare keys: own messages via the own table */
+    pthread_mutex_t own_mu;
+    own_rec *own_tab[OWN_BUCKETS];
+    size_t own_n; /* records in own_tab */
     _Atomic uint64_t seq[SLOTS];
     _Atomic uint64_t all_seq;
     _Atomic uint64_t invalidations, flushes, race_drops, bypassed;
+    _Atomic uint64_t own_skipped;
 } coherent;
 
 static const goio_cache_ops coherent_ops;
@@ -49,6 +80,78 @@ static size_t slot_of(const char *key, size_t len)
 static void bump(_Atomic uint64_t *v)
 {
     atomic_fetch_add(v, 1);
+}
+
+/* ---- own bare messages ----------------------------------------------------
+ */
+
+static own_rec **own_find(coherent *c, const char *key, size_t len, uint64_t h)
+{
+    own_rec **pp = &c->own_tab[h & (OWN_BUCKETS - 1)];
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->hash == h && (*pp)->len == len &&
+            !memcmp((*pp)->key, key, len))
+            break;
+    return pp;
+}
+
+/* Counts one message of ours for key about to be published; false when
+ * it could not be counted (it will then drop our own copy too). */
+static bool own_add(coherent *c, const char *key, size_t len)
+{
+    uint64_t h = goio_hash64(key, len, 0);
+    bool ok = true;
+    pthread_mutex_lock(&c->own_mu);
+    own_rec **pp = own_find(c, key, len, h);
+    if (*pp) {
+        (*pp)->count++;
+    } else if (c->own_n < OWN_MAX &&
+               (*pp = goio_malloc(sizeof **pp + len)) != NULL) {
+        (*pp)->next = NULL;
+        (*pp)->hash = h;
+        (*pp)->count = 1;
+        (*pp)->len = len;
+        memcpy((*pp)->key, key, len);
+        c->own_n++;
+    } else {
+        ok = false;
+    }
+    pthread_mutex_unlock(&c->own_mu);
+    return ok;
+}
+
+/* Takes one count of key: whether a message of ours was in flight. */
+static bool own_take(coherent *c, const char *key, size_t len)
+{
+    uint64_t h = goio_hash64(key, len, 0);
+    bool ours = false;
+    pthread_mutex_lock(&c->own_mu);
+    own_rec **pp = own_find(c, key, len, h);
+    if (*pp) {
+        ours = true;
+        if (--(*pp)->count == 0) {
+            own_rec *r = *pp;
+            *pp = r->next;
+            goio_free(r);
+            c->own_n--;
+        }
+    }
+    pthread_mutex_unlock(&c->own_mu);
+    return ours;
+}
+
+static void own_clear(coherent *c)
+{
+    pthread_mutex_lock(&c->own_mu);
+    for (size_t i = 0; i < OWN_BUCKETS; i++) {
+        while (c->own_tab[i]) {
+            own_rec *r = c->own_tab[i];
+            c->own_tab[i] = r->next;
+            goio_free(r);
+        }
+    }
+    c->own_n = 0;
+    pthread_mutex_unlock(&c->own_mu);
 }
 
 /* ---- invalidation (loop thread) -------------------------------------------
@@ -76,7 +179,8 @@ static void drop_all(coherent *c)
 /*
  * An explicit message is "<key>" or "<key>\0<sender id>"; an empty key
  * means everything. Our own messages are skipped: the local copy we just
- * wrote is the newest there is.
+ * wrote is the newest there is (by id, or, publishing bare keys, by the
+ * own table).
  */
 static void on_channel_msg(goio_pubsub_sub *sub, const goio_pubsub_msg *msg,
                            void *data)
@@ -86,9 +190,12 @@ static void on_channel_msg(goio_pubsub_sub *sub, const goio_pubsub_msg *msg,
     const char *key = (const char *)msg->data;
     const char *nul = memchr(key, '\0', msg->len);
     size_t key_len = nul ? (size_t)(nul - key) : msg->len;
-    if (nul && msg->len - key_len - 1 == sizeof c->sender - 1 &&
-        !memcmp(nul + 1, c->sender, sizeof c->sender - 1))
+    if (nul ? msg->len - key_len - 1 == sizeof c->sender - 1 &&
+                  !memcmp(nul + 1, c->sender, sizeof c->sender - 1)
+            : c->bare && own_take(c, key, key_len)) {
+        bump(&c->own_skipped);
         return;
+    }
     if (key_len == 0)
         drop_all(c); /* a clear somewhere */
     else
@@ -114,11 +221,15 @@ static void on_tracking(goio_pubsub_sub *sub, const redisReply *payload,
     }
 }
 
-/* Live again after a gap: whatever changed meanwhile went unreported. */
+/* Live again after a gap: whatever changed meanwhile went unreported. Our
+ * messages of the gap are lost too: nothing is in flight any more. */
 static void on_active(goio_pubsub_sub *sub, void *data)
 {
     (void)sub;
-    drop_all(data);
+    coherent *c = data;
+    if (c->bare)
+        own_clear(c);
+    drop_all(c);
 }
 
 static bool live(coherent *c)
@@ -164,16 +275,24 @@ static int publish_key(coherent *c, goio_ctx *ctx, const char *key, size_t len,
 {
     if (!c->explicit_inv)
         return rc;
-    goio_buf payload = GOIO_BUF_INIT;
-    int prc = goio_buf_reserve(&payload, len + sizeof c->sender);
-    if (!prc) {
-        goio_buf_append(&payload, key, len);
-        goio_buf_append(&payload, "", 1);
-        goio_buf_append(&payload, c->sender, sizeof c->sender - 1);
-        prc = goio_pubsub_publish(c->ps, ctx, c->channel, payload.data,
-                                  payload.len, NULL);
+    int prc;
+    if (c->bare) {
+        bool counted = own_add(c, key, len);
+        prc = goio_pubsub_publish(c->ps, ctx, c->channel, key, len, NULL);
+        if (prc < 0 && counted)    /* if it was sent after all, it arrives */
+            own_take(c, key, len); /* as another's and drops our copy */
+    } else {
+        goio_buf payload = GOIO_BUF_INIT;
+        prc = goio_buf_reserve(&payload, len + sizeof c->sender);
+        if (!prc) {
+            goio_buf_append(&payload, key, len);
+            goio_buf_append(&payload, "", 1);
+            goio_buf_append(&payload, c->sender, sizeof c->sender - 1);
+            prc = goio_pubsub_publish(c->ps, ctx, c->channel, payload.data,
+                                      payload.len, NULL);
+        }
+        goio_buf_deinit(&payload);
     }
-    goio_buf_deinit(&payload);
     if (prc < 0)
         goio_log(GOIO_LOG_ERROR, "cache", "coherent_publish_failed",
                  len ? key : NULL, prc,
@@ -221,6 +340,8 @@ static void coh_destroy(goio_cache *cc)
         goio_pubsub_unsubscribe(c->track_sub);
     if (c->own)
         goio_cache_free(c->h);
+    own_clear(c);
+    pthread_mutex_destroy(&c->own_mu);
     goio_free(c->channel);
     goio_free(c);
 }
@@ -286,7 +407,8 @@ int goio_pubsub_coherent_new(goio_pubsub *ps, goio_cache *hybrid,
     }
     if (!ps || !out || !goio_cache_hybrid_local(hybrid) ||
         (!cfg->explicit_invalidation && !cfg->server_assisted) ||
-        (cfg->explicit_invalidation && !goio_cache_key_valid(cfg->channel)))
+        (cfg->explicit_invalidation && !goio_cache_key_valid(cfg->channel)) ||
+        (unsigned)cfg->format > GOIO_PUBSUB_INV_BARE)
         return GOIO_EINVAL;
     *out = NULL;
     goio_cache *remote = goio_cache_hybrid_remote(hybrid);
@@ -295,10 +417,19 @@ int goio_pubsub_coherent_new(goio_pubsub *ps, goio_cache *hybrid,
     coherent *c = goio_calloc(1, sizeof *c);
     if (!c)
         return GOIO_ENOMEM;
+    if (pthread_mutex_init(&c->own_mu, NULL)) {
+        goio_free(c);
+        return GOIO_ENOMEM;
+    }
     c->h = hybrid;
     c->remote = remote;
     c->ps = ps;
     c->explicit_inv = cfg->explicit_invalidation;
+    /* A namespace shared with go-io services (the hybrid stores go-io's
+     * format) gets the messages they can read. */
+    c->bare = cfg->format == GOIO_PUBSUB_INV_BARE ||
+              (cfg->format == GOIO_PUBSUB_INV_AUTO &&
+               goio_cache_wire_get(hybrid) == GOIO_CACHE_WIRE_GO_IO);
     /* A random id, so a wrapper can tell its own messages from others'. */
     snprintf(c->sender, sizeof c->sender, "%016llx",
              (unsigned long long)goio_random_u64());
@@ -319,6 +450,7 @@ int goio_pubsub_coherent_new(goio_pubsub *ps, goio_cache *hybrid,
 fail:
     if (c->chan_sub)
         goio_pubsub_unsubscribe(c->chan_sub);
+    pthread_mutex_destroy(&c->own_mu);
     goio_free(c->channel);
     goio_free(c);
     return rc;
@@ -334,6 +466,7 @@ int goio_pubsub_coherent_stats_get(goio_cache *cc,
     out->flushes = atomic_load(&c->flushes);
     out->race_drops = atomic_load(&c->race_drops);
     out->bypassed_reads = atomic_load(&c->bypassed);
+    out->own_skipped = atomic_load(&c->own_skipped);
     out->live = live(c);
     return 0;
 }

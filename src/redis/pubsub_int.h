@@ -174,6 +174,12 @@ void goio__ps_registry_free(goio_pubsub *ps);
  * GOIO_EPROTO when one failed, or GOIO_EAGAIN when not yet. */
 int goio__ps_sub_state(goio_pubsub *ps, goio_pubsub_sub *sub);
 
+/* Whether Redis has applied every change of the registry: ready, nothing
+ * dirty, every entry active or refused (no entry unsent or awaiting its
+ * answer; an entry nobody wants is removed once Redis dropped it). 0 or
+ * GOIO_EAGAIN. */
+int goio__ps_settled(goio_pubsub *ps);
+
 /* ---- subscriptions and messages (pubsub.c) ------------------------------ */
 
 void goio__ps_sub_unref(goio_pubsub_sub *sub);

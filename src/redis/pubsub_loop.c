@@ -688,10 +688,9 @@ static void wake_all(goio_pubsub *ps)
 /* Queues m on every queue subscriber of e and collects the callback ones
  * into ps->scratch (referenced). ps->mu held. */
 static size_t fan_out(goio_pubsub *ps, goio__ps_entry *e, goio__ps_msg *m,
-                      int *log_drops)
+                      int *log_drops, uint64_t *delivered, uint64_t *dropped)
 {
     size_t n_cb = 0;
-    uint64_t delivered = 0, dropped = 0;
     for (size_t i = 0; i < e->n_subs; i++) {
         goio_pubsub_sub *s = e->subs[i];
         if (s->cb || s->hooks.raw) {
@@ -701,16 +700,14 @@ static size_t fan_out(goio_pubsub *ps, goio__ps_entry *e, goio__ps_msg *m,
         }
         bool log_drop = false, notify = false;
         if (m && goio__ps_enqueue(s, m, &log_drop, &notify))
-            dropped++;
+            (*dropped)++;
         else
-            delivered++;
+            (*delivered)++;
         *log_drops += log_drop;
         if (notify)
             wake_later(ps, s);
     }
-    atomic_fetch_add_explicit(&ps->ctr.delivered, delivered + n_cb,
-                              memory_order_relaxed);
-    atomic_fetch_add_explicit(&ps->ctr.dropped, dropped, memory_order_relaxed);
+    *delivered += n_cb;
     return n_cb;
 }
 
@@ -739,12 +736,13 @@ static void on_message(goio__ps_conn *c, bool pattern, const redisReply *name,
     goio__ps_msg *m = NULL;
     int log_drops = 0;
     size_t n_cb = 0;
+    uint64_t delivered = 0, dropped = 0;
     pthread_mutex_lock(&ps->mu);
     goio__ps_entry *e = goio__ps_entry_find(ps, pattern, name->str, name->len);
     bool raw = e == ps->tracking_entry;
     if (e && e->n_subs && (raw || (m = make_msg(ps, e, chan, data)) != NULL) &&
         reserve_scratch(ps, e->n_subs))
-        n_cb = fan_out(ps, e, m, &log_drops);
+        n_cb = fan_out(ps, e, m, &log_drops, &delivered, &dropped);
     else if (e && e->n_subs)
         goio_log(GOIO_LOG_ERROR, "pubsub", "pubsub_out_of_memory", e->user,
                  GOIO_ENOMEM, "a message could not be delivered");
@@ -758,6 +756,10 @@ static void on_message(goio__ps_conn *c, bool pattern, const redisReply *name,
                  m->pub.pattern ? m->pub.pattern : m->pub.channel, GOIO_ELIMIT,
                  "%d subscription queue(s) full: messages dropped for them",
                  log_drops);
+    /* The handle's totals after the record (HACKING.md: log, then count). */
+    atomic_fetch_add_explicit(&ps->ctr.delivered, delivered,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&ps->ctr.dropped, dropped, memory_order_relaxed);
     goio__ps_msg_unref(m);
 }
 
@@ -1142,6 +1144,8 @@ static void on_wake(uv_async_t *a)
         return;
     }
     size_t n = sync_dirty(ps, 0);
+    /* entries may have been removed unsent: goio_pubsub_sync waits on it */
+    pthread_cond_broadcast(&ps->cv);
     pthread_mutex_unlock(&ps->mu);
     run_active(ps, n);
     if (ps->conn)

@@ -165,3 +165,14 @@ int goio__ps_sub_state(goio_pubsub *ps, goio_pubsub_sub *sub)
     }
     return ps->ready ? rc : GOIO_EAGAIN;
 }
+
+int goio__ps_settled(goio_pubsub *ps)
+{
+    if (!ps->ready || ps->dirty)
+        return GOIO_EAGAIN;
+    for (size_t i = 0; i < ps->n_buckets; i++)
+        for (goio__ps_entry *e = ps->buckets[i]; e; e = e->next)
+            if (e->state != GOIO__PS_ACTIVE && e->state != GOIO__PS_FAILED)
+                return GOIO_EAGAIN; /* unsent, or its answer awaited */
+    return 0;
+}

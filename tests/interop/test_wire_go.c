@@ -492,13 +492,34 @@ static void go_publishes_c_receives(void **state)
     goio_pubsub_free(ps);
 }
 
-static bool go_subscribed(void *arg)
+/* Whether the Go peer's log holds `line` (the peer prints "ready" once its
+ * own probe message came back: Redis has its subscription). */
+static bool log_has(const char *path, const char *line)
 {
-    (void)arg;
-    char *v = goio_test_redis_cli(&srv, "PUBSUB NUMPAT");
-    bool yes = v && strcmp(v, "0\n") != 0;
-    goio_free(v);
+    size_t len = 0;
+    uint8_t *got = goio_test_read_file(path, &len);
+    bool yes = false;
+    size_t n = strlen(line);
+    for (size_t i = 0; got && !yes && i + n <= len; i++)
+        yes = (i == 0 || got[i - 1] == '\n') && !memcmp(got + i, line, n) &&
+              (i + n == len || got[i + n] == '\n');
+    goio_free(got);
     return yes;
+}
+
+/* The Go peer's whole log, once it has exited (within 10 s). */
+static char *peer_log(pid_t pid, const char *path)
+{
+    assert_true(GOIO_WAIT_UNTIL(goio_test_proc_exited(pid), 10000));
+    size_t len = 0;
+    uint8_t *got = goio_test_read_file(path, &len);
+    assert_non_null(got);
+    char *s = goio_malloc(len + 1);
+    assert_non_null(s);
+    memcpy(s, got, len);
+    s[len] = 0;
+    goio_free(got);
+    return s;
 }
 
 static void c_publishes_go_receives(void **state)
@@ -510,27 +531,93 @@ static void c_publishes_go_receives(void **state)
     char *argv[] = {peer, "subscribe", srv.endpoint, "events.*", "1", NULL};
     pid_t pid = goio_test_spawn(argv, log);
     assert_true(pid > 0);
-    assert_true(goio_test_wait_until(go_subscribed, NULL, 10000));
+    assert_true(GOIO_WAIT_UNTIL(log_has(log, "ready"), 10000));
     goio_pubsub *ps = ps_new();
     int64_t receivers = 0;
     assert_ok(
         goio_pubsub_publish(ps, NULL, "events.1", "created", 7, &receivers));
     assert_int_equal(receivers, 1);
-    assert_true(GOIO_WAIT_UNTIL(goio_test_proc_exited(pid), 10000));
-    size_t len = 0;
-    uint8_t *got = goio_test_read_file(log, &len);
-    assert_non_null(got);
-    assert_true(len >= 12 && !memcmp(got, "msg created\n", 12));
+    char *got = peer_log(pid, log);
+    assert_string_equal(got, "ready\nmsg created\n");
     goio_free(got);
     goio_pubsub_free(ps);
     goio_test_rm_rf(dir);
     goio_free(dir);
 }
 
-/* goio's coherent wrapper tells Go subscribers of its channel which key
- * changed: the key, then a NUL and the sender's id (go-io consumers that
- * want the bare key cut at the NUL). */
-static void c_invalidates_go_sees_it(void **state)
+static bool reads_name(goio_cache *c, const char *key, const char *name)
+{
+    struct witem it = {0};
+    bool hit = false;
+    int rc = goio_cache_get_typed(c, NULL, key, &witem_type, &it, &hit);
+    bool yes = rc == 0 && hit && it.name && !strcmp(it.name, name);
+    item_free(&it);
+    return yes;
+}
+
+static goio_cache *coherent_new(goio_pubsub *ps, goio_cache *h,
+                                goio_pubsub_inv_format format)
+{
+    goio_pubsub_coherent_config cc;
+    goio_pubsub_coherent_config_init(&cc);
+    cc.format = format;
+    goio_cache *coh = NULL;
+    assert_ok(goio_pubsub_coherent_new(ps, h, &cc, &coh));
+    goio_pubsub_coherent_stats st;
+    assert_true(GOIO_WAIT_UNTIL(
+        goio_pubsub_coherent_stats_get(coh, &st) == 0 && st.live, 10000));
+    return coh;
+}
+
+static goio_pubsub_coherent_stats coh_stats(goio_cache *coh)
+{
+    goio_pubsub_coherent_stats st;
+    assert_ok(goio_pubsub_coherent_stats_get(coh, &st));
+    return st;
+}
+
+/* A go-io service whose Hybrid keeps a local copy, listening on goio's
+ * channel and dropping the key each message names: goio's coherent wrapper
+ * over a wire-mode hybrid publishes the bare key, so the Go service drops
+ * its copy and reads what C wrote. */
+static void c_invalidates_go_drops_its_copy(void **state)
+{
+    (void)state;
+    goio_pubsub *ps = ps_new();
+    goio_cache *h = hybrid_new();
+    /* the default (AUTO) over a go-io wire hybrid: bare keys */
+    goio_cache *coh = coherent_new(ps, h, GOIO_PUBSUB_INV_AUTO);
+    struct witem it = {2, "old", 1};
+    assert_ok(
+        goio_cache_set_typed(coh, NULL, "inv:2", &witem_type, &it, MINUTE));
+    char *dir = goio_test_mkdtemp("wire_go");
+    char log[4096];
+    snprintf(log, sizeof log, "%s/coh.log", dir);
+    char *argv[] = {peer, "coherent", srv.endpoint, "inv:2", "1", NULL};
+    pid_t pid = goio_test_spawn(argv, log);
+    assert_true(pid > 0);
+    /* Go has read "old" into its local layer and listens */
+    assert_true(GOIO_WAIT_UNTIL(log_has(log, "ready"), 10000));
+    it.name = "new";
+    assert_ok(
+        goio_cache_set_typed(coh, NULL, "inv:2", &witem_type, &it, MINUTE));
+    char *got = peer_log(pid, log);
+    assert_string_equal(got, "read old\nready\ninv inv:2\nread new\n");
+    goio_free(got);
+    /* both messages were the wrapper's own: skipped, its copy kept */
+    assert_true(GOIO_WAIT_UNTIL(coh_stats(coh).own_skipped == 2, 5000));
+    assert_int_equal(coh_stats(coh).invalidations, 0);
+    assert_true(reads_name(coh, "inv:2", "new"));
+    goio_cache_free(coh);
+    hybrid_free(h);
+    goio_pubsub_free(ps);
+    goio_test_rm_rf(dir);
+    goio_free(dir);
+}
+
+/* goio's own format, chosen explicitly: the key, a NUL and the sender's
+ * 16-hex-digit id (a go-io consumer would have to cut at the NUL). */
+static void goio_format_carries_the_sender(void **state)
 {
     (void)state;
     char *dir = goio_test_mkdtemp("wire_go");
@@ -540,19 +627,23 @@ static void c_invalidates_go_sees_it(void **state)
                     "1",  NULL};
     pid_t pid = goio_test_spawn(argv, log);
     assert_true(pid > 0);
-    assert_true(goio_test_wait_until(go_subscribed, NULL, 10000));
+    assert_true(GOIO_WAIT_UNTIL(log_has(log, "ready"), 10000));
     goio_pubsub *ps = ps_new();
-    goio_cache *h = hybrid_new(), *coh = NULL;
-    assert_ok(goio_pubsub_coherent_new(ps, h, NULL, &coh));
+    goio_cache *h = hybrid_new();
+    goio_cache *coh = coherent_new(ps, h, GOIO_PUBSUB_INV_GOIO);
     struct witem it = {3, "new", 1};
     assert_ok(
-        goio_cache_set_typed(coh, NULL, "inv:2", &witem_type, &it, MINUTE));
+        goio_cache_set_typed(coh, NULL, "inv:3", &witem_type, &it, MINUTE));
     assert_true(GOIO_WAIT_UNTIL(goio_test_proc_exited(pid), 10000));
     size_t len = 0;
     uint8_t *got = goio_test_read_file(log, &len);
     assert_non_null(got);
-    assert_true(len > 10 && !memcmp(got, "msg inv:2", 9));
-    assert_true(got[9] == '\0' || got[9] == '\n');
+    /* "ready\n", "msg ", "inv:3", NUL, 16 hex digits, "\n" */
+    assert_int_equal(len, 6 + 4 + 5 + 1 + 16 + 1);
+    assert_memory_equal(got, "ready\nmsg inv:3\0", 16);
+    for (size_t i = 16; i < 32; i++)
+        assert_true(got[i] && strchr("0123456789abcdef", got[i]));
+    assert_int_equal(got[32], '\n');
     goio_free(got);
     goio_cache_free(coh);
     hybrid_free(h);
@@ -561,29 +652,26 @@ static void c_invalidates_go_sees_it(void **state)
     goio_free(dir);
 }
 
-static bool reads_name(goio_cache *c, const char *name)
+static bool local_has(goio_cache *h, const char *key)
 {
-    struct witem it = {0};
+    goio_buf b = GOIO_BUF_INIT;
     bool hit = false;
-    int rc = goio_cache_get_typed(c, NULL, "inv:1", &witem_type, &it, &hit);
-    bool yes = rc == 0 && hit && it.name && !strcmp(it.name, name);
-    item_free(&it);
-    return yes;
+    int rc = goio_cache_get(goio_cache_hybrid_local(h), NULL, key, &b, &hit);
+    goio_buf_deinit(&b);
+    return rc == 0 && hit;
 }
 
-static void coherent_cache_takes_go_invalidations(void **state)
+/* go-io's side publishes the bare key after writing through its Hybrid;
+ * goio drops its local copy, in either publishing format (receiving takes
+ * both), and its own messages never cost it its copy. */
+static void takes_go_invalidations(goio_pubsub_inv_format format)
 {
-    (void)state;
     goio_pubsub *ps = ps_new();
-    goio_cache *h = hybrid_new(), *coh = NULL;
-    assert_ok(goio_pubsub_coherent_new(ps, h, NULL, &coh));
-    goio_pubsub_coherent_stats st;
-    assert_true(GOIO_WAIT_UNTIL(
-        goio_pubsub_coherent_stats_get(coh, &st) == 0 && st.live, 10000));
+    goio_cache *h = hybrid_new();
+    goio_cache *coh = coherent_new(ps, h, format);
     struct witem it = {1, "old", 1};
     assert_ok(
         goio_cache_set_typed(coh, NULL, "inv:1", &witem_type, &it, MINUTE));
-    assert_true(reads_name(coh, "old")); /* now in the local layer */
     /* the wrapper takes its hybrid's wire: typed values are go-io's JSON */
     assert_int_equal(goio_cache_wire_get(coh), GOIO_CACHE_WIRE_GO_IO);
     const char *hello = "hello";
@@ -592,16 +680,28 @@ static void coherent_cache_takes_go_invalidations(void **state)
     char *v = cli("GET catalog:inv:s");
     assert_string_equal(after_time(v), "\"hello\"}\n");
     goio_free(v);
+    /* its two messages came back and were recognised as its own */
+    assert_true(GOIO_WAIT_UNTIL(coh_stats(coh).own_skipped == 2, 5000));
+    assert_int_equal(coh_stats(coh).invalidations, 0);
+    assert_true(local_has(h, "inv:1"));
+    assert_true(reads_name(coh, "inv:1", "old"));
     char buf[256];
     snprintf(buf, sizeof buf, "invalidate %s inv:1 new", srv.endpoint);
     char *out = run_peer(buf);
     goio_free(out);
-    assert_true(GOIO_WAIT_UNTIL(reads_name(coh, "new"), 5000));
-    assert_ok(goio_pubsub_coherent_stats_get(coh, &st));
-    assert_true(st.invalidations >= 1);
+    assert_true(GOIO_WAIT_UNTIL(coh_stats(coh).invalidations == 1, 5000));
+    assert_true(reads_name(coh, "inv:1", "new"));
+    assert_int_equal(coh_stats(coh).own_skipped, 2);
     goio_cache_free(coh);
     hybrid_free(h);
     goio_pubsub_free(ps);
+}
+
+static void coherent_cache_takes_go_invalidations(void **state)
+{
+    (void)state;
+    takes_go_invalidations(GOIO_PUBSUB_INV_AUTO); /* bare over go-io wire */
+    takes_go_invalidations(GOIO_PUBSUB_INV_GOIO);
 }
 
 int main(void)
@@ -626,7 +726,8 @@ int main(void)
         cmocka_unit_test(formats_mixed_are_a_miss),
         cmocka_unit_test(go_publishes_c_receives),
         cmocka_unit_test(c_publishes_go_receives),
-        cmocka_unit_test(c_invalidates_go_sees_it),
+        cmocka_unit_test(c_invalidates_go_drops_its_copy),
+        cmocka_unit_test(goio_format_carries_the_sender),
         cmocka_unit_test(coherent_cache_takes_go_invalidations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

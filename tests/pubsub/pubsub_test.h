@@ -177,6 +177,16 @@ static inline void pst_wait_sub(goio_pubsub_sub *s, int64_t ms)
     goio_ctx_unref(ctx);
 }
 
+/* Waits (within ms) until Redis has applied every subscription change of
+ * the handle, or fails the test. */
+static inline void pst_sync(goio_pubsub *ps, int64_t ms)
+{
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_new_with_timeout(NULL, ms, &ctx));
+    assert_ok(goio_pubsub_sync(ps, ctx));
+    goio_ctx_unref(ctx);
+}
+
 /* Receives one message within ms, or fails the test. */
 static inline const goio_pubsub_msg *pst_recv(goio_pubsub_sub *s, int64_t ms)
 {

@@ -61,6 +61,7 @@ static void invalid_arguments_are_rejected(void **state)
     assert_goio(GOIO_EINVAL, goio_pubsub_sub_fd(NULL, &fd));
     assert_goio(GOIO_EINVAL, goio_pubsub_unsubscribe(NULL));
     assert_goio(GOIO_EINVAL, goio_pubsub_wait_subscribed(NULL, NULL));
+    assert_goio(GOIO_EINVAL, goio_pubsub_sync(NULL, NULL));
     assert_goio(GOIO_EINVAL, goio_pubsub_stats_get(NULL, &st));
     assert_goio(GOIO_EINVAL, goio_pubsub_stats_get(h.ps, NULL));
     assert_goio(GOIO_EINVAL, goio_pubsub_sub_stats_get(NULL, &sst));
@@ -112,6 +113,12 @@ static void invalid_arguments_are_rejected(void **state)
     assert_goio(GOIO_EINVAL, goio_pubsub_coherent_new(h.ps, hyb, &cc, &coh));
     goio_pubsub_coherent_config_init(&cc);
     cc.channel = "";
+    assert_goio(GOIO_EINVAL, goio_pubsub_coherent_new(h.ps, hyb, &cc, &coh));
+    goio_pubsub_coherent_config_init(&cc);
+    assert_int_equal(cc.format, GOIO_PUBSUB_INV_AUTO);
+    cc.format = (goio_pubsub_inv_format)3;
+    assert_goio(GOIO_EINVAL, goio_pubsub_coherent_new(h.ps, hyb, &cc, &coh));
+    cc.format = (goio_pubsub_inv_format)-1;
     assert_goio(GOIO_EINVAL, goio_pubsub_coherent_new(h.ps, hyb, &cc, &coh));
     goio_pubsub_coherent_stats cst;
     assert_goio(GOIO_EINVAL, goio_pubsub_coherent_stats_get(hyb, &cst));
@@ -198,10 +205,12 @@ static void hundred_local_subscribers_share_one_psubscribe(void **state)
     /* Leaving one by one: the PUNSUBSCRIBE goes with the last. */
     for (int i = 0; i < N - 1; i++)
         assert_ok(goio_pubsub_unsubscribe(subs[i]));
+    pst_sync(h.ps, 5000); /* Redis has applied whatever was sent */
     assert_int_equal(pst_numpat(), 1);
     assert_ok(goio_pubsub_unsubscribe(subs[N - 1]));
-    assert_true(GOIO_WAIT_UNTIL(pst_numpat() == 0, 5000));
-    assert_true(GOIO_WAIT_UNTIL(pst_stats(h.ps).patterns == 0, 5000));
+    pst_sync(h.ps, 5000);
+    assert_int_equal(pst_numpat(), 0);
+    assert_int_equal(pst_stats(h.ps).patterns, 0);
     pst_close(&h);
 }
 
@@ -248,11 +257,13 @@ static void overlapping_patterns_and_channels(void **state)
     assert_goio(GOIO_EAGAIN, goio_pubsub_try_receive(a, &none));
 
     assert_ok(goio_pubsub_unsubscribe(a));
-    assert_true(GOIO_WAIT_UNTIL(pst_numpat() == 1, 5000)); /* a.b.* stays */
+    pst_sync(h.ps, 5000);
+    assert_int_equal(pst_numpat(), 1); /* a.b.* stays */
     assert_ok(goio_pubsub_unsubscribe(b));
     assert_ok(goio_pubsub_unsubscribe(c));
-    assert_true(GOIO_WAIT_UNTIL(pst_numpat() == 0, 5000));
-    assert_true(GOIO_WAIT_UNTIL(pst_numsub("ov:a.b.c") == 0, 5000));
+    pst_sync(h.ps, 5000);
+    assert_int_equal(pst_numpat(), 0);
+    assert_int_equal(pst_numsub("ov:a.b.c"), 0);
     pst_close(&h);
 }
 
@@ -270,7 +281,8 @@ static void unsubscribe_is_reference_counted(void **state)
     assert_int_equal(pst_numpat(), 3);
 
     assert_ok(goio_pubsub_unsubscribe(s1)); /* p1 goes, p2 stays for s2 */
-    assert_true(GOIO_WAIT_UNTIL(pst_numpat() == 2, 5000));
+    pst_sync(h.ps, 5000);
+    assert_int_equal(pst_numpat(), 2);
     assert_ok(goio_pubsub_publish(h.ps, NULL, "p2", "still", 5, NULL));
     pst_expect(s2, "p2", "p2", "still");
 
@@ -286,7 +298,8 @@ static void unsubscribe_is_reference_counted(void **state)
 
     assert_ok(goio_pubsub_unsubscribe(s2));
     assert_ok(goio_pubsub_unsubscribe(s3));
-    assert_true(GOIO_WAIT_UNTIL(pst_numpat() == 0, 5000));
+    pst_sync(h.ps, 5000);
+    assert_int_equal(pst_numpat(), 0);
     assert_int_equal(pst_stats(h.ps).subscriptions, 0);
     pst_close(&h);
 }
@@ -448,6 +461,7 @@ static void self_unsubscribing_cb(goio_pubsub_sub *sub,
         const goio_pubsub_msg *none;
         assert_goio(GOIO_EBUSY, goio_pubsub_receive(spawned, NULL, &none));
         assert_goio(GOIO_EBUSY, goio_pubsub_wait_subscribed(spawned, NULL));
+        assert_goio(GOIO_EBUSY, goio_pubsub_sync(st->ps, NULL));
         assert_goio(GOIO_EAGAIN, goio_pubsub_try_receive(spawned, &none));
         atomic_store(&st->spawned, spawned);
         assert_ok(goio_pubsub_unsubscribe(sub));

@@ -220,9 +220,14 @@ static void connects_once_the_server_appears(void **state)
     assert_ok(goio_ctx_new_with_timeout(NULL, 50, &ctx));
     assert_goio(GOIO_ETIMEDOUT, goio_pubsub_wait_subscribed(s, ctx));
     goio_ctx_unref(ctx);
+    /* nothing can be applied without a server: sync ends at its deadline */
+    assert_ok(goio_ctx_new_with_timeout(NULL, 50, &ctx));
+    assert_goio(GOIO_ETIMEDOUT, goio_pubsub_sync(ps, ctx));
+    goio_ctx_unref(ctx);
 
     assert_int_equal(goio_test_redis_restart(&late), 0);
-    pst_wait_sub(s, 10000);
+    pst_sync(ps, 10000);   /* the SUBSCRIBE made while it was down */
+    pst_wait_sub(s, 1000); /* so is the subscription, then */
     goio_pubsub_stats st = pst_stats(ps);
     assert_int_equal(st.connects, 1);
     assert_int_equal(st.reconnects, 0); /* the first connection: no gap */

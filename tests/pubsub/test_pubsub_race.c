@@ -144,8 +144,9 @@ static void unsubscribe_races_delivery(void **state)
     assert_true(atomic_load(&raced) > 0);
     assert_int_equal(pst_stats(h.ps).subscriptions, 1);
     assert_ok(goio_pubsub_unsubscribe(anchor));
-    assert_true(GOIO_WAIT_UNTIL(pst_numpat() == 0, 5000));
-    assert_true(GOIO_WAIT_UNTIL(pst_numsub("race:race.x") == 0, 5000));
+    pst_sync(h.ps, 5000);
+    assert_int_equal(pst_numpat(), 0);
+    assert_int_equal(pst_numsub("race:race.x"), 0);
     pst_close(&h);
     pst_logs_restore();
 }
@@ -256,19 +257,20 @@ static void churn_leaves_redis_matching_local_state(void **state)
     }
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
-    assert_true(GOIO_WAIT_UNTIL(pst_numpat() == 0, 5000));
-    assert_true(GOIO_WAIT_UNTIL(pst_stats(h.ps).patterns == 0, 5000));
+    /* Every unsubscribe has returned; once Redis has applied them all
+     * (goio_pubsub_sync), it has no pattern of ours left. Without the sync
+     * a churned PSUBSCRIBE + PUNSUBSCRIBE pair may still be unsent. */
+    pst_sync(h.ps, 5000);
+    assert_int_equal(pst_numpat(), 0);
+    assert_int_equal(pst_stats(h.ps).patterns, 0);
 
-    /* And after all that, a fresh subscription works. */
+    /* And after all that, a fresh subscription works: exactly its two
+     * patterns on Redis (a leaked one would make three). */
     const char *pats[] = {"a.*", "f.?"};
     goio_pubsub_sub *s;
     assert_ok(goio_pubsub_psubscribe(h.ps, pats, 2, NULL, &s));
-    pst_wait_sub(s, 5000);
-    /* Redis' NUMPAT may still move for a moment: the loop can have a
-     * churned PSUBSCRIBE + PUNSUBSCRIBE pair not yet sent when the count
-     * first read 0. It must settle at exactly the fresh two; a leaked
-     * pattern keeps it above and fails the wait. */
-    assert_true(GOIO_WAIT_UNTIL(pst_numpat() == 2, 5000));
+    pst_sync(h.ps, 5000);
+    assert_int_equal(pst_numpat(), 2);
     assert_ok(goio_pubsub_publish(h.ps, NULL, "f.1", "x", 1, NULL));
     pst_expect(s, "f.1", "f.?", "x");
     assert_ok(goio_pubsub_unsubscribe(s));

@@ -10,7 +10,13 @@
 //	invalidate ENDPOINT KEY NAME  sets KEY to Item{2, NAME, 1} through go-io's
 //	                            Hybrid and publishes the bare key on
 //	                            "goio:cache:invalidate" (goio's coherent channel)
-//	subscribe ENDPOINT PATTERN N  prints "msg <data>" for N messages (10 s bound)
+//	subscribe ENDPOINT PATTERN N  prints "ready" once Redis has its subscription,
+//	                            then "msg <data>" for N messages (10 s bound)
+//	coherent ENDPOINT KEY N     a go-io service keeping the local layer of its
+//	                            Hybrid coherent with "goio:cache:invalidate"
+//	                            (bare keys): reads KEY ("read <name>"), prints
+//	                            "ready", then per message "inv <data>", drops
+//	                            that key locally and reads KEY again; N messages
 //	bench ENDPOINT CASE N [ROUND]  N x GetOrSet through WithStaleFallback(Hybrid(
 //	                            NewMemory(), redis)), prints "ns_per_op <v> cpu_ns_per_op <v>"
 package main
@@ -22,11 +28,13 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/vtex/go-io/cache"
 	goioredis "github.com/vtex/go-io/redis"
+	"github.com/vtex/go-io/reflext"
 )
 
 type Item struct {
@@ -134,16 +142,120 @@ func invalidate(endpoint, key, name string) {
 	fmt.Println("ok")
 }
 
+// subscribeReady subscribes to pattern and to a probe channel of its own in
+// one PSUBSCRIBE, then publishes probes until one comes back: Redis then has
+// both patterns (go-io's PSubscribe returns before Redis answers). Returns
+// the channel and a function telling probes from other messages.
+func subscribeReady(ps goioredis.PubSub, pattern string,
+	deadline <-chan time.Time) (goioredis.SubChan, func([]byte) bool) {
+	probe := fmt.Sprintf("goio-peer-ready.%d", os.Getpid())
+	ch, err := ps.PSubscribe([]string{pattern, probe})
+	must(err)
+	isProbe := func(m []byte) bool { return string(m) == probe }
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	must(ps.Publish(probe, []byte(probe)))
+	for {
+		select {
+		case m := <-ch:
+			if isProbe(m) {
+				return ch, isProbe
+			}
+			fmt.Println("early", string(m)) // the tests fail on it
+		case <-tick.C:
+			must(ps.Publish(probe, []byte(probe)))
+		case <-deadline:
+			fmt.Println("timeout")
+			os.Exit(1)
+		}
+	}
+}
+
 func subscribe(endpoint, pattern string, n int) {
 	ps, err := goioredis.NewPubSub(conf(endpoint))
 	must(err)
-	ch, err := ps.PSubscribe([]string{pattern})
-	must(err)
 	deadline := time.After(10 * time.Second)
-	for i := 0; i < n; i++ {
+	ch, isProbe := subscribeReady(ps, pattern, deadline)
+	fmt.Println("ready")
+	for i := 0; i < n; {
 		select {
 		case m := <-ch:
+			if isProbe(m) {
+				continue
+			}
 			fmt.Println("msg", string(m))
+			i++
+		case <-deadline:
+			fmt.Println("timeout")
+			os.Exit(1)
+		}
+	}
+}
+
+// mapCache: a local layer a go-io service can drop keys from (go-io's
+// NewMemory has no delete); values as Hybrid stores them.
+type mapCache struct {
+	mu sync.Mutex
+	m  map[string]interface{}
+}
+
+func (c *mapCache) Get(key string, result interface{}) (bool, error) {
+	c.mu.Lock()
+	v, ok := c.m[key]
+	c.mu.Unlock()
+	if !ok {
+		return false, nil
+	}
+	return true, reflext.SetPointer(result, v)
+}
+
+func (c *mapCache) Set(key string, value interface{}, _ time.Duration) error {
+	c.mu.Lock()
+	c.m[key] = value
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *mapCache) GetOrSet(key string, result interface{}, d time.Duration,
+	fetch func() (interface{}, error)) error {
+	return errors.New("not used")
+}
+
+func (c *mapCache) del(key string) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
+}
+
+func coherent(endpoint, key string, n int) {
+	local := &mapCache{m: map[string]interface{}{}}
+	h := cache.Hybrid(local, goioredis.New(conf(endpoint)))
+	readKey := func() {
+		var it Item
+		hit, err := h.Get(key, &it)
+		must(err)
+		if !hit {
+			fmt.Println("read miss")
+			return
+		}
+		fmt.Println("read", it.Name)
+	}
+	ps, err := goioredis.NewPubSub(conf(endpoint))
+	must(err)
+	deadline := time.After(10 * time.Second)
+	ch, isProbe := subscribeReady(ps, "goio:cache:invalidate", deadline)
+	readKey()
+	fmt.Println("ready")
+	for i := 0; i < n; {
+		select {
+		case m := <-ch:
+			if isProbe(m) {
+				continue
+			}
+			fmt.Println("inv", string(m))
+			local.del(string(m))
+			readKey()
+			i++
 		case <-deadline:
 			fmt.Println("timeout")
 			os.Exit(1)
@@ -213,6 +325,9 @@ func main() {
 	case "subscribe":
 		n, _ := strconv.Atoi(a[4])
 		subscribe(a[2], a[3], n)
+	case "coherent":
+		n, _ := strconv.Atoi(a[4])
+		coherent(a[2], a[3], n)
 	case "bench":
 		n, _ := strconv.Atoi(a[4])
 		round := "0"
