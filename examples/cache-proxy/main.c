@@ -7,7 +7,12 @@
  *
  *   cache-proxy --origin http://HOST[:PORT][/PREFIX] [--listen HOST:PORT]
  *               [--cache-mib N] [--max-age-ms N] [--stale-if-error-ms N]
- *               [--port-file PATH] [--no-metrics]
+ *               [--port-file PATH] [--surrogate-name NAME] [--no-metrics]
+ *
+ * As a reverse proxy it is its origin's surrogate: Surrogate-Control
+ * (max-age, no-store, aimed at all surrogates or at NAME, default
+ * "cache-proxy") overrides Cache-Control for this cache and is not passed
+ * on to clients (see goio/http_cache.h).
  *
  * Bodies: goio_http_cache returns whole responses (it stores what it
  * receives), so the proxy sends each body with one write once it is
@@ -37,6 +42,7 @@ typedef struct proxy_options {
     int64_t max_age_ms;
     int64_t stale_if_error_ms;
     const char *port_file;
+    const char *surrogate_name; /* "" : Surrogate-Control not read */
     bool metrics;
 } proxy_options;
 
@@ -56,7 +62,8 @@ static void usage(FILE *to, int status)
             "usage: cache-proxy --origin URL [--listen HOST:PORT] "
             "[--cache-mib N]\n"
             "                   [--max-age-ms N] [--stale-if-error-ms N]\n"
-            "                   [--port-file PATH] [--no-metrics]\n"
+            "                   [--port-file PATH] [--surrogate-name NAME]\n"
+            "                   [--no-metrics]\n"
             "\n"
             "  --origin URL            origin base URL (http:// or "
             "https://), required\n"
@@ -71,6 +78,10 @@ static void usage(FILE *to, int status)
             "when the\n"
             "                          response allows it)\n"
             "  --port-file PATH        write the bound port there\n"
+            "  --surrogate-name NAME   device token for Surrogate-Control "
+            "(default\n"
+            "                          cache-proxy; \"\": the field is "
+            "passed on)\n"
             "  --no-metrics            do not answer GET /metrics "
             "(proxy it)\n");
     exit(status);
@@ -90,8 +101,8 @@ static void parse_listen(const char *arg, proxy_options *o)
 
 static void parse_options(int argc, char **argv, proxy_options *o)
 {
-    *o = (proxy_options){NULL,    "127.0.0.1", 8080, 64,
-                         3600000, 60000,       NULL, true};
+    *o = (proxy_options){NULL,  "127.0.0.1", 8080,          64,  3600000,
+                         60000, NULL,        "cache-proxy", true};
     static const struct option longopts[] = {
         {"origin", required_argument, NULL, 'o'},
         {"listen", required_argument, NULL, 'l'},
@@ -99,6 +110,7 @@ static void parse_options(int argc, char **argv, proxy_options *o)
         {"max-age-ms", required_argument, NULL, 'a'},
         {"stale-if-error-ms", required_argument, NULL, 's'},
         {"port-file", required_argument, NULL, 'p'},
+        {"surrogate-name", required_argument, NULL, 'S'},
         {"no-metrics", no_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -122,6 +134,9 @@ static void parse_options(int argc, char **argv, proxy_options *o)
             break;
         case 'p':
             o->port_file = optarg;
+            break;
+        case 'S':
+            o->surrogate_name = optarg;
             break;
         case 'M':
             o->metrics = false;
@@ -332,6 +347,7 @@ static int build(proxy *p)
     cc.max_size_mib = p->opt.cache_mib;
     cc.max_age_ms = p->opt.max_age_ms;
     cc.stale_if_error_ms = p->opt.stale_if_error_ms;
+    cc.surrogate_name = *p->opt.surrogate_name ? p->opt.surrogate_name : NULL;
     int rc = goio_http_cache_new(&cc, &p->cache);
     if (!rc)
         rc = metrics_init(p);

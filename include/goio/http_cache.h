@@ -161,6 +161,21 @@
  * the request fields Vary is matched on are exactly those the caller
  * passed.
  *
+ * Surrogate-Control (config.surrogate_name set, a shared cache acting as
+ * an origin's surrogate). Directives "max-age=N[+M]" and "no-store",
+ * each optionally ";device", are read from every Surrogate-Control field;
+ * those naming this cache win over those without a device, those naming
+ * another device are ignored, the first max-age counts. no-store: the
+ * response is not stored (whatever Cache-Control says). A valid max-age
+ * replaces Cache-Control and Expires for this cache - they are then for
+ * the caches after it: freshness_lifetime is N (Age still counts), "+M"
+ * is a stale-if-error window, and no Cache-Control directive applies
+ * (no-store, private, no-cache, must-revalidate, s-maxage included). An
+ * invalid max-age ("max-age =5", "max-age= 5") is ignored. Other
+ * directives (content, no-store-remote) are not used. The field is
+ * stored and re-read with the response, and removed from what callers
+ * get.
+ *
  * ---- concurrency ----------------------------------------------------------
  *
  * A client is safe for concurrent use by any number of threads.
@@ -366,6 +381,15 @@ typedef struct goio_http_cache_config {
     /** Prefix of every storage key, so clients with different settings can
      * share one storage. Default "http_cache:" (copied). */
     const char *key_prefix;
+    /** This cache's device token for Surrogate-Control (W3C Edge
+     * Architecture Specification 1.0; a token, only with shared); NULL
+     * (default): Surrogate-Control is an ordinary field. When set, each
+     * request to an origin carries `Surrogate-Capability:
+     * NAME="Surrogate/1.0"`, the response's Surrogate-Control directives aimed
+     * at every surrogate or at NAME (`max-age=N;NAME`; NAME's win) decide
+     * storing and freshness - see "Surrogate-Control" above - and the field is
+     * left out of every response returned (it is consumed here). Copied. */
+    const char *surrogate_name;
     /** The wall clock for freshness (tests, simulations); NULL (default):
      * goio_now_wall_ms. Must be thread-safe. */
     goio_http_cache_now_fn now_fn;

@@ -85,6 +85,16 @@ static void set_age(response *r, goio_http_cache *c, int64_t age_ms)
     v->headers[v->nheaders++] = (goio_http_cache_header){"Age", r->age};
 }
 
+/* Leaves out the fields this cache consumed (Surrogate-Control). */
+static void drop_consumed(const goio__hc_policy *p, goio__hc_view *v)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < v->nheaders; i++)
+        if (!goio__hc_consumed_field(p, v->headers[i].name))
+            v->headers[n++] = v->headers[i];
+    v->nheaders = n;
+}
+
 /* Points the view at its separate body entry, checked. */
 static int attach_body(goio__hc_view *v, const goio__hc_encoded *e)
 {
@@ -139,6 +149,7 @@ static int response_new(goio__hc_call *k, result *take, goio__hc_view *view,
     if (res->served != GOIO_HTTP_CACHE_NETWORK &&
         res->served != GOIO_HTTP_CACHE_GENERATED)
         set_age(r, k->c, age_ms);
+    drop_consumed(&k->c->policy, &r->view);
     r->pub = (goio_http_cache_response){
         .status = r->view.status,
         .served = res->served,
@@ -241,6 +252,7 @@ static void exchange_init(goio__hc_call *k, const char *method,
     ex->url = k->url;
     ex->headers = k->headers;
     ex->nheaders = k->nheaders;
+    ex->surrogate_capability = k->c->surrogate_cap;
 }
 
 static int perform(goio__hc_call *k, goio__hc_exchange *ex, goio_ctx *ctx)
@@ -1153,7 +1165,9 @@ static bool config_valid(const goio_http_cache_config *cfg)
            cfg->stale_if_error_ms >= 0 && cfg->max_stale_keep_ms >= 0 &&
            cfg->connect_timeout_ms >= 0 && cfg->timeout_ms >= 0 &&
            cfg->max_body_bytes > 0 &&
-           (!cfg->key_prefix || strlen(cfg->key_prefix) < GOIO_CACHE_MAX_KEY);
+           (!cfg->key_prefix || strlen(cfg->key_prefix) < GOIO_CACHE_MAX_KEY) &&
+           (!cfg->surrogate_name ||
+            (cfg->shared && is_token(cfg->surrogate_name)));
 }
 
 static int make_storage(goio_http_cache *c, const goio_http_cache_config *cfg)
@@ -1177,6 +1191,18 @@ static int client_setup(goio_http_cache *c, const goio_http_cache_config *cfg)
                                   .stale_if_error_ms = cfg->stale_if_error_ms,
                                   .max_age_ms = cfg->max_age_ms,
                                   .max_stale_keep_ms = cfg->max_stale_keep_ms};
+    if (cfg->surrogate_name) {
+        goio_buf b = GOIO_BUF_INIT;
+        c->surrogate = goio_strdup(cfg->surrogate_name);
+        int rc =
+            goio_buf_appendf(&b, "%s=\"Surrogate/1.0\"", cfg->surrogate_name);
+        if (!rc)
+            rc = goio__hc_key_take(&b, SIZE_MAX, &c->surrogate_cap);
+        goio_buf_deinit(&b);
+        if (rc || !c->surrogate)
+            return GOIO_ENOMEM;
+        c->policy.surrogate = c->surrogate;
+    }
     c->now_fn = cfg->now_fn;
     c->now_data = cfg->now_data;
     c->prefix = goio_strdup(cfg->key_prefix ? cfg->key_prefix : "");
@@ -1248,6 +1274,8 @@ void goio_http_cache_free(goio_http_cache *c)
     if (c->own_storage)
         goio_cache_free(c->storage);
     goio_free(c->prefix);
+    goio_free(c->surrogate);
+    goio_free(c->surrogate_cap);
     pthread_cond_destroy(&c->bg_cv);
     pthread_mutex_destroy(&c->bg_mu);
     goio_free(c);

@@ -70,6 +70,9 @@ typedef struct goio__hc_policy {
     bool shared;
     int64_t heuristic_max_ms, stale_if_error_ms, max_age_ms;
     int64_t max_stale_keep_ms; /* stale entries kept for request max-stale */
+    /* The device token Surrogate-Control directives may target (W3C Edge
+     * Architecture 1.0); NULL: Surrogate-Control is not read. */
+    const char *surrogate;
 } goio__hc_policy;
 
 bool goio__hc_status_understood(int status);
@@ -82,7 +85,14 @@ typedef struct goio__hc_fresh {
     int64_t age_ms;      /* current_age at `now` */
     bool explicit_fresh; /* max-age, s-maxage (shared) or Expires */
     bool validators;     /* ETag or Last-Modified */
+    /* Surrogate-Control for this cache: max-age replaced Cache-Control
+     * and Expires (cc is then only its stale window), or no-store. */
+    bool surrogate, surrogate_no_store;
 } goio__hc_fresh;
+
+/* Whether field `name` is consumed by this cache (Surrogate-Control when
+ * p->surrogate is set) and so left out of what callers get. */
+bool goio__hc_consumed_field(const goio__hc_policy *p, const char *name);
 
 void goio__hc_freshness(const goio__hc_policy *p, int status,
                         const goio_http_cache_header *h, size_t n,
@@ -234,6 +244,7 @@ typedef struct goio__hc_exchange {
     const goio_http_cache_header *headers;
     size_t nheaders;
     const char *if_none_match, *if_modified_since; /* NULL: not sent */
+    const char *surrogate_capability;              /* NULL: not sent */
     const void *body;
     size_t body_len;
     /* out */
@@ -271,6 +282,8 @@ struct goio_http_cache {
     bool own_storage;
     goio__hc_policy policy;
     char *prefix;
+    char *surrogate;     /* config.surrogate_name (copied) */
+    char *surrogate_cap; /* its Surrogate-Capability value */
     goio_http_cache_now_fn now_fn;
     void *now_data;
     goio__hc_transport *transport;

@@ -433,6 +433,8 @@ static int build_headers(const goio__hc_exchange *ex, struct curl_slist **out)
         rc = add_line(&l, "If-None-Match", ex->if_none_match);
     if (!rc && ex->if_modified_since)
         rc = add_line(&l, "If-Modified-Since", ex->if_modified_since);
+    if (!rc && ex->surrogate_capability)
+        rc = add_line(&l, "Surrogate-Capability", ex->surrogate_capability);
     if (!rc)
         rc = suppress(&l, ex, "Accept", "Accept:");
     if (!rc && ex->body)

@@ -123,7 +123,9 @@ static void record(hc_res *live, goio_http_request *req)
 {
     const char *inm = goio_http_request_get_header(req, "If-None-Match");
     const char *ims = goio_http_request_get_header(req, "If-Modified-Since");
+    const char *cap = goio_http_request_get_header(req, "Surrogate-Capability");
     pthread_mutex_lock(&lock);
+    snprintf(live->last_capability, HC_STR, "%s", cap ? cap : "");
     snprintf(live->last_inm, HC_STR, "%s", inm ? inm : "");
     snprintf(live->last_ims, HC_STR, "%s", ims ? ims : "");
     snprintf(live->last_peer, HC_STR, "%s", goio_http_request_remote_addr(req));

@@ -53,6 +53,7 @@ typedef struct hc_res {
     atomic_int blocked;     /* handlers waiting in block */
     /* what the last request carried (under the lock) */
     char last_inm[HC_STR], last_ims[HC_STR], last_peer[HC_STR];
+    char last_capability[HC_STR]; /* Surrogate-Capability */
     char last_method[16];
 } hc_res;
 
