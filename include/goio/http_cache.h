@@ -27,8 +27,8 @@
  *    only with explicit freshness (max-age, s-maxage, Expires), a 500
  *    with max-age=60 included (RFC 9111 section 3). With must-understand
  *    only the statuses goio understands (the heuristic set and 302, 303,
- *    307) are stored. 206 is never stored: goio does not combine ranges,
- *    and a request with a Range header bypasses the cache. A stored 5xx is
+ *    307) are stored. 206 is never stored: goio does not combine ranges
+ *    (but answers one range from a stored 200, see "Ranges"). A stored 5xx is
  *    never served stale when the origin fails;
  *  - neither the request nor the response has Cache-Control: no-store
  *    (must-understand overrides no-store for the statuses above);
@@ -88,9 +88,19 @@
  * If-None-Match ("*" or a list, weak comparison with the ETag) and, only
  * without it, If-Modified-Since (a valid HTTP-date not earlier than
  * Last-Modified, or Date without one). Requests with If-Match,
- * If-Unmodified-Since, If-Range or Range bypass the cache: they are
+ * If-Unmodified-Since or If-Range bypass the cache: they are
  * forwarded and their responses are not stored, so the caller sees the
  * origin's own 412/206.
+ *
+ * Ranges (RFC 9110 section 14). A GET with one Range field naming one
+ * byte range ("bytes=first-last", "first-", "-suffix") and no
+ * If-None-Match / If-Modified-Since is answered from a stored 200 that may
+ * be served without the origin (fresh, or within the request's
+ * max-stale): a 206 with its slice of the stored body, Content-Range
+ * added and Content-Length set to the slice (served HIT or STALE, no
+ * copy of the body). Otherwise - several ranges, one the stored body
+ * cannot satisfy (the origin then answers 416), nothing usable stored -
+ * the request is forwarded and its response not stored.
  *
  * Validation (section 4.3). A stored response that is stale (or marked
  * no-cache, or a request that asks for validation) is revalidated with

@@ -42,6 +42,7 @@ typedef struct response {
     result own;                    /* the bytes, when owned */
     goio_sharedflight_result *ref; /* or the flight result holding them */
     char age[24];
+    char range[64], length[24]; /* a 206 made from a stored 200 */
 } response;
 
 void goio_http_cache_response_free(goio_http_cache_response *pub)
@@ -898,8 +899,8 @@ static bool headers_valid(const goio_http_cache_header *h, size_t n)
  * If-Modified-Since are answered by the cache, see below). */
 static bool bypasses(const goio__hc_call *k)
 {
-    static const char *const fields[] = {"Range", "If-Match",
-                                         "If-Unmodified-Since", "If-Range"};
+    static const char *const fields[] = {"If-Match", "If-Unmodified-Since",
+                                         "If-Range"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (goio__hc_header_get(k->headers, k->nheaders, fields[i]))
             return true;
@@ -966,6 +967,131 @@ static void count_served(goio_http_cache *c, const goio_http_cache_response *r)
     default:
         break;
     }
+}
+
+/* ---- ranges answered from a stored complete response ----------------------
+ *
+ * A GET with one byte range (RFC 9110 section 14.1.2: first-last, first-,
+ * -suffix) is answered with a 206 from a stored 200 that may be served
+ * without the origin (fresh, or within the request's max-stale). Anything
+ * else - several ranges, an unsatisfiable one, nothing usable stored, a
+ * conditional - goes to the origin, whose answer is not stored. */
+
+static bool range_digits(const char **p, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    if (*s < '0' || *s > '9')
+        return false;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *p = s;
+    *out = v;
+    return true;
+}
+
+/* The one satisfiable range of `range` in a body of `total` bytes. */
+static bool range_parse(const char *range, uint64_t total, uint64_t *first,
+                        uint64_t *last)
+{
+    const char *p = range;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (strncasecmp(p, "bytes", 5))
+        return false;
+    p += 5;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p++ != '=')
+        return false;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    uint64_t a = 0, b = UINT64_MAX;
+    if (*p == '-') {
+        p++;
+        if (!range_digits(&p, &b) || b == 0 || total == 0)
+            return false;
+        a = b >= total ? 0 : total - b;
+        b = total - 1;
+    } else {
+        if (!range_digits(&p, &a) || *p++ != '-')
+            return false;
+        if (*p >= '0' && *p <= '9' && !range_digits(&p, &b))
+            return false;
+        if (a > b || a >= total)
+            return false;
+        if (b >= total)
+            b = total - 1;
+    }
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p) /* several ranges, or junk */
+        return false;
+    *first = a;
+    *last = b;
+    return true;
+}
+
+/* Turns a response made from a stored 200 into the 206 for
+ * [first, last]: Content-Range added (a spare slot), Content-Length
+ * replaced. */
+static void make_partial(goio_http_cache_response *pub, uint64_t first,
+                         uint64_t last)
+{
+    response *r = (response *)pub;
+    goio__hc_view *v = &r->view;
+    snprintf(r->range, sizeof r->range, "bytes %llu-%llu/%llu",
+             (unsigned long long)first, (unsigned long long)last,
+             (unsigned long long)v->body_len);
+    snprintf(r->length, sizeof r->length, "%llu",
+             (unsigned long long)(last - first + 1));
+    for (size_t i = 0; i < v->nheaders; i++)
+        if (!strcasecmp(v->headers[i].name, "Content-Length"))
+            v->headers[i].value = r->length;
+    v->headers[v->nheaders++] =
+        (goio_http_cache_header){"Content-Range", r->range};
+    pub->header_count = v->nheaders;
+    pub->status = 206;
+    pub->body += first;
+    pub->body_len = (size_t)(last - first + 1);
+}
+
+static int cached_range(goio__hc_call *k, goio_ctx *ctx,
+                        goio_http_cache_response **out)
+{
+    const char *range = goio__hc_header_get(k->headers, k->nheaders, "Range");
+    goio__hc_stored st;
+    int rc = goio__hc_lookup(k, &st);
+    if (rc)
+        return rc;
+    goio_http_cache_served served;
+    int64_t age_ms;
+    bool revalidate, done = false;
+    uint64_t first, last;
+    if (from_storage(k, &st, &served, &age_ms, &revalidate) && !revalidate &&
+        st.view.status == 200 &&
+        range_parse(range, st.view.body_len, &first, &last)) {
+        rc = serve_stored(k, &st, served, age_ms, out, &done);
+        if (!rc && done)
+            make_partial(*out, first, last);
+    }
+    goio__hc_stored_free(&st);
+    return rc || done ? rc : forward(k, ctx, out);
+}
+
+/* Whether k is a GET for one range the cache may answer. */
+static bool range_request(const goio__hc_call *k)
+{
+    const goio_http_cache_header *h = k->headers;
+    size_t n = k->nheaders, ranges = 0;
+    for (size_t i = 0; i < n; i++)
+        ranges += !strcasecmp(h[i].name, "Range");
+    return ranges == 1 && !strcmp(k->method, "GET") &&
+           !goio__hc_header_get(h, n, "If-None-Match") &&
+           !goio__hc_header_get(h, n, "If-Modified-Since");
 }
 
 /* ---- conditional requests answered by the cache ---------------------------
@@ -1093,9 +1219,14 @@ int goio_http_cache_do(goio_http_cache *c, goio_ctx *ctx,
     k.ctx = ctx;
     if (!rc) {
         bool cacheable = !strcmp(k.method, "GET") || !strcmp(k.method, "HEAD");
-        rc = cacheable && !k.body && !bypasses(&k)
-                 ? cached_conditional(&k, req, ctx, out)
-                 : forward(&k, ctx, out);
+        bool range = goio__hc_header_get(k.headers, k.nheaders, "Range");
+        if (!cacheable || k.body || bypasses(&k))
+            rc = forward(&k, ctx, out);
+        else if (range)
+            rc = range_request(&k) ? cached_range(&k, ctx, out)
+                                   : forward(&k, ctx, out);
+        else
+            rc = cached_conditional(&k, req, ctx, out);
     }
     call_free(&k);
     if (rc)

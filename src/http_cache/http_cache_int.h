@@ -149,7 +149,8 @@ typedef struct goio__hc_view {
     size_t nvary;
     goio_http_cache_header *vary; /* value NULL: absent */
     size_t nheaders;
-    goio_http_cache_header *headers; /* room for one more (Age) */
+    goio_http_cache_header
+        *headers; /* room for two more (Age, Content-Range) */
     const uint8_t *body;
     size_t body_len;
     bool body_ref;

@@ -756,6 +756,89 @@ static void test_nginx_origin(void **state)
     hc_nginx_stop(&n);
 }
 
+/* Ranges from a stored complete response (a body apart, from nginx; an
+ * inline one from the test origin); what the cache cannot answer goes to
+ * the origin, which answers ranges itself (nginx: 206 multipart, 416). */
+static void test_ranges(void **state)
+{
+    (void)state;
+    hc_nginx n;
+    hc_nginx_start(&n);
+    hc_nginx_file(&n, "big", 100000, 10 * 86400);
+    char url[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/big", n.port);
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_NETWORK);
+
+    goio_http_cache_response *r = hc_get(c, url, "Range", "bytes=10-19");
+    assert_int_equal(r->status, 206);
+    assert_int_equal(r->body_len, 10);
+    assert_memory_equal(r->body, "klmnopqrst", 10);
+    assert_string_equal(goio_http_cache_response_get_header(r, "Content-Range"),
+                        "bytes 10-19/100000");
+    assert_string_equal(
+        goio_http_cache_response_get_header(r, "Content-Length"), "10");
+    hc_expect(r, GOIO_HTTP_CACHE_HIT);
+    r = hc_get(c, url, "Range", "bytes=-5");
+    assert_int_equal(r->status, 206);
+    assert_int_equal(r->body_len, 5);
+    assert_int_equal(r->body[0], 'a' + 99995 % 26);
+    assert_string_equal(goio_http_cache_response_get_header(r, "Content-Range"),
+                        "bytes 99995-99999/100000");
+    hc_expect(r, GOIO_HTTP_CACHE_HIT);
+    r = hc_get(c, url, "Range", "bytes = 99998-200000");
+    assert_int_equal(r->status, 206);
+    assert_int_equal(r->body_len, 2);
+    hc_expect(r, GOIO_HTTP_CACHE_HIT);
+
+    /* several ranges, unsatisfiable, If-Range: the origin's answer */
+    r = hc_get(c, url, "Range", "bytes=0-1,5-6");
+    assert_int_equal(r->status, 206);
+    assert_non_null(strstr(
+        goio_http_cache_response_get_header(r, "Content-Type"), "multipart"));
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    r = hc_get(c, url, "Range", "bytes=100000-");
+    assert_int_equal(r->status, 416);
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    r = hc_get(c, url, "Range", "bytes=0-1", "If-Range", "\"nope\"");
+    assert_int_equal(r->status, 200);
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    /* none of them replaced the stored response */
+    hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_HIT);
+    /* stale: the origin answers the range */
+    hc_clock_advance(2 * 86400000LL);
+    r = hc_get(c, url, "Range", "bytes=0-1");
+    assert_int_equal(r->status, 206);
+    assert_string_equal(goio_http_cache_response_get_header(r, "Content-Range"),
+                        "bytes 0-1/100000");
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    goio_http_cache_stats st;
+    assert_ok(goio_http_cache_stats_get(c, &st));
+    assert_int_equal(st.origin_requests, 5);
+    hc_clock_reset();
+
+    /* an inline body; a stored 404 answers no range */
+    hc_res *a = hc_res_add("alpha");
+    SET(a, cache_control, "max-age=60");
+    a->body_size = 26;
+    hc_res *m = hc_res_add("missing");
+    SET(m, cache_control, "max-age=60");
+    m->status = 404;
+    hc_expect(hc_get(c, URL("alpha")), GOIO_HTTP_CACHE_NETWORK);
+    r = hc_get(c, URL("alpha"), "Range", "bytes=0-1");
+    assert_int_equal(r->status, 206);
+    assert_string_equal(hc_body(r), "ab");
+    hc_expect(r, GOIO_HTTP_CACHE_HIT);
+    hc_expect(hc_get(c, URL("missing")), GOIO_HTTP_CACHE_NETWORK);
+    r = hc_get(c, URL("missing"), "Range", "bytes=0-1");
+    assert_int_equal(r->status, 404);
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&a->hits), 1);
+    assert_int_equal(atomic_load(&m->hits), 2);
+    goio_http_cache_free(c);
+    hc_nginx_stop(&n);
+}
+
 /* ---- a raw origin: bytes no goio server would send ---------------------- */
 
 typedef struct raw_origin {
@@ -885,6 +968,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, hc_setup, hc_teardown),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_nginx_origin),
+        cmocka_unit_test_setup_teardown(test_ranges, hc_setup, hc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
