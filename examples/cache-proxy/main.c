@@ -18,6 +18,10 @@
  * receives), so the proxy sends each body with one write once it is
  * complete; the client API has no streaming mode to relay through.
  *
+ * Interim responses of the origin (103 Early Hints, 102 Processing) are
+ * relayed to the client as they arrive (not 100 Continue); a response
+ * from the cache has none.
+ *
  * SIGINT or SIGTERM stops it gracefully.
  */
 #include <goio/core.h>
@@ -212,9 +216,32 @@ static void relay(proxy *p, goio_http_request *req, goio_http_response *res,
     }
     if ((unsigned)r->served < 5 && p->served[r->served])
         goio_prom_counter_inc(p->served[r->served]);
+    /* the origin's phrase when it came from there (one the server
+     * refuses, with control characters, leaves the standard text) */
+    if (r->reason)
+        goio_http_response_set_reason(res, r->reason);
     goio_http_response_write_header(res, r->status);
     if (!head && !no_body && r->body_len)
         goio_http_response_write(res, r->body, r->body_len);
+}
+
+/* Relays the origin's interim responses (103 Early Hints, 102) to the
+ * client as they arrive; not 100 Continue, which answered libcurl's own
+ * request and which goio's server sends itself when a client asks. */
+static void relay_interim(int status, const goio_http_cache_header *h, size_t n,
+                          void *data)
+{
+    goio_http_response *res = data;
+    const char *fields[2 * MAX_FWD_HEADERS];
+    size_t m = 0;
+    if (status == 100)
+        return;
+    for (size_t i = 0; i < n && m < MAX_FWD_HEADERS; i++, m++) {
+        fields[2 * m] = h[i].name;
+        fields[2 * m + 1] = h[i].value;
+    }
+    /* errors (a client gone, HTTP/1.0) show at the final response */
+    goio_http_response_write_interim(res, status, m ? fields : NULL, m);
 }
 
 static void proxy_handler(goio_http_request *req, goio_http_response *res,
@@ -246,8 +273,14 @@ static void proxy_handler(goio_http_request *req, goio_http_response *res,
     size_t body_len;
     const void *body = goio_http_request_body(req, &body_len);
     /* No body at all when empty: a GET with a body bypasses the cache. */
-    goio_http_cache_request creq = {method, goio_buf_cstr(&url),    hdrs,
-                                    n,      body_len ? body : NULL, body_len};
+    goio_http_cache_request creq = {.method = method,
+                                    .url = goio_buf_cstr(&url),
+                                    .headers = hdrs,
+                                    .header_count = n,
+                                    .body = body_len ? body : NULL,
+                                    .body_len = body_len,
+                                    .on_interim = relay_interim,
+                                    .interim_data = res};
     goio_http_cache_response *r = NULL;
     if (!rc)
         rc =

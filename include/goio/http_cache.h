@@ -441,6 +441,17 @@ GOIO_EXTERN goio_cache *goio_http_cache_storage(goio_http_cache *c);
 
 /* ---- requests ------------------------------------------------------------ */
 
+/**
+ * Receives an interim (1xx) response the origin sent ahead of its final
+ * one (103 Early Hints, 102 Processing, a 100 Continue libcurl asked
+ * for): its status (100..199, never 101) and header fields (valid only
+ * during the call). Called on the thread of the goio_http_cache_do call,
+ * before it returns; it must not call back into the same request.
+ */
+typedef void (*goio_http_cache_interim_fn)(
+    int status, const goio_http_cache_header *headers, size_t header_count,
+    void *data);
+
 typedef struct goio_http_cache_request {
     /** "GET" (NULL means GET), "HEAD", or any other method (forwarded). */
     const char *method;
@@ -452,6 +463,13 @@ typedef struct goio_http_cache_request {
     /** Request body for methods that send one (not for GET/HEAD). */
     const void *body;
     size_t body_len;
+    /** Interim responses of the origin requests this call performs (NULL:
+     * dropped). Not called when the answer comes from storage, nor when
+     * the call joins another caller's origin request (a shared flight) -
+     * only the caller whose thread performs it hears them. Interim
+     * responses are never stored. */
+    goio_http_cache_interim_fn on_interim;
+    void *interim_data; /**< passed to on_interim */
 } goio_http_cache_request;
 
 /**
@@ -477,6 +495,10 @@ typedef struct goio_http_cache_response {
      * error (a GOIO_E* code) or its 5xx status; 0 otherwise. */
     int origin_error;
     int origin_status;
+    /** The origin's reason phrase ("OK"; "" when it sent none) for a
+     * response served GOIO_HTTP_CACHE_NETWORK; NULL for one from storage
+     * (entries do not keep it: use the status's standard text). */
+    const char *reason;
 } goio_http_cache_response;
 
 /**

@@ -20,12 +20,23 @@ typedef struct result {
     goio__hc_encoded e;
     goio_http_cache_served served;
     int origin_error, origin_status;
+    char *reason; /* the origin's reason phrase (network results) */
 } result;
 
 static void result_clear(result *r)
 {
     goio_buf_deinit(&r->e.meta);
     goio_buf_deinit(&r->e.body);
+    goio_free(r->reason);
+    r->reason = NULL;
+}
+
+/* Keeps the reason phrase of the exchange that produced r. */
+static int take_reason(result *r, const goio__hc_exchange *ex)
+{
+    goio_free(r->reason);
+    r->reason = goio_strdup(ex->reason);
+    return r->reason ? 0 : GOIO_ENOMEM;
 }
 
 static void result_free(void *p)
@@ -159,7 +170,8 @@ static int response_new(goio__hc_call *k, result *take, goio__hc_view *view,
         .body = head || !r->view.body ? (const uint8_t *)"" : r->view.body,
         .body_len = head ? 0 : r->view.body_len,
         .origin_error = res->origin_error,
-        .origin_status = res->origin_status};
+        .origin_status = res->origin_status,
+        .reason = res->served == GOIO_HTTP_CACHE_NETWORK ? res->reason : NULL};
     *out = &r->pub;
     return 0;
 }
@@ -254,6 +266,8 @@ static void exchange_init(goio__hc_call *k, const char *method,
     ex->headers = k->headers;
     ex->nheaders = k->nheaders;
     ex->surrogate_capability = k->c->surrogate_cap;
+    ex->on_interim = k->on_interim;
+    ex->interim_data = k->interim_data;
 }
 
 static int perform(goio__hc_call *k, goio__hc_exchange *ex, goio_ctx *ctx)
@@ -297,6 +311,8 @@ static int full_response(goio__hc_call *k, goio__hc_stored *st,
         goio__hc_remove(k, st);
     }
     r->served = GOIO_HTTP_CACHE_NETWORK;
+    if (!rc)
+        rc = take_reason(r, ex);
     goio__hc_names_free(names, nnames);
     goio__hc_hlist_free(&vary);
     return rc;
@@ -618,6 +634,8 @@ static int forward(goio__hc_call *k, goio_ctx *ctx,
     if (!rc)
         rc = encode_exchange(k, &ex, NULL, &r.e);
     if (!rc)
+        rc = take_reason(&r, &ex);
+    if (!rc)
         rc = response_take(k, &r, out);
     result_clear(&r);
     goio__hc_exchange_free(&ex);
@@ -824,6 +842,8 @@ static int head_through(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
         rc = revalidated(k, st, &ex, &r);
     else if (!rc)
         rc = encode_exchange(k, &ex, NULL, &r.e);
+    if (!rc && r.served == GOIO_HTTP_CACHE_NETWORK)
+        rc = take_reason(&r, &ex);
     if (!rc)
         rc = response_take(k, &r, out);
     result_clear(&r);
@@ -929,6 +949,8 @@ static int call_init(goio_http_cache *c, const goio_http_cache_request *req,
     k->nheaders = req->header_count;
     k->body = req->body;
     k->body_len = req->body_len;
+    k->on_interim = req->on_interim;
+    k->interim_data = req->interim_data;
     int rc = goio__hc_url_normalize(req->url, &k->url);
     if (rc)
         return rc;

@@ -246,6 +246,8 @@ typedef struct goio__hc_exchange {
     size_t nheaders;
     const char *if_none_match, *if_modified_since; /* NULL: not sent */
     const char *surrogate_capability;              /* NULL: not sent */
+    goio_http_cache_interim_fn on_interim;         /* NULL: dropped */
+    void *interim_data;
     const void *body;
     size_t body_len;
     /* out */
@@ -253,7 +255,9 @@ typedef struct goio__hc_exchange {
     goio__hc_hlist resp;
     goio_buf body_out;
     int64_t request_time_ms, response_time_ms;
-    char error[256]; /* libcurl's message when the transfer failed */
+    int line_status;  /* the status line being read (interim ones too) */
+    char reason[128]; /* its reason phrase (cut at 127 bytes) */
+    char error[256];  /* libcurl's message when the transfer failed */
 } goio__hc_exchange;
 
 /* Performs ex under ctx (may be NULL). 0 with a response, or an error
@@ -307,6 +311,8 @@ typedef struct goio__hc_call {
     size_t nheaders;
     const void *body;
     size_t body_len;
+    goio_http_cache_interim_fn on_interim;
+    void *interim_data;
     goio__hc_cc cc; /* the request's directives */
     bool no_cache;  /* no-cache, or Pragma: no-cache without Cache-Control */
     bool strict;    /* asks for validation: no-cache, max-age, min-fresh */

@@ -839,6 +839,106 @@ static void test_ranges(void **state)
     hc_nginx_stop(&n);
 }
 
+/* ---- interim responses --------------------------------------------------- */
+
+typedef struct interims {
+    int n;
+    int status[4];
+    char link[HC_STR];
+    bool other_thread;
+    pthread_t caller;
+} interims;
+
+static void on_interim(int status, const goio_http_cache_header *h, size_t n,
+                       void *data)
+{
+    interims *in = data;
+    if (!pthread_equal(pthread_self(), in->caller))
+        in->other_thread = true;
+    if (in->n < 4)
+        in->status[in->n] = status;
+    in->n++;
+    const char *link = goio__hc_header_get(h, n, "Link");
+    if (link)
+        snprintf(in->link, sizeof in->link, "%s", link);
+}
+
+static goio_http_cache_response *
+get_interim(goio_http_cache *c, const char *method, const char *url,
+            interims *in, const goio_http_cache_header *h, size_t nh)
+{
+    memset(in, 0, sizeof *in);
+    in->caller = pthread_self();
+    goio_http_cache_request req = {.method = method,
+                                   .url = url,
+                                   .headers = h,
+                                   .header_count = nh,
+                                   .on_interim = on_interim,
+                                   .interim_data = in};
+    goio_http_cache_response *r = NULL;
+    assert_ok(goio_http_cache_do(c, NULL, &req, &r));
+    assert_false(in->other_thread);
+    return r;
+}
+
+/* 102 and 103 Early Hints from a real origin (goio's server, read by
+ * libcurl) reach the caller in order, on its thread, and are not stored. */
+static void test_interim(void **state)
+{
+    (void)state;
+    hc_res *a = hc_res_add("eh");
+    SET(a, cache_control, "max-age=60");
+    SET(a, etag, "\"eh\"");
+    SET(a, early_hints, "</eh.css>; rel=preload; as=style");
+    goio_http_cache *c = hc_client(NULL);
+    interims in;
+    goio_http_cache_response *r =
+        get_interim(c, "GET", URL("eh"), &in, NULL, 0);
+    assert_int_equal(in.n, 2);
+    assert_int_equal(in.status[0], 102);
+    assert_int_equal(in.status[1], 103);
+    assert_string_equal(in.link, "</eh.css>; rel=preload; as=style");
+    /* the final response has only its own fields */
+    assert_int_equal(r->status, 200);
+    assert_null(goio_http_cache_response_get_header(r, "Link"));
+    assert_string_equal(hc_body(r), "eh #1");
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    /* from storage: no origin request, no interim response */
+    hc_expect(get_interim(c, "GET", URL("eh"), &in, NULL, 0),
+              GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(in.n, 0);
+    /* a revalidation is an origin request too */
+    goio_http_cache_header nc[] = {{"Cache-Control", "no-cache"}};
+    hc_expect(get_interim(c, "GET", URL("eh"), &in, nc, 1),
+              GOIO_HTTP_CACHE_REVALIDATED);
+    assert_int_equal(in.n, 2);
+    assert_int_equal(in.status[1], 103);
+    /* forwarded HEAD; and without a callback they are dropped */
+    hc_res *b = hc_res_add("eh2");
+    SET(b, early_hints, "</x.js>; rel=preload");
+    hc_expect(get_interim(c, "HEAD", URL("eh2"), &in, NULL, 0),
+              GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(in.n, 2);
+    r = hc_get(c, URL("eh2"));
+    assert_int_equal(r->status, 200);
+    assert_string_equal(r->reason, "OK");
+    assert_string_equal(hc_body(r), "eh2 #2");
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+
+    /* the final response's reason phrase: from the network only */
+    hc_res *f = hc_res_add("fine");
+    SET(f, cache_control, "max-age=60");
+    SET(f, reason, "Fine Thanks");
+    r = hc_get(c, URL("fine"));
+    assert_string_equal(r->reason, "Fine Thanks");
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    r = hc_get(c, URL("fine"));
+    assert_null(r->reason);
+    hc_expect(r, GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(atomic_load(&a->hits), 2);
+    goio_http_cache_free(c);
+}
+
 /* ---- a raw origin: bytes no goio server would send ---------------------- */
 
 typedef struct raw_origin {
@@ -969,6 +1069,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_nginx_origin),
         cmocka_unit_test_setup_teardown(test_ranges, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_interim, hc_setup, hc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
