@@ -7,7 +7,8 @@
  *
  *   cache-proxy --origin http://HOST[:PORT][/PREFIX] [--listen HOST:PORT]
  *               [--cache-mib N] [--max-age-ms N] [--stale-if-error-ms N]
- *               [--port-file PATH] [--surrogate-name NAME] [--no-metrics]
+ *               [--port-file PATH] [--surrogate-name NAME] [--workers N]
+ *               [--hot-mib N] [--no-metrics]
  *
  * As a reverse proxy it is its origin's surrogate: Surrogate-Control
  * (max-age, no-store, aimed at all surrogates or at NAME, default
@@ -47,6 +48,8 @@ typedef struct proxy_options {
     int64_t stale_if_error_ms;
     const char *port_file;
     const char *surrogate_name; /* "" : Surrogate-Control not read */
+    unsigned workers;           /* handler threads; 0: the server's default */
+    size_t hot_mib;             /* config.hot_body_bytes in MiB */
     bool metrics;
 } proxy_options;
 
@@ -67,7 +70,7 @@ static void usage(FILE *to, int status)
             "[--cache-mib N]\n"
             "                   [--max-age-ms N] [--stale-if-error-ms N]\n"
             "                   [--port-file PATH] [--surrogate-name NAME]\n"
-            "                   [--no-metrics]\n"
+            "                   [--workers N] [--hot-mib N] [--no-metrics]\n"
             "\n"
             "  --origin URL            origin base URL (http:// or "
             "https://), required\n"
@@ -86,6 +89,12 @@ static void usage(FILE *to, int status)
             "(default\n"
             "                          cache-proxy; \"\": the field is "
             "passed on)\n"
+            "  --workers N             handler threads (default: the "
+            "server's, 16)\n"
+            "  --hot-mib N             bodies over 16 KiB also kept in "
+            "memory for\n"
+            "                          copy-free hits (default 16; 0: "
+            "off)\n"
             "  --no-metrics            do not answer GET /metrics "
             "(proxy it)\n");
     exit(status);
@@ -115,6 +124,8 @@ static void parse_options(int argc, char **argv, proxy_options *o)
         {"stale-if-error-ms", required_argument, NULL, 's'},
         {"port-file", required_argument, NULL, 'p'},
         {"surrogate-name", required_argument, NULL, 'S'},
+        {"workers", required_argument, NULL, 'w'},
+        {"hot-mib", required_argument, NULL, 'H'},
         {"no-metrics", no_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -141,6 +152,12 @@ static void parse_options(int argc, char **argv, proxy_options *o)
             break;
         case 'S':
             o->surrogate_name = optarg;
+            break;
+        case 'w':
+            o->workers = (unsigned)atoi(optarg);
+            break;
+        case 'H':
+            o->hot_mib = (size_t)atoll(optarg);
             break;
         case 'M':
             o->metrics = false;
@@ -381,6 +398,7 @@ static int build(proxy *p)
     cc.max_age_ms = p->opt.max_age_ms;
     cc.stale_if_error_ms = p->opt.stale_if_error_ms;
     cc.surrogate_name = *p->opt.surrogate_name ? p->opt.surrogate_name : NULL;
+    cc.hot_body_bytes = p->opt.hot_mib << 20;
     int rc = goio_http_cache_new(&cc, &p->cache);
     if (!rc)
         rc = metrics_init(p);
@@ -392,6 +410,8 @@ static int build(proxy *p)
     goio_http_server_config_init(&cfg);
     cfg.handler = proxy_handler;
     cfg.handler_data = p;
+    if (p->opt.workers)
+        cfg.worker_threads = p->opt.workers;
     rc = goio_http_server_new(&cfg, &p->server);
     if (!rc)
         rc = goio_http_server_use(p->server, goio_prom_http_middleware,

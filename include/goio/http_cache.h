@@ -285,6 +285,18 @@
  * are deleted; those of variants made unreachable by an invalidation age
  * out of storage (TTL, eviction).
  *
+ * Hot bodies (config.hot_body_bytes > 0). A body entry never changes (a
+ * new response gets a new random body id), so a copy of one this client
+ * wrote is kept in process memory next to storage: a reference-counted
+ * blob per body id, at most hot_body_bytes in all (1024 slots picked by
+ * the id, a newcomer replacing the occupant, a body that does not fit
+ * not kept). A read still starts with the response entry from storage;
+ * only when it names a body id and length the client holds (not past the
+ * body entry's TTL) is the body served from memory, by reference -
+ * neither the storage read nor its copy. Removing or replacing a body
+ * drops it. Memory: storage's bound plus hot_body_bytes, plus blobs
+ * still referenced by responses not yet freed.
+ *
  * ---- errors, logging ------------------------------------------------------
  *
  * A request returns 0 and a response for every HTTP status the origin
@@ -385,6 +397,12 @@ typedef struct goio_http_cache_config {
     /** Largest response body accepted (GOIO_ELIMIT beyond). Default 64 MiB;
      * must be > 0. */
     size_t max_body_bytes;
+    /** Hot bodies: bodies stored apart (over 16 KiB) that this client
+     * stored are also kept in process memory, up to this many bytes in
+     * all, so a hit on one reads only its small response entry from
+     * storage and serves the body without a copy (a reference the
+     * response holds). Default 0 (off). See "Hot bodies" above. */
+    size_t hot_body_bytes;
     /** Idle transfer slots (easy handles with their connections) kept for
      * reuse. Default 16. */
     unsigned max_idle_handles;

@@ -27,6 +27,8 @@ static void result_clear(result *r)
 {
     goio_buf_deinit(&r->e.meta);
     goio_buf_deinit(&r->e.body);
+    goio__hc_blob_unref(r->e.pin);
+    r->e.pin = NULL;
     goio_free(r->reason);
     r->reason = NULL;
 }
@@ -112,6 +114,12 @@ static int attach_body(goio__hc_view *v, const goio__hc_encoded *e)
 {
     if (!v->body_ref || v->body)
         return 0;
+    if (e->pin) {
+        if (!goio__hc_blob_is(e->pin, v->body_id, v->body_len))
+            return GOIO_EIO; /* cannot happen: checked when taken */
+        v->body = goio__hc_blob_data(e->pin);
+        return 0;
+    }
     if (!goio__hc_body_check(e->body.data, e->body.len, v->body_id,
                              v->body_len))
         return GOIO_EIO; /* bytes goio made itself: cannot happen */
@@ -192,6 +200,8 @@ static void take_stored(goio__hc_stored *st, result *r)
     r->e.meta = st->bytes;
     r->e.body = st->body;
     r->e.body_id = st->view.body_id;
+    r->e.pin = st->pin;
+    st->pin = NULL;
     goio_buf_init(&st->bytes);
     goio_buf_init(&st->body);
     st->found = false;
@@ -382,6 +392,8 @@ static int revalidated(goio__hc_call *k, goio__hc_stored *st,
             goio__hc_remove(k, st);
         r->e.body = st->body;
         r->e.body_id = v->body_id;
+        r->e.pin = st->pin;
+        st->pin = NULL;
         goio_buf_init(&st->body);
         r->served = GOIO_HTTP_CACHE_REVALIDATED;
     }
@@ -1370,6 +1382,8 @@ static int client_setup(goio_http_cache *c, const goio_http_cache_config *cfg)
                                     .now_data = cfg->now_data};
     int rc = goio__hc_transport_new(&tc, &c->transport);
     if (!rc)
+        rc = goio__hc_hot_new(cfg->hot_body_bytes, &c->hot);
+    if (!rc)
         rc = goio_sharedflight_new(NULL, &c->flights);
     if (!rc)
         rc = make_storage(c, cfg);
@@ -1424,6 +1438,7 @@ void goio_http_cache_free(goio_http_cache *c)
     pthread_mutex_unlock(&c->bg_mu);
     goio_sharedflight_free(c->flights);
     goio__hc_transport_free(c->transport);
+    goio__hc_hot_free(c->hot);
     if (c->own_storage)
         goio_cache_free(c->storage);
     goio_free(c->prefix);

@@ -221,6 +221,30 @@ int goio__hc_merge_304(const goio_http_cache_header *stored, size_t nstored,
 /* Weak comparison of two entity-tags (RFC 9110 section 8.8.3.2). */
 bool goio__hc_etag_weak_eq(const char *a, const char *b);
 
+/* ---- hot bodies (http_cache_hot.c) -------------------------------------- */
+
+/* A body kept in process memory, reference-counted. */
+typedef struct goio__hc_blob goio__hc_blob;
+const uint8_t *goio__hc_blob_data(const goio__hc_blob *b);
+/* Whether b (may be NULL) is the body id of len bytes. */
+bool goio__hc_blob_is(const goio__hc_blob *b, uint64_t id, size_t len);
+void goio__hc_blob_unref(goio__hc_blob *b); /* NULL: no-op */
+
+typedef struct goio__hc_hot goio__hc_hot;
+/* *out NULL (hot bodies off) when max_bytes is 0. */
+int goio__hc_hot_new(size_t max_bytes, goio__hc_hot **out);
+void goio__hc_hot_free(goio__hc_hot *h);
+/* Keeps a copy of body[0..len) as id until expires_ms (when it fits;
+ * replaces the slot's occupant). h NULL: no-op. */
+void goio__hc_hot_put(goio__hc_hot *h, uint64_t id, const uint8_t *body,
+                      size_t len, int64_t expires_ms);
+/* A reference to id's body of len bytes, NULL when not kept (or
+ * expired at now_ms). */
+goio__hc_blob *goio__hc_hot_get(goio__hc_hot *h, uint64_t id, size_t len,
+                                int64_t now_ms);
+void goio__hc_hot_drop(goio__hc_hot *h, uint64_t id);
+size_t goio__hc_hot_bytes(goio__hc_hot *h);
+
 /* ---- transport (http_cache_transport.c) ---------------------------------- */
 
 typedef struct goio__hc_transport goio__hc_transport;
@@ -292,6 +316,7 @@ struct goio_http_cache {
     goio_http_cache_now_fn now_fn;
     void *now_data;
     goio__hc_transport *transport;
+    goio__hc_hot *hot; /* NULL: config.hot_body_bytes 0 */
     goio_sharedflight *flights;
     _Atomic uint64_t requests, hits, revalidated, stale_served, origin_requests,
         stores, shared, invalidations, errors, background;
@@ -326,9 +351,10 @@ typedef struct goio__hc_call {
 
 /* What storage holds for a call. */
 typedef struct goio__hc_stored {
-    bool found;     /* a usable response entry (its body may be apart) */
-    goio_buf bytes; /* the response entry */
-    goio_buf body;  /* its body entry, once loaded (goio__hc_load_body) */
+    bool found;         /* a usable response entry (its body may be apart) */
+    goio_buf bytes;     /* the response entry */
+    goio_buf body;      /* its body entry, once loaded (goio__hc_load_body) */
+    goio__hc_blob *pin; /* or its hot body, once loaded */
     goio__hc_view view;
     /* Where the response to this request is stored: the call's primary
      * key, or `variant` when the URL has a Vary index; NULL when the
@@ -366,8 +392,9 @@ int goio__hc_vary_values(const goio__hc_call *k, char *const *names,
 /* An encoded response: the entry, and its body entry when apart. */
 typedef struct goio__hc_encoded {
     goio_buf meta;
-    goio_buf body; /* empty when the body is inline */
+    goio_buf body; /* empty when the body is inline (or pinned) */
     uint64_t body_id;
+    goio__hc_blob *pin; /* a separate body held as a hot body */
 } goio__hc_encoded;
 
 /* Stores e for k for keep_ms: the body entry first, then the response

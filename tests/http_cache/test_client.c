@@ -939,6 +939,111 @@ static void test_interim(void **state)
     goio_http_cache_free(c);
 }
 
+/* ---- hot bodies ---------------------------------------------------------- */
+
+static uint64_t storage_hits(goio_http_cache *c)
+{
+    goio_cache_stats s;
+    assert_ok(goio_cache_stats_get(goio_http_cache_storage(c), &s));
+    return s.hits;
+}
+
+/* A fresh hit on a big body this client stored reads only the response
+ * entry from storage; the body is a reference that outlives its
+ * replacement. */
+static void test_hot_bodies(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("hot");
+    SET(r, cache_control, "max-age=60");
+    r->body_size = 100000;
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.hot_body_bytes = 1 << 20;
+    goio_http_cache *c = hc_client(&cfg);
+    goio_http_cache *cold = hc_client(NULL);
+    for (int i = 0; i < 2; i++) {
+        goio_http_cache *x = i ? cold : c;
+        hc_expect(hc_get(x, URL("hot")), GOIO_HTTP_CACHE_NETWORK);
+        uint64_t before = storage_hits(x);
+        goio_http_cache_response *resp = hc_get(x, URL("hot"));
+        assert_int_equal(resp->body_len, 100000);
+        assert_int_equal(resp->body[99999], 'a' + 99999 % 26);
+        hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+        /* the response entry, and without hot bodies the body entry */
+        assert_int_equal(storage_hits(x) - before, i ? 2 : 1);
+    }
+    assert_int_equal(goio__hc_hot_bytes(c->hot), 100000);
+    assert_null(cold->hot);
+
+    /* a range and a HEAD from it */
+    goio_http_cache_response *part = hc_get(c, URL("hot"), "Range", "bytes=-3");
+    assert_int_equal(part->status, 206);
+    assert_memory_equal(part->body, "bcd", 3); /* 99997..99999 */
+    goio_http_cache_request head = {.method = "HEAD", .url = URL("hot")};
+    goio_http_cache_response *h = NULL;
+    assert_ok(goio_http_cache_do(c, NULL, &head, &h));
+    assert_int_equal(h->body_len, 0);
+    hc_expect(h, GOIO_HTTP_CACHE_HIT);
+
+    /* replaced by a new response: the old body leaves memory, the
+     * response still holding it stays readable */
+    r->body_size = 50000;
+    hc_clock_advance(61000);
+    goio_http_cache_response *fresh = hc_get(c, URL("hot"));
+    assert_int_equal(fresh->body_len, 50000);
+    hc_expect(fresh, GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(goio__hc_hot_bytes(c->hot), 50000);
+    assert_int_equal(part->body[2], 'd');
+    hc_expect(part, GOIO_HTTP_CACHE_HIT);
+    /* invalidated: gone from memory too */
+    assert_ok(goio_http_cache_invalidate(c, NULL, URL("hot")));
+    assert_int_equal(goio__hc_hot_bytes(c->hot), 0);
+    hc_expect(hc_get(c, URL("hot")), GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&r->hits), 4);
+    goio_http_cache_free(cold);
+    goio_http_cache_free(c);
+}
+
+/* The table itself: bound, expiry, replacement, references. */
+static void test_hot_table(void **state)
+{
+    (void)state;
+    goio__hc_hot *h = NULL;
+    assert_ok(goio__hc_hot_new(0, &h));
+    assert_null(h); /* off */
+    assert_null(goio__hc_hot_get(NULL, 1, 1, 0));
+    goio__hc_hot_put(NULL, 1, (const uint8_t *)"x", 1, 10);
+    assert_ok(goio__hc_hot_new(10, &h));
+    goio__hc_hot_put(h, 7, (const uint8_t *)"abcdef", 6, 1000);
+    goio__hc_hot_put(h, 8, (const uint8_t *)"ghijkl", 6, 1000); /* no room */
+    goio__hc_hot_put(h, 9, (const uint8_t *)"too long data", 13, 1000);
+    assert_int_equal(goio__hc_hot_bytes(h), 6);
+    assert_null(goio__hc_hot_get(h, 8, 6, 0));
+    assert_null(goio__hc_hot_get(h, 7, 5, 0)); /* another length */
+    goio__hc_blob *b = goio__hc_hot_get(h, 7, 6, 999);
+    assert_non_null(b);
+    assert_memory_equal(goio__hc_blob_data(b), "abcdef", 6);
+    /* expired: dropped, the reference still readable */
+    assert_null(goio__hc_hot_get(h, 7, 6, 1000));
+    assert_int_equal(goio__hc_hot_bytes(h), 0);
+    assert_memory_equal(goio__hc_blob_data(b), "abcdef", 6);
+    goio__hc_blob_unref(b);
+    /* the same slot (7 + 1024): the newcomer replaces the occupant */
+    goio__hc_hot_put(h, 7, (const uint8_t *)"abc", 3, 1000);
+    goio__hc_hot_put(h, 7 + 1024, (const uint8_t *)"xyz", 3, 1000);
+    assert_null(goio__hc_hot_get(h, 7, 3, 0));
+    b = goio__hc_hot_get(h, 7 + 1024, 3, 0);
+    assert_true(goio__hc_blob_is(b, 7 + 1024, 3));
+    goio__hc_hot_drop(h, 7); /* not there: nothing happens */
+    assert_int_equal(goio__hc_hot_bytes(h), 3);
+    goio__hc_hot_drop(h, 7 + 1024);
+    assert_int_equal(goio__hc_hot_bytes(h), 0);
+    goio__hc_hot_free(h); /* b outlives the table */
+    assert_memory_equal(goio__hc_blob_data(b), "xyz", 3);
+    goio__hc_blob_unref(b);
+}
+
 /* ---- a raw origin: bytes no goio server would send ---------------------- */
 
 typedef struct raw_origin {
@@ -1070,6 +1175,8 @@ int main(void)
         cmocka_unit_test(test_nginx_origin),
         cmocka_unit_test_setup_teardown(test_ranges, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_interim, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_hot_bodies, hc_setup, hc_teardown),
+        cmocka_unit_test(test_hot_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
