@@ -1113,7 +1113,11 @@ static int cached_range(goio__hc_call *k, goio_ctx *ctx,
             make_partial(*out, first, last);
     }
     goio__hc_stored_free(&st);
-    return rc || done ? rc : forward(k, ctx, out);
+    if (rc || done)
+        return rc;
+    if (k->cc.flags & GOIO__HC_ONLY_IF_CACHED)
+        return generated_504(k, out);
+    return forward(k, ctx, out);
 }
 
 /* Whether k is a GET for one range the cache may answer. */

@@ -833,6 +833,11 @@ static void test_ranges(void **state)
     r = hc_get(c, URL("missing"), "Range", "bytes=0-1");
     assert_int_equal(r->status, 404);
     hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    /* only-if-cached: a range nothing stored answers is a 504 */
+    r = hc_get(c, URL("missing"), "Range", "bytes=0-1", "Cache-Control",
+               "only-if-cached");
+    assert_int_equal(r->status, 504);
+    hc_expect(r, GOIO_HTTP_CACHE_GENERATED);
     assert_int_equal(atomic_load(&a->hits), 1);
     assert_int_equal(atomic_load(&m->hits), 2);
     goio_http_cache_free(c);
