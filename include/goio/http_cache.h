@@ -69,7 +69,12 @@
  * request_time/response_time read from goio's wall clock (config.now_fn)
  * around the transfer and date_value the Date field (response_time when
  * absent or invalid). A response is fresh while current_age <
- * freshness_lifetime and it has no no-cache directive.
+ * freshness_lifetime and it has no no-cache directive. The qualified
+ * form no-cache="field, ..." (section 5.2.2.4) does not make it stale:
+ * served from storage without the origin (GOIO_HTTP_CACHE_HIT, _STALE)
+ * it lacks the listed fields, which only a validated or new response
+ * carries. A request's no-cache="..." counts as no-cache. private="..."
+ * is read as private.
  *
  * Request directives (section 5.2.1) are honoured: no-cache (and
  * "Pragma: no-cache" without Cache-Control) and max-age force

@@ -99,14 +99,37 @@ static void set_age(response *r, goio_http_cache *c, int64_t age_ms)
     v->headers[v->nheaders++] = (goio_http_cache_header){"Age", r->age};
 }
 
-/* Leaves out the fields this cache consumed (Surrogate-Control). */
-static void drop_consumed(const goio__hc_policy *p, goio__hc_view *v)
+/* Leaves out the fields this cache consumed (Surrogate-Control) and,
+ * for a response served without the origin (`unvalidated`), those its
+ * qualified no-cache="..." lists (RFC 9111 section 5.2.2.4). */
+static void drop_fields(const goio__hc_policy *p, goio__hc_view *v,
+                        bool unvalidated)
 {
+    goio__hc_cc cc = {0};
+    if (unvalidated)
+        goio__hc_cc_parse(v->headers, v->nheaders, &cc);
+    /* The lists are read from the fields as they were (compacting moves
+     * them; a list may even name Cache-Control). Out of memory: no field
+     * is served, rather than a listed one. */
+    goio_http_cache_header *orig = NULL;
+    size_t norig = v->nheaders;
+    if (cc.flags & GOIO__HC_NO_CACHE_FIELDS) {
+        orig = goio_calloc(norig ? norig : 1, sizeof *orig);
+        if (!orig) {
+            v->nheaders = 0;
+            return;
+        }
+        memcpy(orig, v->headers, norig * sizeof *orig);
+    }
     size_t n = 0;
-    for (size_t i = 0; i < v->nheaders; i++)
-        if (!goio__hc_consumed_field(p, v->headers[i].name))
+    for (size_t i = 0; i < norig; i++) {
+        const char *name = v->headers[i].name;
+        if (!goio__hc_consumed_field(p, name) &&
+            !(orig && goio__hc_no_cache_field(orig, norig, name)))
             v->headers[n++] = v->headers[i];
+    }
     v->nheaders = n;
+    goio_free(orig);
 }
 
 /* Points the view at its separate body entry, checked. */
@@ -169,7 +192,9 @@ static int response_new(goio__hc_call *k, result *take, goio__hc_view *view,
     if (res->served != GOIO_HTTP_CACHE_NETWORK &&
         res->served != GOIO_HTTP_CACHE_GENERATED)
         set_age(r, k->c, age_ms);
-    drop_consumed(&k->c->policy, &r->view);
+    drop_fields(&k->c->policy, &r->view,
+                res->served == GOIO_HTTP_CACHE_HIT ||
+                    res->served == GOIO_HTTP_CACHE_STALE);
     r->pub = (goio_http_cache_response){
         .status = r->view.status,
         .served = res->served,
@@ -972,8 +997,9 @@ static int call_init(goio_http_cache *c, const goio_http_cache_request *req,
     goio__hc_cc_parse(k->headers, k->nheaders, &k->cc);
     const char *pragma = goio__hc_header_get(k->headers, k->nheaders, "Pragma");
     bool has_cc = goio__hc_header_get(k->headers, k->nheaders, "Cache-Control");
-    k->no_cache = (k->cc.flags & GOIO__HC_NO_CACHE) ||
-                  (!has_cc && pragma && goio__hc_list_has(pragma, "no-cache"));
+    k->no_cache =
+        (k->cc.flags & (GOIO__HC_NO_CACHE | GOIO__HC_NO_CACHE_FIELDS)) ||
+        (!has_cc && pragma && goio__hc_list_has(pragma, "no-cache"));
     k->strict = k->no_cache || k->cc.max_age != GOIO__HC_ABSENT ||
                 k->cc.min_fresh != GOIO__HC_ABSENT;
     k->auth = goio__hc_header_get(k->headers, k->nheaders, "Authorization");

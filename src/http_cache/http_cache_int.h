@@ -42,6 +42,8 @@ bool goio__hc_hop_by_hop(const goio_http_cache_header *h, size_t n,
 #define GOIO__HC_PROXY_REVALIDATE (1u << 5)
 #define GOIO__HC_MUST_UNDERSTAND  (1u << 6)
 #define GOIO__HC_ONLY_IF_CACHED   (1u << 7)
+/* no-cache="field, ..." (qualified; NO_CACHE is the unqualified form) */
+#define GOIO__HC_NO_CACHE_FIELDS  (1u << 8)
 
 /* Delta-seconds: -1 absent, GOIO__HC_INVALID present but not a number. */
 #define GOIO__HC_ABSENT    (-1)
@@ -60,6 +62,11 @@ typedef struct goio__hc_cc {
  * directive counts. */
 void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
                        goio__hc_cc *cc);
+
+/* Whether field `name` is listed in a qualified no-cache="..." of the
+ * Cache-Control fields of h[0..n) (RFC 9111 section 5.2.2.4). */
+bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
+                             const char *name);
 
 /* Parses an HTTP-date (IMF-fixdate, RFC 850, asctime) into ms since the
  * epoch. GOIO_EBADMSG for anything else. */

@@ -69,13 +69,19 @@ static const struct {
 };
 
 /*
- * One directive. no-cache="field" and private="field" are treated as
- * their unqualified forms, which RFC 9111 sections 5.2.2.4 and 5.2.2.7
- * allow and which is the safe reading.
+ * One directive. private="field" is treated as its unqualified form,
+ * which RFC 9111 section 5.2.2.7 allows and which is the safe reading.
+ * no-cache="field, ..." is GOIO__HC_NO_CACHE_FIELDS: the response may be
+ * reused without the listed fields (section 5.2.2.4); a request's
+ * qualified no-cache (not defined) counts as no-cache (goio__hc_call).
  */
 static void apply_directive(goio__hc_cc *cc, const char *name, size_t nlen,
                             const char *v, size_t vlen, bool has_v)
 {
+    if (name_is(name, nlen, "no-cache") && has_v && vlen) {
+        cc->flags |= GOIO__HC_NO_CACHE_FIELDS;
+        return;
+    }
     for (size_t i = 0; i < sizeof cc_flags / sizeof cc_flags[0]; i++) {
         if (name_is(name, nlen, cc_flags[i].name)) {
             cc->flags |= cc_flags[i].flag;
@@ -145,6 +151,54 @@ static void parse_one(goio__hc_cc *cc, const char *s)
         while (*s && *s != ',')
             s++;
     }
+}
+
+/* Whether the field list v[0..len) (a quoted-string or a token, members
+ * separated by commas and whitespace) names `name`. */
+static bool list_names(const char *v, size_t len, const char *name)
+{
+    if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+        v++;
+        len -= 2;
+    }
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < len;) {
+        while (i < len && (v[i] == ',' || is_ows(v[i])))
+            i++;
+        size_t start = i;
+        while (i < len && v[i] != ',' && !is_ows(v[i]))
+            i++;
+        if (i - start == nl && !strncasecmp(v + start, name, nl))
+            return true;
+    }
+    return false;
+}
+
+bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
+                             const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(h[i].name, "Cache-Control"))
+            continue;
+        for (const char *s = h[i].value; *s;) {
+            while (*s == ',' || is_ows(*s))
+                s++;
+            const char *d = s;
+            while (*s && *s != '=' && *s != ',' && !is_ows(*s))
+                s++;
+            bool qualified =
+                *s == '=' && name_is(d, (size_t)(s - d), "no-cache");
+            if (*s == '=') {
+                const char *v = ++s;
+                s = scan_value(s);
+                if (qualified && list_names(v, (size_t)(s - v), name))
+                    return true;
+            }
+            while (*s && *s != ',')
+                s++;
+        }
+    }
+    return false;
 }
 
 void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,

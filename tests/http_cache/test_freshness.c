@@ -264,6 +264,35 @@ static void test_surrogate_control(void **state)
     assert_null(bad);
 }
 
+/* no-cache="field": reused without the listed fields until revalidated
+ * (RFC 9111 section 5.2.2.4); a request's no-cache="..." is no-cache. */
+static void test_no_cache_fields(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("ncf");
+    SET(r, cache_control, "max-age=60, no-cache=\"X-Secret, Content-Type\"");
+    SET(r, etag, "\"n\"");
+    SET(r, extra_name, "X-Secret");
+    SET(r, extra_value, "s1");
+    goio_http_cache *c = hc_client(NULL);
+    goio_http_cache_response *resp = hc_get(c, URL("ncf"));
+    assert_string_equal(goio_http_cache_response_get_header(resp, "X-Secret"),
+                        "s1");
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    resp = hc_get(c, URL("ncf"));
+    assert_null(goio_http_cache_response_get_header(resp, "X-Secret"));
+    assert_null(goio_http_cache_response_get_header(resp, "Content-Type"));
+    assert_non_null(goio_http_cache_response_get_header(resp, "ETag"));
+    hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+    /* after a revalidation the listed fields are served */
+    resp = hc_get(c, URL("ncf"), "Cache-Control", "no-cache=\"x\"");
+    assert_string_equal(goio_http_cache_response_get_header(resp, "X-Secret"),
+                        "s1");
+    hc_expect(resp, GOIO_HTTP_CACHE_REVALIDATED);
+    assert_int_equal(atomic_load(&r->hits), 2);
+    goio_http_cache_free(c);
+}
+
 static void test_expires(void **state)
 {
     (void)state;
@@ -553,6 +582,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_private, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_no_store, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_surrogate_control, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_no_cache_fields, hc_setup,
                                         hc_teardown),
         cmocka_unit_test_setup_teardown(test_expires, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_age_and_date, hc_setup,

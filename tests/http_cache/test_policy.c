@@ -117,8 +117,19 @@ static void test_cache_control(void **state)
     /* a quoted argument may hold commas */
     cc = cc_of("private=\"a, b\", max-age=3, no-cache=\"Set-Cookie\"", NULL);
     assert_true(cc.flags & GOIO__HC_PRIVATE);
-    assert_true(cc.flags & GOIO__HC_NO_CACHE);
+    /* qualified no-cache: only the listed fields need validation */
+    assert_false(cc.flags & GOIO__HC_NO_CACHE);
+    assert_true(cc.flags & GOIO__HC_NO_CACHE_FIELDS);
     assert_int_equal(cc.max_age, 3);
+    goio_http_cache_header nc[] = {
+        {"Cache-Control", "max-age=3, no-cache=\"Set-Cookie, X-A\""},
+        {"cache-control", "no-cache=x-b"}};
+    assert_true(goio__hc_no_cache_field(nc, 2, "set-cookie"));
+    assert_true(goio__hc_no_cache_field(nc, 2, "X-A"));
+    assert_true(goio__hc_no_cache_field(nc, 2, "X-B"));
+    assert_false(goio__hc_no_cache_field(nc, 2, "X"));
+    assert_false(goio__hc_no_cache_field(nc, 2, "max-age"));
+    assert_true(cc_of("no-cache", "no-cache=\"a\"").flags & GOIO__HC_NO_CACHE);
     cc = cc_of("max-stale", NULL);
     assert_int_equal(cc.max_stale, GOIO__HC_DELTA_MAX);
     assert_int_equal(cc_of("max-stale=5", NULL).max_stale, 5);
