@@ -10,6 +10,10 @@
  *   revalidate_304  a GET that revalidates a stored 1 MiB response (the
  *                   origin answers 304) vs a plain libcurl GET of the full
  *                   200; ns/op
+ *   hot_hit_64k     a fresh hit on a stored 64 KiB body with hot bodies on
+ *                   (config.hot_body_bytes 16 MiB: served by reference)
+ *                   vs the same client without (the body read from the
+ *                   memory cache, a copy); ns/op, in-process, no network
  *
  * Cases run for GOIO_BENCH_HC_SECONDS each (default 0.5); the big body is
  * GOIO_BENCH_HC_BODY_KIB (default 1024). Names after the program pick
@@ -57,6 +61,17 @@ static void big_handler(goio_http_request *req, goio_http_response *res,
     goio_http_response_write(res, big_body, body_bytes);
 }
 
+/* A fresh 64 KiB body (stored apart from its entry). */
+static void fresh64_handler(goio_http_request *req, goio_http_response *res,
+                            void *data)
+{
+    (void)req;
+    (void)data;
+    goio_http_response_set_header(res, "Cache-Control", "max-age=3600");
+    goio_http_respond(res, 200, "application/octet-stream", big_body,
+                      body_bytes < 65536 ? body_bytes : 65536);
+}
+
 static void die(const char *what, int rc)
 {
     fprintf(stderr, "bench_http_cache: %s: %s\n", what, goio_strerror(rc));
@@ -71,6 +86,9 @@ static goio_http_server *start_origin(goio_http_router **router, int *port)
                                      NULL);
     if (!rc)
         rc = goio_http_router_handle(*router, "GET", "/big", big_handler, NULL);
+    if (!rc)
+        rc = goio_http_router_handle(*router, "GET", "/fresh64",
+                                     fresh64_handler, NULL);
     goio_http_server_config cfg;
     goio_http_server_config_init(&cfg);
     cfg.handler = goio_http_router_serve;
@@ -205,6 +223,26 @@ int main(int argc, char **argv)
         snprintf(url, sizeof url, "http://127.0.0.1:%d/big", port);
         run_case("revalidate_304", c, url, GOIO_HTTP_CACHE_REVALIDATED,
                  seconds);
+    }
+    if (bench_selected(argc, argv, "hot_hit_64k")) {
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/fresh64", port);
+        goio_http_cache_config cfg;
+        goio_http_cache_config_init(&cfg);
+        cfg.hot_body_bytes = 16u << 20;
+        goio_http_cache *hot;
+        if ((rc = goio_http_cache_new(&cfg, &hot)))
+            die("client", rc);
+        warm(hot, url);
+        warm(c, url);
+        long hops, cops;
+        double anchor = goio_ns(c, url, seconds, GOIO_HTTP_CACHE_HIT, &cops);
+        double goio = goio_ns(hot, url, seconds, GOIO_HTTP_CACHE_HIT, &hops);
+        char extra[128];
+        snprintf(extra, sizeof extra,
+                 "goio_ops=%ld anchor_ops=%ld anchor_name=hot-bodies-off", hops,
+                 cops);
+        bench_line("hot_hit_64k", goio, anchor, "ns/op", false, extra);
+        goio_http_cache_free(hot);
     }
     goio_http_cache_free(c);
     goio_http_server_free(srv);

@@ -8,8 +8,14 @@
 #    GOIO_BENCH_HC_CONNS connections (default 50) for
 #    GOIO_BENCH_HC_WRK_SECONDS (default 3) per side:
 #      proxy_fresh_1k, proxy_fresh_64k   requests/s, ratio goio/nginx
-#    Both caches are warmed with one request first. nginx runs one worker
-#    (GOIO_BENCH_HC_NGINX_WORKERS), goio its default 16 handler threads.
+#      proxy_fresh_1k_cpu, proxy_fresh_64k_cpu   CPU time (user + system)
+#          of the serving process per request, us/req, ratio nginx/goio:
+#          on a shared machine less disturbed by other load than req/s
+#    Each case runs GOIO_BENCH_HC_REPEAT times (default 5), goio and nginx
+#    alternating; the figures are the medians. Both caches are warmed with
+#    two requests first. nginx runs one worker (GOIO_BENCH_HC_NGINX_WORKERS),
+#    the proxy its defaults plus GOIO_BENCH_HC_PROXY_ARGS (e.g.
+#    "--workers 4").
 # Environment: GOIO_BUILD (default build/release).
 set -euo pipefail
 root=${GOIO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -18,6 +24,8 @@ prog=$build/bench/http_cache/bench_http_cache
 proxy=$build/examples/cache-proxy/cache-proxy
 secs=${GOIO_BENCH_HC_WRK_SECONDS:-3}
 conns=${GOIO_BENCH_HC_CONNS:-50}
+repeat=${GOIO_BENCH_HC_REPEAT:-5}
+read -r -a proxy_args <<<"${GOIO_BENCH_HC_PROXY_ARGS:-}"
 cases=("$@")
 proxy_cases=() prog_cases=()
 for c in "${cases[@]}"; do
@@ -100,25 +108,48 @@ pids+=($!)
 wait_port "$nginx_port" || { cat "$tmp/nginx.out" "$tmp/nginx.err" >&2; exit 1; }
 wait_port "$origin_port"
 "$proxy" --origin "http://127.0.0.1:$origin_port" --listen 127.0.0.1:0 \
-  --port-file "$tmp/goio.port" >"$tmp/goio.log" 2>&1 &
-pids+=($!)
+  --port-file "$tmp/goio.port" "${proxy_args[@]}" >"$tmp/goio.log" 2>&1 &
+goio_pid=$!
+pids+=($goio_pid)
+nginx_worker=$(ps -o pid= --ppid "$(cat "$tmp/nginx.pid")" | head -1 | tr -d ' ')
 for _ in $(seq 1 200); do [ -s "$tmp/goio.port" ] && break; sleep 0.05; done
 goio_port=$(cat "$tmp/goio.port")
 wait_port "$goio_port"
 
-rps() { # url -> requests/s
-  curl -s -o /dev/null "$1"
-  curl -s -o /dev/null "$1"
-  wrk -t2 -c"$conns" -d"${secs}s" "$1" | awk '/^Requests\/sec/ {print $2}'
+tick=$(getconf CLK_TCK)
+cpu_ticks() { # pid -> utime + stime
+  local f
+  read -r -a f <"/proc/$1/stat"
+  echo $((f[13] + f[14]))
 }
+measure() { # url pid -> "req/s us-of-CPU-per-request"
+  local a b out
+  curl -s -o /dev/null "$1"
+  curl -s -o /dev/null "$1"
+  a=$(cpu_ticks "$2")
+  out=$(wrk -t2 -c"$conns" -d"${secs}s" "$1")
+  b=$(cpu_ticks "$2")
+  echo "$out" | awk -v a="$a" -v b="$b" -v t="$tick" '
+    /requests in/ { n = $1 }
+    /^Requests\/sec/ { r = $2 }
+    END { printf "%s %.1f\n", r, (n > 0 ? (b - a) / t * 1e6 / n : 0) }'
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for c in "${proxy_cases[@]}"; do
   case $c in
   proxy_fresh_1k) obj=1k ;;
   proxy_fresh_64k) obj=64k ;;
   *) echo "unknown case $c" >&2; continue ;;
   esac
-  g=$(rps "http://127.0.0.1:$goio_port/$obj")
-  n=$(rps "http://127.0.0.1:$nginx_port/$obj")
+  : >"$tmp/g" && : >"$tmp/n"
+  for _ in $(seq 1 "$repeat"); do
+    measure "http://127.0.0.1:$goio_port/$obj" "$goio_pid" >>"$tmp/g"
+    measure "http://127.0.0.1:$nginx_port/$obj" "$nginx_worker" >>"$tmp/n"
+  done
+  g=$(cut -d' ' -f1 "$tmp/g" | median) n=$(cut -d' ' -f1 "$tmp/n" | median)
+  gc=$(cut -d' ' -f2 "$tmp/g" | median) nc=$(cut -d' ' -f2 "$tmp/n" | median)
   ratio=$(awk -v g="$g" -v n="$n" 'BEGIN { printf "%.2f", (n > 0 ? g / n : 0) }')
-  echo "BENCH $c goio=$g anchor=$n unit=req/s ratio=$ratio conns=$conns anchor_name=nginx-proxy_cache"
+  cratio=$(awk -v g="$gc" -v n="$nc" 'BEGIN { printf "%.2f", (g > 0 ? n / g : 0) }')
+  echo "BENCH $c goio=$g anchor=$n unit=req/s ratio=$ratio conns=$conns runs=$repeat anchor_name=nginx-proxy_cache goio_runs=$(cut -d' ' -f1 "$tmp/g" | tr '\n' ',') anchor_runs=$(cut -d' ' -f1 "$tmp/n" | tr '\n' ',')"
+  echo "BENCH ${c}_cpu goio=$gc anchor=$nc unit=us/req ratio=$cratio runs=$repeat anchor_name=nginx-proxy_cache"
 done

@@ -7,11 +7,21 @@
  *
  *   cache-proxy --origin http://HOST[:PORT][/PREFIX] [--listen HOST:PORT]
  *               [--cache-mib N] [--max-age-ms N] [--stale-if-error-ms N]
- *               [--port-file PATH] [--no-metrics]
+ *               [--port-file PATH] [--surrogate-name NAME] [--workers N]
+ *               [--hot-mib N] [--no-metrics]
+ *
+ * As a reverse proxy it is its origin's surrogate: Surrogate-Control
+ * (max-age, no-store, aimed at all surrogates or at NAME, default
+ * "cache-proxy") overrides Cache-Control for this cache and is not passed
+ * on to clients (see goio/http_cache.h).
  *
  * Bodies: goio_http_cache returns whole responses (it stores what it
  * receives), so the proxy sends each body with one write once it is
  * complete; the client API has no streaming mode to relay through.
+ *
+ * Interim responses of the origin (103 Early Hints, 102 Processing) are
+ * relayed to the client as they arrive (not 100 Continue); a response
+ * from the cache has none.
  *
  * SIGINT or SIGTERM stops it gracefully.
  */
@@ -37,6 +47,9 @@ typedef struct proxy_options {
     int64_t max_age_ms;
     int64_t stale_if_error_ms;
     const char *port_file;
+    const char *surrogate_name; /* "" : Surrogate-Control not read */
+    unsigned workers;           /* handler threads; 0: the server's default */
+    size_t hot_mib;             /* config.hot_body_bytes in MiB */
     bool metrics;
 } proxy_options;
 
@@ -56,7 +69,8 @@ static void usage(FILE *to, int status)
             "usage: cache-proxy --origin URL [--listen HOST:PORT] "
             "[--cache-mib N]\n"
             "                   [--max-age-ms N] [--stale-if-error-ms N]\n"
-            "                   [--port-file PATH] [--no-metrics]\n"
+            "                   [--port-file PATH] [--surrogate-name NAME]\n"
+            "                   [--workers N] [--hot-mib N] [--no-metrics]\n"
             "\n"
             "  --origin URL            origin base URL (http:// or "
             "https://), required\n"
@@ -71,6 +85,16 @@ static void usage(FILE *to, int status)
             "when the\n"
             "                          response allows it)\n"
             "  --port-file PATH        write the bound port there\n"
+            "  --surrogate-name NAME   device token for Surrogate-Control "
+            "(default\n"
+            "                          cache-proxy; \"\": the field is "
+            "passed on)\n"
+            "  --workers N             handler threads (default: the "
+            "server's, 16)\n"
+            "  --hot-mib N             bodies over 16 KiB also kept in "
+            "memory for\n"
+            "                          copy-free hits (default 16; 0: "
+            "off)\n"
             "  --no-metrics            do not answer GET /metrics "
             "(proxy it)\n");
     exit(status);
@@ -90,8 +114,8 @@ static void parse_listen(const char *arg, proxy_options *o)
 
 static void parse_options(int argc, char **argv, proxy_options *o)
 {
-    *o = (proxy_options){NULL,    "127.0.0.1", 8080, 64,
-                         3600000, 60000,       NULL, true};
+    *o = (proxy_options){NULL,  "127.0.0.1", 8080,          64,  3600000,
+                         60000, NULL,        "cache-proxy", true};
     static const struct option longopts[] = {
         {"origin", required_argument, NULL, 'o'},
         {"listen", required_argument, NULL, 'l'},
@@ -99,6 +123,9 @@ static void parse_options(int argc, char **argv, proxy_options *o)
         {"max-age-ms", required_argument, NULL, 'a'},
         {"stale-if-error-ms", required_argument, NULL, 's'},
         {"port-file", required_argument, NULL, 'p'},
+        {"surrogate-name", required_argument, NULL, 'S'},
+        {"workers", required_argument, NULL, 'w'},
+        {"hot-mib", required_argument, NULL, 'H'},
         {"no-metrics", no_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -122,6 +149,15 @@ static void parse_options(int argc, char **argv, proxy_options *o)
             break;
         case 'p':
             o->port_file = optarg;
+            break;
+        case 'S':
+            o->surrogate_name = optarg;
+            break;
+        case 'w':
+            o->workers = (unsigned)atoi(optarg);
+            break;
+        case 'H':
+            o->hot_mib = (size_t)atoll(optarg);
             break;
         case 'M':
             o->metrics = false;
@@ -197,9 +233,32 @@ static void relay(proxy *p, goio_http_request *req, goio_http_response *res,
     }
     if ((unsigned)r->served < 5 && p->served[r->served])
         goio_prom_counter_inc(p->served[r->served]);
+    /* the origin's phrase when it came from there (one the server
+     * refuses, with control characters, leaves the standard text) */
+    if (r->reason)
+        goio_http_response_set_reason(res, r->reason);
     goio_http_response_write_header(res, r->status);
     if (!head && !no_body && r->body_len)
         goio_http_response_write(res, r->body, r->body_len);
+}
+
+/* Relays the origin's interim responses (103 Early Hints, 102) to the
+ * client as they arrive; not 100 Continue, which answered libcurl's own
+ * request and which goio's server sends itself when a client asks. */
+static void relay_interim(int status, const goio_http_cache_header *h, size_t n,
+                          void *data)
+{
+    goio_http_response *res = data;
+    const char *fields[2 * MAX_FWD_HEADERS];
+    size_t m = 0;
+    if (status == 100)
+        return;
+    for (size_t i = 0; i < n && m < MAX_FWD_HEADERS; i++, m++) {
+        fields[2 * m] = h[i].name;
+        fields[2 * m + 1] = h[i].value;
+    }
+    /* errors (a client gone, HTTP/1.0) show at the final response */
+    goio_http_response_write_interim(res, status, m ? fields : NULL, m);
 }
 
 static void proxy_handler(goio_http_request *req, goio_http_response *res,
@@ -231,8 +290,14 @@ static void proxy_handler(goio_http_request *req, goio_http_response *res,
     size_t body_len;
     const void *body = goio_http_request_body(req, &body_len);
     /* No body at all when empty: a GET with a body bypasses the cache. */
-    goio_http_cache_request creq = {method, goio_buf_cstr(&url),    hdrs,
-                                    n,      body_len ? body : NULL, body_len};
+    goio_http_cache_request creq = {.method = method,
+                                    .url = goio_buf_cstr(&url),
+                                    .headers = hdrs,
+                                    .header_count = n,
+                                    .body = body_len ? body : NULL,
+                                    .body_len = body_len,
+                                    .on_interim = relay_interim,
+                                    .interim_data = res};
     goio_http_cache_response *r = NULL;
     if (!rc)
         rc =
@@ -332,6 +397,8 @@ static int build(proxy *p)
     cc.max_size_mib = p->opt.cache_mib;
     cc.max_age_ms = p->opt.max_age_ms;
     cc.stale_if_error_ms = p->opt.stale_if_error_ms;
+    cc.surrogate_name = *p->opt.surrogate_name ? p->opt.surrogate_name : NULL;
+    cc.hot_body_bytes = p->opt.hot_mib << 20;
     int rc = goio_http_cache_new(&cc, &p->cache);
     if (!rc)
         rc = metrics_init(p);
@@ -343,6 +410,8 @@ static int build(proxy *p)
     goio_http_server_config_init(&cfg);
     cfg.handler = proxy_handler;
     cfg.handler_data = p;
+    if (p->opt.workers)
+        cfg.worker_threads = p->opt.workers;
     rc = goio_http_server_new(&cfg, &p->server);
     if (!rc)
         rc = goio_http_server_use(p->server, goio_prom_http_middleware,

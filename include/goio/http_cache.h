@@ -27,8 +27,11 @@
  *    and only-if-cached (a 504, served GOIO_HTTP_CACHE_GENERATED) are
  *    honoured.
  *  - If-None-Match / If-Modified-Since are answered by the cache (a 304
- *    when not modified); If-Match, If-Unmodified-Since, If-Range and Range
- *    bypass it (forwarded, not stored).
+ *    when not modified); If-Match, If-Unmodified-Since and If-Range bypass
+ *    it (forwarded, not stored). A GET for one byte range is answered with
+ *    a 206 sliced from a usable stored 200; other Range requests are
+ *    forwarded. A qualified no-cache="field" response is reused without
+ *    the listed fields until it is validated.
  *  - A stale response is revalidated with its ETag / Last-Modified. It is
  *    served stale (GOIO_HTTP_CACHE_STALE) under a request's max-stale;
  *    within stale-while-revalidate (at once, then one background
@@ -42,6 +45,11 @@
  *    followed: each hop is returned and cached on its own. Bodies are
  *    stored as received: no Accept-Encoding is added, nothing is decoded.
  *  - Nothing older than config.max_age_ms is ever served.
+ *  - With config.surrogate_name, Surrogate-Control directives (max-age,
+ *    no-store) aimed at every surrogate or at this one decide storing and
+ *    freshness here, and the field is removed from what callers get.
+ *  - With config.hot_body_bytes, bodies this client stored are also kept
+ *    in memory, so a hit reads only the small entry from storage.
  *
  * Keys: config.key_prefix + the URL as libcurl normalises it; a request
  * whose key would exceed GOIO_CACHE_MAX_KEY is forwarded and not stored.
@@ -171,12 +179,28 @@ typedef struct goio_http_cache_config {
     /** Largest response body accepted (GOIO_ELIMIT beyond). Default 64 MiB;
      * must be > 0. */
     size_t max_body_bytes;
+    /** Hot bodies: bodies stored apart (over 16 KiB) that this client
+     * stored are also kept in process memory, up to this many bytes in
+     * all, so a hit on one reads only its small response entry from
+     * storage and serves the body without a copy (a reference the
+     * response holds). Default 0 (off). docs/http_cache.md, "Hot bodies". */
+    size_t hot_body_bytes;
     /** Idle transfer slots (easy handles with their connections) kept for
      * reuse. Default 16. */
     unsigned max_idle_handles;
     /** Prefix of every storage key, so clients with different settings can
      * share one storage. Default "http_cache:" (copied). */
     const char *key_prefix;
+    /** This cache's device token for Surrogate-Control (W3C Edge
+     * Architecture Specification 1.0; a token, only with shared); NULL
+     * (default): Surrogate-Control is an ordinary field. When set, each
+     * request to an origin carries `Surrogate-Capability:
+     * NAME="Surrogate/1.0"`, the response's Surrogate-Control directives
+     * aimed at every surrogate or at NAME (`max-age=N;NAME`; NAME's win)
+     * decide storing and freshness (docs/http_cache.md,
+     * "Surrogate-Control"), and the field is left out of every response
+     * returned (it is consumed here). Copied. */
+    const char *surrogate_name;
     /** The wall clock for freshness (tests, simulations); NULL (default):
      * goio_now_wall_ms. Must be thread-safe. */
     goio_http_cache_now_fn now_fn;
@@ -218,6 +242,17 @@ GOIO_EXTERN goio_cache *goio_http_cache_storage(goio_http_cache *c);
 
 /* ---- requests ------------------------------------------------------------ */
 
+/**
+ * Receives an interim (1xx) response the origin sent ahead of its final
+ * one (103 Early Hints, 102 Processing, a 100 Continue libcurl asked
+ * for): its status (100..199, never 101) and header fields (valid only
+ * during the call). Called on the thread of the goio_http_cache_do call,
+ * before it returns; it must not call back into the same request.
+ */
+typedef void (*goio_http_cache_interim_fn)(
+    int status, const goio_http_cache_header *headers, size_t header_count,
+    void *data);
+
 /** A request for goio_http_cache_do; the caller owns every pointer. */
 typedef struct goio_http_cache_request {
     /** "GET" (NULL means GET), "HEAD", or any other method (forwarded). */
@@ -230,6 +265,13 @@ typedef struct goio_http_cache_request {
     /** Request body for methods that send one (not for GET/HEAD). */
     const void *body;
     size_t body_len; /**< bytes of body */
+    /** Interim responses of the origin requests this call performs (NULL:
+     * dropped). Not called when the answer comes from storage, nor when
+     * the call joins another caller's origin request (a shared flight) -
+     * only the caller whose thread performs it hears them. Interim
+     * responses are never stored. */
+    goio_http_cache_interim_fn on_interim;
+    void *interim_data; /**< passed to on_interim */
 } goio_http_cache_request;
 
 /**
@@ -256,6 +298,10 @@ typedef struct goio_http_cache_response {
     int origin_error;
     /** The same case: the origin's 5xx status, else 0. */
     int origin_status;
+    /** The origin's reason phrase ("OK"; "" when it sent none) for a
+     * response served GOIO_HTTP_CACHE_NETWORK; NULL for one from storage
+     * (entries do not keep it: use the status's standard text). */
+    const char *reason;
 } goio_http_cache_response;
 
 /**

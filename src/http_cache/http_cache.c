@@ -20,12 +20,25 @@ typedef struct result {
     goio__hc_encoded e;
     goio_http_cache_served served;
     int origin_error, origin_status;
+    char *reason; /* the origin's reason phrase (network results) */
 } result;
 
 static void result_clear(result *r)
 {
     goio_buf_deinit(&r->e.meta);
     goio_buf_deinit(&r->e.body);
+    goio__hc_blob_unref(r->e.pin);
+    r->e.pin = NULL;
+    goio_free(r->reason);
+    r->reason = NULL;
+}
+
+/* Keeps the reason phrase of the exchange that produced r. */
+static int take_reason(result *r, const goio__hc_exchange *ex)
+{
+    goio_free(r->reason);
+    r->reason = goio_strdup(ex->reason);
+    return r->reason ? 0 : GOIO_ENOMEM;
 }
 
 static void result_free(void *p)
@@ -42,6 +55,7 @@ typedef struct response {
     result own;                    /* the bytes, when owned */
     goio_sharedflight_result *ref; /* or the flight result holding them */
     char age[24];
+    char range[64], length[24]; /* a 206 made from a stored 200 */
 } response;
 
 void goio_http_cache_response_free(goio_http_cache_response *pub)
@@ -85,11 +99,50 @@ static void set_age(response *r, goio_http_cache *c, int64_t age_ms)
     v->headers[v->nheaders++] = (goio_http_cache_header){"Age", r->age};
 }
 
+/* Leaves out the fields this cache consumed (Surrogate-Control) and,
+ * for a response served without the origin (`unvalidated`), those its
+ * qualified no-cache="..." lists (RFC 9111 section 5.2.2.4). */
+static void drop_fields(const goio__hc_policy *p, goio__hc_view *v,
+                        bool unvalidated)
+{
+    goio__hc_cc cc = {0};
+    if (unvalidated)
+        goio__hc_cc_parse(v->headers, v->nheaders, &cc);
+    /* The lists are read from the fields as they were (compacting moves
+     * them; a list may even name Cache-Control). Out of memory: no field
+     * is served, rather than a listed one. */
+    goio_http_cache_header *orig = NULL;
+    size_t norig = v->nheaders;
+    if (cc.flags & GOIO__HC_NO_CACHE_FIELDS) {
+        orig = goio_calloc(norig ? norig : 1, sizeof *orig);
+        if (!orig) {
+            v->nheaders = 0;
+            return;
+        }
+        memcpy(orig, v->headers, norig * sizeof *orig);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < norig; i++) {
+        const char *name = v->headers[i].name;
+        if (!goio__hc_consumed_field(p, name) &&
+            !(orig && goio__hc_no_cache_field(orig, norig, name)))
+            v->headers[n++] = v->headers[i];
+    }
+    v->nheaders = n;
+    goio_free(orig);
+}
+
 /* Points the view at its separate body entry, checked. */
 static int attach_body(goio__hc_view *v, const goio__hc_encoded *e)
 {
     if (!v->body_ref || v->body)
         return 0;
+    if (e->pin) {
+        if (!goio__hc_blob_is(e->pin, v->body_id, v->body_len))
+            return GOIO_EIO; /* cannot happen: checked when taken */
+        v->body = goio__hc_blob_data(e->pin);
+        return 0;
+    }
     if (!goio__hc_body_check(e->body.data, e->body.len, v->body_id,
                              v->body_len))
         return GOIO_EIO; /* bytes goio made itself: cannot happen */
@@ -139,6 +192,9 @@ static int response_new(goio__hc_call *k, result *take, goio__hc_view *view,
     if (res->served != GOIO_HTTP_CACHE_NETWORK &&
         res->served != GOIO_HTTP_CACHE_GENERATED)
         set_age(r, k->c, age_ms);
+    drop_fields(&k->c->policy, &r->view,
+                res->served == GOIO_HTTP_CACHE_HIT ||
+                    res->served == GOIO_HTTP_CACHE_STALE);
     r->pub = (goio_http_cache_response){
         .status = r->view.status,
         .served = res->served,
@@ -147,7 +203,8 @@ static int response_new(goio__hc_call *k, result *take, goio__hc_view *view,
         .body = head || !r->view.body ? (const uint8_t *)"" : r->view.body,
         .body_len = head ? 0 : r->view.body_len,
         .origin_error = res->origin_error,
-        .origin_status = res->origin_status};
+        .origin_status = res->origin_status,
+        .reason = res->served == GOIO_HTTP_CACHE_NETWORK ? res->reason : NULL};
     *out = &r->pub;
     return 0;
 }
@@ -168,6 +225,8 @@ static void take_stored(goio__hc_stored *st, result *r)
     r->e.meta = st->bytes;
     r->e.body = st->body;
     r->e.body_id = st->view.body_id;
+    r->e.pin = st->pin;
+    st->pin = NULL;
     goio_buf_init(&st->bytes);
     goio_buf_init(&st->body);
     st->found = false;
@@ -241,6 +300,9 @@ static void exchange_init(goio__hc_call *k, const char *method,
     ex->url = k->url;
     ex->headers = k->headers;
     ex->nheaders = k->nheaders;
+    ex->surrogate_capability = k->c->surrogate_cap;
+    ex->on_interim = k->on_interim;
+    ex->interim_data = k->interim_data;
 }
 
 static int perform(goio__hc_call *k, goio__hc_exchange *ex, goio_ctx *ctx)
@@ -284,6 +346,8 @@ static int full_response(goio__hc_call *k, goio__hc_stored *st,
         goio__hc_remove(k, st);
     }
     r->served = GOIO_HTTP_CACHE_NETWORK;
+    if (!rc)
+        rc = take_reason(r, ex);
     goio__hc_names_free(names, nnames);
     goio__hc_hlist_free(&vary);
     return rc;
@@ -353,6 +417,8 @@ static int revalidated(goio__hc_call *k, goio__hc_stored *st,
             goio__hc_remove(k, st);
         r->e.body = st->body;
         r->e.body_id = v->body_id;
+        r->e.pin = st->pin;
+        st->pin = NULL;
         goio_buf_init(&st->body);
         r->served = GOIO_HTTP_CACHE_REVALIDATED;
     }
@@ -605,6 +671,8 @@ static int forward(goio__hc_call *k, goio_ctx *ctx,
     if (!rc)
         rc = encode_exchange(k, &ex, NULL, &r.e);
     if (!rc)
+        rc = take_reason(&r, &ex);
+    if (!rc)
         rc = response_take(k, &r, out);
     result_clear(&r);
     goio__hc_exchange_free(&ex);
@@ -811,6 +879,8 @@ static int head_through(goio__hc_call *k, goio__hc_stored *st, goio_ctx *ctx,
         rc = revalidated(k, st, &ex, &r);
     else if (!rc)
         rc = encode_exchange(k, &ex, NULL, &r.e);
+    if (!rc && r.served == GOIO_HTTP_CACHE_NETWORK)
+        rc = take_reason(&r, &ex);
     if (!rc)
         rc = response_take(k, &r, out);
     result_clear(&r);
@@ -886,8 +956,8 @@ static bool headers_valid(const goio_http_cache_header *h, size_t n)
  * If-Modified-Since are answered by the cache, see below). */
 static bool bypasses(const goio__hc_call *k)
 {
-    static const char *const fields[] = {"Range", "If-Match",
-                                         "If-Unmodified-Since", "If-Range"};
+    static const char *const fields[] = {"If-Match", "If-Unmodified-Since",
+                                         "If-Range"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (goio__hc_header_get(k->headers, k->nheaders, fields[i]))
             return true;
@@ -916,6 +986,8 @@ static int call_init(goio_http_cache *c, const goio_http_cache_request *req,
     k->nheaders = req->header_count;
     k->body = req->body;
     k->body_len = req->body_len;
+    k->on_interim = req->on_interim;
+    k->interim_data = req->interim_data;
     int rc = goio__hc_url_normalize(req->url, &k->url);
     if (rc)
         return rc;
@@ -925,8 +997,9 @@ static int call_init(goio_http_cache *c, const goio_http_cache_request *req,
     goio__hc_cc_parse(k->headers, k->nheaders, &k->cc);
     const char *pragma = goio__hc_header_get(k->headers, k->nheaders, "Pragma");
     bool has_cc = goio__hc_header_get(k->headers, k->nheaders, "Cache-Control");
-    k->no_cache = (k->cc.flags & GOIO__HC_NO_CACHE) ||
-                  (!has_cc && pragma && goio__hc_list_has(pragma, "no-cache"));
+    k->no_cache =
+        (k->cc.flags & (GOIO__HC_NO_CACHE | GOIO__HC_NO_CACHE_FIELDS)) ||
+        (!has_cc && pragma && goio__hc_list_has(pragma, "no-cache"));
     k->strict = k->no_cache || k->cc.max_age != GOIO__HC_ABSENT ||
                 k->cc.min_fresh != GOIO__HC_ABSENT;
     k->auth = goio__hc_header_get(k->headers, k->nheaders, "Authorization");
@@ -954,6 +1027,135 @@ static void count_served(goio_http_cache *c, const goio_http_cache_response *r)
     default:
         break;
     }
+}
+
+/* ---- ranges answered from a stored complete response ----------------------
+ *
+ * A GET with one byte range (RFC 9110 section 14.1.2: first-last, first-,
+ * -suffix) is answered with a 206 from a stored 200 that may be served
+ * without the origin (fresh, or within the request's max-stale). Anything
+ * else - several ranges, an unsatisfiable one, nothing usable stored, a
+ * conditional - goes to the origin, whose answer is not stored. */
+
+static bool range_digits(const char **p, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    if (*s < '0' || *s > '9')
+        return false;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *p = s;
+    *out = v;
+    return true;
+}
+
+/* The one satisfiable range of `range` in a body of `total` bytes. */
+static bool range_parse(const char *range, uint64_t total, uint64_t *first,
+                        uint64_t *last)
+{
+    const char *p = range;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (strncasecmp(p, "bytes", 5))
+        return false;
+    p += 5;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p++ != '=')
+        return false;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    uint64_t a = 0, b = UINT64_MAX;
+    if (*p == '-') {
+        p++;
+        if (!range_digits(&p, &b) || b == 0 || total == 0)
+            return false;
+        a = b >= total ? 0 : total - b;
+        b = total - 1;
+    } else {
+        if (!range_digits(&p, &a) || *p++ != '-')
+            return false;
+        if (*p >= '0' && *p <= '9' && !range_digits(&p, &b))
+            return false;
+        if (a > b || a >= total)
+            return false;
+        if (b >= total)
+            b = total - 1;
+    }
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p) /* several ranges, or junk */
+        return false;
+    *first = a;
+    *last = b;
+    return true;
+}
+
+/* Turns a response made from a stored 200 into the 206 for
+ * [first, last]: Content-Range added (a spare slot), Content-Length
+ * replaced. */
+static void make_partial(goio_http_cache_response *pub, uint64_t first,
+                         uint64_t last)
+{
+    response *r = (response *)pub;
+    goio__hc_view *v = &r->view;
+    snprintf(r->range, sizeof r->range, "bytes %llu-%llu/%llu",
+             (unsigned long long)first, (unsigned long long)last,
+             (unsigned long long)v->body_len);
+    snprintf(r->length, sizeof r->length, "%llu",
+             (unsigned long long)(last - first + 1));
+    for (size_t i = 0; i < v->nheaders; i++)
+        if (!strcasecmp(v->headers[i].name, "Content-Length"))
+            v->headers[i].value = r->length;
+    v->headers[v->nheaders++] =
+        (goio_http_cache_header){"Content-Range", r->range};
+    pub->header_count = v->nheaders;
+    pub->status = 206;
+    pub->body += first;
+    pub->body_len = (size_t)(last - first + 1);
+}
+
+static int cached_range(goio__hc_call *k, goio_ctx *ctx,
+                        goio_http_cache_response **out)
+{
+    const char *range = goio__hc_header_get(k->headers, k->nheaders, "Range");
+    goio__hc_stored st;
+    int rc = goio__hc_lookup(k, &st);
+    if (rc)
+        return rc;
+    goio_http_cache_served served;
+    int64_t age_ms;
+    bool revalidate, done = false;
+    uint64_t first, last;
+    if (from_storage(k, &st, &served, &age_ms, &revalidate) && !revalidate &&
+        st.view.status == 200 &&
+        range_parse(range, st.view.body_len, &first, &last)) {
+        rc = serve_stored(k, &st, served, age_ms, out, &done);
+        if (!rc && done)
+            make_partial(*out, first, last);
+    }
+    goio__hc_stored_free(&st);
+    if (rc || done)
+        return rc;
+    if (k->cc.flags & GOIO__HC_ONLY_IF_CACHED)
+        return generated_504(k, out);
+    return forward(k, ctx, out);
+}
+
+/* Whether k is a GET for one range the cache may answer. */
+static bool range_request(const goio__hc_call *k)
+{
+    const goio_http_cache_header *h = k->headers;
+    size_t n = k->nheaders, ranges = 0;
+    for (size_t i = 0; i < n; i++)
+        ranges += !strcasecmp(h[i].name, "Range");
+    return ranges == 1 && !strcmp(k->method, "GET") &&
+           !goio__hc_header_get(h, n, "If-None-Match") &&
+           !goio__hc_header_get(h, n, "If-Modified-Since");
 }
 
 /* ---- conditional requests answered by the cache ---------------------------
@@ -1081,9 +1283,14 @@ int goio_http_cache_do(goio_http_cache *c, goio_ctx *ctx,
     k.ctx = ctx;
     if (!rc) {
         bool cacheable = !strcmp(k.method, "GET") || !strcmp(k.method, "HEAD");
-        rc = cacheable && !k.body && !bypasses(&k)
-                 ? cached_conditional(&k, req, ctx, out)
-                 : forward(&k, ctx, out);
+        bool range = goio__hc_header_get(k.headers, k.nheaders, "Range");
+        if (!cacheable || k.body || bypasses(&k))
+            rc = forward(&k, ctx, out);
+        else if (range)
+            rc = range_request(&k) ? cached_range(&k, ctx, out)
+                                   : forward(&k, ctx, out);
+        else
+            rc = cached_conditional(&k, req, ctx, out);
     }
     call_free(&k);
     if (rc)
@@ -1153,7 +1360,9 @@ static bool config_valid(const goio_http_cache_config *cfg)
            cfg->stale_if_error_ms >= 0 && cfg->max_stale_keep_ms >= 0 &&
            cfg->connect_timeout_ms >= 0 && cfg->timeout_ms >= 0 &&
            cfg->max_body_bytes > 0 &&
-           (!cfg->key_prefix || strlen(cfg->key_prefix) < GOIO_CACHE_MAX_KEY);
+           (!cfg->key_prefix || strlen(cfg->key_prefix) < GOIO_CACHE_MAX_KEY) &&
+           (!cfg->surrogate_name ||
+            (cfg->shared && is_token(cfg->surrogate_name)));
 }
 
 static int make_storage(goio_http_cache *c, const goio_http_cache_config *cfg)
@@ -1177,6 +1386,18 @@ static int client_setup(goio_http_cache *c, const goio_http_cache_config *cfg)
                                   .stale_if_error_ms = cfg->stale_if_error_ms,
                                   .max_age_ms = cfg->max_age_ms,
                                   .max_stale_keep_ms = cfg->max_stale_keep_ms};
+    if (cfg->surrogate_name) {
+        goio_buf b = GOIO_BUF_INIT;
+        c->surrogate = goio_strdup(cfg->surrogate_name);
+        int rc =
+            goio_buf_appendf(&b, "%s=\"Surrogate/1.0\"", cfg->surrogate_name);
+        if (!rc)
+            rc = goio__hc_key_take(&b, SIZE_MAX, &c->surrogate_cap);
+        goio_buf_deinit(&b);
+        if (rc || !c->surrogate)
+            return GOIO_ENOMEM;
+        c->policy.surrogate = c->surrogate;
+    }
     c->now_fn = cfg->now_fn;
     c->now_data = cfg->now_data;
     c->prefix = goio_strdup(cfg->key_prefix ? cfg->key_prefix : "");
@@ -1190,6 +1411,8 @@ static int client_setup(goio_http_cache *c, const goio_http_cache_config *cfg)
                                     .now_fn = cfg->now_fn,
                                     .now_data = cfg->now_data};
     int rc = goio__hc_transport_new(&tc, &c->transport);
+    if (!rc)
+        rc = goio__hc_hot_new(cfg->hot_body_bytes, &c->hot);
     if (!rc)
         rc = goio_sharedflight_new(NULL, &c->flights);
     if (!rc)
@@ -1245,9 +1468,12 @@ void goio_http_cache_free(goio_http_cache *c)
     pthread_mutex_unlock(&c->bg_mu);
     goio_sharedflight_free(c->flights);
     goio__hc_transport_free(c->transport);
+    goio__hc_hot_free(c->hot);
     if (c->own_storage)
         goio_cache_free(c->storage);
     goio_free(c->prefix);
+    goio_free(c->surrogate);
+    goio_free(c->surrogate_cap);
     pthread_cond_destroy(&c->bg_cv);
     pthread_mutex_destroy(&c->bg_mu);
     goio_free(c);

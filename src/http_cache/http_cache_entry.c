@@ -360,8 +360,9 @@ int goio__hc_entry_decode(const uint8_t *p, size_t n, goio__hc_view *v)
     if (r.bad || (v->body_ref ? left != 0 : body_len != left) ||
         body_len > SIZE_MAX - GOIO__HC_BODY_TRAILER)
         return GOIO_EBADMSG;
-    /* One spare slot: responses served from storage add an Age field. */
-    v->vary = goio_calloc(v->nvary + v->nheaders + 1, sizeof *v->vary);
+    /* Two spare slots: responses served from storage add an Age field,
+     * ranges served from them a Content-Range. */
+    v->vary = goio_calloc(v->nvary + v->nheaders + 2, sizeof *v->vary);
     if (!v->vary)
         return GOIO_ENOMEM;
     v->headers = v->vary + v->nvary;

@@ -42,6 +42,8 @@ bool goio__hc_hop_by_hop(const goio_http_cache_header *h, size_t n,
 #define GOIO__HC_PROXY_REVALIDATE (1u << 5)
 #define GOIO__HC_MUST_UNDERSTAND  (1u << 6)
 #define GOIO__HC_ONLY_IF_CACHED   (1u << 7)
+/* no-cache="field, ..." (qualified; NO_CACHE is the unqualified form) */
+#define GOIO__HC_NO_CACHE_FIELDS  (1u << 8)
 
 /* Delta-seconds: -1 absent, GOIO__HC_INVALID present but not a number. */
 #define GOIO__HC_ABSENT    (-1)
@@ -61,6 +63,11 @@ typedef struct goio__hc_cc {
 void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
                        goio__hc_cc *cc);
 
+/* Whether field `name` is listed in a qualified no-cache="..." of the
+ * Cache-Control fields of h[0..n) (RFC 9111 section 5.2.2.4). */
+bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
+                             const char *name);
+
 /* Parses an HTTP-date (IMF-fixdate, RFC 850, asctime) into ms since the
  * epoch. GOIO_EBADMSG for anything else. */
 int goio__hc_parse_date(const char *s, int64_t *ms);
@@ -70,6 +77,9 @@ typedef struct goio__hc_policy {
     bool shared;
     int64_t heuristic_max_ms, stale_if_error_ms, max_age_ms;
     int64_t max_stale_keep_ms; /* stale entries kept for request max-stale */
+    /* The device token Surrogate-Control directives may target (W3C Edge
+     * Architecture 1.0); NULL: Surrogate-Control is not read. */
+    const char *surrogate;
 } goio__hc_policy;
 
 bool goio__hc_status_understood(int status);
@@ -82,7 +92,14 @@ typedef struct goio__hc_fresh {
     int64_t age_ms;      /* current_age at `now` */
     bool explicit_fresh; /* max-age, s-maxage (shared) or Expires */
     bool validators;     /* ETag or Last-Modified */
+    /* Surrogate-Control for this cache: max-age replaced Cache-Control
+     * and Expires (cc is then only its stale window), or no-store. */
+    bool surrogate, surrogate_no_store;
 } goio__hc_fresh;
+
+/* Whether field `name` is consumed by this cache (Surrogate-Control when
+ * p->surrogate is set) and so left out of what callers get. */
+bool goio__hc_consumed_field(const goio__hc_policy *p, const char *name);
 
 void goio__hc_freshness(const goio__hc_policy *p, int status,
                         const goio_http_cache_header *h, size_t n,
@@ -139,7 +156,8 @@ typedef struct goio__hc_view {
     size_t nvary;
     goio_http_cache_header *vary; /* value NULL: absent */
     size_t nheaders;
-    goio_http_cache_header *headers; /* room for one more (Age) */
+    goio_http_cache_header
+        *headers; /* room for two more (Age, Content-Range) */
     const uint8_t *body;
     size_t body_len;
     bool body_ref;
@@ -210,6 +228,30 @@ int goio__hc_merge_304(const goio_http_cache_header *stored, size_t nstored,
 /* Weak comparison of two entity-tags (RFC 9110 section 8.8.3.2). */
 bool goio__hc_etag_weak_eq(const char *a, const char *b);
 
+/* ---- hot bodies (http_cache_hot.c) -------------------------------------- */
+
+/* A body kept in process memory, reference-counted. */
+typedef struct goio__hc_blob goio__hc_blob;
+const uint8_t *goio__hc_blob_data(const goio__hc_blob *b);
+/* Whether b (may be NULL) is the body id of len bytes. */
+bool goio__hc_blob_is(const goio__hc_blob *b, uint64_t id, size_t len);
+void goio__hc_blob_unref(goio__hc_blob *b); /* NULL: no-op */
+
+typedef struct goio__hc_hot goio__hc_hot;
+/* *out NULL (hot bodies off) when max_bytes is 0. */
+int goio__hc_hot_new(size_t max_bytes, goio__hc_hot **out);
+void goio__hc_hot_free(goio__hc_hot *h);
+/* Keeps a copy of body[0..len) as id until expires_ms (when it fits;
+ * replaces the slot's occupant). h NULL: no-op. */
+void goio__hc_hot_put(goio__hc_hot *h, uint64_t id, const uint8_t *body,
+                      size_t len, int64_t expires_ms);
+/* A reference to id's body of len bytes, NULL when not kept (or
+ * expired at now_ms). */
+goio__hc_blob *goio__hc_hot_get(goio__hc_hot *h, uint64_t id, size_t len,
+                                int64_t now_ms);
+void goio__hc_hot_drop(goio__hc_hot *h, uint64_t id);
+size_t goio__hc_hot_bytes(goio__hc_hot *h);
+
 /* ---- transport (http_cache_transport.c) ---------------------------------- */
 
 typedef struct goio__hc_transport goio__hc_transport;
@@ -234,6 +276,9 @@ typedef struct goio__hc_exchange {
     const goio_http_cache_header *headers;
     size_t nheaders;
     const char *if_none_match, *if_modified_since; /* NULL: not sent */
+    const char *surrogate_capability;              /* NULL: not sent */
+    goio_http_cache_interim_fn on_interim;         /* NULL: dropped */
+    void *interim_data;
     const void *body;
     size_t body_len;
     /* out */
@@ -241,7 +286,9 @@ typedef struct goio__hc_exchange {
     goio__hc_hlist resp;
     goio_buf body_out;
     int64_t request_time_ms, response_time_ms;
-    char error[256]; /* libcurl's message when the transfer failed */
+    int line_status;  /* the status line being read (interim ones too) */
+    char reason[128]; /* its reason phrase (cut at 127 bytes) */
+    char error[256];  /* libcurl's message when the transfer failed */
 } goio__hc_exchange;
 
 /* Performs ex under ctx (may be NULL). 0 with a response, or an error
@@ -271,9 +318,12 @@ struct goio_http_cache {
     bool own_storage;
     goio__hc_policy policy;
     char *prefix;
+    char *surrogate;     /* config.surrogate_name (copied) */
+    char *surrogate_cap; /* its Surrogate-Capability value */
     goio_http_cache_now_fn now_fn;
     void *now_data;
     goio__hc_transport *transport;
+    goio__hc_hot *hot; /* NULL: config.hot_body_bytes 0 */
     goio_sharedflight *flights;
     _Atomic uint64_t requests, hits, revalidated, stale_served, origin_requests,
         stores, shared, invalidations, errors, background;
@@ -293,6 +343,8 @@ typedef struct goio__hc_call {
     size_t nheaders;
     const void *body;
     size_t body_len;
+    goio_http_cache_interim_fn on_interim;
+    void *interim_data;
     goio__hc_cc cc; /* the request's directives */
     bool no_cache;  /* no-cache, or Pragma: no-cache without Cache-Control */
     bool strict;    /* asks for validation: no-cache, max-age, min-fresh */
@@ -306,9 +358,10 @@ typedef struct goio__hc_call {
 
 /* What storage holds for a call. */
 typedef struct goio__hc_stored {
-    bool found;     /* a usable response entry (its body may be apart) */
-    goio_buf bytes; /* the response entry */
-    goio_buf body;  /* its body entry, once loaded (goio__hc_load_body) */
+    bool found;         /* a usable response entry (its body may be apart) */
+    goio_buf bytes;     /* the response entry */
+    goio_buf body;      /* its body entry, once loaded (goio__hc_load_body) */
+    goio__hc_blob *pin; /* or its hot body, once loaded */
     goio__hc_view view;
     /* Where the response to this request is stored: the call's primary
      * key, or `variant` when the URL has a Vary index; NULL when the
@@ -346,8 +399,9 @@ int goio__hc_vary_values(const goio__hc_call *k, char *const *names,
 /* An encoded response: the entry, and its body entry when apart. */
 typedef struct goio__hc_encoded {
     goio_buf meta;
-    goio_buf body; /* empty when the body is inline */
+    goio_buf body; /* empty when the body is inline (or pinned) */
     uint64_t body_id;
+    goio__hc_blob *pin; /* a separate body held as a hot body */
 } goio__hc_encoded;
 
 /* Stores e for k for keep_ms: the body entry first, then the response

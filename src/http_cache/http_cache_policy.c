@@ -69,13 +69,19 @@ static const struct {
 };
 
 /*
- * One directive. no-cache="field" and private="field" are treated as
- * their unqualified forms, which RFC 9111 sections 5.2.2.4 and 5.2.2.7
- * allow and which is the safe reading.
+ * One directive. private="field" is treated as its unqualified form,
+ * which RFC 9111 section 5.2.2.7 allows and which is the safe reading.
+ * no-cache="field, ..." is GOIO__HC_NO_CACHE_FIELDS: the response may be
+ * reused without the listed fields (section 5.2.2.4); a request's
+ * qualified no-cache (not defined) counts as no-cache (goio__hc_call).
  */
 static void apply_directive(goio__hc_cc *cc, const char *name, size_t nlen,
                             const char *v, size_t vlen, bool has_v)
 {
+    if (name_is(name, nlen, "no-cache") && has_v && vlen) {
+        cc->flags |= GOIO__HC_NO_CACHE_FIELDS;
+        return;
+    }
     for (size_t i = 0; i < sizeof cc_flags / sizeof cc_flags[0]; i++) {
         if (name_is(name, nlen, cc_flags[i].name)) {
             cc->flags |= cc_flags[i].flag;
@@ -147,6 +153,54 @@ static void parse_one(goio__hc_cc *cc, const char *s)
     }
 }
 
+/* Whether the field list v[0..len) (a quoted-string or a token, members
+ * separated by commas and whitespace) names `name`. */
+static bool list_names(const char *v, size_t len, const char *name)
+{
+    if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+        v++;
+        len -= 2;
+    }
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < len;) {
+        while (i < len && (v[i] == ',' || is_ows(v[i])))
+            i++;
+        size_t start = i;
+        while (i < len && v[i] != ',' && !is_ows(v[i]))
+            i++;
+        if (i - start == nl && !strncasecmp(v + start, name, nl))
+            return true;
+    }
+    return false;
+}
+
+bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
+                             const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(h[i].name, "Cache-Control"))
+            continue;
+        for (const char *s = h[i].value; *s;) {
+            while (*s == ',' || is_ows(*s))
+                s++;
+            const char *d = s;
+            while (*s && *s != '=' && *s != ',' && !is_ows(*s))
+                s++;
+            bool qualified =
+                *s == '=' && name_is(d, (size_t)(s - d), "no-cache");
+            if (*s == '=') {
+                const char *v = ++s;
+                s = scan_value(s);
+                if (qualified && list_names(v, (size_t)(s - v), name))
+                    return true;
+            }
+            while (*s && *s != ',')
+                s++;
+        }
+    }
+    return false;
+}
+
 void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
                        goio__hc_cc *cc)
 {
@@ -156,6 +210,118 @@ void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
     for (size_t i = 0; i < n; i++)
         if (!strcasecmp(h[i].name, "Cache-Control"))
             parse_one(cc, h[i].value);
+}
+
+/* ---- Surrogate-Control (W3C Edge Architecture Specification 1.0) ------ */
+
+static int64_t seconds_ms(int64_t s);
+
+/* What the Surrogate-Control directives aimed at one device say. */
+typedef struct surrogate_cc {
+    bool any; /* max-age or no-store seen */
+    bool no_store;
+    int64_t max_age, stale; /* GOIO__HC_ABSENT / _INVALID / seconds */
+} surrogate_cc;
+
+/* max-age=N or max-age=N+M (M: how long it may be served stale when the
+ * origin fails). */
+static void surrogate_max_age(surrogate_cc *d, const char *v, size_t vlen,
+                              bool has_v)
+{
+    if (d->max_age != GOIO__HC_ABSENT)
+        return; /* the first one counts */
+    d->any = true;
+    const char *plus = has_v ? memchr(v, '+', vlen) : NULL;
+    size_t n = plus ? (size_t)(plus - v) : vlen;
+    d->max_age = has_v ? parse_delta(v, n) : GOIO__HC_INVALID;
+    if (plus)
+        d->stale = parse_delta(plus + 1, vlen - n - 1);
+}
+
+/*
+ * One Surrogate-Control field line: directive [ "=" value ] [ ";" device ],
+ * comma-separated. Directives without a device apply to every surrogate
+ * (into `all`), those naming p->surrogate to this one (into `mine`),
+ * others are not ours. As in Cache-Control, no whitespace around '='.
+ */
+static void surrogate_parse(const char *self, const char *s, surrogate_cc *all,
+                            surrogate_cc *mine)
+{
+    while (*s) {
+        while (*s == ',' || is_ows(*s))
+            s++;
+        if (!*s)
+            break;
+        const char *name = s;
+        while (*s && *s != '=' && *s != ',' && *s != ';' && !is_ows(*s))
+            s++;
+        size_t nlen = (size_t)(s - name), vlen = 0;
+        const char *v = NULL;
+        bool has_v = *s == '=';
+        if (has_v) {
+            v = ++s;
+            if (*s == '"') {
+                s = scan_value(s);
+            } else {
+                while (*s && *s != ',' && *s != ';' && !is_ows(*s))
+                    s++;
+            }
+            vlen = (size_t)(s - v);
+        }
+        surrogate_cc *d = all;
+        if (*s == ';') {
+            const char *t = ++s;
+            while (*s && *s != ',' && !is_ows(*s))
+                s++;
+            size_t tlen = (size_t)(s - t);
+            d = strlen(self) == tlen && !strncmp(t, self, tlen) ? mine : NULL;
+        }
+        if (d && name_is(name, nlen, "no-store")) {
+            d->any = d->no_store = true;
+        } else if (d && name_is(name, nlen, "max-age")) {
+            surrogate_max_age(d, v, vlen, has_v);
+        }
+        while (*s && *s != ',')
+            s++;
+    }
+}
+
+/*
+ * Surrogate-Control for this cache: directives aimed at it by name win
+ * over those for every surrogate. max-age replaces the response's
+ * Cache-Control and Expires for this cache (they are then for the caches
+ * after it): freshness_lifetime is max-age, "+M" a stale-if-error window,
+ * and no other Cache-Control directive counts. An invalid max-age
+ * ("max-age =5") is ignored; no-store keeps the response out.
+ */
+static void surrogate_apply(const goio__hc_policy *p,
+                            const goio_http_cache_header *h, size_t n,
+                            goio__hc_fresh *f)
+{
+    surrogate_cc all = {false, false, GOIO__HC_ABSENT, GOIO__HC_ABSENT};
+    surrogate_cc mine = all;
+    for (size_t i = 0; i < n; i++)
+        if (!strcasecmp(h[i].name, "Surrogate-Control"))
+            surrogate_parse(p->surrogate, h[i].value, &all, &mine);
+    const surrogate_cc *d = mine.any ? &mine : &all;
+    if (d->no_store) {
+        f->surrogate = f->surrogate_no_store = true;
+        return;
+    }
+    if (d->max_age < 0)
+        return;
+    f->surrogate = true;
+    f->explicit_fresh = true;
+    f->lifetime_ms = seconds_ms(d->max_age);
+    memset(&f->cc, 0, sizeof f->cc);
+    f->cc.max_age = f->cc.s_maxage = f->cc.max_stale = f->cc.min_fresh =
+        f->cc.stale_while_revalidate = GOIO__HC_ABSENT;
+    f->cc.stale_if_error = d->stale >= 0 ? d->stale : GOIO__HC_ABSENT;
+}
+
+bool goio__hc_consumed_field(const goio__hc_policy *p, const char *name)
+{
+    return p->surrogate && !strcasecmp(name, "Surrogate-Control");
 }
 
 /* ---- HTTP-date (RFC 9110 section 5.6.7) ---------------------------------- */
@@ -524,6 +690,8 @@ void goio__hc_freshness(const goio__hc_policy *p, int status,
     if (!header_date(h, n, "Date", &date_ms))
         date_ms = response_time_ms;
     f->lifetime_ms = lifetime_ms(p, status, h, n, date_ms, f);
+    if (p->surrogate)
+        surrogate_apply(p, h, n, f);
     /* current_age, RFC 9111 section 4.2.3. */
     int64_t apparent = sub_sat(response_time_ms, date_ms);
     if (apparent < 0)
@@ -619,7 +787,7 @@ bool goio__hc_storable(const goio__hc_policy *p, const goio__hc_cc *req,
         return false;
     /* must-understand: a cache that understands the status ignores
      * no-store (RFC 9111 section 5.2.2.3); a request's no-store stays. */
-    if ((req->flags & GOIO__HC_NO_STORE) ||
+    if ((req->flags & GOIO__HC_NO_STORE) || f->surrogate_no_store ||
         ((fl & GOIO__HC_NO_STORE) && !(fl & GOIO__HC_MUST_UNDERSTAND)))
         return false;
     if (p->shared && (fl & GOIO__HC_PRIVATE))

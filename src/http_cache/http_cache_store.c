@@ -212,6 +212,12 @@ int goio__hc_load_body(goio__hc_call *k, goio__hc_stored *st)
     goio__hc_view *v = &st->view;
     if (!st->found || !v->body_ref || v->body)
         return 0;
+    st->pin = goio__hc_hot_get(k->c->hot, v->body_id, v->body_len,
+                               goio__hc_now(k->c));
+    if (st->pin) {
+        v->body = goio__hc_blob_data(st->pin);
+        return 0;
+    }
     char *key = NULL;
     bool hit = false;
     int rc = body_key(st->key, v->body_id, &key);
@@ -240,6 +246,7 @@ void goio__hc_stored_free(goio__hc_stored *st)
 {
     goio_buf_deinit(&st->bytes);
     goio_buf_deinit(&st->body);
+    goio__hc_blob_unref(st->pin);
     goio__hc_view_free(&st->view);
     goio_free(st->variant);
     goio__hc_names_free(st->names, st->nnames);
@@ -248,19 +255,20 @@ void goio__hc_stored_free(goio__hc_stored *st)
 
 /* ---- writing ------------------------------------------------------------- */
 
-static void write_key(goio_http_cache *c, goio_ctx *ctx, const char *key,
-                      const goio_buf *b, int64_t ttl_ms)
+static int write_key(goio_http_cache *c, goio_ctx *ctx, const char *key,
+                     const goio_buf *b, int64_t ttl_ms)
 {
     int rc = goio_cache_set(c->storage, ctx, key, b->data, b->len, ttl_ms);
     if (rc == 0) {
         goio__hc_bump(&c->stores);
-        return;
+        return 0;
     }
     /* A response larger than the storage takes is expected now and then;
      * other failures deserve attention. */
     goio_log(rc == GOIO_E2BIG ? GOIO_LOG_INFO : GOIO_LOG_WARN, "http_cache",
              "set_cache_error", key, rc,
              "storing the response failed; it is still returned");
+    return rc;
 }
 
 static void del_key(goio_http_cache *c, goio_ctx *ctx, const char *key)
@@ -275,6 +283,7 @@ static void del_body(goio_http_cache *c, goio_ctx *ctx, const char *key,
                      uint64_t id)
 {
     char *bk = NULL;
+    goio__hc_hot_drop(c->hot, id);
     if (body_key(key, id, &bk) == 0)
         del_key(c, ctx, bk);
     goio_free(bk);
@@ -329,8 +338,10 @@ static void write_entry(goio_http_cache *c, goio_ctx *ctx, const char *key,
     if (e->body.len) {
         char *bk = NULL;
         int rc = body_key(key, e->body_id, &bk);
-        if (!rc)
-            write_key(c, ctx, bk, &e->body, keep_ms);
+        if (!rc && !write_key(c, ctx, bk, &e->body, keep_ms))
+            goio__hc_hot_put(c->hot, e->body_id, e->body.data,
+                             e->body.len - GOIO__HC_BODY_TRAILER,
+                             goio__hc_now(c) + keep_ms);
         goio_free(bk);
         if (rc)
             return; /* no room for the body's key: not stored */

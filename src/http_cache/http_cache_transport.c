@@ -218,6 +218,33 @@ static int header_fold(goio__hc_hlist *l, const char *p, size_t len)
     return 0;
 }
 
+/* The status code of a status line "HTTP/x.y NNN reason", 0 if none. */
+static int status_of(const char *p, size_t len)
+{
+    const char *sp = memchr(p, ' ', len);
+    if (!sp || (size_t)(p + len - sp) < 4)
+        return 0;
+    int v = 0;
+    for (int i = 1; i <= 3; i++) {
+        if (sp[i] < '0' || sp[i] > '9')
+            return 0;
+        v = v * 10 + (sp[i] - '0');
+    }
+    return v;
+}
+
+/* The reason phrase of a status line ("" when there is none). */
+static void reason_of(const char *p, size_t len, char *out, size_t cap)
+{
+    const char *sp = memchr(p, ' ', len);
+    size_t off = sp ? (size_t)(sp - p) + 5 : len; /* past " NNN " */
+    if (off > len)
+        off = len;
+    size_t n = len - off < cap ? len - off : cap - 1;
+    memcpy(out, p + off, n);
+    out[n] = '\0';
+}
+
 static int header_line(goio__hc_exchange *ex, const char *p, size_t len)
 {
     while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
@@ -225,10 +252,21 @@ static int header_line(goio__hc_exchange *ex, const char *p, size_t len)
     if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
         /* A new response (after a 1xx): forget the previous fields. */
         goio__hc_hlist_free(&ex->resp);
+        ex->line_status = status_of(p, len);
+        reason_of(p, len, ex->reason, sizeof ex->reason);
         return 0;
     }
-    if (!len)
+    if (!len) {
+        /* The end of a header block: an interim one goes to the caller
+         * (and is forgotten; 101 would end HTTP here, never asked for). */
+        int st = ex->line_status;
+        if (st >= 100 && st <= 199 && st != 101) {
+            if (ex->on_interim)
+                ex->on_interim(st, ex->resp.v, ex->resp.n, ex->interim_data);
+            goio__hc_hlist_free(&ex->resp);
+        }
         return 0;
+    }
     if (is_ows(*p))
         return header_fold(&ex->resp, p, len);
     const char *colon = memchr(p, ':', len);
@@ -433,6 +471,8 @@ static int build_headers(const goio__hc_exchange *ex, struct curl_slist **out)
         rc = add_line(&l, "If-None-Match", ex->if_none_match);
     if (!rc && ex->if_modified_since)
         rc = add_line(&l, "If-Modified-Since", ex->if_modified_since);
+    if (!rc && ex->surrogate_capability)
+        rc = add_line(&l, "Surrogate-Capability", ex->surrogate_capability);
     if (!rc)
         rc = suppress(&l, ex, "Accept", "Accept:");
     if (!rc && ex->body)

@@ -123,7 +123,9 @@ static void record(hc_res *live, goio_http_request *req)
 {
     const char *inm = goio_http_request_get_header(req, "If-None-Match");
     const char *ims = goio_http_request_get_header(req, "If-Modified-Since");
+    const char *cap = goio_http_request_get_header(req, "Surrogate-Capability");
     pthread_mutex_lock(&lock);
+    snprintf(live->last_capability, HC_STR, "%s", cap ? cap : "");
     snprintf(live->last_inm, HC_STR, "%s", inm ? inm : "");
     snprintf(live->last_ims, HC_STR, "%s", ims ? ims : "");
     snprintf(live->last_peer, HC_STR, "%s", goio_http_request_remote_addr(req));
@@ -220,6 +222,8 @@ static void answer_200(goio_http_response *res, const hc_res *s, int hit,
     } else {
         text_body(&body, s, hit, req);
     }
+    if (s->reason[0])
+        assert_ok(goio_http_response_set_reason(res, s->reason));
     goio_http_respond(res, s->status, "text/plain", body.data, body.len);
     goio_buf_deinit(&body);
 }
@@ -259,6 +263,11 @@ static void handle(goio_http_request *req, goio_http_response *res, void *data)
     const char *ims = goio_http_request_get_header(req, "If-Modified-Since");
     if (inm || ims)
         atomic_fetch_add(&live->conditional, 1);
+    if (s->early_hints[0]) {
+        const char *hints[] = {"Link", s->early_hints};
+        assert_ok(goio_http_response_write_interim(res, 102, NULL, 0));
+        assert_ok(goio_http_response_write_interim(res, 103, hints, 1));
+    }
     if (s->fail_status) {
         goio_http_respond(res, s->fail_status, "text/plain", "fail", 4);
     } else if (matches(s, inm, ims)) {

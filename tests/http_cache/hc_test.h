@@ -36,9 +36,12 @@ typedef struct hc_res {
     char expires[HC_STR], vary[HC_STR], date[HC_STR], age[HC_STR];
     char extra_name[HC_STR], extra_value[HC_STR];
     char extra304_name[HC_STR], extra304_value[HC_STR];
-    char length304[HC_STR]; /* a Content-Length sent on 304s */
-    char etag304[HC_STR];   /* the ETag a 304 carries instead of etag */
-    bool never_304;         /* answer conditionals with full responses */
+    char length304[HC_STR];   /* a Content-Length sent on 304s */
+    char etag304[HC_STR];     /* the ETag a 304 carries instead of etag */
+    char reason[HC_STR];      /* != "": the 200's reason phrase */
+    char early_hints[HC_STR]; /* != "": GETs first send a 102 and a 103
+                                 with this Link field */
+    bool never_304;           /* answer conditionals with full responses */
     char location[HC_STR], content_location[HC_STR];
     int fail_status;   /* != 0: every GET answers this (503 ...) */
     int unsafe_status; /* answer to other methods; default 200 */
@@ -53,6 +56,7 @@ typedef struct hc_res {
     atomic_int blocked;     /* handlers waiting in block */
     /* what the last request carried (under the lock) */
     char last_inm[HC_STR], last_ims[HC_STR], last_peer[HC_STR];
+    char last_capability[HC_STR]; /* Surrogate-Capability */
     char last_method[16];
 } hc_res;
 

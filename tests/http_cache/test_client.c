@@ -756,6 +756,299 @@ static void test_nginx_origin(void **state)
     hc_nginx_stop(&n);
 }
 
+/* Ranges from a stored complete response (a body apart, from nginx; an
+ * inline one from the test origin); what the cache cannot answer goes to
+ * the origin, which answers ranges itself (nginx: 206 multipart, 416). */
+static void test_ranges(void **state)
+{
+    (void)state;
+    hc_nginx n;
+    hc_nginx_start(&n);
+    hc_nginx_file(&n, "big", 100000, 10 * 86400);
+    char url[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/big", n.port);
+    goio_http_cache *c = hc_client(NULL);
+    hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_NETWORK);
+
+    goio_http_cache_response *r = hc_get(c, url, "Range", "bytes=10-19");
+    assert_int_equal(r->status, 206);
+    assert_int_equal(r->body_len, 10);
+    assert_memory_equal(r->body, "klmnopqrst", 10);
+    assert_string_equal(goio_http_cache_response_get_header(r, "Content-Range"),
+                        "bytes 10-19/100000");
+    assert_string_equal(
+        goio_http_cache_response_get_header(r, "Content-Length"), "10");
+    hc_expect(r, GOIO_HTTP_CACHE_HIT);
+    r = hc_get(c, url, "Range", "bytes=-5");
+    assert_int_equal(r->status, 206);
+    assert_int_equal(r->body_len, 5);
+    assert_int_equal(r->body[0], 'a' + 99995 % 26);
+    assert_string_equal(goio_http_cache_response_get_header(r, "Content-Range"),
+                        "bytes 99995-99999/100000");
+    hc_expect(r, GOIO_HTTP_CACHE_HIT);
+    r = hc_get(c, url, "Range", "bytes = 99998-200000");
+    assert_int_equal(r->status, 206);
+    assert_int_equal(r->body_len, 2);
+    hc_expect(r, GOIO_HTTP_CACHE_HIT);
+
+    /* several ranges, unsatisfiable, If-Range: the origin's answer */
+    r = hc_get(c, url, "Range", "bytes=0-1,5-6");
+    assert_int_equal(r->status, 206);
+    assert_non_null(strstr(
+        goio_http_cache_response_get_header(r, "Content-Type"), "multipart"));
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    r = hc_get(c, url, "Range", "bytes=100000-");
+    assert_int_equal(r->status, 416);
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    r = hc_get(c, url, "Range", "bytes=0-1", "If-Range", "\"nope\"");
+    assert_int_equal(r->status, 200);
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    /* none of them replaced the stored response */
+    hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_HIT);
+    /* stale: the origin answers the range */
+    hc_clock_advance(2 * 86400000LL);
+    r = hc_get(c, url, "Range", "bytes=0-1");
+    assert_int_equal(r->status, 206);
+    assert_string_equal(goio_http_cache_response_get_header(r, "Content-Range"),
+                        "bytes 0-1/100000");
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    goio_http_cache_stats st;
+    assert_ok(goio_http_cache_stats_get(c, &st));
+    assert_int_equal(st.origin_requests, 5);
+    hc_clock_reset();
+
+    /* an inline body; a stored 404 answers no range */
+    hc_res *a = hc_res_add("alpha");
+    SET(a, cache_control, "max-age=60");
+    a->body_size = 26;
+    hc_res *m = hc_res_add("missing");
+    SET(m, cache_control, "max-age=60");
+    m->status = 404;
+    hc_expect(hc_get(c, URL("alpha")), GOIO_HTTP_CACHE_NETWORK);
+    r = hc_get(c, URL("alpha"), "Range", "bytes=0-1");
+    assert_int_equal(r->status, 206);
+    assert_string_equal(hc_body(r), "ab");
+    hc_expect(r, GOIO_HTTP_CACHE_HIT);
+    hc_expect(hc_get(c, URL("missing")), GOIO_HTTP_CACHE_NETWORK);
+    r = hc_get(c, URL("missing"), "Range", "bytes=0-1");
+    assert_int_equal(r->status, 404);
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    /* only-if-cached: a range nothing stored answers is a 504 */
+    r = hc_get(c, URL("missing"), "Range", "bytes=0-1", "Cache-Control",
+               "only-if-cached");
+    assert_int_equal(r->status, 504);
+    hc_expect(r, GOIO_HTTP_CACHE_GENERATED);
+    assert_int_equal(atomic_load(&a->hits), 1);
+    assert_int_equal(atomic_load(&m->hits), 2);
+    goio_http_cache_free(c);
+    hc_nginx_stop(&n);
+}
+
+/* ---- interim responses --------------------------------------------------- */
+
+typedef struct interims {
+    int n;
+    int status[4];
+    char link[HC_STR];
+    bool other_thread;
+    pthread_t caller;
+} interims;
+
+static void on_interim(int status, const goio_http_cache_header *h, size_t n,
+                       void *data)
+{
+    interims *in = data;
+    if (!pthread_equal(pthread_self(), in->caller))
+        in->other_thread = true;
+    if (in->n < 4)
+        in->status[in->n] = status;
+    in->n++;
+    const char *link = goio__hc_header_get(h, n, "Link");
+    if (link)
+        snprintf(in->link, sizeof in->link, "%s", link);
+}
+
+static goio_http_cache_response *
+get_interim(goio_http_cache *c, const char *method, const char *url,
+            interims *in, const goio_http_cache_header *h, size_t nh)
+{
+    memset(in, 0, sizeof *in);
+    in->caller = pthread_self();
+    goio_http_cache_request req = {.method = method,
+                                   .url = url,
+                                   .headers = h,
+                                   .header_count = nh,
+                                   .on_interim = on_interim,
+                                   .interim_data = in};
+    goio_http_cache_response *r = NULL;
+    assert_ok(goio_http_cache_do(c, NULL, &req, &r));
+    assert_false(in->other_thread);
+    return r;
+}
+
+/* 102 and 103 Early Hints from a real origin (goio's server, read by
+ * libcurl) reach the caller in order, on its thread, and are not stored. */
+static void test_interim(void **state)
+{
+    (void)state;
+    hc_res *a = hc_res_add("eh");
+    SET(a, cache_control, "max-age=60");
+    SET(a, etag, "\"eh\"");
+    SET(a, early_hints, "</eh.css>; rel=preload; as=style");
+    goio_http_cache *c = hc_client(NULL);
+    interims in;
+    goio_http_cache_response *r =
+        get_interim(c, "GET", URL("eh"), &in, NULL, 0);
+    assert_int_equal(in.n, 2);
+    assert_int_equal(in.status[0], 102);
+    assert_int_equal(in.status[1], 103);
+    assert_string_equal(in.link, "</eh.css>; rel=preload; as=style");
+    /* the final response has only its own fields */
+    assert_int_equal(r->status, 200);
+    assert_null(goio_http_cache_response_get_header(r, "Link"));
+    assert_string_equal(hc_body(r), "eh #1");
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    /* from storage: no origin request, no interim response */
+    hc_expect(get_interim(c, "GET", URL("eh"), &in, NULL, 0),
+              GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(in.n, 0);
+    /* a revalidation is an origin request too */
+    goio_http_cache_header nc[] = {{"Cache-Control", "no-cache"}};
+    hc_expect(get_interim(c, "GET", URL("eh"), &in, nc, 1),
+              GOIO_HTTP_CACHE_REVALIDATED);
+    assert_int_equal(in.n, 2);
+    assert_int_equal(in.status[1], 103);
+    /* forwarded HEAD; and without a callback they are dropped */
+    hc_res *b = hc_res_add("eh2");
+    SET(b, early_hints, "</x.js>; rel=preload");
+    hc_expect(get_interim(c, "HEAD", URL("eh2"), &in, NULL, 0),
+              GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(in.n, 2);
+    r = hc_get(c, URL("eh2"));
+    assert_int_equal(r->status, 200);
+    assert_string_equal(r->reason, "OK");
+    assert_string_equal(hc_body(r), "eh2 #2");
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+
+    /* the final response's reason phrase: from the network only */
+    hc_res *f = hc_res_add("fine");
+    SET(f, cache_control, "max-age=60");
+    SET(f, reason, "Fine Thanks");
+    r = hc_get(c, URL("fine"));
+    assert_string_equal(r->reason, "Fine Thanks");
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    r = hc_get(c, URL("fine"));
+    assert_null(r->reason);
+    hc_expect(r, GOIO_HTTP_CACHE_HIT);
+    assert_int_equal(atomic_load(&a->hits), 2);
+    goio_http_cache_free(c);
+}
+
+/* ---- hot bodies ---------------------------------------------------------- */
+
+static uint64_t storage_hits(goio_http_cache *c)
+{
+    goio_cache_stats s;
+    assert_ok(goio_cache_stats_get(goio_http_cache_storage(c), &s));
+    return s.hits;
+}
+
+/* A fresh hit on a big body this client stored reads only the response
+ * entry from storage; the body is a reference that outlives its
+ * replacement. */
+static void test_hot_bodies(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("hot");
+    SET(r, cache_control, "max-age=60");
+    r->body_size = 100000;
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.hot_body_bytes = 1 << 20;
+    goio_http_cache *c = hc_client(&cfg);
+    goio_http_cache *cold = hc_client(NULL);
+    for (int i = 0; i < 2; i++) {
+        goio_http_cache *x = i ? cold : c;
+        hc_expect(hc_get(x, URL("hot")), GOIO_HTTP_CACHE_NETWORK);
+        uint64_t before = storage_hits(x);
+        goio_http_cache_response *resp = hc_get(x, URL("hot"));
+        assert_int_equal(resp->body_len, 100000);
+        assert_int_equal(resp->body[99999], 'a' + 99999 % 26);
+        hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+        /* the response entry, and without hot bodies the body entry */
+        assert_int_equal(storage_hits(x) - before, i ? 2 : 1);
+    }
+    assert_int_equal(goio__hc_hot_bytes(c->hot), 100000);
+    assert_null(cold->hot);
+
+    /* a range and a HEAD from it */
+    goio_http_cache_response *part = hc_get(c, URL("hot"), "Range", "bytes=-3");
+    assert_int_equal(part->status, 206);
+    assert_memory_equal(part->body, "bcd", 3); /* 99997..99999 */
+    goio_http_cache_request head = {.method = "HEAD", .url = URL("hot")};
+    goio_http_cache_response *h = NULL;
+    assert_ok(goio_http_cache_do(c, NULL, &head, &h));
+    assert_int_equal(h->body_len, 0);
+    hc_expect(h, GOIO_HTTP_CACHE_HIT);
+
+    /* replaced by a new response: the old body leaves memory, the
+     * response still holding it stays readable */
+    r->body_size = 50000;
+    hc_clock_advance(61000);
+    goio_http_cache_response *fresh = hc_get(c, URL("hot"));
+    assert_int_equal(fresh->body_len, 50000);
+    hc_expect(fresh, GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(goio__hc_hot_bytes(c->hot), 50000);
+    assert_int_equal(part->body[2], 'd');
+    hc_expect(part, GOIO_HTTP_CACHE_HIT);
+    /* invalidated: gone from memory too */
+    assert_ok(goio_http_cache_invalidate(c, NULL, URL("hot")));
+    assert_int_equal(goio__hc_hot_bytes(c->hot), 0);
+    hc_expect(hc_get(c, URL("hot")), GOIO_HTTP_CACHE_NETWORK);
+    assert_int_equal(atomic_load(&r->hits), 4);
+    goio_http_cache_free(cold);
+    goio_http_cache_free(c);
+}
+
+/* The table itself: bound, expiry, replacement, references. */
+static void test_hot_table(void **state)
+{
+    (void)state;
+    goio__hc_hot *h = NULL;
+    assert_ok(goio__hc_hot_new(0, &h));
+    assert_null(h); /* off */
+    assert_null(goio__hc_hot_get(NULL, 1, 1, 0));
+    goio__hc_hot_put(NULL, 1, (const uint8_t *)"x", 1, 10);
+    assert_ok(goio__hc_hot_new(10, &h));
+    goio__hc_hot_put(h, 7, (const uint8_t *)"abcdef", 6, 1000);
+    goio__hc_hot_put(h, 8, (const uint8_t *)"ghijkl", 6, 1000); /* no room */
+    goio__hc_hot_put(h, 9, (const uint8_t *)"too long data", 13, 1000);
+    assert_int_equal(goio__hc_hot_bytes(h), 6);
+    assert_null(goio__hc_hot_get(h, 8, 6, 0));
+    assert_null(goio__hc_hot_get(h, 7, 5, 0)); /* another length */
+    goio__hc_blob *b = goio__hc_hot_get(h, 7, 6, 999);
+    assert_non_null(b);
+    assert_memory_equal(goio__hc_blob_data(b), "abcdef", 6);
+    /* expired: dropped, the reference still readable */
+    assert_null(goio__hc_hot_get(h, 7, 6, 1000));
+    assert_int_equal(goio__hc_hot_bytes(h), 0);
+    assert_memory_equal(goio__hc_blob_data(b), "abcdef", 6);
+    goio__hc_blob_unref(b);
+    /* the same slot (7 + 1024): the newcomer replaces the occupant */
+    goio__hc_hot_put(h, 7, (const uint8_t *)"abc", 3, 1000);
+    goio__hc_hot_put(h, 7 + 1024, (const uint8_t *)"xyz", 3, 1000);
+    assert_null(goio__hc_hot_get(h, 7, 3, 0));
+    b = goio__hc_hot_get(h, 7 + 1024, 3, 0);
+    assert_true(goio__hc_blob_is(b, 7 + 1024, 3));
+    goio__hc_hot_drop(h, 7); /* not there: nothing happens */
+    assert_int_equal(goio__hc_hot_bytes(h), 3);
+    goio__hc_hot_drop(h, 7 + 1024);
+    assert_int_equal(goio__hc_hot_bytes(h), 0);
+    goio__hc_hot_free(h); /* b outlives the table */
+    assert_memory_equal(goio__hc_blob_data(b), "xyz", 3);
+    goio__hc_blob_unref(b);
+}
+
 /* ---- a raw origin: bytes no goio server would send ---------------------- */
 
 typedef struct raw_origin {
@@ -885,6 +1178,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, hc_setup, hc_teardown),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_nginx_origin),
+        cmocka_unit_test_setup_teardown(test_ranges, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_interim, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_hot_bodies, hc_setup, hc_teardown),
+        cmocka_unit_test(test_hot_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

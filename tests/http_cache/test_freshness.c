@@ -151,6 +151,148 @@ static void test_no_store(void **state)
     goio_http_cache_free(c);
 }
 
+/* Surrogate-Control through a shared cache that is a surrogate (a real
+ * origin): it overrides Cache-Control here and never reaches the caller. */
+static void test_surrogate_control(void **state)
+{
+    (void)state;
+    goio_http_cache_config cfg;
+    hc_config(&cfg);
+    cfg.shared = true;
+    cfg.surrogate_name = "edge1";
+    goio_http_cache *c = hc_client(&cfg);
+    goio_http_cache_config plain_cfg;
+    hc_config(&plain_cfg);
+    plain_cfg.shared = true;
+    goio_http_cache *plain = hc_client(&plain_cfg);
+
+    /* max-age for this device beats Cache-Control: no-store */
+    hc_res *a = hc_res_add("sc-mine");
+    SET(a, cache_control, "no-store");
+    SET(a, extra_name, "Surrogate-Control");
+    SET(a, extra_value, "max-age=60;edge1");
+    goio_http_cache_response *r = hc_get(c, URL("sc-mine"));
+    assert_null(goio_http_cache_response_get_header(r, "Surrogate-Control"));
+    assert_string_equal(goio_http_cache_response_get_header(r, "Cache-Control"),
+                        "no-store");
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    char cap[HC_STR];
+    HC_RES_GET(a, last_capability, cap);
+    assert_string_equal(cap, "edge1=\"Surrogate/1.0\"");
+    hc_clock_advance(59000);
+    hc_expect(hc_get(c, URL("sc-mine")), GOIO_HTTP_CACHE_HIT);
+    hc_clock_advance(2000);
+    hc_expect(hc_get(c, URL("sc-mine")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_reset();
+    /* a cache that is no surrogate: an ordinary field, no-store holds */
+    r = hc_get(plain, URL("sc-mine"));
+    assert_string_equal(
+        goio_http_cache_response_get_header(r, "Surrogate-Control"),
+        "max-age=60;edge1");
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+    hc_expect(hc_get(plain, URL("sc-mine")), GOIO_HTTP_CACHE_NETWORK);
+    HC_RES_GET(a, last_capability, cap);
+    assert_string_equal(cap, "");
+
+    /* a short surrogate max-age beats a long Cache-Control one; the
+     * directive for this device beats the one for all */
+    hc_res *b = hc_res_add("sc-short");
+    SET(b, cache_control, "max-age=3600");
+    SET(b, extra_name, "Surrogate-Control");
+    SET(b, extra_value, "max-age=3600, max-age=1;edge1");
+    hc_expect(hc_get(c, URL("sc-short")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(2000);
+    hc_expect(hc_get(c, URL("sc-short")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_reset();
+
+    /* aimed at another device: ignored (Cache-Control max-age=1 rules) */
+    hc_res *d = hc_res_add("sc-other");
+    SET(d, cache_control, "max-age=1");
+    SET(d, extra_name, "Surrogate-Control");
+    SET(d, extra_value, "max-age=3600;edge2");
+    hc_expect(hc_get(c, URL("sc-other")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_advance(2000);
+    hc_expect(hc_get(c, URL("sc-other")), GOIO_HTTP_CACHE_NETWORK);
+    hc_clock_reset();
+
+    /* no-store beats a fresh Cache-Control; an invalid max-age is ignored */
+    hc_res *e = hc_res_add("sc-nostore");
+    SET(e, cache_control, "max-age=3600");
+    SET(e, extra_name, "Surrogate-Control");
+    SET(e, extra_value, "no-store");
+    hc_res *f = hc_res_add("sc-space");
+    SET(f, cache_control, "max-age=1");
+    SET(f, extra_name, "Surrogate-Control");
+    SET(f, extra_value, "max-age =3600");
+    for (int i = 0; i < 2; i++) {
+        hc_expect(hc_get(c, URL("sc-nostore")), GOIO_HTTP_CACHE_NETWORK);
+        hc_expect(hc_get(c, URL("sc-space")), GOIO_HTTP_CACHE_NETWORK);
+        hc_clock_advance(2000);
+    }
+    assert_int_equal(atomic_load(&e->hits), 2);
+    assert_int_equal(atomic_load(&f->hits), 2);
+    hc_clock_reset();
+
+    /* max-age=N+M: M is a stale-if-error window */
+    hc_res *g = hc_res_add("sc-plus");
+    SET(g, extra_name, "Surrogate-Control");
+    SET(g, extra_value, "max-age=10+30");
+    hc_expect(hc_get(c, URL("sc-plus")), GOIO_HTTP_CACHE_NETWORK);
+    hc_res_set_fail(g, 503);
+    hc_clock_advance(20000);
+    r = hc_get(c, URL("sc-plus"));
+    assert_int_equal(r->status, 200);
+    assert_null(goio_http_cache_response_get_header(r, "Surrogate-Control"));
+    hc_expect(r, GOIO_HTTP_CACHE_STALE);
+    hc_clock_advance(30000);
+    r = hc_get(c, URL("sc-plus"));
+    assert_int_equal(r->status, 503);
+    hc_expect(r, GOIO_HTTP_CACHE_NETWORK);
+
+    goio_http_cache_free(plain);
+    goio_http_cache_free(c);
+
+    /* only a shared cache, only a token */
+    goio_http_cache *bad = NULL;
+    cfg.shared = false;
+    assert_int_equal(goio_http_cache_new(&cfg, &bad), GOIO_EINVAL);
+    cfg.shared = true;
+    cfg.surrogate_name = "a=b";
+    assert_int_equal(goio_http_cache_new(&cfg, &bad), GOIO_EINVAL);
+    cfg.surrogate_name = "";
+    assert_int_equal(goio_http_cache_new(&cfg, &bad), GOIO_EINVAL);
+    assert_null(bad);
+}
+
+/* no-cache="field": reused without the listed fields until revalidated
+ * (RFC 9111 section 5.2.2.4); a request's no-cache="..." is no-cache. */
+static void test_no_cache_fields(void **state)
+{
+    (void)state;
+    hc_res *r = hc_res_add("ncf");
+    SET(r, cache_control, "max-age=60, no-cache=\"X-Secret, Content-Type\"");
+    SET(r, etag, "\"n\"");
+    SET(r, extra_name, "X-Secret");
+    SET(r, extra_value, "s1");
+    goio_http_cache *c = hc_client(NULL);
+    goio_http_cache_response *resp = hc_get(c, URL("ncf"));
+    assert_string_equal(goio_http_cache_response_get_header(resp, "X-Secret"),
+                        "s1");
+    hc_expect(resp, GOIO_HTTP_CACHE_NETWORK);
+    resp = hc_get(c, URL("ncf"));
+    assert_null(goio_http_cache_response_get_header(resp, "X-Secret"));
+    assert_null(goio_http_cache_response_get_header(resp, "Content-Type"));
+    assert_non_null(goio_http_cache_response_get_header(resp, "ETag"));
+    hc_expect(resp, GOIO_HTTP_CACHE_HIT);
+    /* after a revalidation the listed fields are served */
+    resp = hc_get(c, URL("ncf"), "Cache-Control", "no-cache=\"x\"");
+    assert_string_equal(goio_http_cache_response_get_header(resp, "X-Secret"),
+                        "s1");
+    hc_expect(resp, GOIO_HTTP_CACHE_REVALIDATED);
+    assert_int_equal(atomic_load(&r->hits), 2);
+    goio_http_cache_free(c);
+}
+
 static void test_expires(void **state)
 {
     (void)state;
@@ -439,6 +581,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_s_maxage, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_private, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_no_store, hc_setup, hc_teardown),
+        cmocka_unit_test_setup_teardown(test_surrogate_control, hc_setup,
+                                        hc_teardown),
+        cmocka_unit_test_setup_teardown(test_no_cache_fields, hc_setup,
+                                        hc_teardown),
         cmocka_unit_test_setup_teardown(test_expires, hc_setup, hc_teardown),
         cmocka_unit_test_setup_teardown(test_age_and_date, hc_setup,
                                         hc_teardown),

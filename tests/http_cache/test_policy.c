@@ -117,8 +117,19 @@ static void test_cache_control(void **state)
     /* a quoted argument may hold commas */
     cc = cc_of("private=\"a, b\", max-age=3, no-cache=\"Set-Cookie\"", NULL);
     assert_true(cc.flags & GOIO__HC_PRIVATE);
-    assert_true(cc.flags & GOIO__HC_NO_CACHE);
+    /* qualified no-cache: only the listed fields need validation */
+    assert_false(cc.flags & GOIO__HC_NO_CACHE);
+    assert_true(cc.flags & GOIO__HC_NO_CACHE_FIELDS);
     assert_int_equal(cc.max_age, 3);
+    goio_http_cache_header nc[] = {
+        {"Cache-Control", "max-age=3, no-cache=\"Set-Cookie, X-A\""},
+        {"cache-control", "no-cache=x-b"}};
+    assert_true(goio__hc_no_cache_field(nc, 2, "set-cookie"));
+    assert_true(goio__hc_no_cache_field(nc, 2, "X-A"));
+    assert_true(goio__hc_no_cache_field(nc, 2, "X-B"));
+    assert_false(goio__hc_no_cache_field(nc, 2, "X"));
+    assert_false(goio__hc_no_cache_field(nc, 2, "max-age"));
+    assert_true(cc_of("no-cache", "no-cache=\"a\"").flags & GOIO__HC_NO_CACHE);
     cc = cc_of("max-stale", NULL);
     assert_int_equal(cc.max_stale, GOIO__HC_DELTA_MAX);
     assert_int_equal(cc_of("max-stale=5", NULL).max_stale, 5);
@@ -928,6 +939,49 @@ static void test_url_shortcut(void **state)
     assert_false(goio__hc_url_is_normal("http://h"));
 }
 
+static void test_surrogate_parse(void **state)
+{
+    (void)state;
+    const int64_t t = EXAMPLE_S * 1000;
+    goio__hc_policy sp = shared_policy;
+    sp.surrogate = "me";
+    /* a quoted content value with commas and ';' does not end the list */
+    goio_http_cache_header a[] = {
+        H("Cache-Control", "private, max-age=5"),
+        H("Surrogate-Control",
+          "content=\"ESI/1.0, x;y\";me, max-age=30+20;other"),
+        H("Surrogate-Control", "MaX-aGe=60+10;me, no-store")};
+    goio__hc_fresh f = fresh_of(&sp, 200, a, 3, t, t, t);
+    assert_true(f.surrogate);
+    assert_false(f.surrogate_no_store);
+    assert_int_equal(f.lifetime_ms, 60000);
+    assert_int_equal(f.cc.stale_if_error, 10);
+    assert_int_equal(f.cc.flags, 0); /* private no longer counts */
+    goio__hc_cc req;
+    goio__hc_cc_parse(NULL, 0, &req);
+    assert_true(goio__hc_storable(&sp, &req, false, 200, &f));
+    /* without the targeted ones, the untargeted no-store */
+    f = fresh_of(&sp, 200, a, 2, t, t, t);
+    assert_false(f.surrogate);
+    assert_int_equal(f.lifetime_ms, 5000);
+    goio_http_cache_header b[] = {H("Surrogate-Control", "no-store")};
+    f = fresh_of(&sp, 200, b, 1, t, t, t);
+    assert_true(f.surrogate_no_store);
+    assert_false(goio__hc_storable(&sp, &req, false, 200, &f));
+    /* invalid or saturated max-age */
+    goio_http_cache_header c[] = {H("Cache-Control", "max-age=7"),
+                                  H("Surrogate-Control", "max-age= 9")};
+    assert_int_equal(fresh_of(&sp, 200, c, 2, t, t, t).lifetime_ms, 7000);
+    goio_http_cache_header d[] = {
+        H("Surrogate-Control", "max-age=99999999999")};
+    assert_int_equal(fresh_of(&sp, 200, d, 1, t, t, t).lifetime_ms,
+                     GOIO__HC_DELTA_MAX * 1000);
+    /* not a surrogate: nothing read */
+    assert_false(fresh_of(&shared_policy, 200, b, 1, t, t, t).surrogate);
+    assert_true(goio__hc_consumed_field(&sp, "surrogate-control"));
+    assert_false(goio__hc_consumed_field(&shared_policy, "Surrogate-Control"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -935,6 +989,7 @@ int main(void)
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_cache_control),
         cmocka_unit_test(test_lifetime),
+        cmocka_unit_test(test_surrogate_parse),
         cmocka_unit_test(test_heuristic),
         cmocka_unit_test(test_current_age),
         cmocka_unit_test(test_extreme_times),
