@@ -293,21 +293,27 @@ static double recency_workload_hit_ratio(void)
     return (double)late_hits / (double)late;
 }
 
-/* Each cache hashes with its own random seed, which moves the sketch's
- * collisions and so the climber's samples: one run in many was seen at
- * 0.875 (the previous climber measured 0.827). Up to three
- * caches, one of them must reach 0.9. */
+/* memory.c's test hook: a nonzero value fixes the hash seed of the caches
+ * made from then on. */
+extern _Atomic uint64_t goio__mc_test_seed;
+
+/* The seed moves the sketch's collisions and so the climber's samples: of
+ * 24 seeds tried, 22 gave 0.944-0.957 and two 0.875 and 0.885 (the previous
+ * climber measured 0.827). Fixed seeds make the test deterministic; every
+ * one must reach 0.9. */
 static void window_grows_when_recency_wins(void **state)
 {
     (void)state;
-    double best = 0;
-    for (int run = 0; run < 3 && best < 0.9; run++) {
+    static const uint64_t seeds[] = {0x9e3779b97f4a7c15ULL, 1, 42};
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+        atomic_store(&goio__mc_test_seed, seeds[i]);
         double ratio = recency_workload_hit_ratio();
-        print_message("recency workload, second half: hit ratio %.4f\n", ratio);
-        if (ratio > best)
-            best = ratio;
+        atomic_store(&goio__mc_test_seed, 0);
+        print_message("recency workload, seed %zu, second half: hit ratio "
+                      "%.4f\n",
+                      i, ratio);
+        assert_true(ratio >= 0.9);
     }
-    assert_true(best >= 0.9);
 }
 
 static void clear_drops_everything(void **state)
