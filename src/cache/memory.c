@@ -352,53 +352,109 @@ static inline int64_t mc_now(const mc *m)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Copies an entry's value out with acquire loads: two words at a time
- * (the value starts at a word boundary), then a word, then bytes (the key
- * follows the value and is never written): a lock-free reader may race an
- * overwrite, which the shard's sequence then reports. out has room for n
- * bytes. */
+/*
+ * A value is copied in and out in the same pieces (atomic stores under the
+ * shard lock, atomic loads by lock-free readers; the shard's sequence
+ * tells a reader that raced an overwrite): values under 8 bytes byte by
+ * byte; longer ones in 1-, 2- and 4-byte pieces up to an 8-byte boundary,
+ * whole words, then 4-, 2- and 1-byte pieces. Entries come from malloc
+ * (16-byte aligned) and the value starts at byte 30, so a value's head is
+ * one 2-byte piece, always the same branch.
+ */
+#define MC_LOAD(T, p)                                                          \
+    atomic_load_explicit((_Atomic T *)(p), memory_order_acquire)
+#define MC_STORE(T, p, v)                                                      \
+    atomic_store_explicit((_Atomic T *)(p), (v), memory_order_release)
+
+/* out has room for n bytes. */
 static inline void copy_value(void *to, const mc_entry *e, size_t n)
 {
     const char *src = mc_value(e);
     unsigned char *dst = to;
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        uint64_t w0 = atomic_load_explicit((_Atomic uint64_t *)(src + i),
-                                           memory_order_acquire);
-        uint64_t w1 = atomic_load_explicit((_Atomic uint64_t *)(src + i + 8),
-                                           memory_order_acquire);
-        memcpy(dst + i, &w0, 8);
-        memcpy(dst + i + 8, &w1, 8);
-    }
-    if (__builtin_expect(i < n, 0)) {
-        if (i + 8 <= n) {
-            uint64_t w = atomic_load_explicit((_Atomic uint64_t *)(src + i),
-                                              memory_order_acquire);
-            memcpy(dst + i, &w, 8);
-            i += 8;
-        }
+    if (__builtin_expect(n < 8, 0)) {
         for (; i < n; i++)
-            dst[i] = atomic_load_explicit((_Atomic unsigned char *)(src + i),
-                                          memory_order_acquire);
+            dst[i] = MC_LOAD(unsigned char, src + i);
+        return;
     }
+    uintptr_t a = (uintptr_t)src;
+    if (a & 1) {
+        dst[i] = MC_LOAD(unsigned char, src + i);
+        i += 1;
+    }
+    if ((a + i) & 2) {
+        uint16_t v = MC_LOAD(uint16_t, src + i);
+        memcpy(dst + i, &v, 2);
+        i += 2;
+    }
+    if ((a + i) & 4) {
+        uint32_t v = MC_LOAD(uint32_t, src + i);
+        memcpy(dst + i, &v, 4);
+        i += 4;
+    }
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v = MC_LOAD(uint64_t, src + i);
+        memcpy(dst + i, &v, 8);
+    }
+    if (i + 4 <= n) {
+        uint32_t v = MC_LOAD(uint32_t, src + i);
+        memcpy(dst + i, &v, 4);
+        i += 4;
+    }
+    if (i + 2 <= n) {
+        uint16_t v = MC_LOAD(uint16_t, src + i);
+        memcpy(dst + i, &v, 2);
+        i += 2;
+    }
+    if (i < n)
+        dst[i] = MC_LOAD(unsigned char, src + i);
 }
 
-/* Stores a value into an entry the same way, with release (a same-size
- * overwrite, shard lock held, sequence odd). */
-static void store_value(mc_entry *e, const void *value, size_t len)
+/* A same-size overwrite (shard lock held, sequence odd). */
+static void store_value(mc_entry *e, const void *value, size_t n)
 {
     char *dst = (char *)mc_value(e);
-    const unsigned char *v = value;
+    const unsigned char *src = value;
     size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, v + i, 8);
-        atomic_store_explicit((_Atomic uint64_t *)(dst + i), w,
-                              memory_order_release);
+    if (n < 8) {
+        for (; i < n; i++)
+            MC_STORE(unsigned char, dst + i, src[i]);
+        return;
     }
-    for (; i < len; i++)
-        atomic_store_explicit((_Atomic unsigned char *)(dst + i), v[i],
-                              memory_order_release);
+    uintptr_t a = (uintptr_t)dst;
+    uint16_t v2;
+    uint32_t v4;
+    uint64_t v8;
+    if (a & 1) {
+        MC_STORE(unsigned char, dst + i, src[i]);
+        i += 1;
+    }
+    if ((a + i) & 2) {
+        memcpy(&v2, src + i, 2);
+        MC_STORE(uint16_t, dst + i, v2);
+        i += 2;
+    }
+    if ((a + i) & 4) {
+        memcpy(&v4, src + i, 4);
+        MC_STORE(uint32_t, dst + i, v4);
+        i += 4;
+    }
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&v8, src + i, 8);
+        MC_STORE(uint64_t, dst + i, v8);
+    }
+    if (i + 4 <= n) {
+        memcpy(&v4, src + i, 4);
+        MC_STORE(uint32_t, dst + i, v4);
+        i += 4;
+    }
+    if (i + 2 <= n) {
+        memcpy(&v2, src + i, 2);
+        MC_STORE(uint16_t, dst + i, v2);
+        i += 2;
+    }
+    if (i < n)
+        MC_STORE(unsigned char, dst + i, src[i]);
 }
 
 /* After a hit: the reference bit and, the first time, the sketch. Only
@@ -626,7 +682,9 @@ static mc_entry *entry_new(const char *key, size_t klen, const void *value,
     if (!e)
         return NULL;
     e->prev = e->next = NULL;
-    atomic_init(&e->expire, expire);
+    atomic_init(&e->expire_lo, 0);
+    atomic_init(&e->expire_hi, 0);
+    mc_set_expire(e, expire);
     e->klen = (uint16_t)klen;
     e->vlen = (uint32_t)len;
     e->seg = MC_DEAD;
