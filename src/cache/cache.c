@@ -34,8 +34,7 @@ uint64_t goio__cache_gen_load(goio_cache *c, const char *key)
 
 bool goio_cache_key_valid(const char *key)
 {
-    return key && key[0] &&
-           strnlen(key, GOIO_CACHE_MAX_KEY + 1) <= GOIO_CACHE_MAX_KEY;
+    return goio__cache_key_len(key) != 0;
 }
 
 int goio_cache_init(goio_cache *c, const goio_cache_ops *ops)
@@ -106,8 +105,21 @@ void goio_cache_free(goio_cache *c)
 
 /* ---- the plain calls ----------------------------------------------------- */
 
+static int get_any(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
+                   bool *hit);
+
+/* A memory cache's get goes straight to it (a tail call; it checks the
+ * arguments the same way), every other cache's through its ops. */
 int goio_cache_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
                    bool *hit)
+{
+    if (c && c->ops == &goio__cache_memory_ops)
+        return goio__mc_get(c, key, out, hit);
+    return get_any(c, ctx, key, out, hit);
+}
+
+__attribute__((noinline)) static int
+get_any(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out, bool *hit)
 {
     if (hit)
         *hit = false;
@@ -122,8 +134,11 @@ int goio_cache_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
 int goio_cache_set(goio_cache *c, goio_ctx *ctx, const char *key,
                    const void *value, size_t len, int64_t ttl_ms)
 {
-    if (!c || !goio_cache_key_valid(key) || (!value && len))
+    size_t klen = goio__cache_key_len(key);
+    if (!c || !klen || (!value && len))
         return GOIO_EINVAL;
+    if (c->ops == &goio__cache_memory_ops)
+        return goio__mc_set(c, key, klen, value ? value : "", len, ttl_ms);
     return c->ops->set(c, ctx, key, value ? value : "", len, ttl_ms);
 }
 

@@ -7,6 +7,27 @@
 
 #include <goio/cache.h>
 
+#include <string.h>
+
+/* A valid key's length, 0 for an invalid key (NULL, empty, longer than
+ * GOIO_CACHE_MAX_KEY). */
+static inline size_t goio__cache_key_len(const char *key)
+{
+    if (!key)
+        return 0;
+    size_t n = strnlen(key, GOIO_CACHE_MAX_KEY + 1);
+    return n <= GOIO_CACHE_MAX_KEY ? n : 0;
+}
+
+/* The memory cache's ops, and its get and set as goio_cache_get and
+ * goio_cache_set call them for a memory cache: the get checks its
+ * arguments itself (one frame less on the hottest path), the set takes
+ * the length of the key its caller checked. */
+extern const goio_cache_ops goio__cache_memory_ops;
+int goio__mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit);
+int goio__mc_set(goio_cache *c, const char *key, size_t klen, const void *value,
+                 size_t len, int64_t ttl_ms);
+
 /* The generic get_or_set (cache.c), for caches without their own. */
 int goio__cache_default_get_or_set(goio_cache *c, goio_ctx *ctx,
                                    const char *key, int64_t ttl_ms,

@@ -96,7 +96,10 @@ typedef struct mc {
     pthread_cond_t rcv;
 } mc;
 
-static const goio_cache_ops mc_ops;
+/* Tests only: a nonzero value is the key hash's seed of caches made from
+ * then on (the seed decides sketch collisions and so the climber's
+ * samples: a test of the policy needs it fixed to be deterministic). */
+_Atomic uint64_t goio__mc_test_seed;
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -109,14 +112,15 @@ static mc_shard *shard_of(const mc *m, uint64_t h)
  * count, else the shared one. */
 static mc_stripe *my_stripe(const mc *m, const mc_reader *r)
 {
-    return &m->stripes[r && r->id < m->nstripes ? r->id : m->nstripes];
+    (void)m;
+    return &m->stripes[r && r->id < STRIPES ? r->id : STRIPES];
 }
 
 /* Counts in the thread's stripe: an owned stripe has one writer, so no
  * locked instruction is needed. */
 static void count(const mc *m, mc_stripe *st, _Atomic uint64_t *c)
 {
-    if (st != &m->stripes[m->nstripes])
+    if (st != &m->stripes[STRIPES])
         atomic_store_explicit(c,
                               atomic_load_explicit(c, memory_order_relaxed) + 1,
                               memory_order_relaxed);
@@ -336,49 +340,121 @@ static bool remove_key(mc *m, const char *key, size_t klen, uint64_t h,
 
 /* ---- ops ---------------------------------------------------------------- */
 
-/* The TTL clock: the config's, else the coarse monotonic one. */
+/* The TTL clock: the config's, else the coarse monotonic one (read
+ * here rather than through goio_now_mono_coarse_ms: one call less on every
+ * get). */
 static inline int64_t mc_now(const mc *m)
 {
-    return m->now_ms ? m->now_ms(m->now_data) : goio_now_mono_coarse_ms();
+    if (m->now_ms)
+        return m->now_ms(m->now_data);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Copies an entry's value out with acquire loads: bytes up to an 8-byte
- * boundary, whole words, then bytes (the key follows the value and is
- * never written): a lock-free reader may race an overwrite, which the
- * shard's sequence then reports. out has room for vlen bytes. */
-static void copy_value(void *to, const mc_entry *e)
+/*
+ * A value is copied in and out in the same pieces (atomic stores under the
+ * shard lock, atomic loads by lock-free readers; the shard's sequence
+ * tells a reader that raced an overwrite): values under 8 bytes byte by
+ * byte; longer ones in 1-, 2- and 4-byte pieces up to an 8-byte boundary,
+ * whole words, then 4-, 2- and 1-byte pieces. Entries come from malloc
+ * (16-byte aligned) and the value starts at byte 30, so a value's head is
+ * one 2-byte piece, always the same branch.
+ */
+#define MC_LOAD(T, p)                                                          \
+    atomic_load_explicit((_Atomic T *)(p), memory_order_acquire)
+#define MC_STORE(T, p, v)                                                      \
+    atomic_store_explicit((_Atomic T *)(p), (v), memory_order_release)
+
+/* out has room for n bytes. */
+static inline void copy_value(void *to, const mc_entry *e, size_t n)
 {
-    _Atomic unsigned char *src = (_Atomic unsigned char *)mc_value(e);
+    const char *src = mc_value(e);
     unsigned char *dst = to;
-    size_t n = e->vlen, i = 0;
-    for (; i < n && ((uintptr_t)(src + i) & 7); i++)
-        dst[i] = atomic_load_explicit(&src[i], memory_order_acquire);
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w = atomic_load_explicit((_Atomic uint64_t *)(src + i),
-                                          memory_order_acquire);
-        memcpy(dst + i, &w, 8);
+    size_t i = 0;
+    if (__builtin_expect(n < 8, 0)) {
+        for (; i < n; i++)
+            dst[i] = MC_LOAD(unsigned char, src + i);
+        return;
     }
-    for (; i < n; i++)
-        dst[i] = atomic_load_explicit(&src[i], memory_order_acquire);
+    uintptr_t a = (uintptr_t)src;
+    if (a & 1) {
+        dst[i] = MC_LOAD(unsigned char, src + i);
+        i += 1;
+    }
+    if ((a + i) & 2) {
+        uint16_t v = MC_LOAD(uint16_t, src + i);
+        memcpy(dst + i, &v, 2);
+        i += 2;
+    }
+    if ((a + i) & 4) {
+        uint32_t v = MC_LOAD(uint32_t, src + i);
+        memcpy(dst + i, &v, 4);
+        i += 4;
+    }
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v = MC_LOAD(uint64_t, src + i);
+        memcpy(dst + i, &v, 8);
+    }
+    if (i + 4 <= n) {
+        uint32_t v = MC_LOAD(uint32_t, src + i);
+        memcpy(dst + i, &v, 4);
+        i += 4;
+    }
+    if (i + 2 <= n) {
+        uint16_t v = MC_LOAD(uint16_t, src + i);
+        memcpy(dst + i, &v, 2);
+        i += 2;
+    }
+    if (i < n)
+        dst[i] = MC_LOAD(unsigned char, src + i);
 }
 
-/* Stores a value into an entry the same way, with release (a same-size
- * overwrite, shard lock held, sequence odd). */
-static void store_value(mc_entry *e, const void *value, size_t len)
+/* A same-size overwrite (shard lock held, sequence odd). */
+static void store_value(mc_entry *e, const void *value, size_t n)
 {
-    _Atomic unsigned char *dst = (_Atomic unsigned char *)mc_value(e);
-    const unsigned char *v = value;
+    char *dst = (char *)mc_value(e);
+    const unsigned char *src = value;
     size_t i = 0;
-    for (; i < len && ((uintptr_t)(dst + i) & 7); i++)
-        atomic_store_explicit(&dst[i], v[i], memory_order_release);
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, v + i, 8);
-        atomic_store_explicit((_Atomic uint64_t *)(dst + i), w,
-                              memory_order_release);
+    if (n < 8) {
+        for (; i < n; i++)
+            MC_STORE(unsigned char, dst + i, src[i]);
+        return;
     }
-    for (; i < len; i++)
-        atomic_store_explicit(&dst[i], v[i], memory_order_release);
+    uintptr_t a = (uintptr_t)dst;
+    uint16_t v2;
+    uint32_t v4;
+    uint64_t v8;
+    if (a & 1) {
+        MC_STORE(unsigned char, dst + i, src[i]);
+        i += 1;
+    }
+    if ((a + i) & 2) {
+        memcpy(&v2, src + i, 2);
+        MC_STORE(uint16_t, dst + i, v2);
+        i += 2;
+    }
+    if ((a + i) & 4) {
+        memcpy(&v4, src + i, 4);
+        MC_STORE(uint32_t, dst + i, v4);
+        i += 4;
+    }
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&v8, src + i, 8);
+        MC_STORE(uint64_t, dst + i, v8);
+    }
+    if (i + 4 <= n) {
+        memcpy(&v4, src + i, 4);
+        MC_STORE(uint32_t, dst + i, v4);
+        i += 4;
+    }
+    if (i + 2 <= n) {
+        memcpy(&v2, src + i, 2);
+        MC_STORE(uint16_t, dst + i, v2);
+        i += 2;
+    }
+    if (i < n)
+        MC_STORE(unsigned char, dst + i, src[i]);
 }
 
 /* After a hit: the reference bit and, the first time, the sketch. Only
@@ -395,6 +471,13 @@ static bool reference(mc_entry *e)
 
 enum { LF_DONE = 0, LF_LOCK = 1, LF_EXPIRED = 2 };
 
+/* Whether an entry expiring at exp is dead now. The clock is read only
+ * for entries that expire at all. */
+static inline bool expired_now(const mc *m, int64_t exp)
+{
+    return exp != MC_NEVER && mc_now(m) >= exp;
+}
+
 /*
  * The lock-free get (see the top of this file). Returns LF_DONE with *hit
  * and out set (or a negative code), LF_EXPIRED for an expired entry, or
@@ -402,9 +485,9 @@ enum { LF_DONE = 0, LF_LOCK = 1, LF_EXPIRED = 2 };
  * running). Every load of what writers change is atomic; the entry cannot
  * be freed before goio__mc_read_exit.
  */
-static int get_lockfree(mc *m, mc_shard *s, mc_reader *r, mc_stripe *st,
-                        const char *key, size_t klen, uint64_t h, int64_t now,
-                        goio_buf *out, bool *hit)
+static inline int get_lockfree(mc *m, mc_shard *s, mc_reader *r, mc_stripe *st,
+                               const char *key, size_t klen, uint64_t h,
+                               goio_buf *out, bool *hit)
 {
     for (int tries = 0; tries < 4; tries++) {
         uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
@@ -419,7 +502,7 @@ static int get_lockfree(mc *m, mc_shard *s, mc_reader *r, mc_stripe *st,
         }
         int64_t exp = mc_expire_mo(e, memory_order_acquire);
         size_t vlen = e->vlen;
-        if (now >= exp) {
+        if (expired_now(m, exp)) {
             goio__mc_read_exit(r, c);
             /* An overwrite may have just renewed it: look again. */
             if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
@@ -436,7 +519,7 @@ static int get_lockfree(mc *m, mc_shard *s, mc_reader *r, mc_stripe *st,
             tries--;
             continue;
         }
-        copy_value(out->data, e);
+        copy_value(out->data, e, vlen);
         bool first = reference(e);
         /* The copy's loads are acquire: this load cannot pass them. */
         uint64_t again = atomic_load_explicit(&s->seq, memory_order_relaxed);
@@ -453,35 +536,19 @@ static int get_lockfree(mc *m, mc_shard *s, mc_reader *r, mc_stripe *st,
     return LF_LOCK;
 }
 
-/* The memory cache never blocks on anything but its own short locks: its
- * ops ignore ctx. */
-static int mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
-                  bool *hit)
+/* The get under the shard lock: for threads without a reader record and
+ * after the lock-free get gave up. */
+static int get_locked(mc *m, mc_shard *s, mc_stripe *st, const char *key,
+                      size_t klen, uint64_t h, goio_buf *out, bool *hit)
 {
-    (void)ctx;
-    mc *m = (mc *)c;
-    size_t klen = strlen(key);
-    uint64_t h = goio_hash64(key, klen, m->seed);
-    mc_shard *s = shard_of(m, h);
-    mc_reader *r = m->lockfree ? goio__mc_reader() : NULL;
-    mc_stripe *st = my_stripe(m, r);
-    int64_t now = mc_now(m);
-    *hit = false;
-    if (r) {
-        int rc = get_lockfree(m, s, r, st, key, klen, h, now, out, hit);
-        if (rc == LF_EXPIRED)
-            remove_key(m, key, klen, h, true, now);
-        if (rc != LF_LOCK)
-            return rc < 0 ? rc : 0;
-    }
     for (;;) {
         pthread_mutex_lock(&s->mu);
         mc_entry *e = goio__mc_table_find(&s->table, h, key, klen, NULL);
-        if (!e || now >= mc_expire(e)) {
+        if (!e || expired_now(m, mc_expire(e))) {
             pthread_mutex_unlock(&s->mu);
             count(m, st, &st->misses);
             if (e)
-                remove_key(m, key, klen, h, true, now);
+                remove_key(m, key, klen, h, true, mc_now(m));
             return 0;
         }
         if (out->cap <= e->vlen) {
@@ -505,6 +572,107 @@ static int mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
             try_drain(m);
         return 0;
     }
+}
+
+/* What a get does after the fast path below gave up or could not run: the
+ * lock-free get with its retries, then the shard lock. */
+__attribute__((noinline)) static int get_slow(mc *m, const char *key,
+                                              size_t klen, uint64_t h,
+                                              goio_buf *out, bool *hit)
+{
+    mc_shard *s = shard_of(m, h);
+    mc_reader *r = m->lockfree ? goio__mc_reader() : NULL;
+    mc_stripe *st = my_stripe(m, r);
+    if (r) {
+        int rc = get_lockfree(m, s, r, st, key, klen, h, out, hit);
+        if (rc == LF_DONE)
+            return 0;
+        if (rc == LF_EXPIRED) {
+            remove_key(m, key, klen, h, true, mc_now(m));
+            return 0;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return get_locked(m, s, st, key, klen, h, out, hit);
+}
+
+/* A hit that set the entry's reference bit: the sketch hears of it. */
+__attribute__((noinline)) static void first_read(mc *m, mc_stripe *st,
+                                                 uint64_t h)
+{
+    if (record(st, h))
+        try_drain(m);
+}
+
+/*
+ * The memory cache never blocks on anything but its own short locks: its
+ * ops ignore ctx. goio_cache_get calls this directly (it checks the
+ * arguments as goio_cache_get does for other caches).
+ *
+ * The fast path is one pass of the lock-free get for a live entry whose
+ * value fits in out (or a miss); anything else (no reader record yet, an
+ * overwrite running, expiry, a buffer to grow) goes to get_slow, which
+ * starts over.
+ */
+int goio__mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+{
+    if (__builtin_expect(!hit || !out, 0)) {
+        if (hit)
+            *hit = false;
+        return GOIO_EINVAL;
+    }
+    size_t klen = goio__cache_key_len(key);
+    if (__builtin_expect(!klen, 0)) {
+        *hit = false;
+        return GOIO_EINVAL;
+    }
+    mc *m = (mc *)c;
+    uint64_t h = goio_hash64(key, klen, m->seed);
+    mc_reader *r = goio__mc_mine;
+    *hit = false;
+    if (__builtin_expect(!r || !m->lockfree, 0))
+        return get_slow(m, key, klen, h, out, hit);
+    mc_shard *s = shard_of(m, h);
+    uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+    uint64_t ctr = goio__mc_read_enter(r);
+    mc_entry *e = goio__mc_table_find(&s->table, h, key, klen, NULL);
+    mc_stripe *st = my_stripe(m, r);
+    if (!e) {
+        goio__mc_read_exit(r, ctr);
+        count(m, st, &st->misses);
+        return 0;
+    }
+    int64_t exp = mc_expire_mo(e, memory_order_acquire);
+    size_t vlen = e->vlen;
+    if (__builtin_expect((seq & 1) || out->cap <= vlen, 0)) {
+        goio__mc_read_exit(r, ctr);
+        return get_slow(m, key, klen, h, out, hit);
+    }
+    copy_value(out->data, e, vlen);
+    bool first = reference(e);
+    /* The copy's loads are acquire: this load cannot pass them. */
+    uint64_t again = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    goio__mc_read_exit(r, ctr);
+    /* The clock is read after the section (which then calls nothing), and
+     * only for entries that expire; the expiry read inside it is the one
+     * the sequence vouches for. */
+    if (__builtin_expect(again != seq || (exp != MC_NEVER && mc_now(m) >= exp),
+                         0))
+        return get_slow(m, key, klen, h, out, hit);
+    out->len = vlen;
+    count(m, st, &st->hits);
+    *hit = true;
+    if (__builtin_expect(first, 0))
+        first_read(m, st, h);
+    return 0;
+}
+
+static int mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
+                  bool *hit)
+{
+    (void)ctx;
+    return goio__mc_get(c, key, out, hit);
 }
 
 static mc_entry *entry_new(const char *key, size_t klen, const void *value,
@@ -590,12 +758,10 @@ static bool overwrite(mc *m, const char *key, size_t klen, uint64_t h,
     return done;
 }
 
-static int mc_set(goio_cache *c, goio_ctx *ctx, const char *key,
-                  const void *value, size_t len, int64_t ttl_ms)
+int goio__mc_set(goio_cache *c, const char *key, size_t klen, const void *value,
+                 size_t len, int64_t ttl_ms)
 {
-    (void)ctx;
     mc *m = (mc *)c;
-    size_t klen = strlen(key);
     uint64_t h = goio_hash64(key, klen, m->seed);
     int64_t now = mc_now(m);
     if (ttl_ms <= 0 || len > GOIO_CACHE_MEMORY_MAX_VALUE ||
@@ -608,7 +774,7 @@ static int mc_set(goio_cache *c, goio_ctx *ctx, const char *key,
         pthread_mutex_unlock(&m->pl);
         return ttl_ms <= 0 ? 0 : GOIO_E2BIG;
     }
-    int64_t expire = ttl_ms > MC_NEVER - now ? MC_NEVER : now + ttl_ms;
+    int64_t expire = goio_time_add_ms(now, ttl_ms); /* MC_NEVER at most */
     if (overwrite(m, key, klen, h, value, len, expire))
         return 0;
     mc_entry *e = entry_new(key, klen, value, len, expire), *old = NULL;
@@ -636,6 +802,13 @@ static int mc_set(goio_cache *c, goio_ctx *ctx, const char *key,
     }
     retire(m, dead, table);
     return rc;
+}
+
+static int mc_set(goio_cache *c, goio_ctx *ctx, const char *key,
+                  const void *value, size_t len, int64_t ttl_ms)
+{
+    (void)ctx;
+    return goio__mc_set(c, key, strlen(key), value, len, ttl_ms);
 }
 
 static int mc_del(goio_cache *c, goio_ctx *ctx, const char *key)
@@ -907,7 +1080,7 @@ void goio_cache_memory_config_init(goio_cache_memory_config *cfg)
 
 bool goio_cache_is_memory(const goio_cache *c)
 {
-    return c && c->ops == &mc_ops;
+    return c && c->ops == &goio__cache_memory_ops;
 }
 
 static unsigned default_shards(void)
@@ -993,11 +1166,13 @@ int goio_cache_memory_new(const goio_cache_memory_config *cfg, goio_cache **out)
     pthread_mutex_init(&m->pl, NULL);
     pthread_mutex_init(&m->rmu, NULL);
     pthread_mutex_init(&m->lmu, NULL);
-    m->seed = goio_random_u64();
+    uint64_t fixed =
+        atomic_load_explicit(&goio__mc_test_seed, memory_order_relaxed);
+    m->seed = fixed ? fixed : goio_random_u64();
     m->interval_ms = cfg->reclaim_interval_ms;
     m->now_ms = cfg->now_ms;
     m->now_data = cfg->now_data;
-    int rc = goio_cache_init(&m->base, &mc_ops);
+    int rc = goio_cache_init(&m->base, &goio__cache_memory_ops);
     if (rc == 0)
         rc = alloc_parts(m, cfg->shards ? cfg->shards : default_shards(),
                          STRIPES);
@@ -1017,7 +1192,7 @@ int goio_cache_memory_new(const goio_cache_memory_config *cfg, goio_cache **out)
     return 0;
 }
 
-static const goio_cache_ops mc_ops = {
+const goio_cache_ops goio__cache_memory_ops = {
     .name = "memory",
     .get = mc_get,
     .set = mc_set,

@@ -20,8 +20,11 @@ enum { MC_WINDOW = 0, MC_PROBATION = 1, MC_PROTECTED = 2, MC_DEAD = 3 };
 
 /*
  * One entry: a single allocation holding a 30-byte header, the value
- * (lock-free readers copy it with atomic loads: bytes up to an 8-byte
- * boundary, words, then bytes) and the key (klen bytes, no terminator). The
+ * (lock-free readers copy it with atomic loads: up to an 8-byte boundary in
+ * 1-, 2- and 4-byte pieces, words, then 4-, 2- and 1-byte pieces) and the
+ * key (klen bytes, no terminator). No padding: a 32-byte header (a value at
+ * a word boundary) measured 65.1 bytes per entry against the 64 charged,
+ * this one 62.8. The
  * header holds the policy's list links, the expiry instant, the lengths, the
  * segment and the reference bit. The hash is not stored; the few places that
  * need it again (table growth, eviction) recompute it.
@@ -334,6 +337,10 @@ static inline void goio__mc_read_exit(mc_reader *r, uint64_t c)
  * inside a read section. False if it cannot (membarrier failed): then
  * nothing removed may be freed while readers may run. */
 bool goio__mc_synchronize(void);
+
+/* Tests only: nonzero fixes the hash seed of caches created afterwards
+ * (memory.c). */
+extern _Atomic uint64_t goio__mc_test_seed;
 
 /* ---- the policy (memory_policy.c) ---------------------------------------- */
 

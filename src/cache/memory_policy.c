@@ -38,7 +38,7 @@
 #define PROBE           0.03  /* the window alternates base +/- PROBE */
 #define REVERSE_DECAY   0.7   /* the step shrinks so when the slope turns */
 #define FLAT_DECAY      0.9   /* and so when it is lost in the noise */
-#define NOISE_SIGMAS    1.5   /* a slope smaller than this is noise */
+#define NOISE_SIGMAS    2.0   /* a slope smaller than this is noise */
 #define RESTART_SHIFT   0.15  /* a hit-ratio change this large restarts */
 #define SAMPLE_MIN      16384 /* accesses per sample, at least */
 #define SAMPLE_SHARE    0.5   /* and at least this x the capacity, */
@@ -138,7 +138,15 @@ static void sketch_add(mc_sketch *s, uint64_t h)
         sketch_age(s);
 }
 
-/* (Re)sizes the sketch for `entries`; counts start over. */
+/*
+ * (Re)sizes the sketch for `entries`. Growing keeps the counts: a key's
+ * block index gains low bits as the sketch doubles (its counters' places
+ * inside the block do not depend on the size), so old block b becomes
+ * blocks b x f ... b x f + f - 1 of a sketch f times as wide, each a copy
+ * of it, and every key keeps its estimate. (A byte-bounded cache grows its
+ * sketch several times while it fills; starting the counts over each time
+ * left admission nearly blind just when the cache first filled.)
+ */
 static int sketch_size(mc_sketch *s, uint64_t entries)
 {
     size_t width = SKETCH_MIN;
@@ -151,12 +159,22 @@ static int sketch_size(mc_sketch *s, uint64_t entries)
     void *mem = goio_calloc(width / 4 * sizeof(uint64_t) + 63, 1);
     if (!mem)
         return GOIO_ENOMEM;
+    uint64_t *words = (uint64_t *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
+    bool keep = s->words && width > s->width;
+    if (keep) {
+        size_t f = width / s->width, blocks = s->width / 32;
+        for (size_t b = 0; b < blocks; b++)
+            for (size_t j = 0; j < f; j++)
+                memcpy(&words[(b * f + j) * 8], &s->words[b * 8],
+                       8 * sizeof(uint64_t));
+    }
     goio_free(s->mem);
     s->mem = mem;
-    s->words = (uint64_t *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
+    s->words = words;
     s->width = width;
     s->shift = 64 - (lg - 5);
-    s->additions = 0;
+    if (!keep)
+        s->additions = 0;
     s->reset_at = 10 * (uint64_t)width;
     return 0;
 }

@@ -3,12 +3,14 @@
  * The memory cache: bounds, TTL, background reclaim, eviction policy,
  * concurrency, configuration and allocation failures.
  */
+#include "../../src/cache/memory_int.h"
 #include "cache_test.h"
 #include "test_util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define HOUR (3600 * 1000)
@@ -293,21 +295,58 @@ static double recency_workload_hit_ratio(void)
     return (double)late_hits / (double)late;
 }
 
-/* Each cache hashes with its own random seed, which moves the sketch's
- * collisions and so the climber's samples: one run in many was seen at
- * 0.875 (the previous climber measured 0.827). Up to three
- * caches, one of them must reach 0.9. */
+/* The seed moves the sketch's collisions and so the climber's samples: of
+ * 24 seeds tried, 22 gave 0.944-0.957 and two 0.875 and 0.885 (the previous
+ * climber measured 0.827). Fixed seeds make the test deterministic; every
+ * one must reach 0.9. */
 static void window_grows_when_recency_wins(void **state)
 {
     (void)state;
-    double best = 0;
-    for (int run = 0; run < 3 && best < 0.9; run++) {
+    static const uint64_t seeds[] = {0x9e3779b97f4a7c15ULL, 1, 42};
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+        atomic_store(&goio__mc_test_seed, seeds[i]);
         double ratio = recency_workload_hit_ratio();
-        print_message("recency workload, second half: hit ratio %.4f\n", ratio);
-        if (ratio > best)
-            best = ratio;
+        atomic_store(&goio__mc_test_seed, 0);
+        print_message("recency workload, seed %zu, second half: hit ratio "
+                      "%.4f\n",
+                      i, ratio);
+        assert_true(ratio >= 0.9);
     }
-    assert_true(best >= 0.9);
+}
+
+/* A byte-bounded cache's sketch starts small and doubles as the cache
+ * fills; the counts it has must survive each doubling (they used to start
+ * over, leaving admission blind when the cache first filled). */
+static void sketch_keeps_counts_when_it_grows(void **state)
+{
+    (void)state;
+    mc_policy p;
+    assert_ok(goio__mc_policy_init(&p, 7, (uint64_t)1 << 30, 0));
+    size_t width = p.sketch.width;
+    const uint64_t hot[] = {0x1234567890abcdefULL, 42, 0xfeedfacecafebeefULL};
+    for (int i = 0; i < 10; i++)
+        for (size_t k = 0; k < 3; k++)
+            goio__mc_policy_access(&p, hot[k]);
+    for (size_t k = 0; k < 3; k++)
+        assert_true(goio__mc_sketch_estimate(&p.sketch, hot[k]) >= 10);
+    size_t n = width * 2 + 1;
+    mc_entry **es = calloc(n, sizeof *es);
+    assert_non_null(es);
+    uint64_t rng = 1;
+    for (size_t i = 0; i < n; i++) {
+        es[i] = calloc(1, MC_HEADER + 1);
+        assert_non_null(es[i]);
+        es[i]->klen = 1;
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        goio__mc_policy_insert(&p, es[i], rng);
+    }
+    assert_true(p.sketch.width >= 4 * width); /* grew twice */
+    for (size_t k = 0; k < 3; k++)
+        assert_true(goio__mc_sketch_estimate(&p.sketch, hot[k]) >= 10);
+    for (size_t i = 0; i < n; i++)
+        free(es[i]);
+    free(es);
+    goio__mc_policy_free(&p);
 }
 
 static void clear_drops_everything(void **state)
@@ -590,6 +629,7 @@ int main(void)
         cmocka_unit_test(entry_bound_holds),
         cmocka_unit_test(frequent_keys_survive_a_scan),
         cmocka_unit_test(window_grows_when_recency_wins),
+        cmocka_unit_test(sketch_keeps_counts_when_it_grows),
         cmocka_unit_test(clear_drops_everything),
         cmocka_unit_test(config_is_validated),
         cmocka_unit_test(free_is_prompt),
