@@ -246,6 +246,13 @@ static int read_some(goio__redis_conn *c, int64_t until_ms)
 {
     char buf[16 * 1024];
     bool fed = false;
+    /* Called after a write or a drained read: wait first, the replies are
+     * rarely there already (a recv would cost a syscall for nothing). */
+    if (!c->ssl || !goio__redis_tls_buffered(c)) {
+        int r = wait_fd(c->rc->fd, POLLIN, until_ms);
+        if (r <= 0)
+            return r;
+    }
     for (;;) {
         short want = POLLIN;
         ssize_t n;
@@ -473,6 +480,8 @@ static int lead(goio__redis_mux *x, goio__redis_mconn *m, goio__redis_req *q,
     }
     if (!q->done)
         abandon(m, q);
+    else if (m->c && m->out.len)
+        write_locked(x, m); /* the successor finds them in flight */
     m->leader = false;
     wake_next(m);
     return q->done ? 0 : rc;
