@@ -470,8 +470,9 @@ static int lead(goio__redis_mux *x, goio__redis_mconn *m, goio__redis_req *q,
                 ? goio_time_add_ms(m->progress_ms, o->read_timeout_ms)
                 : GOIO_NO_DEADLINE;
         int64_t until = min64(limit, reply_by);
-        if (ctx && until == GOIO_NO_DEADLINE)
-            until = goio_time_add_ms(goio_now_mono_ms(), CANCEL_SLICE_MS);
+        if (ctx) /* a cancel is seen within a slice */
+            until = min64(
+                until, goio_time_add_ms(goio_now_mono_ms(), CANCEL_SLICE_MS));
         uint64_t head = m->head;
         read_locked(x, m, until);
         if (m->c && m->head == head && m->head < m->unsent &&

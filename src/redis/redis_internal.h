@@ -19,6 +19,9 @@
  *    give back with goio__redis_pool_put (broken = true closes it).
  *  - goio__redis_node: a pool plus its address; nodes live as long as the
  *    handle (pointers to them stay valid), the cluster map points at them.
+ *  - goio__redis_mux: a node's multiplexed connections (mux.c), shared by
+ *    the single-key commands; goio__redis_exec sends them there unless
+ *    mux_conns is 0 or the command follows an ASK.
  *  - goio__redis_exec: runs one single-key command with routing, MOVED /
  *    ASK, retries, the time tracker and error-reply logging.
  *

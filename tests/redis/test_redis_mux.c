@@ -233,6 +233,56 @@ static void a_late_reply_goes_to_nobody(void **state)
     goio_redis_free(r);
 }
 
+typedef struct canceller {
+    goio_ctx *ctx;
+    int after_ms;
+} canceller;
+
+static void *cancel_later(void *arg)
+{
+    canceller *c = arg;
+    goio_test_sleep_ms(c->after_ms);
+    goio_ctx_cancel(c->ctx);
+    return NULL;
+}
+
+/* A cancel (no deadline) ends the wait of the caller doing the I/O and of
+ * one waiting behind it, long before the connection's read timeout. */
+static void a_cancel_ends_the_wait(void **state)
+{
+    (void)state;
+    goio_redis_config cfg;
+    goio_redis_config_init(&cfg);
+    cfg.endpoint = srv.endpoint;
+    cfg.key_namespace = "cancel";
+    cfg.mux_conns = 1;
+    cfg.read_timeout_ms = 10000;
+    goio_redis *r;
+    assert_ok(goio_redis_new(&cfg, &r));
+    assert_ok(goio_redis_set(r, NULL, "k", "v", 1, 60000));
+    goio_test_redis_pause(&srv);
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_new(NULL, &ctx));
+    canceller c = {.ctx = ctx, .after_ms = 30};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, cancel_later, &c), 0);
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    logs_capture();
+    int64_t t0 = goio_now_mono_ms();
+    assert_goio(GOIO_ECANCELED, goio_redis_get(r, ctx, "k", &b, &hit));
+    int64_t took = goio_now_mono_ms() - t0;
+    logs_restore();
+    pthread_join(t, NULL);
+    goio_ctx_unref(ctx);
+    goio_test_redis_resume(&srv);
+    assert_true(took < 1000);
+    assert_ok(goio_redis_get(r, NULL, "k", &b, &hit));
+    assert_true(hit && b.len == 1 && b.data[0] == 'v');
+    goio_buf_deinit(&b);
+    goio_redis_free(r);
+}
+
 /* ---- faults fail what is in flight, with the right code ---- */
 
 static void
@@ -338,6 +388,7 @@ int main(void)
         cmocka_unit_test(mux_conns_is_checked),
         cmocka_unit_test(pooled_and_multiplexed_modes_agree),
         cmocka_unit_test(a_late_reply_goes_to_nobody),
+        cmocka_unit_test(a_cancel_ends_the_wait),
         cmocka_unit_test(
             a_stopped_server_fails_in_flight_commands_with_etimedout),
         cmocka_unit_test(a_restart_is_survived),
