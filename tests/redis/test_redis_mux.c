@@ -215,12 +215,13 @@ static void a_late_reply_goes_to_nobody(void **state)
     bool hit;
     logs_capture();
     int64_t t0 = goio_now_mono_ms();
-    assert_goio(GOIO_ETIMEDOUT, goio_redis_get(r, ctx, "a", &b, &hit));
+    int rc = goio_redis_get(r, ctx, "a", &b, &hit);
     int64_t took = goio_now_mono_ms() - t0;
+    goio_test_redis_resume(&srv); /* before any assert can end the test */
     logs_restore();
     goio_ctx_unref(ctx);
+    assert_goio(GOIO_ETIMEDOUT, rc);
     assert_true(took < 1000);
-    goio_test_redis_resume(&srv);
     /* Same connection: the reply to "a" arrives first and is dropped. */
     assert_ok(goio_redis_get(r, NULL, "b", &b, &hit));
     assert_true(hit);
@@ -270,12 +271,13 @@ static void a_cancel_ends_the_wait(void **state)
     bool hit;
     logs_capture();
     int64_t t0 = goio_now_mono_ms();
-    assert_goio(GOIO_ECANCELED, goio_redis_get(r, ctx, "k", &b, &hit));
+    int rc = goio_redis_get(r, ctx, "k", &b, &hit);
     int64_t took = goio_now_mono_ms() - t0;
+    goio_test_redis_resume(&srv); /* before any assert can end the test */
     logs_restore();
     pthread_join(t, NULL);
     goio_ctx_unref(ctx);
-    goio_test_redis_resume(&srv);
+    assert_goio(GOIO_ECANCELED, rc);
     assert_true(took < 1000);
     assert_ok(goio_redis_get(r, NULL, "k", &b, &hit));
     assert_true(hit && b.len == 1 && b.data[0] == 'v');
@@ -296,11 +298,13 @@ a_stopped_server_fails_in_flight_commands_with_etimedout(void **state)
     bool hit;
     logs_capture();
     int64_t t0 = goio_now_mono_ms();
-    assert_goio(GOIO_ETIMEDOUT, goio_redis_get(r, NULL, "k", &b, &hit));
+    int rc = goio_redis_get(r, NULL, "k", &b, &hit);
     int64_t took = goio_now_mono_ms() - t0;
-    assert_true(logs_have("redis_timeout", NULL, "in flight"));
+    goio_test_redis_resume(&srv); /* before any assert can end the test */
+    bool logged = logs_have("redis_timeout", NULL, "in flight");
     logs_restore();
-    goio_test_redis_resume(&srv);
+    assert_goio(GOIO_ETIMEDOUT, rc);
+    assert_true(logged);
     assert_true(took >= READ_TIMEOUT_MS - 5 && took < 2000);
     /* Replaced: a new connection answers. */
     assert_ok(goio_redis_get(r, NULL, "k", &b, &hit));
