@@ -484,11 +484,27 @@ static int lead(goio__redis_mux *x, goio__redis_mconn *m, goio__redis_req *q,
     else if (m->c && m->out.len)
         write_locked(x, m); /* the successor finds them in flight */
     m->leader = false;
+    atomic_store_explicit(&m->busy, false, memory_order_relaxed);
     wake_next(m);
     return q->done ? 0 : rc;
 }
 
 /* ---- the caller ---------------------------------------------------------- */
+
+/*
+ * The first connection nobody is doing I/O on (its caller writes at once
+ * and leads), else the next one round robin (the command joins a batch).
+ * One thread alone thus always uses the first connection; the others open
+ * as concurrency grows.
+ */
+static goio__redis_mconn *pick(goio__redis_mux *x)
+{
+    for (int i = 0; i < x->n; i++)
+        if (!atomic_load_explicit(&x->conns[i].busy, memory_order_relaxed))
+            return &x->conns[i];
+    unsigned i = atomic_fetch_add_explicit(&x->next, 1, memory_order_relaxed);
+    return &x->conns[i % (unsigned)x->n];
+}
 
 int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
                          const goio__redis_cmd *cmd, redisReply **reply,
@@ -500,8 +516,7 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
     int rc = goio_ctx_err(ctx);
     if (rc)
         return rc;
-    unsigned i = atomic_fetch_add_explicit(&x->next, 1, memory_order_relaxed);
-    goio__redis_mconn *m = &x->conns[i % (unsigned)x->n];
+    goio__redis_mconn *m = pick(x);
     goio__redis_req q = {0};
     if (goio__redis_cond_init(&q.cv))
         return GOIO_ENOMEM;
@@ -524,6 +539,7 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
             break;
         if (!m->leader) {
             m->leader = true;
+            atomic_store_explicit(&m->busy, true, memory_order_relaxed);
             rc = lead(x, m, &q, ctx);
             break;
         }
