@@ -120,9 +120,9 @@ static int mux_roundtrip(goio_redis *r, goio_ctx *ctx,
                                   &a->reused);
     goio__redis_track(o, cmd->kpi, t0);
     if (rc && rc == goio_ctx_err(ctx))
-        goio_log(GOIO_LOG_WARN, "redis",
-                 rc == GOIO_ETIMEDOUT ? "redis_timeout" : "redis_canceled",
-                 cmd->log_key, rc, "%s on %s: no reply before the ctx ended",
+        goio_log(GOIO_LOG_WARN, "redis", "redis_timeout", cmd->log_key, rc,
+                 "%s on %s: no reply before the ctx ended (the connection "
+                 "stays; the late reply is dropped)",
                  cmd->argv[0], a->node->addr.name);
     return rc;
 }
