@@ -6,11 +6,19 @@
  *   single_get, single_set  100-byte values, one thread, goio (pool +
  *                           namespace) vs a raw hiredis loop on one
  *                           connection; ops/s
- *   pool_8t                 8 threads through goio's pool vs 8 goroutines
- *                           through redigo's Pool (the Go library's stack);
- *                           GET ops/s
+ *   pool_8t, pool_64t       8 / 64 threads calling goio_redis_get vs 8 /
+ *                           64 goroutines through redigo's Pool (the Go
+ *                           library's stack); GET ops/s
+ *   pool_8t_vs_node,        the same goio run vs node-redis 4 (one client,
+ *   pool_64t_vs_node        auto-pipelining) with 8 / 64 concurrent async
+ *                           loops; GET ops/s
  *   pool_8t_cpu             client CPU (user+sys of the client process)
- *                           per op in that same run; ns/op, lower is better
+ *                           per op in the 8-thread runs; ns/op, lower is
+ *                           better (node= node-redis's)
+ *
+ * goio runs in its default multiplexed mode (mux_conns = 2); every line
+ * also gives pooled= (mux_conns = 0, one pooled connection per call) and
+ * pooled_ratio= (the same comparison for the pooled mode).
  *   multi_get_100           one pipelined multi-get of 100 keys vs 100
  *                           single gets, both goio; keys/s (redis-benchmark
  *                           -c 1 -P 16 GET printed alongside for context)
@@ -27,8 +35,11 @@
  * GOIO_BENCH_REDIS_ANCHOR (the Go anchor binary; pool cases are skipped
  * without it), GOIO_BENCH_REDIS_TLS_ENDPOINT and GOIO_BENCH_REDIS_TLS_CA
  * (a TLS port of the same server and its CA file; TLS cases are skipped
- * without them). Every case takes the best of three interleaved rounds per
- * side, to be fair to both on a busy machine.
+ * without them), GOIO_BENCH_REDIS_NODE (node_anchor.js, with NODE_PATH
+ * pointing at a node_modules holding redis@4; the _vs_node cases are
+ * skipped without it), GOIO_BENCH_REDIS_ROUNDS (default 3). The single and
+ * concurrent cases print the median of the interleaved rounds of each
+ * side (the machine is shared and noisy); multi-get and TLS the best.
  */
 #include "bench.h"
 
@@ -38,8 +49,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define VALUE_LEN 100
-#define THREADS   8
+#define VALUE_LEN   100
+#define THREADS     8
+#define MAX_THREADS 64
+#define MAX_ROUNDS  15
 
 typedef struct env {
     const char *endpoint;
@@ -49,8 +62,23 @@ typedef struct env {
     int port;
     double seconds;
     const char *anchor;
+    const char *node; /* node_anchor.js, or NULL */
+    int rounds;
+    int mux_conns; /* open_goio's */
     char value[VALUE_LEN];
 } env;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
 
 static goio_redis *open_goio(const env *e)
 {
@@ -60,6 +88,11 @@ static goio_redis *open_goio(const env *e)
     cfg.key_namespace = "bench";
     cfg.tls = e->tls;
     cfg.tls_ca_file = e->tls ? e->tls_ca : NULL;
+    /* GOIO_BENCH_REDIS_MUX_CONNS: the multiplexed mode's connection
+     * count (default 2, the library's default). */
+    const char *mc = getenv("GOIO_BENCH_REDIS_MUX_CONNS");
+    cfg.mux_conns =
+        e->mux_conns && mc && atoi(mc) > 0 ? atoi(mc) : e->mux_conns;
     goio_redis *r;
     if (goio_redis_new(&cfg, &r)) {
         fprintf(stderr, "goio_redis_new failed\n");
@@ -123,24 +156,34 @@ static double raw_loop(redisContext *c, const env *e, bool set, double secs)
     return (double)n / (now - t0);
 }
 
-static void single(const env *e, bool set)
+static void single(env *e, bool set)
 {
+    e->mux_conns = 2;
     goio_redis *r = open_goio(e);
+    e->mux_conns = 0;
+    goio_redis *rp = open_goio(e);
+    e->mux_conns = 2;
     redisContext *c = open_raw(e);
-    double g = 0, a = 0;
-    for (int round = 0; round < 3; round++) {
-        double x = goio_loop(r, e, set, e->seconds / 3);
-        double y = raw_loop(c, e, set, e->seconds / 3);
-        g = x > g ? x : g;
-        a = y > a ? y : a;
+    double g[MAX_ROUNDS], p[MAX_ROUNDS], a[MAX_ROUNDS];
+    double secs = e->seconds / e->rounds;
+    for (int round = 0; round < e->rounds; round++) {
+        g[round] = goio_loop(r, e, set, secs);
+        p[round] = goio_loop(rp, e, set, secs);
+        a[round] = raw_loop(c, e, set, secs);
     }
-    bench_line(set ? "single_set" : "single_get", g, a, "ops/s", true,
-               "anchor_is=raw_hiredis_1conn");
+    double gm = median(g, e->rounds), pm = median(p, e->rounds),
+           am = median(a, e->rounds);
+    char extra[160];
+    snprintf(extra, sizeof extra,
+             "anchor_is=raw_hiredis_1conn pooled=%.0f pooled_ratio=%.2f", pm,
+             am > 0 ? pm / am : 0);
+    bench_line(set ? "single_set" : "single_get", gm, am, "ops/s", true, extra);
     redisFree(c);
+    goio_redis_free(rp);
     goio_redis_free(r);
 }
 
-/* ---- 8 threads through the pool ---- */
+/* ---- concurrent callers: goio (multiplexed, pooled), redigo, node ---- */
 
 typedef struct pool_run {
     goio_redis *r;
@@ -163,18 +206,24 @@ static void *pool_worker(void *arg)
     return NULL;
 }
 
-static void goio_pool(const env *e, double secs, double *ops_s, double *cpu_ns)
+/* `threads` threads on one handle (opened before the clock starts). */
+static void goio_pool(env *e, int threads, double secs, double *ops_s,
+                      double *cpu_ns)
 {
     pool_run p = {.r = open_goio(e)};
-    pthread_t t[THREADS];
+    bool hit;
+    goio_buf b = GOIO_BUF_INIT;
+    check(goio_redis_get(p.r, NULL, "k", &b, &hit), "warm-up get");
+    goio_buf_deinit(&b);
+    pthread_t t[MAX_THREADS];
     double cpu0 = bench_cpu_s(), t0 = bench_now_s();
-    for (int i = 0; i < THREADS; i++)
+    for (int i = 0; i < threads; i++)
         pthread_create(&t[i], NULL, pool_worker, &p);
     struct timespec ts = {(time_t)secs,
                           (long)((secs - (double)(time_t)secs) * 1e9)};
     nanosleep(&ts, NULL);
     atomic_store(&p.stop, true);
-    for (int i = 0; i < THREADS; i++)
+    for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
     double wall = bench_now_s() - t0, cpu = bench_cpu_s() - cpu0;
     long ops = atomic_load(&p.ops);
@@ -183,11 +232,9 @@ static void goio_pool(const env *e, double secs, double *ops_s, double *cpu_ns)
     goio_redis_free(p.r);
 }
 
-static bool go_pool(const env *e, double secs, double *ops_s, double *cpu_ns)
+/* Runs an anchor command that prints "ops= seconds= cpu_seconds= errors=". */
+static bool run_anchor(const char *cmd, double *ops_s, double *cpu_ns)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' -endpoint %s -threads %d -seconds %g",
-             e->anchor, e->endpoint, THREADS, secs);
     FILE *f = popen(cmd, "r");
     if (!f)
         return false;
@@ -205,31 +252,86 @@ static bool go_pool(const env *e, double secs, double *ops_s, double *cpu_ns)
     return true;
 }
 
-static void pool_cases(const env *e, bool tput, bool cpu)
+static bool go_pool(const env *e, int threads, double secs, double *ops_s,
+                    double *cpu_ns)
 {
-    if (!e->anchor) {
-        printf("# pool_8t skipped: GOIO_BENCH_REDIS_ANCHOR not set\n");
-        return;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' -endpoint %s -threads %d -seconds %g",
+             e->anchor, e->endpoint, threads, secs);
+    return run_anchor(cmd, ops_s, cpu_ns);
+}
+
+static bool node_pool(const env *e, int conc, double secs, double *ops_s,
+                      double *cpu_ns)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "node '%s' %s %d %g", e->node, e->endpoint, conc,
+             secs);
+    return run_anchor(cmd, ops_s, cpu_ns);
+}
+
+typedef struct side {
+    double ops[MAX_ROUNDS], cpu[MAX_ROUNDS];
+    bool ok;
+} side;
+
+/*
+ * The concurrent cases for `threads` callers: interleaved rounds of goio
+ * multiplexed, goio pooled, redigo and node-redis, medians printed.
+ */
+static void concurrent_cases(env *e, int threads, bool tput, bool vs_node,
+                             bool cpu)
+{
+    side mux = {.ok = true}, pooled = {.ok = true}, go = {.ok = !!e->anchor},
+         node = {.ok = !!e->node};
+    double secs = e->seconds / e->rounds;
+    for (int i = 0; i < e->rounds; i++) {
+        e->mux_conns = 2;
+        goio_pool(e, threads, secs, &mux.ops[i], &mux.cpu[i]);
+        e->mux_conns = 0;
+        goio_pool(e, threads, secs, &pooled.ops[i], &pooled.cpu[i]);
+        e->mux_conns = 2;
+        if (go.ok && (tput || cpu))
+            go.ok = go_pool(e, threads, secs, &go.ops[i], &go.cpu[i]);
+        if (node.ok && (vs_node || cpu))
+            node.ok = node_pool(e, threads, secs, &node.ops[i], &node.cpu[i]);
     }
-    /* Best of three interleaved rounds per side: the highest throughput
-     * and the lowest CPU per op each side reached. */
-    double g_ops = 0, g_cpu = 1e30, a_ops = 0, a_cpu = 1e30;
-    for (int round = 0; round < 3; round++) {
-        double ops, cpu_ns;
-        goio_pool(e, e->seconds / 3, &ops, &cpu_ns);
-        g_ops = ops > g_ops ? ops : g_ops;
-        g_cpu = cpu_ns < g_cpu ? cpu_ns : g_cpu;
-        if (!go_pool(e, e->seconds / 3, &ops, &cpu_ns))
-            return;
-        a_ops = ops > a_ops ? ops : a_ops;
-        a_cpu = cpu_ns < a_cpu ? cpu_ns : a_cpu;
+    int n = e->rounds;
+    double m_ops = median(mux.ops, n), m_cpu = median(mux.cpu, n);
+    double p_ops = median(pooled.ops, n), p_cpu = median(pooled.cpu, n);
+    double g_ops = go.ok ? median(go.ops, n) : 0,
+           g_cpu = go.ok ? median(go.cpu, n) : 0;
+    double n_ops = node.ok ? median(node.ops, n) : 0,
+           n_cpu = node.ok ? median(node.cpu, n) : 0;
+    char name[32], extra[256];
+    if (tput && go.ok) {
+        snprintf(name, sizeof name, "pool_%dt", threads);
+        snprintf(extra, sizeof extra,
+                 "anchor_is=redigo_pool pooled=%.0f pooled_ratio=%.2f "
+                 "rounds=%d",
+                 p_ops, p_ops / g_ops, n);
+        bench_line(name, m_ops, g_ops, "ops/s", true, extra);
+    } else if (tput) {
+        printf("# pool_%dt skipped: no Go anchor\n", threads);
     }
-    if (tput)
-        bench_line("pool_8t", g_ops, a_ops, "ops/s", true,
-                   "anchor_is=redigo_pool");
-    if (cpu)
-        bench_line("pool_8t_cpu", g_cpu, a_cpu, "cpu_ns/op", false,
-                   "anchor_is=redigo_pool");
+    if (vs_node && node.ok) {
+        snprintf(name, sizeof name, "pool_%dt_vs_node", threads);
+        snprintf(extra, sizeof extra,
+                 "anchor_is=node_redis4 pooled=%.0f pooled_ratio=%.2f "
+                 "rounds=%d",
+                 p_ops, p_ops / n_ops, n);
+        bench_line(name, m_ops, n_ops, "ops/s", true, extra);
+    } else if (vs_node) {
+        printf("# pool_%dt_vs_node skipped: no node-redis anchor\n", threads);
+    }
+    if (cpu && go.ok) {
+        snprintf(name, sizeof name, "pool_%dt_cpu", threads);
+        snprintf(extra, sizeof extra,
+                 "anchor_is=redigo_pool pooled=%.0f pooled_ratio=%.2f "
+                 "node=%.0f rounds=%d",
+                 p_cpu, g_cpu / p_cpu, n_cpu, n);
+        bench_line(name, m_cpu, g_cpu, "cpu_ns/op", false, extra);
+    }
 }
 
 /* ---- multi-get ---- */
@@ -376,9 +478,9 @@ static void tls_cases(env *e, bool single_tls, bool pool_tls)
         for (int round = 0; round < 3; round++) {
             double x, y;
             e->tls = true;
-            goio_pool(e, e->seconds / 3, &x, &cpu);
+            goio_pool(e, THREADS, e->seconds / 3, &x, &cpu);
             e->tls = false;
-            goio_pool(e, e->seconds / 3, &y, &cpu);
+            goio_pool(e, THREADS, e->seconds / 3, &y, &cpu);
             double z = redis_benchmark_tls_rps(
                 e, THREADS, anchor_requests(x, e->seconds / 3));
             tls = x > tls ? x : tls;
@@ -406,6 +508,14 @@ static void parse_env(env *e)
     e->port = atoi(colon + 1);
     const char *s = getenv("GOIO_BENCH_REDIS_SECONDS");
     e->seconds = s && atof(s) > 0 ? atof(s) : 1.0;
+    e->mux_conns = 2;
+    s = getenv("GOIO_BENCH_REDIS_ROUNDS");
+    e->rounds = s && atoi(s) > 0 ? atoi(s) : 3;
+    if (e->rounds > MAX_ROUNDS)
+        e->rounds = MAX_ROUNDS;
+    e->node = getenv("GOIO_BENCH_REDIS_NODE");
+    if (e->node && !*e->node)
+        e->node = NULL;
     e->anchor = getenv("GOIO_BENCH_REDIS_ANCHOR");
     if (e->anchor && !*e->anchor)
         e->anchor = NULL;
@@ -428,10 +538,15 @@ int main(int argc, char **argv)
         single(&e, false);
     if (bench_selected(argc, argv, "single_set"))
         single(&e, true);
-    bool tput = bench_selected(argc, argv, "pool_8t");
-    bool cpu = bench_selected(argc, argv, "pool_8t_cpu");
-    if (tput || cpu)
-        pool_cases(&e, tput, cpu);
+    bool tput8 = bench_selected(argc, argv, "pool_8t");
+    bool node8 = bench_selected(argc, argv, "pool_8t_vs_node");
+    bool cpu8 = bench_selected(argc, argv, "pool_8t_cpu");
+    if (tput8 || node8 || cpu8)
+        concurrent_cases(&e, 8, tput8, node8, cpu8);
+    bool tput64 = bench_selected(argc, argv, "pool_64t");
+    bool node64 = bench_selected(argc, argv, "pool_64t_vs_node");
+    if (tput64 || node64)
+        concurrent_cases(&e, 64, tput64, node64, false);
     if (bench_selected(argc, argv, "multi_get_100"))
         multi_case(&e);
     bool single_tls = bench_selected(argc, argv, "single_get_tls");

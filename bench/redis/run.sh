@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # usage: bench/redis/run.sh [case...]
 # Starts a private redis-server on a free loopback port, builds the Go
-# anchor (redigo Pool) offline and runs bench_redis against both.
+# anchor (redigo Pool) offline, finds node-redis 4 (installed into the
+# build dir by scripts/deps --bench; npm-installed here when missing) and
+# runs bench_redis against them.
 #   GOIO_BUILD               build dir with bench/redis/bench_redis
 #                            (default build/release)
 #   GOIO_BENCH_REDIS_SECONDS seconds per side and case (default 1)
@@ -67,7 +69,19 @@ if ! "$root/scripts/go-anchor" goio_bench_redis "$anchor" >"$tmp/go.log" 2>&1; t
   anchor=
 fi
 
+# node-redis 4 (the _vs_node cases): <build>/node_modules/redis.
+node_script=
+if command -v node >/dev/null; then
+  if [ ! -d "$build/node_modules/redis" ] && command -v npm >/dev/null; then
+    (cd "$build" && npm install --no-audit --no-fund --silent redis@4) \
+      >"$tmp/npm.log" 2>&1 || cat "$tmp/npm.log" >&2
+  fi
+  [ -d "$build/node_modules/redis" ] && node_script=$root/bench/redis/node_anchor.js
+fi
+[ -n "$node_script" ] || echo "# no node-redis 4 (the _vs_node cases skipped)" >&2
+
 echo "# redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on 127.0.0.1:$port"
-GOIO_BENCH_REDIS_ENDPOINT=127.0.0.1:$port GOIO_BENCH_REDIS_ANCHOR=$anchor \
+NODE_PATH=$build/node_modules GOIO_BENCH_REDIS_NODE=$node_script \
+  GOIO_BENCH_REDIS_ENDPOINT=127.0.0.1:$port GOIO_BENCH_REDIS_ANCHOR=$anchor \
   GOIO_BENCH_REDIS_TLS_ENDPOINT=$tls_endpoint GOIO_BENCH_REDIS_TLS_CA=$tls_ca \
   "$bench" "$@"

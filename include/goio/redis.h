@@ -10,7 +10,8 @@
  * (login refused, NOPERM, certificate), GOIO_ECONNREFUSED/EHOSTUNREACH/
  * ECONNRESET/EIO (network), GOIO_ETIMEDOUT/ECANCELED (timeouts, ctx),
  * GOIO_EBUSY (pool exhausted, no wait). Every failure is logged (category
- * "redis"). Commands are never retried after a timeout. Pool, reconnect
+ * "redis"). Commands are never retried after a timeout. Multiplexed
+ * connections (mux_conns), pool, reconnect
  * backoff, cluster, ctx and TLS behaviour: docs/redis.md.
  * Thread-safety: a handle is safe for concurrent use by any number of threads.
  */
@@ -98,7 +99,19 @@ typedef struct goio_redis_config {
      * whole seconds, at least 1, at most 12 h; typed values as JSON,
      * goio_type_bytes raw). goio_redis_set/set_opt are not affected. */
     goio_cache_wire wire;
+
+    /** Multiplexed connections per node (default 2, at most
+     * GOIO_REDIS_MAX_MUX_CONNS): the single-key calls (get, set, set_opt,
+     * del, exists, incr, publish, the cache interface) of every thread share
+     * them, each connection writing whatever is queued in one write and
+     * matching replies in order. 0 = pooled mode: each call borrows a pooled
+     * connection for its round trip. Multi-key calls, goio_cache_clear and
+     * ASK redirects always use the pool. docs/redis.md. */
+    int mux_conns;
 } goio_redis_config;
+
+/** Upper bound of goio_redis_config.mux_conns. */
+#define GOIO_REDIS_MAX_MUX_CONNS 64
 
 /** Fills *cfg with the defaults above (endpoint NULL). */
 GOIO_EXTERN void goio_redis_config_init(goio_redis_config *cfg);

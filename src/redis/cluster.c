@@ -20,6 +20,7 @@ static void node_free(goio__redis_node *n)
 {
     if (!n)
         return;
+    goio__redis_mux_destroy(&n->mux);
     goio__redis_pool_destroy(&n->pool);
     goio__redis_addr_free(&n->addr);
     goio_free(n);
@@ -36,6 +37,11 @@ static int node_new(goio_redis *r, goio__redis_addr *a, goio__redis_node **out)
     n->addr = *a;
     memset(a, 0, sizeof *a);
     int rc = goio__redis_pool_init(&n->pool, &r->opts, &n->addr, &r->ctr);
+    if (!rc) {
+        rc = goio__redis_mux_init(&n->mux, &n->pool, r->opts.mux_conns);
+        if (rc)
+            goio__redis_pool_destroy(&n->pool);
+    }
     if (rc) {
         goio__redis_addr_free(&n->addr);
         goio_free(n);

@@ -25,6 +25,7 @@ void goio_redis_config_init(goio_redis_config *cfg)
     cfg->idle_timeout_ms = 3 * 60 * 1000;
     cfg->cluster_max_attempts = 5;
     cfg->cluster_retry_backoff_ms = 10;
+    cfg->mux_conns = 2;
 }
 
 void goio__redis_addr_free(goio__redis_addr *a)
@@ -123,6 +124,8 @@ static int validate(const goio_redis_config *cfg)
         return GOIO_EINVAL;
     if (cfg->max_idle < 0 || cfg->max_active < 0 || cfg->database < 0)
         return GOIO_EINVAL;
+    if (cfg->mux_conns < 0 || cfg->mux_conns > GOIO_REDIS_MAX_MUX_CONNS)
+        return GOIO_EINVAL;
     if (cfg->cluster && cfg->database != 0)
         return GOIO_EINVAL; /* Redis Cluster has only database 0 */
     if (cfg->cluster_max_attempts < 0 || cfg->cluster_retry_backoff_ms < 0)
@@ -155,6 +158,7 @@ static void copy_numbers(const goio_redis_config *cfg, goio__redis_opts *o)
     o->cluster_max_attempts =
         cfg->cluster_max_attempts > 0 ? cfg->cluster_max_attempts : 1;
     o->cluster_retry_backoff_ms = cfg->cluster_retry_backoff_ms;
+    o->mux_conns = cfg->mux_conns;
 }
 
 int goio__redis_opts_from_config(const goio_redis_config *cfg,

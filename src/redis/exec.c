@@ -108,10 +108,31 @@ typedef struct attempt {
     bool reused, sent;
 } attempt;
 
+/* The round trip on a shared connection. Faults are logged by mux.c, once
+ * for all the commands they fail; a caller whose ctx ended logs its own. */
+static int mux_roundtrip(goio_redis *r, goio_ctx *ctx,
+                         const goio__redis_cmd *cmd, attempt *a,
+                         redisReply **reply)
+{
+    const goio__redis_opts *o = &r->opts;
+    int64_t t0 = goio__redis_track_start(o);
+    int rc = goio__redis_mux_exec(&a->node->mux, ctx, cmd, reply, &a->sent,
+                                  &a->reused);
+    goio__redis_track(o, cmd->kpi, t0);
+    if (rc && rc == goio_ctx_err(ctx))
+        goio_log(GOIO_LOG_WARN, "redis", "redis_timeout", cmd->log_key, rc,
+                 "%s on %s: no reply before the ctx ended (the connection "
+                 "stays; the late reply is dropped)",
+                 cmd->argv[0], a->node->addr.name);
+    return rc;
+}
+
 static int roundtrip(goio_redis *r, goio_ctx *ctx, const goio__redis_cmd *cmd,
                      attempt *a, redisReply **reply)
 {
     const goio__redis_opts *o = &r->opts;
+    if (cmd->mux && a->node->mux.n > 0 && !a->asking)
+        return mux_roundtrip(r, ctx, cmd, a, reply);
     goio__redis_conn *c;
     a->sent = false;
     int64_t t0 = goio__redis_track_start(o);

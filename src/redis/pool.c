@@ -394,3 +394,22 @@ void goio__redis_pool_put(goio__redis_pool *p, goio__redis_conn *c, bool broken)
         goio__redis_conn_close(c);
     }
 }
+
+int goio__redis_pool_open(goio__redis_pool *p, goio_ctx *ctx,
+                          goio__redis_conn **out)
+{
+    *out = NULL;
+    bool probe;
+    pthread_mutex_lock(&p->mu);
+    int rc = down_gate_locked(p, goio_now_mono_ms(), &probe);
+    pthread_mutex_unlock(&p->mu);
+    if (rc)
+        return rc;
+    rc = goio__redis_connect(p->opts, p->addr, ctx, out);
+    if (rc)
+        GOIO__REDIS_COUNT(p->ctr, connect_errors);
+    else
+        GOIO__REDIS_COUNT(p->ctr, connects);
+    down_record(p, ctx, probe, rc);
+    return rc;
+}

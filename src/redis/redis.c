@@ -47,6 +47,7 @@ static int keycmd_init(goio_redis *r, keycmd *kc, const char *kpi,
         .slot = r->opts.cluster ? goio_redis_key_slot(kc->k.s, kc->k.len) : 0,
         .idempotent = idempotent,
         .log_key = key,
+        .mux = true,
     };
     return 0;
 }
@@ -281,6 +282,7 @@ int goio_redis_stats_get(goio_redis *r, goio_redis_stats *out)
         goio__redis_pool_counts(&r->cl.nodes[i]->pool, &open, &idle);
         out->open += (uint32_t)open;
         out->idle += (uint32_t)idle;
+        out->open += (uint32_t)goio__redis_mux_open(&r->cl.nodes[i]->mux);
     }
     pthread_rwlock_unlock(&r->cl.lock);
     return 0;

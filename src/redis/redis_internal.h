@@ -19,6 +19,9 @@
  *    give back with goio__redis_pool_put (broken = true closes it).
  *  - goio__redis_node: a pool plus its address; nodes live as long as the
  *    handle (pointers to them stay valid), the cluster map points at them.
+ *  - goio__redis_mux: a node's multiplexed connections (mux.c), shared by
+ *    the single-key commands; goio__redis_exec sends them there unless
+ *    mux_conns is 0 or the command follows an ASK.
  *  - goio__redis_exec: runs one single-key command with routing, MOVED /
  *    ASK, retries, the time tracker and error-reply logging.
  *
@@ -76,6 +79,7 @@ typedef struct goio__redis_opts {
     int64_t wait_timeout_ms, test_on_borrow_ms, idle_timeout_ms;
     int cluster_max_attempts;
     int64_t cluster_retry_backoff_ms;
+    int mux_conns; /* multiplexed connections per node; 0 = pooled mode */
     /* TLS: tls_ctx is an SSL_CTX (CA store, client certificate, minimum
      * version, verify mode) shared by every connection of the handle. */
     bool tls;
@@ -190,6 +194,16 @@ redisReply *goio__redis_tls_command(goio__redis_conn *c, int argc,
                                     const char **argv, const size_t *lens);
 int goio__redis_tls_get_reply(goio__redis_conn *c, void **reply);
 int goio__redis_tls_flush(goio__redis_conn *c, int *done);
+/* Non-blocking I/O for a connection whose socket is O_NONBLOCK (the
+ * multiplexed ones): bytes moved (> 0), 0 when the socket would block
+ * (*want = POLLIN or POLLOUT to wait for), or a GOIO_E* code (EOF is
+ * GOIO_ECONNRESET). */
+long goio__redis_tls_read_nb(goio__redis_conn *c, void *buf, size_t len,
+                             short *want);
+long goio__redis_tls_write_nb(goio__redis_conn *c, const void *buf, size_t len,
+                              short *want);
+/* goio__redis_tls_alive for a socket that is O_NONBLOCK already. */
+bool goio__redis_tls_alive_nb(goio__redis_conn *c);
 /* Whether an idle TLS connection is still open (see conn_alive). */
 bool goio__redis_tls_alive(const goio__redis_conn *c);
 /* Whether OpenSSL holds received bytes not yet read (read-ahead). */
@@ -267,6 +281,76 @@ int goio__redis_pool_get(goio__redis_pool *p, goio_ctx *ctx,
 void goio__redis_pool_put(goio__redis_pool *p, goio__redis_conn *c,
                           bool broken);
 void goio__redis_pool_counts(goio__redis_pool *p, int *open, int *idle);
+/* Opens a connection outside the pool's count (for the multiplexed
+ * connections) under the pool's reconnect backoff: fails at once with the
+ * last connect error while the server is marked down. Counted in connects
+ * / connect_errors. */
+int goio__redis_pool_open(goio__redis_pool *p, goio_ctx *ctx,
+                          goio__redis_conn **out);
+
+typedef struct goio__redis_cmd {
+    const char *kpi; /* "redis_command_get" */
+    int argc;
+    const char **argv;
+    const size_t *argvlen;
+    unsigned slot;       /* of the namespaced key */
+    bool idempotent;     /* safe to send again after a broken connection */
+    const char *log_key; /* the user's key, for log records */
+    bool mux;            /* one reply, no connection state: may share */
+} goio__redis_cmd;
+
+/* ---- multiplexed connections (mux.c) --------------------------------------
+ */
+
+/* One caller's command on a multiplexed connection (on its stack). */
+typedef struct goio__redis_req {
+    pthread_cond_t cv; /* signalled when done, or to make it the leader */
+    redisReply *reply; /* on success */
+    int err;           /* GOIO_E* of a fault */
+    uint64_t seq;      /* its FIFO position */
+    bool done;         /* reply or err set */
+    bool sent;         /* written: may have reached the server */
+} goio__redis_req;
+
+/* One shared connection. Everything under mu; the leader alone touches c
+ * and wbuf outside it. */
+typedef struct goio__redis_mconn {
+    pthread_mutex_t mu;
+    goio__redis_conn *c; /* NULL: not open (the next leader opens it) */
+    bool leader;         /* a caller is doing the I/O */
+    atomic_bool busy;    /* leader, readable without the lock */
+    goio_buf out;        /* formatted commands not written yet */
+    goio_buf wbuf;       /* being written by the leader */
+    /* The FIFO of callers whose replies are due, by sequence number:
+     * [head, unsent) written, [unsent, tail) in out. NULL = caller left. */
+    goio__redis_req **ring;
+    size_t cap; /* power of two */
+    uint64_t head, unsent, tail;
+    int64_t progress_ms; /* last reply, or when the FIFO got busy */
+} goio__redis_mconn;
+
+typedef struct goio__redis_mux {
+    goio__redis_pool *pool; /* the node's: opts, address, backoff, counters */
+    goio__redis_mconn *conns;
+    int n;
+    atomic_uint next; /* round robin */
+    atomic_int open;  /* connections open */
+} goio__redis_mux;
+
+int goio__redis_mux_init(goio__redis_mux *x, goio__redis_pool *pool, int n);
+/* Closes the connections; no call may be in progress. */
+void goio__redis_mux_destroy(goio__redis_mux *x);
+/*
+ * Runs one command that answers with one reply on a shared connection,
+ * waiting until its reply, a fault or the end of ctx. *sent: the request
+ * was written; *reused: the connection was open before. Faults return
+ * their code (logged once per fault by mux.c); error replies are returned
+ * as replies.
+ */
+int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
+                         const goio__redis_cmd *cmd, redisReply **reply,
+                         bool *sent, bool *reused);
+int goio__redis_mux_open(goio__redis_mux *x);
 
 /* ---- nodes and the slot map -----------------------------------------------
  */
@@ -274,7 +358,8 @@ void goio__redis_pool_counts(goio__redis_pool *p, int *open, int *idle);
 typedef struct goio__redis_node {
     goio__redis_addr addr;
     goio__redis_pool pool;
-    uint16_t index; /* in goio__redis_cluster.nodes */
+    goio__redis_mux mux; /* n == 0 in pooled mode */
+    uint16_t index;      /* in goio__redis_cluster.nodes */
 } goio__redis_node;
 
 typedef struct goio__redis_cluster {
@@ -329,16 +414,6 @@ int goio__redis_parse_slots(goio_redis *r, const redisReply *reply,
 
 /* ---- command execution ----------------------------------------------------
  */
-
-typedef struct goio__redis_cmd {
-    const char *kpi; /* "redis_command_get" */
-    int argc;
-    const char **argv;
-    const size_t *argvlen;
-    unsigned slot;       /* of the namespaced key */
-    bool idempotent;     /* safe to send again after a broken connection */
-    const char *log_key; /* the user's key, for log records */
-} goio__redis_cmd;
 
 /*
  * Runs cmd on the node serving its slot, following MOVED / ASK and

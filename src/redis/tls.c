@@ -18,9 +18,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <hiredis/sds.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -372,6 +375,100 @@ redisReply *goio__redis_tls_command(goio__redis_conn *c, int argc,
     if (goio__redis_tls_get_reply(c, &reply) != REDIS_OK)
         return NULL;
     return reply;
+}
+
+/*
+ * OpenSSL writes with write(2), also inside SSL_read (an alert, a reply to
+ * the peer's close): a peer that is gone would raise SIGPIPE. The
+ * multiplexed connections' calls run with it blocked, and one it raised is
+ * taken back before it is unblocked.
+ */
+typedef struct nopipe {
+    sigset_t pipe, old;
+} nopipe;
+
+static void nopipe_begin(nopipe *np)
+{
+    sigemptyset(&np->pipe);
+    sigaddset(&np->pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &np->pipe, &np->old);
+}
+
+static void nopipe_end(nopipe *np)
+{
+    int saved = errno;
+    if (!sigismember(&np->old, SIGPIPE)) {
+        sigset_t pending;
+        if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+            struct timespec zero = {0, 0};
+            while (sigtimedwait(&np->pipe, NULL, &zero) == SIGPIPE) {
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &np->old, NULL);
+    }
+    errno = saved;
+}
+
+/* The result of a non-blocking SSL call (see the _nb functions). */
+static long nb_result(goio__redis_conn *c, int n, short *want, const char *what)
+{
+    if (n > 0)
+        return n;
+    int kind = SSL_get_error(c->ssl, n);
+    if (kind == SSL_ERROR_WANT_READ || kind == SSL_ERROR_WANT_WRITE) {
+        *want = kind == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        return 0;
+    }
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+    unsigned long e = ERR_peek_error();
+    if (kind == SSL_ERROR_SSL && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+        ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+        /* OpenSSL 3's name for a peer that closed without a TLS close */
+        ERR_clear_error();
+        c->rc->err = REDIS_ERR_EOF;
+        snprintf(c->rc->errstr, sizeof c->rc->errstr,
+                 "Server closed the connection");
+        return GOIO_ECONNRESET;
+    }
+#endif
+    return fail(c, n, what);
+}
+
+long goio__redis_tls_read_nb(goio__redis_conn *c, void *buf, size_t len,
+                             short *want)
+{
+    nopipe np;
+    nopipe_begin(&np);
+    ERR_clear_error();
+    errno = 0;
+    int n = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+    nopipe_end(&np);
+    return nb_result(c, n, want, "read");
+}
+
+long goio__redis_tls_write_nb(goio__redis_conn *c, const void *buf, size_t len,
+                              short *want)
+{
+    nopipe np;
+    nopipe_begin(&np);
+    ERR_clear_error();
+    errno = 0;
+    int n = SSL_write(c->ssl, buf, len > (1u << 30) ? (1 << 30) : (int)len);
+    nopipe_end(&np);
+    return nb_result(c, n, want, "write");
+}
+
+bool goio__redis_tls_alive_nb(goio__redis_conn *c)
+{
+    char b;
+    nopipe np;
+    nopipe_begin(&np);
+    ERR_clear_error();
+    int n = SSL_peek(c->ssl, &b, 1);
+    int kind = n > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, n);
+    nopipe_end(&np);
+    ERR_clear_error();
+    return n <= 0 && kind == SSL_ERROR_WANT_READ;
 }
 
 bool goio__redis_tls_buffered(const goio__redis_conn *c)

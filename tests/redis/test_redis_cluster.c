@@ -11,6 +11,7 @@
 #include "test_proc.h"
 #include "test_redis_cluster.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 static goio_test_redis_cluster cl;
@@ -278,6 +279,136 @@ static void ask_during_migration_moved_after(void **state)
     goio_free(src_id);
     goio_free(dst_id);
     goio_redis_free(fresh);
+    goio_redis_free(r);
+}
+
+/* ---- redirects are per command on the shared connections ---- */
+
+enum { MIG_THREADS = 8 };
+
+typedef struct mig_worker {
+    pthread_t tid;
+    goio_redis *r;
+    atomic_bool *stop;
+    int index;
+    atomic_long ok; /* read while running */
+    long wrong;
+    int first_err;
+    char msg[128];
+} mig_worker;
+
+/* Even workers use a key of the migrating slot ({mc}), odd ones a key of
+ * their own; each SETs a fresh value and GETs it back. */
+static void *mig_main(void *arg)
+{
+    mig_worker *w = arg;
+    char key[32], val[32];
+    snprintf(key, sizeof key, w->index % 2 ? "other%d" : "{mc}w%d", w->index);
+    goio_buf b = GOIO_BUF_INIT;
+    for (long n = 0; !atomic_load(w->stop); n++) {
+        int len = snprintf(val, sizeof val, "v%d:%ld", w->index, n);
+        bool hit = false;
+        int rc = goio_redis_set(w->r, NULL, key, val, (size_t)len, 120000);
+        if (!rc)
+            rc = goio_redis_get(w->r, NULL, key, &b, &hit);
+        if (rc) {
+            if (!w->first_err)
+                w->first_err = rc;
+            continue;
+        }
+        if (!hit || b.len != (size_t)len || memcmp(b.data, val, b.len)) {
+            if (!w->wrong++)
+                snprintf(w->msg, sizeof w->msg, "%s: got %s'%.*s' for '%s'",
+                         key, hit ? "" : "a miss ", (int)b.len, (char *)b.data,
+                         val);
+            continue;
+        }
+        atomic_fetch_add(&w->ok, 1);
+    }
+    goio_buf_deinit(&b);
+    return NULL;
+}
+
+static long mig_ok(mig_worker *ws)
+{
+    long n = 0;
+    for (int i = 0; i < MIG_THREADS; i++)
+        n += atomic_load(&ws[i].ok);
+    return n;
+}
+
+/* A slot moves while 8 threads share the connections: the commands of the
+ * moving slot follow ASK then MOVED one by one, the others never notice,
+ * and every GET returns what its thread just set. */
+static void a_slot_moves_under_concurrent_calls(void **state)
+{
+    (void)state;
+    goio_redis *r = open_cluster("mc");
+    unsigned slot = goio_redis_key_slot("mc", 2);
+    int src = goio_test_redis_cluster_master_of(&cl, slot), dst = -1;
+    for (int i = 0; i < GOIO_TEST_CLUSTER_NODES && dst < 0; i++)
+        if (i != src && cl.up[i] && is_master(i))
+            dst = i;
+    assert_true(src >= 0 && dst >= 0);
+    atomic_bool stop = false;
+    mig_worker ws[MIG_THREADS];
+    memset(ws, 0, sizeof ws);
+    for (int i = 0; i < MIG_THREADS; i++) {
+        ws[i].r = r;
+        ws[i].stop = &stop;
+        ws[i].index = i;
+        assert_int_equal(pthread_create(&ws[i].tid, NULL, mig_main, &ws[i]), 0);
+    }
+    assert_true(GOIO_WAIT_UNTIL(mig_ok(ws) > 200, 20000));
+
+    char *src_id = goio_test_redis_cluster_node_id(&cl, src);
+    char *dst_id = goio_test_redis_cluster_node_id(&cl, dst);
+    char slot_s[16], port_s[16], cmd[256];
+    snprintf(slot_s, sizeof slot_s, "%u", slot);
+    snprintf(port_s, sizeof port_s, "%d", cl.nodes[dst].port);
+    snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %s IMPORTING %%s%%s", slot_s);
+    on_node(dst, cmd, src_id, "");
+    snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %s MIGRATING %%s%%s", slot_s);
+    on_node(src, cmd, dst_id, "");
+    long before = mig_ok(ws);
+    assert_true(GOIO_WAIT_UNTIL(mig_ok(ws) > before + 100, 20000));
+    for (int i = 0; i < MIG_THREADS; i += 2) {
+        char key[32];
+        snprintf(key, sizeof key, "mc:{mc}w%d", i);
+        on_node(src, "MIGRATE 127.0.0.1 %s %s 0 5000", port_s, key);
+    }
+    before = mig_ok(ws);
+    assert_true(GOIO_WAIT_UNTIL(mig_ok(ws) > before + 100, 20000));
+    snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %s NODE %%s%%s", slot_s);
+    on_node(dst, cmd, dst_id, "");
+    on_node(src, cmd, dst_id, "");
+    for (int i = 0; i < GOIO_TEST_CLUSTER_NODES; i++)
+        if (i != src && i != dst && cl.up[i] && is_master(i))
+            on_node(i, cmd, dst_id, "");
+    before = mig_ok(ws);
+    assert_true(GOIO_WAIT_UNTIL(mig_ok(ws) > before + 200, 20000));
+    atomic_store(&stop, true);
+    long wrong = 0;
+    int err = 0;
+    for (int i = 0; i < MIG_THREADS; i++) {
+        pthread_join(ws[i].tid, NULL);
+        if (ws[i].wrong)
+            print_message("worker %d: %s\n", i, ws[i].msg);
+        wrong += ws[i].wrong;
+        if (!err)
+            err = ws[i].first_err;
+    }
+    goio_redis_stats st = stats(r);
+    print_message("%ld round trips ok, %llu ASK, %llu MOVED\n", mig_ok(ws),
+                  (unsigned long long)st.ask, (unsigned long long)st.moved);
+    assert_int_equal(wrong, 0);
+    assert_goio(0, err);
+    assert_true(st.ask >= 1 && st.moved >= 1);
+    /* Shared connections, not one per thread. */
+    assert_true(st.open <= 2 * GOIO_TEST_CLUSTER_NODES + 3);
+    assert_true(goio_test_redis_cluster_wait_ok(&cl, 30000));
+    goio_free(src_id);
+    goio_free(dst_id);
     goio_redis_free(r);
 }
 
@@ -589,6 +720,7 @@ int main(void)
         cmocka_unit_test(hash_tags_keep_keys_on_one_node),
         cmocka_unit_test(multi_get_spans_slots_one_round_trip_per_master),
         cmocka_unit_test(ask_during_migration_moved_after),
+        cmocka_unit_test(a_slot_moves_under_concurrent_calls),
         cmocka_unit_test(an_unreachable_seed_fails_cleanly),
         cmocka_unit_test(
             waiting_for_a_slot_map_reload_ends_at_the_ctx_deadline),

@@ -431,12 +431,14 @@ static void multi_get_and_set_pipeline_in_one_round_trip(void **state)
     goio_redis_free(r);
 }
 
-static void time_tracker_sees_every_step(void **state)
+/* mux_conns 0: every call borrows a pooled connection (a get_connection
+ * and a close_connection step each); else only the pipelines do. */
+static void tracker_run(int mux_conns)
 {
-    (void)state;
     tracked t = {.mu = PTHREAD_MUTEX_INITIALIZER, .ordered = true};
     goio_redis_config cfg;
     goio_redis_config_init(&cfg);
+    cfg.mux_conns = mux_conns;
     cfg.endpoint = srv.endpoint;
     cfg.key_namespace = "track";
     cfg.time_tracker = track_fn;
@@ -467,11 +469,21 @@ static void time_tracker_sees_every_step(void **state)
     assert_int_equal(tracked_count(&t, "redis_command_publish"), 1);
     assert_int_equal(tracked_count(&t, "redis_command_multi_get"), 1);
     assert_int_equal(tracked_count(&t, "redis_command_multi_set"), 1);
-    assert_int_equal(tracked_count(&t, "redis_get_connection"), 8);
-    assert_int_equal(tracked_count(&t, "redis_close_connection"), 8);
+    int borrows = mux_conns ? 2 : 8;
+    assert_int_equal(tracked_count(&t, "redis_get_connection"), borrows);
+    assert_int_equal(tracked_count(&t, "redis_close_connection"), borrows);
     assert_true(t.ordered);
     goio_buf_deinit(&b);
+    for (int i = 0; i < 2; i++)
+        goio_buf_deinit(&bufs[i]);
     goio_redis_free(r);
+}
+
+static void time_tracker_sees_every_step(void **state)
+{
+    (void)state;
+    tracker_run(2);
+    tracker_run(0);
 }
 
 static void password_and_database(void **state)

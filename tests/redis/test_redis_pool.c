@@ -35,6 +35,7 @@ static int teardown(void **state)
 static void base_config(goio_redis_config *cfg, const char *ns)
 {
     goio_redis_config_init(cfg);
+    cfg->mux_conns = 0; /* these tests are about the pool */
     cfg->endpoint = srv.endpoint;
     cfg->key_namespace = ns;
 }

@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Multiplexed (auto-pipelined) connections: a few per node, shared by
+ * every thread, for the single-key commands.
+ *
+ * Each connection keeps, under its mutex, the formatted requests not yet
+ * written (`out`) and a FIFO of the callers whose replies are due, in the
+ * order their requests went into `out`. There is no I/O thread: the first
+ * caller that finds nobody doing the connection's I/O becomes its leader
+ * ("flat combining"). The leader writes everything queued in one write,
+ * reads what has arrived, hands each reply to the FIFO's head and wakes
+ * that caller, and loops until its own reply came; then it passes the
+ * leadership to the oldest caller still waiting. Commands queued while the
+ * leader waited for the server go out in its next write, so a busy
+ * connection carries batches as large as the concurrency.
+ *
+ * A caller whose ctx ends leaves: its FIFO slot stays (the reply will come
+ * and is discarded) but no longer points at it. A reply always answers the
+ * FIFO head: only a fault breaks the order, and a fault (no reply progress
+ * for read_timeout_ms while commands are in flight, a write timeout, an
+ * I/O error, EOF, a protocol error, a reply nobody asked for) fails every
+ * written command with the fault's code and closes the connection; the
+ * commands not yet written stay queued for the next connection, which the
+ * next leader opens through the node's pool (reconnect backoff included).
+ */
+#include "redis_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Waits in slices this long when a ctx may be cancelled. */
+#define CANCEL_SLICE_MS 50
+/* Replies parsed outside the lock before dispatching them. */
+#define BATCH           64
+/* What the write buffers start with. */
+#define BUF_START       8192
+
+/* ---- the FIFO ------------------------------------------------------------ */
+
+static int ring_push(goio__redis_mconn *m, goio__redis_req *q)
+{
+    if (m->tail - m->head == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        goio__redis_req **ring = goio_calloc(cap, sizeof *ring);
+        if (!ring)
+            return GOIO_ENOMEM;
+        for (uint64_t s = m->head; s < m->tail; s++)
+            ring[s & (cap - 1)] = m->ring[s & (m->cap - 1)];
+        goio_free(m->ring);
+        m->ring = ring;
+        m->cap = cap;
+    }
+    q->seq = m->tail++;
+    m->ring[q->seq & (m->cap - 1)] = q;
+    return 0;
+}
+
+static goio__redis_req *ring_pop(goio__redis_mconn *m)
+{
+    goio__redis_req *q = m->ring[m->head & (m->cap - 1)];
+    m->ring[m->head & (m->cap - 1)] = NULL;
+    m->head++;
+    return q;
+}
+
+static void finish(goio__redis_req *q, redisReply *reply, int err)
+{
+    q->reply = reply;
+    q->err = err;
+    q->done = true;
+    pthread_cond_signal(&q->cv);
+}
+
+/* Under the lock, when nobody leads: wakes the oldest caller still
+ * waiting, which becomes the leader. */
+static void wake_next(goio__redis_mconn *m)
+{
+    for (uint64_t s = m->head; s < m->tail; s++) {
+        goio__redis_req *q = m->ring[s & (m->cap - 1)];
+        if (q) {
+            pthread_cond_signal(&q->cv);
+            return;
+        }
+    }
+}
+
+/* ---- formatting ---------------------------------------------------------- */
+
+static char *put_u(char *p, char lead, size_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    *p++ = lead;
+    while (n)
+        *p++ = tmp[--n];
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+/* Appends cmd in RESP to b. */
+static int format(goio_buf *b, const goio__redis_cmd *cmd)
+{
+    size_t need = 32;
+    for (int i = 0; i < cmd->argc; i++)
+        need += cmd->argvlen[i] + 32;
+    int rc = goio_buf_reserve(b, need);
+    if (rc)
+        return rc;
+    char *p = (char *)b->data + b->len;
+    p = put_u(p, '*', (size_t)cmd->argc);
+    for (int i = 0; i < cmd->argc; i++) {
+        p = put_u(p, '$', cmd->argvlen[i]);
+        memcpy(p, cmd->argv[i], cmd->argvlen[i]);
+        p += cmd->argvlen[i];
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    b->len = (size_t)(p - (char *)b->data);
+    return 0;
+}
+
+/* ---- faults -------------------------------------------------------------- */
+
+/*
+ * Under the lock: closes the connection and fails every command written on
+ * it with rc. The commands not written yet stay queued.
+ */
+static void fault(goio__redis_mux *x, goio__redis_mconn *m, int rc,
+                  const char *why)
+{
+    size_t n = 0;
+    while (m->head < m->unsent) {
+        goio__redis_req *q = ring_pop(m);
+        if (q)
+            finish(q, NULL, rc);
+        n++;
+    }
+    goio_log(GOIO_LOG_WARN, "redis",
+             rc == GOIO_ETIMEDOUT ? "redis_timeout" : "redis_io_error",
+             x->pool->addr->name, rc,
+             "shared connection to %s failed (%s): %zu command(s) in flight "
+             "failed, connection replaced",
+             x->pool->addr->name, why, n);
+    GOIO__REDIS_COUNT(x->pool->ctr, closed_broken);
+    goio__redis_conn_close(m->c);
+    m->c = NULL;
+    atomic_fetch_sub_explicit(&x->open, 1, memory_order_relaxed);
+}
+
+/* Under the lock: fails every queued command (the connect failed). */
+static void fail_queued(goio__redis_mconn *m, int rc)
+{
+    while (m->head < m->tail) {
+        goio__redis_req *q = ring_pop(m);
+        if (q)
+            finish(q, NULL, rc);
+    }
+    m->unsent = m->tail;
+    m->out.len = 0;
+}
+
+/* ---- I/O (the leader, outside the lock) ---------------------------------- */
+
+static int io_errno(int e)
+{
+    switch (e) {
+    case ECONNRESET:
+    case EPIPE:
+        return GOIO_ECONNRESET;
+    case ECONNREFUSED:
+        return GOIO_ECONNREFUSED;
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+        return GOIO_EHOSTUNREACH;
+    default:
+        return GOIO_EIO;
+    }
+}
+
+/* Waits until fd is ready for `events` or until_ms. 1 ready, 0 timed out,
+ * < 0 an error. */
+static int wait_fd(int fd, short events, int64_t until_ms)
+{
+    for (;;) {
+        int64_t left = until_ms == GOIO_NO_DEADLINE
+                           ? CANCEL_SLICE_MS
+                           : until_ms - goio_now_mono_ms();
+        if (left < 0)
+            left = 0;
+        struct pollfd pfd = {.fd = fd, .events = events};
+        int r = poll(&pfd, 1, (int)left);
+        if (r > 0)
+            return 1;
+        if (r == 0)
+            return 0;
+        if (errno != EINTR)
+            return io_errno(errno);
+    }
+}
+
+/* Writes b entirely by until_ms. */
+static int write_all(goio__redis_conn *c, const goio_buf *b, int64_t until_ms)
+{
+    size_t off = 0;
+    while (off < b->len) {
+        short want = POLLOUT;
+        ssize_t n;
+        if (c->ssl) {
+            n = goio__redis_tls_write_nb(c, b->data + off, b->len - off, &want);
+        } else {
+            n = send(c->rc->fd, b->data + off, b->len - off,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0)
+                n = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                        ? 0
+                        : io_errno(errno);
+        }
+        if (n < 0)
+            return (int)n;
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        int r = wait_fd(c->rc->fd, want, until_ms);
+        if (r < 0)
+            return r;
+        if (r == 0 && until_ms != GOIO_NO_DEADLINE &&
+            goio_now_mono_ms() >= until_ms)
+            return GOIO_ETIMEDOUT;
+    }
+    return 0;
+}
+
+/* Reads what has arrived (waiting for it until until_ms) into the reader.
+ * 1 fed, 0 nothing by until_ms, < 0 an error (EOF: GOIO_ECONNRESET). */
+static int read_some(goio__redis_conn *c, int64_t until_ms)
+{
+    char buf[16 * 1024];
+    bool fed = false;
+    /* Called after a write or a drained read: wait first, the replies are
+     * rarely there already (a recv would cost a syscall for nothing). */
+    if (!c->ssl || !goio__redis_tls_buffered(c)) {
+        int r = wait_fd(c->rc->fd, POLLIN, until_ms);
+        if (r <= 0)
+            return r;
+    }
+    for (;;) {
+        short want = POLLIN;
+        ssize_t n;
+        if (c->ssl) {
+            n = goio__redis_tls_read_nb(c, buf, sizeof buf, &want);
+        } else {
+            n = recv(c->rc->fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (n == 0)
+                return GOIO_ECONNRESET;
+            if (n < 0)
+                n = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                        ? 0
+                        : io_errno(errno);
+        }
+        if (n < 0)
+            return fed ? 1 : (int)n; /* the error shows on the next read */
+        if (n > 0) {
+            if (redisReaderFeed(c->rc->reader, buf, (size_t)n) != REDIS_OK)
+                return GOIO_EPROTO;
+            fed = true;
+            /* A short plaintext read drained the socket; OpenSSL may hold
+             * more than it returned. */
+            if ((size_t)n < sizeof buf &&
+                (!c->ssl || !goio__redis_tls_buffered(c)))
+                return 1;
+            continue;
+        }
+        if (fed)
+            return 1;
+        int r = wait_fd(c->rc->fd, want, until_ms);
+        if (r <= 0)
+            return r;
+    }
+}
+
+/* ---- the leader ---------------------------------------------------------- */
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* The caller's own limit: its ctx deadline (GOIO_NO_DEADLINE = none). */
+static int own_error(goio_ctx *ctx)
+{
+    return goio_ctx_err(ctx);
+}
+
+/* Under the lock: the caller gives up on q (ctx ended). */
+static void abandon(goio__redis_mconn *m, goio__redis_req *q)
+{
+    m->ring[q->seq & (m->cap - 1)] = NULL;
+}
+
+/* Opens the connection (lock released meanwhile). */
+static int connect_locked(goio__redis_mux *x, goio__redis_mconn *m,
+                          goio_ctx *ctx)
+{
+    pthread_mutex_unlock(&m->mu);
+    goio__redis_conn *c = NULL;
+    int rc = goio__redis_pool_open(x->pool, ctx, &c);
+    if (!rc) {
+        int fl = fcntl(c->rc->fd, F_GETFL);
+        if (fl < 0 || fcntl(c->rc->fd, F_SETFL, fl | O_NONBLOCK)) {
+            goio__redis_conn_close(c);
+            c = NULL;
+            rc = GOIO_EIO;
+        }
+    }
+    pthread_mutex_lock(&m->mu);
+    /* Both buffers sized once, so that a warm connection allocates
+     * nothing per command. */
+    if (!rc && (goio_buf_reserve(&m->wbuf, BUF_START) ||
+                goio_buf_reserve(&m->out, BUF_START))) {
+        goio__redis_conn_close(c);
+        rc = GOIO_ENOMEM;
+    }
+    if (rc) {
+        /* A ctx that ended only ends this caller's wait; the others keep
+         * their place and the next of them tries again. */
+        if (rc != goio_ctx_err(ctx))
+            fail_queued(m, rc);
+        return rc;
+    }
+    m->c = c;
+    m->progress_ms = goio_now_mono_ms();
+    atomic_fetch_add_explicit(&x->open, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* Whether the peer has not closed an idle connection: nothing to read. */
+static bool idle_alive(goio__redis_conn *c)
+{
+    if (c->ssl)
+        return goio__redis_tls_alive_nb(c);
+    char b;
+    ssize_t n = recv(c->rc->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* Under the lock: writes what is queued (lock released meanwhile). */
+static void write_locked(goio__redis_mux *x, goio__redis_mconn *m)
+{
+    /* A connection idle for a while may have been closed by the server
+     * (restart, CLIENT KILL, timeout): checked before commands are put on
+     * it, at the cost of a syscall, as the pool checks what it lends. */
+    if (m->head == m->unsent && goio_now_mono_ms() != m->progress_ms &&
+        !idle_alive(m->c)) {
+        fault(x, m, GOIO_ECONNRESET, "closed while idle");
+        return; /* the queued commands go on the next connection */
+    }
+    goio_buf tmp = m->wbuf;
+    m->wbuf = m->out;
+    m->out = tmp;
+    for (uint64_t s = m->unsent; s < m->tail; s++) {
+        goio__redis_req *q = m->ring[s & (m->cap - 1)];
+        if (q)
+            q->sent = true;
+    }
+    if (m->head == m->unsent)
+        m->progress_ms = goio_now_mono_ms(); /* the reply clock starts */
+    m->unsent = m->tail;
+    goio__redis_conn *c = m->c;
+    int64_t w = x->pool->opts->write_timeout_ms;
+    int64_t until =
+        w > 0 ? goio_time_add_ms(goio_now_mono_ms(), w) : GOIO_NO_DEADLINE;
+    pthread_mutex_unlock(&m->mu);
+    int rc = write_all(c, &m->wbuf, until);
+    pthread_mutex_lock(&m->mu);
+    m->wbuf.len = 0;
+    if (rc)
+        fault(x, m, rc, rc == GOIO_ETIMEDOUT ? "write timed out" : "write");
+}
+
+/* Under the lock: reads replies until until_ms and hands them out. */
+static void read_locked(goio__redis_mux *x, goio__redis_mconn *m,
+                        int64_t until_ms)
+{
+    goio__redis_conn *c = m->c;
+    pthread_mutex_unlock(&m->mu);
+    int rc = read_some(c, until_ms);
+    redisReply *got[BATCH];
+    int n = 0;
+    bool bad = false;
+    for (;;) {
+        if (rc < 0)
+            break;
+        while (n < BATCH) {
+            void *reply = NULL;
+            if (redisReaderGetReply(c->rc->reader, &reply) != REDIS_OK) {
+                bad = true;
+                break;
+            }
+            if (!reply)
+                break;
+            got[n++] = reply;
+        }
+        pthread_mutex_lock(&m->mu);
+        int64_t now = goio_now_mono_ms();
+        for (int i = 0; i < n; i++) {
+            if (m->head == m->unsent) { /* nobody asked */
+                for (int j = i; j < n; j++)
+                    freeReplyObject(got[j]);
+                fault(x, m, GOIO_EPROTO, "a reply nobody asked for");
+                return;
+            }
+            m->progress_ms = now;
+            goio__redis_req *q = ring_pop(m);
+            if (q)
+                finish(q, got[i], 0);
+            else
+                freeReplyObject(got[i]); /* its caller left */
+        }
+        if (bad) {
+            fault(x, m, GOIO_EPROTO, "protocol error");
+            return;
+        }
+        if (n < BATCH)
+            return;
+        n = 0;
+        pthread_mutex_unlock(&m->mu);
+    }
+    pthread_mutex_lock(&m->mu);
+    fault(x, m, rc, rc == GOIO_ECONNRESET ? "closed" : "read");
+}
+
+/*
+ * Under the lock, as the leader: does the connection's I/O until q is
+ * answered or its ctx ends; then passes the leadership on. Returns the
+ * ctx's error when it ended the wait, else 0 (q->done).
+ */
+static int lead(goio__redis_mux *x, goio__redis_mconn *m, goio__redis_req *q,
+                goio_ctx *ctx)
+{
+    const goio__redis_opts *o = x->pool->opts;
+    int rc = 0;
+    while (!q->done) {
+        rc = own_error(ctx);
+        if (rc)
+            break;
+        if (!m->c) {
+            rc = connect_locked(x, m, ctx);
+            if (rc && !q->done)
+                break; /* the ctx ended the connect */
+            rc = 0;
+            continue;
+        }
+        if (m->out.len) {
+            write_locked(x, m);
+            continue;
+        }
+        int64_t limit = goio_ctx_deadline(ctx);
+        int64_t reply_by =
+            o->read_timeout_ms > 0
+                ? goio_time_add_ms(m->progress_ms, o->read_timeout_ms)
+                : GOIO_NO_DEADLINE;
+        int64_t until = min64(limit, reply_by);
+        if (ctx) /* a cancel is seen within a slice */
+            until = min64(
+                until, goio_time_add_ms(goio_now_mono_ms(), CANCEL_SLICE_MS));
+        uint64_t head = m->head;
+        read_locked(x, m, until);
+        if (m->c && m->head == head && m->head < m->unsent &&
+            reply_by != GOIO_NO_DEADLINE && goio_now_mono_ms() >= reply_by)
+            fault(x, m, GOIO_ETIMEDOUT, "no reply within read_timeout_ms");
+    }
+    if (!q->done)
+        abandon(m, q);
+    else if (m->c && m->out.len)
+        write_locked(x, m); /* the successor finds them in flight */
+    m->leader = false;
+    atomic_store_explicit(&m->busy, false, memory_order_relaxed);
+    wake_next(m);
+    return q->done ? 0 : rc;
+}
+
+/* ---- the caller ---------------------------------------------------------- */
+
+/*
+ * The first connection nobody is doing I/O on (its caller writes at once
+ * and leads), else the next one round robin (the command joins a batch).
+ * One thread alone thus always uses the first connection; the others open
+ * as concurrency grows.
+ */
+static goio__redis_mconn *pick(goio__redis_mux *x)
+{
+    for (int i = 0; i < x->n; i++)
+        if (!atomic_load_explicit(&x->conns[i].busy, memory_order_relaxed))
+            return &x->conns[i];
+    unsigned i = atomic_fetch_add_explicit(&x->next, 1, memory_order_relaxed);
+    return &x->conns[i % (unsigned)x->n];
+}
+
+int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
+                         const goio__redis_cmd *cmd, redisReply **reply,
+                         bool *sent, bool *reused)
+{
+    *reply = NULL;
+    *sent = false;
+    *reused = false;
+    int rc = goio_ctx_err(ctx);
+    if (rc)
+        return rc;
+    goio__redis_mconn *m = pick(x);
+    goio__redis_req q = {0};
+    if (goio__redis_cond_init(&q.cv))
+        return GOIO_ENOMEM;
+    pthread_mutex_lock(&m->mu);
+    size_t len0 = m->out.len;
+    rc = format(&m->out, cmd);
+    if (!rc) {
+        rc = ring_push(m, &q);
+        if (rc)
+            m->out.len = len0;
+    }
+    if (rc) {
+        pthread_mutex_unlock(&m->mu);
+        pthread_cond_destroy(&q.cv);
+        return rc;
+    }
+    *reused = m->c != NULL;
+    for (;;) {
+        if (q.done)
+            break;
+        if (!m->leader) {
+            m->leader = true;
+            atomic_store_explicit(&m->busy, true, memory_order_relaxed);
+            rc = lead(x, m, &q, ctx);
+            break;
+        }
+        rc = goio_ctx_err(ctx);
+        if (rc) {
+            abandon(m, &q);
+            if (!m->leader)
+                wake_next(m);
+            break;
+        }
+        int64_t until = goio_ctx_deadline(ctx);
+        if (ctx) {
+            int64_t slice =
+                goio_time_add_ms(goio_now_mono_ms(), CANCEL_SLICE_MS);
+            until = min64(until, slice);
+        }
+        goio__redis_cond_wait(&q.cv, &m->mu, until);
+    }
+    *sent = q.sent;
+    pthread_mutex_unlock(&m->mu);
+    pthread_cond_destroy(&q.cv);
+    if (rc)
+        return rc;
+    if (q.err)
+        return q.err;
+    *reply = q.reply;
+    return 0;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+int goio__redis_mux_init(goio__redis_mux *x, goio__redis_pool *pool, int n)
+{
+    memset(x, 0, sizeof *x);
+    x->pool = pool;
+    if (n <= 0)
+        return 0;
+    x->conns = goio_calloc((size_t)n, sizeof *x->conns);
+    if (!x->conns)
+        return GOIO_ENOMEM;
+    x->n = n;
+    for (int i = 0; i < n; i++) {
+        pthread_mutex_init(&x->conns[i].mu, NULL);
+        goio_buf_init(&x->conns[i].out);
+        goio_buf_init(&x->conns[i].wbuf);
+    }
+    return 0;
+}
+
+void goio__redis_mux_destroy(goio__redis_mux *x)
+{
+    for (int i = 0; i < x->n; i++) {
+        goio__redis_mconn *m = &x->conns[i];
+        goio__redis_conn_close(m->c);
+        goio_buf_deinit(&m->out);
+        goio_buf_deinit(&m->wbuf);
+        goio_free(m->ring);
+        pthread_mutex_destroy(&m->mu);
+    }
+    goio_free(x->conns);
+    memset(x, 0, sizeof *x);
+}
+
+int goio__redis_mux_open(goio__redis_mux *x)
+{
+    return (int)atomic_load_explicit(&x->open, memory_order_relaxed);
+}
