@@ -25,8 +25,9 @@
 extern "C" {
 #endif
 
-/** A Redis (or Redis Cluster) client: a connection pool per node, made by
- * goio_redis_new; safe for concurrent use. */
+/** A Redis (or Redis Cluster) client: per node, a few multiplexed
+ * connections every thread shares (single-key calls) and a connection pool
+ * (the rest); made by goio_redis_new; safe for concurrent use. */
 typedef struct goio_redis goio_redis;
 
 /** Called after each timed step with a KPI name ("redis_command_<cmd>",
