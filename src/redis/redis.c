@@ -14,6 +14,13 @@ static goio_redis *from_cache(goio_cache *c)
 
 static void redis_destroy(goio_redis *r)
 {
+    if (!goio__redis_async_stop(&r->as)) {
+        goio_log(GOIO_LOG_ERROR, "redis", "redis_free_in_callback", NULL,
+                 GOIO_EINVAL,
+                 "goio_redis_free called from an async callback: the handle "
+                 "is not freed");
+        return;
+    }
     goio__redis_cluster_destroy(r);
     goio__redis_opts_free(&r->opts);
     goio_free(r);
@@ -378,8 +385,10 @@ int goio_redis_new(const goio_redis_config *cfg, goio_redis **out)
         goio_free(r);
         return rc;
     }
+    goio__redis_async_init(&r->as, r);
     rc = goio__redis_cluster_init(r);
     if (rc) {
+        goio__redis_async_stop(&r->as);
         goio__redis_opts_free(&r->opts);
         goio_free(r);
         return rc;
