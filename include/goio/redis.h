@@ -107,7 +107,8 @@ typedef struct goio_redis_config {
      * them, each connection writing whatever is queued in one write and
      * matching replies in order. 0 = pooled mode: each call borrows a pooled
      * connection for its round trip. Multi-key calls, goio_cache_clear and
-     * ASK redirects always use the pool. docs/redis.md. */
+     * ASK redirects always use the pool. URL option `mux_conns`.
+     * docs/redis.md. */
     int mux_conns;
 } goio_redis_config;
 
