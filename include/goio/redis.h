@@ -110,6 +110,12 @@ typedef struct goio_redis_config {
      * ASK redirects always use the pool. URL option `mux_conns`.
      * docs/redis.md. */
     int mux_conns;
+
+    /** Async callbacks (goio_redis_get_async, ...) are not called on the
+     * handle's async thread but queued until the caller runs them with
+     * goio_redis_async_dispatch, e.g. on its own event loop when
+     * goio_redis_async_fd turns readable. Default false. */
+    bool async_dispatch;
 } goio_redis_config;
 
 /** Upper bound of goio_redis_config.mux_conns. */
@@ -221,16 +227,17 @@ typedef void (*goio_redis_incr_cb)(int status, int64_t value, void *data);
  * by the first async call) over the multiplexed connections, also when
  * mux_conns is 0. Callbacks run on that thread, one at a time, never inside
  * the call that queued them: keep them short (while one runs, no async
- * command of the handle progresses). A callback may queue async commands;
- * a blocking call in a callback works (on a pooled connection) but stalls
- * the others. ctx (a reference is taken; may be NULL) bounds the command:
- * when it ends first, cb gets GOIO_ETIMEDOUT / GOIO_ECANCELED soon after,
- * even if no reply ever comes. goio_redis_free gives pending commands
- * GOIO_ECLOSED (called from the freeing thread's wait; a callback must not
- * free the handle). Cluster redirects and retries as for goio_redis_get.
- * Returns 0 (queued), GOIO_EINVAL (NULL handle or cb, bad key),
- * GOIO_ENOMEM, GOIO_ECLOSED (the handle is being freed), GOIO_EIO (the
- * thread could not start). docs/redis.md.
+ * command of the handle progresses). With async_dispatch they run in
+ * goio_redis_async_dispatch instead, on its caller's thread. A callback may
+ * queue async commands; a blocking call in a callback works (on a pooled
+ * connection) but stalls the others. ctx (a reference is taken; may be NULL)
+ * bounds the command: when it ends first, cb gets GOIO_ETIMEDOUT /
+ * GOIO_ECANCELED soon after, even if no reply ever comes. goio_redis_free gives
+ * pending commands GOIO_ECLOSED before it returns (a callback must not free the
+ * handle). Cluster redirects and retries as for goio_redis_get. Returns 0
+ * (queued), GOIO_EINVAL (NULL handle or cb, bad key), GOIO_ENOMEM, GOIO_ECLOSED
+ * (the handle is being freed), GOIO_EIO (the thread could not start).
+ * docs/redis.md.
  */
 GOIO_EXTERN int goio_redis_get_async(goio_redis *r, goio_ctx *ctx,
                                      const char *key, goio_redis_get_cb cb,
@@ -254,6 +261,18 @@ GOIO_EXTERN int goio_redis_exists_async(goio_redis *r, goio_ctx *ctx,
 GOIO_EXTERN int goio_redis_incr_async(goio_redis *r, goio_ctx *ctx,
                                       const char *key, goio_redis_incr_cb cb,
                                       void *data);
+
+/** With goio_redis_config.async_dispatch: an eventfd readable exactly while
+ * async callbacks are queued (level-triggered): poll it (or watch it with
+ * uv_poll_start), then call goio_redis_async_dispatch. Owned by the handle.
+ * GOIO_EINVAL for NULLs or without async_dispatch. */
+GOIO_EXTERN int goio_redis_async_fd(goio_redis *r, int *fd);
+/** With goio_redis_config.async_dispatch: runs the queued async callbacks
+ * on the calling thread (any thread; callbacks it runs may queue new
+ * commands) and sets *n (may be NULL) to how many. Never blocks.
+ * goio_redis_free runs what is still queued on its own thread. GOIO_EINVAL
+ * for NULL or without async_dispatch. */
+GOIO_EXTERN int goio_redis_async_dispatch(goio_redis *r, size_t *n);
 
 /* Multi-key calls, pipelined: one round trip per node. n == 0 is a no-op;
  * on error the outputs are unspecified. */

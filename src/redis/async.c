@@ -101,13 +101,14 @@ static void live_del(driver *d, goio__redis_areq *a)
 /* ---- calling back -------------------------------------------------------- */
 
 /* Calls a's callback with rc or the result in reply (freed), then frees
- * a. */
-static void call_back(driver *d, goio__redis_areq *a, int rc, redisReply *reply)
+ * a. On the async thread, or in dispatch mode on goio_redis_async_dispatch's
+ * caller. */
+static void invoke(goio_redis *r, goio__redis_areq *a, int rc,
+                   redisReply *reply)
 {
-    live_del(d, a);
-    if (a->t0_ns && d->r->opts.tracker)
-        d->r->opts.tracker(a->kpi, a->t0_ns, goio_now_mono_ns(),
-                           d->r->opts.tracker_data);
+    if (a->t0_ns && r->opts.tracker)
+        r->opts.tracker(a->kpi, a->t0_ns, goio_now_mono_ns(),
+                        r->opts.tracker_data);
     const void *str = NULL;
     size_t len = 0;
     bool hit = false;
@@ -128,7 +129,7 @@ static void call_back(driver *d, goio__redis_areq *a, int rc, redisReply *reply)
             rc = GOIO_EPROTO;
         }
     }
-    goio__redis_counters *ctr = &d->r->ctr;
+    goio__redis_counters *ctr = &r->ctr;
     switch (a->kind) {
     case K_GET:
         if (!rc && hit)
@@ -161,6 +162,58 @@ static void call_back(driver *d, goio__redis_areq *a, int rc, redisReply *reply)
     if (reply)
         freeReplyObject(reply);
     areq_free(a);
+}
+
+/* a is answered: its callback runs now, or is queued for
+ * goio_redis_async_dispatch (dispatch mode). */
+static void call_back(driver *d, goio__redis_areq *a, int rc, redisReply *reply)
+{
+    live_del(d, a);
+    goio__redis_async *as = d->as;
+    if (as->ready_efd < 0) {
+        invoke(d->r, a, rc, reply);
+        return;
+    }
+    a->q.err = rc;
+    a->q.reply = reply;
+    a->next = NULL;
+    pthread_mutex_lock(&as->mu);
+    if (as->ready_tail) {
+        as->ready_tail->next = a;
+    } else {
+        as->ready_head = a;
+        uint64_t one = 1; /* readable while the list is not empty */
+        ssize_t w = write(as->ready_efd, &one, sizeof one);
+        (void)w;
+    }
+    as->ready_tail = a;
+    pthread_mutex_unlock(&as->mu);
+}
+
+/* Takes the queued callbacks (dispatch mode), the fd reset. */
+static goio__redis_areq *take_ready(goio__redis_async *as)
+{
+    pthread_mutex_lock(&as->mu);
+    goio__redis_areq *list = as->ready_head;
+    as->ready_head = as->ready_tail = NULL;
+    if (list) {
+        uint64_t v;
+        ssize_t rd = read(as->ready_efd, &v, sizeof v);
+        (void)rd;
+    }
+    pthread_mutex_unlock(&as->mu);
+    return list;
+}
+
+static size_t run_ready(goio_redis *r, goio__redis_areq *list)
+{
+    size_t n = 0;
+    for (goio__redis_areq *a = list, *next; a; a = next) {
+        next = a->next;
+        invoke(r, a, a->q.err, a->q.reply);
+        n++;
+    }
+    return n;
 }
 
 /* ---- routing and queueing ------------------------------------------------ */
@@ -466,12 +519,19 @@ static void *run(void *arg)
 
 /* ---- what mux.c and the handle call -------------------------------------- */
 
-void goio__redis_async_init(goio__redis_async *as, goio_redis *r)
+int goio__redis_async_init(goio__redis_async *as, goio_redis *r, bool dispatch)
 {
     memset(as, 0, sizeof *as);
-    pthread_mutex_init(&as->mu, NULL);
     as->efd = -1;
+    as->ready_efd = -1;
     as->r = r;
+    if (dispatch) {
+        as->ready_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (as->ready_efd < 0)
+            return errno == ENOMEM ? GOIO_ENOMEM : GOIO_EIO;
+    }
+    pthread_mutex_init(&as->mu, NULL);
+    return 0;
 }
 
 static void signal_locked(goio__redis_async *as)
@@ -522,11 +582,39 @@ bool goio__redis_async_stop(goio__redis_async *as)
     pthread_mutex_unlock(&as->mu);
     if (started)
         pthread_join(as->thread, NULL);
+    if (as->ready_efd >= 0) {
+        /* Dispatch mode: what is still queued is called back here. */
+        goio__redis_areq *list;
+        while ((list = take_ready(as)) != NULL)
+            run_ready(as->r, list);
+        close(as->ready_efd);
+    }
+    as->ready_efd = -1;
     if (as->efd >= 0)
         close(as->efd);
     as->efd = -1;
     pthread_mutex_destroy(&as->mu);
     return true;
+}
+
+int goio_redis_async_fd(goio_redis *r, int *fd)
+{
+    if (!r || !fd || r->as.ready_efd < 0)
+        return GOIO_EINVAL;
+    *fd = r->as.ready_efd;
+    return 0;
+}
+
+int goio_redis_async_dispatch(goio_redis *r, size_t *n)
+{
+    if (n)
+        *n = 0;
+    if (!r || r->as.ready_efd < 0)
+        return GOIO_EINVAL;
+    size_t count = run_ready(r, take_ready(&r->as));
+    if (n)
+        *n = count;
+    return 0;
 }
 
 /* Hands a to the thread, starting it first if needed. On error a is

@@ -385,7 +385,12 @@ int goio_redis_new(const goio_redis_config *cfg, goio_redis **out)
         goio_free(r);
         return rc;
     }
-    goio__redis_async_init(&r->as, r);
+    rc = goio__redis_async_init(&r->as, r, r->opts.async_dispatch);
+    if (rc) {
+        goio__redis_opts_free(&r->opts);
+        goio_free(r);
+        return rc;
+    }
     rc = goio__redis_cluster_init(r);
     if (rc) {
         goio__redis_async_stop(&r->as);

@@ -79,7 +79,8 @@ typedef struct goio__redis_opts {
     int64_t wait_timeout_ms, test_on_borrow_ms, idle_timeout_ms;
     int cluster_max_attempts;
     int64_t cluster_retry_backoff_ms;
-    int mux_conns; /* multiplexed connections per node; 0 = pooled mode */
+    int mux_conns;       /* multiplexed connections per node; 0 = pooled mode */
+    bool async_dispatch; /* async callbacks via goio_redis_async_dispatch */
     /* TLS: tls_ctx is an SSL_CTX (CA store, client certificate, minimum
      * version, verify mode) shared by every connection of the handle. */
     bool tls;
@@ -402,11 +403,17 @@ typedef struct goio__redis_async {
     int efd; /* eventfd waking the thread; -1 before the start */
     goio__redis_areq *in_head, *in_tail;     /* submitted */
     goio__redis_areq *done_head, *done_tail; /* answered, from mux.c */
+    /* Dispatch mode (async_dispatch): callbacks queued for
+     * goio_redis_async_dispatch; ready_efd readable while any are. */
+    goio__redis_areq *ready_head, *ready_tail;
+    int ready_efd; /* -1 when callbacks run on the thread */
     pthread_t thread;
     goio_redis *r;
 } goio__redis_async;
 
-void goio__redis_async_init(goio__redis_async *as, goio_redis *r);
+/* dispatch: callbacks wait for goio_redis_async_dispatch (GOIO_EIO,
+ * GOIO_ENOMEM: no eventfd). */
+int goio__redis_async_init(goio__redis_async *as, goio_redis *r, bool dispatch);
 /* Stops the thread: pending commands get GOIO_ECLOSED. false when called
  * on the async thread itself (from a callback): nothing is done. */
 bool goio__redis_async_stop(goio__redis_async *as);

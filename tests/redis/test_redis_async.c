@@ -9,6 +9,7 @@
 #include "redis_test_util.h"
 #include "test_redis.h"
 
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -325,6 +326,82 @@ static void a_callback_during_free_is_refused(void **state)
     assert_int_equal(atomic_load(&q.calls), calls);
 }
 
+/* ---- dispatch mode: callbacks on the caller's own loop ---- */
+
+enum { DISPATCH_KEYS = 100 };
+
+static bool fd_readable(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, ms) == 1;
+}
+
+static void callbacks_run_where_dispatch_is_called(void **state)
+{
+    (void)state;
+    goio_redis_config cfg;
+    goio_redis_config_init(&cfg);
+    cfg.endpoint = srv.endpoint;
+    cfg.key_namespace = "disp";
+    cfg.async_dispatch = true;
+    goio_redis *r;
+    assert_ok(goio_redis_new(&cfg, &r));
+    int fd = -1;
+    assert_ok(goio_redis_async_fd(r, &fd));
+    assert_true(fd >= 0);
+    assert_false(fd_readable(fd, 0));
+    result *res = goio_calloc(DISPATCH_KEYS, sizeof *res);
+    assert_non_null(res);
+    char key[16], val[16];
+    for (int i = 0; i < DISPATCH_KEYS; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        int n = snprintf(val, sizeof val, "v%d", i);
+        assert_ok(goio_redis_set(r, NULL, key, val, (size_t)n, 60000));
+        assert_ok(goio_redis_get_async(r, NULL, key, on_get, &res[i]));
+    }
+    /* Nothing runs until dispatched, on this thread. */
+    size_t total = 0;
+    int64_t until = goio_now_mono_ms() + 10000;
+    while (total < DISPATCH_KEYS && goio_now_mono_ms() < until) {
+        if (!fd_readable(fd, 100))
+            continue;
+        size_t n = 0;
+        assert_ok(goio_redis_async_dispatch(r, &n));
+        assert_true(n > 0);
+        total += n;
+    }
+    assert_int_equal(total, DISPATCH_KEYS);
+    assert_false(fd_readable(fd, 0));
+    for (int i = 0; i < DISPATCH_KEYS; i++) {
+        int n = snprintf(val, sizeof val, "v%d", i);
+        assert_int_equal(atomic_load(&res[i].calls), 1);
+        assert_goio(0, res[i].status);
+        assert_true(res[i].flag && res[i].len == (size_t)n);
+        assert_memory_equal(res[i].str, val, (size_t)n);
+        assert_true(pthread_equal(res[i].thread, pthread_self()));
+    }
+    /* Answered but not dispatched, and pending at free: free calls both
+     * back on its own thread. */
+    result answered = {0}, pending = {0};
+    assert_ok(goio_redis_get_async(r, NULL, "k1", on_get, &answered));
+    assert_true(fd_readable(fd, 10000));
+    goio_test_redis_pause(&srv);
+    assert_ok(goio_redis_get_async(r, NULL, "k2", on_get, &pending));
+    goio_redis_free(r);
+    goio_test_redis_resume(&srv);
+    assert_int_equal(atomic_load(&answered.calls), 1);
+    assert_goio(0, answered.status);
+    assert_true(pthread_equal(answered.thread, pthread_self()));
+    assert_int_equal(atomic_load(&pending.calls), 1);
+    assert_goio(GOIO_ECLOSED, pending.status);
+    goio_free(res);
+    /* Not in dispatch mode: no fd. */
+    r = client("nodisp", 2, 2000);
+    assert_goio(GOIO_EINVAL, goio_redis_async_fd(r, &fd));
+    assert_goio(GOIO_EINVAL, goio_redis_async_dispatch(r, NULL));
+    goio_redis_free(r);
+}
+
 /* ---- many chains and blocking threads through pause cycles ---- */
 
 enum { CHAINS = 64, SYNC_THREADS = 8, READ_TIMEOUT_MS = 100 };
@@ -580,6 +657,7 @@ int main(void)
         cmocka_unit_test(a_deadline_holds_while_the_server_is_stopped),
         cmocka_unit_test(free_with_pending_commands_calls_them_back),
         cmocka_unit_test(a_callback_during_free_is_refused),
+        cmocka_unit_test(callbacks_run_where_dispatch_is_called),
         cmocka_unit_test(async_chains_and_threads_through_pause_cycles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
