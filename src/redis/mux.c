@@ -732,7 +732,9 @@ void goio__redis_mux_drv_io(goio__redis_mux *x, goio__redis_mconn *m,
                             bool readable)
 {
     pthread_mutex_lock(&m->mu);
-    if (m->drv_led && m->c && readable)
+    /* OpenSSL may hold records the socket no longer shows. */
+    if (m->drv_led && m->c &&
+        (readable || (m->c->ssl && goio__redis_tls_buffered(m->c))))
         read_locked(x, m, goio_now_mono_ms());
     int64_t r = x->pool->opts->read_timeout_ms;
     if (m->drv_led && m->c && m->head < m->unsent && r > 0 &&
