@@ -147,7 +147,7 @@ GOIO_EXTERN int goio_redis_new(const goio_redis_config *cfg, goio_redis **out);
 /** Closes every connection and frees the handle (the same as
  * goio_cache_free(goio_redis_cache(r))). No blocking call may be in
  * progress; pending async commands get their callbacks with GOIO_ECLOSED
- * before it returns. Not from an async callback (logged, nothing freed).
+ * before it returns. Not from an async callback (nothing is freed then).
  * NULL is a no-op. */
 GOIO_EXTERN void goio_redis_free(goio_redis *r);
 
