@@ -207,6 +207,50 @@ static void a_callback_queues_the_next_command(void **state)
     goio_redis_free(c.r);
 }
 
+/* ---- a blocking call inside a callback ---- */
+
+typedef struct nested {
+    goio_redis *r;
+    atomic_int calls;
+    int status;
+    bool hit;
+    char str[16];
+    size_t len;
+} nested;
+
+static void nested_on_get(int status, const void *v, size_t len, bool hit,
+                          void *data)
+{
+    (void)v;
+    (void)len;
+    (void)hit;
+    nested *n = data;
+    /* The async thread leads the shared connection: the blocking GET takes
+     * a pooled one instead of waiting for itself. */
+    goio_buf b = GOIO_BUF_INIT;
+    goio_ctx *ctx = NULL;
+    assert_ok(goio_ctx_new_with_timeout(NULL, 5000, &ctx));
+    n->status = status ? status : goio_redis_get(n->r, ctx, "b", &b, &n->hit);
+    goio_ctx_unref(ctx);
+    n->len = b.len < sizeof n->str ? b.len : sizeof n->str;
+    memcpy(n->str, b.data ? (const char *)b.data : "", n->len);
+    goio_buf_deinit(&b);
+    atomic_fetch_add(&n->calls, 1);
+}
+
+static void a_blocking_call_in_a_callback_works(void **state)
+{
+    (void)state;
+    nested n = {.r = client("nested", 1, 2000)};
+    assert_ok(goio_redis_set(n.r, NULL, "a", "A", 1, 60000));
+    assert_ok(goio_redis_set(n.r, NULL, "b", "B", 1, 60000));
+    assert_ok(goio_redis_get_async(n.r, NULL, "a", nested_on_get, &n));
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&n.calls) == 1, 10000));
+    assert_goio(0, n.status);
+    assert_true(n.hit && n.len == 1 && n.str[0] == 'B');
+    goio_redis_free(n.r);
+}
+
 /* ---- deadlines and free with a stopped server ---- */
 
 static void a_deadline_holds_while_the_server_is_stopped(void **state)
@@ -654,6 +698,7 @@ int main(void)
         cmocka_unit_test(each_call_reports_its_result),
         cmocka_unit_test(bad_arguments_get_no_callback),
         cmocka_unit_test(a_callback_queues_the_next_command),
+        cmocka_unit_test(a_blocking_call_in_a_callback_works),
         cmocka_unit_test(a_deadline_holds_while_the_server_is_stopped),
         cmocka_unit_test(free_with_pending_commands_calls_them_back),
         cmocka_unit_test(a_callback_during_free_is_refused),
