@@ -80,6 +80,7 @@ typedef struct goio__redis_opts {
     int cluster_max_attempts;
     int64_t cluster_retry_backoff_ms;
     int mux_conns; /* multiplexed connections per node; 0 = pooled mode */
+    size_t max_reply_bytes; /* one reply's cost on a mux connection */
     /* TLS: tls_ctx is an SSL_CTX (CA store, client certificate, minimum
      * version, verify mode) shared by every connection of the handle. */
     bool tls;
@@ -327,6 +328,12 @@ typedef struct goio__redis_mconn {
     size_t cap; /* power of two */
     uint64_t head, unsent, tail;
     int64_t progress_ms; /* last reply, or when the FIFO got busy */
+    /* What the reply being parsed cost in reply objects (the reader's
+     * object functions count it; reset when a reply is complete), its
+     * limit, and the reader's own functions they hand the work to. */
+    size_t reply_cost, max_reply;
+    size_t refused; /* the cost that went over max_reply, 0 = none */
+    redisReplyObjectFunctions *base_fn;
 } goio__redis_mconn;
 
 typedef struct goio__redis_mux {
