@@ -1058,9 +1058,8 @@ static bool range_digits(const char **p, uint64_t *out)
     return true;
 }
 
-/* The one satisfiable range of `range` in a body of `total` bytes. */
-static bool range_parse(const char *range, uint64_t total, uint64_t *first,
-                        uint64_t *last)
+bool goio__hc_range_parse(const char *range, uint64_t total, uint64_t *first,
+                          uint64_t *last)
 {
     const char *p = range;
     while (*p == ' ' || *p == '\t')
@@ -1138,7 +1137,7 @@ static int cached_range(goio__hc_call *k, goio_ctx *ctx,
     uint64_t first, last;
     if (from_storage(k, &st, &served, &age_ms, &revalidate) && !revalidate &&
         st.view.status == 200 &&
-        range_parse(range, st.view.body_len, &first, &last)) {
+        goio__hc_range_parse(range, st.view.body_len, &first, &last)) {
         rc = serve_stored(k, &st, served, age_ms, out, &done);
         if (!rc && done)
             make_partial(*out, first, last);

@@ -68,6 +68,14 @@ void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
 bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
                              const char *name);
 
+/* The one satisfiable byte range a Range value asks of a body of `total`
+ * bytes (RFC 9110 section 14.1.2: first-last, first-, -suffix; one range,
+ * optional whitespace around "bytes" and "="): [*first, *last], both <
+ * total. false for several ranges, an unsatisfiable one, junk, numbers
+ * above 2^64 - 1 (the origin answers those). */
+bool goio__hc_range_parse(const char *range, uint64_t total, uint64_t *first,
+                          uint64_t *last);
+
 /* Most field names goio__hc_no_cache_names keeps: a response listing more
  * is served without any field when reused unvalidated (a hostile origin
  * could else make every hit cost fields x names). */
