@@ -12,7 +12,17 @@
  */
 #include "pubsub_test.h"
 
+#include <limits.h>
 #include <sys/resource.h>
+
+/* ASan keeps freed memory in quarantine (256 MiB): 100000 messages' worth
+ * of freed buffers shows as RSS there, so the RSS bound holds only
+ * without it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_BOUND_KIB LONG_MAX
+#else
+#define RSS_BOUND_KIB (32L * 1024)
+#endif
 
 #define NS      "hostile"
 #define CHANNEL NS ":goio:cache:invalidate"
@@ -124,7 +134,7 @@ static void a_flood_of_bare_keys(void **state)
     print_message("bare key flood: %d messages handled in %lld ms, max RSS "
                   "grew %ld KiB\n",
                   N, (long long)took, grew);
-    assert_true(grew < 32 * 1024);
+    assert_true(grew < RSS_BOUND_KIB);
     assert_int_equal(cstats(&in).own_skipped, 0);
     assert_int_equal(cstats(&in).flushes, flushes0);
     /* Our own message still recognised: the copy we wrote is kept. */
