@@ -473,6 +473,58 @@ static void a_push_flood_costs_one_reply(void **state)
     fake_stop(&f);
 }
 
+/* Eight callers share the connection the huge bulk arrives on: each one
+ * written on it fails with GOIO_EPROTO, the others go on the next
+ * connection and get the honest answer; nobody waits past the fault or
+ * gets anything else. */
+typedef struct caller {
+    pthread_t tid;
+    goio_redis *r;
+    int rc;
+    int64_t took;
+    bool ok_value;
+} caller;
+
+static void *caller_main(void *p)
+{
+    caller *c = p;
+    goio_buf b = GOIO_BUF_INIT;
+    c->rc = get(c->r, 5000, &b, &c->took);
+    c->ok_value = b.len == 2 && !memcmp(b.data, "ok", 2);
+    goio_buf_deinit(&b);
+    return NULL;
+}
+
+static void callers_sharing_the_connection(void **state)
+{
+    (void)state;
+    fake f;
+    fake_start(&f, M_BULK_HUGE, FLOOD_CAP);
+    goio_redis *r = client(&f, LIMIT, 10000);
+    enum { N = 8 };
+    caller c[N];
+    logs_capture();
+    for (int i = 0; i < N; i++) {
+        c[i] = (caller){.r = r};
+        assert_int_equal(pthread_create(&c[i].tid, NULL, caller_main, &c[i]),
+                         0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(c[i].tid, NULL);
+    logs_restore();
+    int failed = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(c[i].rc == GOIO_EPROTO || (c[i].rc == 0 && c[i].ok_value));
+        assert_true(c[i].took < 2000);
+        failed += c[i].rc != 0;
+    }
+    assert_true(failed >= 1);
+    assert_false(atomic_load(&f.cap_hit));
+    assert_int_equal(stats(r).closed_broken, 1);
+    goio_redis_free(r);
+    fake_stop(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +535,7 @@ int main(void)
         cmocka_unit_test(a_reply_nobody_asked_for_replaces_the_connection),
         cmocka_unit_test(a_trickle_is_bounded_by_deadline_and_read_timeout),
         cmocka_unit_test(a_push_flood_costs_one_reply),
+        cmocka_unit_test(callers_sharing_the_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
