@@ -384,49 +384,60 @@ static void absurd_ranges(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/f", n.port);
     goio_http_cache *c = hc_client(NULL);
     hc_expect(hc_get(c, url), GOIO_HTTP_CACHE_NETWORK);
-    static const char *const ranges[] = {
-        "bytes=18446744073709551615-",
-        "bytes=18446744073709551616-",
-        "bytes=-0",
-        "bytes=-18446744073709551615",
-        "bytes=-99999999999999999999999999",
-        "bytes=0-18446744073709551615",
-        "bytes=0-99999999999999999999999999",
-        "bytes=18446744073709551614-18446744073709551615",
-        "bytes=999-",
-        "bytes=999-999",
-        "bytes=1000-",
-        "bytes=1000-1000",
-        "bytes=5-4",
-        "bytes=-1",
-        "bytes=--1",
-        "bytes=-",
-        "bytes=",
-        "bytes=0-0,-1",
-        "bytes=0x10-20",
-        "bytes=+1-2",
-        "bytes=1-2 junk",
-        "items=0-1",
-        "BYTES=0-0",
+    /* NULL: not answered from storage (the origin answers); else the
+     * Content-Range of the 206 made from the stored 200. Numbers of 2^64 - 1
+     * and above are refused, not wrapped. */
+    static const struct {
+        const char *range, *hit;
+    } cases[] = {
+        {"bytes=18446744073709551615-", NULL},
+        {"bytes=18446744073709551616-", NULL},
+        {"bytes=-0", NULL},
+        {"bytes=-18446744073709551615", NULL},
+        {"bytes=-18446744073709551616", NULL},
+        {"bytes=-99999999999999999999999999", NULL},
+        {"bytes=0-18446744073709551615", NULL},
+        {"bytes=0-18446744073709551616", NULL},
+        {"bytes=0-99999999999999999999999999", NULL},
+        {"bytes=18446744073709551614-18446744073709551615", NULL},
+        {"bytes=-1000000000000", "bytes 0-999/1000"},
+        {"bytes=0-1000000000000", "bytes 0-999/1000"},
+        {"bytes=999-", "bytes 999-999/1000"},
+        {"bytes=999-999", "bytes 999-999/1000"},
+        {"bytes=1000-", NULL},
+        {"bytes=1000-1000", NULL},
+        {"bytes=5-4", NULL},
+        {"bytes=-1", "bytes 999-999/1000"},
+        {"bytes=--1", NULL},
+        {"bytes=-", NULL},
+        {"bytes=", NULL},
+        {"bytes=0-0,-1", NULL},
+        {"bytes=0x10-20", NULL},
+        {"bytes=+1-2", NULL},
+        {"bytes=1-2 junk", NULL},
+        {"items=0-1", NULL},
+        {"BYTES=0-0", "bytes 0-0/1000"},
     };
-    for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++) {
-        goio_http_cache_response *r = hc_get(c, url, "Range", ranges[i]);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        goio_http_cache_response *r = hc_get(c, url, "Range", cases[i].range);
         const char *cr =
             goio_http_cache_response_get_header(r, "Content-Range");
-        if (r->served == GOIO_HTTP_CACHE_HIT) {
+        print_message("%-50s -> %d %s %s\n", cases[i].range, r->status,
+                      goio_http_cache_served_name(r->served), cr ? cr : "");
+        if (!cases[i].hit) {
+            assert_int_equal(r->served, GOIO_HTTP_CACHE_NETWORK);
+        } else {
             /* answered from storage: a consistent slice of the 1000 */
             unsigned long long a, b, total;
+            assert_int_equal(r->served, GOIO_HTTP_CACHE_HIT);
             assert_int_equal(r->status, 206);
             assert_non_null(cr);
+            assert_string_equal(cr, cases[i].hit);
             assert_int_equal(sscanf(cr, "bytes %llu-%llu/%llu", &a, &b, &total),
                              3);
-            assert_int_equal(total, 1000);
-            assert_true(a <= b && b < 1000);
             assert_int_equal(r->body_len, b - a + 1);
             assert_int_equal(r->body[0], 'a' + (int)(a % 26));
         }
-        print_message("%-50s -> %d %s %s\n", ranges[i], r->status,
-                      goio_http_cache_served_name(r->served), cr ? cr : "");
         goio_http_cache_response_free(r);
     }
     /* the stored response is untouched */
