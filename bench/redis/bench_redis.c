@@ -12,6 +12,11 @@
  *   pool_8t_vs_node,        the same goio run vs node-redis 4 (one client,
  *   pool_64t_vs_node        auto-pipelining) with 8 / 64 concurrent async
  *                           loops; GET ops/s
+ *   async_64_vs_node        one thread keeping 64 goio_redis_get_async
+ *                           in flight (each callback queues the next) vs
+ *                           node-redis 4 with 64 concurrent async loops;
+ *                           GET ops/s; cpu_ns= / node_cpu_ns= client CPU
+ *                           per op of both
  *   pool_8t_cpu             client CPU (user+sys of the client process)
  *                           per op in the 8-thread runs; ns/op, lower is
  *                           better (node= node-redis's)
@@ -230,6 +235,87 @@ static void goio_pool(env *e, int threads, double secs, double *ops_s,
     *ops_s = (double)ops / wall;
     *cpu_ns = cpu * 1e9 / (double)ops;
     goio_redis_free(p.r);
+}
+
+/* ---- async ---- */
+
+typedef struct async_run {
+    goio_redis *r;
+    atomic_bool stop;
+    atomic_long ops;
+    atomic_int live;
+} async_run;
+
+static void async_on_get(int status, const void *v, size_t len, bool hit,
+                         void *data)
+{
+    (void)v;
+    (void)len;
+    (void)hit;
+    async_run *a = data;
+    check(status, "goio get_async");
+    atomic_fetch_add_explicit(&a->ops, 1, memory_order_relaxed);
+    if (atomic_load_explicit(&a->stop, memory_order_relaxed) ||
+        goio_redis_get_async(a->r, NULL, "k", async_on_get, a))
+        atomic_fetch_sub(&a->live, 1);
+}
+
+/* `conc` chains of async GETs, each callback queuing the next. */
+static void goio_async(env *e, int conc, double secs, double *ops_s,
+                       double *cpu_ns)
+{
+    async_run a = {.r = open_goio(e)};
+    bool hit;
+    goio_buf b = GOIO_BUF_INIT;
+    check(goio_redis_get(a.r, NULL, "k", &b, &hit), "warm-up get");
+    goio_buf_deinit(&b);
+    double cpu0 = bench_cpu_s(), t0 = bench_now_s();
+    for (int i = 0; i < conc; i++) {
+        atomic_fetch_add(&a.live, 1);
+        check(goio_redis_get_async(a.r, NULL, "k", async_on_get, &a),
+              "goio get_async");
+    }
+    struct timespec ts = {(time_t)secs,
+                          (long)((secs - (double)(time_t)secs) * 1e9)};
+    nanosleep(&ts, NULL);
+    atomic_store(&a.stop, true);
+    struct timespec ms = {0, 1000000};
+    while (atomic_load(&a.live) > 0)
+        nanosleep(&ms, NULL);
+    double wall = bench_now_s() - t0, cpu = bench_cpu_s() - cpu0;
+    long ops = atomic_load(&a.ops);
+    *ops_s = (double)ops / wall;
+    *cpu_ns = cpu * 1e9 / (double)ops;
+    goio_redis_free(a.r);
+}
+
+static bool node_pool(const env *e, int conc, double secs, double *ops_s,
+                      double *cpu_ns);
+
+static void async_case(env *e, int conc)
+{
+    if (!e->node) {
+        printf("# async_%d_vs_node skipped: no node-redis anchor\n", conc);
+        return;
+    }
+    double secs = e->seconds, ops[MAX_ROUNDS], cpu[MAX_ROUNDS],
+           n_ops[MAX_ROUNDS], n_cpu[MAX_ROUNDS];
+    int n = e->rounds;
+    for (int i = 0; i < n; i++) {
+        goio_async(e, conc, secs, &ops[i], &cpu[i]);
+        if (!node_pool(e, conc, secs, &n_ops[i], &n_cpu[i])) {
+            printf("# async_%d_vs_node skipped: node-redis failed\n", conc);
+            return;
+        }
+    }
+    double m_ops = median(ops, n), m_cpu = median(cpu, n);
+    double a_ops = median(n_ops, n), a_cpu = median(n_cpu, n);
+    char name[32], extra[256];
+    snprintf(name, sizeof name, "async_%d_vs_node", conc);
+    snprintf(extra, sizeof extra,
+             "anchor_is=node_redis4 cpu_ns=%.0f node_cpu_ns=%.0f rounds=%d",
+             m_cpu, a_cpu, n);
+    bench_line(name, m_ops, a_ops, "ops/s", true, extra);
 }
 
 /* Runs an anchor command that prints "ops= seconds= cpu_seconds= errors=". */
@@ -547,6 +633,8 @@ int main(int argc, char **argv)
     bool node64 = bench_selected(argc, argv, "pool_64t_vs_node");
     if (tput64 || node64)
         concurrent_cases(&e, 64, tput64, node64, false);
+    if (bench_selected(argc, argv, "async_64_vs_node"))
+        async_case(&e, 64);
     if (bench_selected(argc, argv, "multi_get_100"))
         multi_case(&e);
     bool single_tls = bench_selected(argc, argv, "single_get_tls");

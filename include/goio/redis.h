@@ -107,8 +107,15 @@ typedef struct goio_redis_config {
      * them, each connection writing whatever is queued in one write and
      * matching replies in order. 0 = pooled mode: each call borrows a pooled
      * connection for its round trip. Multi-key calls, goio_cache_clear and
-     * ASK redirects always use the pool. docs/redis.md. */
+     * ASK redirects always use the pool. URL option `mux_conns`.
+     * docs/redis.md. */
     int mux_conns;
+
+    /** Async callbacks (goio_redis_get_async, ...) are not called on the
+     * handle's async thread but queued until the caller runs them with
+     * goio_redis_async_dispatch, e.g. on its own event loop when
+     * goio_redis_async_fd turns readable. Default false. */
+    bool async_dispatch;
 
     /** Most bytes one reply may cost on a multiplexed connection (default
      * and 0: GOIO_REDIS_DEFAULT_MAX_REPLY_BYTES): its bytes received and
@@ -150,8 +157,10 @@ GOIO_EXTERN void goio_redis_config_deinit(goio_redis_config *cfg);
  * != 0 or a unix socket), GOIO_ENOMEM. */
 GOIO_EXTERN int goio_redis_new(const goio_redis_config *cfg, goio_redis **out);
 /** Closes every connection and frees the handle (the same as
- * goio_cache_free(goio_redis_cache(r))). No call may be in progress. NULL
- * is a no-op. */
+ * goio_cache_free(goio_redis_cache(r))). No blocking call may be in
+ * progress; pending async commands get their callbacks with GOIO_ECLOSED
+ * before it returns. Not from an async callback (nothing is freed then).
+ * NULL is a no-op. */
 GOIO_EXTERN void goio_redis_free(goio_redis *r);
 
 /** The handle as a goio_cache (same lifetime; free only one). clear needs a
@@ -203,6 +212,79 @@ GOIO_EXTERN int goio_redis_incr(goio_redis *r, goio_ctx *ctx, const char *key,
 GOIO_EXTERN int goio_redis_publish(goio_redis *r, goio_ctx *ctx,
                                    const char *channel, const void *msg,
                                    size_t len, int64_t *receivers);
+
+/* ---- async calls ----------------------------------------------------------
+ */
+
+/** Completion of goio_redis_get_async: status 0 or a GOIO_E* code (as
+ * goio_redis_get's); value[0..len) is valid only during the call (NULL, 0
+ * on a miss or an error); hit says whether the key was there. */
+typedef void (*goio_redis_get_cb)(int status, const void *value, size_t len,
+                                  bool hit, void *data);
+/** Completion of goio_redis_set_async: status 0 or a GOIO_E* code. */
+typedef void (*goio_redis_set_cb)(int status, void *data);
+/** Completion of goio_redis_del_async: deleted says whether the key
+ * existed (false on error). */
+typedef void (*goio_redis_del_cb)(int status, bool deleted, void *data);
+/** Completion of goio_redis_exists_async (exists false on error). */
+typedef void (*goio_redis_exists_cb)(int status, bool exists, void *data);
+/** Completion of goio_redis_incr_async: value is the new value (0 on
+ * error). */
+typedef void (*goio_redis_incr_cb)(int status, int64_t value, void *data);
+
+/**
+ * GET without blocking: queues the command and returns; cb(status, ...,
+ * data) is called exactly once when 0 is returned, never when an error is.
+ * All async calls of a handle run on one goio thread per handle (started
+ * by the first async call) over the multiplexed connections, also when
+ * mux_conns is 0. Callbacks run on that thread, one at a time, never inside
+ * the call that queued them: keep them short (while one runs, no async
+ * command of the handle progresses). With async_dispatch they run in
+ * goio_redis_async_dispatch instead, on its caller's thread. A callback may
+ * queue async commands; a blocking call in a callback works (on a pooled
+ * connection) but stalls the others. ctx (a reference is taken; may be NULL)
+ * bounds the command: when it ends first, cb gets GOIO_ETIMEDOUT /
+ * GOIO_ECANCELED soon after, even if no reply ever comes. goio_redis_free gives
+ * pending commands GOIO_ECLOSED before it returns (a callback must not free the
+ * handle). Cluster redirects and retries as for goio_redis_get. Returns 0
+ * (queued), GOIO_EINVAL (NULL handle or cb, bad key), GOIO_ENOMEM, GOIO_ECLOSED
+ * (the handle is being freed), GOIO_EIO (the thread could not start).
+ * docs/redis.md.
+ */
+GOIO_EXTERN int goio_redis_get_async(goio_redis *r, goio_ctx *ctx,
+                                     const char *key, goio_redis_get_cb cb,
+                                     void *data);
+/** SET with a TTL without blocking (a TTL <= 0 deletes the key, as
+ * goio_redis_set); value is copied before the call returns. Otherwise as
+ * goio_redis_get_async. */
+GOIO_EXTERN int goio_redis_set_async(goio_redis *r, goio_ctx *ctx,
+                                     const char *key, const void *value,
+                                     size_t len, int64_t ttl_ms,
+                                     goio_redis_set_cb cb, void *data);
+/** DEL without blocking; as goio_redis_get_async. */
+GOIO_EXTERN int goio_redis_del_async(goio_redis *r, goio_ctx *ctx,
+                                     const char *key, goio_redis_del_cb cb,
+                                     void *data);
+/** EXISTS without blocking; as goio_redis_get_async. */
+GOIO_EXTERN int goio_redis_exists_async(goio_redis *r, goio_ctx *ctx,
+                                        const char *key,
+                                        goio_redis_exists_cb cb, void *data);
+/** INCR without blocking (never retried); as goio_redis_get_async. */
+GOIO_EXTERN int goio_redis_incr_async(goio_redis *r, goio_ctx *ctx,
+                                      const char *key, goio_redis_incr_cb cb,
+                                      void *data);
+
+/** With goio_redis_config.async_dispatch: an eventfd readable exactly while
+ * async callbacks are queued (level-triggered): poll it (or watch it with
+ * uv_poll_start), then call goio_redis_async_dispatch. Owned by the handle.
+ * GOIO_EINVAL for NULLs or without async_dispatch. */
+GOIO_EXTERN int goio_redis_async_fd(goio_redis *r, int *fd);
+/** With goio_redis_config.async_dispatch: runs the queued async callbacks
+ * on the calling thread (any thread; callbacks it runs may queue new
+ * commands) and sets *n (may be NULL) to how many. Never blocks.
+ * goio_redis_free runs what is still queued on its own thread. GOIO_EINVAL
+ * for NULL or without async_dispatch. */
+GOIO_EXTERN int goio_redis_async_dispatch(goio_redis *r, size_t *n);
 
 /* Multi-key calls, pipelined: one round trip per node. n == 0 is a no-op;
  * on error the outputs are unspecified. */

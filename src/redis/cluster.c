@@ -38,7 +38,7 @@ static int node_new(goio_redis *r, goio__redis_addr *a, goio__redis_node **out)
     memset(a, 0, sizeof *a);
     int rc = goio__redis_pool_init(&n->pool, &r->opts, &n->addr, &r->ctr);
     if (!rc) {
-        rc = goio__redis_mux_init(&n->mux, &n->pool, r->opts.mux_conns);
+        rc = goio__redis_mux_init(&n->mux, &n->pool, &r->as, r->opts.mux_conns);
         if (rc)
             goio__redis_pool_destroy(&n->pool);
     }

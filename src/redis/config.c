@@ -160,6 +160,7 @@ static void copy_numbers(const goio_redis_config *cfg, goio__redis_opts *o)
         cfg->cluster_max_attempts > 0 ? cfg->cluster_max_attempts : 1;
     o->cluster_retry_backoff_ms = cfg->cluster_retry_backoff_ms;
     o->mux_conns = cfg->mux_conns;
+    o->async_dispatch = cfg->async_dispatch;
     o->max_reply_bytes = cfg->max_reply_bytes
                              ? cfg->max_reply_bytes
                              : GOIO_REDIS_DEFAULT_MAX_REPLY_BYTES;

@@ -131,7 +131,10 @@ static int roundtrip(goio_redis *r, goio_ctx *ctx, const goio__redis_cmd *cmd,
                      attempt *a, redisReply **reply)
 {
     const goio__redis_opts *o = &r->opts;
-    if (cmd->mux && a->node->mux.n > 0 && !a->asking)
+    /* A blocking call in an async callback takes a pooled connection: the
+     * async thread may be the leader of the shared ones it would wait on. */
+    if (cmd->mux && a->node->mux.n > 0 && !a->asking &&
+        !goio__redis_async_is_self(&r->as))
         return mux_roundtrip(r, ctx, cmd, a, reply);
     goio__redis_conn *c;
     a->sent = false;

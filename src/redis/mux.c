@@ -71,25 +71,34 @@ static goio__redis_req *ring_pop(goio__redis_mconn *m)
     return q;
 }
 
-static void finish(goio__redis_req *q, redisReply *reply, int err)
+static void finish(goio__redis_mux *x, goio__redis_mconn *m, goio__redis_req *q,
+                   redisReply *reply, int err)
 {
     q->reply = reply;
     q->err = err;
     q->done = true;
-    pthread_cond_signal(&q->cv);
+    if (q->async) {
+        m->n_async--;
+        goio__redis_async_done(x->as, q);
+    } else {
+        pthread_cond_signal(&q->cv);
+    }
 }
 
-/* Under the lock, when nobody leads: wakes the oldest caller still
- * waiting, which becomes the leader. */
-static void wake_next(goio__redis_mconn *m)
+/* Under the lock, when nobody leads: wakes the oldest blocking caller
+ * still waiting, which becomes the leader, else the async thread when
+ * async commands are left. */
+static void wake_next(goio__redis_mux *x, goio__redis_mconn *m)
 {
     for (uint64_t s = m->head; s < m->tail; s++) {
         goio__redis_req *q = m->ring[s & (m->cap - 1)];
-        if (q) {
+        if (q && !q->async) {
             pthread_cond_signal(&q->cv);
             return;
         }
     }
+    if (m->n_async > 0)
+        goio__redis_async_wake(x->as);
 }
 
 /* ---- formatting ---------------------------------------------------------- */
@@ -110,8 +119,7 @@ static char *put_u(char *p, char lead, size_t v)
     return p;
 }
 
-/* Appends cmd in RESP to b. */
-static int format(goio_buf *b, const goio__redis_cmd *cmd)
+int goio__redis_resp_format(goio_buf *b, const goio__redis_cmd *cmd)
 {
     size_t need = 32;
     for (int i = 0; i < cmd->argc; i++)
@@ -145,7 +153,7 @@ static void fault(goio__redis_mux *x, goio__redis_mconn *m, int rc,
     while (m->head < m->unsent) {
         goio__redis_req *q = ring_pop(m);
         if (q)
-            finish(q, NULL, rc);
+            finish(x, m, q, NULL, rc);
         n++;
     }
     goio_log(GOIO_LOG_WARN, "redis",
@@ -161,12 +169,12 @@ static void fault(goio__redis_mux *x, goio__redis_mconn *m, int rc,
 }
 
 /* Under the lock: fails every queued command (the connect failed). */
-static void fail_queued(goio__redis_mconn *m, int rc)
+static void fail_queued(goio__redis_mux *x, goio__redis_mconn *m, int rc)
 {
     while (m->head < m->tail) {
         goio__redis_req *q = ring_pop(m);
         if (q)
-            finish(q, NULL, rc);
+            finish(x, m, q, NULL, rc);
     }
     m->unsent = m->tail;
     m->out.len = 0;
@@ -386,6 +394,8 @@ static int own_error(goio_ctx *ctx)
 static void abandon(goio__redis_mconn *m, goio__redis_req *q)
 {
     m->ring[q->seq & (m->cap - 1)] = NULL;
+    if (q->async)
+        m->n_async--;
 }
 
 /* Opens the connection (lock released meanwhile). */
@@ -415,7 +425,7 @@ static int connect_locked(goio__redis_mux *x, goio__redis_mconn *m,
         /* A ctx that ended only ends this caller's wait; the others keep
          * their place and the next of them tries again. */
         if (rc != goio_ctx_err(ctx))
-            fail_queued(m, rc);
+            fail_queued(x, m, rc);
         return rc;
     }
     count_replies(x, m, c);
@@ -516,7 +526,7 @@ static void read_locked(goio__redis_mux *x, goio__redis_mconn *m,
             m->progress_ms = now;
             goio__redis_req *q = ring_pop(m);
             if (q)
-                finish(q, got[i], 0);
+                finish(x, m, q, got[i], 0);
             else
                 freeReplyObject(got[i]); /* its caller left */
         }
@@ -588,7 +598,7 @@ static int lead(goio__redis_mux *x, goio__redis_mconn *m, goio__redis_req *q,
         write_locked(x, m); /* the successor finds them in flight */
     m->leader = false;
     atomic_store_explicit(&m->busy, false, memory_order_relaxed);
-    wake_next(m);
+    wake_next(x, m);
     return q->done ? 0 : rc;
 }
 
@@ -625,7 +635,7 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
         return GOIO_ENOMEM;
     pthread_mutex_lock(&m->mu);
     size_t len0 = m->out.len;
-    rc = format(&m->out, cmd);
+    rc = goio__redis_resp_format(&m->out, cmd);
     if (!rc) {
         rc = ring_push(m, &q);
         if (rc)
@@ -637,6 +647,8 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
         return rc;
     }
     *reused = m->c != NULL;
+    if (m->leader && m->drv_led) /* the async thread writes it */
+        goio__redis_async_wake(x->as);
     for (;;) {
         if (q.done)
             break;
@@ -650,7 +662,7 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
         if (rc) {
             abandon(m, &q);
             if (!m->leader)
-                wake_next(m);
+                wake_next(x, m);
             break;
         }
         int64_t until = goio_ctx_deadline(ctx);
@@ -674,17 +686,20 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
-int goio__redis_mux_init(goio__redis_mux *x, goio__redis_pool *pool, int n)
+int goio__redis_mux_init(goio__redis_mux *x, goio__redis_pool *pool,
+                         goio__redis_async *as, int n)
 {
     memset(x, 0, sizeof *x);
     x->pool = pool;
-    if (n <= 0)
-        return 0;
-    x->conns = goio_calloc((size_t)n, sizeof *x->conns);
+    x->as = as;
+    /* Pooled mode (n == 0) still has one, for the async calls only. */
+    int all = n > 0 ? n : 1;
+    x->conns = goio_calloc((size_t)all, sizeof *x->conns);
     if (!x->conns)
         return GOIO_ENOMEM;
-    x->n = n;
-    for (int i = 0; i < n; i++) {
+    x->n = n > 0 ? n : 0;
+    x->n_all = all;
+    for (int i = 0; i < all; i++) {
         pthread_mutex_init(&x->conns[i].mu, NULL);
         goio_buf_init(&x->conns[i].out);
         goio_buf_init(&x->conns[i].wbuf);
@@ -694,7 +709,7 @@ int goio__redis_mux_init(goio__redis_mux *x, goio__redis_pool *pool, int n)
 
 void goio__redis_mux_destroy(goio__redis_mux *x)
 {
-    for (int i = 0; i < x->n; i++) {
+    for (int i = 0; i < x->n_all; i++) {
         goio__redis_mconn *m = &x->conns[i];
         goio__redis_conn_close(m->c);
         goio_buf_deinit(&m->out);
@@ -709,4 +724,144 @@ void goio__redis_mux_destroy(goio__redis_mux *x)
 int goio__redis_mux_open(goio__redis_mux *x)
 {
     return (int)atomic_load_explicit(&x->open, memory_order_relaxed);
+}
+
+/* ---- the async thread's side (async.c) ----------------------------------- */
+
+static const char ASKING[] = "*1\r\n$6\r\nASKING\r\n";
+
+int goio__redis_mux_submit(goio__redis_mux *x, goio__redis_req *q,
+                           const goio_buf *resp, bool asking,
+                           goio__redis_mconn **out)
+{
+    unsigned i = atomic_fetch_add_explicit(&x->next, 1, memory_order_relaxed);
+    goio__redis_mconn *m = &x->conns[i % (unsigned)x->n_all];
+    q->m = m;
+    q->async = true;
+    q->done = false;
+    q->sent = false;
+    q->reply = NULL;
+    q->err = 0;
+    pthread_mutex_lock(&m->mu);
+    size_t len0 = m->out.len;
+    uint64_t tail0 = m->tail;
+    int rc = 0;
+    if (asking) {
+        /* ASKING applies to the next command of the connection: the two
+         * are written back to back; ASKING's reply is dropped. */
+        rc = goio_buf_append(&m->out, ASKING, sizeof ASKING - 1);
+        if (!rc) {
+            goio__redis_req dummy = {0};
+            rc = ring_push(m, &dummy);
+            if (!rc)
+                m->ring[dummy.seq & (m->cap - 1)] = NULL;
+        }
+    }
+    if (!rc)
+        rc = goio_buf_append(&m->out, resp->data, resp->len);
+    if (!rc)
+        rc = ring_push(m, q);
+    if (rc) {
+        m->out.len = len0;
+        m->tail = tail0;
+        pthread_mutex_unlock(&m->mu);
+        return rc;
+    }
+    q->reused = m->c != NULL;
+    m->n_async++;
+    pthread_mutex_unlock(&m->mu);
+    *out = m;
+    return 0;
+}
+
+/* Under the lock: the async thread stops leading m. */
+static void drv_release_locked(goio__redis_mux *x, goio__redis_mconn *m)
+{
+    if (!m->drv_led)
+        return;
+    m->drv_led = false;
+    m->leader = false;
+    atomic_store_explicit(&m->busy, false, memory_order_relaxed);
+    for (uint64_t s = m->head; s < m->tail; s++) {
+        goio__redis_req *q = m->ring[s & (m->cap - 1)];
+        if (q && !q->async) {
+            pthread_cond_signal(&q->cv);
+            return;
+        }
+    }
+    (void)x;
+}
+
+int goio__redis_mux_drv_prepare(goio__redis_mux *x, goio__redis_mconn *m,
+                                int64_t *until_ms)
+{
+    int fd = -1;
+    pthread_mutex_lock(&m->mu);
+    if (!m->leader && m->n_async > 0) {
+        m->leader = true;
+        m->drv_led = true;
+        atomic_store_explicit(&m->busy, true, memory_order_relaxed);
+    }
+    while (m->drv_led) {
+        if (m->n_async == 0) {
+            drv_release_locked(x, m);
+            break;
+        }
+        if (!m->c) {
+            /* Bounded by connect_timeout_ms; a failure fails what is
+             * queued (async and blocking alike). */
+            if (connect_locked(x, m, NULL))
+                continue;
+        }
+        if (m->c && m->out.len) {
+            write_locked(x, m);
+            continue;
+        }
+        if (m->c && m->head < m->unsent) {
+            fd = m->c->rc->fd;
+            int64_t r = x->pool->opts->read_timeout_ms;
+            *until_ms =
+                r > 0 ? goio_time_add_ms(m->progress_ms, r) : GOIO_NO_DEADLINE;
+            if (m->c->ssl && goio__redis_tls_buffered(m->c))
+                *until_ms = goio_now_mono_ms();
+        }
+        break;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return fd;
+}
+
+void goio__redis_mux_drv_io(goio__redis_mux *x, goio__redis_mconn *m,
+                            bool readable)
+{
+    pthread_mutex_lock(&m->mu);
+    /* OpenSSL may hold records the socket no longer shows. */
+    if (m->drv_led && m->c &&
+        (readable || (m->c->ssl && goio__redis_tls_buffered(m->c))))
+        read_locked(x, m, goio_now_mono_ms());
+    int64_t r = x->pool->opts->read_timeout_ms;
+    if (m->drv_led && m->c && m->head < m->unsent && r > 0 &&
+        goio_now_mono_ms() >= goio_time_add_ms(m->progress_ms, r))
+        fault(x, m, GOIO_ETIMEDOUT, "no reply within read_timeout_ms");
+    pthread_mutex_unlock(&m->mu);
+}
+
+void goio__redis_mux_drv_release(goio__redis_mux *x, goio__redis_mconn *m)
+{
+    pthread_mutex_lock(&m->mu);
+    drv_release_locked(x, m);
+    pthread_mutex_unlock(&m->mu);
+}
+
+bool goio__redis_mux_cancel(goio__redis_req *q)
+{
+    goio__redis_mconn *m = q->m;
+    pthread_mutex_lock(&m->mu);
+    bool taken = !q->done;
+    if (taken) {
+        abandon(m, q);
+        q->done = true;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return taken;
 }

@@ -14,6 +14,10 @@ static goio_redis *from_cache(goio_cache *c)
 
 static void redis_destroy(goio_redis *r)
 {
+    /* From an async callback the thread cannot be joined: the handle is
+     * left alone (documented misuse; no log code for it yet). */
+    if (!goio__redis_async_stop(&r->as))
+        return;
     goio__redis_cluster_destroy(r);
     goio__redis_opts_free(&r->opts);
     goio_free(r);
@@ -378,8 +382,15 @@ int goio_redis_new(const goio_redis_config *cfg, goio_redis **out)
         goio_free(r);
         return rc;
     }
+    rc = goio__redis_async_init(&r->as, r, r->opts.async_dispatch);
+    if (rc) {
+        goio__redis_opts_free(&r->opts);
+        goio_free(r);
+        return rc;
+    }
     rc = goio__redis_cluster_init(r);
     if (rc) {
+        goio__redis_async_stop(&r->as);
         goio__redis_opts_free(&r->opts);
         goio_free(r);
         return rc;

@@ -79,7 +79,8 @@ typedef struct goio__redis_opts {
     int64_t wait_timeout_ms, test_on_borrow_ms, idle_timeout_ms;
     int cluster_max_attempts;
     int64_t cluster_retry_backoff_ms;
-    int mux_conns; /* multiplexed connections per node; 0 = pooled mode */
+    int mux_conns;       /* multiplexed connections per node; 0 = pooled mode */
+    bool async_dispatch; /* async callbacks via goio_redis_async_dispatch */
     size_t max_reply_bytes; /* one reply's cost on a mux connection */
     /* TLS: tls_ctx is an SSL_CTX (CA store, client certificate, minimum
      * version, verify mode) shared by every connection of the handle. */
@@ -303,9 +304,17 @@ typedef struct goio__redis_cmd {
 /* ---- multiplexed connections (mux.c) --------------------------------------
  */
 
-/* One caller's command on a multiplexed connection (on its stack). */
+struct goio__redis_mconn;
+struct goio__redis_async;
+
+/* One caller's command on a multiplexed connection (on its stack), or an
+ * async command's (async.c, first member of its heap record). */
 typedef struct goio__redis_req {
-    pthread_cond_t cv; /* signalled when done, or to make it the leader */
+    pthread_cond_t cv; /* signalled when done, or to make it the leader;
+                        * not initialized for async ones */
+    struct goio__redis_mconn *m; /* the connection it was queued on */
+    bool async;        /* finished by handing it to the async thread */
+    bool reused;       /* the connection was open when it was queued */
     redisReply *reply; /* on success */
     int err;           /* GOIO_E* of a fault */
     uint64_t seq;      /* its FIFO position */
@@ -334,17 +343,23 @@ typedef struct goio__redis_mconn {
     size_t reply_cost, max_reply;
     size_t refused; /* the cost that went over max_reply, 0 = none */
     redisReplyObjectFunctions *base_fn;
+    int n_async;    /* async commands in the FIFO */
+    bool drv_led;   /* the leader is the async thread */
+    bool drv_known; /* in the async thread's list (its own flag) */
 } goio__redis_mconn;
 
 typedef struct goio__redis_mux {
     goio__redis_pool *pool; /* the node's: opts, address, backoff, counters */
+    struct goio__redis_async *as; /* the handle's async thread */
     goio__redis_mconn *conns;
-    int n;
+    int n;            /* used by blocking calls (mux_conns; 0 = pooled mode) */
+    int n_all;        /* allocated: at least 1, for the async calls */
     atomic_uint next; /* round robin */
     atomic_int open;  /* connections open */
 } goio__redis_mux;
 
-int goio__redis_mux_init(goio__redis_mux *x, goio__redis_pool *pool, int n);
+int goio__redis_mux_init(goio__redis_mux *x, goio__redis_pool *pool,
+                         struct goio__redis_async *as, int n);
 /* Closes the connections; no call may be in progress. */
 void goio__redis_mux_destroy(goio__redis_mux *x);
 /*
@@ -358,6 +373,63 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
                          const goio__redis_cmd *cmd, redisReply **reply,
                          bool *sent, bool *reused);
 int goio__redis_mux_open(goio__redis_mux *x);
+/* Appends cmd in RESP to b (GOIO_ENOMEM). */
+int goio__redis_resp_format(goio_buf *b, const goio__redis_cmd *cmd);
+
+/* For the async thread (async.c). Queues q's RESP bytes (after an ASKING
+ * whose reply is dropped when `asking`) on one of x's connections and
+ * returns it in *out. */
+int goio__redis_mux_submit(goio__redis_mux *x, goio__redis_req *q,
+                           const goio_buf *resp, bool asking,
+                           goio__redis_mconn **out);
+/* Takes the I/O of m when it has async commands and no leader, connects
+ * and writes what is queued; gives the I/O back (to a waiting blocking
+ * caller) when no async command is left. Returns the fd to poll for
+ * replies (*until_ms: when a reply is due or a TLS buffer is ready), or -1
+ * when there is nothing to wait for. */
+int goio__redis_mux_drv_prepare(goio__redis_mux *x, goio__redis_mconn *m,
+                                int64_t *until_ms);
+/* Reads m's replies when `readable` and checks its read timeout. */
+void goio__redis_mux_drv_io(goio__redis_mux *x, goio__redis_mconn *m,
+                            bool readable);
+/* Gives the I/O of m back (the async thread stops). */
+void goio__redis_mux_drv_release(goio__redis_mux *x, goio__redis_mconn *m);
+/* Takes q out of its connection's FIFO unless it is done (its late reply
+ * is then dropped). true when taken out. */
+bool goio__redis_mux_cancel(goio__redis_req *q);
+
+/* ---- the async calls (async.c) --------------------------------------------
+ */
+
+typedef struct goio__redis_areq goio__redis_areq;
+
+/* The handle's async thread, started by the first async call. */
+typedef struct goio__redis_async {
+    pthread_mutex_t mu; /* the fields up to `thread` */
+    bool started, closing, signaled;
+    int efd; /* eventfd waking the thread; -1 before the start */
+    goio__redis_areq *in_head, *in_tail;     /* submitted */
+    goio__redis_areq *done_head, *done_tail; /* answered, from mux.c */
+    /* Dispatch mode (async_dispatch): callbacks queued for
+     * goio_redis_async_dispatch; ready_efd readable while any are. */
+    goio__redis_areq *ready_head, *ready_tail;
+    int ready_efd; /* -1 when callbacks run on the thread */
+    pthread_t thread;
+    goio_redis *r;
+} goio__redis_async;
+
+/* dispatch: callbacks wait for goio_redis_async_dispatch (GOIO_EIO,
+ * GOIO_ENOMEM: no eventfd). */
+int goio__redis_async_init(goio__redis_async *as, goio_redis *r, bool dispatch);
+/* Stops the thread: pending commands get GOIO_ECLOSED. false when called
+ * on the async thread itself (from a callback): nothing is done. */
+bool goio__redis_async_stop(goio__redis_async *as);
+/* Under q->m's lock: q (async) got its reply or error. */
+void goio__redis_async_done(goio__redis_async *as, goio__redis_req *q);
+/* Wakes the async thread (a connection needs it). */
+void goio__redis_async_wake(goio__redis_async *as);
+/* Whether the calling thread is the handle's async thread. */
+bool goio__redis_async_is_self(goio__redis_async *as);
 
 /* ---- nodes and the slot map -----------------------------------------------
  */
@@ -387,6 +459,7 @@ struct goio_redis {
     goio__redis_opts opts;
     goio__redis_counters ctr;
     goio__redis_cluster cl;
+    goio__redis_async as;
 };
 
 int goio__redis_cluster_init(goio_redis *r);

@@ -244,6 +244,7 @@ typedef enum opt_kind {
     O_STRING,
     O_DB,
     O_TLS_VERSION,
+    O_MUX,
     O_IGNORED
 } opt_kind;
 
@@ -268,6 +269,7 @@ static const opt options[] = {
     {"idle_timeout", O_DURATION, CFG_OFF(idle_timeout_ms)},
     {"skip_verify", O_BOOL, CFG_OFF(tls_skip_verify)},
     {"cluster", O_BOOL, CFG_OFF(cluster)},
+    {"mux_conns", O_MUX, CFG_OFF(mux_conns)},
     {"tls_ca_file", O_STRING, CFG_OFF(tls_ca_file)},
     {"tls_ca_dir", O_STRING, CFG_OFF(tls_ca_dir)},
     {"tls_cert_file", O_STRING, CFG_OFF(tls_cert_file)},
@@ -321,6 +323,11 @@ static int apply_option(parser *p, const char *name, size_t name_len,
     case O_INT:
         if (!parse_int(v, 0, 1000000, &n))
             return bad(o->name, "not an integer in [0, 1000000]");
+        *(int *)(void *)field = (int)n;
+        break;
+    case O_MUX:
+        if (!parse_int(v, 0, GOIO_REDIS_MAX_MUX_CONNS, &n))
+            return bad(o->name, "not an integer in [0, 64]");
         *(int *)(void *)field = (int)n;
         break;
     case O_DB:

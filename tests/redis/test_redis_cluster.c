@@ -412,6 +412,101 @@ static void a_slot_moves_under_concurrent_calls(void **state)
     goio_redis_free(r);
 }
 
+/* ---- async calls follow ASK and MOVED ---- */
+
+typedef struct aresult {
+    atomic_int calls;
+    int status;
+    bool hit;
+    char str[16];
+    size_t len;
+} aresult;
+
+static void a_on_get(int status, const void *v, size_t len, bool hit,
+                     void *data)
+{
+    aresult *a = data;
+    a->status = status;
+    a->hit = hit;
+    a->len = len < sizeof a->str ? len : sizeof a->str;
+    if (v)
+        memcpy(a->str, v, a->len);
+    atomic_fetch_add(&a->calls, 1);
+}
+
+static void a_on_set(int status, void *data)
+{
+    aresult *a = data;
+    a->status = status;
+    atomic_fetch_add(&a->calls, 1);
+}
+
+static aresult aget(goio_redis *r, const char *key)
+{
+    aresult a = {0};
+    assert_ok(goio_redis_get_async(r, NULL, key, a_on_get, &a));
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&a.calls) == 1, 20000));
+    return a;
+}
+
+static void async_calls_follow_ask_and_moved(void **state)
+{
+    (void)state;
+    goio_redis *r = open_cluster("amig");
+    assert_ok(goio_redis_set(r, NULL, "{ma}old", "v1", 2, 120000));
+    unsigned slot = goio_redis_key_slot("ma", 2);
+    int src = goio_test_redis_cluster_master_of(&cl, slot), dst = -1;
+    for (int i = 0; i < GOIO_TEST_CLUSTER_NODES && dst < 0; i++)
+        if (i != src && cl.up[i] && is_master(i))
+            dst = i;
+    assert_true(src >= 0 && dst >= 0);
+    char *src_id = goio_test_redis_cluster_node_id(&cl, src);
+    char *dst_id = goio_test_redis_cluster_node_id(&cl, dst);
+    char slot_s[16], port_s[16], cmd[256];
+    snprintf(slot_s, sizeof slot_s, "%u", slot);
+    snprintf(port_s, sizeof port_s, "%d", cl.nodes[dst].port);
+    snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %s IMPORTING %%s%%s", slot_s);
+    on_node(dst, cmd, src_id, "");
+    snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %s MIGRATING %%s%%s", slot_s);
+    on_node(src, cmd, dst_id, "");
+    on_node(src, "MIGRATE 127.0.0.1 %s '' 0 5000 KEYS 'amig:{ma}old'%s", port_s,
+            "");
+
+    /* ASKING goes on the shared connection right before the command. */
+    aresult a = aget(r, "{ma}old");
+    assert_goio(0, a.status);
+    assert_true(a.hit && a.len == 2 && !memcmp(a.str, "v1", 2));
+    assert_true(stats(r).ask >= 1);
+    uint64_t asks = stats(r).ask;
+    aresult s = {0};
+    assert_ok(goio_redis_set_async(r, NULL, "{ma}new", "v2", 2, 120000,
+                                   a_on_set, &s));
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&s.calls) == 1, 20000));
+    assert_goio(0, s.status);
+    assert_true(stats(r).ask > asks);
+    assert_int_equal(cli_long(dst, "CLUSTER COUNTKEYSINSLOT %s", slot_s), 2);
+
+    snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %s NODE %%s%%s", slot_s);
+    on_node(dst, cmd, dst_id, "");
+    on_node(src, cmd, dst_id, "");
+    for (int i = 0; i < GOIO_TEST_CLUSTER_NODES; i++)
+        if (i != src && i != dst && cl.up[i] && is_master(i))
+            on_node(i, cmd, dst_id, "");
+    assert_true(goio_test_redis_cluster_wait_ok(&cl, 30000));
+    uint64_t moved = stats(r).moved;
+    a = aget(r, "{ma}old");
+    assert_goio(0, a.status);
+    assert_true(a.hit && a.len == 2 && !memcmp(a.str, "v1", 2));
+    assert_int_equal(stats(r).moved, moved + 1);
+    /* The slot was patched: no more redirects. */
+    a = aget(r, "{ma}new");
+    assert_true(a.status == 0 && a.hit);
+    assert_int_equal(stats(r).moved, moved + 1);
+    goio_free(src_id);
+    goio_free(dst_id);
+    goio_redis_free(r);
+}
+
 /* ---- a slot nobody serves: CLUSTERDOWN ---- */
 
 static bool all_report(const char *needle)
@@ -721,6 +816,7 @@ int main(void)
         cmocka_unit_test(multi_get_spans_slots_one_round_trip_per_master),
         cmocka_unit_test(ask_during_migration_moved_after),
         cmocka_unit_test(a_slot_moves_under_concurrent_calls),
+        cmocka_unit_test(async_calls_follow_ask_and_moved),
         cmocka_unit_test(an_unreachable_seed_fails_cleanly),
         cmocka_unit_test(
             waiting_for_a_slot_map_reload_ends_at_the_ctx_deadline),

@@ -12,6 +12,8 @@
 #include "redis_test_util.h"
 #include "test_redis.h"
 
+#include <stdatomic.h>
+
 static char *dir;
 static goio_test_redis srv, mtls, expired;
 static int srv_tls, mtls_tls, expired_tls;
@@ -142,6 +144,50 @@ static void single_calls(void **state)
     assert_ok(goio_redis_get(r, NULL, "k", &b, &hit));
     goio_redis_free(r);
     goio_buf_deinit(&b);
+}
+
+/* Async calls over TLS: many large replies in flight at once, so that
+ * OpenSSL holds records the socket no longer shows. */
+enum { TLS_ASYNC = 32, TLS_BIG = 40000 };
+
+typedef struct tls_async {
+    atomic_int done, bad;
+} tls_async;
+
+static void tls_on_get(int status, const void *v, size_t len, bool hit,
+                       void *data)
+{
+    tls_async *t = data;
+    const unsigned char *p = v;
+    bool ok = status == 0 && hit && len == TLS_BIG;
+    for (size_t i = 0; ok && i < len; i += 997)
+        ok = p[i] == (unsigned char)('a' + i % 26);
+    if (!ok)
+        atomic_fetch_add(&t->bad, 1);
+    atomic_fetch_add(&t->done, 1);
+}
+
+static void async_calls_over_tls(void **state)
+{
+    (void)state;
+    goio_redis_config cfg;
+    tls_config(&cfg, srv_tls, "tlsasync");
+    goio_redis *r;
+    assert_ok(goio_redis_new(&cfg, &r));
+    static char big[TLS_BIG];
+    for (size_t i = 0; i < TLS_BIG; i++)
+        big[i] = (char)('a' + i % 26);
+    assert_ok(goio_redis_set(r, NULL, "big", big, TLS_BIG, 60000));
+    tls_async t = {0};
+    for (int round = 0; round < 5; round++)
+        for (int i = 0; i < TLS_ASYNC; i++)
+            assert_ok(goio_redis_get_async(r, NULL, "big", tls_on_get, &t));
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&t.done) == 5 * TLS_ASYNC, 20000));
+    assert_int_equal(atomic_load(&t.bad), 0);
+    goio_redis_stats st;
+    assert_ok(goio_redis_stats_get(r, &st));
+    assert_int_equal(st.closed_broken, 0);
+    goio_redis_free(r);
 }
 
 static void *pool_worker(void *arg)
@@ -456,6 +502,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(single_calls),
+        cmocka_unit_test(async_calls_over_tls),
         cmocka_unit_test(pool_under_threads),
         cmocka_unit_test(pipelined_multi_with_large_values),
         cmocka_unit_test(a_rediss_url),

@@ -182,6 +182,9 @@ static const bad_case bads[] = {
     {"redis://h?pool_size=-1", "pool_size"},
     {"redis://h?pool_size=99999999999", "pool_size"},
     {"redis://h?db=x", "db"},
+    {"redis://h?mux_conns=65", "mux_conns"},
+    {"redis://h?mux_conns=-1", "mux_conns"},
+    {"redis://h?mux_conns=two", "mux_conns"},
     {"redis://h?dial_timeout=5x", "dial_timeout"},
     {"redis://h?dial_timeout=1..5s", "dial_timeout"},
     {"redis://h?dial_timeout=ms", "dial_timeout"},
@@ -319,6 +322,37 @@ static void urls_reach_a_real_server(void **state)
     goio_free(out);
 }
 
+static void mux_conns_from_the_url(void **state)
+{
+    (void)state;
+    goio_redis_config cfg;
+    goio_redis_config_init(&cfg);
+    assert_ok(goio_redis_config_from_url(&cfg, "redis://h"));
+    assert_int_equal(cfg.mux_conns, 2); /* not named: kept */
+    assert_ok(goio_redis_config_from_url(&cfg, "redis://h?mux_conns=64"));
+    assert_int_equal(cfg.mux_conns, GOIO_REDIS_MAX_MUX_CONNS);
+    goio_redis_config_deinit(&cfg);
+    /* On a real server: 0 is pooled mode (the call's connection goes back
+     * to the pool, idle), 3 multiplexed (no pooled connection). */
+    for (int mux = 0; mux <= 3; mux += 3) {
+        char url[256];
+        snprintf(url, sizeof url, "redis://127.0.0.1:%d?mux_conns=%d", srv.port,
+                 mux);
+        goio_redis_config_init(&cfg);
+        assert_ok(goio_redis_config_from_url(&cfg, url));
+        assert_int_equal(cfg.mux_conns, mux);
+        goio_redis *r;
+        assert_ok(goio_redis_new(&cfg, &r));
+        goio_redis_config_deinit(&cfg);
+        assert_ok(goio_redis_set(r, NULL, "muxurl", "v", 1, 60000));
+        goio_redis_stats st;
+        assert_ok(goio_redis_stats_get(r, &st));
+        assert_int_equal(st.open, 1);
+        assert_int_equal(st.idle, mux ? 0 : 1);
+        goio_redis_free(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +362,7 @@ int main(void)
         cmocka_unit_test(hostile_urls),
         cmocka_unit_test(allocation_failures_are_enomem_without_leaks),
         cmocka_unit_test(urls_reach_a_real_server),
+        cmocka_unit_test(mux_conns_from_the_url),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
