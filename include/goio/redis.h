@@ -116,7 +116,19 @@ typedef struct goio_redis_config {
      * goio_redis_async_dispatch, e.g. on its own event loop when
      * goio_redis_async_fd turns readable. Default false. */
     bool async_dispatch;
+
+    /** Most bytes one reply may cost on a multiplexed connection (default
+     * and 0: GOIO_REDIS_DEFAULT_MAX_REPLY_BYTES): its bytes received and
+     * not yet parsed plus the reply objects built for it (each object's
+     * header, string and element pointers). A reply that would cost more,
+     * whatever its declared size, is a protocol error: the connection is
+     * replaced and the commands on it fail with GOIO_EPROTO. */
+    size_t max_reply_bytes;
 } goio_redis_config;
+
+/** Default of goio_redis_config.max_reply_bytes: Redis' own largest bulk
+ * string (proto-max-bulk-len, 512 MiB) plus 1 MiB of reply overhead. */
+#define GOIO_REDIS_DEFAULT_MAX_REPLY_BYTES ((size_t)513 << 20)
 
 /** Upper bound of goio_redis_config.mux_conns. */
 #define GOIO_REDIS_MAX_MUX_CONNS 64

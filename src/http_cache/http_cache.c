@@ -101,35 +101,40 @@ static void set_age(response *r, goio_http_cache *c, int64_t age_ms)
 
 /* Leaves out the fields this cache consumed (Surrogate-Control) and,
  * for a response served without the origin (`unvalidated`), those its
- * qualified no-cache="..." lists (RFC 9111 section 5.2.2.4). */
+ * qualified no-cache="..." lists (RFC 9111 section 5.2.2.4). The lists
+ * are read once (at most GOIO__HC_MAX_NO_CACHE_NAMES names: a response
+ * naming more is served without any field, as when out of memory - never
+ * a listed one), so a hit costs fields x 64 comparisons at most. */
 static void drop_fields(const goio__hc_policy *p, goio__hc_view *v,
                         bool unvalidated)
 {
     goio__hc_cc cc = {0};
     if (unvalidated)
         goio__hc_cc_parse(v->headers, v->nheaders, &cc);
-    /* The lists are read from the fields as they were (compacting moves
-     * them; a list may even name Cache-Control). Out of memory: no field
-     * is served, rather than a listed one. */
-    goio_http_cache_header *orig = NULL;
-    size_t norig = v->nheaders;
+    goio__hc_name names[GOIO__HC_MAX_NO_CACHE_NAMES];
+    size_t nnames = 0;
     if (cc.flags & GOIO__HC_NO_CACHE_FIELDS) {
-        orig = goio_calloc(norig ? norig : 1, sizeof *orig);
-        if (!orig) {
+        /* The names point into the values, which compacting leaves in
+         * place (it moves only the entries); a list may even name
+         * Cache-Control. */
+        nnames = goio__hc_no_cache_names(v->headers, v->nheaders, names,
+                                         GOIO__HC_MAX_NO_CACHE_NAMES);
+        if (nnames > GOIO__HC_MAX_NO_CACHE_NAMES) {
             v->nheaders = 0;
             return;
         }
-        memcpy(orig, v->headers, norig * sizeof *orig);
     }
     size_t n = 0;
-    for (size_t i = 0; i < norig; i++) {
+    for (size_t i = 0; i < v->nheaders; i++) {
         const char *name = v->headers[i].name;
-        if (!goio__hc_consumed_field(p, name) &&
-            !(orig && goio__hc_no_cache_field(orig, norig, name)))
+        bool listed = goio__hc_consumed_field(p, name);
+        size_t len = listed ? 0 : strlen(name);
+        for (size_t j = 0; j < nnames && !listed; j++)
+            listed = names[j].len == len && !strncasecmp(names[j].p, name, len);
+        if (!listed)
             v->headers[n++] = v->headers[i];
     }
     v->nheaders = n;
-    goio_free(orig);
 }
 
 /* Points the view at its separate body entry, checked. */
@@ -1053,9 +1058,8 @@ static bool range_digits(const char **p, uint64_t *out)
     return true;
 }
 
-/* The one satisfiable range of `range` in a body of `total` bytes. */
-static bool range_parse(const char *range, uint64_t total, uint64_t *first,
-                        uint64_t *last)
+bool goio__hc_range_parse(const char *range, uint64_t total, uint64_t *first,
+                          uint64_t *last)
 {
     const char *p = range;
     while (*p == ' ' || *p == '\t')
@@ -1133,7 +1137,7 @@ static int cached_range(goio__hc_call *k, goio_ctx *ctx,
     uint64_t first, last;
     if (from_storage(k, &st, &served, &age_ms, &revalidate) && !revalidate &&
         st.view.status == 200 &&
-        range_parse(range, st.view.body_len, &first, &last)) {
+        goio__hc_range_parse(range, st.view.body_len, &first, &last)) {
         rc = serve_stored(k, &st, served, age_ms, out, &done);
         if (!rc && done)
             make_partial(*out, first, last);

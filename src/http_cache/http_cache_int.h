@@ -68,6 +68,31 @@ void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
 bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
                              const char *name);
 
+/* The one satisfiable byte range a Range value asks of a body of `total`
+ * bytes (RFC 9110 section 14.1.2: first-last, first-, -suffix; one range,
+ * optional whitespace around "bytes" and "="): [*first, *last], both <
+ * total. false for several ranges, an unsatisfiable one, junk, numbers
+ * above 2^64 - 1 (the origin answers those). */
+bool goio__hc_range_parse(const char *range, uint64_t total, uint64_t *first,
+                          uint64_t *last);
+
+/* Most field names goio__hc_no_cache_names keeps: a response listing more
+ * is served without any field when reused unvalidated (a hostile origin
+ * could else make every hit cost fields x names). */
+#define GOIO__HC_MAX_NO_CACHE_NAMES 64
+
+/* A field name inside a header value. */
+typedef struct goio__hc_name {
+    const char *p;
+    size_t len;
+} goio__hc_name;
+
+/* The field names the qualified no-cache="..." lists of the Cache-Control
+ * fields of h[0..n) name, the first `max` into out[]; returns how many
+ * there are in all (may exceed max). One pass over the fields. */
+size_t goio__hc_no_cache_names(const goio_http_cache_header *h, size_t n,
+                               goio__hc_name *out, size_t max);
+
 /* Parses an HTTP-date (IMF-fixdate, RFC 850, asctime) into ms since the
  * epoch. GOIO_EBADMSG for anything else. */
 int goio__hc_parse_date(const char *s, int64_t *ms);

@@ -201,6 +201,57 @@ bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
     return false;
 }
 
+/* Adds the members of the field list v[0..len) to out (see list_names). */
+static size_t list_collect(const char *v, size_t len, goio__hc_name *out,
+                           size_t have, size_t max)
+{
+    if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+        v++;
+        len -= 2;
+    }
+    for (size_t i = 0; i < len;) {
+        while (i < len && (v[i] == ',' || is_ows(v[i])))
+            i++;
+        size_t start = i;
+        while (i < len && v[i] != ',' && !is_ows(v[i]))
+            i++;
+        if (i == start)
+            continue;
+        if (have < max)
+            out[have] = (goio__hc_name){v + start, i - start};
+        have++;
+    }
+    return have;
+}
+
+size_t goio__hc_no_cache_names(const goio_http_cache_header *h, size_t n,
+                               goio__hc_name *out, size_t max)
+{
+    size_t have = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(h[i].name, "Cache-Control"))
+            continue;
+        for (const char *s = h[i].value; *s;) {
+            while (*s == ',' || is_ows(*s))
+                s++;
+            const char *d = s;
+            while (*s && *s != '=' && *s != ',' && !is_ows(*s))
+                s++;
+            bool qualified =
+                *s == '=' && name_is(d, (size_t)(s - d), "no-cache");
+            if (*s == '=') {
+                const char *v = ++s;
+                s = scan_value(s);
+                if (qualified)
+                    have = list_collect(v, (size_t)(s - v), out, have, max);
+            }
+            while (*s && *s != ',')
+                s++;
+        }
+    }
+    return have;
+}
+
 void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
                        goio__hc_cc *cc)
 {

@@ -188,8 +188,15 @@ typedef struct xfer {
     int state;    /* CH_* */
     bool digits;  /* the chunk-size line had a digit */
     uint64_t left;
-    size_t line; /* length of the current trailer line */
+    size_t line;       /* length of the current trailer line */
+    unsigned interims; /* interim responses relayed */
 } xfer;
+
+/* Interim responses one exchange may relay: a real origin sends one or
+ * two (102, 103); one that keeps sending them fails the exchange with
+ * GOIO_EPROTO rather than make the caller (and a proxy's clients) take
+ * one per 60 bytes it sends until libcurl's header limit. */
+#define MAX_INTERIM 16
 
 static bool is_ows(char ch)
 {
@@ -245,7 +252,8 @@ static void reason_of(const char *p, size_t len, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static int header_line(goio__hc_exchange *ex, const char *p, size_t len)
+static int header_line(goio__hc_exchange *ex, unsigned *interims, const char *p,
+                       size_t len)
 {
     while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
         len--;
@@ -261,6 +269,8 @@ static int header_line(goio__hc_exchange *ex, const char *p, size_t len)
          * (and is forgotten; 101 would end HTTP here, never asked for). */
         int st = ex->line_status;
         if (st >= 100 && st <= 199 && st != 101) {
+            if (++*interims > MAX_INTERIM)
+                return GOIO_EPROTO;
             if (ex->on_interim)
                 ex->on_interim(st, ex->resp.v, ex->resp.n, ex->interim_data);
             goio__hc_hlist_free(&ex->resp);
@@ -284,7 +294,7 @@ static int header_line(goio__hc_exchange *ex, const char *p, size_t len)
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
     xfer *x = arg;
-    int rc = header_line(x->ex, p, size * n);
+    int rc = header_line(x->ex, &x->interims, p, size * n);
     if (rc) {
         x->failure = rc;
         return 0;

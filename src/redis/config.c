@@ -26,6 +26,7 @@ void goio_redis_config_init(goio_redis_config *cfg)
     cfg->cluster_max_attempts = 5;
     cfg->cluster_retry_backoff_ms = 10;
     cfg->mux_conns = 2;
+    cfg->max_reply_bytes = GOIO_REDIS_DEFAULT_MAX_REPLY_BYTES;
 }
 
 void goio__redis_addr_free(goio__redis_addr *a)
@@ -160,6 +161,9 @@ static void copy_numbers(const goio_redis_config *cfg, goio__redis_opts *o)
     o->cluster_retry_backoff_ms = cfg->cluster_retry_backoff_ms;
     o->mux_conns = cfg->mux_conns;
     o->async_dispatch = cfg->async_dispatch;
+    o->max_reply_bytes = cfg->max_reply_bytes
+                             ? cfg->max_reply_bytes
+                             : GOIO_REDIS_DEFAULT_MAX_REPLY_BYTES;
 }
 
 int goio__redis_opts_from_config(const goio_redis_config *cfg,

@@ -38,6 +38,10 @@
 #define BATCH           64
 /* What the write buffers start with. */
 #define BUF_START       8192
+/* Most bytes one read_some takes in before its replies are parsed (and the
+ * reply's cost checked): a peer that never stops sending cannot keep the
+ * leader reading. */
+#define READ_MAX        (256 * 1024)
 
 /* ---- the FIFO ------------------------------------------------------------ */
 
@@ -176,6 +180,83 @@ static void fail_queued(goio__redis_mux *x, goio__redis_mconn *m, int rc)
     m->out.len = 0;
 }
 
+/* ---- what a reply costs ----------------------------------------------------
+ *
+ * The reader builds a reply's objects through these functions; each one is
+ * charged to the connection's reply_cost before it is made, so that a
+ * reply declaring a huge array (hiredis allocates its element pointers at
+ * once) fails before the allocation. Together with the bytes received and
+ * not parsed yet (checked in read_locked) this is what one reply costs.
+ */
+
+/* An object's header plus the allocator's share. */
+#define OBJ_COST (sizeof(redisReply) + 16)
+
+static bool charge(const redisReadTask *t, size_t bytes)
+{
+    goio__redis_mconn *m = t->privdata;
+    if (bytes > m->max_reply || m->reply_cost > m->max_reply - bytes) {
+        /* The reader fails with an out-of-memory error; read_locked says
+         * why. */
+        m->refused =
+            bytes > SIZE_MAX - m->reply_cost ? SIZE_MAX : m->reply_cost + bytes;
+        return false;
+    }
+    m->reply_cost += bytes;
+    return true;
+}
+
+static void *cost_string(const redisReadTask *t, char *s, size_t len)
+{
+    goio__redis_mconn *m = t->privdata;
+    if (len > SIZE_MAX - OBJ_COST - 1 || !charge(t, OBJ_COST + len + 1))
+        return NULL;
+    return m->base_fn->createString(t, s, len);
+}
+
+static void *cost_array(const redisReadTask *t, int n)
+{
+    goio__redis_mconn *m = t->privdata;
+    size_t n_ptr = n > 0 ? (size_t)n : 0;
+    if (!charge(t, OBJ_COST + n_ptr * sizeof(redisReply *)))
+        return NULL;
+    return m->base_fn->createArray(t, n);
+}
+
+static void *cost_integer(const redisReadTask *t, long long v)
+{
+    goio__redis_mconn *m = t->privdata;
+    return charge(t, OBJ_COST) ? m->base_fn->createInteger(t, v) : NULL;
+}
+
+static void *cost_nil(const redisReadTask *t)
+{
+    goio__redis_mconn *m = t->privdata;
+    return charge(t, OBJ_COST) ? m->base_fn->createNil(t) : NULL;
+}
+
+static redisReplyObjectFunctions cost_fn = {
+    .createString = cost_string,
+    .createArray = cost_array,
+    .createInteger = cost_integer,
+    .createNil = cost_nil,
+    .freeObject = freeReplyObject,
+};
+
+/* Puts the counting functions in front of c's reader. */
+static void count_replies(goio__redis_mux *x, goio__redis_mconn *m,
+                          goio__redis_conn *c)
+{
+    redisReader *r = c->rc->reader;
+    if (r->fn != &cost_fn)
+        m->base_fn = r->fn;
+    r->fn = &cost_fn;
+    r->privdata = m;
+    m->reply_cost = 0;
+    m->refused = 0;
+    m->max_reply = x->pool->opts->max_reply_bytes;
+}
+
 /* ---- I/O (the leader, outside the lock) ---------------------------------- */
 
 static int io_errno(int e)
@@ -253,7 +334,7 @@ static int write_all(goio__redis_conn *c, const goio_buf *b, int64_t until_ms)
 static int read_some(goio__redis_conn *c, int64_t until_ms)
 {
     char buf[16 * 1024];
-    bool fed = false;
+    size_t fed = 0;
     /* Called after a write or a drained read: wait first, the replies are
      * rarely there already (a recv would cost a syscall for nothing). */
     if (!c->ssl || !goio__redis_tls_buffered(c)) {
@@ -280,11 +361,11 @@ static int read_some(goio__redis_conn *c, int64_t until_ms)
         if (n > 0) {
             if (redisReaderFeed(c->rc->reader, buf, (size_t)n) != REDIS_OK)
                 return GOIO_EPROTO;
-            fed = true;
+            fed += (size_t)n;
             /* A short plaintext read drained the socket; OpenSSL may hold
              * more than it returned. */
-            if ((size_t)n < sizeof buf &&
-                (!c->ssl || !goio__redis_tls_buffered(c)))
+            if (fed >= READ_MAX || ((size_t)n < sizeof buf &&
+                                    (!c->ssl || !goio__redis_tls_buffered(c))))
                 return 1;
             continue;
         }
@@ -347,6 +428,7 @@ static int connect_locked(goio__redis_mux *x, goio__redis_mconn *m,
             fail_queued(x, m, rc);
         return rc;
     }
+    count_replies(x, m, c);
     m->c = c;
     m->progress_ms = goio_now_mono_ms();
     atomic_fetch_add_explicit(&x->open, 1, memory_order_relaxed);
@@ -419,6 +501,18 @@ static void read_locked(goio__redis_mux *x, goio__redis_mconn *m,
             if (!reply)
                 break;
             got[n++] = reply;
+            m->reply_cost = 0; /* the next reply starts */
+        }
+        /* What the reply still incomplete costs so far: its bytes not
+         * parsed plus its objects (reply_cost, counted since the last
+         * complete reply). */
+        size_t over = m->refused;
+        if (!bad && n < BATCH) {
+            redisReader *r = c->rc->reader;
+            size_t unparsed = r->len - r->pos;
+            if (unparsed > m->max_reply ||
+                m->reply_cost > m->max_reply - unparsed)
+                over = unparsed + m->reply_cost;
         }
         pthread_mutex_lock(&m->mu);
         int64_t now = goio_now_mono_ms();
@@ -436,8 +530,17 @@ static void read_locked(goio__redis_mux *x, goio__redis_mconn *m,
             else
                 freeReplyObject(got[i]); /* its caller left */
         }
-        if (bad) {
+        if (bad && !over) {
             fault(x, m, GOIO_EPROTO, "protocol error");
+            return;
+        }
+        if (over) {
+            goio_log(GOIO_LOG_WARN, "redis", "redis_reply_too_large",
+                     x->pool->addr->name, GOIO_EPROTO,
+                     "a reply from %s costs more than max_reply_bytes (%zu "
+                     "bytes so far, limit %zu)",
+                     x->pool->addr->name, over, m->max_reply);
+            fault(x, m, GOIO_EPROTO, "reply larger than max_reply_bytes");
             return;
         }
         if (n < BATCH)

@@ -81,6 +81,7 @@ typedef struct goio__redis_opts {
     int64_t cluster_retry_backoff_ms;
     int mux_conns;       /* multiplexed connections per node; 0 = pooled mode */
     bool async_dispatch; /* async callbacks via goio_redis_async_dispatch */
+    size_t max_reply_bytes; /* one reply's cost on a mux connection */
     /* TLS: tls_ctx is an SSL_CTX (CA store, client certificate, minimum
      * version, verify mode) shared by every connection of the handle. */
     bool tls;
@@ -336,9 +337,15 @@ typedef struct goio__redis_mconn {
     size_t cap; /* power of two */
     uint64_t head, unsent, tail;
     int64_t progress_ms; /* last reply, or when the FIFO got busy */
-    int n_async;         /* async commands in the FIFO */
-    bool drv_led;        /* the leader is the async thread */
-    bool drv_known;      /* in the async thread's list (its own flag) */
+    /* What the reply being parsed cost in reply objects (the reader's
+     * object functions count it; reset when a reply is complete), its
+     * limit, and the reader's own functions they hand the work to. */
+    size_t reply_cost, max_reply;
+    size_t refused; /* the cost that went over max_reply, 0 = none */
+    redisReplyObjectFunctions *base_fn;
+    int n_async;    /* async commands in the FIFO */
+    bool drv_led;   /* the leader is the async thread */
+    bool drv_known; /* in the async thread's list (its own flag) */
 } goio__redis_mconn;
 
 typedef struct goio__redis_mux {
