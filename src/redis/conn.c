@@ -223,6 +223,7 @@ int goio__redis_connect(const goio__redis_opts *o, const goio__redis_addr *a,
     goio__redis_conn *c = goio_calloc(1, sizeof *c);
     if (!c)
         return GOIO_ENOMEM;
+    c->ctx_due_ms = GOIO_NO_DEADLINE;
     int64_t timeout = cut_to_ctx(o->connect_timeout_ms, ctx);
     int64_t deadline = timeout > 0
                            ? goio_time_add_ms(goio_now_mono_ms(), timeout)
@@ -266,7 +267,11 @@ int goio__redis_conn_prepare(const goio__redis_opts *o, goio__redis_conn *c,
                              goio_ctx *ctx)
 {
     int64_t rcv = o->read_timeout_ms, snd = o->write_timeout_ms;
+    c->ctx_due_ms = GOIO_NO_DEADLINE;
     if (ctx) {
+        int64_t left = goio_ctx_remaining_ms(ctx);
+        if (left >= 0)
+            c->ctx_due_ms = goio_time_add_ms(goio_now_mono_ms(), left);
         int rc = goio_ctx_err(ctx);
         if (rc)
             return rc;
@@ -279,19 +284,58 @@ int goio__redis_conn_prepare(const goio__redis_opts *o, goio__redis_conn *c,
     return rc ? rc : apply_timeout(c, SO_SNDTIMEO, snd, &c->snd_timeout_ms);
 }
 
+static int plain_get_reply(goio__redis_conn *c, void **reply);
+
 redisReply *goio__redis_conn_command_argv(goio__redis_conn *c, int argc,
                                           const char **argv, const size_t *lens)
 {
     if (c->ssl)
         return goio__redis_tls_command(c, argc, argv, lens);
-    return redisCommandArgv(c->rc, argc, argv, lens);
+    if (redisAppendCommandArgv(c->rc, argc, argv, lens) != REDIS_OK)
+        return NULL;
+    void *reply = NULL;
+    return plain_get_reply(c, &reply) == REDIS_OK ? reply : NULL;
+}
+
+/* SO_RCVTIMEO bounds each recv, so a peer sending a byte now and then
+ * would hold a reply forever: the whole reply must be in within the read
+ * timeout (and the command's ctx), checked after every read. */
+static int plain_get_reply(goio__redis_conn *c, void **reply)
+{
+    redisContext *rc = c->rc;
+    *reply = NULL;
+    if (redisGetReplyFromReader(rc, reply) != REDIS_OK)
+        return REDIS_ERR;
+    if (*reply)
+        return REDIS_OK;
+    int done = 0;
+    do {
+        if (redisBufferWrite(rc, &done) != REDIS_OK)
+            return REDIS_ERR;
+    } while (!done);
+    int64_t due = c->rcv_timeout_ms > 0
+                      ? goio_time_add_ms(goio_now_mono_ms(), c->rcv_timeout_ms)
+                      : GOIO_NO_DEADLINE;
+    if (c->ctx_due_ms < due)
+        due = c->ctx_due_ms;
+    while (!*reply) {
+        if (redisBufferRead(rc) != REDIS_OK ||
+            redisGetReplyFromReader(rc, reply) != REDIS_OK)
+            return REDIS_ERR;
+        if (!*reply && goio_now_mono_ms() >= due) {
+            rc->err = REDIS_ERR_IO;
+            snprintf(rc->errstr, sizeof rc->errstr, "%s", strerror(EAGAIN));
+            return REDIS_ERR;
+        }
+    }
+    return REDIS_OK;
 }
 
 int goio__redis_conn_get_reply(goio__redis_conn *c, void **reply)
 {
     if (c->ssl)
         return goio__redis_tls_get_reply(c, reply);
-    return redisGetReply(c->rc, reply);
+    return plain_get_reply(c, reply);
 }
 
 int goio__redis_conn_flush(goio__redis_conn *c, int *done)

@@ -133,7 +133,10 @@ typedef struct goio__redis_conn {
     int64_t idle_since_ms;         /* monotonic, when last put back */
     int64_t rcv_timeout_ms;        /* SO_RCVTIMEO currently applied */
     int64_t snd_timeout_ms;        /* SO_SNDTIMEO currently applied */
-    bool reused;                   /* came from the idle list */
+    /* Monotonic ms by which the ctx of the current command ends, or
+     * GOIO_NO_DEADLINE: bounds a whole reply, not each recv. */
+    int64_t ctx_due_ms;
+    bool reused; /* came from the idle list */
 } goio__redis_conn;
 
 /*

@@ -347,6 +347,13 @@ int goio__redis_tls_get_reply(goio__redis_conn *c, void **reply)
     if (goio__redis_tls_flush(c, NULL) != REDIS_OK)
         return REDIS_ERR;
     char buf[16 * 1024];
+    /* As for plaintext (conn.c): the whole reply within the read timeout
+     * and the ctx, not each read. */
+    int64_t due = c->rcv_timeout_ms > 0
+                      ? goio_time_add_ms(goio_now_mono_ms(), c->rcv_timeout_ms)
+                      : GOIO_NO_DEADLINE;
+    if (c->ctx_due_ms < due)
+        due = c->ctx_due_ms;
     while (!*reply) {
         ERR_clear_error();
         errno = 0;
@@ -358,6 +365,11 @@ int goio__redis_tls_get_reply(goio__redis_conn *c, void **reply)
         if (redisReaderFeed(rc->reader, buf, (size_t)n) != REDIS_OK ||
             redisReaderGetReply(rc->reader, reply) != REDIS_OK)
             goto protocol;
+        if (!*reply && goio_now_mono_ms() >= due) {
+            rc->err = REDIS_ERR_IO;
+            snprintf(rc->errstr, sizeof rc->errstr, "%s", strerror(EAGAIN));
+            return REDIS_ERR;
+        }
     }
     return REDIS_OK;
 protocol:

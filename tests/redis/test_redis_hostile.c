@@ -227,6 +227,8 @@ static void fake_stop(fake *f)
     close(f->lfd);
 }
 
+static int client_mux_conns = 1; /* 0: the pooled path */
+
 static goio_redis *client(fake *f, size_t max_reply, int64_t read_timeout_ms)
 {
     char ep[64];
@@ -234,7 +236,7 @@ static goio_redis *client(fake *f, size_t max_reply, int64_t read_timeout_ms)
     goio_redis_config cfg;
     goio_redis_config_init(&cfg);
     cfg.endpoint = ep;
-    cfg.mux_conns = 1;
+    cfg.mux_conns = client_mux_conns;
     cfg.max_reply_bytes = max_reply;
     cfg.read_timeout_ms = read_timeout_ms;
     goio_redis *r;
@@ -446,6 +448,34 @@ static void a_trickle_is_bounded_by_deadline_and_read_timeout(void **state)
     fake_stop(&f);
 }
 
+/* The same trickle on the pooled path (mux_conns = 0; multi-key calls and
+ * clear always take it): SO_RCVTIMEO bounds each recv, so before the whole
+ * reply was bounded a caller with a 200 ms deadline was still reading
+ * after 100 s. */
+static void a_trickle_is_bounded_on_the_pooled_path_too(void **state)
+{
+    (void)state;
+    fake f;
+    fake_start(&f, M_TRICKLE, 0);
+    f.hostile_conns = 2;
+    client_mux_conns = 0;
+    goio_redis *r = client(&f, 0, 500);
+    client_mux_conns = 1;
+    goio_buf b = GOIO_BUF_INIT;
+    int64_t took;
+    logs_capture();
+    int rc = get(r, 200, &b, &took);
+    assert_goio(GOIO_ETIMEDOUT, rc);
+    assert_true(took >= 190 && took < 700);
+    rc = get(r, 0, &b, &took); /* no ctx: the read timeout */
+    logs_restore();
+    assert_goio(GOIO_ETIMEDOUT, rc);
+    assert_true(took >= 490 && took < 1500);
+    goio_buf_deinit(&b);
+    goio_redis_free(r);
+    fake_stop(&f);
+}
+
 /* Pub/sub messages at full speed from the accept on: the first answers
  * the GET (wrong type: GOIO_EPROTO), the next nobody asked for and the
  * connection goes; the server cannot keep the caller reading. */
@@ -534,6 +564,7 @@ int main(void)
         cmocka_unit_test(deep_nesting_is_a_protocol_error),
         cmocka_unit_test(a_reply_nobody_asked_for_replaces_the_connection),
         cmocka_unit_test(a_trickle_is_bounded_by_deadline_and_read_timeout),
+        cmocka_unit_test(a_trickle_is_bounded_on_the_pooled_path_too),
         cmocka_unit_test(a_push_flood_costs_one_reply),
         cmocka_unit_test(callers_sharing_the_connection),
     };
