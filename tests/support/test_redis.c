@@ -4,6 +4,7 @@
 #include "test_util.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -88,13 +89,33 @@ void goio_test_redis_stop(goio_test_redis *r)
     r->dir = r->socket = NULL;
 }
 
+/* Whether the kernel shows the process stopped ('T' in /proc/PID/stat). */
+static bool is_stopped(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');
+    return paren && paren[1] == ' ' && paren[2] == 'T';
+}
+
+/* kill() only queues the signal: a test that pauses the server and at once
+ * expects no answer must wait until the kernel has actually stopped it
+ * (seen under TSan: a GET answered right after the SIGSTOP). */
 void goio_test_redis_pause(goio_test_redis *r)
 {
     kill(r->pid, SIGSTOP);
+    GOIO_WAIT_UNTIL(is_stopped(r->pid), 5000);
 }
 void goio_test_redis_resume(goio_test_redis *r)
 {
     kill(r->pid, SIGCONT);
+    GOIO_WAIT_UNTIL(!is_stopped(r->pid), 5000);
 }
 
 char *goio_test_redis_cli(goio_test_redis *r, const char *fmt, ...)
