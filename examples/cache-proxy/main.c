@@ -19,8 +19,10 @@
  * receives), so the proxy sends each body with one write once it is
  * complete; the client API has no streaming mode to relay through. A
  * body of BORROW_MIN bytes or more is lent to the server without a copy
- * (goio_http_response_write_borrowed): the cache response stays alive
- * until the server releases it, and the release frees it.
+ * (goio_http_response_write_borrowed): it is queued at once, so the
+ * handler thread is free at once however slow the client; the cache
+ * response stays alive until the server releases it, and the release
+ * frees it.
  *
  * Interim responses of the origin (103 Early Hints, 102 Processing) are
  * relayed to the client as they arrive (not 100 Continue); a response
@@ -41,9 +43,10 @@
 #include <strings.h>
 
 #define MAX_FWD_HEADERS 128
-/* Smaller bodies are copied: a copy of a few KiB costs less than the
- * release (the cache response's free) running on the server's loop. */
-#define BORROW_MIN      (16 * 1024)
+/* The server's default max_pending_bytes: a copied body beyond it keeps
+ * the handler waiting for the client. Smaller ones are copied: lending
+ * 64 KiB hits measured slower than copying them (docs/http_cache.md). */
+#define BORROW_MIN      (256 * 1024)
 
 typedef struct proxy_options {
     const char *origin;

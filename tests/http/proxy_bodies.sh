@@ -5,7 +5,7 @@
 # response). Through the proxy, with nginx as the origin and curl as the
 # client (both real, neither goio):
 #   proxy_bodies.sh PROXY_EXE WORK_DIR
-# misses and hits of 1 KiB (copied), 64 KiB and 4 MiB (lent) bodies arrive
+# misses and hits of 1 KiB, 64 KiB (copied) and 4 MiB (lent) bodies arrive
 # intact, HEAD has no body, clients that leave mid-body or read slowly do
 # not disturb the next ones, and SIGTERM with a slow client in flight
 # exits 0 (under asan: no leak, no use after free of a released body).
@@ -47,9 +47,13 @@ head -c 1024 /dev/urandom >"$work/www/1k"
 head -c 65536 /dev/urandom >"$work/www/64k"
 head -c 4194304 /dev/urandom >"$work/www/4m"
 head -c 33554432 /dev/urandom >"$work/www/32m" # beyond socket buffers
-origin_port=$(free_port) || fail "no free port"
 user_line=""
 [ "$(id -u)" = 0 ] && user_line="user root;"
+# A random port may be a client connection's local port by the time nginx
+# binds it (a busy machine): another port then.
+started=false
+for _ in 1 2 3 4 5; do
+  origin_port=$(free_port) || fail "no free port"
 cat >"$work/nginx.conf" <<CONF
 $user_line
 worker_processes 1;
@@ -74,8 +78,18 @@ http {
 }
 CONF
 nginx -c "$work/nginx.conf" >"$work/nginx.out" 2>&1 &
-pids+=($!)
-wait_until 10 port_busy "$origin_port" || { cat "$work/nginx.out" "$work/nginx.err"; fail "nginx did not start"; }
+nginx_pid=$!
+# up, or gone (nginx gives up binding after a few tries)
+wait_until 10 eval 'port_busy "$origin_port" || ! kill -0 "$nginx_pid"'
+if port_busy "$origin_port"; then
+  pids+=("$nginx_pid")
+  started=true
+  break
+fi
+kill "$nginx_pid" 2>/dev/null
+wait "$nginx_pid" 2>/dev/null
+done
+$started || { cat "$work/nginx.out" "$work/nginx.err"; fail "nginx did not start"; }
 
 "$proxy_exe" --origin "http://127.0.0.1:$origin_port" --listen 127.0.0.1:0 \
   --port-file "$work/proxy.port" >"$work/proxy.log" 2>&1 &
@@ -114,9 +128,11 @@ cmp -s "$work/got" "$work/www/4m" || fail "slow reader's body differs"
 # 5 s): exit 0, the client sees the body cut
 curl -sS -m 60 -o "$work/got" "$base/32m" || fail "32m miss"
 cmp -s "$work/got" "$work/www/32m" || fail "32m differs"
-curl -sS -m 30 --limit-rate 1m -o /dev/null "$base/32m" 2>/dev/null &
+rm -f "$work/slow"
+curl -sS -m 30 --limit-rate 1m -o "$work/slow" "$base/32m" 2>/dev/null &
 slow=$!
-sleep 0.5 # the client reads for 30 s: any moment inside works
+# the body is on its way (the client reads for 30 s: any moment inside)
+wait_until 10 test -s "$work/slow" || fail "the slow client got nothing"
 kill -TERM "$proxy_pid"
 wait "$proxy_pid"
 prc=$?
