@@ -17,7 +17,12 @@
  *
  * Bodies: goio_http_cache returns whole responses (it stores what it
  * receives), so the proxy sends each body with one write once it is
- * complete; the client API has no streaming mode to relay through.
+ * complete; the client API has no streaming mode to relay through. A
+ * body of BORROW_MIN bytes or more is lent to the server without a copy
+ * (goio_http_response_write_borrowed): it is queued at once, so the
+ * handler thread is free at once however slow the client; the cache
+ * response stays alive until the server releases it, and the release
+ * frees it.
  *
  * Interim responses of the origin (103 Early Hints, 102 Processing) are
  * relayed to the client as they arrive (not 100 Continue); a response
@@ -38,6 +43,10 @@
 #include <strings.h>
 
 #define MAX_FWD_HEADERS 128
+/* The server's default max_pending_bytes: a copied body beyond it keeps
+ * the handler waiting for the client. Smaller ones are copied: lending
+ * 64 KiB hits measured slower than copying them (docs/http_cache.md). */
+#define BORROW_MIN      (256 * 1024)
 
 typedef struct proxy_options {
     const char *origin;
@@ -213,10 +222,17 @@ static void bad_gateway(goio_http_response *res, int rc)
     goio_http_respond(res, status, "text/plain; charset=utf-8", msg, (size_t)n);
 }
 
-/* Sends a response of the cache to the client. Content-Length is the body
- * received, except for HEAD, where it is what the origin announced. */
+static void release_response(void *data)
+{
+    goio_http_cache_response_free(data);
+}
+
+/* Sends a response of the cache to the client and frees it (or hands it
+ * to the server, which frees it once the body is sent). Content-Length is
+ * the body received, except for HEAD, where it is what the origin
+ * announced. */
 static void relay(proxy *p, goio_http_request *req, goio_http_response *res,
-                  const goio_http_cache_response *r)
+                  goio_http_cache_response *r)
 {
     bool head = !strcmp(goio_http_request_method(req), "HEAD");
     bool no_body = r->status == 204 || r->status == 304 || r->status < 200;
@@ -238,8 +254,16 @@ static void relay(proxy *p, goio_http_request *req, goio_http_response *res,
     if (r->reason)
         goio_http_response_set_reason(res, r->reason);
     goio_http_response_write_header(res, r->status);
-    if (!head && !no_body && r->body_len)
+    if (head || no_body || !r->body_len) {
+        goio_http_cache_response_free(r);
+    } else if (r->body_len >= BORROW_MIN) {
+        /* releases r on every path, also when it fails */
+        goio_http_response_write_borrowed(res, r->body, r->body_len,
+                                          release_response, r);
+    } else {
         goio_http_response_write(res, r->body, r->body_len);
+        goio_http_cache_response_free(r);
+    }
 }
 
 /* Relays the origin's interim responses (103 Early Hints, 102) to the
@@ -307,8 +331,7 @@ static void proxy_handler(goio_http_request *req, goio_http_response *res,
         bad_gateway(res, rc);
         return;
     }
-    relay(p, req, res, r);
-    goio_http_cache_response_free(r);
+    relay(p, req, res, r); /* frees r */
 }
 
 static int add_total(goio_prom_sink *sink, const char *name, const char *help,

@@ -385,6 +385,12 @@ GOIO_EXTERN void goio_http_router_free(goio_http_router *r);
 /* ---- response writer interface ------------------------------------------- */
 
 /**
+ * Releases a buffer lent with goio_http_response_write_borrowed; `data`
+ * is the caller's. Must not block long or call back into the response.
+ */
+typedef void (*goio_http_response_release_fn)(void *data);
+
+/**
  * A response writer, as Go's http.ResponseWriter. goio's server implements
  * it; implement it for another server (embed goio_http_response as the
  * first member and fill ops) to use goio_http_render_chunked there.
@@ -430,6 +436,12 @@ typedef struct goio_http_response_ops {
      * status line (NULL: the standard text); GOIO_EALREADY once
      * write_header fixed the status. */
     int (*set_reason)(goio_http_response *res, const char *reason);
+    /** Optional (NULL: goio_http_response_write_borrowed copies with
+     * write and releases at once): queues `len` bytes at `p` without a
+     * copy and calls release(data) exactly once when they are no longer
+     * needed, also when it fails. */
+    int (*write_borrowed)(goio_http_response *res, const void *p, size_t len,
+                          goio_http_response_release_fn release, void *data);
 } goio_http_response_ops;
 
 /** A response writer: the first member of an implementation's struct. */
@@ -497,6 +509,28 @@ GOIO_EXTERN int goio_http_response_write_interim(goio_http_response *res,
  */
 GOIO_EXTERN int goio_http_response_set_reason(goio_http_response *res,
                                               const char *reason);
+
+/**
+ * Writes len bytes at p without copying them: the caller keeps them
+ * valid and unchanged until release(data) runs, which happens exactly
+ * once on every path - after the bytes left the process, when the client
+ * is gone or the connection closes, when the server stops or is freed,
+ * and before this returns when it fails (also for GOIO_EINVAL with a
+ * non-NULL release). With goio's server, release runs on the server's
+ * loop thread, on the thread that drops the response's last reference
+ * (a handler thread, or the one in goio_http_server_stop/free), or on the
+ * calling thread (an error, HEAD or a status without a body, where the
+ * bytes are only counted); it may run before this returns.
+ *
+ * Like a flush it sends the headers first (and what write buffered): set
+ * Content-Length before it, or the body is chunked (HTTP/1.1). Waits for
+ * room like write (max_pending_bytes counts lent bytes too). Errors as
+ * write. release may be NULL (the bytes must then outlive the response).
+ * Implementations without the op get a copying write, then release.
+ */
+GOIO_EXTERN int goio_http_response_write_borrowed(
+    goio_http_response *res, const void *p, size_t len,
+    goio_http_response_release_fn release, void *data);
 
 /**
  * A whole small response: status, Content-Type (Go's rule: only if not

@@ -86,6 +86,8 @@ void goio__http_segs_free(goio__http_seg *s)
             goio_io_bufpool_put(goio_io_bufpool_default(), s->data, s->cap);
         else if (s->kind == GOIO__SEG_HEAP)
             goio_free(s->data);
+        else if (s->kind == GOIO__SEG_BORROWED && s->release)
+            s->release(s->rel_data);
         goio_free(s);
         s = next;
     }
@@ -513,6 +515,47 @@ int goio__http_exchange_give(goio__http_exchange *ex, void *buf, size_t cap,
     return rc;
 }
 
+/* The caller's bytes, queued as their own segment after what is
+ * buffered (headers first). The segment owns the release from the moment
+ * it is queued; before that, every failure releases here. */
+static int ex_write_borrowed(goio_http_response *res, const void *p, size_t len,
+                             goio_http_response_release_fn release, void *data)
+{
+    goio__http_exchange *ex = ex_of(res);
+    pthread_mutex_lock(&ex->mu);
+    int rc = write_state(ex);
+    if (!rc && !ex->fixed)
+        fix_headers(ex, 200);
+    if (!rc && ex->declared_len != UINT64_MAX &&
+        ex->body_bytes + len > ex->declared_len)
+        rc = GOIO_E2BIG;
+    goio__http_seg *s = NULL;
+    if (!rc && ex->no_body) {
+        ex->body_bytes += len; /* counted for HEAD's Content-Length */
+    } else if (!rc && !(rc = wait_for_room(ex)) && !(rc = push(ex)) &&
+               !(s = goio_calloc(1, sizeof *s))) {
+        rc = GOIO_ENOMEM;
+    }
+    if (s) {
+        s->kind = GOIO__SEG_BORROWED;
+        s->data = (uint8_t *)(uintptr_t)p;
+        s->len = len;
+        s->release = release;
+        s->rel_data = data;
+        if (ex->chunked) {
+            s->pre_len =
+                (uint8_t)snprintf(s->pre, sizeof s->pre, "%zx\r\n", len);
+            s->post = true;
+        }
+        ex->body_bytes += len;
+        enqueue(ex, s);
+    }
+    pthread_mutex_unlock(&ex->mu);
+    if (!s && release)
+        release(data);
+    return rc;
+}
+
 static int ex_write_header(goio_http_response *res, int status)
 {
     goio__http_exchange *ex = ex_of(res);
@@ -677,4 +720,5 @@ static const goio_http_response_ops server_ops = {
     .status = ex_status,
     .write_interim = ex_write_interim,
     .set_reason = ex_set_reason,
+    .write_borrowed = ex_write_borrowed,
 };

@@ -311,7 +311,8 @@ goio__http_server_cfg(const goio_http_server *srv);
 typedef enum goio__http_seg_kind {
     GOIO__SEG_POOL,
     GOIO__SEG_HEAP,
-    GOIO__SEG_STATIC
+    GOIO__SEG_STATIC,
+    GOIO__SEG_BORROWED /* the caller's: release(rel_data) when done */
 } goio__http_seg_kind;
 
 typedef struct goio__http_seg {
@@ -320,6 +321,8 @@ typedef struct goio__http_seg {
     size_t len;
     size_t cap;
     goio__http_seg_kind kind;
+    goio_http_response_release_fn release; /* BORROWED (may be NULL) */
+    void *rel_data;
     uint8_t pre_len;
     bool post;
     char pre[22];

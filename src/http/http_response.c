@@ -79,6 +79,23 @@ int goio_http_response_write(goio_http_response *res, const void *p, size_t len)
     return 0;
 }
 
+int goio_http_response_write_borrowed(goio_http_response *res, const void *p,
+                                      size_t len,
+                                      goio_http_response_release_fn release,
+                                      void *data)
+{
+    int rc = 0;
+    if (!ok(res) || (!p && len))
+        rc = GOIO_EINVAL;
+    else if (len && res->ops->write_borrowed)
+        return res->ops->write_borrowed(res, p, len, release, data);
+    else if (len)
+        rc = goio_http_response_write(res, p, len);
+    if (release)
+        release(data);
+    return rc;
+}
+
 int goio_http_response_printf(goio_http_response *res, const char *fmt, ...)
 {
     if (!ok(res) || !fmt)
