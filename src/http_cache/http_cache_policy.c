@@ -174,8 +174,11 @@ static bool list_names(const char *v, size_t len, const char *name)
     return false;
 }
 
-bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
-                             const char *name)
+/* Calls fn with the value of every no-cache="..." directive in the
+ * Cache-Control fields, until fn returns true (then true). */
+static bool each_no_cache_list(const goio_http_cache_header *h, size_t n,
+                               bool (*fn)(const char *v, size_t len, void *arg),
+                               void *arg)
 {
     for (size_t i = 0; i < n; i++) {
         if (strcasecmp(h[i].name, "Cache-Control"))
@@ -191,7 +194,7 @@ bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
             if (*s == '=') {
                 const char *v = ++s;
                 s = scan_value(s);
-                if (qualified && list_names(v, (size_t)(s - v), name))
+                if (qualified && fn(v, (size_t)(s - v), arg))
                     return true;
             }
             while (*s && *s != ',')
@@ -201,10 +204,27 @@ bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
     return false;
 }
 
-/* Adds the members of the field list v[0..len) to out (see list_names). */
-static size_t list_collect(const char *v, size_t len, goio__hc_name *out,
-                           size_t have, size_t max)
+static bool list_has_name(const char *v, size_t len, void *name)
 {
+    return list_names(v, len, name);
+}
+
+bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
+                             const char *name)
+{
+    return each_no_cache_list(h, n, list_has_name, (void *)name);
+}
+
+typedef struct name_sink {
+    goio__hc_name *out;
+    size_t have, max;
+} name_sink;
+
+/* Adds the members of the field list v[0..len) to the sink (see
+ * list_names); counts past max without storing. */
+static bool list_collect(const char *v, size_t len, void *arg)
+{
+    name_sink *k = arg;
     if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
         v++;
         len -= 2;
@@ -217,39 +237,19 @@ static size_t list_collect(const char *v, size_t len, goio__hc_name *out,
             i++;
         if (i == start)
             continue;
-        if (have < max)
-            out[have] = (goio__hc_name){v + start, i - start};
-        have++;
+        if (k->have < k->max)
+            k->out[k->have] = (goio__hc_name){v + start, i - start};
+        k->have++;
     }
-    return have;
+    return false;
 }
 
 size_t goio__hc_no_cache_names(const goio_http_cache_header *h, size_t n,
                                goio__hc_name *out, size_t max)
 {
-    size_t have = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (strcasecmp(h[i].name, "Cache-Control"))
-            continue;
-        for (const char *s = h[i].value; *s;) {
-            while (*s == ',' || is_ows(*s))
-                s++;
-            const char *d = s;
-            while (*s && *s != '=' && *s != ',' && !is_ows(*s))
-                s++;
-            bool qualified =
-                *s == '=' && name_is(d, (size_t)(s - d), "no-cache");
-            if (*s == '=') {
-                const char *v = ++s;
-                s = scan_value(s);
-                if (qualified)
-                    have = list_collect(v, (size_t)(s - v), out, have, max);
-            }
-            while (*s && *s != ',')
-                s++;
-        }
-    }
-    return have;
+    name_sink k = {out, 0, max};
+    each_no_cache_list(h, n, list_collect, &k);
+    return k.have;
 }
 
 void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
