@@ -508,11 +508,12 @@ static void wake_ps(void *arg)
     pthread_mutex_unlock(&ps->mu);
 }
 
-int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub, goio_ctx *ctx)
+/* Waits under ps->mu until state() is no longer GOIO_EAGAIN (its code),
+ * the handle closes (also while stopping when `stopping_closes`), or ctx
+ * ends. Refused on the loop thread, the only one that could end it. */
+static int wait_for(goio_pubsub *ps, goio_ctx *ctx, bool stopping_closes,
+                    int (*state)(goio_pubsub *ps, void *arg), void *arg)
 {
-    if (!sub)
-        return GOIO_EINVAL;
-    goio_pubsub *ps = sub->ps;
     goio_ctx_watch *w = NULL;
     if (ctx) {
         int rc = goio_ctx_on_cancel(ctx, wake_ps, ps, &w);
@@ -522,15 +523,15 @@ int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub, goio_ctx *ctx)
     int rc;
     pthread_mutex_lock(&ps->mu);
     for (;;) {
-        if (ps->closed) {
+        if (ps->closed || (stopping_closes && ps->stopping)) {
             rc = GOIO_ECLOSED;
             break;
         }
-        if ((rc = goio__ps_sub_state(ps, sub)) != GOIO_EAGAIN)
+        if ((rc = state(ps, arg)) != GOIO_EAGAIN)
             break;
         if ((rc = goio_ctx_err(ctx)) != 0)
             break;
-        if (goio__ps_on_loop(ps)) { /* only the loop could end the wait */
+        if (goio__ps_on_loop(ps)) {
             rc = GOIO_EBUSY;
             break;
         }
@@ -541,36 +542,29 @@ int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub, goio_ctx *ctx)
     return rc;
 }
 
+static int sub_state(goio_pubsub *ps, void *sub)
+{
+    return goio__ps_sub_state(ps, sub);
+}
+
+static int settled(goio_pubsub *ps, void *unused)
+{
+    (void)unused;
+    return goio__ps_settled(ps);
+}
+
+int goio_pubsub_wait_subscribed(goio_pubsub_sub *sub, goio_ctx *ctx)
+{
+    if (!sub)
+        return GOIO_EINVAL;
+    return wait_for(sub->ps, ctx, false, sub_state, sub);
+}
+
 int goio_pubsub_sync(goio_pubsub *ps, goio_ctx *ctx)
 {
     if (!ps)
         return GOIO_EINVAL;
-    goio_ctx_watch *w = NULL;
-    if (ctx) {
-        int rc = goio_ctx_on_cancel(ctx, wake_ps, ps, &w);
-        if (rc)
-            return rc;
-    }
-    int rc;
-    pthread_mutex_lock(&ps->mu);
-    for (;;) {
-        if (ps->closed || ps->stopping) {
-            rc = GOIO_ECLOSED;
-            break;
-        }
-        if ((rc = goio__ps_settled(ps)) != GOIO_EAGAIN)
-            break;
-        if ((rc = goio_ctx_err(ctx)) != 0)
-            break;
-        if (goio__ps_on_loop(ps)) { /* only the loop could end the wait */
-            rc = GOIO_EBUSY;
-            break;
-        }
-        goio__redis_cond_wait(&ps->cv, &ps->mu, goio_ctx_deadline(ctx));
-    }
-    pthread_mutex_unlock(&ps->mu);
-    goio_ctx_watch_remove(ctx, w);
-    return rc;
+    return wait_for(ps, ctx, true, settled, NULL);
 }
 
 /* ---- unsubscribing --------------------------------------------------------
