@@ -7,6 +7,7 @@
  * each with its own key and values.
  */
 #include "redis_test_util.h"
+#include "test_observe.h"
 #include "test_redis.h"
 
 #include <poll.h>
@@ -317,8 +318,9 @@ static void free_with_pending_commands_calls_them_back(void **state)
     assert_non_null(res);
     for (int i = 0; i < PENDING; i++)
         assert_ok(goio_redis_get_async(r, NULL, "k", on_get, &res[i]));
-    /* Some are written, some still queued; none answered. */
-    goio_test_sleep_ms(50);
+    /* Some are written (the paused server holds them unread), some may
+     * still be queued; none answered. */
+    assert_true(GOIO_WAIT_UNTIL(goio_test_tcp_unread(srv.port) > 0, 5000));
     int before = 0;
     for (int i = 0; i < PENDING; i++)
         before += atomic_load(&res[i].calls);
