@@ -104,7 +104,10 @@ http {
   types { }
   default_type application/octet-stream;
   proxy_cache_path $tmp/cache keys_zone=c:10m;
-  upstream origin { server 127.0.0.1:$origin_port; keepalive 32; }
+  # idle origin connections kept: at least one per client connection, or
+  # nginx opens and closes origin connections on 304s (keepalive 32 with 50
+  # connections left ~2,800 in TIME-WAIT per 3 s run)
+  upstream origin { server 127.0.0.1:$origin_port; keepalive $((conns > 32 ? conns : 32)); }
   server {
     listen 127.0.0.1:$origin_port;
     root $tmp/www;
