@@ -49,7 +49,7 @@ for c in "${cases[@]}"; do
   case $c in proxy_*) proxy_cases+=("$c") ;; *) prog_cases+=("$c") ;; esac
 done
 if ((${#cases[@]} == 0)); then
-  proxy_cases=(proxy_fresh_1k proxy_fresh_64k)
+  proxy_cases=(proxy_fresh_1k proxy_fresh_64k proxy_304_1k proxy_304_64k)
   "$prog"
 elif ((${#prog_cases[@]})); then
   "$prog" "${prog_cases[@]}"
