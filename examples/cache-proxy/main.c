@@ -123,8 +123,16 @@ static void parse_listen(const char *arg, proxy_options *o)
 
 static void parse_options(int argc, char **argv, proxy_options *o)
 {
-    *o = (proxy_options){NULL,  "127.0.0.1", 8080,          64,  3600000,
-                         60000, NULL,        "cache-proxy", true};
+    /* Named members: positional ones went out of step when members were
+     * added (workers became 1, hot_mib 0 and metrics false). */
+    *o = (proxy_options){.listen_host = "127.0.0.1",
+                         .listen_port = 8080,
+                         .cache_mib = 64,
+                         .max_age_ms = 3600000,
+                         .stale_if_error_ms = 60000,
+                         .surrogate_name = "cache-proxy",
+                         .hot_mib = 16,
+                         .metrics = true};
     static const struct option longopts[] = {
         {"origin", required_argument, NULL, 'o'},
         {"listen", required_argument, NULL, 'l'},

@@ -264,6 +264,8 @@ struct goio_http_server {
     unsigned waiting;     /* handlers waiting for a slow client */
     pthread_mutex_t jobs_mu;
     pthread_cond_t jobs_cond;
+    unsigned sleeping; /* workers in pthread_cond_wait on jobs_cond */
+    unsigned waking;   /* signals sent and not yet seen by a woken worker */
     goio__http_exchange *jobs_head;
     goio__http_exchange *jobs_tail;
     bool workers_quit;

@@ -306,19 +306,39 @@ static void run_exchange(goio_http_server *srv, goio__http_exchange *ex)
     goio__http_exchange_unref(ex);
 }
 
+/* Wakes one sleeping worker unless a signal is already on its way
+ * (jobs_mu held). A burst of jobs wakes workers one after the other (each
+ * woken worker that takes a job wakes the next while jobs remain) instead
+ * of all at once: a worker that finishes a short handler meanwhile takes
+ * the next job without a sleeping one being woken for it. */
+static void wake_worker(goio_http_server *srv)
+{
+    if (!srv->waking && srv->sleeping) {
+        srv->waking++;
+        pthread_cond_signal(&srv->jobs_cond);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     goio_http_server *srv = arg;
     tls_server = srv;
     for (;;) {
         pthread_mutex_lock(&srv->jobs_mu);
-        while (!srv->jobs_head && !srv->workers_quit)
+        while (!srv->jobs_head && !srv->workers_quit) {
+            srv->sleeping++;
             pthread_cond_wait(&srv->jobs_cond, &srv->jobs_mu);
+            srv->sleeping--;
+            if (srv->waking) /* maybe another's signal: one wake too many */
+                srv->waking--;
+        }
         goio__http_exchange *ex = srv->jobs_head;
         if (ex) {
             srv->jobs_head = ex->job_next;
             if (!srv->jobs_head)
                 srv->jobs_tail = NULL;
+            else
+                wake_worker(srv); /* the rest may need another worker */
         }
         pthread_mutex_unlock(&srv->jobs_mu);
         if (!ex)
@@ -336,7 +356,7 @@ void goio__http_server_dispatch(goio_http_server *srv, goio__http_exchange *ex)
     else
         srv->jobs_head = ex;
     srv->jobs_tail = ex;
-    pthread_cond_signal(&srv->jobs_cond);
+    wake_worker(srv);
     pthread_mutex_unlock(&srv->jobs_mu);
 }
 

@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test_proc.h"
@@ -374,6 +375,83 @@ static void test_100_concurrent(void **state)
     teardown((void **)&s);
 }
 
+/* Handlers that only return once RENDEZVOUS of them are running at once:
+ * each worker thread must be woken for a job while the others block. */
+#define RENDEZVOUS 8
+static pthread_mutex_t rv_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rv_cond = PTHREAD_COND_INITIALIZER;
+static int rv_arrived;
+
+static void h_rendezvous(goio_http_request *req, goio_http_response *res,
+                         void *data)
+{
+    (void)req;
+    (void)data;
+    int64_t end = goio_now_mono_ms() + 10000;
+    pthread_mutex_lock(&rv_mu);
+    rv_arrived++;
+    pthread_cond_broadcast(&rv_cond);
+    while (rv_arrived < RENDEZVOUS && goio_now_mono_ms() < end) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&rv_cond, &rv_mu, &ts);
+    }
+    bool all = rv_arrived >= RENDEZVOUS;
+    pthread_mutex_unlock(&rv_mu);
+    goio_http_respond(res, all ? 200 : 503, "text/plain", "x", 1);
+}
+
+typedef struct rv_client {
+    int port;
+    long status;
+} rv_client;
+
+static void *rv_client_thread(void *arg)
+{
+    rv_client *c = arg;
+    ht_resp r;
+    ht_get(c->port, "/rendezvous", &r);
+    c->status = r.rc == CURLE_OK ? r.status : -1;
+    ht_resp_free(&r);
+    return NULL;
+}
+
+static void test_every_worker_woken(void **state)
+{
+    (void)state;
+    goio_http_server_config cfg;
+    ht_config(&cfg);
+    cfg.worker_threads = RENDEZVOUS;
+    cfg.request_timeout_ms = 30000;
+    ht_server *s = goio_calloc(1, sizeof *s);
+    goio_http_router *r = ht_router(s);
+    assert_ok(
+        goio_http_router_handle(r, "GET", "/rendezvous", h_rendezvous, NULL));
+    ht_start(s, &cfg);
+    /* Several rounds: the workers sleep between them, and each round's
+     * requests arrive in a burst. */
+    for (int round = 0; round < 3; round++) {
+        rv_arrived = 0;
+        pthread_t t[RENDEZVOUS];
+        rv_client c[RENDEZVOUS];
+        for (int i = 0; i < RENDEZVOUS; i++) {
+            c[i] = (rv_client){.port = s->port};
+            assert_int_equal(
+                pthread_create(&t[i], NULL, rv_client_thread, &c[i]), 0);
+        }
+        for (int i = 0; i < RENDEZVOUS; i++) {
+            pthread_join(t[i], NULL);
+            assert_int_equal(c[i].status, 200);
+        }
+    }
+    teardown((void **)&s);
+}
+
 static void test_max_connections(void **state)
 {
     (void)state;
@@ -422,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slowloris, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle, setup, teardown),
         cmocka_unit_test(test_100_concurrent),
+        cmocka_unit_test(test_every_worker_woken),
         cmocka_unit_test(test_max_connections),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # examples/cache-proxy relays an origin's 103 Early Hints and its reason
-# phrase to a real client:
+# phrase to a real client, and answers /metrics by default:
 #   proxy_interim.sh PROXY_EXE WORK_DIR
 # The origin is Node's http server (response.writeEarlyHints), the client
 # curl; both real, neither goio. Skips (77) without node or curl.
@@ -66,6 +66,11 @@ curl -sS -m 10 -v "$url" >"$work/body2" 2>"$work/curl2" || fail "curl 2"
 grep -q '^< HTTP/1.1 103' "$work/curl2" && fail "a 103 on a cache hit"
 [ "$(cat "$work/body2")" = "hello 1" ] || fail "body 2: $(cat "$work/body2")"
 [ "$(cat "$work/origin.count")" = 1 ] || fail "origin saw $(cat "$work/origin.count") requests"
+# 3: /metrics is answered by the proxy by default (not passed to the origin)
+curl -sS -m 10 "${url%/page}/metrics" >"$work/metrics" || fail "curl metrics"
+grep -q '^cache_proxy_responses_total{served="hit"} 1' "$work/metrics" ||
+  fail "no metrics by default: $(head -c 200 "$work/metrics")"
+[ "$(cat "$work/origin.count")" = 1 ] || fail "/metrics went to the origin"
 
 kill -TERM "$proxy_pid"
 wait "$proxy_pid"
