@@ -71,7 +71,7 @@ static int rebuild(mc_table *t, uint64_t seed)
     for (size_t i = 0; i < t->cap; i++) {
         mc_entry *e = goio__mc_table_at(t, i);
         if (e)
-            place(&n, goio_hash64(mc_key(e), e->klen, seed), e);
+            place(&n, mc_hash(mc_key(e), e->klen, seed), e);
     }
     /* The caller collects it after every put (readers may hold it). */
     t->retired = t->mem;
