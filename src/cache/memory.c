@@ -350,7 +350,8 @@ static inline int64_t mc_now(const mc *m)
         return m->now_ms(m->now_data);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 +
+           (int64_t)((uint64_t)ts.tv_nsec / 1000000); /* 0 <= tv_nsec */
 }
 
 /*
@@ -369,8 +370,8 @@ static inline int64_t mc_now(const mc *m)
 
 /* out has room for n bytes: any layout, in the pieces store_value
  * writes. */
-__attribute__((noinline)) static void copy_value_any(unsigned char *dst,
-                                                     const char *src, size_t n)
+__attribute__((noinline, cold)) static void
+copy_value_any(unsigned char *dst, const char *src, size_t n)
 {
     size_t i = 0;
     if (n < 8) {
@@ -609,9 +610,9 @@ static int get_locked(mc *m, mc_shard *s, mc_stripe *st, const char *key,
 
 /* What a get does after the fast path below gave up or could not run: the
  * lock-free get with its retries, then the shard lock. */
-__attribute__((noinline)) static int get_slow(mc *m, const char *key,
-                                              size_t klen, uint64_t h,
-                                              goio_buf *out, bool *hit)
+__attribute__((noinline, cold)) static int get_slow(mc *m, const char *key,
+                                                    size_t klen, uint64_t h,
+                                                    goio_buf *out, bool *hit)
 {
     mc_shard *s = shard_of(m, h);
     mc_reader *r = m->lockfree ? goio__mc_reader() : NULL;
@@ -638,6 +639,14 @@ __attribute__((noinline)) static void first_read(mc *m, mc_stripe *st,
         try_drain(m);
 }
 
+/* A get with a NULL or empty key or pointer, or a key too long. */
+__attribute__((noinline, cold)) static int get_invalid(bool *hit)
+{
+    if (hit)
+        *hit = false;
+    return GOIO_EINVAL;
+}
+
 /*
  * The memory cache never blocks on anything but its own short locks: its
  * ops ignore ctx. goio_cache_get calls this directly (it checks the
@@ -648,14 +657,6 @@ __attribute__((noinline)) static void first_read(mc *m, mc_stripe *st,
  * overwrite running, expiry, a buffer to grow) goes to get_slow, which
  * starts over.
  */
-/* A get with a NULL or empty key or pointer, or a key too long. */
-__attribute__((noinline)) static int get_invalid(bool *hit)
-{
-    if (hit)
-        *hit = false;
-    return GOIO_EINVAL;
-}
-
 int goio__mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
                  bool *hit)
 {
