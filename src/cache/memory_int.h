@@ -163,6 +163,10 @@ typedef struct mc_group {
 
 typedef struct mc_table {
     mc_group *_Atomic groups; /* 64-byte aligned inside mem; NULL: none */
+    /* The group count again, beside the pointer, for readers: loaded with
+     * it rather than after it (a shorter chain of loads before the group
+     * line's), then checked against the array's own count, which wins. */
+    _Atomic size_t rcount;
     void *mem;
     void *retired; /* a replaced array's mem, for the caller (grace period) */
     size_t ngroups;
@@ -276,17 +280,12 @@ static inline bool mc_key_eq(const char *a, const char *b, size_t n)
     return !n || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
-/* Finds key; *slot (may be NULL) gets its position. Safe without the
- * shard lock inside a read section (then pass slot NULL). */
-static inline mc_entry *goio__mc_table_find(const mc_table *t, uint64_t h,
-                                            const char *key, size_t klen,
-                                            size_t *slot)
+/* Finds key in an array of ngroups groups; *slot (may be NULL) gets its
+ * position. */
+static inline mc_entry *mc_find_in(const mc_group *groups, size_t ngroups,
+                                   uint64_t h, const char *key, size_t klen,
+                                   size_t *slot)
 {
-    const mc_group *groups =
-        atomic_load_explicit(&((mc_table *)t)->groups, MC_ACQ);
-    if (!groups)
-        return NULL;
-    size_t ngroups = mc_count_of(groups);
     uint8_t tag = mc_tag_of(h);
     size_t g = mc_home_group(ngroups, h);
     for (size_t probes = 0; probes < ngroups; probes++) {
@@ -309,6 +308,29 @@ static inline mc_entry *goio__mc_table_find(const mc_table *t, uint64_t h,
         g = mc_next_group(ngroups, g);
     }
     return NULL;
+}
+
+/* mc_find_in with the array's own count (a rebuild ran since rcount). */
+mc_entry *goio__mc_find_recount(const mc_group *groups, uint64_t h,
+                                const char *key, size_t klen, size_t *slot);
+
+/* Finds key; *slot (may be NULL) gets its position. Safe without the
+ * shard lock inside a read section (then pass slot NULL). The home group
+ * comes from rcount, loaded with the array pointer; the array's own count
+ * is compared on the side (a predicted branch, not a load the group's
+ * address waits for) and decides when they differ. */
+static inline mc_entry *goio__mc_table_find(const mc_table *t, uint64_t h,
+                                            const char *key, size_t klen,
+                                            size_t *slot)
+{
+    const mc_group *groups =
+        atomic_load_explicit(&((mc_table *)t)->groups, MC_ACQ);
+    if (!groups)
+        return NULL;
+    size_t ngroups = atomic_load_explicit(&((mc_table *)t)->rcount, MC_RLX);
+    if (__builtin_expect(ngroups != mc_count_of(groups), 0))
+        return goio__mc_find_recount(groups, h, key, klen, slot);
+    return mc_find_in(groups, ngroups, h, key, klen, slot);
 }
 
 /* Inserts e (whose key hashes to h), or replaces the entry with the same
