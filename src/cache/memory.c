@@ -667,10 +667,11 @@ int goio__mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
     if (__builtin_expect(klen - 1 >= GOIO_CACHE_MAX_KEY, 0))
         return get_invalid(hit);
     mc *m = (mc *)c;
-    /* The clock first (a cache whose entries never expire reads none):
-     * what the call keeps across it is little, and nothing is called
-     * after the hash. */
-    int64_t now = 0;
+    /* The clock first, where it overlaps the hash and the lookup. A cache
+     * whose entries never expire reads none: every entry with a TTL then
+     * counts as expired here, so one that appeared since the flag was
+     * read (a set in another thread) goes to get_slow, which reads it. */
+    int64_t now = MC_NEVER - 1;
     if (atomic_load_explicit(&m->expiring, memory_order_relaxed)) {
         now = mc_now(m);
         now = now < MC_NEVER ? now : MC_NEVER - 1; /* MC_NEVER: never */
@@ -702,8 +703,7 @@ int goio__mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
     uint64_t again = atomic_load_explicit(&s->seq, memory_order_relaxed);
     goio__mc_read_exit(r, ctr);
     /* The expiry read inside the section is the one the sequence vouches
-     * for. An entry set since `expiring` was read (now 0) expires after
-     * the call began. */
+     * for. */
     if (__builtin_expect(again != seq || now >= exp, 0))
         return get_slow(m, key, klen, h, out, hit);
     out->len = vlen;
