@@ -114,7 +114,7 @@ int goio_cache_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
                    bool *hit)
 {
     if (c && c->ops == &goio__cache_memory_ops)
-        return goio__mc_get(c, key, out, hit);
+        return goio__mc_get(c, ctx, key, out, hit);
     return get_any(c, ctx, key, out, hit);
 }
 

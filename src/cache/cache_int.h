@@ -24,7 +24,8 @@ static inline size_t goio__cache_key_len(const char *key)
  * arguments itself (one frame less on the hottest path), the set takes
  * the length of the key its caller checked. */
 extern const goio_cache_ops goio__cache_memory_ops;
-int goio__mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit);
+int goio__mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
+                 bool *hit);
 int goio__mc_set(goio_cache *c, const char *key, size_t klen, const void *value,
                  size_t len, int64_t ttl_ms);
 

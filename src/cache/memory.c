@@ -72,6 +72,7 @@ typedef struct mc {
     uint64_t seed;
     unsigned shard_mask, nstripes; /* stripes[nstripes] is the shared one */
     bool lockfree;                 /* gets may run without the lock */
+    _Atomic bool expiring;         /* an entry with a TTL was ever set */
     mc_shard *shards;
     mc_stripe *stripes;
     void *mem; /* holds shards and stripes, 64-byte aligned */
@@ -295,7 +296,7 @@ static void enforce_bounds(mc *m, int64_t now, mc_entry **dead)
 {
     mc_entry *e;
     while ((e = goio__mc_policy_evict(&m->policy))) {
-        uint64_t h = goio_hash64(mc_key(e), e->klen, m->seed);
+        uint64_t h = mc_hash(mc_key(e), e->klen, m->seed);
         mc_shard *s = shard_of(m, h);
         pthread_mutex_lock(&s->mu);
         goio__mc_table_remove(&s->table, h, e);
@@ -349,7 +350,8 @@ static inline int64_t mc_now(const mc *m)
         return m->now_ms(m->now_data);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 +
+           (int64_t)((uint64_t)ts.tv_nsec / 1000000); /* 0 <= tv_nsec */
 }
 
 /*
@@ -366,13 +368,13 @@ static inline int64_t mc_now(const mc *m)
 #define MC_STORE(T, p, v)                                                      \
     atomic_store_explicit((_Atomic T *)(p), (v), memory_order_release)
 
-/* out has room for n bytes. */
-static inline void copy_value(void *to, const mc_entry *e, size_t n)
+/* out has room for n bytes: any layout, in the pieces store_value
+ * writes. */
+__attribute__((noinline, cold)) static void
+copy_value_any(unsigned char *dst, const char *src, size_t n)
 {
-    const char *src = mc_value(e);
-    unsigned char *dst = to;
     size_t i = 0;
-    if (__builtin_expect(n < 8, 0)) {
+    if (n < 8) {
         for (; i < n; i++)
             dst[i] = MC_LOAD(unsigned char, src + i);
         return;
@@ -392,6 +394,38 @@ static inline void copy_value(void *to, const mc_entry *e, size_t n)
         memcpy(dst + i, &v, 4);
         i += 4;
     }
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v = MC_LOAD(uint64_t, src + i);
+        memcpy(dst + i, &v, 8);
+    }
+    if (i + 4 <= n) {
+        uint32_t v = MC_LOAD(uint32_t, src + i);
+        memcpy(dst + i, &v, 4);
+        i += 4;
+    }
+    if (i + 2 <= n) {
+        uint16_t v = MC_LOAD(uint16_t, src + i);
+        memcpy(dst + i, &v, 2);
+        i += 2;
+    }
+    if (i < n)
+        dst[i] = MC_LOAD(unsigned char, src + i);
+}
+
+/* out has room for n bytes. The common case, an 8-aligned entry (the
+ * value at 6 mod 8) with a value of 8 bytes or more, is one 2-byte piece
+ * and then words: the same pieces store_value writes. */
+static inline void copy_value(void *to, const mc_entry *e, size_t n)
+{
+    const char *src = mc_value(e);
+    unsigned char *dst = to;
+    if (__builtin_expect(n < 8 || ((uintptr_t)src & 7) != 6, 0)) {
+        copy_value_any(dst, src, n);
+        return;
+    }
+    uint16_t v2 = MC_LOAD(uint16_t, src);
+    memcpy(dst, &v2, 2);
+    size_t i = 2;
     for (; i + 8 <= n; i += 8) {
         uint64_t v = MC_LOAD(uint64_t, src + i);
         memcpy(dst + i, &v, 8);
@@ -576,9 +610,9 @@ static int get_locked(mc *m, mc_shard *s, mc_stripe *st, const char *key,
 
 /* What a get does after the fast path below gave up or could not run: the
  * lock-free get with its retries, then the shard lock. */
-__attribute__((noinline)) static int get_slow(mc *m, const char *key,
-                                              size_t klen, uint64_t h,
-                                              goio_buf *out, bool *hit)
+__attribute__((noinline, cold)) static int get_slow(mc *m, const char *key,
+                                                    size_t klen, uint64_t h,
+                                                    goio_buf *out, bool *hit)
 {
     mc_shard *s = shard_of(m, h);
     mc_reader *r = m->lockfree ? goio__mc_reader() : NULL;
@@ -605,6 +639,14 @@ __attribute__((noinline)) static void first_read(mc *m, mc_stripe *st,
         try_drain(m);
 }
 
+/* A get with a NULL or empty key or pointer, or a key too long. */
+__attribute__((noinline, cold)) static int get_invalid(bool *hit)
+{
+    if (hit)
+        *hit = false;
+    return GOIO_EINVAL;
+}
+
 /*
  * The memory cache never blocks on anything but its own short locks: its
  * ops ignore ctx. goio_cache_get calls this directly (it checks the
@@ -615,20 +657,26 @@ __attribute__((noinline)) static void first_read(mc *m, mc_stripe *st,
  * overwrite running, expiry, a buffer to grow) goes to get_slow, which
  * starts over.
  */
-int goio__mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
+int goio__mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
+                 bool *hit)
 {
-    if (__builtin_expect(!hit || !out, 0)) {
-        if (hit)
-            *hit = false;
-        return GOIO_EINVAL;
-    }
-    size_t klen = goio__cache_key_len(key);
-    if (__builtin_expect(!klen, 0)) {
-        *hit = false;
-        return GOIO_EINVAL;
-    }
+    (void)ctx;
+    if (__builtin_expect(!key || !out || !hit, 0))
+        return get_invalid(hit);
+    size_t klen = strnlen(key, GOIO_CACHE_MAX_KEY + 1);
+    if (__builtin_expect(klen - 1 >= GOIO_CACHE_MAX_KEY, 0))
+        return get_invalid(hit);
     mc *m = (mc *)c;
-    uint64_t h = goio_hash64(key, klen, m->seed);
+    /* The clock first, where it overlaps the hash and the lookup. A cache
+     * whose entries never expire reads none: every entry with a TTL then
+     * counts as expired here, so one that appeared since the flag was
+     * read (a set in another thread) goes to get_slow, which reads it. */
+    int64_t now = MC_NEVER - 1;
+    if (atomic_load_explicit(&m->expiring, memory_order_relaxed)) {
+        now = mc_now(m);
+        now = now < MC_NEVER ? now : MC_NEVER - 1; /* MC_NEVER: never */
+    }
+    uint64_t h = mc_hash(key, klen, m->seed);
     mc_reader *r = goio__mc_mine;
     *hit = false;
     if (__builtin_expect(!r || !m->lockfree, 0))
@@ -654,11 +702,9 @@ int goio__mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
     /* The copy's loads are acquire: this load cannot pass them. */
     uint64_t again = atomic_load_explicit(&s->seq, memory_order_relaxed);
     goio__mc_read_exit(r, ctr);
-    /* The clock is read after the section (which then calls nothing), and
-     * only for entries that expire; the expiry read inside it is the one
-     * the sequence vouches for. */
-    if (__builtin_expect(again != seq || (exp != MC_NEVER && mc_now(m) >= exp),
-                         0))
+    /* The expiry read inside the section is the one the sequence vouches
+     * for. */
+    if (__builtin_expect(again != seq || now >= exp, 0))
         return get_slow(m, key, klen, h, out, hit);
     out->len = vlen;
     count(m, st, &st->hits);
@@ -666,13 +712,6 @@ int goio__mc_get(goio_cache *c, const char *key, goio_buf *out, bool *hit)
     if (__builtin_expect(first, 0))
         first_read(m, st, h);
     return 0;
-}
-
-static int mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
-                  bool *hit)
-{
-    (void)ctx;
-    return goio__mc_get(c, key, out, hit);
 }
 
 static mc_entry *entry_new(const char *key, size_t klen, const void *value,
@@ -762,7 +801,7 @@ int goio__mc_set(goio_cache *c, const char *key, size_t klen, const void *value,
                  size_t len, int64_t ttl_ms)
 {
     mc *m = (mc *)c;
-    uint64_t h = goio_hash64(key, klen, m->seed);
+    uint64_t h = mc_hash(key, klen, m->seed);
     int64_t now = mc_now(m);
     if (ttl_ms <= 0 || len > GOIO_CACHE_MEMORY_MAX_VALUE ||
         klen + len + GOIO_CACHE_ENTRY_OVERHEAD > m->policy.max_bytes) {
@@ -775,6 +814,9 @@ int goio__mc_set(goio_cache *c, const char *key, size_t klen, const void *value,
         return ttl_ms <= 0 ? 0 : GOIO_E2BIG;
     }
     int64_t expire = goio_time_add_ms(now, ttl_ms); /* MC_NEVER at most */
+    if (expire < MC_NEVER &&
+        !atomic_load_explicit(&m->expiring, memory_order_relaxed))
+        atomic_store_explicit(&m->expiring, true, memory_order_relaxed);
     if (overwrite(m, key, klen, h, value, len, expire))
         return 0;
     mc_entry *e = entry_new(key, klen, value, len, expire), *old = NULL;
@@ -816,7 +858,7 @@ static int mc_del(goio_cache *c, goio_ctx *ctx, const char *key)
     (void)ctx;
     mc *m = (mc *)c;
     size_t klen = strlen(key);
-    uint64_t h = goio_hash64(key, klen, m->seed);
+    uint64_t h = mc_hash(key, klen, m->seed);
     remove_key(m, key, klen, h, false, 0);
     pthread_mutex_lock(&m->pl);
     m->deletes++;
@@ -1194,7 +1236,7 @@ int goio_cache_memory_new(const goio_cache_memory_config *cfg, goio_cache **out)
 
 const goio_cache_ops goio__cache_memory_ops = {
     .name = "memory",
-    .get = mc_get,
+    .get = goio__mc_get,
     .set = mc_set,
     .del = mc_del,
     .stats = mc_stats,

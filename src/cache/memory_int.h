@@ -14,6 +14,7 @@
 #include "cache_int.h"
 
 #include <stdatomic.h>
+#include <string.h>
 
 /* Policy segments an entry can be in. */
 enum { MC_WINDOW = 0, MC_PROBATION = 1, MC_PROTECTED = 2, MC_DEAD = 3 };
@@ -87,6 +88,49 @@ static inline uint64_t mc_charge(const mc_entry *e)
     return (uint64_t)e->klen + e->vlen + GOIO_CACHE_ENTRY_OVERHEAD;
 }
 
+/*
+ * The key hash: goio_hash64's function (src/core/hash.c), inline here so
+ * a get's whole path has no call but strnlen: same values, so a test or a
+ * tool may still use goio_hash64. Keys are at least one byte.
+ */
+#define MC_K0 0xa0761d6478bd642fULL
+#define MC_K1 0xe7037ed1a0b428dbULL
+#define MC_K2 0x8ebc6af09c88c6e3ULL
+#define MC_K3 0x589965cc75374cc3ULL
+
+static inline uint64_t mc_mix(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t mc_hash(const char *key, size_t len, uint64_t seed)
+{
+    const unsigned char *p = (const unsigned char *)key;
+    size_t n = len;
+    uint64_t h = seed ^ MC_K0, a = 0, b = 0;
+    for (; n > 16; n -= 16, p += 16) {
+        uint64_t x, y;
+        memcpy(&x, p, 8);
+        memcpy(&y, p + 8, 8);
+        h = mc_mix(x ^ MC_K1, y ^ h);
+    }
+    if (n >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, p, 4);
+        memcpy(&y, p + n - 4, 4);
+        a = x;
+        b = y;
+    } else if (n > 0) {
+        a = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
+    }
+    h = mc_mix(a ^ MC_K1 ^ h, b ^ MC_K2 ^ len);
+    return mc_mix(h ^ MC_K3, MC_K1);
+}
+
 /* ---- a shard's hash table (memory_table.c) -------------------------------
  *
  * Open addressing over 64-byte groups, each one cache line: a word of 7
@@ -119,6 +163,10 @@ typedef struct mc_group {
 
 typedef struct mc_table {
     mc_group *_Atomic groups; /* 64-byte aligned inside mem; NULL: none */
+    /* The group count again, beside the pointer, for readers: loaded with
+     * it rather than after it (a shorter chain of loads before the group
+     * line's), then checked against the array's own count, which wins. */
+    _Atomic size_t rcount;
     void *mem;
     void *retired; /* a replaced array's mem, for the caller (grace period) */
     size_t ngroups;
@@ -232,17 +280,12 @@ static inline bool mc_key_eq(const char *a, const char *b, size_t n)
     return !n || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
-/* Finds key; *slot (may be NULL) gets its position. Safe without the
- * shard lock inside a read section (then pass slot NULL). */
-static inline mc_entry *goio__mc_table_find(const mc_table *t, uint64_t h,
-                                            const char *key, size_t klen,
-                                            size_t *slot)
+/* Finds key in an array of ngroups groups; *slot (may be NULL) gets its
+ * position. */
+static inline mc_entry *mc_find_in(const mc_group *groups, size_t ngroups,
+                                   uint64_t h, const char *key, size_t klen,
+                                   size_t *slot)
 {
-    const mc_group *groups =
-        atomic_load_explicit(&((mc_table *)t)->groups, MC_ACQ);
-    if (!groups)
-        return NULL;
-    size_t ngroups = mc_count_of(groups);
     uint8_t tag = mc_tag_of(h);
     size_t g = mc_home_group(ngroups, h);
     for (size_t probes = 0; probes < ngroups; probes++) {
@@ -265,6 +308,29 @@ static inline mc_entry *goio__mc_table_find(const mc_table *t, uint64_t h,
         g = mc_next_group(ngroups, g);
     }
     return NULL;
+}
+
+/* mc_find_in with the array's own count (a rebuild ran since rcount). */
+mc_entry *goio__mc_find_recount(const mc_group *groups, uint64_t h,
+                                const char *key, size_t klen, size_t *slot);
+
+/* Finds key; *slot (may be NULL) gets its position. Safe without the
+ * shard lock inside a read section (then pass slot NULL). The home group
+ * comes from rcount, loaded with the array pointer; the array's own count
+ * is compared on the side (a predicted branch, not a load the group's
+ * address waits for) and decides when they differ. */
+static inline mc_entry *goio__mc_table_find(const mc_table *t, uint64_t h,
+                                            const char *key, size_t klen,
+                                            size_t *slot)
+{
+    const mc_group *groups =
+        atomic_load_explicit(&((mc_table *)t)->groups, MC_ACQ);
+    if (!groups)
+        return NULL;
+    size_t ngroups = atomic_load_explicit(&((mc_table *)t)->rcount, MC_RLX);
+    if (__builtin_expect(ngroups != mc_count_of(groups), 0))
+        return goio__mc_find_recount(groups, h, key, klen, slot);
+    return mc_find_in(groups, ngroups, h, key, klen, slot);
 }
 
 /* Inserts e (whose key hashes to h), or replaces the entry with the same
@@ -310,7 +376,11 @@ bool goio__mc_rcu_usable(void);
 /* This thread's record, registering it on first use; NULL: none (take the
  * lock). */
 mc_reader *goio__mc_reader_slow(void);
-extern _Thread_local mc_reader *goio__mc_mine;
+/* initial-exec: one load off the thread pointer, also when libgoio.a is
+ * linked into a shared object (the default there would call
+ * __tls_get_addr on every get). */
+extern _Thread_local mc_reader *goio__mc_mine
+    __attribute__((tls_model("initial-exec")));
 static inline mc_reader *goio__mc_reader(void)
 {
     return goio__mc_mine ? goio__mc_mine : goio__mc_reader_slow();

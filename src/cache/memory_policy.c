@@ -305,7 +305,7 @@ void goio__mc_policy_free(mc_policy *p)
 
 static uint64_t hash_of(const mc_policy *p, const mc_entry *e)
 {
-    return goio_hash64(mc_key(e), e->klen, p->seed);
+    return mc_hash(mc_key(e), e->klen, p->seed);
 }
 
 static bool referenced(mc_entry *e)

@@ -37,7 +37,9 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_key_t key;
 static bool usable; /* membarrier works and the key exists (set once) */
 
-_Thread_local mc_reader *goio__mc_mine; /* this thread's record */
+/* this thread's record */
+_Thread_local mc_reader *goio__mc_mine
+    __attribute__((tls_model("initial-exec")));
 static _Thread_local bool tried;
 
 static long membarrier(int cmd)

@@ -9,6 +9,12 @@
 
 /* ---- table --------------------------------------------------------------- */
 
+mc_entry *goio__mc_find_recount(const mc_group *groups, uint64_t h,
+                                const char *key, size_t klen, size_t *slot)
+{
+    return mc_find_in(groups, mc_count_of(groups), h, key, klen, slot);
+}
+
 mc_entry *goio__mc_table_at(const mc_table *t, size_t i)
 {
     const mc_group *g = &mc_wg(t)[i / MC_GROUP_SLOTS];
@@ -71,7 +77,7 @@ static int rebuild(mc_table *t, uint64_t seed)
     for (size_t i = 0; i < t->cap; i++) {
         mc_entry *e = goio__mc_table_at(t, i);
         if (e)
-            place(&n, goio_hash64(mc_key(e), e->klen, seed), e);
+            place(&n, mc_hash(mc_key(e), e->klen, seed), e);
     }
     /* The caller collects it after every put (readers may hold it). */
     t->retired = t->mem;
@@ -81,6 +87,7 @@ static int rebuild(mc_table *t, uint64_t seed)
     t->used = n.used;
     t->deleted = 0;
     atomic_store_explicit(&t->groups, groups, MC_REL);
+    atomic_store_explicit(&t->rcount, ngroups, MC_RLX);
     return 0;
 }
 
@@ -132,6 +139,7 @@ void goio__mc_table_detach(mc_table *t, mc_table *old)
 {
     memset(old, 0, sizeof *old);
     atomic_init(&old->groups, atomic_load_explicit(&t->groups, MC_RLX));
+    atomic_init(&old->rcount, t->ngroups);
     old->mem = t->mem;
     old->retired = t->retired;
     old->ngroups = t->ngroups;
@@ -139,6 +147,7 @@ void goio__mc_table_detach(mc_table *t, mc_table *old)
     old->used = t->used;
     old->deleted = t->deleted;
     atomic_store_explicit(&t->groups, NULL, MC_REL);
+    atomic_store_explicit(&t->rcount, 0, MC_RLX);
     t->mem = t->retired = NULL;
     t->ngroups = t->cap = t->used = t->deleted = 0;
 }
@@ -149,5 +158,6 @@ void goio__mc_table_free(mc_table *t)
     goio_free(t->retired);
     t->mem = t->retired = NULL;
     atomic_store_explicit(&t->groups, NULL, MC_RLX);
+    atomic_store_explicit(&t->rcount, 0, MC_RLX);
     t->ngroups = t->cap = t->used = t->deleted = 0;
 }

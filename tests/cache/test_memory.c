@@ -116,6 +116,45 @@ static void expired_entries_are_never_returned(void **state)
     goio_cache_free(c);
 }
 
+/* The same through one buffer with room for the value, as a hot caller
+ * reads: the lock-free get's own expiry check, not the slow path's. Long
+ * and short values (the copy differs). */
+static void expiry_is_seen_by_a_reused_buffer(void **state)
+{
+    (void)state;
+    test_clock clk = {1000};
+    goio_cache *c = memory_cache_clocked(1 << 20, 0, 0, &clk);
+    goio_buf b = GOIO_BUF_INIT;
+    assert_ok(goio_buf_reserve(&b, 256));
+    bool hit;
+    const char *long_value = "a value of more than eight bytes";
+    assert_ok(
+        goio_cache_set(c, NULL, "long", long_value, strlen(long_value), 30));
+    assert_ok(goio_cache_set(c, NULL, "short", "s", 1, 30));
+    assert_ok(goio_cache_set(c, NULL, "stays", "v", 1, HOUR));
+    for (int i = 0; i < 3; i++) { /* the first may register the thread */
+        assert_ok(goio_cache_get(c, NULL, "long", &b, &hit));
+        assert_true(hit);
+        assert_int_equal(b.len, strlen(long_value));
+        assert_memory_equal(b.data, long_value, b.len);
+        assert_ok(goio_cache_get(c, NULL, "short", &b, &hit));
+        assert_true(hit);
+    }
+    test_clock_advance(&clk, 29);
+    assert_ok(goio_cache_get(c, NULL, "long", &b, &hit));
+    assert_true(hit);
+    test_clock_advance(&clk, 1);
+    assert_ok(goio_cache_get(c, NULL, "long", &b, &hit));
+    assert_false(hit);
+    assert_ok(goio_cache_get(c, NULL, "short", &b, &hit));
+    assert_false(hit);
+    assert_ok(goio_cache_get(c, NULL, "stays", &b, &hit));
+    assert_true(hit);
+    assert_int_equal(stats_of(c).expirations, 2);
+    goio_buf_deinit(&b);
+    goio_cache_free(c);
+}
+
 static void expiry_is_reclaimed_without_reads(void **state)
 {
     (void)state;
@@ -623,6 +662,7 @@ int main(void)
         cmocka_unit_test(binary_values_and_long_keys),
         cmocka_unit_test(ttl_zero_or_negative_is_expired_at_once),
         cmocka_unit_test(expired_entries_are_never_returned),
+        cmocka_unit_test(expiry_is_seen_by_a_reused_buffer),
         cmocka_unit_test(expiry_is_reclaimed_without_reads),
         cmocka_unit_test(reclaim_can_run_on_demand),
         cmocka_unit_test(byte_bound_holds_under_random_workload),
