@@ -12,6 +12,7 @@
 #define GOIO_CACHE_MEMORY_INT_H
 
 #include "cache_int.h"
+#include "../core/hash_int.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -88,47 +89,12 @@ static inline uint64_t mc_charge(const mc_entry *e)
     return (uint64_t)e->klen + e->vlen + GOIO_CACHE_ENTRY_OVERHEAD;
 }
 
-/*
- * The key hash: goio_hash64's function (src/core/hash.c), inline here so
- * a get's whole path has no call but strnlen: same values, so a test or a
- * tool may still use goio_hash64. Keys are at least one byte.
- */
-#define MC_K0 0xa0761d6478bd642fULL
-#define MC_K1 0xe7037ed1a0b428dbULL
-#define MC_K2 0x8ebc6af09c88c6e3ULL
-#define MC_K3 0x589965cc75374cc3ULL
-
-static inline uint64_t mc_mix(uint64_t a, uint64_t b)
-{
-    __uint128_t r = (__uint128_t)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
+/* The key hash: goio_hash64's function, inline (src/core/hash_int.h) so a
+ * get's whole path has no call but strnlen; same values, so a test or a
+ * tool may still use goio_hash64. */
 static inline uint64_t mc_hash(const char *key, size_t len, uint64_t seed)
 {
-    const unsigned char *p = (const unsigned char *)key;
-    size_t n = len;
-    uint64_t h = seed ^ MC_K0, a = 0, b = 0;
-    for (; n > 16; n -= 16, p += 16) {
-        uint64_t x, y;
-        memcpy(&x, p, 8);
-        memcpy(&y, p + 8, 8);
-        h = mc_mix(x ^ MC_K1, y ^ h);
-    }
-    if (n >= 8) {
-        memcpy(&a, p, 8);
-        memcpy(&b, p + n - 8, 8);
-    } else if (n >= 4) {
-        uint32_t x, y;
-        memcpy(&x, p, 4);
-        memcpy(&y, p + n - 4, 4);
-        a = x;
-        b = y;
-    } else if (n > 0) {
-        a = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
-    }
-    h = mc_mix(a ^ MC_K1 ^ h, b ^ MC_K2 ^ len);
-    return mc_mix(h ^ MC_K3, MC_K1);
+    return goio__hash64(key, len, seed);
 }
 
 /* ---- a shard's hash table (memory_table.c) -------------------------------
