@@ -263,6 +263,11 @@ static int apply_timeout(goio__redis_conn *c, int opt, int64_t want,
     return set_sock_timeout(c->rc->fd, opt, want);
 }
 
+int goio__redis_conn_set_rcvtimeo(goio__redis_conn *c, int64_t ms)
+{
+    return apply_timeout(c, SO_RCVTIMEO, ms, &c->rcv_timeout_ms);
+}
+
 int goio__redis_conn_prepare(const goio__redis_opts *o, goio__redis_conn *c,
                              goio_ctx *ctx)
 {

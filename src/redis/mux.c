@@ -34,6 +34,12 @@
 
 /* Waits in slices this long when a ctx may be cancelled. */
 #define CANCEL_SLICE_MS 50
+/* A plaintext leader blocks in recv (SO_RCVTIMEO) this long at most: with
+ * the kernel's tick (4 ms at HZ=250) still within CANCEL_SLICE_MS. It does
+ * so only while its limit is RECV_SLACK_MS further away; nearer, poll's
+ * exact timeout keeps the deadline. */
+#define RECV_SLICE_MS   40
+#define RECV_SLACK_MS   10
 /* Replies parsed outside the lock before dispatching them. */
 #define BATCH           64
 /* What the write buffers start with. */
@@ -275,8 +281,8 @@ static int io_errno(int e)
     }
 }
 
-/* Waits until fd is ready for `events` or until_ms. 1 ready, 0 timed out,
- * < 0 an error. */
+/* Waits until fd is ready for `events`, until_ms or one slice, whichever
+ * comes first. 1 ready, 0 not (yet), < 0 an error. */
 static int wait_fd(int fd, short events, int64_t until_ms)
 {
     for (;;) {
@@ -285,6 +291,8 @@ static int wait_fd(int fd, short events, int64_t until_ms)
                            : until_ms - goio_now_mono_ms();
         if (left < 0)
             left = 0;
+        if (left > CANCEL_SLICE_MS)
+            left = CANCEL_SLICE_MS;
         struct pollfd pfd = {.fd = fd, .events = events};
         int r = poll(&pfd, 1, (int)left);
         if (r > 0)
@@ -329,15 +337,52 @@ static int write_all(goio__redis_conn *c, const goio_buf *b, int64_t until_ms)
     return 0;
 }
 
-/* Reads what has arrived (waiting for it until until_ms) into the reader.
- * 1 fed, 0 nothing by until_ms, < 0 an error (EOF: GOIO_ECONNRESET). */
+/*
+ * One recv of a plaintext read; the first (`wait`) waits for data. It
+ * blocks in recv itself (SO_RCVTIMEO of one slice, set once per
+ * connection) when the limit is far enough, so that a reply costs no
+ * poll(2); a near limit is waited for with poll, whose timeout is exact
+ * (SO_RCVTIMEO counts in scheduler ticks). Bytes read (> 0), 0 none (yet),
+ * or a GOIO_E* code (EOF: GOIO_ECONNRESET).
+ */
+static ssize_t plain_recv(goio__redis_conn *c, char *buf, size_t len, bool wait,
+                          int64_t until_ms)
+{
+    int fd = c->rc->fd;
+    int flags = MSG_DONTWAIT;
+    if (wait) {
+        int64_t left = until_ms == GOIO_NO_DEADLINE
+                           ? INT64_MAX
+                           : until_ms - goio_now_mono_ms();
+        if (left >= RECV_SLICE_MS + RECV_SLACK_MS &&
+            !goio__redis_conn_set_rcvtimeo(c, RECV_SLICE_MS)) {
+            flags = 0;
+        } else if (left > 0) {
+            int r = wait_fd(fd, POLLIN, until_ms);
+            if (r <= 0)
+                return r;
+        }
+    }
+    ssize_t n = recv(fd, buf, len, flags);
+    if (n == 0)
+        return GOIO_ECONNRESET;
+    if (n < 0)
+        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                   ? 0
+                   : io_errno(errno);
+    return n;
+}
+
+/* Reads what has arrived (waiting for it until until_ms, at most about a
+ * slice, so that the leader sees a cancel) into the reader. 1 fed, 0
+ * nothing (yet), < 0 an error (EOF: GOIO_ECONNRESET). */
 static int read_some(goio__redis_conn *c, int64_t until_ms)
 {
     char buf[16 * 1024];
     size_t fed = 0;
-    /* Called after a write or a drained read: wait first, the replies are
-     * rarely there already (a recv would cost a syscall for nothing). */
-    if (!c->ssl || !goio__redis_tls_buffered(c)) {
+    /* TLS: wait first, the replies are rarely there already (a read would
+     * cost a syscall for nothing). */
+    if (c->ssl && !goio__redis_tls_buffered(c)) {
         int r = wait_fd(c->rc->fd, POLLIN, until_ms);
         if (r <= 0)
             return r;
@@ -348,13 +393,11 @@ static int read_some(goio__redis_conn *c, int64_t until_ms)
         if (c->ssl) {
             n = goio__redis_tls_read_nb(c, buf, sizeof buf, &want);
         } else {
-            n = recv(c->rc->fd, buf, sizeof buf, MSG_DONTWAIT);
+            /* Waited for once: a timed-out wait or a drained socket
+             * returns (the leader looks at its limits again). */
+            n = plain_recv(c, buf, sizeof buf, !fed, until_ms);
             if (n == 0)
-                return GOIO_ECONNRESET;
-            if (n < 0)
-                n = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-                        ? 0
-                        : io_errno(errno);
+                return fed ? 1 : 0;
         }
         if (n < 0)
             return fed ? 1 : (int)n; /* the error shows on the next read */
@@ -405,7 +448,10 @@ static int connect_locked(goio__redis_mux *x, goio__redis_mconn *m,
     pthread_mutex_unlock(&m->mu);
     goio__redis_conn *c = NULL;
     int rc = goio__redis_pool_open(x->pool, ctx, &c);
-    if (!rc) {
+    /* TLS needs a non-blocking socket (OpenSSL reads it); a plaintext one
+     * stays blocking, for the recv that waits (every other call passes
+     * MSG_DONTWAIT). */
+    if (!rc && c->ssl) {
         int fl = fcntl(c->rc->fd, F_GETFL);
         if (fl < 0 || fcntl(c->rc->fd, F_SETFL, fl | O_NONBLOCK)) {
             goio__redis_conn_close(c);
@@ -451,8 +497,8 @@ static void write_locked(goio__redis_mux *x, goio__redis_mconn *m)
     /* A connection idle for a while may have been closed by the server
      * (restart, CLIENT KILL, timeout): checked before commands are put on
      * it, at the cost of a syscall, as the pool checks what it lends. */
-    if (m->head == m->unsent && goio_now_mono_ms() != m->progress_ms &&
-        !idle_alive(m->c)) {
+    int64_t now = goio_now_mono_ms();
+    if (m->head == m->unsent && now != m->progress_ms && !idle_alive(m->c)) {
         fault(x, m, GOIO_ECONNRESET, "closed while idle");
         return; /* the queued commands go on the next connection */
     }
@@ -465,12 +511,11 @@ static void write_locked(goio__redis_mux *x, goio__redis_mconn *m)
             q->sent = true;
     }
     if (m->head == m->unsent)
-        m->progress_ms = goio_now_mono_ms(); /* the reply clock starts */
+        m->progress_ms = now; /* the reply clock starts */
     m->unsent = m->tail;
     goio__redis_conn *c = m->c;
     int64_t w = x->pool->opts->write_timeout_ms;
-    int64_t until =
-        w > 0 ? goio_time_add_ms(goio_now_mono_ms(), w) : GOIO_NO_DEADLINE;
+    int64_t until = w > 0 ? goio_time_add_ms(now, w) : GOIO_NO_DEADLINE;
     pthread_mutex_unlock(&m->mu);
     int rc = write_all(c, &m->wbuf, until);
     pthread_mutex_lock(&m->mu);
@@ -582,10 +627,8 @@ static int lead(goio__redis_mux *x, goio__redis_mconn *m, goio__redis_req *q,
             o->read_timeout_ms > 0
                 ? goio_time_add_ms(m->progress_ms, o->read_timeout_ms)
                 : GOIO_NO_DEADLINE;
+        /* read_some waits a slice at most: a cancel is seen within one. */
         int64_t until = min64(limit, reply_by);
-        if (ctx) /* a cancel is seen within a slice */
-            until = min64(
-                until, goio_time_add_ms(goio_now_mono_ms(), CANCEL_SLICE_MS));
         uint64_t head = m->head;
         read_locked(x, m, until);
         if (m->c && m->head == head && m->head < m->unsent &&

@@ -152,6 +152,8 @@ void goio__redis_conn_close(goio__redis_conn *c);
  * GOIO_ECANCELED when ctx is done. */
 int goio__redis_conn_prepare(const goio__redis_opts *o, goio__redis_conn *c,
                              goio_ctx *ctx);
+/* Sets SO_RCVTIMEO to ms (0 = none) unless already set to it. */
+int goio__redis_conn_set_rcvtimeo(goio__redis_conn *c, int64_t ms);
 /* Translates a failed context (c->rc->err) into a GOIO_E* code. */
 int goio__redis_conn_error(const goio__redis_conn *c);
 
