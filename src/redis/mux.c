@@ -27,10 +27,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Waits in slices this long when a ctx may be cancelled. */
 #define CANCEL_SLICE_MS 50
@@ -48,6 +52,83 @@
  * reply's cost checked): a peer that never stops sending cannot keep the
  * leader reading. */
 #define READ_MAX        (256 * 1024)
+
+/* ---- waking a blocking caller ---------------------------------------------
+ *
+ * A blocking caller sleeps on its own futex word (on its stack), not on a
+ * condition variable of the connection's mutex: a caller woken with its
+ * reply returns without taking the mutex again, so the leader handing out
+ * a batch of replies does not queue the callers it wakes up behind itself.
+ * The word is changed before the wake, so a wake-up is never lost; a wake
+ * that reaches an address whose caller already returned (it saw REQ_DONE
+ * on its own) is a spurious one for whatever waits there, which every
+ * futex user tolerates.
+ */
+#define REQ_DONE  1u /* reply or error stored */
+#define REQ_SLEEP 2u /* its caller sleeps (or is about to): wake it */
+#define REQ_KICK  4u /* added per kick */
+
+static void word_wake(atomic_uint *w)
+{
+    syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Sleeps while *w == seen, until until_ms (GOIO_NO_DEADLINE: no limit);
+ * returns early on any change and any wake-up, spurious ones included. A
+ * waker wakes only a word marked REQ_SLEEP: a caller not asleep costs it
+ * no system call. */
+static void word_wait(atomic_uint *w, unsigned seen, int64_t until_ms)
+{
+    if (!(seen & REQ_SLEEP) && !atomic_compare_exchange_strong_explicit(
+                                   w, &seen, seen | REQ_SLEEP,
+                                   memory_order_relaxed, memory_order_relaxed))
+        return; /* changed meanwhile */
+    seen |= REQ_SLEEP;
+    struct timespec ts, *tp = NULL;
+    if (until_ms != GOIO_NO_DEADLINE) {
+        int64_t left = until_ms - goio_now_mono_ms();
+        if (left <= 0)
+            return;
+        ts.tv_sec = (time_t)(left / 1000);
+        ts.tv_nsec = (long)(left % 1000) * 1000000L;
+        tp = &ts;
+    }
+    syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, seen, tp, NULL, 0);
+}
+
+/* Under the lock: wakes w's caller once the lock is released (mu_unlock),
+ * so that the caller does not run into the held lock. */
+static void defer_wake(goio__redis_mconn *m, atomic_uint *w)
+{
+    if (m->n_wake == GOIO__REDIS_MUX_WAKES) { /* a fault fails many */
+        for (int i = 0; i < m->n_wake; i++)
+            word_wake(m->wake[i]);
+        m->n_wake = 0;
+    }
+    m->wake[m->n_wake++] = w;
+}
+
+/* Releases m's lock, then wakes the callers deferred under it. Every
+ * unlock of m->mu goes through here. */
+static void mu_unlock(goio__redis_mconn *m)
+{
+    atomic_uint *w[GOIO__REDIS_MUX_WAKES];
+    int n = m->n_wake;
+    if (n)
+        memcpy(w, m->wake, (size_t)n * sizeof *w);
+    m->n_wake = 0;
+    pthread_mutex_unlock(&m->mu);
+    for (int i = 0; i < n; i++)
+        word_wake(w[i]);
+}
+
+/* Under the lock: wakes q's caller to lead or to look again. */
+static void kick(goio__redis_mconn *m, goio__redis_req *q)
+{
+    if (atomic_fetch_add_explicit(&q->word, REQ_KICK, memory_order_release) &
+        REQ_SLEEP)
+        defer_wake(m, &q->word);
+}
 
 /* ---- the FIFO ------------------------------------------------------------ */
 
@@ -87,7 +168,10 @@ static void finish(goio__redis_mux *x, goio__redis_mconn *m, goio__redis_req *q,
         m->n_async--;
         goio__redis_async_done(x->as, q);
     } else {
-        pthread_cond_signal(&q->cv);
+        /* The last touch of q but the wake: its caller may return now. */
+        if (atomic_fetch_or_explicit(&q->word, REQ_DONE, memory_order_release) &
+            REQ_SLEEP)
+            defer_wake(m, &q->word);
     }
 }
 
@@ -99,7 +183,7 @@ static void wake_next(goio__redis_mux *x, goio__redis_mconn *m)
     for (uint64_t s = m->head; s < m->tail; s++) {
         goio__redis_req *q = m->ring[s & (m->cap - 1)];
         if (q && !q->async) {
-            pthread_cond_signal(&q->cv);
+            kick(m, q);
             return;
         }
     }
@@ -445,7 +529,7 @@ static void abandon(goio__redis_mconn *m, goio__redis_req *q)
 static int connect_locked(goio__redis_mux *x, goio__redis_mconn *m,
                           goio_ctx *ctx)
 {
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
     goio__redis_conn *c = NULL;
     int rc = goio__redis_pool_open(x->pool, ctx, &c);
     /* TLS needs a non-blocking socket (OpenSSL reads it); a plaintext one
@@ -516,7 +600,7 @@ static void write_locked(goio__redis_mux *x, goio__redis_mconn *m)
     goio__redis_conn *c = m->c;
     int64_t w = x->pool->opts->write_timeout_ms;
     int64_t until = w > 0 ? goio_time_add_ms(now, w) : GOIO_NO_DEADLINE;
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
     int rc = write_all(c, &m->wbuf, until);
     pthread_mutex_lock(&m->mu);
     m->wbuf.len = 0;
@@ -529,7 +613,7 @@ static void read_locked(goio__redis_mux *x, goio__redis_mconn *m,
                         int64_t until_ms)
 {
     goio__redis_conn *c = m->c;
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
     int rc = read_some(c, until_ms);
     redisReply *got[BATCH];
     int n = 0;
@@ -591,7 +675,7 @@ static void read_locked(goio__redis_mux *x, goio__redis_mconn *m,
         if (n < BATCH)
             return;
         n = 0;
-        pthread_mutex_unlock(&m->mu);
+        mu_unlock(m);
     }
     pthread_mutex_lock(&m->mu);
     fault(x, m, rc, rc == GOIO_ECONNRESET ? "closed" : "read");
@@ -674,8 +758,6 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
         return rc;
     goio__redis_mconn *m = pick(x);
     goio__redis_req q = {0};
-    if (goio__redis_cond_init(&q.cv))
-        return GOIO_ENOMEM;
     pthread_mutex_lock(&m->mu);
     size_t len0 = m->out.len;
     rc = goio__redis_resp_format(&m->out, cmd);
@@ -685,13 +767,13 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
             m->out.len = len0;
     }
     if (rc) {
-        pthread_mutex_unlock(&m->mu);
-        pthread_cond_destroy(&q.cv);
+        mu_unlock(m);
         return rc;
     }
     *reused = m->c != NULL;
     if (m->leader && m->drv_led) /* the async thread writes it */
         goio__redis_async_wake(x->as);
+    bool locked = true;
     for (;;) {
         if (q.done)
             break;
@@ -714,11 +796,19 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
                 goio_time_add_ms(goio_now_mono_ms(), CANCEL_SLICE_MS);
             until = min64(until, slice);
         }
-        goio__redis_cond_wait(&q.cv, &m->mu, until);
+        unsigned seen = atomic_load_explicit(&q.word, memory_order_relaxed);
+        mu_unlock(m);
+        word_wait(&q.word, seen, until);
+        if (atomic_load_explicit(&q.word, memory_order_acquire) & REQ_DONE) {
+            locked = false; /* everything of q was stored before */
+            break;
+        }
+        atomic_fetch_and_explicit(&q.word, ~REQ_SLEEP, memory_order_relaxed);
+        pthread_mutex_lock(&m->mu);
     }
     *sent = q.sent;
-    pthread_mutex_unlock(&m->mu);
-    pthread_cond_destroy(&q.cv);
+    if (locked)
+        mu_unlock(m);
     if (rc)
         return rc;
     if (q.err)
@@ -807,12 +897,12 @@ int goio__redis_mux_submit(goio__redis_mux *x, goio__redis_req *q,
     if (rc) {
         m->out.len = len0;
         m->tail = tail0;
-        pthread_mutex_unlock(&m->mu);
+        mu_unlock(m);
         return rc;
     }
     q->reused = m->c != NULL;
     m->n_async++;
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
     *out = m;
     return 0;
 }
@@ -828,7 +918,7 @@ static void drv_release_locked(goio__redis_mux *x, goio__redis_mconn *m)
     for (uint64_t s = m->head; s < m->tail; s++) {
         goio__redis_req *q = m->ring[s & (m->cap - 1)];
         if (q && !q->async) {
-            pthread_cond_signal(&q->cv);
+            kick(m, q);
             return;
         }
     }
@@ -870,7 +960,7 @@ int goio__redis_mux_drv_prepare(goio__redis_mux *x, goio__redis_mconn *m,
         }
         break;
     }
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
     return fd;
 }
 
@@ -886,14 +976,14 @@ void goio__redis_mux_drv_io(goio__redis_mux *x, goio__redis_mconn *m,
     if (m->drv_led && m->c && m->head < m->unsent && r > 0 &&
         goio_now_mono_ms() >= goio_time_add_ms(m->progress_ms, r))
         fault(x, m, GOIO_ETIMEDOUT, "no reply within read_timeout_ms");
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
 }
 
 void goio__redis_mux_drv_release(goio__redis_mux *x, goio__redis_mconn *m)
 {
     pthread_mutex_lock(&m->mu);
     drv_release_locked(x, m);
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
 }
 
 bool goio__redis_mux_cancel(goio__redis_req *q)
@@ -905,6 +995,6 @@ bool goio__redis_mux_cancel(goio__redis_req *q)
         abandon(m, q);
         q->done = true;
     }
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
     return taken;
 }

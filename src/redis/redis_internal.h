@@ -315,8 +315,9 @@ struct goio__redis_async;
 /* One caller's command on a multiplexed connection (on its stack), or an
  * async command's (async.c, first member of its heap record). */
 typedef struct goio__redis_req {
-    pthread_cond_t cv; /* signalled when done, or to make it the leader;
-                        * not initialized for async ones */
+    /* A blocking caller's futex word: REQ_DONE once done (stored last,
+     * release), + REQ_KICK each time it is woken to lead or look again. */
+    atomic_uint word;
     struct goio__redis_mconn *m; /* the connection it was queued on */
     bool async;        /* finished by handing it to the async thread */
     bool reused;       /* the connection was open when it was queued */
@@ -326,6 +327,9 @@ typedef struct goio__redis_req {
     bool done;         /* reply or err set */
     bool sent;         /* written: may have reached the server */
 } goio__redis_req;
+
+/* Wake-ups a multiplexed connection defers until its mutex is released. */
+#define GOIO__REDIS_MUX_WAKES 64
 
 /* One shared connection. Everything under mu; the leader alone touches c
  * and wbuf outside it. */
@@ -348,8 +352,11 @@ typedef struct goio__redis_mconn {
     size_t reply_cost, max_reply;
     size_t refused; /* the cost that went over max_reply, 0 = none */
     redisReplyObjectFunctions *base_fn;
-    int n_async;    /* async commands in the FIFO */
-    bool drv_led;   /* the leader is the async thread */
+    int n_async;  /* async commands in the FIFO */
+    bool drv_led; /* the leader is the async thread */
+    /* Callers to wake once the mutex is released (mux.c, mu_unlock). */
+    atomic_uint *wake[GOIO__REDIS_MUX_WAKES];
+    int n_wake;
     bool drv_known; /* in the async thread's list (its own flag) */
 } goio__redis_mconn;
 
