@@ -270,83 +270,6 @@ static void fail_queued(goio__redis_mux *x, goio__redis_mconn *m, int rc)
     m->out.len = 0;
 }
 
-/* ---- what a reply costs ----------------------------------------------------
- *
- * The reader builds a reply's objects through these functions; each one is
- * charged to the connection's reply_cost before it is made, so that a
- * reply declaring a huge array (hiredis allocates its element pointers at
- * once) fails before the allocation. Together with the bytes received and
- * not parsed yet (checked in read_locked) this is what one reply costs.
- */
-
-/* An object's header plus the allocator's share. */
-#define OBJ_COST (sizeof(redisReply) + 16)
-
-static bool charge(const redisReadTask *t, size_t bytes)
-{
-    goio__redis_mconn *m = t->privdata;
-    if (bytes > m->max_reply || m->reply_cost > m->max_reply - bytes) {
-        /* The reader fails with an out-of-memory error; read_locked says
-         * why. */
-        m->refused =
-            bytes > SIZE_MAX - m->reply_cost ? SIZE_MAX : m->reply_cost + bytes;
-        return false;
-    }
-    m->reply_cost += bytes;
-    return true;
-}
-
-static void *cost_string(const redisReadTask *t, char *s, size_t len)
-{
-    goio__redis_mconn *m = t->privdata;
-    if (len > SIZE_MAX - OBJ_COST - 1 || !charge(t, OBJ_COST + len + 1))
-        return NULL;
-    return m->base_fn->createString(t, s, len);
-}
-
-static void *cost_array(const redisReadTask *t, int n)
-{
-    goio__redis_mconn *m = t->privdata;
-    size_t n_ptr = n > 0 ? (size_t)n : 0;
-    if (!charge(t, OBJ_COST + n_ptr * sizeof(redisReply *)))
-        return NULL;
-    return m->base_fn->createArray(t, n);
-}
-
-static void *cost_integer(const redisReadTask *t, long long v)
-{
-    goio__redis_mconn *m = t->privdata;
-    return charge(t, OBJ_COST) ? m->base_fn->createInteger(t, v) : NULL;
-}
-
-static void *cost_nil(const redisReadTask *t)
-{
-    goio__redis_mconn *m = t->privdata;
-    return charge(t, OBJ_COST) ? m->base_fn->createNil(t) : NULL;
-}
-
-static redisReplyObjectFunctions cost_fn = {
-    .createString = cost_string,
-    .createArray = cost_array,
-    .createInteger = cost_integer,
-    .createNil = cost_nil,
-    .freeObject = freeReplyObject,
-};
-
-/* Puts the counting functions in front of c's reader. */
-static void count_replies(goio__redis_mux *x, goio__redis_mconn *m,
-                          goio__redis_conn *c)
-{
-    redisReader *r = c->rc->reader;
-    if (r->fn != &cost_fn)
-        m->base_fn = r->fn;
-    r->fn = &cost_fn;
-    r->privdata = m;
-    m->reply_cost = 0;
-    m->refused = 0;
-    m->max_reply = x->pool->opts->max_reply_bytes;
-}
-
 /* ---- I/O (the leader, outside the lock) ---------------------------------- */
 
 static int io_errno(int e)
@@ -558,7 +481,6 @@ static int connect_locked(goio__redis_mux *x, goio__redis_mconn *m,
             fail_queued(x, m, rc);
         return rc;
     }
-    count_replies(x, m, c);
     m->c = c;
     m->progress_ms = goio_now_mono_ms();
     atomic_fetch_add_explicit(&x->open, 1, memory_order_relaxed);
@@ -630,19 +552,13 @@ static void read_locked(goio__redis_mux *x, goio__redis_mconn *m,
             if (!reply)
                 break;
             got[n++] = reply;
-            m->reply_cost = 0; /* the next reply starts */
+            goio__redis_conn_reply_done(c); /* the next reply starts */
         }
-        /* What the reply still incomplete costs so far: its bytes not
-         * parsed plus its objects (reply_cost, counted since the last
-         * complete reply). */
-        size_t over = m->refused;
-        if (!bad && n < BATCH) {
-            redisReader *r = c->rc->reader;
-            size_t unparsed = r->len - r->pos;
-            if (unparsed > m->max_reply ||
-                m->reply_cost > m->max_reply - unparsed)
-                over = unparsed + m->reply_cost;
-        }
+        /* What the reply still incomplete costs so far (conn.c counts
+         * it); with a full batch the bytes left may be whole replies. */
+        size_t over = c->refused;
+        if (!bad && n < BATCH)
+            over = goio__redis_conn_reply_over(c);
         pthread_mutex_lock(&m->mu);
         int64_t now = goio_now_mono_ms();
         for (int i = 0; i < n; i++) {
@@ -668,7 +584,7 @@ static void read_locked(goio__redis_mux *x, goio__redis_mconn *m,
                      x->pool->addr->name, GOIO_EPROTO,
                      "a reply from %s costs more than max_reply_bytes (%zu "
                      "bytes so far, limit %zu)",
-                     x->pool->addr->name, over, m->max_reply);
+                     x->pool->addr->name, over, c->max_reply);
             fault(x, m, GOIO_EPROTO, "reply larger than max_reply_bytes");
             return;
         }
