@@ -44,6 +44,9 @@
  * exact timeout keeps the deadline. */
 #define RECV_SLICE_MS   40
 #define RECV_SLACK_MS   10
+/* A caller joins a busy connection whose FIFO holds fewer commands than
+ * this rather than leading another one (pick). */
+#define SPILL_DEPTH     16
 /* Replies parsed outside the lock before dispatching them. */
 #define BATCH           64
 /* What the write buffers start with. */
@@ -117,6 +120,8 @@ static void mu_unlock(goio__redis_mconn *m)
     if (n)
         memcpy(w, m->wake, (size_t)n * sizeof *w);
     m->n_wake = 0;
+    atomic_store_explicit(&m->depth, (unsigned)(m->tail - m->head),
+                          memory_order_relaxed);
     pthread_mutex_unlock(&m->mu);
     for (int i = 0; i < n; i++)
         word_wake(w[i]);
@@ -649,15 +654,20 @@ static int lead(goio__redis_mux *x, goio__redis_mconn *m, goio__redis_req *q,
 
 /*
  * The first connection nobody is doing I/O on (its caller writes at once
- * and leads), else the next one round robin (the command joins a batch).
- * One thread alone thus always uses the first connection; the others open
- * as concurrency grows.
+ * and leads) or whose FIFO holds fewer than SPILL_DEPTH commands (the
+ * command joins the next batch: larger batches, fewer system calls per
+ * command), else the next one round robin. One thread alone thus always
+ * uses the first connection; the others open as the first one's FIFO
+ * grows (a slow or huge reply there included).
  */
 static goio__redis_mconn *pick(goio__redis_mux *x)
 {
-    for (int i = 0; i < x->n; i++)
-        if (!atomic_load_explicit(&x->conns[i].busy, memory_order_relaxed))
-            return &x->conns[i];
+    for (int i = 0; i < x->n; i++) {
+        goio__redis_mconn *m = &x->conns[i];
+        if (!atomic_load_explicit(&m->busy, memory_order_relaxed) ||
+            atomic_load_explicit(&m->depth, memory_order_relaxed) < SPILL_DEPTH)
+            return m;
+    }
     unsigned i = atomic_fetch_add_explicit(&x->next, 1, memory_order_relaxed);
     return &x->conns[i % (unsigned)x->n];
 }

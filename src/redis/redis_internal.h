@@ -360,6 +360,7 @@ typedef struct goio__redis_mconn {
     goio__redis_conn *c; /* NULL: not open (the next leader opens it) */
     bool leader;         /* a caller is doing the I/O */
     atomic_bool busy;    /* leader, readable without the lock */
+    atomic_uint depth;   /* tail - head as of the last unlock (pick) */
     goio_buf out;        /* formatted commands not written yet */
     goio_buf wbuf;       /* being written by the leader */
     /* The FIFO of callers whose replies are due, by sequence number:
