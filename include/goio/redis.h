@@ -117,12 +117,13 @@ typedef struct goio_redis_config {
      * goio_redis_async_fd turns readable. Default false. */
     bool async_dispatch;
 
-    /** Most bytes one reply may cost on a multiplexed connection (default
-     * and 0: GOIO_REDIS_DEFAULT_MAX_REPLY_BYTES): its bytes received and
-     * not yet parsed plus the reply objects built for it (each object's
-     * header, string and element pointers). A reply that would cost more,
-     * whatever its declared size, is a protocol error: the connection is
-     * replaced and the commands on it fail with GOIO_EPROTO. */
+    /** Most bytes one reply may cost, on multiplexed and pooled
+     * connections alike (default and 0: GOIO_REDIS_DEFAULT_MAX_REPLY_BYTES):
+     * its bytes received and not yet parsed plus the reply objects built
+     * for it (each object's header, string and element pointers). A reply
+     * that would cost more, whatever its declared size, is a protocol
+     * error: the connection is replaced and the commands on it fail with
+     * GOIO_EPROTO. */
     size_t max_reply_bytes;
 } goio_redis_config;
 

@@ -65,6 +65,121 @@ static int map_errno(int e)
     }
 }
 
+/* ---- what a reply costs ----------------------------------------------------
+ *
+ * The reader builds a reply's objects through these functions; each one is
+ * charged to the connection's reply_cost before it is made, so that a
+ * reply declaring a huge array (hiredis allocates its element pointers at
+ * once) fails before the allocation. Together with the bytes received and
+ * not parsed yet (goio__redis_conn_reply_over) this is what one reply
+ * costs, on the pooled and the multiplexed path alike.
+ */
+
+/* An object's header plus the allocator's share. */
+#define OBJ_COST (sizeof(redisReply) + 16)
+
+static bool charge(const redisReadTask *t, size_t bytes)
+{
+    goio__redis_conn *c = t->privdata;
+    if (bytes > c->max_reply || c->reply_cost > c->max_reply - bytes) {
+        /* The reader fails with an out-of-memory error; its caller sees
+         * refused and says why. */
+        c->refused =
+            bytes > SIZE_MAX - c->reply_cost ? SIZE_MAX : c->reply_cost + bytes;
+        return false;
+    }
+    c->reply_cost += bytes;
+    return true;
+}
+
+static void *cost_string(const redisReadTask *t, char *s, size_t len)
+{
+    goio__redis_conn *c = t->privdata;
+    if (len > SIZE_MAX - OBJ_COST - 1 || !charge(t, OBJ_COST + len + 1))
+        return NULL;
+    return c->base_fn->createString(t, s, len);
+}
+
+static void *cost_array(const redisReadTask *t, int n)
+{
+    goio__redis_conn *c = t->privdata;
+    size_t n_ptr = n > 0 ? (size_t)n : 0;
+    if (!charge(t, OBJ_COST + n_ptr * sizeof(redisReply *)))
+        return NULL;
+    return c->base_fn->createArray(t, n);
+}
+
+static void *cost_integer(const redisReadTask *t, long long v)
+{
+    goio__redis_conn *c = t->privdata;
+    return charge(t, OBJ_COST) ? c->base_fn->createInteger(t, v) : NULL;
+}
+
+static void *cost_nil(const redisReadTask *t)
+{
+    goio__redis_conn *c = t->privdata;
+    return charge(t, OBJ_COST) ? c->base_fn->createNil(t) : NULL;
+}
+
+static redisReplyObjectFunctions cost_fn = {
+    .createString = cost_string,
+    .createArray = cost_array,
+    .createInteger = cost_integer,
+    .createNil = cost_nil,
+    .freeObject = freeReplyObject,
+};
+
+/* Puts the counting functions in front of c's reader. */
+static void count_replies(goio__redis_conn *c, size_t max_reply)
+{
+    redisReader *r = c->rc->reader;
+    c->base_fn = r->fn;
+    r->fn = &cost_fn;
+    r->privdata = c;
+    c->reply_cost = 0;
+    c->refused = 0;
+    c->max_reply = max_reply ? max_reply : SIZE_MAX;
+}
+
+size_t goio__redis_conn_reply_over(const goio__redis_conn *c)
+{
+    if (c->refused)
+        return c->refused;
+    const redisReader *r = c->rc->reader;
+    size_t unparsed = r->len - r->pos;
+    if (unparsed > c->max_reply || c->reply_cost > c->max_reply - unparsed)
+        return unparsed + c->reply_cost;
+    return 0;
+}
+
+/* Fails c's context for a reply over max_reply_bytes (after the reader
+ * stopped with its out-of-memory error, or before it got the whole
+ * reply): a protocol error; the connection is closed by its user. */
+static int reply_too_large(goio__redis_conn *c, size_t cost)
+{
+    redisContext *rc = c->rc;
+    rc->err = REDIS_ERR_PROTOCOL;
+    snprintf(rc->errstr, sizeof rc->errstr,
+             "reply larger than max_reply_bytes (%zu bytes so far, limit %zu)",
+             cost, c->max_reply);
+    goio_log(GOIO_LOG_WARN, "redis", "redis_reply_too_large", NULL, GOIO_EPROTO,
+             "a reply costs more than max_reply_bytes (%zu "
+             "bytes so far, limit %zu): connection closed",
+             cost, c->max_reply);
+    return REDIS_ERR;
+}
+
+int goio__redis_conn_reader_failed(goio__redis_conn *c)
+{
+    return c->refused ? reply_too_large(c, c->refused) : REDIS_ERR;
+}
+
+int goio__redis_conn_reply_check(goio__redis_conn *c)
+{
+    size_t over = goio__redis_conn_reply_over(c);
+    return over ? reply_too_large(c, over) : REDIS_OK;
+}
+
 static int ctx_error(const redisContext *rc, int saved_errno)
 {
     switch (rc->err) {
@@ -238,6 +353,7 @@ int goio__redis_connect(const goio__redis_opts *o, const goio__redis_addr *a,
         goio_log(GOIO_LOG_WARN, "redis", "redis_connect_failed", a->name, rc,
                  "connecting to %s failed: %s", a->name, c->rc->errstr);
     } else {
+        count_replies(c, o->max_reply_bytes);
         /* The handshake shares the connect timeout. */
         rc = o->tls ? goio__redis_tls_connect(o, a, c, deadline, ctx) : 0;
         if (!rc)
@@ -261,6 +377,11 @@ static int apply_timeout(goio__redis_conn *c, int opt, int64_t want,
         return 0;
     *now = want;
     return set_sock_timeout(c->rc->fd, opt, want);
+}
+
+int goio__redis_conn_set_rcvtimeo(goio__redis_conn *c, int64_t ms)
+{
+    return apply_timeout(c, SO_RCVTIMEO, ms, &c->rcv_timeout_ms);
 }
 
 int goio__redis_conn_prepare(const goio__redis_opts *o, goio__redis_conn *c,
@@ -305,9 +426,11 @@ static int plain_get_reply(goio__redis_conn *c, void **reply)
     redisContext *rc = c->rc;
     *reply = NULL;
     if (redisGetReplyFromReader(rc, reply) != REDIS_OK)
-        return REDIS_ERR;
-    if (*reply)
+        return goio__redis_conn_reader_failed(c);
+    if (*reply) {
+        goio__redis_conn_reply_done(c);
         return REDIS_OK;
+    }
     int done = 0;
     do {
         if (redisBufferWrite(rc, &done) != REDIS_OK)
@@ -319,8 +442,11 @@ static int plain_get_reply(goio__redis_conn *c, void **reply)
     if (c->ctx_due_ms < due)
         due = c->ctx_due_ms;
     while (!*reply) {
-        if (redisBufferRead(rc) != REDIS_OK ||
-            redisGetReplyFromReader(rc, reply) != REDIS_OK)
+        if (redisBufferRead(rc) != REDIS_OK)
+            return REDIS_ERR;
+        if (redisGetReplyFromReader(rc, reply) != REDIS_OK)
+            return goio__redis_conn_reader_failed(c);
+        if (!*reply && goio__redis_conn_reply_check(c) != REDIS_OK)
             return REDIS_ERR;
         if (!*reply && goio_now_mono_ms() >= due) {
             rc->err = REDIS_ERR_IO;
@@ -328,6 +454,7 @@ static int plain_get_reply(goio__redis_conn *c, void **reply)
             return REDIS_ERR;
         }
     }
+    goio__redis_conn_reply_done(c);
     return REDIS_OK;
 }
 

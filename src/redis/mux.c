@@ -27,13 +27,26 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Waits in slices this long when a ctx may be cancelled. */
 #define CANCEL_SLICE_MS 50
+/* A plaintext leader blocks in recv (SO_RCVTIMEO) this long at most: with
+ * the kernel's tick (4 ms at HZ=250) still within CANCEL_SLICE_MS. It does
+ * so only while its limit is RECV_SLACK_MS further away; nearer, poll's
+ * exact timeout keeps the deadline. */
+#define RECV_SLICE_MS   40
+#define RECV_SLACK_MS   10
+/* A caller joins a busy connection whose FIFO holds fewer commands than
+ * this rather than leading another one (pick). */
+#define SPILL_DEPTH     16
 /* Replies parsed outside the lock before dispatching them. */
 #define BATCH           64
 /* What the write buffers start with. */
@@ -42,6 +55,85 @@
  * reply's cost checked): a peer that never stops sending cannot keep the
  * leader reading. */
 #define READ_MAX        (256 * 1024)
+
+/* ---- waking a blocking caller ---------------------------------------------
+ *
+ * A blocking caller sleeps on its own futex word (on its stack), not on a
+ * condition variable of the connection's mutex: a caller woken with its
+ * reply returns without taking the mutex again, so the leader handing out
+ * a batch of replies does not queue the callers it wakes up behind itself.
+ * The word is changed before the wake, so a wake-up is never lost; a wake
+ * that reaches an address whose caller already returned (it saw REQ_DONE
+ * on its own) is a spurious one for whatever waits there, which every
+ * futex user tolerates.
+ */
+#define REQ_DONE  1u /* reply or error stored */
+#define REQ_SLEEP 2u /* its caller sleeps (or is about to): wake it */
+#define REQ_KICK  4u /* added per kick */
+
+static void word_wake(atomic_uint *w)
+{
+    syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Sleeps while *w == seen, until until_ms (GOIO_NO_DEADLINE: no limit);
+ * returns early on any change and any wake-up, spurious ones included. A
+ * waker wakes only a word marked REQ_SLEEP: a caller not asleep costs it
+ * no system call. */
+static void word_wait(atomic_uint *w, unsigned seen, int64_t until_ms)
+{
+    if (!(seen & REQ_SLEEP) && !atomic_compare_exchange_strong_explicit(
+                                   w, &seen, seen | REQ_SLEEP,
+                                   memory_order_relaxed, memory_order_relaxed))
+        return; /* changed meanwhile */
+    seen |= REQ_SLEEP;
+    struct timespec ts, *tp = NULL;
+    if (until_ms != GOIO_NO_DEADLINE) {
+        int64_t left = until_ms - goio_now_mono_ms();
+        if (left <= 0)
+            return;
+        ts.tv_sec = (time_t)(left / 1000);
+        ts.tv_nsec = (long)(left % 1000) * 1000000L;
+        tp = &ts;
+    }
+    syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, seen, tp, NULL, 0);
+}
+
+/* Under the lock: wakes w's caller once the lock is released (mu_unlock),
+ * so that the caller does not run into the held lock. */
+static void defer_wake(goio__redis_mconn *m, atomic_uint *w)
+{
+    if (m->n_wake == GOIO__REDIS_MUX_WAKES) { /* a fault fails many */
+        for (int i = 0; i < m->n_wake; i++)
+            word_wake(m->wake[i]);
+        m->n_wake = 0;
+    }
+    m->wake[m->n_wake++] = w;
+}
+
+/* Releases m's lock, then wakes the callers deferred under it. Every
+ * unlock of m->mu goes through here. */
+static void mu_unlock(goio__redis_mconn *m)
+{
+    atomic_uint *w[GOIO__REDIS_MUX_WAKES];
+    int n = m->n_wake;
+    if (n)
+        memcpy(w, m->wake, (size_t)n * sizeof *w);
+    m->n_wake = 0;
+    atomic_store_explicit(&m->depth, (unsigned)(m->tail - m->head),
+                          memory_order_relaxed);
+    pthread_mutex_unlock(&m->mu);
+    for (int i = 0; i < n; i++)
+        word_wake(w[i]);
+}
+
+/* Under the lock: wakes q's caller to lead or to look again. */
+static void kick(goio__redis_mconn *m, goio__redis_req *q)
+{
+    if (atomic_fetch_add_explicit(&q->word, REQ_KICK, memory_order_release) &
+        REQ_SLEEP)
+        defer_wake(m, &q->word);
+}
 
 /* ---- the FIFO ------------------------------------------------------------ */
 
@@ -81,7 +173,10 @@ static void finish(goio__redis_mux *x, goio__redis_mconn *m, goio__redis_req *q,
         m->n_async--;
         goio__redis_async_done(x->as, q);
     } else {
-        pthread_cond_signal(&q->cv);
+        /* The last touch of q but the wake: its caller may return now. */
+        if (atomic_fetch_or_explicit(&q->word, REQ_DONE, memory_order_release) &
+            REQ_SLEEP)
+            defer_wake(m, &q->word);
     }
 }
 
@@ -93,7 +188,7 @@ static void wake_next(goio__redis_mux *x, goio__redis_mconn *m)
     for (uint64_t s = m->head; s < m->tail; s++) {
         goio__redis_req *q = m->ring[s & (m->cap - 1)];
         if (q && !q->async) {
-            pthread_cond_signal(&q->cv);
+            kick(m, q);
             return;
         }
     }
@@ -180,83 +275,6 @@ static void fail_queued(goio__redis_mux *x, goio__redis_mconn *m, int rc)
     m->out.len = 0;
 }
 
-/* ---- what a reply costs ----------------------------------------------------
- *
- * The reader builds a reply's objects through these functions; each one is
- * charged to the connection's reply_cost before it is made, so that a
- * reply declaring a huge array (hiredis allocates its element pointers at
- * once) fails before the allocation. Together with the bytes received and
- * not parsed yet (checked in read_locked) this is what one reply costs.
- */
-
-/* An object's header plus the allocator's share. */
-#define OBJ_COST (sizeof(redisReply) + 16)
-
-static bool charge(const redisReadTask *t, size_t bytes)
-{
-    goio__redis_mconn *m = t->privdata;
-    if (bytes > m->max_reply || m->reply_cost > m->max_reply - bytes) {
-        /* The reader fails with an out-of-memory error; read_locked says
-         * why. */
-        m->refused =
-            bytes > SIZE_MAX - m->reply_cost ? SIZE_MAX : m->reply_cost + bytes;
-        return false;
-    }
-    m->reply_cost += bytes;
-    return true;
-}
-
-static void *cost_string(const redisReadTask *t, char *s, size_t len)
-{
-    goio__redis_mconn *m = t->privdata;
-    if (len > SIZE_MAX - OBJ_COST - 1 || !charge(t, OBJ_COST + len + 1))
-        return NULL;
-    return m->base_fn->createString(t, s, len);
-}
-
-static void *cost_array(const redisReadTask *t, int n)
-{
-    goio__redis_mconn *m = t->privdata;
-    size_t n_ptr = n > 0 ? (size_t)n : 0;
-    if (!charge(t, OBJ_COST + n_ptr * sizeof(redisReply *)))
-        return NULL;
-    return m->base_fn->createArray(t, n);
-}
-
-static void *cost_integer(const redisReadTask *t, long long v)
-{
-    goio__redis_mconn *m = t->privdata;
-    return charge(t, OBJ_COST) ? m->base_fn->createInteger(t, v) : NULL;
-}
-
-static void *cost_nil(const redisReadTask *t)
-{
-    goio__redis_mconn *m = t->privdata;
-    return charge(t, OBJ_COST) ? m->base_fn->createNil(t) : NULL;
-}
-
-static redisReplyObjectFunctions cost_fn = {
-    .createString = cost_string,
-    .createArray = cost_array,
-    .createInteger = cost_integer,
-    .createNil = cost_nil,
-    .freeObject = freeReplyObject,
-};
-
-/* Puts the counting functions in front of c's reader. */
-static void count_replies(goio__redis_mux *x, goio__redis_mconn *m,
-                          goio__redis_conn *c)
-{
-    redisReader *r = c->rc->reader;
-    if (r->fn != &cost_fn)
-        m->base_fn = r->fn;
-    r->fn = &cost_fn;
-    r->privdata = m;
-    m->reply_cost = 0;
-    m->refused = 0;
-    m->max_reply = x->pool->opts->max_reply_bytes;
-}
-
 /* ---- I/O (the leader, outside the lock) ---------------------------------- */
 
 static int io_errno(int e)
@@ -275,8 +293,8 @@ static int io_errno(int e)
     }
 }
 
-/* Waits until fd is ready for `events` or until_ms. 1 ready, 0 timed out,
- * < 0 an error. */
+/* Waits until fd is ready for `events`, until_ms or one slice, whichever
+ * comes first. 1 ready, 0 not (yet), < 0 an error. */
 static int wait_fd(int fd, short events, int64_t until_ms)
 {
     for (;;) {
@@ -285,6 +303,8 @@ static int wait_fd(int fd, short events, int64_t until_ms)
                            : until_ms - goio_now_mono_ms();
         if (left < 0)
             left = 0;
+        if (left > CANCEL_SLICE_MS)
+            left = CANCEL_SLICE_MS;
         struct pollfd pfd = {.fd = fd, .events = events};
         int r = poll(&pfd, 1, (int)left);
         if (r > 0)
@@ -329,15 +349,52 @@ static int write_all(goio__redis_conn *c, const goio_buf *b, int64_t until_ms)
     return 0;
 }
 
-/* Reads what has arrived (waiting for it until until_ms) into the reader.
- * 1 fed, 0 nothing by until_ms, < 0 an error (EOF: GOIO_ECONNRESET). */
+/*
+ * One recv of a plaintext read; the first (`wait`) waits for data. It
+ * blocks in recv itself (SO_RCVTIMEO of one slice, set once per
+ * connection) when the limit is far enough, so that a reply costs no
+ * poll(2); a near limit is waited for with poll, whose timeout is exact
+ * (SO_RCVTIMEO counts in scheduler ticks). Bytes read (> 0), 0 none (yet),
+ * or a GOIO_E* code (EOF: GOIO_ECONNRESET).
+ */
+static ssize_t plain_recv(goio__redis_conn *c, char *buf, size_t len, bool wait,
+                          int64_t until_ms)
+{
+    int fd = c->rc->fd;
+    int flags = MSG_DONTWAIT;
+    if (wait) {
+        int64_t left = until_ms == GOIO_NO_DEADLINE
+                           ? INT64_MAX
+                           : until_ms - goio_now_mono_ms();
+        if (left >= RECV_SLICE_MS + RECV_SLACK_MS &&
+            !goio__redis_conn_set_rcvtimeo(c, RECV_SLICE_MS)) {
+            flags = 0;
+        } else if (left > 0) {
+            int r = wait_fd(fd, POLLIN, until_ms);
+            if (r <= 0)
+                return r;
+        }
+    }
+    ssize_t n = recv(fd, buf, len, flags);
+    if (n == 0)
+        return GOIO_ECONNRESET;
+    if (n < 0)
+        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                   ? 0
+                   : io_errno(errno);
+    return n;
+}
+
+/* Reads what has arrived (waiting for it until until_ms, at most about a
+ * slice, so that the leader sees a cancel) into the reader. 1 fed, 0
+ * nothing (yet), < 0 an error (EOF: GOIO_ECONNRESET). */
 static int read_some(goio__redis_conn *c, int64_t until_ms)
 {
     char buf[16 * 1024];
     size_t fed = 0;
-    /* Called after a write or a drained read: wait first, the replies are
-     * rarely there already (a recv would cost a syscall for nothing). */
-    if (!c->ssl || !goio__redis_tls_buffered(c)) {
+    /* TLS: wait first, the replies are rarely there already (a read would
+     * cost a syscall for nothing). */
+    if (c->ssl && !goio__redis_tls_buffered(c)) {
         int r = wait_fd(c->rc->fd, POLLIN, until_ms);
         if (r <= 0)
             return r;
@@ -348,13 +405,11 @@ static int read_some(goio__redis_conn *c, int64_t until_ms)
         if (c->ssl) {
             n = goio__redis_tls_read_nb(c, buf, sizeof buf, &want);
         } else {
-            n = recv(c->rc->fd, buf, sizeof buf, MSG_DONTWAIT);
+            /* Waited for once: a timed-out wait or a drained socket
+             * returns (the leader looks at its limits again). */
+            n = plain_recv(c, buf, sizeof buf, !fed, until_ms);
             if (n == 0)
-                return GOIO_ECONNRESET;
-            if (n < 0)
-                n = (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-                        ? 0
-                        : io_errno(errno);
+                return fed ? 1 : 0;
         }
         if (n < 0)
             return fed ? 1 : (int)n; /* the error shows on the next read */
@@ -402,10 +457,13 @@ static void abandon(goio__redis_mconn *m, goio__redis_req *q)
 static int connect_locked(goio__redis_mux *x, goio__redis_mconn *m,
                           goio_ctx *ctx)
 {
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
     goio__redis_conn *c = NULL;
     int rc = goio__redis_pool_open(x->pool, ctx, &c);
-    if (!rc) {
+    /* TLS needs a non-blocking socket (OpenSSL reads it); a plaintext one
+     * stays blocking, for the recv that waits (every other call passes
+     * MSG_DONTWAIT). */
+    if (!rc && c->ssl) {
         int fl = fcntl(c->rc->fd, F_GETFL);
         if (fl < 0 || fcntl(c->rc->fd, F_SETFL, fl | O_NONBLOCK)) {
             goio__redis_conn_close(c);
@@ -428,7 +486,6 @@ static int connect_locked(goio__redis_mux *x, goio__redis_mconn *m,
             fail_queued(x, m, rc);
         return rc;
     }
-    count_replies(x, m, c);
     m->c = c;
     m->progress_ms = goio_now_mono_ms();
     atomic_fetch_add_explicit(&x->open, 1, memory_order_relaxed);
@@ -451,8 +508,8 @@ static void write_locked(goio__redis_mux *x, goio__redis_mconn *m)
     /* A connection idle for a while may have been closed by the server
      * (restart, CLIENT KILL, timeout): checked before commands are put on
      * it, at the cost of a syscall, as the pool checks what it lends. */
-    if (m->head == m->unsent && goio_now_mono_ms() != m->progress_ms &&
-        !idle_alive(m->c)) {
+    int64_t now = goio_now_mono_ms();
+    if (m->head == m->unsent && now != m->progress_ms && !idle_alive(m->c)) {
         fault(x, m, GOIO_ECONNRESET, "closed while idle");
         return; /* the queued commands go on the next connection */
     }
@@ -465,13 +522,12 @@ static void write_locked(goio__redis_mux *x, goio__redis_mconn *m)
             q->sent = true;
     }
     if (m->head == m->unsent)
-        m->progress_ms = goio_now_mono_ms(); /* the reply clock starts */
+        m->progress_ms = now; /* the reply clock starts */
     m->unsent = m->tail;
     goio__redis_conn *c = m->c;
     int64_t w = x->pool->opts->write_timeout_ms;
-    int64_t until =
-        w > 0 ? goio_time_add_ms(goio_now_mono_ms(), w) : GOIO_NO_DEADLINE;
-    pthread_mutex_unlock(&m->mu);
+    int64_t until = w > 0 ? goio_time_add_ms(now, w) : GOIO_NO_DEADLINE;
+    mu_unlock(m);
     int rc = write_all(c, &m->wbuf, until);
     pthread_mutex_lock(&m->mu);
     m->wbuf.len = 0;
@@ -484,7 +540,7 @@ static void read_locked(goio__redis_mux *x, goio__redis_mconn *m,
                         int64_t until_ms)
 {
     goio__redis_conn *c = m->c;
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
     int rc = read_some(c, until_ms);
     redisReply *got[BATCH];
     int n = 0;
@@ -501,19 +557,13 @@ static void read_locked(goio__redis_mux *x, goio__redis_mconn *m,
             if (!reply)
                 break;
             got[n++] = reply;
-            m->reply_cost = 0; /* the next reply starts */
+            goio__redis_conn_reply_done(c); /* the next reply starts */
         }
-        /* What the reply still incomplete costs so far: its bytes not
-         * parsed plus its objects (reply_cost, counted since the last
-         * complete reply). */
-        size_t over = m->refused;
-        if (!bad && n < BATCH) {
-            redisReader *r = c->rc->reader;
-            size_t unparsed = r->len - r->pos;
-            if (unparsed > m->max_reply ||
-                m->reply_cost > m->max_reply - unparsed)
-                over = unparsed + m->reply_cost;
-        }
+        /* What the reply still incomplete costs so far (conn.c counts
+         * it); with a full batch the bytes left may be whole replies. */
+        size_t over = c->refused;
+        if (!bad && n < BATCH)
+            over = goio__redis_conn_reply_over(c);
         pthread_mutex_lock(&m->mu);
         int64_t now = goio_now_mono_ms();
         for (int i = 0; i < n; i++) {
@@ -539,14 +589,14 @@ static void read_locked(goio__redis_mux *x, goio__redis_mconn *m,
                      x->pool->addr->name, GOIO_EPROTO,
                      "a reply from %s costs more than max_reply_bytes (%zu "
                      "bytes so far, limit %zu)",
-                     x->pool->addr->name, over, m->max_reply);
+                     x->pool->addr->name, over, c->max_reply);
             fault(x, m, GOIO_EPROTO, "reply larger than max_reply_bytes");
             return;
         }
         if (n < BATCH)
             return;
         n = 0;
-        pthread_mutex_unlock(&m->mu);
+        mu_unlock(m);
     }
     pthread_mutex_lock(&m->mu);
     fault(x, m, rc, rc == GOIO_ECONNRESET ? "closed" : "read");
@@ -582,10 +632,8 @@ static int lead(goio__redis_mux *x, goio__redis_mconn *m, goio__redis_req *q,
             o->read_timeout_ms > 0
                 ? goio_time_add_ms(m->progress_ms, o->read_timeout_ms)
                 : GOIO_NO_DEADLINE;
+        /* read_some waits a slice at most: a cancel is seen within one. */
         int64_t until = min64(limit, reply_by);
-        if (ctx) /* a cancel is seen within a slice */
-            until = min64(
-                until, goio_time_add_ms(goio_now_mono_ms(), CANCEL_SLICE_MS));
         uint64_t head = m->head;
         read_locked(x, m, until);
         if (m->c && m->head == head && m->head < m->unsent &&
@@ -606,15 +654,20 @@ static int lead(goio__redis_mux *x, goio__redis_mconn *m, goio__redis_req *q,
 
 /*
  * The first connection nobody is doing I/O on (its caller writes at once
- * and leads), else the next one round robin (the command joins a batch).
- * One thread alone thus always uses the first connection; the others open
- * as concurrency grows.
+ * and leads) or whose FIFO holds fewer than SPILL_DEPTH commands (the
+ * command joins the next batch: larger batches, fewer system calls per
+ * command), else the next one round robin. One thread alone thus always
+ * uses the first connection; the others open as the first one's FIFO
+ * grows (a slow or huge reply there included).
  */
 static goio__redis_mconn *pick(goio__redis_mux *x)
 {
-    for (int i = 0; i < x->n; i++)
-        if (!atomic_load_explicit(&x->conns[i].busy, memory_order_relaxed))
-            return &x->conns[i];
+    for (int i = 0; i < x->n; i++) {
+        goio__redis_mconn *m = &x->conns[i];
+        if (!atomic_load_explicit(&m->busy, memory_order_relaxed) ||
+            atomic_load_explicit(&m->depth, memory_order_relaxed) < SPILL_DEPTH)
+            return m;
+    }
     unsigned i = atomic_fetch_add_explicit(&x->next, 1, memory_order_relaxed);
     return &x->conns[i % (unsigned)x->n];
 }
@@ -631,8 +684,6 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
         return rc;
     goio__redis_mconn *m = pick(x);
     goio__redis_req q = {0};
-    if (goio__redis_cond_init(&q.cv))
-        return GOIO_ENOMEM;
     pthread_mutex_lock(&m->mu);
     size_t len0 = m->out.len;
     rc = goio__redis_resp_format(&m->out, cmd);
@@ -642,13 +693,13 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
             m->out.len = len0;
     }
     if (rc) {
-        pthread_mutex_unlock(&m->mu);
-        pthread_cond_destroy(&q.cv);
+        mu_unlock(m);
         return rc;
     }
     *reused = m->c != NULL;
     if (m->leader && m->drv_led) /* the async thread writes it */
         goio__redis_async_wake(x->as);
+    bool locked = true;
     for (;;) {
         if (q.done)
             break;
@@ -671,11 +722,19 @@ int goio__redis_mux_exec(goio__redis_mux *x, goio_ctx *ctx,
                 goio_time_add_ms(goio_now_mono_ms(), CANCEL_SLICE_MS);
             until = min64(until, slice);
         }
-        goio__redis_cond_wait(&q.cv, &m->mu, until);
+        unsigned seen = atomic_load_explicit(&q.word, memory_order_relaxed);
+        mu_unlock(m);
+        word_wait(&q.word, seen, until);
+        if (atomic_load_explicit(&q.word, memory_order_acquire) & REQ_DONE) {
+            locked = false; /* everything of q was stored before */
+            break;
+        }
+        atomic_fetch_and_explicit(&q.word, ~REQ_SLEEP, memory_order_relaxed);
+        pthread_mutex_lock(&m->mu);
     }
     *sent = q.sent;
-    pthread_mutex_unlock(&m->mu);
-    pthread_cond_destroy(&q.cv);
+    if (locked)
+        mu_unlock(m);
     if (rc)
         return rc;
     if (q.err)
@@ -764,12 +823,12 @@ int goio__redis_mux_submit(goio__redis_mux *x, goio__redis_req *q,
     if (rc) {
         m->out.len = len0;
         m->tail = tail0;
-        pthread_mutex_unlock(&m->mu);
+        mu_unlock(m);
         return rc;
     }
     q->reused = m->c != NULL;
     m->n_async++;
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
     *out = m;
     return 0;
 }
@@ -785,7 +844,7 @@ static void drv_release_locked(goio__redis_mux *x, goio__redis_mconn *m)
     for (uint64_t s = m->head; s < m->tail; s++) {
         goio__redis_req *q = m->ring[s & (m->cap - 1)];
         if (q && !q->async) {
-            pthread_cond_signal(&q->cv);
+            kick(m, q);
             return;
         }
     }
@@ -827,7 +886,7 @@ int goio__redis_mux_drv_prepare(goio__redis_mux *x, goio__redis_mconn *m,
         }
         break;
     }
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
     return fd;
 }
 
@@ -843,14 +902,14 @@ void goio__redis_mux_drv_io(goio__redis_mux *x, goio__redis_mconn *m,
     if (m->drv_led && m->c && m->head < m->unsent && r > 0 &&
         goio_now_mono_ms() >= goio_time_add_ms(m->progress_ms, r))
         fault(x, m, GOIO_ETIMEDOUT, "no reply within read_timeout_ms");
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
 }
 
 void goio__redis_mux_drv_release(goio__redis_mux *x, goio__redis_mconn *m)
 {
     pthread_mutex_lock(&m->mu);
     drv_release_locked(x, m);
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
 }
 
 bool goio__redis_mux_cancel(goio__redis_req *q)
@@ -862,6 +921,6 @@ bool goio__redis_mux_cancel(goio__redis_req *q)
         abandon(m, q);
         q->done = true;
     }
-    pthread_mutex_unlock(&m->mu);
+    mu_unlock(m);
     return taken;
 }

@@ -81,7 +81,7 @@ typedef struct goio__redis_opts {
     int64_t cluster_retry_backoff_ms;
     int mux_conns;       /* multiplexed connections per node; 0 = pooled mode */
     bool async_dispatch; /* async callbacks via goio_redis_async_dispatch */
-    size_t max_reply_bytes; /* one reply's cost on a mux connection */
+    size_t max_reply_bytes; /* one reply's cost (conn.c counts it) */
     /* TLS: tls_ctx is an SSL_CTX (CA store, client certificate, minimum
      * version, verify mode) shared by every connection of the handle. */
     bool tls;
@@ -137,6 +137,12 @@ typedef struct goio__redis_conn {
      * GOIO_NO_DEADLINE: bounds a whole reply, not each recv. */
     int64_t ctx_due_ms;
     bool reused; /* came from the idle list */
+    /* What the reply being read costs so far in reply objects (its reader
+     * counts them, conn.c; reset when a reply is complete), the limit
+     * (opts' max_reply_bytes), the cost that went over it (0 = none) and
+     * the reader's own object functions the counting ones call. */
+    size_t reply_cost, max_reply, refused;
+    const redisReplyObjectFunctions *base_fn;
 } goio__redis_conn;
 
 /*
@@ -152,6 +158,24 @@ void goio__redis_conn_close(goio__redis_conn *c);
  * GOIO_ECANCELED when ctx is done. */
 int goio__redis_conn_prepare(const goio__redis_opts *o, goio__redis_conn *c,
                              goio_ctx *ctx);
+/* What the reply being read costs if that is more than max_reply_bytes
+ * (its bytes received and not parsed plus its reply objects), else 0.
+ * Every reader of a connection checks it after feeding bytes; a reply the
+ * reader completed resets the count (goio__redis_conn_reply_done). */
+size_t goio__redis_conn_reply_over(const goio__redis_conn *c);
+static inline void goio__redis_conn_reply_done(goio__redis_conn *c)
+{
+    c->reply_cost = 0;
+}
+/* After the reader failed: REDIS_ERR, with the context's error made a
+ * "reply larger than max_reply_bytes" protocol error (logged) when the
+ * counting refused an object. */
+int goio__redis_conn_reader_failed(goio__redis_conn *c);
+/* After a read that left the reply incomplete: REDIS_OK, or REDIS_ERR
+ * with that protocol error when the reply already costs too much. */
+int goio__redis_conn_reply_check(goio__redis_conn *c);
+/* Sets SO_RCVTIMEO to ms (0 = none) unless already set to it. */
+int goio__redis_conn_set_rcvtimeo(goio__redis_conn *c, int64_t ms);
 /* Translates a failed context (c->rc->err) into a GOIO_E* code. */
 int goio__redis_conn_error(const goio__redis_conn *c);
 
@@ -313,8 +337,9 @@ struct goio__redis_async;
 /* One caller's command on a multiplexed connection (on its stack), or an
  * async command's (async.c, first member of its heap record). */
 typedef struct goio__redis_req {
-    pthread_cond_t cv; /* signalled when done, or to make it the leader;
-                        * not initialized for async ones */
+    /* A blocking caller's futex word: REQ_DONE once done (stored last,
+     * release), + REQ_KICK each time it is woken to lead or look again. */
+    atomic_uint word;
     struct goio__redis_mconn *m; /* the connection it was queued on */
     bool async;        /* finished by handing it to the async thread */
     bool reused;       /* the connection was open when it was queued */
@@ -325,6 +350,9 @@ typedef struct goio__redis_req {
     bool sent;         /* written: may have reached the server */
 } goio__redis_req;
 
+/* Wake-ups a multiplexed connection defers until its mutex is released. */
+#define GOIO__REDIS_MUX_WAKES 64
+
 /* One shared connection. Everything under mu; the leader alone touches c
  * and wbuf outside it. */
 typedef struct goio__redis_mconn {
@@ -332,6 +360,7 @@ typedef struct goio__redis_mconn {
     goio__redis_conn *c; /* NULL: not open (the next leader opens it) */
     bool leader;         /* a caller is doing the I/O */
     atomic_bool busy;    /* leader, readable without the lock */
+    atomic_uint depth;   /* tail - head as of the last unlock (pick) */
     goio_buf out;        /* formatted commands not written yet */
     goio_buf wbuf;       /* being written by the leader */
     /* The FIFO of callers whose replies are due, by sequence number:
@@ -340,14 +369,11 @@ typedef struct goio__redis_mconn {
     size_t cap; /* power of two */
     uint64_t head, unsent, tail;
     int64_t progress_ms; /* last reply, or when the FIFO got busy */
-    /* What the reply being parsed cost in reply objects (the reader's
-     * object functions count it; reset when a reply is complete), its
-     * limit, and the reader's own functions they hand the work to. */
-    size_t reply_cost, max_reply;
-    size_t refused; /* the cost that went over max_reply, 0 = none */
-    redisReplyObjectFunctions *base_fn;
-    int n_async;    /* async commands in the FIFO */
-    bool drv_led;   /* the leader is the async thread */
+    int n_async;         /* async commands in the FIFO */
+    bool drv_led;        /* the leader is the async thread */
+    /* Callers to wake once the mutex is released (mux.c, mu_unlock). */
+    atomic_uint *wake[GOIO__REDIS_MUX_WAKES];
+    int n_wake;
     bool drv_known; /* in the async thread's list (its own flag) */
 } goio__redis_mconn;
 

@@ -342,8 +342,10 @@ int goio__redis_tls_get_reply(goio__redis_conn *c, void **reply)
         return REDIS_ERR;
     if (redisReaderGetReply(rc->reader, reply) != REDIS_OK)
         goto protocol;
-    if (*reply)
+    if (*reply) {
+        goio__redis_conn_reply_done(c);
         return REDIS_OK;
+    }
     if (goio__redis_tls_flush(c, NULL) != REDIS_OK)
         return REDIS_ERR;
     char buf[16 * 1024];
@@ -365,14 +367,19 @@ int goio__redis_tls_get_reply(goio__redis_conn *c, void **reply)
         if (redisReaderFeed(rc->reader, buf, (size_t)n) != REDIS_OK ||
             redisReaderGetReply(rc->reader, reply) != REDIS_OK)
             goto protocol;
+        if (!*reply && goio__redis_conn_reply_check(c) != REDIS_OK)
+            return REDIS_ERR;
         if (!*reply && goio_now_mono_ms() >= due) {
             rc->err = REDIS_ERR_IO;
             snprintf(rc->errstr, sizeof rc->errstr, "%s", strerror(EAGAIN));
             return REDIS_ERR;
         }
     }
+    goio__redis_conn_reply_done(c);
     return REDIS_OK;
 protocol:
+    if (c->refused)
+        return goio__redis_conn_reader_failed(c);
     rc->err = REDIS_ERR_PROTOCOL;
     snprintf(rc->errstr, sizeof rc->errstr, "%s", rc->reader->errstr);
     return REDIS_ERR;

@@ -366,6 +366,83 @@ static void cheap_elements_count_as_objects(void **state)
     fake_stop(&f);
 }
 
+/* The same three on the pooled path (mux_conns = 0): the pool's blocking
+ * reader counts a reply's cost as the multiplexed one does. */
+/* Before each test: a failed on_the_pool test leaves no pooled client
+ * behind for the next ones. */
+static int multiplexed_again(void **state)
+{
+    (void)state;
+    client_mux_conns = 1;
+    return 0;
+}
+
+static void on_the_pool(void (*test)(void **))
+{
+    client_mux_conns = 0;
+    test(NULL);
+    client_mux_conns = 1;
+}
+
+static void a_huge_bulk_on_the_pool(void **state)
+{
+    (void)state;
+    on_the_pool(a_huge_bulk_costs_at_most_max_reply_bytes);
+}
+
+static void a_huge_array_header_on_the_pool(void **state)
+{
+    (void)state;
+    on_the_pool(a_huge_array_header_fails_before_allocating);
+}
+
+static void cheap_elements_on_the_pool(void **state)
+{
+    (void)state;
+    on_the_pool(cheap_elements_count_as_objects);
+}
+
+/* multi_get always takes the pool: a huge bulk answering one of its keys
+ * breaks the pooled connection within the limit's bytes; the keys it did
+ * not answer are finished through the single-key path (multi.c), whose
+ * connection gets the same: GOIO_EPROTO, two connections replaced, and the
+ * next call works on a third. */
+static void a_huge_bulk_fails_a_multi_get(void **state)
+{
+    (void)state;
+    fake f;
+    fake_start(&f, M_BULK_HUGE, FLOOD_CAP);
+    f.hostile_conns = 2;
+    goio_redis *r = client(&f, LIMIT, 10000);
+    goio_ctx *ctx;
+    assert_ok(goio_ctx_new_with_timeout(NULL, 5000, &ctx));
+    const char *keys[] = {"a", "b"};
+    goio_buf vals[2] = {GOIO_BUF_INIT, GOIO_BUF_INIT};
+    bool hits[2];
+    logs_capture();
+    int64_t t0 = goio_now_mono_ms();
+    int rc = goio_redis_multi_get(r, ctx, keys, 2, vals, hits);
+    int64_t took = goio_now_mono_ms() - t0;
+    logs_restore();
+    goio_ctx_unref(ctx);
+    print_message("multi_get, huge bulk: rc %s after %lld ms\n",
+                  goio_err_name(rc), (long long)took);
+    assert_goio(GOIO_EPROTO, rc);
+    assert_true(took < 2000);
+    assert_false(atomic_load(&f.cap_hit));
+    assert_true(logs_have("redis_reply_too_large", NULL, NULL));
+    assert_int_equal(stats(r).closed_broken, 2);
+    goio_buf b = GOIO_BUF_INIT;
+    assert_ok(get(r, 2000, &b, &took));
+    assert_int_equal(b.len, 2);
+    goio_buf_deinit(&b);
+    assert_int_equal(stats(r).connects, 3);
+    goio_buf_deinit(&vals[0]);
+    goio_buf_deinit(&vals[1]);
+    goio_redis_free(r);
+    fake_stop(&f);
+}
+
 /* Arrays nested 1000 deep: a protocol error (hiredis stops at depth 7),
  * the connection is replaced. */
 static void deep_nesting_is_a_protocol_error(void **state)
@@ -558,15 +635,30 @@ static void callers_sharing_the_connection(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(a_huge_bulk_costs_at_most_max_reply_bytes),
-        cmocka_unit_test(a_huge_array_header_fails_before_allocating),
-        cmocka_unit_test(cheap_elements_count_as_objects),
-        cmocka_unit_test(deep_nesting_is_a_protocol_error),
-        cmocka_unit_test(a_reply_nobody_asked_for_replaces_the_connection),
-        cmocka_unit_test(a_trickle_is_bounded_by_deadline_and_read_timeout),
-        cmocka_unit_test(a_trickle_is_bounded_on_the_pooled_path_too),
-        cmocka_unit_test(a_push_flood_costs_one_reply),
-        cmocka_unit_test(callers_sharing_the_connection),
+        cmocka_unit_test_setup(a_huge_bulk_costs_at_most_max_reply_bytes,
+                               multiplexed_again),
+        cmocka_unit_test_setup(a_huge_array_header_fails_before_allocating,
+                               multiplexed_again),
+        cmocka_unit_test_setup(cheap_elements_count_as_objects,
+                               multiplexed_again),
+        cmocka_unit_test_setup(a_huge_bulk_on_the_pool, multiplexed_again),
+        cmocka_unit_test_setup(a_huge_array_header_on_the_pool,
+                               multiplexed_again),
+        cmocka_unit_test_setup(cheap_elements_on_the_pool, multiplexed_again),
+        cmocka_unit_test_setup(a_huge_bulk_fails_a_multi_get,
+                               multiplexed_again),
+        cmocka_unit_test_setup(deep_nesting_is_a_protocol_error,
+                               multiplexed_again),
+        cmocka_unit_test_setup(a_reply_nobody_asked_for_replaces_the_connection,
+                               multiplexed_again),
+        cmocka_unit_test_setup(
+            a_trickle_is_bounded_by_deadline_and_read_timeout,
+            multiplexed_again),
+        cmocka_unit_test_setup(a_trickle_is_bounded_on_the_pooled_path_too,
+                               multiplexed_again),
+        cmocka_unit_test_setup(a_push_flood_costs_one_reply, multiplexed_again),
+        cmocka_unit_test_setup(callers_sharing_the_connection,
+                               multiplexed_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
