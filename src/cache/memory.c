@@ -368,6 +368,29 @@ static inline int64_t mc_now(const mc *m)
 #define MC_STORE(T, p, v)                                                      \
     atomic_store_explicit((_Atomic T *)(p), (v), memory_order_release)
 
+/* Copies src[i..n) to dst, src + i being 8-aligned: whole words, then 4-,
+ * 2- and 1-byte pieces. */
+static inline void copy_aligned_rest(unsigned char *dst, const char *src,
+                                     size_t i, size_t n)
+{
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v = MC_LOAD(uint64_t, src + i);
+        memcpy(dst + i, &v, 8);
+    }
+    if (i + 4 <= n) {
+        uint32_t v = MC_LOAD(uint32_t, src + i);
+        memcpy(dst + i, &v, 4);
+        i += 4;
+    }
+    if (i + 2 <= n) {
+        uint16_t v = MC_LOAD(uint16_t, src + i);
+        memcpy(dst + i, &v, 2);
+        i += 2;
+    }
+    if (i < n)
+        dst[i] = MC_LOAD(unsigned char, src + i);
+}
+
 /* out has room for n bytes: any layout, in the pieces store_value
  * writes. */
 __attribute__((noinline, cold)) static void
@@ -394,22 +417,7 @@ copy_value_any(unsigned char *dst, const char *src, size_t n)
         memcpy(dst + i, &v, 4);
         i += 4;
     }
-    for (; i + 8 <= n; i += 8) {
-        uint64_t v = MC_LOAD(uint64_t, src + i);
-        memcpy(dst + i, &v, 8);
-    }
-    if (i + 4 <= n) {
-        uint32_t v = MC_LOAD(uint32_t, src + i);
-        memcpy(dst + i, &v, 4);
-        i += 4;
-    }
-    if (i + 2 <= n) {
-        uint16_t v = MC_LOAD(uint16_t, src + i);
-        memcpy(dst + i, &v, 2);
-        i += 2;
-    }
-    if (i < n)
-        dst[i] = MC_LOAD(unsigned char, src + i);
+    copy_aligned_rest(dst, src, i, n);
 }
 
 /* out has room for n bytes. The common case, an 8-aligned entry (the
@@ -425,23 +433,7 @@ static inline void copy_value(void *to, const mc_entry *e, size_t n)
     }
     uint16_t v2 = MC_LOAD(uint16_t, src);
     memcpy(dst, &v2, 2);
-    size_t i = 2;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t v = MC_LOAD(uint64_t, src + i);
-        memcpy(dst + i, &v, 8);
-    }
-    if (i + 4 <= n) {
-        uint32_t v = MC_LOAD(uint32_t, src + i);
-        memcpy(dst + i, &v, 4);
-        i += 4;
-    }
-    if (i + 2 <= n) {
-        uint16_t v = MC_LOAD(uint16_t, src + i);
-        memcpy(dst + i, &v, 2);
-        i += 2;
-    }
-    if (i < n)
-        dst[i] = MC_LOAD(unsigned char, src + i);
+    copy_aligned_rest(dst, src, 2, n);
 }
 
 /* A same-size overwrite (shard lock held, sequence odd). */
