@@ -10,7 +10,8 @@
  * (login refused, NOPERM, certificate), GOIO_ECONNREFUSED/EHOSTUNREACH/
  * ECONNRESET/EIO (network), GOIO_ETIMEDOUT/ECANCELED (timeouts, ctx),
  * GOIO_EBUSY (pool exhausted, no wait). Every failure is logged (category
- * "redis"). Commands are never retried after a timeout. Multiplexed
+ * "redis"). Commands are never retried after a timeout or a protocol
+ * violation (GOIO_EPROTO). Multiplexed
  * connections (mux_conns), pool, reconnect
  * backoff, cluster, ctx and TLS behaviour: docs/redis.md.
  * Thread-safety: a handle is safe for concurrent use by any number of threads.

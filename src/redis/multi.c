@@ -7,7 +7,8 @@
  * callers each holding one node's last connection while waiting for the
  * other's. Keys answered with a redirect (a resharding in progress) or
  * whose connection broke are finished through the single-key path, which
- * knows MOVED, ASK and retries.
+ * knows MOVED, ASK and retries (not after a timeout or a protocol
+ * violation: those end the call).
  */
 #include "redis_internal.h"
 
@@ -237,12 +238,14 @@ static void read_group(mop *m, mgroup *grp)
             goio_log(GOIO_LOG_WARN, "redis", "redis_io_error", m->keys[it->i],
                      rc, "pipeline on %s failed: %s", grp->node->addr.name,
                      grp->conn->rc->errstr);
-            /* GET and SET are safe to repeat, but not after a timeout:
-             * the node is too slow, more traffic will not help. */
-            if (rc == GOIO_ETIMEDOUT) {
+            /* GET and SET are safe to repeat, but not after a timeout
+             * (the node is too slow, more traffic will not help) nor after
+             * a protocol violation (an oversized or malformed reply: asking
+             * again would let the node make us pay twice). */
+            if (rc == GOIO_ETIMEDOUT || rc == GOIO_EPROTO)
                 keep_error(m, rc);
+            if (rc == GOIO_ETIMEDOUT)
                 goio__redis_refresh_after_timeout(m->r, m->ctx, grp->node);
-            }
         }
         if (grp->broken) {
             it->redo = true;
