@@ -443,18 +443,27 @@ static int copy_in(goio__http_exchange *ex, const uint8_t *p, size_t len)
     return 0;
 }
 
-static ssize_t ex_write(goio_http_response *res, const void *p, size_t len)
+/* Whether len more body bytes may be written now (ex->mu held): the
+ * response is writable, its headers are fixed (200 unless set) and a
+ * declared Content-Length is not exceeded. */
+static int body_may_grow(goio__http_exchange *ex, size_t len)
 {
-    goio__http_exchange *ex = ex_of(res);
-    if (!len)
-        return 0;
-    pthread_mutex_lock(&ex->mu);
     int rc = write_state(ex);
     if (!rc && !ex->fixed)
         fix_headers(ex, 200);
     if (!rc && ex->declared_len != UINT64_MAX &&
         ex->body_bytes + len > ex->declared_len)
         rc = GOIO_E2BIG;
+    return rc;
+}
+
+static ssize_t ex_write(goio_http_response *res, const void *p, size_t len)
+{
+    goio__http_exchange *ex = ex_of(res);
+    if (!len)
+        return 0;
+    pthread_mutex_lock(&ex->mu);
+    int rc = body_may_grow(ex, len);
     if (!rc && ex->no_body)
         ex->body_bytes += len; /* counted for HEAD's Content-Length */
     else if (!rc)
@@ -468,19 +477,26 @@ goio__http_exchange *goio__http_exchange_of(goio_http_response *res)
     return res && res->ops == &server_ops ? ex_of(res) : NULL;
 }
 
-/* Queues a whole pooled buffer as one chunk, after what is buffered. */
-static int give_chunk(goio__http_exchange *ex, void *buf, size_t cap, size_t n)
+/* Queues n bytes at data as one segment of their own, after what is
+ * buffered (headers first), once there is room (ex->mu held). On success
+ * the segment owns data (freed by its kind); on failure nothing was
+ * queued and data is still the caller's. */
+static int queue_segment(goio__http_exchange *ex, goio__http_seg_kind kind,
+                         void *data, size_t n, size_t cap,
+                         goio_http_response_release_fn release, void *rel_data)
 {
     int rc = wait_for_room(ex);
     if (!rc)
-        rc = push(ex); /* headers and the buffer, to keep the order */
+        rc = push(ex); /* headers and what is buffered, to keep the order */
     goio__http_seg *s = rc ? NULL : goio_calloc(1, sizeof *s);
     if (!s)
         return rc ? rc : GOIO_ENOMEM;
-    s->kind = GOIO__SEG_POOL;
-    s->data = buf;
+    s->kind = kind;
+    s->data = data;
     s->len = n;
     s->cap = cap;
+    s->release = release;
+    s->rel_data = rel_data;
     if (ex->chunked) {
         s->pre_len = (uint8_t)snprintf(s->pre, sizeof s->pre, "%zx\r\n", n);
         s->post = true;
@@ -494,19 +510,14 @@ int goio__http_exchange_give(goio__http_exchange *ex, void *buf, size_t cap,
                              size_t n)
 {
     pthread_mutex_lock(&ex->mu);
-    int rc = write_state(ex);
-    if (!rc && !ex->fixed)
-        fix_headers(ex, 200);
-    if (!rc && ex->declared_len != UINT64_MAX &&
-        ex->body_bytes + n > ex->declared_len)
-        rc = GOIO_E2BIG;
+    int rc = body_may_grow(ex, n);
     bool kept = false;
     if (!rc && ex->no_body) {
         ex->body_bytes += n;
     } else if (!rc && n < cfg_of(ex)->chunk_size / 2) {
         rc = copy_in(ex, buf, n); /* small: gather into the buffer */
     } else if (!rc) {
-        rc = give_chunk(ex, buf, cap, n);
+        rc = queue_segment(ex, GOIO__SEG_POOL, buf, n, cap, NULL, NULL);
         kept = !rc;
     }
     pthread_mutex_unlock(&ex->mu);
@@ -523,35 +534,17 @@ static int ex_write_borrowed(goio_http_response *res, const void *p, size_t len,
 {
     goio__http_exchange *ex = ex_of(res);
     pthread_mutex_lock(&ex->mu);
-    int rc = write_state(ex);
-    if (!rc && !ex->fixed)
-        fix_headers(ex, 200);
-    if (!rc && ex->declared_len != UINT64_MAX &&
-        ex->body_bytes + len > ex->declared_len)
-        rc = GOIO_E2BIG;
-    goio__http_seg *s = NULL;
+    int rc = body_may_grow(ex, len);
+    bool queued = false;
     if (!rc && ex->no_body) {
         ex->body_bytes += len; /* counted for HEAD's Content-Length */
-    } else if (!rc && !(rc = wait_for_room(ex)) && !(rc = push(ex)) &&
-               !(s = goio_calloc(1, sizeof *s))) {
-        rc = GOIO_ENOMEM;
-    }
-    if (s) {
-        s->kind = GOIO__SEG_BORROWED;
-        s->data = (uint8_t *)(uintptr_t)p;
-        s->len = len;
-        s->release = release;
-        s->rel_data = data;
-        if (ex->chunked) {
-            s->pre_len =
-                (uint8_t)snprintf(s->pre, sizeof s->pre, "%zx\r\n", len);
-            s->post = true;
-        }
-        ex->body_bytes += len;
-        enqueue(ex, s);
+    } else if (!rc) {
+        rc = queue_segment(ex, GOIO__SEG_BORROWED, (void *)(uintptr_t)p, len, 0,
+                           release, data);
+        queued = !rc;
     }
     pthread_mutex_unlock(&ex->mu);
-    if (!s && release)
+    if (!queued && release)
         release(data);
     return rc;
 }
