@@ -733,10 +733,8 @@ int goio_redis_set_async(goio_redis *r, goio_ctx *ctx, const char *key,
     if (ttl_ms <= 0)
         return run_async(r, ctx, K_SET_DEL, "redis_command_del", "DEL", key,
                          NULL, NULL, 0, true, (anyfn)cb, data);
-    if (ttl_ms > GOIO_REDIS_MAX_TTL_MS)
-        ttl_ms = GOIO_REDIS_MAX_TTL_MS;
     char ttl[32];
-    int n = snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+    int n = goio__redis_ttl_arg(ttl_ms, ttl, sizeof ttl);
     const char *extra[] = {value ? value : "", "PX", ttl};
     size_t extra_len[] = {len, 2, (size_t)n};
     return run_async(r, ctx, K_SET, "redis_command_set", "SET", key, extra,

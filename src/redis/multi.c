@@ -329,10 +329,7 @@ int goio_redis_multi_set(goio_redis *r, goio_ctx *ctx, const char *const *keys,
     m.vals = values;
     m.lens = lens;
     m.ttl_ms = ttl_ms;
-    if (ttl_ms > 0) {
-        int64_t t =
-            ttl_ms < GOIO_REDIS_MAX_TTL_MS ? ttl_ms : GOIO_REDIS_MAX_TTL_MS;
-        m.ttl_len = (size_t)snprintf(m.ttl, sizeof m.ttl, "%lld", (long long)t);
-    }
+    if (ttl_ms > 0)
+        m.ttl_len = (size_t)goio__redis_ttl_arg(ttl_ms, m.ttl, sizeof m.ttl);
     return run(&m, "redis_command_multi_set");
 }

@@ -93,7 +93,7 @@ static int integer_reply(goio_redis *r, goio_ctx *ctx, keycmd *kc,
     return 0;
 }
 
-static int ttl_arg(int64_t ttl_ms, char *buf, size_t size)
+int goio__redis_ttl_arg(int64_t ttl_ms, char *buf, size_t size)
 {
     if (ttl_ms > GOIO_REDIS_MAX_TTL_MS)
         ttl_ms = GOIO_REDIS_MAX_TTL_MS;
@@ -169,7 +169,7 @@ int goio_redis_set_opt(goio_redis *r, goio_ctx *ctx, const char *key,
     keycmd_arg(&kc, value ? value : "", len);
     char ttl[32];
     if (opts->ttl_ms > 0) {
-        int n = ttl_arg(opts->ttl_ms, ttl, sizeof ttl);
+        int n = goio__redis_ttl_arg(opts->ttl_ms, ttl, sizeof ttl);
         keycmd_arg(&kc, "PX", 2);
         keycmd_arg(&kc, ttl, (size_t)n);
     }

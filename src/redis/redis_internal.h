@@ -116,6 +116,9 @@ typedef struct goio__redis_key {
 int goio__redis_key_make(const goio__redis_opts *o, const char *key,
                          goio__redis_key *k);
 void goio__redis_key_release(goio__redis_key *k);
+/* A TTL in ms as SET's PX argument, capped at GOIO_REDIS_MAX_TTL_MS (as
+ * go-io caps it); the snprintf length. */
+int goio__redis_ttl_arg(int64_t ttl_ms, char *buf, size_t size);
 /* Appends s[0..len) to out with Redis glob characters (* ? [ ] \) escaped,
  * so that a SCAN MATCH or PSUBSCRIBE pattern matches them literally (the
  * namespace prefix of a pattern). GOIO_ENOMEM. */
