@@ -261,12 +261,6 @@ static void start(driver *d, goio__redis_areq *a)
     a->state = S_MUX;
 }
 
-static bool connection_lost(int rc)
-{
-    return rc == GOIO_ECONNREFUSED || rc == GOIO_ECONNRESET ||
-           rc == GOIO_EHOSTUNREACH || rc == GOIO_EIO;
-}
-
 static void retry_later(goio__redis_areq *a, const goio__redis_opts *o)
 {
     int64_t ms = o->cluster_retry_backoff_ms;
@@ -285,14 +279,15 @@ static void failed(driver *d, goio__redis_areq *a, int rc)
     goio_redis *r = d->r;
     if (rc == GOIO_ETIMEDOUT && a->node)
         goio__redis_refresh_after_timeout(r, a->ctx, a->node);
-    bool may = connection_lost(rc) && !(a->q.sent && !a->idempotent);
-    if (may && !r->opts.cluster && a->tries == 1 && a->q.reused && a->q.sent) {
+    goio__redis_retry rule = goio__redis_retry_rule(
+        r, rc, a->q.sent, a->idempotent, a->q.reused, a->tries);
+    if (rule == GOIO__REDIS_RETRY_NOW) {
         GOIO__REDIS_COUNT(&r->ctr, retries);
         a->tries++;
         start(d, a);
         return;
     }
-    if (may && r->opts.cluster && a->tries < r->opts.cluster_max_attempts) {
+    if (rule == GOIO__REDIS_RETRY_REFRESH) {
         GOIO__REDIS_COUNT(&r->ctr, retries);
         goio__redis_cluster_refresh(r, a->ctx, goio__redis_epoch(r), NULL,
                                     a->node);

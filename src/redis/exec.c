@@ -178,10 +178,23 @@ static int roundtrip(goio_redis *r, goio_ctx *ctx, const goio__redis_cmd *cmd,
     return rc;
 }
 
-static bool connection_lost(int rc)
+goio__redis_retry goio__redis_retry_rule(const goio_redis *r, int rc, bool sent,
+                                         bool idempotent, bool reused,
+                                         int tries)
 {
-    return rc == GOIO_ECONNREFUSED || rc == GOIO_ECONNRESET ||
-           rc == GOIO_EHOSTUNREACH || rc == GOIO_EIO;
+    bool lost = rc == GOIO_ECONNREFUSED || rc == GOIO_ECONNRESET ||
+                rc == GOIO_EHOSTUNREACH || rc == GOIO_EIO;
+    if (!lost || (sent && !idempotent))
+        return GOIO__REDIS_RETRY_NO;
+    if (!r->opts.cluster) {
+        /* A pooled connection the server dropped (restart, CLIENT KILL)
+         * between our liveness check and the send: once, fresh. */
+        return tries == 1 && reused && sent ? GOIO__REDIS_RETRY_NOW
+                                            : GOIO__REDIS_RETRY_NO;
+    }
+    /* The node may be gone for good (failover): ask the others. */
+    return tries < r->opts.cluster_max_attempts ? GOIO__REDIS_RETRY_REFRESH
+                                                : GOIO__REDIS_RETRY_NO;
 }
 
 /* Decides whether a failed round trip is tried again. */
@@ -189,26 +202,14 @@ static bool retry_after_failure(goio_redis *r, goio_ctx *ctx,
                                 const goio__redis_cmd *cmd, const attempt *a,
                                 int rc, int tries)
 {
-    if (!connection_lost(rc) || (a->sent && !cmd->idempotent))
-        return false;
-    if (!r->opts.cluster) {
-        /* A pooled connection the server dropped (restart, CLIENT KILL)
-         * between our liveness check and the send: once, fresh. */
-        return tries == 1 && a->reused && a->sent;
-    }
-    if (tries >= r->opts.cluster_max_attempts)
-        return false;
-    /* The node may be gone for good (failover): ask the others. */
+    goio__redis_retry rule = goio__redis_retry_rule(
+        r, rc, a->sent, cmd->idempotent, a->reused, tries);
+    if (rule != GOIO__REDIS_RETRY_REFRESH)
+        return rule == GOIO__REDIS_RETRY_NOW;
     goio__redis_cluster_refresh(r, ctx, goio__redis_epoch(r), NULL, a->node);
     return goio__redis_backoff(&r->opts, ctx, tries - 1) == 0;
 }
 
-/*
- * A node that stopped answering (hung, partitioned) may have been replaced
- * by its replica, and it will never send the MOVED that would tell us:
- * reload the map, asking the others first, at most once a second so a
- * merely slow cluster is not flooded. The command itself is not retried.
- */
 void goio__redis_refresh_after_timeout(goio_redis *r, goio_ctx *ctx,
                                        goio__redis_node *node)
 {

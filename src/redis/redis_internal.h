@@ -564,6 +564,21 @@ int goio__redis_error_reply(const redisReply *reply, const char *log_key,
  * Returns the ctx error when ctx ended the wait. */
 int goio__redis_backoff(const goio__redis_opts *o, goio_ctx *ctx, int attempt);
 
+/* Whether a round trip that failed with rc is tried again (exec.c; the
+ * async calls apply the same rules): never after a timeout, an error reply
+ * or a protocol violation, nor once a non-idempotent command was sent;
+ * outside cluster mode once at once on a fresh connection when a reused
+ * pooled one was dropped; in cluster mode after a slot-map refresh and a
+ * backoff, up to cluster_max_attempts. */
+typedef enum goio__redis_retry {
+    GOIO__REDIS_RETRY_NO,
+    GOIO__REDIS_RETRY_NOW,
+    GOIO__REDIS_RETRY_REFRESH
+} goio__redis_retry;
+goio__redis_retry goio__redis_retry_rule(const goio_redis *r, int rc, bool sent,
+                                         bool idempotent, bool reused,
+                                         int tries);
+
 /* goio_cache_clear: deletes the namespace's keys on every master
  * (GOIO_ENOTSUP without a namespace). */
 int goio__redis_clear_namespace(goio_redis *r, goio_ctx *ctx);
