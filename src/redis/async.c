@@ -164,6 +164,18 @@ static void invoke(goio_redis *r, goio__redis_areq *a, int rc,
     areq_free(a);
 }
 
+/* Appends a to the list head..tail (as->mu held). */
+static void list_append(goio__redis_areq **head, goio__redis_areq **tail,
+                        goio__redis_areq *a)
+{
+    a->next = NULL;
+    if (*tail)
+        (*tail)->next = a;
+    else
+        *head = a;
+    *tail = a;
+}
+
 /* a is answered: its callback runs now, or is queued for
  * goio_redis_async_dispatch (dispatch mode). */
 static void call_back(driver *d, goio__redis_areq *a, int rc, redisReply *reply)
@@ -176,17 +188,13 @@ static void call_back(driver *d, goio__redis_areq *a, int rc, redisReply *reply)
     }
     a->q.err = rc;
     a->q.reply = reply;
-    a->next = NULL;
     pthread_mutex_lock(&as->mu);
-    if (as->ready_tail) {
-        as->ready_tail->next = a;
-    } else {
-        as->ready_head = a;
+    if (!as->ready_head) {
         uint64_t one = 1; /* readable while the list is not empty */
         ssize_t w = write(as->ready_efd, &one, sizeof one);
         (void)w;
     }
-    as->ready_tail = a;
+    list_append(&as->ready_head, &as->ready_tail, a);
     pthread_mutex_unlock(&as->mu);
 }
 
@@ -411,13 +419,100 @@ static void shut_down(driver *d, goio__redis_areq *in)
 /* The handle whose async thread this is (NULL on other threads). */
 static _Thread_local goio__redis_async *current;
 
+/* Expires the commands whose ctx ended, restarts the retries that are
+ * due, and returns when the thread must look again at the latest. */
+static int64_t check_live(driver *d)
+{
+    int64_t now = goio_now_mono_ms();
+    int64_t wake = GOIO_NO_DEADLINE;
+    for (goio__redis_areq *a = d->live, *next; a; a = next) {
+        next = a->lnext;
+        int rc = goio_ctx_err(a->ctx);
+        if (rc) {
+            expire(d, a, rc);
+            continue;
+        }
+        if (a->state == S_RETRY) {
+            if (now >= a->retry_at_ms) {
+                start(d, a);
+                continue;
+            }
+            if (a->retry_at_ms < wake)
+                wake = a->retry_at_ms;
+        }
+        if (a->ctx) {
+            int64_t dl = goio_ctx_deadline(a->ctx);
+            int64_t slice = goio_time_add_ms(now, CANCEL_SLICE_MS);
+            if (dl > slice)
+                dl = slice;
+            if (dl < wake)
+                wake = dl;
+        }
+    }
+    return wake;
+}
+
+/* The poll set: the wake-up eventfd, then one entry per known connection
+ * (fd -1, ignored by poll, when the thread has nothing to do on it, so
+ * that entry i + 1 is known[i]). */
+typedef struct pollset {
+    struct pollfd *pfd;
+    size_t cap, n;
+} pollset;
+
+/* Writes what is queued on the connections, waits until wake for replies
+ * or the eventfd, and reads what arrived. */
+static void drive_connections(driver *d, pollset *ps, int64_t wake)
+{
+    if (ps->cap < d->n_known + 1) {
+        size_t cap = d->n_known + 8;
+        struct pollfd *p = goio_reallocarray(ps->pfd, cap, sizeof *p);
+        if (p) {
+            ps->pfd = p;
+            ps->cap = cap;
+        }
+    }
+    int efd = d->as->efd;
+    if (!ps->pfd) { /* ENOMEM: try again shortly */
+        struct pollfd e = {.fd = efd, .events = POLLIN};
+        poll(&e, 1, 10);
+        return;
+    }
+    ps->n = 0;
+    ps->pfd[ps->n++] = (struct pollfd){.fd = efd, .events = POLLIN};
+    for (size_t i = 0; i < d->n_known && ps->n < ps->cap; i++) {
+        int64_t until = GOIO_NO_DEADLINE;
+        int fd =
+            goio__redis_mux_drv_prepare(d->known[i].x, d->known[i].m, &until);
+        ps->pfd[ps->n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+        if (fd >= 0 && until < wake)
+            wake = until;
+    }
+    int timeout = -1;
+    if (wake != GOIO_NO_DEADLINE) {
+        int64_t left = wake - goio_now_mono_ms();
+        timeout = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
+    }
+    int n = poll(ps->pfd, (nfds_t)ps->n, timeout);
+    if (n < 0 && errno != EINTR)
+        n = 0;
+    if (n > 0 && (ps->pfd[0].revents & POLLIN)) {
+        uint64_t v;
+        ssize_t rd = read(efd, &v, sizeof v);
+        (void)rd;
+    }
+    for (size_t i = 1; i < ps->n; i++)
+        if (ps->pfd[i].fd >= 0)
+            goio__redis_mux_drv_io(d->known[i - 1].x, d->known[i - 1].m,
+                                   n > 0 && ps->pfd[i].revents != 0);
+}
+
 static void *run(void *arg)
 {
     goio__redis_async *as = arg;
     current = as;
     driver d = {.as = as, .r = as->r};
-    struct pollfd *pfd = NULL;
-    size_t cap_pfd = 0;
+    pollset ps = {0};
     for (;;) {
         goio__redis_areq *in, *done;
         bool closing;
@@ -435,79 +530,9 @@ static void *run(void *arg)
             live_add(&d, a);
             start(&d, a);
         }
-        /* Deadlines, cancels, retries due; when to look again. */
-        int64_t now = goio_now_mono_ms();
-        int64_t wake = GOIO_NO_DEADLINE;
-        for (goio__redis_areq *a = d.live, *next; a; a = next) {
-            next = a->lnext;
-            int rc = goio_ctx_err(a->ctx);
-            if (rc) {
-                expire(&d, a, rc);
-                continue;
-            }
-            if (a->state == S_RETRY) {
-                if (now >= a->retry_at_ms) {
-                    start(&d, a);
-                    continue;
-                }
-                if (a->retry_at_ms < wake)
-                    wake = a->retry_at_ms;
-            }
-            if (a->ctx) {
-                int64_t dl = goio_ctx_deadline(a->ctx);
-                int64_t slice = goio_time_add_ms(now, CANCEL_SLICE_MS);
-                if (dl > slice)
-                    dl = slice;
-                if (dl < wake)
-                    wake = dl;
-            }
-        }
-        /* The connections: write what is queued, poll for replies. */
-        if (cap_pfd < d.n_known + 1) {
-            size_t cap = d.n_known + 8;
-            struct pollfd *p = goio_reallocarray(pfd, cap, sizeof *p);
-            if (p) {
-                pfd = p;
-                cap_pfd = cap;
-            }
-        }
-        size_t np = 0;
-        if (pfd)
-            pfd[np++] = (struct pollfd){.fd = as->efd, .events = POLLIN};
-        for (size_t i = 0; i < d.n_known && np < cap_pfd; i++) {
-            int64_t until = GOIO_NO_DEADLINE;
-            int fd =
-                goio__redis_mux_drv_prepare(d.known[i].x, d.known[i].m, &until);
-            /* The entry is kept (fd -1 is ignored by poll) so that pfd[i +
-             * 1] is known[i]. */
-            pfd[np++] = (struct pollfd){.fd = fd, .events = POLLIN};
-            if (fd >= 0 && until < wake)
-                wake = until;
-        }
-        int timeout = -1;
-        if (wake != GOIO_NO_DEADLINE) {
-            int64_t left = wake - goio_now_mono_ms();
-            timeout = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
-        }
-        if (!pfd) { /* ENOMEM: try again shortly */
-            struct pollfd e = {.fd = as->efd, .events = POLLIN};
-            poll(&e, 1, 10);
-            continue;
-        }
-        int n = poll(pfd, (nfds_t)np, timeout);
-        if (n < 0 && errno != EINTR)
-            n = 0;
-        if (n > 0 && (pfd[0].revents & POLLIN)) {
-            uint64_t v;
-            ssize_t rd = read(as->efd, &v, sizeof v);
-            (void)rd;
-        }
-        for (size_t i = 1; i < np; i++)
-            if (pfd[i].fd >= 0)
-                goio__redis_mux_drv_io(d.known[i - 1].x, d.known[i - 1].m,
-                                       n > 0 && pfd[i].revents != 0);
+        drive_connections(&d, &ps, check_live(&d));
     }
-    goio_free(pfd);
+    goio_free(ps.pfd);
     goio_free(d.known);
     return NULL;
 }
@@ -549,13 +574,8 @@ void goio__redis_async_wake(goio__redis_async *as)
 void goio__redis_async_done(goio__redis_async *as, goio__redis_req *q)
 {
     goio__redis_areq *a = (goio__redis_areq *)q;
-    a->next = NULL;
     pthread_mutex_lock(&as->mu);
-    if (as->done_tail)
-        as->done_tail->next = a;
-    else
-        as->done_head = a;
-    as->done_tail = a;
+    list_append(&as->done_head, &as->done_tail, a);
     signal_locked(as);
     pthread_mutex_unlock(&as->mu);
 }
@@ -617,7 +637,6 @@ int goio_redis_async_dispatch(goio_redis *r, size_t *n)
 static int submit(goio_redis *r, goio__redis_areq *a)
 {
     goio__redis_async *as = &r->as;
-    a->next = NULL;
     pthread_mutex_lock(&as->mu);
     int rc = as->closing ? GOIO_ECLOSED : 0;
     if (!rc && !as->started) {
@@ -637,11 +656,7 @@ static int submit(goio_redis *r, goio__redis_areq *a)
         areq_free(a);
         return rc;
     }
-    if (as->in_tail)
-        as->in_tail->next = a;
-    else
-        as->in_head = a;
-    as->in_tail = a;
+    list_append(&as->in_head, &as->in_tail, a);
     signal_locked(as);
     pthread_mutex_unlock(&as->mu);
     return 0;
