@@ -180,6 +180,25 @@ int goio__redis_conn_reply_check(goio__redis_conn *c)
     return over ? reply_too_large(c, over) : REDIS_OK;
 }
 
+int64_t goio__redis_conn_reply_due(const goio__redis_conn *c)
+{
+    int64_t due = c->rcv_timeout_ms > 0
+                      ? goio_time_add_ms(goio_now_mono_ms(), c->rcv_timeout_ms)
+                      : GOIO_NO_DEADLINE;
+    return c->ctx_due_ms < due ? c->ctx_due_ms : due;
+}
+
+int goio__redis_conn_reply_going(goio__redis_conn *c, int64_t due)
+{
+    if (goio__redis_conn_reply_check(c) != REDIS_OK)
+        return REDIS_ERR;
+    if (goio_now_mono_ms() < due)
+        return REDIS_OK;
+    c->rc->err = REDIS_ERR_IO;
+    snprintf(c->rc->errstr, sizeof c->rc->errstr, "%s", strerror(EAGAIN));
+    return REDIS_ERR;
+}
+
 static int ctx_error(const redisContext *rc, int saved_errno)
 {
     switch (rc->err) {
@@ -436,23 +455,14 @@ static int plain_get_reply(goio__redis_conn *c, void **reply)
         if (redisBufferWrite(rc, &done) != REDIS_OK)
             return REDIS_ERR;
     } while (!done);
-    int64_t due = c->rcv_timeout_ms > 0
-                      ? goio_time_add_ms(goio_now_mono_ms(), c->rcv_timeout_ms)
-                      : GOIO_NO_DEADLINE;
-    if (c->ctx_due_ms < due)
-        due = c->ctx_due_ms;
+    int64_t due = goio__redis_conn_reply_due(c);
     while (!*reply) {
         if (redisBufferRead(rc) != REDIS_OK)
             return REDIS_ERR;
         if (redisGetReplyFromReader(rc, reply) != REDIS_OK)
             return goio__redis_conn_reader_failed(c);
-        if (!*reply && goio__redis_conn_reply_check(c) != REDIS_OK)
+        if (!*reply && goio__redis_conn_reply_going(c, due) != REDIS_OK)
             return REDIS_ERR;
-        if (!*reply && goio_now_mono_ms() >= due) {
-            rc->err = REDIS_ERR_IO;
-            snprintf(rc->errstr, sizeof rc->errstr, "%s", strerror(EAGAIN));
-            return REDIS_ERR;
-        }
     }
     goio__redis_conn_reply_done(c);
     return REDIS_OK;

@@ -177,6 +177,14 @@ int goio__redis_conn_reader_failed(goio__redis_conn *c);
 /* After a read that left the reply incomplete: REDIS_OK, or REDIS_ERR
  * with that protocol error when the reply already costs too much. */
 int goio__redis_conn_reply_check(goio__redis_conn *c);
+/* When the reply being read must be in at the latest (the read timeout
+ * from now, or the command's ctx deadline if earlier): SO_RCVTIMEO bounds
+ * each read, so a peer trickling bytes is bounded by this instead. */
+int64_t goio__redis_conn_reply_due(const goio__redis_conn *c);
+/* After a read that left the reply incomplete: REDIS_OK to read on, or
+ * REDIS_ERR (c's context failed) when it costs more than max_reply_bytes
+ * or `due` has passed. */
+int goio__redis_conn_reply_going(goio__redis_conn *c, int64_t due);
 /* Sets SO_RCVTIMEO to ms (0 = none) unless already set to it. */
 int goio__redis_conn_set_rcvtimeo(goio__redis_conn *c, int64_t ms);
 /* Translates a failed context (c->rc->err) into a GOIO_E* code. */

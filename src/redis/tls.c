@@ -351,11 +351,7 @@ int goio__redis_tls_get_reply(goio__redis_conn *c, void **reply)
     char buf[16 * 1024];
     /* As for plaintext (conn.c): the whole reply within the read timeout
      * and the ctx, not each read. */
-    int64_t due = c->rcv_timeout_ms > 0
-                      ? goio_time_add_ms(goio_now_mono_ms(), c->rcv_timeout_ms)
-                      : GOIO_NO_DEADLINE;
-    if (c->ctx_due_ms < due)
-        due = c->ctx_due_ms;
+    int64_t due = goio__redis_conn_reply_due(c);
     while (!*reply) {
         ERR_clear_error();
         errno = 0;
@@ -367,13 +363,8 @@ int goio__redis_tls_get_reply(goio__redis_conn *c, void **reply)
         if (redisReaderFeed(rc->reader, buf, (size_t)n) != REDIS_OK ||
             redisReaderGetReply(rc->reader, reply) != REDIS_OK)
             goto protocol;
-        if (!*reply && goio__redis_conn_reply_check(c) != REDIS_OK)
+        if (!*reply && goio__redis_conn_reply_going(c, due) != REDIS_OK)
             return REDIS_ERR;
-        if (!*reply && goio_now_mono_ms() >= due) {
-            rc->err = REDIS_ERR_IO;
-            snprintf(rc->errstr, sizeof rc->errstr, "%s", strerror(EAGAIN));
-            return REDIS_ERR;
-        }
     }
     goio__redis_conn_reply_done(c);
     return REDIS_OK;
