@@ -152,6 +152,15 @@ size_t goio__redis_conn_reply_over(const goio__redis_conn *c)
     return 0;
 }
 
+void goio__redis_conn_log_too_large(const goio__redis_conn *c, size_t cost)
+{
+    goio_log(GOIO_LOG_WARN, "redis", "redis_reply_too_large", c->node,
+             GOIO_EPROTO,
+             "a reply from %s costs more than max_reply_bytes (%zu bytes so "
+             "far, limit %zu): connection closed",
+             c->node ? c->node : "?", cost, c->max_reply);
+}
+
 /* Fails c's context for a reply over max_reply_bytes (after the reader
  * stopped with its out-of-memory error, or before it got the whole
  * reply): a protocol error; the connection is closed by its user. */
@@ -162,10 +171,7 @@ static int reply_too_large(goio__redis_conn *c, size_t cost)
     snprintf(rc->errstr, sizeof rc->errstr,
              "reply larger than max_reply_bytes (%zu bytes so far, limit %zu)",
              cost, c->max_reply);
-    goio_log(GOIO_LOG_WARN, "redis", "redis_reply_too_large", NULL, GOIO_EPROTO,
-             "a reply costs more than max_reply_bytes (%zu "
-             "bytes so far, limit %zu): connection closed",
-             cost, c->max_reply);
+    goio__redis_conn_log_too_large(c, cost);
     return REDIS_ERR;
 }
 
@@ -358,6 +364,7 @@ int goio__redis_connect(const goio__redis_opts *o, const goio__redis_addr *a,
     if (!c)
         return GOIO_ENOMEM;
     c->ctx_due_ms = GOIO_NO_DEADLINE;
+    c->node = a->name;
     int64_t timeout = cut_to_ctx(o->connect_timeout_ms, ctx);
     int64_t deadline = timeout > 0
                            ? goio_time_add_ms(goio_now_mono_ms(), timeout)

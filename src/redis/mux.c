@@ -585,11 +585,7 @@ static void read_locked(goio__redis_mux *x, goio__redis_mconn *m,
             return;
         }
         if (over) {
-            goio_log(GOIO_LOG_WARN, "redis", "redis_reply_too_large",
-                     x->pool->addr->name, GOIO_EPROTO,
-                     "a reply from %s costs more than max_reply_bytes (%zu "
-                     "bytes so far, limit %zu)",
-                     x->pool->addr->name, over, c->max_reply);
+            goio__redis_conn_log_too_large(c, over);
             fault(x, m, GOIO_EPROTO, "reply larger than max_reply_bytes");
             return;
         }

@@ -139,7 +139,9 @@ typedef struct goio__redis_conn {
     /* Monotonic ms by which the ctx of the current command ends, or
      * GOIO_NO_DEADLINE: bounds a whole reply, not each recv. */
     int64_t ctx_due_ms;
-    bool reused; /* came from the idle list */
+    bool reused;      /* came from the idle list */
+    const char *node; /* its address' name, for log records (the address
+                       * outlives its connections) */
     /* What the reply being read costs so far in reply objects (its reader
      * counts them, conn.c; reset when a reply is complete), the limit
      * (opts' max_reply_bytes), the cost that went over it (0 = none) and
@@ -177,6 +179,8 @@ int goio__redis_conn_reader_failed(goio__redis_conn *c);
 /* After a read that left the reply incomplete: REDIS_OK, or REDIS_ERR
  * with that protocol error when the reply already costs too much. */
 int goio__redis_conn_reply_check(goio__redis_conn *c);
+/* Logs redis_reply_too_large for a reply on c that cost `cost`. */
+void goio__redis_conn_log_too_large(const goio__redis_conn *c, size_t cost);
 /* When the reply being read must be in at the latest (the read timeout
  * from now, or the command's ctx deadline if earlier): SO_RCVTIMEO bounds
  * each read, so a peer trickling bytes is bounded by this instead. */
