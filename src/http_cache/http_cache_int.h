@@ -63,11 +63,6 @@ typedef struct goio__hc_cc {
 void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
                        goio__hc_cc *cc);
 
-/* Whether field `name` is listed in a qualified no-cache="..." of the
- * Cache-Control fields of h[0..n) (RFC 9111 section 5.2.2.4). */
-bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
-                             const char *name);
-
 /* The one satisfiable byte range a Range value asks of a body of `total`
  * bytes (RFC 9110 section 14.1.2: first-last, first-, -suffix; one range,
  * optional whitespace around "bytes" and "="): [*first, *last], both <

@@ -153,33 +153,34 @@ static void parse_one(goio__hc_cc *cc, const char *s)
     }
 }
 
-/* Whether the field list v[0..len) (a quoted-string or a token, members
- * separated by commas and whitespace) names `name`. */
-static bool list_names(const char *v, size_t len, const char *name)
+/* Adds the members of the field list v[0..len) (a quoted-string or a
+ * token, members separated by commas and whitespace) to out[*have..max);
+ * counts past max without storing. */
+static void collect_names(const char *v, size_t len, goio__hc_name *out,
+                          size_t *have, size_t max)
 {
     if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
         v++;
         len -= 2;
     }
-    size_t nl = strlen(name);
     for (size_t i = 0; i < len;) {
         while (i < len && (v[i] == ',' || is_ows(v[i])))
             i++;
         size_t start = i;
         while (i < len && v[i] != ',' && !is_ows(v[i]))
             i++;
-        if (i - start == nl && !strncasecmp(v + start, name, nl))
-            return true;
+        if (i == start)
+            continue;
+        if (*have < max)
+            out[*have] = (goio__hc_name){v + start, i - start};
+        (*have)++;
     }
-    return false;
 }
 
-/* Calls fn with the value of every no-cache="..." directive in the
- * Cache-Control fields, until fn returns true (then true). */
-static bool each_no_cache_list(const goio_http_cache_header *h, size_t n,
-                               bool (*fn)(const char *v, size_t len, void *arg),
-                               void *arg)
+size_t goio__hc_no_cache_names(const goio_http_cache_header *h, size_t n,
+                               goio__hc_name *out, size_t max)
 {
+    size_t have = 0;
     for (size_t i = 0; i < n; i++) {
         if (strcasecmp(h[i].name, "Cache-Control"))
             continue;
@@ -194,62 +195,14 @@ static bool each_no_cache_list(const goio_http_cache_header *h, size_t n,
             if (*s == '=') {
                 const char *v = ++s;
                 s = scan_value(s);
-                if (qualified && fn(v, (size_t)(s - v), arg))
-                    return true;
+                if (qualified)
+                    collect_names(v, (size_t)(s - v), out, &have, max);
             }
             while (*s && *s != ',')
                 s++;
         }
     }
-    return false;
-}
-
-static bool list_has_name(const char *v, size_t len, void *name)
-{
-    return list_names(v, len, name);
-}
-
-bool goio__hc_no_cache_field(const goio_http_cache_header *h, size_t n,
-                             const char *name)
-{
-    return each_no_cache_list(h, n, list_has_name, (void *)name);
-}
-
-typedef struct name_sink {
-    goio__hc_name *out;
-    size_t have, max;
-} name_sink;
-
-/* Adds the members of the field list v[0..len) to the sink (see
- * list_names); counts past max without storing. */
-static bool list_collect(const char *v, size_t len, void *arg)
-{
-    name_sink *k = arg;
-    if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
-        v++;
-        len -= 2;
-    }
-    for (size_t i = 0; i < len;) {
-        while (i < len && (v[i] == ',' || is_ows(v[i])))
-            i++;
-        size_t start = i;
-        while (i < len && v[i] != ',' && !is_ows(v[i]))
-            i++;
-        if (i == start)
-            continue;
-        if (k->have < k->max)
-            k->out[k->have] = (goio__hc_name){v + start, i - start};
-        k->have++;
-    }
-    return false;
-}
-
-size_t goio__hc_no_cache_names(const goio_http_cache_header *h, size_t n,
-                               goio__hc_name *out, size_t max)
-{
-    name_sink k = {out, 0, max};
-    each_no_cache_list(h, n, list_collect, &k);
-    return k.have;
+    return have;
 }
 
 void goio__hc_cc_parse(const goio_http_cache_header *h, size_t n,
