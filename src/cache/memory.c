@@ -653,10 +653,8 @@ int goio__mc_get(goio_cache *c, goio_ctx *ctx, const char *key, goio_buf *out,
                  bool *hit)
 {
     (void)ctx;
-    if (__builtin_expect(!key || !out || !hit, 0))
-        return get_invalid(hit);
-    size_t klen = strnlen(key, GOIO_CACHE_MAX_KEY + 1);
-    if (__builtin_expect(klen - 1 >= GOIO_CACHE_MAX_KEY, 0))
+    size_t klen = goio__cache_key_len(key);
+    if (__builtin_expect(!klen || !out || !hit, 0))
         return get_invalid(hit);
     mc *m = (mc *)c;
     /* The clock first, where it overlaps the hash and the lookup. A cache
