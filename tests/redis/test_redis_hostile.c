@@ -251,6 +251,36 @@ static goio_redis_stats stats(goio_redis *r)
     return st;
 }
 
+static bool client_async; /* get() goes through goio_redis_get_async */
+
+typedef struct async_get {
+    goio_buf *b;
+    int rc;
+    atomic_bool done;
+} async_get;
+
+static void on_async_get(int status, const void *value, size_t len, bool hit,
+                         void *data)
+{
+    async_get *g = data;
+    g->rc = status;
+    if (!status && hit)
+        g->rc = goio_buf_set(g->b, value, len);
+    atomic_store(&g->done, true);
+}
+
+/* goio_redis_get through the async thread, waited for (with a bound far
+ * above any deadline the tests give). */
+static int get_async(goio_redis *r, goio_ctx *ctx, goio_buf *b)
+{
+    async_get g = {.b = b};
+    int rc = goio_redis_get_async(r, ctx, "k", on_async_get, &g);
+    if (rc)
+        return rc;
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&g.done), 30000));
+    return g.rc;
+}
+
 /* One GET with a timeout (0: no ctx); its result and time. */
 static int get(goio_redis *r, int64_t timeout_ms, goio_buf *b, int64_t *took)
 {
@@ -259,7 +289,8 @@ static int get(goio_redis *r, int64_t timeout_ms, goio_buf *b, int64_t *took)
         assert_ok(goio_ctx_new_with_timeout(NULL, timeout_ms, &ctx));
     bool hit = false;
     int64_t t0 = goio_now_mono_ms();
-    int rc = goio_redis_get(r, ctx, "k", b, &hit);
+    int rc = client_async ? get_async(r, ctx, b)
+                          : goio_redis_get(r, ctx, "k", b, &hit);
     *took = goio_now_mono_ms() - t0;
     goio_ctx_unref(ctx);
     return rc;
@@ -374,6 +405,7 @@ static int multiplexed_again(void **state)
 {
     (void)state;
     client_mux_conns = 1;
+    client_async = false;
     return 0;
 }
 
@@ -400,6 +432,33 @@ static void cheap_elements_on_the_pool(void **state)
 {
     (void)state;
     on_the_pool(cheap_elements_count_as_objects);
+}
+
+/* The same three through the async calls: their thread reads the
+ * multiplexed connections with the same accounting. */
+static void via_async(void (*test)(void **))
+{
+    client_async = true;
+    test(NULL);
+    client_async = false;
+}
+
+static void a_huge_bulk_via_async(void **state)
+{
+    (void)state;
+    via_async(a_huge_bulk_costs_at_most_max_reply_bytes);
+}
+
+static void a_huge_array_header_via_async(void **state)
+{
+    (void)state;
+    via_async(a_huge_array_header_fails_before_allocating);
+}
+
+static void cheap_elements_via_async(void **state)
+{
+    (void)state;
+    via_async(cheap_elements_count_as_objects);
 }
 
 /* multi_get always takes the pool: a huge bulk answering one of its keys
@@ -646,6 +705,10 @@ int main(void)
         cmocka_unit_test_setup(a_huge_array_header_on_the_pool,
                                multiplexed_again),
         cmocka_unit_test_setup(cheap_elements_on_the_pool, multiplexed_again),
+        cmocka_unit_test_setup(a_huge_bulk_via_async, multiplexed_again),
+        cmocka_unit_test_setup(a_huge_array_header_via_async,
+                               multiplexed_again),
+        cmocka_unit_test_setup(cheap_elements_via_async, multiplexed_again),
         cmocka_unit_test_setup(a_huge_bulk_fails_a_multi_get,
                                multiplexed_again),
         cmocka_unit_test_setup(deep_nesting_is_a_protocol_error,
