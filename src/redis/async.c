@@ -336,12 +336,9 @@ static void answered(driver *d, goio__redis_areq *a)
             retry_later(a, &r->opts);
             return;
         }
-        if (hlen == 0 && a->node->addr.host) {
-            host = a->node->addr.host;
-            hlen = strlen(host);
-        }
         goio__redis_node *target;
-        int rc = goio__redis_node_get(r, host, hlen, port, &target);
+        int rc =
+            goio__redis_redirect_target(r, a->node, host, hlen, port, &target);
         freeReplyObject(reply);
         if (rc) {
             call_back(d, a, rc, NULL);

@@ -223,6 +223,17 @@ void goio__redis_refresh_after_timeout(goio_redis *r, goio_ctx *ctx,
     goio__redis_cluster_refresh(r, ctx, goio__redis_epoch(r), NULL, node);
 }
 
+int goio__redis_redirect_target(goio_redis *r, const goio__redis_node *from,
+                                const char *host, size_t hlen, int port,
+                                goio__redis_node **out)
+{
+    if (hlen == 0 && from->addr.host) { /* "MOVED 3999 :6381": same host */
+        host = from->addr.host;
+        hlen = strlen(host);
+    }
+    return goio__redis_node_get(r, host, hlen, port, out);
+}
+
 /* Handles a redirect or TRYAGAIN reply. Returns 1 to retry, 0 when it is
  * an ordinary error reply, or a negative code. */
 static int follow(goio_redis *r, goio_ctx *ctx, attempt *a,
@@ -248,12 +259,8 @@ static int follow(goio_redis *r, goio_ctx *ctx, attempt *a,
         a->node = NULL;
         return rc ? rc : 1;
     }
-    if (hlen == 0 && a->node->addr.host) {
-        host = a->node->addr.host;
-        hlen = strlen(host);
-    }
     goio__redis_node *target;
-    int rc = goio__redis_node_get(r, host, hlen, port, &target);
+    int rc = goio__redis_redirect_target(r, a->node, host, hlen, port, &target);
     if (rc)
         return rc;
     if (kind == GOIO__REDIS_ASK) {

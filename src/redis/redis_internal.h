@@ -591,6 +591,12 @@ goio__redis_retry goio__redis_retry_rule(const goio_redis *r, int rc, bool sent,
                                          bool idempotent, bool reused,
                                          int tries);
 
+/* The node a MOVED or ASK reply from `from` names (an empty host: from's
+ * own host), created when new (exec.c). 0 or a GOIO_E* code. */
+int goio__redis_redirect_target(goio_redis *r, const goio__redis_node *from,
+                                const char *host, size_t hlen, int port,
+                                goio__redis_node **out);
+
 /* goio_cache_clear: deletes the namespace's keys on every master
  * (GOIO_ENOTSUP without a namespace). */
 int goio__redis_clear_namespace(goio_redis *r, goio_ctx *ctx);
