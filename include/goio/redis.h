@@ -161,7 +161,8 @@ GOIO_EXTERN int goio_redis_new(const goio_redis_config *cfg, goio_redis **out);
 /** Closes every connection and frees the handle (the same as
  * goio_cache_free(goio_redis_cache(r))). No blocking call may be in
  * progress; pending async commands get their callbacks with GOIO_ECLOSED
- * before it returns. Not from an async callback (nothing is freed then).
+ * before it returns. Not from an async callback: refused there, with an
+ * ERROR record `redis_free_from_callback`, and nothing is freed.
  * NULL is a no-op. */
 GOIO_EXTERN void goio_redis_free(goio_redis *r);
 

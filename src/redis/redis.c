@@ -14,10 +14,13 @@ static goio_redis *from_cache(goio_cache *c)
 
 static void redis_destroy(goio_redis *r)
 {
-    /* From an async callback the thread cannot be joined: the handle is
-     * left alone (documented misuse; no log code for it yet). */
-    if (!goio__redis_async_stop(&r->as))
+    if (!goio__redis_async_stop(&r->as)) {
+        goio_log(GOIO_LOG_ERROR, "redis", "redis_free_from_callback", NULL,
+                 GOIO_EBUSY,
+                 "goio_redis_free called from an async callback: refused "
+                 "(the async thread cannot join itself)");
         return;
+    }
     goio__redis_cluster_destroy(r);
     goio__redis_opts_free(&r->opts);
     goio_free(r);

@@ -372,6 +372,41 @@ static void a_callback_during_free_is_refused(void **state)
     assert_int_equal(atomic_load(&q.calls), calls);
 }
 
+/* goio_redis_free from a callback cannot join the thread it runs on: it
+ * is refused with an ERROR record, and the handle keeps working. */
+typedef struct freer {
+    goio_redis *r;
+    atomic_bool done;
+} freer;
+
+static void free_in_callback(int status, const void *value, size_t len,
+                             bool hit, void *data)
+{
+    (void)status;
+    (void)value;
+    (void)len;
+    (void)hit;
+    freer *f = data;
+    goio_redis_free(f->r);
+    atomic_store(&f->done, true);
+}
+
+static void free_from_a_callback_is_refused(void **state)
+{
+    (void)state;
+    freer f = {.r = client("freecb", 2, 2000)};
+    logs_capture();
+    assert_ok(goio_redis_get_async(f.r, NULL, "k", free_in_callback, &f));
+    assert_true(GOIO_WAIT_UNTIL(atomic_load(&f.done), 10000));
+    logs_restore();
+    assert_true(logs_have("redis_free_from_callback", NULL, NULL));
+    goio_buf b = GOIO_BUF_INIT;
+    bool hit;
+    assert_ok(goio_redis_get(f.r, NULL, "k", &b, &hit));
+    goio_buf_deinit(&b);
+    goio_redis_free(f.r);
+}
+
 /* ---- dispatch mode: callbacks on the caller's own loop ---- */
 
 enum { DISPATCH_KEYS = 100 };
@@ -704,6 +739,7 @@ int main(void)
         cmocka_unit_test(a_deadline_holds_while_the_server_is_stopped),
         cmocka_unit_test(free_with_pending_commands_calls_them_back),
         cmocka_unit_test(a_callback_during_free_is_refused),
+        cmocka_unit_test(free_from_a_callback_is_refused),
         cmocka_unit_test(callbacks_run_where_dispatch_is_called),
         cmocka_unit_test(async_chains_and_threads_through_pause_cycles),
     };
